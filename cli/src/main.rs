@@ -1,0 +1,2 @@
+//! The `kapstan` binary.
+fn main() {}

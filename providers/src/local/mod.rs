@@ -1,0 +1,1 @@
+//! Local resource kinds: no cloud, only state.

@@ -1,0 +1,1 @@
+//! The Scaleway price catalog: dated price tables and monthly cost of resources.

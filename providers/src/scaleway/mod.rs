@@ -1,0 +1,1 @@
+//! The Scaleway API client and one driver per Scaleway resource kind.

@@ -1,0 +1,4 @@
+//! placeholder
+use axum::Router;
+use crate::server::Shared;
+pub(super) fn routes() -> Router<Shared> { Router::new() }

@@ -59,7 +59,11 @@ pub(crate) fn open_resource(
     let pointers: Vec<String> = value
         .get("sensitive")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|p| p.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     for pointer in pointers {
         let Some(slot) = value.pointer_mut(&pointer) else {
@@ -151,7 +155,10 @@ pub(crate) fn check_format(stack: &str, location: &str, value: &Value) -> Result
 }
 
 /// Encodes a whole document as JSON with every sensitive value sealed.
-pub fn encode_document(doc: &StateDocument, sealer: Option<&Sealer>) -> Result<Vec<u8>, StateError> {
+pub fn encode_document(
+    doc: &StateDocument,
+    sealer: Option<&Sealer>,
+) -> Result<Vec<u8>, StateError> {
     let mut resources = Map::new();
     for (addr, res) in &doc.resources {
         resources.insert(addr.clone(), seal_resource(&doc.stack, addr, res, sealer)?);

@@ -142,6 +142,26 @@ pub enum StateError {
         /// What happened.
         reason: String,
     },
+    /// The store does not enforce conditional writes, so it cannot be locked safely.
+    #[error(
+        "state store {location} does not enforce conditional writes ({detail}): two runs could both take the lock or overwrite each other's state, so kapstan refuses to lock it; use an S3 service that enforces If-None-Match/If-Match (Scaleway Object Storage, AWS S3), or set `lock = false` under [state] (`?lock=false` in KAPSTAN_STATE / --state) to run without locking at your own risk"
+    )]
+    UnsafeStore {
+        /// The store location.
+        location: String,
+        /// Which check failed.
+        detail: String,
+    },
+    /// The lock this process held was lost (lease ran out, taken over or force-unlocked).
+    #[error(
+        "lost the lock of stack `{stack}`: {reason}; nothing more was saved, run the command again"
+    )]
+    LockLost {
+        /// The stack.
+        stack: String,
+        /// What happened.
+        reason: String,
+    },
     /// The store configuration is invalid.
     #[error("state configuration: {0}")]
     Config(String),

@@ -5,15 +5,32 @@
 //! deltas, guards them with compare-and-swap on the serial, and seals every value marked
 //! sensitive with AES-256-GCM before it touches a disk or a bucket.
 
+mod backup;
+mod bootstrap;
 mod codec;
+mod config;
 mod document;
 mod error;
 mod local;
 mod lock;
+mod migrate;
+mod s3;
 mod seal;
 mod store;
 
+pub use backup::{
+    BackupEntry, MANIFEST_FILE, Manifest, RestoreOutcome, RestoreReport, backup, read_manifest,
+    restore,
+};
+pub use bootstrap::{
+    ABORT_MULTIPART_DAYS, BootstrapReport, BucketStatus, LIFECYCLE_RULE_ID, bootstrap_bucket,
+    inspect_bucket,
+};
 pub use codec::{decode_document, encode_document};
+pub use config::{
+    CONFIG_FILE, DEFAULT_LOCAL_DIR, DEFAULT_REGION, S3Config, SCALEWAY_REGIONS, STATE_VARIABLE,
+    StoreConfig, open_store, open_store_with_env, write_state_config,
+};
 pub use document::{
     FORMAT_VERSION, OutputState, PendingOperation, ResourceState, ResourceStatus, StateDelta,
     StateDocument,
@@ -21,5 +38,7 @@ pub use document::{
 pub use error::StateError;
 pub use local::LocalStore;
 pub use lock::LockInfo;
+pub use migrate::{MigrationReport, StackMigration, migrate};
+pub use s3::{S3Credentials, S3Store, SelfTest};
 pub use seal::{KeySource, Sealer};
 pub use store::{HistoryEntry, StateStore};

@@ -28,7 +28,9 @@ pub struct LocalStore {
 
 impl std::fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalStore").field("root", &self.root).finish()
+        f.debug_struct("LocalStore")
+            .field("root", &self.root)
+            .finish()
     }
 }
 
@@ -132,8 +134,8 @@ impl LocalStore {
                 reason: e.to_string(),
             })?;
         if let Some(outputs) = meta.get("outputs").map_err(|e| self.db_err(stack, e))? {
-            let outputs: Map<String, Value> = serde_json::from_slice(outputs.value())
-                .map_err(|e| StateError::Corrupt {
+            let outputs: Map<String, Value> =
+                serde_json::from_slice(outputs.value()).map_err(|e| StateError::Corrupt {
                     stack: stack.to_string(),
                     location: location.clone(),
                     reason: format!("outputs: {e}"),
@@ -272,7 +274,10 @@ impl LocalStore {
     ) -> Result<Value, StateError> {
         let mut m = Map::new();
         for (name, out) in outputs {
-            m.insert(name.clone(), seal_output(stack, name, out, Some(&self.sealer))?);
+            m.insert(
+                name.clone(),
+                seal_output(stack, name, out, Some(&self.sealer))?,
+            );
         }
         Ok(Value::Object(m))
     }
@@ -556,8 +561,10 @@ impl StateStore for LocalStore {
             if let Some(outputs) = delta.get("outputs").and_then(Value::as_object) {
                 doc.outputs.clear();
                 for (name, v) in outputs {
-                    doc.outputs
-                        .insert(name.clone(), open_output(stack, name, v.clone(), Some(&self.sealer))?);
+                    doc.outputs.insert(
+                        name.clone(),
+                        open_output(stack, name, v.clone(), Some(&self.sealer))?,
+                    );
                 }
             }
             doc.serial = s;

@@ -39,7 +39,9 @@ impl std::fmt::Debug for KeySource {
 
 impl KeySource {
     /// Reads `KAPSTAN_STATE_KEY` or `KAPSTAN_STATE_PASSPHRASE` through `lookup` (the key wins).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, StateError> {
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, StateError> {
         if let Some(raw) = lookup(KEY_VARIABLE).filter(|v| !v.trim().is_empty()) {
             return Self::parse_raw(KEY_VARIABLE, raw.trim()).map(Some);
         }
@@ -231,7 +233,10 @@ mod tests {
         let sealed = s.seal("a/b", b"hunter2").unwrap();
         assert!(!sealed.contains("hunter2"));
         assert_eq!(s.open("st", "a/b", &sealed).unwrap(), b"hunter2");
-        assert!(s.open("st", "a/c", &sealed).is_err(), "moved value must not open");
+        assert!(
+            s.open("st", "a/c", &sealed).is_err(),
+            "moved value must not open"
+        );
         let other = Sealer::new(&KeySource::Raw([8; 32])).unwrap();
         assert!(matches!(
             other.open("st", "a/b", &sealed),

@@ -1,0 +1,308 @@
+//! The `Driver` trait through which the engine sees every resource kind, and the registry of
+//! kinds.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kapstan_state::ResourceState;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::events::{Event, EventSink};
+use crate::schema::{FieldError, Schema};
+
+/// A driver's failure. Messages never carry sensitive values.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DriverError {
+    /// The API refused or failed.
+    #[error("{message}")]
+    Failed {
+        /// What happened, for users.
+        message: String,
+    },
+    /// A wait ran past its deadline; the operation may still complete.
+    #[error("timed out after {}s waiting for {what}; the next apply resumes the wait", .after.as_secs())]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// The deadline.
+        after: Duration,
+    },
+    /// Several live objects carry this resource's tags: kapstan will not guess.
+    #[error("{count} objects of kind {kind} are tagged {tag} ({ids}); delete the extra ones or import the right one with `kapstan import`")]
+    Ambiguous {
+        /// The kind.
+        kind: String,
+        /// The tag searched.
+        tag: String,
+        /// How many matched.
+        count: usize,
+        /// Their ids.
+        ids: String,
+    },
+    /// The operation was abandoned on a second interrupt.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl DriverError {
+    /// A failure with a message.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::Failed {
+            message: message.into(),
+        }
+    }
+}
+
+/// The result of a create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Created {
+    /// Provider id.
+    pub id: String,
+    /// Attributes (a superset of the config's fields, as the provider reports them).
+    pub attributes: Value,
+}
+
+/// An existing object found by `import`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The config that reproduces it.
+    pub config: Value,
+    /// Its attributes.
+    pub attributes: Value,
+}
+
+/// Interrupt requests shared by the CLI and the executor: the first stops scheduling, the
+/// second abandons in-flight calls.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<CancelInner>);
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    count: AtomicU32,
+    notify: Notify,
+}
+
+impl Cancel {
+    /// A fresh, untriggered signal.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Requests interruption; returns how many have been requested so far.
+    pub fn trigger(&self) -> u32 {
+        let n = self.0.count.fetch_add(1, Ordering::SeqCst) + 1;
+        self.0.notify.notify_waiters();
+        n
+    }
+    /// How many interrupts were requested.
+    pub fn count(&self) -> u32 {
+        self.0.count.load(Ordering::SeqCst)
+    }
+    /// Waits until the count is at least `n`.
+    pub async fn at_least(&self, n: u32) {
+        loop {
+            let notified = self.0.notify.notified();
+            if self.count() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+type CheckpointFn =
+    Arc<dyn Fn(Value) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+type UsableFn = Arc<dyn Fn(String, Value) + Send + Sync>;
+
+/// What a driver call knows about its surroundings.
+#[derive(Clone)]
+pub struct DriverContext {
+    /// The stack.
+    pub stack: String,
+    /// The resource address.
+    pub address: String,
+    events: EventSink,
+    cancel: Cancel,
+    checkpoint: Option<CheckpointFn>,
+    usable: Option<UsableFn>,
+}
+
+impl std::fmt::Debug for DriverContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DriverContext({}/{})", self.stack, self.address)
+    }
+}
+
+impl DriverContext {
+    /// A context for reads and tests: no checkpoints, no early-usable signal.
+    pub fn detached(stack: &str, address: &str) -> Self {
+        Self {
+            stack: stack.to_string(),
+            address: address.to_string(),
+            events: EventSink::none(),
+            cancel: Cancel::new(),
+            checkpoint: None,
+            usable: None,
+        }
+    }
+
+    pub(crate) fn with(
+        stack: &str,
+        address: &str,
+        events: EventSink,
+        cancel: Cancel,
+        checkpoint: Option<CheckpointFn>,
+        usable: Option<UsableFn>,
+    ) -> Self {
+        Self {
+            stack: stack.to_string(),
+            address: address.to_string(),
+            events,
+            cancel,
+            checkpoint,
+            usable,
+        }
+    }
+
+    /// The two tags every created resource that takes tags carries.
+    pub fn ownership_tags(&self) -> Vec<String> {
+        vec![
+            format!("kapstan-stack={}", self.stack),
+            format!("kapstan-addr={}", self.address),
+        ]
+    }
+
+    /// Durably records what the driver knows so far (e.g. the id a create returned) before it
+    /// waits, so that a crash leaves enough to resume instead of repeating.
+    pub async fn checkpoint(&self, marker: Value) -> Result<(), DriverError> {
+        match &self.checkpoint {
+            Some(f) => f(marker).await.map_err(DriverError::failed),
+            None => Ok(()),
+        }
+    }
+
+    /// Declares the resource usable by its dependents before the operation finishes (e.g. a
+    /// Kapsule cluster at `pool_required`).
+    pub fn usable(&self, id: &str, attributes: Value) {
+        if let Some(f) = &self.usable {
+            f(id.to_string(), attributes);
+        }
+    }
+
+    /// Reports progress of a long wait.
+    pub fn progress(&self, message: impl Into<String>) {
+        self.events.emit(Event::Progress {
+            address: self.address.clone(),
+            message: message.into(),
+        });
+    }
+
+    /// Whether in-flight work should be abandoned (second interrupt).
+    pub fn abandoned(&self) -> bool {
+        self.cancel.count() >= 2
+    }
+}
+
+/// A resource kind: the only way the engine touches the outside world.
+#[async_trait]
+pub trait Driver: Send + Sync {
+    /// The kind's schema.
+    fn schema(&self) -> &Schema;
+
+    /// The kind name.
+    fn kind(&self) -> &'static str {
+        self.schema().kind
+    }
+
+    /// Checks values beyond the schema (ranges, formats, known node types). Called before any
+    /// API call; unknown values (`{"$unknown": true}`) must be skipped.
+    fn validate(&self, _config: &Value) -> Vec<FieldError> {
+        vec![]
+    }
+
+    /// Whether operations change something outside kapstan's state. Kinds without external
+    /// effects (a generated password) need no write-ahead intent: there is nothing to orphan.
+    fn has_external_effects(&self) -> bool {
+        true
+    }
+
+    /// Reads the live attributes; `None` when the object is gone.
+    async fn read(
+        &self,
+        ctx: &DriverContext,
+        recorded: &ResourceState,
+    ) -> Result<Option<Value>, DriverError>;
+
+    /// Creates the object.
+    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError>;
+
+    /// Updates in place the fields at `changed` (JSON pointers into the config).
+    async fn update(
+        &self,
+        ctx: &DriverContext,
+        recorded: &ResourceState,
+        config: &Value,
+        changed: &[String],
+    ) -> Result<Value, DriverError>;
+
+    /// Deletes the object; an object already gone is a success.
+    async fn delete(&self, ctx: &DriverContext, recorded: &ResourceState)
+    -> Result<(), DriverError>;
+
+    /// After an interrupted create (crash, lost response, timeout): finds the object the
+    /// earlier run created, from the checkpoint `marker` or the ownership tags, and waits for it.
+    /// `None` means nothing was created and a fresh create is safe.
+    async fn recover(
+        &self,
+        _ctx: &DriverContext,
+        _config: &Value,
+        _marker: &Value,
+    ) -> Result<Option<Created>, DriverError> {
+        Ok(None)
+    }
+
+    /// Reads an existing object by id for `kapstan import`.
+    async fn import(&self, _ctx: &DriverContext, _id: &str) -> Result<Option<Imported>, DriverError> {
+        Err(DriverError::failed(format!(
+            "{} cannot be imported",
+            self.kind()
+        )))
+    }
+}
+
+/// The kinds a stack may use.
+#[derive(Clone, Default)]
+pub struct Registry {
+    drivers: BTreeMap<String, Arc<dyn Driver>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.drivers.keys()).finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Registers a driver under its kind.
+    pub fn register(&mut self, driver: Arc<dyn Driver>) -> &mut Self {
+        self.drivers.insert(driver.kind().to_string(), driver);
+        self
+    }
+    /// The driver of `kind`.
+    pub fn get(&self, kind: &str) -> Option<&Arc<dyn Driver>> {
+        self.drivers.get(kind)
+    }
+    /// Every registered kind.
+    pub fn kinds(&self) -> impl Iterator<Item = &str> {
+        self.drivers.keys().map(String::as_str)
+    }
+}

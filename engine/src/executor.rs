@@ -1,0 +1,869 @@
+//! The executor: walks the plan's operation graph with bounded parallelism, starts each
+//! operation as soon as what it needs is usable, isolates failures, honours interrupts, and
+//! records an intent before and the result after every mutating call.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::Utc;
+use kapstan_state::{
+    OutputState, PendingOperation, ResourceState, ResourceStatus, StateDocument, StateError,
+    StateStore,
+};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::diff::{self, DEPOSED_SUFFIX};
+use crate::driver::{Cancel, Created, DriverContext, DriverError, Registry};
+use crate::dsl::{DeclaredResource, StackSpec};
+use crate::events::{Event, EventSink};
+use crate::plan::{Action, Plan, PlanMode, PlanRuntime};
+use crate::recorder::{Recorder, Write};
+use crate::value::{self, Resolved, Target};
+
+/// One failed operation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Failure {
+    /// Resource address.
+    pub address: String,
+    /// What was attempted.
+    pub action: String,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplyReport {
+    /// Operations that completed, as `(address, action)`.
+    pub succeeded: Vec<(String, String)>,
+    /// Operations that failed.
+    pub failed: Vec<Failure>,
+    /// Operations not attempted, with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// Whether an interrupt stopped scheduling.
+    pub interrupted: bool,
+    /// Serial of the state after the apply.
+    pub serial: u64,
+    /// The stack's outputs after the apply (sensitive ones included; render with care).
+    #[serde(skip)]
+    pub outputs: BTreeMap<String, OutputState>,
+}
+
+impl ApplyReport {
+    /// Whether everything planned was done.
+    pub fn is_success(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty() && !self.interrupted
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Phase {
+    Destroy,
+    Apply,
+}
+
+#[derive(Debug)]
+struct Node {
+    address: String,
+    phase: Phase,
+    action: Action,
+    waiting: usize,
+    dependents: Vec<(usize, bool)>, // (node, satisfied early by `usable`)
+    released: bool,
+    status: NodeStatus,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum NodeStatus {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+enum Msg {
+    Usable(usize, String, Value),
+    Done(usize, Result<(), String>, Instant),
+}
+
+/// What the operation tasks share.
+struct Shared {
+    stack: String,
+    spec: StackSpec,
+    registry: Registry,
+    recorder: Recorder,
+    events: EventSink,
+    cancel: Cancel,
+    prior: StateDocument,
+    /// Known attributes by address: `(id, attributes, sensitive attribute pointers)`.
+    known: Mutex<HashMap<String, (Option<String>, Value, BTreeSet<String>)>>,
+    changed_fields: HashMap<String, Vec<String>>,
+    stack_outputs: BTreeMap<(String, String), (Value, bool)>,
+}
+
+/// Options of an apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Operations in flight at once.
+    pub parallelism: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self { parallelism: 10 }
+    }
+}
+
+pub(crate) async fn execute(
+    plan: &Plan,
+    runtime: &PlanRuntime,
+    registry: &Registry,
+    store: Arc<dyn StateStore>,
+    options: &ApplyOptions,
+    events: &EventSink,
+    cancel: &Cancel,
+) -> Result<ApplyReport, StateError> {
+    let prior = runtime.prior.clone();
+    let (recorder, writer) = Recorder::start(
+        store,
+        prior.clone(),
+        events.clone(),
+        match plan.mode {
+            PlanMode::Destroy => "destroy".into(),
+            PlanMode::RefreshOnly => "refresh".into(),
+            PlanMode::Normal => "apply".into(),
+        },
+    );
+    let mut report = ApplyReport::default();
+
+    if plan.mode == PlanMode::RefreshOnly {
+        let mut writes = vec![];
+        for (addr, live) in &runtime.live {
+            match live {
+                None => writes.push(Write::Remove(addr.clone())),
+                Some(attrs) => {
+                    if let Some(rec) = prior.resources.get(addr)
+                        && &rec.attributes != attrs
+                    {
+                        let mut rec = rec.clone();
+                        rec.attributes = attrs.clone();
+                        writes.push(Write::Upsert(addr.clone(), Box::new(rec)));
+                    }
+                }
+            }
+        }
+        if !writes.is_empty()
+            && let Err(e) = recorder.write(writes).await
+        {
+            report.failed.push(Failure {
+                address: plan.stack.clone(),
+                action: "refresh".into(),
+                error: e,
+            });
+        }
+        drop(recorder);
+        let (doc, err) = writer.await.expect("state writer task");
+        if let Some(e) = err {
+            return Err(e);
+        }
+        report.serial = doc.serial;
+        report.outputs = doc.outputs;
+        return Ok(report);
+    }
+
+    let mut known = HashMap::with_capacity(prior.resources.len());
+    for (addr, rec) in &prior.resources {
+        let attrs = runtime
+            .live
+            .get(addr)
+            .and_then(Option::as_ref)
+            .unwrap_or(&rec.attributes)
+            .clone();
+        known.insert(
+            addr.clone(),
+            (
+                rec.id.clone(),
+                attrs,
+                diff::recorded_attribute_sensitive(rec),
+            ),
+        );
+    }
+    let changed_fields = plan
+        .changes
+        .iter()
+        .map(|c| (c.address.clone(), c.fields.iter().map(|f| f.path.clone()).collect()))
+        .collect();
+    let shared = Arc::new(Shared {
+        stack: plan.stack.clone(),
+        spec: runtime.spec.clone(),
+        registry: registry.clone(),
+        recorder: recorder.clone(),
+        events: events.clone(),
+        cancel: cancel.clone(),
+        prior: prior.clone(),
+        known: Mutex::new(known),
+        changed_fields,
+        stack_outputs: runtime.stack_outputs.clone(),
+    });
+    drop(recorder);
+
+    let mut nodes = build_graph(plan, &runtime.spec, &prior);
+    events.emit(Event::ApplyStarted {
+        operations: nodes.len(),
+    });
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut ready: VecDeque<usize> = (0..nodes.len()).filter(|&i| nodes[i].waiting == 0).collect();
+    let mut tasks = JoinSet::new();
+    let mut running = 0usize;
+    let parallelism = options.parallelism.max(1);
+    let mut stopping = false;
+
+    loop {
+        while !stopping && running < parallelism {
+            let Some(i) = ready.pop_front() else { break };
+            if nodes[i].status != NodeStatus::Waiting {
+                continue;
+            }
+            nodes[i].status = NodeStatus::Running;
+            running += 1;
+            let node = (nodes[i].address.clone(), nodes[i].phase, nodes[i].action);
+            events.emit(Event::OperationStarted {
+                address: node.0.clone(),
+                action: label(node.1, node.2).into(),
+            });
+            let shared = shared.clone();
+            let tx = tx.clone();
+            tasks.spawn(async move {
+                let started = Instant::now();
+                let result = run_node(&shared, i, &node.0, node.1, node.2, &tx).await;
+                let _ = tx.send(Msg::Done(i, result, started));
+            });
+        }
+        if running == 0 {
+            break;
+        }
+        let msg = tokio::select! {
+            m = rx.recv() => m,
+            _ = cancel.at_least(if stopping { 2 } else { 1 }) => {
+                let count = cancel.count();
+                events.emit(Event::Interrupted { count });
+                report.interrupted = true;
+                if count >= 2 {
+                    tasks.abort_all();
+                    for n in nodes.iter_mut().filter(|n| n.status == NodeStatus::Running) {
+                        n.status = NodeStatus::Failed;
+                        report.failed.push(Failure {
+                            address: n.address.clone(),
+                            action: label(n.phase, n.action).into(),
+                            error: "abandoned by a second interrupt; its intent is recorded and the next apply resumes it".into(),
+                        });
+                    }
+                    break;
+                }
+                stopping = true;
+                continue;
+            }
+        };
+        let Some(msg) = msg else { break };
+        match msg {
+            Msg::Usable(i, id, attrs) => {
+                shared
+                    .known
+                    .lock()
+                    .expect("known mutex")
+                    .insert(nodes[i].address.clone(), (Some(id), attrs, BTreeSet::new()));
+                events.emit(Event::Usable {
+                    address: nodes[i].address.clone(),
+                });
+                release(&mut nodes, i, true, &mut ready);
+            }
+            Msg::Done(i, result, started) => {
+                running -= 1;
+                let (address, phase, action) =
+                    (nodes[i].address.clone(), nodes[i].phase, nodes[i].action);
+                match result {
+                    Ok(()) => {
+                        nodes[i].status = NodeStatus::Done;
+                        report
+                            .succeeded
+                            .push((address.clone(), label(phase, action).into()));
+                        let id = shared
+                            .known
+                            .lock()
+                            .expect("known mutex")
+                            .get(&address)
+                            .and_then(|k| k.0.clone());
+                        events.emit(Event::OperationFinished {
+                            address,
+                            action: label(phase, action).into(),
+                            id: if phase == Phase::Destroy { None } else { id },
+                            elapsed: started.elapsed(),
+                        });
+                        release(&mut nodes, i, false, &mut ready);
+                    }
+                    Err(error) => {
+                        nodes[i].status = NodeStatus::Failed;
+                        events.emit(Event::OperationFailed {
+                            address: address.clone(),
+                            action: label(phase, action).into(),
+                            error: error.clone(),
+                        });
+                        report.failed.push(Failure {
+                            address: address.clone(),
+                            action: label(phase, action).into(),
+                            error,
+                        });
+                        skip_dependents(&mut nodes, i, &address, &mut report, events);
+                    }
+                }
+            }
+        }
+    }
+    for n in nodes.iter().filter(|n| n.status == NodeStatus::Waiting) {
+        let reason = if report.interrupted {
+            "not started: interrupted".to_string()
+        } else {
+            "not started".to_string()
+        };
+        report.skipped.push((n.address.clone(), reason.clone()));
+        events.emit(Event::Skipped {
+            address: n.address.clone(),
+            reason,
+        });
+    }
+    drop(tx);
+    while tasks.join_next().await.is_some() {}
+
+    // Outputs: resolved from what is known now; an output whose inputs are not all known
+    // keeps its previous value.
+    if !report.interrupted || cancel.count() < 2 {
+        let outputs = final_outputs(&shared, plan, runtime);
+        if outputs != prior.outputs {
+            if let Err(e) = shared.recorder.write(vec![Write::Outputs(outputs)]).await {
+                report.failed.push(Failure {
+                    address: "outputs".into(),
+                    action: "save".into(),
+                    error: e,
+                });
+            }
+        }
+    }
+    drop(shared);
+    let (doc, err) = writer.await.expect("state writer task");
+    report.serial = doc.serial;
+    report.outputs = doc.outputs;
+    events.emit(Event::ApplyFinished {
+        succeeded: report.succeeded.len(),
+        failed: report.failed.len(),
+        skipped: report.skipped.len(),
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+fn label(phase: Phase, action: Action) -> &'static str {
+    match (phase, action) {
+        (Phase::Destroy, Action::Replace) => "delete (replace)",
+        (Phase::Apply, Action::Replace) => "create (replace)",
+        (Phase::Destroy, _) => "delete",
+        (Phase::Apply, a) => a.verb(),
+    }
+}
+
+fn release(nodes: &mut [Node], i: usize, early: bool, ready: &mut VecDeque<usize>) {
+    let already_released = nodes[i].released;
+    if early {
+        if already_released {
+            return;
+        }
+        nodes[i].released = true;
+    }
+    let deps = nodes[i].dependents.clone();
+    for (j, early_ok) in deps {
+        // An edge that accepts an early "usable" signal is satisfied once: by that signal
+        // when it came, else by completion.
+        let satisfy = if early { early_ok } else { !(early_ok && already_released) };
+        if !satisfy {
+            continue;
+        }
+        nodes[j].waiting -= 1;
+        if nodes[j].waiting == 0 && nodes[j].status == NodeStatus::Waiting {
+            ready.push_back(j);
+        }
+    }
+}
+
+fn skip_dependents(
+    nodes: &mut [Node],
+    failed: usize,
+    failed_addr: &str,
+    report: &mut ApplyReport,
+    events: &EventSink,
+) {
+    let mut stack: Vec<usize> = nodes[failed].dependents.iter().map(|d| d.0).collect();
+    while let Some(j) = stack.pop() {
+        if nodes[j].status != NodeStatus::Waiting {
+            continue;
+        }
+        nodes[j].status = NodeStatus::Skipped;
+        let reason = format!("depends on {failed_addr}, which failed");
+        report.skipped.push((nodes[j].address.clone(), reason.clone()));
+        events.emit(Event::Skipped {
+            address: nodes[j].address.clone(),
+            reason,
+        });
+        stack.extend(nodes[j].dependents.iter().map(|d| d.0));
+    }
+}
+
+fn build_graph(plan: &Plan, spec: &StackSpec, prior: &StateDocument) -> Vec<Node> {
+    let mut nodes: Vec<Node> = vec![];
+    let mut index: HashMap<(String, Phase), usize> = HashMap::new();
+    let mut add = |nodes: &mut Vec<Node>, addr: &str, phase: Phase, action: Action| {
+        index.insert((addr.to_string(), phase), nodes.len());
+        nodes.push(Node {
+            address: addr.to_string(),
+            phase,
+            action,
+            waiting: 0,
+            dependents: vec![],
+            released: false,
+            status: NodeStatus::Waiting,
+        });
+    };
+    let mut cbd = BTreeSet::new();
+    for c in plan.actionable() {
+        match c.action {
+            Action::Create | Action::Update => add(&mut nodes, &c.address, Phase::Apply, c.action),
+            Action::Delete => add(&mut nodes, &c.address, Phase::Destroy, c.action),
+            Action::Replace => {
+                add(&mut nodes, &c.address, Phase::Apply, c.action);
+                if c.create_before_destroy {
+                    cbd.insert(c.address.clone());
+                    let deposed = format!("{}{DEPOSED_SUFFIX}", c.address);
+                    add(&mut nodes, &deposed, Phase::Destroy, c.action);
+                } else {
+                    add(&mut nodes, &c.address, Phase::Destroy, c.action);
+                }
+            }
+            Action::NoOp => {}
+        }
+    }
+    let by_addr = spec.by_address();
+    let mut edges: Vec<(usize, usize, bool)> = vec![]; // (before, after, early ok)
+    for (i, n) in nodes.iter().enumerate() {
+        match n.phase {
+            Phase::Apply => {
+                if let Some(r) = by_addr.get(n.address.as_str()) {
+                    for d in diff::dependencies(r) {
+                        if let Some(&j) = index.get(&(d.clone(), Phase::Apply)) {
+                            edges.push((j, i, true));
+                        }
+                    }
+                }
+                if n.action == Action::Replace && !cbd.contains(&n.address) {
+                    if let Some(&j) = index.get(&(n.address.clone(), Phase::Destroy)) {
+                        edges.push((j, i, false));
+                    }
+                }
+            }
+            Phase::Destroy => {
+                let base = n.address.trim_end_matches(DEPOSED_SUFFIX);
+                if cbd.contains(base) && n.address.ends_with(DEPOSED_SUFFIX) {
+                    if let Some(&j) = index.get(&(base.to_string(), Phase::Apply)) {
+                        edges.push((j, i, false));
+                    }
+                    for r in &spec.resources {
+                        if diff::dependencies(r).iter().any(|d| d == base)
+                            && let Some(&j) = index.get(&(r.address.clone(), Phase::Apply))
+                        {
+                            edges.push((j, i, false));
+                        }
+                    }
+                }
+                // Whatever depended on this object goes first: deleted, or moved away.
+                for (addr, rec) in &prior.resources {
+                    if rec.dependencies.iter().any(|d| d == base) && addr != &n.address {
+                        if let Some(&j) = index.get(&(addr.clone(), Phase::Destroy)) {
+                            if j != i {
+                                edges.push((j, i, false));
+                            }
+                        }
+                        if let Some(&j) = index.get(&(addr.clone(), Phase::Apply))
+                            && nodes[j].action == Action::Update
+                        {
+                            edges.push((j, i, false));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    for (before, after, early) in edges {
+        nodes[after].waiting += 1;
+        nodes[before].dependents.push((after, early));
+    }
+    nodes
+}
+
+fn final_outputs(
+    shared: &Shared,
+    plan: &Plan,
+    runtime: &PlanRuntime,
+) -> BTreeMap<String, OutputState> {
+    if plan.mode == PlanMode::Destroy {
+        return BTreeMap::new();
+    }
+    let known = shared.known.lock().expect("known mutex");
+    let mut out = BTreeMap::new();
+    for o in &runtime.spec.outputs {
+        let (v, s) = value::resolve(&o.value, &mut |t| {
+            lookup_known(t, &known, &runtime.stack_outputs)
+        });
+        if value::contains_unknown(&v) {
+            if let Some(prev) = shared.prior.outputs.get(&o.name) {
+                out.insert(o.name.clone(), prev.clone());
+            }
+            continue;
+        }
+        out.insert(
+            o.name.clone(),
+            OutputState {
+                value: v,
+                sensitive: o.sensitive || !s.is_empty(),
+            },
+        );
+    }
+    out
+}
+
+fn lookup_known(
+    t: &Target,
+    known: &HashMap<String, (Option<String>, Value, BTreeSet<String>)>,
+    stack_outputs: &BTreeMap<(String, String), (Value, bool)>,
+) -> Resolved {
+    match t {
+        Target::StackOutput { stack, output } => stack_outputs
+            .get(&(stack.clone(), output.clone()))
+            .map(|(v, s)| Resolved::Known(v.clone(), *s))
+            .unwrap_or(Resolved::Unknown),
+        Target::Attribute {
+            resource,
+            attr,
+            sensitive,
+        } => {
+            let Some((id, attrs, sens)) = known.get(resource) else {
+                return Resolved::Unknown;
+            };
+            let pointer = value::dotted_to_pointer(attr);
+            let is_sensitive = *sensitive || value::under_any(&pointer, sens);
+            if attr == "id" {
+                return match id {
+                    Some(id) => Resolved::Known(Value::String(id.clone()), is_sensitive),
+                    None => Resolved::Unknown,
+                };
+            }
+            match value::get_path(attrs, attr) {
+                Some(v) => Resolved::Known(v.clone(), is_sensitive),
+                None => Resolved::Known(Value::Null, is_sensitive),
+            }
+        }
+    }
+}
+
+async fn run_node(
+    shared: &Arc<Shared>,
+    index: usize,
+    address: &str,
+    phase: Phase,
+    action: Action,
+    tx: &mpsc::UnboundedSender<Msg>,
+) -> Result<(), String> {
+    match phase {
+        Phase::Destroy => destroy(shared, address).await,
+        Phase::Apply => {
+            let declared = shared
+                .spec
+                .resources
+                .iter()
+                .find(|r| r.address == address)
+                .ok_or_else(|| format!("{address} is not declared"))?
+                .clone();
+            apply(shared, index, &declared, action, tx).await
+        }
+    }
+}
+
+fn pending(operation: &str, marker: Value) -> ResourceStatus {
+    ResourceStatus::Pending(PendingOperation {
+        operation: operation.to_string(),
+        started: Utc::now(),
+        marker,
+    })
+}
+
+async fn apply(
+    shared: &Arc<Shared>,
+    index: usize,
+    declared: &DeclaredResource,
+    action: Action,
+    tx: &mpsc::UnboundedSender<Msg>,
+) -> Result<(), String> {
+    let address = declared.address.as_str();
+    let driver = shared
+        .registry
+        .get(&declared.kind)
+        .cloned()
+        .ok_or_else(|| format!("unknown kind {}", declared.kind))?;
+    let prior = shared.prior.resources.get(address).cloned();
+    let (config, mut sensitive) = {
+        let known = shared.known.lock().expect("known mutex");
+        diff::resolve_config(
+            &declared.config,
+            &declared.lifecycle,
+            prior.as_ref().map(|p| &p.config),
+            &mut |t| lookup_known(t, &known, &shared.stack_outputs),
+        )
+    };
+    if value::contains_unknown(&config) {
+        return Err("a referenced value is still unknown (a dependency did not produce it)".into());
+    }
+    let errors = driver.validate(&config);
+    if !errors.is_empty() {
+        return Err(errors
+            .iter()
+            .map(|e| {
+                let shown = if driver.schema().is_sensitive(&e.field) {
+                    value::REDACTED.to_string()
+                } else {
+                    e.value.clone()
+                };
+                format!("field `{}` = {} {}; {}", e.field, shown, e.problem, e.fix)
+            })
+            .collect::<Vec<_>>()
+            .join("; "));
+    }
+    if let Some(m) = config.as_object() {
+        for k in m.keys() {
+            if driver.schema().is_sensitive(k) {
+                sensitive.insert(format!("/{}", value::escape(k)));
+            }
+        }
+    }
+    let deps = diff::dependencies(declared);
+    let effects = driver.has_external_effects();
+    let record = |id: Option<String>, attributes: Value, status: ResourceStatus| {
+        let mut s: BTreeSet<String> = sensitive.iter().map(|p| format!("/config{p}")).collect();
+        for f in &driver.schema().fields {
+            if f.sensitive && attributes.get(f.name).is_some() {
+                s.insert(format!("/attributes/{}", value::escape(f.name)));
+            }
+        }
+        for p in &sensitive {
+            if attributes.pointer(p).is_some() {
+                s.insert(format!("/attributes{p}"));
+            }
+        }
+        ResourceState {
+            kind: declared.kind.clone(),
+            id,
+            config: config.clone(),
+            attributes,
+            dependencies: deps.clone(),
+            status,
+            sensitive: s,
+        }
+    };
+
+    let recorder = shared.recorder.clone();
+    let checkpoint_record = record(None, Value::Object(Default::default()), pending("create", Value::Null));
+    let checkpoint_addr = address.to_string();
+    let checkpoint: Arc<dyn Fn(Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>> + Send + Sync> =
+        Arc::new(move |marker: Value| {
+            let recorder = recorder.clone();
+            let mut rec = checkpoint_record.clone();
+            rec.status = pending("create", marker.clone());
+            if let Some(id) = marker.get("id").and_then(Value::as_str) {
+                rec.id = Some(id.to_string());
+            }
+            let addr = checkpoint_addr.clone();
+            Box::pin(async move {
+                recorder
+                    .write(vec![Write::Upsert(addr, Box::new(rec))])
+                    .await
+                    .map(|_| ())
+            })
+        });
+    let tx_usable = tx.clone();
+    let usable: Arc<dyn Fn(String, Value) + Send + Sync> =
+        Arc::new(move |id, attrs| {
+            let _ = tx_usable.send(Msg::Usable(index, id, attrs));
+        });
+    let ctx = DriverContext::with(
+        &shared.stack,
+        address,
+        shared.events.clone(),
+        shared.cancel.clone(),
+        effects.then_some(checkpoint),
+        Some(usable),
+    );
+
+    let is_update = action == Action::Update
+        && prior
+            .as_ref()
+            .is_some_and(|p| !matches!(&p.status, ResourceStatus::Pending(op) if op.operation == "create"));
+    if is_update {
+        let prior = prior.expect("checked");
+        if effects {
+            let mut intent = prior.clone();
+            intent.status = pending("update", Value::Null);
+            shared
+                .recorder
+                .write(vec![Write::Upsert(address.into(), Box::new(intent))])
+                .await?;
+        }
+        let changed = shared
+            .changed_fields
+            .get(address)
+            .cloned()
+            .unwrap_or_default();
+        let attrs = driver
+            .update(&ctx, &prior, &config, &changed)
+            .await
+            .map_err(|e| e.to_string())?;
+        let rec = record(prior.id.clone(), attrs.clone(), ResourceStatus::Ready);
+        shared.recorder.write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))]).await?;
+        shared.known.lock().expect("known mutex").insert(
+            address.into(),
+            (prior.id.clone(), attrs, diff::recorded_attribute_sensitive(&rec)),
+        );
+        return Ok(());
+    }
+
+    // Create (fresh, resumed, or the create half of a replacement).
+    let resume_marker = prior.as_ref().and_then(|p| match &p.status {
+        ResourceStatus::Pending(op) if op.operation == "create" => Some(op.marker.clone()),
+        _ => None,
+    });
+    let mut writes = vec![];
+    if action == Action::Replace && declared.lifecycle.create_before_destroy {
+        if let Some(old) = &prior {
+            writes.push(Write::Upsert(
+                format!("{address}{DEPOSED_SUFFIX}"),
+                Box::new(old.clone()),
+            ));
+        }
+    }
+    if effects {
+        writes.push(Write::Upsert(
+            address.into(),
+            Box::new(record(
+                None,
+                Value::Object(Default::default()),
+                pending("create", resume_marker.clone().unwrap_or(Value::Null)),
+            )),
+        ));
+    }
+    if !writes.is_empty() {
+        shared.recorder.write(writes).await?;
+    }
+    let recovered = match &resume_marker {
+        Some(marker) => driver
+            .recover(&ctx, &config, marker)
+            .await
+            .map_err(|e| e.to_string())?,
+        None => None,
+    };
+    let created: Created = match recovered {
+        Some(c) => c,
+        None => match driver.create(&ctx, &config).await {
+            Ok(c) => c,
+            Err(DriverError::Interrupted) => return Err("interrupted".into()),
+            Err(e) => return Err(e.to_string()),
+        },
+    };
+    let rec = record(Some(created.id.clone()), created.attributes.clone(), ResourceStatus::Ready);
+    shared
+        .recorder
+        .write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))])
+        .await?;
+    shared.known.lock().expect("known mutex").insert(
+        address.into(),
+        (
+            Some(created.id),
+            created.attributes,
+            diff::recorded_attribute_sensitive(&rec),
+        ),
+    );
+    Ok(())
+}
+
+async fn destroy(shared: &Arc<Shared>, address: &str) -> Result<(), String> {
+    let rec = shared
+        .prior
+        .resources
+        .get(address)
+        .cloned()
+        .ok_or_else(|| format!("{address} is not recorded"))?;
+    let driver = shared
+        .registry
+        .get(&rec.kind)
+        .cloned()
+        .ok_or_else(|| format!("unknown kind {}", rec.kind))?;
+    let base = address.trim_end_matches(DEPOSED_SUFFIX);
+    let ctx = DriverContext::with(
+        &shared.stack,
+        base,
+        shared.events.clone(),
+        shared.cancel.clone(),
+        None,
+        None,
+    );
+    let effects = driver.has_external_effects();
+    let mut target = rec.clone();
+    if target.id.is_none() {
+        // An interrupted create: find what it made, if anything.
+        let marker = match &rec.status {
+            ResourceStatus::Pending(op) => op.marker.clone(),
+            _ => Value::Null,
+        };
+        match driver
+            .recover(&ctx, &rec.config, &marker)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(c) => {
+                target.id = Some(c.id);
+                target.attributes = c.attributes;
+            }
+            None => {
+                shared.recorder.write(vec![Write::Remove(address.into())]).await?;
+                return Ok(());
+            }
+        }
+    }
+    if effects {
+        let mut intent = target.clone();
+        intent.status = pending("delete", Value::Null);
+        shared
+            .recorder
+            .write(vec![Write::Upsert(address.into(), Box::new(intent))])
+            .await?;
+    }
+    driver
+        .delete(&ctx, &target)
+        .await
+        .map_err(|e| e.to_string())?;
+    shared.recorder.write(vec![Write::Remove(address.into())]).await?;
+    shared.known.lock().expect("known mutex").remove(address);
+    Ok(())
+}

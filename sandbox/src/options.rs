@@ -188,9 +188,11 @@ impl FaultSpec {
                 "429" => out.rate_limited = probability()?,
                 "409" => out.conflict = probability()?,
                 "lost" => out.lost = probability()?,
-                "latency" => out.latency = parse_duration(value).ok_or_else(|| {
-                    bad("latency must be a duration such as 50ms, 1s or 250us")
-                })?,
+                "latency" => {
+                    out.latency = parse_duration(value).ok_or_else(|| {
+                        bad("latency must be a duration such as 50ms, 1s or 250us")
+                    })?
+                }
                 _ => match key.parse::<u16>() {
                     Ok(code @ 500..=599) => out.server_errors.push((code, probability()?)),
                     _ => {

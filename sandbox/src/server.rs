@@ -285,7 +285,10 @@ async fn guarded(st: &Shared, req: Request, next: Next) -> Response {
         threshold += p;
         if draw < threshold {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            return json_response(status, &json!({"message": "upstream connect error or disconnect/reset before headers"}));
+            return json_response(
+                status,
+                &json!({"message": "upstream connect error or disconnect/reset before headers"}),
+            );
         }
     }
     if mutation {
@@ -295,7 +298,10 @@ async fn guarded(st: &Shared, req: Request, next: Next) -> Response {
             return if rand::rng().random_bool(0.5) {
                 ApiError::transient(&resource, &id, "configuring").into_response()
             } else {
-                json_response(StatusCode::CONFLICT, &json!({"message": "Tuple concurrently updated"}))
+                json_response(
+                    StatusCode::CONFLICT,
+                    &json!({"message": "Tuple concurrently updated"}),
+                )
             };
         }
         threshold += f.lost;

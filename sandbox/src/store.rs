@@ -60,7 +60,9 @@ pub struct Record {
 impl Record {
     /// Current status, or `""` for objects without a status.
     pub fn status(&self, now: DateTime<Utc>) -> &str {
-        self.current_step(now).map(|s| s.status.as_str()).unwrap_or("")
+        self.current_step(now)
+            .map(|s| s.status.as_str())
+            .unwrap_or("")
     }
 
     fn current_step(&self, now: DateTime<Utc>) -> Option<&Step> {
@@ -185,22 +187,14 @@ impl Store {
         out
     }
 
-    /// Keys of live records of a kind matching `pred`, in creation order.
-    pub fn keys_where(
+    /// Live children of a record.
+    pub fn children(
         &self,
         kind: &str,
+        parent_kind: &str,
+        parent_id: &str,
         now: DateTime<Utc>,
-        pred: impl Fn(&Record) -> bool,
-    ) -> Vec<String> {
-        self.list(kind, now)
-            .into_iter()
-            .filter(|r| pred(r))
-            .map(|r| r.id.clone())
-            .collect()
-    }
-
-    /// Live children of a record.
-    pub fn children(&self, kind: &str, parent_kind: &str, parent_id: &str, now: DateTime<Utc>) -> Vec<&Record> {
+    ) -> Vec<&Record> {
         self.list(kind, now)
             .into_iter()
             .filter(|r| {
@@ -268,8 +262,11 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Store::new()),
             Err(source) => return Err(SandboxError::StateRead { path, source }),
         };
-        let store: Store = serde_json::from_str(&text)
-            .map_err(|source| SandboxError::StateParse { path: path.clone(), source })?;
+        let store: Store =
+            serde_json::from_str(&text).map_err(|source| SandboxError::StateParse {
+                path: path.clone(),
+                source,
+            })?;
         if store.version > FORMAT_VERSION {
             return Err(SandboxError::StateRead {
                 source: std::io::Error::other(format!(

@@ -35,12 +35,19 @@ impl ApiError {
 
     /// LB's untyped 404: `{"message":"lbs not Found"}`.
     pub fn lb_not_found(what: &str) -> Self {
-        Self::raw(StatusCode::NOT_FOUND, json!({"message": format!("{what} not Found")}))
+        Self::raw(
+            StatusCode::NOT_FOUND,
+            json!({"message": format!("{what} not Found")}),
+        )
     }
 
     /// 400 `invalid_arguments` for one argument.
     pub fn invalid(argument: &str, reason: &str, help: impl Into<String>) -> Self {
-        Self::invalid_many(vec![(argument.to_string(), reason.to_string(), help.into())])
+        Self::invalid_many(vec![(
+            argument.to_string(),
+            reason.to_string(),
+            help.into(),
+        )])
     }
 
     /// 400 `invalid_arguments` with several details `(argument_name, reason, help_message)`.
@@ -85,11 +92,6 @@ impl ApiError {
             StatusCode::UNAUTHORIZED,
             json!({"type": "denied_authentication", "method": "api_key", "reason": reason, "message": "authentication is denied"}),
         )
-    }
-
-    /// HTTP status of this error.
-    pub fn status(&self) -> StatusCode {
-        self.status
     }
 }
 
@@ -179,11 +181,9 @@ impl Query {
     pub fn paginate(&self, items: Vec<Value>) -> Result<(Vec<Value>, usize), ApiError> {
         let page: usize = match self.get("page") {
             None => 1,
-            Some(p) => p
-                .parse()
-                .ok()
-                .filter(|p| *p >= 1)
-                .ok_or_else(|| ApiError::invalid("page", "constraint", "must be a positive integer"))?,
+            Some(p) => p.parse().ok().filter(|p| *p >= 1).ok_or_else(|| {
+                ApiError::invalid("page", "constraint", "must be a positive integer")
+            })?,
         };
         let size: usize = match self.get("page_size") {
             None => 20,
@@ -252,12 +252,11 @@ pub fn has_tags(body: &Value, wanted: &[String]) -> bool {
 
 /// Name filter: substring match (reference §1.5).
 pub fn name_matches(body: &Value, wanted: Option<&str>) -> bool {
-    wanted.is_none_or(|w| body.get("name").and_then(Value::as_str).is_some_and(|n| n.contains(w)))
-}
-
-/// Exact field filter on a string field.
-pub fn field_is(body: &Value, key: &str, wanted: Option<&str>) -> bool {
-    wanted.is_none_or(|w| body.get(key).and_then(Value::as_str) == Some(w))
+    wanted.is_none_or(|w| {
+        body.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.contains(w))
+    })
 }
 
 /// A JSON request body; an empty body is `{}`.
@@ -275,8 +274,16 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         }
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(m)) => Ok(JsonBody(m)),
-            Ok(_) => Err(ApiError::invalid("body", "format", "request body must be a JSON object")),
-            Err(e) => Err(ApiError::invalid("body", "format", format!("invalid JSON: {e}"))),
+            Ok(_) => Err(ApiError::invalid(
+                "body",
+                "format",
+                "request body must be a JSON object",
+            )),
+            Err(e) => Err(ApiError::invalid(
+                "body",
+                "format",
+                format!("invalid JSON: {e}"),
+            )),
         }
     }
 }
@@ -297,7 +304,11 @@ impl JsonBody {
     pub fn req_str(&self, key: &str) -> Result<String, ApiError> {
         let s: String = self.req(key)?;
         if s.is_empty() {
-            return Err(ApiError::invalid(key, "required", format!("{key} is required")));
+            return Err(ApiError::invalid(
+                key,
+                "required",
+                format!("{key} is required"),
+            ));
         }
         Ok(s)
     }
@@ -328,7 +339,10 @@ impl JsonBody {
 }
 
 /// Reads a typed optional field from a JSON object.
-pub fn field<T: DeserializeOwned>(map: &Map<String, Value>, key: &str) -> Result<Option<T>, ApiError> {
+pub fn field<T: DeserializeOwned>(
+    map: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<T>, ApiError> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| {
@@ -371,7 +385,10 @@ pub fn check_region(region: &str, allowed: &[&str]) -> Result<(), ApiError> {
         Err(ApiError::invalid(
             "region",
             "constraint",
-            format!("unknown region {region}; expected one of {}", allowed.join(", ")),
+            format!(
+                "unknown region {region}; expected one of {}",
+                allowed.join(", ")
+            ),
         ))
     }
 }
@@ -384,23 +401,39 @@ pub fn check_zone(zone: &str, allowed: &[&str]) -> Result<(), ApiError> {
         Err(ApiError::invalid(
             "zone",
             "constraint",
-            format!("unknown zone {zone}; expected one of {}", allowed.join(", ")),
+            format!(
+                "unknown zone {zone}; expected one of {}",
+                allowed.join(", ")
+            ),
         ))
     }
 }
 
 /// Region of a zone (`fr-par-1` → `fr-par`).
 pub fn region_of(zone: &str) -> String {
-    zone.rsplit_once('-').map(|(r, _)| r.to_string()).unwrap_or_default()
+    zone.rsplit_once('-')
+        .map(|(r, _)| r.to_string())
+        .unwrap_or_default()
 }
 
 /// A random public IPv4 address in a Scaleway-like range.
 pub fn random_public_ip() -> String {
     use rand::RngExt;
     let mut rng = rand::rng();
-    let prefixes = [(51, 15), (51, 158), (51, 159), (62, 210), (163, 172), (212, 47)];
+    let prefixes = [
+        (51, 15),
+        (51, 158),
+        (51, 159),
+        (62, 210),
+        (163, 172),
+        (212, 47),
+    ];
     let (a, b) = prefixes[rng.random_range(0..prefixes.len())];
-    format!("{a}.{b}.{}.{}", rng.random_range(0..=255u8), rng.random_range(1..=254u8))
+    format!(
+        "{a}.{b}.{}.{}",
+        rng.random_range(0..=255u8),
+        rng.random_range(1..=254u8)
+    )
 }
 
 /// Validates a UUID-shaped path or body id.

@@ -30,20 +30,70 @@ pub const NODE: &str = "k8s.node";
 
 /// Versions offered by `/versions`, newest first: (name, CNIs, released, deprecated, end of life).
 const VERSIONS: &[(&str, &[&str], &str, &str, &str)] = &[
-    ("1.35.3", &["cilium", "cilium_native", "calico", "kilo", "none"], "2026-01-19", "2027-01-19", "2027-03-19"),
-    ("1.34.6", &["cilium", "cilium_native", "calico", "kilo", "none"], "2025-09-29", "2026-09-29", "2026-11-29"),
-    ("1.33.10", &["cilium", "calico", "kilo", "none"], "2025-05-19", "2026-05-19", "2026-07-19"),
-    ("1.32.13", &["cilium", "calico", "kilo", "none"], "2025-01-20", "2026-01-20", "2026-03-20"),
+    (
+        "1.35.3",
+        &["cilium", "cilium_native", "calico", "kilo", "none"],
+        "2026-01-19",
+        "2027-01-19",
+        "2027-03-19",
+    ),
+    (
+        "1.34.6",
+        &["cilium", "cilium_native", "calico", "kilo", "none"],
+        "2025-09-29",
+        "2026-09-29",
+        "2026-11-29",
+    ),
+    (
+        "1.33.10",
+        &["cilium", "calico", "kilo", "none"],
+        "2025-05-19",
+        "2026-05-19",
+        "2026-07-19",
+    ),
+    (
+        "1.32.13",
+        &["cilium", "calico", "kilo", "none"],
+        "2025-01-20",
+        "2026-01-20",
+        "2026-03-20",
+    ),
 ];
 
-const CNIS: &[&str] = &["cilium", "cilium_native", "calico", "weave", "flannel", "kilo", "none"];
+const CNIS: &[&str] = &[
+    "cilium",
+    "cilium_native",
+    "calico",
+    "weave",
+    "flannel",
+    "kilo",
+    "none",
+];
 
 /// Cluster types: (name, max nodes, dedicated, resiliency, memory bytes).
 const CLUSTER_TYPES: &[(&str, u32, bool, &str, u64)] = &[
     ("kapsule", 150, false, "standard", 4_000_000_000),
-    ("kapsule-dedicated-4", 250, true, "high_availability", 4_000_000_000),
-    ("kapsule-dedicated-8", 500, true, "high_availability", 8_000_000_000),
-    ("kapsule-dedicated-16", 500, true, "high_availability", 16_000_000_000),
+    (
+        "kapsule-dedicated-4",
+        250,
+        true,
+        "high_availability",
+        4_000_000_000,
+    ),
+    (
+        "kapsule-dedicated-8",
+        500,
+        true,
+        "high_availability",
+        8_000_000_000,
+    ),
+    (
+        "kapsule-dedicated-16",
+        500,
+        true,
+        "high_availability",
+        16_000_000_000,
+    ),
 ];
 
 pub(super) fn routes() -> Router<Shared> {
@@ -52,18 +102,44 @@ pub(super) fn routes() -> Router<Shared> {
         .route(&format!("{base}/versions"), get(list_versions))
         .route(&format!("{base}/versions/{{name}}"), get(get_version))
         .route(&format!("{base}/cluster-types"), get(list_cluster_types))
-        .route(&format!("{base}/clusters"), get(list_clusters).post(create_cluster))
+        .route(
+            &format!("{base}/clusters"),
+            get(list_clusters).post(create_cluster),
+        )
         .route(
             &format!("{base}/clusters/{{id}}"),
-            get(get_cluster).patch(update_cluster).delete(delete_cluster),
+            get(get_cluster)
+                .patch(update_cluster)
+                .delete(delete_cluster),
         )
-        .route(&format!("{base}/clusters/{{id}}/upgrade"), post(upgrade_cluster))
-        .route(&format!("{base}/clusters/{{id}}/set-type"), post(set_cluster_type))
-        .route(&format!("{base}/clusters/{{id}}/available-versions"), get(available_versions))
-        .route(&format!("{base}/clusters/{{id}}/available-types"), get(available_types))
-        .route(&format!("{base}/clusters/{{id}}/kubeconfig"), get(kubeconfig))
-        .route(&format!("{base}/clusters/{{id}}/reset-admin-token"), post(reset_admin_token))
-        .route(&format!("{base}/clusters/{{id}}/pools"), get(list_pools).post(create_pool))
+        .route(
+            &format!("{base}/clusters/{{id}}/upgrade"),
+            post(upgrade_cluster),
+        )
+        .route(
+            &format!("{base}/clusters/{{id}}/set-type"),
+            post(set_cluster_type),
+        )
+        .route(
+            &format!("{base}/clusters/{{id}}/available-versions"),
+            get(available_versions),
+        )
+        .route(
+            &format!("{base}/clusters/{{id}}/available-types"),
+            get(available_types),
+        )
+        .route(
+            &format!("{base}/clusters/{{id}}/kubeconfig"),
+            get(kubeconfig),
+        )
+        .route(
+            &format!("{base}/clusters/{{id}}/reset-admin-token"),
+            post(reset_admin_token),
+        )
+        .route(
+            &format!("{base}/clusters/{{id}}/pools"),
+            get(list_pools).post(create_pool),
+        )
         .route(&format!("{base}/clusters/{{id}}/nodes"), get(list_nodes))
         .route(
             &format!("{base}/pools/{{id}}"),
@@ -72,7 +148,10 @@ pub(super) fn routes() -> Router<Shared> {
         .route(&format!("{base}/pools/{{id}}/upgrade"), post(upgrade_pool))
         .route(&format!("{base}/pools/{{id}}/set-labels"), put(set_labels))
         .route(&format!("{base}/pools/{{id}}/set-taints"), put(set_taints))
-        .route(&format!("{base}/pools/{{id}}/set-startup-taints"), put(set_startup_taints))
+        .route(
+            &format!("{base}/pools/{{id}}/set-startup-taints"),
+            put(set_startup_taints),
+        )
         .route(&format!("{base}/nodes/{{id}}"), get(get_node))
         .route(&format!("{base}/nodes/{{id}}/reboot"), post(reboot_node))
         .route(&format!("{base}/nodes/{{id}}/replace"), post(reboot_node))
@@ -87,7 +166,15 @@ fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
 }
 
 /// The listed version of the same minor, if `v` is that version or an older patch of it.
-fn known_version(v: &str) -> Option<&'static (&'static str, &'static [&'static str], &'static str, &'static str, &'static str)> {
+fn known_version(
+    v: &str,
+) -> Option<&'static (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+    &'static str,
+)> {
     let (ma, mi, pa) = parse_version(v)?;
     VERSIONS.iter().find(|(name, ..)| {
         parse_version(name).is_some_and(|(a, b, c)| a == ma && b == mi && pa <= c)
@@ -114,7 +201,10 @@ fn render_version(region: &str, v: &(&str, &[&str], &str, &str, &str)) -> Value 
 async fn list_versions(Path(region): Path<String>) -> ApiResult {
     check_region(&region, REGIONS)?;
     // Not paginated and without total_count (reference §2.1).
-    let versions: Vec<Value> = VERSIONS.iter().map(|v| render_version(&region, v)).collect();
+    let versions: Vec<Value> = VERSIONS
+        .iter()
+        .map(|v| render_version(&region, v))
+        .collect();
     ok(json!({ "versions": versions }))
 }
 
@@ -140,7 +230,10 @@ fn render_cluster_type(region: &str, t: &(&str, u32, bool, &str, u64)) -> Value 
 
 async fn list_cluster_types(Path(region): Path<String>, q: Query) -> ApiResult {
     check_region(&region, REGIONS)?;
-    let items = CLUSTER_TYPES.iter().map(|t| render_cluster_type(&region, t)).collect();
+    let items = CLUSTER_TYPES
+        .iter()
+        .map(|t| render_cluster_type(&region, t))
+        .collect();
     let (page, total) = q.paginate(items)?;
     ok(json!({"cluster_types": page, "total_count": total}))
 }
@@ -148,7 +241,12 @@ async fn list_cluster_types(Path(region): Path<String>, q: Query) -> ApiResult {
 // ---------------------------------------------------------------------------------------------
 // Clusters
 
-fn find_cluster<'a>(s: &'a Store, region: &str, id: &str, now: DateTime<Utc>) -> Result<&'a Record, ApiError> {
+fn find_cluster<'a>(
+    s: &'a Store,
+    region: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<&'a Record, ApiError> {
     s.get(CLUSTER, id, now)
         .filter(|r| r.str("region") == region)
         .ok_or_else(|| ApiError::not_found("cluster", id))
@@ -207,15 +305,26 @@ fn default_autoscaler() -> Map<String, Value> {
 }
 
 /// Applies an `autoscaler_config` request object: null fields and `unknown_*` enums are kept.
-fn apply_autoscaler(target: &mut Map<String, Value>, req: Option<JsonBody>) -> Result<(), ApiError> {
+fn apply_autoscaler(
+    target: &mut Map<String, Value>,
+    req: Option<JsonBody>,
+) -> Result<(), ApiError> {
     let Some(req) = req else { return Ok(()) };
     if let Some(e) = req.opt_enum("estimator", &["binpacking"])? {
         target.insert("estimator".into(), json!(e));
     }
-    if let Some(e) = req.opt_enum("expander", &["random", "most_pods", "least_waste", "priority", "price"])? {
+    if let Some(e) = req.opt_enum(
+        "expander",
+        &["random", "most_pods", "least_waste", "priority", "price"],
+    )? {
         target.insert("expander".into(), json!(e));
     }
-    for k in ["scale_down_disabled", "ignore_daemonsets_utilization", "balance_similar_node_groups", "skip_nodes_with_local_storage"] {
+    for k in [
+        "scale_down_disabled",
+        "ignore_daemonsets_utilization",
+        "balance_similar_node_groups",
+        "skip_nodes_with_local_storage",
+    ] {
         if let Some(b) = req.opt::<bool>(k)? {
             target.insert(k.into(), json!(b));
         }
@@ -225,14 +334,22 @@ fn apply_autoscaler(target: &mut Map<String, Value>, req: Option<JsonBody>) -> R
             target.insert(k.into(), json!(b));
         }
     }
-    for k in ["expendable_pods_priority_cutoff", "max_graceful_termination_sec", "log_level"] {
+    for k in [
+        "expendable_pods_priority_cutoff",
+        "max_graceful_termination_sec",
+        "log_level",
+    ] {
         if let Some(b) = req.opt::<i64>(k)? {
             target.insert(k.into(), json!(b));
         }
     }
     if let Some(t) = req.opt::<f64>("scale_down_utilization_threshold")? {
         if !(0.0..=1.0).contains(&t) {
-            return Err(ApiError::invalid("autoscaler_config.scale_down_utilization_threshold", "constraint", "must be between 0 and 1"));
+            return Err(ApiError::invalid(
+                "autoscaler_config.scale_down_utilization_threshold",
+                "constraint",
+                "must be between 0 and 1",
+            ));
         }
         target.insert("scale_down_utilization_threshold".into(), json!(t));
     }
@@ -240,7 +357,10 @@ fn apply_autoscaler(target: &mut Map<String, Value>, req: Option<JsonBody>) -> R
 }
 
 /// Applies an `auto_upgrade` request (`enable`) onto the response object (`enabled`).
-fn apply_auto_upgrade(target: &mut Map<String, Value>, req: Option<JsonBody>) -> Result<(), ApiError> {
+fn apply_auto_upgrade(
+    target: &mut Map<String, Value>,
+    req: Option<JsonBody>,
+) -> Result<(), ApiError> {
     let Some(req) = req else { return Ok(()) };
     if let Some(e) = req.opt::<bool>("enable")? {
         target.insert("enabled".into(), json!(e));
@@ -251,11 +371,24 @@ fn apply_auto_upgrade(target: &mut Map<String, Value>, req: Option<JsonBody>) ->
             .or_insert_with(|| json!({"start_hour": 0, "day": "any"}));
         if let Some(h) = w.opt::<u32>("start_hour")? {
             if h > 23 {
-                return Err(ApiError::invalid("auto_upgrade.maintenance_window.start_hour", "constraint", "must be between 0 and 23"));
+                return Err(ApiError::invalid(
+                    "auto_upgrade.maintenance_window.start_hour",
+                    "constraint",
+                    "must be between 0 and 23",
+                ));
             }
             mw["start_hour"] = json!(h);
         }
-        let days = ["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+        let days = [
+            "any",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ];
         if let Some(d) = w.opt_enum("day", &days)? {
             mw["day"] = json!(d);
         }
@@ -269,9 +402,19 @@ fn apply_oidc(target: &mut Map<String, Value>, req: Option<JsonBody>) -> Result<
         && !url.is_empty()
         && !url.starts_with("https://")
     {
-        return Err(ApiError::invalid("open_id_connect_config.issuer_url", "constraint", "issuer_url must use https"));
+        return Err(ApiError::invalid(
+            "open_id_connect_config.issuer_url",
+            "constraint",
+            "issuer_url must use https",
+        ));
     }
-    for k in ["issuer_url", "client_id", "username_claim", "username_prefix", "groups_prefix"] {
+    for k in [
+        "issuer_url",
+        "client_id",
+        "username_claim",
+        "username_prefix",
+        "groups_prefix",
+    ] {
         req.opt::<String>(k)?;
         patch_field(target, &req.0, k);
     }
@@ -286,10 +429,16 @@ fn admin_token() -> String {
     use rand::RngExt;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..64).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..64)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
-async fn list_clusters(State(st): State<Shared>, Path(region): Path<String>, q: Query) -> ApiResult {
+async fn list_clusters(
+    State(st): State<Shared>,
+    Path(region): Path<String>,
+    q: Query,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     let wanted_tags = q.all("tags");
     let items = st.read(|s, now| {
@@ -299,34 +448,64 @@ async fn list_clusters(State(st): State<Shared>, Path(region): Path<String>, q: 
             .map(|r| render_cluster(s, r, now))
             .filter(|v| name_matches(v, q.get("name")) && has_tags(v, &wanted_tags))
             .filter(|v| q.get("project_id").is_none_or(|p| v["project_id"] == p))
-            .filter(|v| q.get("organization_id").is_none_or(|p| v["organization_id"] == p))
+            .filter(|v| {
+                q.get("organization_id")
+                    .is_none_or(|p| v["organization_id"] == p)
+            })
             .filter(|v| q.enum_filter("status").is_none_or(|p| v["status"] == p))
             .filter(|v| q.get("type").is_none_or(|p| v["type"] == p))
-            .filter(|v| q.get("private_network_id").is_none_or(|p| v["private_network_id"] == p))
-            .filter(|v| q.get("version").is_none_or(|p| v["version"].as_str().is_some_and(|x| x.starts_with(p))))
+            .filter(|v| {
+                q.get("private_network_id")
+                    .is_none_or(|p| v["private_network_id"] == p)
+            })
+            .filter(|v| {
+                q.get("version")
+                    .is_none_or(|p| v["version"].as_str().is_some_and(|x| x.starts_with(p)))
+            })
             .collect::<Vec<_>>()
     });
     list_response("clusters", items, &q, "created_at_asc")
 }
 
-async fn create_cluster(State(st): State<Shared>, Path(region): Path<String>, body: JsonBody) -> ApiResult {
+async fn create_cluster(
+    State(st): State<Shared>,
+    Path(region): Path<String>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
-    let project = body.opt::<String>("project_id")?.unwrap_or_else(|| st.project_id.clone());
+    let project = body
+        .opt::<String>("project_id")?
+        .unwrap_or_else(|| st.project_id.clone());
     check_uuid("project_id", &project)?;
     let name = body.req_str("name")?;
     let version: String = body.req_str("version")?;
     let known = known_version(&version).ok_or_else(|| {
-        ApiError::invalid("version", "constraint", format!("version {version} is not available, see /versions"))
+        ApiError::invalid(
+            "version",
+            "constraint",
+            format!("version {version} is not available, see /versions"),
+        )
     })?;
     let cni = body
         .opt_enum("cni", CNIS)?
         .ok_or_else(|| ApiError::invalid("cni", "required", "cni is required"))?;
     if !known.1.contains(&cni.as_str()) {
-        return Err(ApiError::invalid("cni", "constraint", format!("cni {cni} is not available for version {version}")));
+        return Err(ApiError::invalid(
+            "cni",
+            "constraint",
+            format!("cni {cni} is not available for version {version}"),
+        ));
     }
-    let kind = body.opt::<String>("type")?.filter(|t| !t.is_empty()).unwrap_or_else(|| "kapsule".into());
+    let kind = body
+        .opt::<String>("type")?
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "kapsule".into());
     if !CLUSTER_TYPES.iter().any(|t| t.0 == kind) {
-        return Err(ApiError::invalid("type", "constraint", format!("unknown cluster type {kind}")));
+        return Err(ApiError::invalid(
+            "type",
+            "constraint",
+            format!("unknown cluster type {kind}"),
+        ));
     }
     let pn = body.opt::<String>("private_network_id")?;
     let Some(pn) = pn.filter(|p| !p.is_empty()) else {
@@ -340,10 +519,11 @@ async fn create_cluster(State(st): State<Shared>, Path(region): Path<String>, bo
     let tags = tags(&body)?;
     let mut autoscaler = default_autoscaler();
     apply_autoscaler(&mut autoscaler, body.obj("autoscaler_config")?)?;
-    let mut auto_upgrade = json!({"enabled": false, "maintenance_window": {"start_hour": 0, "day": "any"}})
-        .as_object()
-        .cloned()
-        .expect("object");
+    let mut auto_upgrade =
+        json!({"enabled": false, "maintenance_window": {"start_hour": 0, "day": "any"}})
+            .as_object()
+            .cloned()
+            .expect("object");
     apply_auto_upgrade(&mut auto_upgrade, body.obj("auto_upgrade")?)?;
     let mut oidc = json!({"issuer_url": "", "client_id": "", "username_claim": "", "username_prefix": "", "groups_claim": [], "groups_prefix": "", "required_claim": []})
         .as_object()
@@ -354,18 +534,34 @@ async fn create_cluster(State(st): State<Shared>, Path(region): Path<String>, bo
         .iter()
         .map(|k| body.opt::<Vec<String>>(k).map(Option::unwrap_or_default))
         .collect::<Result<_, _>>()?;
-    let pod_cidr = body.opt::<String>("pod_cidr")?.unwrap_or_else(|| "100.64.0.0/15".into());
-    let service_cidr = body.opt::<String>("service_cidr")?.unwrap_or_else(|| "10.32.0.0/20".into());
+    let pod_cidr = body
+        .opt::<String>("pod_cidr")?
+        .unwrap_or_else(|| "100.64.0.0/15".into());
+    let service_cidr = body
+        .opt::<String>("service_cidr")?
+        .unwrap_or_else(|| "10.32.0.0/20".into());
     let service_dns_ip = match body.opt::<String>("service_dns_ip")? {
         Some(ip) => ip,
-        None => dns_ip_of(&service_cidr).ok_or_else(|| ApiError::invalid("service_cidr", "format", "service_cidr must be an IPv4 CIDR"))?,
+        None => dns_ip_of(&service_cidr).ok_or_else(|| {
+            ApiError::invalid(
+                "service_cidr",
+                "format",
+                "service_cidr must be an IPv4 CIDR",
+            )
+        })?,
     };
     let inline_pools: Vec<Map<String, Value>> = body.opt("pools")?.unwrap_or_default();
     let v = st.write(|s, now| {
         let pn_rec = s
             .get(vpc::PN, &pn, now)
             .filter(|p| p.str("region") == region)
-            .ok_or_else(|| ApiError::invalid("private_network_id", "constraint", format!("private network {pn} not found in {region}")))?;
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "private_network_id",
+                    "constraint",
+                    format!("private network {pn} not found in {region}"),
+                )
+            })?;
         let _ = pn_rec;
         let id = new_id();
         let base = &st.base_url;
@@ -383,7 +579,13 @@ async fn create_cluster(State(st): State<Shared>, Path(region): Path<String>, bo
             "service_dns_ip": service_dns_ip,
         });
         let ready = st.later(now, st.durations.cluster_create);
-        let rec = s.insert(CLUSTER, &id, None, body, &[("creating", now), ("pool_required", ready)]);
+        let rec = s.insert(
+            CLUSTER,
+            &id,
+            None,
+            body,
+            &[("creating", now), ("pool_required", ready)],
+        );
         rec.extra = json!({"admin_token": admin_token()});
         for p in inline_pools {
             insert_pool(s, &st, &id, JsonBody(p), now)?;
@@ -400,7 +602,10 @@ fn dns_ip_of(cidr: &str) -> Option<String> {
     Some(std::net::Ipv4Addr::from(u32::from(ip) + 10).to_string())
 }
 
-async fn get_cluster(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn get_cluster(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.read(|s, now| find_cluster(s, &region, &id, now).map(|r| render_cluster(s, r, now)))?)
 }
@@ -412,62 +617,113 @@ fn start_update(st: &Shared, rec: &mut Record, now: DateTime<Utc>, d: std::time:
     touch(rec, now);
 }
 
-async fn update_cluster(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn update_cluster(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     for k in ["name", "description"] {
         body.opt::<String>(k)?;
     }
-    for k in ["tags", "feature_gates", "admission_plugins", "apiserver_cert_sans"] {
+    for k in [
+        "tags",
+        "feature_gates",
+        "admission_plugins",
+        "apiserver_cert_sans",
+    ] {
         body.opt::<Vec<String>>(k)?;
     }
     ok(st.write(|s, now| {
         let rec = find_cluster(s, &region, &id, now)?;
         ensure_cluster_stable(s, rec, now)?;
         let mut obj = rec.body.as_object().cloned().unwrap_or_default();
-        for k in ["name", "description", "tags", "feature_gates", "admission_plugins", "apiserver_cert_sans"] {
+        for k in [
+            "name",
+            "description",
+            "tags",
+            "feature_gates",
+            "admission_plugins",
+            "apiserver_cert_sans",
+        ] {
             patch_field(&mut obj, &body.0, k);
         }
-        let mut autoscaler = obj["autoscaler_config"].as_object().cloned().unwrap_or_default();
+        let mut autoscaler = obj["autoscaler_config"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         apply_autoscaler(&mut autoscaler, body.obj("autoscaler_config")?)?;
         obj.insert("autoscaler_config".into(), Value::Object(autoscaler));
         let mut au = obj["auto_upgrade"].as_object().cloned().unwrap_or_default();
         apply_auto_upgrade(&mut au, body.obj("auto_upgrade")?)?;
         obj.insert("auto_upgrade".into(), Value::Object(au));
-        let mut oidc = obj["open_id_connect_config"].as_object().cloned().unwrap_or_default();
+        let mut oidc = obj["open_id_connect_config"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         apply_oidc(&mut oidc, body.obj("open_id_connect_config")?)?;
         obj.insert("open_id_connect_config".into(), Value::Object(oidc));
         let rec = s.get_mut(CLUSTER, &id, now).expect("found");
         rec.body = Value::Object(obj);
         start_update(&st, rec, now, st.durations.cluster_update);
-        Ok(render_cluster(s, s.get(CLUSTER, &id, now).expect("found"), now))
+        Ok(render_cluster(
+            s,
+            s.get(CLUSTER, &id, now).expect("found"),
+            now,
+        ))
     })?)
 }
 
-fn allowed_upgrades(current: &str) -> Vec<&'static (&'static str, &'static [&'static str], &'static str, &'static str, &'static str)> {
-    let Some((ma, mi, pa)) = parse_version(current) else { return vec![] };
+fn allowed_upgrades(
+    current: &str,
+) -> Vec<&'static (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+    &'static str,
+)> {
+    let Some((ma, mi, pa)) = parse_version(current) else {
+        return vec![];
+    };
     VERSIONS
         .iter()
         .filter(|(n, ..)| {
-            parse_version(n).is_some_and(|(a, b, c)| a == ma && ((b == mi && c > pa) || b == mi + 1))
+            parse_version(n)
+                .is_some_and(|(a, b, c)| a == ma && ((b == mi && c > pa) || b == mi + 1))
         })
         .collect()
 }
 
-async fn upgrade_cluster(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn upgrade_cluster(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     let version = body.req_str("version")?;
     let upgrade_pools = body.opt::<bool>("upgrade_pools")?.unwrap_or(false);
     ok(st.write(|s, now| {
         let rec = find_cluster(s, &region, &id, now)?;
         ensure_cluster_stable(s, rec, now)?;
-        if !allowed_upgrades(rec.str("version")).iter().any(|v| v.0 == version) {
+        if !allowed_upgrades(rec.str("version"))
+            .iter()
+            .any(|v| v.0 == version)
+        {
             return Err(ApiError::invalid(
                 "version",
                 "constraint",
-                format!("cannot upgrade from {} to {version}, see available-versions", rec.str("version")),
+                format!(
+                    "cannot upgrade from {} to {version}, see available-versions",
+                    rec.str("version")
+                ),
             ));
         }
-        let pools: Vec<String> = s.children(POOL, CLUSTER, &id, now).iter().map(|p| p.id.clone()).collect();
+        let pools: Vec<String> = s
+            .children(POOL, CLUSTER, &id, now)
+            .iter()
+            .map(|p| p.id.clone())
+            .collect();
         let rec = s.get_mut(CLUSTER, &id, now).expect("found");
         rec.obj().insert("version".into(), json!(version));
         start_update(&st, rec, now, st.durations.cluster_upgrade);
@@ -482,55 +738,96 @@ async fn upgrade_cluster(State(st): State<Shared>, Path((region, id)): Path<(Str
                 }
             }
         }
-        Ok(render_cluster(s, s.get(CLUSTER, &id, now).expect("found"), now))
+        Ok(render_cluster(
+            s,
+            s.get(CLUSTER, &id, now).expect("found"),
+            now,
+        ))
     })?)
 }
 
-async fn set_cluster_type(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn set_cluster_type(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     let kind = body.req_str("type")?;
     ok(st.write(|s, now| {
         let rec = find_cluster(s, &region, &id, now)?;
         ensure_cluster_stable(s, rec, now)?;
-        let current = CLUSTER_TYPES.iter().position(|t| t.0 == rec.str("type")).unwrap_or(0);
+        let current = CLUSTER_TYPES
+            .iter()
+            .position(|t| t.0 == rec.str("type"))
+            .unwrap_or(0);
         match CLUSTER_TYPES.iter().position(|t| t.0 == kind) {
             Some(i) if i >= current => {}
-            _ => return Err(ApiError::invalid("type", "constraint", format!("cannot change type to {kind}, see available-types"))),
+            _ => {
+                return Err(ApiError::invalid(
+                    "type",
+                    "constraint",
+                    format!("cannot change type to {kind}, see available-types"),
+                ));
+            }
         }
         let rec = s.get_mut(CLUSTER, &id, now).expect("found");
         rec.obj().insert("type".into(), json!(kind));
         start_update(&st, rec, now, st.durations.cluster_update);
-        Ok(render_cluster(s, s.get(CLUSTER, &id, now).expect("found"), now))
+        Ok(render_cluster(
+            s,
+            s.get(CLUSTER, &id, now).expect("found"),
+            now,
+        ))
     })?)
 }
 
-async fn available_versions(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn available_versions(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.read(|s, now| {
         let rec = find_cluster(s, &region, &id, now)?;
-        let versions: Vec<Value> = allowed_upgrades(rec.str("version")).into_iter().map(|v| render_version(&region, v)).collect();
+        let versions: Vec<Value> = allowed_upgrades(rec.str("version"))
+            .into_iter()
+            .map(|v| render_version(&region, v))
+            .collect();
         Ok::<_, ApiError>(json!({ "versions": versions }))
     })?)
 }
 
-async fn available_types(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn available_types(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.read(|s, now| {
         let rec = find_cluster(s, &region, &id, now)?;
         // After a move to a bigger dedicated type, smaller types are no longer offered.
-        let current = CLUSTER_TYPES.iter().position(|t| t.0 == rec.str("type")).unwrap_or(0);
-        let types: Vec<Value> = CLUSTER_TYPES[current..].iter().map(|t| render_cluster_type(&region, t)).collect();
+        let current = CLUSTER_TYPES
+            .iter()
+            .position(|t| t.0 == rec.str("type"))
+            .unwrap_or(0);
+        let types: Vec<Value> = CLUSTER_TYPES[current..]
+            .iter()
+            .map(|t| render_cluster_type(&region, t))
+            .collect();
         Ok::<_, ApiError>(json!({ "cluster_types": types, "total_count": types.len() }))
     })?)
 }
 
 /// A syntactically valid, self-describing PEM block standing in for a CA certificate.
 pub fn fake_pem(subject: &str) -> String {
-    let der = base64::engine::general_purpose::STANDARD.encode(format!("kapstan sandbox certificate for {subject}"));
+    let der = base64::engine::general_purpose::STANDARD
+        .encode(format!("kapstan sandbox certificate for {subject}"));
     format!("-----BEGIN CERTIFICATE-----\n{der}\n-----END CERTIFICATE-----\n")
 }
 
-async fn kubeconfig(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, q: Query) -> ApiResult {
+async fn kubeconfig(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    q: Query,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     let redacted = q.bool("redacted")?.unwrap_or(false);
     ok(st.read(|s, now| {
@@ -554,7 +851,10 @@ async fn kubeconfig(State(st): State<Shared>, Path((region, id)): Path<(String, 
     })?)
 }
 
-async fn reset_admin_token(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn reset_admin_token(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     st.write(|s, now| {
         find_cluster(s, &region, &id, now)?;
@@ -565,7 +865,11 @@ async fn reset_admin_token(State(st): State<Shared>, Path((region, id)): Path<(S
     no_content()
 }
 
-async fn delete_cluster(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, q: Query) -> ApiResult {
+async fn delete_cluster(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    q: Query,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     let with_additional = q.bool("with_additional_resources")?.unwrap_or(false);
     ok(st.write(|s, now| {
@@ -575,7 +879,12 @@ async fn delete_cluster(State(st): State<Shared>, Path((region, id)): Path<(Stri
         }
         let pn = rec.str("private_network_id").to_string();
         let end = st.later(now, st.durations.cluster_delete);
-        for pid in s.children(POOL, CLUSTER, &id, now).iter().map(|p| p.id.clone()).collect::<Vec<_>>() {
+        for pid in s
+            .children(POOL, CLUSTER, &id, now)
+            .iter()
+            .map(|p| p.id.clone())
+            .collect::<Vec<_>>()
+        {
             if let Some(p) = s.get_mut(POOL, &pid, now) {
                 p.schedule(&[("deleting", now), (GONE, end)]);
             }
@@ -586,9 +895,15 @@ async fn delete_cluster(State(st): State<Shared>, Path((region, id)): Path<(Stri
         let out = render_cluster(s, s.get(CLUSTER, &id, now).expect("found"), now);
         if with_additional && !pn.is_empty() {
             // Kapsule also deletes the private network when nothing else uses it (§2.10).
-            let others = vpc::pn_users(s, &pn, now)
-                - s.list(ipam::IP, now).iter().filter(|ip| ip.extra["private_network_id"] == pn.as_str() && ip.extra["cluster_id"] == id.as_str()).count()
-                - 1;
+            let own_ips = s
+                .list(ipam::IP, now)
+                .iter()
+                .filter(|ip| {
+                    ip.extra["private_network_id"] == pn.as_str()
+                        && ip.extra["cluster_id"] == id.as_str()
+                })
+                .count();
+            let others = vpc::pn_users(s, &pn, now).saturating_sub(own_ips + 1);
             if others == 0
                 && let Some(p) = s.get_mut(vpc::PN, &pn, now)
             {
@@ -602,7 +917,12 @@ async fn delete_cluster(State(st): State<Shared>, Path((region, id)): Path<(Stri
 // ---------------------------------------------------------------------------------------------
 // Pools and nodes
 
-fn find_pool<'a>(s: &'a Store, region: &str, id: &str, now: DateTime<Utc>) -> Result<&'a Record, ApiError> {
+fn find_pool<'a>(
+    s: &'a Store,
+    region: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<&'a Record, ApiError> {
     s.get(POOL, id, now)
         .filter(|r| r.str("region") == region)
         .ok_or_else(|| ApiError::not_found("pool", id))
@@ -621,37 +941,79 @@ fn normalize_node_type(t: &str) -> String {
 }
 
 /// Validates a CreatePool request and inserts the pool with its nodes.
-fn insert_pool(s: &mut Store, st: &Shared, cluster_id: &str, body: JsonBody, now: DateTime<Utc>) -> Result<String, ApiError> {
-    let cluster = s.get(CLUSTER, cluster_id, now).ok_or_else(|| ApiError::not_found("cluster", cluster_id))?;
+fn insert_pool(
+    s: &mut Store,
+    st: &Shared,
+    cluster_id: &str,
+    body: JsonBody,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    let cluster = s
+        .get(CLUSTER, cluster_id, now)
+        .ok_or_else(|| ApiError::not_found("cluster", cluster_id))?;
     let region = cluster.str("region").to_string();
     let version = cluster.str("version").to_string();
     let name = body.req_str("name")?;
-    if s.children(POOL, CLUSTER, cluster_id, now).iter().any(|p| p.str("name") == name) {
-        return Err(ApiError::already_exists("pool", &name, "a pool with this name already exists in the cluster"));
+    if s.children(POOL, CLUSTER, cluster_id, now)
+        .iter()
+        .any(|p| p.str("name") == name)
+    {
+        return Err(ApiError::already_exists(
+            "pool",
+            &name,
+            "a pool with this name already exists in the cluster",
+        ));
     }
     let node_type = normalize_node_type(&body.req_str("node_type")?);
-    if !node_type.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(ApiError::invalid("node_type", "format", "invalid node type"));
+    if !node_type
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(ApiError::invalid(
+            "node_type",
+            "format",
+            "invalid node type",
+        ));
     }
-    let zone = body.opt::<String>("zone")?.filter(|z| !z.is_empty()).unwrap_or_else(|| format!("{region}-1"));
+    let zone = body
+        .opt::<String>("zone")?
+        .filter(|z| !z.is_empty())
+        .unwrap_or_else(|| format!("{region}-1"));
     if crate::wire::region_of(&zone) != region || !crate::wire::ZONES.contains(&zone.as_str()) {
-        return Err(ApiError::invalid("zone", "constraint", format!("zone {zone} is not in region {region}")));
+        return Err(ApiError::invalid(
+            "zone",
+            "constraint",
+            format!("zone {zone} is not in region {region}"),
+        ));
     }
     let autoscaling = body.opt::<bool>("autoscaling")?.unwrap_or(false);
     let size = body.req::<u32>("size")?;
     let min_size = body.opt::<u32>("min_size")?.unwrap_or(size);
     let max_size = body.opt::<u32>("max_size")?.unwrap_or(size);
-    if max_size < 1 || min_size > max_size || (autoscaling && (size < min_size || size > max_size)) {
-        return Err(ApiError::invalid("size", "constraint", "expected min_size <= size <= max_size and max_size >= 1"));
+    if max_size < 1 || min_size > max_size || (autoscaling && (size < min_size || size > max_size))
+    {
+        return Err(ApiError::invalid(
+            "size",
+            "constraint",
+            "expected min_size <= size <= max_size and max_size >= 1",
+        ));
     }
     let runtime = body
         .opt_enum("container_runtime", &["docker", "containerd", "crio"])?
         .unwrap_or_else(|| "containerd".into());
-    let root_volume_type = match body.opt_enum("root_volume_type", &["default_volume_type", "l_ssd", "b_ssd", "sbs_5k", "sbs_15k"])?.as_deref() {
+    let root_volume_type = match body
+        .opt_enum(
+            "root_volume_type",
+            &["default_volume_type", "l_ssd", "b_ssd", "sbs_5k", "sbs_15k"],
+        )?
+        .as_deref()
+    {
         None | Some("default_volume_type") => "sbs_5k".to_string(),
         Some(t) => t.to_string(),
     };
-    let root_volume_size = body.opt::<u64>("root_volume_size")?.unwrap_or(20_000_000_000);
+    let root_volume_size = body
+        .opt::<u64>("root_volume_size")?
+        .unwrap_or(20_000_000_000);
     let mut policy = json!({"max_unavailable": 1, "max_surge": 0});
     if let Some(p) = body.obj("upgrade_policy")? {
         if let Some(v) = p.opt::<u32>("max_unavailable")? {
@@ -678,7 +1040,16 @@ fn insert_pool(s: &mut Store, st: &Shared, cluster_id: &str, body: JsonBody, now
         "startup_taints": body.opt::<Vec<Value>>("startup_taints")?.unwrap_or_default(),
     });
     let ready = st.later(now, st.durations.pool_scale);
-    let rec = s.insert(POOL, &id, Some(Parent { kind: CLUSTER.into(), id: cluster_id.into() }), pool, &[("scaling", now), ("ready", ready)]);
+    let rec = s.insert(
+        POOL,
+        &id,
+        Some(Parent {
+            kind: CLUSTER.into(),
+            id: cluster_id.into(),
+        }),
+        pool,
+        &[("scaling", now), ("ready", ready)],
+    );
     rec.extra = json!({"ready_at": ts(ready)});
     for _ in 0..size {
         add_node(s, &id, now, ready);
@@ -688,26 +1059,60 @@ fn insert_pool(s: &mut Store, st: &Shared, cluster_id: &str, body: JsonBody, now
 
 /// Adds one node to a pool, `creating` until `ready_at`, with its private IPs in IPAM.
 fn add_node(s: &mut Store, pool_id: &str, now: DateTime<Utc>, ready_at: DateTime<Utc>) {
-    let Some(pool) = s.get(POOL, pool_id, now) else { return };
+    let Some(pool) = s.get(POOL, pool_id, now) else {
+        return;
+    };
     let cluster_id = pool.str("cluster_id").to_string();
-    let Some(cluster) = s.get(CLUSTER, &cluster_id, now) else { return };
+    let Some(cluster) = s.get(CLUSTER, &cluster_id, now) else {
+        return;
+    };
     let (region, zone) = (pool.str("region").to_string(), pool.str("zone").to_string());
     let pn = cluster.str("private_network_id").to_string();
     let project = cluster.str("project_id").to_string();
     let id = new_id();
-    let name = format!("scw-{}-{}-{}", cluster.str("name"), pool.str("name"), &id[..6]);
-    let public_ip = if pool.body["public_ip_disabled"] == true { Value::Null } else { json!(random_public_ip()) };
+    let name = format!(
+        "scw-{}-{}-{}",
+        cluster.str("name"),
+        pool.str("name"),
+        &id[..6]
+    );
+    let public_ip = if pool.body["public_ip_disabled"] == true {
+        Value::Null
+    } else {
+        json!(random_public_ip())
+    };
     let node = json!({
         "region": region, "id": id, "cluster_id": cluster_id, "created_at": ts(now),
         "updated_at": ts(now), "pool_id": pool_id, "name": name,
         "public_ip_v4": public_ip, "public_ip_v6": null,
         "provider_id": format!("scaleway://instance/{zone}/{}", new_id()), "error_message": "",
     });
-    s.insert(NODE, &id, Some(Parent { kind: POOL.into(), id: pool_id.into() }), node, &[("creating", now), ("ready", ready_at)]);
+    s.insert(
+        NODE,
+        &id,
+        Some(Parent {
+            kind: POOL.into(),
+            id: pool_id.into(),
+        }),
+        node,
+        &[("creating", now), ("ready", ready_at)],
+    );
     if !pn.is_empty() {
         let nic = new_id();
         let resource = json!({"type": "instance_private_nic", "id": nic, "mac_address": "02:00:00:14:AE:DD", "name": name});
-        let ips = ipam::book_in_pn(s, &region, &project, &pn, resource, Some(Parent { kind: NODE.into(), id: id.clone() }), false, now);
+        let ips = ipam::book_in_pn(
+            s,
+            &region,
+            &project,
+            &pn,
+            resource,
+            Some(Parent {
+                kind: NODE.into(),
+                id: id.clone(),
+            }),
+            false,
+            now,
+        );
         for ip in ips {
             if let Some(r) = s.get_mut(ipam::IP, &ip, now) {
                 r.extra["cluster_id"] = json!(cluster_id);
@@ -718,12 +1123,20 @@ fn add_node(s: &mut Store, pool_id: &str, now: DateTime<Utc>, ready_at: DateTime
 
 fn render_node(rec: &Record, now: DateTime<Utc>) -> Value {
     let mut v = render(rec, now);
-    let ready = if rec.status(now) == "ready" { "True" } else { "False" };
+    let ready = if rec.status(now) == "ready" {
+        "True"
+    } else {
+        "False"
+    };
     v["conditions"] = json!({"DiskPressure": "False", "MemoryPressure": "False", "PIDPressure": "False", "Ready": ready});
     v
 }
 
-async fn list_pools(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, q: Query) -> ApiResult {
+async fn list_pools(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    q: Query,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     let items = st.read(|s, now| {
         find_cluster(s, &region, &id, now)?;
@@ -739,7 +1152,11 @@ async fn list_pools(State(st): State<Shared>, Path((region, id)): Path<(String, 
     list_response("pools", items, &q, "created_at_asc")
 }
 
-async fn create_pool(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn create_pool(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.write(|s, now| {
         let cluster = find_cluster(s, &region, &id, now)?;
@@ -752,12 +1169,19 @@ async fn create_pool(State(st): State<Shared>, Path((region, id)): Path<(String,
     })?)
 }
 
-async fn get_pool(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn get_pool(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.read(|s, now| find_pool(s, &region, &id, now).map(|r| render(r, now)))?)
 }
 
-async fn update_pool(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn update_pool(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     for k in ["autoscaling", "autohealing"] {
         body.opt::<bool>(k)?;
@@ -771,7 +1195,16 @@ async fn update_pool(State(st): State<Shared>, Path((region, id)): Path<(String,
         let rec = find_pool(s, &region, &id, now)?;
         ensure_pool_stable(rec, now)?;
         let mut obj = rec.body.as_object().cloned().unwrap_or_default();
-        for k in ["autoscaling", "autohealing", "size", "min_size", "max_size", "tags", "kubelet_args", "security_group_id"] {
+        for k in [
+            "autoscaling",
+            "autohealing",
+            "size",
+            "min_size",
+            "max_size",
+            "tags",
+            "kubelet_args",
+            "security_group_id",
+        ] {
             patch_field(&mut obj, &body.0, k);
         }
         if let Some(p) = body.obj("upgrade_policy")? {
@@ -785,10 +1218,18 @@ async fn update_pool(State(st): State<Shared>, Path((region, id)): Path<(String,
         let num = |k: &str| obj.get(k).and_then(Value::as_u64).unwrap_or(0);
         let (size, min, max) = (num("size"), num("min_size"), num("max_size"));
         if max < 1 || min > max || (obj["autoscaling"] == true && (size < min || size > max)) {
-            return Err(ApiError::invalid("size", "constraint", "expected min_size <= size <= max_size and max_size >= 1"));
+            return Err(ApiError::invalid(
+                "size",
+                "constraint",
+                "expected min_size <= size <= max_size and max_size >= 1",
+            ));
         }
         let old_size = rec.body["size"].as_u64().unwrap_or(0);
-        let nodes: Vec<String> = s.children(NODE, POOL, &id, now).iter().map(|n| n.id.clone()).collect();
+        let nodes: Vec<String> = s
+            .children(NODE, POOL, &id, now)
+            .iter()
+            .map(|n| n.id.clone())
+            .collect();
         let rec = s.get_mut(POOL, &id, now).expect("found");
         rec.body = Value::Object(obj);
         touch(rec, now);
@@ -811,15 +1252,26 @@ async fn update_pool(State(st): State<Shared>, Path((region, id)): Path<(String,
     })?)
 }
 
-async fn upgrade_pool(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn upgrade_pool(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     let version = body.req_str("version")?;
     ok(st.write(|s, now| {
         let rec = find_pool(s, &region, &id, now)?;
         ensure_pool_stable(rec, now)?;
-        let cluster_version = s.get(CLUSTER, rec.str("cluster_id"), now).map(|c| c.str("version").to_string()).unwrap_or_default();
+        let cluster_version = s
+            .get(CLUSTER, rec.str("cluster_id"), now)
+            .map(|c| c.str("version").to_string())
+            .unwrap_or_default();
         if version != cluster_version {
-            return Err(ApiError::invalid("version", "constraint", format!("a pool can only be upgraded to its cluster's version ({cluster_version})")));
+            return Err(ApiError::invalid(
+                "version",
+                "constraint",
+                format!("a pool can only be upgraded to its cluster's version ({cluster_version})"),
+            ));
         }
         let end = st.later(now, st.durations.pool_upgrade);
         let rec = s.get_mut(POOL, &id, now).expect("found");
@@ -830,7 +1282,13 @@ async fn upgrade_pool(State(st): State<Shared>, Path((region, id)): Path<(String
     })?)
 }
 
-async fn set_pool_field(st: Shared, region: String, id: String, key: &'static str, value: Value) -> ApiResult {
+async fn set_pool_field(
+    st: Shared,
+    region: String,
+    id: String,
+    key: &'static str,
+    value: Value,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.write(|s, now| {
         let rec = find_pool(s, &region, &id, now)?;
@@ -842,7 +1300,11 @@ async fn set_pool_field(st: Shared, region: String, id: String, key: &'static st
     })?)
 }
 
-async fn set_labels(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn set_labels(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     let labels: Map<String, Value> = body.opt("labels")?.unwrap_or_default();
     set_pool_field(st, region, id, "labels", Value::Object(labels)).await
 }
@@ -851,24 +1313,42 @@ fn taints(body: &JsonBody, key: &str) -> Result<Vec<Value>, ApiError> {
     let list: Vec<Map<String, Value>> = body.opt(key)?.unwrap_or_default();
     for t in &list {
         let effect: Option<String> = field(t, "effect")?;
-        if !matches!(effect.as_deref(), Some("NoSchedule" | "PreferNoSchedule" | "NoExecute")) {
-            return Err(ApiError::invalid(&format!("{key}.effect"), "constraint", "effect must be NoSchedule, PreferNoSchedule or NoExecute"));
+        if !matches!(
+            effect.as_deref(),
+            Some("NoSchedule" | "PreferNoSchedule" | "NoExecute")
+        ) {
+            return Err(ApiError::invalid(
+                &format!("{key}.effect"),
+                "constraint",
+                "effect must be NoSchedule, PreferNoSchedule or NoExecute",
+            ));
         }
     }
     Ok(list.into_iter().map(Value::Object).collect())
 }
 
-async fn set_taints(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn set_taints(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     let t = taints(&body, "taints")?;
     set_pool_field(st, region, id, "taints", Value::Array(t)).await
 }
 
-async fn set_startup_taints(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn set_startup_taints(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     let t = taints(&body, "startup_taints")?;
     set_pool_field(st, region, id, "startup_taints", Value::Array(t)).await
 }
 
-async fn delete_pool(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn delete_pool(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.write(|s, now| {
         let rec = find_pool(s, &region, &id, now)?;
@@ -876,7 +1356,12 @@ async fn delete_pool(State(st): State<Shared>, Path((region, id)): Path<(String,
             return Err(ApiError::transient("pool", &id, "deleting"));
         }
         let end = st.later(now, st.durations.pool_delete);
-        for nid in s.children(NODE, POOL, &id, now).iter().map(|n| n.id.clone()).collect::<Vec<_>>() {
+        for nid in s
+            .children(NODE, POOL, &id, now)
+            .iter()
+            .map(|n| n.id.clone())
+            .collect::<Vec<_>>()
+        {
             if let Some(n) = s.get_mut(NODE, &nid, now) {
                 n.schedule(&[("deleting", now), (GONE, end)]);
             }
@@ -888,7 +1373,11 @@ async fn delete_pool(State(st): State<Shared>, Path((region, id)): Path<(String,
     })?)
 }
 
-async fn list_nodes(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, q: Query) -> ApiResult {
+async fn list_nodes(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    q: Query,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     let items = st.read(|s, now| {
         find_cluster(s, &region, &id, now)?;
@@ -906,7 +1395,10 @@ async fn list_nodes(State(st): State<Shared>, Path((region, id)): Path<(String, 
     list_response("nodes", items, &q, "created_at_asc")
 }
 
-async fn get_node(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn get_node(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.read(|s, now| {
         s.get(NODE, &id, now)
@@ -916,10 +1408,16 @@ async fn get_node(State(st): State<Shared>, Path((region, id)): Path<(String, St
     })?)
 }
 
-async fn reboot_node(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn reboot_node(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.write(|s, now| {
-        let rec = s.get(NODE, &id, now).filter(|r| r.str("region") == region).ok_or_else(|| ApiError::not_found("node", &id))?;
+        let rec = s
+            .get(NODE, &id, now)
+            .filter(|r| r.str("region") == region)
+            .ok_or_else(|| ApiError::not_found("node", &id))?;
         if rec.status(now) != "ready" {
             return Err(ApiError::transient("node", &id, rec.status(now)));
         }

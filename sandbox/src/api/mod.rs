@@ -64,6 +64,7 @@ pub fn render(rec: &Record, now: DateTime<Utc>) -> Value {
 /// Marks a record as modified now.
 pub fn touch(rec: &mut Record, now: DateTime<Utc>) {
     if rec.body.get("updated_at").is_some() {
-        rec.obj().insert("updated_at".into(), Value::String(ts(now)));
+        rec.obj()
+            .insert("updated_at".into(), Value::String(ts(now)));
     }
 }

@@ -27,17 +27,26 @@ pub(super) fn routes() -> Router<Shared> {
             &format!("{base}/vpcs/{{id}}"),
             get(get_vpc).patch(update_vpc).delete(delete_vpc),
         )
-        .route(&format!("{base}/vpcs/{{id}}/enable-routing"), post(enable_routing))
+        .route(
+            &format!("{base}/vpcs/{{id}}/enable-routing"),
+            post(enable_routing),
+        )
         .route(
             &format!("{base}/vpcs/{{id}}/enable-custom-routes-propagation"),
             post(enable_routing),
         )
-        .route(&format!("{base}/private-networks"), get(list_pns).post(create_pn))
+        .route(
+            &format!("{base}/private-networks"),
+            get(list_pns).post(create_pn),
+        )
         .route(
             &format!("{base}/private-networks/{{id}}"),
             get(get_pn).patch(update_pn).delete(delete_pn),
         )
-        .route(&format!("{base}/private-networks/{{id}}/enable-dhcp"), post(enable_dhcp))
+        .route(
+            &format!("{base}/private-networks/{{id}}/enable-dhcp"),
+            post(enable_dhcp),
+        )
         .route(&format!("{base}/subnets"), get(list_subnets))
 }
 
@@ -52,8 +61,18 @@ fn render_vpc(s: &Store, rec: &Record, now: DateTime<Utc>) -> Value {
     v
 }
 
-fn find<'a>(s: &'a Store, kind: &str, region: &str, id: &str, now: DateTime<Utc>) -> Result<&'a Record, ApiError> {
-    let resource = if kind == VPC { "vpc" } else { "private_network" };
+fn find<'a>(
+    s: &'a Store,
+    kind: &str,
+    region: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<&'a Record, ApiError> {
+    let resource = if kind == VPC {
+        "vpc"
+    } else {
+        "private_network"
+    };
     s.get(kind, id, now)
         .filter(|r| r.str("region") == region)
         .ok_or_else(|| ApiError::not_found(resource, id))
@@ -77,7 +96,16 @@ async fn list_vpcs(State(st): State<Shared>, Path(region): Path<String>, q: Quer
 }
 
 /// Creates a VPC record (also used for the implicit default VPC).
-pub fn insert_vpc(s: &mut Store, region: &str, project: &str, name: &str, tags: Vec<String>, is_default: bool, transitivity: bool, now: DateTime<Utc>) -> String {
+pub fn insert_vpc(
+    s: &mut Store,
+    region: &str,
+    project: &str,
+    name: &str,
+    tags: Vec<String>,
+    is_default: bool,
+    transitivity: bool,
+    now: DateTime<Utc>,
+) -> String {
     let id = new_id();
     let body = json!({
         "id": id, "name": name, "tags": tags, "organization_id": project,
@@ -91,10 +119,16 @@ pub fn insert_vpc(s: &mut Store, region: &str, project: &str, name: &str, tags: 
     id
 }
 
-async fn create_vpc(State(st): State<Shared>, Path(region): Path<String>, body: JsonBody) -> ApiResult {
+async fn create_vpc(
+    State(st): State<Shared>,
+    Path(region): Path<String>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     let name = body.req_str("name")?;
-    let project = body.opt::<String>("project_id")?.unwrap_or_else(|| st.project_id.clone());
+    let project = body
+        .opt::<String>("project_id")?
+        .unwrap_or_else(|| st.project_id.clone());
     check_uuid("project_id", &project)?;
     let tags = tags(&body)?;
     let transitivity = body.opt::<bool>("enable_transitivity")?.unwrap_or(false);
@@ -106,12 +140,19 @@ async fn create_vpc(State(st): State<Shared>, Path(region): Path<String>, body: 
     ok(v)
 }
 
-async fn get_vpc(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn get_vpc(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.read(|s, now| find(s, VPC, &region, &id, now).map(|r| render_vpc(s, r, now)))?)
 }
 
-async fn update_vpc(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn update_vpc(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     body.opt::<String>("name")?;
     body.opt::<Vec<String>>("tags")?;
@@ -125,7 +166,10 @@ async fn update_vpc(State(st): State<Shared>, Path((region, id)): Path<(String, 
     })?)
 }
 
-async fn enable_routing(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn enable_routing(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.write(|s, now| {
         find(s, VPC, &region, &id, now)?;
@@ -133,7 +177,10 @@ async fn enable_routing(State(st): State<Shared>, Path((region, id)): Path<(Stri
     })?)
 }
 
-async fn delete_vpc(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn delete_vpc(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     st.write(|s, now| {
         find(s, VPC, &region, &id, now)?;
@@ -182,8 +229,12 @@ fn random_ula() -> String {
 }
 
 fn valid_cidr(c: &str) -> bool {
-    let Some((ip, len)) = c.split_once('/') else { return false };
-    let Ok(len) = len.parse::<u8>() else { return false };
+    let Some((ip, len)) = c.split_once('/') else {
+        return false;
+    };
+    let Ok(len) = len.parse::<u8>() else {
+        return false;
+    };
     match ip.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V4(_)) => len <= 32,
         Ok(std::net::IpAddr::V6(_)) => len <= 128,
@@ -191,29 +242,41 @@ fn valid_cidr(c: &str) -> bool {
     }
 }
 
-async fn create_pn(State(st): State<Shared>, Path(region): Path<String>, body: JsonBody) -> ApiResult {
+async fn create_pn(
+    State(st): State<Shared>,
+    Path(region): Path<String>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     let name = body.req_str("name")?;
-    let project = body.opt::<String>("project_id")?.unwrap_or_else(|| st.project_id.clone());
+    let project = body
+        .opt::<String>("project_id")?
+        .unwrap_or_else(|| st.project_id.clone());
     check_uuid("project_id", &project)?;
     let tags = tags(&body)?;
     let subnets = body.opt::<Vec<String>>("subnets")?;
     if let Some(bad) = subnets.iter().flatten().find(|c| !valid_cidr(c)) {
-        return Err(ApiError::invalid("subnets", "format", format!("{bad} is not a CIDR")));
+        return Err(ApiError::invalid(
+            "subnets",
+            "format",
+            format!("{bad} is not a CIDR"),
+        ));
     }
     let vpc_id = body.opt::<String>("vpc_id")?;
-    let propagation = body.opt::<bool>("default_route_propagation_enabled")?.unwrap_or(false);
+    let propagation = body
+        .opt::<bool>("default_route_propagation_enabled")?
+        .unwrap_or(false);
     let v = st.write(|s, now| {
         let vpc_id = match vpc_id {
             Some(v) => {
                 find(s, VPC, &region, &v, now)?;
                 v
             }
-            None => match s
-                .list(VPC, now)
-                .into_iter()
-                .find(|r| r.str("region") == region && r.str("project_id") == project && r.body["is_default"] == true)
-            {
+            None => match s.list(VPC, now).into_iter().find(|r| {
+                r.str("region") == region
+                    && r.str("project_id") == project
+                    && r.body["is_default"] == true
+            }) {
                 Some(r) => r.id.clone(),
                 None => insert_vpc(s, &region, &project, "default", vec![], true, false, now),
             },
@@ -229,7 +292,9 @@ async fn create_pn(State(st): State<Shared>, Path(region): Path<String>, body: J
                     .flat_map(|p| p.body["subnets"].as_array().cloned().unwrap_or_default())
                     .filter_map(|sn| sn["subnet"].as_str().map(str::to_string))
                     .collect();
-                let k = (0..).find(|k| !used.contains(&auto_v4(*k))).expect("free subnet");
+                let k = (0..)
+                    .find(|k| !used.contains(&auto_v4(*k)))
+                    .expect("free subnet");
                 vec![auto_v4(k), random_ula()]
             }
         };
@@ -258,7 +323,11 @@ async fn get_pn(State(st): State<Shared>, Path((region, id)): Path<(String, Stri
     ok(st.read(|s, now| find(s, PN, &region, &id, now).map(|r| render(r, now)))?)
 }
 
-async fn update_pn(State(st): State<Shared>, Path((region, id)): Path<(String, String)>, body: JsonBody) -> ApiResult {
+async fn update_pn(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     body.opt::<String>("name")?;
     body.opt::<Vec<String>>("tags")?;
@@ -274,7 +343,10 @@ async fn update_pn(State(st): State<Shared>, Path((region, id)): Path<(String, S
     })?)
 }
 
-async fn enable_dhcp(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn enable_dhcp(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     ok(st.write(|s, now| {
         find(s, PN, &region, &id, now)?;
@@ -306,15 +378,30 @@ pub fn pn_users(s: &Store, pn: &str, now: DateTime<Utc>) -> usize {
         .iter()
         .filter(|ip| ip.extra["private_network_id"] == pn)
         .count();
-    clusters + attachments + gateways + ips
+    let rdb_static = s
+        .list(super::rdb::INSTANCE, now)
+        .iter()
+        .filter(|i| {
+            i.extra["endpoints"].as_array().is_some_and(|eps| {
+                eps.iter()
+                    .any(|e| e["private_network"]["private_network_id"] == pn)
+            })
+        })
+        .count();
+    clusters + attachments + gateways + ips + rdb_static
 }
 
-async fn delete_pn(State(st): State<Shared>, Path((region, id)): Path<(String, String)>) -> ApiResult {
+async fn delete_pn(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
     st.write(|s, now| {
         find(s, PN, &region, &id, now)?;
         if pn_users(s, &id, now) > 0 {
-            return Err(ApiError::still_in_use("Private Network must be empty to be deleted"));
+            return Err(ApiError::still_in_use(
+                "Private Network must be empty to be deleted",
+            ));
         }
         s.remove(PN, &id);
         Ok(())
@@ -330,7 +417,12 @@ async fn list_subnets(State(st): State<Shared>, Path(region): Path<String>, q: Q
             .into_iter()
             .filter(|r| r.str("region") == region)
             .flat_map(|r| r.body["subnets"].as_array().cloned().unwrap_or_default())
-            .filter(|sn| ids.is_empty() || sn["id"].as_str().is_some_and(|i| ids.iter().any(|w| w == i)))
+            .filter(|sn| {
+                ids.is_empty()
+                    || sn["id"]
+                        .as_str()
+                        .is_some_and(|i| ids.iter().any(|w| w == i))
+            })
             .filter(|sn| q.get("vpc_id").is_none_or(|v| sn["vpc_id"] == v))
             .filter(|sn| q.get("project_id").is_none_or(|v| sn["project_id"] == v))
             .collect::<Vec<_>>()
@@ -340,14 +432,22 @@ async fn list_subnets(State(st): State<Shared>, Path(region): Path<String>, q: Q
 
 /// Allocates the next host address of a private network's subnets, as `(v4, v6, v4_subnet_id,
 /// v6_subnet_id)` in CIDR notation (`172.16.0.2/22`).
-pub fn allocate_in_pn(s: &mut Store, pn: &str, now: DateTime<Utc>) -> Option<Vec<(String, String, bool)>> {
+pub fn allocate_in_pn(
+    s: &mut Store,
+    pn: &str,
+    now: DateTime<Utc>,
+) -> Option<Vec<(String, String, bool)>> {
     let rec = s.get_mut(PN, pn, now)?;
     let host = rec.extra["next_host"].as_u64().unwrap_or(2);
     rec.extra["next_host"] = json!(host + 1);
     let mut out = vec![];
     for sn in rec.body["subnets"].as_array().cloned().unwrap_or_default() {
-        let (Some(cidr), Some(sid)) = (sn["subnet"].as_str(), sn["id"].as_str()) else { continue };
-        let Some((net, len)) = cidr.split_once('/') else { continue };
+        let (Some(cidr), Some(sid)) = (sn["subnet"].as_str(), sn["id"].as_str()) else {
+            continue;
+        };
+        let Some((net, len)) = cidr.split_once('/') else {
+            continue;
+        };
         match net.parse::<std::net::IpAddr>() {
             Ok(std::net::IpAddr::V4(v4)) => {
                 let addr = std::net::Ipv4Addr::from(u32::from(v4) + host as u32);
@@ -355,7 +455,8 @@ pub fn allocate_in_pn(s: &mut Store, pn: &str, now: DateTime<Utc>) -> Option<Vec
             }
             Ok(std::net::IpAddr::V6(v6)) => {
                 use rand::RngExt;
-                let addr = std::net::Ipv6Addr::from(u128::from(v6) + rand::rng().random::<u64>() as u128);
+                let addr =
+                    std::net::Ipv6Addr::from(u128::from(v6) + rand::rng().random::<u64>() as u128);
                 out.push((format!("{addr}/{len}"), sid.to_string(), true));
             }
             Err(_) => {}

@@ -1,0 +1,729 @@
+//! Kubernetes Kapsule `k8s/v1`: clusters, pools, nodes, versions.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use crate::scaleway::client::open_enum::open_enum;
+use crate::scaleway::client::pagination::paginated;
+
+open_enum! {
+    /// Status of a cluster. `pool_required` is terminal for waits.
+    ClusterStatus {
+        Creating = "creating",
+        Ready = "ready",
+        Deleting = "deleting",
+        Deleted = "deleted",
+        Updating = "updating",
+        Locked = "locked",
+        PoolRequired = "pool_required",
+    }
+}
+
+impl ClusterStatus {
+    /// Whether a waiter keeps polling (the SDK's transient set).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Creating | Self::Updating | Self::Deleting)
+    }
+}
+
+open_enum! {
+    /// Status of a pool. `warning` is terminal.
+    PoolStatus {
+        Ready = "ready",
+        Deleting = "deleting",
+        Deleted = "deleted",
+        Scaling = "scaling",
+        Warning = "warning",
+        Locked = "locked",
+        Upgrading = "upgrading",
+    }
+}
+
+impl PoolStatus {
+    /// Whether a waiter keeps polling.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Deleting | Self::Scaling | Self::Upgrading)
+    }
+}
+
+open_enum! {
+    /// Status of a node.
+    NodeStatus {
+        Creating = "creating",
+        NotReady = "not_ready",
+        Ready = "ready",
+        Deleting = "deleting",
+        Deleted = "deleted",
+        Locked = "locked",
+        Rebooting = "rebooting",
+        CreationError = "creation_error",
+        Upgrading = "upgrading",
+        Starting = "starting",
+        Registering = "registering",
+    }
+}
+
+open_enum! {
+    /// Container network interface.
+    Cni {
+        Cilium = "cilium",
+        CiliumNative = "cilium_native",
+        Calico = "calico",
+        Weave = "weave",
+        Flannel = "flannel",
+        Kilo = "kilo",
+        None = "none",
+    }
+}
+
+open_enum! {
+    /// Container runtime of a pool.
+    Runtime {
+        Docker = "docker",
+        Containerd = "containerd",
+        Crio = "crio",
+    }
+}
+
+open_enum! {
+    /// Root volume type of pool nodes.
+    PoolVolumeType {
+        DefaultVolumeType = "default_volume_type",
+        LSsd = "l_ssd",
+        BSsd = "b_ssd",
+        Sbs5k = "sbs_5k",
+        Sbs15k = "sbs_15k",
+    }
+}
+
+open_enum! {
+    /// Cluster autoscaler estimator.
+    AutoscalerEstimator {
+        Binpacking = "binpacking",
+    }
+}
+
+open_enum! {
+    /// Cluster autoscaler expander.
+    AutoscalerExpander {
+        Random = "random",
+        MostPods = "most_pods",
+        LeastWaste = "least_waste",
+        Priority = "priority",
+        Price = "price",
+    }
+}
+
+open_enum! {
+    /// Day of a maintenance window.
+    MaintenanceDay {
+        Any = "any",
+        Monday = "monday",
+        Tuesday = "tuesday",
+        Wednesday = "wednesday",
+        Thursday = "thursday",
+        Friday = "friday",
+        Saturday = "saturday",
+        Sunday = "sunday",
+    }
+}
+
+open_enum! {
+    /// Effect of a node taint.
+    TaintEffect {
+        NoSchedule = "NoSchedule",
+        PreferNoSchedule = "PreferNoSchedule",
+        NoExecute = "NoExecute",
+    }
+}
+
+/// Autoscaler settings of a cluster (response, and request with every field optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoscalerConfig {
+    /// Disable scale down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_down_disabled: Option<bool>,
+    /// Delay after a scale up before scale down resumes (e.g. `10m`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_down_delay_after_add: Option<String>,
+    /// Estimator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimator: Option<AutoscalerEstimator>,
+    /// Expander.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expander: Option<AutoscalerExpander>,
+    /// Ignore DaemonSet pods when computing utilization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore_daemonsets_utilization: Option<bool>,
+    /// Balance similar node groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance_similar_node_groups: Option<bool>,
+    /// Pods below this priority are expendable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expendable_pods_priority_cutoff: Option<i32>,
+    /// How long a node must be unneeded before scale down (e.g. `10m`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_down_unneeded_time: Option<String>,
+    /// Utilization under which a node may be removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_down_utilization_threshold: Option<f64>,
+    /// Graceful termination limit in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_graceful_termination_sec: Option<u32>,
+    /// Never remove nodes with local storage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_nodes_with_local_storage: Option<bool>,
+    /// Autoscaler log level (0–4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<u32>,
+}
+
+/// A maintenance window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MaintenanceWindow {
+    /// Start hour, 0–23.
+    pub start_hour: u32,
+    /// Day.
+    pub day: MaintenanceDay,
+}
+
+/// Auto-upgrade settings as returned (`enabled`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoUpgrade {
+    /// Whether patch upgrades are applied automatically.
+    pub enabled: bool,
+    /// When.
+    pub maintenance_window: MaintenanceWindow,
+}
+
+/// Auto-upgrade settings as sent: the request key is `enable`, not `enabled`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AutoUpgradeRequest {
+    /// Whether patch upgrades are applied automatically.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable: Option<bool>,
+    /// When.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance_window: Option<MaintenanceWindow>,
+}
+
+/// OpenID Connect settings of the API server; empty strings when unset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OpenIdConnectConfig {
+    /// Issuer URL (https).
+    pub issuer_url: String,
+    /// Client ID.
+    pub client_id: String,
+    /// Claim used as user name.
+    pub username_claim: String,
+    /// Prefix of user names.
+    pub username_prefix: String,
+    /// Claims used as groups.
+    pub groups_claim: Vec<String>,
+    /// Prefix of groups.
+    pub groups_prefix: String,
+    /// Required claims (`key=value`).
+    pub required_claim: Vec<String>,
+}
+
+/// A Kapsule cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cluster {
+    /// ID.
+    pub id: String,
+    /// Offer type (`kapsule`, `kapsule-dedicated-4`…).
+    #[serde(rename = "type")]
+    pub cluster_type: String,
+    /// Name.
+    pub name: String,
+    /// Status.
+    pub status: ClusterStatus,
+    /// Full Kubernetes version `x.y.z`.
+    pub version: String,
+    /// Region.
+    pub region: String,
+    /// Organization.
+    pub organization_id: String,
+    /// Project.
+    pub project_id: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// CNI.
+    pub cni: Cni,
+    /// Description.
+    pub description: String,
+    /// API server URL.
+    pub cluster_url: String,
+    /// Wildcard DNS of the nodes.
+    pub dns_wildcard: String,
+    /// Creation time.
+    pub created_at: Option<Timestamp>,
+    /// Last update time.
+    pub updated_at: Option<Timestamp>,
+    /// Autoscaler settings.
+    pub autoscaler_config: AutoscalerConfig,
+    /// Auto-upgrade settings.
+    pub auto_upgrade: AutoUpgrade,
+    /// Whether a newer version is available.
+    pub upgrade_available: bool,
+    /// Enabled feature gates.
+    pub feature_gates: Vec<String>,
+    /// Enabled admission plugins.
+    pub admission_plugins: Vec<String>,
+    /// OIDC settings.
+    pub open_id_connect_config: OpenIdConnectConfig,
+    /// Extra SANs of the API server certificate.
+    pub apiserver_cert_sans: Vec<String>,
+    /// Private network of the cluster.
+    pub private_network_id: Option<String>,
+    /// End of the commitment of a dedicated type.
+    pub commitment_ends_at: Option<Timestamp>,
+    /// Deprecated ACL flag.
+    pub acl_available: bool,
+    /// IAM group of the nodes (may be empty early).
+    pub iam_nodes_group_id: String,
+    /// Pod CIDR.
+    pub pod_cidr: String,
+    /// Service CIDR.
+    pub service_cidr: String,
+    /// Cluster DNS service IP.
+    pub service_dns_ip: String,
+}
+
+/// `POST /clusters`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreateClusterRequest {
+    /// Project.
+    pub project_id: String,
+    /// Offer type; empty lets the server pick `kapsule`.
+    #[serde(rename = "type")]
+    pub cluster_type: String,
+    /// Name (always set it: names are how humans find things).
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Tags (kapstan's ownership tags included).
+    pub tags: Vec<String>,
+    /// Full version `x.y.z`.
+    pub version: String,
+    /// CNI.
+    pub cni: Cni,
+    /// Autoscaler settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaler_config: Option<AutoscalerConfig>,
+    /// Auto-upgrade settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_upgrade: Option<AutoUpgradeRequest>,
+    /// Feature gates.
+    pub feature_gates: Vec<String>,
+    /// Admission plugins.
+    pub admission_plugins: Vec<String>,
+    /// OIDC settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_id_connect_config: Option<OpenIdConnectConfig>,
+    /// Extra SANs.
+    pub apiserver_cert_sans: Vec<String>,
+    /// Private network (required for Kapsule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_network_id: Option<String>,
+    /// Pod CIDR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_cidr: Option<String>,
+    /// Service CIDR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_cidr: Option<String>,
+    /// Cluster DNS service IP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_dns_ip: Option<String>,
+}
+
+/// `PATCH /clusters/{id}`: `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateClusterRequest {
+    /// Name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Tags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Autoscaler settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaler_config: Option<AutoscalerConfig>,
+    /// Auto-upgrade settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_upgrade: Option<AutoUpgradeRequest>,
+    /// Feature gates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature_gates: Option<Vec<String>>,
+    /// Admission plugins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission_plugins: Option<Vec<String>>,
+    /// OIDC settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_id_connect_config: Option<OpenIdConnectConfig>,
+    /// Extra SANs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apiserver_cert_sans: Option<Vec<String>>,
+}
+
+/// `POST /clusters/{id}/upgrade`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpgradeClusterRequest {
+    /// Target version (from `/available-versions`).
+    pub version: String,
+    /// Also upgrade every pool.
+    pub upgrade_pools: bool,
+}
+
+/// `POST /clusters/{id}/set-type`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SetClusterTypeRequest {
+    /// Target offer type.
+    #[serde(rename = "type")]
+    pub cluster_type: String,
+}
+
+/// `GET /clusters`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListClustersResponse {
+    /// Clusters of this page.
+    pub clusters: Vec<Cluster>,
+    /// Total across pages.
+    pub total_count: u64,
+}
+paginated!(ListClustersResponse, clusters, Cluster);
+
+/// Node taint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Taint {
+    /// Key.
+    pub key: String,
+    /// Value.
+    pub value: String,
+    /// Effect.
+    pub effect: TaintEffect,
+}
+
+/// Rolling upgrade policy of a pool.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpgradePolicy {
+    /// Nodes upgraded at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<u32>,
+    /// Extra nodes created during the upgrade.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<u32>,
+}
+
+/// A node pool.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Pool {
+    /// ID.
+    pub id: String,
+    /// Cluster.
+    pub cluster_id: String,
+    /// Region.
+    pub region: String,
+    /// Name (unique per cluster).
+    pub name: String,
+    /// Status.
+    pub status: PoolStatus,
+    /// Kubernetes version.
+    pub version: String,
+    /// Node type, lower-case with underscores (`pro2_xxs`).
+    pub node_type: String,
+    /// Autoscaling.
+    pub autoscaling: bool,
+    /// Node count.
+    pub size: u32,
+    /// Autoscaling minimum.
+    pub min_size: u32,
+    /// Autoscaling maximum.
+    pub max_size: u32,
+    /// Container runtime.
+    pub container_runtime: Runtime,
+    /// Autohealing.
+    pub autohealing: bool,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Placement group.
+    pub placement_group_id: Option<String>,
+    /// Kubelet arguments.
+    pub kubelet_args: BTreeMap<String, String>,
+    /// Upgrade policy.
+    pub upgrade_policy: UpgradePolicy,
+    /// Zone of the nodes.
+    pub zone: String,
+    /// Root volume type, resolved (`sbs_5k`…).
+    pub root_volume_type: PoolVolumeType,
+    /// Root volume size in bytes.
+    pub root_volume_size: Option<u64>,
+    /// Nodes have no public IP (needs a Public Gateway for egress).
+    pub public_ip_disabled: bool,
+    /// Security group.
+    pub security_group_id: Option<String>,
+    /// Node labels.
+    pub labels: BTreeMap<String, String>,
+    /// Node taints.
+    pub taints: Vec<Taint>,
+    /// Startup taints.
+    pub startup_taints: Vec<Taint>,
+    /// Private network of the nodes.
+    pub private_network_id: Option<String>,
+    /// Error detail.
+    pub error_message: Option<String>,
+    /// Creation time.
+    pub created_at: Option<Timestamp>,
+    /// Last update time.
+    pub updated_at: Option<Timestamp>,
+}
+
+/// `POST /clusters/{id}/pools`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreatePoolRequest {
+    /// Name (unique per cluster).
+    pub name: String,
+    /// Node type.
+    pub node_type: String,
+    /// Placement group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement_group_id: Option<String>,
+    /// Autoscaling.
+    pub autoscaling: bool,
+    /// Node count.
+    pub size: u32,
+    /// Autoscaling minimum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_size: Option<u32>,
+    /// Autoscaling maximum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u32>,
+    /// Container runtime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_runtime: Option<Runtime>,
+    /// Autohealing.
+    pub autohealing: bool,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Kubelet arguments.
+    pub kubelet_args: BTreeMap<String, String>,
+    /// Upgrade policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade_policy: Option<UpgradePolicy>,
+    /// Zone.
+    pub zone: String,
+    /// Root volume type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_volume_type: Option<PoolVolumeType>,
+    /// Root volume size in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_volume_size: Option<u64>,
+    /// No public IPs on nodes.
+    pub public_ip_disabled: bool,
+    /// Security group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_group_id: Option<String>,
+    /// Node labels.
+    pub labels: BTreeMap<String, String>,
+    /// Node taints.
+    pub taints: Vec<Taint>,
+    /// Startup taints.
+    pub startup_taints: Vec<Taint>,
+}
+
+/// `PATCH /pools/{id}`: `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdatePoolRequest {
+    /// Autoscaling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<bool>,
+    /// Node count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
+    /// Autoscaling minimum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_size: Option<u32>,
+    /// Autoscaling maximum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u32>,
+    /// Autohealing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autohealing: Option<bool>,
+    /// Tags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Kubelet arguments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubelet_args: Option<BTreeMap<String, String>>,
+    /// Upgrade policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade_policy: Option<UpgradePolicy>,
+    /// Security group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_group_id: Option<String>,
+}
+
+/// `GET /clusters/{id}/pools`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListPoolsResponse {
+    /// Pools of this page.
+    pub pools: Vec<Pool>,
+    /// Total across pages.
+    pub total_count: u64,
+}
+paginated!(ListPoolsResponse, pools, Pool);
+
+/// A node.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Node {
+    /// ID.
+    pub id: String,
+    /// Pool.
+    pub pool_id: String,
+    /// Cluster.
+    pub cluster_id: String,
+    /// `scaleway://instance/<zone>/<server-id>`.
+    pub provider_id: String,
+    /// Region.
+    pub region: String,
+    /// Name (`scw-<cluster>-<pool>-<hash>`).
+    pub name: String,
+    /// Public IPv4.
+    pub public_ip_v4: Option<String>,
+    /// Public IPv6 (deprecated).
+    pub public_ip_v6: Option<String>,
+    /// Kubernetes conditions (deprecated).
+    pub conditions: BTreeMap<String, String>,
+    /// Status.
+    pub status: NodeStatus,
+    /// Error detail.
+    pub error_message: Option<String>,
+    /// Creation time.
+    pub created_at: Option<Timestamp>,
+    /// Last update time.
+    pub updated_at: Option<Timestamp>,
+}
+
+/// `GET /clusters/{id}/nodes`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListNodesResponse {
+    /// Nodes of this page.
+    pub nodes: Vec<Node>,
+    /// Total across pages.
+    pub total_count: u64,
+}
+paginated!(ListNodesResponse, nodes, Node);
+
+/// A Kubernetes version offered by Kapsule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Version {
+    /// `x.y.z`.
+    pub name: String,
+    /// Human label.
+    pub label: String,
+    /// Region.
+    pub region: String,
+    /// CNIs available with this version.
+    pub available_cnis: Vec<Cni>,
+    /// Container runtimes.
+    pub available_container_runtimes: Vec<Runtime>,
+    /// Feature gates.
+    pub available_feature_gates: Vec<String>,
+    /// Admission plugins.
+    pub available_admission_plugins: Vec<String>,
+    /// Kubelet arguments and their types.
+    pub available_kubelet_args: BTreeMap<String, String>,
+    /// Deprecation date.
+    pub deprecated_at: Option<Timestamp>,
+    /// End of life.
+    pub end_of_life_at: Option<Timestamp>,
+    /// Release date.
+    pub released_at: Option<Timestamp>,
+}
+
+/// `GET /versions` and `GET /clusters/{id}/available-versions` (not paginated).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListVersionsResponse {
+    /// Versions, newest first.
+    pub versions: Vec<Version>,
+}
+paginated!(ListVersionsResponse, versions, Version, unpaginated);
+
+/// A cluster offer type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClusterType {
+    /// Name.
+    pub name: String,
+    /// `available`, `scarce`, `shortage`.
+    pub availability: String,
+    /// Node limit.
+    pub max_nodes: u32,
+    /// Commitment delay (duration string).
+    pub commitment_delay: Option<String>,
+    /// SLA percentage.
+    pub sla: f64,
+    /// `standard` or `high_availability`.
+    pub resiliency: String,
+    /// Control-plane memory in bytes.
+    pub memory: u64,
+    /// Dedicated control plane.
+    pub dedicated: bool,
+    /// Audit logs support.
+    pub audit_logs_supported: bool,
+    /// Maximum etcd size in bytes.
+    pub max_etcd_size: u64,
+    /// Region.
+    pub region: String,
+}
+
+/// `GET /clusters/{id}/available-types` and `GET /cluster-types`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListClusterTypesResponse {
+    /// Types of this page.
+    pub cluster_types: Vec<ClusterType>,
+    /// Total across pages.
+    pub total_count: u64,
+}
+paginated!(ListClusterTypesResponse, cluster_types, ClusterType);
+
+/// `PUT /pools/{id}/set-labels`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SetPoolLabelsRequest {
+    /// Labels, replacing all.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `PUT /pools/{id}/set-taints`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SetPoolTaintsRequest {
+    /// Taints, replacing all.
+    pub taints: Vec<Taint>,
+}
+
+/// `PUT /pools/{id}/set-startup-taints`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SetPoolStartupTaintsRequest {
+    /// Startup taints, replacing all.
+    pub startup_taints: Vec<Taint>,
+}

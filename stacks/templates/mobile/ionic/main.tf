@@ -1,0 +1,444 @@
+# Ionic — Coder workspace template for kapstan (Coder on Scaleway Kapsule).
+# Hybrid mobile apps with Ionic and Capacitor on Angular, React or Vue.
+#
+# The workspace is one Kubernetes Deployment that runs the Coder agent in
+# codercom/enterprise-base:ubuntu (it ships the `coder` user, curl, git and
+# sudo). The pod passes Pod Security "restricted": it runs as uid 1000 without
+# privilege escalation or capabilities, so every tool below is installed in
+# $HOME by the agent's startup script, never with apt.
+
+terraform {
+  required_providers {
+    coder = {
+      source  = "coder/coder"
+      version = ">= 2.4.0"
+    }
+    kubernetes = {
+      source  = "hashicorp/kubernetes"
+      version = ">= 2.32.0"
+    }
+  }
+}
+
+variable "use_kubeconfig" {
+  type        = bool
+  default     = false
+  description = "Use ~/.kube/config instead of the Coder server's in-cluster service account."
+}
+
+variable "namespace" {
+  type        = string
+  default     = "coder"
+  description = "Namespace the workspace runs in (the Coder release's workspace namespace)."
+}
+
+provider "coder" {}
+
+provider "kubernetes" {
+  config_path = var.use_kubeconfig ? "~/.kube/config" : null
+}
+
+data "coder_workspace" "me" {}
+
+data "coder_workspace_owner" "me" {}
+
+data "coder_parameter" "cpu" {
+  name         = "cpu"
+  display_name = "CPU"
+  description  = "vCPU cores (the limit; half is requested)."
+  type         = "number"
+  default      = "2"
+  icon         = "/icon/memory.svg"
+  mutable      = true
+  order        = 1
+  validation {
+    min = 1
+    max = 16
+  }
+}
+
+data "coder_parameter" "memory" {
+  name         = "memory"
+  display_name = "Memory (GiB)"
+  description  = "Memory limit in GiB (half is requested)."
+  type         = "number"
+  default      = "4"
+  icon         = "/icon/memory.svg"
+  mutable      = true
+  order        = 2
+  validation {
+    min = 2
+    max = 64
+  }
+}
+
+data "coder_parameter" "home_disk_size" {
+  name         = "home_disk_size"
+  display_name = "Home disk (GiB)"
+  description  = "Size of the persistent /home/coder volume (Scaleway Block Storage, scw-bssd)."
+  type         = "number"
+  default      = "15"
+  icon         = "/emojis/1f4be.png"
+  mutable      = false
+  order        = 3
+  validation {
+    min = 1
+    max = 200
+  }
+}
+
+data "coder_parameter" "node_version" {
+  name         = "node_version"
+  display_name = "Node.js version"
+  description  = "Node.js installed with mise."
+  type         = "string"
+  default      = "22"
+  mutable      = true
+  order        = 10
+
+  option {
+    name  = "20"
+    value = "20"
+  }
+
+  option {
+    name  = "22"
+    value = "22"
+  }
+
+  option {
+    name  = "24"
+    value = "24"
+  }
+}
+
+data "coder_parameter" "ionic_version" {
+  name         = "ionic_version"
+  display_name = "Ionic CLI version"
+  description  = "Ionic CLI major version."
+  type         = "string"
+  default      = "7"
+  mutable      = true
+  order        = 11
+
+  option {
+    name  = "7"
+    value = "7"
+  }
+}
+
+data "coder_parameter" "framework" {
+  name         = "framework"
+  display_name = "Framework"
+  description  = "Front-end framework of the sample app."
+  type         = "string"
+  default      = "react"
+  mutable      = true
+  order        = 12
+
+  option {
+    name  = "angular"
+    value = "angular"
+  }
+
+  option {
+    name  = "react"
+    value = "react"
+  }
+
+  option {
+    name  = "vue"
+    value = "vue"
+  }
+}
+
+data "coder_parameter" "target_platform" {
+  name         = "target_platform"
+  display_name = "Target platform"
+  description  = "Capacitor platform added to the sample app."
+  type         = "string"
+  default      = "android"
+  mutable      = true
+  order        = 13
+
+  option {
+    name  = "android"
+    value = "android"
+  }
+
+  option {
+    name  = "ios"
+    value = "ios"
+  }
+
+  option {
+    name  = "web"
+    value = "web"
+  }
+}
+
+locals {
+  workspace_name = lower("coder-${data.coder_workspace_owner.me.name}-${data.coder_workspace.me.name}")
+  labels = {
+    "app.kubernetes.io/name"      = "coder-workspace"
+    "app.kubernetes.io/instance"  = local.workspace_name
+    "app.kubernetes.io/part-of"   = "coder"
+    "app.kubernetes.io/component" = "workspace"
+    "com.coder.resource"          = "true"
+    "com.coder.workspace.id"      = data.coder_workspace.me.id
+    "com.coder.workspace.name"    = data.coder_workspace.me.name
+    "com.coder.user.id"           = data.coder_workspace_owner.me.id
+    "com.coder.user.username"     = data.coder_workspace_owner.me.name
+  }
+}
+
+resource "coder_agent" "main" {
+  os                      = "linux"
+  arch                    = "amd64"
+  dir                     = "/home/coder"
+  startup_script_behavior = "non-blocking"
+  env = {
+    GIT_AUTHOR_NAME     = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
+    GIT_AUTHOR_EMAIL    = data.coder_workspace_owner.me.email
+    GIT_COMMITTER_NAME  = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
+    GIT_COMMITTER_EMAIL = data.coder_workspace_owner.me.email
+    NODE_VERSION        = data.coder_parameter.node_version.value
+    IONIC_VERSION       = data.coder_parameter.ionic_version.value
+    IONIC_FRAMEWORK     = data.coder_parameter.framework.value
+    TARGET_PLATFORM     = data.coder_parameter.target_platform.value
+  }
+  startup_script = <<-EOT
+    set -eu
+    mkdir -p "$HOME/.local/bin" "$HOME/projects"
+    export PATH="$HOME/.local/bin:$HOME/.local/share/mise/shims:$PATH"
+    grep -q 'mise activate' "$HOME/.bashrc" 2>/dev/null || \
+      echo 'export PATH="$HOME/.local/bin:$PATH"; eval "$(mise activate bash)"' >> "$HOME/.bashrc"
+    # mise installs language runtimes per user, which is all a non-root pod can do.
+    command -v mise >/dev/null 2>&1 || curl -fsSL https://mise.run | sh
+    command -v code-server >/dev/null 2>&1 || \
+      curl -fsSL https://code-server.dev/install.sh | sh -s -- --method=standalone --prefix="$HOME/.local"
+    code-server --auth none --port 13337 --disable-telemetry >/tmp/code-server.log 2>&1 &
+    mise use -g "node@$NODE_VERSION"
+    mise exec -- npm install -g --prefix "$HOME/.local" "@ionic/cli@$IONIC_VERSION" @capacitor/cli
+    if [ ! -d "$HOME/projects/app" ]; then
+      (cd "$HOME/projects" && mise exec -- ionic start app tabs --type="$IONIC_FRAMEWORK" --capacitor --no-git --no-interactive)
+      if [ "$TARGET_PLATFORM" != "web" ]; then (cd "$HOME/projects/app" && mise exec -- npm install "@capacitor/$TARGET_PLATFORM"); fi
+    fi
+    cd "$HOME/projects/app"
+    nohup mise exec -- ionic serve --external --port 8100 --no-open >/tmp/ionic.log 2>&1 &
+    nohup mise exec -- npx -y @ionic/lab --port 8200 --app-port 8100 --no-open >/tmp/ionic-lab.log 2>&1 &
+  EOT
+
+  metadata {
+    display_name = "CPU usage"
+    key          = "0_cpu_usage"
+    script       = "coder stat cpu"
+    interval     = 10
+    timeout      = 1
+  }
+
+  metadata {
+    display_name = "Memory usage"
+    key          = "1_memory_usage"
+    script       = "coder stat mem"
+    interval     = 10
+    timeout      = 1
+  }
+
+  metadata {
+    display_name = "Home disk"
+    key          = "2_home_disk"
+    script       = "coder stat disk --path /home/coder"
+    interval     = 60
+    timeout      = 1
+  }
+}
+
+resource "coder_app" "vscode" {
+  agent_id     = coder_agent.main.id
+  slug         = "vscode"
+  display_name = "VS Code"
+  icon         = "/icon/code.svg"
+  url          = "http://localhost:13337/?folder=/home/coder/projects"
+  subdomain    = false
+  share        = "owner"
+  order        = 1
+
+  healthcheck {
+    url       = "http://localhost:13337/healthz"
+    interval  = 5
+    threshold = 6
+  }
+}
+
+resource "coder_app" "ionic_serve" {
+  agent_id     = coder_agent.main.id
+  slug         = "ionic-serve"
+  display_name = "Ionic serve"
+  icon         = "/icon/ionic.svg"
+  url          = "http://localhost:8100/"
+  subdomain    = true
+  share        = "owner"
+  order        = 2
+}
+
+resource "coder_app" "ionic_lab" {
+  agent_id     = coder_agent.main.id
+  slug         = "ionic-lab"
+  display_name = "Ionic Lab"
+  icon         = "/icon/ionic.svg"
+  url          = "http://localhost:8200/"
+  subdomain    = true
+  share        = "owner"
+  order        = 3
+}
+
+resource "coder_app" "android_emulator" {
+  agent_id     = coder_agent.main.id
+  slug         = "android-emulator"
+  display_name = "Device preview"
+  icon         = "/icon/android.svg"
+  url          = "http://localhost:8200/"
+  subdomain    = true
+  share        = "owner"
+  order        = 4
+}
+
+resource "kubernetes_persistent_volume_claim_v1" "home" {
+  metadata {
+    name      = "coder-${data.coder_workspace.me.id}-home"
+    namespace = var.namespace
+    labels    = merge(local.labels, { "app.kubernetes.io/instance" = "coder-pvc-${data.coder_workspace.me.id}" })
+  }
+  wait_until_bound = false
+  spec {
+    access_modes       = ["ReadWriteOnce"]
+    storage_class_name = "scw-bssd"
+    resources {
+      requests = {
+        storage = "${data.coder_parameter.home_disk_size.value}Gi"
+      }
+    }
+  }
+}
+
+resource "kubernetes_deployment_v1" "main" {
+  count            = data.coder_workspace.me.start_count
+  depends_on       = [kubernetes_persistent_volume_claim_v1.home]
+  wait_for_rollout = false
+
+  metadata {
+    name      = local.workspace_name
+    namespace = var.namespace
+    labels    = local.labels
+  }
+
+  spec {
+    replicas = 1
+    strategy {
+      type = "Recreate"
+    }
+    selector {
+      match_labels = {
+        "app.kubernetes.io/instance" = local.workspace_name
+      }
+    }
+
+    template {
+      metadata {
+        labels = local.labels
+      }
+
+      spec {
+        automount_service_account_token = false
+
+        security_context {
+          run_as_non_root = true
+          run_as_user     = 1000
+          run_as_group    = 1000
+          fs_group        = 1000
+          seccomp_profile {
+            type = "RuntimeDefault"
+          }
+        }
+
+        container {
+          name              = "dev"
+          image             = "codercom/enterprise-base:ubuntu"
+          image_pull_policy = "IfNotPresent"
+          command           = ["sh", "-c", coder_agent.main.init_script]
+
+          env {
+            name  = "CODER_AGENT_TOKEN"
+            value = coder_agent.main.token
+          }
+
+          security_context {
+            run_as_non_root            = true
+            run_as_user                = 1000
+            allow_privilege_escalation = false
+            capabilities {
+              drop = ["ALL"]
+            }
+            seccomp_profile {
+              type = "RuntimeDefault"
+            }
+          }
+
+          resources {
+            requests = {
+              cpu    = "${data.coder_parameter.cpu.value * 500}m"
+              memory = "${data.coder_parameter.memory.value * 512}Mi"
+            }
+            limits = {
+              cpu    = data.coder_parameter.cpu.value
+              memory = "${data.coder_parameter.memory.value}Gi"
+            }
+          }
+
+          volume_mount {
+            name       = "home"
+            mount_path = "/home/coder"
+          }
+
+          volume_mount {
+            name       = "tmp"
+            mount_path = "/tmp"
+          }
+        }
+
+        volume {
+          name = "home"
+          persistent_volume_claim {
+            claim_name = kubernetes_persistent_volume_claim_v1.home.metadata[0].name
+          }
+        }
+
+        volume {
+          name = "tmp"
+          empty_dir {
+            size_limit = "4Gi"
+          }
+        }
+
+        affinity {
+          pod_anti_affinity {
+            preferred_during_scheduling_ignored_during_execution {
+              weight = 1
+              pod_affinity_term {
+                topology_key = "kubernetes.io/hostname"
+                label_selector {
+                  match_expressions {
+                    key      = "app.kubernetes.io/name"
+                    operator = "In"
+                    values   = ["coder-workspace"]
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

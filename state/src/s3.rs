@@ -617,9 +617,7 @@ impl S3Store {
         stack: &str,
         doc: &StateDocument,
         encoded: &[u8],
-        reason: &str,
-        changed: usize,
-        removed: usize,
+        (reason, changed, removed): (&str, usize, usize),
         mode: PutMode,
     ) -> Result<(), StateError> {
         let record = HistoryRecord {
@@ -827,9 +825,7 @@ impl StateStore for S3Store {
                         stack,
                         &doc,
                         &bytes,
-                        "recovered copy",
-                        0,
-                        0,
+                        ("recovered copy", 0, 0),
                         PutMode::Create,
                     )
                     .await?;
@@ -884,7 +880,7 @@ impl StateStore for S3Store {
                 return Err(StateError::Remote {
                     location,
                     reason: format!(
-                        "{reason}; the save of serial {new_serial} did not complete: the stored state is still the previous version (writes are all-or-nothing), run the command again"
+                        "{reason}; the save of serial {new_serial} was not confirmed: the stored state is the previous version, or serial {new_serial} if the write landed before the connection broke, never a mix (writes are all-or-nothing); run the command again"
                     ),
                 });
             }
@@ -896,9 +892,7 @@ impl StateStore for S3Store {
                 stack,
                 &doc,
                 &encoded,
-                &delta.reason,
-                changed,
-                delta.removals.len(),
+                (&delta.reason, changed, delta.removals.len()),
                 PutMode::Overwrite,
             )
             .await

@@ -499,17 +499,37 @@ pub fn open_store(config: &StoreConfig) -> Result<Arc<dyn StateStore>, StateErro
 
 /// Opens the configured store, reading credentials and the state key through `env`.
 ///
-/// The local store takes its key from `KAPSTAN_STATE_KEY` / `KAPSTAN_STATE_PASSPHRASE`, else
-/// from (a generated) `DIR/state.key`. The S3 store takes it from those variables only: without
-/// one it can hold no secrets.
+/// The key is the one [`state_key`] finds. Without one the S3 store can hold no secrets.
 pub fn open_store_with_env(
     config: &StoreConfig,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Arc<dyn StateStore>, StateError> {
-    let key = KeySource::from_lookup(env)?;
     match config {
-        StoreConfig::Local { dir } => Ok(Arc::new(LocalStore::open(dir.clone(), key)?)),
+        StoreConfig::Local { dir } => Ok(Arc::new(LocalStore::open(
+            dir.clone(),
+            state_key(config, env)?,
+        )?)),
         StoreConfig::S3(cfg) => Ok(Arc::new(S3Store::open(cfg, env)?)),
+    }
+}
+
+/// The state key for `config`: `KAPSTAN_STATE_KEY` / `KAPSTAN_STATE_PASSPHRASE` (read through
+/// `env`) for any store; for the local store, else its key file `DIR/state.key` (generated with
+/// mode 0600 on first use). `None`: an S3 store without a key.
+///
+/// Backup and restore take a [`crate::Sealer`] made from this key.
+pub fn state_key(
+    config: &StoreConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<KeySource>, StateError> {
+    if let Some(key) = KeySource::from_lookup(env)? {
+        return Ok(Some(key));
+    }
+    match config {
+        StoreConfig::Local { dir } => {
+            KeySource::load_or_create_file(&dir.join("state.key")).map(Some)
+        }
+        StoreConfig::S3(_) => Ok(None),
     }
 }
 

@@ -29,7 +29,7 @@ pub use bootstrap::{
 pub use codec::{decode_document, encode_document};
 pub use config::{
     CONFIG_FILE, DEFAULT_LOCAL_DIR, DEFAULT_REGION, S3Config, SCALEWAY_REGIONS, STATE_VARIABLE,
-    StoreConfig, open_store, open_store_with_env, write_state_config,
+    StoreConfig, open_store, open_store_with_env, state_key, write_state_config,
 };
 pub use document::{
     FORMAT_VERSION, OutputState, PendingOperation, ResourceState, ResourceStatus, StateDelta,

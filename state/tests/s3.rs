@@ -1031,3 +1031,59 @@ async fn a_store_that_ignores_conditional_writes_is_refused_by_the_self_test() {
     );
     server.abort();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Configuration to store
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kapstan_state_url_opens_a_working_store() {
+    use base64::Engine as _;
+    let server = Server::ministack();
+    make_bucket(&server, "from-url").await;
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(
+        project.path().join("kapstan.toml"),
+        "[state]\nbackend = \"local\"\n",
+    )
+    .unwrap();
+    let vars: HashMap<String, String> = HashMap::from([
+        (
+            "KAPSTAN_STATE".to_string(),
+            format!(
+                "s3://from-url/team/kapstan?region=fr-par&endpoint={}&path_style=true",
+                server.endpoint()
+            ),
+        ),
+        ("AWS_ACCESS_KEY_ID".to_string(), "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), "test".to_string()),
+        (
+            "KAPSTAN_STATE_KEY".to_string(),
+            base64::engine::general_purpose::STANDARD.encode(KEY_A),
+        ),
+    ]);
+    let env = |k: &str| vars.get(k).cloned();
+    let cfg = kapstan_state::StoreConfig::resolve(project.path(), None, &env).unwrap();
+    let store = kapstan_state::open_store_with_env(&cfg, &env).unwrap();
+    assert_eq!(store.location(), "s3://from-url/team/kapstan");
+    save(store.as_ref(), "app", |d| {
+        d.upserts.insert("pw".into(), secret_resource("via-url"));
+    })
+    .await;
+    let direct = open(
+        &config_for(&server.endpoint(), "from-url", "team/kapstan"),
+        Some(KEY_A),
+    );
+    assert_eq!(
+        direct.load("app").await.unwrap().unwrap().resources["pw"].attributes["result"],
+        json!("via-url")
+    );
+    // `--state local` wins over the variable.
+    let local = kapstan_state::StoreConfig::resolve(project.path(), Some("local"), &env).unwrap();
+    assert_eq!(
+        local,
+        kapstan_state::StoreConfig::Local {
+            dir: project.path().join(".kapstan")
+        }
+    );
+}

@@ -1,0 +1,220 @@
+//! `random_password`: a password generated once at create time and sealed in state.
+
+use kapstan_engine::{
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
+    ResourceRef, Schema, async_trait,
+};
+use kapstan_engine::state::ResourceState;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A generated password. Changing any setting generates a new one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RandomPassword {
+    /// Number of characters (8 to 256).
+    pub length: Input<u32>,
+    /// Include special characters.
+    #[serde(default = "yes")]
+    pub special: bool,
+    /// Characters allowed as specials (default `!#$%&*()-_=+[]{}<>:?`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_special: Option<String>,
+    /// Minimum count of digits.
+    #[serde(default)]
+    pub min_numeric: u32,
+    /// Arbitrary values that force a new password when they change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepers: Option<Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for RandomPassword {
+    fn default() -> Self {
+        Self {
+            length: Input::Value(32),
+            special: true,
+            override_special: None,
+            min_numeric: 0,
+            keepers: None,
+        }
+    }
+}
+
+/// Attributes of a `random_password`.
+#[derive(Debug, Clone)]
+pub struct RandomPasswordAttributes(ResourceRef);
+
+impl From<ResourceRef> for RandomPasswordAttributes {
+    fn from(r: ResourceRef) -> Self {
+        Self(r)
+    }
+}
+
+impl RandomPasswordAttributes {
+    /// The generated password (sensitive).
+    pub fn result(&self) -> Output<String> {
+        self.0.sensitive_output("result")
+    }
+    /// The id.
+    pub fn id(&self) -> Output<String> {
+        self.0.id()
+    }
+}
+
+impl Resource for RandomPassword {
+    const KIND: &'static str = "random_password";
+    type Attributes = RandomPasswordAttributes;
+}
+
+const DEFAULT_SPECIAL: &str = "!#$%&*()-_=+[]{}<>:?";
+
+/// The `random_password` driver.
+#[derive(Debug)]
+pub struct RandomPasswordDriver {
+    schema: Schema,
+}
+
+impl RandomPasswordDriver {
+    /// The driver.
+    pub fn new() -> Self {
+        Self {
+            schema: Schema::new(
+                "random_password",
+                vec![
+                    Field::required("length").force_new().describe("number of characters, 8 to 256"),
+                    Field::optional("special").force_new().describe("include special characters"),
+                    Field::optional("override_special").force_new().describe("the special characters allowed"),
+                    Field::optional("min_numeric").force_new().describe("minimum number of digits"),
+                    Field::optional("keepers").force_new().describe("values whose change forces a new password"),
+                    Field::computed("result").sensitive().describe("the generated password"),
+                ],
+            ),
+        }
+    }
+}
+
+impl Default for RandomPasswordDriver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn generate(config: &Value) -> String {
+    let length = config["length"].as_u64().unwrap_or(32) as usize;
+    let special = config["special"].as_bool().unwrap_or(true);
+    let specials = config["override_special"]
+        .as_str()
+        .unwrap_or(DEFAULT_SPECIAL)
+        .to_string();
+    let min_numeric = config["min_numeric"].as_u64().unwrap_or(0) as usize;
+    let mut alphabet: Vec<char> = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
+    if special {
+        alphabet.extend(specials.chars());
+    }
+    let mut rng = rand::rng();
+    let mut chars: Vec<char> = (0..length)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+        .collect();
+    let digits: Vec<char> = ('0'..='9').collect();
+    for slot in chars.iter_mut().take(min_numeric.min(length)) {
+        *slot = digits[rng.random_range(0..digits.len())];
+    }
+    // Shuffle so the forced digits are not all at the front.
+    for i in (1..chars.len()).rev() {
+        let j = rng.random_range(0..=i);
+        chars.swap(i, j);
+    }
+    chars.into_iter().collect()
+}
+
+#[async_trait]
+impl Driver for RandomPasswordDriver {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, config: &Value) -> Vec<FieldError> {
+        let mut errors = vec![];
+        if let Some(n) = config.get("length").and_then(Value::as_u64)
+            && !(8..=256).contains(&n)
+        {
+            errors.push(FieldError::new(
+                "length",
+                &n.to_string(),
+                "is out of range",
+                "use a length from 8 to 256",
+            ));
+        }
+        if let (Some(len), Some(min)) = (
+            config.get("length").and_then(Value::as_u64),
+            config.get("min_numeric").and_then(Value::as_u64),
+        ) && min > len
+        {
+            errors.push(FieldError::new(
+                "min_numeric",
+                &min.to_string(),
+                "is larger than length",
+                "lower min_numeric or raise length",
+            ));
+        }
+        errors
+    }
+
+    fn has_external_effects(&self) -> bool {
+        false
+    }
+
+    async fn read(&self, _ctx: &DriverContext, recorded: &ResourceState) -> Result<Option<Value>, DriverError> {
+        Ok(Some(recorded.attributes.clone()))
+    }
+
+    async fn create(&self, _ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
+        let mut attributes = config.clone();
+        attributes["result"] = json!(generate(config));
+        Ok(Created {
+            id: "none".into(),
+            attributes,
+        })
+    }
+
+    async fn update(
+        &self,
+        _ctx: &DriverContext,
+        recorded: &ResourceState,
+        config: &Value,
+        _changed: &[String],
+    ) -> Result<Value, DriverError> {
+        let mut attributes = config.clone();
+        attributes["result"] = recorded.attributes["result"].clone();
+        Ok(attributes)
+    }
+
+    async fn delete(&self, _ctx: &DriverContext, _recorded: &ResourceState) -> Result<(), DriverError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_the_requested_shape() {
+        let p = generate(&json!({"length": 40, "special": false, "min_numeric": 5}));
+        assert_eq!(p.chars().count(), 40);
+        assert!(p.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(p.chars().filter(|c| c.is_ascii_digit()).count() >= 5);
+    }
+
+    #[test]
+    fn rejects_bad_length() {
+        let d = RandomPasswordDriver::new();
+        let e = d.validate(&json!({"length": 4}));
+        assert_eq!(e[0].field, "length");
+        assert!(e[0].fix.contains("8 to 256"));
+    }
+}

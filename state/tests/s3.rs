@@ -34,7 +34,11 @@ fn tools_dir() -> PathBuf {
 }
 
 fn tool(name: &str) -> PathBuf {
-    let path = tools_dir().join("venv/bin").join(name);
+    tool_in(&tools_dir(), name)
+}
+
+fn tool_in(tools: &Path, name: &str) -> PathBuf {
+    let path = tools.join("venv/bin").join(name);
     assert!(
         path.exists(),
         "{} is missing: these tests need real S3 servers; run `scripts/test --tools-only` (or set KAPSTAN_TOOLS to a directory holding venv/bin/{name})",
@@ -166,6 +170,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+#[test]
+#[should_panic(expected = "run `scripts/test --tools-only`")]
+fn missing_servers_fail_with_the_way_to_install_them() {
+    let empty = tempfile::tempdir().unwrap();
+    tool_in(empty.path(), "ministack");
 }
 
 const KEY_A: [u8; 32] = [7; 32];

@@ -1641,3 +1641,67 @@ fn cassette_values_come_through() {
     assert!(ready.endpoints[0].load_balancer.is_some());
     assert!(ready.endpoints[0].port > 0);
 }
+
+/// Collects everything a `fmt` subscriber writes.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_secret_key_never_reaches_the_logs() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // Legacy variables log a deprecation warning naming the variable, not its value.
+    let home = tempfile::tempdir().unwrap();
+    let fake = Fake::start(|_, n| match n {
+        0 => Reply::rate_limited(),
+        1 => Reply::json(
+            409,
+            r#"{"type":"transient_state","message":"busy","resource":"instance","resource_id":"i","current_state":"configuring"}"#,
+        ),
+        2 => Reply::json(503, ""),
+        _ => Reply::json(200, r#"{"id":"i","status":"ready"}"#),
+    })
+    .await;
+    let cfg = ScalewayConfig::load(
+        &ConfigOverrides::default(),
+        &env(&[
+            ("HOME", home.path().to_str().unwrap()),
+            ("SCW_TOKEN", SECRET),
+            ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+            ("SCW_API_URL", &fake.url),
+        ]),
+    )
+    .unwrap();
+    let client = Client::with_options(cfg, test_options())
+        .unwrap()
+        .with_transient_hook(hook_fn(|_| async { Ok(()) }));
+    let instance = client.rdb(&fr_par()).get_instance("i").await.unwrap();
+    assert_eq!(instance.status, rdb::InstanceStatus::Ready);
+    assert_eq!(fake.seen()[3].auth.as_deref(), Some(SECRET));
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("SCW_TOKEN"),
+        "deprecation warning logged:\n{text}"
+    );
+    assert!(text.contains("retrying"), "retries logged:\n{text}");
+    assert!(!text.contains(SECRET), "secret leaked into logs:\n{text}");
+}

@@ -65,7 +65,12 @@ pub struct DiffOutput {
     pub outputs: Vec<OutputChange>,
 }
 
-/// All references of a declared resource: `(target address, attr)` plus explicit depends_on.
+/// The direct dependencies of a declared resource: what its references name, plus
+/// `depends_on`, sorted.
+pub fn dependencies_of(r: &DeclaredResource) -> Vec<String> {
+    dependencies(r)
+}
+
 pub(crate) fn dependencies(r: &DeclaredResource) -> Vec<String> {
     let mut deps: Vec<String> = value::targets(&r.config)
         .into_iter()

@@ -106,6 +106,16 @@ impl<T> Output<T> {
     pub fn attr(&self) -> &str {
         &self.attr
     }
+    /// The same reference seen as another type (e.g. a `String` attribute used where a JSON
+    /// value is expected).
+    pub fn cast<U>(self) -> Output<U> {
+        Output {
+            resource: self.resource,
+            attr: self.attr,
+            sensitive: self.sensitive,
+            _type: PhantomData,
+        }
+    }
     /// Marks the referenced value sensitive wherever it is used.
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
@@ -491,8 +501,9 @@ impl Stack {
     }
 
     /// Declares a stack output.
-    pub fn output<T: Serialize>(&mut self, name: &str, value: impl Into<Input<T>>) -> OutputBuilder {
-        let value = serde_json::to_value(value.into()).unwrap_or(Value::Null);
+    /// `value` is a literal, an [`Output`] or an [`Input`].
+    pub fn output(&mut self, name: &str, value: impl Serialize) -> OutputBuilder {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
         let mut inner = self.inner.lock().expect("stack mutex");
         if inner.outputs.iter().any(|o| o.name == name) {
             inner

@@ -24,12 +24,23 @@ pub struct PlanFile {
     pub created: DateTime<Utc>,
     /// The plan.
     pub plan: Plan,
+    /// Where the stack came from (for example the CLI's stack name and variables), so the
+    /// plan can be applied without repeating them.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub source: serde_json::Value,
     /// sha256 over everything above.
     pub digest: String,
 }
 
-fn digest_of(format: u32, version: &str, created: &DateTime<Utc>, plan: &Plan) -> String {
+fn digest_of(
+    format: u32,
+    version: &str,
+    created: &DateTime<Utc>,
+    plan: &Plan,
+    source: &serde_json::Value,
+) -> String {
     let mut h = Sha256::new();
+    h.update(source.to_string().as_bytes());
     h.update(format.to_le_bytes());
     h.update(version.as_bytes());
     h.update(created.to_rfc3339().as_bytes());
@@ -42,17 +53,18 @@ fn digest_of(format: u32, version: &str, created: &DateTime<Utc>, plan: &Plan) -
 
 impl PlanFile {
     /// Wraps a plan for saving.
-    pub fn new(plan: &Plan) -> Self {
+    pub fn new(plan: &Plan, source: serde_json::Value) -> Self {
         let created = Utc::now();
         let version = env!("CARGO_PKG_VERSION").to_string();
         let mut plan = plan.clone();
         plan.runtime = None;
-        let digest = digest_of(PLAN_FILE_FORMAT, &version, &created, &plan);
+        let digest = digest_of(PLAN_FILE_FORMAT, &version, &created, &plan, &source);
         Self {
             format: PLAN_FILE_FORMAT,
             kapstan_version: version,
             created,
             plan,
+            source,
             digest,
         }
     }
@@ -86,7 +98,13 @@ impl PlanFile {
                 reason: format!("it has format {}, newer than this kapstan reads", file.format),
             });
         }
-        let expected = digest_of(file.format, &file.kapstan_version, &file.created, &file.plan);
+        let expected = digest_of(
+            file.format,
+            &file.kapstan_version,
+            &file.created,
+            &file.plan,
+            &file.source,
+        );
         if expected != file.digest {
             return Err(EngineError::StalePlan {
                 path: shown,

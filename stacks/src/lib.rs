@@ -1,3 +1,12 @@
-//! placeholder
+//! The stacks kapstan ships: the built-in catalog the CLI finds by name (the Coder-on-Scaleway
+//! stacks, the local demo, a synthetic stack for tests and benchmarks), and the workspace
+//! templates.
 
+mod catalog;
+mod demo;
+mod synthetic;
 pub mod templates;
+
+pub use catalog::{StackEntry, StackError, StackVars, catalog, find};
+pub use demo::demo_stack;
+pub use synthetic::{Shape, synthetic_stack};

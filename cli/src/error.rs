@@ -1,0 +1,72 @@
+//! The CLI's errors, rendered with miette: every library error becomes a diagnostic with a
+//! code and, where one helps, a hint.
+
+use kapstan_engine::EngineError;
+use kapstan_state::StateError;
+use miette::Diagnostic;
+
+/// What a command can fail with.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum CliError {
+    /// The engine refused or failed.
+    #[error(transparent)]
+    #[diagnostic(code(kapstan::engine))]
+    Engine(#[from] EngineError),
+    /// State failed.
+    #[error(transparent)]
+    #[diagnostic(code(kapstan::state))]
+    State(#[from] StateError),
+    /// A stack could not be found or built.
+    #[error(transparent)]
+    #[diagnostic(code(kapstan::stack))]
+    Stack(#[from] kapstan_stacks::StackError),
+    /// The user's input is wrong.
+    #[error("{message}")]
+    #[diagnostic(code(kapstan::usage))]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        #[help]
+        help: Option<String>,
+    },
+    /// Some operations of an apply failed.
+    #[error("apply finished with {failed} failed and {skipped} skipped operation(s); state records everything that was done, run `kapstan apply` again after fixing the cause")]
+    #[diagnostic(code(kapstan::apply_failed))]
+    ApplyFailed {
+        /// Failed operations.
+        failed: usize,
+        /// Skipped operations.
+        skipped: usize,
+    },
+    /// Interrupted.
+    #[error("interrupted: in-flight operations were {0}; state is saved, run `kapstan apply` again to finish")]
+    #[diagnostic(code(kapstan::interrupted))]
+    Interrupted(&'static str),
+    /// A file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    #[diagnostic(code(kapstan::io))]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Which file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The sandbox failed.
+    #[error("sandbox: {0}")]
+    #[diagnostic(code(kapstan::sandbox))]
+    Sandbox(String),
+}
+
+impl CliError {
+    /// A usage error with a hint.
+    pub fn usage(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Self::Usage {
+            message: message.into(),
+            help: Some(help.into()),
+        }
+    }
+}

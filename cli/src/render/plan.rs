@@ -1,0 +1,175 @@
+//! The human rendering of a plan, in the manner of Terraform's.
+
+use std::fmt::Write;
+
+use kapstan_engine::{Action, Plan, PlanMode, ResourceChange, value};
+use serde_json::Value;
+
+use super::{show_path, show_value};
+
+fn header(c: &ResourceChange) -> String {
+    let what = match c.action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in place",
+        Action::Replace if c.create_before_destroy => {
+            "must be replaced (new object created first)"
+        }
+        Action::Replace => "must be replaced",
+        Action::Delete => "will be destroyed",
+        Action::NoOp => "is unchanged",
+    };
+    format!("  # {}.{} {what}", c.kind, c.address)
+}
+
+fn body(out: &mut String, c: &ResourceChange) {
+    let sym = c.action.symbol(c.create_before_destroy);
+    let _ = writeln!(out, "{sym:>3} resource \"{}\" \"{}\" {{", c.kind, c.address);
+    match c.action {
+        Action::Create => {
+            if let Some(Value::Object(after)) = &c.after {
+                let width = after.keys().map(String::len).max().unwrap_or(0).max(2);
+                for (k, v) in after {
+                    if v.is_null() {
+                        continue;
+                    }
+                    let _ = writeln!(out, "      + {k:<width$} = {}", show_value(v));
+                }
+                if !after.contains_key("id") {
+                    let _ = writeln!(out, "      + {:<width$} = (known after apply)", "id");
+                }
+            }
+        }
+        Action::Update | Action::Replace => {
+            let width = c
+                .fields
+                .iter()
+                .map(|f| show_path(&f.path).len())
+                .max()
+                .unwrap_or(0);
+            for f in &c.fields {
+                let path = show_path(&f.path);
+                let note = if f.forces_replacement {
+                    " # forces replacement"
+                } else {
+                    ""
+                };
+                match (&f.before, &f.after) {
+                    (None, Some(a)) => {
+                        let _ = writeln!(out, "      + {path:<width$} = {}{note}", show_value(a));
+                    }
+                    (Some(b), None) => {
+                        let _ = writeln!(out, "      - {path:<width$} = {} -> null{note}", show_value(b));
+                    }
+                    (Some(b), Some(a)) => {
+                        let _ = writeln!(
+                            out,
+                            "      ~ {path:<width$} = {} -> {}{note}",
+                            show_value(b),
+                            show_value(a)
+                        );
+                    }
+                    (None, None) => {}
+                }
+            }
+            if c.fields.is_empty() {
+                let _ = writeln!(out, "        # (no field changes)");
+            }
+        }
+        Action::Delete => {
+            if let Some(Value::Object(before)) = &c.before {
+                let width = before.keys().map(String::len).max().unwrap_or(0);
+                for (k, v) in before {
+                    if v.is_null() {
+                        continue;
+                    }
+                    let _ = writeln!(out, "      - {k:<width$} = {} -> null", show_value(v));
+                }
+            }
+        }
+        Action::NoOp => {}
+    }
+    let _ = writeln!(out, "    }}");
+}
+
+/// Renders drift: what changed outside kapstan.
+pub fn render_drift(plan: &Plan) -> String {
+    let mut out = String::new();
+    if plan.drift.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "Objects have changed outside of kapstan:\n");
+    for d in &plan.drift {
+        if d.deleted {
+            let _ = writeln!(out, "  # {}.{} has been deleted", d.kind, d.address);
+            continue;
+        }
+        let _ = writeln!(out, "  # {}.{} has changed", d.kind, d.address);
+        for f in &d.fields {
+            let b = f.before.as_ref().map(show_value).unwrap_or_else(|| "null".into());
+            let a = f.after.as_ref().map(show_value).unwrap_or_else(|| "null".into());
+            let _ = writeln!(out, "      ~ {} = {b} -> {a}", show_path(&f.path));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// Renders a whole plan.
+pub fn render_plan(plan: &Plan) -> String {
+    let mut out = render_drift(plan);
+    if plan.mode == PlanMode::RefreshOnly {
+        if plan.drift.is_empty() {
+            out.push_str("No changes. Your infrastructure still matches the recorded state.\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "Applying this refresh-only plan records these {} change(s) in state; it changes no infrastructure.",
+                plan.drift.len()
+            );
+        }
+        return out;
+    }
+    if !plan.has_changes() {
+        out.push_str(&format!(
+            "No changes. Stack `{}` matches the configuration.\n",
+            plan.stack
+        ));
+        return out;
+    }
+    out.push_str("kapstan will perform the following actions:\n\n");
+    for c in plan.actionable() {
+        let _ = writeln!(out, "{}", header(c));
+        if let Some(reason) = &c.reason {
+            let _ = writeln!(out, "  # ({reason})");
+        }
+        body(&mut out, c);
+        out.push('\n');
+    }
+    let (add, change, replace, destroy) = plan.counts();
+    let _ = writeln!(
+        out,
+        "Plan: {} to add, {} to change, {} to destroy.",
+        add + replace,
+        change,
+        destroy + replace
+    );
+    let outputs: Vec<_> = plan
+        .outputs
+        .iter()
+        .filter(|o| o.action != Action::NoOp)
+        .collect();
+    if !outputs.is_empty() {
+        out.push_str("\nChanges to Outputs:\n");
+        for o in outputs {
+            let sym = o.action.symbol(false);
+            let shown = match (&o.action, &o.after) {
+                (Action::Delete, _) => "null".to_string(),
+                (_, Some(a)) if value::contains_unknown(a) => "(known after apply)".into(),
+                (_, Some(a)) => show_value(a),
+                (_, None) => "null".into(),
+            };
+            let _ = writeln!(out, "  {sym} {} = {shown}", o.name);
+        }
+    }
+    out
+}

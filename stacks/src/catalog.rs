@@ -1,0 +1,102 @@
+//! The catalog of built-in stacks, found by name, built from string variables (`--var`).
+
+use std::collections::BTreeMap;
+
+use kapstan_engine::StackSpec;
+
+/// Variables given to a stack builder (`--var key=value`).
+pub type StackVars = BTreeMap<String, String>;
+
+/// Why a stack could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// No built-in stack has this name.
+    #[error("no built-in stack is named `{name}`; available: {available}")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The names available.
+        available: String,
+    },
+    /// A variable is invalid.
+    #[error("stack `{stack}`: variable `{var}` = {value:?} {problem}")]
+    Var {
+        /// The stack.
+        stack: String,
+        /// The variable.
+        var: String,
+        /// Its value.
+        value: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+}
+
+/// A built-in stack.
+pub struct StackEntry {
+    /// Its name (a prefix for families such as `synthetic`).
+    pub name: &'static str,
+    /// One line for `kapstan stacks`.
+    pub description: &'static str,
+    /// Variables it reads, with their meaning.
+    pub vars: &'static [(&'static str, &'static str)],
+    /// Builds it.
+    pub build: fn(&StackVars) -> Result<StackSpec, StackError>,
+}
+
+impl std::fmt::Debug for StackEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StackEntry").field("name", &self.name).finish()
+    }
+}
+
+/// Every built-in stack.
+pub fn catalog() -> Vec<StackEntry> {
+    vec![
+        StackEntry {
+            name: "demo",
+            description: "a small platform-shaped stack of local kinds (network, cluster, pool, database password, app), no cloud needed",
+            vars: &[("prefix", "name prefix of every object (default `demo`)"), ("nodes", "payload size of the pool (default 2)")],
+            build: |vars| crate::demo::demo_stack(vars).map(|s| s.build()),
+        },
+        StackEntry {
+            name: "synthetic",
+            description: "N test objects, independent (`wide`) or chained (`chain`), for tests and benchmarks",
+            vars: &[
+                ("resources", "number of objects (default 10)"),
+                ("shape", "`wide` or `chain` (default wide)"),
+                ("delay_ms", "duration of each operation (default 0)"),
+                ("store", "directory holding the objects (default: state only)"),
+                ("fail", "address of one object whose create fails"),
+                ("value", "payload of every object (default 1)"),
+                ("name", "stack name (default `synthetic`)"),
+            ],
+            build: crate::synthetic::from_vars,
+        },
+    ]
+}
+
+/// Builds the built-in stack `name` with `vars`.
+pub fn find(name: &str, vars: &StackVars) -> Result<StackSpec, StackError> {
+    let entries = catalog();
+    match entries.iter().find(|e| e.name == name) {
+        Some(e) => (e.build)(vars),
+        None => Err(StackError::Unknown {
+            name: name.to_string(),
+            available: entries.iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// Reads a numeric variable.
+pub(crate) fn number(stack: &str, vars: &StackVars, var: &str, default: u64) -> Result<u64, StackError> {
+    match vars.get(var) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| StackError::Var {
+            stack: stack.into(),
+            var: var.into(),
+            value: v.clone(),
+            problem: "is not a whole number; give digits only".into(),
+        }),
+    }
+}

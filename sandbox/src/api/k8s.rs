@@ -190,7 +190,13 @@ fn render_version(region: &str, v: &(&str, &[&str], &str, &str, &str)) -> Value 
         "available_admission_plugins": ["AlwaysPullImages", "PodNodeSelector", "PodTolerationRestriction"],
         "available_kubelet_args": {
             "containerLogMaxFiles": "uint16", "containerLogMaxSize": "quantity",
-            "cpuCFSQuota": "bool", "cpuManagerPolicy": "enum:none|static", "maxPods": "uint16",
+            "cpuCFSQuota": "bool", "cpuCFSQuotaPeriod": "duration",
+            "cpuManagerPolicy": "enum:none|static", "cpuManagerPolicyOptions": "map[string]string",
+            "enableDebuggingHandlers": "bool", "evictionHard": "map[string]string",
+            "evictionMinimumReclaim": "map[string]string", "imageGCHighThresholdPercent": "uint32",
+            "imageGCLowThresholdPercent": "uint32", "maxParallelImagePulls": "int32",
+            "maxPods": "uint16", "registryBurst": "int32", "registryPullQPS": "int32",
+            "serializeImagePulls": "bool",
         },
         "deprecated_at": format!("{deprecated}T00:00:00Z"),
         "end_of_life_at": format!("{eol}T00:00:00Z"),
@@ -1128,7 +1134,7 @@ fn render_node(rec: &Record, now: DateTime<Utc>) -> Value {
     } else {
         "False"
     };
-    v["conditions"] = json!({"DiskPressure": "False", "MemoryPressure": "False", "PIDPressure": "False", "Ready": ready});
+    v["conditions"] = json!({"DiskPressure": "False", "MemoryPressure": "False", "NetworkUnavailable": "False", "PIDPressure": "False", "Ready": ready});
     v
 }
 

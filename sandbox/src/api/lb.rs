@@ -169,6 +169,18 @@ fn new_ip(
     id
 }
 
+/// A flexible IP; `lb_id` is null once its load balancer is gone.
+fn render_ip(s: &Store, rec: &Record, now: DateTime<Utc>) -> Value {
+    let mut v = render(rec, now);
+    if v["lb_id"]
+        .as_str()
+        .is_some_and(|lb| s.get(LB, lb, now).is_none())
+    {
+        v["lb_id"] = Value::Null;
+    }
+    v
+}
+
 async fn list_ips(State(st): State<Shared>, Path(zone): Path<String>, q: Query) -> ApiResult {
     zone_ok(&zone)?;
     let wanted_tags = q.all("tags");
@@ -176,7 +188,7 @@ async fn list_ips(State(st): State<Shared>, Path(zone): Path<String>, q: Query) 
         s.list(IP, now)
             .into_iter()
             .filter(|r| r.str("zone") == zone)
-            .map(|r| render(r, now))
+            .map(|r| render_ip(s, r, now))
             .filter(|v| has_tags(v, &wanted_tags))
             .filter(|v| q.get("ip_address").is_none_or(|a| v["ip_address"] == a))
             .filter(|v| q.get("project_id").is_none_or(|a| v["project_id"] == a))
@@ -211,13 +223,13 @@ async fn create_ip(
     let tags = tags(&body)?;
     ok(st.write(|s, now| {
         let id = new_ip(s, &zone, &project, reverse, tags, now);
-        Ok(render(s.get(IP, &id, now).expect("inserted"), now))
+        Ok(render_ip(s, s.get(IP, &id, now).expect("inserted"), now))
     })?)
 }
 
 async fn get_ip(State(st): State<Shared>, Path((zone, id)): Path<(String, String)>) -> ApiResult {
     zone_ok(&zone)?;
-    ok(st.read(|s, now| find(s, IP, &zone, &id, now).map(|r| render(r, now)))?)
+    ok(st.read(|s, now| find(s, IP, &zone, &id, now).map(|r| render_ip(s, r, now)))?)
 }
 
 async fn update_ip(
@@ -244,7 +256,7 @@ async fn update_ip(
         if let Some(l) = lb_id {
             rec.obj().insert("lb_id".into(), json!(l));
         }
-        Ok(render(rec, now))
+        Ok(render_ip(s, s.get(IP, &id, now).expect("found"), now))
     })?)
 }
 
@@ -278,7 +290,7 @@ fn render_lb(s: &Store, rec: &Record, now: DateTime<Utc>) -> Value {
         .list(IP, now)
         .into_iter()
         .filter(|i| i.body["lb_id"] == rec.id.as_str())
-        .map(|i| render(i, now))
+        .map(|i| render_ip(s, i, now))
         .collect();
     v["ip"] = json!(ips);
     let count = |kind: &str| {
@@ -465,17 +477,22 @@ async fn delete_lb(
         if matches!(status, "to_delete" | "deleting") {
             return Err(ApiError::transient("lb", &id, status));
         }
-        let ips: Vec<String> = s
-            .list(IP, now)
-            .iter()
-            .filter(|i| i.body["lb_id"] == id.as_str())
-            .map(|i| i.id.clone())
-            .collect();
-        for ip in ips {
-            if release {
-                s.remove(IP, &ip);
-            } else if let Some(r) = s.get_mut(IP, &ip, now) {
-                r.obj().insert("lb_id".into(), Value::Null);
+        // IPs stay attached while the LB is `to_delete`; then they are released with it
+        // (`release_ip=true`) or show `lb_id: null` (see `render_ip`).
+        if release {
+            let ips: Vec<String> = s
+                .list(IP, now)
+                .iter()
+                .filter(|i| i.body["lb_id"] == id.as_str())
+                .map(|i| i.id.clone())
+                .collect();
+            for ip in ips {
+                if let Some(r) = s.get_mut(IP, &ip, now) {
+                    r.parent = Some(Parent {
+                        kind: LB.into(),
+                        id: id.clone(),
+                    });
+                }
             }
         }
         let end = st.later(now, st.durations.lb_delete);

@@ -46,7 +46,7 @@ const TRANSIENT: &[&str] = &[
 const GB: u64 = 1_000_000_000;
 
 /// Engines: (family, major versions).
-const ENGINES: &[(&str, &[&str])] = &[("PostgreSQL", &["17", "16", "15", "14"]), ("MySQL", &["8"])];
+const ENGINES: &[(&str, &[&str])] = &[("MySQL", &["8"]), ("PostgreSQL", &["17", "16", "15", "14"])];
 
 /// Node types: (name, vcpus, memory bytes, lssd volume bytes).
 const NODE_TYPES: &[(&str, u32, u64, u64)] = &[
@@ -152,6 +152,18 @@ fn setting_spec(name: &str, default: &str) -> Value {
     })
 }
 
+/// Settings that can only be given at creation; only MySQL has one (observed).
+fn init_settings(family: &str) -> Vec<Value> {
+    if family == "MySQL" {
+        let mut spec = setting_spec("lower_case_table_names", "0");
+        spec["hot_configurable"] = json!(false);
+        spec["int_max"] = json!(1);
+        vec![spec]
+    } else {
+        vec![]
+    }
+}
+
 async fn list_engines(Path(region): Path<String>, q: Query) -> ApiResult {
     check_region(&region, RDB_REGIONS)?;
     let engines: Vec<Value> = ENGINES
@@ -169,7 +181,7 @@ async fn list_engines(Path(region): Path<String>, q: Query) -> ApiResult {
                     json!({
                         "version": m, "name": name, "end_of_life": "2030-01-01T00:00:00Z",
                         "available_settings": settings, "disabled": false, "beta": false,
-                        "available_init_settings": [], "release_date": "2024-01-01T00:00:00Z",
+                        "available_init_settings": init_settings(family), "release_date": "2024-01-01T00:00:00Z",
                     })
                 })
                 .collect();

@@ -1,8 +1,33 @@
 //! The Scaleway API client and one driver per Scaleway resource kind.
 
 pub mod client;
+pub mod k8s_cluster;
+pub mod k8s_pool;
+pub mod provider;
+pub mod vpc;
+pub mod vpc_private_network;
 
 pub use client::{
     Api, ApiError, Client, ClientOptions, ConfigOverrides, Error, ErrorKind, Region,
     ScalewayConfig, Zone,
 };
+pub use provider::ScalewayProvider;
+
+use std::sync::Arc;
+
+use kapstan_engine::Registry;
+
+/// Registers every Scaleway kind with a provider reading the process environment.
+pub fn register(registry: &mut Registry) {
+    register_with(registry, Arc::new(ScalewayProvider::default()));
+}
+
+/// Registers every Scaleway kind sharing `provider` (CLI flags, tests, embedders).
+pub fn register_with(registry: &mut Registry, provider: Arc<ScalewayProvider>) {
+    registry.register(Arc::new(vpc::VpcDriver::new(provider.clone())));
+    registry.register(Arc::new(vpc_private_network::PrivateNetworkDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(k8s_cluster::ClusterDriver::new(provider.clone())));
+    registry.register(Arc::new(k8s_pool::PoolDriver::new(provider.clone())));
+}

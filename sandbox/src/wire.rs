@@ -169,7 +169,8 @@ impl Query {
 
     /// A boolean parameter.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(key) {
+        // Case-insensitive: the Python SDK sends `True`/`False`.
+        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
             None => Ok(None),
             Some("true") | Some("1") => Ok(Some(true)),
             Some("false") | Some("0") => Ok(Some(false)),

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Official Scaleway Python SDK (PyPI `scaleway`, unchanged) against the kapstan sandbox.
+
+Configuration comes only from the environment: SCW_API_URL, SCW_SECRET_KEY,
+SCW_DEFAULT_PROJECT_ID, SCW_DEFAULT_REGION and SCW_DEFAULT_ZONE. The SDK's client validation
+also demands an access key, which the REST APIs never receive (it is the S3 key id), so the APIs
+are built with the SDK's own `bypass_validation=True`.
+
+The scenario: VPC and private networks, a Cilium Kapsule cluster on the private network (SDK
+waiter until pool_required), a pool (waiter until ready), the kubeconfig, an RDB PostgreSQL
+instance on the private network (waiter), a database, a user, privileges and ACL rules, an LB
+flexible IP and an LB on it (waiter), paginated listings of everything, then deletion in
+dependency order, each ending in a 404. Exits non-zero with a message on the first failure.
+"""
+
+import base64
+import sys
+import time
+
+from scaleway import Client
+from scaleway.k8s.v1 import K8SV1API
+from scaleway.lb.v1 import LbV1ZonedAPI
+from scaleway.rdb.v1 import (
+    ACLRuleRequest,
+    EndpointSpec,
+    EndpointSpecPrivateNetwork,
+    EndpointSpecPrivateNetworkIpamConfig,
+    RdbV1API,
+)
+from scaleway.vpc.v2 import VpcV2API
+from scaleway_core.api import ScalewayException
+from scaleway_core.utils import WaitForOptions
+
+# The SDK refuses delays under one second; the sandbox runs fast enough for one poll or two.
+FAST = WaitForOptions(timeout=120, min_delay=1, max_delay=2)
+STEPS = 0
+
+
+def step(message):
+    global STEPS
+    STEPS += 1
+    print(f"[{STEPS:02d}] {message}", flush=True)
+
+
+def check(condition, message):
+    if not condition:
+        print(f"FAILED: {message}", file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+def expect_404(fetch, what):
+    """Polls `fetch` until it raises a 404, as a waiter would after a delete."""
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            fetch()
+        except ScalewayException as e:
+            check(e.status_code == 404, f"{what}: expected 404, got {e.status_code}: {e}")
+            return
+        time.sleep(0.05)
+    check(False, f"{what}: still present after deletion")
+
+
+def main():
+    client = Client.from_env()
+    check(client.api_url and "127.0.0.1" in client.api_url, f"SCW_API_URL must point at the sandbox, got {client.api_url!r}")
+    vpc = VpcV2API(client, bypass_validation=True)
+    k8s = K8SV1API(client, bypass_validation=True)
+    rdb = RdbV1API(client, bypass_validation=True)
+    lb = LbV1ZonedAPI(client, bypass_validation=True)
+
+    step("create a VPC and two private networks")
+    net = vpc.create_vpc(name="conformance", enable_routing=True, enable_transitivity=False, tags=["kapstan", "conformance"])
+    pn = vpc.create_private_network(name="conformance-pn", vpc_id=net.id, default_route_propagation_enabled=False, tags=["kapstan"])
+    spare = vpc.create_private_network(name="conformance-spare", vpc_id=net.id, default_route_propagation_enabled=False)
+    check(len(pn.subnets) == 2, f"expected an IPv4 and an IPv6 subnet, got {pn.subnets}")
+    check(str(pn.subnets[0].subnet).endswith("/22"), f"expected an automatic /22, got {pn.subnets[0].subnet}")
+
+    step("create a Cilium cluster on the private network and wait for pool_required")
+    versions = k8s.list_versions().versions
+    check(versions, "no Kubernetes version offered")
+    cluster = k8s.create_cluster(
+        type_="", name="conformance", description="SDK conformance", version=versions[0].name,
+        cni="cilium", private_network_id=pn.id, tags=["kapstan"],
+    )
+    check(cluster.status == "creating", f"new cluster status {cluster.status}")
+    check(cluster.type_ == "kapsule", f"server-side default type, got {cluster.type_!r}")
+    cluster = k8s.wait_for_cluster(cluster_id=cluster.id, options=FAST)
+    check(cluster.status == "pool_required", f"cluster settled in {cluster.status}")
+
+    step("create a pool and wait for ready")
+    pool = k8s.create_pool(
+        cluster_id=cluster.id, name="default", node_type="PRO2-XXS", autoscaling=False, size=2,
+        autohealing=True, public_ip_disabled=False, container_runtime="containerd",
+    )
+    check(pool.status == "scaling", f"new pool status {pool.status}")
+    check(pool.root_volume_size == 20_000_000_000, f"default root volume size {pool.root_volume_size}")
+    check(pool.node_type == "pro2_xxs", f"node type normalized, got {pool.node_type}")
+    pool = k8s.wait_for_pool(pool_id=pool.id, options=FAST)
+    check(pool.status == "ready", f"pool settled in {pool.status}")
+    cluster = k8s.wait_for_cluster(cluster_id=cluster.id, options=FAST)
+    check(cluster.status == "ready", f"cluster with a ready pool is {cluster.status}")
+
+    step("fetch the kubeconfig")
+    # The SDK exposes the download only as `_get_cluster_kube_config` (a ScwFile).
+    kubeconfig = k8s._get_cluster_kube_config(cluster_id=cluster.id)
+    check(kubeconfig.name == "kubeconfig", f"file name {kubeconfig.name}")
+    text = base64.b64decode(kubeconfig.content).decode()
+    check("current-context: admin@conformance" in text, f"kubeconfig context: {text[:300]}")
+    check(f"/k8s-api/{cluster.id}" in text, f"kubeconfig server should point at the sandbox: {text[:300]}")
+
+    step("create an RDB PostgreSQL instance on the private network and wait")
+    engines = rdb.list_database_engines().engines
+    check(any(e.name == "PostgreSQL" for e in engines), "PostgreSQL engine offered")
+    instance = rdb.create_instance(
+        engine="PostgreSQL-16", user_name="admin_user", password="Sup3r-Secret!", node_type="DB-DEV-S",
+        is_ha_cluster=False, disable_backup=False, volume_size=0, backup_same_region=False,
+        name="conformance-db", volume_type="lssd", tags=["kapstan"],
+        init_endpoints=[EndpointSpec(private_network=EndpointSpecPrivateNetwork(
+            private_network_id=pn.id, ipam_config=EndpointSpecPrivateNetworkIpamConfig()))],
+    )
+    check(instance.status == "provisioning", f"new instance status {instance.status}")
+    instance = rdb.wait_for_instance(instance_id=instance.id, options=FAST)
+    check(instance.status == "ready", f"instance settled in {instance.status}")
+    check(len(instance.endpoints) == 1 and instance.endpoints[0].private_network is not None,
+          f"only a private endpoint expected, got {instance.endpoints}")
+
+    step("database, user, privileges and ACL rules")
+    rdb.create_database(instance_id=instance.id, name="coder")
+    rdb.create_user(instance_id=instance.id, name="coder", password="An0ther-Secret!", is_admin=False)
+    priv = rdb.set_privilege(instance_id=instance.id, database_name="coder", user_name="coder", permission="all")
+    check(priv.permission == "all", f"privilege {priv}")
+    rules = rdb.set_instance_acl_rules(instance_id=instance.id, rules=[
+        ACLRuleRequest(ip="10.0.0.0/8", description=""),
+        ACLRuleRequest(ip="192.168.1.1", description="office"),
+    ]).rules
+    check(len(rules) == 2, f"ACL rules {rules}")
+    check(any(r.description == "IP allowed" for r in rules), "empty ACL description becomes 'IP allowed'")
+    instance = rdb.wait_for_instance(instance_id=instance.id, options=FAST)
+    check(instance.status == "ready", f"instance after ACL change is {instance.status}")
+
+    step("LB flexible IP and an LB on it")
+    ip = lb.create_ip(is_ipv6=False, tags=["kapstan"])
+    check(ip.reverse.endswith(".lb.fr-par.scw.cloud"), f"default reverse {ip.reverse}")
+    balancer = lb.create_lb(description="conformance", type_="LB-S", name="conformance-lb", ip_id=ip.id, tags=["kapstan"])
+    check(balancer.status == "to_create", f"new LB status {balancer.status}")
+    balancer = lb.wait_for_lb(lb_id=balancer.id, options=FAST)
+    check(balancer.status == "ready", f"LB settled in {balancer.status}")
+    check(balancer.type_ == "lb-s", f"LB type is returned lower-cased, got {balancer.type_}")
+    check([i.id for i in balancer.ip] == [ip.id], f"LB carries its flexible IP, got {balancer.ip}")
+
+    step("list everything with pagination")
+    page = vpc.list_private_networks(vpc_id=net.id, page=1, page_size=1)
+    check(page.total_count == 2 and len(page.private_networks) == 1, f"page 1 of private networks: {page}")
+    page2 = vpc.list_private_networks(vpc_id=net.id, page=2, page_size=1)
+    check(len(page2.private_networks) == 1 and page2.private_networks[0].id != page.private_networks[0].id, "page 2 differs")
+    check(len(vpc.list_private_networks_all(vpc_id=net.id)) == 2, "all private networks")
+    check([c.id for c in k8s.list_clusters_all(name="conform")] == [cluster.id], "clusters by name substring")
+    check([p.id for p in k8s.list_pools_all(cluster_id=cluster.id)] == [pool.id], "pools")
+    check(len(k8s.list_nodes_all(cluster_id=cluster.id, pool_id=pool.id)) == 2, "nodes of the pool")
+    check(any(i.id == instance.id for i in rdb.list_instances_all(tags=["kapstan"])), "instances by tag")
+    check([d.name for d in rdb.list_databases_all(instance_id=instance.id)] == ["coder"], "databases")
+    check(sorted(u.name for u in rdb.list_users_all(instance_id=instance.id)) == ["admin_user", "coder"], "users")
+    check(len(rdb.list_privileges_all(instance_id=instance.id, user_name="coder")) == 1, "privileges")
+    check(len(rdb.list_instance_acl_rules_all(instance_id=instance.id)) == 2, "ACL rules")
+    check([b.id for b in lb.list_lbs_all(name="conformance")] == [balancer.id], "LBs")
+    check(any(i.id == ip.id for i in lb.list_i_ps_all()), "LB IPs")
+
+    step("delete everything in order and see 404s")
+    lb.delete_lb(lb_id=balancer.id, release_ip=False)
+    expect_404(lambda: lb.get_lb(lb_id=balancer.id), "LB")
+    lb.release_ip(ip_id=ip.id)
+    expect_404(lambda: lb.get_ip(ip_id=ip.id), "LB IP")
+    rdb.delete_database(instance_id=instance.id, name="coder")
+    rdb.delete_user(instance_id=instance.id, name="coder")
+    rdb.delete_instance(instance_id=instance.id)
+    expect_404(lambda: rdb.get_instance(instance_id=instance.id), "RDB instance")
+    try:
+        vpc.delete_private_network(private_network_id=pn.id)
+        check(False, "deleting a private network still used by a cluster must fail")
+    except ScalewayException as e:
+        check(e.status_code == 412, f"deleting a used private network: expected 412, got {e.status_code}")
+    k8s.delete_pool(pool_id=pool.id)
+    expect_404(lambda: k8s.get_pool(pool_id=pool.id), "pool")
+    k8s.delete_cluster(cluster_id=cluster.id, with_additional_resources=False)
+    expect_404(lambda: k8s.get_cluster(cluster_id=cluster.id), "cluster")
+    vpc.delete_private_network(private_network_id=pn.id)
+    vpc.delete_private_network(private_network_id=spare.id)
+    expect_404(lambda: vpc.get_private_network(private_network_id=pn.id), "private network")
+    vpc.delete_vpc(vpc_id=net.id)
+    expect_404(lambda: vpc.get_vpc(vpc_id=net.id), "VPC")
+
+    print(f"OK: {STEPS} steps passed", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -496,7 +496,10 @@ fn build_graph(plan: &Plan, spec: &StackSpec, prior: &StateDocument) -> Vec<Node
                                 edges.push((j, i, false));
                             }
                         }
-                        if let Some(&j) = index.get(&(addr.clone(), Phase::Apply))
+                        // Moved away from an object that is going: the move first. (For a
+                        // replacement the dependents follow the new object instead.)
+                        if n.action == Action::Delete
+                            && let Some(&j) = index.get(&(addr.clone(), Phase::Apply))
                             && nodes[j].action == Action::Update
                         {
                             edges.push((j, i, false));
@@ -808,10 +811,17 @@ async fn apply(
 }
 
 async fn destroy(shared: &Arc<Shared>, address: &str) -> Result<(), String> {
+    // The deposed half of a create-before-destroy replacement is the prior object of its base
+    // address (it was moved aside during this apply).
     let rec = shared
         .prior
         .resources
         .get(address)
+        .or_else(|| {
+            address
+                .strip_suffix(DEPOSED_SUFFIX)
+                .and_then(|base| shared.prior.resources.get(base))
+        })
         .cloned()
         .ok_or_else(|| format!("{address} is not recorded"))?;
     let driver = shared

@@ -15,6 +15,9 @@ use crate::document::{FORMAT_VERSION, StateDelta, StateDocument};
 use crate::store::{HistoryEntry, StateStore};
 use crate::{KeySource, LockInfo, Sealer, StateError};
 
+static OPEN_DATABASES: std::sync::OnceLock<Mutex<HashMap<PathBuf, std::sync::Weak<Database>>>> =
+    std::sync::OnceLock::new();
+
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const RESOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("resources");
 const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
@@ -88,20 +91,33 @@ impl LocalStore {
                 source,
             })?;
         }
+        // redb allows one open handle per file and process: every store of this process
+        // shares it.
+        let mut shared = OPEN_DATABASES
+            .get_or_init(Default::default)
+            .lock()
+            .expect("database registry");
+        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if let Some(db) = shared.get(&key).and_then(std::sync::Weak::upgrade) {
+            open.insert(stack.to_string(), db.clone());
+            return Ok(Some(db));
+        }
         let db = match Database::create(&path) {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(match read_lock(&self.lock_path(stack))? {
-                    Some(holder) => StateError::Locked {
+                    Some(holder) if holder.pid != std::process::id() => StateError::Locked {
                         stack: stack.to_string(),
                         holder: Box::new(holder),
                     },
-                    None => self.db_err(stack, "in use by another kapstan process"),
+                    _ => self.db_err(stack, "in use by another kapstan process"),
                 });
             }
             Err(e) => return Err(self.db_err(stack, e)),
         };
         let db = Arc::new(db);
+        let key = path.canonicalize().unwrap_or(key);
+        shared.insert(key, Arc::downgrade(&db));
         open.insert(stack.to_string(), db.clone());
         Ok(Some(db))
     }

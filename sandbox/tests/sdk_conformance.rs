@@ -18,9 +18,12 @@ async fn official_python_sdk_drives_the_sandbox() {
     });
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/conformance/scaleway_sdk_conformance.py");
-    let sandbox = Sandbox::start(SandboxOptions { speed: 1000.0, ..Default::default() })
-        .await
-        .expect("start sandbox");
+    let sandbox = Sandbox::start(SandboxOptions {
+        speed: 1000.0,
+        ..Default::default()
+    })
+    .await
+    .expect("start sandbox");
     // No config file may leak in: HOME and XDG_CONFIG_HOME point at an empty directory and no
     // other SCW_* variable is inherited.
     let home = tempfile::tempdir().expect("temp home");
@@ -35,7 +38,16 @@ async fn official_python_sdk_drives_the_sandbox() {
         .env("SCW_DEFAULT_ZONE", "fr-par-1")
         .kill_on_drop(true);
     for (key, _) in std::env::vars() {
-        if key.starts_with("SCW_") && !matches!(key.as_str(), "SCW_API_URL" | "SCW_SECRET_KEY" | "SCW_DEFAULT_PROJECT_ID" | "SCW_DEFAULT_REGION" | "SCW_DEFAULT_ZONE") {
+        if key.starts_with("SCW_")
+            && !matches!(
+                key.as_str(),
+                "SCW_API_URL"
+                    | "SCW_SECRET_KEY"
+                    | "SCW_DEFAULT_PROJECT_ID"
+                    | "SCW_DEFAULT_REGION"
+                    | "SCW_DEFAULT_ZONE"
+            )
+        {
             cmd.env_remove(key);
         }
     }
@@ -47,6 +59,13 @@ async fn official_python_sdk_drives_the_sandbox() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
     sandbox.shutdown().await;
-    assert!(out.status.success(), "SDK conformance failed ({}):\n{stdout}\n{stderr}", out.status);
-    assert!(stdout.contains("OK:"), "conformance script did not finish:\n{stdout}");
+    assert!(
+        out.status.success(),
+        "SDK conformance failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("OK:"),
+        "conformance script did not finish:\n{stdout}"
+    );
 }

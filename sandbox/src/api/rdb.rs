@@ -452,7 +452,7 @@ async fn create_instance(
         "lssd" => ("lssd", nt.3),
         "bssd" | "sbs_5k" | "sbs_15k" => {
             let size = body.opt::<u64>("volume_size")?.unwrap_or(0);
-            if size == 0 || size % (5 * GB) != 0 {
+            if size == 0 || !size.is_multiple_of(5 * GB) {
                 return Err(ApiError::invalid(
                     "volume_size",
                     "constraint",
@@ -648,7 +648,7 @@ async fn upgrade_instance(
             "enable_encryption" => changes.push(("encryption", json!({"enabled": true}))),
             "volume_size" => {
                 let size: u64 = body.req("volume_size")?;
-                if current_type == "lssd" || size <= current_size || size % (5 * GB) != 0 {
+                if current_type == "lssd" || size <= current_size || !size.is_multiple_of(5 * GB) {
                     return Err(ApiError::invalid("volume_size", "constraint", "volume_size can only grow, by multiples of 5 GB, on block volumes"));
                 }
                 let class = rec.body["volume"]["class"].clone();

@@ -96,6 +96,7 @@ async fn list_vpcs(State(st): State<Shared>, Path(region): Path<String>, q: Quer
 }
 
 /// Creates a VPC record (also used for the implicit default VPC).
+#[allow(clippy::too_many_arguments)]
 pub fn insert_vpc(
     s: &mut Store,
     region: &str,

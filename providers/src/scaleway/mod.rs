@@ -4,6 +4,11 @@ pub mod client;
 pub mod k8s_cluster;
 pub mod k8s_pool;
 pub mod provider;
+pub mod rdb_acl;
+pub mod rdb_database;
+pub mod rdb_instance;
+pub mod rdb_privilege;
+pub mod rdb_user;
 pub mod vpc;
 pub mod vpc_private_network;
 
@@ -30,4 +35,15 @@ pub fn register_with(registry: &mut Registry, provider: Arc<ScalewayProvider>) {
     )));
     registry.register(Arc::new(k8s_cluster::ClusterDriver::new(provider.clone())));
     registry.register(Arc::new(k8s_pool::PoolDriver::new(provider.clone())));
+    registry.register(Arc::new(rdb_instance::RdbInstanceDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(rdb_database::RdbDatabaseDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(rdb_user::RdbUserDriver::new(provider.clone())));
+    registry.register(Arc::new(rdb_privilege::RdbPrivilegeDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(rdb_acl::RdbAclDriver::new(provider.clone())));
 }

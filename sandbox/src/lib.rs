@@ -21,7 +21,9 @@
 //! ```
 
 mod api;
+mod coder;
 mod error;
+mod kube;
 mod options;
 mod server;
 mod store;

@@ -31,7 +31,11 @@ pub fn router(state: Shared) -> Router {
         .merge(inspect::routes())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), api_layer))
-        .with_state(state)
+        .with_state(state.clone())
+        // Kubernetes API, load-balancer endpoints and chart repository: outside the Scaleway
+        // auth layer (kubectl and helm send bearer tokens or nothing).
+        .merge(crate::kube::routes(state))
+        .merge(crate::coder::charts::routes())
 }
 
 async fn unknown_route(uri: Uri) -> ApiError {

@@ -66,7 +66,7 @@ pub fn remove(v: &mut Value, path: &[String]) {
     let Some((last, parents)) = path.split_last() else {
         return;
     };
-    let mut cur = v;
+    let mut cur = &mut *v;
     for k in parents {
         match cur.get_mut(k) {
             Some(next) => cur = next,
@@ -103,7 +103,9 @@ pub fn deep_merge(target: &mut Value, patch: &Value) {
         (Some(t), Some(p)) => {
             for (k, v) in p {
                 match t.get_mut(k) {
-                    Some(existing) if existing.is_object() && v.is_object() => deep_merge(existing, v),
+                    Some(existing) if existing.is_object() && v.is_object() => {
+                        deep_merge(existing, v)
+                    }
                     _ => {
                         t.insert(k.clone(), v.clone());
                     }

@@ -73,7 +73,13 @@ impl KubeState {
                 id: id.clone(),
             });
             if s.get(ENDPOINT, &id, now).is_none() {
-                s.insert(ENDPOINT, &id, parent, json!({"lb_id": id, "port": addr.port()}), &[]);
+                s.insert(
+                    ENDPOINT,
+                    &id,
+                    parent,
+                    json!({"lb_id": id, "port": addr.port()}),
+                    &[],
+                );
             } else if let Some(r) = s.get_mut(ENDPOINT, &id, now) {
                 r.body["port"] = json!(addr.port());
             }
@@ -113,9 +119,10 @@ async fn lb_endpoint(
     State(ks): State<Arc<KubeState>>,
     AxPath((zone, lb_id)): AxPath<(String, String)>,
 ) -> Response {
-    let exists = ks
-        .app
-        .read(|s, now| s.get(LB, &lb_id, now).is_some_and(|r| r.str("zone") == zone));
+    let exists = ks.app.read(|s, now| {
+        s.get(LB, &lb_id, now)
+            .is_some_and(|r| r.str("zone") == zone)
+    });
     if !exists {
         return kjson(
             StatusCode::NOT_FOUND,
@@ -162,11 +169,21 @@ fn parse_target(segs: &[&str]) -> Result<Target, KubeError> {
     let (group, version, rest) = match segs {
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
-        _ => return Err(KubeError::new(404, "NotFound", "the server could not find the requested resource")),
+        _ => {
+            return Err(KubeError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ));
+        }
     };
     let lookup = |plural: &str| {
         resources::find(group, version, plural).ok_or_else(|| {
-            KubeError::new(404, "NotFound", "the server could not find the requested resource")
+            KubeError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            )
         })
     };
     let is_namespaced_path = rest.len() >= 3
@@ -188,7 +205,11 @@ fn parse_target(segs: &[&str]) -> Result<Target, KubeError> {
             name: more.first().map(|s| s.to_string()),
             sub: more.get(1).map(|s| s.to_string()),
         }),
-        _ => Err(KubeError::new(404, "NotFound", "the server could not find the requested resource")),
+        _ => Err(KubeError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )),
     }
 }
 
@@ -211,17 +232,25 @@ async fn handle(
         return kerr(KubeError::new(404, "NotFound", "no cluster"));
     }
     let cluster = segs.remove(0).to_string();
+    // client-go (kubectl, helm) only sends credentials over TLS and the sandbox serves plain
+    // HTTP on loopback: a request without credentials is admitted as the cluster admin, a
+    // request with a bearer token must carry the cluster's token.
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
-        .to_string();
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or("").to_string());
     let auth = ks.app.read(|s, now| match s.get(CLUSTER, &cluster, now) {
-        None => Err(KubeError::new(404, "NotFound", format!("cluster {cluster} not found"))),
+        None => Err(KubeError::new(
+            404,
+            "NotFound",
+            format!("cluster {cluster} not found"),
+        )),
         Some(rec) => {
             let want = rec.extra["admin_token"].as_str().unwrap_or_default();
-            if want.is_empty() || want != token {
+            if token
+                .as_ref()
+                .is_some_and(|t| want.is_empty() || *t != want)
+            {
                 Err(KubeError::new(401, "Unauthorized", "Unauthorized"))
             } else {
                 Ok(objects::seeded(s, &cluster, now))
@@ -246,19 +275,48 @@ async fn handle(
         ["api", v] => {
             return match resources::resource_list("", v) {
                 Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(404, "NotFound", "the server could not find the requested resource")),
+                None => kerr(KubeError::new(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                )),
             };
         }
         ["apis", g] => {
             return match resources::group(g) {
                 Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(404, "NotFound", "the server could not find the requested resource")),
+                None => kerr(KubeError::new(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                )),
+            };
+        }
+        ["openapi", "v3"] => {
+            return kjson(
+                StatusCode::OK,
+                &resources::openapi_index(&format!("/k8s-api/{cluster}")),
+            );
+        }
+        ["openapi", "v3", "api", v] | ["openapi", "v3", "apis", _, v] => {
+            let g = if segs[2] == "api" { "" } else { segs[3] };
+            return match resources::openapi_group_version(g, v) {
+                Some(doc) => kjson(StatusCode::OK, &doc),
+                None => kerr(KubeError::new(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                )),
             };
         }
         ["apis", g, v] => {
             return match resources::resource_list(g, v) {
                 Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(404, "NotFound", "the server could not find the requested resource")),
+                None => kerr(KubeError::new(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                )),
             };
         }
         _ => {}
@@ -293,10 +351,18 @@ fn objects_request(
 ) -> Result<(StatusCode, Value), KubeError> {
     let rt = t.rt;
     if rt.namespaced && t.name.is_some() && t.ns.is_none() {
-        return Err(KubeError::new(404, "NotFound", "the server could not find the requested resource"));
+        return Err(KubeError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ));
     }
     if t.sub.as_deref().is_some_and(|s| s != "status") {
-        return Err(KubeError::new(404, "NotFound", "the server could not find the requested resource"));
+        return Err(KubeError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ));
     }
     let ns = t.ns.clone().unwrap_or_default();
     let app = ks.app.clone();
@@ -315,7 +381,11 @@ fn objects_request(
             let (items, rv) = app.read(|s, now| {
                 let items: Vec<Value> = objects::list(s, now, cluster, rt, t.ns.as_deref())
                     .into_iter()
-                    .filter(|r| labels.as_ref().is_none_or(|l| l.matches(r.body["metadata"].get("labels"))))
+                    .filter(|r| {
+                        labels
+                            .as_ref()
+                            .is_none_or(|l| l.matches(r.body["metadata"].get("labels")))
+                    })
                     .filter(|r| field_matches(&field_sel, &r.body))
                     .map(|r| objects::render(s, r, now))
                     .collect();
@@ -324,10 +394,13 @@ fn objects_request(
             if wants_table(headers) {
                 return Ok((StatusCode::OK, table(rt, &items, &rv)));
             }
-            Ok((StatusCode::OK, json!({
-                "kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(),
-                "metadata": {"resourceVersion": rv}, "items": items,
-            })))
+            Ok((
+                StatusCode::OK,
+                json!({
+                    "kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(),
+                    "metadata": {"resourceVersion": rv}, "items": items,
+                }),
+            ))
         }
         ("GET", Some(name)) => {
             let obj = app.read(|s, now| {
@@ -336,7 +409,10 @@ fn objects_request(
             });
             let obj = obj.ok_or_else(|| KubeError::not_found(rt, name))?;
             if wants_table(headers) {
-                let rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+                let rv = obj["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
                 return Ok((StatusCode::OK, table(rt, &[obj], &rv)));
             }
             Ok((StatusCode::OK, obj))
@@ -349,13 +425,18 @@ fn objects_request(
                 let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..5].to_string();
                 obj["metadata"]["name"] = json!(format!("{prefix}{suffix}"));
             }
-            let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let name = obj["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let manager = manager.unwrap_or_else(|| default_manager(headers));
             if dry_run {
                 return Ok((StatusCode::CREATED, obj));
             }
             let out = write_op(ks, |s, now| {
-                if s.get(OBJECT, &objects::key(cluster, rt, &ns, &name), now).is_some() {
+                if s.get(OBJECT, &objects::key(cluster, rt, &ns, &name), now)
+                    .is_some()
+                {
                     let mut e = KubeError::new(
                         409,
                         "AlreadyExists",
@@ -364,7 +445,18 @@ fn objects_request(
                     e.details = json!({"name": name, "group": rt.group, "kind": rt.plural});
                     return Err(e);
                 }
-                objects::write(s, &app, now, cluster, rt, &ns, obj, None, &manager, Op::Update)
+                objects::write(
+                    s,
+                    &app,
+                    now,
+                    cluster,
+                    rt,
+                    &ns,
+                    obj,
+                    None,
+                    &manager,
+                    Op::Update,
+                )
             })?;
             Ok((StatusCode::CREATED, out))
         }
@@ -387,7 +479,18 @@ fn objects_request(
                     // Status writes are accepted and ignored: status is computed.
                     obj = rec.body.clone();
                 }
-                objects::write(s, &app, now, cluster, rt, &ns, obj, None, &manager, Op::Update)
+                objects::write(
+                    s,
+                    &app,
+                    now,
+                    cluster,
+                    rt,
+                    &ns,
+                    obj,
+                    None,
+                    &manager,
+                    Op::Update,
+                )
             })?;
             Ok((StatusCode::OK, out))
         }
@@ -410,12 +513,19 @@ fn objects_request(
                     .map_err(|e| KubeError::bad_request(format!("error decoding YAML: {e}")))?;
                 let force = q.get("force").is_some_and(|f| f == "true");
                 let existed = app.read(|s, now| {
-                    s.get(OBJECT, &objects::key(cluster, rt, &ns, &name), now).is_some()
+                    s.get(OBJECT, &objects::key(cluster, rt, &ns, &name), now)
+                        .is_some()
                 });
                 let out = write_op(ks, |s, now| {
-                    objects::apply(s, &app, now, cluster, rt, &ns, &name, patch, &manager, force)
+                    objects::apply(
+                        s, &app, now, cluster, rt, &ns, &name, patch, &manager, force,
+                    )
                 })?;
-                let code = if existed { StatusCode::OK } else { StatusCode::CREATED };
+                let code = if existed {
+                    StatusCode::OK
+                } else {
+                    StatusCode::CREATED
+                };
                 return Ok((code, out));
             }
             if !(ctype.starts_with("application/merge-patch+json")
@@ -424,7 +534,9 @@ fn objects_request(
                 return Err(KubeError::new(
                     415,
                     "UnsupportedMediaType",
-                    format!("the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got {ctype})"),
+                    format!(
+                        "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got {ctype})"
+                    ),
                 ));
             }
             let patch = parse_json(body)?;
@@ -441,7 +553,18 @@ fn objects_request(
                 }
                 let mut obj = rec.body.clone();
                 fields::merge_patch(&mut obj, &patch);
-                objects::write(s, &app, now, cluster, rt, &ns, obj, None, &manager, Op::Update)
+                objects::write(
+                    s,
+                    &app,
+                    now,
+                    cluster,
+                    rt,
+                    &ns,
+                    obj,
+                    None,
+                    &manager,
+                    Op::Update,
+                )
             })?;
             Ok((StatusCode::OK, out))
         }
@@ -471,7 +594,10 @@ fn write_op(
         .write(|s, now| {
             Ok(f(s, now).map(|k| {
                 let rec = s.get(OBJECT, &k, now).expect("written");
-                (objects::render(s, rec, now), rec.extra["lb"]["id"].as_str().map(str::to_string))
+                (
+                    objects::render(s, rec, now),
+                    rec.extra["lb"]["id"].as_str().map(str::to_string),
+                )
             }))
         })
         .map_err(|_| KubeError::new(500, "InternalError", "cannot persist state"))?;
@@ -495,7 +621,8 @@ fn default_manager(headers: &HeaderMap) -> String {
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, KubeError> {
-    serde_json::from_slice(body).map_err(|e| KubeError::bad_request(format!("error decoding JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| KubeError::bad_request(format!("error decoding JSON: {e}")))
 }
 
 fn field_matches(sel: &str, obj: &Value) -> bool {
@@ -510,7 +637,10 @@ fn field_matches(sel: &str, obj: &Value) -> bool {
             return true;
         };
         let path: Vec<&str> = k.split('.').collect();
-        let actual = path.iter().try_fold(obj, |cur, p| cur.get(*p)).and_then(Value::as_str);
+        let actual = path
+            .iter()
+            .try_fold(obj, |cur, p| cur.get(*p))
+            .and_then(Value::as_str);
         (actual == Some(v)) != neg
     })
 }
@@ -534,8 +664,17 @@ fn table(rt: &ResourceType, items: &[Value], rv: &str) -> Value {
     let extra_cols: &[(&str, &str, &str)] = match rt.kind {
         "Namespace" => &[("Status", "string", "")],
         "Secret" => &[("Type", "string", ""), ("Data", "string", "")],
-        "Deployment" => &[("Ready", "string", ""), ("Up-to-date", "string", ""), ("Available", "string", "")],
-        "Service" => &[("Type", "string", ""), ("Cluster-IP", "string", ""), ("External-IP", "string", ""), ("Port(s)", "string", "")],
+        "Deployment" => &[
+            ("Ready", "string", ""),
+            ("Up-to-date", "string", ""),
+            ("Available", "string", ""),
+        ],
+        "Service" => &[
+            ("Type", "string", ""),
+            ("Cluster-IP", "string", ""),
+            ("External-IP", "string", ""),
+            ("Port(s)", "string", ""),
+        ],
         "StorageClass" => &[("Provisioner", "string", "")],
         _ => &[],
     };

@@ -136,7 +136,18 @@ pub fn seed(s: &mut Store, app: &AppState, cluster: &str, now: DateTime<Utc>) {
     );
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         let obj = json!({"metadata": {"name": ns}});
-        let _ = write(s, app, now, cluster, ns_type(), "", obj, None, "kube-apiserver", Op::Update);
+        let _ = write(
+            s,
+            app,
+            now,
+            cluster,
+            ns_type(),
+            "",
+            obj,
+            None,
+            "kube-apiserver",
+            Op::Update,
+        );
     }
     let classes = [
         ("scw-bssd", "b_ssd", true),
@@ -153,7 +164,18 @@ pub fn seed(s: &mut Store, app: &AppState, cluster: &str, now: DateTime<Utc>) {
             obj["metadata"]["annotations"] =
                 json!({"storageclass.kubernetes.io/is-default-class": "true"});
         }
-        let _ = write(s, app, now, cluster, sc_type(), "", obj, None, "scaleway-csi", Op::Update);
+        let _ = write(
+            s,
+            app,
+            now,
+            cluster,
+            sc_type(),
+            "",
+            obj,
+            None,
+            "scaleway-csi",
+            Op::Update,
+        );
     }
 }
 
@@ -184,14 +206,17 @@ pub fn current_rv(s: &Store, cluster: &str, now: DateTime<Utc>) -> String {
 fn check_name(rt: &ResourceType, name: &str) -> Result<(), KubeError> {
     let label = matches!(rt.plural, "namespaces" | "services");
     let max = if label { 63 } else { 253 };
-    let ok_chars = name.chars().all(|c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (c == '.' && !label)
-    });
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (c == '.' && !label));
     let ends_ok = name
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+        && name
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if name.is_empty() || name.len() > max || !ok_chars || !ends_ok {
         let what = if label {
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
@@ -211,8 +236,7 @@ fn check_name(rt: &ResourceType, name: &str) -> Result<(), KubeError> {
 fn string_map(rt: &ResourceType, name: &str, obj: &Value, field: &str) -> Result<(), KubeError> {
     if let Some(m) = obj["metadata"].get(field) {
         let ok = m.is_null()
-            || m
-                .as_object()
+            || m.as_object()
                 .is_some_and(|m| m.values().all(Value::is_string));
         if !ok {
             return Err(KubeError::invalid(
@@ -246,7 +270,12 @@ pub fn write(
     }
     let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
     if name.is_empty() {
-        return Err(KubeError::invalid(rt, "", "metadata.name", "Required value: name or generateName is required"));
+        return Err(KubeError::invalid(
+            rt,
+            "",
+            "metadata.name",
+            "Required value: name or generateName is required",
+        ));
     }
     check_name(rt, &name)?;
     string_map(rt, &name, &obj, "labels")?;
@@ -278,7 +307,10 @@ pub fn write(
         meta.remove("namespace");
     }
     let (uid, created) = match &old_body {
-        Some(b) => (b["metadata"]["uid"].clone(), b["metadata"]["creationTimestamp"].clone()),
+        Some(b) => (
+            b["metadata"]["uid"].clone(),
+            b["metadata"]["creationTimestamp"].clone(),
+        ),
         None => (json!(uuid::Uuid::new_v4().to_string()), json!(ts(now))),
     };
     meta.insert("uid".into(), uid);
@@ -288,19 +320,34 @@ pub fn write(
     let mut extra = old.as_ref().map(|r| r.extra.clone()).unwrap_or_else(|| {
         json!({"cluster": cluster, "ns": ns, "res": format!("{}/{}", rt.group_key(), rt.plural), "name": name, "managed": {}})
     });
-    default_kind(s, app, now, cluster, rt, &name, &mut obj, old_body.as_ref(), &mut extra)?;
+    default_kind(
+        s,
+        app,
+        now,
+        cluster,
+        rt,
+        &name,
+        &mut obj,
+        old_body.as_ref(),
+        &mut extra,
+    )?;
     // Generation moves with the spec.
     let old_gen = old_body
         .as_ref()
         .and_then(|b| b["metadata"]["generation"].as_i64())
         .unwrap_or(0);
-    let spec_changed = old_body.as_ref().is_none_or(|b| b.get("spec") != obj.get("spec"));
-    let generation = if spec_changed { old_gen + 1 } else { old_gen.max(1) };
+    let spec_changed = old_body
+        .as_ref()
+        .is_none_or(|b| b.get("spec") != obj.get("spec"));
+    let generation = if spec_changed {
+        old_gen + 1
+    } else {
+        old_gen.max(1)
+    };
     obj["metadata"]["generation"] = json!(generation);
     // Managed fields.
-    let mut managed = managed.unwrap_or_else(|| {
-        extra["managed"].as_object().cloned().unwrap_or_default()
-    });
+    let mut managed =
+        managed.unwrap_or_else(|| extra["managed"].as_object().cloned().unwrap_or_default());
     if op == Op::Update {
         let changed = match &old_body {
             Some(b) => fields::changed_leaves(b, &obj),
@@ -423,7 +470,12 @@ fn default_kind(
                 spec["replicas"] = json!(1);
             }
             if spec["selector"].is_null() {
-                return Err(KubeError::invalid(rt, name, "spec.selector", "Required value"));
+                return Err(KubeError::invalid(
+                    rt,
+                    name,
+                    "spec.selector",
+                    "Required value",
+                ));
             }
             let labels = spec["template"]["metadata"]["labels"].clone();
             if !fields::map_selects(&spec["selector"]["matchLabels"], Some(&labels)) {
@@ -493,14 +545,20 @@ fn default_service(
         .unwrap_or_else(|| {
             use rand::RngExt;
             let mut rng = rand::rng();
-            format!("10.32.{}.{}", rng.random_range(0..=255u8), rng.random_range(1..=254u8))
+            format!(
+                "10.32.{}.{}",
+                rng.random_range(0..=255u8),
+                rng.random_range(1..=254u8)
+            )
         });
     if spec["clusterIP"].is_null() {
         spec["clusterIP"] = json!(ip);
         spec["clusterIPs"] = json!([ip]);
     }
     let kind = spec["type"].as_str().unwrap_or("ClusterIP").to_string();
-    let old_ports = old.map(|o| o["spec"]["ports"].clone()).unwrap_or(Value::Null);
+    let old_ports = old
+        .map(|o| o["spec"]["ports"].clone())
+        .unwrap_or(Value::Null);
     if let Some(ports) = spec["ports"].as_array_mut() {
         for (i, p) in ports.iter_mut().enumerate() {
             if p["protocol"].is_null() {
@@ -542,12 +600,17 @@ fn default_service(
             Some(id) => {
                 extra["lb"] = match s.get(LB, &id, now) {
                     Some(_) => json!({"id": id, "owned": false}),
-                    None => json!({"id": id, "owned": false, "error": format!("load balancer {id} not found")}),
+                    None => {
+                        json!({"id": id, "owned": false, "error": format!("load balancer {id} not found")})
+                    }
                 };
             }
             None if owned && current_id.is_some() => {}
             None => {
-                let uid = obj["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+                let uid = obj["metadata"]["uid"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 let id = create_lb(s, app, now, cluster, &uid);
                 extra["lb"] = json!({"id": id, "owned": true});
             }
@@ -556,7 +619,13 @@ fn default_service(
     Ok(())
 }
 
-fn create_lb(s: &mut Store, app: &AppState, now: DateTime<Utc>, cluster: &str, uid: &str) -> String {
+fn create_lb(
+    s: &mut Store,
+    app: &AppState,
+    now: DateTime<Utc>,
+    cluster: &str,
+    uid: &str,
+) -> String {
     let region = s
         .get(CLUSTER, cluster, now)
         .map(|r| r.str("region").to_string())
@@ -577,7 +646,10 @@ fn create_lb(s: &mut Store, app: &AppState, now: DateTime<Utc>, cluster: &str, u
         }),
         &[],
     );
-    let tags = json!([format!("kapsule={cluster}"), "managed-by-scaleway-cloud-controller-manager"]);
+    let tags = json!([
+        format!("kapsule={cluster}"),
+        "managed-by-scaleway-cloud-controller-manager"
+    ]);
     let body = json!({
         "backend_count": 0, "created_at": ts(now), "description": "kubernetes service load balancer",
         "frontend_count": 0, "id": id, "instances": [], "ip": [], "name": format!("{cluster}_{uid}"),
@@ -627,14 +699,19 @@ pub fn apply(
     if !patch.is_object() {
         return Err(KubeError::bad_request("the apply patch must be an object"));
     }
-    if patch["kind"].as_str() != Some(rt.kind) || patch["apiVersion"].as_str() != Some(&rt.api_version()) {
+    if patch["kind"].as_str() != Some(rt.kind)
+        || patch["apiVersion"].as_str() != Some(&rt.api_version())
+    {
         return Err(KubeError::bad_request(format!(
             "the apply patch must have apiVersion {} and kind {}",
             rt.api_version(),
             rt.kind
         )));
     }
-    if patch["metadata"]["name"].as_str().is_some_and(|n| n != name) {
+    if patch["metadata"]["name"]
+        .as_str()
+        .is_some_and(|n| n != name)
+    {
         return Err(KubeError::bad_request(
             "the name of the object (metadata.name) does not match the name on the URL",
         ));
@@ -730,7 +807,18 @@ pub fn apply(
         entry_key,
         json!({"manager": manager, "operation": "Apply", "time": previous_time.unwrap_or(json!(ts(now))), "paths": fields::paths_to(&applied)}),
     );
-    write(s, app, now, cluster, rt, ns, obj, Some(managed), manager, Op::Apply)
+    write(
+        s,
+        app,
+        now,
+        cluster,
+        rt,
+        ns,
+        obj,
+        Some(managed),
+        manager,
+        Op::Apply,
+    )
 }
 
 /// The 409 for a stale resourceVersion.
@@ -766,7 +854,11 @@ pub fn delete(
         victims.extend(
             s.list(OBJECT, now)
                 .into_iter()
-                .filter(|r| r.extra["cluster"] == cluster && r.extra["ns"] == prefix_ns.as_str() && r.id != k)
+                .filter(|r| {
+                    r.extra["cluster"] == cluster
+                        && r.extra["ns"] == prefix_ns.as_str()
+                        && r.id != k
+                })
                 .cloned(),
         );
     }
@@ -885,7 +977,9 @@ pub fn deployment_problem(s: &Store, rec: &Record, now: DateTime<Utc>) -> Option
                     .and_then(|b| String::from_utf8(b).ok())
                     .unwrap_or_default();
                 if let Err(why) = check_pg_url(&url) {
-                    return Some(format!("CrashLoopBackOff: coder cannot connect to PostgreSQL: {why}"));
+                    return Some(format!(
+                        "CrashLoopBackOff: coder cannot connect to PostgreSQL: {why}"
+                    ));
                 }
             }
         }
@@ -903,7 +997,9 @@ fn check_pg_url(url: &str) -> Result<(), String> {
         return Err("the database URL has no host".into());
     }
     if parsed.path().trim_start_matches('/').is_empty() || parsed.fragment().is_some() {
-        return Err("the database URL has no database name (is the password percent-encoded?)".into());
+        return Err(
+            "the database URL has no database name (is the password percent-encoded?)".into(),
+        );
     }
     Ok(())
 }
@@ -984,7 +1080,9 @@ pub fn coder_backend(s: &Store, lb_id: &str, now: DateTime<Utc>) -> Result<Coder
                 .cloned()
                 .unwrap_or_default();
             let coder = containers.iter().find(|c| {
-                c["image"].as_str().is_some_and(|i| i.contains("coder/coder"))
+                c["image"]
+                    .as_str()
+                    .is_some_and(|i| i.contains("coder/coder"))
                     || c["command"].get(0).and_then(Value::as_str) == Some("/opt/coder")
             });
             if let Some(c) = coder {

@@ -34,7 +34,11 @@ impl ResourceType {
 
     /// The group as used in store keys (`core` for the core group).
     pub fn group_key(&self) -> &'static str {
-        if self.group.is_empty() { "core" } else { self.group }
+        if self.group.is_empty() {
+            "core"
+        } else {
+            self.group
+        }
     }
 }
 
@@ -60,25 +64,153 @@ const fn rt(
 
 /// Every served resource type.
 pub const RESOURCES: &[ResourceType] = &[
-    rt("", "v1", "namespaces", "namespace", "Namespace", false, &["ns"]),
+    rt(
+        "",
+        "v1",
+        "namespaces",
+        "namespace",
+        "Namespace",
+        false,
+        &["ns"],
+    ),
     rt("", "v1", "secrets", "secret", "Secret", true, &[]),
-    rt("", "v1", "configmaps", "configmap", "ConfigMap", true, &["cm"]),
-    rt("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, &["sa"]),
+    rt(
+        "",
+        "v1",
+        "configmaps",
+        "configmap",
+        "ConfigMap",
+        true,
+        &["cm"],
+    ),
+    rt(
+        "",
+        "v1",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        &["sa"],
+    ),
     rt("", "v1", "services", "service", "Service", true, &["svc"]),
-    rt("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, &["pvc"]),
-    rt("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", true, &["quota"]),
-    rt("", "v1", "limitranges", "limitrange", "LimitRange", true, &["limits"]),
+    rt(
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        "PersistentVolumeClaim",
+        true,
+        &["pvc"],
+    ),
+    rt(
+        "",
+        "v1",
+        "resourcequotas",
+        "resourcequota",
+        "ResourceQuota",
+        true,
+        &["quota"],
+    ),
+    rt(
+        "",
+        "v1",
+        "limitranges",
+        "limitrange",
+        "LimitRange",
+        true,
+        &["limits"],
+    ),
     rt("", "v1", "pods", "pod", "Pod", true, &["po"]),
-    rt("apps", "v1", "deployments", "deployment", "Deployment", true, &["deploy"]),
-    rt("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, &[]),
-    rt("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, &[]),
-    rt("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false, &[]),
-    rt("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, &[]),
-    rt("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true, &["netpol"]),
-    rt("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true, &["ing"]),
-    rt("storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false, &["sc"]),
-    rt("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, &["crd", "crds"]),
-    rt("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, &["pdb"]),
+    rt(
+        "apps",
+        "v1",
+        "deployments",
+        "deployment",
+        "Deployment",
+        true,
+        &["deploy"],
+    ),
+    rt(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "roles",
+        "role",
+        "Role",
+        true,
+        &[],
+    ),
+    rt(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "rolebindings",
+        "rolebinding",
+        "RoleBinding",
+        true,
+        &[],
+    ),
+    rt(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterroles",
+        "clusterrole",
+        "ClusterRole",
+        false,
+        &[],
+    ),
+    rt(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        "ClusterRoleBinding",
+        false,
+        &[],
+    ),
+    rt(
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
+        "networkpolicy",
+        "NetworkPolicy",
+        true,
+        &["netpol"],
+    ),
+    rt(
+        "networking.k8s.io",
+        "v1",
+        "ingresses",
+        "ingress",
+        "Ingress",
+        true,
+        &["ing"],
+    ),
+    rt(
+        "storage.k8s.io",
+        "v1",
+        "storageclasses",
+        "storageclass",
+        "StorageClass",
+        false,
+        &["sc"],
+    ),
+    rt(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        "CustomResourceDefinition",
+        false,
+        &["crd", "crds"],
+    ),
+    rt(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        "PodDisruptionBudget",
+        true,
+        &["pdb"],
+    ),
 ];
 
 /// The Kubernetes version the emulator reports.
@@ -89,13 +221,6 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
     RESOURCES
         .iter()
         .find(|r| r.group == group && r.version == version && r.plural == plural)
-}
-
-/// Finds a resource type by kind and apiVersion.
-pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
-    RESOURCES
-        .iter()
-        .find(|r| r.kind == kind && r.api_version() == api_version)
 }
 
 fn groups() -> Vec<&'static str> {
@@ -189,4 +314,73 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     Some(json!({
         "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources
     }))
+}
+
+/// `GET /openapi/v3`: the group-version index. `prefix` is the API's path on the sandbox
+/// (clients resolve `serverRelativeURL` against the host, not the kubeconfig path).
+pub fn openapi_index(prefix: &str) -> Value {
+    let mut paths = serde_json::Map::new();
+    let mut gvs: Vec<(&str, &str)> = vec![];
+    for r in RESOURCES {
+        if !gvs.contains(&(r.group, r.version)) {
+            gvs.push((r.group, r.version));
+        }
+    }
+    for (g, v) in gvs {
+        let p = if g.is_empty() {
+            format!("api/{v}")
+        } else {
+            format!("apis/{g}/{v}")
+        };
+        paths.insert(
+            p.clone(),
+            json!({"serverRelativeURL": format!("{prefix}/openapi/v3/{p}")}),
+        );
+    }
+    json!({ "paths": paths })
+}
+
+/// `GET /openapi/v3/{api|apis/group}/{version}`: just enough OpenAPI for clients to see that
+/// PATCH supports server-side field validation (`fieldValidation`), so kubectl validates on
+/// the server instead of downloading schemas.
+pub fn openapi_group_version(group: &str, version: &str) -> Option<Value> {
+    let mut paths = serde_json::Map::new();
+    for r in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
+        let base = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let path = if r.namespaced {
+            format!("{base}/namespaces/{{namespace}}/{}/{{name}}", r.plural)
+        } else {
+            format!("{base}/{}/{{name}}", r.plural)
+        };
+        let params = json!([
+            {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+            {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+            {"name": "force", "in": "query", "schema": {"type": "boolean", "uniqueItems": true}},
+        ]);
+        paths.insert(
+            path,
+            json!({"patch": {
+                "operationId": format!("patch{}", r.kind),
+                "parameters": params,
+                "responses": {"200": {"description": "OK"}},
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": {"group": r.group, "version": r.version, "kind": r.kind},
+            }}),
+        );
+    }
+    (!paths.is_empty()).then(|| {
+        json!({
+            "openapi": "3.0.0",
+            "info": {"title": "Kubernetes", "version": GIT_VERSION},
+            "paths": paths,
+            "components": {"schemas": {}},
+        })
+    })
 }

@@ -1,0 +1,578 @@
+//! The Kubernetes API emulator, checked with the real `kubectl` and `helm` (from
+//! `$KAPSTAN_TOOLS/bin`, default `<workspace>/.tools/bin`) and with raw HTTP for the
+//! semantics kubectl does not reach: server-side apply conflicts, resourceVersion conflicts,
+//! label selectors, namespace cascading, LoadBalancer Services and the chart repository.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use base64::Engine as _;
+use kapstan_sandbox::{Sandbox, SandboxOptions};
+use serde_json::{Value, json};
+
+fn tool(name: &str) -> PathBuf {
+    let dir = std::env::var_os("KAPSTAN_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
+    let path = dir.join("bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `scripts/test --tools-only` to install helm and kubectl",
+        path.display()
+    );
+    path
+}
+
+struct Cluster {
+    sandbox: Sandbox,
+    http: reqwest::Client,
+    id: String,
+    server: String,
+    token: String,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let sandbox = Sandbox::start(SandboxOptions {
+            speed: 200.0,
+            ..Default::default()
+        })
+        .await
+        .expect("sandbox starts");
+        let http = reqwest::Client::new();
+        let key = sandbox.secret_key().to_string();
+        let base = sandbox.url().to_string();
+        let post = |path: &str, body: Value| {
+            http.post(format!("{base}{path}"))
+                .header("x-auth-token", &key)
+                .json(&body)
+                .send()
+        };
+        let pn: Value = post(
+            "/vpc/v2/regions/fr-par/private-networks",
+            json!({"name": "pn"}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let cluster: Value = post(
+            "/k8s/v1/regions/fr-par/clusters",
+            json!({"name": "c1", "version": "1.32.13", "cni": "cilium", "private_network_id": pn["id"]}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let id = cluster["id"].as_str().expect("cluster id").to_string();
+        let kubeconfig = loop {
+            let r = http
+                .get(format!(
+                    "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
+                ))
+                .header("x-auth-token", &key)
+                .send()
+                .await
+                .unwrap();
+            if r.status().is_success() {
+                let v: Value = r.json().await.unwrap();
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(v["content"].as_str().unwrap())
+                    .unwrap();
+                break String::from_utf8(raw).unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let server = kubeconfig
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("server: "))
+            .unwrap()
+            .to_string();
+        let token = kubeconfig
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("token: "))
+            .unwrap()
+            .to_string();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("kubeconfig"), &kubeconfig).unwrap();
+        Cluster {
+            sandbox,
+            http,
+            id,
+            server,
+            token,
+            dir,
+        }
+    }
+
+    fn kubectl(&self, args: &[&str]) -> (bool, String, String) {
+        self.run("kubectl", args, None)
+    }
+
+    fn run(&self, bin: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        use std::io::Write;
+        let mut cmd = Command::new(tool(bin));
+        cmd.args(args)
+            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
+            .env("HOME", self.dir.path())
+            .env("HELM_CACHE_HOME", self.dir.path().join("helm-cache"))
+            .env("HELM_CONFIG_HOME", self.dir.path().join("helm-config"))
+            .env("HELM_DATA_HOME", self.dir.path().join("helm-data"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("tool runs");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        } else {
+            drop(child.stdin.take());
+        }
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
+    async fn req(
+        &self,
+        method: &str,
+        path: &str,
+        ctype: &str,
+        body: Option<String>,
+    ) -> (u16, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut r = self
+            .http
+            .request(m, format!("{}{path}", self.server))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.header("content-type", ctype).body(b);
+        }
+        let resp = r.send().await.unwrap();
+        let code = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            code,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn apply(&self, path: &str, manager: &str, force: bool, obj: Value) -> (u16, Value) {
+        let q = format!(
+            "?fieldManager={manager}{}",
+            if force { "&force=true" } else { "" }
+        );
+        self.req(
+            "PATCH",
+            &format!("{path}{q}"),
+            "application/apply-patch+yaml",
+            Some(obj.to_string()),
+        )
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_gets_applies_and_deletes() {
+    let c = Cluster::start().await;
+    let (ok, out, err) = c.kubectl(&["get", "namespaces"]);
+    assert!(ok, "kubectl get namespaces failed: {err}");
+    assert!(
+        out.contains("kube-system") && out.contains("Active"),
+        "{out}"
+    );
+    let (ok, out, err) = c.kubectl(&["get", "storageclasses"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("scw-bssd (default)") && out.contains("sbs-default"),
+        "{out}"
+    );
+
+    let manifest = r#"
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: team
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: team
+  labels: {app: demo}
+data:
+  greeting: hello
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: team
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+"#;
+    let path = c.dir.path().join("m.yaml");
+    std::fs::write(&path, manifest).unwrap();
+    let (ok, out, err) = c.kubectl(&["apply", "--server-side", "-f", path.to_str().unwrap()]);
+    assert!(ok, "kubectl apply --server-side failed: {err}");
+    assert!(out.contains("serverside-applied"), "{out}");
+    // Applying again is a no-op.
+    let (ok, _, err) = c.kubectl(&["apply", "--server-side", "-f", path.to_str().unwrap()]);
+    assert!(ok, "{err}");
+
+    let (ok, out, err) = c.kubectl(&[
+        "get",
+        "configmap",
+        "settings",
+        "-n",
+        "team",
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]);
+    assert!(ok, "{err}");
+    let cm: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cm["data"]["greeting"], "hello");
+    assert_eq!(cm["metadata"]["managedFields"][0]["manager"], "kubectl");
+    assert_eq!(cm["metadata"]["managedFields"][0]["operation"], "Apply");
+
+    let (ok, out, err) = c.kubectl(&[
+        "get",
+        "configmaps",
+        "-n",
+        "team",
+        "-l",
+        "app=demo",
+        "-o",
+        "name",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "configmap/settings");
+
+    // The Deployment becomes available after a delay.
+    let mut available = false;
+    for _ in 0..100 {
+        let (_, out, _) = c.kubectl(&["get", "deploy", "web", "-n", "team", "-o", "json"]);
+        let d: Value = serde_json::from_str(&out).unwrap_or_default();
+        if d["status"]["availableReplicas"] == 2 {
+            available = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(available, "deployment never became available");
+    let (ok, out, _) = c.kubectl(&["get", "deploy", "-n", "team"]);
+    assert!(ok && out.contains("2/2"), "{out}");
+
+    let (ok, _, err) = c.kubectl(&["delete", "configmap", "settings", "-n", "team"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = c.kubectl(&["get", "configmap", "settings", "-n", "team"]);
+    assert!(!ok && err.contains("NotFound"), "{err}");
+
+    // Deleting the namespace takes its objects along.
+    let (ok, _, err) = c.kubectl(&["delete", "namespace", "team"]);
+    assert!(ok, "{err}");
+    let (code, _) = c
+        .req(
+            "GET",
+            "/apis/apps/v1/namespaces/team/deployments/web",
+            "",
+            None,
+        )
+        .await;
+    assert_eq!(code, 404);
+    c.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_conflicts_and_resource_versions() {
+    let c = Cluster::start().await;
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}});
+    assert_eq!(
+        c.apply("/api/v1/namespaces/a", "kapstan", false, ns)
+            .await
+            .0,
+        201
+    );
+    let cm = |v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "a"}, "data": {"k": v, "other": "1"}});
+    let path = "/api/v1/namespaces/a/configmaps/x";
+    let (code, first) = c.apply(path, "kapstan", false, cm("one")).await;
+    assert_eq!(code, 201);
+    let rv1 = first["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Re-applying the same object does not bump the resourceVersion.
+    let (_, again) = c.apply(path, "kapstan", false, cm("one")).await;
+    assert_eq!(again["metadata"]["resourceVersion"], rv1.as_str());
+    // Another manager changing an owned field conflicts...
+    let other = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"k": "two"}});
+    let (code, status) = c.apply(path, "someone", false, other.clone()).await;
+    assert_eq!(code, 409, "{status}");
+    assert_eq!(status["reason"], "Conflict");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("conflict with \"kapstan\": .data.k")
+    );
+    // ...unless forced, which takes ownership.
+    let (code, forced) = c.apply(path, "someone", true, other).await;
+    assert_eq!(code, 200);
+    assert_eq!(forced["data"]["k"], "two");
+    // Dropping a field from an apply removes it when nobody else owns it.
+    let fewer = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"k": "two"}});
+    let (_, after) = c.apply(path, "kapstan", false, fewer).await;
+    assert!(after["data"].get("other").is_none(), "{after}");
+    // A stale resourceVersion on update is a 409 Status.
+    let stale = json!({"metadata": {"resourceVersion": rv1}, "data": {"k": "three"}});
+    let (code, status) = c
+        .req(
+            "PATCH",
+            path,
+            "application/merge-patch+json",
+            Some(stale.to_string()),
+        )
+        .await;
+    assert_eq!(code, 409);
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("the object has been modified")
+    );
+    // Merge patch with null removes a key.
+    let (code, patched) = c
+        .req(
+            "PATCH",
+            path,
+            "application/merge-patch+json",
+            Some(json!({"data": {"k": null, "n": "1"}}).to_string()),
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(patched["data"], json!({"n": "1"}));
+    // Invalid names and missing namespaces are refused.
+    let bad = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}});
+    let (code, _) = c
+        .apply(
+            "/api/v1/namespaces/a/configmaps/Bad_Name",
+            "kapstan",
+            false,
+            bad,
+        )
+        .await;
+    assert_eq!(code, 422);
+    let orphan = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "o"}});
+    let (code, status) = c
+        .apply(
+            "/api/v1/namespaces/nope/configmaps/o",
+            "kapstan",
+            false,
+            orphan,
+        )
+        .await;
+    assert_eq!(code, 404, "{status}");
+    // Secrets: stringData becomes data.
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"url": "postgres://x"}});
+    let (_, s) = c
+        .apply("/api/v1/namespaces/a/secrets/s", "kapstan", false, secret)
+        .await;
+    assert_eq!(
+        s["data"]["url"],
+        base64::engine::general_purpose::STANDARD.encode("postgres://x")
+    );
+    assert_eq!(s["type"], "Opaque");
+    let _ = c.id.clone();
+    c.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_balancer_services_get_scaleway_load_balancers() {
+    let c = Cluster::start().await;
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}});
+    c.apply("/api/v1/namespaces/web", "kapstan", false, ns)
+        .await;
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "front"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "x"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}});
+    let (code, created) = c
+        .apply(
+            "/api/v1/namespaces/web/services/front",
+            "kapstan",
+            false,
+            svc,
+        )
+        .await;
+    assert_eq!(code, 201, "{created}");
+    let mut ip = None;
+    for _ in 0..100 {
+        let (_, s) = c
+            .req("GET", "/api/v1/namespaces/web/services/front", "", None)
+            .await;
+        if let Some(i) = s["status"]["loadBalancer"]["ingress"][0]["ip"].as_str() {
+            ip = Some(i.to_string());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ip = ip.expect("the service got an address");
+    let lbs: Value = c
+        .http
+        .get(format!("{}/lb/v1/zones/fr-par-1/lbs", c.sandbox.url()))
+        .header("x-auth-token", c.sandbox.secret_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lb = lbs["lbs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"].as_str().unwrap().starts_with(&c.id))
+        .expect("a load balancer named after the cluster")
+        .clone();
+    assert_eq!(lb["ip"][0]["ip_address"], ip.as_str());
+    let ep: Value = c
+        .http
+        .get(format!(
+            "{}/sandbox/v1/lb-endpoints/fr-par-1/{}",
+            c.sandbox.url(),
+            lb["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ep["url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    // Nothing healthy behind it yet: the endpoint answers 503.
+    let r = c
+        .http
+        .get(format!("{}/healthz", ep["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    // Deleting the Service releases the load balancer the controller created.
+    let (code, _) = c
+        .req("DELETE", "/api/v1/namespaces/web/services/front", "", None)
+        .await;
+    assert_eq!(code, 200);
+    let r = c
+        .http
+        .get(format!(
+            "{}/lb/v1/zones/fr-par-1/lbs/{}",
+            c.sandbox.url(),
+            lb["id"].as_str().unwrap()
+        ))
+        .header("x-auth-token", c.sandbox.secret_key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    c.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_renders_the_chart_from_the_sandbox_repository() {
+    let c = Cluster::start().await;
+    let repo = format!("{}/charts", c.sandbox.url());
+    let values = r#"
+coder:
+  env:
+    - name: CODER_ACCESS_URL
+      value: http://coder.example.com
+  service:
+    annotations:
+      service.beta.kubernetes.io/scw-loadbalancer-id: fr-par-1/abc
+"#;
+    let (ok, out, err) = c.run(
+        "helm",
+        &[
+            "template",
+            "coder",
+            "coder",
+            "--repo",
+            &repo,
+            "--version",
+            "2.21.1",
+            "--namespace",
+            "coder",
+            "-f",
+            "-",
+        ],
+        Some(values),
+    );
+    assert!(ok, "helm template failed: {err}");
+    let docs: Vec<Value> = out
+        .split("\n---")
+        .filter_map(|d| serde_norway::from_str::<Value>(d).ok())
+        .filter(|d| d.is_object())
+        .collect();
+    let kinds: Vec<String> = docs
+        .iter()
+        .map(|d| {
+            format!(
+                "{}/{}",
+                d["kind"].as_str().unwrap(),
+                d["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for want in [
+        "ServiceAccount/coder",
+        "Role/coder-workspace-perms",
+        "RoleBinding/coder",
+        "Service/coder",
+        "Deployment/coder",
+    ] {
+        assert!(
+            kinds.contains(&want.to_string()),
+            "{want} missing from {kinds:?}"
+        );
+    }
+    let deploy = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let c0 = &deploy["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c0["image"], "ghcr.io/coder/coder:v2.21.1");
+    let env: Vec<&str> = c0["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        env.iter().filter(|e| **e == "CODER_ACCESS_URL").count(),
+        1,
+        "{env:?}"
+    );
+    let svc = docs.iter().find(|d| d["kind"] == "Service").unwrap();
+    assert_eq!(svc["spec"]["type"], "LoadBalancer");
+    assert_eq!(
+        svc["metadata"]["annotations"]["service.beta.kubernetes.io/scw-loadbalancer-id"],
+        "fr-par-1/abc"
+    );
+    c.sandbox.shutdown().await;
+}

@@ -91,6 +91,14 @@ impl<T> Clone for Output<T> {
     }
 }
 
+impl<T> PartialEq for Output<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.resource == other.resource
+            && self.attr == other.attr
+            && self.sensitive == other.sensitive
+    }
+}
+
 impl<T> std::fmt::Debug for Output<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Output({}.{})", self.resource, self.attr)
@@ -138,7 +146,7 @@ impl<T> Serialize for Output<T> {
 }
 
 /// A config field: a literal, a sensitive literal, or a reference.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Input<T> {
     /// A literal value.
     Value(T),

@@ -1,0 +1,322 @@
+//! The `kapstan` binary as a user runs it: every output snapshotted (insta), exit codes, and
+//! the failure modes a user meets (no terminal to confirm, stale plans, held locks, crashes).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kapstan"));
+        c.args(args)
+            .current_dir(self.path())
+            .env_remove("KAPSTAN_STATE")
+            .env_remove("KAPSTAN_STACK")
+            .env_remove("KAPSTAN_STATE_KEY")
+            .env_remove("KAPSTAN_STATE_PASSPHRASE")
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// stdout + stderr + exit code, with ids, uuids, hashes, times and paths made stable.
+fn transcript(p: &Project, o: &Output) -> String {
+    let text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        code(o),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = text.replace(&p.path().display().to_string(), "[PROJECT]");
+    let filters = [
+        (r"obj-[0-9a-f]{16}", "[ID]"),
+        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[UUID]"),
+        (r"[0-9a-f]{64}", "[SHA256]"),
+        (r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?Z?( UTC)?", "[TIME]"),
+        (r"pid \d+", "pid [PID]"),
+        (r"host [A-Za-z0-9.-]+", "host [HOST]"),
+        (r"[A-Za-z0-9_-]+@[A-Za-z0-9.-]+ \(pid", "[USER]@[HOST] (pid"),
+        (r"after \d+s", "after [N]s"),
+    ];
+    let mut out = text;
+    for (re, rep) in filters {
+        out = regex::Regex::new(re).unwrap().replace_all(&out, rep).into_owned();
+    }
+    out
+}
+
+macro_rules! snap {
+    ($name:expr, $p:expr, $o:expr) => {
+        insta::assert_snapshot!($name, transcript($p, $o));
+    };
+}
+
+#[test]
+fn demo_lifecycle_plan_apply_noop_output_destroy() {
+    let p = Project::new();
+    let o = p.run(&["plan"]);
+    snap!("demo_plan", &p, &o);
+    assert_eq!(code(&o), 0);
+
+    let o = p.run(&["apply", "--auto-approve", "--parallelism", "1"]);
+    snap!("demo_apply", &p, &o);
+    assert_eq!(code(&o), 0);
+
+    let o = p.run(&["plan", "--detailed-exitcode"]);
+    snap!("demo_plan_noop", &p, &o);
+    assert_eq!(code(&o), 0);
+
+    let o = p.run(&["plan", "--var", "nodes=3", "--detailed-exitcode"]);
+    snap!("demo_plan_update", &p, &o);
+    assert_eq!(code(&o), 2);
+
+    let o = p.run(&["output"]);
+    snap!("demo_output", &p, &o);
+    let secret = String::from_utf8(p.run(&["output", "db_password"]).stdout).unwrap();
+    assert_eq!(secret.trim().len(), 24, "a named sensitive output is printed on request");
+
+    // The secret appears nowhere else.
+    for args in [
+        vec!["show"],
+        vec!["show", "--json"],
+        vec!["output", "--json"],
+        vec!["plan", "--json", "--var", "nodes=3"],
+        vec!["state", "show", "database"],
+        vec!["state", "pull"],
+    ] {
+        let o = p.run(&args);
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(!all.contains(secret.trim()), "{args:?} leaked the secret");
+        assert_eq!(code(&o), 0, "{args:?}: {all}");
+    }
+
+    let o = p.run(&["state", "list"]);
+    snap!("demo_state_list", &p, &o);
+
+    let o = p.run(&["destroy", "--auto-approve", "--parallelism", "1"]);
+    snap!("demo_destroy", &p, &o);
+    assert_eq!(code(&o), 0);
+    let o = p.run(&["state", "list"]);
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn plan_json_is_terraform_shaped() {
+    let p = Project::new();
+    let o = p.run(&["plan", "--json"]);
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format_version"], "1.2");
+    let rc = v["resource_changes"].as_array().unwrap();
+    assert_eq!(rc.len(), 6);
+    let db = rc.iter().find(|c| c["name"] == "database").unwrap();
+    assert_eq!(db["address"], "kapstan_test_object.database");
+    assert_eq!(db["change"]["actions"], serde_json::json!(["create"]));
+    assert_eq!(db["change"]["after_unknown"]["value"], true);
+    insta::assert_json_snapshot!("demo_plan_json", v, {
+        ".kapstan.lineage" => "[UUID]",
+        ".kapstan.config_hash" => "[SHA256]",
+    });
+}
+
+#[test]
+fn apply_refuses_without_a_terminal_to_confirm() {
+    let p = Project::new();
+    let o = p.run(&["apply"]);
+    assert_eq!(code(&o), 1);
+    let t = transcript(&p, &o);
+    assert!(t.contains("standard input is not a terminal"), "{t}");
+    assert!(t.contains("--auto-approve"), "{t}");
+    assert!(!p.path().join(".kapstan/state/demo.redb").exists() || p.run(&["state", "list"]).stdout.is_empty());
+}
+
+#[test]
+fn saved_plans_apply_once_and_stale_ones_are_refused() {
+    let p = Project::new();
+    let o = p.run(&["plan", "--out", "demo.plan"]);
+    assert_eq!(code(&o), 0);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kapstan apply demo.plan"));
+    let o = p.run(&["apply", "demo.plan"]);
+    assert_eq!(code(&o), 0, "{}", transcript(&p, &o));
+    let o = p.run(&["apply", "demo.plan"]);
+    snap!("stale_plan", &p, &o);
+    assert_eq!(code(&o), 1);
+
+    let o = p.run(&["plan", "--var", "nodes=5", "--out", "five.plan"]);
+    assert_eq!(code(&o), 0);
+    let text = std::fs::read_to_string(p.path().join("five.plan")).unwrap();
+    std::fs::write(p.path().join("five.plan"), text.replacen("\"update\"", "\"delete\"", 1)).unwrap();
+    let o = p.run(&["apply", "five.plan"]);
+    snap!("tampered_plan", &p, &o);
+    assert_eq!(code(&o), 1);
+    let o = p.run(&["show", "five.plan"]);
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn bad_input_is_reported_with_field_value_and_fix() {
+    let p = Project::new();
+    let o = p.run(&["plan", "--stack", "nope"]);
+    snap!("unknown_stack", &p, &o);
+    assert_eq!(code(&o), 1);
+    let o = p.run(&["plan", "--var", "nodes=many"]);
+    snap!("bad_var", &p, &o);
+    assert_eq!(code(&o), 1);
+
+    let stack = serde_json::json!({
+        "name": "broken",
+        "resources": [
+            {"address": "a", "kind": "kapstan_test_object", "config": {"value": {"$ref": {"resource": "b", "attr": "id"}}}},
+            {"address": "b", "kind": "kapstan_test_object", "config": {"value": {"$ref": {"resource": "a", "attr": "id"}}}},
+        ],
+        "outputs": []
+    });
+    std::fs::write(p.path().join("cycle.json"), stack.to_string()).unwrap();
+    let o = p.run(&["validate", "--stack-file", "cycle.json"]);
+    snap!("cycle", &p, &o);
+    assert_eq!(code(&o), 1);
+
+    let stack = serde_json::json!({
+        "name": "broken",
+        "resources": [
+            {"address": "pw", "kind": "random_password", "config": {"length": 4}},
+            {"address": "x", "kind": "kapstan_test_object", "config": {"fail_on": "explode", "value": {"$ref": {"resource": "ghost", "attr": "id"}}}},
+            {"address": "y", "kind": "nonexistent_kind", "config": {}},
+        ],
+        "outputs": []
+    });
+    std::fs::write(p.path().join("bad.json"), stack.to_string()).unwrap();
+    let o = p.run(&["plan", "--stack-file", "bad.json"]);
+    snap!("invalid_values", &p, &o);
+    assert_eq!(code(&o), 1);
+    let o = p.run(&["validate", "--json", "--stack-file", "bad.json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["problems"].as_array().unwrap().len(), 4);
+}
+
+fn wait_for(path: &Path, timeout: Duration) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(start.elapsed() < timeout, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_held_lock_names_its_holder_and_stale_locks_are_taken_over() {
+    let p = Project::new();
+    let mut slow = p
+        .cmd(&["apply", "--auto-approve", "--stack", "synthetic", "--var", "resources=2", "--var", "delay_ms=3000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&p.path().join(".kapstan/state/synthetic.lock"), Duration::from_secs(20));
+    let o = p.run(&["plan", "--stack", "synthetic", "--var", "resources=2", "--var", "delay_ms=3000"]);
+    assert_eq!(code(&o), 1);
+    let t = transcript(&p, &o);
+    assert!(t.contains("is locked by"), "{t}");
+    let raw = String::from_utf8_lossy(&o.stderr);
+    assert!(raw.contains(&format!("pid {}", slow.id())), "names the holder's pid: {raw}");
+    assert!(t.contains("operation `apply`"), "{t}");
+    // The holder dies without cleaning up: its lock is stale and the next command takes over.
+    slow.kill().unwrap();
+    slow.wait().unwrap();
+    let o = p.run(&["plan", "--stack", "synthetic", "--var", "resources=2", "--var", "delay_ms=3000"]);
+    assert_eq!(code(&o), 0, "{}", transcript(&p, &o));
+}
+
+fn objects(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn kill_9_during_apply_then_apply_converges_without_duplicates() {
+    let p = Project::new();
+    let store = p.path().join("cloud");
+    let store_var = format!("store={}", store.display());
+    let args = [
+        "--stack", "synthetic", "--var", "resources=12", "--var", "shape=wide",
+        "--var", "delay_ms=150", "--var", store_var.as_str(), "--parallelism", "4",
+    ];
+    let mut full: Vec<&str> = vec!["apply", "--auto-approve"];
+    full.extend_from_slice(&args);
+    for round in 0..4u64 {
+        let mut child = p.cmd(&full).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(60 + round * 70));
+        let _ = child.kill(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let o = p.run(&full);
+    assert_eq!(code(&o), 0, "{}", transcript(&p, &o));
+    assert_eq!(objects(&store).len(), 12, "exactly one object per resource");
+    let mut plan: Vec<&str> = vec!["plan", "--detailed-exitcode"];
+    plan.extend_from_slice(&args);
+    let o = p.run(&plan);
+    assert_eq!(code(&o), 0, "converged: {}", transcript(&p, &o));
+    let mut destroy: Vec<&str> = vec!["destroy", "--auto-approve"];
+    destroy.extend_from_slice(&args);
+    assert_eq!(code(&p.run(&destroy)), 0);
+    assert!(objects(&store).is_empty(), "no orphan");
+}
+
+#[test]
+fn state_commands_move_remove_rollback_and_unlock() {
+    let p = Project::new();
+    assert_eq!(code(&p.run(&["apply", "--auto-approve"])), 0);
+    let o = p.run(&["state", "mv", "app", "application"]);
+    snap!("state_mv", &p, &o);
+    let o = p.run(&["state", "rm", "application"]);
+    snap!("state_rm", &p, &o);
+    let o = p.run(&["state", "rm", "ghost"]);
+    snap!("state_rm_missing", &p, &o);
+    assert_eq!(code(&o), 1);
+    let history = String::from_utf8(p.run(&["state", "history"]).stdout).unwrap();
+    let serials: Vec<u64> = history
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    let before_mv = serials[serials.len() - 3];
+    let o = p.run(&["state", "rollback", &before_mv.to_string()]);
+    assert_eq!(code(&o), 0, "{}", transcript(&p, &o));
+    let list = String::from_utf8(p.run(&["state", "list"]).stdout).unwrap();
+    assert!(list.lines().any(|l| l.starts_with("app\t")), "{list}");
+    let o = p.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code(&o), 0, "rolled back to a converged state");
+    let o = p.run(&["state", "unlock"]);
+    snap!("state_unlock_none", &p, &o);
+    let o = p.run(&["graph"]);
+    snap!("demo_graph", &p, &o);
+}

@@ -69,7 +69,15 @@ const TRANSIENT: &[&str] = &[
 ];
 
 /// APIs the sandbox emulates; other recorded calls (e.g. `instance/v1`) are reported as skipped.
-const EMULATED: &[&str] = &["/k8s/", "/rdb/", "/lb/", "/vpc/", "/vpc-gw/", "/ipam/"];
+const EMULATED: &[&str] = &[
+    "/k8s/",
+    "/rdb/",
+    "/lb/",
+    "/vpc/",
+    "/vpc-gw/",
+    "/ipam/",
+    "/instance/",
+];
 
 const POLL_DEADLINE: Duration = Duration::from_secs(30);
 

@@ -1,6 +1,7 @@
 //! The emulated APIs, one module per API, assembled into one router.
 
 pub mod inspect;
+pub mod instance;
 pub mod ipam;
 pub mod k8s;
 pub mod lb;
@@ -29,6 +30,7 @@ pub fn router(state: Shared) -> Router {
         .merge(lb::routes())
         .merge(vpcgw::routes())
         .merge(inspect::routes())
+        .merge(instance::routes())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), api_layer))
         .with_state(state.clone())

@@ -3,6 +3,8 @@
 pub mod client;
 pub mod k8s_cluster;
 pub mod k8s_pool;
+pub mod lb;
+pub mod lb_ip;
 pub mod provider;
 pub mod rdb_acl;
 pub mod rdb_database;
@@ -10,7 +12,10 @@ pub mod rdb_instance;
 pub mod rdb_privilege;
 pub mod rdb_user;
 pub mod vpc;
+pub mod vpc_gateway_network;
 pub mod vpc_private_network;
+pub mod vpc_public_gateway;
+pub mod vpc_public_gateway_ip;
 
 pub use client::{
     Api, ApiError, Client, ClientOptions, ConfigOverrides, Error, ErrorKind, Region,
@@ -46,4 +51,15 @@ pub fn register_with(registry: &mut Registry, provider: Arc<ScalewayProvider>) {
         provider.clone(),
     )));
     registry.register(Arc::new(rdb_acl::RdbAclDriver::new(provider.clone())));
+    registry.register(Arc::new(lb_ip::LbIpDriver::new(provider.clone())));
+    registry.register(Arc::new(lb::LbDriver::new(provider.clone())));
+    registry.register(Arc::new(vpc_public_gateway_ip::PublicGatewayIpDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(vpc_public_gateway::PublicGatewayDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(vpc_gateway_network::GatewayNetworkDriver::new(
+        provider.clone(),
+    )));
 }

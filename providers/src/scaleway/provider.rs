@@ -348,11 +348,6 @@ pub(crate) fn string(config: &Value, key: &str) -> Option<String> {
     config.get(key).and_then(Value::as_str).map(String::from)
 }
 
-/// Whether a config value is the "unknown until apply" marker.
-pub(crate) fn unknown(v: &Value) -> bool {
-    kapstan_engine::value::is_unknown(v)
-}
-
 /// Shapes live attributes like the recorded config: nested objects of declared top-level
 /// fields keep only the keys the config has (computed values live in their own fields), and
 /// values equal under `same` keep the config's spelling (case of node types, tag order).

@@ -5,6 +5,7 @@ pub mod k8s_cluster;
 pub mod k8s_pool;
 pub mod lb;
 pub mod lb_ip;
+pub mod object_bucket;
 pub mod provider;
 pub mod rdb_acl;
 pub mod rdb_database;

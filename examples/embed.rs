@@ -54,9 +54,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (add, change, replace, destroy) = plan.counts();
     println!("plan: {add} to add, {change} to change, {replace} to replace, {destroy} to destroy");
     let report = engine.apply(&plan, &ApplyOptions::default()).await?;
-    println!("applied {} operation(s), state serial {}", report.succeeded.len(), report.serial);
+    println!(
+        "applied {} operation(s), state serial {}",
+        report.succeeded.len(),
+        report.serial
+    );
     println!("network_id = {}", report.outputs["network_id"].value);
-    println!("db_password is sensitive: {}", report.outputs["db_password"].sensitive);
+    println!(
+        "db_password is sensitive: {}",
+        report.outputs["db_password"].sensitive
+    );
 
     // 4. A second plan has nothing to do.
     let again = engine.plan(&spec, &PlanOptions::default()).await?;
@@ -64,7 +71,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 5. Destroy.
     let destroy = engine
-        .plan(&spec, &PlanOptions { mode: PlanMode::Destroy, ..Default::default() })
+        .plan(
+            &spec,
+            &PlanOptions {
+                mode: PlanMode::Destroy,
+                ..Default::default()
+            },
+        )
         .await?;
     let report = engine.apply(&destroy, &ApplyOptions::default()).await?;
     println!("destroyed {} resource(s)", report.succeeded.len());

@@ -63,8 +63,20 @@ async fn create_noop_update_replace_delete() {
     let e = engine(dir.path());
     let build = |value: i64, name: &str, with_extra: bool| {
         let mut s = Stack::new("life");
-        let a = s.add("a", TestObject { value: Some(json!(value).into()), ..obj(name) });
-        let b = s.add("b", TestObject { value: Some(a.id().cast().into()), ..obj("b") });
+        let a = s.add(
+            "a",
+            TestObject {
+                value: Some(json!(value).into()),
+                ..obj(name)
+            },
+        );
+        let b = s.add(
+            "b",
+            TestObject {
+                value: Some(a.id().cast().into()),
+                ..obj("b")
+            },
+        );
         b.depends_on(&a);
         if with_extra {
             s.add("c", obj("c"));
@@ -75,15 +87,24 @@ async fn create_noop_update_replace_delete() {
     let plan = e.plan(&spec, &PlanOptions::default()).await.unwrap();
     assert_eq!(plan.counts(), (3, 0, 0, 0));
     let b = plan.changes.iter().find(|c| c.address == "b").unwrap();
-    assert!(kapstan::engine::value::is_unknown(&b.after.as_ref().unwrap()["value"]));
+    assert!(kapstan::engine::value::is_unknown(
+        &b.after.as_ref().unwrap()["value"]
+    ));
     let report = e.apply(&plan, &ApplyOptions::default()).await.unwrap();
     assert!(report.is_success(), "{report:?}");
 
     let plan = e.plan(&spec, &PlanOptions::default()).await.unwrap();
-    assert!(!plan.has_changes(), "second plan must be empty: {:?}", plan.changes);
+    assert!(
+        !plan.has_changes(),
+        "second plan must be empty: {:?}",
+        plan.changes
+    );
 
     // In-place update of a payload.
-    let plan = e.plan(&build(2, "a", true), &PlanOptions::default()).await.unwrap();
+    let plan = e
+        .plan(&build(2, "a", true), &PlanOptions::default())
+        .await
+        .unwrap();
     let a = plan.changes.iter().find(|c| c.address == "a").unwrap();
     assert_eq!(a.action, Action::Update);
     assert_eq!(a.fields[0].path, "/value");
@@ -91,7 +112,10 @@ async fn create_noop_update_replace_delete() {
     e.apply(&plan, &ApplyOptions::default()).await.unwrap();
 
     // A force-new field replaces, names the field, and its dependent sees an unknown id.
-    let plan = e.plan(&build(2, "a2", false), &PlanOptions::default()).await.unwrap();
+    let plan = e
+        .plan(&build(2, "a2", false), &PlanOptions::default())
+        .await
+        .unwrap();
     let a = plan.changes.iter().find(|c| c.address == "a").unwrap();
     assert_eq!(a.action, Action::Replace);
     assert_eq!(a.reason.as_deref(), Some("`name` forces replacement"));
@@ -102,12 +126,21 @@ async fn create_noop_update_replace_delete() {
     let report = e.apply(&plan, &ApplyOptions::default()).await.unwrap();
     assert!(report.is_success(), "{report:?}");
     let doc = e.state("life").await.unwrap();
-    assert_eq!(doc.resources["b"].config["value"], json!(doc.resources["a"].id.clone().unwrap()));
+    assert_eq!(
+        doc.resources["b"].config["value"],
+        json!(doc.resources["a"].id.clone().unwrap())
+    );
     assert!(!doc.resources.contains_key("c"));
     assert_eq!(doc.resources["b"].dependencies, vec!["a".to_string()]);
 
     let destroy = e
-        .plan(&spec, &PlanOptions { mode: PlanMode::Destroy, ..Default::default() })
+        .plan(
+            &spec,
+            &PlanOptions {
+                mode: PlanMode::Destroy,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(destroy.counts(), (0, 0, 0, 2));
@@ -138,7 +171,10 @@ async fn a_failure_skips_dependents_and_lets_independent_work_finish() {
     assert!(skipped.contains(&"child") && skipped.contains(&"grandchild"));
     assert!(report.skipped[0].1.contains("bad"), "{:?}", report.skipped);
     let doc = e.state("fail").await.unwrap();
-    assert!(doc.resources.contains_key("other"), "independent work finished");
+    assert!(
+        doc.resources.contains_key("other"),
+        "independent work finished"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -162,7 +198,13 @@ async fn parallelism_bounds_concurrency_and_early_usability_starts_dependents() 
     });
     let e = engine(dir.path()).with_events(sink);
     let mut resources: Vec<(String, Value, Vec<&str>)> = (0..8)
-        .map(|i| (format!("w{i}"), json!({"name": format!("w{i}"), "delay_ms": 40}), vec![]))
+        .map(|i| {
+            (
+                format!("w{i}"),
+                json!({"name": format!("w{i}"), "delay_ms": 40}),
+                vec![],
+            )
+        })
         .collect();
     resources.push((
         "cluster".into(),
@@ -176,13 +218,19 @@ async fn parallelism_bounds_concurrency_and_early_usability_starts_dependents() 
         .collect();
     let spec = raw("par", &borrowed);
     let plan = e.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let report = e.apply(&plan, &ApplyOptions { parallelism: 3 }).await.unwrap();
+    let report = e
+        .apply(&plan, &ApplyOptions { parallelism: 3 })
+        .await
+        .unwrap();
     assert!(report.is_success());
     assert!(running.lock().unwrap().1 <= 3, "at most 3 in flight");
     let order = order.lock().unwrap();
     let pool_start = order.iter().position(|x| x == "start pool").unwrap();
     let cluster_end = order.iter().position(|x| x == "end cluster").unwrap();
-    assert!(pool_start < cluster_end, "pool started once the cluster was usable: {order:?}");
+    assert!(
+        pool_start < cluster_end,
+        "pool started once the cluster was usable: {order:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -195,7 +243,11 @@ async fn interrupted_creates_are_resumed_not_repeated() {
     let spec = raw(
         "crash",
         &[
-            ("slow", json!({"name": "slow", "delay_ms": 5000, "store": store}), &[]),
+            (
+                "slow",
+                json!({"name": "slow", "delay_ms": 5000, "store": store}),
+                &[],
+            ),
             ("after", json!({"name": "after", "store": store}), &["slow"]),
         ],
     );
@@ -217,7 +269,10 @@ async fn interrupted_creates_are_resumed_not_repeated() {
     assert!(report.failed[0].error.contains("abandoned"));
     let doc = e.state("crash").await.unwrap();
     let slow = &doc.resources["slow"];
-    assert!(matches!(slow.status, kapstan::state::ResourceStatus::Pending(_)), "{slow:?}");
+    assert!(
+        matches!(slow.status, kapstan::state::ResourceStatus::Pending(_)),
+        "{slow:?}"
+    );
     assert_eq!(store_files(objects.path()).len(), 1);
 
     // The next apply resumes: adopts the object created before, creates the dependent.
@@ -227,8 +282,17 @@ async fn interrupted_creates_are_resumed_not_repeated() {
     assert!(slow_change.resume);
     let report = e.apply(&plan, &ApplyOptions::default()).await.unwrap();
     assert!(report.is_success(), "{report:?}");
-    assert_eq!(store_files(objects.path()).len(), 2, "no duplicate of `slow`");
-    assert!(!e.plan(&spec, &PlanOptions::default()).await.unwrap().has_changes());
+    assert_eq!(
+        store_files(objects.path()).len(),
+        2,
+        "no duplicate of `slow`"
+    );
+    assert!(
+        !e.plan(&spec, &PlanOptions::default())
+            .await
+            .unwrap()
+            .has_changes()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -266,27 +330,47 @@ async fn drift_is_reported_apart_and_planned_back() {
     let spec = raw(
         "drift",
         &[
-            ("kept", json!({"name": "kept", "value": 1, "store": store}), &[]),
+            (
+                "kept",
+                json!({"name": "kept", "value": 1, "store": store}),
+                &[],
+            ),
             ("gone", json!({"name": "gone", "store": store}), &[]),
         ],
     );
     apply_all(&e, &spec).await;
     let doc = e.state("drift").await.unwrap();
-    let kept = objects.path().join(format!("{}.json", doc.resources["kept"].id.as_ref().unwrap()));
+    let kept = objects.path().join(format!(
+        "{}.json",
+        doc.resources["kept"].id.as_ref().unwrap()
+    ));
     let mut o: Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
     o["value"] = json!(7);
     std::fs::write(&kept, serde_json::to_vec(&o).unwrap()).unwrap();
-    std::fs::remove_file(objects.path().join(format!("{}.json", doc.resources["gone"].id.as_ref().unwrap()))).unwrap();
+    std::fs::remove_file(objects.path().join(format!(
+        "{}.json",
+        doc.resources["gone"].id.as_ref().unwrap()
+    )))
+    .unwrap();
 
     let plan = e
-        .plan(&spec, &PlanOptions { mode: PlanMode::RefreshOnly, ..Default::default() })
+        .plan(
+            &spec,
+            &PlanOptions {
+                mode: PlanMode::RefreshOnly,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(plan.drift.len(), 2);
     assert!(plan.drift.iter().any(|d| d.address == "gone" && d.deleted));
     let k = plan.drift.iter().find(|d| d.address == "kept").unwrap();
     assert_eq!(k.fields[0].path, "/value");
-    assert!(plan.actionable().next().is_none(), "refresh-only changes nothing");
+    assert!(
+        plan.actionable().next().is_none(),
+        "refresh-only changes nothing"
+    );
 
     let plan = e.plan(&spec, &PlanOptions::default()).await.unwrap();
     let kept = plan.changes.iter().find(|c| c.address == "kept").unwrap();
@@ -295,7 +379,12 @@ async fn drift_is_reported_apart_and_planned_back() {
     assert_eq!(gone.action, Action::Create);
     assert_eq!(gone.reason.as_deref(), Some("deleted outside kapstan"));
     apply_all(&e, &spec).await;
-    assert!(!e.plan(&spec, &PlanOptions::default()).await.unwrap().has_changes());
+    assert!(
+        !e.plan(&spec, &PlanOptions::default())
+            .await
+            .unwrap()
+            .has_changes()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -304,20 +393,53 @@ async fn secrets_never_leave_in_clear() {
     let seen = Arc::new(Mutex::new(String::new()));
     let s2 = seen.clone();
     let e = engine(dir.path()).with_events(EventSink::new(move |ev| {
-        s2.lock().unwrap().push_str(&serde_json::to_string(ev).unwrap());
+        s2.lock()
+            .unwrap()
+            .push_str(&serde_json::to_string(ev).unwrap());
     }));
     let mut s = Stack::new("secret");
-    let pw = s.add("pw", RandomPassword { length: 32.into(), ..Default::default() });
-    s.add("db", TestObject { value: Some(pw.result().cast().into()), ..obj("db") });
+    let pw = s.add(
+        "pw",
+        RandomPassword {
+            length: 32.into(),
+            ..Default::default()
+        },
+    );
+    s.add(
+        "db",
+        TestObject {
+            value: Some(pw.result().cast().into()),
+            ..obj("db")
+        },
+    );
     s.output("password", pw.result());
     let spec = s.build();
     let report = apply_all(&e, &spec).await;
-    let secret = report.outputs["password"].value.as_str().unwrap().to_string();
-    assert!(report.outputs["password"].sensitive, "derived from a sensitive attribute");
+    let secret = report.outputs["password"]
+        .value
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        report.outputs["password"].sensitive,
+        "derived from a sensitive attribute"
+    );
     // Change something else so the plan shows the resource holding the secret.
     let mut s = Stack::new("secret");
-    let pw = s.add("pw", RandomPassword { length: 32.into(), ..Default::default() });
-    s.add("db", TestObject { value: Some(pw.result().cast().into()), ..obj("db2") });
+    let pw = s.add(
+        "pw",
+        RandomPassword {
+            length: 32.into(),
+            ..Default::default()
+        },
+    );
+    s.add(
+        "db",
+        TestObject {
+            value: Some(pw.result().cast().into()),
+            ..obj("db2")
+        },
+    );
     s.output("password", pw.result());
     let plan = e.plan(&s.build(), &PlanOptions::default()).await.unwrap();
     let json = kapstan::engine::plan_json::to_terraform_json(&plan, None).to_string();
@@ -328,7 +450,10 @@ async fn secrets_never_leave_in_clear() {
     assert!(!std::fs::read_to_string(&file).unwrap().contains(&secret));
     assert!(!seen.lock().unwrap().contains(&secret));
     let db = std::fs::read(dir.path().join("state/secret.redb")).unwrap();
-    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()), "sealed in state");
+    assert!(
+        !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "sealed in state"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -339,19 +464,43 @@ async fn stack_ref_reads_another_stacks_outputs() {
     let net = infra.add("net", obj("net"));
     infra.output("network_id", net.id());
     apply_all(&e, &infra.build()).await;
-    let net_id = e.state("infra").await.unwrap().resources["net"].id.clone().unwrap();
+    let net_id = e.state("infra").await.unwrap().resources["net"]
+        .id
+        .clone()
+        .unwrap();
 
     let mut app = Stack::new("app");
     let infra_ref = app.stack_ref("infra");
-    app.add("svc", TestObject { value: Some(infra_ref.output("network_id")), ..obj("svc") });
+    app.add(
+        "svc",
+        TestObject {
+            value: Some(infra_ref.output("network_id")),
+            ..obj("svc")
+        },
+    );
     let report = apply_all(&e, &app.build()).await;
     assert!(report.is_success());
-    assert_eq!(e.state("app").await.unwrap().resources["svc"].config["value"], json!(net_id));
+    assert_eq!(
+        e.state("app").await.unwrap().resources["svc"].config["value"],
+        json!(net_id)
+    );
 
     let mut bad = Stack::new("app2");
-    bad.add("svc", TestObject { value: Some(app.stack_ref("infra").output("nope")), ..obj("svc") });
-    let err = e.plan(&bad.build(), &PlanOptions::default()).await.unwrap_err();
-    assert!(err.to_string().contains("output `nope` of stack `infra`"), "{err}");
+    bad.add(
+        "svc",
+        TestObject {
+            value: Some(app.stack_ref("infra").output("nope")),
+            ..obj("svc")
+        },
+    );
+    let err = e
+        .plan(&bad.build(), &PlanOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("output `nope` of stack `infra`"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -360,7 +509,13 @@ async fn lifecycle_ignore_changes_create_before_destroy_and_targets() {
     let e = engine(dir.path());
     let build = |value: i64, name: &str| {
         let mut s = Stack::new("lc");
-        let a = s.add("a", TestObject { value: Some(json!(value).into()), ..obj("a") });
+        let a = s.add(
+            "a",
+            TestObject {
+                value: Some(json!(value).into()),
+                ..obj("a")
+            },
+        );
         a.ignore_changes(&["value"]);
         let b = s.add("b", obj(name));
         b.create_before_destroy();
@@ -368,10 +523,16 @@ async fn lifecycle_ignore_changes_create_before_destroy_and_targets() {
         s.build()
     };
     apply_all(&e, &build(1, "b")).await;
-    let plan = e.plan(&build(5, "b"), &PlanOptions::default()).await.unwrap();
+    let plan = e
+        .plan(&build(5, "b"), &PlanOptions::default())
+        .await
+        .unwrap();
     assert!(!plan.has_changes(), "ignored field");
 
-    let plan = e.plan(&build(1, "b2"), &PlanOptions::default()).await.unwrap();
+    let plan = e
+        .plan(&build(1, "b2"), &PlanOptions::default())
+        .await
+        .unwrap();
     let b = plan.changes.iter().find(|c| c.address == "b").unwrap();
     assert_eq!((b.action, b.create_before_destroy), (Action::Replace, true));
     let report = e.apply(&plan, &ApplyOptions::default()).await.unwrap();
@@ -385,7 +546,13 @@ async fn lifecycle_ignore_changes_create_before_destroy_and_targets() {
     s.add("b", obj("b3"));
     s.add("c", obj("c2"));
     let plan = e
-        .plan(&s.build(), &PlanOptions { targets: vec!["c".into()], ..Default::default() })
+        .plan(
+            &s.build(),
+            &PlanOptions {
+                targets: vec!["c".into()],
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let acting: Vec<&str> = plan.actionable().map(|c| c.address.as_str()).collect();
@@ -397,7 +564,10 @@ async fn lifecycle_ignore_changes_create_before_destroy_and_targets() {
 async fn assert_rejected_untouched(e: &Engine, spec: &StackSpec, needle: &str) {
     let before = e.state(&spec.name).await.unwrap();
     let err = e.plan(spec, &PlanOptions::default()).await.unwrap_err();
-    assert!(err.to_string().contains(needle), "`{err}` should mention `{needle}`");
+    assert!(
+        err.to_string().contains(needle),
+        "`{err}` should mention `{needle}`"
+    );
     let after = e.state(&spec.name).await.unwrap();
     assert_eq!(before.serial, after.serial);
 }
@@ -424,25 +594,48 @@ async fn bad_stacks_are_rejected_before_any_call() {
     assert_rejected_untouched(&e, &dup.build(), "duplicate address `x`").await;
 
     let mut undeclared = Stack::new("bad");
-    undeclared.add_raw("x", "kapstan_test_object", json!({"value": {"$ref": {"resource": "ghost", "attr": "id"}}}));
+    undeclared.add_raw(
+        "x",
+        "kapstan_test_object",
+        json!({"value": {"$ref": {"resource": "ghost", "attr": "id"}}}),
+    );
     assert_rejected_untouched(&e, &undeclared.build(), "no resource `ghost` is declared").await;
 
     let mut unknown_attr = Stack::new("bad");
     unknown_attr.add("y", obj("y"));
-    unknown_attr.add_raw("x", "kapstan_test_object", json!({"value": {"$ref": {"resource": "y", "attr": "colour"}}}));
+    unknown_attr.add_raw(
+        "x",
+        "kapstan_test_object",
+        json!({"value": {"$ref": {"resource": "y", "attr": "colour"}}}),
+    );
     assert_rejected_untouched(&e, &unknown_attr.build(), "has no attribute `colour`").await;
 
     let mut invalid = Stack::new("bad");
-    invalid.add("pw", RandomPassword { length: 3.into(), ..Default::default() });
+    invalid.add(
+        "pw",
+        RandomPassword {
+            length: 3.into(),
+            ..Default::default()
+        },
+    );
     invalid.add_raw("o", "kapstan_test_object", json!({"fail_on": "explode"}));
     invalid.add_raw("u", "kapstan_test_object", json!({"colour": "red"}));
-    let err = e.plan(&invalid.build(), &PlanOptions::default()).await.unwrap_err();
+    let err = e
+        .plan(&invalid.build(), &PlanOptions::default())
+        .await
+        .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("field `length` = 3 is out of range; use a length from 8 to 256"), "{text}");
+    assert!(
+        text.contains("field `length` = 3 is out of range; use a length from 8 to 256"),
+        "{text}"
+    );
     assert!(text.contains("field `fail_on` = \"explode\""), "{text}");
     assert!(text.contains("field `colour`"), "{text}");
     assert!(matches!(err, EngineError::Invalid { ref problems, .. } if problems.len() == 3));
-    assert!(store_files(objects.path()).is_empty(), "no driver was called");
+    assert!(
+        store_files(objects.path()).is_empty(),
+        "no driver was called"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -455,13 +648,25 @@ async fn prevent_destroy_refuses_delete_and_replace() {
         s.build()
     };
     apply_all(&e, &build("db")).await;
-    let err = e.plan(&build("db2"), &PlanOptions::default()).await.unwrap_err();
-    assert!(matches!(err, EngineError::PreventDestroy { ref action, .. } if action == "replace"));
     let err = e
-        .plan(&build("db"), &PlanOptions { mode: PlanMode::Destroy, ..Default::default() })
+        .plan(&build("db2"), &PlanOptions::default())
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("db has prevent_destroy set"), "{err}");
+    assert!(matches!(err, EngineError::PreventDestroy { ref action, .. } if action == "replace"));
+    let err = e
+        .plan(
+            &build("db"),
+            &PlanOptions {
+                mode: PlanMode::Destroy,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("db has prevent_destroy set"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -486,16 +691,27 @@ async fn corrupted_and_newer_state_is_refused_and_left_alone() {
     let path = dir.path().join("state/st.redb");
     let bytes = std::fs::read(&path).unwrap();
     let needle = br#""format_version":1"#;
-    let pos = bytes.windows(needle.len()).position(|w| w == needle).expect("header in db");
+    let pos = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("header in db");
     let mut forged = bytes.clone();
     forged[pos + needle.len() - 1] = b'9';
     std::fs::write(&path, &forged).unwrap();
     let e = engine(dir.path());
     let err = e.plan(&spec, &PlanOptions::default()).await.unwrap_err();
-    assert!(matches!(err, EngineError::State(StateError::NewerFormat { found: 9, .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            EngineError::State(StateError::NewerFormat { found: 9, .. })
+        ),
+        "{err}"
+    );
     let still = std::fs::read(&path).unwrap();
     assert!(
-        still.windows(needle.len()).any(|w| w == br#""format_version":9"#),
+        still
+            .windows(needle.len())
+            .any(|w| w == br#""format_version":9"#),
         "the document was left as it was"
     );
 
@@ -516,10 +732,15 @@ async fn corrupted_and_newer_state_is_refused_and_left_alone() {
     std::fs::write(&path, &garbage).unwrap();
     let e = engine(dir.path());
     let err = e.plan(&spec, &PlanOptions::default()).await.unwrap_err();
-    assert!(matches!(err, EngineError::State(StateError::Corrupt { .. })), "{err}");
+    assert!(
+        matches!(err, EngineError::State(StateError::Corrupt { .. })),
+        "{err}"
+    );
     let still = std::fs::read(&path).unwrap();
     assert!(
-        still.windows(needle.len()).any(|w| w == br#"!format_version":9"#),
+        still
+            .windows(needle.len())
+            .any(|w| w == br#"!format_version":9"#),
         "the document was left as it was"
     );
 }
@@ -532,9 +753,15 @@ async fn a_held_lock_names_its_holder() {
     s.add("a", obj("a"));
     let lock = e.store().lock("locked", "apply").await.unwrap();
     let other = engine(dir.path());
-    let err = other.plan(&s.build(), &PlanOptions::default()).await.unwrap_err();
+    let err = other
+        .plan(&s.build(), &PlanOptions::default())
+        .await
+        .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("is locked by") && text.contains(&format!("pid {}", lock.pid)), "{text}");
+    assert!(
+        text.contains("is locked by") && text.contains(&format!("pid {}", lock.pid)),
+        "{text}"
+    );
     assert!(text.contains("operation `apply`"), "{text}");
     e.store().unlock("locked", &lock).await.unwrap();
 }
@@ -568,7 +795,10 @@ async fn stale_or_tampered_plan_files_are_refused() {
     // State changed since the plan.
     apply_all(&e, &spec).await;
     let err = e.bind(&spec, &file, "a.plan").await.unwrap_err();
-    assert!(err.to_string().contains("state changed since the plan"), "{err}");
+    assert!(
+        err.to_string().contains("state changed since the plan"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -581,7 +811,10 @@ async fn saved_plans_apply_exactly_and_history_rolls_back() {
     let plan = e.plan(&spec, &PlanOptions::default()).await.unwrap();
     let path = dir.path().join("a.plan");
     PlanFile::new(&plan, Value::Null).save(&path).unwrap();
-    let bound = e.bind(&spec, &PlanFile::load(&path).unwrap(), "a.plan").await.unwrap();
+    let bound = e
+        .bind(&spec, &PlanFile::load(&path).unwrap(), "a.plan")
+        .await
+        .unwrap();
     let report = e.apply(&bound, &ApplyOptions::default()).await.unwrap();
     assert!(report.is_success());
     let history = e.store().history("saved").await.unwrap();

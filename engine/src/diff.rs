@@ -1,6 +1,6 @@
 //! The pure diff: declared stack + recorded state + refreshed attributes → plan. No I/O.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use kapstan_state::{ResourceState, ResourceStatus, StateDocument};
 use serde_json::Value;
@@ -15,6 +15,9 @@ use crate::value::{self, Resolved, Target};
 /// Suffix of the address under which a replaced object is kept while its successor is created
 /// first (`create_before_destroy`).
 pub const DEPOSED_SUFFIX: &str = "~deposed";
+
+/// Outputs of other stacks: `(stack, output) → (value, sensitive)`.
+pub type StackOutputs = BTreeMap<(String, String), (Value, bool)>;
 
 /// Looks up the schema of a kind.
 pub trait Schemas {
@@ -45,7 +48,7 @@ pub struct DiffInput<'a> {
     /// Schemas of kinds.
     pub schemas: &'a dyn Schemas,
     /// Outputs of other stacks read through `StackRef`: `(stack, name) → (value, sensitive)`.
-    pub stack_outputs: &'a BTreeMap<(String, String), (Value, bool)>,
+    pub stack_outputs: &'a StackOutputs,
     /// Plan mode.
     pub mode: PlanMode,
     /// Addresses to replace even if unchanged (`--replace`).
@@ -91,7 +94,7 @@ pub(crate) fn dependencies(r: &DeclaredResource) -> Vec<String> {
 pub fn validate(
     spec: &StackSpec,
     registry: &crate::driver::Registry,
-    stack_outputs: Option<&BTreeMap<(String, String), (Value, bool)>>,
+    stack_outputs: Option<&StackOutputs>,
 ) -> Result<Vec<String>, EngineError> {
     let mut problems: Vec<Problem> = spec
         .problems
@@ -162,9 +165,7 @@ pub fn validate(
             if !by_addr.contains_key(d.as_str()) {
                 problems.push(Problem {
                     address: r.address.clone(),
-                    message: format!(
-                        "depends_on `{d}`, but no resource `{d}` is declared"
-                    ),
+                    message: format!("depends_on `{d}`, but no resource `{d}` is declared"),
                 });
             }
         }
@@ -178,7 +179,9 @@ pub fn validate(
             .chain(driver.validate(&config))
         {
             let pointer = value::dotted_to_pointer(&e.field);
-            let shown = if value::under_any(&pointer, &sensitive) || driver.schema().is_sensitive(&e.field) {
+            let shown = if value::under_any(&pointer, &sensitive)
+                || driver.schema().is_sensitive(&e.field)
+            {
                 value::REDACTED.to_string()
             } else {
                 e.value.clone()
@@ -323,24 +326,22 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
         let schema = input.schemas.schema(&r.kind);
         let rec = prior.resources.get(addr);
         let live = input.live.get(addr);
-        if let (Some(rec), Some(live)) = (rec, live) {
-            if let Some(d) = drift_of(addr, rec, live.as_ref()) {
-                drift.push(d);
-            }
+        if let (Some(rec), Some(live)) = (rec, live)
+            && let Some(d) = drift_of(addr, rec, live.as_ref())
+        {
+            drift.push(d);
         }
-        let (config, sensitive) = resolve_config(
-            &r.config,
-            &r.lifecycle,
-            rec.map(|x| &x.config),
-            &mut |t| lookup(t, input, &planned, &by_addr),
-        );
+        let (config, sensitive) =
+            resolve_config(&r.config, &r.lifecycle, rec.map(|x| &x.config), &mut |t| {
+                lookup(t, input, &planned, &by_addr)
+            });
         let mut sensitive = sensitive;
-        if let Some(s) = schema {
-            if let Some(m) = config.as_object() {
-                for k in m.keys() {
-                    if s.is_sensitive(k) {
-                        sensitive.insert(format!("/{}", value::escape(k)));
-                    }
+        if let Some(s) = schema
+            && let Some(m) = config.as_object()
+        {
+            for k in m.keys() {
+                if s.is_sensitive(k) {
+                    sensitive.insert(format!("/{}", value::escape(k)));
                 }
             }
         }
@@ -372,7 +373,8 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
                 change.before = Some(value::redact(&rec.config, &before_sensitive));
                 change.before_sensitive = before_sensitive.clone();
                 let gone = matches!(live, Some(None));
-                let pending_create = matches!(&rec.status, ResourceStatus::Pending(p) if p.operation == "create");
+                let pending_create =
+                    matches!(&rec.status, ResourceStatus::Pending(p) if p.operation == "create");
                 if skip {
                     // Keep no-op.
                 } else if pending_create {
@@ -385,7 +387,8 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
                     change.before = None;
                     change.reason = Some("deleted outside kapstan".into());
                 } else {
-                    let current = current_config(&rec.config, live.and_then(Option::as_ref), &config);
+                    let current =
+                        current_config(&rec.config, live.and_then(Option::as_ref), &config);
                     let ignored: Vec<String> = r
                         .lifecycle
                         .ignore_changes
@@ -395,7 +398,10 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
                     let all_sensitive: BTreeSet<String> =
                         sensitive.union(&before_sensitive).cloned().collect();
                     for (path, b, a) in value::diff(&current, &config) {
-                        if ignored.iter().any(|i| path == *i || path.starts_with(&format!("{i}/"))) {
+                        if ignored
+                            .iter()
+                            .any(|i| path == *i || path.starts_with(&format!("{i}/")))
+                        {
                             continue;
                         }
                         let is_sensitive = value::under_any(&path, &all_sensitive);
@@ -442,7 +448,9 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
         changes.push(change);
     }
 
-    // Recorded but not declared (or everything, when destroying): delete.
+    // Recorded but not declared (or everything, when destroying): delete. A delete replaces
+    // whatever change the loop above made for the same address.
+    let mut deletes = vec![];
     for (addr, rec) in &prior.resources {
         let declared = by_addr.contains_key(addr.as_str());
         let destroying = input.mode == PlanMode::Destroy;
@@ -474,15 +482,14 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
                 action: "delete".into(),
             });
         }
-        if let Some(pos) = changes.iter().position(|c| &c.address == addr) {
-            changes.remove(pos);
-        }
-        changes.push(ResourceChange {
+        deletes.push(ResourceChange {
             address: addr.clone(),
             kind: rec.kind.clone(),
             action,
             create_before_destroy: false,
-            reason: if declared { None } else if addr.ends_with(DEPOSED_SUFFIX) {
+            reason: if declared {
+                None
+            } else if addr.ends_with(DEPOSED_SUFFIX) {
                 Some("deposed by a create-before-destroy replacement".into())
             } else {
                 Some("no longer declared".into())
@@ -495,6 +502,11 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
             depends_on: rec.dependencies.clone(),
             resume: false,
         });
+    }
+    if !deletes.is_empty() {
+        let superseded: HashSet<&str> = deletes.iter().map(|c| c.address.as_str()).collect();
+        changes.retain(|c| !superseded.contains(c.address.as_str()));
+        changes.append(&mut deletes);
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     drift.sort_by(|a, b| a.address.cmp(&b.address));
@@ -524,9 +536,17 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
             };
             out.push(OutputChange {
                 name: o.name.clone(),
-                action: if input.mode == PlanMode::RefreshOnly { Action::NoOp } else { action },
+                action: if input.mode == PlanMode::RefreshOnly {
+                    Action::NoOp
+                } else {
+                    action
+                },
                 before: before.map(|b| redact_value(b.value.clone(), b.sensitive || sensitive)),
-                after: Some(if value::contains_unknown(&v) { v } else { redact_value(v, sensitive) }),
+                after: Some(if value::contains_unknown(&v) {
+                    v
+                } else {
+                    redact_value(v, sensitive)
+                }),
                 sensitive,
             });
         }
@@ -638,11 +658,13 @@ fn lookup(
             let is_sensitive = *sensitive
                 || schema.is_some_and(|s| s.is_sensitive(attr))
                 || rec.is_some_and(|r| {
-                    value::under_any(&format!("/config{}", value::dotted_to_pointer(attr)), &r.sensitive)
-                        || value::under_any(
-                            &format!("/attributes{}", value::dotted_to_pointer(attr)),
-                            &r.sensitive,
-                        )
+                    value::under_any(
+                        &format!("/config{}", value::dotted_to_pointer(attr)),
+                        &r.sensitive,
+                    ) || value::under_any(
+                        &format!("/attributes{}", value::dotted_to_pointer(attr)),
+                        &r.sensitive,
+                    )
                 });
             match p.action {
                 Action::Create | Action::Replace => Resolved::Unknown,
@@ -650,10 +672,11 @@ fn lookup(
                     let is_argument = schema
                         .and_then(|s| s.field(attr))
                         .is_some_and(|f| f.is_argument());
-                    if p.action == Action::Update && is_argument {
-                        if let Some(v) = value::get_path(&p.config, attr) {
-                            return Resolved::Known(v.clone(), is_sensitive);
-                        }
+                    if p.action == Action::Update
+                        && is_argument
+                        && let Some(v) = value::get_path(&p.config, attr)
+                    {
+                        return Resolved::Known(v.clone(), is_sensitive);
                     }
                     let Some(rec) = rec else {
                         return Resolved::Unknown;
@@ -688,7 +711,10 @@ fn included_addresses<'a>(input: &DiffInput<'a>, order: &'a [String]) -> BTreeSe
         let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (addr, rec) in &input.prior.resources {
             for d in &rec.dependencies {
-                dependents.entry(d.as_str()).or_default().push(addr.as_str());
+                dependents
+                    .entry(d.as_str())
+                    .or_default()
+                    .push(addr.as_str());
             }
         }
         let mut stack: Vec<&str> = input

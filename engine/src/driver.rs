@@ -34,7 +34,9 @@ pub enum DriverError {
         after: Duration,
     },
     /// Several live objects carry this resource's tags: kapstan will not guess.
-    #[error("{count} objects of kind {kind} are tagged {tag} ({ids}); delete the extra ones or import the right one with `kapstan import`")]
+    #[error(
+        "{count} objects of kind {kind} are tagged {tag} ({ids}); delete the extra ones or import the right one with `kapstan import`"
+    )]
     Ambiguous {
         /// The kind.
         kind: String,
@@ -115,7 +117,7 @@ impl Cancel {
     }
 }
 
-type CheckpointFn =
+pub(crate) type CheckpointFn =
     Arc<dyn Fn(Value) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 type UsableFn = Arc<dyn Fn(String, Value) + Send + Sync>;
 
@@ -251,8 +253,11 @@ pub trait Driver: Send + Sync {
     ) -> Result<Value, DriverError>;
 
     /// Deletes the object; an object already gone is a success.
-    async fn delete(&self, ctx: &DriverContext, recorded: &ResourceState)
-    -> Result<(), DriverError>;
+    async fn delete(
+        &self,
+        ctx: &DriverContext,
+        recorded: &ResourceState,
+    ) -> Result<(), DriverError>;
 
     /// After an interrupted create (crash, lost response, timeout): finds the object the
     /// earlier run created, from the checkpoint `marker` or the ownership tags, and waits for it.
@@ -267,7 +272,11 @@ pub trait Driver: Send + Sync {
     }
 
     /// Reads an existing object by id for `kapstan import`.
-    async fn import(&self, _ctx: &DriverContext, _id: &str) -> Result<Option<Imported>, DriverError> {
+    async fn import(
+        &self,
+        _ctx: &DriverContext,
+        _id: &str,
+    ) -> Result<Option<Imported>, DriverError> {
         Err(DriverError::failed(format!(
             "{} cannot be imported",
             self.kind()

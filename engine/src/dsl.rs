@@ -1,7 +1,7 @@
 //! The typed stack DSL: `Stack`, resource handles, `Output<T>` / `Input<T>` references,
 //! lifecycle options, stack outputs and reads of other stacks' outputs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
@@ -278,8 +278,28 @@ pub struct DeclaredOutput {
 #[derive(Debug, Default)]
 struct StackInner {
     resources: Vec<DeclaredResource>,
+    /// Position in `resources` of each address (the first one declared), so declaring N
+    /// resources costs O(N), not O(N²).
+    index: HashMap<String, usize>,
     outputs: Vec<DeclaredOutput>,
     problems: Vec<String>,
+}
+
+impl StackInner {
+    /// Appends a resource, recording a problem when its address is already taken.
+    fn push(&mut self, resource: DeclaredResource) -> usize {
+        let position = self.resources.len();
+        if self.index.contains_key(&resource.address) {
+            self.problems.push(format!(
+                "duplicate address `{}`: two resources are declared with it; give each resource a unique address",
+                resource.address
+            ));
+        } else {
+            self.index.insert(resource.address.clone(), position);
+        }
+        self.resources.push(resource);
+        position
+    }
 }
 
 /// A stack under construction.
@@ -448,25 +468,19 @@ impl Stack {
     pub fn add<R: Resource>(&mut self, address: &str, resource: R) -> Handle<R> {
         let config = serde_json::to_value(&resource);
         let mut inner = self.inner.lock().expect("stack mutex");
-        if inner.resources.iter().any(|r| r.address == address) {
-            inner.problems.push(format!(
-                "duplicate address `{address}`: two resources are declared with it; give each resource a unique address"
-            ));
-        }
         let config = config.unwrap_or_else(|e| {
-            inner
-                .problems
-                .push(format!("resource `{address}`: config does not serialize: {e}"));
+            inner.problems.push(format!(
+                "resource `{address}`: config does not serialize: {e}"
+            ));
             Value::Null
         });
-        inner.resources.push(DeclaredResource {
+        let index = inner.push(DeclaredResource {
             address: address.to_string(),
             kind: R::KIND.to_string(),
             config,
             depends_on: vec![],
             lifecycle: Lifecycle::default(),
         });
-        let index = inner.resources.len() - 1;
         drop(inner);
         let reference = ResourceRef {
             address: address.into(),
@@ -482,12 +496,7 @@ impl Stack {
     /// Declares a resource from an untyped config (for generated stacks and tests).
     pub fn add_raw(&mut self, address: &str, kind: &str, config: Value) -> ResourceRef {
         let mut inner = self.inner.lock().expect("stack mutex");
-        if inner.resources.iter().any(|r| r.address == address) {
-            inner.problems.push(format!(
-                "duplicate address `{address}`: two resources are declared with it; give each resource a unique address"
-            ));
-        }
-        inner.resources.push(DeclaredResource {
+        inner.push(DeclaredResource {
             address: address.to_string(),
             kind: kind.to_string(),
             config,
@@ -502,7 +511,8 @@ impl Stack {
     /// Sets the explicit dependencies and lifecycle of a resource declared with `add_raw`.
     pub fn configure_raw(&mut self, address: &str, depends_on: Vec<String>, lifecycle: Lifecycle) {
         let mut inner = self.inner.lock().expect("stack mutex");
-        if let Some(r) = inner.resources.iter_mut().find(|r| r.address == address) {
+        if let Some(&i) = inner.index.get(address) {
+            let r = &mut inner.resources[i];
             r.depends_on = depends_on;
             r.lifecycle = lifecycle;
         }
@@ -514,9 +524,9 @@ impl Stack {
         let value = serde_json::to_value(value).unwrap_or(Value::Null);
         let mut inner = self.inner.lock().expect("stack mutex");
         if inner.outputs.iter().any(|o| o.name == name) {
-            inner
-                .problems
-                .push(format!("duplicate output `{name}`: output names must be unique"));
+            inner.problems.push(format!(
+                "duplicate output `{name}`: output names must be unique"
+            ));
         }
         inner.outputs.push(DeclaredOutput {
             name: name.to_string(),

@@ -86,8 +86,15 @@ impl Engine {
         let lock = self.store.lock(&spec.name, "plan").await?;
         let result = async {
             let prior = self.state(&spec.name).await?;
-            planner::plan_with_state(spec, prior, &self.registry, &*self.store, options, &self.events)
-                .await
+            planner::plan_with_state(
+                spec,
+                prior,
+                &self.registry,
+                &*self.store,
+                options,
+                &self.events,
+            )
+            .await
         }
         .await;
         self.store.unlock(&spec.name, &lock).await?;
@@ -96,9 +103,15 @@ impl Engine {
 
     /// Applies a plan made by [`Engine::plan`] or bound by [`Engine::bind`]. Refuses when the
     /// state changed since the plan was made.
-    pub async fn apply(&self, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport, EngineError> {
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        options: &ApplyOptions,
+    ) -> Result<ApplyReport, EngineError> {
         let runtime = plan.runtime.clone().ok_or_else(|| {
-            EngineError::Usage("this plan is not bound to its stack; load it with Engine::bind".into())
+            EngineError::Usage(
+                "this plan is not bound to its stack; load it with Engine::bind".into(),
+            )
         })?;
         let operation = match plan.mode {
             crate::plan::PlanMode::Destroy => "destroy",
@@ -136,7 +149,12 @@ impl Engine {
 
     /// Binds a saved plan to the stack's code and current state; refuses it when either
     /// changed since it was saved.
-    pub async fn bind(&self, spec: &StackSpec, file: &PlanFile, path: &str) -> Result<Plan, EngineError> {
+    pub async fn bind(
+        &self,
+        spec: &StackSpec,
+        file: &PlanFile,
+        path: &str,
+    ) -> Result<Plan, EngineError> {
         let stale = |reason: String| EngineError::StalePlan {
             path: path.to_string(),
             reason,
@@ -156,7 +174,9 @@ impl Engine {
             )));
         }
         if planner::config_hash(spec) != plan.config_hash {
-            return Err(stale("the stack's declaration changed since the plan was made".into()));
+            return Err(stale(
+                "the stack's declaration changed since the plan was made".into(),
+            ));
         }
         let stack_outputs = planner::stack_outputs(spec, &*self.store).await?;
         diff::validate(spec, &self.registry, Some(&stack_outputs))?;
@@ -176,7 +196,12 @@ impl Engine {
 
     /// Adopts an existing object as `address` of the stack; the next plan shows only real
     /// differences between it and the declaration.
-    pub async fn import(&self, spec: &StackSpec, address: &str, id: &str) -> Result<u64, EngineError> {
+    pub async fn import(
+        &self,
+        spec: &StackSpec,
+        address: &str,
+        id: &str,
+    ) -> Result<u64, EngineError> {
         let declared = spec
             .resources
             .iter()
@@ -187,9 +212,10 @@ impl Engine {
                     spec.name
                 ))
             })?;
-        let driver = self.registry.get(&declared.kind).ok_or_else(|| {
-            EngineError::Usage(format!("unknown kind `{}`", declared.kind))
-        })?;
+        let driver = self
+            .registry
+            .get(&declared.kind)
+            .ok_or_else(|| EngineError::Usage(format!("unknown kind `{}`", declared.kind)))?;
         let lock = self.store.lock(&spec.name, "import").await?;
         let result = async {
             let doc = self.state(&spec.name).await?;

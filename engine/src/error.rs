@@ -46,7 +46,9 @@ pub enum EngineError {
         cycle: Vec<String>,
     },
     /// A plan would delete or replace a protected resource.
-    #[error("{address} has prevent_destroy set, but this plan would {action} it; remove prevent_destroy from its lifecycle first if that is really intended")]
+    #[error(
+        "{address} has prevent_destroy set, but this plan would {action} it; remove prevent_destroy from its lifecycle first if that is really intended"
+    )]
     PreventDestroy {
         /// The resource.
         address: String,

@@ -91,17 +91,22 @@ enum Msg {
     Done(usize, Result<(), String>, Instant),
 }
 
+/// Known attributes by address: `(id, attributes, sensitive attribute pointers)`.
+type Known = HashMap<String, (Option<String>, Value, BTreeSet<String>)>;
+
 /// What the operation tasks share.
 struct Shared {
     stack: String,
     spec: StackSpec,
+    /// Position of each declared address in `spec.resources`.
+    declared: HashMap<String, usize>,
     registry: Registry,
     recorder: Recorder,
     events: EventSink,
     cancel: Cancel,
     prior: StateDocument,
     /// Known attributes by address: `(id, attributes, sensitive attribute pointers)`.
-    known: Mutex<HashMap<String, (Option<String>, Value, BTreeSet<String>)>>,
+    known: Mutex<Known>,
     changed_fields: HashMap<String, Vec<String>>,
     stack_outputs: BTreeMap<(String, String), (Value, bool)>,
 }
@@ -196,11 +201,23 @@ pub(crate) async fn execute(
     let changed_fields = plan
         .changes
         .iter()
-        .map(|c| (c.address.clone(), c.fields.iter().map(|f| f.path.clone()).collect()))
+        .map(|c| {
+            (
+                c.address.clone(),
+                c.fields.iter().map(|f| f.path.clone()).collect(),
+            )
+        })
         .collect();
     let shared = Arc::new(Shared {
         stack: plan.stack.clone(),
         spec: runtime.spec.clone(),
+        declared: runtime
+            .spec
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.address.clone(), i))
+            .collect(),
         registry: registry.clone(),
         recorder: recorder.clone(),
         events: events.clone(),
@@ -217,7 +234,9 @@ pub(crate) async fn execute(
         operations: nodes.len(),
     });
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut ready: VecDeque<usize> = (0..nodes.len()).filter(|&i| nodes[i].waiting == 0).collect();
+    let mut ready: VecDeque<usize> = (0..nodes.len())
+        .filter(|&i| nodes[i].waiting == 0)
+        .collect();
     let mut tasks = JoinSet::new();
     let mut running = 0usize;
     let parallelism = options.parallelism.max(1);
@@ -343,14 +362,14 @@ pub(crate) async fn execute(
     // keeps its previous value.
     if !report.interrupted || cancel.count() < 2 {
         let outputs = final_outputs(&shared, plan, runtime);
-        if outputs != prior.outputs {
-            if let Err(e) = shared.recorder.write(vec![Write::Outputs(outputs)]).await {
-                report.failed.push(Failure {
-                    address: "outputs".into(),
-                    action: "save".into(),
-                    error: e,
-                });
-            }
+        if outputs != prior.outputs
+            && let Err(e) = shared.recorder.write(vec![Write::Outputs(outputs)]).await
+        {
+            report.failed.push(Failure {
+                address: "outputs".into(),
+                action: "save".into(),
+                error: e,
+            });
         }
     }
     drop(shared);
@@ -389,7 +408,11 @@ fn release(nodes: &mut [Node], i: usize, early: bool, ready: &mut VecDeque<usize
     for (j, early_ok) in deps {
         // An edge that accepts an early "usable" signal is satisfied once: by that signal
         // when it came, else by completion.
-        let satisfy = if early { early_ok } else { !(early_ok && already_released) };
+        let satisfy = if early {
+            early_ok
+        } else {
+            !(early_ok && already_released)
+        };
         if !satisfy {
             continue;
         }
@@ -414,7 +437,9 @@ fn skip_dependents(
         }
         nodes[j].status = NodeStatus::Skipped;
         let reason = format!("depends on {failed_addr}, which failed");
-        report.skipped.push((nodes[j].address.clone(), reason.clone()));
+        report
+            .skipped
+            .push((nodes[j].address.clone(), reason.clone()));
         events.emit(Event::Skipped {
             address: nodes[j].address.clone(),
             reason,
@@ -457,6 +482,30 @@ fn build_graph(plan: &Plan, spec: &StackSpec, prior: &StateDocument) -> Vec<Node
         }
     }
     let by_addr = spec.by_address();
+    // Who depends on an address: recorded dependents for deletes, declared ones for the
+    // deposed half of a create-before-destroy. Built once, so the graph costs O(N + E).
+    let mut recorded_dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+    if nodes.iter().any(|n| n.phase == Phase::Destroy) {
+        for (addr, rec) in &prior.resources {
+            for d in &rec.dependencies {
+                recorded_dependents
+                    .entry(d.as_str())
+                    .or_default()
+                    .push(addr.as_str());
+            }
+        }
+    }
+    let mut declared_dependents: HashMap<String, Vec<&str>> = HashMap::new();
+    if !cbd.is_empty() {
+        for r in &spec.resources {
+            for d in diff::dependencies(r) {
+                declared_dependents
+                    .entry(d)
+                    .or_default()
+                    .push(r.address.as_str());
+            }
+        }
+    }
     let mut edges: Vec<(usize, usize, bool)> = vec![]; // (before, after, early ok)
     for (i, n) in nodes.iter().enumerate() {
         match n.phase {
@@ -468,10 +517,11 @@ fn build_graph(plan: &Plan, spec: &StackSpec, prior: &StateDocument) -> Vec<Node
                         }
                     }
                 }
-                if n.action == Action::Replace && !cbd.contains(&n.address) {
-                    if let Some(&j) = index.get(&(n.address.clone(), Phase::Destroy)) {
-                        edges.push((j, i, false));
-                    }
+                if n.action == Action::Replace
+                    && !cbd.contains(&n.address)
+                    && let Some(&j) = index.get(&(n.address.clone(), Phase::Destroy))
+                {
+                    edges.push((j, i, false));
                 }
             }
             Phase::Destroy => {
@@ -480,21 +530,20 @@ fn build_graph(plan: &Plan, spec: &StackSpec, prior: &StateDocument) -> Vec<Node
                     if let Some(&j) = index.get(&(base.to_string(), Phase::Apply)) {
                         edges.push((j, i, false));
                     }
-                    for r in &spec.resources {
-                        if diff::dependencies(r).iter().any(|d| d == base)
-                            && let Some(&j) = index.get(&(r.address.clone(), Phase::Apply))
-                        {
+                    for &r in declared_dependents.get(base).into_iter().flatten() {
+                        if let Some(&j) = index.get(&(r.to_string(), Phase::Apply)) {
                             edges.push((j, i, false));
                         }
                     }
                 }
                 // Whatever depended on this object goes first: deleted, or moved away.
-                for (addr, rec) in &prior.resources {
-                    if rec.dependencies.iter().any(|d| d == base) && addr != &n.address {
-                        if let Some(&j) = index.get(&(addr.clone(), Phase::Destroy)) {
-                            if j != i {
-                                edges.push((j, i, false));
-                            }
+                for &addr in recorded_dependents.get(base).into_iter().flatten() {
+                    let addr = &addr.to_string();
+                    if addr != &n.address {
+                        if let Some(&j) = index.get(&(addr.clone(), Phase::Destroy))
+                            && j != i
+                        {
+                            edges.push((j, i, false));
                         }
                         // Moved away from an object that is going: the move first. (For a
                         // replacement the dependents follow the new object instead.)
@@ -551,7 +600,7 @@ fn final_outputs(
 
 fn lookup_known(
     t: &Target,
-    known: &HashMap<String, (Option<String>, Value, BTreeSet<String>)>,
+    known: &Known,
     stack_outputs: &BTreeMap<(String, String), (Value, bool)>,
 ) -> Resolved {
     match t {
@@ -595,10 +644,9 @@ async fn run_node(
         Phase::Destroy => destroy(shared, address).await,
         Phase::Apply => {
             let declared = shared
-                .spec
-                .resources
-                .iter()
-                .find(|r| r.address == address)
+                .declared
+                .get(address)
+                .map(|&i| &shared.spec.resources[i])
                 .ok_or_else(|| format!("{address} is not declared"))?
                 .clone();
             apply(shared, index, &declared, action, tx).await
@@ -688,29 +736,31 @@ async fn apply(
     };
 
     let recorder = shared.recorder.clone();
-    let checkpoint_record = record(None, Value::Object(Default::default()), pending("create", Value::Null));
+    let checkpoint_record = record(
+        None,
+        Value::Object(Default::default()),
+        pending("create", Value::Null),
+    );
     let checkpoint_addr = address.to_string();
-    let checkpoint: Arc<dyn Fn(Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>> + Send + Sync> =
-        Arc::new(move |marker: Value| {
-            let recorder = recorder.clone();
-            let mut rec = checkpoint_record.clone();
-            rec.status = pending("create", marker.clone());
-            if let Some(id) = marker.get("id").and_then(Value::as_str) {
-                rec.id = Some(id.to_string());
-            }
-            let addr = checkpoint_addr.clone();
-            Box::pin(async move {
-                recorder
-                    .write(vec![Write::Upsert(addr, Box::new(rec))])
-                    .await
-                    .map(|_| ())
-            })
-        });
+    let checkpoint: crate::driver::CheckpointFn = Arc::new(move |marker: Value| {
+        let recorder = recorder.clone();
+        let mut rec = checkpoint_record.clone();
+        rec.status = pending("create", marker.clone());
+        if let Some(id) = marker.get("id").and_then(Value::as_str) {
+            rec.id = Some(id.to_string());
+        }
+        let addr = checkpoint_addr.clone();
+        Box::pin(async move {
+            recorder
+                .write(vec![Write::Upsert(addr, Box::new(rec))])
+                .await
+                .map(|_| ())
+        })
+    });
     let tx_usable = tx.clone();
-    let usable: Arc<dyn Fn(String, Value) + Send + Sync> =
-        Arc::new(move |id, attrs| {
-            let _ = tx_usable.send(Msg::Usable(index, id, attrs));
-        });
+    let usable: Arc<dyn Fn(String, Value) + Send + Sync> = Arc::new(move |id, attrs| {
+        let _ = tx_usable.send(Msg::Usable(index, id, attrs));
+    });
     let ctx = DriverContext::with(
         &shared.stack,
         address,
@@ -721,9 +771,9 @@ async fn apply(
     );
 
     let is_update = action == Action::Update
-        && prior
-            .as_ref()
-            .is_some_and(|p| !matches!(&p.status, ResourceStatus::Pending(op) if op.operation == "create"));
+        && prior.as_ref().is_some_and(
+            |p| !matches!(&p.status, ResourceStatus::Pending(op) if op.operation == "create"),
+        );
     if is_update {
         let prior = prior.expect("checked");
         if effects {
@@ -744,10 +794,17 @@ async fn apply(
             .await
             .map_err(|e| e.to_string())?;
         let rec = record(prior.id.clone(), attrs.clone(), ResourceStatus::Ready);
-        shared.recorder.write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))]).await?;
+        shared
+            .recorder
+            .write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))])
+            .await?;
         shared.known.lock().expect("known mutex").insert(
             address.into(),
-            (prior.id.clone(), attrs, diff::recorded_attribute_sensitive(&rec)),
+            (
+                prior.id.clone(),
+                attrs,
+                diff::recorded_attribute_sensitive(&rec),
+            ),
         );
         return Ok(());
     }
@@ -758,13 +815,14 @@ async fn apply(
         _ => None,
     });
     let mut writes = vec![];
-    if action == Action::Replace && declared.lifecycle.create_before_destroy {
-        if let Some(old) = &prior {
-            writes.push(Write::Upsert(
-                format!("{address}{DEPOSED_SUFFIX}"),
-                Box::new(old.clone()),
-            ));
-        }
+    if action == Action::Replace
+        && declared.lifecycle.create_before_destroy
+        && let Some(old) = &prior
+    {
+        writes.push(Write::Upsert(
+            format!("{address}{DEPOSED_SUFFIX}"),
+            Box::new(old.clone()),
+        ));
     }
     if effects {
         writes.push(Write::Upsert(
@@ -794,7 +852,11 @@ async fn apply(
             Err(e) => return Err(e.to_string()),
         },
     };
-    let rec = record(Some(created.id.clone()), created.attributes.clone(), ResourceStatus::Ready);
+    let rec = record(
+        Some(created.id.clone()),
+        created.attributes.clone(),
+        ResourceStatus::Ready,
+    );
     shared
         .recorder
         .write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))])
@@ -856,7 +918,10 @@ async fn destroy(shared: &Arc<Shared>, address: &str) -> Result<(), String> {
                 target.attributes = c.attributes;
             }
             None => {
-                shared.recorder.write(vec![Write::Remove(address.into())]).await?;
+                shared
+                    .recorder
+                    .write(vec![Write::Remove(address.into())])
+                    .await?;
                 return Ok(());
             }
         }
@@ -873,7 +938,10 @@ async fn destroy(shared: &Arc<Shared>, address: &str) -> Result<(), String> {
         .delete(&ctx, &target)
         .await
         .map_err(|e| e.to_string())?;
-    shared.recorder.write(vec![Write::Remove(address.into())]).await?;
+    shared
+        .recorder
+        .write(vec![Write::Remove(address.into())])
+        .await?;
     shared.known.lock().expect("known mutex").remove(address);
     Ok(())
 }

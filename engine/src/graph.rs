@@ -24,7 +24,8 @@ impl Graph {
         g.deps = entries
             .iter()
             .map(|(_, ds)| {
-                let mut v: Vec<usize> = ds.iter().filter_map(|d| g.index.get(*d).copied()).collect();
+                let mut v: Vec<usize> =
+                    ds.iter().filter_map(|d| g.index.get(*d).copied()).collect();
                 v.sort_unstable();
                 v.dedup();
                 v
@@ -99,7 +100,10 @@ impl Graph {
     /// Every node reachable from `roots` by following dependencies (roots included).
     pub fn closure(&self, roots: &[&str]) -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
-        let mut queue: VecDeque<usize> = roots.iter().filter_map(|r| self.index.get(*r).copied()).collect();
+        let mut queue: VecDeque<usize> = roots
+            .iter()
+            .filter_map(|r| self.index.get(*r).copied())
+            .collect();
         while let Some(i) = queue.pop_front() {
             if seen.insert(i) {
                 queue.extend(self.deps[i].iter().copied());
@@ -121,7 +125,12 @@ mod tests {
 
     #[test]
     fn names_the_cycle() {
-        let g = Graph::new([("a", vec!["b"]), ("b", vec!["c"]), ("c", vec!["a"]), ("d", vec![])]);
+        let g = Graph::new([
+            ("a", vec!["b"]),
+            ("b", vec!["c"]),
+            ("c", vec!["a"]),
+            ("d", vec![]),
+        ]);
         match g.topological() {
             Err(EngineError::Cycle { cycle }) => assert_eq!(cycle, vec!["a", "b", "c", "a"]),
             other => panic!("{other:?}"),
@@ -130,7 +139,12 @@ mod tests {
 
     #[test]
     fn closure_follows_dependencies() {
-        let g = Graph::new([("a", vec![]), ("b", vec!["a"]), ("c", vec!["b"]), ("d", vec![])]);
+        let g = Graph::new([
+            ("a", vec![]),
+            ("b", vec!["a"]),
+            ("c", vec!["b"]),
+            ("d", vec![]),
+        ]);
         let c: Vec<_> = g.closure(&["c"]).into_iter().collect();
         assert_eq!(c, vec!["a", "b", "c"]);
     }

@@ -76,8 +76,11 @@ impl PlanFile {
             reason: e.to_string(),
         };
         let tmp = path.with_extension("tmp-kapstan");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self).expect("plan file serializes"))
-            .map_err(err)?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(self).expect("plan file serializes"),
+        )
+        .map_err(err)?;
         std::fs::rename(&tmp, path).map_err(err)
     }
 
@@ -88,14 +91,18 @@ impl PlanFile {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
-        let file: PlanFile = serde_json::from_slice(&bytes).map_err(|e| EngineError::StalePlan {
-            path: shown.clone(),
-            reason: format!("it is not a kapstan plan file ({e})"),
-        })?;
+        let file: PlanFile =
+            serde_json::from_slice(&bytes).map_err(|e| EngineError::StalePlan {
+                path: shown.clone(),
+                reason: format!("it is not a kapstan plan file ({e})"),
+            })?;
         if file.format > PLAN_FILE_FORMAT {
             return Err(EngineError::StalePlan {
                 path: shown,
-                reason: format!("it has format {}, newer than this kapstan reads", file.format),
+                reason: format!(
+                    "it has format {}, newer than this kapstan reads",
+                    file.format
+                ),
             });
         }
         let expected = digest_of(

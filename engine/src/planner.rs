@@ -92,7 +92,10 @@ pub(crate) async fn refresh(
     let readable: Vec<(&String, &kapstan_state::ResourceState)> = prior
         .resources
         .iter()
-        .filter(|(_, r)| r.id.is_some() && !matches!(&r.status, ResourceStatus::Pending(op) if op.operation == "create"))
+        .filter(|(_, r)| {
+            r.id.is_some()
+                && !matches!(&r.status, ResourceStatus::Pending(op) if op.operation == "create")
+        })
         .collect();
     events.emit(Event::RefreshStarted {
         resources: readable.len(),
@@ -113,10 +116,13 @@ pub(crate) async fn refresh(
                     });
                 };
                 let ctx = DriverContext::detached(&stack, addr);
-                let live = driver.read(&ctx, res).await.map_err(|e| EngineError::Driver {
-                    address: addr.clone(),
-                    message: format!("refresh failed: {e}"),
-                })?;
+                let live = driver
+                    .read(&ctx, res)
+                    .await
+                    .map_err(|e| EngineError::Driver {
+                        address: addr.clone(),
+                        message: format!("refresh failed: {e}"),
+                    })?;
                 Ok((addr.clone(), live))
             }
         }))

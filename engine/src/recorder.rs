@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kapstan_state::{OutputState, ResourceState, StateDelta, StateDocument, StateError, StateStore};
+use kapstan_state::{
+    OutputState, ResourceState, StateDelta, StateDocument, StateError, StateStore,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::events::{Event, EventSink};
@@ -34,7 +36,10 @@ impl Recorder {
         doc: StateDocument,
         events: EventSink,
         reason: String,
-    ) -> (Self, tokio::task::JoinHandle<(StateDocument, Option<StateError>)>) {
+    ) -> (
+        Self,
+        tokio::task::JoinHandle<(StateDocument, Option<StateError>)>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(run(store, doc, rx, events, reason));
         (Self { tx }, task)

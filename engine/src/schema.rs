@@ -122,7 +122,12 @@ impl Schema {
     pub fn check(&self, config: &Value) -> Vec<FieldError> {
         let mut errors = vec![];
         let Some(map) = config.as_object() else {
-            return vec![FieldError::new("", "config", "must be an object", "declare the resource with a struct or JSON object")];
+            return vec![FieldError::new(
+                "",
+                "config",
+                "must be an object",
+                "declare the resource with a struct or JSON object",
+            )];
         };
         for f in &self.fields {
             if f.role == Role::Required && map.get(f.name).is_none_or(Value::is_null) {
@@ -150,12 +155,14 @@ impl Schema {
                             .join(", ")
                     ),
                 )),
-                Some(f) if f.role == Role::Computed && !v.is_null() => errors.push(FieldError::new(
-                    k,
-                    &short(v),
-                    "is computed by the provider and cannot be set",
-                    &format!("remove `{k}`"),
-                )),
+                Some(f) if f.role == Role::Computed && !v.is_null() => {
+                    errors.push(FieldError::new(
+                        k,
+                        &short(v),
+                        "is computed by the provider and cannot be set",
+                        &format!("remove `{k}`"),
+                    ))
+                }
                 _ => {}
             }
         }
@@ -165,7 +172,11 @@ impl Schema {
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 60 { format!("{}…", &s[..60]) } else { s }
+    if s.len() > 60 {
+        format!("{}…", &s[..60])
+    } else {
+        s
+    }
 }
 
 /// An invalid value, reported before any API call.

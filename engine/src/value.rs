@@ -230,12 +230,7 @@ fn diff_at(
         (Some(Value::Object(b)), Some(Value::Object(a))) if !is_unknown(after.unwrap()) => {
             let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
             for k in keys {
-                diff_at(
-                    &format!("{pointer}/{}", escape(k)),
-                    b.get(k),
-                    a.get(k),
-                    out,
-                );
+                diff_at(&format!("{pointer}/{}", escape(k)), b.get(k), a.get(k), out);
             }
         }
         (b, a) => {
@@ -293,9 +288,15 @@ mod tests {
     #[test]
     fn redaction_and_paths() {
         let s: BTreeSet<String> = ["/p".to_string()].into();
-        assert_eq!(redact(&json!({"p": "x", "q": 1}), &s), json!({"p": REDACTED, "q": 1}));
+        assert_eq!(
+            redact(&json!({"p": "x", "q": 1}), &s),
+            json!({"p": REDACTED, "q": 1})
+        );
         assert!(under_any("/p/x", &s));
         assert!(!under_any("/px", &s));
-        assert_eq!(get_path(&json!({"a": [{"b": 7}]}), "a.0.b"), Some(&json!(7)));
+        assert_eq!(
+            get_path(&json!({"a": [{"b": 7}]}), "a.0.b"),
+            Some(&json!(7))
+        );
     }
 }

@@ -46,7 +46,9 @@ pub struct StackEntry {
 
 impl std::fmt::Debug for StackEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StackEntry").field("name", &self.name).finish()
+        f.debug_struct("StackEntry")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -56,7 +58,10 @@ pub fn catalog() -> Vec<StackEntry> {
         StackEntry {
             name: "demo",
             description: "a small platform-shaped stack of local kinds (network, cluster, pool, database password, app), no cloud needed",
-            vars: &[("prefix", "name prefix of every object (default `demo`)"), ("nodes", "payload size of the pool (default 2)")],
+            vars: &[
+                ("prefix", "name prefix of every object (default `demo`)"),
+                ("nodes", "payload size of the pool (default 2)"),
+            ],
             build: |vars| crate::demo::demo_stack(vars).map(|s| s.build()),
         },
         StackEntry {
@@ -66,7 +71,10 @@ pub fn catalog() -> Vec<StackEntry> {
                 ("resources", "number of objects (default 10)"),
                 ("shape", "`wide` or `chain` (default wide)"),
                 ("delay_ms", "duration of each operation (default 0)"),
-                ("store", "directory holding the objects (default: state only)"),
+                (
+                    "store",
+                    "directory holding the objects (default: state only)",
+                ),
                 ("fail", "address of one object whose create fails"),
                 ("value", "payload of every object (default 1)"),
                 ("name", "stack name (default `synthetic`)"),
@@ -83,13 +91,22 @@ pub fn find(name: &str, vars: &StackVars) -> Result<StackSpec, StackError> {
         Some(e) => (e.build)(vars),
         None => Err(StackError::Unknown {
             name: name.to_string(),
-            available: entries.iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
+            available: entries
+                .iter()
+                .map(|e| e.name)
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
 
 /// Reads a numeric variable.
-pub(crate) fn number(stack: &str, vars: &StackVars, var: &str, default: u64) -> Result<u64, StackError> {
+pub(crate) fn number(
+    stack: &str,
+    vars: &StackVars,
+    var: &str,
+    default: u64,
+) -> Result<u64, StackError> {
     match vars.get(var) {
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| StackError::Var {

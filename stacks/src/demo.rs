@@ -66,8 +66,10 @@ pub fn demo_stack(vars: &StackVars) -> Result<Stack, StackError> {
         },
     );
     app.depends_on(&pool).depends_on(&database);
-    s.output("cluster_id", cluster.id()).description("id of the cluster");
-    s.output("app_name", app.name()).description("name of the application");
+    s.output("cluster_id", cluster.id())
+        .description("id of the cluster");
+    s.output("app_name", app.name())
+        .description("name of the application");
     s.output("db_password", password.result())
         .sensitive()
         .description("database password");

@@ -1,10 +1,10 @@
 //! `random_password`: a password generated once at create time and sealed in state.
 
+use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
     Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
     ResourceRef, Schema, async_trait,
 };
-use kapstan_engine::state::ResourceState;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -85,12 +85,24 @@ impl RandomPasswordDriver {
             schema: Schema::new(
                 "random_password",
                 vec![
-                    Field::required("length").force_new().describe("number of characters, 8 to 256"),
-                    Field::optional("special").force_new().describe("include special characters"),
-                    Field::optional("override_special").force_new().describe("the special characters allowed"),
-                    Field::optional("min_numeric").force_new().describe("minimum number of digits"),
-                    Field::optional("keepers").force_new().describe("values whose change forces a new password"),
-                    Field::computed("result").sensitive().describe("the generated password"),
+                    Field::required("length")
+                        .force_new()
+                        .describe("number of characters, 8 to 256"),
+                    Field::optional("special")
+                        .force_new()
+                        .describe("include special characters"),
+                    Field::optional("override_special")
+                        .force_new()
+                        .describe("the special characters allowed"),
+                    Field::optional("min_numeric")
+                        .force_new()
+                        .describe("minimum number of digits"),
+                    Field::optional("keepers")
+                        .force_new()
+                        .describe("values whose change forces a new password"),
+                    Field::computed("result")
+                        .sensitive()
+                        .describe("the generated password"),
                 ],
             ),
         }
@@ -168,7 +180,11 @@ impl Driver for RandomPasswordDriver {
         false
     }
 
-    async fn read(&self, _ctx: &DriverContext, recorded: &ResourceState) -> Result<Option<Value>, DriverError> {
+    async fn read(
+        &self,
+        _ctx: &DriverContext,
+        recorded: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
         Ok(Some(recorded.attributes.clone()))
     }
 
@@ -193,7 +209,11 @@ impl Driver for RandomPasswordDriver {
         Ok(attributes)
     }
 
-    async fn delete(&self, _ctx: &DriverContext, _recorded: &ResourceState) -> Result<(), DriverError> {
+    async fn delete(
+        &self,
+        _ctx: &DriverContext,
+        _recorded: &ResourceState,
+    ) -> Result<(), DriverError> {
         Ok(())
     }
 }

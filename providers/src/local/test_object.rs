@@ -85,12 +85,18 @@ impl TestObjectDriver {
             schema: Schema::new(
                 "kapstan_test_object",
                 vec![
-                    Field::optional("name").force_new().describe("name; changing it replaces the object"),
+                    Field::optional("name")
+                        .force_new()
+                        .describe("name; changing it replaces the object"),
                     Field::optional("value").describe("payload, updated in place"),
                     Field::optional("delay_ms").describe("duration of each operation"),
-                    Field::optional("usable_after_ms").describe("usable by dependents after this long"),
-                    Field::optional("fail_on").describe("operation that fails: create, update, delete or read"),
-                    Field::optional("store").force_new().describe("directory holding the objects"),
+                    Field::optional("usable_after_ms")
+                        .describe("usable by dependents after this long"),
+                    Field::optional("fail_on")
+                        .describe("operation that fails: create, update, delete or read"),
+                    Field::optional("store")
+                        .force_new()
+                        .describe("directory holding the objects"),
                     Field::computed("generation").describe("incremented by every update"),
                 ],
             ),
@@ -99,12 +105,17 @@ impl TestObjectDriver {
 }
 
 fn store_of(config: &Value) -> Option<PathBuf> {
-    config.get("store").and_then(Value::as_str).map(PathBuf::from)
+    config
+        .get("store")
+        .and_then(Value::as_str)
+        .map(PathBuf::from)
 }
 
 fn fails(config: &Value, op: &str) -> Result<(), DriverError> {
     if config.get("fail_on").and_then(Value::as_str) == Some(op) {
-        return Err(DriverError::failed(format!("{op} failed as requested by fail_on")));
+        return Err(DriverError::failed(format!(
+            "{op} failed as requested by fail_on"
+        )));
     }
     Ok(())
 }
@@ -140,7 +151,9 @@ fn read_object(store: &Path, id: &str) -> Result<Option<Value>, DriverError> {
             .map(Some)
             .map_err(|e| DriverError::failed(format!("test object {id} is not JSON: {e}"))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(DriverError::failed(format!("reading test object {id}: {e}"))),
+        Err(e) => Err(DriverError::failed(format!(
+            "reading test object {id}: {e}"
+        ))),
     }
 }
 
@@ -190,7 +203,11 @@ impl Driver for TestObjectDriver {
         true
     }
 
-    async fn read(&self, _ctx: &DriverContext, recorded: &ResourceState) -> Result<Option<Value>, DriverError> {
+    async fn read(
+        &self,
+        _ctx: &DriverContext,
+        recorded: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
         fails(&recorded.config, "read")?;
         let Some(store) = store_of(&recorded.config) else {
             return Ok(Some(recorded.attributes.clone()));
@@ -244,14 +261,22 @@ impl Driver for TestObjectDriver {
         Ok(attributes_of(&object))
     }
 
-    async fn delete(&self, _ctx: &DriverContext, recorded: &ResourceState) -> Result<(), DriverError> {
+    async fn delete(
+        &self,
+        _ctx: &DriverContext,
+        recorded: &ResourceState,
+    ) -> Result<(), DriverError> {
         fails(&recorded.config, "delete")?;
         delay(&recorded.config, "delay_ms").await;
         if let (Some(store), Some(id)) = (store_of(&recorded.config), &recorded.id) {
             match std::fs::remove_file(object_path(&store, id)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(DriverError::failed(format!("deleting test object {id}: {e}"))),
+                Err(e) => {
+                    return Err(DriverError::failed(format!(
+                        "deleting test object {id}: {e}"
+                    )));
+                }
             }
         }
         Ok(())
@@ -277,7 +302,9 @@ impl Driver for TestObjectDriver {
         if let Ok(entries) = std::fs::read_dir(&store) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let Some(id) = name.strip_suffix(".json") else { continue };
+                let Some(id) = name.strip_suffix(".json") else {
+                    continue;
+                };
                 if let Some(o) = read_object(&store, id)?
                     && o["tags"] == tags
                 {
@@ -298,12 +325,20 @@ impl Driver for TestObjectDriver {
                 kind: "kapstan_test_object".into(),
                 tag: format!("kapstan-addr={}", ctx.address),
                 count: n,
-                ids: found.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join(", "),
+                ids: found
+                    .iter()
+                    .map(|f| f.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
 
-    async fn import(&self, _ctx: &DriverContext, id: &str) -> Result<Option<Imported>, DriverError> {
+    async fn import(
+        &self,
+        _ctx: &DriverContext,
+        id: &str,
+    ) -> Result<Option<Imported>, DriverError> {
         // Imports read from the store named by KAPSTAN_TEST_STORE: an id alone does not say
         // where an object lives.
         let Some(store) = std::env::var_os("KAPSTAN_TEST_STORE").map(PathBuf::from) else {

@@ -89,7 +89,6 @@ impl LbIpDriver {
                         .force_new()
                         .describe("project; default: the credentials' project"),
                     Field::computed("ip_address").describe("the address"),
-                    Field::computed("lb_id").describe("the load balancer using it"),
                     Field::computed("region").describe("region of the zone"),
                 ],
             ),
@@ -123,7 +122,6 @@ fn attrs(i: &Ip, config: &Value) -> Value {
         "zone": i.zone,
         "project_id": i.project_id,
         "ip_address": i.ip_address,
-        "lb_id": i.lb_id,
         "region": i.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or_default(),
     });
     conform(&mut a, config);

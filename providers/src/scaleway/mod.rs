@@ -63,4 +63,5 @@ pub fn register_with(registry: &mut Registry, provider: Arc<ScalewayProvider>) {
     registry.register(Arc::new(vpc_gateway_network::GatewayNetworkDriver::new(
         provider.clone(),
     )));
+    registry.register(Arc::new(object_bucket::ObjectBucketDriver::new(provider)));
 }

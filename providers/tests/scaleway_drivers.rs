@@ -1,0 +1,612 @@
+//! The Scaleway drivers against the sandbox: a stack using every kind goes through create,
+//! no-op plan, in-place updates, a replacement and destroy; converges under injected faults;
+//! survives SIGKILL during creation without duplicates or orphans; and bad input is rejected
+//! before any API call.
+
+#[path = "../examples/common/stack.rs"]
+#[allow(dead_code)]
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kapstan_engine::state::LocalStore;
+use kapstan_engine::{Action, ApplyOptions, Engine, Plan, PlanMode, PlanOptions, StackSpec};
+use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
+use serde_json::{Value, json};
+
+use common::Knobs;
+
+// ---------------------------------------------------------------------------------------------
+// A minimal S3 (bucket-level operations only) and a request-counting API stand-in.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct S3Bucket {
+    tagging: Option<String>,
+    versioning: Option<String>,
+    lifecycle: Option<String>,
+}
+
+type Buckets = Arc<Mutex<BTreeMap<String, S3Bucket>>>;
+
+async fn s3_handler(
+    State(b): State<Buckets>,
+    method: Method,
+    Path(bucket): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256 Credential=SCW"))
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            "<Error><Code>AccessDenied</Code></Error>",
+        )
+            .into_response();
+    }
+    let sub = q.unwrap_or_default();
+    let sub = sub.split('=').next().unwrap_or_default().to_string();
+    let body = String::from_utf8_lossy(&body).to_string();
+    let mut all = b.lock().unwrap();
+    let missing = || {
+        (
+            StatusCode::NOT_FOUND,
+            "<Error><Code>NoSuchBucket</Code></Error>",
+        )
+            .into_response()
+    };
+    match (method.as_str(), sub.as_str()) {
+        ("PUT", "") => {
+            if all.contains_key(&bucket) {
+                return (
+                    StatusCode::CONFLICT,
+                    "<Error><Code>BucketAlreadyOwnedByYou</Code></Error>",
+                )
+                    .into_response();
+            }
+            all.insert(bucket, S3Bucket::default());
+            StatusCode::OK.into_response()
+        }
+        ("HEAD", "") => {
+            if all.contains_key(&bucket) {
+                StatusCode::OK.into_response()
+            } else {
+                StatusCode::NOT_FOUND.into_response()
+            }
+        }
+        ("DELETE", "") => {
+            if all.remove(&bucket).is_some() {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                missing()
+            }
+        }
+        (m, s) => {
+            let Some(bk) = all.get_mut(&bucket) else {
+                return missing();
+            };
+            let slot = match s {
+                "tagging" => &mut bk.tagging,
+                "versioning" => &mut bk.versioning,
+                "lifecycle" => &mut bk.lifecycle,
+                "versions" => {
+                    return (StatusCode::OK, "<ListVersionsResult></ListVersionsResult>")
+                        .into_response();
+                }
+                _ => {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        "<Error><Code>InvalidArgument</Code></Error>",
+                    )
+                        .into_response();
+                }
+            };
+            match m {
+                "PUT" => {
+                    *slot = Some(body);
+                    StatusCode::OK.into_response()
+                }
+                "DELETE" => {
+                    *slot = None;
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                _ => match slot {
+                    Some(x) => (StatusCode::OK, x.clone()).into_response(),
+                    None if s == "versioning" => {
+                        (StatusCode::OK, "<VersioningConfiguration/>").into_response()
+                    }
+                    None => (
+                        StatusCode::NOT_FOUND,
+                        "<Error><Code>NoSuchConfiguration</Code></Error>",
+                    )
+                        .into_response(),
+                },
+            }
+        }
+    }
+}
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+async fn fake_s3() -> (String, Buckets) {
+    let buckets: Buckets = Arc::default();
+    let router = Router::new()
+        .route("/{bucket}", axum::routing::any(s3_handler))
+        .with_state(buckets.clone());
+    (serve(router).await, buckets)
+}
+
+/// Any request counts; the answer is a 500 so a driver would notice.
+async fn counting_api() -> (String, Arc<AtomicUsize>) {
+    let n = Arc::new(AtomicUsize::new(0));
+    let c = n.clone();
+    let router = Router::new().fallback(move || {
+        let c = c.clone();
+        async move {
+            c.fetch_add(1, Ordering::SeqCst);
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    });
+    (serve(router).await, n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+async fn sandbox(faults: &str) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        speed: 2000.0,
+        faults: FaultSpec::parse(faults).unwrap(),
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox starts")
+}
+
+fn engine(api: &str, s3: &str, dir: &std::path::Path) -> Engine {
+    let store = Arc::new(LocalStore::open(dir, None).expect("state store"));
+    Engine::new(common::registry(common::provider(api, s3)), store)
+}
+
+async fn plan(engine: &Engine, spec: &StackSpec, mode: PlanMode) -> Plan {
+    engine
+        .plan(
+            spec,
+            &PlanOptions {
+                mode,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("plan")
+}
+
+fn changes(plan: &Plan) -> Vec<(String, Action)> {
+    plan.actionable()
+        .map(|c| (c.address.clone(), c.action))
+        .collect()
+}
+
+async fn apply_ok(engine: &Engine, spec: &StackSpec, mode: PlanMode) -> Plan {
+    let p = plan(engine, spec, mode).await;
+    let report = engine
+        .apply(&p, &ApplyOptions::default())
+        .await
+        .expect("apply");
+    assert!(
+        report.is_success(),
+        "apply failed: {:?} skipped {:?}",
+        report.failed,
+        report.skipped
+    );
+    p
+}
+
+/// Applies like a user who retries a failed apply, until a plan shows no change.
+async fn converge(engine: &Engine, spec: &StackSpec, attempts: usize) -> usize {
+    for attempt in 1..=attempts {
+        let p = match engine.plan(spec, &PlanOptions::default()).await {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("plan attempt {attempt} failed: {e}");
+                continue;
+            }
+        };
+        if !p.has_changes() {
+            return attempt;
+        }
+        match engine.apply(&p, &ApplyOptions::default()).await {
+            Ok(r) if !r.is_success() => eprintln!(
+                "apply attempt {attempt}: {} failed: {:?}",
+                r.failed.len(),
+                r.failed.first()
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!("apply attempt {attempt} failed: {e}"),
+        }
+    }
+    panic!("no convergence after {attempts} applies");
+}
+
+async fn inspect(sandbox_url: &str) -> BTreeMap<String, Vec<Value>> {
+    let v: Value = reqwest::get(format!("{sandbox_url}/sandbox/v1/resources"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for (kind, items) in v["resources"].as_object().cloned().unwrap_or_default() {
+        let items: Vec<Value> = items
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| i.pointer("/object/is_default") != Some(&json!(true)))
+            .collect();
+        out.insert(kind, items);
+    }
+    out
+}
+
+/// Sandbox store kind of each tagged/top-level kapstan kind.
+const KINDS: &[(&str, &str)] = &[
+    ("scaleway_vpc", "vpc.vpc"),
+    ("scaleway_vpc_private_network", "vpc.private_network"),
+    ("scaleway_k8s_cluster", "k8s.cluster"),
+    ("scaleway_k8s_pool", "k8s.pool"),
+    ("scaleway_rdb_instance", "rdb.instance"),
+    ("scaleway_lb_ip", "lb.ip"),
+    ("scaleway_lb", "lb.lb"),
+    ("scaleway_vpc_public_gateway_ip", "vpcgw.ip"),
+    ("scaleway_vpc_public_gateway", "vpcgw.gateway"),
+    ("scaleway_vpc_gateway_network", "vpcgw.gateway_network"),
+];
+
+/// Every live object of the mapped kinds is recorded in state, exactly once, and vice versa;
+/// databases and users match by name.
+async fn assert_matches_state(engine: &Engine, sandbox_url: &str, buckets: &Buckets) {
+    let doc = engine.state(common::STACK).await.unwrap();
+    let live = inspect(sandbox_url).await;
+    for (kind, store_kind) in KINDS {
+        let mut recorded: Vec<String> = doc
+            .resources
+            .values()
+            .filter(|r| r.kind == *kind)
+            .filter_map(|r| r.id.clone())
+            .collect();
+        let mut ids: Vec<String> = live
+            .get(*store_kind)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["id"].as_str().map(String::from))
+            .collect();
+        recorded.sort();
+        ids.sort();
+        assert_eq!(
+            ids, recorded,
+            "{kind}: live objects differ from state (duplicates or orphans)"
+        );
+    }
+    let dbs = live.get("rdb.database").map(Vec::len).unwrap_or(0);
+    let users = live.get("rdb.user").map(Vec::len).unwrap_or(0);
+    let expect_db = doc
+        .resources
+        .values()
+        .filter(|r| r.kind == "scaleway_rdb_database")
+        .count();
+    let expect_user = doc
+        .resources
+        .values()
+        .filter(|r| r.kind == "scaleway_rdb_user")
+        .count();
+    assert_eq!(
+        (dbs, users),
+        (expect_db, expect_user),
+        "databases and users"
+    );
+    let expect_buckets = doc
+        .resources
+        .values()
+        .filter(|r| r.kind == "scaleway_object_bucket")
+        .count();
+    assert_eq!(buckets.lock().unwrap().len(), expect_buckets, "buckets");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_kind_lifecycle_create_noop_update_replace_destroy() {
+    let sb = sandbox("").await;
+    let (s3, buckets) = fake_s3().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(sb.url(), &s3, dir.path());
+    let base = Knobs::default();
+
+    let t = Instant::now();
+    apply_ok(&e, &common::stack(&base), PlanMode::Normal).await;
+    eprintln!("full create: {:?}", t.elapsed());
+    assert_matches_state(&e, sb.url(), &buckets).await;
+
+    let noop = plan(&e, &common::stack(&base), PlanMode::Normal).await;
+    assert!(
+        !noop.has_changes(),
+        "no-op plan expected, got {:?}",
+        changes(&noop)
+    );
+    assert!(
+        noop.drift.is_empty(),
+        "no drift expected, got {:?}",
+        noop.drift
+    );
+
+    // In place: pool size, tags everywhere, backup schedule.
+    let updated = Knobs {
+        pool_size: 2,
+        tags: vec!["env=test".into(), "team=platform".into()],
+        backup_frequency: 12,
+        ..base.clone()
+    };
+    let p = plan(&e, &common::stack(&updated), PlanMode::Normal).await;
+    let ch = changes(&p);
+    assert!(
+        ch.iter().all(|(_, a)| *a == Action::Update),
+        "only updates expected: {ch:?}"
+    );
+    for addr in [
+        "pool", "database", "vpc", "network", "lb", "bucket", "cluster",
+    ] {
+        assert!(
+            ch.iter().any(|(a, _)| a == addr),
+            "{addr} should be updated: {ch:?}"
+        );
+    }
+    let t = Instant::now();
+    apply_ok(&e, &common::stack(&updated), PlanMode::Normal).await;
+    eprintln!("in-place update: {:?}", t.elapsed());
+    let after = plan(&e, &common::stack(&updated), PlanMode::Normal).await;
+    assert!(
+        !after.has_changes(),
+        "converged after update: {:?}",
+        changes(&after)
+    );
+    let live = inspect(sb.url()).await;
+    let pool = &live["k8s.pool"][0]["object"];
+    assert_eq!(pool["size"], 2);
+    assert!(
+        pool["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("team=platform"))
+    );
+    assert_eq!(
+        live["rdb.instance"][0]["object"]["backup_schedule"]["frequency"],
+        12
+    );
+
+    // Replacement: the pool's node type.
+    let replaced = Knobs {
+        node_type: "PRO2-XS",
+        ..updated.clone()
+    };
+    let p = plan(&e, &common::stack(&replaced), PlanMode::Normal).await;
+    assert_eq!(changes(&p), vec![("pool".to_string(), Action::Replace)]);
+    let old_pool = e.state(common::STACK).await.unwrap().resources["pool"]
+        .id
+        .clone();
+    apply_ok(&e, &common::stack(&replaced), PlanMode::Normal).await;
+    let new_pool = e.state(common::STACK).await.unwrap().resources["pool"]
+        .id
+        .clone();
+    assert_ne!(old_pool, new_pool);
+    assert_matches_state(&e, sb.url(), &buckets).await;
+    assert!(
+        !plan(&e, &common::stack(&replaced), PlanMode::Normal)
+            .await
+            .has_changes()
+    );
+
+    let t = Instant::now();
+    apply_ok(&e, &common::stack(&replaced), PlanMode::Destroy).await;
+    eprintln!("destroy: {:?}", t.elapsed());
+    let live = inspect(sb.url()).await;
+    let left: Vec<(&String, usize)> = live
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.len()))
+        .collect();
+    assert!(left.is_empty(), "the sandbox still holds {left:?}");
+    assert!(buckets.lock().unwrap().is_empty());
+    assert!(e.state(common::STACK).await.unwrap().resources.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn converges_under_injected_faults_with_one_object_per_resource() {
+    let sb = sandbox("429=0.1,503=0.05,409=0.05,lost=0.05").await;
+    let (s3, buckets) = fake_s3().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(sb.url(), &s3, dir.path());
+    let spec = common::stack(&Knobs::default());
+    let t = Instant::now();
+    let applies = converge(&e, &spec, 12).await;
+    eprintln!(
+        "faults: converged after {applies} plan(s) in {:?}",
+        t.elapsed()
+    );
+    assert_matches_state(&e, sb.url(), &buckets).await;
+    let doc = e.state(common::STACK).await.unwrap();
+    assert_eq!(doc.resources.len(), spec.resources.len());
+    // And it tears down cleanly too.
+    let destroy = spec.clone();
+    for _ in 0..8 {
+        let p = plan(&e, &destroy, PlanMode::Destroy).await;
+        if !p.has_changes() {
+            break;
+        }
+        let _ = e.apply(&p, &ApplyOptions::default()).await;
+    }
+    assert!(e.state(common::STACK).await.unwrap().resources.is_empty());
+}
+
+fn example_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join("examples")
+        .join(format!("apply_stack{}", std::env::consts::EXE_SUFFIX))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_during_creation_leaves_no_duplicates_or_orphans() {
+    let bin = example_binary();
+    assert!(
+        bin.exists(),
+        "build the example first: cargo build -p kapstan-providers --examples ({})",
+        bin.display()
+    );
+    let sb = sandbox("").await;
+    let (s3, buckets) = fake_s3().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = common::stack(&Knobs::default());
+    let kills: u64 = std::env::var("KAPSTAN_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let mut killed = 0;
+    for round in 0..kills {
+        let mut child = tokio::process::Command::new(&bin)
+            .args([sb.url(), s3.as_str(), dir.path().to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let wait_ms = 40 + (rand_u64() % 900);
+        tokio::select! {
+            _ = child.wait() => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait_ms)) => {
+                child.start_kill().unwrap();
+                let _ = child.wait().await;
+                killed += 1;
+            }
+        }
+        eprintln!("crash round {round}: killed after {wait_ms} ms");
+        // A plain apply after every kill: converges, and nothing is duplicated or orphaned.
+        let e = engine(sb.url(), &s3, dir.path());
+        converge(&e, &spec, 4).await;
+        assert_matches_state(&e, sb.url(), &buckets).await;
+        // Start over so the next kill lands during creation again.
+        apply_ok(&e, &spec, PlanMode::Destroy).await;
+        assert_matches_state(&e, sb.url(), &buckets).await;
+    }
+    eprintln!("killed {killed} of {kills} runs mid-apply");
+    assert!(killed > 0);
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_rejected_before_any_api_call() {
+    let (api, count) = counting_api().await;
+    let (s3, _) = fake_s3().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(&api, &s3, dir.path());
+    let mut cases: Vec<(&str, StackSpec, &str)> = vec![];
+    let edit = |addr: &str, key: &str, v: Value| {
+        let mut spec = common::stack(&Knobs::default());
+        let r = spec
+            .resources
+            .iter_mut()
+            .find(|r| r.address == addr)
+            .unwrap();
+        r.config[key] = v;
+        spec
+    };
+    cases.push((
+        "unknown node type",
+        edit("pool", "node_type", json!("PRO9-HUGE")),
+        "Kapsule node type",
+    ));
+    cases.push((
+        "zone outside region",
+        {
+            let mut s = edit("pool", "zone", json!("nl-ams-1"));
+            s.resources
+                .iter_mut()
+                .find(|r| r.address == "pool")
+                .unwrap()
+                .config["region"] = json!("fr-par");
+            s
+        },
+        "is not in region fr-par",
+    ));
+    cases.push((
+        "min_size > max_size",
+        {
+            let mut s = edit("pool", "min_size", json!(3));
+            s.resources
+                .iter_mut()
+                .find(|r| r.address == "pool")
+                .unwrap()
+                .config["max_size"] = json!(2);
+            s
+        },
+        "larger than max_size",
+    ));
+    cases.push((
+        "invalid database name",
+        edit("coder-db", "name", json!("9-bad name")),
+        "not a valid database name",
+    ));
+    for (what, spec, expected) in &cases {
+        let err = e
+            .plan(spec, &PlanOptions::default())
+            .await
+            .expect_err(what)
+            .to_string();
+        let all = format!("{err} {:?}", e.validate(spec).err());
+        assert!(all.contains(expected), "{what}: {all}");
+    }
+    // Missing credentials: no flag, no variable, no profile.
+    let store = Arc::new(LocalStore::open(dir.path().join("creds"), None).unwrap());
+    let provider = Arc::new(kapstan_providers::scaleway::ScalewayProvider::with_env(
+        Default::default(),
+        Default::default(),
+        Arc::new(HashMap::<String, String>::new()),
+    ));
+    let e2 = Engine::new(common::registry(provider), store);
+    let err = e2
+        .plan(&common::stack(&Knobs::default()), &PlanOptions::default())
+        .await
+        .expect_err("missing credentials")
+        .to_string();
+    assert!(err.contains("SCW_SECRET_KEY"), "{err}");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        0,
+        "no API request may be sent for invalid input"
+    );
+}

@@ -161,6 +161,8 @@ pub enum Input<T> {
         /// The output name.
         output: String,
     },
+    /// An expression built from other inputs (see [`Input::format`]).
+    Expr(Value),
 }
 
 impl<T> Input<T> {
@@ -174,6 +176,28 @@ impl<T> Input<T> {
             Self::Value(v) | Self::Sensitive(v) => Some(v),
             _ => None,
         }
+    }
+}
+
+impl Input<String> {
+    /// A string from a template and inputs: each `{}` of `template` takes the next argument
+    /// when the value is known (at apply time for references). Sensitive if any argument is.
+    pub fn format<I, A>(template: &str, args: I) -> Self
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize,
+    {
+        let args: Vec<Value> = args
+            .into_iter()
+            .map(|a| serde_json::to_value(a).unwrap_or(Value::Null))
+            .collect();
+        Self::Expr(json!({ crate::value::FORMAT: {"template": template, "args": args} }))
+    }
+
+    /// This input percent-encoded, to stand inside a URL.
+    pub fn percent_encoded(self) -> Self {
+        let inner = serde_json::to_value(&self).unwrap_or(Value::Null);
+        Self::Expr(json!({ crate::value::PERCENT_ENCODE: inner }))
     }
 }
 
@@ -219,6 +243,7 @@ impl<T: Serialize> Serialize for Input<T> {
             Self::StackOutput { stack, output } => {
                 json!({ STACK_OUTPUT: {"stack": stack, "output": output} }).serialize(s)
             }
+            Self::Expr(v) => v.serialize(s),
         }
     }
 }

@@ -18,6 +18,11 @@ pub const SENSITIVE: &str = "$sensitive";
 pub const STACK_OUTPUT: &str = "$stack_output";
 /// Key of an unknown value marker.
 pub const UNKNOWN: &str = "$unknown";
+/// Key of a string built from a template and arguments: `{"$format": {"template": "a{}b",
+/// "args": [...]}}`; each `{}` takes the next argument.
+pub const FORMAT: &str = "$format";
+/// Key of a string percent-encoded for use inside a URL: `{"$percent_encode": V}`.
+pub const PERCENT_ENCODE: &str = "$percent_encode";
 
 /// What a reference points at.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -144,6 +149,47 @@ fn resolve_at(
         sensitive.insert(pointer.to_string());
         return resolve_at(inner, pointer, lookup, &mut BTreeSet::new());
     }
+    if let Some(spec) = single(v, FORMAT) {
+        let template = spec.get("template").and_then(Value::as_str).unwrap_or_default();
+        let args = spec.get("args").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut inner = BTreeSet::new();
+        let resolved: Vec<Value> = args
+            .iter()
+            .map(|a| resolve_at(a, pointer, lookup, &mut inner))
+            .collect();
+        if !inner.is_empty() {
+            sensitive.insert(pointer.to_string());
+        }
+        if resolved.iter().any(contains_unknown) {
+            return unknown();
+        }
+        let mut out = String::new();
+        let mut next = resolved.iter();
+        let mut rest = template;
+        while let Some(pos) = rest.find("{}") {
+            out.push_str(&rest[..pos]);
+            match next.next() {
+                Some(Value::String(s)) => out.push_str(s),
+                Some(Value::Null) | None => {}
+                Some(other) => out.push_str(&other.to_string()),
+            }
+            rest = &rest[pos + 2..];
+        }
+        out.push_str(rest);
+        return Value::String(out);
+    }
+    if let Some(inner_v) = single(v, PERCENT_ENCODE) {
+        let mut inner = BTreeSet::new();
+        let resolved = resolve_at(inner_v, pointer, lookup, &mut inner);
+        if !inner.is_empty() {
+            sensitive.insert(pointer.to_string());
+        }
+        return match resolved {
+            Value::String(s) => Value::String(percent_encode(&s)),
+            other if contains_unknown(&other) => unknown(),
+            other => Value::String(percent_encode(&other.to_string())),
+        };
+    }
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
@@ -161,6 +207,20 @@ fn resolve_at(
         ),
         other => other.clone(),
     }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, so the result can stand in
+/// any part of a URL (a password in `postgres://user:PASSWORD@host/db`).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Escapes a key for a JSON pointer.
@@ -268,6 +328,20 @@ mod tests {
             s.into_iter().collect::<Vec<_>>(),
             vec!["/password".to_string(), "/token".to_string()]
         );
+    }
+
+    #[test]
+    fn format_and_percent_encode_compose_urls() {
+        let t = json!({"url": {"$format": {
+            "template": "postgres://{}:{}@{}/db",
+            "args": ["coder", {"$percent_encode": {"$ref": {"resource": "pw", "attr": "result"}}}, "10.0.0.5"]
+        }}});
+        let (v, s) = resolve(&t, &mut |_| Resolved::Known(json!("p@ss:w/rd#?"), true));
+        assert_eq!(v["url"], json!("postgres://coder:p%40ss%3Aw%2Frd%23%3F@10.0.0.5/db"));
+        assert!(s.contains("/url"), "derived from a secret, so secret");
+        let (v, _) = resolve(&t, &mut |_| Resolved::Unknown);
+        assert!(is_unknown(&v["url"]));
+        assert_eq!(targets(&t).len(), 1);
     }
 
     #[test]

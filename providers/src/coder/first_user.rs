@@ -1,0 +1,273 @@
+//! `coder_first_user`: the deployment's first (owner) account, created with
+//! `POST /api/v2/users/first`. A deployment that already has its first user is adopted when
+//! the configured credentials log in, never recreated.
+
+use std::time::Duration;
+
+use kapstan_engine::state::ResourceState;
+use kapstan_engine::{
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
+    ResourceRef, Schema, async_trait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::client::{CoderClient, CoderError};
+
+/// The first Coder user (owner).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CoderFirstUser {
+    /// Coder access URL.
+    pub url: Input<String>,
+    /// Email; changing it replaces the user.
+    pub email: String,
+    /// Username; changing it replaces the user.
+    pub username: String,
+    /// Password (sensitive; e.g. a `random_password` result).
+    pub password: Input<String>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// How long to wait for Coder to answer (300 s when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// Attributes of a `coder_first_user`.
+#[derive(Debug, Clone)]
+pub struct CoderFirstUserAttributes(ResourceRef);
+
+impl From<ResourceRef> for CoderFirstUserAttributes {
+    fn from(r: ResourceRef) -> Self {
+        Self(r)
+    }
+}
+
+impl CoderFirstUserAttributes {
+    /// The user id.
+    pub fn user_id(&self) -> Output<String> {
+        self.0.output("user_id")
+    }
+    /// The default organization id.
+    pub fn organization_id(&self) -> Output<String> {
+        self.0.output("organization_id")
+    }
+    /// The password (sensitive), for templates and outputs.
+    pub fn password(&self) -> Output<String> {
+        self.0.sensitive_output("password")
+    }
+    /// The email.
+    pub fn email(&self) -> Output<String> {
+        self.0.output("email")
+    }
+    /// The access URL.
+    pub fn url(&self) -> Output<String> {
+        self.0.output("url")
+    }
+    /// The id (the user id).
+    pub fn id(&self) -> Output<String> {
+        self.0.id()
+    }
+}
+
+impl Resource for CoderFirstUser {
+    const KIND: &'static str = "coder_first_user";
+    type Attributes = CoderFirstUserAttributes;
+}
+
+/// The `coder_first_user` driver.
+#[derive(Debug)]
+pub struct CoderFirstUserDriver {
+    schema: Schema,
+}
+
+impl Default for CoderFirstUserDriver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CoderFirstUserDriver {
+    /// The driver.
+    pub fn new() -> Self {
+        Self {
+            schema: Schema::new(
+                "coder_first_user",
+                vec![
+                    Field::required("url")
+                        .force_new()
+                        .describe("Coder access URL"),
+                    Field::required("email")
+                        .force_new()
+                        .describe("email of the owner"),
+                    Field::required("username")
+                        .force_new()
+                        .describe("username of the owner"),
+                    Field::required("password")
+                        .sensitive()
+                        .force_new()
+                        .describe("password of the owner"),
+                    Field::optional("name").describe("display name"),
+                    Field::optional("timeout_seconds").describe("how long to wait for Coder (300)"),
+                    Field::computed("user_id").describe("the user's id"),
+                    Field::computed("organization_id").describe("the default organization's id"),
+                    Field::computed("adopted")
+                        .describe("whether an existing first user was adopted"),
+                ],
+            ),
+        }
+    }
+}
+
+pub(crate) fn coder_err(e: CoderError) -> DriverError {
+    match e {
+        CoderError::Unreachable { url, after, last } => DriverError::Timeout {
+            what: format!("Coder at {url} to answer /healthz (last: {last})"),
+            after,
+        },
+        e => DriverError::failed(e.to_string()),
+    }
+}
+
+fn timeout(config: &Value) -> Duration {
+    Duration::from_secs(config["timeout_seconds"].as_u64().unwrap_or(300))
+}
+
+#[async_trait]
+impl Driver for CoderFirstUserDriver {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, config: &Value) -> Vec<FieldError> {
+        let mut errors = vec![];
+        if let Some(e) = config["email"].as_str()
+            && !e.contains('@')
+        {
+            errors.push(FieldError::new(
+                "email",
+                &format!("{e:?}"),
+                "is not an email address",
+                "use user@example.com",
+            ));
+        }
+        if let Some(u) = config["username"].as_str() {
+            let ok = !u.is_empty()
+                && u.len() <= 32
+                && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !u.starts_with('-')
+                && !u.ends_with('-');
+            if !ok {
+                errors.push(FieldError::new(
+                    "username",
+                    &format!("{u:?}"),
+                    "is not a valid Coder username",
+                    "use letters, digits and '-', at most 32 characters",
+                ));
+            }
+        }
+        if let Some(p) = config["password"].as_str()
+            && p.len() < 8
+        {
+            errors.push(FieldError::new(
+                "password",
+                "(sensitive value)",
+                "is too short",
+                "use at least 8 characters (e.g. a random_password of length 24)",
+            ));
+        }
+        errors
+    }
+
+    async fn read(
+        &self,
+        _ctx: &DriverContext,
+        recorded: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let client = CoderClient::new(recorded.config["url"].as_str().unwrap_or_default());
+        if !client.has_first_user().await.map_err(coder_err)? {
+            return Ok(None);
+        }
+        Ok(Some(recorded.attributes.clone()))
+    }
+
+    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
+        let url = config["url"].as_str().unwrap_or_default();
+        let email = config["email"].as_str().unwrap_or_default();
+        let username = config["username"].as_str().unwrap_or_default();
+        let password = config["password"].as_str().unwrap_or_default();
+        let mut client = CoderClient::new(url);
+        ctx.progress(format!("waiting for Coder at {url}"));
+        client
+            .wait_healthy(timeout(config))
+            .await
+            .map_err(coder_err)?;
+        let (user_id, org_id, adopted) = if client.has_first_user().await.map_err(coder_err)? {
+            client.login(email, password).await.map_err(|e| {
+                DriverError::failed(format!(
+                    "Coder at {url} already has its first user and {email} cannot log in with the configured password ({e}); set the password of the existing owner or reset the deployment"
+                ))
+            })?;
+            let me = client.me().await.map_err(coder_err)?;
+            let orgs = client.organizations().await.map_err(coder_err)?;
+            (
+                me["id"].as_str().unwrap_or_default().to_string(),
+                orgs.first()
+                    .and_then(|o| o["id"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                true,
+            )
+        } else {
+            let name = config["name"].as_str().unwrap_or_default();
+            let (u, o) = client
+                .create_first_user(email, username, password, name)
+                .await
+                .map_err(coder_err)?;
+            (u, o, false)
+        };
+        let mut attributes = config.clone();
+        attributes["user_id"] = json!(user_id);
+        attributes["organization_id"] = json!(org_id);
+        attributes["adopted"] = json!(adopted);
+        Ok(Created {
+            id: user_id,
+            attributes,
+        })
+    }
+
+    async fn update(
+        &self,
+        _ctx: &DriverContext,
+        recorded: &ResourceState,
+        config: &Value,
+        _changed: &[String],
+    ) -> Result<Value, DriverError> {
+        // Only the display name and the timeout update in place; nothing to call.
+        let mut attributes = recorded.attributes.clone();
+        for k in ["name", "timeout_seconds"] {
+            attributes[k] = config[k].clone();
+        }
+        Ok(attributes)
+    }
+
+    async fn delete(
+        &self,
+        _ctx: &DriverContext,
+        _recorded: &ResourceState,
+    ) -> Result<(), DriverError> {
+        // The owner account is not deleted through the API: it is forgotten, and Coder's data
+        // goes with its database.
+        Ok(())
+    }
+
+    async fn recover(
+        &self,
+        ctx: &DriverContext,
+        config: &Value,
+        _marker: &Value,
+    ) -> Result<Option<Created>, DriverError> {
+        // Creation is adopt-or-create: running it again is safe.
+        self.create(ctx, config).await.map(Some)
+    }
+}

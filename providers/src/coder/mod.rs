@@ -1,0 +1,27 @@
+//! Coder: chart values for the official chart (`CoderValues`), the percent-encoded
+//! PostgreSQL URL, `coder_first_user` (`POST /api/v2/users/first`) and `coder_template`
+//! (directory → ustar archive → sha256; upload, build, create or promote).
+
+mod archive;
+mod client;
+mod first_user;
+mod template;
+mod values;
+
+pub use archive::{TemplateArchive, archive_dir};
+pub use client::{CoderClient, CoderError};
+pub use first_user::{CoderFirstUser, CoderFirstUserAttributes, CoderFirstUserDriver};
+pub use template::{CoderTemplate, CoderTemplateAttributes, CoderTemplateDriver};
+pub use values::{
+    CODER_CHART, CODER_CHART_REPOSITORY, CoderValues, GithubOAuth, SecretKeyRef, postgres_url,
+};
+
+use std::sync::Arc;
+
+use kapstan_engine::Registry;
+
+/// Registers the Coder kinds.
+pub fn register(registry: &mut Registry) {
+    registry.register(Arc::new(CoderFirstUserDriver::new()));
+    registry.register(Arc::new(CoderTemplateDriver::new()));
+}

@@ -1,0 +1,204 @@
+//! Values for the Coder Helm chart (official `https://helm.coder.com/v2`, chart `coder`) and
+//! the PostgreSQL connection URL with a percent-encoded password.
+
+use kapstan_engine::Input;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The official chart repository.
+pub const CODER_CHART_REPOSITORY: &str = "https://helm.coder.com/v2";
+/// The chart name.
+pub const CODER_CHART: &str = "coder";
+
+/// Userinfo characters left as they are (RFC 3986 unreserved).
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `postgres://user:password@host:port/db?sslmode=…` with user and password percent-encoded,
+/// so a generated password with `@`, `/`, `#`, `:` or `%` stays a valid URL.
+pub fn postgres_url(
+    user: &str,
+    password: &str,
+    host: &str,
+    port: u16,
+    database: &str,
+    sslmode: &str,
+) -> String {
+    format!(
+        "postgres://{}:{}@{host}:{port}/{}?sslmode={sslmode}",
+        utf8_percent_encode(user, USERINFO),
+        utf8_percent_encode(password, USERINFO),
+        utf8_percent_encode(database, USERINFO),
+    )
+}
+
+/// A key of a Secret.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecretKeyRef {
+    /// Secret name.
+    pub name: Input<String>,
+    /// Key in the Secret.
+    pub key: String,
+}
+
+/// GitHub OAuth login for Coder.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GithubOAuth {
+    /// OAuth app client id.
+    pub client_id: String,
+    /// Secret key holding the client secret.
+    pub client_secret: SecretKeyRef,
+    /// Let new users sign up with GitHub.
+    pub allow_signups: bool,
+    /// Admit every GitHub user (needs empty `allowed_orgs` and `allowed_teams`).
+    pub allow_everyone: bool,
+    /// Organizations whose members may log in.
+    pub allowed_orgs: Vec<String>,
+    /// Teams (`org/team-slug`) whose members may log in.
+    pub allowed_teams: Vec<String>,
+}
+
+/// What kapstan sets in the Coder chart's values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CoderValues {
+    /// `CODER_ACCESS_URL`: the external URL (e.g. `http://<lb ip>` or `https://coder.example.com`).
+    pub access_url: Input<String>,
+    /// `CODER_WILDCARD_ACCESS_URL`: a bare pattern such as `*.coder.example.com` (no scheme).
+    pub wildcard_access_url: Option<String>,
+    /// Secret key holding the PostgreSQL URL (`CODER_PG_CONNECTION_URL`).
+    pub database_url: SecretKeyRef,
+    /// Optional GitHub OAuth.
+    pub github: Option<GithubOAuth>,
+    /// Scaleway load balancer the Service uses (`<zone>/<id>` or id), owned by the infra phase.
+    pub load_balancer_id: Option<Input<String>>,
+    /// Image tag (the chart's appVersion when absent).
+    pub image_tag: Option<String>,
+    /// Extra environment variables.
+    pub extra_env: Vec<(String, String)>,
+    /// Container resources (requests/limits).
+    pub resources: Option<Value>,
+}
+
+impl CoderValues {
+    /// Problems with the values, for users (checked before any API call).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = vec![];
+        if let Some(w) = &self.wildcard_access_url
+            && (w.contains("://") || !w.starts_with('*'))
+        {
+            out.push(format!(
+                "wildcard_access_url {w:?} must be a bare pattern like *.coder.example.com (no scheme)"
+            ));
+        }
+        if let Some(g) = &self.github
+            && g.allow_everyone
+            && (!g.allowed_orgs.is_empty() || !g.allowed_teams.is_empty())
+        {
+            out.push("github.allow_everyone needs empty allowed_orgs and allowed_teams".into());
+        }
+        out
+    }
+
+    /// The chart values (a JSON document; references stay references until apply).
+    pub fn to_values(&self) -> Value {
+        let mut env = vec![
+            json!({"name": "CODER_PG_CONNECTION_URL", "valueFrom": {"secretKeyRef": {"name": self.database_url.name, "key": self.database_url.key}}}),
+            json!({"name": "CODER_ACCESS_URL", "value": self.access_url}),
+        ];
+        if let Some(w) = &self.wildcard_access_url {
+            env.push(json!({"name": "CODER_WILDCARD_ACCESS_URL", "value": w}));
+        }
+        if let Some(g) = &self.github {
+            env.push(json!({"name": "CODER_OAUTH2_GITHUB_CLIENT_ID", "value": g.client_id}));
+            env.push(json!({"name": "CODER_OAUTH2_GITHUB_CLIENT_SECRET", "valueFrom": {"secretKeyRef": {"name": g.client_secret.name, "key": g.client_secret.key}}}));
+            env.push(json!({"name": "CODER_OAUTH2_GITHUB_ALLOW_SIGNUPS", "value": g.allow_signups.to_string()}));
+            env.push(json!({"name": "CODER_OAUTH2_GITHUB_ALLOW_EVERYONE", "value": g.allow_everyone.to_string()}));
+            if !g.allowed_orgs.is_empty() {
+                env.push(json!({"name": "CODER_OAUTH2_GITHUB_ALLOWED_ORGS", "value": g.allowed_orgs.join(",")}));
+            }
+            if !g.allowed_teams.is_empty() {
+                env.push(json!({"name": "CODER_OAUTH2_GITHUB_ALLOWED_TEAMS", "value": g.allowed_teams.join(",")}));
+            }
+            env.push(
+                json!({"name": "CODER_OAUTH2_GITHUB_DEFAULT_PROVIDER_ENABLE", "value": "false"}),
+            );
+        }
+        for (k, v) in &self.extra_env {
+            env.push(json!({"name": k, "value": v}));
+        }
+        let mut service = json!({"enable": true, "type": "LoadBalancer", "sessionAffinity": "None", "externalTrafficPolicy": "Cluster"});
+        if let Some(lb) = &self.load_balancer_id {
+            service["annotations"] = json!({"service.beta.kubernetes.io/scw-loadbalancer-id": lb});
+        }
+        let mut coder = json!({
+            "env": env,
+            "service": service,
+            "securityContext": {
+                "runAsNonRoot": true, "runAsUser": 1000, "runAsGroup": 1000,
+                "allowPrivilegeEscalation": false, "seccompProfile": {"type": "RuntimeDefault"},
+                "capabilities": {"drop": ["ALL"]},
+            },
+        });
+        if let Some(tag) = &self.image_tag {
+            coder["image"] = json!({"tag": tag});
+        }
+        if let Some(r) = &self.resources {
+            coder["resources"] = r.clone();
+        }
+        json!({ "coder": coder })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_percent_encoded() {
+        let url = postgres_url(
+            "coder",
+            "p@ss/w#rd:%",
+            "10.0.0.5",
+            5432,
+            "coder_dev_db",
+            "require",
+        );
+        assert_eq!(
+            url,
+            "postgres://coder:p%40ss%2Fw%23rd%3A%25@10.0.0.5:5432/coder_dev_db?sslmode=require"
+        );
+    }
+
+    #[test]
+    fn values_carry_the_env_and_the_lb_annotation() {
+        let v = CoderValues {
+            access_url: "http://51.15.1.2".into(),
+            wildcard_access_url: Some("*.coder.example.com".into()),
+            database_url: SecretKeyRef {
+                name: "coder-db-url".into(),
+                key: "url".into(),
+            },
+            load_balancer_id: Some(Input::Value("fr-par-1/abc".into())),
+            ..Default::default()
+        };
+        assert!(v.problems().is_empty());
+        let values = v.to_values();
+        assert_eq!(
+            values["coder"]["env"][0]["valueFrom"]["secretKeyRef"]["name"],
+            "coder-db-url"
+        );
+        assert_eq!(
+            values["coder"]["service"]["annotations"]["service.beta.kubernetes.io/scw-loadbalancer-id"],
+            "fr-par-1/abc"
+        );
+        let bad = CoderValues {
+            wildcard_access_url: Some("https://*.x.com".into()),
+            ..Default::default()
+        };
+        assert_eq!(bad.problems().len(), 1);
+    }
+}

@@ -1,0 +1,560 @@
+//! `helm_release`: render with `helm template`, apply every object with server-side apply in a
+//! safe order, prune what is no longer rendered, wait for readiness, record the inventory and
+//! the chart's sha256, and write the Helm release record.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use kapstan_engine::state::ResourceState;
+use kapstan_engine::{
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
+    ResourceRef, Schema, async_trait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::binary::Helm;
+use super::record::{self, ReleaseInfo};
+use crate::kubernetes::{FIELD_MANAGER, KubeClient, ObjectRef, client_from, kube_err};
+
+/// A Helm release, deployed by kapstan.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HelmRelease {
+    /// Kubeconfig of the cluster (sensitive).
+    pub kubeconfig: Input<String>,
+    /// Release name; changing it replaces the release.
+    pub name: String,
+    /// Namespace; changing it replaces the release (reference a `kubernetes_namespace` name to
+    /// order the release after it).
+    pub namespace: Input<String>,
+    /// Chart repository URL (e.g. `https://helm.coder.com/v2`); absent for a local chart path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Chart name in the repository, or a local chart path.
+    pub chart: String,
+    /// Chart version (pin it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Values (any JSON; typed structs such as `CoderValues` serialize to it).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub values: Value,
+    /// Create the namespace when missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_namespace: bool,
+    /// How long to wait for readiness (300 s when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    /// Wait for Deployments and LoadBalancer Services (true when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<bool>,
+}
+
+/// Attributes of a `helm_release`.
+#[derive(Debug, Clone)]
+pub struct HelmReleaseAttributes(ResourceRef);
+
+impl From<ResourceRef> for HelmReleaseAttributes {
+    fn from(r: ResourceRef) -> Self {
+        Self(r)
+    }
+}
+
+impl HelmReleaseAttributes {
+    /// The release revision.
+    pub fn revision(&self) -> Output<u64> {
+        self.0.output("revision")
+    }
+    /// sha256 of the chart archive.
+    pub fn chart_sha256(&self) -> Output<String> {
+        self.0.output("chart_sha256")
+    }
+    /// Address of the first LoadBalancer Service (once ready).
+    pub fn load_balancer_ip(&self) -> Output<String> {
+        self.0.output("load_balancer_ip")
+    }
+    /// The id (`namespace/name`).
+    pub fn id(&self) -> Output<String> {
+        self.0.id()
+    }
+}
+
+impl Resource for HelmRelease {
+    const KIND: &'static str = "helm_release";
+    type Attributes = HelmReleaseAttributes;
+}
+
+/// The `helm_release` driver.
+#[derive(Debug)]
+pub struct HelmReleaseDriver {
+    schema: Schema,
+}
+
+impl Default for HelmReleaseDriver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HelmReleaseDriver {
+    /// The driver.
+    pub fn new() -> Self {
+        Self {
+            schema: Schema::new(
+                "helm_release",
+                vec![
+                    Field::required("kubeconfig")
+                        .sensitive()
+                        .describe("kubeconfig of the cluster"),
+                    Field::required("name").force_new().describe("release name"),
+                    Field::required("namespace")
+                        .force_new()
+                        .describe("release namespace"),
+                    Field::optional("repository").describe("chart repository URL"),
+                    Field::required("chart").describe("chart name or local path"),
+                    Field::optional("version").describe("chart version"),
+                    Field::optional("values").describe("chart values"),
+                    Field::optional("create_namespace")
+                        .describe("create the namespace when missing"),
+                    Field::optional("timeout_seconds").describe("readiness deadline (300)"),
+                    Field::optional("wait").describe("wait for readiness (true)"),
+                    Field::computed("revision").describe("release revision"),
+                    Field::computed("chart_sha256").describe("sha256 of the chart"),
+                    Field::computed("chart_version").describe("chart version rendered"),
+                    Field::computed("app_version").describe("chart appVersion"),
+                    Field::computed("inventory").describe("objects applied"),
+                    Field::computed("status").describe("deployed"),
+                    Field::computed("load_balancer_ip")
+                        .describe("address of the first LoadBalancer Service"),
+                    Field::computed("missing_objects")
+                        .describe("inventoried objects not found in the cluster"),
+                ],
+            ),
+        }
+    }
+}
+
+/// Apply order of a kind: namespaces, CRDs, service accounts and RBAC, policy and config,
+/// workloads, services and ingresses, everything else.
+pub fn apply_order(kind: &str) -> u8 {
+    match kind {
+        "Namespace" => 0,
+        "CustomResourceDefinition" => 1,
+        "ServiceAccount" | "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding" => 2,
+        "ResourceQuota"
+        | "LimitRange"
+        | "NetworkPolicy"
+        | "PodSecurityPolicy"
+        | "PodDisruptionBudget"
+        | "StorageClass"
+        | "PriorityClass" => 3,
+        "Secret" | "ConfigMap" | "PersistentVolumeClaim" | "PersistentVolume" => 4,
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "CronJob" | "Pod" => 5,
+        "Service" | "Ingress" | "IngressClass" | "HTTPRoute" | "Gateway" => 6,
+        _ => 7,
+    }
+}
+
+fn release_id(config: &Value) -> String {
+    format!(
+        "{}/{}",
+        config["namespace"].as_str().unwrap_or_default(),
+        config["name"].as_str().unwrap_or_default()
+    )
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn inventory_of(attrs: &Value) -> Vec<ObjectRef> {
+    serde_json::from_value(attrs["inventory"].clone()).unwrap_or_default()
+}
+
+async fn release_records(
+    client: &KubeClient,
+    ns: &str,
+    name: &str,
+) -> Result<Vec<Value>, DriverError> {
+    match client
+        .list(
+            "v1",
+            "Secret",
+            Some(ns),
+            Some(&format!("owner=helm,name={name}")),
+        )
+        .await
+    {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_not_found() => Ok(vec![]),
+        Err(e) => Err(kube_err(e)),
+    }
+}
+
+/// Renders, applies, prunes, waits and records. `prior` holds the previous attributes.
+async fn deploy(
+    ctx: &DriverContext,
+    config: &Value,
+    prior: Option<&Value>,
+) -> Result<Value, DriverError> {
+    let name = config["name"].as_str().unwrap_or_default().to_string();
+    let ns = config["namespace"].as_str().unwrap_or_default().to_string();
+    let helm = Helm::locate()
+        .await
+        .map_err(|e| DriverError::failed(e.to_string()))?;
+    let values = if config["values"].is_null() {
+        json!({})
+    } else {
+        config["values"].clone()
+    };
+    ctx.progress(format!(
+        "rendering chart {} with helm {}",
+        config["chart"].as_str().unwrap_or(""),
+        helm.version
+    ));
+    let rendered = helm
+        .render(
+            &name,
+            &ns,
+            config["repository"].as_str(),
+            config["chart"].as_str().unwrap_or_default(),
+            config["version"].as_str(),
+            &values,
+        )
+        .await
+        .map_err(|e| DriverError::failed(e.to_string()))?;
+    let client = client_from(config)?;
+    if config["create_namespace"].as_bool() == Some(true) {
+        let ns_obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        client
+            .apply(&ns_obj, FIELD_MANAGER, true)
+            .await
+            .map_err(kube_err)?;
+    }
+    // Normalize and order the rendered objects.
+    let mut objects = vec![];
+    for mut obj in rendered.objects.clone() {
+        let Some(mut r) = ObjectRef::of(&obj) else {
+            return Err(DriverError::failed(format!(
+                "release {name}: the chart rendered an object without apiVersion, kind or metadata.name"
+            )));
+        };
+        let namespaced = client
+            .is_namespaced(&r.api_version, &r.kind)
+            .await
+            .map_err(|e| DriverError::failed(format!("release {name}: {e}")))?;
+        if namespaced && r.namespace.is_none() {
+            obj["metadata"]["namespace"] = json!(ns);
+            r.namespace = Some(ns.clone());
+        }
+        if !namespaced {
+            r.namespace = None;
+            if let Some(m) = obj["metadata"].as_object_mut() {
+                m.remove("namespace");
+            }
+        }
+        obj["metadata"]["annotations"]["meta.helm.sh/release-name"] = json!(name);
+        obj["metadata"]["annotations"]["meta.helm.sh/release-namespace"] = json!(ns);
+        if obj["metadata"]["labels"]["app.kubernetes.io/managed-by"].is_null() {
+            obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("Helm");
+        }
+        objects.push((apply_order(&r.kind), r, obj));
+    }
+    objects.sort_by_key(|(o, _, _)| *o);
+    let inventory: Vec<ObjectRef> = objects.iter().map(|(_, r, _)| r.clone()).collect();
+    // Revision: one more than any recorded.
+    let records = release_records(&client, &ns, &name).await?;
+    let last = records
+        .iter()
+        .filter_map(|s| {
+            s["metadata"]["labels"]["version"]
+                .as_str()?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    let revision = last + 1;
+    ctx.checkpoint(json!({"revision": revision, "inventory": inventory}))
+        .await?;
+    for (i, (_, r, obj)) in objects.iter().enumerate() {
+        ctx.progress(format!("applying {r} ({}/{})", i + 1, objects.len()));
+        client
+            .apply(obj, FIELD_MANAGER, true)
+            .await
+            .map_err(|e| DriverError::failed(format!("release {name}: applying {r}: {e}")))?;
+    }
+    // Prune what is no longer rendered, in reverse order.
+    let keep: BTreeSet<&ObjectRef> = inventory.iter().collect();
+    let mut stale: Vec<ObjectRef> = prior
+        .map(inventory_of)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| !keep.contains(r))
+        .collect();
+    stale.sort_by_key(|r| std::cmp::Reverse(apply_order(&r.kind)));
+    for r in &stale {
+        ctx.progress(format!("pruning {r}"));
+        client
+            .delete(r)
+            .await
+            .map_err(|e| DriverError::failed(format!("release {name}: pruning {r}: {e}")))?;
+    }
+    // Readiness.
+    let timeout = Duration::from_secs(config["timeout_seconds"].as_u64().unwrap_or(300));
+    let mut lb_ip = Value::Null;
+    if config["wait"].as_bool() != Some(false) {
+        lb_ip = wait_ready(ctx, &client, &name, &inventory, timeout).await?;
+    }
+    // Release record.
+    let first_deployed = records
+        .iter()
+        .filter_map(|s| s["data"]["release"].as_str())
+        .filter_map(decode_record)
+        .filter_map(|r| r["info"]["first_deployed"].as_str().map(str::to_string))
+        .min()
+        .unwrap_or_else(now_rfc3339);
+    for prev in &records {
+        let Some(mut rel) = prev["data"]["release"].as_str().and_then(decode_record) else {
+            continue;
+        };
+        if rel["info"]["status"] == "deployed" {
+            rel["info"]["status"] = json!("superseded");
+            let secret = record::record_secret(&rel, chrono::Utc::now().timestamp());
+            client
+                .apply(&secret, FIELD_MANAGER, true)
+                .await
+                .map_err(kube_err)?;
+        }
+    }
+    let now = now_rfc3339();
+    let release = record::release_json(&ReleaseInfo {
+        name: &name,
+        namespace: &ns,
+        revision,
+        status: "deployed",
+        first_deployed: &first_deployed,
+        last_deployed: &now,
+        description: if revision == 1 {
+            "Install complete"
+        } else {
+            "Upgrade complete"
+        },
+        chart: &rendered.chart,
+        values: &values,
+        manifest: &rendered.manifest,
+    });
+    let secret = record::record_secret(&release, chrono::Utc::now().timestamp());
+    client
+        .apply(&secret, FIELD_MANAGER, true)
+        .await
+        .map_err(kube_err)?;
+    let mut attrs = config.clone();
+    if let Some(m) = attrs.as_object_mut() {
+        m.remove("kubeconfig");
+    }
+    attrs["revision"] = json!(revision);
+    attrs["chart_sha256"] = json!(rendered.chart_sha256);
+    attrs["chart_version"] = rendered.chart["version"].clone();
+    attrs["app_version"] = rendered.chart["appVersion"].clone();
+    attrs["inventory"] = json!(inventory);
+    attrs["status"] = json!("deployed");
+    attrs["load_balancer_ip"] = lb_ip;
+    attrs["missing_objects"] = json!([]);
+    Ok(attrs)
+}
+
+fn decode_record(b64: &str) -> Option<Value> {
+    use base64::Engine as _;
+    let inner = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    record::decode_release(std::str::from_utf8(&inner).ok()?)
+}
+
+/// Waits for Deployments to be available and LoadBalancer Services to have an address.
+/// Returns the first LoadBalancer address.
+async fn wait_ready(
+    ctx: &DriverContext,
+    client: &KubeClient,
+    release: &str,
+    inventory: &[ObjectRef],
+    timeout: Duration,
+) -> Result<Value, DriverError> {
+    let start = Instant::now();
+    let mut lb_ip = Value::Null;
+    for r in inventory
+        .iter()
+        .filter(|r| matches!(r.kind.as_str(), "Deployment" | "Service"))
+    {
+        let mut last_reason = String::new();
+        loop {
+            if ctx.abandoned() {
+                return Err(DriverError::Interrupted);
+            }
+            let live = client.get(r).await.map_err(kube_err)?;
+            let (ready, reason) = match &live {
+                None => (false, "not found".to_string()),
+                Some(o) if r.kind == "Deployment" => {
+                    let want = o["spec"]["replicas"].as_i64().unwrap_or(1);
+                    let available = o["status"]["availableReplicas"].as_i64().unwrap_or(0);
+                    let observed = o["status"]["observedGeneration"].as_i64().unwrap_or(0);
+                    let generation = o["metadata"]["generation"].as_i64().unwrap_or(0);
+                    let why = o["status"]["conditions"]
+                        .as_array()
+                        .and_then(|c| c.iter().find(|c| c["type"] == "Available"))
+                        .and_then(|c| c["message"].as_str())
+                        .unwrap_or("")
+                        .to_string();
+                    (
+                        available >= want && observed >= generation,
+                        format!("{available}/{want} available {why}"),
+                    )
+                }
+                Some(o) if o["spec"]["type"] == "LoadBalancer" => {
+                    let ing = &o["status"]["loadBalancer"]["ingress"][0];
+                    let addr = ing["ip"].as_str().or(ing["hostname"].as_str());
+                    if let Some(a) = addr
+                        && lb_ip.is_null()
+                    {
+                        lb_ip = json!(a);
+                    }
+                    (
+                        addr.is_some(),
+                        "waiting for a load balancer address".to_string(),
+                    )
+                }
+                Some(_) => (true, String::new()),
+            };
+            if ready {
+                break;
+            }
+            if reason != last_reason {
+                ctx.progress(format!("waiting for {r}: {reason}"));
+                last_reason = reason.clone();
+            }
+            if start.elapsed() >= timeout {
+                return Err(DriverError::Timeout {
+                    what: format!("release {release}: {r} to become ready ({})", reason.trim()),
+                    after: timeout,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    Ok(lb_ip)
+}
+
+#[async_trait]
+impl Driver for HelmReleaseDriver {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, config: &Value) -> Vec<FieldError> {
+        let mut errors = vec![];
+        if config["repository"].is_null()
+            && let Some(chart) = config["chart"].as_str()
+            && !std::path::Path::new(chart).exists()
+        {
+            errors.push(FieldError::new(
+                "chart",
+                &format!("{chart:?}"),
+                "is neither a local chart path nor used with a repository",
+                "set `repository` (e.g. https://helm.coder.com/v2) or give a chart directory or archive",
+            ));
+        }
+        if config["repository"].is_string() && config["version"].is_null() {
+            errors.push(FieldError::new(
+                "version",
+                "(absent)",
+                "is required with a repository",
+                "pin the chart version, e.g. version = \"2.21.1\"",
+            ));
+        }
+        errors
+    }
+
+    async fn read(
+        &self,
+        _ctx: &DriverContext,
+        recorded: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let client = client_from(&recorded.config)?;
+        let ns = recorded.config["namespace"].as_str().unwrap_or_default();
+        let name = recorded.config["name"].as_str().unwrap_or_default();
+        if release_records(&client, ns, name).await?.is_empty() {
+            return Ok(None);
+        }
+        let mut attrs = recorded.attributes.clone();
+        let mut missing = vec![];
+        for r in inventory_of(&recorded.attributes) {
+            if client.get(&r).await.map_err(kube_err)?.is_none() {
+                missing.push(json!(r.to_string()));
+            }
+        }
+        attrs["missing_objects"] = json!(missing);
+        Ok(Some(attrs))
+    }
+
+    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
+        let attributes = deploy(ctx, config, None).await?;
+        Ok(Created {
+            id: release_id(config),
+            attributes,
+        })
+    }
+
+    async fn update(
+        &self,
+        ctx: &DriverContext,
+        recorded: &ResourceState,
+        config: &Value,
+        _changed: &[String],
+    ) -> Result<Value, DriverError> {
+        deploy(ctx, config, Some(&recorded.attributes)).await
+    }
+
+    async fn delete(
+        &self,
+        ctx: &DriverContext,
+        recorded: &ResourceState,
+    ) -> Result<(), DriverError> {
+        let client = client_from(&recorded.config)?;
+        let ns = recorded.config["namespace"].as_str().unwrap_or_default();
+        let name = recorded.config["name"].as_str().unwrap_or_default();
+        let mut inventory = inventory_of(&recorded.attributes);
+        inventory.sort_by_key(|r| std::cmp::Reverse(apply_order(&r.kind)));
+        for r in &inventory {
+            ctx.progress(format!("deleting {r}"));
+            match client.delete(r).await {
+                Ok(_) => {}
+                Err(crate::kubernetes::KubeError::UnknownKind { .. }) => {}
+                Err(e) => {
+                    return Err(DriverError::failed(format!(
+                        "release {name}: deleting {r}: {e}"
+                    )));
+                }
+            }
+        }
+        for rec in release_records(&client, ns, name).await? {
+            if let Some(r) = ObjectRef::of(&rec) {
+                client.delete(&r).await.map_err(kube_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn recover(
+        &self,
+        ctx: &DriverContext,
+        config: &Value,
+        marker: &Value,
+    ) -> Result<Option<Created>, DriverError> {
+        // Applying is idempotent: run the whole deployment again, pruning what the interrupted
+        // run had applied beyond the new rendering.
+        let prior = json!({"inventory": marker["inventory"]});
+        let attributes = deploy(ctx, config, Some(&prior)).await?;
+        Ok(Some(Created {
+            id: release_id(config),
+            attributes,
+        }))
+    }
+}

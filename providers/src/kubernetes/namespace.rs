@@ -1,0 +1,325 @@
+//! `kubernetes_namespace`: a namespace with labels, annotations and Pod Security Admission
+//! levels (`pod-security.kubernetes.io/{enforce,audit,warn}` labels).
+
+use std::collections::BTreeMap;
+
+use kapstan_engine::state::ResourceState;
+use kapstan_engine::{
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
+    ResourceRef, Schema, async_trait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::{FIELD_MANAGER, ObjectRef, client_from, kube_err, project, string_map};
+
+const LEVELS: &[&str] = &["privileged", "baseline", "restricted"];
+
+/// Pod Security Admission levels of a namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodSecurity {
+    /// Level enforced: `privileged`, `baseline` or `restricted`.
+    pub enforce: String,
+    /// Level audited (defaults to none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<String>,
+    /// Level warned about (defaults to none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn: Option<String>,
+    /// Policy version (`latest` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl PodSecurity {
+    /// The same level enforced, audited and warned about.
+    pub fn all(level: &str) -> Self {
+        Self {
+            enforce: level.into(),
+            audit: Some(level.into()),
+            warn: Some(level.into()),
+            version: None,
+        }
+    }
+}
+
+/// A Kubernetes namespace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KubernetesNamespace {
+    /// Kubeconfig of the cluster (sensitive; e.g. the cluster's `kubeconfig` attribute).
+    pub kubeconfig: Input<String>,
+    /// Name; changing it replaces the namespace.
+    pub name: Input<String>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Pod Security Admission levels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_security: Option<PodSecurity>,
+}
+
+/// Attributes of a `kubernetes_namespace`.
+#[derive(Debug, Clone)]
+pub struct KubernetesNamespaceAttributes(ResourceRef);
+
+impl From<ResourceRef> for KubernetesNamespaceAttributes {
+    fn from(r: ResourceRef) -> Self {
+        Self(r)
+    }
+}
+
+impl KubernetesNamespaceAttributes {
+    /// The namespace name (use it to order objects after the namespace).
+    pub fn name(&self) -> Output<String> {
+        self.0.output("name")
+    }
+    /// The namespace's uid.
+    pub fn uid(&self) -> Output<String> {
+        self.0.output("uid")
+    }
+    /// The id (the name).
+    pub fn id(&self) -> Output<String> {
+        self.0.id()
+    }
+}
+
+impl Resource for KubernetesNamespace {
+    const KIND: &'static str = "kubernetes_namespace";
+    type Attributes = KubernetesNamespaceAttributes;
+}
+
+/// The `kubernetes_namespace` driver.
+#[derive(Debug)]
+pub struct KubernetesNamespaceDriver {
+    schema: Schema,
+}
+
+impl Default for KubernetesNamespaceDriver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KubernetesNamespaceDriver {
+    /// The driver.
+    pub fn new() -> Self {
+        Self {
+            schema: Schema::new(
+                "kubernetes_namespace",
+                vec![
+                    Field::required("kubeconfig")
+                        .sensitive()
+                        .describe("kubeconfig of the cluster"),
+                    Field::required("name")
+                        .force_new()
+                        .describe("namespace name"),
+                    Field::optional("labels").describe("labels"),
+                    Field::optional("annotations").describe("annotations"),
+                    Field::optional("pod_security")
+                        .describe("Pod Security Admission levels: enforce, audit, warn, version"),
+                    Field::computed("uid").describe("the namespace's uid"),
+                ],
+            ),
+        }
+    }
+}
+
+fn pss_labels(ps: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    let version = ps["version"].as_str().unwrap_or("latest");
+    for mode in ["enforce", "audit", "warn"] {
+        if let Some(level) = ps[mode].as_str() {
+            out.insert(format!("pod-security.kubernetes.io/{mode}"), json!(level));
+            out.insert(
+                format!("pod-security.kubernetes.io/{mode}-version"),
+                json!(version),
+            );
+        }
+    }
+    out
+}
+
+fn manifest(config: &Value) -> Value {
+    let mut labels = string_map(&config["labels"]);
+    labels.extend(pss_labels(&config["pod_security"]));
+    let mut meta = json!({"name": config["name"]});
+    if !labels.is_empty() {
+        meta["labels"] = Value::Object(labels);
+    }
+    let ann = string_map(&config["annotations"]);
+    if !ann.is_empty() {
+        meta["annotations"] = Value::Object(ann);
+    }
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+}
+
+fn attributes(config: &Value, live: &Value) -> Value {
+    let live_labels = &live["metadata"]["labels"];
+    let mut attrs = json!({"name": live["metadata"]["name"], "uid": live["metadata"]["uid"]});
+    if config.get("labels").is_some_and(|l| !l.is_null()) {
+        attrs["labels"] = project(&config["labels"], live_labels);
+    }
+    if config.get("annotations").is_some_and(|l| !l.is_null()) {
+        attrs["annotations"] = project(&config["annotations"], &live["metadata"]["annotations"]);
+    }
+    if let Some(ps) = config.get("pod_security").filter(|p| p.is_object()) {
+        let mut live_ps = Map::new();
+        let mut version = None;
+        for mode in ["enforce", "audit", "warn"] {
+            if ps.get(mode).is_some()
+                && let Some(l) = live_labels[format!("pod-security.kubernetes.io/{mode}")].as_str()
+            {
+                live_ps.insert(mode.into(), json!(l));
+                version = live_labels[format!("pod-security.kubernetes.io/{mode}-version")]
+                    .as_str()
+                    .map(str::to_string);
+            }
+        }
+        if ps.get("version").is_some()
+            && let Some(v) = version
+        {
+            live_ps.insert("version".into(), json!(v));
+        }
+        attrs["pod_security"] = Value::Object(live_ps);
+    }
+    attrs
+}
+
+fn reference(name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: name.into(),
+    }
+}
+
+#[async_trait]
+impl Driver for KubernetesNamespaceDriver {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, config: &Value) -> Vec<FieldError> {
+        let mut errors = vec![];
+        if let Some(name) = config["name"].as_str() {
+            let ok = !name.is_empty()
+                && name.len() <= 63
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !name.starts_with('-')
+                && !name.ends_with('-');
+            if !ok {
+                errors.push(FieldError::new(
+                    "name",
+                    &format!("{name:?}"),
+                    "is not a valid namespace name",
+                    "use lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit",
+                ));
+            }
+        }
+        for mode in ["enforce", "audit", "warn"] {
+            if let Some(level) = config["pod_security"][mode].as_str()
+                && !LEVELS.contains(&level)
+            {
+                errors.push(FieldError::new(
+                    &format!("pod_security.{mode}"),
+                    &format!("{level:?}"),
+                    "is not a Pod Security level",
+                    "use privileged, baseline or restricted",
+                ));
+            }
+        }
+        errors
+    }
+
+    async fn read(
+        &self,
+        _ctx: &DriverContext,
+        recorded: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let client = client_from(&recorded.config)?;
+        let name = recorded.config["name"].as_str().unwrap_or_default();
+        let live = client.get(&reference(name)).await.map_err(kube_err)?;
+        Ok(live.map(|l| attributes(&recorded.config, &l)))
+    }
+
+    async fn create(&self, _ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
+        let client = client_from(config)?;
+        let live = client
+            .apply(&manifest(config), FIELD_MANAGER, true)
+            .await
+            .map_err(kube_err)?;
+        Ok(Created {
+            id: config["name"].as_str().unwrap_or_default().to_string(),
+            attributes: attributes(config, &live),
+        })
+    }
+
+    async fn update(
+        &self,
+        _ctx: &DriverContext,
+        _recorded: &ResourceState,
+        config: &Value,
+        _changed: &[String],
+    ) -> Result<Value, DriverError> {
+        let client = client_from(config)?;
+        let live = client
+            .apply(&manifest(config), FIELD_MANAGER, true)
+            .await
+            .map_err(kube_err)?;
+        Ok(attributes(config, &live))
+    }
+
+    async fn delete(
+        &self,
+        _ctx: &DriverContext,
+        recorded: &ResourceState,
+    ) -> Result<(), DriverError> {
+        let client = client_from(&recorded.config)?;
+        let name = recorded.config["name"].as_str().unwrap_or_default();
+        client.delete(&reference(name)).await.map_err(kube_err)?;
+        Ok(())
+    }
+
+    async fn recover(
+        &self,
+        ctx: &DriverContext,
+        config: &Value,
+        _marker: &Value,
+    ) -> Result<Option<Created>, DriverError> {
+        // Server-side apply is idempotent: applying again adopts what an earlier run created.
+        self.create(ctx, config).await.map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pod_security_becomes_labels() {
+        let config = json!({"name": "coder", "labels": {"team": "x"}, "pod_security": {"enforce": "restricted", "warn": "restricted"}});
+        let m = manifest(&config);
+        assert_eq!(
+            m["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "restricted"
+        );
+        assert_eq!(
+            m["metadata"]["labels"]["pod-security.kubernetes.io/warn-version"],
+            "latest"
+        );
+        assert!(
+            m["metadata"]["labels"]
+                .get("pod-security.kubernetes.io/audit")
+                .is_none()
+        );
+        let d = KubernetesNamespaceDriver::new();
+        let e = d.validate(&json!({"name": "Bad_Name", "pod_security": {"enforce": "strict"}}));
+        assert_eq!(e.len(), 2);
+    }
+}

@@ -1,0 +1,544 @@
+//! The Coder phase end to end in the sandbox: namespace, database Secret, the Coder release
+//! (rendered by the real helm from the sandbox's chart repository), first user and two
+//! templates; then no-op plan, a one-template update, destroy. The real `kubectl` and `helm`
+//! (from `$KAPSTAN_TOOLS/bin`, default `<workspace>/.tools/bin`) check what kapstan applied.
+//! Also the bad inputs: helm missing or too old, a chart that fails to render, a template
+//! without Terraform files, Coder unreachable.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use kapstan_engine::{
+    Action, ApplyOptions, Driver, DriverContext, Engine, Input, PlanMode, PlanOptions, Stack,
+    StackSpec,
+};
+use kapstan_providers::coder::{
+    CoderFirstUser, CoderFirstUserDriver, CoderTemplate, CoderTemplateDriver, CoderValues,
+    SecretKeyRef, postgres_url,
+};
+use kapstan_providers::helm::{Helm, HelmRelease, HelmReleaseDriver, set_helm_override};
+use kapstan_providers::kubernetes::{
+    KubernetesManifest, KubernetesNamespace, KubernetesSecret, PodSecurity,
+};
+use kapstan_providers::local::RandomPassword;
+use kapstan_sandbox::{Sandbox, SandboxOptions};
+use kapstan_state::{LocalStore, StateStore};
+use serde_json::{Value, json};
+
+fn tool(name: &str) -> PathBuf {
+    let dir = std::env::var_os("KAPSTAN_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
+    let path = dir.join("bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `scripts/test --tools-only` to install helm and kubectl",
+        path.display()
+    );
+    path
+}
+
+struct Env {
+    sandbox: Sandbox,
+    kubeconfig: String,
+    lb: String,
+    coder_url: String,
+    dir: tempfile::TempDir,
+}
+
+async fn env() -> Env {
+    set_helm_override(Some(tool("helm")));
+    let sandbox = Sandbox::start(SandboxOptions {
+        speed: 200.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let base = sandbox.url().to_string();
+    let key = sandbox.secret_key().to_string();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .header("x-auth-token", &key)
+            .json(&body)
+            .send()
+    };
+    let pn: Value = post(
+        "/vpc/v2/regions/fr-par/private-networks",
+        json!({"name": "pn"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let cluster: Value = post(
+        "/k8s/v1/regions/fr-par/clusters",
+        json!({"name": "coder-dev", "version": "1.32.13", "cni": "cilium", "private_network_id": pn["id"]}),
+    )
+    .await.unwrap().json().await.unwrap();
+    let lb: Value = post(
+        "/lb/v1/zones/fr-par-1/lbs",
+        json!({"name": "coder-dev", "type": "LB-S"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = cluster["id"].as_str().unwrap();
+    let kubeconfig = loop {
+        let r = http
+            .get(format!(
+                "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
+            ))
+            .header("x-auth-token", &key)
+            .send()
+            .await
+            .unwrap();
+        if r.status().is_success() {
+            let v: Value = r.json().await.unwrap();
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(v["content"].as_str().unwrap())
+                .unwrap();
+            break String::from_utf8(raw).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let lb_id = lb["id"].as_str().unwrap().to_string();
+    let ep: Value = http
+        .get(format!("{base}/sandbox/v1/lb-endpoints/fr-par-1/{lb_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kubeconfig"), &kubeconfig).unwrap();
+    Env {
+        coder_url: ep["url"].as_str().unwrap().to_string(),
+        sandbox,
+        kubeconfig,
+        lb: format!("fr-par-1/{lb_id}"),
+        dir,
+    }
+}
+
+impl Env {
+    fn run(&self, bin: &str, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(tool(bin))
+            .args(args)
+            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
+            .env("HOME", self.dir.path())
+            .env("HELM_CACHE_HOME", self.dir.path().join("hc"))
+            .env("HELM_CONFIG_HOME", self.dir.path().join("hcfg"))
+            .env("HELM_DATA_HOME", self.dir.path().join("hd"))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
+    fn template_dir(&self, name: &str, body: &str) -> PathBuf {
+        let d = self.dir.path().join("templates").join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("main.tf"), body).unwrap();
+        d
+    }
+
+    fn stack(&self, t1: &Path, t2: &Path) -> StackSpec {
+        let kc = || Input::sensitive(self.kubeconfig.clone());
+        let mut s = Stack::new("coder-dev-app");
+        let ns = s.add(
+            "ns",
+            KubernetesNamespace {
+                kubeconfig: kc(),
+                name: "coder".into(),
+                labels: BTreeMap::from([("team".to_string(), "platform".to_string())]),
+                pod_security: Some(PodSecurity::all("baseline")),
+                ..Default::default()
+            },
+        );
+        let db = s.add(
+            "db_url",
+            KubernetesSecret {
+                kubeconfig: kc(),
+                namespace: ns.name().into(),
+                name: "coder-db-url".into(),
+                data: BTreeMap::from([(
+                    "url".to_string(),
+                    Input::sensitive(postgres_url(
+                        "coder",
+                        "p@ss/w#rd:%",
+                        "10.0.0.5",
+                        5432,
+                        "coder_dev_db",
+                        "require",
+                    )),
+                )]),
+                ..Default::default()
+            },
+        );
+        s.add(
+            "quota",
+            KubernetesManifest {
+                kubeconfig: kc(),
+                manifest: json!({"apiVersion": "v1", "kind": "ResourceQuota",
+                "metadata": {"name": "coder-quota", "namespace": "coder"},
+                "spec": {"hard": {"pods": "20"}}}),
+                ..Default::default()
+            },
+        )
+        .depends_on(&ns);
+        let values = CoderValues {
+            access_url: self.coder_url.clone().into(),
+            wildcard_access_url: Some("*.coder.example.com".into()),
+            database_url: SecretKeyRef {
+                name: db.name().into(),
+                key: "url".into(),
+            },
+            load_balancer_id: Some(self.lb.clone().into()),
+            ..Default::default()
+        };
+        assert!(values.problems().is_empty());
+        let release = s.add(
+            "coder",
+            HelmRelease {
+                kubeconfig: kc(),
+                name: "coder".into(),
+                namespace: ns.name().into(),
+                repository: Some(format!("{}/charts", self.sandbox.url())),
+                chart: "coder".into(),
+                version: Some("2.21.1".into()),
+                values: values.to_values(),
+                timeout_seconds: Some(60),
+                ..Default::default()
+            },
+        );
+        let password = s.add(
+            "admin_password",
+            RandomPassword {
+                length: 24.into(),
+                ..Default::default()
+            },
+        );
+        let admin = s.add(
+            "admin",
+            CoderFirstUser {
+                url: self.coder_url.clone().into(),
+                email: "admin@example.com".into(),
+                username: "admin".into(),
+                password: password.result().into(),
+                timeout_seconds: Some(30),
+                ..Default::default()
+            },
+        );
+        admin.depends_on(&release);
+        for (addr, dir) in [("tpl_docker", t1), ("tpl_k8s", t2)] {
+            let name = if addr == "tpl_docker" {
+                "docker"
+            } else {
+                "kubernetes"
+            };
+            s.add(
+                addr,
+                CoderTemplate {
+                    timeout_seconds: Some(30),
+                    ..CoderTemplate::from_dir(
+                        name,
+                        dir,
+                        self.coder_url.clone(),
+                        admin.email(),
+                        admin.password(),
+                    )
+                },
+            );
+        }
+        s.output("coder_url", self.coder_url.clone());
+        s.build()
+    }
+}
+
+fn engine(dir: &Path) -> Engine {
+    let store: Arc<dyn StateStore> = Arc::new(LocalStore::open(dir, None).unwrap());
+    Engine::new(kapstan_providers::registry(), store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
+    let e = env().await;
+    let t1 = e.template_dir("docker", "resource \"null_resource\" \"a\" {}\n");
+    let t2 = e.template_dir("kubernetes", "resource \"null_resource\" \"b\" {}\n");
+    let state = tempfile::tempdir().unwrap();
+    let engine = engine(state.path());
+
+    let spec = e.stack(&t1, &t2);
+    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
+    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
+    assert!(
+        report.failed.is_empty(),
+        "apply failed: {:?}",
+        report.failed
+    );
+
+    // Coder answers at the access URL, with its first user.
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/healthz", e.coder_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let first = http
+        .get(format!("{}/api/v2/users/first", e.coder_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+
+    // The real kubectl sees what kapstan applied.
+    let (ok, out, err) = e.run(
+        "kubectl",
+        &["get", "deployment", "coder", "-n", "coder", "-o", "json"],
+    );
+    assert!(ok, "{err}");
+    let d: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["status"]["availableReplicas"], 1);
+    assert_eq!(
+        d["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "coder"
+    );
+    let (ok, out, _) = e.run("kubectl", &["get", "namespace", "coder", "-o", "json"]);
+    assert!(ok);
+    let ns: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "baseline"
+    );
+    let (ok, out, _) = e.run(
+        "kubectl",
+        &["get", "svc", "coder", "-n", "coder", "-o", "json"],
+    );
+    assert!(ok);
+    let svc: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        svc["status"]["loadBalancer"]["ingress"][0]["ip"].is_string(),
+        "{svc}"
+    );
+
+    // The real helm sees the release.
+    let (ok, out, err) = e.run("helm", &["list", "-n", "coder"]);
+    assert!(ok, "helm list failed: {err}");
+    assert!(
+        out.contains("coder-2.21.1") && out.contains("deployed"),
+        "{out}"
+    );
+    let (ok, out, err) = e.run("helm", &["status", "coder", "-n", "coder"]);
+    assert!(ok, "helm status failed: {err}");
+    assert!(
+        out.contains("STATUS: deployed") && out.contains("REVISION: 1"),
+        "{out}"
+    );
+    let (ok, out, err) = e.run("helm", &["history", "coder", "-n", "coder"]);
+    assert!(ok, "helm history failed: {err}");
+    assert!(
+        out.contains("coder-2.21.1") && out.contains("Install complete"),
+        "{out}"
+    );
+
+    // Nothing to do afterwards.
+    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
+    let changed: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| c.address.clone())
+        .collect();
+    assert!(changed.is_empty(), "second plan not empty: {changed:?}");
+
+    // No secret in the plan output.
+    let rendered = serde_json::to_string(&plan).unwrap();
+    assert!(
+        !rendered.contains("p@ss") && !rendered.contains("token:"),
+        "secret leaked into the plan"
+    );
+
+    // A file change in one template updates only that template.
+    std::fs::write(
+        t2.join("main.tf"),
+        "resource \"null_resource\" \"b\" { count = 2 }\n",
+    )
+    .unwrap();
+    let spec = e.stack(&t1, &t2);
+    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
+    let changed: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| (c.address.clone(), c.action))
+        .collect();
+    assert_eq!(changed, vec![("tpl_k8s".to_string(), Action::Update)]);
+    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
+    assert!(plan.changes.iter().all(|c| c.action == Action::NoOp));
+
+    // A template without Terraform files: Coder's build fails and its error is reported.
+    let empty = e.dir.path().join("templates").join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("README.md"), "no terraform here\n").unwrap();
+    let driver = CoderTemplateDriver::new();
+    let password = {
+        let st = engine.state("coder-dev-app").await.unwrap();
+        st.resources["admin_password"].attributes["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let bad = json!({"url": e.coder_url, "email": "admin@example.com", "password": password,
+        "name": "empty", "directory": empty.display().to_string(), "source_hash": "", "timeout_seconds": 30});
+    let problems = driver.validate(&bad);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.problem.contains("no Terraform file")),
+        "{problems:?}"
+    );
+    let err = driver
+        .create(&DriverContext::detached("t", "tpl"), &bad)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("failed") && err.contains("no Terraform files"),
+        "{err}"
+    );
+    assert!(!err.contains(&password));
+
+    // Destroy leaves nothing behind.
+    let plan = engine
+        .plan(
+            &spec,
+            &PlanOptions {
+                mode: PlanMode::Destroy,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let (ok, out, _) = e.run("helm", &["list", "-A", "-a"]);
+    assert!(ok && !out.contains("coder-2.21.1"), "{out}");
+    let (ok, _, err) = e.run("kubectl", &["get", "namespace", "coder"]);
+    assert!(!ok && err.contains("NotFound"), "{err}");
+    let all: Value = http
+        .get(format!("{}/sandbox/v1/resources", e.sandbox.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let left: Vec<String> = all["resources"]["kube.object"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .filter(|id| id.contains("/coder/") || id.contains("sh.helm.release"))
+        .collect();
+    assert!(left.is_empty(), "objects left: {left:?}");
+    // The infra phase's load balancer stays.
+    let lb_id = e.lb.rsplit('/').next().unwrap();
+    let r = http
+        .get(format!(
+            "{}/lb/v1/zones/fr-par-1/lbs/{lb_id}",
+            e.sandbox.url()
+        ))
+        .header("x-auth-token", e.sandbox.secret_key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    e.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn helm_missing_or_too_old_is_reported_clearly() {
+    let err = Helm::at(Path::new("/nonexistent/helm"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("helm was not found") && err.contains("KAPSTAN_HELM"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("helm");
+    std::fs::write(&fake, "#!/bin/sh\necho v3.5.4\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let err = Helm::at(&fake).await.unwrap_err().to_string();
+    assert!(
+        err.contains("v3.5.4") && err.contains("too old") && err.contains(">= 3.12.0"),
+        "{err}"
+    );
+    let ok = Helm::at(&tool("helm")).await.unwrap();
+    assert!(ok.version.starts_with("v3.18"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_that_fails_to_render_shows_helms_message() {
+    let e = env().await;
+    let chart = e.dir.path().join("broken");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: broken\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.x | nope }}\n",
+    )
+    .unwrap();
+    let config = json!({"kubeconfig": e.kubeconfig, "name": "broken", "namespace": "default", "chart": chart.display().to_string()});
+    let err = HelmReleaseDriver::new()
+        .create(&DriverContext::detached("t", "broken"), &config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("helm template failed") && err.contains("nope"),
+        "{err}"
+    );
+    assert!(!err.contains("token"), "{err}");
+    e.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn coder_unreachable_times_out_with_a_clear_error() {
+    let config = json!({"url": "http://127.0.0.1:9", "email": "a@example.com", "username": "admin",
+        "password": "correct-horse-battery", "timeout_seconds": 1});
+    let err = CoderFirstUserDriver::new()
+        .create(&DriverContext::detached("t", "admin"), &config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("timed out after 1s") && err.contains("Coder at http://127.0.0.1:9"),
+        "{err}"
+    );
+    assert!(!err.contains("correct-horse-battery"));
+}

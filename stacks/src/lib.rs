@@ -3,6 +3,7 @@
 //! templates.
 
 mod catalog;
+pub mod coder;
 mod demo;
 mod synthetic;
 pub mod templates;

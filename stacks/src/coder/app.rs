@@ -1,0 +1,355 @@
+//! Phase 2, `coder-<env>-app`: namespaces under the environment's Pod Security level,
+//! quotas, network policies that admit the load balancer and DNS, the database Secret, the
+//! Coder release on the infra phase's load balancer, the first admin and the templates.
+
+use std::path::Path;
+
+use kapstan_engine::{Input, Stack};
+use kapstan_providers::coder::{
+    CoderFirstUser, CoderTemplate, CoderValues, GithubOAuth, SecretKeyRef,
+};
+use kapstan_providers::helm::HelmRelease;
+use kapstan_providers::kubernetes::{
+    KubernetesManifest, KubernetesNamespace, KubernetesSecret, PodSecurity,
+};
+use kapstan_providers::local::RandomPassword;
+use serde_json::{Value, json};
+
+use super::profile::{Phase, PodSecurityLevel, Profile};
+
+/// Namespaces the app phase creates.
+pub const NAMESPACES: [&str; 2] = ["coder", "monitoring"];
+
+/// The Coder server's container port in the chart.
+pub const CODER_PORT: u16 = 8080;
+
+/// Options of the app phase beyond the profile.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// Install Coder (false: namespaces and policies only).
+    pub coder: bool,
+    /// Chart repository (default the official one).
+    pub chart_repository: Option<String>,
+    /// Access URL override (the sandbox's loopback endpoint of the load balancer).
+    pub access_url: Option<String>,
+    /// Templates to push, by name (empty: the profile's selection, or all).
+    pub templates: Vec<String>,
+    /// Where the shipped templates are.
+    pub templates_root: Option<std::path::PathBuf>,
+}
+
+fn labels(p: &Profile) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("app.kubernetes.io/managed-by".into(), json!("kapstan"));
+    m.insert("kapstan.dev/environment".into(), json!(p.env.name()));
+    m
+}
+
+fn quota(p: &Profile, ns: &str) -> Value {
+    let q = &p.quota;
+    json!({
+        "apiVersion": "v1", "kind": "ResourceQuota",
+        "metadata": {"name": format!("{ns}-quota"), "namespace": ns, "labels": labels(p)},
+        "spec": {"hard": {
+            "requests.cpu": q.requests_cpu, "requests.memory": q.requests_memory,
+            "limits.cpu": q.limits_cpu, "limits.memory": q.limits_memory,
+            "pods": q.pods.to_string(), "services": q.services.to_string(),
+            "persistentvolumeclaims": q.pvcs.to_string(),
+        }}
+    })
+}
+
+fn policy(p: &Profile, ns: &str, name: &str, spec: Value) -> Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": ns, "labels": labels(p)},
+        "spec": spec,
+    })
+}
+
+/// The network policies of one namespace: deny everything, then admit DNS (selected by the
+/// namespace's well-known name label, which every namespace has) and, in `coder`, the load
+/// balancer's traffic to the server and the workspaces' traffic.
+pub fn network_policies(p: &Profile, ns: &str) -> Vec<(String, Value)> {
+    let mut out = vec![
+        (
+            "deny-all".to_string(),
+            policy(p, ns, "deny-all", json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})),
+        ),
+        (
+            "allow-dns".to_string(),
+            policy(p, ns, "allow-dns", json!({
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [{
+                    "to": [{
+                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                    }],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                }],
+            })),
+        ),
+    ];
+    if ns == "coder" {
+        out.push((
+            "allow-coder-server".into(),
+            policy(p, ns, "allow-coder-server", json!({
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "coder"}},
+                "policyTypes": ["Ingress", "Egress"],
+                // The load balancer reaches the pods from outside the cluster (through the
+                // nodes), so ingress is admitted from any address on the server port.
+                "ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": CODER_PORT}]}],
+                // The server talks to PostgreSQL on the private network, OAuth providers and
+                // workspace agents.
+                "egress": [{}],
+            })),
+        ));
+        out.push((
+            "allow-workspaces".into(),
+            policy(p, ns, "allow-workspaces", json!({
+                "podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "coder-workspace"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "coder"}}}]}],
+                "egress": [{}],
+            })),
+        ));
+    }
+    out
+}
+
+/// Builds phase 2 of the environment.
+pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
+    let env = p.env.name();
+    let mut s = Stack::new(&p.stack_name(Phase::App));
+    let infra = s.stack_ref(&p.stack_name(Phase::Infra));
+    let kubeconfig: Input<String> = infra.output("kubeconfig");
+    let mut namespaces = vec![];
+    for ns in NAMESPACES {
+        let mut ns_labels = std::collections::BTreeMap::new();
+        ns_labels.insert("app.kubernetes.io/managed-by".to_string(), "kapstan".to_string());
+        let handle = s.add(
+            &format!("namespace-{ns}"),
+            KubernetesNamespace {
+                kubeconfig: kubeconfig.clone(),
+                name: ns.into(),
+                labels: ns_labels,
+                pod_security: match p.pod_security {
+                    PodSecurityLevel::None => None,
+                    PodSecurityLevel::Baseline => Some(PodSecurity::all("baseline")),
+                    PodSecurityLevel::Restricted => Some(PodSecurity::all("restricted")),
+                },
+                ..Default::default()
+            },
+        );
+        let q = s.add(
+            &format!("quota-{ns}"),
+            KubernetesManifest {
+                kubeconfig: kubeconfig.clone(),
+                manifest: quota(p, ns),
+                ..Default::default()
+            },
+        );
+        q.depends_on(&handle);
+        if p.network_policies {
+            for (name, manifest) in network_policies(p, ns) {
+                let np = s.add(
+                    &format!("netpol-{ns}-{name}"),
+                    KubernetesManifest {
+                        kubeconfig: kubeconfig.clone(),
+                        manifest,
+                        ..Default::default()
+                    },
+                );
+                np.depends_on(&handle);
+            }
+        }
+        namespaces.push(handle);
+    }
+    let coder_ns = &namespaces[0];
+
+    let access_url: Input<String> = match &options.access_url {
+        Some(u) => u.clone().into(),
+        None => infra.output("access_url"),
+    };
+    s.output("access_url", access_url.clone());
+    s.output("wildcard_access_url", infra.output::<String>("wildcard_access_url"));
+    s.output("namespace", "coder");
+    if !options.coder {
+        return s;
+    }
+
+    let db_url = Input::format(
+        "postgres://{}:{}@{}:{}/{}?sslmode=require",
+        [
+            infra.output::<String>("database_user"),
+            infra.output::<String>("database_password").percent_encoded(),
+            infra.output::<String>("database_host"),
+            infra.output::<String>("database_port"),
+            infra.output::<String>("database_name"),
+        ],
+    );
+    let mut data = std::collections::BTreeMap::new();
+    data.insert("url".to_string(), db_url);
+    let secret = s.add(
+        "database-url",
+        KubernetesSecret {
+            kubeconfig: kubeconfig.clone(),
+            namespace: coder_ns.name().into(),
+            name: "coder-db-url".into(),
+            data,
+            ..Default::default()
+        },
+    );
+    let github = p.github.as_ref().map(|g| {
+        let mut gh = std::collections::BTreeMap::new();
+        gh.insert(
+            "client-secret".to_string(),
+            Input::Sensitive(std::env::var(&g.client_secret_env).unwrap_or_default()),
+        );
+        (g, gh)
+    });
+    let github_secret = github.as_ref().map(|(_, data)| {
+        s.add(
+            "github-oauth",
+            KubernetesSecret {
+                kubeconfig: kubeconfig.clone(),
+                namespace: coder_ns.name().into(),
+                name: "coder-github-oauth".into(),
+                data: data.clone(),
+                ..Default::default()
+            },
+        )
+    });
+    let (rc, rm, lc, lm) = &p.coder_resources;
+    let values = CoderValues {
+        access_url: access_url.clone(),
+        wildcard_access_url: None,
+        database_url: SecretKeyRef {
+            name: secret.name().into(),
+            key: "url".into(),
+        },
+        github: github.as_ref().zip(github_secret.as_ref()).map(|((g, _), sec)| GithubOAuth {
+            client_id: g.client_id.clone(),
+            client_secret: SecretKeyRef {
+                name: sec.name().into(),
+                key: "client-secret".into(),
+            },
+            allow_signups: g.allow_signups,
+            allow_everyone: g.allowed_orgs.is_empty() && g.allowed_teams.is_empty(),
+            allowed_orgs: g.allowed_orgs.clone(),
+            allowed_teams: g.allowed_teams.clone(),
+        }),
+        load_balancer_id: Some(Input::format(
+            "{}/{}",
+            [infra.output::<String>("zone"), infra.output::<String>("lb_id")],
+        )),
+        image_tag: None,
+        extra_env: vec![
+            ("CODER_TELEMETRY_ENABLE".into(), "false".into()),
+            ("CODER_SECURE_AUTH_COOKIE".into(), (!p.domain.is_empty()).to_string()),
+        ],
+        resources: Some(json!({
+            "requests": {"cpu": rc, "memory": rm},
+            "limits": {"cpu": lc, "memory": lm},
+        })),
+    };
+    let mut values_json = values.to_values();
+    // The wildcard pattern is a bare host pattern computed by the infra phase.
+    if let Some(env_list) = values_json["coder"]["env"].as_array_mut() {
+        env_list.push(json!({
+            "name": "CODER_WILDCARD_ACCESS_URL",
+            "value": infra.output::<String>("wildcard_access_url"),
+        }));
+    }
+    values_json["coder"]["replicaCount"] = json!(p.coder_replicas);
+    let release = s.add(
+        "coder",
+        HelmRelease {
+            kubeconfig: kubeconfig.clone(),
+            name: "coder".into(),
+            namespace: coder_ns.name().into(),
+            repository: Some(
+                options
+                    .chart_repository
+                    .clone()
+                    .unwrap_or_else(|| "https://helm.coder.com/v2".into()),
+            ),
+            chart: "coder".into(),
+            version: Some(p.coder_version.clone()),
+            values: values_json,
+            create_namespace: false,
+            timeout_seconds: Some(600),
+            wait: Some(true),
+        },
+    );
+    release.depends_on(&secret);
+    if let Some(sec) = &github_secret {
+        release.depends_on(sec);
+    }
+
+    let admin_password = s.add(
+        "admin-password",
+        RandomPassword {
+            length: 24.into(),
+            special: false,
+            min_numeric: 2,
+            ..Default::default()
+        },
+    );
+    let email = if p.domain.is_empty() {
+        format!("admin@coder-{env}.local")
+    } else {
+        format!("admin@{}", p.domain)
+    };
+    let admin = s.add(
+        "admin",
+        CoderFirstUser {
+            url: access_url.clone(),
+            email: email.clone(),
+            username: "admin".into(),
+            password: admin_password.result().into(),
+            name: Some("Coder administrator".into()),
+            timeout_seconds: Some(600),
+        },
+    );
+    admin.depends_on(&release);
+
+    let root = options
+        .templates_root
+        .clone()
+        .unwrap_or_else(crate::templates::shipped_root);
+    let wanted: Vec<String> = if !options.templates.is_empty() {
+        options.templates.clone()
+    } else {
+        p.templates.clone()
+    };
+    for t in crate::templates::discover(&root) {
+        if !wanted.is_empty() && !wanted.iter().any(|w| w == &t.name) {
+            continue;
+        }
+        let template = s.add(
+            &format!("template-{}", t.name),
+            CoderTemplate {
+                display_name: Some(t.name.replace('-', " ")),
+                description: Some(format!("{} workspace ({})", t.name, t.category)),
+                timeout_seconds: Some(600),
+                ..CoderTemplate::from_dir(
+                    &t.name,
+                    Path::new(&t.path),
+                    access_url.clone(),
+                    email.clone(),
+                    admin_password.result(),
+                )
+            },
+        );
+        template.depends_on(&admin);
+    }
+
+    s.output("admin_username", "admin");
+    s.output("admin_email", email);
+    s.output("admin_password", admin_password.result())
+        .sensitive()
+        .description("read it with `kapstan output --env ENV admin_password`");
+    s
+}

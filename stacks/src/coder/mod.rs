@@ -1,0 +1,80 @@
+//! The Coder-on-Scaleway platform: two phases per environment, each its own stack and state.
+
+pub mod app;
+pub mod infra;
+pub mod profile;
+
+pub use app::{AppOptions, app_stack};
+pub use infra::infra_stack;
+pub use profile::{Environment, Phase, PodSecurityLevel, Profile};
+
+use std::path::PathBuf;
+
+use kapstan_engine::StackSpec;
+
+use crate::catalog::{StackError, StackVars};
+
+/// Builds `coder-<env>-<phase>` from variables: `project_dir` (where `environments/<env>.toml`
+/// is), `domain`, `subdomain`, `coder` (`false` skips Coder), `chart_repository`,
+/// `access_url`, `templates` (comma-separated names).
+pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSpec, StackError> {
+    let project_dir = vars
+        .get("project_dir")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut profile = Profile::load(env, &project_dir)?;
+    if let Some(d) = vars.get("domain") {
+        profile.domain = d.clone();
+    }
+    if let Some(sd) = vars.get("subdomain") {
+        profile.subdomain = sd.clone();
+    }
+    profile.check().map_err(|problem| StackError::Var {
+        stack: profile.stack_name(phase),
+        var: "domain".into(),
+        value: profile.domain.clone(),
+        problem,
+    })?;
+    Ok(match phase {
+        Phase::Infra => infra_stack(&profile).build(),
+        Phase::App => {
+            if let Some(t) = vars.get("templates") {
+                let root = vars
+                    .get("templates_root")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(crate::templates::shipped_root);
+                let known: Vec<String> = crate::templates::discover(&root)
+                    .into_iter()
+                    .map(|t| t.name)
+                    .collect();
+                for name in t.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+                    if !known.iter().any(|k| k == name) {
+                        return Err(StackError::Var {
+                            stack: profile.stack_name(phase),
+                            var: "templates".into(),
+                            value: name.into(),
+                            problem: format!("is not a template; available: {}", known.join(", ")),
+                        });
+                    }
+                }
+            }
+            let options = AppOptions {
+                coder: vars.get("coder").is_none_or(|v| v != "false"),
+                chart_repository: vars.get("chart_repository").cloned(),
+                access_url: vars.get("access_url").cloned(),
+                templates: vars
+                    .get("templates")
+                    .map(|t| {
+                        t.split(',')
+                            .map(str::trim)
+                            .filter(|x| !x.is_empty())
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                templates_root: vars.get("templates_root").map(PathBuf::from),
+            };
+            app_stack(&profile, &options).build()
+        }
+    })
+}

@@ -1,0 +1,502 @@
+//! Environment profiles (dev, staging, prod) from the original project's matrix, with its
+//! defects fixed, and per-environment override files (`environments/<env>.toml`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::catalog::StackError;
+
+/// The three environments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Environment {
+    /// Development.
+    Dev,
+    /// Staging.
+    Staging,
+    /// Production.
+    Prod,
+}
+
+impl Environment {
+    /// Every environment, in promotion order.
+    pub const ALL: [Environment; 3] = [Environment::Dev, Environment::Staging, Environment::Prod];
+
+    /// The environment's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Environment::Dev => "dev",
+            Environment::Staging => "staging",
+            Environment::Prod => "prod",
+        }
+    }
+
+    /// Parses a name, with an error naming the choices.
+    pub fn parse(name: &str) -> Result<Self, StackError> {
+        match name {
+            "dev" => Ok(Self::Dev),
+            "staging" => Ok(Self::Staging),
+            "prod" => Ok(Self::Prod),
+            other => Err(StackError::Var {
+                stack: "coder".into(),
+                var: "env".into(),
+                value: other.into(),
+                problem: "is not an environment; use dev, staging or prod".into(),
+            }),
+        }
+    }
+}
+
+/// Pod Security Standard level enforced on the environment's namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodSecurityLevel {
+    /// No labels (dev).
+    None,
+    /// `baseline` (staging).
+    Baseline,
+    /// `restricted` (prod).
+    Restricted,
+}
+
+/// Namespace resource quota.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quota {
+    /// requests.cpu
+    pub requests_cpu: String,
+    /// requests.memory
+    pub requests_memory: String,
+    /// limits.cpu
+    pub limits_cpu: String,
+    /// limits.memory
+    pub limits_memory: String,
+    /// pods
+    pub pods: u32,
+    /// services
+    pub services: u32,
+    /// persistentvolumeclaims
+    pub pvcs: u32,
+}
+
+/// Everything that differs between environments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// The environment.
+    pub env: Environment,
+    /// Region (`fr-par`).
+    pub region: String,
+    /// Zone (`fr-par-1`).
+    pub zone: String,
+    /// Kubernetes minor version.
+    pub kubernetes_version: String,
+    /// Pool node type.
+    pub node_type: String,
+    /// Pool size.
+    pub pool_size: u32,
+    /// Pool autoscaling minimum.
+    pub pool_min: u32,
+    /// Pool autoscaling maximum.
+    pub pool_max: u32,
+    /// Private network IPv4 subnet (explicit, so the database ACL matches it).
+    pub subnet: String,
+    /// Database node type.
+    pub db_node_type: String,
+    /// High availability (two nodes).
+    pub db_ha: bool,
+    /// `lssd` (local SSD) or `bssd` / `sbs_5k` (block).
+    pub db_volume_type: String,
+    /// Block volume size, when the volume is a block volume.
+    pub db_volume_size_gb: Option<u64>,
+    /// Backup every N hours.
+    pub backup_frequency_hours: u32,
+    /// Keep backups N days.
+    pub backup_retention_days: u32,
+    /// Keep backups in the same region.
+    pub backup_same_region: bool,
+    /// PostgreSQL settings (only ones Scaleway accepts).
+    pub db_settings: BTreeMap<String, String>,
+    /// Load balancer type.
+    pub lb_type: String,
+    /// Pod Security level of the namespaces.
+    pub pod_security: PodSecurityLevel,
+    /// Default-deny network policies with the allowances Coder needs.
+    pub network_policies: bool,
+    /// Quota of each namespace.
+    pub quota: Quota,
+    /// Coder chart version.
+    pub coder_version: String,
+    /// Coder replicas (one: HA replicas need an Enterprise licence).
+    pub coder_replicas: u32,
+    /// Coder resources (requests cpu, memory; limits cpu, memory).
+    pub coder_resources: (String, String, String, String),
+    /// Domain for the access URL (empty: the LB address is used).
+    pub domain: String,
+    /// Subdomain under `domain`.
+    pub subdomain: String,
+    /// GitHub OAuth: client id and the environment variable holding the client secret.
+    pub github: Option<GithubSettings>,
+    /// Templates pushed by the app phase (names; empty means all).
+    pub templates: Vec<String>,
+    /// Where the override file was read from, if any.
+    pub overrides_from: Option<PathBuf>,
+}
+
+/// GitHub OAuth settings (the secret itself comes from the environment, never from a file).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubSettings {
+    /// OAuth app client id.
+    pub client_id: String,
+    /// Environment variable holding the client secret.
+    #[serde(default = "default_github_secret_env")]
+    pub client_secret_env: String,
+    /// Organizations whose members may sign in.
+    #[serde(default)]
+    pub allowed_orgs: Vec<String>,
+    /// Teams (`org/team`) whose members may sign in.
+    #[serde(default)]
+    pub allowed_teams: Vec<String>,
+    /// Let new users sign up with GitHub.
+    #[serde(default = "yes")]
+    pub allow_signups: bool,
+}
+
+fn default_github_secret_env() -> String {
+    "CODER_GITHUB_CLIENT_SECRET".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl Profile {
+    /// The built-in profile of `env`.
+    pub fn builtin(env: Environment) -> Self {
+        let quota = |rc: &str, rm: &str, lc: &str, lm: &str, pods, services, pvcs| Quota {
+            requests_cpu: rc.into(),
+            requests_memory: rm.into(),
+            limits_cpu: lc.into(),
+            limits_memory: lm.into(),
+            pods,
+            services,
+            pvcs,
+        };
+        let base = Profile {
+            env,
+            region: "fr-par".into(),
+            zone: "fr-par-1".into(),
+            kubernetes_version: "1.32".into(),
+            node_type: "GP1-XS".into(),
+            pool_size: 2,
+            pool_min: 1,
+            pool_max: 5,
+            subnet: "172.16.0.0/22".into(),
+            db_node_type: "DB-DEV-S".into(),
+            db_ha: false,
+            db_volume_type: "lssd".into(),
+            db_volume_size_gb: None,
+            backup_frequency_hours: 24,
+            backup_retention_days: 7,
+            backup_same_region: true,
+            db_settings: BTreeMap::new(),
+            lb_type: "LB-S".into(),
+            pod_security: PodSecurityLevel::None,
+            network_policies: false,
+            quota: quota("4", "8Gi", "8", "16Gi", 10, 5, 10),
+            coder_version: "2.21.1".into(),
+            coder_replicas: 1,
+            coder_resources: ("250m".into(), "512Mi".into(), "1000m".into(), "2Gi".into()),
+            domain: String::new(),
+            subdomain: "coder-dev".into(),
+            github: None,
+            templates: vec![],
+            overrides_from: None,
+        };
+        match env {
+            Environment::Dev => base,
+            Environment::Staging => Profile {
+                node_type: "GP1-S".into(),
+                pool_size: 3,
+                pool_min: 2,
+                pool_max: 8,
+                subnet: "172.16.4.0/22".into(),
+                db_node_type: "DB-GP-S".into(),
+                backup_frequency_hours: 12,
+                backup_retention_days: 30,
+                // The original's pg_stat_monitor preload is not offered by Scaleway: only
+                // settings the managed service accepts are kept.
+                db_settings: settings(&[
+                    ("max_connections", "300"),
+                    ("log_min_duration_statement", "500"),
+                    ("work_mem", "8192"),
+                    ("maintenance_work_mem", "256"),
+                    ("effective_cache_size", "512"),
+                ]),
+                pod_security: PodSecurityLevel::Baseline,
+                network_policies: true,
+                quota: quota("8", "16Gi", "16", "32Gi", 20, 10, 20),
+                coder_resources: ("500m".into(), "1Gi".into(), "2000m".into(), "4Gi".into()),
+                subdomain: "coder-staging".into(),
+                ..base
+            },
+            Environment::Prod => Profile {
+                node_type: "GP1-M".into(),
+                pool_size: 5,
+                pool_min: 3,
+                pool_max: 15,
+                subnet: "172.16.8.0/22".into(),
+                db_node_type: "DB-GP-M".into(),
+                db_ha: true,
+                db_volume_type: "sbs_5k".into(),
+                db_volume_size_gb: Some(250),
+                backup_frequency_hours: 6,
+                backup_retention_days: 90,
+                backup_same_region: false,
+                db_settings: settings(&[
+                    ("max_connections", "500"),
+                    ("log_min_duration_statement", "250"),
+                    ("work_mem", "16384"),
+                    ("maintenance_work_mem", "512"),
+                    ("effective_cache_size", "2048"),
+                ]),
+                lb_type: "LB-GP-M".into(),
+                pod_security: PodSecurityLevel::Restricted,
+                network_policies: true,
+                quota: quota("16", "32Gi", "32", "64Gi", 50, 20, 50),
+                coder_resources: ("1000m".into(), "2Gi".into(), "4000m".into(), "8Gi".into()),
+                subdomain: "coder".into(),
+                ..base
+            },
+        }
+    }
+
+    /// The profile of `env` with `project_dir/environments/<env>.toml` applied when present.
+    pub fn load(env: Environment, project_dir: &Path) -> Result<Self, StackError> {
+        let mut profile = Self::builtin(env);
+        let path = project_dir
+            .join("environments")
+            .join(format!("{}.toml", env.name()));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(profile),
+            Err(e) => {
+                return Err(StackError::Overrides {
+                    file: path.display().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        let overrides: Overrides = toml::from_str(&text).map_err(|e| StackError::Overrides {
+            file: path.display().to_string(),
+            message: located(&text, &e),
+        })?;
+        overrides.apply(&mut profile);
+        profile.overrides_from = Some(path.clone());
+        profile.check().map_err(|message| StackError::Overrides {
+            file: path.display().to_string(),
+            message,
+        })?;
+        Ok(profile)
+    }
+
+    /// Consistency checks that no single field can express.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.zone.starts_with(&format!("{}-", self.region)) {
+            return Err(format!(
+                "zone `{}` is not in region `{}`; use a zone such as {}-1",
+                self.zone, self.region, self.region
+            ));
+        }
+        if !(self.pool_min <= self.pool_size && self.pool_size <= self.pool_max) {
+            return Err(format!(
+                "pool sizes must satisfy min_size <= size <= max_size, got {} <= {} <= {}",
+                self.pool_min, self.pool_size, self.pool_max
+            ));
+        }
+        if !self.domain.is_empty() && self.subdomain.is_empty() {
+            return Err(format!(
+                "domain `{}` is set without a subdomain; set coder.subdomain",
+                self.domain
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stack names of the two phases.
+    pub fn stack_name(&self, phase: Phase) -> String {
+        format!("coder-{}-{}", self.env.name(), phase.name())
+    }
+}
+
+/// The two phases of an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Network, cluster, database, load balancer.
+    Infra,
+    /// Namespaces, policies, Coder, admin, templates.
+    App,
+}
+
+impl Phase {
+    /// The phase's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Infra => "infra",
+            Phase::App => "app",
+        }
+    }
+}
+
+fn located(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().to_string();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Overrides {
+    region: Option<String>,
+    zone: Option<String>,
+    #[serde(default)]
+    cluster: ClusterOverrides,
+    #[serde(default)]
+    pool: PoolOverrides,
+    #[serde(default)]
+    database: DatabaseOverrides,
+    #[serde(default)]
+    load_balancer: LbOverrides,
+    #[serde(default)]
+    coder: CoderOverrides,
+    #[serde(default)]
+    oauth: OauthOverrides,
+    #[serde(default)]
+    templates: TemplateOverrides,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterOverrides {
+    version: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PoolOverrides {
+    node_type: Option<String>,
+    size: Option<u32>,
+    min_size: Option<u32>,
+    max_size: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseOverrides {
+    node_type: Option<String>,
+    ha: Option<bool>,
+    volume_type: Option<String>,
+    volume_size_in_gb: Option<u64>,
+    backup_frequency_hours: Option<u32>,
+    backup_retention_days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LbOverrides {
+    #[serde(rename = "type")]
+    lb_type: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoderOverrides {
+    version: Option<String>,
+    domain: Option<String>,
+    subdomain: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OauthOverrides {
+    github: Option<GithubSettings>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateOverrides {
+    include: Option<Vec<String>>,
+}
+
+impl Overrides {
+    fn apply(self, p: &mut Profile) {
+        if let Some(v) = self.region {
+            p.region = v;
+        }
+        if let Some(v) = self.zone {
+            p.zone = v;
+        }
+        if let Some(v) = self.cluster.version {
+            p.kubernetes_version = v;
+        }
+        if let Some(v) = self.pool.node_type {
+            p.node_type = v;
+        }
+        if let Some(v) = self.pool.size {
+            p.pool_size = v;
+        }
+        if let Some(v) = self.pool.min_size {
+            p.pool_min = v;
+        }
+        if let Some(v) = self.pool.max_size {
+            p.pool_max = v;
+        }
+        if let Some(v) = self.database.node_type {
+            p.db_node_type = v;
+        }
+        if let Some(v) = self.database.ha {
+            p.db_ha = v;
+        }
+        if let Some(v) = self.database.volume_type {
+            p.db_volume_type = v;
+        }
+        if let Some(v) = self.database.volume_size_in_gb {
+            p.db_volume_size_gb = Some(v);
+        }
+        if let Some(v) = self.database.backup_frequency_hours {
+            p.backup_frequency_hours = v;
+        }
+        if let Some(v) = self.database.backup_retention_days {
+            p.backup_retention_days = v;
+        }
+        if let Some(v) = self.load_balancer.lb_type {
+            p.lb_type = v;
+        }
+        if let Some(v) = self.coder.version {
+            p.coder_version = v;
+        }
+        if let Some(v) = self.coder.domain {
+            p.domain = v;
+        }
+        if let Some(v) = self.coder.subdomain {
+            p.subdomain = v;
+        }
+        if let Some(g) = self.oauth.github {
+            p.github = Some(g);
+        }
+        if let Some(t) = self.templates.include {
+            p.templates = t;
+        }
+    }
+}

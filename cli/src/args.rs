@@ -54,6 +54,117 @@ pub struct PlanArgs {
     pub parallelism: usize,
 }
 
+/// The environments `--env all` stands for.
+pub const ENVIRONMENTS: [&str; 3] = ["dev", "staging", "prod"];
+
+/// The two phases of an environment, each its own stack and state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Phase {
+    /// `coder-<env>-infra`: network, cluster, pool, database, load balancer.
+    Infra,
+    /// `coder-<env>-app`: namespaces, policies, the Coder release, admin, templates.
+    App,
+}
+
+impl Phase {
+    /// The phase's name in stack names (`infra`, `app`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Infra => "infra",
+            Phase::App => "app",
+        }
+    }
+}
+
+/// Selects an environment's stacks instead of `--stack`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EnvArgs {
+    /// An environment: stacks `coder-ENV-infra` and `coder-ENV-app` (`all`: dev, staging, prod).
+    #[arg(long, value_name = "ENV", conflicts_with_all = ["stack", "stack_file"])]
+    pub env: Option<String>,
+    /// With --env: only this phase's stack.
+    #[arg(long, value_enum, requires = "env")]
+    pub phase: Option<Phase>,
+}
+
+impl EnvArgs {
+    /// The environments named by `--env` (`all` expands to [`ENVIRONMENTS`]).
+    pub fn environments(&self) -> Vec<String> {
+        match self.env.as_deref() {
+            None => Vec::new(),
+            Some("all") => ENVIRONMENTS.iter().map(|e| e.to_string()).collect(),
+            Some(e) => vec![e.to_string()],
+        }
+    }
+
+    /// The stacks to work on: `base` alone without `--env`, else `coder-<env>-<phase>` for
+    /// every environment and phase selected (infra before app), with `base`'s variables.
+    pub fn stacks(&self, base: &StackArgs) -> Vec<StackArgs> {
+        if self.env.is_none() {
+            return vec![base.clone()];
+        }
+        let phases = match self.phase {
+            Some(p) => vec![p],
+            None => vec![Phase::Infra, Phase::App],
+        };
+        let mut out = Vec::new();
+        for env in self.environments() {
+            for phase in &phases {
+                out.push(StackArgs {
+                    stack: format!("coder-{env}-{}", phase.as_str()),
+                    stack_file: None,
+                    vars: base.vars.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Cost estimation and the budget gate of plan and apply.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CostArgs {
+    /// Price table: a built-in name (e.g. `2025-09`) or a TOML/JSON file (default: the newest).
+    #[arg(long, value_name = "TABLE|FILE")]
+    pub prices: Option<String>,
+    /// Exit 3 when the planned monthly cost exceeds AMOUNT (overrides kapstan.toml budgets).
+    #[arg(long, value_name = "AMOUNT")]
+    pub max_monthly_cost: Option<String>,
+}
+
+/// A billing period for `kapstan cost`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeriodArg {
+    /// Per hour (monthly / 730).
+    Hourly,
+    /// Per day (monthly × 24 / 730).
+    Daily,
+    /// Per month.
+    Monthly,
+    /// Per year (monthly × 12).
+    Yearly,
+}
+
+/// How `kapstan cost` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CostFormat {
+    /// Aligned columns.
+    Table,
+    /// One JSON document.
+    Json,
+    /// Comma-separated values with a header.
+    Csv,
+}
+
+/// How a listing prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns.
+    Table,
+    /// JSON.
+    Json,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -62,6 +173,12 @@ pub enum Command {
         /// Which stack.
         #[command(flatten)]
         stack: StackArgs,
+        /// Or an environment's stacks.
+        #[command(flatten)]
+        env: EnvArgs,
+        /// Cost estimate and budget.
+        #[command(flatten)]
+        cost: CostArgs,
         /// Plan options.
         #[command(flatten)]
         plan: PlanArgs,
@@ -88,6 +205,12 @@ pub enum Command {
         /// Which stack.
         #[command(flatten)]
         stack: StackArgs,
+        /// Or one phase of an environment (`--env ENV --phase infra|app`).
+        #[command(flatten)]
+        env: EnvArgs,
+        /// Cost estimate and budget.
+        #[command(flatten)]
+        cost: CostArgs,
         /// Plan options.
         #[command(flatten)]
         plan: PlanArgs,
@@ -106,6 +229,9 @@ pub enum Command {
         /// Which stack.
         #[command(flatten)]
         stack: StackArgs,
+        /// Or one phase of an environment (`--env ENV --phase infra|app`).
+        #[command(flatten)]
+        env: EnvArgs,
         /// Plan options.
         #[command(flatten)]
         plan: PlanArgs,
@@ -121,6 +247,9 @@ pub enum Command {
         /// Which stack.
         #[command(flatten)]
         stack: StackArgs,
+        /// Or an environment's stacks.
+        #[command(flatten)]
+        env: EnvArgs,
         /// Exit 2 when something drifted.
         #[arg(long)]
         detailed_exitcode: bool,
@@ -183,6 +312,36 @@ pub enum Command {
     },
     /// List the built-in stacks.
     Stacks,
+    /// Estimate what stacks cost from their declarations; set budgets.
+    Cost {
+        /// Which stack.
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Or an environment's stacks.
+        #[command(flatten)]
+        env: EnvArgs,
+        /// Price table: a built-in name (e.g. `2025-09`) or a TOML/JSON file (default: the newest).
+        #[arg(long, value_name = "TABLE|FILE")]
+        prices: Option<String>,
+        /// The period amounts are given for.
+        #[arg(long, value_enum, default_value = "monthly")]
+        period: PeriodArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: CostFormat,
+        /// Store a monthly budget for the environment (or stack) in kapstan.toml.
+        #[arg(long, value_name = "AMOUNT")]
+        set_budget: Option<String>,
+        /// With --set-budget: warn when the planned cost reaches PCT % of the budget (default 80).
+        #[arg(long, value_name = "PCT", requires = "set_budget")]
+        alert_threshold: Option<u32>,
+    },
+    /// Coder workspace templates: list, lint, push.
+    Templates {
+        /// The subcommand.
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
     /// Inspect and repair state.
     State {
         /// The subcommand.
@@ -194,6 +353,28 @@ pub enum Command {
         /// The subcommand.
         #[command(subcommand)]
         command: SandboxCommand,
+    },
+}
+
+/// `kapstan templates ...`
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// List the workspace templates.
+    List {
+        /// Templates root (`<category>/<name>/` directories; default: the shipped templates).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// Check templates (all, or the NAMEs given); exit 1 on errors.
+    Lint {
+        /// Template names (`go-fiber` or `backend/go-fiber`).
+        names: Vec<String>,
+        /// Templates root (default: the shipped templates).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 

@@ -19,6 +19,8 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
     match &cli.command {
         Command::Plan {
             stack,
+            env,
+            cost,
             plan,
             destroy,
             refresh_only,
@@ -29,6 +31,8 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             commands::run::plan(
                 &project()?,
                 stack,
+                env,
+                cost,
                 plan,
                 *destroy,
                 *refresh_only,
@@ -41,6 +45,8 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Apply {
             plan_file,
             stack,
+            env,
+            cost,
             plan,
             auto_approve,
             refresh_only,
@@ -51,24 +57,49 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             } else {
                 PlanMode::Normal
             };
-            commands::run::apply(&project()?, plan_file.as_deref(), stack, plan, mode, *auto_approve, *json)
-                .await
+            commands::run::apply(
+                &project()?,
+                plan_file.as_deref(),
+                stack,
+                env,
+                cost,
+                plan,
+                mode,
+                *auto_approve,
+                *json,
+            )
+            .await
         }
         Command::Destroy {
             stack,
+            env,
             plan,
             auto_approve,
             json,
         } => {
-            commands::run::apply(&project()?, None, stack, plan, PlanMode::Destroy, *auto_approve, *json)
-                .await
+            commands::run::apply(
+                &project()?,
+                None,
+                stack,
+                env,
+                &args::CostArgs::default(),
+                plan,
+                PlanMode::Destroy,
+                *auto_approve,
+                *json,
+            )
+            .await
         }
         Command::Drift {
             stack,
+            env,
             detailed_exitcode,
             json,
             parallelism,
-        } => commands::run::drift(&project()?, stack, *detailed_exitcode, *json, *parallelism).await,
+        } => {
+            commands::run::drift(&project()?, stack, env, *detailed_exitcode, *json, *parallelism)
+                .await
+        }
         Command::Show {
             plan_file,
             stack,
@@ -88,6 +119,25 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             commands::inspect::import(&project()?, address, id, stack).await
         }
         Command::Stacks => commands::inspect::stacks(),
+        Command::Cost {
+            stack,
+            env,
+            prices,
+            period,
+            format,
+            set_budget,
+            alert_threshold,
+        } => commands::cost::run(
+            &project()?.dir,
+            stack,
+            env,
+            prices.as_deref(),
+            *period,
+            *format,
+            set_budget.as_deref(),
+            *alert_threshold,
+        ),
+        Command::Templates { command } => commands::templates::run(command),
         Command::State { command } => commands::state::run(&project()?, command).await,
         Command::Sandbox { command } => commands::sandbox::run(command).await,
     }

@@ -1,9 +1,11 @@
 //! The commands, one file per family.
 
+pub mod cost;
 pub mod inspect;
 pub mod run;
 pub mod sandbox;
 pub mod state;
+pub mod templates;
 
 use std::io::{BufRead, IsTerminal, Write};
 

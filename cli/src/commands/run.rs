@@ -8,9 +8,13 @@ use kapstan_engine::{
 };
 use serde_json::json;
 
-use crate::args::{PlanArgs, StackArgs};
+use kapstan_providers::pricing::{PriceTable, PricingError};
+
+use crate::args::{CostArgs, EnvArgs, PlanArgs, StackArgs};
+use crate::commands::cost;
 use crate::context::{Project, load_stack};
 use crate::error::CliError;
+use crate::render::cost as render_cost;
 use crate::render::{plan::render_drift, plan::render_plan, progress, show_value};
 
 fn plan_options(args: &PlanArgs, mode: PlanMode) -> PlanOptions {
@@ -31,11 +35,44 @@ fn source_of(stack: &StackArgs) -> serde_json::Value {
     })
 }
 
-/// `kapstan plan`.
+/// The stacks `--env` (or `--stack`) names, refusing more than one where a command works on one.
+fn single_stack(stack: &StackArgs, env: &EnvArgs, what: &str) -> Result<StackArgs, CliError> {
+    let mut stacks = env.stacks(stack);
+    if stacks.len() != 1 {
+        return Err(CliError::usage(
+            format!(
+                "{what} works on one stack; --env {} names {}",
+                env.env.as_deref().unwrap_or_default(),
+                stacks
+                    .iter()
+                    .map(|s| s.stack.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "add --phase infra or --phase app (and name one environment)",
+        ));
+    }
+    Ok(stacks.remove(0))
+}
+
+/// A plan's cost, or a warning on stderr when it cannot be priced.
+fn estimate_plan(
+    plan: &kapstan_engine::Plan,
+    table: &PriceTable,
+) -> Result<cost::PlanCost, PricingError> {
+    cost::plan_cost(plan, table).inspect_err(|e| {
+        eprintln!("warning: cost of stack `{}` not estimated: {e}", plan.stack);
+    })
+}
+
+/// `kapstan plan`: one stack, or every stack of `--env`; cost before → after and the budget
+/// gate (exit 3, plan not saved) on each.
 #[allow(clippy::too_many_arguments)]
 pub async fn plan(
     project: &Project,
     stack: &StackArgs,
+    env: &EnvArgs,
+    cost_args: &CostArgs,
     args: &PlanArgs,
     destroy: bool,
     refresh_only: bool,
@@ -43,7 +80,11 @@ pub async fn plan(
     detailed_exitcode: bool,
     json_output: bool,
 ) -> Result<i32, CliError> {
-    let spec = load_stack(stack)?;
+    let stacks = if out.is_some() || json_output {
+        vec![single_stack(stack, env, "plan --out/--json")?]
+    } else {
+        env.stacks(stack)
+    };
     let mode = if destroy {
         PlanMode::Destroy
     } else if refresh_only {
@@ -51,28 +92,77 @@ pub async fn plan(
     } else {
         PlanMode::Normal
     };
+    let table = cost::price_table(cost_args.prices.as_deref())?;
     let engine = project.engine(EventSink::none())?;
-    let plan = engine.plan(&spec, &plan_options(args, mode)).await?;
-    if json_output {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&plan_json::to_terraform_json(&plan, None))
-                .expect("json")
-        );
-    } else {
-        print!("{}", render_plan(&plan));
+    let mut plans = Vec::new();
+    for s in &stacks {
+        let spec = load_stack(s)?;
+        let plan = engine.plan(&spec, &plan_options(args, mode)).await?;
+        let estimate = estimate_plan(&plan, &table);
+        plans.push((s, plan, estimate));
     }
-    if let Some(path) = out {
-        PlanFile::new(&plan, source_of(stack)).save(path)?;
-        if !json_output {
+    let planned: Vec<cost::Planned<'_>> = plans
+        .iter()
+        .map(|(s, plan, e)| cost::Planned {
+            stack: &plan.stack,
+            vars: &s.vars,
+            cost: e.as_ref().map(|e| &e.after),
+        })
+        .collect();
+    let checks = cost::check_budgets(
+        &project.dir,
+        cost_args.max_monthly_cost.as_deref(),
+        &planned,
+        &table,
+    )?;
+    let over = checks
+        .iter()
+        .any(|c| c.status == cost::BudgetStatus::Exceeded);
+    let several = plans.len() > 1;
+    for (n, (s, plan, estimate)) in plans.iter().enumerate() {
+        let estimate = estimate.as_ref().ok();
+        if json_output {
+            let extra = estimate
+                .filter(|e| e.is_priced() || !checks.is_empty())
+                .map(|e| json!({ "cost": cost::plan_cost_json(e, &checks) }));
             println!(
-                "\nSaved the plan to {}. To perform exactly these actions, run: kapstan apply {}",
-                path.display(),
-                path.display()
+                "{}",
+                serde_json::to_string_pretty(&plan_json::to_terraform_json(plan, extra))
+                    .expect("json")
             );
+        } else {
+            if several {
+                println!("{}=== Stack {} ===\n", if n > 0 { "\n" } else { "" }, plan.stack);
+            }
+            print!("{}", with_cost(render_plan(plan), estimate));
+        }
+        if let Some(path) = out {
+            if over {
+                continue;
+            }
+            PlanFile::new(plan, source_of(s)).save(path)?;
+            if !json_output {
+                println!(
+                    "\nSaved the plan to {}. To perform exactly these actions, run: kapstan apply {}",
+                    path.display(),
+                    path.display()
+                );
+            }
         }
     }
-    Ok(if detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+    if cost::report_budgets(&checks, table.currency()) {
+        return Ok(cost::EXIT_OVER_BUDGET);
+    }
+    let changed = plans.iter().any(|(_, p, _)| p.has_changes());
+    Ok(if detailed_exitcode && changed { 2 } else { 0 })
+}
+
+/// A rendered plan with its cost lines after the `Plan:` line (none when nothing is priced).
+fn with_cost(rendered: String, estimate: Option<&cost::PlanCost>) -> String {
+    match estimate.and_then(render_cost::cost_lines) {
+        Some(lines) => render_cost::insert_after_plan_line(&rendered, &lines),
+        None => rendered,
+    }
 }
 
 fn interrupt_handler(cancel: Cancel) {
@@ -149,11 +239,15 @@ fn summarize(report: &ApplyReport, destroy: bool, json_output: bool) -> Result<i
     Ok(0)
 }
 
-/// `kapstan apply` and `kapstan destroy`.
+/// `kapstan apply` and `kapstan destroy`. Without a plan file the plan is shown with its cost
+/// and refused (exit 3) when it exceeds a budget.
+#[allow(clippy::too_many_arguments)]
 pub async fn apply(
     project: &Project,
     plan_file: Option<&Path>,
     stack: &StackArgs,
+    env: &EnvArgs,
+    cost_args: &CostArgs,
     args: &PlanArgs,
     mode: PlanMode,
     auto_approve: bool,
@@ -180,10 +274,29 @@ pub async fn apply(
                 .await?
         }
         None => {
-            let spec = load_stack(stack)?;
+            let stack = single_stack(stack, env, "apply")?;
+            let spec = load_stack(&stack)?;
             let plan = engine.plan(&spec, &plan_options(args, mode)).await?;
+            let table = cost::price_table(cost_args.prices.as_deref())?;
+            let estimate = estimate_plan(&plan, &table);
             if !json_output {
-                print!("{}", render_plan(&plan));
+                print!("{}", with_cost(render_plan(&plan), estimate.as_ref().ok()));
+            }
+            if mode != PlanMode::Destroy {
+                let planned = [cost::Planned {
+                    stack: &plan.stack,
+                    vars: &stack.vars,
+                    cost: estimate.as_ref().map(|e| &e.after),
+                }];
+                let checks = cost::check_budgets(
+                    &project.dir,
+                    cost_args.max_monthly_cost.as_deref(),
+                    &planned,
+                    &table,
+                )?;
+                if cost::report_budgets(&checks, table.currency()) {
+                    return Ok(cost::EXIT_OVER_BUDGET);
+                }
             }
             if !plan.has_changes() {
                 return Ok(0);
@@ -213,33 +326,43 @@ pub async fn apply(
     summarize(&report, mode == PlanMode::Destroy, json_output)
 }
 
-/// `kapstan drift`: live differences from state.
+/// `kapstan drift`: live differences from state, for one stack or every stack of `--env`
+/// (with `--json` and several stacks: one JSON document per line).
 pub async fn drift(
     project: &Project,
     stack: &StackArgs,
+    env: &EnvArgs,
     detailed_exitcode: bool,
     json_output: bool,
     parallelism: usize,
 ) -> Result<i32, CliError> {
-    let spec = load_stack(stack)?;
     let engine = project.engine(EventSink::none())?;
-    let plan = engine
-        .plan(&spec, &PlanOptions {
-            mode: PlanMode::RefreshOnly,
-            parallelism,
-            ..Default::default()
-        })
-        .await?;
-    if json_output {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"stack": plan.stack, "drift": plan.drift}))
-                .expect("json")
-        );
-    } else if plan.drift.is_empty() {
-        println!("No drift: stack `{}` matches its recorded state.", plan.stack);
-    } else {
-        print!("{}", render_drift(&plan));
+    let mut drifted = false;
+    for s in env.stacks(stack) {
+        let spec = load_stack(&s)?;
+        let plan = engine
+            .plan(&spec, &PlanOptions {
+                mode: PlanMode::RefreshOnly,
+                parallelism,
+                ..Default::default()
+            })
+            .await?;
+        drifted |= !plan.drift.is_empty();
+        if json_output {
+            let doc = json!({"stack": plan.stack, "drift": plan.drift});
+            if env.env.is_some() {
+                println!("{}", serde_json::to_string(&doc).expect("json"));
+            } else {
+                println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+            }
+        } else if plan.drift.is_empty() {
+            println!("No drift: stack `{}` matches its recorded state.", plan.stack);
+        } else {
+            if env.env.is_some() {
+                println!("Stack `{}`:", plan.stack);
+            }
+            print!("{}", render_drift(&plan));
+        }
     }
-    Ok(if detailed_exitcode && !plan.drift.is_empty() { 2 } else { 0 })
+    Ok(if detailed_exitcode && drifted { 2 } else { 0 })
 }

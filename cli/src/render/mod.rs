@@ -1,5 +1,6 @@
 //! Rendering for the terminal: plans, state, outputs, progress. Only the CLI prints.
 
+pub mod cost;
 pub mod plan;
 pub mod progress;
 

@@ -473,8 +473,16 @@ fn parse_amount(flag: &str, text: &str) -> Result<Money, CliError> {
     }
 }
 
-/// Prints budget warnings and errors on stderr; returns whether a budget is exceeded.
-pub fn report_budgets(checks: &[BudgetCheck], currency: &str) -> bool {
+/// What to tell a user whose plan exceeds a budget.
+pub const PLAN_OVER_BUDGET_HELP: &str = "reduce what the plan adds, or change the budget (`kapstan cost --env ENV --set-budget AMOUNT`, or --max-monthly-cost); a plan over budget is neither saved nor applied";
+
+/// What to tell a user whose declared stacks exceed a budget.
+pub const COST_OVER_BUDGET_HELP: &str =
+    "reduce what the stacks declare, or change the budget with --set-budget AMOUNT";
+
+/// Prints budget warnings and errors on stderr (`help` under each error); returns whether a
+/// budget is exceeded.
+pub fn report_budgets(checks: &[BudgetCheck], currency: &str, help: &str) -> bool {
     let mut exceeded = false;
     for c in checks {
         let unknown = if c.unknown_items > 0 {
@@ -503,7 +511,7 @@ pub fn report_budgets(checks: &[BudgetCheck], currency: &str) -> bool {
                     cost: format!("{}{unknown}", render::money(c.cost, currency)),
                     amount: render::money(c.amount, currency),
                     source_: c.source.clone(),
-                    help: "reduce what the plan adds, or change the budget (`kapstan cost --env ENV --set-budget AMOUNT`, or --max-monthly-cost); a plan over budget is neither saved nor applied".into(),
+                    help: help.to_string(),
                 });
                 eprintln!("{report:?}");
             }
@@ -730,7 +738,7 @@ pub fn run(
         .chain(stack_budgets.iter().cloned())
         .collect();
     // Only the verdicts: the breakdown already shows the amounts.
-    if report_budgets(&checks, table.currency()) {
+    if report_budgets(&checks, table.currency(), COST_OVER_BUDGET_HELP) {
         return Ok(EXIT_OVER_BUDGET);
     }
     Ok(0)

@@ -132,7 +132,8 @@ pub async fn plan(
             );
         } else {
             if several {
-                println!("{}=== Stack {} ===\n", if n > 0 { "\n" } else { "" }, plan.stack);
+                let gap = if n > 0 { "\n" } else { "" };
+                println!("{gap}=== Stack {} ===\n", plan.stack);
             }
             print!("{}", with_cost(render_plan(plan), estimate));
         }
@@ -150,7 +151,7 @@ pub async fn plan(
             }
         }
     }
-    if cost::report_budgets(&checks, table.currency()) {
+    if cost::report_budgets(&checks, table.currency(), cost::PLAN_OVER_BUDGET_HELP) {
         return Ok(cost::EXIT_OVER_BUDGET);
     }
     let changed = plans.iter().any(|(_, p, _)| p.has_changes());
@@ -294,7 +295,7 @@ pub async fn apply(
                     &planned,
                     &table,
                 )?;
-                if cost::report_budgets(&checks, table.currency()) {
+                if cost::report_budgets(&checks, table.currency(), cost::PLAN_OVER_BUDGET_HELP) {
                     return Ok(cost::EXIT_OVER_BUDGET);
                 }
             }

@@ -278,6 +278,9 @@ pub enum Command {
         /// Which stack.
         #[command(flatten)]
         stack: StackArgs,
+        /// An environment's stacks instead (the app phase is searched first).
+        #[command(flatten)]
+        envsel: EnvArgs,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -310,6 +313,59 @@ pub enum Command {
         #[command(flatten)]
         stack: StackArgs,
     },
+    /// Deploy an environment's Coder platform: phase infra, then phase app.
+    Up {
+        /// dev, staging or prod.
+        #[arg(long)]
+        env: String,
+        /// Only this phase.
+        #[arg(long, value_enum)]
+        phase: Option<Phase>,
+        /// Skip the Coder release, admin and templates.
+        #[arg(long)]
+        no_coder: bool,
+        /// Plan only.
+        #[arg(long)]
+        dry_run: bool,
+        /// A template to push (repeatable; default: the environment's selection, or all).
+        #[arg(long = "template", value_name = "NAME")]
+        templates: Vec<String>,
+        /// Domain of the access URL (needs --subdomain).
+        #[arg(long)]
+        domain: Option<String>,
+        /// Subdomain under --domain.
+        #[arg(long)]
+        subdomain: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        /// Run against the offline sandbox persisted under .kapstan/sandbox/.
+        #[arg(long)]
+        sandbox: bool,
+        /// Operations in flight at once.
+        #[arg(long, default_value_t = 10)]
+        parallelism: usize,
+    },
+    /// Tear an environment down: back up, destroy phase app, then phase infra.
+    Down {
+        /// dev, staging or prod.
+        #[arg(long)]
+        env: String,
+        /// Only this phase.
+        #[arg(long, value_enum)]
+        phase: Option<Phase>,
+        /// Required: destroying is not undone.
+        #[arg(long)]
+        confirm: bool,
+        /// The offline sandbox.
+        #[arg(long)]
+        sandbox: bool,
+        /// Operations in flight at once.
+        #[arg(long, default_value_t = 10)]
+        parallelism: usize,
+    },
+    /// Check prerequisites (helm, credentials, state) and say how to get what is missing.
+    Doctor,
     /// List the built-in stacks.
     Stacks,
     /// Estimate what stacks cost from their declarations; set budgets.

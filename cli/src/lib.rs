@@ -108,9 +108,26 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Output {
             name,
             stack,
+            envsel,
             json,
             raw,
-        } => commands::inspect::output(&project()?, name.as_deref(), stack, *json, *raw).await,
+        } => {
+            let project = project()?;
+            let mut candidates = envsel.stacks(stack);
+            // The app phase holds the user-facing outputs (admin password, access URL).
+            candidates.reverse();
+            let mut last = None;
+            for candidate in &candidates {
+                match commands::inspect::output(&project, name.as_deref(), candidate, *json, *raw)
+                    .await
+                {
+                    Ok(code) => return Ok(code),
+                    Err(e) if candidates.len() > 1 => last = Some(e),
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(last.expect("at least one candidate stack"))
+        }
         Command::Validate { stack, json } => {
             commands::inspect::validate(&project()?, stack, *json).await
         }
@@ -118,6 +135,49 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Import { address, id, stack } => {
             commands::inspect::import(&project()?, address, id, stack).await
         }
+        Command::Up {
+            env,
+            phase,
+            no_coder,
+            dry_run,
+            templates,
+            domain,
+            subdomain,
+            auto_approve,
+            sandbox,
+            parallelism,
+        } => {
+            let options = commands::platform::UpOptions {
+                env: env.clone(),
+                phase: phase.map(to_phase),
+                no_coder: *no_coder,
+                dry_run: *dry_run,
+                templates: templates.clone(),
+                domain: domain.clone(),
+                subdomain: subdomain.clone(),
+                auto_approve: *auto_approve,
+                sandbox: *sandbox,
+                parallelism: *parallelism,
+            };
+            commands::platform::up(&project()?, &options).await
+        }
+        Command::Down {
+            env,
+            phase,
+            confirm,
+            sandbox,
+            parallelism,
+        } => {
+            let options = commands::platform::DownOptions {
+                env: env.clone(),
+                phase: phase.map(to_phase),
+                confirm: *confirm,
+                sandbox: *sandbox,
+                parallelism: *parallelism,
+            };
+            commands::platform::down(&project()?, &options).await
+        }
+        Command::Doctor => commands::platform::doctor(&project()?).await,
         Command::Stacks => commands::inspect::stacks(),
         Command::Cost {
             stack,
@@ -140,5 +200,12 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Templates { command } => commands::templates::run(command),
         Command::State { command } => commands::state::run(&project()?, command).await,
         Command::Sandbox { command } => commands::sandbox::run(command).await,
+    }
+}
+
+fn to_phase(p: args::Phase) -> kapstan_stacks::coder::Phase {
+    match p {
+        args::Phase::Infra => kapstan_stacks::coder::Phase::Infra,
+        args::Phase::App => kapstan_stacks::coder::Phase::App,
     }
 }

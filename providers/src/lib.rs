@@ -7,13 +7,22 @@ pub mod local;
 pub mod pricing;
 pub mod scaleway;
 
+use std::sync::Arc;
+
 use kapstan_engine::Registry;
 
-/// A registry holding every kind this build of kapstan knows.
+/// A registry holding every kind this build of kapstan knows, with Scaleway configured from
+/// the environment.
 pub fn registry() -> Registry {
+    registry_with(Arc::new(scaleway::ScalewayProvider::default()))
+}
+
+/// A registry holding every kind, with the Scaleway kinds sharing `provider` (CLI flags, the
+/// sandbox, embedders).
+pub fn registry_with(provider: Arc<scaleway::ScalewayProvider>) -> Registry {
     let mut registry = Registry::new();
     local::register(&mut registry);
-    scaleway::register(&mut registry);
+    scaleway::register_with(&mut registry, provider);
     kubernetes::register(&mut registry);
     helm::register(&mut registry);
     coder::register(&mut registry);

@@ -2,6 +2,7 @@
 
 pub mod cost;
 pub mod inspect;
+pub mod platform;
 pub mod run;
 pub mod sandbox;
 pub mod state;

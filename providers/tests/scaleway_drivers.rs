@@ -172,8 +172,12 @@ async fn counting_api() -> (String, Arc<AtomicUsize>) {
 // ---------------------------------------------------------------------------------------------
 
 async fn sandbox(faults: &str) -> Sandbox {
+    sandbox_at(faults, 2000.0).await
+}
+
+async fn sandbox_at(faults: &str, speed: f64) -> Sandbox {
     Sandbox::start(SandboxOptions {
-        speed: 2000.0,
+        speed,
         faults: FaultSpec::parse(faults).unwrap(),
         ..Default::default()
     })
@@ -483,15 +487,17 @@ async fn sigkill_during_creation_leaves_no_duplicates_or_orphans() {
         "build the example first: cargo build -p kapstan-providers --examples ({})",
         bin.display()
     );
-    let sb = sandbox("").await;
+    // Slower than the other tests so that creation lasts a few seconds to kill into.
+    let sb = sandbox_at("", 250.0).await;
     let (s3, buckets) = fake_s3().await;
     let dir = tempfile::tempdir().unwrap();
     let spec = common::stack(&Knobs::default());
     let kills: u64 = std::env::var("KAPSTAN_CRASH_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
+        .unwrap_or(20);
     let mut killed = 0;
+    let mut interrupted = 0;
     for round in 0..kills {
         let mut child = tokio::process::Command::new(&bin)
             .args([sb.url(), s3.as_str(), dir.path().to_str().unwrap()])
@@ -499,9 +505,9 @@ async fn sigkill_during_creation_leaves_no_duplicates_or_orphans() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let wait_ms = 40 + (rand_u64() % 900);
+        let wait_ms = 20 + (rand_u64() % 800);
         tokio::select! {
-            _ = child.wait() => {}
+            _ = child.wait() => eprintln!("crash round {round}: the apply finished before the kill"),
             _ = tokio::time::sleep(Duration::from_millis(wait_ms)) => {
                 child.start_kill().unwrap();
                 let _ = child.wait().await;
@@ -511,14 +517,26 @@ async fn sigkill_during_creation_leaves_no_duplicates_or_orphans() {
         eprintln!("crash round {round}: killed after {wait_ms} ms");
         // A plain apply after every kill: converges, and nothing is duplicated or orphaned.
         let e = engine(sb.url(), &s3, dir.path());
+        let doc = e.state(common::STACK).await.unwrap();
+        let pending = doc
+            .resources
+            .values()
+            .filter(|r| matches!(r.status, kapstan_engine::state::ResourceStatus::Pending(_)))
+            .count();
+        interrupted += pending;
+        eprintln!(
+            "crash round {round}: {} recorded, {pending} interrupted mid-operation",
+            doc.resources.len()
+        );
         converge(&e, &spec, 4).await;
         assert_matches_state(&e, sb.url(), &buckets).await;
         // Start over so the next kill lands during creation again.
         apply_ok(&e, &spec, PlanMode::Destroy).await;
         assert_matches_state(&e, sb.url(), &buckets).await;
     }
-    eprintln!("killed {killed} of {kills} runs mid-apply");
+    eprintln!("killed {killed} of {kills} runs mid-apply, {interrupted} operations interrupted");
     assert!(killed > 0);
+    assert!(interrupted > 0, "no kill landed during an operation");
 }
 
 fn rand_u64() -> u64 {
@@ -608,5 +626,21 @@ async fn bad_input_is_rejected_before_any_api_call() {
         count.load(Ordering::SeqCst),
         0,
         "no API request may be sent for invalid input"
+    );
+}
+
+#[test]
+fn scaleway_reference_doc_is_current() {
+    let doc = kapstan_providers::scaleway::reference::reference_markdown();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/reference/scaleway.md");
+    if std::env::var_os("KAPSTAN_UPDATE_DOCS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &doc).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == doc,
+        "docs/reference/scaleway.md is stale: run with KAPSTAN_UPDATE_DOCS=1"
     );
 }

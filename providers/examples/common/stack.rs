@@ -9,7 +9,7 @@ use std::time::Duration;
 use kapstan_engine::{Registry, Stack, StackSpec};
 use kapstan_providers::local::RandomPassword;
 use kapstan_providers::scaleway::client::rate_limit::RateLimit;
-use kapstan_providers::scaleway::client::{ClientOptions, ConfigOverrides, SecretKey};
+use kapstan_providers::scaleway::client::{ClientOptions, ConfigOverrides, RetryPolicy, SecretKey};
 use kapstan_providers::scaleway::k8s_cluster::Cluster;
 use kapstan_providers::scaleway::k8s_pool::Pool;
 use kapstan_providers::scaleway::lb::{Lb, LbPrivateNetwork};
@@ -142,9 +142,8 @@ pub fn stack(k: &Knobs) -> StackSpec {
     let password = s.add(
         "db-password",
         RandomPassword {
-            length: 24.into(),
+            length: 64.into(),
             min_numeric: 2,
-            override_special: Some("-_+=!".into()),
             ..Default::default()
         },
     );
@@ -261,12 +260,18 @@ pub fn provider(api_url: &str, s3_url: &str) -> Arc<ScalewayProvider> {
         api_url: Some(api_url.into()),
         ..Default::default()
     };
-    let mut options = ClientOptions::default();
-    options.rate_limit = RateLimit::per_second(1000.0);
-    options.retry.min_delay = Duration::from_millis(10);
-    options.retry.max_delay = Duration::from_millis(200);
-    options.retry.max_retries = 10;
-    options.retry.max_transient_waits = 50;
+    let defaults = ClientOptions::default();
+    let options = ClientOptions {
+        rate_limit: RateLimit::per_second(1000.0),
+        retry: RetryPolicy {
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(200),
+            max_retries: 10,
+            max_transient_waits: 50,
+            ..defaults.retry.clone()
+        },
+        ..defaults
+    };
     let env: HashMap<String, String> = HashMap::new();
     Arc::new(
         ScalewayProvider::with_env(overrides, options, Arc::new(env))

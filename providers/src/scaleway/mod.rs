@@ -12,6 +12,7 @@ pub mod rdb_database;
 pub mod rdb_instance;
 pub mod rdb_privilege;
 pub mod rdb_user;
+pub mod reference;
 pub mod vpc;
 pub mod vpc_gateway_network;
 pub mod vpc_private_network;

@@ -376,19 +376,16 @@ fn conform_value(live: &mut Value, config: &Value) {
                 .collect();
             *l = keep;
         }
-        (Value::Array(l), Value::Array(c)) => {
-            // Same elements in another order: keep the declared order.
+        // Same elements in another order: keep the declared order.
+        (Value::Array(l), Value::Array(c))
             if l.len() == c.len()
                 && c.iter().all(|x| l.contains(x))
-                && l.iter().all(|x| c.contains(x))
-            {
-                *l = c.clone();
-            }
+                && l.iter().all(|x| c.contains(x)) =>
+        {
+            *l = c.clone();
         }
-        (Value::String(l), Value::String(c)) => {
-            if norm(l) == norm(c) {
-                *l = c.clone();
-            }
+        (Value::String(l), Value::String(c)) if norm(l) == norm(c) => {
+            *l = c.clone();
         }
         _ => {}
     }

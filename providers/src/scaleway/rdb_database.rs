@@ -148,15 +148,22 @@ impl Driver for RdbDatabaseDriver {
         let name = string(config, "name").unwrap_or_default();
         let client = rdb_client(&self.p, &region, &instance)?;
         wait_instance(ctx, self.p.pacing(Pace::Long), &client, &region, &instance).await?;
-        match client.rdb(&region).create_database(&instance, &name).await {
-            Ok(_) => {}
-            // Lost answer, or a database of that name already there: the name is the key.
-            Err(e) if e.is_ambiguous() || e.status() == Some(409) || e.status() == Some(400) => {
-                if self.get(&region, &instance, &name).await?.is_none() {
-                    return Err(api(e));
+        for attempt in 1..=3 {
+            match client.rdb(&region).create_database(&instance, &name).await {
+                Ok(_) => break,
+                // Lost answer, or a database of that name already there: the name is the key.
+                Err(e)
+                    if e.is_ambiguous() || e.status() == Some(409) || e.status() == Some(400) =>
+                {
+                    if self.get(&region, &instance, &name).await?.is_some() {
+                        break;
+                    }
+                    if attempt == 3 || !e.is_ambiguous() {
+                        return Err(api(e));
+                    }
                 }
+                Err(e) => return Err(api(e)),
             }
-            Err(e) => return Err(api(e)),
         }
         let id = id_of(&region, &instance, &name);
         ctx.checkpoint(json!({"id": id})).await?;

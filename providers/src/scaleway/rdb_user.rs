@@ -136,26 +136,30 @@ impl Driver for RdbUserDriver {
                 .unwrap_or(false),
         };
         let rdb = client.rdb(&region);
-        match rdb.create_user(&instance, &req).await {
-            Ok(_) => {}
-            Err(e) if e.is_ambiguous() || e.status() == Some(409) || e.status() == Some(400) => {
-                // The name is the key: adopt the user and set the declared password.
-                if self.get(&region, &instance, &name).await?.is_none() {
-                    return Err(api(e));
+        for attempt in 1..=3 {
+            match rdb.create_user(&instance, &req).await {
+                Ok(_) => break,
+                Err(e)
+                    if e.is_ambiguous() || e.status() == Some(409) || e.status() == Some(400) =>
+                {
+                    // The name is the key: adopt the user and set the declared password.
+                    if self.get(&region, &instance, &name).await?.is_some() {
+                        wait_instance(ctx, pacing, &client, &region, &instance).await?;
+                        let update = UpdateUserRequest {
+                            password: Some(req.password.clone()),
+                            is_admin: Some(req.is_admin),
+                        };
+                        rdb.update_user(&instance, &name, &update)
+                            .await
+                            .map_err(api)?;
+                        break;
+                    }
+                    if attempt == 3 || !e.is_ambiguous() {
+                        return Err(api(e));
+                    }
                 }
-                wait_instance(ctx, pacing, &client, &region, &instance).await?;
-                rdb.update_user(
-                    &instance,
-                    &name,
-                    &UpdateUserRequest {
-                        password: Some(req.password.clone()),
-                        is_admin: Some(req.is_admin),
-                    },
-                )
-                .await
-                .map_err(api)?;
+                Err(e) => return Err(api(e)),
             }
-            Err(e) => return Err(api(e)),
         }
         let id = id_of(&region, &instance, &name);
         ctx.checkpoint(json!({"id": id})).await?;

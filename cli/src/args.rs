@@ -432,6 +432,27 @@ pub enum TemplatesCommand {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Push templates to an environment's Coder: apply the `coder_template` resources of
+    /// stack `coder-ENV-app` (all it declares, or the NAMEs given), with what they need.
+    Push {
+        /// The environment.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// Template names (default: every template the environment's app stack declares).
+        names: Vec<String>,
+        /// A variable of the app stack, `KEY=VALUE` (e.g. `templates=go-fiber,rust-actix`).
+        #[arg(long = "var", value_name = "KEY=VALUE")]
+        vars: Vec<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        /// Stream events as NDJSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Operations in flight at once.
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        parallelism: usize,
+    },
 }
 
 /// `kapstan state ...`

@@ -197,7 +197,7 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             set_budget.as_deref(),
             *alert_threshold,
         ),
-        Command::Templates { command } => commands::templates::run(command),
+        Command::Templates { command } => commands::templates::run(&project, command).await,
         Command::State { command } => commands::state::run(&project()?, command).await,
         Command::Sandbox { command } => commands::sandbox::run(command).await,
     }

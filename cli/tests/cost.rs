@@ -315,4 +315,14 @@ fn templates_list_and_lint() {
 
     let o = p.run(&["templates", "lint", "no-such-template"]);
     assert_eq!(code(&o), 1);
+
+    // Push goes through the app stack's coder_template resources: a template the stack does
+    // not declare is refused before anything is planned.
+    let o = p.run(&["templates", "push", "--env", "dev", "no-such-template"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("stack `coder-dev-app` does not declare template `no-such-template`"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -290,7 +290,12 @@ fn the_gates_are_in_place() {
         Some(&Value::String("write".into()))
     );
     let plan_text = text("kapstan-plan.yml");
-    assert!(plan_text.contains("3) echo \"::error::the planned monthly cost exceeds"));
+    assert!(
+        plan_text.contains("if [ \"$code\" = 3 ]; then")
+            && plan_text.contains("the planned monthly cost exceeds the staging budget")
+            && plan_text.contains("exit 3"),
+        "the PR workflow fails over budget with exit 3"
+    );
     assert!(plan_text.contains("createComment") && plan_text.contains("updateComment"));
 
     // Merge: the apply job waits on a GitHub environment and applies saved plans.

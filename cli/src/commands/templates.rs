@@ -1,5 +1,6 @@
-//! `kapstan templates list|lint`: the Coder workspace templates shipped under
-//! `stacks/templates/<category>/<name>/` (or another root given with `--dir`).
+//! `kapstan templates list|lint|push`: the Coder workspace templates shipped under
+//! `stacks/templates/<category>/<name>/` (or another root given with `--dir`); push applies
+//! the `coder_template` resources of an environment's app stack.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -7,15 +8,99 @@ use std::path::{Path, PathBuf};
 use kapstan_stacks::templates::{self, LintFinding, Severity, TemplateInfo};
 use serde_json::json;
 
-use crate::args::{ListFormat, TemplatesCommand};
+use kapstan_engine::{PlanMode, StackSpec};
+
+use crate::args::{CostArgs, EnvArgs, ListFormat, PlanArgs, StackArgs, TemplatesCommand};
+use crate::context::{Project, load_stack};
 use crate::error::CliError;
 
-/// Runs a `kapstan templates` subcommand.
-pub fn run(command: &TemplatesCommand) -> Result<i32, CliError> {
+/// Runs a `kapstan templates` subcommand; `project` is resolved only by `push`.
+pub async fn run(
+    project: &dyn Fn() -> Result<Project, CliError>,
+    command: &TemplatesCommand,
+) -> Result<i32, CliError> {
     match command {
         TemplatesCommand::List { dir, format } => list(dir.as_deref(), *format),
         TemplatesCommand::Lint { names, dir } => lint(dir.as_deref(), names),
+        TemplatesCommand::Push {
+            env,
+            names,
+            vars,
+            auto_approve,
+            json,
+            parallelism,
+        } => {
+            let stack = StackArgs {
+                stack: format!("coder-{env}-app"),
+                stack_file: None,
+                vars: vars.clone(),
+            };
+            let targets = push_targets(&load_stack(&stack)?, names)?;
+            let plan = PlanArgs {
+                targets,
+                replace: Vec::new(),
+                refresh: true,
+                parallelism: *parallelism,
+            };
+            crate::commands::run::apply(
+                &project()?,
+                None,
+                &stack,
+                &EnvArgs::default(),
+                &CostArgs::default(),
+                &plan,
+                PlanMode::Normal,
+                *auto_approve,
+                *json,
+            )
+            .await
+        }
     }
+}
+
+/// The addresses of the `coder_template` resources to apply: those of `names`, or all.
+fn push_targets(spec: &StackSpec, names: &[String]) -> Result<Vec<String>, CliError> {
+    let declared: Vec<(&str, String)> = spec
+        .resources
+        .iter()
+        .filter(|r| r.kind == "coder_template")
+        .filter_map(|r| {
+            let name = r.config.get("name").and_then(|n| n.as_str())?;
+            Some((r.address.as_str(), name.to_string()))
+        })
+        .collect();
+    let available = || {
+        declared
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if declared.is_empty() {
+        return Err(CliError::usage(
+            format!("stack `{}` declares no coder_template", spec.name),
+            "select templates with --var templates=NAME,NAME (see `kapstan templates list`)",
+        ));
+    }
+    if names.is_empty() {
+        return Ok(declared.iter().map(|(a, _)| a.to_string()).collect());
+    }
+    let mut targets = Vec::new();
+    for n in names {
+        let short = n.rsplit('/').next().unwrap_or(n);
+        let (address, _) = declared.iter().find(|(_, d)| d == short).ok_or_else(|| {
+            CliError::usage(
+                format!(
+                    "stack `{}` does not declare template `{n}` (it declares: {})",
+                    spec.name,
+                    available()
+                ),
+                "add it to the environment's selection with --var templates=NAME,… (and keep that selection for later applies)",
+            )
+        })?;
+        targets.push(address.to_string());
+    }
+    Ok(targets)
 }
 
 fn root(dir: Option<&Path>) -> PathBuf {

@@ -96,10 +96,32 @@ pub async fn plan(
     let engine = project.engine(EventSink::none())?;
     let mut plans = Vec::new();
     for s in &stacks {
-        let spec = load_stack(s)?;
-        let plan = engine.plan(&spec, &plan_options(args, mode)).await?;
-        let estimate = estimate_plan(&plan, &table);
-        plans.push((s, plan, estimate));
+        let planned = match load_stack(s) {
+            Ok(spec) => engine
+                .plan(&spec, &plan_options(args, mode))
+                .await
+                .map_err(CliError::from),
+            Err(e) => Err(e),
+        };
+        match planned {
+            Ok(plan) => {
+                let estimate = estimate_plan(&plan, &table);
+                plans.push((s, plan, estimate));
+            }
+            Err(e) => {
+                // Show the stacks planned so far (e.g. the infra phase when the app phase
+                // cannot be planned before it is applied), then the error.
+                for (n, (_, plan, estimate)) in plans.iter().enumerate() {
+                    let gap = if n > 0 { "\n" } else { "" };
+                    println!("{gap}=== Stack {} ===\n", plan.stack);
+                    print!("{}", with_cost(render_plan(plan), estimate.as_ref().ok()));
+                }
+                if !plans.is_empty() {
+                    println!("\n=== Stack {} ===\n", s.stack);
+                }
+                return Err(e);
+            }
+        }
     }
     let planned: Vec<cost::Planned<'_>> = plans
         .iter()

@@ -364,6 +364,55 @@ async fn every_kind_lifecycle_create_noop_update_replace_destroy() {
         noop.drift
     );
 
+    // Drift: a change made outside kapstan is reported by field and planned as an update.
+    let vpc_id = e.state(common::STACK).await.unwrap().resources["vpc"]
+        .id
+        .clone()
+        .unwrap();
+    let client = common::provider(sb.url(), &s3).client().unwrap();
+    let region = kapstan_providers::scaleway::Region::parse("fr-par").unwrap();
+    client
+        .vpc(&region)
+        .update_vpc(
+            &vpc_id,
+            &kapstan_providers::scaleway::client::wire::vpc::UpdateVpcRequest {
+                name: Some("renamed-by-hand".into()),
+                tags: None,
+            },
+        )
+        .await
+        .unwrap();
+    let drifted = plan(&e, &common::stack(&base), PlanMode::Normal).await;
+    let d = drifted
+        .drift
+        .iter()
+        .find(|d| d.address == "vpc")
+        .expect("drift on the VPC");
+    assert_eq!(d.fields[0].path, "/name");
+    assert_eq!(changes(&drifted), vec![("vpc".to_string(), Action::Update)]);
+    apply_ok(&e, &common::stack(&base), PlanMode::Normal).await;
+
+    // Import: adopting existing objects into a fresh state plans only real differences.
+    let doc = e.state(common::STACK).await.unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let e2 = engine(sb.url(), &s3, dir2.path());
+    let mut only = common::stack(&base);
+    only.resources
+        .retain(|r| ["vpc", "lb-ip", "gateway-ip", "bucket"].contains(&r.address.as_str()));
+    for r in &only.resources {
+        let id = doc.resources[&r.address].id.clone().unwrap();
+        e2.import(&only, &r.address, &id).await.expect("import");
+    }
+    let imported = plan(&e2, &only, PlanMode::Normal).await;
+    // Only kapstan-side settings that no API reports (the bucket's force_destroy) remain.
+    for c in imported.actionable() {
+        let paths: Vec<&str> = c.fields.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            (c.address.as_str(), c.action, paths),
+            ("bucket", Action::Update, vec!["/force_destroy"])
+        );
+    }
+
     // In place: pool size, tags everywhere, backup schedule.
     let updated = Knobs {
         pool_size: 2,

@@ -794,10 +794,7 @@ impl Driver for ObjectBucketDriver {
         let s3 = self.s3(&config)?;
         Ok(self.live(&s3, &name).await?.map(|live| {
             let attributes = user_view(live, &Value::Null);
-            let config = json!({
-                "name": name, "tags": attributes["tags"], "versioning": attributes["versioning"],
-                "lifecycle_rule": attributes["lifecycle_rule"], "region": attributes["region"],
-            });
+            let config = super::provider::config_from(&self.schema, &attributes);
             Imported { config, attributes }
         }))
     }

@@ -396,11 +396,15 @@ pub(crate) fn norm(s: &str) -> String {
     s.to_ascii_lowercase().replace('-', "_")
 }
 
-/// The argument fields of `attributes`: the config an import reproduces.
+/// The config an import records: the required arguments, read back from `attributes`.
+///
+/// Everything else is left out on purpose: the planner compares every declared field with its
+/// live value, so an import plans exactly the real differences with the declaration, and an
+/// undeclared optional field (region, zone, project) is not mistaken for one to remove.
 pub(crate) fn config_from(schema: &Schema, attributes: &Value) -> Value {
     let mut out = Map::new();
     for f in &schema.fields {
-        if f.is_argument()
+        if f.role == kapstan_engine::Role::Required
             && let Some(v) = attributes.get(f.name)
             && !v.is_null()
         {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::client::Region;
 use super::client::wire::rdb::{AclRule, AclRuleRequest};
-use super::provider::{Pace, ScalewayProvider, api, attributes, check, string};
+use super::provider::{Pace, ScalewayProvider, api, attributes, check, config_from, string};
 use super::rdb_instance::{REGIONS, rdb_client, wait_instance};
 
 /// One allowed source.
@@ -272,7 +272,7 @@ impl Driver for RdbAclDriver {
             Ok(live) => {
                 let attributes = shaped(&live, &instance, &region, &Value::Null);
                 Ok(Some(Imported {
-                    config: attributes.clone(),
+                    config: config_from(&self.schema, &attributes),
                     attributes,
                 }))
             }

@@ -246,7 +246,7 @@ impl Driver for RdbDatabaseDriver {
             .get(&region, instance, name)
             .await?
             .map(|attributes| Imported {
-                config: json!({"instance_id": instance, "name": name, "region": region.as_str()}),
+                config: json!({"instance_id": instance, "name": name}),
                 attributes,
             }))
     }

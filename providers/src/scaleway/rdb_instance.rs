@@ -845,12 +845,10 @@ impl Driver for RdbInstanceDriver {
         match client.rdb(&region).get_instance(id).await {
             Ok(i) => {
                 let attributes = self.attributes(&client, &i, &Value::Null).await?;
-                let mut config = config_from(&self.schema, &attributes);
-                if let Some(m) = config.as_object_mut() {
-                    // Engine defaults are not declared settings.
-                    m.remove("settings");
-                }
-                Ok(Some(Imported { config, attributes }))
+                Ok(Some(Imported {
+                    config: config_from(&self.schema, &attributes),
+                    attributes,
+                }))
             }
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(api(e)),

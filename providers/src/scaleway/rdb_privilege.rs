@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::client::Region;
 use super::client::wire::rdb::Privilege;
-use super::provider::{Pace, ScalewayProvider, api, attributes, check, string};
+use super::provider::{Pace, ScalewayProvider, api, attributes, check, config_from, string};
 use super::rdb_instance::{REGIONS, rdb_client, wait_instance};
 
 /// A permission of a user on a database.
@@ -244,7 +244,7 @@ impl Driver for RdbPrivilegeDriver {
             user: u.to_string(),
         };
         Ok(self.get(&k).await?.map(|attributes| Imported {
-            config: attributes.clone(),
+            config: config_from(&self.schema, &attributes),
             attributes,
         }))
     }

@@ -278,9 +278,12 @@ impl Driver for RdbUserDriver {
                 ));
             }
         };
-        Ok(self.get(&region, instance, name).await?.map(|attributes| Imported {
-            config: json!({"instance_id": instance, "name": name, "is_admin": attributes["is_admin"], "region": region.as_str()}),
-            attributes,
-        }))
+        Ok(self
+            .get(&region, instance, name)
+            .await?
+            .map(|attributes| Imported {
+                config: json!({"instance_id": instance, "name": name}),
+                attributes,
+            }))
     }
 }

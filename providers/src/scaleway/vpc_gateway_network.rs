@@ -407,11 +407,7 @@ impl Driver for GatewayNetworkDriver {
         match client.vpcgw(&zone).get_gateway_network(id).await {
             Ok(n) => {
                 let attributes = self.attributes(&client, &zone, &n, &Value::Null).await?;
-                let config = json!({
-                    "gateway_id": attributes["gateway_id"], "private_network_id": attributes["private_network_id"],
-                    "enable_masquerade": attributes["enable_masquerade"], "ipam_config": attributes["ipam_config"],
-                    "zone": attributes["zone"],
-                });
+                let config = super::provider::config_from(&self.schema, &attributes);
                 Ok(Some(Imported { config, attributes }))
             }
             Err(e) if e.is_not_found() => Ok(None),

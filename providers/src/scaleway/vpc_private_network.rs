@@ -324,11 +324,10 @@ impl Driver for PrivateNetworkDriver {
         match client.vpc(&region).get_private_network(id).await {
             Ok(v) => {
                 let attributes = attrs(&v, &Value::Null);
-                let mut config = config_from(&self.schema, &attributes);
-                if let Some(s) = config.get_mut("ipv4_subnet").and_then(Value::as_object_mut) {
-                    s.remove("id");
-                }
-                Ok(Some(Imported { config, attributes }))
+                Ok(Some(Imported {
+                    config: config_from(&self.schema, &attributes),
+                    attributes,
+                }))
             }
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(api(e)),

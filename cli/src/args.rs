@@ -366,6 +366,60 @@ pub enum Command {
     },
     /// Check prerequisites (helm, credentials, state) and say how to get what is missing.
     Doctor,
+    /// Back up an environment: both phases' state, outputs, Kubernetes objects, optionally the database.
+    Backup {
+        /// dev, staging or prod.
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::parse_env)]
+        env: kapstan_stacks::coder::Environment,
+        /// Also make a PostgreSQL backup through the RDB backups API.
+        #[arg(long)]
+        include_db: bool,
+        /// Remove this environment's backups older than N days.
+        #[arg(long, value_name = "N", default_value_t = crate::platform::backup::DEFAULT_RETENTION_DAYS)]
+        retention_days: u32,
+        /// Where backups go (default backups/ENV).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Restore an environment's state from a backup made by `kapstan backup`.
+    Restore {
+        /// dev, staging or prod.
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::parse_env)]
+        env: kapstan_stacks::coder::Environment,
+        /// The backup directory (backups/ENV/TIMESTAMP).
+        #[arg(long = "from", value_name = "DIR")]
+        from: PathBuf,
+        /// Replace state of another lineage.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a deployed environment live: cluster, nodes, database, load balancer, Coder.
+    Health {
+        /// dev, staging or prod.
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::parse_env)]
+        env: kapstan_stacks::coder::Environment,
+        /// Only the cluster and Coder.
+        #[arg(long)]
+        quick: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// Adopt the infrastructure of the original Terraform project from its terraform.tfstate.
+    Adopt {
+        /// dev, staging or prod.
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::parse_env)]
+        env: kapstan_stacks::coder::Environment,
+        /// The phase to adopt (only infra).
+        #[arg(long, value_enum)]
+        phase: Phase,
+        /// The Terraform state file (format version 4).
+        #[arg(long, value_name = "FILE")]
+        terraform_state: PathBuf,
+        /// Import without asking for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// List the built-in stacks.
     Stacks,
     /// Estimate what stacks cost from their declarations; set budgets.

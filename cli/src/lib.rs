@@ -5,6 +5,7 @@ pub mod args;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod platform;
 pub mod render;
 
 use kapstan_engine::PlanMode;
@@ -178,6 +179,34 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             commands::platform::down(&project()?, &options).await
         }
         Command::Doctor => commands::platform::doctor(&project()?).await,
+        Command::Backup {
+            env,
+            include_db,
+            retention_days,
+            out,
+        } => {
+            let options = platform::backup::BackupOptions {
+                include_db: *include_db,
+                retention_days: *retention_days,
+                out: out.clone(),
+            };
+            platform::backup::backup_command(&project()?, *env, &options).await
+        }
+        Command::Restore { env, from, force } => {
+            platform::backup::restore_command(&project()?, *env, from, *force).await
+        }
+        Command::Health { env, quick, format } => {
+            platform::health::health(&project()?, *env, *quick, *format).await
+        }
+        Command::Adopt {
+            env,
+            phase,
+            terraform_state,
+            yes,
+        } => {
+            platform::adopt::adopt(&project()?, *env, to_phase(*phase), terraform_state, *yes)
+                .await
+        }
         Command::Stacks => commands::inspect::stacks(),
         Command::Cost {
             stack,

@@ -1,0 +1,608 @@
+//! `kapstan adopt`: takes over infrastructure the original Terraform project created.
+//!
+//! Reads a `terraform.tfstate` (format version 4), maps its `scaleway_*` resources (and the
+//! database password) to the addresses of `coder-<env>-infra` by type and name, prints the
+//! mapping for confirmation, then imports each one through the drivers (which read the live
+//! object; nothing in the cloud is changed). Resources kapstan does not manage (security
+//! groups, LB backends and frontends, certificates, `time_sleep`, …) are listed, never dropped
+//! silently. The next `kapstan plan` shows only real differences.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use kapstan_engine::{EventSink, StackSpec};
+use kapstan_stacks::coder::{Environment, Phase};
+use kapstan_state::{ResourceState, ResourceStatus, StateDelta};
+use serde_json::Value;
+
+use crate::context::Project;
+use crate::error::CliError;
+use crate::platform::{build_stack, stack_name};
+
+/// One resource instance of a Terraform state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TfResource {
+    /// Its Terraform address (`module.networking.scaleway_vpc.main`,
+    /// `module.cluster.scaleway_k8s_pool.pools["default"]`).
+    pub address: String,
+    /// `managed` or `data`.
+    pub mode: String,
+    /// Resource type (`scaleway_vpc`).
+    pub rtype: String,
+    /// Resource name (`main`).
+    pub name: String,
+    /// `for_each` key or `count` index, when any.
+    pub index_key: Option<Value>,
+    /// The recorded attributes.
+    pub attributes: Value,
+}
+
+/// A Terraform resource kapstan takes over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// The Terraform address.
+    pub terraform: String,
+    /// The kind (Terraform type name).
+    pub kind: String,
+    /// The address in the kapstan stack.
+    pub address: String,
+    /// The id to import (as kapstan records it).
+    pub id: String,
+}
+
+/// A Terraform resource kapstan leaves alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmanaged {
+    /// The Terraform address.
+    pub terraform: String,
+    /// Why kapstan does not take it over.
+    pub reason: String,
+}
+
+/// The mapping of a Terraform state onto a stack.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdoptPlan {
+    /// Resources to import.
+    pub mapped: Vec<Mapping>,
+    /// Resources left alone.
+    pub unmanaged: Vec<Unmanaged>,
+    /// Declared addresses no Terraform resource maps to (kapstan will create them).
+    pub unmatched: Vec<String>,
+}
+
+fn usage(path: &Path, message: impl std::fmt::Display) -> CliError {
+    CliError::usage(
+        format!("{}: {message}", path.display()),
+        "pass the terraform.tfstate of the original project (`terraform state pull > terraform.tfstate`)",
+    )
+}
+
+/// Reads a Terraform state file of format version 4.
+pub fn read_tfstate(path: &Path) -> Result<Vec<TfResource>, CliError> {
+    let bytes = std::fs::read(path).map_err(|source| CliError::Io {
+        action: "reading",
+        path: path.display().to_string(),
+        source,
+    })?;
+    let doc: Value =
+        serde_json::from_slice(&bytes).map_err(|e| usage(path, format!("not JSON: {e}")))?;
+    match doc["version"].as_u64() {
+        Some(4) => {}
+        Some(v) => {
+            return Err(usage(
+                path,
+                format!("state format version {v}; kapstan reads version 4 (Terraform ≥ 0.12)"),
+            ));
+        }
+        None => return Err(usage(path, "no `version`: not a Terraform state file")),
+    }
+    let resources = doc["resources"]
+        .as_array()
+        .ok_or_else(|| usage(path, "no `resources` list"))?;
+    let mut out = vec![];
+    for r in resources {
+        let mode = r["mode"].as_str().unwrap_or("managed").to_string();
+        let rtype = r["type"].as_str().unwrap_or_default().to_string();
+        let name = r["name"].as_str().unwrap_or_default().to_string();
+        if rtype.is_empty() || name.is_empty() {
+            return Err(usage(path, "a resource without `type` or `name`"));
+        }
+        let module = r["module"].as_str().map(str::to_string);
+        let prefix = match (&module, mode.as_str()) {
+            (Some(m), "data") => format!("{m}.data."),
+            (Some(m), _) => format!("{m}."),
+            (None, "data") => "data.".into(),
+            (None, _) => String::new(),
+        };
+        for inst in r["instances"].as_array().into_iter().flatten() {
+            let index_key = inst.get("index_key").cloned().filter(|v| !v.is_null());
+            let index = match &index_key {
+                Some(Value::String(s)) => format!("[\"{s}\"]"),
+                Some(v) => format!("[{v}]"),
+                None => String::new(),
+            };
+            out.push(TfResource {
+                address: format!("{prefix}{rtype}.{name}{index}"),
+                mode: mode.clone(),
+                rtype: rtype.clone(),
+                name: name.clone(),
+                index_key,
+                attributes: inst["attributes"].clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The last segment of a Scaleway id (`fr-par/<uuid>` → `<uuid>`).
+fn bare(id: &str) -> &str {
+    id.rsplit('/').next().unwrap_or(id)
+}
+
+fn attr<'a>(r: &'a TfResource, key: &str) -> Option<&'a str> {
+    r.attributes[key].as_str().filter(|s| !s.is_empty())
+}
+
+/// The region of a regional sub-resource: its `region`, else the locality of its instance id.
+fn region_of(r: &TfResource, default_region: &str) -> String {
+    if let Some(reg) = attr(r, "region") {
+        return reg.to_string();
+    }
+    for key in ["instance_id", "id"] {
+        if let Some((loc, _)) = attr(r, key).and_then(|i| i.split_once('/'))
+            && loc.contains('-')
+        {
+            return loc.to_string();
+        }
+    }
+    default_region.to_string()
+}
+
+/// Where a Terraform resource goes in the infra stack, and the id kapstan records for it.
+fn target(r: &TfResource, default_region: &str) -> Result<(String, String), String> {
+    let id = attr(r, "id").ok_or("it records no id")?;
+    let simple = |addr: &str| Ok((addr.to_string(), bare(id).to_string()));
+    let instance = || -> Result<String, String> {
+        attr(r, "instance_id")
+            .map(|i| bare(i).to_string())
+            .ok_or_else(|| "it records no instance_id".to_string())
+    };
+    match r.rtype.as_str() {
+        "scaleway_vpc" => simple("vpc"),
+        "scaleway_vpc_private_network" => simple("network"),
+        "scaleway_vpc_public_gateway_ip" => simple("gateway-ip"),
+        "scaleway_vpc_public_gateway" => simple("gateway"),
+        "scaleway_vpc_gateway_network" => simple("gateway-network"),
+        "scaleway_k8s_cluster" => simple("cluster"),
+        "scaleway_k8s_pool" => {
+            let key = match &r.index_key {
+                Some(Value::String(k)) => k.clone(),
+                _ => attr(r, "name").unwrap_or(&r.name).to_string(),
+            };
+            simple(&format!("pool-{key}"))
+        }
+        "scaleway_rdb_instance" => simple("database"),
+        "scaleway_rdb_database" => {
+            let name = attr(r, "name").ok_or("it records no name")?;
+            Ok((
+                "database-coder".into(),
+                format!("{}/{}/{name}", region_of(r, default_region), instance()?),
+            ))
+        }
+        "scaleway_rdb_user" => {
+            let name = attr(r, "name").ok_or("it records no name")?;
+            Ok((
+                "database-user".into(),
+                format!("{}/{}/{name}", region_of(r, default_region), instance()?),
+            ))
+        }
+        "scaleway_rdb_privilege" => {
+            let db = attr(r, "database_name").ok_or("it records no database_name")?;
+            let user = attr(r, "user_name").ok_or("it records no user_name")?;
+            Ok((
+                "database-privilege".into(),
+                format!("{}/{}/{db}/{user}", region_of(r, default_region), instance()?),
+            ))
+        }
+        "scaleway_rdb_acl" => Ok((
+            "database-acl".into(),
+            format!("{}/{}", region_of(r, default_region), instance()?),
+        )),
+        "scaleway_lb_ip" => simple("lb-ip"),
+        "scaleway_lb" => simple("lb"),
+        "random_password" if r.name == "db_password" => Ok(("db-password".into(), "none".into())),
+        "random_password" => Err(format!(
+            "random_password `{}` has no counterpart: kapstan generates only the database password",
+            r.name
+        )),
+        "scaleway_instance_security_group" => Err(
+            "security groups are not managed: Kapsule manages its nodes' security group (the original's was never attached)".into(),
+        ),
+        "scaleway_lb_backend" | "scaleway_lb_frontend" => Err(
+            "LB backends and frontends are created by the Kubernetes cloud controller for the coder Service".into(),
+        ),
+        "scaleway_lb_certificate" => Err("certificates are not managed by the infra phase".into()),
+        "time_sleep" => Err("time_sleep is a Terraform workaround; kapstan waits for readiness itself".into()),
+        "local_file" | "null_resource" | "terraform_data" => {
+            Err("local Terraform helper with no cloud object".into())
+        }
+        t if t.starts_with("kubernetes_") || t.starts_with("helm_") => Err(
+            "Kubernetes objects belong to the app phase, which kapstan deploys with Helm itself".into(),
+        ),
+        "scaleway_object_bucket" | "scaleway_object_bucket_policy" => {
+            Err("the Terraform state bucket is not part of the environment".into())
+        }
+        _ => Err(format!("kapstan has no counterpart for `{}`", r.rtype)),
+    }
+}
+
+/// Maps Terraform resources onto the declared addresses of `spec`.
+pub fn map_resources(
+    resources: &[TfResource],
+    spec: &StackSpec,
+    default_region: &str,
+) -> AdoptPlan {
+    let declared: BTreeMap<&str, &str> = spec
+        .resources
+        .iter()
+        .map(|r| (r.address.as_str(), r.kind.as_str()))
+        .collect();
+    let mut plan = AdoptPlan::default();
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    for r in resources {
+        if r.mode == "data" {
+            plan.unmanaged.push(Unmanaged {
+                terraform: r.address.clone(),
+                reason: "data source: read-only, nothing to adopt".into(),
+            });
+            continue;
+        }
+        match target(r, default_region) {
+            Err(reason) => plan.unmanaged.push(Unmanaged {
+                terraform: r.address.clone(),
+                reason,
+            }),
+            Ok((address, id)) => match declared.get(address.as_str()) {
+                None => plan.unmanaged.push(Unmanaged {
+                    terraform: r.address.clone(),
+                    reason: format!("`{address}` is not declared in {}", spec.name),
+                }),
+                Some(kind) if *kind != r.rtype => plan.unmanaged.push(Unmanaged {
+                    terraform: r.address.clone(),
+                    reason: format!(
+                        "`{address}` is a {kind} in {}, not a {}",
+                        spec.name, r.rtype
+                    ),
+                }),
+                Some(_) if taken.contains_key(&address) => plan.unmanaged.push(Unmanaged {
+                    terraform: r.address.clone(),
+                    reason: format!("`{address}` is already taken by {}", taken[&address]),
+                }),
+                Some(kind) => {
+                    taken.insert(address.clone(), r.address.clone());
+                    plan.mapped.push(Mapping {
+                        terraform: r.address.clone(),
+                        kind: kind.to_string(),
+                        address,
+                        id,
+                    });
+                }
+            },
+        }
+    }
+    plan.unmatched = declared
+        .keys()
+        .filter(|a| !taken.contains_key(**a))
+        .map(|a| a.to_string())
+        .collect();
+    plan
+}
+
+/// The mapping as the user sees it before confirming.
+pub fn render_plan(plan: &AdoptPlan, stack: &str) -> String {
+    let mut out = format!(
+        "Terraform resources adopted into `{stack}` ({}):\n",
+        plan.mapped.len()
+    );
+    let w = plan
+        .mapped
+        .iter()
+        .map(|m| m.terraform.len())
+        .max()
+        .unwrap_or(0);
+    let w2 = plan
+        .mapped
+        .iter()
+        .map(|m| m.address.len())
+        .max()
+        .unwrap_or(0);
+    for m in &plan.mapped {
+        out.push_str(&format!(
+            "  {:<w$}  →  {:<w2$}  id {}\n",
+            m.terraform, m.address, m.id
+        ));
+    }
+    if !plan.unmanaged.is_empty() {
+        out.push_str(&format!(
+            "\nNot managed by kapstan, left as they are ({}):\n",
+            plan.unmanaged.len()
+        ));
+        for u in &plan.unmanaged {
+            out.push_str(&format!("  {}: {}\n", u.terraform, u.reason));
+        }
+    }
+    if !plan.unmatched.is_empty() {
+        out.push_str(&format!(
+            "\nDeclared but not found in the Terraform state (the next apply creates them): {}\n",
+            plan.unmatched.join(", ")
+        ));
+    }
+    out
+}
+
+/// `kapstan adopt --env ENV --phase infra --terraform-state FILE [--yes]`.
+pub async fn adopt(
+    project: &Project,
+    env: Environment,
+    phase: Phase,
+    terraform_state: &Path,
+    yes: bool,
+) -> Result<i32, CliError> {
+    if phase != Phase::Infra {
+        return Err(CliError::usage(
+            "only the infra phase can be adopted",
+            "the original's phase 2 objects are replaced by kapstan's Helm release: run `kapstan adopt --phase infra`, then `kapstan up`",
+        ));
+    }
+    let path: PathBuf = if terraform_state.is_absolute() {
+        terraform_state.to_path_buf()
+    } else {
+        project.dir.join(terraform_state)
+    };
+    let resources = read_tfstate(&path)?;
+    let spec = build_stack(project, env, phase, &BTreeMap::new())?;
+    let profile = kapstan_stacks::coder::Profile::load(env, &project.dir)?;
+    let plan = map_resources(&resources, &spec, &profile.region);
+    let name = stack_name(env, phase);
+    print!("{}", render_plan(&plan, &name));
+    if plan.mapped.is_empty() {
+        return Err(CliError::usage(
+            format!("{} holds no resource kapstan can adopt", path.display()),
+            "check that it is the state of the original project's infra phase",
+        ));
+    }
+    if !yes {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::usage(
+                "refusing to adopt without confirmation: standard input is not a terminal",
+                "review the mapping above and pass --yes",
+            ));
+        }
+        if !crate::commands::confirm(&format!(
+            "\nImport these {} resource(s) into `{name}`? Nothing in the cloud is changed.",
+            plan.mapped.len()
+        ))? {
+            println!("Adoption cancelled; nothing was imported.");
+            return Ok(1);
+        }
+    }
+
+    let engine = project.engine(EventSink::none())?;
+    let store = project.store()?;
+    let recorded: BTreeSet<String> = store
+        .load(&name)
+        .await?
+        .map(|d| d.resources.keys().cloned().collect())
+        .unwrap_or_default();
+    let tf_by_address: BTreeMap<&str, &TfResource> =
+        resources.iter().map(|r| (r.address.as_str(), r)).collect();
+    let mut imported = 0;
+    let mut skipped = vec![];
+    for m in &plan.mapped {
+        if recorded.contains(&m.address) {
+            skipped.push(m.address.clone());
+            continue;
+        }
+        let tf = tf_by_address[m.terraform.as_str()];
+        match m.kind.as_str() {
+            "random_password" => adopt_password(project, &spec, m, tf).await?,
+            _ => {
+                engine.import(&spec, &m.address, &m.id).await?;
+                if m.kind == "scaleway_rdb_user" {
+                    record_user_password(project, &name, &m.address, tf).await?;
+                }
+            }
+        }
+        imported += 1;
+        println!("  imported {} ({})", m.address, m.terraform);
+    }
+    if !skipped.is_empty() {
+        println!("Already in state, left as recorded: {}", skipped.join(", "));
+    }
+    println!(
+        "\nAdopted {imported} resource(s) into `{name}` without changing anything in the cloud; {} Terraform resource(s) left unmanaged.",
+        plan.unmanaged.len()
+    );
+    println!(
+        "Run `kapstan plan --env {} --phase infra` to see what differs from the declaration; remove the adopted resources from Terraform's state (`terraform state rm`) so both tools never manage the same objects.",
+        env.name()
+    );
+    Ok(0)
+}
+
+async fn commit(
+    project: &Project,
+    stack: &str,
+    reason: &str,
+    edit: impl FnOnce(&kapstan_state::StateDocument, &mut StateDelta) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let store = project.store()?;
+    let lock = store.lock(stack, "adopt").await?;
+    let result = async {
+        let doc = store
+            .load(stack)
+            .await?
+            .unwrap_or_else(|| kapstan_state::StateDocument::new(stack));
+        let mut delta = StateDelta::on(&doc, reason);
+        edit(&doc, &mut delta)?;
+        store.commit(stack, delta).await?;
+        Ok::<(), CliError>(())
+    }
+    .await;
+    let _ = store.unlock(stack, &lock).await;
+    result
+}
+
+/// Records the Terraform `random_password` as `db-password`: its `result` (sealed in state)
+/// keeps the database user's password, so nothing is rotated.
+async fn adopt_password(
+    project: &Project,
+    spec: &StackSpec,
+    m: &Mapping,
+    tf: &TfResource,
+) -> Result<(), CliError> {
+    let declared = spec
+        .resources
+        .iter()
+        .find(|r| r.address == m.address)
+        .expect("mapped addresses are declared");
+    let result = tf.attributes["result"].as_str().ok_or_else(|| {
+        CliError::usage(
+            format!("{} records no `result`", tf.address),
+            "the Terraform state is incomplete; run `terraform refresh` in the original project",
+        )
+    })?;
+    let config = declared.config.clone();
+    let mut attributes = config.clone();
+    attributes["result"] = Value::String(result.to_string());
+    let state = ResourceState {
+        kind: m.kind.clone(),
+        id: Some(m.id.clone()),
+        config,
+        attributes,
+        dependencies: kapstan_engine::diff::dependencies_of(declared),
+        status: ResourceStatus::Ready,
+        sensitive: BTreeSet::from(["/attributes/result".to_string()]),
+    };
+    commit(
+        project,
+        &spec.name,
+        &format!("adopt {} from Terraform {}", m.address, tf.address),
+        |_, delta| {
+            delta.upserts.insert(m.address.clone(), state);
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// A user's password cannot be read back from the API: record the one Terraform set, sealed,
+/// so the plan compares it with the declared one instead of assuming a change.
+async fn record_user_password(
+    project: &Project,
+    stack: &str,
+    address: &str,
+    tf: &TfResource,
+) -> Result<(), CliError> {
+    let Some(password) = tf.attributes["password"].as_str().filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    commit(
+        project,
+        stack,
+        &format!("adopt {address}: password recorded by Terraform"),
+        |doc, delta| {
+            if let Some(r) = doc.resources.get(address) {
+                let mut r = r.clone();
+                r.config["password"] = Value::String(password.to_string());
+                r.sensitive.insert("/config/password".into());
+                delta.upserts.insert(address.to_string(), r);
+            }
+            Ok(())
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec() -> StackSpec {
+        let profile = kapstan_stacks::coder::Profile::builtin(Environment::Dev);
+        kapstan_stacks::coder::infra_stack(&profile).build()
+    }
+
+    #[test]
+    fn maps_the_original_modules() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("terraform.tfstate");
+        let res = |module: &str, t: &str, n: &str, key: Option<&str>, attrs: Value| {
+            let mut inst = json!({"schema_version": 0, "attributes": attrs});
+            if let Some(k) = key {
+                inst["index_key"] = json!(k);
+            }
+            json!({"module": module, "mode": "managed", "type": t, "name": n, "provider": "p", "instances": [inst]})
+        };
+        let state = json!({"version": 4, "terraform_version": "1.13.3", "serial": 3, "lineage": "l", "outputs": {}, "resources": [
+            res("module.networking", "scaleway_vpc", "main", None, json!({"id": "fr-par/11111111-1111-1111-1111-111111111111"})),
+            res("module.networking", "scaleway_instance_security_group", "kubernetes", None, json!({"id": "fr-par-1/x"})),
+            res("module.cluster", "scaleway_k8s_pool", "pools", Some("default"), json!({"id": "fr-par/22222222-2222-2222-2222-222222222222"})),
+            res("module.postgresql", "scaleway_rdb_user", "coder_user", None, json!({"id": "fr-par/33333333-3333-3333-3333-333333333333/coder", "instance_id": "fr-par/33333333-3333-3333-3333-333333333333", "name": "coder", "region": "fr-par"})),
+            res("module.postgresql", "scaleway_rdb_privilege", "p", None, json!({"id": "x", "instance_id": "fr-par/33333333-3333-3333-3333-333333333333", "database_name": "coder_dev_db", "user_name": "coder"})),
+            res("module.cluster", "time_sleep", "wait_for_cluster", None, json!({"id": "t"})),
+            json!({"module": "module.cluster", "mode": "data", "type": "scaleway_k8s_cluster", "name": "cluster", "instances": [{"attributes": {"id": "fr-par/c"}}]}),
+        ]});
+        std::fs::write(&p, state.to_string()).unwrap();
+        let resources = read_tfstate(&p).unwrap();
+        let plan = map_resources(&resources, &spec(), "fr-par");
+        let m: BTreeMap<&str, (&str, &str)> = plan
+            .mapped
+            .iter()
+            .map(|m| (m.terraform.as_str(), (m.address.as_str(), m.id.as_str())))
+            .collect();
+        assert_eq!(
+            m["module.networking.scaleway_vpc.main"],
+            ("vpc", "11111111-1111-1111-1111-111111111111")
+        );
+        assert_eq!(
+            m["module.cluster.scaleway_k8s_pool.pools[\"default\"]"].0,
+            "pool-default"
+        );
+        assert_eq!(
+            m["module.postgresql.scaleway_rdb_user.coder_user"].1,
+            "fr-par/33333333-3333-3333-3333-333333333333/coder"
+        );
+        assert_eq!(
+            m["module.postgresql.scaleway_rdb_privilege.p"].1,
+            "fr-par/33333333-3333-3333-3333-333333333333/coder_dev_db/coder"
+        );
+        let un: Vec<&str> = plan
+            .unmanaged
+            .iter()
+            .map(|u| u.terraform.as_str())
+            .collect();
+        assert!(un.contains(&"module.networking.scaleway_instance_security_group.kubernetes"));
+        assert!(un.contains(&"module.cluster.time_sleep.wait_for_cluster"));
+        assert!(un.contains(&"module.cluster.data.scaleway_k8s_cluster.cluster"));
+        assert!(plan.unmatched.contains(&"lb".to_string()));
+    }
+
+    #[test]
+    fn refuses_other_formats() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.tfstate");
+        std::fs::write(&p, r#"{"version": 3, "modules": []}"#).unwrap();
+        let e = read_tfstate(&p).unwrap_err().to_string();
+        assert!(e.contains("version 3"), "{e}");
+        std::fs::write(&p, "not json").unwrap();
+        assert!(
+            read_tfstate(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("not JSON")
+        );
+    }
+}

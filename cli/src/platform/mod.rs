@@ -1,0 +1,76 @@
+//! The platform lifecycle helpers around `kapstan up` / `kapstan down`: hooks, run logs,
+//! backups and restore, live health checks and adoption of the original Terraform state.
+//!
+//! `up` and `down` (in `commands/platform.rs`) call [`hooks::run_hook`] around each phase and
+//! write their transcript through a [`logs::RunLog`]; `kapstan backup`, `restore`, `health`
+//! and `adopt` are implemented here.
+
+pub mod adopt;
+pub mod backup;
+pub mod health;
+pub mod hooks;
+pub mod logs;
+
+use std::collections::BTreeMap;
+
+use kapstan_stacks::coder::{Environment, Phase};
+use kapstan_state::StateDocument;
+
+use crate::context::Project;
+use crate::error::CliError;
+
+/// clap value parser of `--env`: only `dev`, `staging` or `prod`.
+pub fn parse_env(s: &str) -> Result<Environment, String> {
+    Environment::parse(s)
+        .map_err(|_| format!("`{s}` is not an environment; use dev, staging or prod"))
+}
+
+/// The stack name of one phase of an environment (`coder-<env>-<phase>`).
+pub fn stack_name(env: Environment, phase: Phase) -> String {
+    format!("coder-{}-{}", env.name(), phase.name())
+}
+
+/// Builds one phase's stack the way `kapstan plan --stack coder-<env>-<phase>` does, reading
+/// `environments/<env>.toml` from the project directory, with extra variables.
+pub fn build_stack(
+    project: &Project,
+    env: Environment,
+    phase: Phase,
+    vars: &BTreeMap<String, String>,
+) -> Result<kapstan_engine::StackSpec, CliError> {
+    let mut vars = vars.clone();
+    vars.entry("project_dir".into())
+        .or_insert_with(|| project.dir.display().to_string());
+    Ok(kapstan_stacks::coder::build(env, phase, &vars)?)
+}
+
+/// Loads the recorded state of one phase (`None` when the phase was never applied).
+pub async fn load_phase(
+    project: &Project,
+    env: Environment,
+    phase: Phase,
+) -> Result<Option<StateDocument>, CliError> {
+    Ok(project.store()?.load(&stack_name(env, phase)).await?)
+}
+
+/// The sealer of the project's state key (the same key `kapstan state pull` uses).
+pub fn sealer(project: &Project) -> Result<Option<kapstan_state::Sealer>, CliError> {
+    let key = kapstan_state::state_key(&project.store_config, &|n| std::env::var(n).ok())?;
+    Ok(match key {
+        Some(k) => Some(kapstan_state::Sealer::new(&k)?),
+        None => None,
+    })
+}
+
+/// An output of a document as a plain string (strings bare, other values as JSON).
+pub(crate) fn output_string(doc: &StateDocument, name: &str) -> Option<String> {
+    doc.outputs.get(name).map(|o| value_string(&o.value))
+}
+
+/// A JSON value as the string a user would write (strings without quotes).
+pub(crate) fn value_string(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -157,6 +157,7 @@ async fn run(command: &str, args: &Args, started: Instant) -> Result<Value, Stri
     let t = Instant::now();
     let spec = build(args);
     let build_ms = ms(t);
+    let rss_after_build = peak_rss_kib();
 
     let options = PlanOptions {
         mode: if command == "destroy" {
@@ -169,8 +170,9 @@ async fn run(command: &str, args: &Args, started: Instant) -> Result<Value, Stri
         ..Default::default()
     };
     let t = Instant::now();
+    // Handed over, not borrowed: the plan keeps the stack without copying it.
     let plan = engine
-        .plan(&spec, &options)
+        .plan(spec, &options)
         .await
         .map_err(|e| e.to_string())?;
     let plan_ms = ms(t);
@@ -185,6 +187,8 @@ async fn run(command: &str, args: &Args, started: Instant) -> Result<Value, Stri
         "store_source": source,
         "build_ms": build_ms,
         "plan_ms": plan_ms,
+        "peak_rss_kib_after_build": rss_after_build,
+        "peak_rss_kib_after_plan": peak_rss_kib(),
         "planned": counts(&plan),
     });
     if command != "plan" {

@@ -308,7 +308,9 @@ pub(crate) fn recorded_attribute_sensitive(res: &ResourceState) -> BTreeSet<Stri
 
 struct Planned {
     action: Action,
-    config: Value,
+    /// The resolved config, kept for updates only: references to an object with any other
+    /// action never read it, and not keeping N copies keeps plans small.
+    config: Option<Value>,
 }
 
 /// Computes the plan. Pure: the same input always gives the same output.
@@ -442,7 +444,7 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
             by_addr[addr.as_str()].address.as_str(),
             Planned {
                 action: change.action,
-                config,
+                config: (change.action == Action::Update).then_some(config),
             },
         );
         changes.push(change);
@@ -674,7 +676,7 @@ fn lookup(
                         .is_some_and(|f| f.is_argument());
                     if p.action == Action::Update
                         && is_argument
-                        && let Some(v) = value::get_path(&p.config, attr)
+                        && let Some(v) = p.config.as_ref().and_then(|c| value::get_path(c, attr))
                     {
                         return Resolved::Known(v.clone(), is_sensitive);
                     }

@@ -16,6 +16,36 @@ use crate::planfile::PlanFile;
 use crate::planner::{self, PlanOptions};
 use crate::value;
 
+/// A stack handed to [`Engine::plan`]: borrowed (and copied into the plan) or given away.
+pub trait IntoStackSpec {
+    /// The stack, shared.
+    fn into_stack_spec(self) -> Arc<StackSpec>;
+}
+
+impl IntoStackSpec for &StackSpec {
+    fn into_stack_spec(self) -> Arc<StackSpec> {
+        Arc::new(self.clone())
+    }
+}
+
+impl IntoStackSpec for StackSpec {
+    fn into_stack_spec(self) -> Arc<StackSpec> {
+        Arc::new(self)
+    }
+}
+
+impl IntoStackSpec for Arc<StackSpec> {
+    fn into_stack_spec(self) -> Arc<StackSpec> {
+        self
+    }
+}
+
+impl IntoStackSpec for &Arc<StackSpec> {
+    fn into_stack_spec(self) -> Arc<StackSpec> {
+        Arc::clone(self)
+    }
+}
+
 /// Plans and applies stacks with a registry of kinds and a state store.
 #[derive(Clone)]
 pub struct Engine {
@@ -82,12 +112,20 @@ impl Engine {
     }
 
     /// Plans `spec`. Refuses while another process holds the stack's lock.
-    pub async fn plan(&self, spec: &StackSpec, options: &PlanOptions) -> Result<Plan, EngineError> {
+    ///
+    /// `spec` is a `&StackSpec` (copied into the plan, which apply needs), or a `StackSpec` or
+    /// `Arc<StackSpec>` handed over so that large stacks are not copied.
+    pub async fn plan(
+        &self,
+        spec: impl IntoStackSpec,
+        options: &PlanOptions,
+    ) -> Result<Plan, EngineError> {
+        let spec = spec.into_stack_spec();
         let lock = self.store.lock(&spec.name, "plan").await?;
         let result = async {
             let prior = self.state(&spec.name).await?;
             planner::plan_with_state(
-                spec,
+                spec.clone(),
                 prior,
                 &self.registry,
                 &*self.store,
@@ -187,7 +225,7 @@ impl Engine {
         }
         plan.runtime = Some(Arc::new(PlanRuntime {
             prior,
-            spec: spec.clone(),
+            spec: Arc::new(spec.clone()),
             stack_outputs,
             live: Default::default(),
         }));

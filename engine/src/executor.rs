@@ -97,7 +97,7 @@ type Known = HashMap<String, (Option<String>, Value, BTreeSet<String>)>;
 /// What the operation tasks share.
 struct Shared {
     stack: String,
-    spec: StackSpec,
+    spec: Arc<StackSpec>,
     /// Position of each declared address in `spec.resources`.
     declared: HashMap<String, usize>,
     registry: Registry,
@@ -210,7 +210,7 @@ pub(crate) async fn execute(
         .collect();
     let shared = Arc::new(Shared {
         stack: plan.stack.clone(),
-        spec: runtime.spec.clone(),
+        spec: Arc::clone(&runtime.spec),
         declared: runtime
             .spec
             .resources

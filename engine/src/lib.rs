@@ -25,7 +25,7 @@ pub use dsl::{
     Addressed, BasicAttributes, DeclaredOutput, DeclaredResource, Handle, Input, Lifecycle, Output,
     OutputBuilder, Resource, ResourceRef, Stack, StackRef, StackSpec,
 };
-pub use engine::Engine;
+pub use engine::{Engine, IntoStackSpec};
 pub use error::{EngineError, Problem};
 pub use events::{Event, EventSink};
 pub use executor::{ApplyOptions, ApplyReport, Failure};

@@ -178,7 +178,8 @@ pub struct Plan {
 #[derive(Debug)]
 pub(crate) struct PlanRuntime {
     pub prior: StateDocument,
-    pub spec: StackSpec,
+    /// Shared with the caller when it handed the stack over (see [`crate::IntoStackSpec`]).
+    pub spec: Arc<StackSpec>,
     pub stack_outputs: BTreeMap<(String, String), (Value, bool)>,
     pub live: BTreeMap<String, Option<Value>>,
 }

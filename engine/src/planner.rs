@@ -143,13 +143,14 @@ pub(crate) async fn refresh(
 
 /// Plans `spec` against `prior` (already loaded).
 pub(crate) async fn plan_with_state(
-    spec: &StackSpec,
+    shared_spec: Arc<StackSpec>,
     prior: StateDocument,
     registry: &Registry,
     store: &dyn StateStore,
     options: &PlanOptions,
     events: &EventSink,
 ) -> Result<Plan, EngineError> {
+    let spec: &StackSpec = &shared_spec;
     let outputs = stack_outputs(spec, store).await?;
     let order = diff::validate(spec, registry, Some(&outputs))?;
     for a in options.targets.iter().chain(&options.replace) {
@@ -189,7 +190,7 @@ pub(crate) async fn plan_with_state(
         outputs: out.outputs,
         runtime: Some(Arc::new(PlanRuntime {
             prior,
-            spec: spec.clone(),
+            spec: shared_spec,
             stack_outputs: outputs,
             live,
         })),

@@ -61,6 +61,9 @@ fn transcript(p: &Project, o: &Output) -> String {
         (r"host [A-Za-z0-9.-]+", "host [HOST]"),
         (r"[A-Za-z0-9_-]+@[A-Za-z0-9.-]+ \(pid", "[USER]@[HOST] (pid"),
         (r"after \d+s", "after [N]s"),
+        // Group commits make the number of saves depend on timing.
+        (r"serial \d+", "serial [N]"),
+        (r"\d+ now\)", "[N] now)"),
     ];
     let mut out = text;
     for (re, rep) in filters {

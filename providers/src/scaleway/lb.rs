@@ -238,12 +238,19 @@ impl LbDriver {
                 private_network_id: pn.clone(),
                 ipam_ids: vec![],
             };
-            match lbapi.attach_private_network(id, &req).await {
-                Ok(_) => {}
-                // Lost answer: the list below tells whether it was attached.
-                Err(e) if e.is_ambiguous() => {}
-                Err(e) => return Err(api(e)),
-            }
+            let (l, r) = (&lbapi, &req);
+            post_or_adopt(
+                move || async move { l.attach_private_network(id, r).await.map(|_| ()) },
+                // Lost answer: attached if the list shows it, otherwise attach again.
+                move || async move {
+                    let now = l.list_lb_private_networks(id).await.map_err(api)?;
+                    Ok(now
+                        .iter()
+                        .any(|a| a.private_network_id == r.private_network_id)
+                        .then_some(()))
+                },
+            )
+            .await?;
         }
         let (c, z, wanted) = (client, zone, &wanted);
         wait_for(

@@ -31,6 +31,8 @@ pub const USER: &str = "rdb.user";
 pub const PRIVILEGE: &str = "rdb.privilege";
 /// Store kind of ACL rules (key `instance/ip`).
 pub const ACL: &str = "rdb.acl_rule";
+/// Store kind of database backups (children of their instance).
+pub const BACKUP: &str = "rdb.backup";
 
 const RDB_REGIONS: &[&str] = &["fr-par", "nl-ams", "pl-waw"];
 const TRANSIENT: &[&str] = &[
@@ -58,6 +60,9 @@ const NODE_TYPES: &[(&str, u32, u64, u64)] = &[
     ("db-pro2-xxs", 2, 8 * GB, 20 * GB),
     ("db-gp-xs", 4, 16 * GB, 40 * GB),
     ("db-gp-s", 8, 32 * GB, 80 * GB),
+    ("db-gp-m", 16, 64 * GB, 160 * GB),
+    ("db-gp-l", 32, 128 * GB, 320 * GB),
+    ("db-gp-xl", 48, 256 * GB, 640 * GB),
 ];
 
 pub(super) fn routes() -> Router<Shared> {
@@ -115,6 +120,14 @@ pub(super) fn routes() -> Router<Shared> {
         .route(
             &format!("{base}/endpoints/{{id}}"),
             get(get_endpoint).delete(delete_endpoint),
+        )
+        .route(
+            &format!("{base}/backups"),
+            get(list_backups).post(create_backup),
+        )
+        .route(
+            &format!("{base}/backups/{{id}}"),
+            get(get_backup).delete(delete_backup),
         )
 }
 
@@ -1326,4 +1339,120 @@ async fn delete_endpoint(
         Ok(())
     })?;
     no_content()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Database backups (`/backups`, reference §3.1): `creating → ready`, deleted through `deleting`.
+
+fn render_backup(rec: &Record, now: DateTime<Utc>) -> Value {
+    let mut v = render(rec, now);
+    let ready = rec.status(now) == "ready";
+    v["size"] = if ready { json!(rec.extra["size"]) } else { Value::Null };
+    v
+}
+
+fn find_backup<'a>(
+    s: &'a Store,
+    region: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<&'a Record, ApiError> {
+    s.get(BACKUP, id, now)
+        .filter(|r| r.str("region") == region)
+        .ok_or_else(|| ApiError::not_found("database_backup", id))
+}
+
+async fn create_backup(
+    State(st): State<Shared>,
+    Path(region): Path<String>,
+    body: JsonBody,
+) -> ApiResult {
+    check_region(&region, RDB_REGIONS)?;
+    let instance_id = body.req_str("instance_id")?;
+    check_uuid("instance_id", &instance_id)?;
+    let database = body.req_str("database_name")?;
+    let name = body
+        .opt::<String>("name")?
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("bkp-{}", &new_id()[..8]));
+    let expires_at = body.opt::<String>("expires_at")?;
+    if let Some(e) = &expires_at
+        && DateTime::parse_from_rfc3339(e).is_err()
+    {
+        return Err(ApiError::invalid(
+            "expires_at",
+            "constraint",
+            "expires_at must be an RFC 3339 time",
+        ));
+    }
+    ok(st.write(|s, now| {
+        let inst = find_stable(s, &region, &instance_id, now)?;
+        let instance_name = inst.str("name").to_string();
+        let same_region = inst.body["backup_same_region"].as_bool().unwrap_or(false);
+        if s.get(DATABASE, &format!("{instance_id}/{database}"), now).is_none() {
+            return Err(ApiError::not_found("database", &database));
+        }
+        let id = new_id();
+        let ready = st.later(now, st.durations.rdb_configure);
+        let rec = s.insert(
+            BACKUP,
+            &id,
+            Some(Parent {
+                kind: INSTANCE.into(),
+                id: instance_id.clone(),
+            }),
+            json!({
+                "id": id, "instance_id": instance_id, "database_name": database, "name": name,
+                "expires_at": expires_at, "created_at": ts(now), "updated_at": ts(now),
+                "instance_name": instance_name, "download_url": null,
+                "download_url_expires_at": null, "region": region, "same_region": same_region,
+            }),
+            &[("creating", now), ("ready", ready)],
+        );
+        rec.extra = json!({"size": 8_388_608});
+        Ok(render_backup(rec, now))
+    })?)
+}
+
+async fn get_backup(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
+    check_region(&region, RDB_REGIONS)?;
+    ok(st.read(|s, now| find_backup(s, &region, &id, now).map(|r| render_backup(r, now)))?)
+}
+
+async fn list_backups(
+    State(st): State<Shared>,
+    Path(region): Path<String>,
+    q: Query,
+) -> ApiResult {
+    check_region(&region, RDB_REGIONS)?;
+    let items = st.read(|s, now| {
+        s.list(BACKUP, now)
+            .into_iter()
+            .filter(|r| r.str("region") == region)
+            .map(|r| render_backup(r, now))
+            .filter(|v| name_matches(v, q.get("name")))
+            .filter(|v| q.get("instance_id").is_none_or(|i| v["instance_id"] == i))
+            .collect::<Vec<_>>()
+    });
+    list_response("database_backups", items, &q, "created_at_asc")
+}
+
+async fn delete_backup(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
+    check_region(&region, RDB_REGIONS)?;
+    ok(st.write(|s, now| {
+        let status = find_backup(s, &region, &id, now)?.status(now).to_string();
+        if status != "ready" && status != "error" {
+            return Err(ApiError::transient("database_backup", &id, &status));
+        }
+        let end = st.later(now, st.durations.rdb_configure);
+        let rec = s.get_mut(BACKUP, &id, now).expect("found");
+        rec.schedule(&[("deleting", now), (GONE, end)]);
+        Ok(render_backup(rec, now))
+    })?)
 }

@@ -1,0 +1,247 @@
+//! `kapstan up` / `kapstan down` of the Coder platform in the offline sandbox, as a user runs
+//! them: every environment deploys both phases, plans nothing afterwards, holds exactly the
+//! declared cloud objects with the profile's sizes, and tears down to nothing.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn tools_bin() -> PathBuf {
+    let tools = std::env::var_os("KAPSTAN_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
+    let bin = tools.join("bin");
+    assert!(
+        bin.join("helm").is_file(),
+        "helm is missing from {}: run `scripts/test --tools-only` first",
+        bin.display()
+    );
+    bin
+}
+
+struct Project {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self, args: &[&str], with_helm: bool) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kapstan"));
+        let path = std::env::var("PATH").unwrap_or_default();
+        let path = if with_helm {
+            format!("{}:{path}", tools_bin().display())
+        } else {
+            // Keep only system directories: no helm anywhere.
+            "/usr/local/sbin:/usr/sbin:/sbin:/bin".to_string()
+        };
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env("PATH", path)
+            .env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env_remove("KAPSTAN_HELM")
+            .env_remove("KAPSTAN_STATE")
+            .env_remove("SCW_SECRET_KEY")
+            .env_remove("SCW_ACCESS_KEY")
+            .env_remove("SCW_DEFAULT_PROJECT_ID")
+            .env_remove("SCW_API_URL")
+            .env_remove("SCW_PROFILE")
+            .env_remove("SCW_CONFIG_PATH")
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args, true).output().unwrap()
+    }
+
+    /// Serves the project's persisted sandbox and returns its inspection document.
+    fn sandbox_resources(&self) -> Value {
+        let mut serve: Child = self
+            .cmd(
+                &[
+                    "sandbox",
+                    "serve",
+                    "--addr",
+                    "127.0.0.1:0",
+                    "--data-dir",
+                    self.dir.path().join(".kapstan/sandbox").to_str().unwrap(),
+                ],
+                true,
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(serve.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("sandbox URL printed")
+            .to_string();
+        let body = Command::new("curl")
+            .args(["-sf", &format!("{url}/sandbox/v1/resources")])
+            .output()
+            .unwrap();
+        let _ = serve.kill();
+        let _ = serve.wait();
+        serde_json::from_slice(&body.stdout).expect("inspection JSON")
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn objects<'a>(doc: &'a Value, kind: &str) -> Vec<&'a Value> {
+    doc["resources"][kind]
+        .as_array()
+        .map(|a| a.iter().map(|r| &r["object"]).collect())
+        .unwrap_or_default()
+}
+
+/// The Scaleway objects (not Kubernetes ones) in the sandbox.
+fn cloud_objects(doc: &Value) -> usize {
+    doc["resources"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| {
+                    ["vpc.", "vpcgw.", "k8s.cluster", "k8s.pool", "rdb.", "lb."]
+                        .iter()
+                        .any(|p| k.starts_with(p))
+                })
+                .map(|(_, v)| v.as_array().map_or(0, Vec::len))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_type: &str) {
+    let p = Project::new();
+    let o = p.run(&["up", "--env", env, "--sandbox", "--auto-approve", "--template", "react-typescript"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("Access URL:   http://127.0.0.1:"), "{t}");
+    assert!(t.contains(&format!("Password:     kapstan output --env {env} admin_password")), "{t}");
+    let kubeconfig = p.home.path().join(format!(".kube/config-coder-{env}"));
+    assert!(kubeconfig.is_file(), "kubeconfig written");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kubeconfig).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let password = p.run(&["output", "--env", env, "admin_password"]);
+    let password = String::from_utf8_lossy(&password.stdout).trim().to_string();
+    assert_eq!(password.len(), 24);
+    assert!(!t.contains(&password), "the password is never printed by up");
+
+    let again = p.run(&["up", "--env", env, "--sandbox", "--dry-run", "--template", "react-typescript"]);
+    let t = text(&again);
+    assert!(again.status.success(), "{t}");
+    assert_eq!(t.matches("No changes.").count(), 2, "both phases converged: {t}");
+
+    let doc = p.sandbox_resources();
+    // VPC, private network, gateway IP, gateway, gateway network, cluster, pool, RDB instance,
+    // database, user, privilege, ACL rule, LB IP, LB, LB private network attachment.
+    assert_eq!(cloud_objects(&doc), 15, "{doc:#}");
+    let pools = objects(&doc, "k8s.pool");
+    assert_eq!(pools.len(), 1);
+    assert_eq!(pools[0]["node_type"], node_type);
+    assert_eq!(pools[0]["size"], size);
+    assert_eq!(pools[0]["autoscaling"], true);
+    let dbs = objects(&doc, "rdb.instance");
+    assert_eq!(dbs[0]["node_type"], db_type);
+    assert_eq!(dbs[0]["is_ha_cluster"], ha);
+    assert_eq!(objects(&doc, "lb.lb")[0]["type"], lb_type);
+
+    let o = p.run(&["down", "--env", env, "--sandbox", "--confirm"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("Backed up"), "{t}");
+    assert!(t.contains("Removed"), "{t}");
+    let doc = p.sandbox_resources();
+    assert_eq!(cloud_objects(&doc), 0, "nothing left: {doc:#}");
+}
+
+#[test]
+fn dev_up_converges_and_down_leaves_nothing() {
+    lifecycle("dev", "gp1_xs", 2, "db-dev-s", false, "lb-s");
+}
+
+#[test]
+fn staging_up_converges_and_down_leaves_nothing() {
+    lifecycle("staging", "gp1_s", 3, "db-gp-s", false, "lb-s");
+}
+
+#[test]
+fn prod_up_converges_and_down_leaves_nothing() {
+    lifecycle("prod", "gp1_m", 5, "db-gp-m", true, "lb-gp-m");
+}
+
+#[test]
+fn a_failed_app_phase_keeps_infra_and_the_next_up_finishes_only_the_app() {
+    let p = Project::new();
+    let o = p
+        .cmd(&["up", "--env", "dev", "--sandbox", "--auto-approve", "--template", "go-fiber"], false)
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(!o.status.success(), "helm is missing, the app phase must fail: {t}");
+    assert!(t.contains("helm"), "{t}");
+    assert!(p.home.path().join(".kube/config-coder-dev").is_file(), "infra reachable");
+    let o = p.run(&["up", "--env", "dev", "--sandbox", "--auto-approve", "--template", "go-fiber"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let infra = t.split("== coder-dev-app").next().unwrap();
+    assert!(infra.contains("No changes. Stack `coder-dev-infra`"), "infra not redone: {t}");
+    assert!(t.contains("Apply complete!") || t.contains("Creation complete"), "{t}");
+}
+
+#[test]
+fn bad_platform_input_is_refused_before_any_call() {
+    let p = Project::new();
+    let o = p.run(&["down", "--env", "dev", "--sandbox"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("without --confirm"), "{}", text(&o));
+    let o = p.run(&["up", "--env", "dev", "--sandbox", "--domain", "example.com"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("without --subdomain"), "{}", text(&o));
+    let o = p.run(&["up", "--env", "qa", "--sandbox"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("is not an environment"), "{}", text(&o));
+    let o = p.run(&["up", "--env", "dev", "--auto-approve"]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("SCW_SECRET_KEY"), "names the variables to set: {t}");
+    assert!(!p.dir.path().join(".kapstan/state/coder-dev-infra.redb").exists()
+        || p.run(&["state", "list", "--stack", "coder-dev-infra"]).stdout.is_empty());
+    std::fs::create_dir_all(p.dir.path().join("environments")).unwrap();
+    std::fs::write(
+        p.dir.path().join("environments/dev.toml"),
+        "region = \"fr-par\"\n\n[pool]\nnode_typ = \"GP1-S\"\n",
+    )
+    .unwrap();
+    let o = p.run(&["up", "--env", "dev", "--sandbox", "--dry-run"]);
+    let t = text(&o);
+    assert!(!o.status.success());
+    assert!(t.contains("environments/dev.toml") && t.contains("line 4") && t.contains("node_typ"), "{t}");
+}

@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::context::Project;
 use crate::error::CliError;
+use crate::platform::hooks::{self, PublicOutputs};
 use crate::platform::logs::{REDACTED, RunLog};
 use crate::platform::{load_phase, output_string, sealer, stack_name};
 
@@ -701,6 +702,34 @@ pub async fn backup_command(
     options: &BackupOptions,
 ) -> Result<i32, CliError> {
     let log = RunLog::create(&project.dir, "backup", env.name())?;
+    let docs: Vec<StateDocument> = [
+        load_phase(project, env, Phase::Infra).await?,
+        load_phase(project, env, Phase::App).await?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for d in &docs {
+        log.add_document_secrets(d);
+    }
+    let outputs = PublicOutputs::from_documents(&docs);
+    let hook = |name: &str| {
+        let r = hooks::run_hook(
+            &project.dir,
+            name,
+            env.name(),
+            None,
+            &outputs,
+            hooks::DEFAULT_TIMEOUT,
+        );
+        match &r {
+            Ok(Some(report)) => log.hook(report),
+            Ok(None) => {}
+            Err(e) => log.line(&format!("{e}")),
+        }
+        r
+    };
+    hook("pre-backup")?;
     let result = backup(project, env, options, Some(&log)).await;
     let r = match result {
         Ok(r) => r,
@@ -709,6 +738,14 @@ pub async fn backup_command(
             return Err(e);
         }
     };
+    if let Some(report) = hook("post-backup")?
+        && !report.success
+    {
+        eprintln!("warning: {}", report.summary());
+        for l in report.last_lines(5) {
+            eprintln!("  | {l}");
+        }
+    }
     let m = &r.manifest;
     println!("Backed up {} to {}", env.name(), r.dir.display());
     for s in &m.stacks {

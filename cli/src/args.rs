@@ -420,6 +420,60 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Resize an environment's node pool: edit environments/ENV.toml, show the plan and the
+    /// monthly cost change, apply phase infra on confirmation.
+    #[command(group(clap::ArgGroup::new("scaling").required(true).multiple(true).args(["nodes", "min", "max", "auto"])))]
+    Scale {
+        /// dev, staging or prod.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// A fixed pool of N nodes (turns autoscaling off; widens min/max when needed).
+        #[arg(long, value_name = "N", conflicts_with_all = ["min", "max", "auto"])]
+        nodes: Option<u32>,
+        /// Autoscaling minimum (turns autoscaling on).
+        #[arg(long, value_name = "N", conflicts_with = "auto")]
+        min: Option<u32>,
+        /// Autoscaling maximum (turns autoscaling on).
+        #[arg(long, value_name = "N", conflicts_with = "auto")]
+        max: Option<u32>,
+        /// Turn autoscaling on within the environment's min/max.
+        #[arg(long)]
+        auto: bool,
+        /// With --auto: the cluster autoscaler removes nodes used below PCT % (1-100).
+        #[arg(long, value_name = "PCT", requires = "auto", value_parser = clap::value_parser!(u8).range(1..=100))]
+        scale_down_threshold: Option<u8>,
+        /// Print the current and proposed cost and the cluster's capacity; change nothing.
+        #[arg(long)]
+        analyze_only: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        /// Price table: a built-in name (e.g. `2025-09`) or a TOML/JSON file (default: the newest).
+        #[arg(long, value_name = "TABLE|FILE")]
+        prices: Option<String>,
+        /// The offline sandbox.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Check the live cluster against the environment's security policy (exit 2 on high
+    /// findings); --fix re-applies what kapstan manages.
+    Audit {
+        /// dev, staging or prod.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+        /// Plan the corrections through the app stack and apply them on confirmation.
+        #[arg(long)]
+        fix: bool,
+        /// With --fix: do not ask for confirmation.
+        #[arg(long, requires = "fix")]
+        auto_approve: bool,
+        /// The offline sandbox.
+        #[arg(long)]
+        sandbox: bool,
+    },
     /// List the built-in stacks.
     Stacks,
     /// Estimate what stacks cost from their declarations; set budgets.

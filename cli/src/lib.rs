@@ -207,6 +207,48 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             platform::adopt::adopt(&project()?, *env, to_phase(*phase), terraform_state, *yes)
                 .await
         }
+        Command::Scale {
+            env,
+            nodes,
+            min,
+            max,
+            auto,
+            scale_down_threshold,
+            analyze_only,
+            auto_approve,
+            prices,
+            sandbox,
+        } => {
+            let options = commands::scale::ScaleOptions {
+                env: env.clone(),
+                nodes: *nodes,
+                min: *min,
+                max: *max,
+                auto: *auto,
+                scale_down_threshold: *scale_down_threshold,
+                analyze_only: *analyze_only,
+                auto_approve: *auto_approve,
+                prices: prices.clone(),
+                sandbox: *sandbox,
+            };
+            commands::scale::scale(&project()?, &options).await
+        }
+        Command::Audit {
+            env,
+            format,
+            fix,
+            auto_approve,
+            sandbox,
+        } => {
+            let options = commands::audit::AuditOptions {
+                env: env.clone(),
+                format: *format,
+                fix: *fix,
+                auto_approve: *auto_approve,
+                sandbox: *sandbox,
+            };
+            commands::audit::audit(&project()?, &options).await
+        }
         Command::Stacks => commands::inspect::stacks(),
         Command::Cost {
             stack,

@@ -1,10 +1,12 @@
 //! The commands, one file per family.
 
+pub mod audit;
 pub mod cost;
 pub mod inspect;
 pub mod platform;
 pub mod run;
 pub mod sandbox;
+pub mod scale;
 pub mod state;
 pub mod templates;
 

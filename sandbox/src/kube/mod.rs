@@ -15,6 +15,7 @@
 //! the cluster, so they persist with the rest of the sandbox and disappear with the cluster.
 
 pub mod fields;
+pub mod nodes;
 pub mod objects;
 pub mod resources;
 
@@ -364,6 +365,13 @@ fn objects_request(
             "the server could not find the requested resource",
         ));
     }
+    if rt.kind == "Node" && method != Method::GET {
+        return Err(KubeError::new(
+            405,
+            "MethodNotAllowed",
+            "nodes are read-only in the sandbox: they follow the Kapsule pools",
+        ));
+    }
     let ns = t.ns.clone().unwrap_or_default();
     let app = ks.app.clone();
     let manager = q.get("fieldManager").cloned();
@@ -379,7 +387,7 @@ fn objects_request(
             };
             let field_sel = q.get("fieldSelector").cloned().unwrap_or_default();
             let (items, rv) = app.read(|s, now| {
-                let items: Vec<Value> = objects::list(s, now, cluster, rt, t.ns.as_deref())
+                let mut items: Vec<Value> = objects::list(s, now, cluster, rt, t.ns.as_deref())
                     .into_iter()
                     .filter(|r| {
                         labels
@@ -389,6 +397,16 @@ fn objects_request(
                     .filter(|r| field_matches(&field_sel, &r.body))
                     .map(|r| objects::render(s, r, now))
                     .collect();
+                items.extend(
+                    nodes::computed(s, now, cluster, rt, t.ns.as_deref())
+                        .into_iter()
+                        .filter(|o| {
+                            labels
+                                .as_ref()
+                                .is_none_or(|l| l.matches(o["metadata"].get("labels")))
+                        })
+                        .filter(|o| field_matches(&field_sel, o)),
+                );
                 (items, objects::current_rv(s, cluster, now))
             });
             if wants_table(headers) {
@@ -406,6 +424,11 @@ fn objects_request(
             let obj = app.read(|s, now| {
                 s.get(OBJECT, &objects::key(cluster, rt, &ns, name), now)
                     .map(|r| objects::render(s, r, now))
+                    .or_else(|| {
+                        nodes::computed(s, now, cluster, rt, t.ns.as_deref())
+                            .into_iter()
+                            .find(|o| o["metadata"]["name"] == name.as_str())
+                    })
             });
             let obj = obj.ok_or_else(|| KubeError::not_found(rt, name))?;
             if wants_table(headers) {

@@ -121,6 +121,8 @@ pub const RESOURCES: &[ResourceType] = &[
         &["limits"],
     ),
     rt("", "v1", "pods", "pod", "Pod", true, &["po"]),
+    // Computed from the Kapsule pools, read-only (see `nodes.rs`).
+    rt("", "v1", "nodes", "node", "Node", false, &["no"]),
     rt(
         "apps",
         "v1",

@@ -4,7 +4,7 @@
 
 use kapstan_engine::{Input, Stack};
 use kapstan_providers::local::RandomPassword;
-use kapstan_providers::scaleway::k8s_cluster::{AutoUpgrade, Cluster};
+use kapstan_providers::scaleway::k8s_cluster::{AutoUpgrade, AutoscalerConfig, Cluster};
 use kapstan_providers::scaleway::k8s_pool::Pool;
 use kapstan_providers::scaleway::lb::{Lb, LbPrivateNetwork};
 use kapstan_providers::scaleway::lb_ip::LbIp;
@@ -113,6 +113,10 @@ pub fn infra_stack(p: &Profile) -> Stack {
             }),
             // The private network belongs to this stack: Kapsule must never delete it.
             delete_additional_resources: Some(false),
+            autoscaler_config: p.scale_down_utilization_threshold.map(|t| AutoscalerConfig {
+                scale_down_utilization_threshold: Some(t),
+                ..Default::default()
+            }),
             region: Some(p.region.clone()),
             ..Default::default()
         },
@@ -126,7 +130,7 @@ pub fn infra_stack(p: &Profile) -> Stack {
             size: p.pool_size.into(),
             min_size: Some(p.pool_min.into()),
             max_size: Some(p.pool_max.into()),
-            autoscaling: true,
+            autoscaling: p.pool_autoscaling,
             autohealing: true,
             tags: tags(p),
             container_runtime: Some("containerd".into()),
@@ -139,7 +143,10 @@ pub fn infra_stack(p: &Profile) -> Stack {
     );
     pool.depends_on(&gateway_network);
     // Autoscaling moves the live size: keep it from planning updates back to the declared one.
-    pool.ignore_changes(&["size"]);
+    // A fixed-size pool (`kapstan scale --nodes N`) plans its size like any other field.
+    if p.pool_autoscaling {
+        pool.ignore_changes(&["size"]);
+    }
 
     let password = s.add(
         "db-password",

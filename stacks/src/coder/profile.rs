@@ -97,6 +97,12 @@ pub struct Profile {
     pub pool_min: u32,
     /// Pool autoscaling maximum.
     pub pool_max: u32,
+    /// Let the cluster autoscaler size the pool within `pool_min..=pool_max` (off: the pool
+    /// stays at `pool_size` nodes).
+    pub pool_autoscaling: bool,
+    /// Cluster autoscaler `scale_down_utilization_threshold` (0 < t <= 1; `None`: Kapsule's
+    /// default).
+    pub scale_down_utilization_threshold: Option<f64>,
     /// Private network IPv4 subnet (explicit, so the database ACL matches it).
     pub subnet: String,
     /// Database node type.
@@ -197,6 +203,8 @@ impl Profile {
             pool_size: 2,
             pool_min: 1,
             pool_max: 5,
+            pool_autoscaling: true,
+            scale_down_utilization_threshold: None,
             subnet: "172.16.0.0/22".into(),
             db_node_type: "DB-DEV-S".into(),
             db_ha: false,
@@ -320,6 +328,13 @@ impl Profile {
                 self.pool_min, self.pool_size, self.pool_max
             ));
         }
+        if let Some(t) = self.scale_down_utilization_threshold
+            && !(t > 0.0 && t <= 1.0)
+        {
+            return Err(format!(
+                "cluster.scale_down_utilization_threshold must be in (0, 1], got {t}"
+            ));
+        }
         if !self.domain.is_empty() && self.subdomain.is_empty() {
             return Err(format!(
                 "domain `{}` is set without a subdomain; set coder.subdomain",
@@ -390,6 +405,7 @@ struct Overrides {
 #[serde(deny_unknown_fields)]
 struct ClusterOverrides {
     version: Option<String>,
+    scale_down_utilization_threshold: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -399,6 +415,7 @@ struct PoolOverrides {
     size: Option<u32>,
     min_size: Option<u32>,
     max_size: Option<u32>,
+    autoscaling: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -461,6 +478,12 @@ impl Overrides {
         }
         if let Some(v) = self.pool.max_size {
             p.pool_max = v;
+        }
+        if let Some(v) = self.pool.autoscaling {
+            p.pool_autoscaling = v;
+        }
+        if let Some(v) = self.cluster.scale_down_utilization_threshold {
+            p.scale_down_utilization_threshold = Some(v);
         }
         if let Some(v) = self.database.node_type {
             p.db_node_type = v;

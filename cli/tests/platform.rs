@@ -165,6 +165,15 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// The transcript on one line: miette's wrapping and gutters removed.
+fn flat(o: &Output) -> String {
+    text(o)
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// stdout + stderr + exit code with paths, uuids and times made stable.
 fn transcript(dir: &Path, o: &Output) -> String {
     let t = text(o).replace(&dir.display().to_string(), "[PROJECT]");
@@ -448,14 +457,14 @@ env | grep '^KAPSTAN_' | sort > "env-$KAPSTAN_HOOK.txt"
         .await;
     assert_eq!(code(&o), 1);
     assert!(
-        text(&o).contains("is a backup of dev, not of staging"),
+        flat(&o).contains("is a backup of dev, not of staging"),
         "{}",
         text(&o)
     );
     std::fs::write(dir.join("outputs.json"), "{}").unwrap();
     let o = env.run(&["restore", "--env", "dev", "--from", &from]).await;
     assert_eq!(code(&o), 1);
-    assert!(text(&o).contains("altered or damaged"), "{}", text(&o));
+    assert!(flat(&o).contains("altered or damaged"), "{}", text(&o));
 
     // Retention: a backup older than the retention is pruned by the next backup.
     let old = root.join("20000101T000000Z");
@@ -478,7 +487,7 @@ env | grep '^KAPSTAN_' | sort > "env-$KAPSTAN_HOOK.txt"
     let count = std::fs::read_dir(&root).unwrap().count();
     let o = env.run(&["backup", "--env", "dev", "--include-db"]).await;
     assert_eq!(code(&o), 1, "{}", text(&o));
-    let t = text(&o);
+    let t = flat(&o);
     assert!(t.contains("hook pre-backup failed with exit code 4"), "{t}");
     assert!(t.contains("maintenance window closed"), "{t}");
     assert_eq!(
@@ -502,7 +511,7 @@ env | grep '^KAPSTAN_' | sort > "env-$KAPSTAN_HOOK.txt"
     let o = env.run(&["backup", "--env", "dev"]).await;
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(
-        text(&o).contains("warning: hook post-backup failed with exit code 2"),
+        flat(&o).contains("warning: hook post-backup failed with exit code 2"),
         "{}",
         text(&o)
     );
@@ -774,7 +783,7 @@ async fn bad_input() {
         let o = env.run(&args).await;
         assert_eq!(code(&o), 2, "{args:?}: {}", text(&o));
         assert!(
-            text(&o).contains("is not an environment; use dev, staging or prod"),
+            flat(&o).contains("is not an environment; use dev, staging or prod"),
             "{args:?}: {}",
             text(&o)
         );
@@ -790,7 +799,7 @@ async fn bad_input() {
     insta::assert_snapshot!("health_not_deployed", transcript(p, &o));
     let o = env.run(&["backup", "--env", "dev"]).await;
     assert_eq!(code(&o), 1);
-    assert!(text(&o).contains("has no state to back up"), "{}", text(&o));
+    assert!(flat(&o).contains("has no state to back up"), "{}", text(&o));
     let o = env
         .run(&["restore", "--env", "dev", "--from", "backups/dev/none"])
         .await;
@@ -831,7 +840,7 @@ async fn bad_input() {
         .await;
     assert_eq!(code(&o), 1);
     assert!(
-        text(&o).contains("only the infra phase can be adopted"),
+        flat(&o).contains("only the infra phase can be adopted"),
         "{}",
         text(&o)
     );

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use kapstan_engine::{EventSink, StackSpec};
+use kapstan_engine::{Action, ApplyOptions, EventSink, PlanMode, PlanOptions, StackSpec};
 use kapstan_stacks::coder::{Environment, Phase};
 use kapstan_state::{ResourceState, ResourceStatus, StateDelta};
 use serde_json::Value;
@@ -399,6 +399,7 @@ pub async fn adopt(
         resources.iter().map(|r| (r.address.as_str(), r)).collect();
     let mut imported = 0;
     let mut skipped = vec![];
+    println!();
     for m in &plan.mapped {
         if recorded.contains(&m.address) {
             skipped.push(m.address.clone());
@@ -409,13 +410,42 @@ pub async fn adopt(
             "random_password" => adopt_password(project, &spec, m, tf).await?,
             _ => {
                 engine.import(&spec, &m.address, &m.id).await?;
-                if m.kind == "scaleway_rdb_user" {
-                    record_user_password(project, &name, &m.address, tf).await?;
-                }
+                reconcile_recorded(project, &spec, &m.address, tf).await?;
             }
         }
         imported += 1;
         println!("  imported {} ({})", m.address, m.terraform);
+    }
+    let mut outputs_pending = false;
+    if imported > 0 {
+        // Record the live attributes as the drivers read them against the aligned configs,
+        // and the stack's outputs: reads only, nothing in the cloud changes.
+        let refresh = PlanOptions {
+            mode: PlanMode::RefreshOnly,
+            ..PlanOptions::default()
+        };
+        let plan = engine.plan(&spec, &refresh).await?;
+        let report = engine.apply(&plan, &ApplyOptions::default()).await?;
+        if !report.failed.is_empty() {
+            return Err(CliError::ApplyFailed {
+                failed: report.failed.len(),
+                skipped: report.skipped.len(),
+            });
+        }
+        // When the adopted resources match the declaration, record the stack's outputs too
+        // (so the app phase can read them): a plan of no-ops only calls no driver.
+        let plan = engine.plan(&spec, &PlanOptions::default()).await?;
+        if plan.changes.iter().all(|c| c.action == Action::NoOp) {
+            let report = engine.apply(&plan, &ApplyOptions::default()).await?;
+            if !report.failed.is_empty() {
+                return Err(CliError::ApplyFailed {
+                    failed: report.failed.len(),
+                    skipped: report.skipped.len(),
+                });
+            }
+        } else {
+            outputs_pending = true;
+        }
     }
     if !skipped.is_empty() {
         println!("Already in state, left as recorded: {}", skipped.join(", "));
@@ -424,6 +454,12 @@ pub async fn adopt(
         "\nAdopted {imported} resource(s) into `{name}` without changing anything in the cloud; {} Terraform resource(s) left unmanaged.",
         plan.unmanaged.len()
     );
+    if outputs_pending {
+        println!(
+            "The adopted resources differ from the declaration: the stack's outputs are recorded by the next `kapstan up --env {} --phase infra`.",
+            env.name()
+        );
+    }
     println!(
         "Run `kapstan plan --env {} --phase infra` to see what differs from the declaration; remove the adopted resources from Terraform's state (`terraform state rm`) so both tools never manage the same objects.",
         env.name()
@@ -497,26 +533,89 @@ async fn adopt_password(
     .await
 }
 
-/// A user's password cannot be read back from the API: record the one Terraform set, sealed,
-/// so the plan compares it with the declared one instead of assuming a change.
-async fn record_user_password(
+/// Whether a declared value is a marker (reference, sensitive literal, format, …) rather than
+/// a literal.
+fn is_marker(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|m| m.len() == 1 && m.keys().all(|k| k.starts_with('$')))
+}
+
+/// Whether a declared string and the live one mean the same: equal, equal ignoring case and
+/// `-`/`_` (`DB-DEV-S` and `db-dev-s`, `GP1-XS` and `gp1_xs`), or a version prefix (`1.32`
+/// and `1.32.13`).
+fn equivalent(declared: &str, live: &str) -> bool {
+    let norm = |s: &str| s.to_ascii_lowercase().replace('_', "-");
+    declared == live
+        || norm(declared) == norm(live)
+        || (declared.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && live.starts_with(&format!("{declared}.")))
+}
+
+/// The config to record for an imported resource: the declared value wherever the live one
+/// is equivalent (so representation differences are not planned as changes), the live value
+/// wherever they really differ (so the plan shows it), nothing for fields the declaration
+/// leaves unset, and the declared literal for fields the API cannot read back. References are
+/// left as imported: the ids they resolve to are the imported ones.
+pub fn reconcile(declared: &Value, imported: &Value) -> Option<Value> {
+    if is_marker(declared) {
+        return (!imported.is_null()).then(|| imported.clone());
+    }
+    match (declared, imported) {
+        (Value::Object(d), Value::Object(i)) => {
+            let mut out = serde_json::Map::new();
+            for (k, dv) in d {
+                let v = match i.get(k) {
+                    Some(iv) => reconcile(dv, iv),
+                    None if is_marker(dv) => None,
+                    None => Some(dv.clone()),
+                };
+                if let Some(v) = v {
+                    out.insert(k.clone(), v);
+                }
+            }
+            Some(Value::Object(out))
+        }
+        (Value::Array(d), Value::Array(i)) if d.len() == i.len() => Some(Value::Array(
+            d.iter()
+                .zip(i)
+                .map(|(dv, iv)| reconcile(dv, iv).unwrap_or(Value::Null))
+                .collect(),
+        )),
+        (Value::String(d), Value::String(i)) if equivalent(d, i) => Some(declared.clone()),
+        (Value::Null, _) => Some(Value::Null),
+        (_, Value::Null) => Some(declared.clone()),
+        _ => Some(imported.clone()),
+    }
+}
+
+/// Rewrites an imported resource's recorded config with [`reconcile`]; a database user also
+/// gets the password Terraform set (the API cannot read it back), sealed.
+async fn reconcile_recorded(
     project: &Project,
-    stack: &str,
+    spec: &StackSpec,
     address: &str,
     tf: &TfResource,
 ) -> Result<(), CliError> {
-    let Some(password) = tf.attributes["password"].as_str().filter(|p| !p.is_empty()) else {
-        return Ok(());
-    };
+    let declared = spec
+        .resources
+        .iter()
+        .find(|r| r.address == address)
+        .expect("mapped addresses are declared");
+    let password = (declared.kind == "scaleway_rdb_user")
+        .then(|| tf.attributes["password"].as_str().filter(|p| !p.is_empty()))
+        .flatten();
     commit(
         project,
-        stack,
-        &format!("adopt {address}: password recorded by Terraform"),
+        &spec.name,
+        &format!("adopt {address}: config aligned with the declaration where equivalent"),
         |doc, delta| {
             if let Some(r) = doc.resources.get(address) {
                 let mut r = r.clone();
-                r.config["password"] = Value::String(password.to_string());
-                r.sensitive.insert("/config/password".into());
+                r.config = reconcile(&declared.config, &r.config).unwrap_or(Value::Null);
+                if let Some(p) = password {
+                    r.config["password"] = Value::String(p.to_string());
+                    r.sensitive.insert("/config/password".into());
+                }
                 delta.upserts.insert(address.to_string(), r);
             }
             Ok(())
@@ -588,6 +687,31 @@ mod tests {
         assert!(un.contains(&"module.cluster.time_sleep.wait_for_cluster"));
         assert!(un.contains(&"module.cluster.data.scaleway_k8s_cluster.cluster"));
         assert!(plan.unmatched.contains(&"lb".to_string()));
+    }
+
+    #[test]
+    fn reconcile_keeps_real_differences_only() {
+        let declared = json!({
+            "node_type": "DB-DEV-S", "version": "1.32", "size": 2,
+            "pn": {"$ref": {"resource": "network", "attr": "id"}},
+            "password": {"$ref": {"resource": "pw", "attr": "result"}},
+            "ipv4_subnet": {"subnet": "172.16.0.0/22"},
+            "delete_additional_resources": false,
+            "lb_type": "LB-GP-M",
+        });
+        let imported = json!({
+            "node_type": "db-dev-s", "version": "1.32.13", "size": 3, "pn": "uuid-1",
+            "ipv4_subnet": {"subnet": "172.16.0.0/22", "id": "sub-1"},
+            "tags": ["a"], "lb_type": "lb-s",
+        });
+        assert_eq!(
+            reconcile(&declared, &imported).unwrap(),
+            json!({
+                "node_type": "DB-DEV-S", "version": "1.32", "size": 3, "pn": "uuid-1",
+                "ipv4_subnet": {"subnet": "172.16.0.0/22"},
+                "delete_additional_resources": false, "lb_type": "lb-s",
+            })
+        );
     }
 
     #[test]

@@ -239,7 +239,17 @@ fn a_held_lock_names_its_holder_and_stale_locks_are_taken_over() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for(&p.path().join(".kapstan/state/synthetic.lock"), Duration::from_secs(20));
+    // apply plans (under a short `plan` lock), then takes the `apply` lock for the run.
+    let lock = p.path().join(".kapstan/state/synthetic.lock");
+    let start = Instant::now();
+    loop {
+        wait_for(&lock, Duration::from_secs(20));
+        if std::fs::read_to_string(&lock).is_ok_and(|t| t.contains("\"apply\"")) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "apply never took its lock");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let o = p.run(&["plan", "--stack", "synthetic", "--var", "resources=2", "--var", "delay_ms=3000"]);
     assert_eq!(code(&o), 1);
     let t = transcript(&p, &o);

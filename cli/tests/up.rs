@@ -245,3 +245,53 @@ fn bad_platform_input_is_refused_before_any_call() {
     assert!(!o.status.success());
     assert!(t.contains("environments/dev.toml") && t.contains("line 4") && t.contains("node_typ"), "{t}");
 }
+
+#[test]
+fn hooks_run_in_order_with_public_outputs_and_a_failing_pre_up_stops_everything() {
+    let p = Project::new();
+    let hooks = p.dir.path().join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let record = p.dir.path().join("hooks.log");
+    let write_hook = |name: &str, exit: i32| {
+        let path = hooks.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"$KAPSTAN_HOOK env=$KAPSTAN_ENV phase=$KAPSTAN_PHASE url=$KAPSTAN_OUTPUT_ACCESS_URL $(env | grep -c PASSWORD)\" >> {}\nexit {exit}\n",
+                record.display()
+            ),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    };
+    write_hook("pre-up", 3);
+    let o = p.run(&["up", "--env", "dev", "--sandbox", "--auto-approve", "--no-coder"]);
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(t.contains("pre-up"), "names the hook: {t}");
+    assert!(!p.dir.path().join(".kapstan/sandbox").exists(), "no API was touched");
+
+    for name in ["pre-up", "pre-up-infra", "post-up-infra", "pre-up-app", "post-up-app", "post-up"] {
+        write_hook(name, 0);
+    }
+    std::fs::remove_file(&record).unwrap();
+    let o = p.run(&["up", "--env", "dev", "--sandbox", "--auto-approve", "--no-coder"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let log = std::fs::read_to_string(&record).unwrap();
+    let order: Vec<&str> = log.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(
+        order,
+        ["pre-up", "pre-up-infra", "post-up-infra", "pre-up-app", "post-up-app", "post-up"]
+    );
+    assert!(log.lines().all(|l| l.contains("env=dev")), "{log}");
+    assert!(log.contains("phase=infra") && log.contains("phase=app"), "{log}");
+    let last = log.lines().last().unwrap();
+    assert!(last.contains("url=http://"), "public outputs are passed: {log}");
+    assert!(log.lines().all(|l| l.ends_with(" 0")), "no password variable reaches a hook: {log}");
+    let logs = p.dir.path().join("logs/up");
+    assert_eq!(std::fs::read_dir(&logs).unwrap().count(), 2, "a log per run");
+}

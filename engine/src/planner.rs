@@ -82,7 +82,8 @@ pub(crate) async fn stack_outputs(
     Ok(out)
 }
 
-/// Reads the live attributes of every recorded resource, at most `parallelism` at a time.
+/// Reads the live attributes of every recorded resource, at most `parallelism` at a time;
+/// returns those that differ from what is recorded (`None`: the object is gone).
 pub(crate) async fn refresh(
     prior: &StateDocument,
     registry: &Registry,
@@ -101,7 +102,9 @@ pub(crate) async fn refresh(
         resources: readable.len(),
     });
     let stack = prior.stack.clone();
-    let results: Vec<Result<(String, Option<Value>), EngineError>> =
+    // Only differences are kept: a live copy equal to what is recorded says nothing the state
+    // does not, and keeping one per resource doubled a large plan's memory.
+    let results: Vec<Result<(String, bool, Option<Option<Value>>), EngineError>> =
         futures::stream::iter(readable.into_iter().map(|(addr, res)| {
             let driver = registry.get(&res.kind).cloned();
             let stack = stack.clone();
@@ -123,7 +126,9 @@ pub(crate) async fn refresh(
                         address: addr.clone(),
                         message: format!("refresh failed: {e}"),
                     })?;
-                Ok((addr.clone(), live))
+                let exists = live.is_some();
+                let changed = (live.as_ref() != Some(&res.attributes)).then_some(live);
+                Ok((addr.clone(), exists, changed))
             }
         }))
         .buffer_unordered(parallelism.max(1))
@@ -131,12 +136,14 @@ pub(crate) async fn refresh(
         .await;
     let mut live = BTreeMap::new();
     for r in results {
-        let (addr, v) = r?;
+        let (addr, exists, changed) = r?;
         events.emit(Event::Refreshed {
             address: addr.clone(),
-            exists: v.is_some(),
+            exists,
         });
-        live.insert(addr, v);
+        if let Some(v) = changed {
+            live.insert(addr, v);
+        }
     }
     Ok(live)
 }

@@ -253,6 +253,56 @@ fn local_helm(project_dir: &Path) -> Option<PathBuf> {
     candidate.is_file().then_some(candidate)
 }
 
+/// The public outputs of both phases, for hooks (secrets are dropped by construction).
+async fn public_outputs(
+    project: &Project,
+    profile: &Profile,
+) -> Result<crate::platform::hooks::PublicOutputs, CliError> {
+    let store = project.store()?;
+    let mut docs = vec![];
+    for phase in [Phase::Infra, Phase::App] {
+        if let Some(doc) = store.load(&profile.stack_name(phase)).await? {
+            docs.push(doc);
+        }
+    }
+    Ok(crate::platform::hooks::PublicOutputs::from_documents(docs.iter()))
+}
+
+/// Runs hook `name` if the project has it; a failing `post-*` hook is reported, not fatal.
+async fn hook(
+    project: &Project,
+    profile: &Profile,
+    name: &str,
+    phase: Option<Phase>,
+    log: &crate::platform::logs::RunLog,
+) -> Result<(), CliError> {
+    let outputs = public_outputs(project, profile).await?;
+    let report = crate::platform::hooks::run_hook(
+        &project.dir,
+        name,
+        profile.env.name(),
+        phase.map(Phase::name),
+        &outputs,
+        crate::platform::hooks::DEFAULT_TIMEOUT,
+    );
+    match report {
+        Ok(Some(r)) => {
+            log.hook(&r);
+            if r.success {
+                println!("hook {name}: ok");
+            } else {
+                println!("warning: {}", r.summary());
+            }
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => {
+            log.line(&format!("hook {name} failed: {e}"));
+            Err(e)
+        }
+    }
+}
+
 fn phases(only: Option<Phase>) -> Vec<Phase> {
     match only {
         Some(p) => vec![p],
@@ -309,6 +359,19 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             "add --subdomain NAME (the access URL becomes https://NAME.DOMAIN)",
         ));
     }
+    let env_parsed = Environment::parse(&options.env)?;
+    let profile = Profile::load(env_parsed, &project.dir)?;
+    let log = crate::platform::logs::RunLog::create(&project.dir, "up", env_parsed.name())?;
+    log.line(&format!(
+        "kapstan up --env {} (sandbox: {}, dry run: {})",
+        env_parsed.name(),
+        options.sandbox,
+        options.dry_run
+    ));
+    if !options.dry_run {
+        // Hooks run before anything touches an API: a failing pre-up stops here.
+        hook(project, &profile, "pre-up", None, &log).await?;
+    }
     let platform = Platform::open(project, &options.env, options.sandbox).await?;
     let cancel = platform.cancel.clone();
     tokio::spawn(async move {
@@ -340,6 +403,9 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             ));
         }
         println!("\n== {stack_name}");
+        if !options.dry_run {
+            hook(project, &profile, &format!("pre-up-{}", phase.name()), Some(phase), &log).await?;
+        }
         let spec = platform.stack(project, phase, options).await?;
         let plan = platform
             .engine
@@ -352,7 +418,15 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             )
             .await?;
         print!("{}", render_plan(&plan));
-        if options.dry_run || !plan.has_changes() {
+        let (add, change, replace, destroy) = plan.counts();
+        log.line(&format!(
+            "{stack_name}: plan {add} to add, {change} to change, {replace} to replace, {destroy} to destroy"
+        ));
+        if options.dry_run {
+            continue;
+        }
+        if !plan.has_changes() {
+            hook(project, &profile, &format!("post-up-{}", phase.name()), Some(phase), &log).await?;
             continue;
         }
         if !options.auto_approve
@@ -370,9 +444,14 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
                 },
             )
             .await?;
+        log.add_document_secrets(&platform.engine.state(&stack_name).await?);
+        for (addr, action) in &report.succeeded {
+            log.line(&format!("{stack_name}: {addr}: {action} done"));
+        }
         if !report.is_success() {
             for f in &report.failed {
                 println!("  ✗ {} ({}): {}", f.address, f.action, f.error);
+                log.line(&format!("{stack_name}: {} ({}) failed: {}", f.address, f.action, f.error));
             }
             result = Err(CliError::ApplyFailed {
                 failed: report.failed.len(),
@@ -386,10 +465,16 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
         {
             println!("Kubeconfig written to {} (mode 0600).", path.display());
         }
+        hook(project, &profile, &format!("post-up-{}", phase.name()), Some(phase), &log).await?;
     }
     if !options.dry_run {
         summary(&platform, options).await?;
+        if result.is_ok() {
+            hook(project, &profile, "post-up", None, &log).await?;
+        }
     }
+    log.line(&format!("finished: {}", if result.is_ok() { "ok" } else { "failed" }));
+    println!("Log: {}", log.path().display());
     if let Some(s) = platform.sandbox {
         s.stop().await;
     }
@@ -492,23 +577,26 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
             return Ok(1);
         }
     }
+    let profile = Profile::load(env, &project.dir)?;
+    let log = crate::platform::logs::RunLog::create(&project.dir, "down", env.name())?;
+    log.line(&format!("kapstan down --env {} (sandbox: {})", env.name(), options.sandbox));
+    hook(project, &profile, "pre-down", None, &log).await?;
     let platform = Platform::open(project, &options.env, options.sandbox).await?;
-    let store = project.store()?;
-    let backup_dir = project
-        .dir
-        .join("backups")
-        .join(env.name())
-        .join(chrono::Utc::now().format("%Y%m%dT%H%M%SZ-pre-down").to_string());
-    let key = kapstan_state::state_key(&project.store_config, &|n| std::env::var(n).ok())?;
-    let sealer = match key {
-        Some(k) => Some(kapstan_state::Sealer::new(&k)?),
-        None => None,
-    };
-    let manifest = kapstan_state::backup(&*store, &backup_dir, sealer.as_ref()).await?;
+    for phase in [Phase::Infra, Phase::App] {
+        log.add_document_secrets(&platform.engine.state(&profile.stack_name(phase)).await?);
+    }
+    let backup = crate::platform::backup::backup(
+        project,
+        env,
+        &crate::platform::backup::BackupOptions::default(),
+        Some(&log),
+    )
+    .await?;
     println!(
-        "Backed up {} stack(s) to {} before destroying.",
-        manifest.stacks.len(),
-        backup_dir.display()
+        "Backed up both phases to {} before destroying (restore with `kapstan restore --env {} --from {}`).",
+        backup.dir.display(),
+        env.name(),
+        backup.dir.display()
     );
     let mut removed = vec![];
     let order = match options.phase {
@@ -523,6 +611,7 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
             continue;
         }
         println!("\n== {name}");
+        hook(project, &profile, &format!("pre-down-{}", phase.name()), Some(phase), &log).await?;
         // Destroying needs only what is recorded: the declaration is rebuilt so lifecycle
         // rules (prevent_destroy) are honoured.
         let up_options = UpOptions {
@@ -568,13 +657,20 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
         if !report.is_success() {
             for f in &report.failed {
                 println!("  ✗ {} ({}): {}", f.address, f.action, f.error);
+                log.line(&format!("{name}: {} ({}) failed: {}", f.address, f.action, f.error));
             }
             return Err(CliError::ApplyFailed {
                 failed: report.failed.len(),
                 skipped: report.skipped.len(),
             });
         }
+        hook(project, &profile, &format!("post-down-{}", phase.name()), Some(phase), &log).await?;
     }
+    for r in &removed {
+        log.line(&format!("removed {r}"));
+    }
+    hook(project, &profile, "post-down", None, &log).await?;
+    println!("Log: {}", log.path().display());
     println!("\nRemoved {} resource(s):", removed.len());
     for r in &removed {
         println!("  - {r}");

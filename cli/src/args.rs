@@ -27,7 +27,12 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct StackArgs {
     /// A built-in stack (see `kapstan stacks`).
-    #[arg(long, env = "KAPSTAN_STACK", default_value = "demo", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "KAPSTAN_STACK",
+        default_value = "demo",
+        value_name = "NAME"
+    )]
     pub stack: String,
     /// A stack declared in a JSON file (a serialized StackSpec) instead of a built-in one.
     #[arg(long, value_name = "FILE", conflicts_with = "stack")]

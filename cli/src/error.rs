@@ -31,7 +31,9 @@ pub enum CliError {
         help: Option<String>,
     },
     /// Some operations of an apply failed.
-    #[error("apply finished with {failed} failed and {skipped} skipped operation(s); state records everything that was done, run `kapstan apply` again after fixing the cause")]
+    #[error(
+        "apply finished with {failed} failed and {skipped} skipped operation(s); state records everything that was done, run `kapstan apply` again after fixing the cause"
+    )]
     #[diagnostic(code(kapstan::apply_failed))]
     ApplyFailed {
         /// Failed operations.
@@ -40,7 +42,9 @@ pub enum CliError {
         skipped: usize,
     },
     /// Interrupted.
-    #[error("interrupted: in-flight operations were {0}; state is saved, run `kapstan apply` again to finish")]
+    #[error(
+        "interrupted: in-flight operations were {0}; state is saved, run `kapstan apply` again to finish"
+    )]
     #[diagnostic(code(kapstan::interrupted))]
     Interrupted(&'static str),
     /// A file could not be read or written.

@@ -98,8 +98,15 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             json,
             parallelism,
         } => {
-            commands::run::drift(&project()?, stack, env, *detailed_exitcode, *json, *parallelism)
-                .await
+            commands::run::drift(
+                &project()?,
+                stack,
+                env,
+                *detailed_exitcode,
+                *json,
+                *parallelism,
+            )
+            .await
         }
         Command::Show {
             plan_file,
@@ -204,8 +211,7 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             terraform_state,
             yes,
         } => {
-            platform::adopt::adopt(&project()?, *env, to_phase(*phase), terraform_state, *yes)
-                .await
+            platform::adopt::adopt(&project()?, *env, to_phase(*phase), terraform_state, *yes).await
         }
         Command::Scale {
             env,

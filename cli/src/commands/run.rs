@@ -277,7 +277,9 @@ pub async fn apply(
     json_output: bool,
 ) -> Result<i32, CliError> {
     let cancel = Cancel::new();
-    let engine = project.engine(events(json_output))?.with_cancel(cancel.clone());
+    let engine = project
+        .engine(events(json_output))?
+        .with_cancel(cancel.clone());
     let plan = match plan_file {
         Some(path) => {
             let file = PlanFile::load(path)?;
@@ -289,7 +291,10 @@ pub async fn apply(
                 stack.stack_file = Some(f.into());
             }
             if let Some(vars) = file.source.get("vars").and_then(|v| v.as_array()) {
-                stack.vars = vars.iter().filter_map(|v| v.as_str().map(String::from)).collect();
+                stack.vars = vars
+                    .iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect();
             }
             let spec = load_stack(&stack)?;
             engine
@@ -342,9 +347,12 @@ pub async fn apply(
     };
     interrupt_handler(cancel);
     let report = engine
-        .apply(&plan, &ApplyOptions {
-            parallelism: args.parallelism,
-        })
+        .apply(
+            &plan,
+            &ApplyOptions {
+                parallelism: args.parallelism,
+            },
+        )
         .await?;
     summarize(&report, mode == PlanMode::Destroy, json_output)
 }
@@ -364,11 +372,14 @@ pub async fn drift(
     for s in env.stacks(stack) {
         let spec = load_stack(&s)?;
         let plan = engine
-            .plan(&spec, &PlanOptions {
-                mode: PlanMode::RefreshOnly,
-                parallelism,
-                ..Default::default()
-            })
+            .plan(
+                &spec,
+                &PlanOptions {
+                    mode: PlanMode::RefreshOnly,
+                    parallelism,
+                    ..Default::default()
+                },
+            )
             .await?;
         drifted |= !plan.drift.is_empty();
         if json_output {
@@ -379,7 +390,10 @@ pub async fn drift(
                 println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
             }
         } else if plan.drift.is_empty() {
-            println!("No drift: stack `{}` matches its recorded state.", plan.stack);
+            println!(
+                "No drift: stack `{}` matches its recorded state.",
+                plan.stack
+            );
         } else {
             if env.env.is_some() {
                 println!("Stack `{}`:", plan.stack);

@@ -47,11 +47,13 @@ pub async fn run(command: &SandboxCommand) -> Result<i32, CliError> {
                 url = sandbox.url(),
                 project = sandbox.project_id(),
             );
-            tokio::signal::ctrl_c().await.map_err(|source| CliError::Io {
-                action: "waiting for",
-                path: "Ctrl-C".into(),
-                source,
-            })?;
+            tokio::signal::ctrl_c()
+                .await
+                .map_err(|source| CliError::Io {
+                    action: "waiting for",
+                    path: "Ctrl-C".into(),
+                    source,
+                })?;
             sandbox.shutdown().await;
             Ok(0)
         }

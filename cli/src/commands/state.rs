@@ -90,7 +90,10 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
         StateCommand::Mv { from, to, stack } => {
             let name = stack_name(stack)?;
             with_lock(project, &name, "state mv", async |store| {
-                let doc = store.load(&name).await?.ok_or_else(|| StateError::NoState(name.clone()))?;
+                let doc = store
+                    .load(&name)
+                    .await?
+                    .ok_or_else(|| StateError::NoState(name.clone()))?;
                 let Some(res) = doc.resources.get(from).cloned() else {
                     return Err(CliError::usage(
                         format!("`{from}` is not in the state of stack `{name}`"),
@@ -142,10 +145,15 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
                 source,
             })?;
             let sealer = sealer(project)?;
-            let incoming = decode_document(&name, &file.display().to_string(), &bytes, sealer.as_ref())?;
+            let incoming =
+                decode_document(&name, &file.display().to_string(), &bytes, sealer.as_ref())?;
             if incoming.stack != name {
                 return Err(CliError::usage(
-                    format!("{} holds stack `{}`, not `{name}`", file.display(), incoming.stack),
+                    format!(
+                        "{} holds stack `{}`, not `{name}`",
+                        file.display(),
+                        incoming.stack
+                    ),
                     "pass the right --stack",
                 ));
             }
@@ -298,7 +306,10 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
                 dir.display()
             );
             for e in &manifest.stacks {
-                println!("  {}  serial {}  lineage {}  sha256 {}", e.stack, e.serial, e.lineage, e.sha256);
+                println!(
+                    "  {}  serial {}  lineage {}  sha256 {}",
+                    e.stack, e.serial, e.lineage, e.sha256
+                );
             }
             Ok(0)
         }
@@ -315,4 +326,3 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
         }
     }
 }
-

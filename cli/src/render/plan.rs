@@ -11,9 +11,7 @@ fn header(c: &ResourceChange) -> String {
     let what = match c.action {
         Action::Create => "will be created",
         Action::Update => "will be updated in place",
-        Action::Replace if c.create_before_destroy => {
-            "must be replaced (new object created first)"
-        }
+        Action::Replace if c.create_before_destroy => "must be replaced (new object created first)",
         Action::Replace => "must be replaced",
         Action::Delete => "will be destroyed",
         Action::NoOp => "is unchanged",
@@ -58,7 +56,11 @@ fn body(out: &mut String, c: &ResourceChange) {
                         let _ = writeln!(out, "      + {path:<width$} = {}{note}", show_value(a));
                     }
                     (Some(b), None) => {
-                        let _ = writeln!(out, "      - {path:<width$} = {} -> null{note}", show_value(b));
+                        let _ = writeln!(
+                            out,
+                            "      - {path:<width$} = {} -> null{note}",
+                            show_value(b)
+                        );
                     }
                     (Some(b), Some(a)) => {
                         let _ = writeln!(
@@ -105,8 +107,16 @@ pub fn render_drift(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "  # {}.{} has changed", d.kind, d.address);
         for f in &d.fields {
-            let b = f.before.as_ref().map(show_value).unwrap_or_else(|| "null".into());
-            let a = f.after.as_ref().map(show_value).unwrap_or_else(|| "null".into());
+            let b = f
+                .before
+                .as_ref()
+                .map(show_value)
+                .unwrap_or_else(|| "null".into());
+            let a = f
+                .after
+                .as_ref()
+                .map(show_value)
+                .unwrap_or_else(|| "null".into());
             let _ = writeln!(out, "      ~ {} = {b} -> {a}", show_path(&f.path));
         }
     }

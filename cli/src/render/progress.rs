@@ -71,8 +71,8 @@ pub fn human_sink(tty: bool) -> EventSink {
     }
     let multi = MultiProgress::new();
     let bars: Mutex<HashMap<String, ProgressBar>> = Mutex::new(HashMap::new());
-    let style = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-        .expect("valid template");
+    let style =
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template");
     EventSink::new(move |e| match e {
         Event::OperationStarted { address, action } => {
             let bar = multi.add(ProgressBar::new_spinner());
@@ -99,7 +99,9 @@ pub fn human_sink(tty: bool) -> EventSink {
                 "{address}: {} after {}s{}",
                 verb_done(action),
                 elapsed.as_secs(),
-                id.as_ref().map(|i| format!(" [id={i}]")).unwrap_or_default()
+                id.as_ref()
+                    .map(|i| format!(" [id={i}]"))
+                    .unwrap_or_default()
             ));
         }
         Event::OperationFailed { address, error, .. } => {

@@ -1347,7 +1347,11 @@ async fn delete_endpoint(
 fn render_backup(rec: &Record, now: DateTime<Utc>) -> Value {
     let mut v = render(rec, now);
     let ready = rec.status(now) == "ready";
-    v["size"] = if ready { json!(rec.extra["size"]) } else { Value::Null };
+    v["size"] = if ready {
+        json!(rec.extra["size"])
+    } else {
+        Value::Null
+    };
     v
 }
 
@@ -1389,7 +1393,9 @@ async fn create_backup(
         let inst = find_stable(s, &region, &instance_id, now)?;
         let instance_name = inst.str("name").to_string();
         let same_region = inst.body["backup_same_region"].as_bool().unwrap_or(false);
-        if s.get(DATABASE, &format!("{instance_id}/{database}"), now).is_none() {
+        if s.get(DATABASE, &format!("{instance_id}/{database}"), now)
+            .is_none()
+        {
             return Err(ApiError::not_found("database", &database));
         }
         let id = new_id();
@@ -1422,11 +1428,7 @@ async fn get_backup(
     ok(st.read(|s, now| find_backup(s, &region, &id, now).map(|r| render_backup(r, now)))?)
 }
 
-async fn list_backups(
-    State(st): State<Shared>,
-    Path(region): Path<String>,
-    q: Query,
-) -> ApiResult {
+async fn list_backups(State(st): State<Shared>, Path(region): Path<String>, q: Query) -> ApiResult {
     check_region(&region, RDB_REGIONS)?;
     let items = st.read(|s, now| {
         s.list(BACKUP, now)

@@ -74,21 +74,31 @@ pub fn network_policies(p: &Profile, ns: &str) -> Vec<(String, Value)> {
     let mut out = vec![
         (
             "deny-all".to_string(),
-            policy(p, ns, "deny-all", json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})),
+            policy(
+                p,
+                ns,
+                "deny-all",
+                json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+            ),
         ),
         (
             "allow-dns".to_string(),
-            policy(p, ns, "allow-dns", json!({
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [{
-                    "to": [{
-                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            policy(
+                p,
+                ns,
+                "allow-dns",
+                json!({
+                    "podSelector": {},
+                    "policyTypes": ["Egress"],
+                    "egress": [{
+                        "to": [{
+                            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                        }],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
                     }],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                }],
-            })),
+                }),
+            ),
         ),
     ];
     if ns == "coder" {
@@ -127,7 +137,10 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
     let mut namespaces = vec![];
     for ns in NAMESPACES {
         let mut ns_labels = std::collections::BTreeMap::new();
-        ns_labels.insert("app.kubernetes.io/managed-by".to_string(), "kapstan".to_string());
+        ns_labels.insert(
+            "app.kubernetes.io/managed-by".to_string(),
+            "kapstan".to_string(),
+        );
         let handle = s.add(
             &format!("namespace-{ns}"),
             KubernetesNamespace {
@@ -173,7 +186,10 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
         None => infra.output("access_url"),
     };
     s.output("access_url", access_url.clone());
-    s.output("wildcard_access_url", infra.output::<String>("wildcard_access_url"));
+    s.output(
+        "wildcard_access_url",
+        infra.output::<String>("wildcard_access_url"),
+    );
     s.output("namespace", "coder");
     if !options.coder {
         return s;
@@ -183,7 +199,9 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
         "postgres://{}:{}@{}:{}/{}?sslmode=require",
         [
             infra.output::<String>("database_user"),
-            infra.output::<String>("database_password").percent_encoded(),
+            infra
+                .output::<String>("database_password")
+                .percent_encoded(),
             infra.output::<String>("database_host"),
             infra.output::<String>("database_port"),
             infra.output::<String>("database_name"),
@@ -229,25 +247,34 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
             name: secret.name().into(),
             key: "url".into(),
         },
-        github: github.as_ref().zip(github_secret.as_ref()).map(|((g, _), sec)| GithubOAuth {
-            client_id: g.client_id.clone(),
-            client_secret: SecretKeyRef {
-                name: sec.name().into(),
-                key: "client-secret".into(),
-            },
-            allow_signups: g.allow_signups,
-            allow_everyone: g.allowed_orgs.is_empty() && g.allowed_teams.is_empty(),
-            allowed_orgs: g.allowed_orgs.clone(),
-            allowed_teams: g.allowed_teams.clone(),
-        }),
+        github: github
+            .as_ref()
+            .zip(github_secret.as_ref())
+            .map(|((g, _), sec)| GithubOAuth {
+                client_id: g.client_id.clone(),
+                client_secret: SecretKeyRef {
+                    name: sec.name().into(),
+                    key: "client-secret".into(),
+                },
+                allow_signups: g.allow_signups,
+                allow_everyone: g.allowed_orgs.is_empty() && g.allowed_teams.is_empty(),
+                allowed_orgs: g.allowed_orgs.clone(),
+                allowed_teams: g.allowed_teams.clone(),
+            }),
         load_balancer_id: Some(Input::format(
             "{}/{}",
-            [infra.output::<String>("zone"), infra.output::<String>("lb_id")],
+            [
+                infra.output::<String>("zone"),
+                infra.output::<String>("lb_id"),
+            ],
         )),
         image_tag: None,
         extra_env: vec![
             ("CODER_TELEMETRY_ENABLE".into(), "false".into()),
-            ("CODER_SECURE_AUTH_COOKIE".into(), (!p.domain.is_empty()).to_string()),
+            (
+                "CODER_SECURE_AUTH_COOKIE".into(),
+                (!p.domain.is_empty()).to_string(),
+            ),
         ],
         resources: Some(json!({
             "requests": {"cpu": rc, "memory": rm},

@@ -113,10 +113,12 @@ pub fn infra_stack(p: &Profile) -> Stack {
             }),
             // The private network belongs to this stack: Kapsule must never delete it.
             delete_additional_resources: Some(false),
-            autoscaler_config: p.scale_down_utilization_threshold.map(|t| AutoscalerConfig {
-                scale_down_utilization_threshold: Some(t),
-                ..Default::default()
-            }),
+            autoscaler_config: p
+                .scale_down_utilization_threshold
+                .map(|t| AutoscalerConfig {
+                    scale_down_utilization_threshold: Some(t),
+                    ..Default::default()
+                }),
             region: Some(p.region.clone()),
             ..Default::default()
         },

@@ -385,6 +385,9 @@ pub enum Command {
         /// Where backups go (default backups/ENV).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// The environment runs in the offline sandbox.
+        #[arg(long)]
+        sandbox: bool,
     },
     /// Restore an environment's state from a backup made by `kapstan backup`.
     Restore {
@@ -409,6 +412,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
+        /// The environment runs in the offline sandbox.
+        #[arg(long)]
+        sandbox: bool,
     },
     /// Adopt the infrastructure of the original Terraform project from its terraform.tfstate.
     Adopt {
@@ -565,6 +571,9 @@ pub enum TemplatesCommand {
         /// Operations in flight at once.
         #[arg(long, default_value_t = 10, value_name = "N")]
         parallelism: usize,
+        /// The environment runs in the offline sandbox.
+        #[arg(long)]
+        sandbox: bool,
     },
 }
 

@@ -191,19 +191,37 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             include_db,
             retention_days,
             out,
+            sandbox,
         } => {
             let options = platform::backup::BackupOptions {
                 include_db: *include_db,
                 retention_days: *retention_days,
                 out: out.clone(),
             };
-            platform::backup::backup_command(&project()?, *env, &options).await
+            let project = project()?;
+            let session = commands::platform::sandbox_for(&project, *sandbox).await?;
+            let result = platform::backup::backup_command(&project, *env, &options).await;
+            if let Some(s) = session {
+                s.stop().await;
+            }
+            result
         }
         Command::Restore { env, from, force } => {
             platform::backup::restore_command(&project()?, *env, from, *force).await
         }
-        Command::Health { env, quick, format } => {
-            platform::health::health(&project()?, *env, *quick, *format).await
+        Command::Health {
+            env,
+            quick,
+            format,
+            sandbox,
+        } => {
+            let project = project()?;
+            let session = commands::platform::sandbox_for(&project, *sandbox).await?;
+            let result = platform::health::health(&project, *env, *quick, *format).await;
+            if let Some(s) = session {
+                s.stop().await;
+            }
+            result
         }
         Command::Adopt {
             env,

@@ -414,3 +414,41 @@ fn hooks_run_in_order_with_public_outputs_and_a_failing_pre_up_stops_everything(
         "a log per run"
     );
 }
+
+#[test]
+fn templates_push_to_the_sandbox_coder_and_health_sees_them() {
+    let p = Project::new();
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--auto-approve",
+        "--template",
+        "react-typescript",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = p.run(&[
+        "templates",
+        "push",
+        "--env",
+        "dev",
+        "go-fiber",
+        "--sandbox",
+        "--auto-approve",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("template-go-fiber: Creation complete"), "{t}");
+    assert!(
+        !t.contains("template-react-typescript: Destr"),
+        "other templates untouched: {t}"
+    );
+    let o = p.run(&["health", "--env", "dev", "--sandbox"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("go-fiber, react-typescript"),
+        "both templates in Coder: {t}"
+    );
+}

@@ -15,6 +15,28 @@ use crate::context::Project;
 use crate::error::CliError;
 use crate::render::{plan::render_plan, progress};
 
+static SCALEWAY_OVERRIDES: std::sync::OnceLock<ConfigOverrides> = std::sync::OnceLock::new();
+
+/// The Scaleway settings of this process: the sandbox's once `--sandbox` started it, else none
+/// (the environment and config file decide). Commands that build their own client read it.
+pub fn scaleway_overrides() -> ConfigOverrides {
+    SCALEWAY_OVERRIDES.get().cloned().unwrap_or_default()
+}
+
+/// Starts the project's sandbox for a command that only needs its Scaleway settings (health,
+/// backup); `None` without `--sandbox`.
+pub async fn sandbox_for(
+    project: &Project,
+    sandbox: bool,
+) -> Result<Option<SandboxSession>, CliError> {
+    if !sandbox {
+        return Ok(None);
+    }
+    let session = SandboxSession::start(&project.dir).await?;
+    let _ = SCALEWAY_OVERRIDES.set(session.overrides());
+    Ok(Some(session))
+}
+
 /// Speed factor of the offline sandbox: the measured medians divided by it make a full
 /// two-phase deployment take well under a minute.
 pub const SANDBOX_SPEED: f64 = 20.0;
@@ -158,7 +180,10 @@ impl Platform {
             None
         };
         let (overrides, poll) = match &sandbox {
-            Some(s) => (s.overrides(), 1.0 / SANDBOX_SPEED),
+            Some(s) => {
+                let _ = SCALEWAY_OVERRIDES.set(s.overrides());
+                (s.overrides(), 1.0 / SANDBOX_SPEED)
+            }
             None => (ConfigOverrides::default(), 1.0),
         };
         let provider = Arc::new(

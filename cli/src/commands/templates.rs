@@ -29,7 +29,11 @@ pub async fn run(
             auto_approve,
             json,
             parallelism,
+            sandbox,
         } => {
+            if *sandbox {
+                return push_to_sandbox(&project()?, env, names, *auto_approve, *parallelism).await;
+            }
             let stack = StackArgs {
                 stack: format!("coder-{env}-app"),
                 stack_file: None,
@@ -56,6 +60,62 @@ pub async fn run(
             .await
         }
     }
+}
+
+/// `templates push --sandbox`: the same apply, through the environment's offline sandbox.
+async fn push_to_sandbox(
+    project: &Project,
+    env: &str,
+    names: &[String],
+    auto_approve: bool,
+    parallelism: usize,
+) -> Result<i32, CliError> {
+    use crate::commands::platform::{Platform, UpOptions};
+    let platform = Platform::open(project, env, true).await?;
+    let options = UpOptions {
+        env: env.to_string(),
+        templates: names.to_vec(),
+        ..Default::default()
+    };
+    let spec = platform
+        .stack(project, kapstan_stacks::coder::Phase::App, &options)
+        .await?;
+    let targets = push_targets(&spec, names)?;
+    let plan = platform
+        .engine
+        .plan(
+            &spec,
+            &kapstan_engine::PlanOptions {
+                targets,
+                parallelism,
+                ..Default::default()
+            },
+        )
+        .await?;
+    print!("{}", crate::render::plan::render_plan(&plan));
+    let mut code = 0;
+    if plan.has_changes() {
+        if !auto_approve && !crate::commands::confirm("\nPush these templates?")? {
+            println!("Cancelled.");
+            code = 1;
+        } else {
+            let report = platform
+                .engine
+                .apply(&plan, &kapstan_engine::ApplyOptions { parallelism })
+                .await?;
+            if !report.is_success() {
+                return Err(CliError::ApplyFailed {
+                    failed: report.failed.len(),
+                    skipped: report.skipped.len(),
+                });
+            }
+            println!("\nPushed {} template operation(s).", report.succeeded.len());
+        }
+    }
+    if let Some(s) = platform.sandbox {
+        s.stop().await;
+    }
+    Ok(code)
 }
 
 /// The addresses of the `coder_template` resources to apply: those of `names`, or all.

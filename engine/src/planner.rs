@@ -1,5 +1,5 @@
-//! Planning: load state, read other stacks' outputs, validate, refresh concurrently, then run
-//! the pure diff.
+//! Planning: load state, read other stacks' outputs, validate, refresh concurrently, run the
+//! pure diff, then describe concurrently what changes do to the objects resources manage.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -9,12 +9,12 @@ use kapstan_state::{ResourceStatus, StateDocument, StateStore};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::diff::{self, DiffInput};
+use crate::diff::{self, ClearConfigs, DiffInput};
 use crate::driver::{DriverContext, Registry};
 use crate::dsl::StackSpec;
 use crate::error::EngineError;
 use crate::events::{Event, EventSink};
-use crate::plan::{Plan, PlanMode, PlanRuntime};
+use crate::plan::{Action, ObjectChange, Plan, PlanMode, PlanRuntime, ResourceChange};
 use crate::value::{self, Target};
 
 /// Options of a plan.
@@ -28,7 +28,7 @@ pub struct PlanOptions {
     pub targets: Vec<String>,
     /// Replace these even if unchanged (`--replace`).
     pub replace: Vec<String>,
-    /// Concurrent reads during refresh.
+    /// Concurrent driver calls during refresh and the describe step.
     pub parallelism: usize,
 }
 
@@ -82,12 +82,12 @@ pub(crate) async fn stack_outputs(
     Ok(out)
 }
 
-/// One refresh result: address, whether the object exists, and its live attributes when they
-/// differ from what is recorded.
+/// One refresh result: address, whether the object exists, and its live attributes.
 type Refreshed = (String, bool, Option<Option<Value>>);
 
-/// Reads the live attributes of every recorded resource, at most `parallelism` at a time;
-/// returns those that differ from what is recorded (`None`: the object is gone).
+/// Reads the live attributes of every recorded resource, at most `parallelism` at a time
+/// (`None`: the object is gone). Unchanged attributes are kept too: the diff compares the
+/// declaration with the live values of every refreshed resource.
 pub(crate) async fn refresh(
     prior: &StateDocument,
     registry: &Registry,
@@ -106,8 +106,6 @@ pub(crate) async fn refresh(
         resources: readable.len(),
     });
     let stack = prior.stack.clone();
-    // Only differences are kept: a live copy equal to what is recorded says nothing the state
-    // does not, and keeping one per resource doubled a large plan's memory.
     let results: Vec<Result<Refreshed, EngineError>> =
         futures::stream::iter(readable.into_iter().map(|(addr, res)| {
             let driver = registry.get(&res.kind).cloned();
@@ -130,9 +128,7 @@ pub(crate) async fn refresh(
                         address: addr.clone(),
                         message: format!("refresh failed: {e}"),
                     })?;
-                let exists = live.is_some();
-                let changed = (live.as_ref() != Some(&res.attributes)).then_some(live);
-                Ok((addr.clone(), exists, changed))
+                Ok((addr.clone(), live.is_some(), Some(live)))
             }
         }))
         .buffer_unordered(parallelism.max(1))
@@ -150,6 +146,101 @@ pub(crate) async fn refresh(
         }
     }
     Ok(live)
+}
+
+/// The note shown instead of object changes when the config holds values known only after
+/// apply.
+pub const OBJECTS_KNOWN_AFTER_APPLY: &str = "objects known after apply";
+
+/// Replaces every sensitive string of `config` (at the `sensitive` pointers) found in
+/// `message`: a describe failure is shown in the plan, and a driver's message must not carry
+/// a secret even by mistake.
+fn scrub(message: &str, config: &Value, sensitive: &BTreeSet<String>) -> String {
+    fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            Value::Object(m) => m.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut secrets = vec![];
+    for p in sensitive {
+        if let Some(v) = config.pointer(p) {
+            strings(v, &mut secrets);
+        }
+    }
+    // Longest first, so a secret containing another is replaced whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    for s in secrets.into_iter().filter(|s| s.len() >= 4) {
+        out = out.replace(s, value::REDACTED);
+    }
+    out
+}
+
+/// The describe step: asks drivers that describe objects what each planned create, update or
+/// replacement does to the objects the resource manages, at most `parallelism` at a time, and
+/// stores it in [`ResourceChange::details`]. Like refresh, and unlike the diff, it calls
+/// drivers; it changes nothing. A config with unknown values is not described (a note says
+/// so), and a failure becomes a note: describing never fails a plan.
+pub(crate) async fn describe(
+    stack: &str,
+    changes: &mut [ResourceChange],
+    configs: ClearConfigs,
+    prior: &StateDocument,
+    registry: &Registry,
+    parallelism: usize,
+) {
+    let mut configs = configs.0;
+    let work: Vec<(usize, Value)> = changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c.action, Action::Create | Action::Update | Action::Replace))
+        .filter_map(|(i, c)| configs.remove(&c.address).map(|config| (i, config)))
+        .collect();
+    if work.is_empty() {
+        return;
+    }
+    let shared: &[ResourceChange] = changes;
+    let results: Vec<(usize, Vec<ObjectChange>)> =
+        futures::stream::iter(work.into_iter().map(|(i, config)| {
+            let change = &shared[i];
+            let driver = registry.get(&change.kind).cloned();
+            async move {
+                let Some(driver) = driver else {
+                    return (i, vec![]);
+                };
+                if value::contains_unknown(&config) {
+                    return (i, vec![ObjectChange::note(OBJECTS_KNOWN_AFTER_APPLY)]);
+                }
+                let recorded = match change.action {
+                    Action::Update => prior.resources.get(&change.address),
+                    _ => None,
+                };
+                let ctx = DriverContext::detached(stack, &change.address);
+                let details = match driver.describe(&ctx, recorded, &config).await {
+                    Ok(mut d) => {
+                        d.sort_by(|a, b| (&a.name, a.action).cmp(&(&b.name, b.action)));
+                        d
+                    }
+                    Err(e) => {
+                        tracing::debug!(address = %change.address, "describe failed");
+                        vec![ObjectChange::note(format!(
+                            "objects could not be described: {}",
+                            scrub(&e.to_string(), &config, &change.after_sensitive)
+                        ))]
+                    }
+                };
+                (i, details)
+            }
+        }))
+        .buffer_unordered(parallelism.max(1))
+        .collect()
+        .await;
+    for (i, details) in results {
+        changes[i].details = details;
+    }
 }
 
 /// Plans `spec` against `prior` (already loaded).
@@ -178,6 +269,11 @@ pub(crate) async fn plan_with_state(
         BTreeMap::new()
     };
     let targets: BTreeSet<String> = options.targets.iter().cloned().collect();
+    let keep_configs: BTreeSet<String> = registry
+        .kinds()
+        .filter(|k| registry.get(k).is_some_and(|d| d.describes_objects()))
+        .map(String::from)
+        .collect();
     let replace: BTreeSet<String> = options.replace.iter().cloned().collect();
     let input = DiffInput {
         spec,
@@ -188,8 +284,18 @@ pub(crate) async fn plan_with_state(
         mode: options.mode,
         replace: &replace,
         targets: (!targets.is_empty()).then_some(&targets),
+        keep_configs: &keep_configs,
     };
-    let out = diff::diff(&input, &order)?;
+    let mut out = diff::diff(&input, &order)?;
+    describe(
+        &spec.name,
+        &mut out.changes,
+        out.configs,
+        &prior,
+        registry,
+        options.parallelism,
+    )
+    .await;
     Ok(Plan {
         stack: spec.name.clone(),
         lineage: prior.lineage,

@@ -56,6 +56,9 @@ pub struct DiffInput<'a> {
     pub replace: &'a BTreeSet<String>,
     /// When set, only these addresses (and what they need) are planned (`--target`).
     pub targets: Option<&'a BTreeSet<String>>,
+    /// Kinds whose planned configs the diff returns in clear ([`DiffOutput::configs`]) for the
+    /// planner's describe step.
+    pub keep_configs: &'a BTreeSet<String>,
 }
 
 /// What the diff produces.
@@ -67,6 +70,19 @@ pub struct DiffOutput {
     pub drift: Vec<Drift>,
     /// Output changes, by name.
     pub outputs: Vec<OutputChange>,
+    /// Resolved configs, in clear, of the creates, updates and replacements of the
+    /// `keep_configs` kinds. Never part of a plan.
+    pub configs: ClearConfigs,
+}
+
+/// Resolved configs in clear by address; `Debug` shows the addresses only.
+#[derive(Default)]
+pub struct ClearConfigs(pub BTreeMap<String, Value>);
+
+impl std::fmt::Debug for ClearConfigs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 /// The direct dependencies of a declared resource: what its references name, plus
@@ -323,6 +339,7 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
     let mut planned: HashMap<&str, Planned> = HashMap::with_capacity(spec.resources.len());
     let mut changes = Vec::with_capacity(spec.resources.len() + 8);
     let mut drift = vec![];
+    let mut configs = ClearConfigs::default();
 
     for addr in order {
         let r = by_addr[addr.as_str()];
@@ -362,6 +379,7 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
             after_sensitive: sensitive.clone(),
             depends_on: deps,
             resume: false,
+            details: vec![],
         };
         let skip = input.mode == PlanMode::RefreshOnly || !included.contains(addr.as_str());
         match (input.mode, rec) {
@@ -441,6 +459,13 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
                 action: "replace".into(),
             });
         }
+        if matches!(
+            change.action,
+            Action::Create | Action::Update | Action::Replace
+        ) && input.keep_configs.contains(&r.kind)
+        {
+            configs.0.insert(addr.clone(), config.clone());
+        }
         planned.insert(
             by_addr[addr.as_str()].address.as_str(),
             Planned {
@@ -504,6 +529,7 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
             after_sensitive: BTreeSet::new(),
             depends_on: rec.dependencies.clone(),
             resume: false,
+            details: vec![],
         });
     }
     if !deletes.is_empty() {
@@ -572,6 +598,7 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
         changes,
         drift,
         outputs,
+        configs,
     })
 }
 

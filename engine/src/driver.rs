@@ -14,6 +14,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::events::{Event, EventSink};
+use crate::plan::ObjectChange;
 use crate::schema::{FieldError, Schema};
 
 /// A driver's failure. Messages never carry sensitive values.
@@ -269,6 +270,32 @@ pub trait Driver: Send + Sync {
         _marker: &Value,
     ) -> Result<Option<Created>, DriverError> {
         Ok(None)
+    }
+
+    /// Whether [`Driver::describe`] lists the objects a change of this kind touches. The
+    /// planner keeps a clear config for the describe step only for such kinds.
+    fn describes_objects(&self) -> bool {
+        false
+    }
+
+    /// Lists what a planned change does to the objects this resource manages (e.g. the
+    /// Kubernetes objects a Helm chart renders): created, updated (with the changed paths when
+    /// known) and deleted objects, by name, never with values.
+    ///
+    /// Called by the planner's describe step after the pure diff, only for kinds whose
+    /// [`Driver::describes_objects`] is true, for creates, updates and replacements whose
+    /// `config` holds no unknown value. `recorded` is the state of an update; it is `None` for
+    /// a create and for a replacement (whose new object starts from nothing). It may read
+    /// (render a chart, fetch a release record) but must change nothing. A failure does not
+    /// fail the plan: it is shown instead of the objects, so its message must not hold a
+    /// secret.
+    async fn describe(
+        &self,
+        _ctx: &DriverContext,
+        _recorded: Option<&ResourceState>,
+        _config: &Value,
+    ) -> Result<Vec<ObjectChange>, DriverError> {
+        Ok(vec![])
     }
 
     /// Reads an existing object by id for `kapstan import`.

@@ -30,7 +30,9 @@ pub use error::{EngineError, Problem};
 pub use events::{Event, EventSink};
 pub use executor::{ApplyOptions, ApplyReport, Failure};
 pub use graph::Graph;
-pub use plan::{Action, Drift, FieldChange, OutputChange, Plan, PlanMode, ResourceChange};
+pub use plan::{
+    Action, Drift, FieldChange, ObjectChange, OutputChange, Plan, PlanMode, ResourceChange,
+};
 pub use planfile::PlanFile;
 pub use planner::{PlanOptions, config_hash};
 pub use schema::{Field, FieldError, Role, Schema};

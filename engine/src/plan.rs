@@ -105,6 +105,55 @@ pub struct ResourceChange {
     /// An interrupted create is resumed rather than repeated.
     #[serde(default)]
     pub resume: bool,
+    /// What the change does to the objects the resource manages (e.g. the Kubernetes objects
+    /// of a Helm release), from the planner's describe step: names and paths only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<ObjectChange>,
+}
+
+/// The planned change of one object a resource manages (a Kubernetes object a Helm release
+/// renders, ...), as [`crate::Driver::describe`] reports it. It holds names and paths, never
+/// values, so it is redacted by construction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectChange {
+    /// `create`, `update` or `delete`; `no-op` marks a note (see [`ObjectChange::note`]).
+    pub action: Action,
+    /// The object, e.g. `apps/v1 Deployment coder/coder`; for a note, its text.
+    pub name: String,
+    /// Changed paths (`spec.replicas`), when the driver knows them; never values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+impl ObjectChange {
+    /// An object that will be created.
+    pub fn create(name: impl Into<String>) -> Self {
+        Self::new(Action::Create, name, vec![])
+    }
+    /// An object that will be updated, with the paths that change (empty when unknown).
+    pub fn update(name: impl Into<String>, fields: Vec<String>) -> Self {
+        Self::new(Action::Update, name, fields)
+    }
+    /// An object that will be deleted.
+    pub fn delete(name: impl Into<String>) -> Self {
+        Self::new(Action::Delete, name, vec![])
+    }
+    /// A note instead of object changes: why the objects are not listed (known only after
+    /// apply, or the reason they could not be described).
+    pub fn note(text: impl Into<String>) -> Self {
+        Self::new(Action::NoOp, text, vec![])
+    }
+    /// Whether this is a note rather than an object.
+    pub fn is_note(&self) -> bool {
+        self.action == Action::NoOp
+    }
+    fn new(action: Action, name: impl Into<String>, fields: Vec<String>) -> Self {
+        Self {
+            action,
+            name: name.into(),
+            fields,
+        }
+    }
 }
 
 /// A difference between what was recorded and what is live.

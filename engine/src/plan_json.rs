@@ -158,6 +158,9 @@ pub fn to_terraform_json(plan: &Plan, extra: Option<Value>) -> Value {
         if let Some(reason) = &c.reason {
             change["kapstan_reason"] = json!(reason);
         }
+        if !c.details.is_empty() {
+            change["kapstan_objects"] = json!(c.details);
+        }
         resource_changes.push(change);
         if c.action != Action::Delete {
             planned.push(json!({

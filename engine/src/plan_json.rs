@@ -159,7 +159,18 @@ pub fn to_terraform_json(plan: &Plan, extra: Option<Value>) -> Value {
             change["kapstan_reason"] = json!(reason);
         }
         if !c.details.is_empty() {
-            change["kapstan_objects"] = json!(c.details);
+            let objects: Vec<Value> = c
+                .details
+                .iter()
+                .map(|d| {
+                    let mut o = json!({"action": d.action.verb(), "name": d.name});
+                    if !d.fields.is_empty() {
+                        o["fields"] = json!(d.fields);
+                    }
+                    o
+                })
+                .collect();
+            change["kapstan_objects"] = Value::Array(objects);
         }
         resource_changes.push(change);
         if c.action != Action::Delete {

@@ -150,7 +150,7 @@ pub(crate) async fn refresh(
 
 /// The note shown instead of object changes when the config holds values known only after
 /// apply.
-pub const OBJECTS_KNOWN_AFTER_APPLY: &str = "objects known after apply";
+pub(crate) const OBJECTS_KNOWN_AFTER_APPLY: &str = "known after apply";
 
 /// Replaces every sensitive string of `config` (at the `sensitive` pointers) found in
 /// `message`: a describe failure is shown in the plan, and a driver's message must not carry
@@ -227,7 +227,7 @@ pub(crate) async fn describe(
                     Err(e) => {
                         tracing::debug!(address = %change.address, "describe failed");
                         vec![ObjectChange::note(format!(
-                            "objects could not be described: {}",
+                            "could not be described: {}",
                             scrub(&e.to_string(), &config, &change.after_sensitive)
                         ))]
                     }

@@ -90,7 +90,30 @@ fn body(out: &mut String, c: &ResourceChange) {
         }
         Action::NoOp => {}
     }
+    objects(out, c);
     let _ = writeln!(out, "    }}");
+}
+
+/// The objects the change touches, from the planner's describe step:
+/// `# objects: ~ apps/v1 Deployment coder/coder (spec.replicas)`.
+fn objects(out: &mut String, c: &ResourceChange) {
+    for d in &c.details {
+        if d.is_note() {
+            let _ = writeln!(out, "      # objects: ({})", d.name);
+            continue;
+        }
+        let fields = if d.fields.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", d.fields.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "      # objects: {} {}{fields}",
+            d.action.symbol(false),
+            d.name
+        );
+    }
 }
 
 /// Renders drift: what changed outside kapstan.
@@ -182,4 +205,43 @@ pub fn render_plan(plan: &Plan) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kapstan_engine::ObjectChange;
+
+    #[test]
+    fn object_changes_are_listed_under_their_resource() {
+        let change = ResourceChange {
+            address: "coder".into(),
+            kind: "helm_release".into(),
+            action: Action::Update,
+            create_before_destroy: false,
+            reason: None,
+            fields: vec![],
+            before: None,
+            after: None,
+            before_sensitive: Default::default(),
+            after_sensitive: Default::default(),
+            depends_on: vec![],
+            resume: false,
+            details: vec![
+                ObjectChange::create("v1 ServiceAccount coder/coder"),
+                ObjectChange::update(
+                    "apps/v1 Deployment coder/coder",
+                    vec!["spec.replicas".into(), "spec.template".into()],
+                ),
+                ObjectChange::delete("v1 ConfigMap coder/old"),
+                ObjectChange::note("known after apply"),
+            ],
+        };
+        let mut out = String::new();
+        body(&mut out, &change);
+        assert_eq!(
+            out,
+            "  ~ resource \"helm_release\" \"coder\" {\n        # (no field changes)\n      # objects: + v1 ServiceAccount coder/coder\n      # objects: ~ apps/v1 Deployment coder/coder (spec.replicas, spec.template)\n      # objects: - v1 ConfigMap coder/old\n      # objects: (known after apply)\n    }\n"
+        );
+    }
 }

@@ -1,19 +1,21 @@
 //! `helm_release`: render with `helm template`, apply every object with server-side apply in a
-//! safe order, prune what is no longer rendered, wait for readiness, record the inventory and
-//! the chart's sha256, and write the Helm release record.
+//! safe order, prune what is no longer rendered, wait for readiness, record the inventory, a
+//! fingerprint of every object and the chart's sha256, and write the Helm release record; at
+//! plan time, render again and compare fingerprints to list the objects a change touches.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
-    ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, ObjectChange, Output,
+    Resource, ResourceRef, Schema, async_trait,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use sha2::Digest;
 
-use super::binary::Helm;
+use super::binary::{Helm, Rendered};
 use super::record::{self, ReleaseInfo};
 use crate::kubernetes::{FIELD_MANAGER, KubeClient, ObjectRef, client_from, kube_err};
 
@@ -127,6 +129,9 @@ impl HelmReleaseDriver {
                         .describe("address of the first LoadBalancer Service"),
                     Field::computed("missing_objects")
                         .describe("inventoried objects not found in the cluster"),
+                    Field::computed("object_hashes")
+                        .sensitive()
+                        .describe("sha256 of every applied object and of its parts (sealed)"),
                 ],
             ),
         }
@@ -190,6 +195,186 @@ async fn release_records(
     }
 }
 
+/// The values of a config (`{}` when absent).
+fn values_of(config: &Value) -> Value {
+    if config["values"].is_null() {
+        json!({})
+    } else {
+        config["values"].clone()
+    }
+}
+
+/// Renders the chart of `config` with its values: the one rendering path of apply and plan.
+/// Reads nothing but the config (and the chart repository); never the cluster.
+async fn render(ctx: &DriverContext, config: &Value) -> Result<Rendered, DriverError> {
+    let helm = Helm::locate()
+        .await
+        .map_err(|e| DriverError::failed(e.to_string()))?;
+    ctx.progress(format!(
+        "rendering chart {} with helm {}",
+        config["chart"].as_str().unwrap_or(""),
+        helm.version
+    ));
+    helm.render(
+        config["name"].as_str().unwrap_or_default(),
+        config["namespace"].as_str().unwrap_or_default(),
+        config["repository"].as_str(),
+        config["chart"].as_str().unwrap_or_default(),
+        config["version"].as_str(),
+        &values_of(config),
+    )
+    .await
+    .map_err(|e| DriverError::failed(e.to_string()))
+}
+
+/// Kinds that are never namespaced: at plan time, without the cluster's discovery, an object
+/// of another kind without a namespace is taken to land in the release namespace.
+const CLUSTER_SCOPED: &[&str] = &[
+    "APIService",
+    "CSIDriver",
+    "CertificateSigningRequest",
+    "ClusterIssuer",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "GatewayClass",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "RuntimeClass",
+    "StorageClass",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+];
+
+/// How plans name an object: `apps/v1 Deployment coder/coder`, `v1 Namespace coder`.
+fn object_name(r: &ObjectRef) -> String {
+    match &r.namespace {
+        Some(ns) => format!("{} {} {ns}/{}", r.api_version, r.kind, r.name),
+        None => format!("{} {} {}", r.api_version, r.kind, r.name),
+    }
+}
+
+/// `v` with object keys sorted at every level, so equal objects hash equally whatever the
+/// order helm printed them in.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let sorted: BTreeMap<&String, &Value> = m.iter().collect();
+            Value::Object(
+                sorted
+                    .into_iter()
+                    .map(|(k, x)| (k.clone(), canonical(x)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+fn sha256_of(v: &Value) -> String {
+    hex::encode(sha2::Sha256::digest(
+        serde_json::to_vec(&canonical(v)).expect("JSON serializes"),
+    ))
+}
+
+/// The fingerprint of a rendered object (as helm printed it): the sha256 of the whole object
+/// and of each part, a part being a top-level field or, under a top-level object, one of its
+/// fields (`metadata.labels`, `spec.replicas`, `spec.template`, `data.<key>`). Parts are
+/// compared to name the paths that change; hashes are sealed in state (an unsalted hash of a
+/// Secret's data must not be readable).
+fn fingerprint(obj: &Value) -> Value {
+    let mut parts = Map::new();
+    if let Value::Object(m) = obj {
+        for (k, v) in m {
+            match v {
+                Value::Object(inner) if !inner.is_empty() => {
+                    for (k2, v2) in inner {
+                        parts.insert(format!("{k}.{k2}"), json!(sha256_of(v2)));
+                    }
+                }
+                _ => {
+                    parts.insert(k.clone(), json!(sha256_of(v)));
+                }
+            }
+        }
+    }
+    json!({"sha256": sha256_of(obj), "parts": parts})
+}
+
+/// The reference under which a rendered object is applied, decided without the cluster: no
+/// namespace for a cluster-scoped kind (a known one, or one the recorded inventory holds
+/// without a namespace), else its own namespace or the release namespace.
+fn planned_ref(obj: &Value, ns: &str, inventory: &[ObjectRef]) -> Option<ObjectRef> {
+    let mut r = ObjectRef::of(obj)?;
+    let cluster_scoped = CLUSTER_SCOPED.contains(&r.kind.as_str())
+        || inventory.iter().any(|i| {
+            i.namespace.is_none()
+                && i.api_version == r.api_version
+                && i.kind == r.kind
+                && i.name == r.name
+        });
+    if cluster_scoped {
+        r.namespace = None;
+    } else if r.namespace.is_none() {
+        r.namespace = Some(ns.to_string());
+    }
+    Some(r)
+}
+
+/// The object changes of rendering `objects` (as helm printed them) for a release in `ns`
+/// whose state recorded `prior` attributes (`None` for a new release): created objects,
+/// updated ones with the parts that changed, deleted ones. A prior state without fingerprints
+/// (written before they were recorded) reports every kept object as updated.
+fn object_changes(objects: &[Value], ns: &str, prior: Option<&Value>) -> Vec<ObjectChange> {
+    let inventory = prior.map(inventory_of).unwrap_or_default();
+    let recorded: BTreeSet<&ObjectRef> = inventory.iter().collect();
+    let hashes = prior.and_then(|p| p["object_hashes"].as_object());
+    let mut rendered = BTreeSet::new();
+    let mut out = vec![];
+    for obj in objects {
+        let Some(r) = planned_ref(obj, ns, &inventory) else {
+            continue;
+        };
+        let name = object_name(&r);
+        if !recorded.contains(&r) {
+            out.push(ObjectChange::create(name));
+        } else {
+            let now = fingerprint(obj);
+            match hashes.and_then(|h| h.get(&name)) {
+                None => out.push(ObjectChange::update(name, vec![])),
+                Some(old) if old["sha256"] == now["sha256"] => {}
+                Some(old) => out.push(ObjectChange::update(
+                    name,
+                    changed_parts(&old["parts"], &now["parts"]),
+                )),
+            }
+        }
+        rendered.insert(r);
+    }
+    for r in inventory.iter().filter(|r| !rendered.contains(*r)) {
+        out.push(ObjectChange::delete(object_name(r)));
+    }
+    out
+}
+
+/// Paths whose part hashes differ, were added or were removed.
+fn changed_parts(old: &Value, now: &Value) -> Vec<String> {
+    let empty = Map::new();
+    let old = old.as_object().unwrap_or(&empty);
+    let now = now.as_object().unwrap_or(&empty);
+    let keys: BTreeSet<&String> = old.keys().chain(now.keys()).collect();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != now.get(*k))
+        .cloned()
+        .collect()
+}
+
 /// Renders, applies, prunes, waits and records. `prior` holds the previous attributes.
 async fn deploy(
     ctx: &DriverContext,
@@ -198,30 +383,8 @@ async fn deploy(
 ) -> Result<Value, DriverError> {
     let name = config["name"].as_str().unwrap_or_default().to_string();
     let ns = config["namespace"].as_str().unwrap_or_default().to_string();
-    let helm = Helm::locate()
-        .await
-        .map_err(|e| DriverError::failed(e.to_string()))?;
-    let values = if config["values"].is_null() {
-        json!({})
-    } else {
-        config["values"].clone()
-    };
-    ctx.progress(format!(
-        "rendering chart {} with helm {}",
-        config["chart"].as_str().unwrap_or(""),
-        helm.version
-    ));
-    let rendered = helm
-        .render(
-            &name,
-            &ns,
-            config["repository"].as_str(),
-            config["chart"].as_str().unwrap_or_default(),
-            config["version"].as_str(),
-            &values,
-        )
-        .await
-        .map_err(|e| DriverError::failed(e.to_string()))?;
+    let values = values_of(config);
+    let rendered = render(ctx, config).await?;
     let client = client_from(config)?;
     if config["create_namespace"].as_bool() == Some(true) {
         let ns_obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
@@ -230,9 +393,11 @@ async fn deploy(
             .await
             .map_err(kube_err)?;
     }
-    // Normalize and order the rendered objects.
+    // Normalize and order the rendered objects, fingerprinting each as helm printed it.
     let mut objects = vec![];
+    let mut hashes = Map::new();
     for mut obj in rendered.objects.clone() {
+        let print = fingerprint(&obj);
         let Some(mut r) = ObjectRef::of(&obj) else {
             return Err(DriverError::failed(format!(
                 "release {name}: the chart rendered an object without apiVersion, kind or metadata.name"
@@ -257,6 +422,7 @@ async fn deploy(
         if obj["metadata"]["labels"]["app.kubernetes.io/managed-by"].is_null() {
             obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("Helm");
         }
+        hashes.insert(object_name(&r), print);
         objects.push((apply_order(&r.kind), r, obj));
     }
     objects.sort_by_key(|(o, _, _)| *o);
@@ -360,6 +526,7 @@ async fn deploy(
     attrs["status"] = json!("deployed");
     attrs["load_balancer_ip"] = lb_ip;
     attrs["missing_objects"] = json!([]);
+    attrs["object_hashes"] = Value::Object(hashes);
     Ok(attrs)
 }
 
@@ -472,6 +639,24 @@ impl Driver for HelmReleaseDriver {
         errors
     }
 
+    fn describes_objects(&self) -> bool {
+        true
+    }
+
+    async fn describe(
+        &self,
+        ctx: &DriverContext,
+        recorded: Option<&ResourceState>,
+        config: &Value,
+    ) -> Result<Vec<ObjectChange>, DriverError> {
+        let rendered = render(ctx, config).await?;
+        Ok(object_changes(
+            &rendered.objects,
+            config["namespace"].as_str().unwrap_or_default(),
+            recorded.map(|r| &r.attributes),
+        ))
+    }
+
     async fn read(
         &self,
         _ctx: &DriverContext,
@@ -556,5 +741,139 @@ impl Driver for HelmReleaseDriver {
             id: release_id(config),
             attributes,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(replicas: u64) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "coder", "labels": {"app": "coder"}},
+            "spec": {"replicas": replicas, "template": {"spec": {"containers": []}}}})
+    }
+
+    fn secret(password: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "extra", "namespace": "coder"},
+            "stringData": {"password": password}})
+    }
+
+    fn role() -> Value {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "coder-reader"}, "rules": []})
+    }
+
+    /// Attributes as `deploy` records them for `objects`.
+    fn recorded(objects: &[Value], with_hashes: bool) -> Value {
+        let inventory: Vec<ObjectRef> = objects
+            .iter()
+            .map(|o| planned_ref(o, "coder", &[]).unwrap())
+            .collect();
+        let hashes: Map<String, Value> = objects
+            .iter()
+            .zip(&inventory)
+            .map(|(o, r)| (object_name(r), fingerprint(o)))
+            .collect();
+        let mut attrs = json!({"inventory": inventory});
+        if with_hashes {
+            attrs["object_hashes"] = Value::Object(hashes);
+        }
+        attrs
+    }
+
+    #[test]
+    fn a_new_release_creates_every_object() {
+        let changes = object_changes(&[deployment(1), role()], "coder", None);
+        assert_eq!(
+            changes,
+            vec![
+                ObjectChange::create("apps/v1 Deployment coder/coder"),
+                ObjectChange::create("rbac.authorization.k8s.io/v1 ClusterRole coder-reader"),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_changed_objects_are_listed_with_their_changed_parts() {
+        let prior = recorded(&[deployment(1), secret("hunter22"), role()], true);
+        let same = object_changes(
+            &[deployment(1), secret("hunter22"), role()],
+            "coder",
+            Some(&prior),
+        );
+        assert!(same.is_empty(), "{same:?}");
+        let changes = object_changes(
+            &[deployment(2), secret("s3cr3t-value")],
+            "coder",
+            Some(&prior),
+        );
+        assert_eq!(
+            changes,
+            vec![
+                ObjectChange::update(
+                    "apps/v1 Deployment coder/coder",
+                    vec!["spec.replicas".into()]
+                ),
+                ObjectChange::update("v1 Secret coder/extra", vec!["stringData.password".into()]),
+                ObjectChange::delete("rbac.authorization.k8s.io/v1 ClusterRole coder-reader"),
+            ]
+        );
+        let shown = serde_json::to_string(&changes).unwrap();
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("hunter22"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_state_without_fingerprints_reports_kept_objects_as_updated() {
+        let prior = recorded(&[deployment(1), role()], false);
+        let changes = object_changes(&[deployment(1), role()], "coder", Some(&prior));
+        assert_eq!(
+            changes,
+            vec![
+                ObjectChange::update("apps/v1 Deployment coder/coder", vec![]),
+                ObjectChange::update(
+                    "rbac.authorization.k8s.io/v1 ClusterRole coder-reader",
+                    vec![]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn fingerprints_ignore_key_order() {
+        let a = json!({"kind": "ConfigMap", "data": {"a": "1", "b": "2"}});
+        let b = json!({"data": {"b": "2", "a": "1"}, "kind": "ConfigMap"});
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(
+            fingerprint(&a)["sha256"],
+            fingerprint(&json!({"kind": "ConfigMap", "data": {"a": "1"}}))["sha256"]
+        );
+    }
+
+    #[test]
+    fn cluster_scoped_objects_follow_the_inventory() {
+        let custom = json!({"apiVersion": "example.com/v1", "kind": "Thing",
+            "metadata": {"name": "t"}});
+        let inventory = vec![ObjectRef {
+            api_version: "example.com/v1".into(),
+            kind: "Thing".into(),
+            namespace: None,
+            name: "t".into(),
+        }];
+        assert_eq!(
+            planned_ref(&custom, "coder", &inventory).unwrap().namespace,
+            None
+        );
+        assert_eq!(
+            planned_ref(&custom, "coder", &[])
+                .unwrap()
+                .namespace
+                .as_deref(),
+            Some("coder")
+        );
     }
 }

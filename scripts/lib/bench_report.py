@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """Writes docs/benchmarks.md (to stdout) from the raw results of scripts/bench.
 
-Usage: bench_report.py RESULTS.tsv META.json
+Usage: bench_report.py RESULTS.tsv META.json [SANDBOX.jsonl]
+       bench_report.py --splice-sandbox SANDBOX.jsonl META.json DOC.md
+
+The first form writes the whole document; with SANDBOX.jsonl (the lines printed by
+`examples/sandbox_bench.rs`) it includes the section "Scaleway drivers against the sandbox".
+The second form (`scripts/bench --sandbox-only`) prints DOC.md with only that section replaced
+(or inserted before "## Load during the run"), keeping every other measured number as it was.
 
 Only measured numbers appear: a cell is "—" when the measurement was not run, and a failed
 run is shown as failed, never as a number. The notes in scripts/lib/bench_notes.md (profile
@@ -13,6 +19,7 @@ import math
 import os
 import statistics
 import sys
+import textwrap
 
 NOTES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_notes.md")
 
@@ -70,7 +77,216 @@ def ratio(tf, k):
     return f"{tf / k:.0f}×" if tf / k >= 10 else f"{tf / k:.1f}×"
 
 
-def main(results, meta_path):
+SANDBOX_HEADING = "## Scaleway drivers against the sandbox"
+
+
+def load_sandbox(path):
+    runs = []
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    runs.append(json.loads(line))
+    return runs
+
+
+def sandbox_section(runs, meta, standalone=False):
+    """The section "Scaleway drivers against the sandbox" as a list of lines."""
+    out = []
+    w = out.append
+
+    def para(text):
+        out.extend(textwrap.wrap(text, width=100, break_on_hyphens=False, break_long_words=False))
+    w(SANDBOX_HEADING)
+    w("")
+    w("The Scaleway drivers, client and engine against the local sandbox (`kapstan-sandbox`, in the")
+    w("same process, on loopback), measured by `examples/sandbox_bench.rs` from `scripts/bench`.")
+    if standalone:
+        dirty = int(meta.get("kapstan_dirty") or 0)
+        para(
+            f"Measured separately from the tables above (`{meta['command']}`, {meta['date']}, commit "
+            f"`{meta['kapstan_commit']}`"
+            + (f" plus {dirty} uncommitted file(s) in engine/state/providers/examples" if dirty else "")
+            + f", load average at start `{meta['start_load']}`)."
+        )
+    w("")
+    w("### Method")
+    w("")
+    w("- **No-op plan under latency.** 500 `scaleway_vpc` resources are applied to a sandbox without")
+    w("  faults (setup, not timed); the sandbox is restarted on the same data directory with the fault")
+    w("  `latency=50ms` (every API request, GETs included, waits 50 ms before its answer); then a plan")
+    w("  with refresh on and parallelism 10 is timed in the process (engine, local redb store, client).")
+    w("  Refreshing a VPC is one `GET`, so the bound is N × latency / effective parallelism, where the")
+    w("  effective parallelism is what both the engine (10 reads in flight) and the client's token bucket")
+    w("  allow: bound = max(N × L / P, (N − burst) / rate + L). With the default client rate (20")
+    w("  requests/s per API, burst 20) the bucket, not the latency, bounds the plan; the bound of the")
+    w("  target uses `--api-rate 200`, the lowest rate at which the engine's parallelism binds")
+    w("  (rate × L = 10). The CLI's client takes its rate from `ClientOptions::rate_limit`; the example")
+    w("  sets it with its own `--api-rate` flag.")
+    w("- **Dev infrastructure apply.** `coder-dev-infra` (`kapstan_stacks::coder::build(Dev, Infra)`,")
+    w("  built-in dev profile) applied from an empty state to a sandbox at speed 20 (every sandbox")
+    w("  duration divided by 20, poll intervals scaled by 1/20, as `kapstan up --sandbox` does),")
+    w("  parallelism 10, default client rate. The critical path is computed by the example, not by")
+    w("  hand: each resource costs the sandbox transitions its create waits through (`Durations` at")
+    w("  speed 1: public gateway `gateway_create`, gateway network `gateway_network_attach`, cluster")
+    w("  `cluster_create` to `pool_required`, pool `pool_scale`, RDB instance `rdb_create` (+")
+    w("  `rdb_configure` with settings), RDB ACL `rdb_configure`, load balancer `lb_create` +")
+    w("  `lb_attach`; everything else 0), and the longest chain through the declared dependencies")
+    w("  (references and `depends_on`), divided by the speed, is the bound. The time measured is")
+    w("  `Engine::apply` (the plan before it takes a few ms and is not counted).")
+    reps = meta.get("repeat", 1)
+    w(f"- Each measurement runs {reps} times (the default-rate no-op plan once); the table shows the")
+    w("  median and the ratio measured ÷ bound.")
+    w("")
+
+    def pick(bench, **match):
+        return [
+            r for r in runs
+            if r.get("bench") == bench and all(r.get(k) == v for k, v in match.items())
+        ]
+
+    def med(rs, key):
+        vals = [r[key] for r in rs if r.get("ok") and r.get(key) is not None]
+        return statistics.median(vals) if vals else None
+
+    def spread(rs, key):
+        vals = [r[key] for r in rs if r.get("ok") and r.get(key) is not None]
+        return f"{secs(min(vals))}–{secs(max(vals))}" if len(vals) > 1 else (secs(vals[0]) if vals else "—")
+
+    w("### Results")
+    w("")
+    w("| measurement | bound | measured (median) | runs (min–max) | ratio | target | met |")
+    w("| --- | ---: | ---: | ---: | ---: | --- | --- |")
+    labels = sorted({r.get("label") for r in runs if r.get("bench") == "noop-plan"}, key=str)
+    for label in labels:
+        rs = [r for r in runs if r.get("label") == label]
+        good = [r for r in rs if r.get("ok")]
+        if not good:
+            w(f"| no-op plan ({label}) | — | failed | — | — | — | — |")
+            continue
+        g = good[0]
+        wall = med(rs, "wall_s")
+        ratio_v = wall / g["bound_s"]
+        targeted = g["limited_by"] == "parallelism"
+        eff = g["effective_parallelism"]
+        w(
+            f"| no-op plan, {g['resources']} × `{g['kind']}`, latency {g['latency_ms']} ms, parallelism "
+            f"{g['parallelism']}, client rate {g['api_rate']:.0f}/s (effective parallelism {eff:.1f}, "
+            f"bound by {g['limited_by'].replace('api-rate', 'the client rate')}) "
+            f"| {secs(g['bound_s'])} | {secs(wall)} | {spread(rs, 'wall_s')} | {ratio_v:.2f}× "
+            f"| {'within 1.3×' if targeted else '— (informative)'} "
+            f"| {verdict(ratio_v <= 1.3) if targeted else '—'} |"
+        )
+    infra = pick("infra-apply")
+    good = [r for r in infra if r.get("ok")]
+    if infra and not good:
+        w("| apply of `coder-dev-infra` | — | failed | — | — | within 1.1× | — |")
+    elif good:
+        g = good[0]
+        apply_s = med(infra, "apply_s")
+        ratio_v = apply_s / g["critical_path_s"]
+        w(
+            f"| apply of `{g['stack']}` ({g['resources']} resources), sandbox speed {g['speed']:.0f}, "
+            f"parallelism {g['parallelism']} | {secs(g['critical_path_s'])} (critical path) | "
+            f"{secs(apply_s)} | {spread(infra, 'apply_s')} | {ratio_v:.2f}× | within 1.1× | "
+            f"{verdict(ratio_v <= 1.1)} |"
+        )
+    w("")
+    failed = [r for r in runs if not r.get("ok")]
+    for r in failed:
+        w(f"- Failed run ({r.get('label')}): {r.get('error') or r.get('failed') or 'not ok'}")
+    if failed:
+        w("")
+    if good:
+        g = good[0]
+
+        def fmt(v):
+            return f"{v:.2f}" if v is not None else "—"
+
+        def step(c):
+            waits = ", ".join(f"{x['name']} {x['s']:.0f} s" for x in c["waits"]) or "0 s"
+            return f"`{c['address']}` ({waits})"
+
+        chain = " → ".join(step(c) for c in g["critical_path"])
+        para(
+            f"Critical path of `{g['stack']}`: {chain} = {g['critical_path_real_s']:.0f} s at speed 1, "
+            f"{secs(g['critical_path_s'])} at speed {g['speed']:.0f}."
+        )
+        w("")
+        # Where the time goes: the median run's operations against the model.
+        mid = sorted(good, key=lambda r: r["apply_s"])[len(good) // 2]
+        ops = mid["operations"]
+        para(
+            f"Operations of the median apply ({secs(mid['apply_s'])}), in seconds since the apply "
+            "started. *Waits* is what the model charges the operation (its sandbox transitions at "
+            f"speed {mid['speed']:.0f}); *beyond* is how much longer it took than that; *earliest "
+            "end* is its finish if every operation took exactly its waits and started as soon as "
+            "its dependencies finished."
+        )
+        w("")
+        w("| resource | kind | sandbox waits (speed 1) | start | end | waits | beyond | earliest end |")
+        w("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+
+        def beyond(o):
+            if o.get("start_s") is None or o.get("end_s") is None or o.get("model_s") is None:
+                return None
+            return o["end_s"] - o["start_s"] - o["model_s"]
+
+        for addr, o in sorted(ops.items(), key=lambda kv: (kv[1].get("end_s") or 0, kv[0])):
+            w(
+                f"| `{addr}` | `{o.get('kind')}` | {', '.join(o.get('waits') or []) or '—'} | "
+                f"{fmt(o.get('start_s'))} | {fmt(o.get('end_s'))} | {fmt(o.get('model_s'))} | "
+                f"{fmt(beyond(o))} | {fmt(o.get('ideal_end_s'))} |"
+            )
+        w("")
+        on_path = [c["address"] for c in mid["critical_path"]]
+        own = [(a, beyond(ops[a])) for a in on_path if a in ops and beyond(ops[a]) is not None]
+        excess = mid["apply_s"] - mid["critical_path_s"]
+        own_total = sum(b for _, b in own)
+        para(
+            f"Excess of this apply over the critical path: {excess:.2f} s. The operations on the path "
+            f"took {own_total:.2f} s beyond their sandbox waits ("
+            + ", ".join(f"`{a}` {b:+.2f} s" for a, b in own)
+            + f"); the remaining {excess - own_total:.2f} s lies between them (scheduling, state "
+            "writes) and before the first one."
+        )
+        w("")
+    busy = [r for r in runs if r.get("rustc", 0) > 0]
+    loads = [r["load1"] for r in runs if "load1" in r]
+    if loads:
+        para(
+            f"Load average at the start of each run: min {min(loads):.2f}, median "
+            f"{statistics.median(loads):.2f}, max {max(loads):.2f}; {len(busy)} of {len(runs)} runs "
+            "started while another `rustc` was running."
+        )
+        w("")
+    return out
+
+
+def verdict(ok):
+    return "yes" if ok else "**no**"
+
+
+def splice(doc_path, section_lines):
+    """DOC.md with the sandbox section replaced, or inserted before "## Load during the run"."""
+    lines = open(doc_path).read().rstrip("\n").split("\n") if os.path.exists(doc_path) else []
+    section = [l for l in section_lines]
+    while section and section[-1] == "":
+        section.pop()
+    if SANDBOX_HEADING in lines:
+        start = lines.index(SANDBOX_HEADING)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        new = lines[:start] + section + [""] + lines[end:]
+    elif "## Load during the run" in lines:
+        at = lines.index("## Load during the run")
+        new = lines[:at] + section + [""] + lines[at:]
+    else:
+        new = lines + [""] + section
+    return "\n".join(new).rstrip("\n") + "\n"
+
+
+def main(results, meta_path, sandbox_path=None):
     rows = load(results)
     meta = json.load(open(meta_path))
 
@@ -237,6 +453,9 @@ def main(results, meta_path):
     w("Growth exponents come from the smallest and largest N (1.0 is linear; fixed start-up cost")
     w("pulls them below 1). The linear target counts as met up to 1.15.")
     w("")
+    sandbox_runs = load_sandbox(sandbox_path)
+    if sandbox_runs:
+        out.extend(sandbox_section(sandbox_runs, meta))
 
     # Load during the run.
     busy = [r for r in rows if r["rustc"] > 0]
@@ -290,6 +509,13 @@ def main(results, meta_path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) == 5 and sys.argv[1] == "--splice-sandbox":
+        runs = load_sandbox(sys.argv[2])
+        if not runs:
+            raise SystemExit(f"bench_report.py: no sandbox results in {sys.argv[2]}")
+        meta = json.load(open(sys.argv[3]))
+        sys.stdout.write(splice(sys.argv[4], sandbox_section(runs, meta, standalone=True)))
+    elif len(sys.argv) in (3, 4):
+        main(*sys.argv[1:])
+    else:
         raise SystemExit(__doc__)
-    main(sys.argv[1], sys.argv[2])

@@ -252,6 +252,16 @@ def sandbox_section(runs, meta, standalone=False):
             "writes) and before the first one."
         )
         w("")
+        para(
+            "Time beyond a wait is poll granularity: the drivers poll with adaptive intervals (a "
+            "first interval, then ×1.5 per poll up to a cap, all scaled by 1/speed in the sandbox; "
+            "`providers/src/scaleway/provider.rs`), so a wait ends up to one interval after the "
+            "transition it waits for. Operations that start together on the same RDB instance "
+            "(database, user, ACL) also wait for each other: setting the ACL puts the instance in "
+            "`configuring` and the others' requests get a 409 until it is ready again, contention "
+            "the dependency model leaves out."
+        )
+        w("")
     busy = [r for r in runs if r.get("rustc", 0) > 0]
     loads = [r["load1"] for r in runs if "load1" in r]
     if loads:

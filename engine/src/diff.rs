@@ -43,8 +43,7 @@ pub struct DiffInput<'a> {
     pub spec: &'a StackSpec,
     /// Recorded state.
     pub prior: &'a StateDocument,
-    /// Refreshed attributes that differ from the recorded ones: `Some(attrs)` live, `None`
-    /// gone; absent when unchanged or not refreshed.
+    /// Refreshed attributes: `Some(attrs)` live, `None` gone; absent when not refreshed.
     pub live: &'a BTreeMap<String, Option<Value>>,
     /// Schemas of kinds.
     pub schemas: &'a dyn Schemas,

@@ -18,6 +18,9 @@ pub struct Cli {
     /// Disable state locking (only for stores that cannot lock; dangerous).
     #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub lock: Option<bool>,
+    /// Requests per second allowed per Scaleway API (token bucket; default 20).
+    #[arg(long, global = true, value_name = "N")]
+    pub api_rate: Option<f64>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

@@ -58,7 +58,12 @@ impl Project {
 
     /// An engine over every known kind.
     pub fn engine(&self, events: EventSink) -> Result<Engine, CliError> {
-        Ok(Engine::new(kapstan_providers::registry(), self.store()?).with_events(events))
+        let provider = kapstan_providers::scaleway::ScalewayProvider::from_env(
+            crate::commands::platform::scaleway_overrides(),
+            crate::commands::platform::client_options(),
+        );
+        let registry = kapstan_providers::registry_with(std::sync::Arc::new(provider));
+        Ok(Engine::new(registry, self.store()?).with_events(events))
     }
 }
 

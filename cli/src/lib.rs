@@ -16,6 +16,9 @@ use crate::error::CliError;
 
 /// Runs a parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32, CliError> {
+    if let Some(rate) = cli.api_rate {
+        commands::platform::set_api_rate(rate)?;
+    }
     let project = || Project::resolve(cli.chdir.as_deref(), cli.state.as_deref(), cli.lock);
     match &cli.command {
         Command::Plan {

@@ -210,6 +210,9 @@ fn bad_input_is_reported_with_field_value_and_fix() {
     let o = p.run(&["plan", "--stack", "nope"]);
     snap!("unknown_stack", &p, &o);
     assert_eq!(code(&o), 1);
+    let o = p.run(&["plan", "--api-rate", "0"]);
+    assert_eq!(code(&o), 1);
+    assert!(transcript(&p, &o).contains("--api-rate 0 is not a positive number"));
     let o = p.run(&["plan", "--var", "nodes=many"]);
     snap!("bad_var", &p, &o);
     assert_eq!(code(&o), 1);

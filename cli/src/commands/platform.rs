@@ -16,6 +16,28 @@ use crate::error::CliError;
 use crate::render::{plan::render_plan, progress};
 
 static SCALEWAY_OVERRIDES: std::sync::OnceLock<ConfigOverrides> = std::sync::OnceLock::new();
+static API_RATE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+
+/// Sets the requests per second allowed per Scaleway API (`--api-rate`).
+pub fn set_api_rate(rate: f64) -> Result<(), CliError> {
+    if !(rate.is_finite() && rate > 0.0) {
+        return Err(CliError::usage(
+            format!("--api-rate {rate} is not a positive number of requests per second"),
+            "use e.g. --api-rate 20 (the default) or --api-rate 50",
+        ));
+    }
+    let _ = API_RATE.set(rate);
+    Ok(())
+}
+
+/// Client options of this process: the `--api-rate` token bucket, else the defaults.
+pub fn client_options() -> ClientOptions {
+    let mut options = ClientOptions::default();
+    if let Some(rate) = API_RATE.get() {
+        options.rate_limit = kapstan_providers::scaleway::client::RateLimit::per_second(*rate);
+    }
+    options
+}
 
 /// The Scaleway settings of this process: the sandbox's once `--sandbox` started it, else none
 /// (the environment and config file decide). Commands that build their own client read it.
@@ -186,9 +208,8 @@ impl Platform {
             }
             None => (ConfigOverrides::default(), 1.0),
         };
-        let provider = Arc::new(
-            ScalewayProvider::from_env(overrides, ClientOptions::default()).with_poll_scale(poll),
-        );
+        let provider =
+            Arc::new(ScalewayProvider::from_env(overrides, client_options()).with_poll_scale(poll));
         let problems = provider.credential_errors();
         if let Some(first) = problems.first() {
             return Err(CliError::usage(

@@ -43,8 +43,12 @@ pub struct DiffInput<'a> {
     pub spec: &'a StackSpec,
     /// Recorded state.
     pub prior: &'a StateDocument,
-    /// Refreshed attributes: `Some(attrs)` live, `None` gone; absent when not refreshed.
+    /// Refreshed attributes that differ from the recorded ones: `Some(attrs)` live, `None`
+    /// gone. An address absent from the map is as recorded when `refreshed`, unknown otherwise.
     pub live: &'a BTreeMap<String, Option<Value>>,
+    /// Whether refresh ran (then every readable resource missing from `live` was read and
+    /// found exactly as recorded).
+    pub refreshed: bool,
     /// Schemas of kinds.
     pub schemas: &'a dyn Schemas,
     /// Outputs of other stacks read through `StackRef`: `(stack, name) → (value, sensitive)`.
@@ -407,8 +411,12 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
                     change.before = None;
                     change.reason = Some("deleted outside kapstan".into());
                 } else {
-                    let current =
-                        current_config(&rec.config, live.and_then(Option::as_ref), &config);
+                    // Unchanged live attributes are not kept by refresh: they are the recorded
+                    // ones.
+                    let live_attrs = live
+                        .and_then(Option::as_ref)
+                        .or(input.refreshed.then_some(&rec.attributes));
+                    let current = current_config(&rec.config, live_attrs, &config);
                     let ignored: Vec<String> = r
                         .lifecycle
                         .ignore_changes

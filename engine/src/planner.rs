@@ -82,12 +82,13 @@ pub(crate) async fn stack_outputs(
     Ok(out)
 }
 
-/// One refresh result: address, whether the object exists, and its live attributes.
+/// One refresh result: address, whether the object exists, and its live attributes when they
+/// differ from the recorded ones.
 type Refreshed = (String, bool, Option<Option<Value>>);
 
-/// Reads the live attributes of every recorded resource, at most `parallelism` at a time
-/// (`None`: the object is gone). Unchanged attributes are kept too: the diff compares the
-/// declaration with the live values of every refreshed resource.
+/// Reads the live attributes of every recorded resource, at most `parallelism` at a time;
+/// returns those that differ from the recorded ones (`None`: the object is gone). The diff
+/// reads an absent address as "live as recorded" (`DiffInput::refreshed`).
 pub(crate) async fn refresh(
     prior: &StateDocument,
     registry: &Registry,
@@ -128,7 +129,11 @@ pub(crate) async fn refresh(
                         address: addr.clone(),
                         message: format!("refresh failed: {e}"),
                     })?;
-                Ok((addr.clone(), live.is_some(), Some(live)))
+                let exists = live.is_some();
+                // A live copy equal to the record says nothing new; keeping one per resource
+                // doubled the memory of large plans.
+                let changed = (live.as_ref() != Some(&res.attributes)).then_some(live);
+                Ok((addr.clone(), exists, changed))
             }
         }))
         .buffer_unordered(parallelism.max(1))
@@ -279,6 +284,7 @@ pub(crate) async fn plan_with_state(
         spec,
         prior: &prior,
         live: &live,
+        refreshed: options.refresh || options.mode == PlanMode::RefreshOnly,
         schemas: registry,
         stack_outputs: &outputs,
         mode: options.mode,

@@ -20,7 +20,7 @@ use super::client::wire::k8s::{
 };
 use super::client::{Client, Region};
 use super::provider::{
-    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform,
+    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, found,
     is_owned, is_ownership_tag, marker_id, owned_tags, post_or_adopt, split_locality, string,
     strings, user_tags, wait_for,
 };
@@ -482,14 +482,14 @@ impl Driver for ClusterDriver {
     ) -> Result<Option<Value>, DriverError> {
         let client = self.p.client()?;
         let region = recorded_region(&self.p, rec)?;
-        match client
-            .k8s(&region)
-            .get_cluster(rec.id.as_deref().unwrap_or_default())
-            .await
-        {
-            Ok(c) => Ok(Some(self.attributes(&client, &c, &rec.config).await?)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
+        match found(
+            client
+                .k8s(&region)
+                .get_cluster(rec.id.as_deref().unwrap_or_default())
+                .await,
+        )? {
+            Some(c) => Ok(Some(self.attributes(&client, &c, &rec.config).await?)),
+            None => Ok(None),
         }
     }
 
@@ -549,11 +549,7 @@ impl Driver for ClusterDriver {
         let client = self.p.client()?;
         let region = self.p.region_of(config)?;
         let id = match marker_id(marker) {
-            Some(id) => match client.k8s(&region).get_cluster(id).await {
-                Ok(c) => Some(c.id),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(api(e)),
-            },
+            Some(id) => found(client.k8s(&region).get_cluster(id).await)?.map(|c| c.id),
             None => self.find(ctx, &client, &region).await?.map(|c| c.id),
         };
         match id {

@@ -21,7 +21,7 @@ use super::client::wire::k8s::{
 };
 use super::client::{Client, Region, Zone};
 use super::provider::{
-    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform,
+    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, found,
     is_owned, marker_id, norm, owned_tags, post_or_adopt, split_locality, string, strings,
     user_tags, wait_for,
 };
@@ -533,15 +533,13 @@ impl Driver for PoolDriver {
     ) -> Result<Option<Value>, DriverError> {
         let client = self.p.client()?;
         let region = recorded_region(&self.p, rec)?;
-        match client
-            .k8s(&region)
-            .get_pool(rec.id.as_deref().unwrap_or_default())
-            .await
-        {
-            Ok(p) => Ok(Some(attrs(&p, &rec.config))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
+        Ok(found(
+            client
+                .k8s(&region)
+                .get_pool(rec.id.as_deref().unwrap_or_default())
+                .await,
+        )?
+        .map(|p| attrs(&p, &rec.config)))
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
@@ -621,11 +619,7 @@ impl Driver for PoolDriver {
         let region = self.p.region_of(config)?;
         let cluster_id = string(config, "cluster_id").unwrap_or_default();
         let found = match marker_id(marker) {
-            Some(id) => match client.k8s(&region).get_pool(id).await {
-                Ok(p) => Some(p),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(api(e)),
-            },
+            Some(id) => found(client.k8s(&region).get_pool(id).await)?,
             None => self.find(ctx, &client, &region, &cluster_id).await?,
         };
         match found {

@@ -19,7 +19,7 @@ use super::client::wire::lb::{
 use super::client::{Client, Zone};
 use super::lb_ip::{LB_ZONES, recorded_zone};
 use super::provider::{
-    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform,
+    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, found,
     is_owned, marker_id, norm, owned_tags, post_or_adopt, split_locality, string, strings,
     user_tags, wait_for,
 };
@@ -351,14 +351,14 @@ impl Driver for LbDriver {
     ) -> Result<Option<Value>, DriverError> {
         let client = self.p.client()?;
         let zone = recorded_zone(&self.p, rec)?;
-        match client
-            .lb(&zone)
-            .get_lb(rec.id.as_deref().unwrap_or_default())
-            .await
-        {
-            Ok(lb) => Ok(Some(self.attributes(&client, &lb, &rec.config).await?)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
+        match found(
+            client
+                .lb(&zone)
+                .get_lb(rec.id.as_deref().unwrap_or_default())
+                .await,
+        )? {
+            Some(lb) => Ok(Some(self.attributes(&client, &lb, &rec.config).await?)),
+            None => Ok(None),
         }
     }
 
@@ -401,11 +401,7 @@ impl Driver for LbDriver {
         let client = self.p.client_with_backoff()?;
         let zone = self.p.zone_of(config)?;
         let id = match marker_id(marker) {
-            Some(id) => match client.lb(&zone).get_lb(id).await {
-                Ok(l) => Some(l.id),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(api(e)),
-            },
+            Some(id) => found(client.lb(&zone).get_lb(id).await)?.map(|l| l.id),
             None => self.find(ctx, &client, &zone).await?.map(|l| l.id),
         };
         match id {

@@ -270,6 +270,15 @@ pub(crate) fn api(e: ApiErr) -> DriverError {
     DriverError::failed(e.to_string())
 }
 
+/// A lookup whose "not found" answer means the object is absent.
+pub(crate) fn found<T>(result: Result<T, ApiErr>) -> Result<Option<T>, DriverError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(api(e)),
+    }
+}
+
 /// Whether a tag is one of kapstan's ownership tags.
 pub(crate) fn is_ownership_tag(t: &str) -> bool {
     t.starts_with("kapstan-stack=") || t.starts_with("kapstan-addr=")

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::client::Region;
 use super::client::wire::rdb::{AclRule, AclRuleRequest};
-use super::provider::{Pace, ScalewayProvider, api, attributes, check, config_from, string};
+use super::provider::{Pace, ScalewayProvider, api, attributes, check, config_from, found, string};
 use super::rdb_instance::{REGIONS, rdb_client, wait_instance};
 
 /// One allowed source.
@@ -199,11 +199,8 @@ impl Driver for RdbAclDriver {
         let region = self.p.region_of(&rec.config)?;
         let instance = string(&rec.config, "instance_id").unwrap_or_default();
         let client = rdb_client(&self.p, &region, &instance)?;
-        match client.rdb(&region).list_acl_rules(&instance).await {
-            Ok(live) => Ok(Some(shaped(&live, &instance, &region, &rec.config))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
+        Ok(found(client.rdb(&region).list_acl_rules(&instance).await)?
+            .map(|live| shaped(&live, &instance, &region, &rec.config)))
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {

@@ -24,8 +24,8 @@ use super::client::wire::rdb::{
 use super::client::{Client, Region, hook_fn};
 use super::provider::{
     Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform,
-    is_owned, marker_id, owned_tags, post_or_adopt, split_locality, string, strings, user_tags,
-    wait_for,
+    found, is_owned, marker_id, owned_tags, post_or_adopt, split_locality, string, strings,
+    user_tags, wait_for,
 };
 
 /// The private-network endpoint of an instance.
@@ -586,14 +586,14 @@ impl Driver for RdbInstanceDriver {
     ) -> Result<Option<Value>, DriverError> {
         let client = self.p.client()?;
         let region = recorded_region(&self.p, rec)?;
-        match client
-            .rdb(&region)
-            .get_instance(rec.id.as_deref().unwrap_or_default())
-            .await
-        {
-            Ok(i) => Ok(Some(self.attributes(&client, &i, &rec.config).await?)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
+        match found(
+            client
+                .rdb(&region)
+                .get_instance(rec.id.as_deref().unwrap_or_default())
+                .await,
+        )? {
+            Some(i) => Ok(Some(self.attributes(&client, &i, &rec.config).await?)),
+            None => Ok(None),
         }
     }
 
@@ -654,11 +654,7 @@ impl Driver for RdbInstanceDriver {
         let client = self.p.client_with_backoff()?;
         let region = self.p.region_of(config)?;
         let id = match marker_id(marker) {
-            Some(id) => match client.rdb(&region).get_instance(id).await {
-                Ok(i) => Some(i.id),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(api(e)),
-            },
+            Some(id) => found(client.rdb(&region).get_instance(id).await)?.map(|i| i.id),
             None => self.find(ctx, &client, &region).await?.map(|i| i.id),
         };
         match id {

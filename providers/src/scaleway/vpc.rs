@@ -14,7 +14,7 @@ use super::client::api::ListFilter;
 use super::client::wire::vpc::{CreateVpcRequest, UpdateVpcRequest, Vpc as WireVpc};
 use super::client::{Client, Region};
 use super::provider::{
-    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform,
+    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, found,
     is_owned, marker_id, owned_tags, post_or_adopt, split_locality, string, strings, user_tags,
     wait_for,
 };
@@ -145,15 +145,13 @@ impl Driver for VpcDriver {
     ) -> Result<Option<Value>, DriverError> {
         let client = self.p.client()?;
         let region = region_of_recorded(&self.p, rec)?;
-        match client
-            .vpc(&region)
-            .get_vpc(rec.id.as_deref().unwrap_or_default())
-            .await
-        {
-            Ok(v) => Ok(Some(attrs(&v, &rec.config))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
+        Ok(found(
+            client
+                .vpc(&region)
+                .get_vpc(rec.id.as_deref().unwrap_or_default())
+                .await,
+        )?
+        .map(|v| attrs(&v, &rec.config)))
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
@@ -187,11 +185,7 @@ impl Driver for VpcDriver {
         let client = self.p.client()?;
         let region = self.p.region_of(config)?;
         let found = match marker_id(marker) {
-            Some(id) => match client.vpc(&region).get_vpc(id).await {
-                Ok(v) => Some(v),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(api(e)),
-            },
+            Some(id) => found(client.vpc(&region).get_vpc(id).await)?,
             None => self.find(ctx, &client, &region).await?,
         };
         Ok(found.map(|v| Created {

@@ -20,7 +20,7 @@ use super::client::wire::vpcgw::{
 use super::client::{Client, Zone, hook_fn};
 use super::lb_ip::recorded_zone;
 use super::provider::{
-    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, conform, marker_id,
+    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, conform, found, marker_id,
     post_or_adopt, split_locality, string, wait_for,
 };
 use super::vpc_public_gateway::wait_gateway;
@@ -307,11 +307,7 @@ impl Driver for GatewayNetworkDriver {
         let pn = string(config, "private_network_id").unwrap_or_default();
         let client = self.client_for(&zone, &gw)?;
         let id = match marker_id(marker) {
-            Some(id) => match client.vpcgw(&zone).get_gateway_network(id).await {
-                Ok(n) => Some(n.id),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(api(e)),
-            },
+            Some(id) => found(client.vpcgw(&zone).get_gateway_network(id).await)?.map(|n| n.id),
             None => self
                 .find(ctx, &client, &zone, &gw, &pn)
                 .await?

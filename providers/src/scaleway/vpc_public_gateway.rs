@@ -19,7 +19,7 @@ use super::client::{Client, Zone};
 use super::lb_ip::recorded_zone;
 use super::provider::{
     Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform,
-    is_owned, marker_id, norm, owned_tags, post_or_adopt, split_locality, string, strings,
+    found, is_owned, marker_id, norm, owned_tags, post_or_adopt, split_locality, string, strings,
     user_tags, wait_for,
 };
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
@@ -209,15 +209,13 @@ impl Driver for PublicGatewayDriver {
     ) -> Result<Option<Value>, DriverError> {
         let client = self.p.client()?;
         let zone = recorded_zone(&self.p, rec)?;
-        match client
-            .vpcgw(&zone)
-            .get_gateway(rec.id.as_deref().unwrap_or_default())
-            .await
-        {
-            Ok(g) => Ok(Some(attrs(&g, &rec.config))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
+        Ok(found(
+            client
+                .vpcgw(&zone)
+                .get_gateway(rec.id.as_deref().unwrap_or_default())
+                .await,
+        )?
+        .map(|g| attrs(&g, &rec.config)))
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
@@ -265,11 +263,7 @@ impl Driver for PublicGatewayDriver {
         let client = self.p.client()?;
         let zone = self.p.zone_of(config)?;
         let id = match marker_id(marker) {
-            Some(id) => match client.vpcgw(&zone).get_gateway(id).await {
-                Ok(g) => Some(g.id),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(api(e)),
-            },
+            Some(id) => found(client.vpcgw(&zone).get_gateway(id).await)?.map(|g| g.id),
             None => self.find(ctx, &client, &zone).await?.map(|g| g.id),
         };
         let Some(id) = id else { return Ok(None) };

@@ -15,8 +15,8 @@ use super::client::wire::vpcgw::{CreateGatewayIpRequest, GatewayIp, UpdateGatewa
 use super::client::{Client, Zone};
 use super::lb_ip::recorded_zone;
 use super::provider::{
-    ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, is_owned, marker_id,
-    owned_tags, post_or_adopt, split_locality, string, strings, user_tags,
+    ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, found, is_owned,
+    marker_id, owned_tags, post_or_adopt, split_locality, string, strings, user_tags,
 };
 
 /// Zones offering public gateways.
@@ -141,15 +141,13 @@ impl Driver for PublicGatewayIpDriver {
     ) -> Result<Option<Value>, DriverError> {
         let client = self.p.client()?;
         let zone = recorded_zone(&self.p, rec)?;
-        match client
-            .vpcgw(&zone)
-            .get_ip(rec.id.as_deref().unwrap_or_default())
-            .await
-        {
-            Ok(i) => Ok(Some(attrs(&i, &rec.config))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
+        Ok(found(
+            client
+                .vpcgw(&zone)
+                .get_ip(rec.id.as_deref().unwrap_or_default())
+                .await,
+        )?
+        .map(|i| attrs(&i, &rec.config)))
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
@@ -193,11 +191,7 @@ impl Driver for PublicGatewayIpDriver {
         let client = self.p.client()?;
         let zone = self.p.zone_of(config)?;
         let found = match marker_id(marker) {
-            Some(id) => match client.vpcgw(&zone).get_ip(id).await {
-                Ok(i) => Some(i),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(api(e)),
-            },
+            Some(id) => found(client.vpcgw(&zone).get_ip(id).await)?,
             None => self.find(ctx, &client, &zone).await?,
         };
         Ok(found.map(|i| Created {

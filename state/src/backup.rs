@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::seal::write_private;
 use crate::{Sealer, StateDelta, StateError, StateStore, decode_document, encode_document};
 
 /// File name of the manifest in a backup directory.
@@ -59,20 +60,6 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> State
         path,
         source,
     }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options.open(path).map_err(io("creating", path))?;
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(io("writing", path))
 }
 
 /// Writes every stack of `store` to `dir` (created if missing; it must not hold a backup

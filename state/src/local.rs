@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::codec::{check_format, open_output, open_resource, seal_output, seal_resource};
 use crate::document::{FORMAT_VERSION, StateDelta, StateDocument};
-use crate::store::{HistoryEntry, StateStore};
+use crate::store::{HistoryEntry, StateStore, validate_stack_name};
 use crate::{KeySource, LockInfo, Sealer, StateError};
 
 static OPEN_DATABASES: std::sync::OnceLock<Mutex<HashMap<PathBuf, std::sync::Weak<Database>>>> =
@@ -356,23 +356,6 @@ fn header_of(doc: &StateDocument) -> Value {
         "stack": doc.stack,
         "engine_version": doc.engine_version,
     })
-}
-
-/// Stack names become file names: keep them to a safe alphabet.
-fn validate_stack_name(stack: &str) -> Result<(), StateError> {
-    let ok = !stack.is_empty()
-        && stack.len() <= 100
-        && stack
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        && !stack.starts_with('.');
-    if ok {
-        Ok(())
-    } else {
-        Err(StateError::Config(format!(
-            "stack name `{stack}` is not valid: use letters, digits, `-`, `_` and `.` (not first), at most 100 characters"
-        )))
-    }
 }
 
 fn read_lock(path: &Path) -> Result<Option<LockInfo>, StateError> {

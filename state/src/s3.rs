@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 use crate::config::S3Config;
 use crate::document::{FORMAT_VERSION, StateDelta, StateDocument};
-use crate::store::{HistoryEntry, StateStore};
+use crate::store::{HistoryEntry, StateStore, validate_stack_name};
 use crate::{KeySource, LockInfo, Sealer, StateError, decode_document, encode_document};
 
 /// Folder (under the prefix) of the self-test's scratch objects.
@@ -723,23 +723,6 @@ async fn heartbeat(
                 info.expires = previous_expiry;
             }
         }
-    }
-}
-
-/// Stack names become key segments: keep them to a safe alphabet.
-pub(crate) fn validate_stack_name(stack: &str) -> Result<(), StateError> {
-    let ok = !stack.is_empty()
-        && stack.len() <= 100
-        && stack
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        && !stack.starts_with('.');
-    if ok {
-        Ok(())
-    } else {
-        Err(StateError::Config(format!(
-            "stack name `{stack}` is not valid: use letters, digits, `-`, `_` and `.` (not first), at most 100 characters"
-        )))
     }
 }
 

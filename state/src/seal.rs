@@ -97,8 +97,8 @@ impl KeySource {
     }
 }
 
-/// Writes a file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+/// Writes a new file readable by its owner only, synced to disk.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;

@@ -60,3 +60,20 @@ pub trait StateStore: Send + Sync {
     /// The document as it was after the save that produced `serial`.
     async fn version(&self, stack: &str, serial: u64) -> Result<StateDocument, StateError>;
 }
+
+/// Stack names become file names and key segments: keep them to a safe alphabet.
+pub(crate) fn validate_stack_name(stack: &str) -> Result<(), StateError> {
+    let ok = !stack.is_empty()
+        && stack.len() <= 100
+        && stack
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && !stack.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(StateError::Config(format!(
+            "stack name `{stack}` is not valid: use letters, digits, `-`, `_` and `.` (not first), at most 100 characters"
+        )))
+    }
+}

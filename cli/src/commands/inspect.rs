@@ -22,6 +22,21 @@ pub fn redacted_resource(res: &kapstan_state::ResourceState) -> Value {
     v
 }
 
+/// Outputs as `{name: {value, sensitive}}`, sensitive values redacted.
+fn redacted_outputs(doc: &kapstan_state::StateDocument) -> serde_json::Map<String, Value> {
+    doc.outputs
+        .iter()
+        .map(|(n, o)| {
+            let v = if o.sensitive {
+                json!(value::REDACTED)
+            } else {
+                o.value.clone()
+            };
+            (n.clone(), json!({"value": v, "sensitive": o.sensitive}))
+        })
+        .collect()
+}
+
 fn status_label(s: &ResourceStatus) -> String {
     match s {
         ResourceStatus::Ready => "ready".into(),
@@ -66,18 +81,7 @@ pub async fn show(
             .iter()
             .map(|(a, r)| (a.clone(), redacted_resource(r)))
             .collect();
-        let outputs: serde_json::Map<String, Value> = doc
-            .outputs
-            .iter()
-            .map(|(n, o)| {
-                let v = if o.sensitive {
-                    json!(value::REDACTED)
-                } else {
-                    o.value.clone()
-                };
-                (n.clone(), json!({"value": v, "sensitive": o.sensitive}))
-            })
-            .collect();
+        let outputs = redacted_outputs(&doc);
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
@@ -120,7 +124,7 @@ pub async fn output(
     name: Option<&str>,
     stack: &StackArgs,
     json_output: bool,
-    raw: bool,
+    _raw: bool,
 ) -> Result<i32, CliError> {
     let stack_name = stack_name(stack)?;
     let doc = project
@@ -139,27 +143,16 @@ pub async fn output(
             )
         })?;
         // Asking for one output by name is the explicit way to read a secret.
-        match (&o.value, json_output || !raw) {
+        // A named string prints bare with or without --raw (as `terraform output -raw` does).
+        match (&o.value, json_output) {
+            (v, true) => println!("{v}"),
             (Value::String(s), false) => println!("{s}"),
-            (v, true) if json_output => println!("{v}"),
-            (Value::String(s), true) => println!("{s}"),
-            (v, _) => println!("{v}"),
+            (v, false) => println!("{v}"),
         }
         return Ok(0);
     }
     if json_output {
-        let m: serde_json::Map<String, Value> = doc
-            .outputs
-            .iter()
-            .map(|(n, o)| {
-                let v = if o.sensitive {
-                    json!(value::REDACTED)
-                } else {
-                    o.value.clone()
-                };
-                (n.clone(), json!({"value": v, "sensitive": o.sensitive}))
-            })
-            .collect();
+        let m = redacted_outputs(&doc);
         println!("{}", serde_json::to_string_pretty(&m).expect("json"));
     } else {
         for (n, o) in &doc.outputs {

@@ -45,6 +45,27 @@ pub fn scaleway_overrides() -> ConfigOverrides {
     SCALEWAY_OVERRIDES.get().cloned().unwrap_or_default()
 }
 
+/// A Scaleway client for commands that call the API themselves (health, database backups),
+/// with this process's overrides and `--api-rate`.
+pub fn scaleway_client() -> Result<kapstan_providers::scaleway::client::Client, CliError> {
+    let config =
+        kapstan_providers::scaleway::client::ScalewayConfig::from_env(&scaleway_overrides())
+            .map_err(|e| {
+                CliError::usage(
+                    format!("Scaleway credentials: {e}"),
+                    "set SCW_SECRET_KEY and SCW_DEFAULT_PROJECT_ID (or an `scw` profile)",
+                )
+            })?;
+    kapstan_providers::scaleway::client::Client::with_options(config, client_options()).map_err(
+        |e| {
+            CliError::usage(
+                format!("Scaleway client: {e}"),
+                "check SCW_API_URL and the credentials",
+            )
+        },
+    )
+}
+
 /// Starts the project's sandbox for a command that only needs its Scaleway settings (health,
 /// backup); `None` without `--sandbox`.
 pub async fn sandbox_for(

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use kapstan_providers::kubernetes::{KubeClient, ObjectRef};
-use kapstan_providers::scaleway::client::{Api, Client, Region, ScalewayConfig};
+use kapstan_providers::scaleway::client::{Api, Region};
 use kapstan_stacks::coder::{Environment, Phase};
 use kapstan_state::{BackupEntry, StateDocument, encode_document};
 use serde::{Deserialize, Serialize};
@@ -533,15 +533,7 @@ async fn database_backup(
         "database instance",
     )?;
     let database = need(output_string(infra, "database_name"), "database_name")?;
-    let config = ScalewayConfig::from_env(&crate::commands::platform::scaleway_overrides())
-        .map_err(|e| {
-            CliError::usage(
-                format!("Scaleway credentials: {e}"),
-                "set SCW_SECRET_KEY and SCW_DEFAULT_PROJECT_ID (or an `scw` profile)",
-            )
-        })?;
-    let client = Client::new(config)
-        .map_err(|e| CliError::usage(format!("Scaleway client: {e}"), "check SCW_API_URL"))?;
+    let client = crate::commands::platform::scaleway_client()?;
     let api_err = |what: &str, e: &dyn std::fmt::Display| {
         CliError::usage(
             format!("database backup: {what}: {e}"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kapstan_providers::coder::CoderClient;
 use kapstan_providers::kubernetes::{KubeClient, ObjectRef};
-use kapstan_providers::scaleway::client::{Client, Region, ScalewayConfig, Zone};
+use kapstan_providers::scaleway::client::{Region, Zone};
 use kapstan_stacks::coder::{Environment, Phase};
 use kapstan_state::StateDocument;
 use serde::Serialize;
@@ -173,19 +173,7 @@ pub async fn check(
             )
         })?;
     let app = load_phase(project, env, Phase::App).await?;
-    let config = ScalewayConfig::from_env(&crate::commands::platform::scaleway_overrides())
-        .map_err(|e| {
-            CliError::usage(
-                format!("Scaleway credentials: {e}"),
-                "set SCW_SECRET_KEY and SCW_DEFAULT_PROJECT_ID (or an `scw` profile)",
-            )
-        })?;
-    let client = Client::new(config).map_err(|e| {
-        CliError::usage(
-            format!("Scaleway client: {e}"),
-            "check SCW_API_URL and the credentials",
-        )
-    })?;
+    let client = crate::commands::platform::scaleway_client()?;
     let mut report = HealthReport {
         environment: env.name().into(),
         quick,

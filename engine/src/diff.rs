@@ -91,10 +91,6 @@ impl std::fmt::Debug for ClearConfigs {
 /// The direct dependencies of a declared resource: what its references name, plus
 /// `depends_on`, sorted.
 pub fn dependencies_of(r: &DeclaredResource) -> Vec<String> {
-    dependencies(r)
-}
-
-pub(crate) fn dependencies(r: &DeclaredResource) -> Vec<String> {
     let mut deps: Vec<String> = value::targets(&r.config)
         .into_iter()
         .filter_map(|t| match t {
@@ -233,7 +229,7 @@ pub fn validate(
     let deps: Vec<(String, Vec<String>)> = spec
         .resources
         .iter()
-        .map(|r| (r.address.clone(), dependencies(r)))
+        .map(|r| (r.address.clone(), dependencies_of(r)))
         .collect();
     Graph::new(
         deps.iter()
@@ -368,7 +364,7 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
                 }
             }
         }
-        let deps = dependencies(r);
+        let deps = dependencies_of(r);
         let mut change = ResourceChange {
             address: addr.clone(),
             kind: r.kind.clone(),
@@ -740,7 +736,7 @@ fn included_addresses<'a>(input: &DiffInput<'a>, order: &'a [String]) -> BTreeSe
         .spec
         .resources
         .iter()
-        .map(|r| (r.address.clone(), dependencies(r)))
+        .map(|r| (r.address.clone(), dependencies_of(r)))
         .collect();
     let mut out = BTreeSet::new();
     if input.mode == PlanMode::Destroy {

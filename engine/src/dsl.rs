@@ -55,23 +55,6 @@ impl ResourceRef {
     }
 }
 
-/// Attribute accessors for kinds that declare none beyond `id`.
-#[derive(Debug, Clone)]
-pub struct BasicAttributes(ResourceRef);
-
-impl From<ResourceRef> for BasicAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
-    }
-}
-
-impl BasicAttributes {
-    /// The provider id.
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-}
-
 /// A value known after apply: an attribute of a declared resource.
 pub struct Output<T> {
     resource: Arc<str>,

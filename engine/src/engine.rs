@@ -293,7 +293,7 @@ impl Engine {
                     id: Some(id.to_string()),
                     config: imported.config,
                     attributes: imported.attributes,
-                    dependencies: diff::dependencies(declared),
+                    dependencies: diff::dependencies_of(declared),
                     status: ResourceStatus::Ready,
                     sensitive,
                 },

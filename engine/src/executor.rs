@@ -498,7 +498,7 @@ fn build_graph(plan: &Plan, spec: &StackSpec, prior: &StateDocument) -> Vec<Node
     let mut declared_dependents: HashMap<String, Vec<&str>> = HashMap::new();
     if !cbd.is_empty() {
         for r in &spec.resources {
-            for d in diff::dependencies(r) {
+            for d in diff::dependencies_of(r) {
                 declared_dependents
                     .entry(d)
                     .or_default()
@@ -511,7 +511,7 @@ fn build_graph(plan: &Plan, spec: &StackSpec, prior: &StateDocument) -> Vec<Node
         match n.phase {
             Phase::Apply => {
                 if let Some(r) = by_addr.get(n.address.as_str()) {
-                    for d in diff::dependencies(r) {
+                    for d in diff::dependencies_of(r) {
                         if let Some(&j) = index.get(&(d.clone(), Phase::Apply)) {
                             edges.push((j, i, true));
                         }
@@ -710,7 +710,7 @@ async fn apply(
             }
         }
     }
-    let deps = diff::dependencies(declared);
+    let deps = diff::dependencies_of(declared);
     let effects = driver.has_external_effects();
     let record = |id: Option<String>, attributes: Value, status: ResourceStatus| {
         let mut s: BTreeSet<String> = sensitive.iter().map(|p| format!("/config{p}")).collect();

@@ -22,8 +22,8 @@ pub mod value;
 
 pub use driver::{Cancel, Created, Driver, DriverContext, DriverError, Imported, Registry};
 pub use dsl::{
-    Addressed, BasicAttributes, DeclaredOutput, DeclaredResource, Handle, Input, Lifecycle, Output,
-    OutputBuilder, Resource, ResourceRef, Stack, StackRef, StackSpec,
+    Addressed, DeclaredOutput, DeclaredResource, Handle, Input, Lifecycle, Output, OutputBuilder,
+    Resource, ResourceRef, Stack, StackRef, StackSpec,
 };
 pub use engine::{Engine, IntoStackSpec};
 pub use error::{EngineError, Problem};

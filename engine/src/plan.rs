@@ -265,10 +265,4 @@ impl Plan {
         }
         c
     }
-
-    /// Whether this plan still carries what apply needs (false for a plan read from a file
-    /// until it is bound again to its stack and state).
-    pub fn is_executable(&self) -> bool {
-        self.runtime.is_some()
-    }
 }

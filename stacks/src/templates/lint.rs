@@ -9,6 +9,10 @@ use hcl::edit::structure::{Block, Body};
 
 use super::{LintFinding, Rule, Severity};
 
+mod labels;
+mod usage;
+mod walk;
+
 /// Kinds that run the workspace pod.
 const POD_KINDS: &[&str] = &[
     "kubernetes_pod",
@@ -278,6 +282,9 @@ impl Linter {
             );
         }
         self.check_parameters(sources);
+        self.check_parameter_use(sources);
+        self.check_deprecated(sources);
+        self.check_labels(sources);
         self.check_pvcs(sources);
         let pods: Vec<_> = blocks_of(sources, "resource", POD_KINDS).collect();
         if pods.is_empty() {

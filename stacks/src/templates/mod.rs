@@ -106,6 +106,15 @@ pub enum Rule {
     Image,
     /// `cpu`, `memory` and `home_disk_size` Coder parameters exist.
     Parameters,
+    /// Every `coder_parameter` is used: its value reaches a resource, an app or
+    /// a script (an agent environment variable no script reads is a warning).
+    UnusedParameter,
+    /// Every label key and value of a Kubernetes resource is valid for any
+    /// workspace Coder accepts: values at most 63 characters of
+    /// `[-A-Za-z0-9_.]`, bounded from the longest Coder names and ids.
+    LabelValues,
+    /// No deprecated (warning) or removed (error) attribute of the coder provider.
+    Deprecated,
 }
 
 impl Rule {
@@ -121,6 +130,9 @@ impl Rule {
             Rule::HomeVolume => "home-volume",
             Rule::Image => "image",
             Rule::Parameters => "parameters",
+            Rule::UnusedParameter => "unused-parameter",
+            Rule::LabelValues => "label-values",
+            Rule::Deprecated => "deprecated",
         }
     }
 }

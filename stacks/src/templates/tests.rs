@@ -333,3 +333,136 @@ fn expressions_that_cannot_be_verified_are_warnings() {
     assert_eq!(findings[0].severity, Severity::Warning);
     assert!(!has_errors(&findings));
 }
+
+fn findings_of(findings: &[LintFinding], rule: Rule) -> Vec<&LintFinding> {
+    findings.iter().filter(|f| f.rule == rule).collect()
+}
+
+#[test]
+fn rejects_label_values_that_long_coder_names_push_over_63_characters() {
+    // The instance label as every template had it: "coder-" + owner (≤32) + "-" + workspace (≤32).
+    let (dir, file, text) = broken_copy(&[
+        (
+            "\"app.kubernetes.io/instance\"  = local.instance",
+            "\"app.kubernetes.io/instance\"  = local.workspace_name",
+        ),
+        (
+            "\"app.kubernetes.io/instance\" = local.instance",
+            "\"app.kubernetes.io/instance\" = local.workspace_name",
+        ),
+    ]);
+    let findings = lint(dir.path());
+    let labels = findings_of(&findings, Rule::LabelValues);
+    assert!(!labels.is_empty(), "{findings:#?}");
+    for f in &labels {
+        assert_eq!(f.severity, Severity::Error);
+        assert!(
+            f.message.contains("app.kubernetes.io/instance") && f.message.contains("71"),
+            "{}",
+            f.message
+        );
+    }
+    // Reported where the deployment uses the labels: its metadata, the pod
+    // template and the selector.
+    let lines: Vec<usize> = labels.iter().filter_map(|f| f.line).collect();
+    assert!(
+        lines.contains(&line_of(&text, "    labels    = local.labels")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&line_of(&text, "match_labels = {")),
+        "{lines:?}"
+    );
+    assert!(labels.iter().all(|f| f.file == file));
+    assert!(has_errors(&findings));
+}
+
+#[test]
+fn rejects_label_values_that_are_not_label_values_at_all() {
+    let (dir, _file, _text) = broken_copy(&[(
+        "    \"com.coder.user.username\"     = data.coder_workspace_owner.me.name\n",
+        "    \"com.coder.user.username\"     = data.coder_workspace_owner.me.name\n    \"example.com/email\" = data.coder_workspace_owner.me.email\n    \"example.com/go\" = data.coder_parameter.go_version.value\n    \"example.com/free\" = data.coder_parameter.home_disk_size.value\n    \"example.com/spaced\" = \"two words\"\n    \"example.com/hashed\" = sha256(data.coder_workspace.me.id)\n    \"example.com/short\" = \"ws-${substr(data.coder_workspace.me.name, 0, 20)}\"\n",
+    )]);
+    let findings = lint(dir.path());
+    let labels = findings_of(&findings, Rule::LabelValues);
+    let about = |key: &str| labels.iter().any(|f| f.message.contains(key));
+    assert!(about("example.com/email"), "{labels:#?}");
+    assert!(about("example.com/spaced"), "{labels:#?}");
+    assert!(about("example.com/hashed"), "{labels:#?}");
+    // A number parameter without options is free text to Kubernetes: any digits, any length.
+    assert!(about("example.com/free"), "{labels:#?}");
+    // A parameter whose options are short label values and a truncated name fit.
+    assert!(!about("example.com/go"), "{labels:#?}");
+    assert!(!about("example.com/short"), "{labels:#?}");
+    assert!(labels.iter().all(|f| f.severity == Severity::Error));
+}
+
+#[test]
+fn flags_deprecated_and_removed_coder_provider_attributes() {
+    let (dir, _file, text) = broken_copy(&[
+        (
+            "  startup_script_behavior = \"non-blocking\"\n",
+            "  dir                     = \"/home/coder\"\n  startup_script_behavior = \"non-blocking\"\n",
+        ),
+        (
+            "    GIT_AUTHOR_EMAIL    = data.coder_workspace_owner.me.email\n",
+            "    GIT_AUTHOR_EMAIL    = data.coder_workspace.me.owner_email\n",
+        ),
+    ]);
+    let findings = lint(dir.path());
+    let deprecated = findings_of(&findings, Rule::Deprecated);
+    let dir_finding = deprecated
+        .iter()
+        .find(|f| f.message.contains("`dir`"))
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(dir_finding.severity, Severity::Warning);
+    assert_eq!(
+        dir_finding.line,
+        Some(line_of(&text, "  dir                     ="))
+    );
+    let owner = deprecated
+        .iter()
+        .find(|f| f.message.contains("owner_email"))
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(owner.severity, Severity::Error);
+    assert!(
+        owner.message.contains("coder_workspace_owner"),
+        "{}",
+        owner.message
+    );
+}
+
+#[test]
+fn flags_parameters_whose_value_nothing_reads() {
+    let (dir, _file, text) = broken_copy(&[
+        // Never referenced at all.
+        (
+            "data \"coder_parameter\" \"ide\" {",
+            "data \"coder_parameter\" \"flavour\" {\n  name    = \"flavour\"\n  type    = \"string\"\n  default = \"plain\"\n}\n\ndata \"coder_parameter\" \"ide\" {",
+        ),
+        // Passed to the agent, but the startup script never reads $GO_VERSION.
+        (
+            "    mise use -g \"go@$GO_VERSION\"\n",
+            "    mise use -g go@1.24\n",
+        ),
+    ]);
+    let findings = lint(dir.path());
+    let unused = findings_of(&findings, Rule::UnusedParameter);
+    let flavour = unused
+        .iter()
+        .find(|f| f.message.contains("`flavour`"))
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(flavour.severity, Severity::Error);
+    assert_eq!(
+        flavour.line,
+        Some(line_of(&text, "data \"coder_parameter\" \"flavour\""))
+    );
+    let go = unused
+        .iter()
+        .find(|f| f.message.contains("`go_version`"))
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(go.severity, Severity::Warning);
+    assert!(go.message.contains("$GO_VERSION"), "{}", go.message);
+    // Parameters read in expressions (ide in a count, cpu in limits) are used.
+    assert_eq!(unused.len(), 2, "{unused:#?}");
+}

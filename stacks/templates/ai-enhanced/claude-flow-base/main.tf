@@ -87,31 +87,6 @@ data "coder_parameter" "home_disk_size" {
   }
 }
 
-data "coder_parameter" "claude_flow_mode" {
-  name         = "claude_flow_mode"
-  display_name = "Claude Flow mode"
-  description  = "How claude-flow coordinates agents."
-  type         = "string"
-  default      = "swarm"
-  mutable      = true
-  order        = 10
-
-  option {
-    name  = "swarm"
-    value = "swarm"
-  }
-
-  option {
-    name  = "hive-mind"
-    value = "hive-mind"
-  }
-
-  option {
-    name  = "sparc"
-    value = "sparc"
-  }
-}
-
 data "coder_parameter" "development_stack" {
   name         = "development_stack"
   display_name = "Development stack"
@@ -154,9 +129,12 @@ data "coder_parameter" "enable_gpu" {
 
 locals {
   workspace_name = lower("coder-${data.coder_workspace_owner.me.name}-${data.coder_workspace.me.name}")
+  # A label value holds at most 63 characters and the names above may each be
+  # 32 long, so the instance label uses the workspace id (36) instead.
+  instance = "coder-${data.coder_workspace.me.id}"
   labels = {
     "app.kubernetes.io/name"      = "coder-workspace"
-    "app.kubernetes.io/instance"  = local.workspace_name
+    "app.kubernetes.io/instance"  = local.instance
     "app.kubernetes.io/part-of"   = "coder"
     "app.kubernetes.io/component" = "workspace"
     "com.coder.resource"          = "true"
@@ -170,14 +148,12 @@ locals {
 resource "coder_agent" "main" {
   os                      = "linux"
   arch                    = "amd64"
-  dir                     = "/home/coder"
   startup_script_behavior = "non-blocking"
   env = {
     GIT_AUTHOR_NAME     = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
     GIT_AUTHOR_EMAIL    = data.coder_workspace_owner.me.email
     GIT_COMMITTER_NAME  = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
     GIT_COMMITTER_EMAIL = data.coder_workspace_owner.me.email
-    CLAUDE_FLOW_MODE    = data.coder_parameter.claude_flow_mode.value
     DEVELOPMENT_STACK   = data.coder_parameter.development_stack.value
   }
   startup_script = <<-EOT
@@ -313,7 +289,7 @@ resource "kubernetes_deployment_v1" "main" {
     }
     selector {
       match_labels = {
-        "app.kubernetes.io/instance" = local.workspace_name
+        "app.kubernetes.io/instance" = local.instance
       }
     }
 

@@ -135,9 +135,12 @@ data "coder_parameter" "ide" {
 
 locals {
   workspace_name = lower("coder-${data.coder_workspace_owner.me.name}-${data.coder_workspace.me.name}")
+  # A label value holds at most 63 characters and the names above may each be
+  # 32 long, so the instance label uses the workspace id (36) instead.
+  instance = "coder-${data.coder_workspace.me.id}"
   labels = {
     "app.kubernetes.io/name"      = "coder-workspace"
-    "app.kubernetes.io/instance"  = local.workspace_name
+    "app.kubernetes.io/instance"  = local.instance
     "app.kubernetes.io/part-of"   = "coder"
     "app.kubernetes.io/component" = "workspace"
     "com.coder.resource"          = "true"
@@ -151,7 +154,6 @@ locals {
 resource "coder_agent" "main" {
   os                      = "linux"
   arch                    = "amd64"
-  dir                     = "/home/coder"
   startup_script_behavior = "non-blocking"
   env = {
     GIT_AUTHOR_NAME     = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
@@ -278,7 +280,7 @@ resource "kubernetes_deployment_v1" "main" {
     }
     selector {
       match_labels = {
-        "app.kubernetes.io/instance" = local.workspace_name
+        "app.kubernetes.io/instance" = local.instance
       }
     }
 

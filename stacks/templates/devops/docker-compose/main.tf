@@ -169,9 +169,12 @@ data "coder_parameter" "docker_host" {
 
 locals {
   workspace_name = lower("coder-${data.coder_workspace_owner.me.name}-${data.coder_workspace.me.name}")
+  # A label value holds at most 63 characters and the names above may each be
+  # 32 long, so the instance label uses the workspace id (36) instead.
+  instance = "coder-${data.coder_workspace.me.id}"
   labels = {
     "app.kubernetes.io/name"      = "coder-workspace"
-    "app.kubernetes.io/instance"  = local.workspace_name
+    "app.kubernetes.io/instance"  = local.instance
     "app.kubernetes.io/part-of"   = "coder"
     "app.kubernetes.io/component" = "workspace"
     "com.coder.resource"          = "true"
@@ -185,7 +188,6 @@ locals {
 resource "coder_agent" "main" {
   os                      = "linux"
   arch                    = "amd64"
-  dir                     = "/home/coder"
   startup_script_behavior = "non-blocking"
   env = {
     GIT_AUTHOR_NAME     = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
@@ -219,6 +221,13 @@ resource "coder_agent" "main" {
       chmod +x "$HOME/.docker/cli-plugins/docker-compose"
     fi
     mise use -g lazydocker
+    # The pod cannot run an engine, so a remote DOCKER_HOST is the only way to
+    # run containers; say at start-up when it does not answer.
+    if [ -n "$DOCKER_HOST" ]; then
+      "$HOME/.local/bin/docker" version >/tmp/docker-host.log 2>&1 || echo "DOCKER_HOST $DOCKER_HOST does not answer (see /tmp/docker-host.log)" >&2
+    else
+      echo "no docker_host parameter set: docker and compose have no engine to talk to" >&2
+    fi
     if [ ! -d "$HOME/projects/stack" ]; then
       mkdir -p "$HOME/projects/stack"
       if [ "$STACK_TEMPLATE" = "web-db" ]; then
@@ -355,7 +364,7 @@ resource "kubernetes_deployment_v1" "main" {
     }
     selector {
       match_labels = {
-        "app.kubernetes.io/instance" = local.workspace_name
+        "app.kubernetes.io/instance" = local.instance
       }
     }
 

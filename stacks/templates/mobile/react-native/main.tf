@@ -132,36 +132,14 @@ data "coder_parameter" "react_native_version" {
   }
 }
 
-data "coder_parameter" "target_platform" {
-  name         = "target_platform"
-  display_name = "Target platform"
-  description  = "Platform the sample app targets first."
-  type         = "string"
-  default      = "android"
-  mutable      = true
-  order        = 12
-
-  option {
-    name  = "android"
-    value = "android"
-  }
-
-  option {
-    name  = "ios"
-    value = "ios"
-  }
-
-  option {
-    name  = "web"
-    value = "web"
-  }
-}
-
 locals {
   workspace_name = lower("coder-${data.coder_workspace_owner.me.name}-${data.coder_workspace.me.name}")
+  # A label value holds at most 63 characters and the names above may each be
+  # 32 long, so the instance label uses the workspace id (36) instead.
+  instance = "coder-${data.coder_workspace.me.id}"
   labels = {
     "app.kubernetes.io/name"      = "coder-workspace"
-    "app.kubernetes.io/instance"  = local.workspace_name
+    "app.kubernetes.io/instance"  = local.instance
     "app.kubernetes.io/part-of"   = "coder"
     "app.kubernetes.io/component" = "workspace"
     "com.coder.resource"          = "true"
@@ -175,7 +153,6 @@ locals {
 resource "coder_agent" "main" {
   os                      = "linux"
   arch                    = "amd64"
-  dir                     = "/home/coder"
   startup_script_behavior = "non-blocking"
   env = {
     GIT_AUTHOR_NAME     = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
@@ -184,7 +161,6 @@ resource "coder_agent" "main" {
     GIT_COMMITTER_EMAIL = data.coder_workspace_owner.me.email
     NODE_VERSION        = data.coder_parameter.node_version.value
     EXPO_SDK            = data.coder_parameter.react_native_version.value
-    TARGET_PLATFORM     = data.coder_parameter.target_platform.value
     EXPO_NO_TELEMETRY   = "1"
   }
   startup_script = <<-EOT
@@ -331,7 +307,7 @@ resource "kubernetes_deployment_v1" "main" {
     }
     selector {
       match_labels = {
-        "app.kubernetes.io/instance" = local.workspace_name
+        "app.kubernetes.io/instance" = local.instance
       }
     }
 

@@ -1,14 +1,16 @@
-//! Official SDK conformance: runs `tests/conformance/scaleway_sdk_conformance.py` (PyPI
-//! `scaleway`, unchanged) against a fresh sandbox, with the Python interpreter at
-//! `KAPSTAN_PYTHON` (`scripts/test` installs the SDK into `.tools/venv` and exports it).
+//! Official SDK conformance: runs the scripts of `tests/conformance/` (PyPI `scaleway`,
+//! unchanged) against a fresh sandbox, with the Python interpreter at `KAPSTAN_PYTHON`
+//! (`scripts/test` installs the SDK into `.tools/venv` and exports it): a scenario driven
+//! through the SDK, and a check that responses carry every field of the SDK's types.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use kapstan_sandbox::{Sandbox, SandboxOptions};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn official_python_sdk_drives_the_sandbox() {
+/// Runs `tests/conformance/<script>` with the official SDK against a fresh sandbox and returns
+/// its standard output, failing the test when the script fails.
+async fn run_sdk_script(script: &str) -> String {
     let python = std::env::var("KAPSTAN_PYTHON").unwrap_or_else(|_| {
         panic!(
             "KAPSTAN_PYTHON is not set, so the official Scaleway SDK conformance cannot run: \
@@ -17,7 +19,8 @@ async fn official_python_sdk_drives_the_sandbox() {
         )
     });
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/conformance/scaleway_sdk_conformance.py");
+        .join("../tests/conformance")
+        .join(script);
     let sandbox = Sandbox::start(SandboxOptions {
         speed: 1000.0,
         ..Default::default()
@@ -55,17 +58,44 @@ async fn official_python_sdk_drives_the_sandbox() {
         .await
         .expect("conformance script timed out")
         .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
     sandbox.shutdown().await;
     assert!(
         out.status.success(),
-        "SDK conformance failed ({}):\n{stdout}\n{stderr}",
+        "{} failed ({}):\n{stdout}\n{stderr}",
+        script.display(),
         out.status
     );
     assert!(
         stdout.contains("OK:"),
-        "conformance script did not finish:\n{stdout}"
+        "{} did not finish:\n{stdout}",
+        script.display()
     );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_sdk_drives_the_sandbox() {
+    run_sdk_script("scaleway_sdk_conformance.py").await;
+}
+
+/// Every field the SDK's generated unmarshal functions read is in the sandbox's responses, for
+/// every resource type the sandbox serves (`scaleway_sdk_fields.py` lists what is missing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_responses_carry_every_field_of_the_official_sdk_types() {
+    let stdout = run_sdk_script("scaleway_sdk_fields.py").await;
+    for required in [
+        "k8s.Cluster",
+        "rdb.Instance",
+        "lb.Backend",
+        "vpcgw.GatewayNetwork",
+        "ipam.IP",
+    ] {
+        assert!(
+            stdout.contains(required),
+            "{required} was not checked:\n{stdout}"
+        );
+    }
 }

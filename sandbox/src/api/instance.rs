@@ -65,7 +65,11 @@ async fn get_server(
             "commercial_type": pool.map(|p| p.str("node_type").to_ascii_uppercase().replace('_', "-")).unwrap_or_default(),
             "boot_type": "local", "organization": project, "project": project, "hostname": name,
             "image": image,
-            "volumes": {"0": {"boot": true, "volume_type": "sbs_volume", "id": node.id, "state": "available", "zone": zone}},
+            // Block (sbs) volumes are described by the Block Storage API; the Instance API
+            // leaves their name, size, owner and dates null.
+            "volumes": {"0": {"boot": true, "volume_type": "sbs_volume", "id": node.id, "state": "available", "zone": zone,
+                "name": null, "export_uri": null, "organization": null, "project": null, "server": null, "size": null,
+                "creation_date": null, "modification_date": null}},
             "tags": tags, "state": state, "protected": false, "state_detail": "booting kernel",
             "public_ip": public_ip, "public_ips": public_ip.clone().into_iter().collect::<Vec<_>>(),
             "mac_address": "de:00:00:ea:c8:7d", "routed_ip_enabled": true, "ipv6": null, "extra_networks": [],
@@ -76,7 +80,8 @@ async fn get_server(
             "maintenances": [], "allowed_actions": ["poweroff", "terminate", "reboot", "stop_in_place", "backup"],
             "placement_group": null,
             "private_nics": nics,
-            "zone": zone, "filesystems": [], "end_of_service": false, "dns": format!("{id}.pub.instances.scw.cloud"),
+            "zone": zone, "filesystems": [], "end_of_service": false,
+            "admin_password_encryption_ssh_key_id": null, "admin_password_encrypted_value": null, "dns": format!("{id}.pub.instances.scw.cloud"),
         }}))
     })?)
 }

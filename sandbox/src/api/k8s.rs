@@ -201,6 +201,8 @@ fn render_version(region: &str, v: &(&str, &[&str], &str, &str, &str)) -> Value 
         "deprecated_at": format!("{deprecated}T00:00:00Z"),
         "end_of_life_at": format!("{eol}T00:00:00Z"),
         "released_at": format!("{released}T00:00:00Z"),
+        // Sub-component versions (CNI, CoreDNS…) of the release: the sandbox runs none.
+        "additional_components": {},
     })
 }
 
@@ -959,6 +961,11 @@ fn insert_pool(
         .ok_or_else(|| ApiError::not_found("cluster", cluster_id))?;
     let region = cluster.str("region").to_string();
     let version = cluster.str("version").to_string();
+    let pool_private_network = body.opt::<String>("private_network_id")?.or_else(|| {
+        cluster.body["private_network_id"]
+            .as_str()
+            .map(str::to_string)
+    });
     let name = body.req_str("name")?;
     if s.children(POOL, CLUSTER, cluster_id, now)
         .iter()
@@ -1044,6 +1051,11 @@ fn insert_pool(
         "labels": body.opt::<Map<String, Value>>("labels")?.unwrap_or_default(),
         "taints": body.opt::<Vec<Value>>("taints")?.unwrap_or_default(),
         "startup_taints": body.opt::<Vec<Value>>("startup_taints")?.unwrap_or_default(),
+        // Nodes join the cluster's private network unless the pool names another one.
+        "private_network_id": pool_private_network,
+        "error_message": null,
+        // SDK docs: "Defaults to 15 minutes, up to 1 hour".
+        "max_termination_grace_period": body.opt::<String>("max_termination_grace_period")?.unwrap_or_else(|| "900s".into()),
     });
     let ready = st.later(now, st.durations.pool_scale);
     let rec = s.insert(

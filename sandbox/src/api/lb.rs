@@ -824,6 +824,7 @@ fn backend_fields(body: &JsonBody) -> Result<Map<String, Value>, ApiError> {
         "timeout_queue".into(),
         json!(duration_string(body, "timeout_queue", "0.000s")?),
     );
+    m.insert("host".into(), json!(body.opt::<String>("host")?));
     Ok(m)
 }
 
@@ -1068,6 +1069,8 @@ fn frontend_fields(body: &JsonBody) -> Result<Map<String, Value>, ApiError> {
         certs.push(c);
     }
     m.insert("certificate_ids".into(), json!(certs));
+    // The deprecated single `certificate` object; the sandbox serves no certificates.
+    m.insert("certificate".into(), Value::Null);
     m.insert(
         "enable_http3".into(),
         json!(body.opt::<bool>("enable_http3")?.unwrap_or(false)),

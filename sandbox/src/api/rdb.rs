@@ -218,6 +218,9 @@ async fn list_node_types(Path(region): Path<String>, q: Query) -> ApiResult {
                 {"type": "sbs_15k", "description": "Block SSD 15K", "min_size": 5 * GB, "max_size": 10_000 * GB, "chunk_size": 5 * GB, "class": "sbs"},
             ],
             "is_ha_required": false, "generation": "generation_v2", "instance_range": "dev", "region": region,
+            "is_bssd_compatible": true,
+            // Deprecated in favour of available_volume_types: the local SSD range.
+            "volume_constraint": {"min_size": lssd, "max_size": lssd},
         }))
         .collect();
     let (page, total) = q.paginate(items)?;
@@ -505,6 +508,7 @@ async fn create_instance(
             "created_at": ts(now), "encryption": {"enabled": encryption}, "endpoint": null,
             "endpoints": [], "engine": engine, "id": id, "init_settings": init_settings,
             "is_ha_cluster": is_ha,
+            "high_availability_mode": ha_mode.clone().unwrap_or_else(|| if is_ha { "single_zone" } else { "disabled" }.into()),
             "logs_policy": {"max_age_retention": 30, "total_disk_retention": null},
             "maintenances": [], "name": name, "node_type": nt.0, "organization_id": project,
             "project_id": project, "read_replicas": [], "region": region, "settings": [],
@@ -657,7 +661,11 @@ async fn upgrade_instance(
                     changes.push(("volume", json!({"class": "lssd", "size": nt.3, "type": "lssd"})));
                 }
             }
-            "enable_ha" | "high_availability_mode" => changes.push(("is_ha_cluster", json!(true))),
+            "enable_ha" | "high_availability_mode" => {
+                let mode = body.opt::<String>("high_availability_mode")?.unwrap_or_else(|| "single_zone".into());
+                changes.push(("is_ha_cluster", json!(mode != "disabled")));
+                changes.push(("high_availability_mode", json!(mode)));
+            }
             "enable_encryption" => changes.push(("encryption", json!({"enabled": true}))),
             "volume_size" => {
                 let size: u64 = body.req("volume_size")?;

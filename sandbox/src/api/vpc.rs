@@ -115,6 +115,7 @@ pub fn insert_vpc(
         // Routing is always on nowadays, whatever the request says (observed).
         "routing_enabled": true, "custom_routes_propagation_enabled": true,
         "transitivity_enabled": transitivity, "region": region,
+        "object_storage_private_access_enabled": false,
     });
     s.insert(VPC, &id, None, body, &[]);
     id
@@ -310,7 +311,7 @@ async fn create_pn(
             "id": id, "name": name, "tags": tags, "organization_id": project,
             "created_at": ts(now), "updated_at": ts(now), "project_id": project,
             "subnets": subnets, "vpc_id": vpc_id, "dhcp_enabled": true,
-            "default_route_propagation_enabled": propagation, "region": region,
+            "default_route_propagation_enabled": propagation, "has_object_storage_private_access": false, "region": region,
         });
         let rec = s.insert(PN, &id, None, body, &[]);
         rec.extra = json!({"next_host": 2});

@@ -51,10 +51,27 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with(SandboxOptions::default()).await
+}
+
+/// The official Coder chart as packaged for 2.21.1, read in place from the shared fixtures.
+fn official_chart_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/coder-chart/coder-2.21.1");
+    assert!(
+        dir.join("Chart.yaml").is_file(),
+        "the official Coder chart fixture is missing: expected {} (../shared/fixtures/coder-chart/coder-2.21.1 \
+         next to the repository)",
+        dir.display()
+    );
+    dir
+}
+
+async fn env_with(options: SandboxOptions) -> Env {
     set_helm_override(Some(tool("helm")));
     let sandbox = Sandbox::start(SandboxOptions {
         speed: 200.0,
-        ..Default::default()
+        ..options
     })
     .await
     .unwrap();
@@ -468,6 +485,95 @@ async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    e.sandbox.shutdown().await;
+}
+
+/// The same phase with the official Coder chart, served by the sandbox's chart repository the
+/// way `helm.coder.com` serves it (index.yaml and the packaged archive): helm installs what the
+/// real chart renders, the Kubernetes emulator runs it, Coder answers behind the load balancer,
+/// and the real chart's rendering (`nodePort: null`, empty lists and maps) leaves the next plan
+/// empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coder_phase_runs_the_official_coder_chart() {
+    let e = env_with(SandboxOptions {
+        chart_dirs: vec![official_chart_dir()],
+        ..Default::default()
+    })
+    .await;
+    let index = reqwest::get(format!("{}/charts/index.yaml", e.sandbox.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        index.contains("Remote development environments on your infrastructure")
+            && index.contains("coder-2.21.1.tgz"),
+        "the repository does not serve the official chart:\n{index}"
+    );
+    let t1 = e.template_dir("docker", "resource \"null_resource\" \"a\" {}\n");
+    let t2 = e.template_dir("kubernetes", "resource \"null_resource\" \"b\" {}\n");
+    let state = tempfile::tempdir().unwrap();
+    let engine = engine(state.path());
+    let spec = e.stack(&t1, &t2);
+    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
+    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
+    assert!(
+        report.failed.is_empty(),
+        "apply with the official chart failed: {:?}",
+        report.failed
+    );
+
+    // What the official chart renders, as the real kubectl sees it.
+    let (ok, out, err) = e.run(
+        "kubectl",
+        &["get", "deployment", "coder", "-n", "coder", "-o", "json"],
+    );
+    assert!(ok, "{err}");
+    let d: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["status"]["availableReplicas"], 1, "{d}");
+    assert_eq!(
+        d["metadata"]["labels"]["helm.sh/chart"], "coder-2.21.1",
+        "not the official chart: {d}"
+    );
+    let container = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], "ghcr.io/coder/coder:v2.21.1", "{d}");
+    for (kind, name) in [
+        ("serviceaccount", "coder"),
+        ("role", "coder-workspace-perms"),
+        ("rolebinding", "coder"),
+        ("service", "coder"),
+    ] {
+        let (ok, _, err) = e.run("kubectl", &["get", kind, name, "-n", "coder"]);
+        assert!(ok, "{kind}/{name} of the official chart is missing: {err}");
+    }
+    // Coder runs behind the load balancer for it.
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/healthz", e.coder_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let (ok, out, err) = e.run("helm", &["list", "-n", "coder"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("coder-2.21.1") && out.contains("deployed"),
+        "{out}"
+    );
+
+    // The real chart's quirks do not make the release look changed.
+    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
+    let changed: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| c.address.clone())
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "second plan with the official chart not empty: {changed:?}"
+    );
     e.sandbox.shutdown().await;
 }
 

@@ -34,6 +34,10 @@ pub struct SandboxOptions {
     pub default_project_id: String,
     /// Durations of the asynchronous state machines, at speed 1.0.
     pub durations: Durations,
+    /// Chart directories the chart repository serves besides the sandbox's own chart, each
+    /// packaged at start under the name and version of its `Chart.yaml` (the official Coder
+    /// chart, for instance); one replaces the own chart of the same name and version.
+    pub chart_dirs: Vec<PathBuf>,
 }
 
 impl Default for SandboxOptions {
@@ -46,6 +50,7 @@ impl Default for SandboxOptions {
             faults: FaultSpec::default(),
             default_project_id: DEFAULT_PROJECT_ID.to_string(),
             durations: Durations::default(),
+            chart_dirs: Vec::new(),
         }
     }
 }

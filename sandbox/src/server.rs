@@ -46,6 +46,8 @@ pub struct AppState {
     pub base_url: String,
     data_dir: Option<PathBuf>,
     store: Mutex<Store>,
+    /// The charts the chart repository serves.
+    pub(crate) charts: Arc<crate::coder::charts::Repository>,
 }
 
 /// Shared handle to [`AppState`].
@@ -116,6 +118,7 @@ impl Sandbox {
             Some(dir) => Store::load(dir)?,
             None => Store::new(),
         };
+        let charts = Arc::new(crate::coder::charts::Repository::new(&options.chart_dirs)?);
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| SandboxError::Bind { addr, source })?;
@@ -132,6 +135,7 @@ impl Sandbox {
             base_url: url.clone(),
             data_dir: options.data_dir,
             store: Mutex::new(store),
+            charts,
         });
         let router = crate::api::router(state.clone());
         let (shutdown, rx) = watch::channel(false);

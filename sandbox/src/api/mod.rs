@@ -22,6 +22,7 @@ use crate::wire::{ApiError, ts};
 /// The whole sandbox router. Each API contributes its routes; new emulators (Kubernetes API
 /// under `/k8s-api/{cluster_id}`, Coder, …) are added here the same way.
 pub fn router(state: Shared) -> Router {
+    let charts = state.charts.clone();
     Router::new()
         .merge(vpc::routes())
         .merge(ipam::routes())
@@ -37,7 +38,7 @@ pub fn router(state: Shared) -> Router {
         // Kubernetes API, load-balancer endpoints and chart repository: outside the Scaleway
         // auth layer (kubectl and helm send bearer tokens or nothing).
         .merge(crate::kube::routes(state))
-        .merge(crate::coder::charts::routes())
+        .merge(crate::coder::charts::routes(charts))
 }
 
 async fn unknown_route(uri: Uri) -> ApiError {

@@ -177,7 +177,7 @@ impl Repository {
             out.push_str(&format!("  {name}:\n"));
             let mut versions: Vec<&Published> =
                 self.charts.iter().filter(|c| c.name == name).collect();
-            versions.sort_by(|a, b| semver_key(&b.version).cmp(&semver_key(&a.version)));
+            versions.sort_by_key(|c| std::cmp::Reverse(semver_key(&c.version)));
             for c in versions {
                 out.push_str(&format!(
                     "  - apiVersion: v2\n    appVersion: {app}\n    created: \"2025-01-01T00:00:00Z\"\n    description: {desc}\n    digest: {digest}\n    name: {name}\n    type: application\n    urls:\n    - {name}-{v}.tgz\n    version: {v}\n",

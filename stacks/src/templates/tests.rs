@@ -466,3 +466,21 @@ fn flags_parameters_whose_value_nothing_reads() {
     // Parameters read in expressions (ide in a count, cpu in limits) are used.
     assert_eq!(unused.len(), 2, "{unused:#?}");
 }
+
+#[test]
+fn checks_service_selectors_as_label_values() {
+    let (dir, _file, _text) = broken_copy(&[(
+        "resource \"kubernetes_deployment_v1\" \"main\" {",
+        "resource \"kubernetes_service_v1\" \"ssh\" {\n  metadata {\n    name      = \"coder-${data.coder_workspace.me.id}-ssh\"\n    namespace = var.namespace\n  }\n  spec {\n    selector = {\n      \"app.kubernetes.io/instance\" = local.workspace_name\n    }\n    port {\n      port = 22\n    }\n  }\n}\n\nresource \"kubernetes_deployment_v1\" \"main\" {",
+    )]);
+    let findings = lint(dir.path());
+    let selector = findings
+        .iter()
+        .find(|f| f.rule == Rule::LabelValues && f.message.contains("kubernetes_service_v1.ssh"))
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(
+        selector.message.contains("selector") && selector.message.contains("71"),
+        "{}",
+        selector.message
+    );
+}

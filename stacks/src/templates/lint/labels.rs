@@ -380,7 +380,7 @@ fn check_key(key: &str) -> Option<String> {
 }
 
 impl Linter {
-    /// Checks `labels` and `match_labels` of every `kubernetes_*` resource.
+    /// Checks `labels`, `match_labels` and `selector` maps of every `kubernetes_*` resource.
     pub(super) fn check_labels(&mut self, sources: &[Source]) {
         let scope = Scope::new(sources);
         for src in sources {
@@ -392,7 +392,8 @@ impl Linter {
                 let address = format!("{kind}.{}", block.labels.get(1).map_or("?", |l| l.as_str()));
                 let mut found = Vec::new();
                 walk::attributes(&block.body, &mut Vec::new(), &mut |_, key, value| {
-                    if key == "labels" || key == "match_labels" {
+                    // A Service's `selector` is a label map too.
+                    if matches!(key, "labels" | "match_labels" | "selector") {
                         found.push((key, value));
                     }
                 });

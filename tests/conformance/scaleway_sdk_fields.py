@@ -24,11 +24,12 @@ from collections import defaultdict
 
 from scaleway import Client
 from scaleway.instance.v1 import InstanceV1API
-from scaleway.ipam.v1 import IpamV1API
+from scaleway.ipam.v1 import IpamV1API, Source
 from scaleway.k8s.v1 import K8SV1API
 from scaleway.lb.v1 import HealthCheck, HealthCheckTcpConfig, LbV1ZonedAPI, PrivateNetworkIpamConfig
 from scaleway.rdb.v1 import (
     ACLRuleRequest,
+    InstanceSetting,
     EndpointSpec,
     EndpointSpecPrivateNetwork,
     EndpointSpecPrivateNetworkIpamConfig,
@@ -65,11 +66,13 @@ ONE_OF = {
 # The resources the sandbox serves: each must have been returned at least once.
 REQUIRED = {
     "k8s": ["Cluster", "Pool", "Node", "Version", "ListVersionsResponse", "ListClustersResponse",
-            "ListPoolsResponse", "ListNodesResponse", "ListClusterTypesResponse", "ClusterType"],
+            "ListPoolsResponse", "ListNodesResponse", "ListClusterTypesResponse", "ClusterType",
+            "ListClusterAvailableVersionsResponse", "ListClusterAvailableTypesResponse"],
     "rdb": ["Instance", "Database", "User", "Privilege", "ACLRule", "DatabaseBackup", "Endpoint",
             "ListInstancesResponse", "ListDatabasesResponse", "ListUsersResponse",
             "ListPrivilegesResponse", "ListInstanceACLRulesResponse", "ListDatabaseBackupsResponse",
-            "ListDatabaseEnginesResponse", "DatabaseEngine", "ListNodeTypesResponse", "NodeType"],
+            "ListDatabaseEnginesResponse", "DatabaseEngine", "ListNodeTypesResponse", "NodeType",
+            "SetInstanceACLRulesResponse", "AddInstanceACLRulesResponse", "AddInstanceSettingsResponse"],
     "lb": ["Lb", "Ip", "Frontend", "Backend", "HealthCheck", "PrivateNetwork", "ListLbsResponse",
            "ListIpsResponse", "ListFrontendsResponse", "ListBackendsResponse",
            "ListLbPrivateNetworksResponse", "ListLbTypesResponse", "LbType"],
@@ -148,6 +151,8 @@ def scenario(client):
     k8s.wait_for_pool(pool_id=pool.id, options=FAST)
     k8s.wait_for_cluster(cluster_id=cluster.id, options=FAST)
     k8s.list_clusters()
+    k8s.list_cluster_available_versions(cluster_id=cluster.id)
+    k8s.list_cluster_available_types(cluster_id=cluster.id)
     k8s.list_pools(cluster_id=cluster.id)
     nodes = k8s.list_nodes(cluster_id=cluster.id).nodes
     node = k8s.get_node(node_id=nodes[0].id)
@@ -169,6 +174,10 @@ def scenario(client):
     rdb.set_privilege(instance_id=db.id, database_name="coder", user_name="coder", permission="all")
     rdb.wait_for_instance(instance_id=db.id, options=FAST)
     rdb.set_instance_acl_rules(instance_id=db.id, rules=[ACLRuleRequest(ip="10.0.0.0/8", description="pods")])
+    rdb.wait_for_instance(instance_id=db.id, options=FAST)
+    rdb.add_instance_acl_rules(instance_id=db.id, rules=[ACLRuleRequest(ip="192.168.0.0/16", description="office")])
+    rdb.wait_for_instance(instance_id=db.id, options=FAST)
+    rdb.add_instance_settings(instance_id=db.id, settings=[InstanceSetting(name="work_mem", value="8")])
     rdb.wait_for_instance(instance_id=db.id, options=FAST)
     rdb.list_instances()
     rdb.get_endpoint(endpoint_id=rdb.get_instance(instance_id=db.id).endpoints[0].id)
@@ -194,6 +203,9 @@ def scenario(client):
     frontend = lb.create_frontend(lb_id=balancer.id, name="fields", inbound_port=443, backend_id=backend.id,
                                   enable_http3=False, enable_access_logs=False)
     lb.get_backend(backend_id=backend.id)
+    lb.set_backend_servers(backend_id=backend.id, server_ip=["10.0.0.11"])
+    lb.update_health_check(backend_id=backend.id, port=443, check_max_retries=3, check_send_proxy=False,
+                           tcp_config=HealthCheckTcpConfig())
     lb.get_frontend(frontend_id=frontend.id)
     lb.attach_private_network(lb_id=balancer.id, private_network_id=pn.id, ipam_config=PrivateNetworkIpamConfig())
     lb.list_lb_private_networks(lb_id=balancer.id)
@@ -217,6 +229,7 @@ def scenario(client):
     gw.list_i_ps(zone="fr-par-1")
     gw.list_gateway_networks(zone="fr-par-1")
 
+    ipam.book_ip(source=Source(private_network_id=pn.id), is_ipv6=False, tags=["kapstan"])
     ips = ipam.list_i_ps(private_network_id=pn.id).ips
     if ips:
         ipam.get_ip(ip_id=ips[0].id)

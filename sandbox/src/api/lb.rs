@@ -950,10 +950,17 @@ async fn update_healthcheck(
 ) -> ApiResult {
     let port = body.opt::<u64>("port")?.unwrap_or(0);
     let hc = health_check(Some(body), port)?;
-    with_backend(&st, &zone, &id, |rec| {
-        rec.obj().insert("health_check".into(), hc);
-        Ok(())
-    })
+    zone_ok(&zone)?;
+    // The API answers with the health check itself (`UpdateHealthCheck` returns a
+    // `HealthCheck` in the official SDKs), not with the backend.
+    ok(st.write(|s, now| {
+        let lb = find(s, BACKEND, &zone, &id, now)?.str("lb_id").to_string();
+        find_stable_lb(s, &zone, &lb, now)?;
+        let rec = s.get_mut(BACKEND, &id, now).expect("found");
+        rec.obj().insert("health_check".into(), hc.clone());
+        touch(rec, now);
+        Ok(hc)
+    })?)
 }
 
 fn server_ips(body: &JsonBody) -> Result<Vec<String>, ApiError> {

@@ -484,3 +484,21 @@ fn checks_service_selectors_as_label_values() {
         selector.message
     );
 }
+
+#[test]
+fn label_values_the_lint_cannot_bound_are_warnings() {
+    let (dir, _file, _text) = broken_copy(&[(
+        "    \"com.coder.user.username\"     = data.coder_workspace_owner.me.name\n",
+        "    \"com.coder.user.username\"     = data.coder_workspace_owner.me.name\n    \"example.com/team\" = var.namespace\n",
+    )]);
+    let findings = lint(dir.path());
+    let labels = findings_of(&findings, Rule::LabelValues);
+    assert!(!labels.is_empty(), "{findings:#?}");
+    assert!(
+        labels
+            .iter()
+            .all(|f| f.severity == Severity::Warning && f.message.contains("var.namespace")),
+        "{labels:#?}"
+    );
+    assert!(!has_errors(&findings), "{findings:#?}");
+}

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{ipam, render, touch, vpc};
-use crate::server::Shared;
+use crate::server::{AppState, Shared};
 use crate::store::{GONE, Parent, Record, Store};
 use crate::wire::{
     ApiError, ApiResult, JsonBody, Query, ZONES, check_uuid, check_zone, has_tags, list_response,
@@ -573,74 +573,89 @@ async fn attach_pn(
     let pn = body.req_str("private_network_id")?;
     let ipam_ids: Vec<String> = body.opt("ipam_ids")?.unwrap_or_default();
     ok(st.write(|s, now| {
-        let lb = find_stable_lb(s, &zone, &id, now)?;
-        let (lb_name, project) = (lb.str("name").to_string(), lb.str("project_id").to_string());
-        let region = region_of(&zone);
-        s.get(vpc::PN, &pn, now)
-            .filter(|p| p.str("region") == region)
-            .ok_or_else(|| ApiError::lb_not_found("privateNetwork"))?;
-        let key = format!("{id}/{pn}");
-        if s.get(LB_PN, &key, now).is_some() {
-            return Err(ApiError::already_exists(
-                "private_network",
-                &pn,
-                "the private network is already attached to this load balancer",
-            ));
-        }
-        let resource = json!({"type": "lb_server", "id": id, "mac_address": null, "name": lb_name});
-        let parent = Parent {
-            kind: LB_PN.into(),
-            id: key.clone(),
-        };
-        let ids = if ipam_ids.is_empty() {
-            ipam::book_in_pn(
-                s,
-                &region,
-                &project,
-                &pn,
-                resource,
-                Some(parent.clone()),
-                true,
-                now,
-            )
-        } else {
-            for ip in &ipam_ids {
-                let rec = s.get_mut(ipam::IP, ip, now).ok_or_else(|| {
-                    ApiError::invalid("ipam_ids", "constraint", format!("IPAM IP {ip} not found"))
-                })?;
-                if rec.extra["private_network_id"] != pn.as_str() {
-                    return Err(ApiError::invalid(
-                        "ipam_ids",
-                        "constraint",
-                        format!("IPAM IP {ip} is not in private network {pn}"),
-                    ));
-                }
-                rec.obj().insert("resource".into(), resource.clone());
-            }
-            ipam_ids.clone()
-        };
-        let end = st.later(now, st.durations.lb_attach);
-        let body = json!({
-            "created_at": ts(now), "dhcp_config": {"ip_id": ids.first()}, "ipam_ids": ids,
-            "private_network_id": pn, "updated_at": ts(now), "lb_id": id, "zone": zone,
-        });
-        let rec = s.insert(
-            LB_PN,
-            &key,
-            Some(Parent {
-                kind: LB.into(),
-                id: id.clone(),
-            }),
-            body,
-            &[("pending", now), ("ready", end)],
-        );
-        rec.extra = json!({"booked": ipam_ids});
+        let key = attach_private_network(s, &st, &zone, &id, &pn, &ipam_ids, now)?;
         Ok(render_attachment(
             s,
             s.get(LB_PN, &key, now).expect("inserted"),
             now,
         ))
     })?)
+}
+
+/// `AttachPrivateNetwork` (also what the cloud controller emulation calls); returns the
+/// attachment's key.
+pub(crate) fn attach_private_network(
+    s: &mut Store,
+    st: &AppState,
+    zone: &str,
+    id: &str,
+    pn: &str,
+    ipam_ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    let lb = find_stable_lb(s, zone, id, now)?;
+    let (lb_name, project) = (lb.str("name").to_string(), lb.str("project_id").to_string());
+    let region = region_of(zone);
+    s.get(vpc::PN, pn, now)
+        .filter(|p| p.str("region") == region)
+        .ok_or_else(|| ApiError::lb_not_found("privateNetwork"))?;
+    let key = format!("{id}/{pn}");
+    if s.get(LB_PN, &key, now).is_some() {
+        return Err(ApiError::already_exists(
+            "private_network",
+            pn,
+            "the private network is already attached to this load balancer",
+        ));
+    }
+    let resource = json!({"type": "lb_server", "id": id, "mac_address": null, "name": lb_name});
+    let parent = Parent {
+        kind: LB_PN.into(),
+        id: key.clone(),
+    };
+    let ids = if ipam_ids.is_empty() {
+        ipam::book_in_pn(
+            s,
+            &region,
+            &project,
+            pn,
+            resource,
+            Some(parent.clone()),
+            true,
+            now,
+        )
+    } else {
+        for ip in ipam_ids {
+            let rec = s.get_mut(ipam::IP, ip, now).ok_or_else(|| {
+                ApiError::invalid("ipam_ids", "constraint", format!("IPAM IP {ip} not found"))
+            })?;
+            if rec.extra["private_network_id"] != pn {
+                return Err(ApiError::invalid(
+                    "ipam_ids",
+                    "constraint",
+                    format!("IPAM IP {ip} is not in private network {pn}"),
+                ));
+            }
+            rec.obj().insert("resource".into(), resource.clone());
+        }
+        ipam_ids.to_vec()
+    };
+    let end = st.later(now, st.durations.lb_attach);
+    let body = json!({
+        "created_at": ts(now), "dhcp_config": {"ip_id": ids.first()}, "ipam_ids": ids,
+        "private_network_id": pn, "updated_at": ts(now), "lb_id": id, "zone": zone,
+    });
+    let rec = s.insert(
+        LB_PN,
+        &key,
+        Some(Parent {
+            kind: LB.into(),
+            id: id.to_string(),
+        }),
+        body,
+        &[("pending", now), ("ready", end)],
+    );
+    rec.extra = json!({"booked": ipam_ids});
+    Ok(key)
 }
 
 async fn detach_pn(
@@ -650,21 +665,30 @@ async fn detach_pn(
 ) -> ApiResult {
     zone_ok(&zone)?;
     let pn = body.req_str("private_network_id")?;
-    st.write(|s, now| {
-        find_stable_lb(s, &zone, &id, now)?;
-        let rec = s
-            .remove(LB_PN, &format!("{id}/{pn}"))
-            .ok_or_else(|| ApiError::lb_not_found("privateNetwork"))?;
-        // IPs the user booked go back to unattached; the ones we allocated go with the attachment.
-        for ip in rec.extra["booked"].as_array().cloned().unwrap_or_default() {
-            if let Some(r) = ip.as_str().and_then(|ip| s.get_mut(ipam::IP, ip, now)) {
-                r.obj().insert("resource".into(), Value::Null);
-            }
-        }
-        s.purge(now);
-        Ok(())
-    })?;
+    st.write(|s, now| detach_private_network(s, &zone, &id, &pn, now))?;
     no_content()
+}
+
+/// `DetachPrivateNetwork` (also what the cloud controller emulation calls).
+pub(crate) fn detach_private_network(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    pn: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    find_stable_lb(s, zone, id, now)?;
+    let rec = s
+        .remove(LB_PN, &format!("{id}/{pn}"))
+        .ok_or_else(|| ApiError::lb_not_found("privateNetwork"))?;
+    // IPs the user booked go back to unattached; the ones we allocated go with the attachment.
+    for ip in rec.extra["booked"].as_array().cloned().unwrap_or_default() {
+        if let Some(r) = ip.as_str().and_then(|ip| s.get_mut(ipam::IP, ip, now)) {
+            r.obj().insert("resource".into(), Value::Null);
+        }
+    }
+    s.purge(now);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -864,38 +888,50 @@ async fn create_backend(
     body: JsonBody,
 ) -> ApiResult {
     zone_ok(&zone)?;
-    let mut fields = backend_fields(&body)?;
-    let port = fields["forward_port"].as_u64().unwrap_or(0);
-    fields.insert(
-        "health_check".into(),
-        health_check(body.obj("health_check")?, port)?,
-    );
-    let servers: Vec<String> = body.opt("server_ip")?.unwrap_or_default();
     ok(st.write(|s, now| {
-        find_stable_lb(s, &zone, &id, now)?;
-        let bid = new_id();
-        fields.insert("id".into(), json!(bid));
-        fields.insert("pool".into(), json!(servers));
-        fields.insert("created_at".into(), json!(ts(now)));
-        fields.insert("updated_at".into(), json!(ts(now)));
-        fields.insert("lb_id".into(), json!(id));
-        fields.insert("zone".into(), json!(zone));
-        s.insert(
-            BACKEND,
-            &bid,
-            Some(Parent {
-                kind: LB.into(),
-                id: id.clone(),
-            }),
-            Value::Object(fields),
-            &[],
-        );
+        let bid = insert_backend(s, &zone, &id, &body, now)?;
         Ok(render_backend(
             s,
             s.get(BACKEND, &bid, now).expect("inserted"),
             now,
         ))
     })?)
+}
+
+/// `CreateBackend` on load balancer `lb` (also what the cloud controller emulation calls).
+pub(crate) fn insert_backend(
+    s: &mut Store,
+    zone: &str,
+    lb: &str,
+    body: &JsonBody,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    let mut fields = backend_fields(body)?;
+    let port = fields["forward_port"].as_u64().unwrap_or(0);
+    fields.insert(
+        "health_check".into(),
+        health_check(body.obj("health_check")?, port)?,
+    );
+    let servers: Vec<String> = body.opt("server_ip")?.unwrap_or_default();
+    find_stable_lb(s, zone, lb, now)?;
+    let bid = new_id();
+    fields.insert("id".into(), json!(bid));
+    fields.insert("pool".into(), json!(servers));
+    fields.insert("created_at".into(), json!(ts(now)));
+    fields.insert("updated_at".into(), json!(ts(now)));
+    fields.insert("lb_id".into(), json!(lb));
+    fields.insert("zone".into(), json!(zone));
+    s.insert(
+        BACKEND,
+        &bid,
+        Some(Parent {
+            kind: LB.into(),
+            id: lb.to_string(),
+        }),
+        Value::Object(fields),
+        &[],
+    );
+    Ok(bid)
 }
 
 async fn get_backend(
@@ -915,17 +951,51 @@ fn with_backend(
 ) -> ApiResult {
     zone_ok(zone)?;
     ok(st.write(|s, now| {
-        let lb = find(s, BACKEND, zone, id, now)?.str("lb_id").to_string();
-        find_stable_lb(s, zone, &lb, now)?;
-        let rec = s.get_mut(BACKEND, id, now).expect("found");
-        f(rec)?;
-        touch(rec, now);
+        change_backend(s, zone, id, now, f)?;
         Ok(render_backend(
             s,
             s.get(BACKEND, id, now).expect("found"),
             now,
         ))
     })?)
+}
+
+fn change_backend(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    now: DateTime<Utc>,
+    f: impl FnOnce(&mut Record) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let lb = find(s, BACKEND, zone, id, now)?.str("lb_id").to_string();
+    find_stable_lb(s, zone, &lb, now)?;
+    let rec = s.get_mut(BACKEND, id, now).expect("found");
+    f(rec)?;
+    touch(rec, now);
+    Ok(())
+}
+
+/// `UpdateBackend` (a full replacement of the backend's fields) followed by
+/// `UpdateHealthCheck` and `SetBackendServers`, as the cloud controller emulation calls them.
+pub(crate) fn replace_backend(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    body: &JsonBody,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let fields = backend_fields(body)?;
+    let port = fields["forward_port"].as_u64().unwrap_or(0);
+    let hc = health_check(body.obj("health_check")?, port)?;
+    let servers: Vec<String> = body.opt("server_ip")?.unwrap_or_default();
+    change_backend(s, zone, id, now, |rec| {
+        for (k, v) in fields {
+            rec.obj().insert(k, v);
+        }
+        rec.obj().insert("health_check".into(), hc);
+        rec.obj().insert("pool".into(), json!(servers));
+        Ok(())
+    })
 }
 
 async fn update_backend(
@@ -1025,19 +1095,27 @@ async fn delete_backend(
     Path((zone, id)): Path<(String, String)>,
 ) -> ApiResult {
     zone_ok(&zone)?;
-    st.write(|s, now| {
-        let lb = find(s, BACKEND, &zone, &id, now)?.str("lb_id").to_string();
-        find_stable_lb(s, &zone, &lb, now)?;
-        if s.list(FRONTEND, now)
-            .iter()
-            .any(|f| f.str("backend_id") == id)
-        {
-            return Err(ApiError::still_in_use("the backend is used by a frontend"));
-        }
-        s.remove(BACKEND, &id);
-        Ok(())
-    })?;
+    st.write(|s, now| remove_backend(s, &zone, &id, now))?;
     no_content()
+}
+
+/// `DeleteBackend`: refused while a frontend uses it.
+pub(crate) fn remove_backend(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let lb = find(s, BACKEND, zone, id, now)?.str("lb_id").to_string();
+    find_stable_lb(s, zone, &lb, now)?;
+    if s.list(FRONTEND, now)
+        .iter()
+        .any(|f| f.str("backend_id") == id)
+    {
+        return Err(ApiError::still_in_use("the backend is used by a frontend"));
+    }
+    s.remove(BACKEND, id);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1155,32 +1233,44 @@ async fn create_frontend(
     body: JsonBody,
 ) -> ApiResult {
     zone_ok(&zone)?;
-    let mut fields = frontend_fields(&body)?;
     ok(st.write(|s, now| {
-        find_stable_lb(s, &zone, &id, now)?;
-        check_frontend_refs(s, &zone, &id, &fields, None, now)?;
-        let fid = new_id();
-        fields.insert("id".into(), json!(fid));
-        fields.insert("created_at".into(), json!(ts(now)));
-        fields.insert("updated_at".into(), json!(ts(now)));
-        fields.insert("lb_id".into(), json!(id));
-        fields.insert("zone".into(), json!(zone));
-        s.insert(
-            FRONTEND,
-            &fid,
-            Some(Parent {
-                kind: LB.into(),
-                id: id.clone(),
-            }),
-            Value::Object(fields),
-            &[],
-        );
+        let fid = insert_frontend(s, &zone, &id, &body, now)?;
         Ok(render_frontend(
             s,
             s.get(FRONTEND, &fid, now).expect("inserted"),
             now,
         ))
     })?)
+}
+
+/// `CreateFrontend` on load balancer `lb` (also what the cloud controller emulation calls).
+pub(crate) fn insert_frontend(
+    s: &mut Store,
+    zone: &str,
+    lb: &str,
+    body: &JsonBody,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    let mut fields = frontend_fields(body)?;
+    find_stable_lb(s, zone, lb, now)?;
+    check_frontend_refs(s, zone, lb, &fields, None, now)?;
+    let fid = new_id();
+    fields.insert("id".into(), json!(fid));
+    fields.insert("created_at".into(), json!(ts(now)));
+    fields.insert("updated_at".into(), json!(ts(now)));
+    fields.insert("lb_id".into(), json!(lb));
+    fields.insert("zone".into(), json!(zone));
+    s.insert(
+        FRONTEND,
+        &fid,
+        Some(Parent {
+            kind: LB.into(),
+            id: lb.to_string(),
+        }),
+        Value::Object(fields),
+        &[],
+    );
+    Ok(fid)
 }
 
 async fn get_frontend(
@@ -1197,16 +1287,8 @@ async fn update_frontend(
     body: JsonBody,
 ) -> ApiResult {
     zone_ok(&zone)?;
-    let fields = frontend_fields(&body)?;
     ok(st.write(|s, now| {
-        let lb = find(s, FRONTEND, &zone, &id, now)?.str("lb_id").to_string();
-        find_stable_lb(s, &zone, &lb, now)?;
-        check_frontend_refs(s, &zone, &lb, &fields, Some(&id), now)?;
-        let rec = s.get_mut(FRONTEND, &id, now).expect("found");
-        for (k, v) in fields {
-            rec.obj().insert(k, v);
-        }
-        touch(rec, now);
+        replace_frontend(s, &zone, &id, &body, now)?;
         Ok(render_frontend(
             s,
             s.get(FRONTEND, &id, now).expect("found"),
@@ -1215,16 +1297,44 @@ async fn update_frontend(
     })?)
 }
 
+/// `UpdateFrontend`: a full replacement of the frontend's fields.
+pub(crate) fn replace_frontend(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    body: &JsonBody,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let fields = frontend_fields(body)?;
+    let lb = find(s, FRONTEND, zone, id, now)?.str("lb_id").to_string();
+    find_stable_lb(s, zone, &lb, now)?;
+    check_frontend_refs(s, zone, &lb, &fields, Some(id), now)?;
+    let rec = s.get_mut(FRONTEND, id, now).expect("found");
+    for (k, v) in fields {
+        rec.obj().insert(k, v);
+    }
+    touch(rec, now);
+    Ok(())
+}
+
 async fn delete_frontend(
     State(st): State<Shared>,
     Path((zone, id)): Path<(String, String)>,
 ) -> ApiResult {
     zone_ok(&zone)?;
-    st.write(|s, now| {
-        let lb = find(s, FRONTEND, &zone, &id, now)?.str("lb_id").to_string();
-        find_stable_lb(s, &zone, &lb, now)?;
-        s.remove(FRONTEND, &id);
-        Ok(())
-    })?;
+    st.write(|s, now| remove_frontend(s, &zone, &id, now))?;
     no_content()
+}
+
+/// `DeleteFrontend`.
+pub(crate) fn remove_frontend(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let lb = find(s, FRONTEND, zone, id, now)?.str("lb_id").to_string();
+    find_stable_lb(s, zone, &lb, now)?;
+    s.remove(FRONTEND, id);
+    Ok(())
 }

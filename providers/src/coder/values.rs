@@ -111,7 +111,10 @@ pub fn service_annotations(id: &Input<String>, settings: Option<&LbServiceSettin
             json!(s.ssl_compatibility_level),
         );
         // The controller compares the type in lower case.
-        a.insert(format!("{SCW_LB}type"), json!(s.lb_type.to_ascii_lowercase()));
+        a.insert(
+            format!("{SCW_LB}type"),
+            json!(s.lb_type.to_ascii_lowercase()),
+        );
     }
     Value::Object(a)
 }
@@ -197,8 +200,7 @@ impl CoderValues {
         }
         let mut service = json!({"enable": true, "type": "LoadBalancer", "sessionAffinity": "None", "externalTrafficPolicy": "Cluster"});
         if let Some(lb) = &self.load_balancer_id {
-            service["annotations"] =
-                service_annotations(lb, self.load_balancer_settings.as_ref());
+            service["annotations"] = service_annotations(lb, self.load_balancer_settings.as_ref());
         }
         let mut coder = json!({
             "env": env,
@@ -268,7 +270,10 @@ mod tests {
         let a = &values["coder"]["service"]["annotations"];
         let get = |k: &str| a[format!("service.beta.kubernetes.io/scw-loadbalancer-{k}")].clone();
         assert_eq!(get("externally-managed"), "true");
-        assert_eq!(get("ssl-compatibility-level"), "ssl_compatibility_level_modern");
+        assert_eq!(
+            get("ssl-compatibility-level"),
+            "ssl_compatibility_level_modern"
+        );
         assert_eq!(get("type"), "lb-s");
         assert_eq!(get("timeout-tunnel"), "1h");
         assert_eq!(get("timeout-client"), "1h");

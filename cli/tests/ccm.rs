@@ -173,6 +173,8 @@ fn drift_and_plan_stay_clean_across_ccm_syncs() {
     {
         let served = p.serve();
         wait_for_syncs(&served, 4);
+        let o = p.run_against(&served, &["drift", "--env", "dev", "--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(0), "drift after CCM syncs:\n{}", text(&o));
         let doc = get(&format!("{}/sandbox/v1/resources", served.url));
         let lb = &objects(&doc, "lb.lb")[0];
         assert_eq!(lb["ssl_compatibility_level"], "ssl_compatibility_level_modern", "{lb:#}");
@@ -180,8 +182,6 @@ fn drift_and_plan_stay_clean_across_ccm_syncs() {
         let frontends = objects(&doc, "lb.frontend");
         assert_eq!(frontends.len(), 1, "{frontends:#?}");
         assert!(frontends[0]["name"].as_str().unwrap().ends_with("_tcp_80"));
-        let o = p.run_against(&served, &["drift", "--env", "dev", "--detailed-exitcode"]);
-        assert_eq!(o.status.code(), Some(0), "drift after CCM syncs:\n{}", text(&o));
     }
     let o = p.run(&[
         "up",

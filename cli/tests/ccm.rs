@@ -73,7 +73,10 @@ impl Project {
             .env("SCW_API_URL", &served.url)
             .env("SCW_SECRET_KEY", kapstan_sandbox::DEFAULT_SECRET_KEY)
             .env("SCW_ACCESS_KEY", "SCWSANDBOXXXXXXXXXXX")
-            .env("SCW_DEFAULT_PROJECT_ID", kapstan_sandbox::DEFAULT_PROJECT_ID)
+            .env(
+                "SCW_DEFAULT_PROJECT_ID",
+                kapstan_sandbox::DEFAULT_PROJECT_ID,
+            )
             .env("SCW_DEFAULT_REGION", "fr-par")
             .env("SCW_DEFAULT_ZONE", "fr-par-1")
             .output()
@@ -121,7 +124,12 @@ fn text(o: &Output) -> String {
 
 fn get(url: &str) -> Value {
     let out = Command::new("curl")
-        .args(["-sf", "-H", &format!("x-auth-token: {}", kapstan_sandbox::DEFAULT_SECRET_KEY), url])
+        .args([
+            "-sf",
+            "-H",
+            &format!("x-auth-token: {}", kapstan_sandbox::DEFAULT_SECRET_KEY),
+            url,
+        ])
         .output()
         .unwrap();
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
@@ -148,7 +156,10 @@ fn wait_for_syncs(served: &Served, n: u64) {
     let start = ccm_syncs(served);
     let deadline = Instant::now() + Duration::from_secs(120);
     while ccm_syncs(served) < start + n {
-        assert!(Instant::now() < deadline, "the controller did not sync {n} times");
+        assert!(
+            Instant::now() < deadline,
+            "the controller did not sync {n} times"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -174,10 +185,18 @@ fn drift_and_plan_stay_clean_across_ccm_syncs() {
         let served = p.serve();
         wait_for_syncs(&served, 4);
         let o = p.run_against(&served, &["drift", "--env", "dev", "--detailed-exitcode"]);
-        assert_eq!(o.status.code(), Some(0), "drift after CCM syncs:\n{}", text(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "drift after CCM syncs:\n{}",
+            text(&o)
+        );
         let doc = get(&format!("{}/sandbox/v1/resources", served.url));
         let lb = &objects(&doc, "lb.lb")[0];
-        assert_eq!(lb["ssl_compatibility_level"], "ssl_compatibility_level_modern", "{lb:#}");
+        assert_eq!(
+            lb["ssl_compatibility_level"], "ssl_compatibility_level_modern",
+            "{lb:#}"
+        );
         // The controller made the coder Service's frontend and backend, named after its uid.
         let frontends = objects(&doc, "lb.frontend");
         assert_eq!(frontends.len(), 1, "{frontends:#?}");
@@ -221,10 +240,7 @@ fn down_removes_a_load_balancer_the_ccm_made_for_a_foreign_service() {
         wait_for_syncs(&served, 2);
         let doc = get(&format!("{}/sandbox/v1/resources", served.url));
         let lbs = objects(&doc, "lb.lb");
-        let ccm: Vec<&Value> = lbs
-            .iter()
-            .filter(|l| l["name"] != "coder-dev-lb")
-            .collect();
+        let ccm: Vec<&Value> = lbs.iter().filter(|l| l["name"] != "coder-dev-lb").collect();
         assert_eq!(ccm.len(), 1, "one CCM load balancer: {lbs:#?}");
         lb_id = ccm[0]["id"].as_str().unwrap().to_string();
     }
@@ -236,14 +252,28 @@ fn down_removes_a_load_balancer_the_ccm_made_for_a_foreign_service() {
     let (code, _) = {
         let o = Command::new("curl")
             .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
-            .arg(format!("x-auth-token: {}", kapstan_sandbox::DEFAULT_SECRET_KEY))
+            .arg(format!(
+                "x-auth-token: {}",
+                kapstan_sandbox::DEFAULT_SECRET_KEY
+            ))
             .arg(format!("{}/lb/v1/zones/fr-par-1/lbs/{lb_id}", served.url))
             .output()
             .unwrap();
         (String::from_utf8_lossy(&o.stdout).to_string(), ())
     };
     assert_eq!(code, "404", "the CCM load balancer {lb_id} is gone");
-    for kind in ["lb.lb", "lb.ip", "lb.frontend", "lb.backend", "lb.private_network", "vpc.private_network", "k8s.cluster"] {
-        assert!(objects(&doc, kind).is_empty(), "{kind} left behind: {doc:#}");
+    for kind in [
+        "lb.lb",
+        "lb.ip",
+        "lb.frontend",
+        "lb.backend",
+        "lb.private_network",
+        "vpc.private_network",
+        "k8s.cluster",
+    ] {
+        assert!(
+            objects(&doc, kind).is_empty(),
+            "{kind} left behind: {doc:#}"
+        );
     }
 }

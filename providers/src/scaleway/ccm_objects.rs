@@ -22,7 +22,10 @@ pub const CCM_TAG: &str = "managed-by-scaleway-cloud-controller-manager";
 fn zones_of(region: &Region) -> Vec<Zone> {
     LB_ZONES
         .iter()
-        .filter(|z| z.rsplit_once('-').is_some_and(|(r, _)| r == region.as_str()))
+        .filter(|z| {
+            z.rsplit_once('-')
+                .is_some_and(|(r, _)| r == region.as_str())
+        })
         .filter_map(|z| Zone::parse(z).ok())
         .collect()
 }

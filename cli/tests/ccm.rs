@@ -247,6 +247,10 @@ fn down_removes_a_load_balancer_the_ccm_made_for_a_foreign_service() {
     let o = p.run(&["down", "--env", "dev", "--sandbox", "--confirm"]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains(&lb_id),
+        "down names the load balancer it removed: {t}"
+    );
     let served = p.serve();
     let doc = get(&format!("{}/sandbox/v1/resources", served.url));
     let (code, _) = {

@@ -59,7 +59,11 @@ pub async fn remove_cluster_load_balancers(
                 "removing load balancer {} left by the cluster's cloud controller",
                 describe(&zone, &lb)
             ));
-            tracing::info!(lb = %describe(&zone, &lb), "removing a load balancer the cluster's cloud controller created");
+            // Not in any state: say so where the user sees it (the default log level).
+            tracing::warn!(
+                "removing load balancer {}, which the cloud controller of deleted cluster {cluster_id} left behind",
+                describe(&zone, &lb)
+            );
             let (z, l, id) = (&zone, &lbapi, lb.id.as_str());
             wait_for(
                 ctx,

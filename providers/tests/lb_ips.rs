@@ -21,7 +21,14 @@ fn lb_stack(extra_ip: bool) -> StackSpec {
     let ip = s.add("lb-ip", LbIp::default());
     let mut ip_ids = vec![ip.id().into()];
     if extra_ip {
-        let extra = s.add("lb-ip-extra", LbIp::default());
+        // A load balancer holds one IPv4 and at most one IPv6; only the IPv6 can be added.
+        let extra = s.add(
+            "lb-ip-v6",
+            LbIp {
+                is_ipv6: Some(true),
+                ..Default::default()
+            },
+        );
         ip_ids.push(extra.id().into());
     }
     s.add(
@@ -70,13 +77,14 @@ async fn an_ip_attached_out_of_band_is_an_update_not_a_replacement() {
     let state = e.state(common::STACK).await.unwrap();
     let lb_id = state.resources["lb"].id.clone().unwrap();
 
-    // Someone attaches a second flexible IP to the load balancer by hand.
+    // Someone attaches a flexible IPv6 to the load balancer by hand.
     let client = provider.client().unwrap();
     let zone = Zone::parse("fr-par-1").unwrap();
     let extra = client
         .lb(&zone)
         .create_ip(&CreateIpRequest {
             project_id: common::PROJECT_ID.into(),
+            is_ipv6: true,
             ..Default::default()
         })
         .await
@@ -114,7 +122,29 @@ async fn an_ip_attached_out_of_band_is_an_update_not_a_replacement() {
     let state = e.state(common::STACK).await.unwrap();
     assert_eq!(state.resources["lb"].id.as_deref(), Some(lb_id.as_str()));
 
-    // Declaring a second IP of its own attaches it in place, and the apply converges.
+    // A second IPv4 is refused by the API, as Scaleway documents.
+    let v4 = client
+        .lb(&zone)
+        .create_ip(&CreateIpRequest {
+            project_id: common::PROJECT_ID.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let refused = client
+        .lb(&zone)
+        .update_ip(
+            &v4.id,
+            &UpdateIpRequest {
+                reverse: None,
+                lb_id: Some(lb_id.clone()),
+                tags: None,
+            },
+        )
+        .await;
+    assert!(refused.is_err(), "a load balancer's IPv4 cannot change");
+
+    // Declaring an IPv6 of its own attaches it in place, and the apply converges.
     // (A fresh state, since the first load balancer keeps its undetachable IP.)
     client.lb(&zone).delete_lb(&lb_id, false).await.unwrap();
     let fresh = tempfile::tempdir().unwrap();

@@ -17,7 +17,8 @@ use crate::server::{AppState, Shared};
 use crate::store::{GONE, Parent, Record, Store};
 use crate::wire::{
     ApiError, ApiResult, JsonBody, Query, ZONES, check_uuid, check_zone, has_tags, list_response,
-    name_matches, new_id, no_content, ok, random_public_ip, region_of, tags, ts,
+    name_matches, new_id, no_content, ok, random_public_ip, random_public_ipv6, region_of, tags,
+    ts,
 };
 
 /// Store kind of load balancers.
@@ -146,20 +147,26 @@ fn find<'a>(
         .ok_or_else(|| ApiError::lb_not_found(what))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn new_ip(
     s: &mut Store,
     zone: &str,
     project: &str,
     reverse: Option<String>,
     tags: Vec<String>,
+    ipv6: bool,
     now: DateTime<Utc>,
 ) -> String {
     let id = new_id();
-    let address = random_public_ip();
+    let address = if ipv6 {
+        random_public_ipv6()
+    } else {
+        random_public_ip()
+    };
     let region = region_of(zone);
     let reverse = reverse
         .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| format!("{}.lb.{region}.scw.cloud", address.replace('.', "-")));
+        .unwrap_or_else(|| format!("{}.lb.{region}.scw.cloud", address.replace(['.', ':'], "-")));
     let body = json!({
         "id": id, "ip_address": address, "lb_id": null, "organization_id": project,
         "project_id": project, "region": region, "reverse": reverse, "tags": tags, "zone": zone,
@@ -212,17 +219,11 @@ async fn create_ip(
         .opt::<String>("project_id")?
         .unwrap_or_else(|| st.project_id.clone());
     check_uuid("project_id", &project)?;
-    if body.opt::<bool>("is_ipv6")?.unwrap_or(false) {
-        return Err(ApiError::invalid(
-            "is_ipv6",
-            "constraint",
-            "the sandbox only allocates IPv4 flexible IPs",
-        ));
-    }
+    let ipv6 = body.opt::<bool>("is_ipv6")?.unwrap_or(false);
     let reverse = body.opt::<String>("reverse")?;
     let tags = tags(&body)?;
     ok(st.write(|s, now| {
-        let id = new_ip(s, &zone, &project, reverse, tags, now);
+        let id = new_ip(s, &zone, &project, reverse, tags, ipv6, now);
         Ok(render_ip(s, s.get(IP, &id, now).expect("inserted"), now))
     })?)
 }
@@ -245,6 +246,7 @@ async fn update_ip(
         find(s, IP, &zone, &id, now)?;
         if let Some(lb) = &lb_id {
             find(s, LB, &zone, lb, now)?;
+            check_attachable(s, &id, lb, now)?;
         }
         let rec = s.get_mut(IP, &id, now).expect("found");
         if let Some(r) = reverse {
@@ -258,6 +260,44 @@ async fn update_ip(
         }
         Ok(render_ip(s, s.get(IP, &id, now).expect("found"), now))
     })?)
+}
+
+fn is_v6(rec: &Record) -> bool {
+    rec.str("ip_address").contains(':')
+}
+
+/// A load balancer holds one flexible IPv4 and at most one IPv6, and its IPv4 cannot change
+/// (Scaleway: "you cannot detach its flexible IP after creation to attach a different one. You
+/// can attach a flexible IPv6 to a Load Balancer that does not already have one").
+fn check_attachable(s: &Store, ip: &str, lb: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let rec = s.get(IP, ip, now).expect("found");
+    let current = rec.body["lb_id"].as_str().unwrap_or_default();
+    if current == lb {
+        return Ok(());
+    }
+    if s.get(LB, current, now).is_some() {
+        return Err(ApiError::invalid(
+            "lb_id",
+            "constraint",
+            format!("IP {ip} is already attached to load balancer {current}"),
+        ));
+    }
+    let v6 = is_v6(rec);
+    if s.list(IP, now)
+        .iter()
+        .any(|i| i.body["lb_id"] == lb && is_v6(i) == v6)
+    {
+        return Err(ApiError::invalid(
+            "lb_id",
+            "constraint",
+            if v6 {
+                "the load balancer already has a flexible IPv6"
+            } else {
+                "the flexible IPv4 of a load balancer cannot be changed"
+            },
+        ));
+    }
+    Ok(())
 }
 
 async fn release_ip(
@@ -390,6 +430,22 @@ async fn create_lb(
     }
     let assign = body.opt::<bool>("assign_flexible_ip")?.unwrap_or(true);
     ok(st.write(|s, now| {
+        let (mut v4, mut v6) = (0, 0);
+        for ip in &ip_ids {
+            if is_v6(find(s, IP, &zone, ip, now)?) {
+                v6 += 1;
+            } else {
+                v4 += 1;
+            }
+        }
+        // A public load balancer has one IPv4 and at most one IPv6, never an IPv6 alone.
+        if v4 > 1 || v6 > 1 || (v4 == 0 && v6 > 0) {
+            return Err(ApiError::invalid(
+                "ip_ids",
+                "constraint",
+                "give one flexible IPv4 and at most one IPv6",
+            ));
+        }
         for ip in &ip_ids {
             let rec = find(s, IP, &zone, ip, now)?;
             if rec.body["lb_id"]
@@ -404,7 +460,7 @@ async fn create_lb(
             }
         }
         if ip_ids.is_empty() && assign {
-            ip_ids.push(new_ip(s, &zone, &project, None, vec![], now));
+            ip_ids.push(new_ip(s, &zone, &project, None, vec![], false, now));
         }
         let id = new_id();
         for ip in &ip_ids {

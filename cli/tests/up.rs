@@ -189,8 +189,9 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
 
     let doc = p.sandbox_resources();
     // VPC, private network, gateway IP, gateway, gateway network, cluster, pool, RDB instance,
-    // database, user, privilege, ACL rule, LB IP, LB, LB private network attachment.
-    assert_eq!(cloud_objects(&doc), 15, "{doc:#}");
+    // database, user, privilege, ACL rule, LB IP, LB, LB private network attachment, and the
+    // frontend and backend the cloud controller made for the coder Service.
+    assert_eq!(cloud_objects(&doc), 17, "{doc:#}");
     let pools = objects(&doc, "k8s.pool");
     assert_eq!(pools.len(), 1);
     assert_eq!(pools[0]["node_type"], node_type);

@@ -417,6 +417,18 @@ pub fn region_of(zone: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A random public IPv6 address in a Scaleway-like range.
+pub fn random_public_ipv6() -> String {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    format!(
+        "2001:bc8:{:x}:{:x}::{:x}",
+        rng.random_range(0x1000..0xffffu32),
+        rng.random_range(1..0xffffu32),
+        rng.random_range(1..0xffffu32)
+    )
+}
+
 /// A random public IPv4 address in a Scaleway-like range.
 pub fn random_public_ip() -> String {
     use rand::RngExt;

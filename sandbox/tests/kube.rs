@@ -576,3 +576,432 @@ coder:
     );
     c.sandbox.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The cloud controller (production-path.md §2)
+
+impl Cluster {
+    async fn scw(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut r = self
+            .http
+            .request(m, format!("{}{path}", self.sandbox.url()))
+            .header("x-auth-token", self.sandbox.secret_key());
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let code = resp.status().as_u16();
+        (code, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn cluster_pn(&self) -> String {
+        let (_, c) = self
+            .scw(
+                "GET",
+                &format!("/k8s/v1/regions/fr-par/clusters/{}", self.id),
+                None,
+            )
+            .await;
+        c["private_network_id"].as_str().unwrap().to_string()
+    }
+
+    /// A ready load balancer with SSL level `modern`, attached to the cluster's network and to
+    /// a foreign one.
+    async fn own_lb(&self, name: &str) -> (String, String) {
+        let (code, lb) = self
+            .scw(
+                "POST",
+                "/lb/v1/zones/fr-par-1/lbs",
+                Some(
+                    json!({"name": name, "type": "LB-S", "description": "", "tags": [],
+                    "ssl_compatibility_level": "ssl_compatibility_level_modern"}),
+                ),
+            )
+            .await;
+        assert_eq!(code, 200, "{lb}");
+        let id = lb["id"].as_str().unwrap().to_string();
+        self.wait_lb_ready(&id).await;
+        let (_, foreign) = self
+            .scw(
+                "POST",
+                "/vpc/v2/regions/fr-par/private-networks",
+                Some(json!({"name": format!("{name}-foreign")})),
+            )
+            .await;
+        let foreign = foreign["id"].as_str().unwrap().to_string();
+        for pn in [self.cluster_pn().await, foreign.clone()] {
+            let (code, a) = self
+                .scw(
+                    "POST",
+                    &format!("/lb/v1/zones/fr-par-1/lbs/{id}/attach-private-network"),
+                    Some(json!({"private_network_id": pn})),
+                )
+                .await;
+            assert_eq!(code, 200, "{a}");
+        }
+        (id, foreign)
+    }
+
+    async fn wait_lb_ready(&self, id: &str) {
+        for _ in 0..200 {
+            let (_, lb) = self
+                .scw("GET", &format!("/lb/v1/zones/fr-par-1/lbs/{id}"), None)
+                .await;
+            if lb["status"] == "ready" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("load balancer {id} never became ready");
+    }
+
+    async fn service(&self, name: &str, annotations: Value) -> Value {
+        let svc = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "annotations": annotations},
+            "spec": {"type": "LoadBalancer", "selector": {"app": name},
+                "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}});
+        let (code, created) = self
+            .apply(
+                &format!("/api/v1/namespaces/web/services/{name}"),
+                "kapstan",
+                false,
+                svc,
+            )
+            .await;
+        assert!(code == 201 || code == 200, "{created}");
+        created
+    }
+
+    async fn lb_children(&self, lb: &str, what: &str) -> Vec<Value> {
+        let (_, v) = self
+            .scw(
+                "GET",
+                &format!("/lb/v1/zones/fr-par-1/lbs/{lb}/{what}"),
+                None,
+            )
+            .await;
+        let key = if what == "private-networks" {
+            "private_network"
+        } else {
+            what
+        };
+        v[key].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits for `n` more periodic controller syncs of this cluster.
+    async fn ccm_syncs(&self, n: u64) {
+        let count = |doc: &Value| {
+            doc["resources"]["kube.ccm"]
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(|r| r["object"]["syncs"].as_u64())
+                .unwrap_or(0)
+        };
+        let (_, doc) = self.scw("GET", "/sandbox/v1/resources", None).await;
+        let start = count(&doc);
+        for _ in 0..400 {
+            let (_, doc) = self.scw("GET", "/sandbox/v1/resources", None).await;
+            if count(&doc) >= start + n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the controller did not sync {n} times");
+    }
+}
+
+const SCW: &str = "service.beta.kubernetes.io/scw-loadbalancer-";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ccm_takes_over_a_load_balancer_that_is_not_externally_managed() {
+    let c = Cluster::start().await;
+    c.apply(
+        "/api/v1/namespaces/web",
+        "kapstan",
+        false,
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
+    )
+    .await;
+    let (lb, foreign) = c.own_lb("coder-dev-lb").await;
+    let svc = c
+        .service(
+            "plain",
+            json!({format!("{SCW}id"): format!("fr-par-1/{lb}")}),
+        )
+        .await;
+    let uid = svc["metadata"]["uid"].as_str().unwrap().to_string();
+    c.ccm_syncs(2).await;
+    let (_, got) = c
+        .scw("GET", &format!("/lb/v1/zones/fr-par-1/lbs/{lb}"), None)
+        .await;
+    assert_eq!(
+        got["ssl_compatibility_level"], "ssl_compatibility_level_intermediate",
+        "the controller resets the SSL level to its annotation's default"
+    );
+    let pns: Vec<Value> = c
+        .lb_children(&lb, "private-networks")
+        .await
+        .iter()
+        .map(|a| a["private_network_id"].clone())
+        .collect();
+    assert!(
+        !pns.contains(&json!(foreign)),
+        "foreign network detached: {pns:?}"
+    );
+    assert!(pns.contains(&json!(c.cluster_pn().await)), "{pns:?}");
+    let frontends = c.lb_children(&lb, "frontends").await;
+    assert_eq!(frontends.len(), 1);
+    assert_eq!(frontends[0]["name"], format!("{uid}_tcp_80"));
+    assert_eq!(frontends[0]["timeout_client"], 600_000);
+    // Set back out of band, reset again on the next periodic sync.
+    let (code, _) = c
+        .scw(
+            "PUT",
+            &format!("/lb/v1/zones/fr-par-1/lbs/{lb}"),
+            Some(
+                json!({"name": "coder-dev-lb", "description": "", "tags": [],
+                "ssl_compatibility_level": "ssl_compatibility_level_modern"}),
+            ),
+        )
+        .await;
+    assert_eq!(code, 200);
+    c.ccm_syncs(2).await;
+    let (_, got) = c
+        .scw("GET", &format!("/lb/v1/zones/fr-par-1/lbs/{lb}"), None)
+        .await;
+    assert_eq!(
+        got["ssl_compatibility_level"],
+        "ssl_compatibility_level_intermediate"
+    );
+    // The Service goes; the load balancer is not named after it, so its frontends stay.
+    let (code, _) = c
+        .req("DELETE", "/api/v1/namespaces/web/services/plain", "", None)
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(c.lb_children(&lb, "frontends").await.len(), 1);
+    c.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_externally_managed_load_balancer_keeps_its_settings_and_loses_only_the_services_objects()
+ {
+    let c = Cluster::start().await;
+    c.apply(
+        "/api/v1/namespaces/web",
+        "kapstan",
+        false,
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
+    )
+    .await;
+    let (lb, foreign) = c.own_lb("coder-dev-lb").await;
+    // Someone else's frontend and backend on the same load balancer.
+    let (code, b) = c
+        .scw(
+            "POST",
+            &format!("/lb/v1/zones/fr-par-1/lbs/{lb}/backends"),
+            Some(json!({"name": "manual", "forward_protocol": "tcp", "forward_port": 9000})),
+        )
+        .await;
+    assert_eq!(code, 200, "{b}");
+    let (code, f) = c
+        .scw(
+            "POST",
+            &format!("/lb/v1/zones/fr-par-1/lbs/{lb}/frontends"),
+            Some(json!({"name": "manual", "inbound_port": 9000, "backend_id": b["id"]})),
+        )
+        .await;
+    assert_eq!(code, 200, "{f}");
+    let svc = c
+        .service(
+            "coder",
+            json!({
+                format!("{SCW}id"): format!("fr-par-1/{lb}"),
+                format!("{SCW}externally-managed"): "true",
+                format!("{SCW}timeout-tunnel"): "1h",
+                format!("{SCW}timeout-client"): "1h",
+                format!("{SCW}health-check-type"): "80:http;443:https",
+                format!("{SCW}health-check-http-uri"): "/healthz",
+            }),
+        )
+        .await;
+    let uid = svc["metadata"]["uid"].as_str().unwrap().to_string();
+    c.ccm_syncs(3).await;
+    let (_, got) = c
+        .scw("GET", &format!("/lb/v1/zones/fr-par-1/lbs/{lb}"), None)
+        .await;
+    assert_eq!(
+        got["ssl_compatibility_level"],
+        "ssl_compatibility_level_modern"
+    );
+    let pns: Vec<Value> = c
+        .lb_children(&lb, "private-networks")
+        .await
+        .iter()
+        .map(|a| a["private_network_id"].clone())
+        .collect();
+    assert!(pns.contains(&json!(foreign)), "never detached: {pns:?}");
+    let frontends = c.lb_children(&lb, "frontends").await;
+    let mine = frontends
+        .iter()
+        .find(|f| f["name"] == format!("{uid}_tcp_80"))
+        .expect("the Service's frontend");
+    assert_eq!(mine["timeout_client"], 3_600_000);
+    let backends = c.lb_children(&lb, "backends").await;
+    let mine = backends
+        .iter()
+        .find(|b| {
+            b["name"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{uid}_tcp_"))
+        })
+        .expect("the Service's backend");
+    assert_eq!(mine["timeout_tunnel"], 3_600_000);
+    assert_eq!(mine["health_check"]["http_config"]["uri"], "/healthz");
+    assert_eq!(
+        frontends.len(),
+        2,
+        "the manual frontend is kept: {frontends:#?}"
+    );
+    let (_, s) = c
+        .req("GET", "/api/v1/namespaces/web/services/coder", "", None)
+        .await;
+    assert!(
+        s["status"]["loadBalancer"]["ingress"][0]["ip"].is_string(),
+        "{s}"
+    );
+    // The Service goes: exactly its frontend and backend go with it.
+    let (code, _) = c
+        .req("DELETE", "/api/v1/namespaces/web/services/coder", "", None)
+        .await;
+    assert_eq!(code, 200);
+    let names = |v: Vec<Value>| v.iter().map(|x| x["name"].clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(c.lb_children(&lb, "frontends").await),
+        vec![json!("manual")]
+    );
+    assert_eq!(
+        names(c.lb_children(&lb, "backends").await),
+        vec![json!("manual")]
+    );
+    let (code, _) = c
+        .scw("GET", &format!("/lb/v1/zones/fr-par-1/lbs/{lb}"), None)
+        .await;
+    assert_eq!(code, 200, "the load balancer itself stays");
+    c.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ccm_refuses_a_bare_id_and_an_externally_managed_ccm_load_balancer() {
+    let c = Cluster::start().await;
+    c.apply(
+        "/api/v1/namespaces/web",
+        "kapstan",
+        false,
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
+    )
+    .await;
+    let (lb, _) = c.own_lb("coder-dev-lb").await;
+    c.service(
+        "bare",
+        json!({format!("{SCW}id"): lb.clone(), format!("{SCW}externally-managed"): "true"}),
+    )
+    .await;
+    // A Service with neither annotation gets a load balancer named after the cluster.
+    let plain = c.service("plain", json!({})).await;
+    let uid = plain["metadata"]["uid"].as_str().unwrap();
+    c.ccm_syncs(2).await;
+    let (_, lbs) = c.scw("GET", "/lb/v1/zones/fr-par-1/lbs", None).await;
+    let ccm_lb = lbs["lbs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == format!("{}_{uid}", c.id))
+        .expect("a CCM load balancer")
+        .clone();
+    assert!(
+        ccm_lb["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("managed-by-scaleway-cloud-controller-manager"))
+    );
+    let ccm_id = ccm_lb["id"].as_str().unwrap().to_string();
+    c.service(
+        "stolen",
+        json!({format!("{SCW}id"): format!("fr-par-1/{ccm_id}"), format!("{SCW}externally-managed"): "true"}),
+    )
+    .await;
+    c.ccm_syncs(1).await;
+    let (_, bare) = c
+        .req("GET", "/api/v1/namespaces/web/services/bare", "", None)
+        .await;
+    assert!(
+        bare["status"]["loadBalancer"]["ingress"].is_null(),
+        "{bare}"
+    );
+    assert!(c.lb_children(&lb, "frontends").await.is_empty());
+    let (_, events) = c
+        .req("GET", "/api/v1/namespaces/web/events", "", None)
+        .await;
+    let messages: Vec<String> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == "SyncLoadBalancerFailed")
+        .map(|e| format!("{}: {}", e["involvedObject"]["name"], e["message"]))
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("\"bare\"") && m.contains("<zone>/<load balancer id>")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("\"stolen\"")
+                && m.contains("must not be prefixed by the cluster id")),
+        "{messages:?}"
+    );
+    // The CCM's load balancer holds the cluster's network: deleting it answers 412; deleting
+    // the cluster leaves the load balancer unless asked for its additional resources.
+    c.wait_lb_ready(&ccm_id).await;
+    c.ccm_syncs(1).await;
+    let pn = c.cluster_pn().await;
+    assert_eq!(c.lb_children(&ccm_id, "private-networks").await.len(), 1);
+    let (code, _) = c
+        .scw(
+            "DELETE",
+            &format!("/k8s/v1/regions/fr-par/clusters/{}", c.id),
+            None,
+        )
+        .await;
+    assert_eq!(code, 200);
+    for _ in 0..400 {
+        let (code, _) = c
+            .scw(
+                "GET",
+                &format!("/k8s/v1/regions/fr-par/clusters/{}", c.id),
+                None,
+            )
+            .await;
+        if code == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (code, _) = c
+        .scw("GET", &format!("/lb/v1/zones/fr-par-1/lbs/{ccm_id}"), None)
+        .await;
+    assert_eq!(code, 200, "the CCM's load balancer outlives the cluster");
+    let (code, body) = c
+        .scw(
+            "DELETE",
+            &format!("/vpc/v2/regions/fr-par/private-networks/{pn}"),
+            None,
+        )
+        .await;
+    assert_eq!(code, 412, "{body}");
+    c.sandbox.shutdown().await;
+}

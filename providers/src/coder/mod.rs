@@ -13,7 +13,8 @@ pub use client::{CoderClient, CoderError};
 pub use first_user::{CoderFirstUser, CoderFirstUserAttributes, CoderFirstUserDriver};
 pub use template::{CoderTemplate, CoderTemplateAttributes, CoderTemplateDriver};
 pub use values::{
-    CODER_CHART, CODER_CHART_REPOSITORY, CoderValues, GithubOAuth, SecretKeyRef, postgres_url,
+    CODER_CHART, CODER_CHART_REPOSITORY, CODER_SERVICE_LB_ANNOTATIONS, CoderValues, GithubOAuth,
+    LbServiceSettings, SecretKeyRef, postgres_url, service_annotations,
 };
 
 use std::sync::Arc;

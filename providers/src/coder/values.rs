@@ -62,6 +62,63 @@ pub struct GithubOAuth {
     pub allowed_teams: Vec<String>,
 }
 
+/// Prefix of the Scaleway cloud controller's Service annotations.
+const SCW_LB: &str = "service.beta.kubernetes.io/scw-loadbalancer-";
+
+/// Timeouts and health checks kapstan puts on the Coder Service (Go durations, as the cloud
+/// controller parses them). Workspace agents, `coder ssh`, port forwards and DERP relays hold
+/// one websocket open for hours and may be idle far longer than the controller's defaults
+/// (client 10m, server 10s, tunnel 10m); build logs and `/watch` streams can be silent for
+/// more than 10 s. The connect timeout stays short so a node that does not answer is skipped.
+pub const CODER_SERVICE_LB_ANNOTATIONS: &[(&str, &str)] = &[
+    ("timeout-tunnel", "1h"),
+    ("timeout-client", "1h"),
+    ("timeout-server", "1h"),
+    ("timeout-connect", "10s"),
+    // Coder answers `GET /healthz` with 200 once it serves requests; over TLS when the chart
+    // terminates it on the Service's port 443.
+    ("health-check-type", "80:http;443:https"),
+    ("health-check-http-uri", "/healthz"),
+    ("health-check-http-method", "GET"),
+    ("health-check-http-code", "200"),
+    ("health-check-delay", "10s"),
+    ("health-check-timeout", "5s"),
+    ("health-check-max-retries", "3"),
+];
+
+/// LB-wide settings of the load balancer the infra phase owns. The cloud controller ignores
+/// them on an externally managed load balancer; kapstan still writes them on the Service so
+/// that nothing reverts the infra phase's values should the Service ever be managed normally.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LbServiceSettings {
+    /// `ssl_compatibility_level_intermediate`, `_modern` or `_old`: the infra phase's value.
+    pub ssl_compatibility_level: String,
+    /// Commercial type, e.g. `LB-S`: the infra phase's value.
+    pub lb_type: String,
+}
+
+/// The annotations of the Coder Service for load balancer `id` (`<zone>/<lb-id>`).
+pub fn service_annotations(id: &Input<String>, settings: Option<&LbServiceSettings>) -> Value {
+    let mut a = serde_json::Map::new();
+    a.insert(format!("{SCW_LB}id"), json!(id));
+    a.insert(format!("{SCW_LB}externally-managed"), json!("true"));
+    for (k, v) in CODER_SERVICE_LB_ANNOTATIONS {
+        a.insert(format!("{SCW_LB}{k}"), json!(v));
+    }
+    if let Some(s) = settings {
+        a.insert(
+            format!("{SCW_LB}ssl-compatibility-level"),
+            json!(s.ssl_compatibility_level),
+        );
+        // The controller compares the type in lower case.
+        a.insert(
+            format!("{SCW_LB}type"),
+            json!(s.lb_type.to_ascii_lowercase()),
+        );
+    }
+    Value::Object(a)
+}
+
 /// What kapstan sets in the Coder chart's values.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CoderValues {
@@ -73,8 +130,12 @@ pub struct CoderValues {
     pub database_url: SecretKeyRef,
     /// Optional GitHub OAuth.
     pub github: Option<GithubOAuth>,
-    /// Scaleway load balancer the Service uses (`<zone>/<id>` or id), owned by the infra phase.
+    /// Scaleway load balancer the Service uses, `<zone>/<id>` (the cloud controller rejects a
+    /// bare id), owned by the infra phase: the Service marks it externally managed.
     pub load_balancer_id: Option<Input<String>>,
+    /// The LB-wide settings the infra phase gives that load balancer, repeated on the Service so
+    /// the cloud controller and the infra phase agree even where the controller reads them.
+    pub load_balancer_settings: Option<LbServiceSettings>,
     /// Image tag (the chart's appVersion when absent).
     pub image_tag: Option<String>,
     /// Extra environment variables.
@@ -99,6 +160,13 @@ impl CoderValues {
             && (!g.allowed_orgs.is_empty() || !g.allowed_teams.is_empty())
         {
             out.push("github.allow_everyone needs empty allowed_orgs and allowed_teams".into());
+        }
+        if let Some(Input::Value(id)) = &self.load_balancer_id
+            && id.split('/').filter(|p| !p.is_empty()).count() != 2
+        {
+            out.push(format!(
+                "load_balancer_id {id:?} must be <zone>/<lb-id> (e.g. fr-par-1/{id}): the Scaleway cloud controller rejects a bare id"
+            ));
         }
         out
     }
@@ -132,7 +200,7 @@ impl CoderValues {
         }
         let mut service = json!({"enable": true, "type": "LoadBalancer", "sessionAffinity": "None", "externalTrafficPolicy": "Cluster"});
         if let Some(lb) = &self.load_balancer_id {
-            service["annotations"] = json!({"service.beta.kubernetes.io/scw-loadbalancer-id": lb});
+            service["annotations"] = service_annotations(lb, self.load_balancer_settings.as_ref());
         }
         let mut coder = json!({
             "env": env,
@@ -183,6 +251,10 @@ mod tests {
                 key: "url".into(),
             },
             load_balancer_id: Some(Input::Value("fr-par-1/abc".into())),
+            load_balancer_settings: Some(LbServiceSettings {
+                ssl_compatibility_level: "ssl_compatibility_level_modern".into(),
+                lb_type: "LB-S".into(),
+            }),
             ..Default::default()
         };
         assert!(v.problems().is_empty());
@@ -195,10 +267,33 @@ mod tests {
             values["coder"]["service"]["annotations"]["service.beta.kubernetes.io/scw-loadbalancer-id"],
             "fr-par-1/abc"
         );
+        let a = &values["coder"]["service"]["annotations"];
+        let get = |k: &str| a[format!("service.beta.kubernetes.io/scw-loadbalancer-{k}")].clone();
+        assert_eq!(get("externally-managed"), "true");
+        assert_eq!(
+            get("ssl-compatibility-level"),
+            "ssl_compatibility_level_modern"
+        );
+        assert_eq!(get("type"), "lb-s");
+        assert_eq!(get("timeout-tunnel"), "1h");
+        assert_eq!(get("timeout-client"), "1h");
+        assert_eq!(get("health-check-type"), "80:http;443:https");
+        assert_eq!(get("health-check-http-uri"), "/healthz");
         let bad = CoderValues {
             wildcard_access_url: Some("https://*.x.com".into()),
             ..Default::default()
         };
         assert_eq!(bad.problems().len(), 1);
+    }
+
+    #[test]
+    fn a_bare_load_balancer_id_is_refused() {
+        let v = CoderValues {
+            load_balancer_id: Some(Input::Value("abc".into())),
+            ..Default::default()
+        };
+        let p = v.problems();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("<zone>/<lb-id>"), "{p:?}");
     }
 }

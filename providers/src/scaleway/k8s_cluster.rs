@@ -725,7 +725,14 @@ impl Driver for ClusterDriver {
                 }
             },
         )
-        .await
+        .await?;
+        if !additional {
+            // Kapsule left the cloud controller's load balancers behind; they would keep the
+            // private network in use.
+            super::ccm_objects::remove_cluster_load_balancers(&self.p, ctx, &client, &region, &id)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn import(

@@ -1,5 +1,6 @@
 //! `scaleway_lb`: a load balancer (zonal). Updates are a full PUT of name, description, tags
-//! and SSL level; type changes migrate; private networks attach and detach in place.
+//! and SSL level; type changes migrate; private networks attach and detach in place; declared
+//! flexible IPs attach in place.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use super::client::api::ListFilter;
 use super::client::wire::lb::{
     AttachPrivateNetworkRequest, CreateLbRequest, Lb as WireLb, SslCompatibilityLevel,
-    UpdateLbRequest,
+    UpdateIpRequest, UpdateLbRequest,
 };
 use super::client::{Client, Zone};
 use super::lb_ip::{LB_ZONES, recorded_zone};
@@ -45,7 +46,9 @@ pub struct Lb {
     /// Tags (updated in place); kapstan adds its two ownership tags.
     #[serde(default)]
     pub tags: Vec<String>,
-    /// Flexible IPs (`scaleway_lb_ip`). Changing them replaces the load balancer.
+    /// Flexible IPs (`scaleway_lb_ip`), updated in place: a declared IP that is not attached
+    /// is attached (`PATCH /ips/{id} {lb_id}`). The API cannot detach an IP from a load
+    /// balancer, so an undeclared IP attached out of band fails the update with its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_ids: Option<Vec<Input<String>>>,
     /// Allocate a flexible IPv4 when no IP is given. Changing it replaces the load balancer.
@@ -106,9 +109,9 @@ impl LbDriver {
                     Field::optional("tags").describe(
                         "tags (updated in place); kapstan adds kapstan-stack and kapstan-addr",
                     ),
-                    Field::optional_computed("ip_ids")
-                        .force_new()
-                        .describe("flexible IPs (scaleway_lb_ip ids)"),
+                    Field::optional_computed("ip_ids").describe(
+                        "flexible IPs (scaleway_lb_ip ids); a declared IP not attached is attached in place",
+                    ),
                     Field::optional("assign_flexible_ip")
                         .force_new()
                         .describe("allocate a flexible IPv4 when no IP is given"),
@@ -283,6 +286,56 @@ impl LbDriver {
         self.wait_ready(ctx, client, zone, id).await.map(|_| ())
     }
 
+    /// Attaches the declared flexible IPs the load balancer lacks. The lb/v1 API has no call
+    /// that detaches a flexible IP from a load balancer (Scaleway: "you cannot detach its
+    /// flexible IP after creation"), so undeclared attached IPs are an error naming them,
+    /// raised before any call.
+    async fn sync_ips(
+        &self,
+        ctx: &DriverContext,
+        client: &Client,
+        zone: &Zone,
+        current: &WireLb,
+        config: &Value,
+    ) -> Result<(), DriverError> {
+        let wanted = strings(config, "ip_ids");
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let bare = |i: &str| split_locality(i).1.to_string();
+        let wanted: Vec<String> = wanted.iter().map(|i| bare(i)).collect();
+        let extra: Vec<String> = current
+            .ip
+            .iter()
+            .filter(|i| !wanted.contains(&i.id))
+            .map(|i| format!("{} ({})", i.id, i.ip_address))
+            .collect();
+        if !extra.is_empty() {
+            return Err(DriverError::failed(format!(
+                "load balancer {} holds flexible IP(s) not in ip_ids: {}. The Load Balancer API cannot detach a flexible IP \
+                 from a load balancer, so kapstan does not replace the load balancer (and its address) for it: add the \
+                 IP to ip_ids to keep it, or replace the load balancer explicitly with `kapstan plan --replace <address>`",
+                current.id,
+                extra.join(", ")
+            )));
+        }
+        let lbapi = client.lb(zone);
+        for ip in wanted
+            .iter()
+            .filter(|w| !current.ip.iter().any(|i| &&i.id == w))
+        {
+            let req = UpdateIpRequest {
+                reverse: None,
+                lb_id: Some(current.id.clone()),
+                tags: None,
+            };
+            lbapi.update_ip(ip, &req).await.map_err(api)?;
+        }
+        self.wait_ready(ctx, client, zone, &current.id)
+            .await
+            .map(|_| ())
+    }
+
     async fn finish(
         &self,
         ctx: &DriverContext,
@@ -454,6 +507,9 @@ impl Driver for LbDriver {
         }
         if touched("private_network") {
             self.sync_networks(ctx, &client, &zone, &id, config).await?;
+        }
+        if touched("ip_ids") {
+            self.sync_ips(ctx, &client, &zone, &current, config).await?;
         }
         let lb = client.lb(&zone).get_lb(&id).await.map_err(api)?;
         self.attributes(&client, &lb, config).await

@@ -1,5 +1,6 @@
 //! The Scaleway API client and one driver per Scaleway resource kind.
 
+pub mod ccm_objects;
 pub mod client;
 pub mod k8s_cluster;
 pub mod k8s_pool;

@@ -285,6 +285,11 @@ impl Driver for PrivateNetworkDriver {
         let client = self.p.client_with_backoff()?;
         let region = region_of_recorded(&self.p, rec)?;
         let id = rec.id.clone().unwrap_or_default();
+        let foreign =
+            super::ccm_objects::foreign_load_balancers_on(ctx, &client, &region, &id).await?;
+        if !foreign.is_empty() {
+            return Err(super::ccm_objects::blocked_by(&id, &foreign));
+        }
         let (c, r, i) = (&client, &region, &id);
         wait_for(
             ctx,

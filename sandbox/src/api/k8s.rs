@@ -901,6 +901,10 @@ async fn delete_cluster(
         rec.schedule(&[("deleting", now), (GONE, end)]);
         touch(rec, now);
         let out = render_cluster(s, s.get(CLUSTER, &id, now).expect("found"), now);
+        if with_additional {
+            // The cloud controller's load balancers go with the cluster only when asked.
+            crate::kube::ccm::delete_cluster_lbs(s, now, &id);
+        }
         if with_additional && !pn.is_empty() {
             // Kapsule also deletes the private network when nothing else uses it (§2.10).
             let own_ips = s

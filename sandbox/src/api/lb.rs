@@ -13,11 +13,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{ipam, render, touch, vpc};
-use crate::server::Shared;
+use crate::server::{AppState, Shared};
 use crate::store::{GONE, Parent, Record, Store};
 use crate::wire::{
     ApiError, ApiResult, JsonBody, Query, ZONES, check_uuid, check_zone, has_tags, list_response,
-    name_matches, new_id, no_content, ok, random_public_ip, region_of, tags, ts,
+    name_matches, new_id, no_content, ok, random_public_ip, random_public_ipv6, region_of, tags,
+    ts,
 };
 
 /// Store kind of load balancers.
@@ -146,20 +147,26 @@ fn find<'a>(
         .ok_or_else(|| ApiError::lb_not_found(what))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn new_ip(
     s: &mut Store,
     zone: &str,
     project: &str,
     reverse: Option<String>,
     tags: Vec<String>,
+    ipv6: bool,
     now: DateTime<Utc>,
 ) -> String {
     let id = new_id();
-    let address = random_public_ip();
+    let address = if ipv6 {
+        random_public_ipv6()
+    } else {
+        random_public_ip()
+    };
     let region = region_of(zone);
     let reverse = reverse
         .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| format!("{}.lb.{region}.scw.cloud", address.replace('.', "-")));
+        .unwrap_or_else(|| format!("{}.lb.{region}.scw.cloud", address.replace(['.', ':'], "-")));
     let body = json!({
         "id": id, "ip_address": address, "lb_id": null, "organization_id": project,
         "project_id": project, "region": region, "reverse": reverse, "tags": tags, "zone": zone,
@@ -212,17 +219,11 @@ async fn create_ip(
         .opt::<String>("project_id")?
         .unwrap_or_else(|| st.project_id.clone());
     check_uuid("project_id", &project)?;
-    if body.opt::<bool>("is_ipv6")?.unwrap_or(false) {
-        return Err(ApiError::invalid(
-            "is_ipv6",
-            "constraint",
-            "the sandbox only allocates IPv4 flexible IPs",
-        ));
-    }
+    let ipv6 = body.opt::<bool>("is_ipv6")?.unwrap_or(false);
     let reverse = body.opt::<String>("reverse")?;
     let tags = tags(&body)?;
     ok(st.write(|s, now| {
-        let id = new_ip(s, &zone, &project, reverse, tags, now);
+        let id = new_ip(s, &zone, &project, reverse, tags, ipv6, now);
         Ok(render_ip(s, s.get(IP, &id, now).expect("inserted"), now))
     })?)
 }
@@ -245,6 +246,7 @@ async fn update_ip(
         find(s, IP, &zone, &id, now)?;
         if let Some(lb) = &lb_id {
             find(s, LB, &zone, lb, now)?;
+            check_attachable(s, &id, lb, now)?;
         }
         let rec = s.get_mut(IP, &id, now).expect("found");
         if let Some(r) = reverse {
@@ -258,6 +260,44 @@ async fn update_ip(
         }
         Ok(render_ip(s, s.get(IP, &id, now).expect("found"), now))
     })?)
+}
+
+fn is_v6(rec: &Record) -> bool {
+    rec.str("ip_address").contains(':')
+}
+
+/// A load balancer holds one flexible IPv4 and at most one IPv6, and its IPv4 cannot change
+/// (Scaleway: "you cannot detach its flexible IP after creation to attach a different one. You
+/// can attach a flexible IPv6 to a Load Balancer that does not already have one").
+fn check_attachable(s: &Store, ip: &str, lb: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let rec = s.get(IP, ip, now).expect("found");
+    let current = rec.body["lb_id"].as_str().unwrap_or_default();
+    if current == lb {
+        return Ok(());
+    }
+    if s.get(LB, current, now).is_some() {
+        return Err(ApiError::invalid(
+            "lb_id",
+            "constraint",
+            format!("IP {ip} is already attached to load balancer {current}"),
+        ));
+    }
+    let v6 = is_v6(rec);
+    if s.list(IP, now)
+        .iter()
+        .any(|i| i.body["lb_id"] == lb && is_v6(i) == v6)
+    {
+        return Err(ApiError::invalid(
+            "lb_id",
+            "constraint",
+            if v6 {
+                "the load balancer already has a flexible IPv6"
+            } else {
+                "the flexible IPv4 of a load balancer cannot be changed"
+            },
+        ));
+    }
+    Ok(())
 }
 
 async fn release_ip(
@@ -390,6 +430,22 @@ async fn create_lb(
     }
     let assign = body.opt::<bool>("assign_flexible_ip")?.unwrap_or(true);
     ok(st.write(|s, now| {
+        let (mut v4, mut v6) = (0, 0);
+        for ip in &ip_ids {
+            if is_v6(find(s, IP, &zone, ip, now)?) {
+                v6 += 1;
+            } else {
+                v4 += 1;
+            }
+        }
+        // A public load balancer has one IPv4 and at most one IPv6, never an IPv6 alone.
+        if v4 > 1 || v6 > 1 || (v4 == 0 && v6 > 0) {
+            return Err(ApiError::invalid(
+                "ip_ids",
+                "constraint",
+                "give one flexible IPv4 and at most one IPv6",
+            ));
+        }
         for ip in &ip_ids {
             let rec = find(s, IP, &zone, ip, now)?;
             if rec.body["lb_id"]
@@ -404,7 +460,7 @@ async fn create_lb(
             }
         }
         if ip_ids.is_empty() && assign {
-            ip_ids.push(new_ip(s, &zone, &project, None, vec![], now));
+            ip_ids.push(new_ip(s, &zone, &project, None, vec![], false, now));
         }
         let id = new_id();
         for ip in &ip_ids {
@@ -573,74 +629,89 @@ async fn attach_pn(
     let pn = body.req_str("private_network_id")?;
     let ipam_ids: Vec<String> = body.opt("ipam_ids")?.unwrap_or_default();
     ok(st.write(|s, now| {
-        let lb = find_stable_lb(s, &zone, &id, now)?;
-        let (lb_name, project) = (lb.str("name").to_string(), lb.str("project_id").to_string());
-        let region = region_of(&zone);
-        s.get(vpc::PN, &pn, now)
-            .filter(|p| p.str("region") == region)
-            .ok_or_else(|| ApiError::lb_not_found("privateNetwork"))?;
-        let key = format!("{id}/{pn}");
-        if s.get(LB_PN, &key, now).is_some() {
-            return Err(ApiError::already_exists(
-                "private_network",
-                &pn,
-                "the private network is already attached to this load balancer",
-            ));
-        }
-        let resource = json!({"type": "lb_server", "id": id, "mac_address": null, "name": lb_name});
-        let parent = Parent {
-            kind: LB_PN.into(),
-            id: key.clone(),
-        };
-        let ids = if ipam_ids.is_empty() {
-            ipam::book_in_pn(
-                s,
-                &region,
-                &project,
-                &pn,
-                resource,
-                Some(parent.clone()),
-                true,
-                now,
-            )
-        } else {
-            for ip in &ipam_ids {
-                let rec = s.get_mut(ipam::IP, ip, now).ok_or_else(|| {
-                    ApiError::invalid("ipam_ids", "constraint", format!("IPAM IP {ip} not found"))
-                })?;
-                if rec.extra["private_network_id"] != pn.as_str() {
-                    return Err(ApiError::invalid(
-                        "ipam_ids",
-                        "constraint",
-                        format!("IPAM IP {ip} is not in private network {pn}"),
-                    ));
-                }
-                rec.obj().insert("resource".into(), resource.clone());
-            }
-            ipam_ids.clone()
-        };
-        let end = st.later(now, st.durations.lb_attach);
-        let body = json!({
-            "created_at": ts(now), "dhcp_config": {"ip_id": ids.first()}, "ipam_ids": ids,
-            "private_network_id": pn, "updated_at": ts(now), "lb_id": id, "zone": zone,
-        });
-        let rec = s.insert(
-            LB_PN,
-            &key,
-            Some(Parent {
-                kind: LB.into(),
-                id: id.clone(),
-            }),
-            body,
-            &[("pending", now), ("ready", end)],
-        );
-        rec.extra = json!({"booked": ipam_ids});
+        let key = attach_private_network(s, &st, &zone, &id, &pn, &ipam_ids, now)?;
         Ok(render_attachment(
             s,
             s.get(LB_PN, &key, now).expect("inserted"),
             now,
         ))
     })?)
+}
+
+/// `AttachPrivateNetwork` (also what the cloud controller emulation calls); returns the
+/// attachment's key.
+pub(crate) fn attach_private_network(
+    s: &mut Store,
+    st: &AppState,
+    zone: &str,
+    id: &str,
+    pn: &str,
+    ipam_ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    let lb = find_stable_lb(s, zone, id, now)?;
+    let (lb_name, project) = (lb.str("name").to_string(), lb.str("project_id").to_string());
+    let region = region_of(zone);
+    s.get(vpc::PN, pn, now)
+        .filter(|p| p.str("region") == region)
+        .ok_or_else(|| ApiError::lb_not_found("privateNetwork"))?;
+    let key = format!("{id}/{pn}");
+    if s.get(LB_PN, &key, now).is_some() {
+        return Err(ApiError::already_exists(
+            "private_network",
+            pn,
+            "the private network is already attached to this load balancer",
+        ));
+    }
+    let resource = json!({"type": "lb_server", "id": id, "mac_address": null, "name": lb_name});
+    let parent = Parent {
+        kind: LB_PN.into(),
+        id: key.clone(),
+    };
+    let ids = if ipam_ids.is_empty() {
+        ipam::book_in_pn(
+            s,
+            &region,
+            &project,
+            pn,
+            resource,
+            Some(parent.clone()),
+            true,
+            now,
+        )
+    } else {
+        for ip in ipam_ids {
+            let rec = s.get_mut(ipam::IP, ip, now).ok_or_else(|| {
+                ApiError::invalid("ipam_ids", "constraint", format!("IPAM IP {ip} not found"))
+            })?;
+            if rec.extra["private_network_id"] != pn {
+                return Err(ApiError::invalid(
+                    "ipam_ids",
+                    "constraint",
+                    format!("IPAM IP {ip} is not in private network {pn}"),
+                ));
+            }
+            rec.obj().insert("resource".into(), resource.clone());
+        }
+        ipam_ids.to_vec()
+    };
+    let end = st.later(now, st.durations.lb_attach);
+    let body = json!({
+        "created_at": ts(now), "dhcp_config": {"ip_id": ids.first()}, "ipam_ids": ids,
+        "private_network_id": pn, "updated_at": ts(now), "lb_id": id, "zone": zone,
+    });
+    let rec = s.insert(
+        LB_PN,
+        &key,
+        Some(Parent {
+            kind: LB.into(),
+            id: id.to_string(),
+        }),
+        body,
+        &[("pending", now), ("ready", end)],
+    );
+    rec.extra = json!({"booked": ipam_ids});
+    Ok(key)
 }
 
 async fn detach_pn(
@@ -650,21 +721,30 @@ async fn detach_pn(
 ) -> ApiResult {
     zone_ok(&zone)?;
     let pn = body.req_str("private_network_id")?;
-    st.write(|s, now| {
-        find_stable_lb(s, &zone, &id, now)?;
-        let rec = s
-            .remove(LB_PN, &format!("{id}/{pn}"))
-            .ok_or_else(|| ApiError::lb_not_found("privateNetwork"))?;
-        // IPs the user booked go back to unattached; the ones we allocated go with the attachment.
-        for ip in rec.extra["booked"].as_array().cloned().unwrap_or_default() {
-            if let Some(r) = ip.as_str().and_then(|ip| s.get_mut(ipam::IP, ip, now)) {
-                r.obj().insert("resource".into(), Value::Null);
-            }
-        }
-        s.purge(now);
-        Ok(())
-    })?;
+    st.write(|s, now| detach_private_network(s, &zone, &id, &pn, now))?;
     no_content()
+}
+
+/// `DetachPrivateNetwork` (also what the cloud controller emulation calls).
+pub(crate) fn detach_private_network(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    pn: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    find_stable_lb(s, zone, id, now)?;
+    let rec = s
+        .remove(LB_PN, &format!("{id}/{pn}"))
+        .ok_or_else(|| ApiError::lb_not_found("privateNetwork"))?;
+    // IPs the user booked go back to unattached; the ones we allocated go with the attachment.
+    for ip in rec.extra["booked"].as_array().cloned().unwrap_or_default() {
+        if let Some(r) = ip.as_str().and_then(|ip| s.get_mut(ipam::IP, ip, now)) {
+            r.obj().insert("resource".into(), Value::Null);
+        }
+    }
+    s.purge(now);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -865,38 +945,50 @@ async fn create_backend(
     body: JsonBody,
 ) -> ApiResult {
     zone_ok(&zone)?;
-    let mut fields = backend_fields(&body)?;
-    let port = fields["forward_port"].as_u64().unwrap_or(0);
-    fields.insert(
-        "health_check".into(),
-        health_check(body.obj("health_check")?, port)?,
-    );
-    let servers: Vec<String> = body.opt("server_ip")?.unwrap_or_default();
     ok(st.write(|s, now| {
-        find_stable_lb(s, &zone, &id, now)?;
-        let bid = new_id();
-        fields.insert("id".into(), json!(bid));
-        fields.insert("pool".into(), json!(servers));
-        fields.insert("created_at".into(), json!(ts(now)));
-        fields.insert("updated_at".into(), json!(ts(now)));
-        fields.insert("lb_id".into(), json!(id));
-        fields.insert("zone".into(), json!(zone));
-        s.insert(
-            BACKEND,
-            &bid,
-            Some(Parent {
-                kind: LB.into(),
-                id: id.clone(),
-            }),
-            Value::Object(fields),
-            &[],
-        );
+        let bid = insert_backend(s, &zone, &id, &body, now)?;
         Ok(render_backend(
             s,
             s.get(BACKEND, &bid, now).expect("inserted"),
             now,
         ))
     })?)
+}
+
+/// `CreateBackend` on load balancer `lb` (also what the cloud controller emulation calls).
+pub(crate) fn insert_backend(
+    s: &mut Store,
+    zone: &str,
+    lb: &str,
+    body: &JsonBody,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    let mut fields = backend_fields(body)?;
+    let port = fields["forward_port"].as_u64().unwrap_or(0);
+    fields.insert(
+        "health_check".into(),
+        health_check(body.obj("health_check")?, port)?,
+    );
+    let servers: Vec<String> = body.opt("server_ip")?.unwrap_or_default();
+    find_stable_lb(s, zone, lb, now)?;
+    let bid = new_id();
+    fields.insert("id".into(), json!(bid));
+    fields.insert("pool".into(), json!(servers));
+    fields.insert("created_at".into(), json!(ts(now)));
+    fields.insert("updated_at".into(), json!(ts(now)));
+    fields.insert("lb_id".into(), json!(lb));
+    fields.insert("zone".into(), json!(zone));
+    s.insert(
+        BACKEND,
+        &bid,
+        Some(Parent {
+            kind: LB.into(),
+            id: lb.to_string(),
+        }),
+        Value::Object(fields),
+        &[],
+    );
+    Ok(bid)
 }
 
 async fn get_backend(
@@ -916,17 +1008,51 @@ fn with_backend(
 ) -> ApiResult {
     zone_ok(zone)?;
     ok(st.write(|s, now| {
-        let lb = find(s, BACKEND, zone, id, now)?.str("lb_id").to_string();
-        find_stable_lb(s, zone, &lb, now)?;
-        let rec = s.get_mut(BACKEND, id, now).expect("found");
-        f(rec)?;
-        touch(rec, now);
+        change_backend(s, zone, id, now, f)?;
         Ok(render_backend(
             s,
             s.get(BACKEND, id, now).expect("found"),
             now,
         ))
     })?)
+}
+
+fn change_backend(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    now: DateTime<Utc>,
+    f: impl FnOnce(&mut Record) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let lb = find(s, BACKEND, zone, id, now)?.str("lb_id").to_string();
+    find_stable_lb(s, zone, &lb, now)?;
+    let rec = s.get_mut(BACKEND, id, now).expect("found");
+    f(rec)?;
+    touch(rec, now);
+    Ok(())
+}
+
+/// `UpdateBackend` (a full replacement of the backend's fields) followed by
+/// `UpdateHealthCheck` and `SetBackendServers`, as the cloud controller emulation calls them.
+pub(crate) fn replace_backend(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    body: &JsonBody,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let fields = backend_fields(body)?;
+    let port = fields["forward_port"].as_u64().unwrap_or(0);
+    let hc = health_check(body.obj("health_check")?, port)?;
+    let servers: Vec<String> = body.opt("server_ip")?.unwrap_or_default();
+    change_backend(s, zone, id, now, |rec| {
+        for (k, v) in fields {
+            rec.obj().insert(k, v);
+        }
+        rec.obj().insert("health_check".into(), hc);
+        rec.obj().insert("pool".into(), json!(servers));
+        Ok(())
+    })
 }
 
 async fn update_backend(
@@ -1033,19 +1159,27 @@ async fn delete_backend(
     Path((zone, id)): Path<(String, String)>,
 ) -> ApiResult {
     zone_ok(&zone)?;
-    st.write(|s, now| {
-        let lb = find(s, BACKEND, &zone, &id, now)?.str("lb_id").to_string();
-        find_stable_lb(s, &zone, &lb, now)?;
-        if s.list(FRONTEND, now)
-            .iter()
-            .any(|f| f.str("backend_id") == id)
-        {
-            return Err(ApiError::still_in_use("the backend is used by a frontend"));
-        }
-        s.remove(BACKEND, &id);
-        Ok(())
-    })?;
+    st.write(|s, now| remove_backend(s, &zone, &id, now))?;
     no_content()
+}
+
+/// `DeleteBackend`: refused while a frontend uses it.
+pub(crate) fn remove_backend(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let lb = find(s, BACKEND, zone, id, now)?.str("lb_id").to_string();
+    find_stable_lb(s, zone, &lb, now)?;
+    if s.list(FRONTEND, now)
+        .iter()
+        .any(|f| f.str("backend_id") == id)
+    {
+        return Err(ApiError::still_in_use("the backend is used by a frontend"));
+    }
+    s.remove(BACKEND, id);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1165,32 +1299,44 @@ async fn create_frontend(
     body: JsonBody,
 ) -> ApiResult {
     zone_ok(&zone)?;
-    let mut fields = frontend_fields(&body)?;
     ok(st.write(|s, now| {
-        find_stable_lb(s, &zone, &id, now)?;
-        check_frontend_refs(s, &zone, &id, &fields, None, now)?;
-        let fid = new_id();
-        fields.insert("id".into(), json!(fid));
-        fields.insert("created_at".into(), json!(ts(now)));
-        fields.insert("updated_at".into(), json!(ts(now)));
-        fields.insert("lb_id".into(), json!(id));
-        fields.insert("zone".into(), json!(zone));
-        s.insert(
-            FRONTEND,
-            &fid,
-            Some(Parent {
-                kind: LB.into(),
-                id: id.clone(),
-            }),
-            Value::Object(fields),
-            &[],
-        );
+        let fid = insert_frontend(s, &zone, &id, &body, now)?;
         Ok(render_frontend(
             s,
             s.get(FRONTEND, &fid, now).expect("inserted"),
             now,
         ))
     })?)
+}
+
+/// `CreateFrontend` on load balancer `lb` (also what the cloud controller emulation calls).
+pub(crate) fn insert_frontend(
+    s: &mut Store,
+    zone: &str,
+    lb: &str,
+    body: &JsonBody,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    let mut fields = frontend_fields(body)?;
+    find_stable_lb(s, zone, lb, now)?;
+    check_frontend_refs(s, zone, lb, &fields, None, now)?;
+    let fid = new_id();
+    fields.insert("id".into(), json!(fid));
+    fields.insert("created_at".into(), json!(ts(now)));
+    fields.insert("updated_at".into(), json!(ts(now)));
+    fields.insert("lb_id".into(), json!(lb));
+    fields.insert("zone".into(), json!(zone));
+    s.insert(
+        FRONTEND,
+        &fid,
+        Some(Parent {
+            kind: LB.into(),
+            id: lb.to_string(),
+        }),
+        Value::Object(fields),
+        &[],
+    );
+    Ok(fid)
 }
 
 async fn get_frontend(
@@ -1207,16 +1353,8 @@ async fn update_frontend(
     body: JsonBody,
 ) -> ApiResult {
     zone_ok(&zone)?;
-    let fields = frontend_fields(&body)?;
     ok(st.write(|s, now| {
-        let lb = find(s, FRONTEND, &zone, &id, now)?.str("lb_id").to_string();
-        find_stable_lb(s, &zone, &lb, now)?;
-        check_frontend_refs(s, &zone, &lb, &fields, Some(&id), now)?;
-        let rec = s.get_mut(FRONTEND, &id, now).expect("found");
-        for (k, v) in fields {
-            rec.obj().insert(k, v);
-        }
-        touch(rec, now);
+        replace_frontend(s, &zone, &id, &body, now)?;
         Ok(render_frontend(
             s,
             s.get(FRONTEND, &id, now).expect("found"),
@@ -1225,16 +1363,44 @@ async fn update_frontend(
     })?)
 }
 
+/// `UpdateFrontend`: a full replacement of the frontend's fields.
+pub(crate) fn replace_frontend(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    body: &JsonBody,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let fields = frontend_fields(body)?;
+    let lb = find(s, FRONTEND, zone, id, now)?.str("lb_id").to_string();
+    find_stable_lb(s, zone, &lb, now)?;
+    check_frontend_refs(s, zone, &lb, &fields, Some(id), now)?;
+    let rec = s.get_mut(FRONTEND, id, now).expect("found");
+    for (k, v) in fields {
+        rec.obj().insert(k, v);
+    }
+    touch(rec, now);
+    Ok(())
+}
+
 async fn delete_frontend(
     State(st): State<Shared>,
     Path((zone, id)): Path<(String, String)>,
 ) -> ApiResult {
     zone_ok(&zone)?;
-    st.write(|s, now| {
-        let lb = find(s, FRONTEND, &zone, &id, now)?.str("lb_id").to_string();
-        find_stable_lb(s, &zone, &lb, now)?;
-        s.remove(FRONTEND, &id);
-        Ok(())
-    })?;
+    st.write(|s, now| remove_frontend(s, &zone, &id, now))?;
     no_content()
+}
+
+/// `DeleteFrontend`.
+pub(crate) fn remove_frontend(
+    s: &mut Store,
+    zone: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let lb = find(s, FRONTEND, zone, id, now)?.str("lb_id").to_string();
+    find_stable_lb(s, zone, &lb, now)?;
+    s.remove(FRONTEND, id);
+    Ok(())
 }

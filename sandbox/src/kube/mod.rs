@@ -14,6 +14,7 @@
 //! Objects live in the sandbox store (kind `kube.object`), parented to their namespace or to
 //! the cluster, so they persist with the rest of the sandbox and disappear with the cluster.
 
+pub mod ccm;
 pub mod fields;
 pub mod nodes;
 pub mod objects;
@@ -109,6 +110,7 @@ pub fn routes(app: Shared) -> Router {
             tracing::warn!(lb = %id, error = %e, "cannot restart load balancer endpoint");
         }
     }
+    ccm::spawn_sync_loop(Arc::downgrade(&state.app));
     Router::new()
         .route("/k8s-api/{cluster}", any(handle))
         .route("/k8s-api/{cluster}/{*rest}", any(handle))

@@ -13,9 +13,10 @@ use super::fields::{self, Path};
 use super::resources::{self, ResourceType};
 use crate::api::k8s::CLUSTER;
 use crate::api::lb::{IP, LB};
+
 use crate::server::AppState;
 use crate::store::{Parent, Record, Store};
-use crate::wire::{new_id, random_public_ip, ts};
+use crate::wire::ts;
 
 /// Store kind of Kubernetes objects.
 pub const OBJECT: &str = "kube.object";
@@ -26,9 +27,6 @@ pub const META: &str = "kube.meta";
 pub const DEPLOYMENT_READY: Duration = Duration::from_secs(20);
 /// How long a load balancer created for a Service takes to become ready, at speed 1.
 pub const SERVICE_LB_READY: Duration = Duration::from_secs(30);
-
-/// The annotation naming the Scaleway load balancer a Service uses.
-pub const LB_ID_ANNOTATION: &str = "service.beta.kubernetes.io/scw-loadbalancer-id";
 
 /// A Kubernetes `Status` failure.
 #[derive(Debug, Clone)]
@@ -186,6 +184,11 @@ pub enum Op {
     Apply,
     /// Create, update or patch.
     Update,
+}
+
+/// Takes the next resourceVersion of a cluster.
+pub fn bump_rv(s: &mut Store, cluster: &str, now: DateTime<Utc>) -> String {
+    next_rv(s, cluster, now)
 }
 
 fn next_rv(s: &mut Store, cluster: &str, now: DateTime<Utc>) -> String {
@@ -580,106 +583,8 @@ fn default_service(
     if kind == "LoadBalancer" && spec["externalTrafficPolicy"].is_null() {
         spec["externalTrafficPolicy"] = json!("Cluster");
     }
-    // The cloud controller: bind the Service to a Scaleway load balancer.
-    let wanted = obj["metadata"]["annotations"][LB_ID_ANNOTATION]
-        .as_str()
-        .map(|a| a.rsplit('/').next().unwrap_or(a).to_string());
-    let current = extra.get("lb").cloned().unwrap_or(Value::Null);
-    let owned = current["owned"].as_bool().unwrap_or(false);
-    let current_id = current["id"].as_str().map(str::to_string);
-    if kind != "LoadBalancer" || (owned && wanted.is_some()) {
-        if owned && let Some(id) = &current_id {
-            release_lb(s, id, now);
-        }
-        if let Some(m) = extra.as_object_mut() {
-            m.remove("lb");
-        }
-    }
-    if kind == "LoadBalancer" {
-        match wanted {
-            Some(id) => {
-                extra["lb"] = match s.get(LB, &id, now) {
-                    Some(_) => json!({"id": id, "owned": false}),
-                    None => {
-                        json!({"id": id, "owned": false, "error": format!("load balancer {id} not found")})
-                    }
-                };
-            }
-            None if owned && current_id.is_some() => {}
-            None => {
-                let uid = obj["metadata"]["uid"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                let id = create_lb(s, app, now, cluster, &uid);
-                extra["lb"] = json!({"id": id, "owned": true});
-            }
-        }
-    }
+    super::ccm::sync_service(s, app, now, cluster, obj, extra);
     Ok(())
-}
-
-fn create_lb(
-    s: &mut Store,
-    app: &AppState,
-    now: DateTime<Utc>,
-    cluster: &str,
-    uid: &str,
-) -> String {
-    let region = s
-        .get(CLUSTER, cluster, now)
-        .map(|r| r.str("region").to_string())
-        .unwrap_or_else(|| "fr-par".into());
-    let zone = format!("{region}-1");
-    let project = app.project_id.clone();
-    let id = new_id();
-    let ip_id = new_id();
-    let address = random_public_ip();
-    s.insert(
-        IP,
-        &ip_id,
-        None,
-        json!({
-            "id": ip_id, "ip_address": address, "lb_id": id, "organization_id": project,
-            "project_id": project, "region": region, "tags": [], "zone": zone,
-            "reverse": format!("{}.lb.{region}.scw.cloud", address.replace('.', "-")),
-        }),
-        &[],
-    );
-    let tags = json!([
-        format!("kapsule={cluster}"),
-        "managed-by-scaleway-cloud-controller-manager"
-    ]);
-    let body = json!({
-        "backend_count": 0, "created_at": ts(now), "description": "kubernetes service load balancer",
-        "frontend_count": 0, "id": id, "instances": [], "ip": [], "name": format!("{cluster}_{uid}"),
-        "organization_id": project, "private_network_count": 0, "project_id": project,
-        "region": region, "route_count": 0, "ssl_compatibility_level": "ssl_compatibility_level_intermediate",
-        "subscriber": null, "tags": tags, "type": "lb-s", "updated_at": ts(now), "zone": zone,
-    });
-    let ready = app.later(now, SERVICE_LB_READY);
-    let rec = s.insert(
-        LB,
-        &id,
-        None,
-        body,
-        &[("to_create", now), ("creating", now), ("ready", ready)],
-    );
-    rec.extra = json!({"instance_id": new_id()});
-    id
-}
-
-fn release_lb(s: &mut Store, id: &str, now: DateTime<Utc>) {
-    let ips: Vec<String> = s
-        .list(IP, now)
-        .into_iter()
-        .filter(|r| r.body["lb_id"] == id)
-        .map(|r| r.id.clone())
-        .collect();
-    for ip in ips {
-        s.remove(IP, &ip);
-    }
-    s.remove(LB, id);
 }
 
 /// Server-side apply of `patch` by `manager`.
@@ -863,10 +768,8 @@ pub fn delete(
         );
     }
     for v in &victims {
-        if v.extra["lb"]["owned"].as_bool() == Some(true)
-            && let Some(id) = v.extra["lb"]["id"].as_str()
-        {
-            release_lb(s, id, now);
+        if v.extra.get("lb").is_some() {
+            super::ccm::release(s, now, cluster, &v.body);
         }
         s.remove(OBJECT, &v.id);
     }

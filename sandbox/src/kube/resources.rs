@@ -93,6 +93,7 @@ pub const RESOURCES: &[ResourceType] = &[
         &["sa"],
     ),
     rt("", "v1", "services", "service", "Service", true, &["svc"]),
+    rt("", "v1", "events", "event", "Event", true, &["ev"]),
     rt(
         "",
         "v1",

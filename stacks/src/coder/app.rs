@@ -6,7 +6,7 @@ use std::path::Path;
 
 use kapstan_engine::{Input, Stack};
 use kapstan_providers::coder::{
-    CoderFirstUser, CoderTemplate, CoderValues, GithubOAuth, SecretKeyRef,
+    CoderFirstUser, CoderTemplate, CoderValues, GithubOAuth, LbServiceSettings, SecretKeyRef,
 };
 use kapstan_providers::helm::HelmRelease;
 use kapstan_providers::kubernetes::{
@@ -268,6 +268,10 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
                 infra.output::<String>("lb_id"),
             ],
         )),
+        load_balancer_settings: Some(LbServiceSettings {
+            ssl_compatibility_level: super::infra::LB_SSL_COMPATIBILITY_LEVEL.into(),
+            lb_type: p.lb_type.clone(),
+        }),
         image_tag: None,
         extra_env: vec![
             ("CODER_TELEMETRY_ENABLE".into(), "false".into()),

@@ -33,6 +33,10 @@ fn tags(p: &Profile) -> Vec<String> {
     ]
 }
 
+/// The SSL compatibility level of the Coder load balancer. The app phase writes the same value
+/// on the Coder Service, so the cloud controller never has a different one to apply.
+pub const LB_SSL_COMPATIBILITY_LEVEL: &str = "ssl_compatibility_level_modern";
+
 /// The database name of an environment.
 pub fn database_name(p: &Profile) -> String {
     format!("coder_{}_db", p.env.name())
@@ -242,7 +246,7 @@ pub fn infra_stack(p: &Profile) -> Stack {
             description: Some(format!("Coder {env} access, used by the coder Service")),
             tags: tags(p),
             ip_ids: Some(vec![lb_ip.id().into()]),
-            ssl_compatibility_level: Some("ssl_compatibility_level_modern".into()),
+            ssl_compatibility_level: Some(LB_SSL_COMPATIBILITY_LEVEL.into()),
             private_network: Some(vec![LbPrivateNetwork {
                 private_network_id: network.id().into(),
             }]),

@@ -1,0 +1,283 @@
+//! kapstan and Kapsule's cloud controller (CCM) on one load balancer, in the sandbox: after
+//! `up`, several CCM sync cycles change nothing kapstan declared (drift exits 0, the next plan
+//! is a no-op), and a Service kapstan does not know about cannot make `down` leave anything.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn tools_bin() -> PathBuf {
+    let tools = std::env::var_os("KAPSTAN_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
+    tools.join("bin")
+}
+
+struct Project {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+/// `kapstan sandbox serve` on the project's persisted sandbox and recorded port.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Project {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kapstan"));
+        let path = std::env::var("PATH").unwrap_or_default();
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env("PATH", format!("{}:{path}", tools_bin().display()))
+            .env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env_remove("KAPSTAN_HELM")
+            .env_remove("KAPSTAN_STATE")
+            .env_remove("SCW_SECRET_KEY")
+            .env_remove("SCW_ACCESS_KEY")
+            .env_remove("SCW_DEFAULT_PROJECT_ID")
+            .env_remove("SCW_API_URL")
+            .env_remove("SCW_PROFILE")
+            .env_remove("SCW_CONFIG_PATH")
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// A command against the served sandbox, configured the way `sandbox serve` says.
+    fn run_against(&self, served: &Served, args: &[&str]) -> Output {
+        self.cmd(args)
+            .env("SCW_API_URL", &served.url)
+            .env("SCW_SECRET_KEY", kapstan_sandbox::DEFAULT_SECRET_KEY)
+            .env("SCW_ACCESS_KEY", "SCWSANDBOXXXXXXXXXXX")
+            .env(
+                "SCW_DEFAULT_PROJECT_ID",
+                kapstan_sandbox::DEFAULT_PROJECT_ID,
+            )
+            .env("SCW_DEFAULT_REGION", "fr-par")
+            .env("SCW_DEFAULT_ZONE", "fr-par-1")
+            .output()
+            .unwrap()
+    }
+
+    fn serve(&self) -> Served {
+        let dir = self.dir.path().join(".kapstan/sandbox");
+        let port = std::fs::read_to_string(dir.join("port")).unwrap();
+        let mut child = self
+            .cmd(&[
+                "sandbox",
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{}", port.trim()),
+                "--speed",
+                "20",
+                "--data-dir",
+                dir.to_str().unwrap(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("sandbox URL printed")
+            .to_string();
+        Served { child, url }
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn get(url: &str) -> Value {
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-H",
+            &format!("x-auth-token: {}", kapstan_sandbox::DEFAULT_SECRET_KEY),
+            url,
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn objects(doc: &Value, kind: &str) -> Vec<Value> {
+    doc["resources"][kind]
+        .as_array()
+        .map(|a| a.iter().map(|r| r["object"].clone()).collect())
+        .unwrap_or_default()
+}
+
+fn ccm_syncs(served: &Served) -> u64 {
+    let doc = get(&format!("{}/sandbox/v1/resources", served.url));
+    objects(&doc, "kube.ccm")
+        .iter()
+        .filter_map(|c| c["syncs"].as_u64())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Waits until the served sandbox's controller has synced `n` more times.
+fn wait_for_syncs(served: &Served, n: u64) {
+    let start = ccm_syncs(served);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while ccm_syncs(served) < start + n {
+        assert!(
+            Instant::now() < deadline,
+            "the controller did not sync {n} times"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn up(p: &Project) {
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--auto-approve",
+        "--template",
+        "react-typescript",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn drift_and_plan_stay_clean_across_ccm_syncs() {
+    let p = Project::new();
+    up(&p);
+    {
+        let served = p.serve();
+        wait_for_syncs(&served, 4);
+        let o = p.run_against(&served, &["drift", "--env", "dev", "--detailed-exitcode"]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "drift after CCM syncs:\n{}",
+            text(&o)
+        );
+        let doc = get(&format!("{}/sandbox/v1/resources", served.url));
+        let lb = &objects(&doc, "lb.lb")[0];
+        assert_eq!(
+            lb["ssl_compatibility_level"], "ssl_compatibility_level_modern",
+            "{lb:#}"
+        );
+        // The controller made the coder Service's frontend and backend, named after its uid.
+        let frontends = objects(&doc, "lb.frontend");
+        assert_eq!(frontends.len(), 1, "{frontends:#?}");
+        assert!(frontends[0]["name"].as_str().unwrap().ends_with("_tcp_80"));
+    }
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--dry-run",
+        "--template",
+        "react-typescript",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert_eq!(t.matches("No changes.").count(), 2, "no flip-flop: {t}");
+}
+
+#[test]
+fn down_removes_a_load_balancer_the_ccm_made_for_a_foreign_service() {
+    let p = Project::new();
+    up(&p);
+    let kubeconfig = p.home.path().join(".kube/config-coder-dev");
+    let lb_id;
+    {
+        let served = p.serve();
+        // A user's own LoadBalancer Service, without kapstan's annotations.
+        let svc = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "grafana", "namespace": "default"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "grafana"},
+                "ports": [{"port": 3000, "targetPort": 3000}]}});
+        let file = p.dir.path().join("svc.json");
+        std::fs::write(&file, svc.to_string()).unwrap();
+        let o = Command::new(tools_bin().join("kubectl"))
+            .args(["apply", "-f", file.to_str().unwrap()])
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        wait_for_syncs(&served, 2);
+        let doc = get(&format!("{}/sandbox/v1/resources", served.url));
+        let lbs = objects(&doc, "lb.lb");
+        let ccm: Vec<&Value> = lbs.iter().filter(|l| l["name"] != "coder-dev-lb").collect();
+        assert_eq!(ccm.len(), 1, "one CCM load balancer: {lbs:#?}");
+        lb_id = ccm[0]["id"].as_str().unwrap().to_string();
+    }
+    let o = p.run(&["down", "--env", "dev", "--sandbox", "--confirm"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains(&lb_id),
+        "down names the load balancer it removed: {t}"
+    );
+    let served = p.serve();
+    let doc = get(&format!("{}/sandbox/v1/resources", served.url));
+    let (code, _) = {
+        let o = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
+            .arg(format!(
+                "x-auth-token: {}",
+                kapstan_sandbox::DEFAULT_SECRET_KEY
+            ))
+            .arg(format!("{}/lb/v1/zones/fr-par-1/lbs/{lb_id}", served.url))
+            .output()
+            .unwrap();
+        (String::from_utf8_lossy(&o.stdout).to_string(), ())
+    };
+    assert_eq!(code, "404", "the CCM load balancer {lb_id} is gone");
+    for kind in [
+        "lb.lb",
+        "lb.ip",
+        "lb.frontend",
+        "lb.backend",
+        "lb.private_network",
+        "vpc.private_network",
+        "k8s.cluster",
+    ] {
+        assert!(
+            objects(&doc, kind).is_empty(),
+            "{kind} left behind: {doc:#}"
+        );
+    }
+}

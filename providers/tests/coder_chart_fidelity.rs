@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kapstan_engine::Input;
-use kapstan_providers::coder::{CoderValues, GithubOAuth, SecretKeyRef};
+use kapstan_providers::coder::{CoderValues, GithubOAuth, LbServiceSettings, SecretKeyRef};
 use serde_json::{Value, json};
 
 fn helm() -> PathBuf {
@@ -64,6 +64,10 @@ fn kapstan_values() -> Value {
         load_balancer_id: Some(Input::Value(
             "fr-par-1/11111111-1111-4111-8111-111111111111".into(),
         )),
+        load_balancer_settings: Some(LbServiceSettings {
+            ssl_compatibility_level: "ssl_compatibility_level_intermediate".into(),
+            lb_type: "LB-S".into(),
+        }),
         image_tag: Some("v2.21.1".into()),
         extra_env: vec![("CODER_TELEMETRY_ENABLE".into(), "false".into())],
         resources: Some(

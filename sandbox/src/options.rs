@@ -34,6 +34,8 @@ pub struct SandboxOptions {
     pub default_project_id: String,
     /// Durations of the asynchronous state machines, at speed 1.0.
     pub durations: Durations,
+    /// How the Coder emulator behaves (provisioner daemons, rate limits, faults).
+    pub coder: crate::coder::CoderOptions,
 }
 
 impl Default for SandboxOptions {
@@ -46,6 +48,7 @@ impl Default for SandboxOptions {
             faults: FaultSpec::default(),
             default_project_id: DEFAULT_PROJECT_ID.to_string(),
             durations: Durations::default(),
+            coder: crate::coder::CoderOptions::default(),
         }
     }
 }

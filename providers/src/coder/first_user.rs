@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::client::{CoderClient, CoderError};
+use super::rules;
 
 /// The first Coder user (owner).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -152,29 +153,14 @@ impl Driver for CoderFirstUserDriver {
             ));
         }
         if let Some(u) = config["username"].as_str() {
-            let ok = !u.is_empty()
-                && u.len() <= 32
-                && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !u.starts_with('-')
-                && !u.ends_with('-');
-            if !ok {
-                errors.push(FieldError::new(
-                    "username",
-                    &format!("{u:?}"),
-                    "is not a valid Coder username",
-                    "use letters, digits and '-', at most 32 characters",
-                ));
-            }
+            errors.extend(rules::check_name("username", u, "username"));
         }
-        if let Some(p) = config["password"].as_str()
-            && p.len() < 8
-        {
-            errors.push(FieldError::new(
-                "password",
-                "(sensitive value)",
-                "is too short",
-                "use at least 8 characters (e.g. a random_password of length 24)",
-            ));
+        if let Some(n) = config["name"].as_str() {
+            errors.extend(rules::check_display_name("name", n));
+        }
+        // A password from a reference (a random_password) is checked again before the call.
+        if let Some(p) = config["password"].as_str() {
+            errors.extend(rules::check_password("password", p));
         }
         errors
     }
@@ -196,7 +182,12 @@ impl Driver for CoderFirstUserDriver {
         let email = config["email"].as_str().unwrap_or_default();
         let username = config["username"].as_str().unwrap_or_default();
         let password = config["password"].as_str().unwrap_or_default();
-        let mut client = CoderClient::new(url);
+        if let Some(problem) = rules::check_password("password", password) {
+            return Err(DriverError::failed(format!(
+                "coder_first_user: {problem}; nothing was sent to Coder"
+            )));
+        }
+        let client = CoderClient::new(url);
         ctx.progress(format!("waiting for Coder at {url}"));
         client
             .wait_healthy(timeout(config))
@@ -209,13 +200,10 @@ impl Driver for CoderFirstUserDriver {
                 ))
             })?;
             let me = client.me().await.map_err(coder_err)?;
-            let orgs = client.organizations().await.map_err(coder_err)?;
+            let org = client.default_organization().await.map_err(coder_err)?;
             (
                 me["id"].as_str().unwrap_or_default().to_string(),
-                orgs.first()
-                    .and_then(|o| o["id"].as_str())
-                    .unwrap_or_default()
-                    .to_string(),
+                org.unwrap_or_default(),
                 true,
             )
         } else {

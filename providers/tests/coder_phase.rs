@@ -762,6 +762,8 @@ async fn fifteen_pushes_log_in_once_poll_politely_and_stay_within_the_upload_bud
     }
     let db = coder_db(&sandbox).await;
     assert_eq!(db["templates"].as_object().unwrap().len(), 15);
+    // The upload budget was used without a single refused upload, and polling stayed polite.
+    assert_eq!(db["rate_limited"], json!({}), "requests refused with 429");
     // One session for the whole apply (plus none from the first user, which did not log in).
     assert_eq!(
         db["tokens"].as_object().unwrap().len(),

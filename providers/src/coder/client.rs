@@ -130,7 +130,7 @@ impl UploadBudget {
 }
 
 /// A failure after which the server may or may not have acted.
-fn is_ambiguous(e: &CoderError) -> bool {
+pub(crate) fn is_ambiguous(e: &CoderError) -> bool {
     match e {
         CoderError::Transport { .. } => true,
         CoderError::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),

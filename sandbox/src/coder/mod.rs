@@ -271,7 +271,12 @@ async fn handle(
         let mut limiter = ctx.limits.lock().unwrap_or_else(|p| p.into_inner());
         let verdict = match rate_limited(&mut limiter, opts, &who, method.as_str(), &path, window) {
             Ok(v) => v,
-            Err(r) => return Ok(*r),
+            Err(r) => {
+                // Counted so that tests (and `/sandbox/v1/resources`) can see who was refused.
+                let n = db["rate_limited"][&path].as_u64().unwrap_or(0);
+                db["rate_limited"][&path] = json!(n + 1);
+                return Ok(*r);
+            }
         };
         if needs_session && user.is_none() {
             return Ok(msg(
@@ -424,7 +429,7 @@ fn ensure_instance(s: &mut Store, key: &str, now: DateTime<Utc>) {
             "organizations": [{"id": org, "name": "coder", "display_name": "Coder", "is_default": true,
                 "created_at": ts(now), "updated_at": ts(now), "description": "", "icon": ""}],
             "users": [], "tokens": {}, "files": {}, "versions": {}, "templates": {},
-            "jobs": {}, "workspaces": {}, "builds": {}, "daemons": [],
+            "jobs": {}, "workspaces": {}, "builds": {}, "daemons": [], "rate_limited": {},
         }),
         &[],
     );

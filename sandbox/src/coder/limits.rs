@@ -1,8 +1,9 @@
 //! Coder's rate limits (`coderd/httpmw/ratelimit.go`, reference §1): every `/api/v2` path per
 //! user (or per client address when anonymous) 512 a minute by default, `POST /api/v2/files` 12
 //! a minute per user, `POST /api/v2/users/login` 60 a minute. Windows slide over the last
-//! minute; an answer reports the limit, what remains and when the window frees up, as the
-//! rate limiter's headers do.
+//! minute (go-chi/httprate approximates the same with a weighted previous window); answers carry
+//! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`, and a refusal
+//! `Retry-After` with the window's length, as httprate sends them.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};

@@ -386,7 +386,8 @@ fn rate_limited(
                 "You've been rate limited for sending too many requests!",
             );
             rate_headers(&mut r, &v);
-            let secs = v.reset_in.as_secs_f64().ceil().max(1.0) as u64;
+            // As go-chi/httprate (Coder's rate limiter) does: the window's length, RFC 6585.
+            let secs = window.as_secs_f64().ceil().max(1.0) as u64;
             r.headers_mut()
                 .insert("retry-after", HeaderValue::from(secs));
             return Err(Box::new(r));

@@ -672,13 +672,15 @@ async fn delete_workspaces(
     log: &crate::platform::logs::RunLog,
 ) -> Result<(), CliError> {
     let mut failed = 0;
+    // One driver: one Coder session for every template.
+    let driver = kapstan_providers::coder::CoderTemplateDriver::new();
     for (addr, r) in doc
         .resources
         .iter()
         .filter(|(_, r)| r.kind == "coder_template")
     {
         let ctx = kapstan_engine::DriverContext::detached(stack, addr);
-        match kapstan_providers::coder::delete_template_workspaces(&ctx, &r.config).await {
+        match driver.delete_workspaces_of(&ctx, &r.config).await {
             Ok(ws) if !ws.is_empty() => {
                 println!("  deleted the workspaces of {addr}: {}", ws.join(", "));
                 log.line(&format!(

@@ -14,9 +14,7 @@ pub use archive::{TemplateArchive, archive_dir};
 pub use client::{CoderClient, CoderError};
 pub use first_user::{CoderFirstUser, CoderFirstUserAttributes, CoderFirstUserDriver};
 pub use session::Sessions;
-pub use template::{
-    CoderTemplate, CoderTemplateAttributes, CoderTemplateDriver, delete_template_workspaces,
-};
+pub use template::{CoderTemplate, CoderTemplateAttributes, CoderTemplateDriver};
 pub use values::{
     CODER_CHART, CODER_CHART_REPOSITORY, CoderValues, GithubOAuth, SecretKeyRef, postgres_url,
 };

@@ -161,6 +161,26 @@ impl CoderTemplateDriver {
         }
     }
 
+    /// Deletes the workspaces of the template recorded as `config` (url, email, password,
+    /// name) with delete builds and waits until they are gone: what `kapstan down` runs before
+    /// it destroys the application phase. Returns the names of the workspaces deleted. Calls
+    /// for several templates of one Coder share one session.
+    pub async fn delete_workspaces_of(
+        &self,
+        ctx: &DriverContext,
+        config: &Value,
+    ) -> Result<Vec<String>, DriverError> {
+        let (client, _) = self.session(ctx, config).await?;
+        let mut forced = config.clone();
+        forced["delete_workspaces"] = json!(true);
+        let ws = workspaces_in_the_way(&client, &forced).await?;
+        delete_workspaces(ctx, &client, &forced, &ws).await?;
+        Ok(ws
+            .iter()
+            .map(|w| w["name"].as_str().unwrap_or_default().to_string())
+            .collect())
+    }
+
     async fn session(
         &self,
         ctx: &DriverContext,
@@ -507,25 +527,6 @@ async fn delete_workspaces(
         delay = (delay * 2).min(Duration::from_secs(5));
     }
     Ok(())
-}
-
-/// Deletes the workspaces of the template recorded as `config` (url, email, password, name)
-/// with delete builds and waits until they are gone: what `kapstan down` runs before it
-/// destroys the application phase. Returns the names of the workspaces deleted.
-pub async fn delete_template_workspaces(
-    ctx: &DriverContext,
-    config: &Value,
-) -> Result<Vec<String>, DriverError> {
-    let driver = CoderTemplateDriver::new();
-    let (client, _) = driver.session(ctx, config).await?;
-    let mut forced = config.clone();
-    forced["delete_workspaces"] = json!(true);
-    let ws = workspaces_in_the_way(&client, &forced).await?;
-    delete_workspaces(ctx, &client, &forced, &ws).await?;
-    Ok(ws
-        .iter()
-        .map(|w| w["name"].as_str().unwrap_or_default().to_string())
-        .collect())
 }
 
 #[async_trait]

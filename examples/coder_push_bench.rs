@@ -195,6 +195,11 @@ async fn run(cli: &Cli) -> Result<Value, Error> {
     let t = Instant::now();
     let report = engine.apply(&plan, &apply).await?;
     let app_s = t.elapsed().as_secs_f64();
+    let all: Value = reqwest::get(format!("{}/sandbox/v1/resources", sandbox.url()))
+        .await?
+        .json()
+        .await?;
+    let refused = all["resources"]["coder.instance"][0]["object"]["rate_limited"].clone();
     sandbox.shutdown().await;
 
     let events = recorder.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -243,6 +248,7 @@ async fn run(cli: &Cli) -> Result<Value, Error> {
         "ratio": ratio,
         "bound_at_speed_1_by_daemons_s": by_daemons,
         "failed": failed,
+        "refused_429_by_path": refused,
         "ok": report.is_success() && ratio <= 1.15,
     }))
 }

@@ -63,6 +63,9 @@ impl CoderError {
 /// Uploads Coder accepts per user and minute when it does not say otherwise.
 pub const UPLOADS_PER_MINUTE: usize = 12;
 
+/// Extra wait past a rate-limit window's reset, for clock granularity.
+const RESET_MARGIN: Duration = Duration::from_millis(50);
+
 /// How a call may be repeated after a failure.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Repeat {
@@ -99,7 +102,9 @@ impl UploadBudget {
             self.sent.pop_front();
         }
         match self.server {
-            Some((0, reset)) if reset > now => reset - now,
+            // A little after the reset: a request that arrives early is refused, and a refusal
+            // costs a whole window (`Retry-After`).
+            Some((0, reset)) if reset > now => reset - now + RESET_MARGIN,
             Some((n, _)) if n > 0 => Duration::ZERO,
             _ if self.sent.len() >= UPLOADS_PER_MINUTE => self
                 .sent

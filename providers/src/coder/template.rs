@@ -346,10 +346,15 @@ fn timeout(config: &Value) -> Duration {
     Duration::from_secs(config["timeout_seconds"].as_u64().unwrap_or(600))
 }
 
+/// Longest pause between two polls of a build: 30 reads a minute of one version, far under
+/// Coder's 512 per path, while a queued build is seen at most 2 s after it ends.
+const POLL_CAP: Duration = Duration::from_secs(2);
+
 /// How many log lines a failed build's error quotes.
 const LOG_TAIL: usize = 12;
 
-/// Waits for the import job of version `vid`, polling with backoff (0.25 s doubling to 5 s):
+/// Waits for the import job of version `vid`, polling with backoff (0.25 s doubling to
+/// [`POLL_CAP`]):
 /// fails at once when no provisioner can take the job or its status is `unknown`, and on a
 /// failed build quotes the end of its log.
 async fn wait_for_build(
@@ -409,7 +414,7 @@ async fn wait_for_build(
         }
         let jitter = rand::random_range(0.8..1.2);
         tokio::time::sleep(delay.mul_f64(jitter)).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+        delay = (delay * 2).min(POLL_CAP);
     }
 }
 

@@ -404,11 +404,12 @@ fn rate_headers(r: &mut Response, v: &limits::Verdict) {
     let h = r.headers_mut();
     h.insert("x-ratelimit-limit", HeaderValue::from(v.limit));
     h.insert("x-ratelimit-remaining", HeaderValue::from(v.remaining));
-    // Seconds since the epoch, with milliseconds, so that windows scaled by the speed factor
-    // stay readable.
-    if let Ok(value) =
-        HeaderValue::from_str(&format!("{:.3}", reset.timestamp_millis() as f64 / 1000.0))
-    {
+    // Seconds since the epoch, with milliseconds (rounded up, never early), so that windows
+    // scaled by the speed factor stay readable.
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "{:.3}",
+        (reset.timestamp_millis() + 1) as f64 / 1000.0
+    )) {
         h.insert("x-ratelimit-reset", value);
     }
 }

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn tools_bin() -> PathBuf {
     let tools = std::env::var_os("KAPSTAN_TOOLS")
@@ -452,4 +452,126 @@ fn templates_push_to_the_sandbox_coder_and_health_sees_them() {
         t.contains("go-fiber, react-typescript"),
         "both templates in Coder: {t}"
     );
+}
+
+/// `curl` of the Coder API at `url`, with a session token when given: `(status, body)`.
+fn coder_api(
+    url: &str,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut args = vec![
+        "-s".to_string(),
+        "-o".into(),
+        "/dev/stdout".into(),
+        "-w".into(),
+        "\n%{http_code}".into(),
+        "-X".into(),
+        method.into(),
+        format!("{url}/api/v2{path}"),
+    ];
+    if let Some(t) = token {
+        args.extend(["-H".into(), format!("Coder-Session-Token: {t}")]);
+    }
+    if let Some(b) = body {
+        args.extend([
+            "-H".into(),
+            "content-type: application/json".into(),
+            "-d".into(),
+            b.to_string(),
+        ]);
+    }
+    let out = Command::new("curl").args(&args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (
+        code.trim().parse().unwrap_or(0),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn down_deletes_the_workspaces_users_created() {
+    let p = Project::new();
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--auto-approve",
+        "--template",
+        "react-typescript",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let access = t
+        .split_whitespace()
+        .skip_while(|w| *w != "URL:")
+        .nth(1)
+        .expect("access URL printed")
+        .to_string();
+    let password = p.run(&["output", "--env", "dev", "admin_password"]);
+    let password = String::from_utf8_lossy(&password.stdout).trim().to_string();
+
+    // Users create workspaces while the platform runs (the persisted sandbox, served).
+    let mut serve: Child = p
+        .cmd(
+            &[
+                "sandbox",
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--data-dir",
+                p.dir.path().join(".kapstan/sandbox").to_str().unwrap(),
+            ],
+            true,
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let email = p.run(&["output", "--env", "dev", "admin_email"]);
+    let email = String::from_utf8_lossy(&email.stdout).trim().to_string();
+    let login = json!({"email": email, "password": password});
+    let (s, session) = coder_api(&access, None, "POST", "/users/login", Some(&login));
+    assert_eq!(s, 201, "{session}");
+    let token = session["session_token"].as_str().unwrap().to_string();
+    let (_, tpl) = coder_api(
+        &access,
+        Some(&token),
+        "GET",
+        "/organizations/default/templates/react-typescript",
+        None,
+    );
+    let tid = tpl["id"].as_str().expect("template pushed").to_string();
+    for name in ["alice-web", "bob-web"] {
+        let (s, w) = coder_api(
+            &access,
+            Some(&token),
+            "POST",
+            "/users/me/workspaces",
+            Some(&json!({"name": name, "template_id": tid})),
+        );
+        assert_eq!(s, 201, "{w}");
+    }
+    let _ = serve.kill();
+    let _ = serve.wait();
+
+    let o = p.run(&["down", "--env", "dev", "--sandbox", "--confirm"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("Backed up"), "{t}");
+    assert!(
+        t.contains("deleted the workspaces of template-react-typescript: "),
+        "{t}"
+    );
+    assert!(t.contains("alice-web") && t.contains("bob-web"), "{t}");
+    let doc = p.sandbox_resources();
+    assert_eq!(cloud_objects(&doc), 0, "nothing left: {doc:#}");
 }

@@ -648,3 +648,523 @@ async fn coder_unreachable_times_out_with_a_clear_error() {
     );
     assert!(!err.contains("correct-horse-battery"));
 }
+
+// ---- The client against a Coder as strict as the real one ----
+
+const OWNER_PASSWORD: &str = "Kx7#mQ2$vL9@pR4!wT6&";
+
+/// A sandbox with a Coder Deployment behind a load balancer, its first user created by the
+/// driver: `(sandbox, coder url)`.
+async fn coder_only(speed: f64, coder: kapstan_sandbox::CoderOptions) -> (Sandbox, String) {
+    let sandbox = Sandbox::start(SandboxOptions {
+        speed,
+        coder,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let base = sandbox.url().to_string();
+    let key = sandbox.secret_key().to_string();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .header("x-auth-token", &key)
+            .json(&body)
+            .send()
+    };
+    let pn: Value = post(
+        "/vpc/v2/regions/fr-par/private-networks",
+        json!({"name": "pn"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let cluster: Value = post(
+        "/k8s/v1/regions/fr-par/clusters",
+        json!({"name": "c", "version": "1.32.13", "cni": "cilium", "private_network_id": pn["id"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let lb: Value = post(
+        "/lb/v1/zones/fr-par-1/lbs",
+        json!({"name": "coder", "type": "LB-S"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = cluster["id"].as_str().unwrap();
+    let kubeconfig = loop {
+        let r = http
+            .get(format!(
+                "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
+            ))
+            .header("x-auth-token", &key)
+            .send()
+            .await
+            .unwrap();
+        if r.status().is_success() {
+            let v: Value = r.json().await.unwrap();
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(v["content"].as_str().unwrap())
+                .unwrap();
+            break String::from_utf8(raw).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let field = |k: &str| {
+        kubeconfig
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(k).map(str::to_string))
+            .unwrap()
+    };
+    let (server, token) = (field("server: "), field("token: "));
+    let labels = json!({"app.kubernetes.io/name": "coder"});
+    for (path, body) in [
+        (
+            "/apis/apps/v1/namespaces/default/deployments",
+            json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "coder"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                    {"name": "coder", "image": "ghcr.io/coder/coder:v2.21.1"}]}}}}),
+        ),
+        (
+            "/api/v1/namespaces/default/services",
+            json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "coder", "annotations": {
+                "service.beta.kubernetes.io/scw-loadbalancer-id": format!("fr-par-1/{}", lb["id"].as_str().unwrap())}},
+            "spec": {"type": "LoadBalancer", "selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}),
+        ),
+    ] {
+        let r = http
+            .post(format!("{server}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+    let ep: Value = http
+        .get(format!(
+            "{base}/sandbox/v1/lb-endpoints/fr-par-1/{}",
+            lb["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = ep["url"].as_str().unwrap().to_string();
+    let admin = json!({"url": url, "email": "admin@example.com", "username": "admin",
+        "password": OWNER_PASSWORD, "timeout_seconds": 30});
+    CoderFirstUserDriver::new()
+        .create(&DriverContext::detached("t", "admin"), &admin)
+        .await
+        .unwrap();
+    (sandbox, url)
+}
+
+/// The Coder database of the sandbox (users, tokens, files, versions, templates, jobs).
+async fn coder_db(sandbox: &Sandbox) -> Value {
+    let all: Value = reqwest::get(format!("{}/sandbox/v1/resources", sandbox.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all["resources"]["coder.instance"][0]["object"].clone()
+}
+
+fn template_config(url: &str, name: &str, dir: &Path) -> Value {
+    let hash = kapstan_providers::coder::archive_dir(dir).unwrap().sha256;
+    json!({"url": url, "email": "admin@example.com", "password": OWNER_PASSWORD, "name": name,
+        "directory": dir.display().to_string(), "source_hash": hash, "timeout_seconds": 60})
+}
+
+fn tf_dir(root: &Path, name: &str, body: &str) -> PathBuf {
+    let d = root.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("main.tf"), body).unwrap();
+    d
+}
+
+async fn api(
+    url: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method.parse().unwrap(), format!("{url}/api/v2{path}"))
+        .header("coder-session-token", token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn owner_token(url: &str) -> String {
+    let v: Value = reqwest::Client::new()
+        .post(format!("{url}/api/v2/users/login"))
+        .json(&json!({"email": "admin@example.com", "password": OWNER_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["session_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifteen_pushes_log_in_once_poll_politely_and_stay_within_the_upload_budget() {
+    // Windows of 6 s at speed 10; 40 requests per path and window; builds of 2 s on 3 daemons,
+    // so the last of 15 builds waits about 10 s: polling every 100 ms would hit the limit.
+    let (sandbox, url) = coder_only(
+        10.0,
+        kapstan_sandbox::CoderOptions {
+            api_rate_limit: 40,
+            build_time: Duration::from_secs(20),
+            ..Default::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let driver = Arc::new(CoderTemplateDriver::new());
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..15 {
+        let config = template_config(
+            &url,
+            &format!("t{i}"),
+            &tf_dir(
+                dir.path(),
+                &format!("t{i}"),
+                &format!("resource \"null_resource\" \"r{i}\" {{}}\n"),
+            ),
+        );
+        let driver = driver.clone();
+        set.spawn(async move {
+            driver
+                .create(&DriverContext::detached("t", "tpl"), &config)
+                .await
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap()
+            .expect("every push succeeds within Coder's limits");
+    }
+    let db = coder_db(&sandbox).await;
+    assert_eq!(db["templates"].as_object().unwrap().len(), 15);
+    // The upload budget was used without a single refused upload, and polling stayed polite.
+    assert_eq!(db["rate_limited"], json!({}), "requests refused with 429");
+    // One session for the whole apply (plus none from the first user, which did not log in).
+    assert_eq!(
+        db["tokens"].as_object().unwrap().len(),
+        1,
+        "{}",
+        db["tokens"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metadata_update_keeps_console_settings_and_uploads_nothing() {
+    let (sandbox, url) = coder_only(200.0, Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let driver = CoderTemplateDriver::new();
+    let ctx = DriverContext::detached("t", "tpl");
+    let mut config = template_config(
+        &url,
+        "docker",
+        &tf_dir(
+            dir.path(),
+            "docker",
+            "resource \"null_resource\" \"a\" {}\n",
+        ),
+    );
+    config["display_name"] = json!("Docker");
+    let created = driver.create(&ctx, &config).await.unwrap();
+    let tid = created.id.clone();
+    // An operator sets an icon and a 2 h activity bump in the console.
+    let token = owner_token(&url).await;
+    let (_, mut t) = api(&url, &token, "GET", &format!("/templates/{tid}"), None).await;
+    t["icon"] = json!("/icon/docker.png");
+    t["activity_bump_ms"] = json!(7_200_000);
+    assert_eq!(
+        api(&url, &token, "PATCH", &format!("/templates/{tid}"), Some(t))
+            .await
+            .0,
+        200
+    );
+    let versions_before = coder_db(&sandbox).await["versions"]
+        .as_object()
+        .unwrap()
+        .len();
+    let recorded = kapstan_engine::state::ResourceState {
+        config: config.clone(),
+        attributes: created.attributes.clone(),
+        ..serde_json::from_value(json!({"kind": "coder_template", "id": tid})).unwrap()
+    };
+    config["display_name"] = json!("Docker (team)");
+    driver
+        .update(&ctx, &recorded, &config, &["display_name".into()])
+        .await
+        .unwrap();
+    let (_, t) = api(&url, &token, "GET", &format!("/templates/{tid}"), None).await;
+    assert_eq!(t["display_name"], "Docker (team)");
+    assert_eq!(
+        t["icon"], "/icon/docker.png",
+        "the PATCH must not reset the icon"
+    );
+    assert_eq!(t["activity_bump_ms"], 7_200_000, "nor the activity bump");
+    let versions_after = coder_db(&sandbox).await["versions"]
+        .as_object()
+        .unwrap()
+        .len();
+    assert_eq!(
+        versions_before, versions_after,
+        "unchanged content is not pushed again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_failures_quote_the_log_and_stuck_jobs_fail_fast() {
+    let (_sandbox, url) = coder_only(200.0, Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let driver = CoderTemplateDriver::new();
+    let ctx = DriverContext::detached("t", "tpl");
+    let body = format!(
+        "# kapstan-sandbox: fail=Unsupported argument \"imgae\" (token {OWNER_PASSWORD})\n"
+    );
+    let bad = tf_dir(dir.path(), "broken", &body);
+    let err = driver
+        .create(&ctx, &template_config(&url, "broken", &bad))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("template broken") && err.contains(&bad.display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("terraform plan: exit status 1"), "{err}");
+    assert!(
+        err.contains("Unsupported argument \"imgae\""),
+        "the cause from the log: {err}"
+    );
+    assert!(!err.contains(OWNER_PASSWORD), "{err}");
+    let unknown = tf_dir(dir.path(), "lost", "# kapstan-sandbox: status=unknown\n");
+    let err = driver
+        .create(&ctx, &template_config(&url, "lost", &unknown))
+        .await
+        .unwrap_err();
+    assert!(
+        !matches!(err, kapstan_engine::DriverError::Timeout { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("\"unknown\""), "{err}");
+
+    let (_sandbox, url) = coder_only(
+        200.0,
+        kapstan_sandbox::CoderOptions {
+            provisioner_daemons: 0,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ok = tf_dir(dir.path(), "ok", "resource \"null_resource\" \"a\" {}\n");
+    let err = driver
+        .create(&ctx, &template_config(&url, "ok", &ok))
+        .await
+        .unwrap_err();
+    assert!(
+        !matches!(err, kapstan_engine::DriverError::Timeout { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("matched_provisioners.count = 0"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_survive_429s_and_5xx_and_use_the_default_organization() {
+    let (_sandbox, url) = coder_only(
+        200.0,
+        kapstan_sandbox::CoderOptions {
+            faults: kapstan_sandbox::FaultSpec::parse("429=0.2,503=0.1").unwrap(),
+            ..Default::default()
+        },
+    )
+    .await;
+    // Another organization that sorts before the default one.
+    let token = loop {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/api/v2/users/login"))
+            .json(&json!({"email": "admin@example.com", "password": OWNER_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 201 {
+            break r.json::<Value>().await.unwrap()["session_token"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+    };
+    loop {
+        if api(
+            &url,
+            &token,
+            "POST",
+            "/organizations",
+            Some(json!({"name": "acme"})),
+        )
+        .await
+        .0 == 201
+        {
+            break;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let driver = CoderTemplateDriver::new();
+    for i in 0..4 {
+        let config = template_config(
+            &url,
+            &format!("f{i}"),
+            &tf_dir(dir.path(), &format!("f{i}"), &format!("# {i}\n")),
+        );
+        driver
+            .create(&DriverContext::detached("t", "tpl"), &config)
+            .await
+            .expect("retried through the faults");
+    }
+    loop {
+        let (s, t) = api(
+            &url,
+            &token,
+            "GET",
+            "/organizations/coder/templates/f0",
+            None,
+        )
+        .await;
+        if s == 200 {
+            assert_eq!(t["name"], "f0");
+            break;
+        }
+        assert!(s == 429 || s == 503, "{s} {t}");
+    }
+}
+
+#[tokio::test]
+async fn names_and_passwords_coder_refuses_are_reported_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = tf_dir(dir.path(), "x", "#\n");
+    let mut config = template_config("http://127.0.0.1:9", "my_template", &d);
+    config["display_name"] = json!(" Padded");
+    config["description"] = json!("d".repeat(130));
+    let problems = CoderTemplateDriver::new().validate(&config);
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["name", "display_name", "description"],
+        "{problems:?}"
+    );
+    assert!(problems[0].fix.contains("'-'"), "{problems:?}");
+    let user = json!({"url": "http://127.0.0.1:9", "email": "a@example.com", "username": "new", "password": "password1"});
+    let problems = CoderFirstUserDriver::new().validate(&user);
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["username", "password"], "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .all(|p| !p.to_string().contains("password1"))
+    );
+    // A weak password that only becomes known at apply is refused before Coder is called.
+    let err = CoderFirstUserDriver::new()
+        .create(&DriverContext::detached("t", "admin"), &json!({"url": "http://127.0.0.1:9", "email": "a@example.com", "username": "admin", "password": "password1", "timeout_seconds": 1}))
+        .await.unwrap_err().to_string();
+    assert!(
+        err.contains("too weak") && err.contains("nothing was sent"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_template_with_workspaces_fails_first_unless_told_to_delete_them() {
+    let (_sandbox, url) = coder_only(20.0, Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let driver = CoderTemplateDriver::new();
+    let ctx = DriverContext::detached("t", "tpl");
+    let config = template_config(
+        &url,
+        "docker",
+        &tf_dir(
+            dir.path(),
+            "docker",
+            "resource \"null_resource\" \"a\" {}\n",
+        ),
+    );
+    let created = driver.create(&ctx, &config).await.unwrap();
+    let token = owner_token(&url).await;
+    for name in ["alice-dev", "bob-dev"] {
+        let (s, w) = api(
+            &url,
+            &token,
+            "POST",
+            "/users/me/workspaces",
+            Some(json!({"name": name, "template_id": created.id})),
+        )
+        .await;
+        assert_eq!(s, 201, "{w}");
+    }
+    let recorded = |config: &Value| kapstan_engine::state::ResourceState {
+        config: config.clone(),
+        attributes: created.attributes.clone(),
+        ..serde_json::from_value(json!({"kind": "coder_template", "id": created.id})).unwrap()
+    };
+    let err = driver
+        .delete(&ctx, &recorded(&config))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("admin/alice-dev") && err.contains("admin/bob-dev"),
+        "{err}"
+    );
+    assert!(err.contains("delete_workspaces"), "{err}");
+    let (s, _) = api(
+        &url,
+        &token,
+        "GET",
+        &format!("/templates/{}", created.id),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "nothing was deleted");
+    let (_, list) = api(&url, &token, "GET", "/workspaces?q=template:docker", None).await;
+    assert_eq!(list["count"], 2);
+    let mut forced = config.clone();
+    forced["delete_workspaces"] = json!(true);
+    driver.delete(&ctx, &recorded(&forced)).await.unwrap();
+    let (s, _) = api(
+        &url,
+        &token,
+        "GET",
+        &format!("/templates/{}", created.id),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404);
+}

@@ -29,6 +29,7 @@ mod server;
 mod store;
 mod wire;
 
+pub use coder::CoderOptions;
 pub use error::SandboxError;
 pub use options::{DEFAULT_PROJECT_ID, DEFAULT_SECRET_KEY, Durations, FaultSpec, SandboxOptions};
 pub use server::{Sandbox, serve_until_ctrl_c};

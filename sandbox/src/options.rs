@@ -38,6 +38,8 @@ pub struct SandboxOptions {
     /// packaged at start under the name and version of its `Chart.yaml` (the official Coder
     /// chart, for instance); one replaces the own chart of the same name and version.
     pub chart_dirs: Vec<PathBuf>,
+    /// How the Coder emulator behaves (provisioner daemons, rate limits, faults).
+    pub coder: crate::coder::CoderOptions,
 }
 
 impl Default for SandboxOptions {
@@ -51,6 +53,7 @@ impl Default for SandboxOptions {
             default_project_id: DEFAULT_PROJECT_ID.to_string(),
             durations: Durations::default(),
             chart_dirs: Vec::new(),
+            coder: crate::coder::CoderOptions::default(),
         }
     }
 }

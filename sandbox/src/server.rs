@@ -42,6 +42,8 @@ pub struct AppState {
     secret_key: String,
     /// Faults to inject.
     pub faults: FaultSpec,
+    /// How the Coder emulator behaves.
+    pub coder: crate::coder::CoderOptions,
     /// Base URL of the sandbox (`http://127.0.0.1:PORT`).
     pub base_url: String,
     data_dir: Option<PathBuf>,
@@ -132,6 +134,7 @@ impl Sandbox {
             project_id: options.default_project_id,
             secret_key: options.secret_key,
             faults: options.faults,
+            coder: options.coder,
             base_url: url.clone(),
             data_dir: options.data_dir,
             store: Mutex::new(store),

@@ -193,6 +193,35 @@ def sandbox_section(runs, meta, standalone=False):
             f"{verdict(ratio_v <= 1.1)} |"
         )
     w("")
+    pushes = pick("coder-push")
+    if pushes:
+        w("")
+        para(
+            "**Dev app phase under Coder's limits** (`examples/coder_push_bench.rs`): the app phase "
+            "of dev pushing the shipped templates to the emulated Coder with its real limits on "
+            "(12 uploads a minute per user, D provisioner daemons, builds of 6 s), at speed 2 "
+            "(windows of 30 s, builds of 3 s: measurement and bound on the same clock). Bound: "
+            "upload i leaves at ⌊i/12⌋·W at the earliest and its build takes one of D daemons for "
+            "B; the makespan of that schedule (for 21 templates and 3 daemons W + 3B)."
+        )
+        w("")
+        w("| daemons | templates | pushes (median) | bound | ratio | target | failed pushes | met |")
+        w("|---|---|---|---|---|---|---|---|")
+        for d in sorted({r.get("daemons") for r in pushes}):
+            rs = [r for r in pushes if r.get("daemons") == d and r.get("ok") is not None]
+            p = med(rs, "template_push_s")
+            b = rs[0]["bound_s"]
+            failed_n = sum(len(r.get("failed") or []) for r in rs)
+            w(f"| {d} | {rs[0]['templates']} | {secs(p)} | {secs(b)} | {p / b:.2f}× | within 1.15× | {failed_n} | {verdict(p / b <= 1.15 and failed_n == 0)} |")
+        by = pushes[0].get("bound_at_speed_1_by_daemons_s") or {}
+        if by:
+            w("")
+            para(
+                "The bound at speed 1 by number of daemons: "
+                + ", ".join(f"{k} → {v:.0f} s" for k, v in sorted(by.items(), key=lambda kv: int(kv[0])))
+                + ". Past 3 daemons the uploads bind: the second upload window (after 60 s) is the floor."
+            )
+        w("")
     failed = [r for r in runs if not r.get("ok")]
     for r in failed:
         w(f"- Failed run ({r.get('label')}): {r.get('error') or r.get('failed') or 'not ok'}")

@@ -664,7 +664,48 @@ pub struct DownOptions {
     pub parallelism: usize,
 }
 
-/// `kapstan down`: backs up, destroys phase 2 then phase 1, lists what it removed.
+/// Coder refuses to delete a template that workspaces use: before the destroy, the
+/// workspaces of every recorded `coder_template` are deleted with delete builds.
+async fn delete_workspaces(
+    stack: &str,
+    doc: &kapstan_state::StateDocument,
+    log: &crate::platform::logs::RunLog,
+) -> Result<(), CliError> {
+    let mut failed = 0;
+    // One driver: one Coder session for every template.
+    let driver = kapstan_providers::coder::CoderTemplateDriver::new();
+    for (addr, r) in doc
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "coder_template")
+    {
+        let ctx = kapstan_engine::DriverContext::detached(stack, addr);
+        match driver.delete_workspaces_of(&ctx, &r.config).await {
+            Ok(ws) if !ws.is_empty() => {
+                println!("  deleted the workspaces of {addr}: {}", ws.join(", "));
+                log.line(&format!(
+                    "{stack}: deleted the workspaces of {addr}: {}",
+                    ws.join(", ")
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                failed += 1;
+                println!("  ✗ {addr} (deleting its workspaces): {e}");
+                log.line(&format!(
+                    "{stack}: {addr} (deleting its workspaces) failed: {e}"
+                ));
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(CliError::ApplyFailed { failed, skipped: 0 });
+    }
+    Ok(())
+}
+
+/// `kapstan down`: backs up, deletes Coder workspaces, destroys phase 2 then phase 1, lists
+/// what it removed.
 pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliError> {
     let env = Environment::parse(&options.env)?;
     if !options.confirm {
@@ -728,6 +769,7 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
             continue;
         }
         println!("\n== {name}");
+        delete_workspaces(&name, &doc, &log).await?;
         hook(
             project,
             &profile,

@@ -514,7 +514,7 @@ async fn templates_present(
         .get("admin_password")
         .map(|o| value_string(&o.value))
         .ok_or("no admin_password output")?;
-    let mut coder = CoderClient::new(base);
+    let coder = CoderClient::new(base);
     coder
         .login(&email, &password)
         .await

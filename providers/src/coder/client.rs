@@ -1,8 +1,18 @@
-//! A small client for the Coder REST API (`/api/v2`): health, first user, login, files,
-//! template versions and templates. Errors carry Coder's message, never a password or token.
+//! A small client for the Coder REST API (`/api/v2`) that survives a real server's limits:
+//! every call honours 429 and `Retry-After`; idempotent calls (GET, PATCH, DELETE, and the
+//! content-addressed file upload) are retried with jittered exponential backoff on 5xx and
+//! transport failures, other POSTs only when the server provably did not act; a 401 on a
+//! logged-in client logs in again once; uploads share a budget learned from the server's
+//! `X-RateLimit-*` headers (12 a minute without them). Errors carry Coder's message, never a
+//! password or token.
 
-use std::time::{Duration, Instant};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use backon::ExponentialBuilder;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
 /// A Coder API failure.
@@ -40,12 +50,136 @@ pub enum CoderError {
     },
 }
 
-/// A Coder API client, optionally logged in.
-#[derive(Debug, Clone)]
+impl CoderError {
+    /// The HTTP status of an API refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            CoderError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Uploads Coder accepts per user and minute when it does not say otherwise.
+pub const UPLOADS_PER_MINUTE: usize = 12;
+
+/// Extra wait past a rate-limit window's reset, for clock granularity.
+const RESET_MARGIN: Duration = Duration::from_millis(50);
+
+/// How a call may be repeated after a failure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Repeat {
+    /// Repeating has the same effect as sending once.
+    Idempotent,
+    /// Only when the server provably did not act (429, connection never made).
+    IfNotProcessed,
+}
+
+enum Body {
+    None,
+    Json(Value),
+    Tar(Vec<u8>),
+}
+
+/// The upload budget of one user on one deployment, shared by every clone of a client.
+#[derive(Debug, Default)]
+struct UploadBudget {
+    /// Server-reported remaining uploads and when the window frees up.
+    server: Option<(u32, Instant)>,
+    /// Local record of recent uploads, for servers that send no headers.
+    sent: VecDeque<Instant>,
+}
+
+impl UploadBudget {
+    /// How long to wait before the next upload may go out.
+    fn wait(&mut self, window: Duration) -> Duration {
+        let now = Instant::now();
+        while self
+            .sent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            self.sent.pop_front();
+        }
+        match self.server {
+            // A little after the reset: a request that arrives early is refused, and a refusal
+            // costs a whole window (`Retry-After`).
+            Some((0, reset)) if reset > now => reset - now + RESET_MARGIN,
+            Some((n, _)) if n > 0 => Duration::ZERO,
+            _ if self.sent.len() >= UPLOADS_PER_MINUTE => self
+                .sent
+                .front()
+                .map(|t| window.saturating_sub(now.duration_since(*t)))
+                .unwrap_or_default(),
+            _ => Duration::ZERO,
+        }
+    }
+
+    fn observe(&mut self, headers: &HeaderMap, retry_after: Option<Duration>) {
+        let now = Instant::now();
+        self.sent.push_back(now);
+        let remaining = header_f64(headers, "x-ratelimit-remaining").map(|r| r as u32);
+        let reset = header_f64(headers, "x-ratelimit-reset").map(|epoch| {
+            let now_epoch = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64();
+            now + Duration::from_secs_f64((epoch - now_epoch).clamp(0.0, 120.0))
+        });
+        self.server = match (remaining, reset, retry_after) {
+            (_, _, Some(after)) => Some((0, now + after)),
+            (Some(r), Some(at), None) => Some((r, at)),
+            _ => None,
+        };
+    }
+}
+
+/// A failure after which the server may or may not have acted.
+pub(crate) fn is_ambiguous(e: &CoderError) -> bool {
+    match e {
+        CoderError::Transport { .. } => true,
+        CoderError::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+        CoderError::Unreachable { .. } => false,
+    }
+}
+
+fn header_f64(headers: &HeaderMap, name: &str) -> Option<f64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// `Retry-After` in seconds, capped at two minutes.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    header_f64(headers, "retry-after")
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(120.0)))
+}
+
+#[derive(Clone)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+/// A Coder API client, optionally logged in. Clones share the session token and the upload
+/// budget.
+#[derive(Clone)]
 pub struct CoderClient {
     http: reqwest::Client,
     url: String,
-    token: Option<String>,
+    token: Arc<Mutex<Option<String>>>,
+    credentials: Arc<Mutex<Option<Credentials>>>,
+    uploads: Arc<tokio::sync::Mutex<UploadBudget>>,
+    upload_window: Duration,
+    max_retries: usize,
+}
+
+impl std::fmt::Debug for CoderClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoderClient")
+            .field("url", &self.url)
+            .field("logged_in", &self.token().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CoderClient {
@@ -53,18 +187,27 @@ impl CoderClient {
     pub fn new(url: &str) -> CoderClient {
         CoderClient {
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
+                .timeout(Duration::from_secs(120))
                 .connect_timeout(Duration::from_secs(5))
                 .build()
                 .unwrap_or_default(),
             url: url.trim_end_matches('/').to_string(),
-            token: None,
+            token: Arc::default(),
+            credentials: Arc::default(),
+            uploads: Arc::default(),
+            upload_window: Duration::from_secs(60),
+            max_retries: 8,
         }
     }
 
     /// The base URL.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The session token, if logged in (never print it).
+    pub fn token(&self) -> Option<String> {
+        self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Waits until `/healthz` answers 200, up to `timeout`.
@@ -87,28 +230,122 @@ impl CoderClient {
         }
     }
 
+    fn backoff(&self) -> impl Iterator<Item = Duration> {
+        use backon::BackoffBuilder;
+        ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(250))
+            .with_max_delay(Duration::from_secs(15))
+            .with_max_times(self.max_retries)
+            .with_jitter()
+            .build()
+    }
+
+    /// Sends one call, repeating it as `repeat` allows; returns status, body and headers.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Body,
+        repeat: Repeat,
+    ) -> Result<(u16, Value, HeaderMap), CoderError> {
+        let mut delays = self.backoff();
+        let mut relogged = false;
+        let is_upload = matches!(body, Body::Tar(_));
+        // Uploads go out one at a time per session, so the budget they read is exact.
+        let mut budget = if is_upload {
+            Some(self.uploads.lock().await)
+        } else {
+            None
+        };
+        loop {
+            if let Some(b) = budget.as_mut() {
+                let wait = b.wait(self.upload_window);
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}/api/v2{path}", self.url));
+            if let Some(t) = self.token() {
+                req = req.header("Coder-Session-Token", t);
+            }
+            req = match &body {
+                Body::None => req,
+                Body::Json(v) => req.json(v),
+                Body::Tar(bytes) => req
+                    .header("content-type", "application/x-tar")
+                    .body(bytes.clone()),
+            };
+            let outcome = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    match resp.text().await {
+                        Ok(text) => Ok((status, text, headers)),
+                        // The server answered but the body was lost: it may have acted.
+                        Err(e) => Err((false, e.without_url().to_string())),
+                    }
+                }
+                Err(e) => Err((e.is_connect(), e.without_url().to_string())),
+            };
+            let (status, text, headers) = match outcome {
+                Ok(x) => x,
+                Err((never_connected, message)) => {
+                    let again = never_connected || repeat == Repeat::Idempotent;
+                    match delays.next().filter(|_| again) {
+                        Some(d) => {
+                            tokio::time::sleep(d).await;
+                            continue;
+                        }
+                        None => {
+                            return Err(CoderError::Transport {
+                                path: path.into(),
+                                message,
+                            });
+                        }
+                    }
+                }
+            };
+            if let Some(b) = budget.as_mut() {
+                b.observe(
+                    &headers,
+                    (status == 429).then(|| retry_after(&headers)).flatten(),
+                );
+            }
+            let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            let wait = match status {
+                429 => delays
+                    .next()
+                    .map(|d| retry_after(&headers).map_or(d, |after| after.max(d / 4))),
+                500 | 502 | 503 | 504 if repeat == Repeat::Idempotent => delays.next(),
+                401 if !relogged && path != "/users/login" && self.has_credentials() => {
+                    relogged = true;
+                    Box::pin(self.relogin()).await?;
+                    Some(Duration::ZERO)
+                }
+                _ => None,
+            };
+            match wait {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return Ok((status, value, headers)),
+            }
+        }
+    }
+
     async fn call(
         &self,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         body: Option<Value>,
     ) -> Result<(u16, Value), CoderError> {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}/api/v2{path}", self.url));
-        if let Some(t) = &self.token {
-            req = req.header("Coder-Session-Token", t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.map_err(|e| CoderError::Transport {
-            path: path.into(),
-            message: e.without_url().to_string(),
-        })?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let repeat = if method == Method::POST {
+            Repeat::IfNotProcessed
+        } else {
+            Repeat::Idempotent
+        };
+        let body = body.map_or(Body::None, Body::Json);
+        let (status, v, _) = self.send(method, path, body, repeat).await?;
         Ok((status, v))
     }
 
@@ -145,7 +382,7 @@ impl CoderClient {
 
     async fn expect(
         &self,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         body: Option<Value>,
         ok: &[u16],
@@ -161,9 +398,7 @@ impl CoderClient {
 
     /// Whether the deployment already has its first user.
     pub async fn has_first_user(&self) -> Result<bool, CoderError> {
-        let (status, v) = self
-            .call(reqwest::Method::GET, "/users/first", None)
-            .await?;
+        let (status, v) = self.call(Method::GET, "/users/first", None).await?;
         match status {
             200 => Ok(true),
             404 => Ok(false),
@@ -181,7 +416,7 @@ impl CoderClient {
     ) -> Result<(String, String), CoderError> {
         let body = json!({"email": email, "username": username, "password": password, "name": name, "trial": false});
         let v = self
-            .expect(reqwest::Method::POST, "/users/first", Some(body), &[201])
+            .expect(Method::POST, "/users/first", Some(body), &[201])
             .await?;
         Ok((
             v["user_id"].as_str().unwrap_or_default().to_string(),
@@ -192,55 +427,75 @@ impl CoderClient {
         ))
     }
 
-    /// Logs in with a password; later calls carry the session token.
-    pub async fn login(&mut self, email: &str, password: &str) -> Result<(), CoderError> {
-        let v = self
-            .expect(
-                reqwest::Method::POST,
-                "/users/login",
-                Some(json!({"email": email, "password": password})),
-                &[200, 201],
-            )
+    fn has_credentials(&self) -> bool {
+        self.credentials
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Logs in with a password; later calls (of every clone) carry the session token, and a
+    /// 401 logs in again once with the same credentials.
+    pub async fn login(&self, email: &str, password: &str) -> Result<(), CoderError> {
+        *self.credentials.lock().unwrap_or_else(|p| p.into_inner()) = Some(Credentials {
+            email: email.into(),
+            password: password.into(),
+        });
+        self.relogin().await
+    }
+
+    async fn relogin(&self) -> Result<(), CoderError> {
+        let creds = self
+            .credentials
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(c) = creds else {
+            return Ok(());
+        };
+        // Logging in twice only mints a second session token: safe to repeat.
+        let body = Body::Json(json!({"email": c.email, "password": c.password}));
+        let (status, v, _) = self
+            .send(Method::POST, "/users/login", body, Repeat::Idempotent)
             .await?;
-        self.token = v["session_token"].as_str().map(str::to_string);
+        if status != 200 && status != 201 {
+            return Err(Self::fail("POST", "/users/login", status, &v));
+        }
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) =
+            v["session_token"].as_str().map(str::to_string);
         Ok(())
     }
 
     /// The logged-in user.
     pub async fn me(&self) -> Result<Value, CoderError> {
-        self.expect(reqwest::Method::GET, "/users/me", None, &[200])
-            .await
+        self.expect(Method::GET, "/users/me", None, &[200]).await
     }
 
     /// The logged-in user's organizations.
     pub async fn organizations(&self) -> Result<Vec<Value>, CoderError> {
         let v = self
-            .expect(
-                reqwest::Method::GET,
-                "/users/me/organizations",
-                None,
-                &[200],
-            )
+            .expect(Method::GET, "/users/me/organizations", None, &[200])
             .await?;
         Ok(v.as_array().cloned().unwrap_or_default())
     }
 
-    /// Uploads a tar archive; returns the file id.
+    /// The id of the user's default organization (`is_default`, not the first listed).
+    pub async fn default_organization(&self) -> Result<Option<String>, CoderError> {
+        Ok(self
+            .organizations()
+            .await?
+            .iter()
+            .find(|o| o["is_default"] == true)
+            .and_then(|o| o["id"].as_str())
+            .map(str::to_string))
+    }
+
+    /// Uploads a tar archive within the session's upload budget; returns the file id. The same
+    /// content uploaded again returns the same id, so repeating an upload is harmless.
     pub async fn upload(&self, tar: Vec<u8>) -> Result<String, CoderError> {
-        let mut req = self
-            .http
-            .post(format!("{}/api/v2/files", self.url))
-            .header("content-type", "application/x-tar")
-            .body(tar);
-        if let Some(t) = &self.token {
-            req = req.header("Coder-Session-Token", t);
-        }
-        let resp = req.send().await.map_err(|e| CoderError::Transport {
-            path: "/files".into(),
-            message: e.without_url().to_string(),
-        })?;
-        let status = resp.status().as_u16();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        let (status, v, _) = self
+            .send(Method::POST, "/files", Body::Tar(tar), Repeat::Idempotent)
+            .await?;
         if status == 200 || status == 201 {
             Ok(v["hash"].as_str().unwrap_or_default().to_string())
         } else {
@@ -248,7 +503,10 @@ impl CoderClient {
         }
     }
 
-    /// Creates a template version from an uploaded file.
+    /// Creates a template version from an uploaded file. When the answer is a 5xx or lost, the
+    /// template's versions are searched for one built from the same file before asking again;
+    /// a version of no template yet cannot be found, but an extra one is inert (nothing uses
+    /// it).
     pub async fn create_version(
         &self,
         org: &str,
@@ -259,24 +517,67 @@ impl CoderClient {
         if let Some(t) = template_id {
             body["template_id"] = json!(t);
         }
-        self.expect(
-            reqwest::Method::POST,
-            &format!("/organizations/{org}/templateversions"),
-            Some(body),
-            &[201],
-        )
-        .await
+        let path = format!("/organizations/{org}/templateversions");
+        let mut delays = self.backoff();
+        loop {
+            let err = match self
+                .expect(Method::POST, &path, Some(body.clone()), &[201])
+                .await
+            {
+                Ok(v) => return Ok(v),
+                Err(e) if is_ambiguous(&e) => e,
+                Err(e) => return Err(e),
+            };
+            if let Some(t) = template_id {
+                let list = self
+                    .expect(
+                        Method::GET,
+                        &format!("/templates/{t}/versions"),
+                        None,
+                        &[200],
+                    )
+                    .await?;
+                let active = self
+                    .template(t)
+                    .await?
+                    .map(|t| t["active_version_id"].clone());
+                let found =
+                    list.as_array().into_iter().flatten().find(|v| {
+                        v["job"]["file_id"] == file_id && Some(&v["id"]) != active.as_ref()
+                    });
+                if let Some(v) = found {
+                    return Ok(v.clone());
+                }
+            }
+            match delays.next() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return Err(err),
+            }
+        }
     }
 
     /// Reads a template version.
     pub async fn version(&self, id: &str) -> Result<Value, CoderError> {
         self.expect(
-            reqwest::Method::GET,
+            Method::GET,
             &format!("/templateversions/{id}"),
             None,
             &[200],
         )
         .await
+    }
+
+    /// The log lines of a template version's import job.
+    pub async fn version_logs(&self, id: &str) -> Result<Vec<Value>, CoderError> {
+        let v = self
+            .expect(
+                Method::GET,
+                &format!("/templateversions/{id}/logs"),
+                None,
+                &[200],
+            )
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
     }
 
     /// The template `name` of `org`, if any.
@@ -286,7 +587,7 @@ impl CoderClient {
         name: &str,
     ) -> Result<Option<Value>, CoderError> {
         let path = format!("/organizations/{org}/templates/{name}");
-        let (status, v) = self.call(reqwest::Method::GET, &path, None).await?;
+        let (status, v) = self.call(Method::GET, &path, None).await?;
         match status {
             200 => Ok(Some(v)),
             404 => Ok(None),
@@ -297,7 +598,7 @@ impl CoderClient {
     /// A template by id, if it exists.
     pub async fn template(&self, id: &str) -> Result<Option<Value>, CoderError> {
         let path = format!("/templates/{id}");
-        let (status, v) = self.call(reqwest::Method::GET, &path, None).await?;
+        let (status, v) = self.call(Method::GET, &path, None).await?;
         match status {
             200 => Ok(Some(v)),
             404 => Ok(None),
@@ -305,21 +606,40 @@ impl CoderClient {
         }
     }
 
-    /// Creates a template from a built version.
+    /// Creates a template from a built version. When the answer is a 5xx or lost, the template
+    /// is looked up by name before the create is sent again.
     pub async fn create_template(&self, org: &str, body: Value) -> Result<Value, CoderError> {
-        self.expect(
-            reqwest::Method::POST,
-            &format!("/organizations/{org}/templates"),
-            Some(body),
-            &[201],
-        )
-        .await
+        let path = format!("/organizations/{org}/templates");
+        let name = body["name"].as_str().unwrap_or_default().to_string();
+        let vid = body["template_version_id"].clone();
+        let mut delays = self.backoff();
+        loop {
+            let err = match self
+                .expect(Method::POST, &path, Some(body.clone()), &[201])
+                .await
+            {
+                Ok(v) => return Ok(v),
+                Err(e) if is_ambiguous(&e) => e,
+                Err(e) => return Err(e),
+            };
+            if let Some(t) = self.template_by_name(org, &name).await? {
+                return if t["active_version_id"] == vid {
+                    Ok(t)
+                } else {
+                    Err(err)
+                };
+            }
+            match delays.next() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return Err(err),
+            }
+        }
     }
 
     /// Makes `version_id` the template's active version.
     pub async fn promote(&self, template_id: &str, version_id: &str) -> Result<(), CoderError> {
         self.expect(
-            reqwest::Method::PATCH,
+            Method::PATCH,
             &format!("/templates/{template_id}/versions"),
             Some(json!({"id": version_id})),
             &[200],
@@ -328,28 +648,65 @@ impl CoderClient {
         .map(|_| ())
     }
 
-    /// Updates template metadata.
-    pub async fn update_template(
-        &self,
-        template_id: &str,
-        body: Value,
-    ) -> Result<Value, CoderError> {
+    /// Writes template metadata: `body` must be the whole template (Coder 2.21 resets what a
+    /// PATCH leaves out). 304 (nothing changed) is success.
+    pub async fn update_template(&self, template_id: &str, body: Value) -> Result<(), CoderError> {
         self.expect(
-            reqwest::Method::PATCH,
+            Method::PATCH,
             &format!("/templates/{template_id}"),
             Some(body),
-            &[200],
+            &[200, 304],
         )
         .await
+        .map(|_| ())
     }
 
     /// Deletes a template; a missing one is fine.
     pub async fn delete_template(&self, template_id: &str) -> Result<(), CoderError> {
         let path = format!("/templates/{template_id}");
-        let (status, v) = self.call(reqwest::Method::DELETE, &path, None).await?;
+        let (status, v) = self.call(Method::DELETE, &path, None).await?;
         match status {
             200 | 204 | 404 => Ok(()),
             s => Err(Self::fail("DELETE", &path, s, &v)),
         }
+    }
+
+    /// The workspaces (not deleted) of template `name`.
+    pub async fn workspaces_of_template(&self, name: &str) -> Result<Vec<Value>, CoderError> {
+        let path = format!("/workspaces?q=template:{name}");
+        let v = self.expect(Method::GET, &path, None, &[200]).await?;
+        Ok(v["workspaces"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// A workspace, or `None` once it is deleted (404 or 410).
+    pub async fn workspace(&self, id: &str) -> Result<Option<Value>, CoderError> {
+        let path = format!("/workspaces/{id}");
+        let (status, v) = self.call(Method::GET, &path, None).await?;
+        match status {
+            200 => Ok(Some(v)),
+            404 | 410 => Ok(None),
+            s => Err(Self::fail("GET", &path, s, &v)),
+        }
+    }
+
+    /// Starts a build of a workspace (`start`, `stop` or `delete`); `409` means another build
+    /// is active.
+    pub async fn build_workspace(
+        &self,
+        id: &str,
+        transition: &str,
+        orphan: bool,
+    ) -> Result<Value, CoderError> {
+        let mut body = json!({"transition": transition});
+        if orphan {
+            body["orphan"] = json!(true);
+        }
+        self.expect(
+            Method::POST,
+            &format!("/workspaces/{id}/builds"),
+            Some(body),
+            &[200, 201],
+        )
+        .await
     }
 }

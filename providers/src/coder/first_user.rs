@@ -12,7 +12,8 @@ use kapstan_engine::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::client::{CoderClient, CoderError};
+use super::client::{CoderClient, CoderError, is_ambiguous};
+use super::rules;
 
 /// The first Coder user (owner).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -129,6 +130,27 @@ pub(crate) fn coder_err(e: CoderError) -> DriverError {
     }
 }
 
+/// Logs in as the existing owner: `(user id, default organization id, adopted)`.
+async fn adopt(
+    client: &CoderClient,
+    url: &str,
+    email: &str,
+    password: &str,
+) -> Result<(String, String, bool), DriverError> {
+    client.login(email, password).await.map_err(|e| {
+        DriverError::failed(format!(
+            "Coder at {url} already has its first user and {email} cannot log in with the configured password ({e}); set the password of the existing owner or reset the deployment"
+        ))
+    })?;
+    let me = client.me().await.map_err(coder_err)?;
+    let org = client.default_organization().await.map_err(coder_err)?;
+    Ok((
+        me["id"].as_str().unwrap_or_default().to_string(),
+        org.unwrap_or_default(),
+        true,
+    ))
+}
+
 fn timeout(config: &Value) -> Duration {
     Duration::from_secs(config["timeout_seconds"].as_u64().unwrap_or(300))
 }
@@ -152,29 +174,14 @@ impl Driver for CoderFirstUserDriver {
             ));
         }
         if let Some(u) = config["username"].as_str() {
-            let ok = !u.is_empty()
-                && u.len() <= 32
-                && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !u.starts_with('-')
-                && !u.ends_with('-');
-            if !ok {
-                errors.push(FieldError::new(
-                    "username",
-                    &format!("{u:?}"),
-                    "is not a valid Coder username",
-                    "use letters, digits and '-', at most 32 characters",
-                ));
-            }
+            errors.extend(rules::check_name("username", u, "username"));
         }
-        if let Some(p) = config["password"].as_str()
-            && p.len() < 8
-        {
-            errors.push(FieldError::new(
-                "password",
-                "(sensitive value)",
-                "is too short",
-                "use at least 8 characters (e.g. a random_password of length 24)",
-            ));
+        if let Some(n) = config["name"].as_str() {
+            errors.extend(rules::check_display_name("name", n));
+        }
+        // A password from a reference (a random_password) is checked again before the call.
+        if let Some(p) = config["password"].as_str() {
+            errors.extend(rules::check_password("password", p));
         }
         errors
     }
@@ -196,35 +203,36 @@ impl Driver for CoderFirstUserDriver {
         let email = config["email"].as_str().unwrap_or_default();
         let username = config["username"].as_str().unwrap_or_default();
         let password = config["password"].as_str().unwrap_or_default();
-        let mut client = CoderClient::new(url);
+        if let Some(problem) = rules::check_password("password", password) {
+            return Err(DriverError::failed(format!(
+                "coder_first_user: {problem}; nothing was sent to Coder"
+            )));
+        }
+        let client = CoderClient::new(url);
         ctx.progress(format!("waiting for Coder at {url}"));
         client
             .wait_healthy(timeout(config))
             .await
             .map_err(coder_err)?;
-        let (user_id, org_id, adopted) = if client.has_first_user().await.map_err(coder_err)? {
-            client.login(email, password).await.map_err(|e| {
-                DriverError::failed(format!(
-                    "Coder at {url} already has its first user and {email} cannot log in with the configured password ({e}); set the password of the existing owner or reset the deployment"
-                ))
-            })?;
-            let me = client.me().await.map_err(coder_err)?;
-            let orgs = client.organizations().await.map_err(coder_err)?;
-            (
-                me["id"].as_str().unwrap_or_default().to_string(),
-                orgs.first()
-                    .and_then(|o| o["id"].as_str())
-                    .unwrap_or_default()
-                    .to_string(),
-                true,
-            )
-        } else {
+        // A create whose answer is a 5xx or lost may have happened: look again before
+        // repeating it, and adopt the owner it created.
+        let mut attempts = 0;
+        let (user_id, org_id, adopted) = loop {
+            attempts += 1;
+            if client.has_first_user().await.map_err(coder_err)? {
+                break adopt(&client, url, email, password).await?;
+            }
             let name = config["name"].as_str().unwrap_or_default();
-            let (u, o) = client
+            match client
                 .create_first_user(email, username, password, name)
                 .await
-                .map_err(coder_err)?;
-            (u, o, false)
+            {
+                Ok((u, o)) => break (u, o, false),
+                Err(e) if is_ambiguous(&e) && attempts < 5 => {
+                    tokio::time::sleep(Duration::from_millis(250 * attempts)).await;
+                }
+                Err(e) => return Err(coder_err(e)),
+            }
         };
         let mut attributes = config.clone();
         attributes["user_id"] = json!(user_id);

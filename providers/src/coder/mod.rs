@@ -5,12 +5,15 @@
 mod archive;
 mod client;
 mod first_user;
+mod rules;
+mod session;
 mod template;
 mod values;
 
 pub use archive::{TemplateArchive, archive_dir};
 pub use client::{CoderClient, CoderError};
 pub use first_user::{CoderFirstUser, CoderFirstUserAttributes, CoderFirstUserDriver};
+pub use session::Sessions;
 pub use template::{CoderTemplate, CoderTemplateAttributes, CoderTemplateDriver};
 pub use values::{
     CODER_CHART, CODER_CHART_REPOSITORY, CODER_SERVICE_LB_ANNOTATIONS, CoderValues, GithubOAuth,

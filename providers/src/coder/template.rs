@@ -1,7 +1,13 @@
 //! `coder_template`: a template pushed from a local directory. The directory is packed as a
 //! deterministic ustar archive whose sha256 (`source_hash`) is part of the config, so only a
-//! content change plans an update. Push: upload, create a version, wait for its build, then
-//! create the template or promote the version. A failed build reports the job's error.
+//! content change plans an update, and an update that changes only metadata uploads nothing.
+//! Push: upload (within the session's upload budget), create a version, wait for its build
+//! with backoff, then create the template or promote the version. Metadata updates read the
+//! template and send the whole body back (Coder 2.21 resets what a PATCH omits). A failed
+//! build reports the job's error, the last lines of its log (redacted), the template and the
+//! directory; a job no provisioner can take, or in status `unknown`, fails at once. Deleting a
+//! template that still has workspaces fails before any change unless `delete_workspaces` is
+//! set, which deletes them first with delete builds.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -17,6 +23,8 @@ use serde_json::{Value, json};
 use super::archive::archive_dir;
 use super::client::CoderClient;
 use super::first_user::coder_err;
+use super::rules;
+use super::session::Sessions;
 
 /// A Coder template from a directory.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -45,6 +53,10 @@ pub struct CoderTemplate {
     /// How long to wait for Coder and for the build (600 s when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
+    /// On delete, delete the template's workspaces first (with delete builds) instead of
+    /// refusing while any exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_workspaces: Option<bool>,
 }
 
 impl CoderTemplate {
@@ -104,6 +116,7 @@ impl Resource for CoderTemplate {
 #[derive(Debug)]
 pub struct CoderTemplateDriver {
     schema: Schema,
+    sessions: Sessions,
 }
 
 impl Default for CoderTemplateDriver {
@@ -133,15 +146,199 @@ impl CoderTemplateDriver {
                         .describe("sha256 of the directory's ustar archive"),
                     Field::optional("organization")
                         .force_new()
-                        .describe("organization (the user's first)"),
+                        .describe("organization (the user's default)"),
                     Field::optional("display_name").describe("display name"),
                     Field::optional("description").describe("description"),
                     Field::optional("timeout_seconds").describe("how long to wait (600)"),
+                    Field::optional("delete_workspaces")
+                        .describe("delete the template's workspaces before deleting it"),
                     Field::computed("template_id").describe("template id"),
                     Field::computed("active_version_id").describe("active version id"),
+                    Field::computed("file_id").describe("id of the uploaded archive"),
                 ],
             ),
+            sessions: Sessions::default(),
         }
+    }
+
+    /// Deletes the workspaces of the template recorded as `config` (url, email, password,
+    /// name) with delete builds and waits until they are gone: what `kapstan down` runs before
+    /// it destroys the application phase. Returns the names of the workspaces deleted. Calls
+    /// for several templates of one Coder share one session.
+    pub async fn delete_workspaces_of(
+        &self,
+        ctx: &DriverContext,
+        config: &Value,
+    ) -> Result<Vec<String>, DriverError> {
+        let (client, _) = self.session(ctx, config).await?;
+        let mut forced = config.clone();
+        forced["delete_workspaces"] = json!(true);
+        let ws = workspaces_in_the_way(&client, &forced).await?;
+        delete_workspaces(ctx, &client, &forced, &ws).await?;
+        Ok(ws
+            .iter()
+            .map(|w| w["name"].as_str().unwrap_or_default().to_string())
+            .collect())
+    }
+
+    async fn session(
+        &self,
+        ctx: &DriverContext,
+        config: &Value,
+    ) -> Result<(CoderClient, String), DriverError> {
+        let url = config["url"].as_str().unwrap_or_default();
+        ctx.progress(format!("waiting for Coder at {url}"));
+        let email = config["email"].as_str().unwrap_or_default();
+        let client = self
+            .sessions
+            .client(
+                url,
+                email,
+                config["password"].as_str().unwrap_or_default(),
+                timeout(config),
+            )
+            .await
+            .map_err(coder_err)?;
+        let org = match config["organization"].as_str() {
+            Some(o) => client
+                .organizations()
+                .await
+                .map_err(coder_err)?
+                .iter()
+                .find(|x| x["name"] == o || x["id"] == o)
+                .and_then(|x| x["id"].as_str())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    DriverError::failed(format!("{email} is not a member of organization {o:?}"))
+                })?,
+            None => client
+                .default_organization()
+                .await
+                .map_err(coder_err)?
+                .ok_or_else(|| {
+                    DriverError::failed(format!("{email} belongs to no default organization"))
+                })?,
+        };
+        Ok((client, org))
+    }
+
+    /// Pushes the directory (or, when `unchanged` names the recorded attributes of the same
+    /// content, only the metadata): returns the attributes.
+    async fn push(
+        &self,
+        ctx: &DriverContext,
+        config: &Value,
+        known_template: Option<&str>,
+        unchanged: Option<&Value>,
+    ) -> Result<Value, DriverError> {
+        let name = config["name"].as_str().unwrap_or_default();
+        let dir = config["directory"].as_str().unwrap_or_default();
+        let archive = archive_dir(Path::new(dir))
+            .map_err(|e| DriverError::failed(format!("template {name}: {e}")))?;
+        let want = config["source_hash"].as_str().unwrap_or_default();
+        if !want.is_empty() && archive.sha256 != want {
+            return Err(DriverError::failed(format!(
+                "template {name}: the files in {dir} changed since the plan (sha256 {} instead of {want}); plan again",
+                archive.sha256
+            )));
+        }
+        let (client, org) = self.session(ctx, config).await?;
+        let existing = match known_template {
+            Some(id) => client.template(id).await.map_err(coder_err)?,
+            None => None,
+        };
+        let existing = match existing {
+            Some(t) => Some(t),
+            None => client
+                .template_by_name(&org, name)
+                .await
+                .map_err(coder_err)?,
+        };
+        let template_id = existing
+            .as_ref()
+            .and_then(|t| t["id"].as_str())
+            .map(str::to_string);
+        let same_content = unchanged.filter(|rec| {
+            rec["source_hash"] == archive.sha256.as_str()
+                && existing
+                    .as_ref()
+                    .is_some_and(|t| t["active_version_id"] == rec["active_version_id"])
+        });
+        let (file_id, vid) = match same_content {
+            Some(rec) => {
+                ctx.progress(format!(
+                    "template {name}: content unchanged, nothing to upload"
+                ));
+                (
+                    rec["file_id"].clone(),
+                    rec["active_version_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            }
+            None => {
+                ctx.progress(format!(
+                    "uploading template {name} ({} bytes)",
+                    archive.bytes.len()
+                ));
+                let file_id = client.upload(archive.bytes).await.map_err(coder_err)?;
+                let version = client
+                    .create_version(&org, &file_id, template_id.as_deref())
+                    .await
+                    .map_err(coder_err)?;
+                let vid = version["id"].as_str().unwrap_or_default().to_string();
+                ctx.checkpoint(json!({"version_id": vid, "template_id": template_id}))
+                    .await?;
+                wait_for_build(ctx, &client, config, &vid, &file_id).await?;
+                if let Some(tid) = &template_id {
+                    client.promote(tid, &vid).await.map_err(coder_err)?;
+                }
+                (json!(file_id), vid)
+            }
+        };
+        let template = match (&template_id, existing) {
+            (Some(tid), Some(live)) => {
+                let mut body = live.clone();
+                let mut changed = false;
+                for k in ["display_name", "description"] {
+                    if let Some(v) = config[k].as_str()
+                        && live[k] != v
+                    {
+                        body[k] = json!(v);
+                        changed = true;
+                    }
+                }
+                if changed {
+                    client.update_template(tid, body).await.map_err(coder_err)?;
+                }
+                client
+                    .template(tid)
+                    .await
+                    .map_err(coder_err)?
+                    .ok_or_else(|| {
+                        DriverError::failed(format!("template {name} vanished during the push"))
+                    })?
+            }
+            _ => {
+                let mut body = json!({"name": name, "template_version_id": vid});
+                for k in ["display_name", "description"] {
+                    if let Some(v) = config[k].as_str() {
+                        body[k] = json!(v);
+                    }
+                }
+                client
+                    .create_template(&org, body)
+                    .await
+                    .map_err(coder_err)?
+            }
+        };
+        let mut attributes = config.clone();
+        attributes["source_hash"] = json!(archive.sha256);
+        attributes["template_id"] = template["id"].clone();
+        attributes["active_version_id"] = template["active_version_id"].clone();
+        attributes["file_id"] = file_id;
+        Ok(attributes)
     }
 }
 
@@ -149,101 +346,64 @@ fn timeout(config: &Value) -> Duration {
     Duration::from_secs(config["timeout_seconds"].as_u64().unwrap_or(600))
 }
 
-async fn login(ctx: &DriverContext, config: &Value) -> Result<(CoderClient, String), DriverError> {
-    let url = config["url"].as_str().unwrap_or_default();
-    let mut client = CoderClient::new(url);
-    ctx.progress(format!("waiting for Coder at {url}"));
-    client
-        .wait_healthy(timeout(config))
-        .await
-        .map_err(coder_err)?;
-    let email = config["email"].as_str().unwrap_or_default();
-    client
-        .login(email, config["password"].as_str().unwrap_or_default())
-        .await
-        .map_err(coder_err)?;
-    let orgs = client.organizations().await.map_err(coder_err)?;
-    let org = match config["organization"].as_str() {
-        Some(o) => orgs
-            .iter()
-            .find(|x| x["name"] == o || x["id"] == o)
-            .and_then(|x| x["id"].as_str())
-            .ok_or_else(|| {
-                DriverError::failed(format!("{email} is not a member of organization {o:?}"))
-            })?,
-        None => orgs
-            .first()
-            .and_then(|x| x["id"].as_str())
-            .ok_or_else(|| DriverError::failed(format!("{email} belongs to no organization")))?,
-    }
-    .to_string();
-    Ok((client, org))
-}
+/// Longest pause between two polls of a build: 30 reads a minute of one version, far under
+/// Coder's 512 per path, while a queued build is seen at most 2 s after it ends.
+const POLL_CAP: Duration = Duration::from_secs(2);
 
-/// Pushes the directory: returns the attributes.
-async fn push(
+/// How many log lines a failed build's error quotes.
+const LOG_TAIL: usize = 12;
+
+/// Waits for the import job of version `vid`, polling with backoff (0.25 s doubling to
+/// [`POLL_CAP`]):
+/// fails at once when no provisioner can take the job or its status is `unknown`, and on a
+/// failed build quotes the end of its log.
+async fn wait_for_build(
     ctx: &DriverContext,
+    client: &CoderClient,
     config: &Value,
-    known_template: Option<&str>,
-) -> Result<Value, DriverError> {
+    vid: &str,
+    file_id: &str,
+) -> Result<(), DriverError> {
     let name = config["name"].as_str().unwrap_or_default();
     let dir = config["directory"].as_str().unwrap_or_default();
-    let archive = archive_dir(Path::new(dir))
-        .map_err(|e| DriverError::failed(format!("template {name}: {e}")))?;
-    let want = config["source_hash"].as_str().unwrap_or_default();
-    if !want.is_empty() && archive.sha256 != want {
-        return Err(DriverError::failed(format!(
-            "template {name}: the files in {dir} changed since the plan (sha256 {} instead of {want}); plan again",
-            archive.sha256
-        )));
-    }
-    let (client, org) = login(ctx, config).await?;
-    let existing = match known_template {
-        Some(id) => client.template(id).await.map_err(coder_err)?,
-        None => None,
-    };
-    let existing = match existing {
-        Some(t) => Some(t),
-        None => client
-            .template_by_name(&org, name)
-            .await
-            .map_err(coder_err)?,
-    };
-    let template_id = existing
-        .as_ref()
-        .and_then(|t| t["id"].as_str())
-        .map(str::to_string);
-    ctx.progress(format!(
-        "uploading template {name} ({} bytes)",
-        archive.bytes.len()
-    ));
-    let file_id = client.upload(archive.bytes).await.map_err(coder_err)?;
-    let version = client
-        .create_version(&org, &file_id, template_id.as_deref())
-        .await
-        .map_err(coder_err)?;
-    let vid = version["id"].as_str().unwrap_or_default().to_string();
-    ctx.checkpoint(json!({"version_id": vid, "template_id": template_id}))
-        .await?;
-    // Wait for the build.
     let start = Instant::now();
     let deadline = timeout(config);
+    let mut delay = Duration::from_millis(250);
     let mut last = String::new();
     loop {
-        let v = client.version(&vid).await.map_err(coder_err)?;
+        let v = client.version(vid).await.map_err(coder_err)?;
         let status = v["job"]["status"].as_str().unwrap_or("").to_string();
         match status.as_str() {
-            "succeeded" => break,
+            "succeeded" => return Ok(()),
             "failed" | "canceled" => {
                 let err = v["job"]["error"].as_str().unwrap_or("(no error message)");
+                let logs = client.version_logs(vid).await.unwrap_or_default();
+                let tail = log_tail(
+                    &logs,
+                    &[config["password"].as_str(), client.token().as_deref()],
+                );
                 return Err(DriverError::failed(format!(
-                    "template {name}: the build of version {vid} {status}: {err}"
+                    "template {name} (directory {dir}, uploaded file {file_id}): the build of version {vid} {status}: {err}{tail}"
+                )));
+            }
+            "unknown" => {
+                return Err(DriverError::failed(format!(
+                    "template {name} (directory {dir}): the build of version {vid} is in status \"unknown\": its provisioner lost track of it; check the provisioner daemons (`coder provisioner list`) and apply again"
+                )));
+            }
+            "pending" if v["matched_provisioners"]["count"] == 0 => {
+                return Err(DriverError::failed(format!(
+                    "template {name} (directory {dir}): the build of version {vid} is pending and no provisioner daemon matches its tags (matched_provisioners.count = 0); start provisioner daemons (CODER_PROVISIONER_DAEMONS, 3 by default) or external provisioners with matching tags"
                 )));
             }
             _ => {}
         }
         if status != last {
-            ctx.progress(format!("template {name}: build {status}"));
+            let queue = match v["job"]["queue_position"].as_u64() {
+                Some(p) if p > 0 => format!(" (position {p} in the queue)"),
+                _ => String::new(),
+            };
+            ctx.progress(format!("template {name}: build {status}{queue}"));
             last = status;
         }
         if start.elapsed() >= deadline {
@@ -252,48 +412,126 @@ async fn push(
                 after: deadline,
             });
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let jitter = rand::random_range(0.8..1.2);
+        tokio::time::sleep(delay.mul_f64(jitter)).await;
+        delay = (delay * 2).min(POLL_CAP);
     }
-    let meta = |body: &mut Value| {
-        for k in ["display_name", "description"] {
-            if let Some(v) = config[k].as_str() {
-                body[k] = json!(v);
+}
+
+/// The last lines of a job log with output, each secret replaced.
+fn log_tail(logs: &[Value], secrets: &[Option<&str>]) -> String {
+    let lines: Vec<String> = logs
+        .iter()
+        .filter_map(|l| l["output"].as_str())
+        .filter(|o| !o.trim().is_empty())
+        .map(|o| {
+            secrets
+                .iter()
+                .flatten()
+                .filter(|s| s.len() >= 4)
+                .fold(o.to_string(), |line, s| line.replace(s, "(redacted)"))
+        })
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let tail = &lines[lines.len().saturating_sub(LOG_TAIL)..];
+    format!("\n  last log lines:\n    {}", tail.join("\n    "))
+}
+
+/// What deleting template `config` would do to its workspaces: their names, or an error that
+/// names them and the option, when they exist and `delete_workspaces` is not set.
+async fn workspaces_in_the_way(
+    client: &CoderClient,
+    config: &Value,
+) -> Result<Vec<Value>, DriverError> {
+    let name = config["name"].as_str().unwrap_or_default();
+    let ws = client
+        .workspaces_of_template(name)
+        .await
+        .map_err(coder_err)?;
+    if ws.is_empty() || config["delete_workspaces"] == true {
+        return Ok(ws);
+    }
+    let names: Vec<String> = ws
+        .iter()
+        .map(|w| {
+            format!(
+                "{}/{}",
+                w["owner_name"].as_str().unwrap_or("?"),
+                w["name"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    Err(DriverError::failed(format!(
+        "template {name} still has {} workspace(s): {}; Coder refuses to delete a template in use. Delete them first (`coder delete OWNER/NAME`), or set `delete_workspaces: true` on the coder_template (`kapstan down` does this) to have kapstan delete them with delete builds before the template; nothing was deleted",
+        names.len(),
+        names.join(", ")
+    )))
+}
+
+/// Deletes `workspaces` with delete builds and waits until they are gone.
+async fn delete_workspaces(
+    ctx: &DriverContext,
+    client: &CoderClient,
+    config: &Value,
+    workspaces: &[Value],
+) -> Result<(), DriverError> {
+    let name = config["name"].as_str().unwrap_or_default();
+    let deadline = Instant::now() + timeout(config);
+    let mut waiting: Vec<(String, String)> = workspaces
+        .iter()
+        .map(|w| {
+            (
+                w["id"].as_str().unwrap_or_default().to_string(),
+                w["name"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let mut requested = vec![false; waiting.len()];
+    let mut delay = Duration::from_millis(250);
+    while !waiting.is_empty() {
+        let mut still = vec![];
+        let mut still_requested = vec![];
+        for ((id, wname), asked) in waiting.into_iter().zip(requested) {
+            let mut asked = asked;
+            if !asked {
+                match client.build_workspace(&id, "delete", false).await {
+                    Ok(_) => {
+                        ctx.progress(format!("template {name}: deleting workspace {wname}"));
+                        asked = true;
+                    }
+                    // Another build is active: ask again once it ends.
+                    Err(e) if e.status() == Some(409) => {}
+                    Err(e) if e.status() == Some(410) || e.status() == Some(404) => continue,
+                    Err(e) => return Err(coder_err(e)),
+                }
             }
-        }
-    };
-    let template = match template_id {
-        Some(tid) => {
-            client.promote(&tid, &vid).await.map_err(coder_err)?;
-            let mut body = json!({});
-            meta(&mut body);
-            if body.as_object().is_some_and(|m| !m.is_empty()) {
-                client
-                    .update_template(&tid, body)
-                    .await
-                    .map_err(coder_err)?;
+            if asked && client.workspace(&id).await.map_err(coder_err)?.is_none() {
+                continue;
             }
-            client
-                .template(&tid)
-                .await
-                .map_err(coder_err)?
-                .ok_or_else(|| {
-                    DriverError::failed(format!("template {name} vanished during the push"))
-                })?
+            still.push((id, wname));
+            still_requested.push(asked);
         }
-        None => {
-            let mut body = json!({"name": name, "template_version_id": vid});
-            meta(&mut body);
-            client
-                .create_template(&org, body)
-                .await
-                .map_err(coder_err)?
+        waiting = still;
+        requested = still_requested;
+        if waiting.is_empty() {
+            break;
         }
-    };
-    let mut attributes = config.clone();
-    attributes["source_hash"] = json!(archive.sha256);
-    attributes["template_id"] = template["id"].clone();
-    attributes["active_version_id"] = template["active_version_id"].clone();
-    Ok(attributes)
+        if Instant::now() >= deadline {
+            let names: Vec<&str> = waiting.iter().map(|(_, n)| n.as_str()).collect();
+            return Err(DriverError::Timeout {
+                what: format!(
+                    "template {name}: the delete builds of workspaces {}",
+                    names.join(", ")
+                ),
+                after: timeout(config),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -322,18 +560,13 @@ impl Driver for CoderTemplateDriver {
             }
         }
         if let Some(n) = config["name"].as_str() {
-            let ok = !n.is_empty()
-                && n.len() <= 32
-                && n.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !ok {
-                errors.push(FieldError::new(
-                    "name",
-                    &format!("{n:?}"),
-                    "is not a valid template name",
-                    "use letters, digits, '-' and '_', at most 32 characters",
-                ));
-            }
+            errors.extend(rules::check_name("name", n, "template name"));
+        }
+        if let Some(d) = config["display_name"].as_str() {
+            errors.extend(rules::check_display_name("display_name", d));
+        }
+        if let Some(d) = config["description"].as_str() {
+            errors.extend(rules::check_description("description", d));
         }
         errors
     }
@@ -343,7 +576,7 @@ impl Driver for CoderTemplateDriver {
         ctx: &DriverContext,
         recorded: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
-        let (client, _) = login(ctx, &recorded.config).await?;
+        let (client, _) = self.session(ctx, &recorded.config).await?;
         let id = recorded.attributes["template_id"]
             .as_str()
             .unwrap_or_default();
@@ -361,7 +594,7 @@ impl Driver for CoderTemplateDriver {
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let attributes = push(ctx, config, None).await?;
+        let attributes = self.push(ctx, config, None, None).await?;
         Ok(Created {
             id: attributes["template_id"]
                 .as_str()
@@ -378,7 +611,13 @@ impl Driver for CoderTemplateDriver {
         config: &Value,
         _changed: &[String],
     ) -> Result<Value, DriverError> {
-        push(ctx, config, recorded.attributes["template_id"].as_str()).await
+        self.push(
+            ctx,
+            config,
+            recorded.attributes["template_id"].as_str(),
+            Some(&recorded.attributes),
+        )
+        .await
     }
 
     async fn delete(
@@ -386,10 +625,15 @@ impl Driver for CoderTemplateDriver {
         ctx: &DriverContext,
         recorded: &ResourceState,
     ) -> Result<(), DriverError> {
-        let (client, _) = login(ctx, &recorded.config).await?;
+        let (client, _) = self.session(ctx, &recorded.config).await?;
         let id = recorded.attributes["template_id"]
             .as_str()
             .unwrap_or_default();
+        if client.template(id).await.map_err(coder_err)?.is_none() {
+            return Ok(());
+        }
+        let ws = workspaces_in_the_way(&client, &recorded.config).await?;
+        delete_workspaces(ctx, &client, &recorded.config, &ws).await?;
         client.delete_template(id).await.map_err(coder_err)
     }
 

@@ -15,6 +15,7 @@ mod local;
 mod lock;
 mod migrate;
 mod s3;
+mod s3_request;
 mod seal;
 mod store;
 
@@ -40,5 +41,6 @@ pub use local::LocalStore;
 pub use lock::LockInfo;
 pub use migrate::{MigrationReport, StackMigration, migrate};
 pub use s3::{S3Credentials, S3Store, SelfTest};
+pub use s3_request::{S3Answer, S3RequestError, S3Requests, XmlDocument, XmlNode, xml_escape};
 pub use seal::{KeySource, Sealer};
 pub use store::{HistoryEntry, StateStore};

@@ -5,6 +5,9 @@
 //! deltas, guards them with compare-and-swap on the serial, and seals every value marked
 //! sensitive with AES-256-GCM before it touches a disk or a bucket.
 
+// Only the CLI prints (DESIGN.md invariant 3): libraries return data and emit events.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod backup;
 mod bootstrap;
 mod codec;

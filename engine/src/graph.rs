@@ -1,115 +1,127 @@
-//! Dependency graphs over addresses: topological order and cycle reporting.
+//! Dependency graphs over addresses: topological order and cycle reporting, on `petgraph`.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::Dfs;
 
 use crate::EngineError;
 
-/// A directed graph: `deps[n]` are the nodes `n` depends on.
+/// A directed graph over addresses; an edge `n -> d` says `n` depends on `d`.
+///
+/// Nodes are added in name order, so a node's index orders like its name: the ready set of
+/// the topological sort is a heap of indices rather than of strings.
 #[derive(Debug, Default, Clone)]
 pub struct Graph {
-    nodes: Vec<String>,
-    index: BTreeMap<String, usize>,
-    deps: Vec<Vec<usize>>,
+    graph: DiGraph<String, ()>,
+    index: BTreeMap<String, NodeIndex>,
 }
 
 impl Graph {
     /// Builds a graph from `(node, dependencies)`; dependencies on nodes not listed are ignored.
     pub fn new<'a>(entries: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>) -> Self {
-        let entries: Vec<(&str, Vec<&str>)> = entries.into_iter().collect();
-        let mut g = Graph::default();
-        for (n, _) in &entries {
-            g.index.insert(n.to_string(), g.nodes.len());
-            g.nodes.push(n.to_string());
-        }
-        g.deps = entries
-            .iter()
-            .map(|(_, ds)| {
-                let mut v: Vec<usize> =
-                    ds.iter().filter_map(|d| g.index.get(*d).copied()).collect();
-                v.sort_unstable();
-                v.dedup();
-                v
-            })
+        let entries: BTreeMap<&str, Vec<&str>> = entries.into_iter().collect();
+        let mut graph = DiGraph::with_capacity(entries.len(), 0);
+        let index: BTreeMap<String, NodeIndex> = entries
+            .keys()
+            .map(|n| (n.to_string(), graph.add_node(n.to_string())))
             .collect();
-        g
+        for (n, ds) in &entries {
+            let from = index[*n];
+            let mut targets: Vec<NodeIndex> =
+                ds.iter().filter_map(|d| index.get(*d).copied()).collect();
+            targets.sort_unstable();
+            targets.dedup();
+            for to in targets {
+                graph.add_edge(from, to, ());
+            }
+        }
+        Graph { graph, index }
     }
 
     /// Nodes in an order where every node comes after its dependencies; ties broken by name
     /// so the order is deterministic. Fails naming one cycle.
     pub fn topological(&self) -> Result<Vec<String>, EngineError> {
-        let n = self.nodes.len();
-        let mut indegree = vec![0usize; n];
-        let mut dependents = vec![vec![]; n];
-        for (i, ds) in self.deps.iter().enumerate() {
-            indegree[i] = ds.len();
-            for &d in ds {
-                dependents[d].push(i);
-            }
-        }
-        let mut ready: BTreeSet<(&str, usize)> = (0..n)
-            .filter(|&i| indegree[i] == 0)
-            .map(|i| (self.nodes[i].as_str(), i))
+        // Kahn's algorithm rather than `petgraph::algo::toposort`: that one is depth-first and
+        // does not break ties by name, and plans must list resources in a stable order.
+        let g = &self.graph;
+        let mut pending: Vec<usize> = g
+            .node_indices()
+            .map(|i| g.neighbors_directed(i, Direction::Outgoing).count())
             .collect();
-        let mut out = Vec::with_capacity(n);
-        while let Some(first) = ready.pop_first() {
-            let i = first.1;
-            out.push(self.nodes[i].clone());
-            for &j in &dependents[i] {
-                indegree[j] -= 1;
-                if indegree[j] == 0 {
-                    ready.insert((self.nodes[j].as_str(), j));
+        let mut ready: BinaryHeap<Reverse<NodeIndex>> = g
+            .node_indices()
+            .filter(|i| pending[i.index()] == 0)
+            .map(Reverse)
+            .collect();
+        let mut out = Vec::with_capacity(g.node_count());
+        while let Some(Reverse(i)) = ready.pop() {
+            out.push(g[i].clone());
+            for j in g.neighbors_directed(i, Direction::Incoming) {
+                pending[j.index()] -= 1;
+                if pending[j.index()] == 0 {
+                    ready.push(Reverse(j));
                 }
             }
         }
-        if out.len() == n {
+        if out.len() == g.node_count() {
             return Ok(out);
         }
         Err(EngineError::Cycle {
-            cycle: self.find_cycle(&indegree),
+            cycle: self.find_cycle(),
         })
     }
 
-    fn find_cycle(&self, indegree: &[usize]) -> Vec<String> {
-        // Every node left with a positive in-degree lies on or behind a cycle: walk
-        // dependencies among them until a node repeats.
-        let start = (0..self.nodes.len())
-            .filter(|&i| indegree[i] > 0)
-            .min_by_key(|&i| &self.nodes[i])
-            .unwrap_or(0);
+    /// One cycle, inside the strongly connected component holding the first (by name) node
+    /// that lies on any cycle: from that node, follow the first dependency that stays in the
+    /// component until a node repeats.
+    fn find_cycle(&self) -> Vec<String> {
+        let g = &self.graph;
+        let cyclic = petgraph::algo::tarjan_scc(g)
+            .into_iter()
+            .filter(|scc| scc.len() > 1 || g.contains_edge(scc[0], scc[0]))
+            .filter_map(|scc| {
+                let first = *scc.iter().min()?;
+                Some((first, scc.into_iter().collect::<BTreeSet<NodeIndex>>()))
+            })
+            .min_by_key(|(first, _)| *first);
+        let Some((start, component)) = cyclic else {
+            return vec![];
+        };
         let mut seen = BTreeMap::new();
         let mut path = vec![];
         let mut cur = start;
-        loop {
-            if let Some(&pos) = seen.get(&cur) {
-                let mut cycle: Vec<String> = path[pos..]
-                    .iter()
-                    .map(|&i: &usize| self.nodes[i].clone())
-                    .collect();
-                cycle.push(self.nodes[cur].clone());
-                return cycle;
-            }
+        while !seen.contains_key(&cur) {
             seen.insert(cur, path.len());
             path.push(cur);
-            cur = match self.deps[cur].iter().find(|&&d| indegree[d] > 0) {
-                Some(&d) => d,
-                None => return vec![self.nodes[cur].clone()],
-            };
+            // A strongly connected component of two or more nodes (or a self-loop) always
+            // has an edge that stays inside it.
+            cur = g
+                .neighbors_directed(cur, Direction::Outgoing)
+                .filter(|d| component.contains(d))
+                .min()
+                .unwrap_or(cur);
         }
+        let mut cycle: Vec<String> = path[seen[&cur]..].iter().map(|&i| g[i].clone()).collect();
+        cycle.push(g[cur].clone());
+        cycle
     }
 
     /// Every node reachable from `roots` by following dependencies (roots included).
     pub fn closure(&self, roots: &[&str]) -> BTreeSet<String> {
+        // One search for all roots: its visited set is kept across `move_to`, so each node is
+        // walked once however many roots reach it.
         let mut seen = BTreeSet::new();
-        let mut queue: VecDeque<usize> = roots
-            .iter()
-            .filter_map(|r| self.index.get(*r).copied())
-            .collect();
-        while let Some(i) = queue.pop_front() {
-            if seen.insert(i) {
-                queue.extend(self.deps[i].iter().copied());
+        let mut dfs = Dfs::empty(&self.graph);
+        for root in roots.iter().filter_map(|r| self.index.get(*r)) {
+            dfs.move_to(*root);
+            while let Some(i) = dfs.next(&self.graph) {
+                seen.insert(i);
             }
         }
-        seen.into_iter().map(|i| self.nodes[i].clone()).collect()
+        seen.into_iter().map(|i| self.graph[i].clone()).collect()
     }
 }
 
@@ -133,6 +145,25 @@ mod tests {
         ]);
         match g.topological() {
             Err(EngineError::Cycle { cycle }) => assert_eq!(cycle, vec!["a", "b", "c", "a"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_a_cycle_behind_which_other_nodes_wait() {
+        // `a` waits on the cycle but is not on it: the cycle named is `b -> c -> b`.
+        let g = Graph::new([("a", vec!["b"]), ("b", vec!["c"]), ("c", vec!["b"])]);
+        match g.topological() {
+            Err(EngineError::Cycle { cycle }) => assert_eq!(cycle, vec!["b", "c", "b"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_resource_depending_on_itself_is_a_cycle() {
+        let g = Graph::new([("a", vec!["a"]), ("b", vec![])]);
+        match g.topological() {
+            Err(EngineError::Cycle { cycle }) => assert_eq!(cycle, vec!["a", "a"]),
             other => panic!("{other:?}"),
         }
     }

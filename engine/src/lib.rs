@@ -4,6 +4,9 @@
 //! The engine knows nothing of Scaleway, Kubernetes or Coder: it sees resources as a kind, a
 //! config with references, recorded attributes and a schema, through the [`Driver`] trait.
 
+// Only the CLI prints (DESIGN.md invariant 3): libraries return data and emit events.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod diff;
 mod driver;
 mod dsl;

@@ -216,18 +216,18 @@ fn resolve_at(
     }
 }
 
+/// Every byte but the RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`): what S3's
+/// SigV4 calls URI encoding, and what a value needs to stand in any part of a URL.
+pub const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes everything but RFC 3986 unreserved characters, so the result can stand in
 /// any part of a URL (a password in `postgres://user:PASSWORD@host/db`).
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, URL_COMPONENT).to_string()
 }
 
 /// Escapes a key for a JSON pointer.

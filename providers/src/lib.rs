@@ -1,5 +1,8 @@
 //! kapstan drivers: the resource kinds kapstan manages, grouped by the API they call.
 
+// Only the CLI prints (DESIGN.md invariant 3): libraries return data and emit events.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod coder;
 pub mod helm;
 pub mod kubernetes;

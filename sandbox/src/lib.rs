@@ -20,6 +20,9 @@
 //! # Ok(()) }
 //! ```
 
+// Only the CLI prints (DESIGN.md invariant 3): libraries return data and emit events.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod api;
 mod coder;
 mod error;

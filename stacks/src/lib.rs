@@ -2,6 +2,9 @@
 //! stacks, the local demo, a synthetic stack for tests and benchmarks), and the workspace
 //! templates.
 
+// Only the CLI prints (DESIGN.md invariant 3): libraries return data and emit events.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod catalog;
 pub mod coder;
 mod demo;

@@ -60,7 +60,8 @@ pub struct S3Config {
     pub region: String,
     /// Endpoint URL of another S3 service; `None` means Scaleway `https://s3.{region}.scw.cloud`.
     pub endpoint: Option<String>,
-    /// Path-style addressing (`endpoint/bucket/key`) instead of virtual-hosted style.
+    /// Path-style addressing (`endpoint/bucket/key`) instead of virtual-hosted style (implied
+    /// for an IP-address endpoint: see [`S3Config::uses_path_style`]).
     pub path_style: bool,
     /// Allow a plain `http://` endpoint that is not a loopback address.
     pub allow_http: bool,
@@ -109,6 +110,19 @@ impl S3Config {
         }
     }
 
+    /// Whether requests are addressed path-style: when `path_style` is set, and always for an
+    /// endpoint that is an IP address, whose host name cannot carry the bucket
+    /// (`BUCKET.127.0.0.1` is no host). The AWS SDKs' S3 endpoint rules do the same, so an
+    /// `endpoint=http://127.0.0.1:9000` that works with boto3 or the AWS CLI works here.
+    pub fn uses_path_style(&self) -> bool {
+        self.path_style
+            || self
+                .endpoint
+                .as_deref()
+                .and_then(|e| url::Url::parse(e).ok())
+                .is_some_and(|u| matches!(u.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))))
+    }
+
     /// The URL of the bucket itself, path or virtual-hosted style.
     pub fn bucket_url(&self) -> Result<url::Url, StateError> {
         let base = url::Url::parse(&self.service_endpoint()).map_err(|e| {
@@ -117,7 +131,7 @@ impl S3Config {
                 self.service_endpoint()
             ))
         })?;
-        if self.path_style {
+        if self.uses_path_style() {
             let mut url = base;
             let path = format!("{}/{}", url.path().trim_end_matches('/'), self.bucket);
             url.set_path(&path);
@@ -643,6 +657,42 @@ mod tests {
             StoreConfig::Local {
                 dir: "/tmp/x".into()
             }
+        );
+    }
+
+    #[test]
+    fn an_ip_endpoint_is_addressed_path_style_without_being_told() {
+        // Virtual-hosted style would put the bucket in front of the IP address; this failed
+        // with "bucket `state-bucket`: invalid IPv4 address" before.
+        let env = |name: &str| match name {
+            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_string()),
+            "AWS_SECRET_ACCESS_KEY" => Some("wJalrXUtnFEMI".to_string()),
+            _ => None,
+        };
+        for (endpoint, bucket_url) in [
+            (
+                "http://127.0.0.1:9000",
+                "http://127.0.0.1:9000/state-bucket",
+            ),
+            ("https://10.1.2.3/", "https://10.1.2.3/state-bucket"),
+            ("http://[::1]:9000", "http://[::1]:9000/state-bucket"),
+        ] {
+            let cfg =
+                StoreConfig::parse(&format!("s3://state-bucket?endpoint={endpoint}")).unwrap();
+            let StoreConfig::S3(s3) = &cfg else { panic!() };
+            assert!(s3.uses_path_style(), "{endpoint}");
+            assert_eq!(s3.bucket_url().unwrap().as_str(), bucket_url);
+            assert!(open_store_with_env(&cfg, &env).is_ok(), "{endpoint}");
+        }
+        let StoreConfig::S3(named) =
+            StoreConfig::parse("s3://state-bucket?endpoint=https://s3.example.com").unwrap()
+        else {
+            panic!()
+        };
+        assert!(!named.uses_path_style());
+        assert_eq!(
+            named.bucket_url().unwrap().as_str(),
+            "https://state-bucket.s3.example.com/"
         );
     }
 

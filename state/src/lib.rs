@@ -5,6 +5,9 @@
 //! deltas, guards them with compare-and-swap on the serial, and seals every value marked
 //! sensitive with AES-256-GCM before it touches a disk or a bucket.
 
+// Only the CLI prints (DESIGN.md invariant 3): libraries return data and emit events.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod backup;
 mod bootstrap;
 mod codec;
@@ -15,6 +18,7 @@ mod local;
 mod lock;
 mod migrate;
 mod s3;
+mod s3_request;
 mod seal;
 mod store;
 
@@ -40,5 +44,6 @@ pub use local::LocalStore;
 pub use lock::LockInfo;
 pub use migrate::{MigrationReport, StackMigration, migrate};
 pub use s3::{S3Credentials, S3Store, SelfTest};
+pub use s3_request::{S3Answer, S3RequestError, S3Requests, XmlDocument, XmlNode, xml_escape};
 pub use seal::{KeySource, Sealer};
 pub use store::{HistoryEntry, StateStore};

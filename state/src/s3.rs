@@ -334,7 +334,7 @@ impl S3Store {
         key: Option<KeySource>,
     ) -> Result<Self, StateError> {
         config.validate()?;
-        let endpoint = if config.path_style {
+        let endpoint = if config.uses_path_style() {
             config.service_endpoint()
         } else {
             let url = config.bucket_url()?;
@@ -353,7 +353,7 @@ impl S3Store {
             .with_bucket_name(&config.bucket)
             .with_region(&config.region)
             .with_endpoint(endpoint)
-            .with_virtual_hosted_style_request(!config.path_style)
+            .with_virtual_hosted_style_request(!config.uses_path_style())
             .with_access_key_id(creds.access_key())
             .with_secret_access_key(creds.secret_key())
             .with_client_options(options)

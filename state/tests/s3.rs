@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kapstan_state::{
-    KeySource, LocalStore, OutputState, ResourceState, S3Config, S3Credentials, S3Store, Sealer,
-    StateDelta, StateDocument, StateError, StateStore, backup, bootstrap_bucket, inspect_bucket,
-    migrate, restore,
+    KeySource, LocalStore, OutputState, ResourceState, S3Config, S3Credentials, S3Requests,
+    S3Store, Sealer, StateDelta, StateDocument, StateError, StateStore, backup, bootstrap_bucket,
+    inspect_bucket, migrate, restore,
 };
 use serde_json::json;
 
@@ -1097,4 +1097,96 @@ async fn a_kapstan_state_url_opens_a_working_store() {
             dir: project.path().join(".kapstan")
         }
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The request signer, checked by botocore
+// ---------------------------------------------------------------------------------------------
+
+/// The signature botocore computes for the request kapstan signed (same method, URL, headers
+/// and time): an independent SigV4 implementation, since ministack and moto do not check
+/// signatures.
+fn botocore_signature(
+    method: &str,
+    url: &str,
+    headers: &BTreeMap<String, String>,
+    body: &[u8],
+) -> String {
+    let script = r#"
+import json, sys
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+headers = json.loads(sys.argv[3])
+body = sys.stdin.buffer.read()
+request = AWSRequest(method=sys.argv[1], url=sys.argv[2], data=body, headers=headers)
+request.context["timestamp"] = headers["x-amz-date"]
+auth = S3SigV4Auth(Credentials("SCWEXAMPLEKEY", "a/secret+key"), "s3", "fr-par")
+print(auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request))
+"#;
+    let mut child = Command::new(tool("python"))
+        .args(["-c", script, method, url, &json!(headers).to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "botocore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn bucket_requests_carry_the_signature_botocore_computes() {
+    let requests = S3Requests::new(
+        reqwest::Client::new(),
+        "SCWEXAMPLEKEY",
+        "a/secret+key",
+        "fr-par",
+    );
+    let lifecycle = b"<LifecycleConfiguration><Rule><ID>x</ID></Rule></LifecycleConfiguration>";
+    let cases: [(&str, &str, Option<&[u8]>); 4] = [
+        ("HEAD", "https://team-state.s3.fr-par.scw.cloud/", None),
+        ("GET", "http://127.0.0.1:9000/team-state?versioning", None),
+        (
+            "PUT",
+            "http://127.0.0.1:9000/team-state?lifecycle",
+            Some(lifecycle),
+        ),
+        (
+            "DELETE",
+            "http://127.0.0.1:9000/team-state/dir/a%20b%2Bc?versionId=v%2B1",
+            None,
+        ),
+    ];
+    for (method, url, body) in cases {
+        let parsed = url::Url::parse(url).unwrap();
+        let signed = requests
+            .sign(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                &parsed,
+                body.map(<[u8]>::to_vec),
+            )
+            .unwrap();
+        let mut headers = BTreeMap::new();
+        let mut authorization = String::new();
+        for (name, value) in signed.headers() {
+            let value = value.to_str().unwrap().to_string();
+            if name == "authorization" {
+                authorization = value;
+            } else {
+                headers.insert(name.to_string(), value);
+            }
+        }
+        let expected = botocore_signature(method, url, &headers, body.unwrap_or_default());
+        assert!(
+            authorization.ends_with(&format!("Signature={expected}")),
+            "{method} {url}: kapstan signed `{authorization}`, botocore computes {expected}"
+        );
+    }
 }

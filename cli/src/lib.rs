@@ -14,6 +14,14 @@ use crate::args::{Cli, Command};
 use crate::context::Project;
 use crate::error::CliError;
 
+/// Exit code of every error, usage errors included.
+pub const EXIT_ERROR: i32 = 1;
+/// Exit code of `--detailed-exitcode` when a plan has changes or a stack drifted (and of
+/// `audit` on a high finding): never used for an error.
+pub const EXIT_CHANGES: i32 = 2;
+/// Exit code of the budget gate: the planned monthly cost exceeds a budget.
+pub const EXIT_OVER_BUDGET: i32 = 3;
+
 /// Runs a parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32, CliError> {
     if let Some(rate) = cli.api_rate {

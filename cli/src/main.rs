@@ -3,7 +3,20 @@
 use clap::Parser;
 
 fn main() {
-    let cli = kapstan_cli::args::Cli::parse();
+    let cli = match kapstan_cli::args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and --version are answers, not errors. Every other parse error is a usage
+            // error and exits 1: 2 means "changes present" to `--detailed-exitcode` gates.
+            let code = if e.use_stderr() {
+                kapstan_cli::EXIT_ERROR
+            } else {
+                0
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KAPSTAN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()

@@ -177,7 +177,11 @@ pub async fn plan(
         return Ok(cost::EXIT_OVER_BUDGET);
     }
     let changed = plans.iter().any(|(_, p, _)| p.has_changes());
-    Ok(if detailed_exitcode && changed { 2 } else { 0 })
+    Ok(if detailed_exitcode && changed {
+        crate::EXIT_CHANGES
+    } else {
+        0
+    })
 }
 
 /// A rendered plan with its cost lines after the `Plan:` line (none when nothing is priced).
@@ -401,5 +405,9 @@ pub async fn drift(
             print!("{}", render_drift(&plan));
         }
     }
-    Ok(if detailed_exitcode && drifted { 2 } else { 0 })
+    Ok(if detailed_exitcode && drifted {
+        crate::EXIT_CHANGES
+    } else {
+        0
+    })
 }

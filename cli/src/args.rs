@@ -88,7 +88,7 @@ impl Phase {
 #[derive(Debug, Clone, Default, Args)]
 pub struct EnvArgs {
     /// An environment: stacks `coder-ENV-infra` and `coder-ENV-app` (`all`: dev, staging, prod).
-    #[arg(long, value_name = "ENV", conflicts_with_all = ["stack", "stack_file"])]
+    #[arg(long, value_name = "ENV", conflicts_with_all = ["stack", "stack_file"], value_parser = crate::platform::env_selection)]
     pub env: Option<String>,
     /// With --env: only this phase's stack.
     #[arg(long, value_enum, requires = "env")]
@@ -324,7 +324,7 @@ pub enum Command {
     /// Deploy an environment's Coder platform: phase infra, then phase app.
     Up {
         /// dev, staging or prod.
-        #[arg(long)]
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
         env: String,
         /// Only this phase.
         #[arg(long, value_enum)]
@@ -357,14 +357,14 @@ pub enum Command {
     /// Tear an environment down: back up, destroy phase app, then phase infra.
     Down {
         /// dev, staging or prod.
-        #[arg(long)]
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
         env: String,
         /// Only this phase.
         #[arg(long, value_enum)]
         phase: Option<Phase>,
-        /// Required: destroying is not undone.
-        #[arg(long)]
-        confirm: bool,
+        /// Required: destroying is not undone (`--confirm` is the old spelling).
+        #[arg(long, alias = "confirm")]
+        auto_approve: bool,
         /// The offline sandbox.
         #[arg(long)]
         sandbox: bool,
@@ -430,16 +430,16 @@ pub enum Command {
         /// The Terraform state file (format version 4).
         #[arg(long, value_name = "FILE")]
         terraform_state: PathBuf,
-        /// Import without asking for confirmation.
-        #[arg(long)]
-        yes: bool,
+        /// Import without asking for confirmation (`--yes` is the old spelling).
+        #[arg(long, alias = "yes")]
+        auto_approve: bool,
     },
     /// Resize an environment's node pool: edit environments/ENV.toml, show the plan and the
     /// monthly cost change, apply phase infra on confirmation.
     #[command(group(clap::ArgGroup::new("scaling").required(true).multiple(true).args(["nodes", "min", "max", "auto"])))]
     Scale {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV")]
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
         env: String,
         /// A fixed pool of N nodes (turns autoscaling off; widens min/max when needed).
         #[arg(long, value_name = "N", conflicts_with_all = ["min", "max", "auto"])]
@@ -473,7 +473,7 @@ pub enum Command {
     /// findings); --fix re-applies what kapstan manages.
     Audit {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV")]
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
         env: String,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
@@ -558,7 +558,7 @@ pub enum TemplatesCommand {
     /// stack `coder-ENV-app` (all it declares, or the NAMEs given), with what they need.
     Push {
         /// The environment.
-        #[arg(long, value_name = "ENV")]
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
         env: String,
         /// Template names (default: every template the environment's app stack declares).
         names: Vec<String>,

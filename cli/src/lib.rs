@@ -183,14 +183,14 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Down {
             env,
             phase,
-            confirm,
+            auto_approve,
             sandbox,
             parallelism,
         } => {
             let options = commands::platform::DownOptions {
                 env: env.clone(),
                 phase: phase.map(to_phase),
-                confirm: *confirm,
+                confirm: *auto_approve,
                 sandbox: *sandbox,
                 parallelism: *parallelism,
             };
@@ -238,9 +238,16 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             env,
             phase,
             terraform_state,
-            yes,
+            auto_approve,
         } => {
-            platform::adopt::adopt(&project()?, *env, to_phase(*phase), terraform_state, *yes).await
+            platform::adopt::adopt(
+                &project()?,
+                *env,
+                to_phase(*phase),
+                terraform_state,
+                *auto_approve,
+            )
+            .await
         }
         Command::Scale {
             env,

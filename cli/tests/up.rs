@@ -428,6 +428,26 @@ fn templates_push_to_the_sandbox_coder_and_health_sees_them() {
         "react-typescript",
     ]);
     assert!(o.status.success(), "{}", text(&o));
+    // `--template` pushes the named template and leaves the recorded ones alone.
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--dry-run",
+        "--template",
+        "go-fiber",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("coder_template.template-go-fiber will be created"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("will be destroyed"),
+        "nothing planned away: {t}"
+    );
     let o = p.run(&[
         "templates",
         "push",

@@ -274,8 +274,18 @@ impl Platform {
             if options.no_coder {
                 vars.insert("coder".into(), "false".into());
             }
-            if !options.templates.is_empty() {
-                vars.insert("templates".into(), options.templates.join(","));
+            // `--template` pushes the named templates and leaves the others alone: the stack
+            // still declares the environment's selection (so nothing recorded is planned away)
+            // and `up` targets the named ones.
+            if !options.templates.is_empty() && !self.profile.templates.is_empty() {
+                let mut selection = self.profile.templates.clone();
+                for name in &options.templates {
+                    let short = name.rsplit('/').next().unwrap_or(name).to_string();
+                    if !selection.contains(&short) {
+                        selection.push(short);
+                    }
+                }
+                vars.insert("templates".into(), selection.join(","));
             }
             if let Some(s) = &self.sandbox {
                 vars.insert("chart_repository".into(), format!("{}/charts", s.url()));
@@ -419,6 +429,30 @@ fn write_kubeconfig(env: Environment, kubeconfig: &str) -> Result<Option<PathBuf
     Ok(Some(path))
 }
 
+/// Refuses `--template` names that are not shipped templates, naming the close and the
+/// known ones, before anything is planned.
+pub(crate) fn check_template_names(names: &[String]) -> Result<(), CliError> {
+    let known: Vec<String> =
+        kapstan_stacks::templates::discover(kapstan_stacks::templates::shipped_root())
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    for name in names {
+        let short = name.rsplit('/').next().unwrap_or(name);
+        if !known.contains(&short) {
+            return Err(CliError::usage(
+                format!(
+                    "--template {name}: no such template{}",
+                    kapstan_stacks::suggest::did_you_mean(short, &known)
+                ),
+                format!("known templates: {}", known.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `kapstan up`.
 pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError> {
     if options.domain.is_some() && options.subdomain.is_none() {
@@ -432,6 +466,7 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
     }
     let env_parsed = Environment::parse(&options.env)?;
     let profile = Profile::load(env_parsed, &project.dir)?;
+    check_template_names(&options.templates)?;
     let log = crate::platform::logs::RunLog::create(&project.dir, "up", env_parsed.name())?;
     log.line(&format!(
         "kapstan up --env {} (sandbox: {}, dry run: {})",
@@ -488,12 +523,18 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             .await?;
         }
         let spec = platform.stack(project, phase, options).await?;
+        let targets = if phase == Phase::App && !options.templates.is_empty() {
+            crate::commands::templates::push_targets(&spec, &options.templates)?
+        } else {
+            Vec::new()
+        };
         let plan = platform
             .engine
             .plan(
                 &spec,
                 &PlanOptions {
                     parallelism: options.parallelism,
+                    targets,
                     ..Default::default()
                 },
             )
@@ -670,12 +711,13 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
     if !options.confirm {
         return Err(CliError::usage(
             format!(
-                "refusing to destroy environment {} without --confirm",
+                "refusing to destroy environment {} without --auto-approve",
                 env.name()
             ),
             format!(
-                "run `kapstan down --env {} --confirm` (a backup of its state is taken first)",
-                env.name()
+                "run `kapstan down --env {}{} --auto-approve` (a backup of its state is taken first)",
+                env.name(),
+                if options.sandbox { " --sandbox" } else { "" }
             ),
         ));
     }

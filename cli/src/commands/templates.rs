@@ -70,7 +70,8 @@ async fn push_to_sandbox(
     auto_approve: bool,
     parallelism: usize,
 ) -> Result<i32, CliError> {
-    use crate::commands::platform::{Platform, UpOptions};
+    use crate::commands::platform::{Platform, UpOptions, check_template_names};
+    check_template_names(names)?;
     let platform = Platform::open(project, env, true).await?;
     let options = UpOptions {
         env: env.to_string(),
@@ -119,7 +120,7 @@ async fn push_to_sandbox(
 }
 
 /// The addresses of the `coder_template` resources to apply: those of `names`, or all.
-fn push_targets(spec: &StackSpec, names: &[String]) -> Result<Vec<String>, CliError> {
+pub(crate) fn push_targets(spec: &StackSpec, names: &[String]) -> Result<Vec<String>, CliError> {
     let declared: Vec<(&str, String)> = spec
         .resources
         .iter()

@@ -4,9 +4,25 @@ pub mod cost;
 pub mod plan;
 pub mod progress;
 
+use std::io::IsTerminal;
+
 use serde_json::Value;
 
 use kapstan_engine::value;
+
+/// Whether stdout gets colour: a terminal, and `NO_COLOR` unset (https://no-color.org).
+pub fn colour() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// `text` in red when `on`.
+pub fn red(text: &str, on: bool) -> String {
+    if on {
+        format!("\x1b[31m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
 
 /// A value as shown in plans: compact JSON, `(known after apply)`, `(sensitive value)`.
 pub fn show_value(v: &Value) -> String {

@@ -116,6 +116,44 @@ fn objects(out: &mut String, c: &ResourceChange) {
     }
 }
 
+/// Kinds whose destruction loses data or an address users rely on.
+const STATEFUL_KINDS: &[&str] = &[
+    "scaleway_k8s_cluster",
+    "scaleway_k8s_pool",
+    "scaleway_rdb_instance",
+    "scaleway_rdb_database",
+    "scaleway_vpc_private_network",
+    "scaleway_lb_ip",
+    "scaleway_object_bucket",
+];
+
+/// One line naming the stateful resources a normal plan destroys or replaces (a
+/// configuration change, not `destroy`, which asked for it).
+fn stateful_losses(plan: &Plan) -> Option<String> {
+    if plan.mode != PlanMode::Normal {
+        return None;
+    }
+    let lost: Vec<String> = plan
+        .actionable()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .filter(|c| STATEFUL_KINDS.contains(&c.kind.as_str()))
+        .map(|c| {
+            let how = if c.action == Action::Delete {
+                "destroyed"
+            } else {
+                "replaced"
+            };
+            format!("{} ({how})", c.address)
+        })
+        .collect();
+    (!lost.is_empty()).then(|| {
+        format!(
+            "Warning: this plan destroys stateful resources: {}; their data and addresses are lost.",
+            lost.join(", ")
+        )
+    })
+}
+
 /// Renders drift: what changed outside kapstan.
 pub fn render_drift(plan: &Plan) -> String {
     let mut out = String::new();
@@ -186,6 +224,9 @@ pub fn render_plan(plan: &Plan) -> String {
         change,
         destroy + replace
     );
+    if let Some(line) = stateful_losses(plan) {
+        let _ = writeln!(out, "{}", super::red(&line, super::colour()));
+    }
     let outputs: Vec<_> = plan
         .outputs
         .iter()
@@ -211,6 +252,66 @@ pub fn render_plan(plan: &Plan) -> String {
 mod tests {
     use super::*;
     use kapstan_engine::ObjectChange;
+
+    fn change(address: &str, kind: &str, action: Action) -> ResourceChange {
+        ResourceChange {
+            address: address.into(),
+            kind: kind.into(),
+            action,
+            create_before_destroy: false,
+            reason: None,
+            fields: vec![],
+            before: None,
+            after: None,
+            before_sensitive: Default::default(),
+            after_sensitive: Default::default(),
+            depends_on: vec![],
+            resume: false,
+            details: vec![],
+        }
+    }
+
+    fn plan_of(mode: &str, changes: Vec<ResourceChange>) -> Plan {
+        serde_json::from_value(serde_json::json!({
+            "stack": "coder-dev-infra",
+            "lineage": "00000000-0000-4000-8000-000000000000",
+            "base_serial": 1,
+            "mode": mode,
+            "config_hash": "x",
+            "changes": changes,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_plan_losing_stateful_resources_says_so_in_one_line_after_the_counts() {
+        let plan = plan_of(
+            "normal",
+            vec![
+                change("pool-default", "scaleway_k8s_pool", Action::Replace),
+                change("database", "scaleway_rdb_instance", Action::Delete),
+                change("lb", "scaleway_lb", Action::Delete),
+                change("coder", "helm_release", Action::Update),
+            ],
+        );
+        let out = render_plan(&plan);
+        let lines: Vec<&str> = out.lines().collect();
+        let at = lines.iter().position(|l| l.starts_with("Plan:")).unwrap();
+        assert_eq!(
+            lines[at + 1],
+            "Warning: this plan destroys stateful resources: pool-default (replaced), database (destroyed); their data and addresses are lost."
+        );
+        let calm = plan_of("normal", vec![change("lb", "scaleway_lb", Action::Replace)]);
+        assert!(!render_plan(&calm).contains("stateful"));
+        let asked = plan_of(
+            "destroy",
+            vec![change("database", "scaleway_rdb_instance", Action::Delete)],
+        );
+        assert!(
+            !render_plan(&asked).contains("stateful"),
+            "destroy asked for it"
+        );
+    }
 
     #[test]
     fn object_changes_are_listed_under_their_resource() {

@@ -93,6 +93,10 @@ pub struct EnvArgs {
     /// With --env: only this phase's stack.
     #[arg(long, value_enum, requires = "env")]
     pub phase: Option<Phase>,
+    /// The environment runs in the offline sandbox persisted under .kapstan/sandbox/ (the
+    /// one `kapstan sandbox serve` serves, or started for this command).
+    #[arg(long)]
+    pub sandbox: bool,
 }
 
 impl EnvArgs {
@@ -275,6 +279,9 @@ pub enum Command {
         /// Which stack.
         #[command(flatten)]
         stack: StackArgs,
+        /// Or an environment's stacks.
+        #[command(flatten)]
+        env: EnvArgs,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -702,15 +709,19 @@ pub enum StateCommand {
 /// `kapstan sandbox ...`
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
-    /// Serve the emulated Scaleway APIs until Ctrl-C.
+    /// Serve the emulated Scaleway APIs until Ctrl-C. In a project that used `--sandbox`
+    /// (it has .kapstan/sandbox/), serves that sandbox on its recorded port by default, so
+    /// the kubeconfigs and access URLs `up --sandbox` printed keep answering.
     Serve {
-        /// Listen address (loopback only).
-        #[arg(long, default_value = "127.0.0.1:8787")]
-        addr: String,
-        /// Speed factor for state machines (durations are divided by it).
-        #[arg(long, default_value_t = 1.0)]
-        speed: f64,
-        /// Persist the sandbox here.
+        /// Listen address, loopback only (default: the project sandbox's recorded port, else
+        /// 127.0.0.1:8787).
+        #[arg(long)]
+        addr: Option<String>,
+        /// Speed factor for state machines (durations are divided by it; default: the
+        /// project sandbox's, else 1).
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Persist the sandbox here (default: the project's .kapstan/sandbox/ when it exists).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// The secret key clients must send.

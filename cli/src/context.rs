@@ -47,6 +47,15 @@ impl Project {
         })
     }
 
+    /// A project from an already resolved directory and store configuration.
+    pub fn with_config(dir: PathBuf, store_config: StoreConfig) -> Self {
+        Self {
+            dir,
+            store_config,
+            store: std::sync::OnceLock::new(),
+        }
+    }
+
     /// The state store.
     pub fn store(&self) -> Result<Arc<dyn StateStore>, CliError> {
         if let Some(s) = self.store.get() {
@@ -58,10 +67,13 @@ impl Project {
 
     /// An engine over every known kind.
     pub fn engine(&self, events: EventSink) -> Result<Engine, CliError> {
-        let provider = kapstan_providers::scaleway::ScalewayProvider::from_env(
+        let mut provider = kapstan_providers::scaleway::ScalewayProvider::from_env(
             crate::commands::platform::scaleway_overrides(),
             crate::commands::platform::client_options(),
         );
+        if crate::commands::platform::sandbox_url().is_some() {
+            provider = provider.with_poll_scale(1.0 / crate::commands::platform::SANDBOX_SPEED);
+        }
         let registry = kapstan_providers::registry_with(std::sync::Arc::new(provider));
         Ok(Engine::new(registry, self.store()?).with_events(events))
     }
@@ -93,6 +105,54 @@ pub fn load_stack(args: &StackArgs) -> Result<StackSpec, CliError> {
         vars.insert(k.trim().to_string(), val.to_string());
     }
     Ok(kapstan_stacks::find(&args.stack, &vars)?)
+}
+
+/// Builds the stack named by the arguments the way `kapstan up` builds it: a phase of an
+/// environment gets the project directory and, in sandbox mode, the sandbox's chart
+/// repository and the loopback access URL of its load balancer, so a plan right after `up`
+/// has nothing to change.
+pub async fn load_platform_stack(
+    project: &Project,
+    args: &StackArgs,
+) -> Result<StackSpec, CliError> {
+    Ok(load_stack(&platform_args(project, args).await?)?)
+}
+
+/// `args` with the variables `kapstan up` gives an environment's phase (see
+/// [`load_platform_stack`]); other stacks are returned unchanged.
+pub async fn platform_args(project: &Project, args: &StackArgs) -> Result<StackArgs, CliError> {
+    let phase = args
+        .stack
+        .strip_prefix("coder-")
+        .and_then(|rest| rest.rsplit_once('-'));
+    let Some((env, phase)) = phase.filter(|_| args.stack_file.is_none()) else {
+        return Ok(args.clone());
+    };
+    let given = |k: &str| args.vars.iter().any(|v| v.starts_with(&format!("{k}=")));
+    let mut out = args.clone();
+    if !given("project_dir") {
+        out.vars
+            .push(format!("project_dir={}", project.dir.display()));
+    }
+    if phase == "app"
+        && let Some(url) = crate::commands::platform::sandbox_url()
+    {
+        if !given("chart_repository") {
+            out.vars.push(format!("chart_repository={url}/charts"));
+        }
+        let infra = project.store()?.load(&format!("coder-{env}-infra")).await?;
+        if let Some(infra) = infra
+            && !given("access_url")
+            && let (Some(zone), Some(lb)) = (
+                infra.outputs.get("zone").and_then(|o| o.value.as_str()),
+                infra.outputs.get("lb_id").and_then(|o| o.value.as_str()),
+            )
+        {
+            let endpoint = crate::commands::platform::lb_endpoint(url, zone, lb).await?;
+            out.vars.push(format!("access_url={endpoint}"));
+        }
+    }
+    Ok(out)
 }
 
 /// The stack name the arguments designate (without building it when a file is given).

@@ -28,6 +28,36 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         commands::platform::set_api_rate(rate)?;
     }
     let project = || Project::resolve(cli.chdir.as_deref(), cli.state.as_deref(), cli.lock);
+    let sandboxed = match &cli.command {
+        Command::Plan { env, .. }
+        | Command::Apply { env, .. }
+        | Command::Destroy { env, .. }
+        | Command::Drift { env, .. } => env.sandbox,
+        _ => false,
+    };
+    if sandboxed {
+        let project = project()?;
+        let session = commands::platform::sandbox_for(&project, true).await?;
+        let result = dispatch(&cli, &project_of(project)).await;
+        if let Some(s) = session {
+            s.stop().await;
+        }
+        return result;
+    }
+    dispatch(&cli, &project).await
+}
+
+/// A resolver handing out one project already resolved.
+fn project_of(project: Project) -> impl Fn() -> Result<Project, CliError> {
+    let dir = project.dir.clone();
+    let config = project.store_config.clone();
+    move || Ok(Project::with_config(dir.clone(), config.clone()))
+}
+
+async fn dispatch(
+    cli: &Cli,
+    project: &dyn Fn() -> Result<Project, CliError>,
+) -> Result<i32, CliError> {
     match &cli.command {
         Command::Plan {
             stack,
@@ -122,8 +152,22 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Show {
             plan_file,
             stack,
+            env,
             json,
-        } => commands::inspect::show(&project()?, plan_file.as_deref(), stack, *json).await,
+        } => {
+            let project = project()?;
+            let stacks = env.stacks(stack);
+            if plan_file.is_some() || stacks.len() == 1 {
+                return commands::inspect::show(&project, plan_file.as_deref(), &stacks[0], *json)
+                    .await;
+            }
+            for (n, s) in stacks.iter().enumerate() {
+                let gap = if n > 0 { "\n" } else { "" };
+                println!("{gap}=== Stack {} ===\n", s.stack);
+                commands::inspect::show(&project, None, s, *json).await?;
+            }
+            Ok(0)
+        }
         Command::Output {
             name,
             stack,
@@ -133,7 +177,30 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         } => {
             let project = project()?;
             let mut candidates = envsel.stacks(stack);
-            // The app phase holds the user-facing outputs (admin password, access URL).
+            if name.is_none() && candidates.len() > 1 {
+                // Every phase's outputs, each under its stack, phases never applied skipped.
+                let store = project.store()?;
+                let mut shown = 0;
+                for candidate in &candidates {
+                    if store.load(&candidate.stack).await?.is_none() {
+                        continue;
+                    }
+                    if !*json {
+                        let gap = if shown > 0 { "\n" } else { "" };
+                        println!("{gap}=== Stack {} ===\n", candidate.stack);
+                    }
+                    commands::inspect::output(&project, None, candidate, *json, *raw).await?;
+                    shown += 1;
+                }
+                if shown == 0 {
+                    return Err(CliError::State(kapstan_state::StateError::NoState(
+                        candidates[0].stack.clone(),
+                    )));
+                }
+                return Ok(0);
+            }
+            // A named output: the app phase holds the user-facing ones (admin password,
+            // access URL), so it is searched first.
             candidates.reverse();
             let mut last = None;
             for candidate in &candidates {
@@ -312,7 +379,17 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         ),
         Command::Templates { command } => commands::templates::run(&project, command).await,
         Command::State { command } => commands::state::run(&project()?, command).await,
-        Command::Sandbox { command } => commands::sandbox::run(command).await,
+        Command::Sandbox { command } => {
+            let dir = match &cli.chdir {
+                Some(d) => d.clone(),
+                None => std::env::current_dir().map_err(|source| CliError::Io {
+                    action: "reading",
+                    path: ".".into(),
+                    source,
+                })?,
+            };
+            commands::sandbox::run(command, &dir).await
+        }
     }
 }
 

@@ -17,6 +17,18 @@ use crate::render::{plan::render_plan, progress};
 
 static SCALEWAY_OVERRIDES: std::sync::OnceLock<ConfigOverrides> = std::sync::OnceLock::new();
 static API_RATE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+static SANDBOX_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The base URL of the project's sandbox once `--sandbox` reached it in this process.
+pub fn sandbox_url() -> Option<&'static str> {
+    SANDBOX_URL.get().map(String::as_str)
+}
+
+/// Makes `session` the Scaleway endpoint of this process.
+fn use_sandbox(session: &SandboxSession) {
+    let _ = SCALEWAY_OVERRIDES.set(session.overrides());
+    let _ = SANDBOX_URL.set(session.url().to_string());
+}
 
 /// Sets the requests per second allowed per Scaleway API (`--api-rate`).
 pub fn set_api_rate(rate: f64) -> Result<(), CliError> {
@@ -76,7 +88,10 @@ pub async fn sandbox_for(
         return Ok(None);
     }
     let session = SandboxSession::start(&project.dir).await?;
-    let _ = SCALEWAY_OVERRIDES.set(session.overrides());
+    use_sandbox(&session);
+    if let Some(helm) = local_helm(&project.dir) {
+        kapstan_providers::helm::set_helm_override(Some(helm));
+    }
     Ok(Some(session))
 }
 
@@ -109,92 +124,165 @@ pub struct UpOptions {
     pub parallelism: usize,
 }
 
-/// A running in-process sandbox persisted under `.kapstan/sandbox/`.
+/// The project's persisted sandbox, as this process reaches it.
 pub struct SandboxSession {
-    sandbox: kapstan_sandbox::Sandbox,
+    served: Served,
+}
+
+enum Served {
+    /// Started by this process; it ends with it.
+    InProcess(kapstan_sandbox::Sandbox),
+    /// Already served on the recorded port (by `kapstan sandbox serve` or another command).
+    Running {
+        /// Its base URL.
+        url: String,
+    },
+}
+
+/// Where the project's sandbox lives and the port it keeps for its lifetime.
+pub fn sandbox_dir(project_dir: &Path) -> PathBuf {
+    project_dir.join(".kapstan").join("sandbox")
+}
+
+/// The port recorded in `.kapstan/sandbox/port`, if any.
+pub fn recorded_port(project_dir: &Path) -> Option<u16> {
+    std::fs::read_to_string(sandbox_dir(project_dir).join("port"))
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+}
+
+/// Records the sandbox's port, once: later processes reuse it.
+pub fn record_port(project_dir: &Path, port: u16) -> Result<(), CliError> {
+    let port_file = sandbox_dir(project_dir).join("port");
+    std::fs::write(&port_file, port.to_string()).map_err(|source| CliError::Io {
+        action: "writing",
+        path: port_file.display().to_string(),
+        source,
+    })
+}
+
+/// Whether a kapstan sandbox answers at `url` (its inspection endpoint, within 3 s).
+pub async fn sandbox_answers(url: &str) -> bool {
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return false,
+    };
+    client
+        .get(format!("{url}/sandbox/v1/resources"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 impl SandboxSession {
-    /// Starts (or resumes) the project's sandbox on the port it used before, so kubeconfigs
-    /// and access URLs recorded earlier still answer.
+    /// Reaches the project's sandbox on the port recorded for it: uses the one already
+    /// served there, else starts it in this process on that port (a first start picks a free
+    /// port and records it). The port is never changed afterwards, so kubeconfigs and access
+    /// URLs recorded earlier keep answering.
     pub async fn start(project_dir: &Path) -> Result<Self, CliError> {
-        let dir = project_dir.join(".kapstan").join("sandbox");
+        let dir = sandbox_dir(project_dir);
         std::fs::create_dir_all(&dir).map_err(|source| CliError::Io {
             action: "creating",
             path: dir.display().to_string(),
             source,
         })?;
-        let port_file = dir.join("port");
-        let port: u16 = std::fs::read_to_string(&port_file)
-            .ok()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or(0);
-        let mut options = kapstan_sandbox::SandboxOptions {
-            addr: Some(std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+        let recorded = recorded_port(project_dir);
+        if let Some(port) = recorded {
+            let url = format!("http://127.0.0.1:{port}");
+            if sandbox_answers(&url).await {
+                return Ok(Self {
+                    served: Served::Running { url },
+                });
+            }
+        }
+        let options = kapstan_sandbox::SandboxOptions {
+            addr: Some(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                recorded.unwrap_or(0),
+            ))),
             speed: SANDBOX_SPEED,
             data_dir: Some(dir.clone()),
             ..Default::default()
         };
-        let sandbox = match kapstan_sandbox::Sandbox::start(options.clone()).await {
-            Ok(s) => s,
-            Err(_) if port != 0 => {
-                options.addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
-                kapstan_sandbox::Sandbox::start(options)
-                    .await
-                    .map_err(|e| CliError::Sandbox(e.to_string()))?
-            }
-            Err(e) => return Err(CliError::Sandbox(e.to_string())),
-        };
-        std::fs::write(&port_file, sandbox.addr().port().to_string()).map_err(|source| {
-            CliError::Io {
-                action: "writing",
-                path: port_file.display().to_string(),
-                source,
+        let sandbox = kapstan_sandbox::Sandbox::start(options).await.map_err(|e| {
+            match recorded {
+                Some(port) => CliError::usage(
+                    format!("sandbox: cannot serve the project's sandbox on its port {port}: {e}"),
+                    format!(
+                        "another program holds 127.0.0.1:{port} and it is not a kapstan sandbox; stop it (the port is recorded in {} so kubeconfigs and access URLs stay valid)",
+                        dir.join("port").display()
+                    ),
+                ),
+                None => CliError::Sandbox(e.to_string()),
             }
         })?;
-        Ok(Self { sandbox })
+        if recorded.is_none() {
+            record_port(project_dir, sandbox.addr().port())?;
+        }
+        Ok(Self {
+            served: Served::InProcess(sandbox),
+        })
     }
 
     /// The sandbox's base URL.
     pub fn url(&self) -> &str {
-        self.sandbox.url()
+        match &self.served {
+            Served::InProcess(s) => s.url(),
+            Served::Running { url } => url,
+        }
     }
 
-    /// Scaleway settings pointing at the sandbox.
+    /// Scaleway settings pointing at the sandbox (the persisted sandbox uses the published
+    /// test credentials, never a user's).
     pub fn overrides(&self) -> ConfigOverrides {
+        let (secret, project) = match &self.served {
+            Served::InProcess(s) => (s.secret_key().to_string(), s.project_id().to_string()),
+            Served::Running { .. } => (
+                kapstan_sandbox::DEFAULT_SECRET_KEY.to_string(),
+                kapstan_sandbox::DEFAULT_PROJECT_ID.to_string(),
+            ),
+        };
         ConfigOverrides {
-            secret_key: Some(kapstan_providers::scaleway::client::SecretKey::new(
-                self.sandbox.secret_key(),
-            )),
+            secret_key: Some(kapstan_providers::scaleway::client::SecretKey::new(&secret)),
             access_key: Some("SCWSANDBOXXXXXXXXXXX".into()),
-            project_id: Some(self.sandbox.project_id().to_string()),
+            project_id: Some(project),
             region: Some("fr-par".into()),
             zone: Some("fr-par-1".into()),
-            api_url: Some(self.sandbox.url().to_string()),
+            api_url: Some(self.url().to_string()),
             ..Default::default()
         }
     }
 
     /// The loopback address the sandbox gives load balancer `lb_id`.
     pub async fn lb_endpoint(&self, zone: &str, lb_id: &str) -> Result<String, CliError> {
-        let url = format!("{}/sandbox/v1/lb-endpoints/{zone}/{lb_id}", self.url());
-        let body: Value = reqwest::get(&url)
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| CliError::Sandbox(format!("{url}: {e}")))?
-            .json()
-            .await
-            .map_err(|e| CliError::Sandbox(format!("{url}: {e}")))?;
-        body["url"]
-            .as_str()
-            .map(String::from)
-            .ok_or_else(|| CliError::Sandbox(format!("{url} gave no url")))
+        lb_endpoint(self.url(), zone, lb_id).await
     }
 
-    /// Stops the sandbox (its state stays on disk).
+    /// Stops the sandbox if this process started it (its state stays on disk).
     pub async fn stop(self) {
-        self.sandbox.shutdown().await;
+        if let Served::InProcess(s) = self.served {
+            s.shutdown().await;
+        }
     }
+}
+
+/// The loopback address the sandbox at `url` gives load balancer `lb_id`.
+pub async fn lb_endpoint(url: &str, zone: &str, lb_id: &str) -> Result<String, CliError> {
+    let url = format!("{url}/sandbox/v1/lb-endpoints/{zone}/{lb_id}");
+    let body: Value = reqwest::get(&url)
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| CliError::Sandbox(format!("{url}: {e}")))?
+        .json()
+        .await
+        .map_err(|e| CliError::Sandbox(format!("{url}: {e}")))?;
+    body["url"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| CliError::Sandbox(format!("{url} gave no url")))
 }
 
 /// Everything `up` and `down` share: the engine and, in sandbox mode, the sandbox.
@@ -224,7 +312,7 @@ impl Platform {
         };
         let (overrides, poll) = match &sandbox {
             Some(s) => {
-                let _ = SCALEWAY_OVERRIDES.set(s.overrides());
+                use_sandbox(s);
                 (s.overrides(), 1.0 / SANDBOX_SPEED)
             }
             None => (ConfigOverrides::default(), 1.0),

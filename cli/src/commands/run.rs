@@ -12,7 +12,7 @@ use kapstan_providers::pricing::{PriceTable, PricingError};
 
 use crate::args::{CostArgs, EnvArgs, PlanArgs, StackArgs};
 use crate::commands::cost;
-use crate::context::{Project, load_stack};
+use crate::context::{Project, load_platform_stack, load_stack};
 use crate::error::CliError;
 use crate::render::cost as render_cost;
 use crate::render::{plan::render_drift, plan::render_plan, progress, show_value};
@@ -96,15 +96,21 @@ pub async fn plan(
     let engine = project.engine(EventSink::none())?;
     let mut plans = Vec::new();
     for s in &stacks {
-        let planned = match load_stack(s) {
-            Ok(spec) => engine
+        // The plan file records the variables as built, so `apply FILE` rebuilds the same.
+        let planned = match crate::context::platform_args(project, s).await {
+            Ok(enriched) => load_stack(&enriched).map(|spec| (enriched, spec)),
+            Err(e) => Err(e),
+        };
+        let planned = match planned {
+            Ok((enriched, spec)) => engine
                 .plan(&spec, &plan_options(args, mode))
                 .await
+                .map(|plan| (enriched, plan))
                 .map_err(CliError::from),
             Err(e) => Err(e),
         };
         match planned {
-            Ok(plan) => {
+            Ok((s, plan)) => {
                 let estimate = estimate_plan(&plan, &table);
                 plans.push((s, plan, estimate));
             }
@@ -306,7 +312,8 @@ pub async fn apply(
                 .await?
         }
         None => {
-            let stack = single_stack(stack, env, "apply")?;
+            let stack =
+                crate::context::platform_args(project, &single_stack(stack, env, "apply")?).await?;
             let spec = load_stack(&stack)?;
             let plan = engine.plan(&spec, &plan_options(args, mode)).await?;
             let table = cost::price_table(cost_args.prices.as_deref())?;
@@ -374,7 +381,7 @@ pub async fn drift(
     let engine = project.engine(EventSink::none())?;
     let mut drifted = false;
     for s in env.stacks(stack) {
-        let spec = load_stack(&s)?;
+        let spec = load_platform_stack(project, &s).await?;
         let plan = engine
             .plan(
                 &spec,

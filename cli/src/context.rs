@@ -65,6 +65,20 @@ impl Project {
         Ok(self.store.get_or_init(|| store).clone())
     }
 
+    /// For commands that only read (plan): a local store that was never created stays
+    /// uncreated, and reads as empty.
+    pub fn read_only(&self) {
+        if let StoreConfig::Local { dir } = &self.store_config
+            && !dir.join("state").is_dir()
+        {
+            let _ = self
+                .store
+                .set(Arc::new(crate::unwritten_store::UnwrittenStore {
+                    dir: dir.clone(),
+                }));
+        }
+    }
+
     /// An engine over every known kind.
     pub fn engine(&self, events: EventSink) -> Result<Engine, CliError> {
         let mut provider = kapstan_providers::scaleway::ScalewayProvider::from_env(
@@ -115,7 +129,7 @@ pub async fn load_platform_stack(
     project: &Project,
     args: &StackArgs,
 ) -> Result<StackSpec, CliError> {
-    Ok(load_stack(&platform_args(project, args).await?)?)
+    load_stack(&platform_args(project, args).await?)
 }
 
 /// `args` with the variables `kapstan up` gives an environment's phase (see

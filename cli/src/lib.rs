@@ -7,6 +7,7 @@ pub mod context;
 pub mod error;
 pub mod platform;
 pub mod render;
+pub mod unwritten_store;
 
 use kapstan_engine::PlanMode;
 

@@ -95,6 +95,37 @@ pub async fn sandbox_for(
     Ok(Some(session))
 }
 
+/// The one missing-credentials error: what is missing (the variables, the config file) and
+/// that a sandboxed environment needs `--sandbox` instead.
+pub fn check_credentials(provider: &ScalewayProvider) -> Result<(), CliError> {
+    match provider.credential_errors().first() {
+        None => Ok(()),
+        Some(first) => Err(CliError::usage(
+            format!(
+                "Scaleway credentials are missing: {}",
+                first.problem.trim_start_matches("cannot be used: ")
+            ),
+            "export SCW_SECRET_KEY and SCW_DEFAULT_PROJECT_ID (or run `scw init` for a profile in ~/.config/scw/config.yaml, chosen with SCW_PROFILE); for an environment deployed in the offline sandbox, add --sandbox",
+        )),
+    }
+}
+
+/// Refuses, with one error, to plan a stack of Scaleway resources without credentials
+/// (otherwise every resource would report the same problem).
+pub fn check_credentials_for(spec: &StackSpec) -> Result<(), CliError> {
+    if !spec
+        .resources
+        .iter()
+        .any(|r| r.kind.starts_with("scaleway_"))
+    {
+        return Ok(());
+    }
+    check_credentials(&ScalewayProvider::from_env(
+        scaleway_overrides(),
+        client_options(),
+    ))
+}
+
 /// Speed factor of the offline sandbox: the measured medians divided by it make a full
 /// two-phase deployment take well under a minute.
 pub const SANDBOX_SPEED: f64 = 20.0;
@@ -319,13 +350,7 @@ impl Platform {
         };
         let provider =
             Arc::new(ScalewayProvider::from_env(overrides, client_options()).with_poll_scale(poll));
-        let problems = provider.credential_errors();
-        if let Some(first) = problems.first() {
-            return Err(CliError::usage(
-                format!("Scaleway credentials are missing: {}", first.problem),
-                first.fix.clone(),
-            ));
-        }
+        check_credentials(&provider)?;
         if let Some(helm) = local_helm(&project.dir) {
             kapstan_providers::helm::set_helm_override(Some(helm));
         }

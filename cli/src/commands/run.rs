@@ -93,12 +93,16 @@ pub async fn plan(
         PlanMode::Normal
     };
     let table = cost::price_table(cost_args.prices.as_deref())?;
+    project.read_only();
     let engine = project.engine(EventSink::none())?;
     let mut plans = Vec::new();
     for s in &stacks {
         // The plan file records the variables as built, so `apply FILE` rebuilds the same.
         let planned = match crate::context::platform_args(project, s).await {
-            Ok(enriched) => load_stack(&enriched).map(|spec| (enriched, spec)),
+            Ok(enriched) => load_stack(&enriched).and_then(|spec| {
+                crate::commands::platform::check_credentials_for(&spec)?;
+                Ok((enriched, spec))
+            }),
             Err(e) => Err(e),
         };
         let planned = match planned {
@@ -315,6 +319,7 @@ pub async fn apply(
             let stack =
                 crate::context::platform_args(project, &single_stack(stack, env, "apply")?).await?;
             let spec = load_stack(&stack)?;
+            crate::commands::platform::check_credentials_for(&spec)?;
             let plan = engine.plan(&spec, &plan_options(args, mode)).await?;
             let table = cost::price_table(cost_args.prices.as_deref())?;
             let estimate = estimate_plan(&plan, &table);
@@ -382,6 +387,7 @@ pub async fn drift(
     let mut drifted = false;
     for s in env.stacks(stack) {
         let spec = load_platform_stack(project, &s).await?;
+        crate::commands::platform::check_credentials_for(&spec)?;
         let plan = engine
             .plan(
                 &spec,

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kapstan_engine::{Event, EventSink};
@@ -34,10 +34,100 @@ fn verb_done(action: &str) -> &'static str {
     }
 }
 
-/// Human progress: spinners on a terminal, plain lines otherwise.
+/// How often an operation still running is reported without a terminal (CI logs).
+pub const STILL_RUNNING_EVERY: Duration = Duration::from_secs(10);
+
+fn verb_still(action: &str) -> &'static str {
+    match action {
+        "create" | "create (replace)" => "still creating",
+        "update" => "still modifying",
+        _ => "still destroying",
+    }
+}
+
+/// `2m10s`, `45s`.
+pub fn elapsed(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 60 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// An operation in flight, for the periodic "still …" lines.
+struct InFlight {
+    action: String,
+    started: Instant,
+    reported: Instant,
+    status: Option<String>,
+}
+
+/// Prints `ADDRESS: still creating (2m10s elapsed, status: …)` for every operation running
+/// for another [`STILL_RUNNING_EVERY`], from a thread of its own so that a silent wait
+/// still shows.
+fn still_running_reporter(in_flight: Arc<Mutex<HashMap<String, InFlight>>>) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let now = Instant::now();
+            let mut ops = in_flight.lock().expect("in flight");
+            let mut due: Vec<_> = ops
+                .iter_mut()
+                .filter(|(_, op)| now.duration_since(op.reported) >= STILL_RUNNING_EVERY)
+                .collect();
+            due.sort_by(|a, b| a.0.cmp(b.0));
+            for (address, op) in due {
+                op.reported = now;
+                let status = op
+                    .status
+                    .as_deref()
+                    .map(|s| format!(", status: {s}"))
+                    .unwrap_or_default();
+                println!(
+                    "{address}: {} ({} elapsed{status})",
+                    verb_still(&op.action),
+                    elapsed(now.duration_since(op.started))
+                );
+            }
+        }
+    });
+}
+
+/// Human progress: spinners on a terminal, plain lines otherwise (with a line for every
+/// operation still running every 10 s).
 pub fn human_sink(tty: bool) -> EventSink {
     if !tty {
-        return EventSink::new(|e| {
+        let in_flight: Arc<Mutex<HashMap<String, InFlight>>> = Arc::default();
+        still_running_reporter(in_flight.clone());
+        return EventSink::new(move |e| {
+            {
+                let mut ops = in_flight.lock().expect("in flight");
+                match e {
+                    Event::OperationStarted { address, action } => {
+                        let now = Instant::now();
+                        ops.insert(
+                            address.clone(),
+                            InFlight {
+                                action: action.clone(),
+                                started: now,
+                                reported: now,
+                                status: None,
+                            },
+                        );
+                    }
+                    Event::Progress { address, message } => {
+                        if let Some(op) = ops.get_mut(address) {
+                            op.status = Some(message.clone());
+                        }
+                    }
+                    Event::OperationFinished { address, .. }
+                    | Event::OperationFailed { address, .. } => {
+                        ops.remove(address);
+                    }
+                    _ => {}
+                }
+            }
             let line = match e {
                 Event::OperationStarted { address, action } => {
                     format!("{address}: {}", verb_ing(action))

@@ -143,18 +143,31 @@ pub async fn platform_args(project: &Project, args: &StackArgs) -> Result<StackA
         return Ok(args.clone());
     };
     let given = |k: &str| args.vars.iter().any(|v| v.starts_with(&format!("{k}=")));
+    let infra = project.store()?.load(&format!("coder-{env}-infra")).await?;
+    let sandbox = crate::commands::platform::sandbox_url();
+    if sandbox.is_none()
+        && let Some(api) = infra.as_ref().and_then(sandbox_cluster_api)
+    {
+        // Without --sandbox the recorded objects would be looked up on Scaleway (and the
+        // cluster on a loopback port nobody serves): refuse before waiting on either.
+        return Err(CliError::usage(
+            format!(
+                "environment {env} was deployed in the offline sandbox (its Kubernetes API is {api})"
+            ),
+            "add --sandbox (it uses `kapstan sandbox serve` when that runs, else starts the project's sandbox for the command)",
+        ));
+    }
     let mut out = args.clone();
     if !given("project_dir") {
         out.vars
             .push(format!("project_dir={}", project.dir.display()));
     }
     if phase == "app"
-        && let Some(url) = crate::commands::platform::sandbox_url()
+        && let Some(url) = sandbox
     {
         if !given("chart_repository") {
             out.vars.push(format!("chart_repository={url}/charts"));
         }
-        let infra = project.store()?.load(&format!("coder-{env}-infra")).await?;
         if let Some(infra) = infra
             && !given("access_url")
             && let (Some(zone), Some(lb)) = (
@@ -167,6 +180,23 @@ pub async fn platform_args(project: &Project, args: &StackArgs) -> Result<StackA
         }
     }
     Ok(out)
+}
+
+/// The loopback Kubernetes API of an infra phase deployed in the sandbox, from its
+/// kubeconfig output (`None` for a real cluster).
+pub fn sandbox_cluster_api(infra: &kapstan_state::StateDocument) -> Option<String> {
+    let kubeconfig = infra.outputs.get("kubeconfig")?.value.as_str()?;
+    kubeconfig
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("server:"))
+        .map(str::trim)
+        .find(|server| {
+            let host = server
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
+            host.starts_with("127.0.0.1:") || host.starts_with("localhost:")
+        })
+        .map(String::from)
 }
 
 /// The stack name the arguments designate (without building it when a file is given).

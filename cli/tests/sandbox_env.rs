@@ -108,6 +108,21 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
         .expect("access URL printed");
     let port = p.port();
 
+    // Without --sandbox nothing waits on a loopback cluster nobody serves: one error, the fix.
+    for args in [
+        vec!["plan", "--env", "dev"],
+        vec!["plan", "--env", "dev", "--phase", "app"],
+        vec!["templates", "push", "--env", "dev", "go-fiber"],
+    ] {
+        let o = p.run(&args);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {t}");
+        assert!(
+            t.contains("deployed in the offline sandbox") && t.contains("add --sandbox"),
+            "{args:?}: {t}"
+        );
+    }
+
     // The plan right after `up --sandbox` is a no-op (the access URL stays the loopback one).
     let o = p.run(&["plan", "--env", "dev", "--sandbox", "--detailed-exitcode"]);
     let t = text(&o);
@@ -218,4 +233,53 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
         .output()
         .unwrap();
     assert!(o.status.success(), "still answers: {}", text(&o));
+}
+
+#[test]
+fn an_interrupted_up_says_so_prints_no_access_url_and_names_the_resume_command() {
+    let p = Project::new();
+    let mut up = p
+        .cmd(
+            Path::new(env!("CARGO_BIN_EXE_kapstan")),
+            &["up", "--env", "dev", "--sandbox", "--auto-approve"],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    let mut reader = BufReader::new(up.stdout.take().unwrap());
+    while !out.contains("Creating...") {
+        if reader.read_line(&mut out).unwrap() == 0 {
+            break;
+        }
+    }
+    let pid = up.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    let status = up.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(up.stderr.as_mut().unwrap(), &mut err).unwrap();
+    let t = format!("{out}{rest}{err}");
+    assert_eq!(status.code(), Some(1), "{t}");
+    assert!(t.contains("interrupted"), "{t}");
+    assert!(
+        !t.contains("Access URL"),
+        "no access URL after an interrupt: {t}"
+    );
+    assert!(
+        t.replace(['│', '\n'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains("run `kapstan up --env dev --sandbox` to finish"),
+        "{t}"
+    );
 }

@@ -542,6 +542,24 @@ fn write_kubeconfig(env: Environment, kubeconfig: &str) -> Result<Option<PathBuf
     Ok(Some(path))
 }
 
+/// The `kapstan up` command line that resumes `options` (with `--sandbox` kept).
+fn resume_up(options: &UpOptions) -> String {
+    let mut cmd = format!("kapstan up --env {}", options.env);
+    if let Some(p) = options.phase {
+        cmd.push_str(&format!(" --phase {}", p.name()));
+    }
+    for t in &options.templates {
+        cmd.push_str(&format!(" --template {t}"));
+    }
+    if options.no_coder {
+        cmd.push_str(" --no-coder");
+    }
+    if options.sandbox {
+        cmd.push_str(" --sandbox");
+    }
+    cmd
+}
+
 /// Refuses `--template` names that are not shipped templates, naming the close and the
 /// known ones, before anything is planned.
 pub(crate) fn check_template_names(names: &[String]) -> Result<(), CliError> {
@@ -612,7 +630,8 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
         {
             if options.dry_run {
                 println!(
-                    "\n== {stack_name}: not planned, phase infra has not been applied yet (its outputs feed this phase)"
+                    "\n{}Not planned: phase infra has not been applied yet (its outputs feed this phase).",
+                    crate::commands::run::stack_header(&stack_name)
                 );
                 continue;
             }
@@ -624,7 +643,7 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
                 ),
             ));
         }
-        println!("\n== {stack_name}");
+        println!("\n{}", crate::commands::run::stack_header(&stack_name));
         if !options.dry_run {
             hook(
                 project,
@@ -652,7 +671,14 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
                 },
             )
             .await?;
-        print!("{}", render_plan(&plan));
+        let estimate = crate::commands::run::estimate_plan(
+            &plan,
+            &kapstan_providers::pricing::PriceTable::latest(),
+        );
+        print!(
+            "{}",
+            crate::commands::run::with_cost(render_plan(&plan), estimate.as_ref().ok())
+        );
         let (add, change, replace, destroy) = plan.counts();
         log.line(&format!(
             "{stack_name}: plan {add} to add, {change} to change, {replace} to replace, {destroy} to destroy"
@@ -690,6 +716,14 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
         for (addr, action) in &report.succeeded {
             log.line(&format!("{stack_name}: {addr}: {action} done"));
         }
+        if report.interrupted {
+            let resume = resume_up(options);
+            log.line(&format!(
+                "{stack_name}: interrupted; resume with `{resume}`"
+            ));
+            result = Err(crate::commands::run::interrupted(&report, resume));
+            break;
+        }
         if !report.is_success() {
             for f in &report.failed {
                 println!("  ✗ {} ({}): {}", f.address, f.action, f.error);
@@ -704,6 +738,7 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             });
             break;
         }
+        println!("\n{}", crate::commands::run::apply_complete(&report));
         if phase == Phase::Infra
             && let Some(kc) = report
                 .outputs
@@ -722,7 +757,8 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
         )
         .await?;
     }
-    if !options.dry_run {
+    // An interrupted or failed run prints no access URL: the platform is not complete.
+    if !options.dry_run && result.is_ok() {
         summary(&platform, options).await?;
         if result.is_ok() {
             hook(project, &profile, "post-up", None, &log).await?;

@@ -56,7 +56,7 @@ fn single_stack(stack: &StackArgs, env: &EnvArgs, what: &str) -> Result<StackArg
 }
 
 /// A plan's cost, or a warning on stderr when it cannot be priced.
-fn estimate_plan(
+pub(crate) fn estimate_plan(
     plan: &kapstan_engine::Plan,
     table: &PriceTable,
 ) -> Result<cost::PlanCost, PricingError> {
@@ -123,11 +123,11 @@ pub async fn plan(
                 // cannot be planned before it is applied), then the error.
                 for (n, (_, plan, estimate)) in plans.iter().enumerate() {
                     let gap = if n > 0 { "\n" } else { "" };
-                    println!("{gap}=== Stack {} ===\n", plan.stack);
+                    println!("{gap}{}", stack_header(&plan.stack));
                     print!("{}", with_cost(render_plan(plan), estimate.as_ref().ok()));
                 }
                 if !plans.is_empty() {
-                    println!("\n=== Stack {} ===\n", s.stack);
+                    println!("\n{}", stack_header(&s.stack));
                 }
                 return Err(e);
             }
@@ -150,7 +150,6 @@ pub async fn plan(
     let over = checks
         .iter()
         .any(|c| c.status == cost::BudgetStatus::Exceeded);
-    let several = plans.len() > 1;
     for (n, (s, plan, estimate)) in plans.iter().enumerate() {
         let estimate = estimate.as_ref().ok();
         if json_output {
@@ -163,10 +162,8 @@ pub async fn plan(
                     .expect("json")
             );
         } else {
-            if several {
-                let gap = if n > 0 { "\n" } else { "" };
-                println!("{gap}=== Stack {} ===\n", plan.stack);
-            }
+            let gap = if n > 0 { "\n" } else { "" };
+            println!("{gap}{}", stack_header(&plan.stack));
             print!("{}", with_cost(render_plan(plan), estimate));
         }
         if let Some(path) = out {
@@ -194,8 +191,13 @@ pub async fn plan(
     })
 }
 
+/// The line naming the stack above its plan, in `plan`, `apply` and `up` alike.
+pub(crate) fn stack_header(stack: &str) -> String {
+    format!("=== Stack {stack} ===\n")
+}
+
 /// A rendered plan with its cost lines after the `Plan:` line (none when nothing is priced).
-fn with_cost(rendered: String, estimate: Option<&cost::PlanCost>) -> String {
+pub(crate) fn with_cost(rendered: String, estimate: Option<&cost::PlanCost>) -> String {
     match estimate.and_then(render_cost::cost_lines) {
         Some(lines) => render_cost::insert_after_plan_line(&rendered, &lines),
         None => rendered,
@@ -221,7 +223,70 @@ fn events(json_output: bool) -> EventSink {
     }
 }
 
-fn summarize(report: &ApplyReport, destroy: bool, json_output: bool) -> Result<i32, CliError> {
+/// `Apply complete! Resources: N added, N changed, N destroyed.`
+pub(crate) fn apply_complete(report: &ApplyReport) -> String {
+    let count = |verbs: &[&str]| {
+        report
+            .succeeded
+            .iter()
+            .filter(|(_, a)| verbs.contains(&a.as_str()))
+            .count()
+    };
+    format!(
+        "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+        count(&["create", "create (replace)"]),
+        count(&["update"]),
+        count(&["delete", "delete (replace)"])
+    )
+}
+
+/// The error of an interrupted apply, naming the command that resumes it.
+pub(crate) fn interrupted(report: &ApplyReport, resume: String) -> CliError {
+    CliError::Interrupted {
+        state: if report.failed.is_empty() {
+            "finished"
+        } else {
+            "abandoned"
+        },
+        resume,
+    }
+}
+
+/// `kapstan apply` with the selection that was applied (`--env`, `--phase`, `--sandbox`).
+fn resume_command(stack: &StackArgs, env: &EnvArgs, destroy: bool) -> String {
+    let mut cmd = String::from(if destroy {
+        "kapstan destroy"
+    } else {
+        "kapstan apply"
+    });
+    match &env.env {
+        Some(e) => {
+            cmd.push_str(&format!(" --env {e}"));
+            if let Some(p) = env.phase {
+                cmd.push_str(&format!(" --phase {}", p.as_str()));
+            }
+        }
+        None if stack.stack_file.is_some() => {
+            cmd.push_str(&format!(
+                " --stack-file {}",
+                stack.stack_file.as_ref().expect("checked").display()
+            ));
+        }
+        None if stack.stack != "demo" => cmd.push_str(&format!(" --stack {}", stack.stack)),
+        None => {}
+    }
+    if env.sandbox {
+        cmd.push_str(" --sandbox");
+    }
+    cmd
+}
+
+fn summarize(
+    report: &ApplyReport,
+    destroy: bool,
+    json_output: bool,
+    resume: String,
+) -> Result<i32, CliError> {
     if !json_output {
         let count = |verbs: &[&str]| {
             report
@@ -230,15 +295,11 @@ fn summarize(report: &ApplyReport, destroy: bool, json_output: bool) -> Result<i
                 .filter(|(_, a)| verbs.contains(&a.as_str()))
                 .count()
         };
-        let added = count(&["create", "create (replace)"]);
-        let changed = count(&["update"]);
         let destroyed = count(&["delete", "delete (replace)"]);
         if destroy {
             println!("\nDestroy complete! Resources: {destroyed} destroyed.");
         } else if report.is_success() {
-            println!(
-                "\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
-            );
+            println!("\n{}", apply_complete(report));
         }
         if !report.failed.is_empty() || !report.skipped.is_empty() {
             println!("\nSummary of problems:");
@@ -261,11 +322,8 @@ fn summarize(report: &ApplyReport, destroy: bool, json_output: bool) -> Result<i
             }
         }
     }
-    if report.interrupted && report.failed.is_empty() {
-        return Err(CliError::Interrupted("finished"));
-    }
     if report.interrupted {
-        return Err(CliError::Interrupted("abandoned"));
+        return Err(interrupted(report, resume));
     }
     if !report.is_success() {
         return Err(CliError::ApplyFailed {
@@ -324,6 +382,7 @@ pub async fn apply(
             let table = cost::price_table(cost_args.prices.as_deref())?;
             let estimate = estimate_plan(&plan, &table);
             if !json_output {
+                println!("{}", stack_header(&plan.stack));
                 print!("{}", with_cost(render_plan(&plan), estimate.as_ref().ok()));
             }
             if mode != PlanMode::Destroy {
@@ -370,7 +429,12 @@ pub async fn apply(
             },
         )
         .await?;
-    summarize(&report, mode == PlanMode::Destroy, json_output)
+    summarize(
+        &report,
+        mode == PlanMode::Destroy,
+        json_output,
+        resume_command(stack, env, mode == PlanMode::Destroy),
+    )
 }
 
 /// `kapstan drift`: live differences from state, for one stack or every stack of `--env`

@@ -39,6 +39,8 @@ pub async fn run(
                 stack_file: None,
                 vars: vars.clone(),
             };
+            let project = project()?;
+            let stack = crate::context::platform_args(&project, &stack).await?;
             let targets = push_targets(&load_stack(&stack)?, names)?;
             let plan = PlanArgs {
                 targets,
@@ -47,7 +49,7 @@ pub async fn run(
                 parallelism: *parallelism,
             };
             crate::commands::run::apply(
-                &project()?,
+                &project,
                 None,
                 &stack,
                 &EnvArgs::default(),

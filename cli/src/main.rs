@@ -1,5 +1,7 @@
 //! The `kapstan` binary: parses arguments, runs the command, renders errors with miette.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 
 fn main() {
@@ -17,12 +19,21 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KAPSTAN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    match tracing_subscriber::EnvFilter::try_from_env("KAPSTAN_LOG") {
+        // Asked-for logs keep their targets and times; colour only on a terminal.
+        Ok(filter) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .init(),
+        // Otherwise warnings are messages to the user: `warning: …`, no log decoration.
+        Err(_) => tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .with_ansi(false)
+            .event_format(kapstan_cli::render::UserMessages)
+            .with_writer(std::io::stderr)
+            .init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -66,6 +66,10 @@ pub fn show_value(v: &Value) -> String {
                 .collect();
             format!("{{ {} }}", inner.join(", "))
         }
+        Value::Array(a) if value::contains_unknown(v) => {
+            let inner: Vec<String> = a.iter().map(show_value).collect();
+            format!("[{}]", inner.join(", "))
+        }
         other => other.to_string(),
     }
 }

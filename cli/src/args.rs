@@ -422,6 +422,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
+        /// JSON output (the same as `--format json`).
+        #[arg(long)]
+        json: bool,
         /// The environment runs in the offline sandbox.
         #[arg(long)]
         sandbox: bool,
@@ -485,6 +488,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
+        /// JSON output (the same as `--format json`).
+        #[arg(long)]
+        json: bool,
         /// Plan the corrections through the app stack and apply them on confirmation.
         #[arg(long)]
         fix: bool,
@@ -514,6 +520,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: CostFormat,
+        /// JSON output (the same as `--format json`).
+        #[arg(long)]
+        json: bool,
         /// Store a monthly budget for the environment (or stack) in kapstan.toml.
         #[arg(long, value_name = "AMOUNT")]
         set_budget: Option<String>,

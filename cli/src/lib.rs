@@ -292,8 +292,10 @@ async fn dispatch(
             env,
             quick,
             format,
+            json,
             sandbox,
         } => {
+            let format = &json_or(*format, *json);
             let project = project()?;
             let session = commands::platform::sandbox_for(&project, *sandbox).await?;
             let result = platform::health::health(&project, *env, *quick, *format).await;
@@ -346,13 +348,14 @@ async fn dispatch(
         Command::Audit {
             env,
             format,
+            json,
             fix,
             auto_approve,
             sandbox,
         } => {
             let options = commands::audit::AuditOptions {
                 env: env.clone(),
-                format: *format,
+                format: json_or(*format, *json),
                 fix: *fix,
                 auto_approve: *auto_approve,
                 sandbox: *sandbox,
@@ -366,6 +369,7 @@ async fn dispatch(
             prices,
             period,
             format,
+            json,
             set_budget,
             alert_threshold,
         } => commands::cost::run(
@@ -374,7 +378,11 @@ async fn dispatch(
             env,
             prices.as_deref(),
             *period,
-            *format,
+            if *json {
+                args::CostFormat::Json
+            } else {
+                *format
+            },
             set_budget.as_deref(),
             *alert_threshold,
         ),
@@ -392,6 +400,11 @@ async fn dispatch(
             commands::sandbox::run(command, &dir).await
         }
     }
+}
+
+/// `--json` wins over `--format`.
+fn json_or(format: args::ListFormat, json: bool) -> args::ListFormat {
+    if json { args::ListFormat::Json } else { format }
 }
 
 fn to_phase(p: args::Phase) -> kapstan_stacks::coder::Phase {

@@ -147,12 +147,13 @@ pub async fn platform_args(project: &Project, args: &StackArgs) -> Result<StackA
     let sandbox = crate::commands::platform::sandbox_url();
     if sandbox.is_none()
         && let Some(api) = infra.as_ref().and_then(sandbox_cluster_api)
+        && !answers(&api).await
     {
-        // Without --sandbox the recorded objects would be looked up on Scaleway (and the
-        // cluster on a loopback port nobody serves): refuse before waiting on either.
+        // Nobody serves the sandbox this environment lives in: refuse before waiting on a
+        // cluster that cannot answer (or looking the recorded objects up on Scaleway).
         return Err(CliError::usage(
             format!(
-                "environment {env} was deployed in the offline sandbox (its Kubernetes API is {api})"
+                "environment {env} was deployed in the offline sandbox and its Kubernetes API {api} does not answer"
             ),
             "add --sandbox (it uses `kapstan sandbox serve` when that runs, else starts the project's sandbox for the command)",
         ));
@@ -180,6 +181,25 @@ pub async fn platform_args(project: &Project, args: &StackArgs) -> Result<StackA
         }
     }
     Ok(out)
+}
+
+/// Whether something listens at the host and port of `url` (within 2 s).
+async fn answers(url: &str) -> bool {
+    let authority = url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    matches!(
+        tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            tokio::net::TcpStream::connect(authority)
+        )
+        .await,
+        Ok(Ok(_))
+    )
 }
 
 /// The loopback Kubernetes API of an infra phase deployed in the sandbox, from its

@@ -220,3 +220,10 @@ fn an_env_typo_gets_one_error_everywhere() {
         }
     }
 }
+
+#[test]
+fn an_environment_plan_renders_like_terraform() {
+    let (p, o) = plan_with("[pool]\nnode_type = \"gp1-s\"\n");
+    assert_eq!(o.status.code(), Some(0), "{}", transcript(&p, &o));
+    insta::assert_snapshot!("dev_infra_plan", transcript(&p, &o));
+}

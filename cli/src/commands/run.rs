@@ -94,9 +94,22 @@ pub async fn plan(
     };
     let table = cost::price_table(cost_args.prices.as_deref())?;
     project.read_only();
-    let engine = project.engine(EventSink::none())?;
+    let (watch, sink) = progress::RefreshWatch::new();
+    let engine = project.engine(sink)?;
     let mut plans = Vec::new();
     for s in &stacks {
+        if args.refresh
+            && let Ok(name) = crate::context::stack_name(s)
+            && let Ok(Some(doc)) = project.store()?.load(&name).await
+        {
+            watch.expect(
+                &s.stack,
+                doc.resources
+                    .iter()
+                    .filter(|(_, r)| r.id.is_some())
+                    .map(|(a, _)| a.clone()),
+            );
+        }
         // The plan file records the variables as built, so `apply FILE` rebuilds the same.
         let planned = match crate::context::platform_args(project, s).await {
             Ok(enriched) => load_stack(&enriched).and_then(|spec| {

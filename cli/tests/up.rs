@@ -280,7 +280,12 @@ fn bad_platform_input_is_refused_before_any_call() {
     let p = Project::new();
     let o = p.run(&["down", "--env", "dev", "--sandbox"]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("without --confirm"), "{}", text(&o));
+    assert!(text(&o).contains("without --auto-approve"), "{}", text(&o));
+    assert!(
+        text(&o).contains("kapstan down --env dev --sandbox --auto-approve"),
+        "the suggestion keeps --sandbox: {}",
+        text(&o)
+    );
     let o = p.run(&["up", "--env", "dev", "--sandbox", "--domain", "example.com"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("without --subdomain"), "{}", text(&o));

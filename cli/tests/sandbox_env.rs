@@ -102,7 +102,10 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
     let up = text(&o);
     assert!(o.status.success(), "{up}");
     // `up` shows each phase's plan as `plan` does and ends each phase like `apply`.
-    for header in ["=== Stack coder-dev-infra ===", "=== Stack coder-dev-app ==="] {
+    for header in [
+        "=== Stack coder-dev-infra ===",
+        "=== Stack coder-dev-app ===",
+    ] {
         assert!(up.contains(header), "{header}: {up}");
     }
     assert!(up.contains("Cost: €0.00/month → €"), "the cost line: {up}");

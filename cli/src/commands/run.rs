@@ -100,15 +100,8 @@ pub async fn plan(
     for s in &stacks {
         if args.refresh
             && let Ok(name) = crate::context::stack_name(s)
-            && let Ok(Some(doc)) = project.store()?.load(&name).await
         {
-            watch.expect(
-                &s.stack,
-                doc.resources
-                    .iter()
-                    .filter(|(_, r)| r.id.is_some())
-                    .map(|(a, _)| a.clone()),
-            );
+            expect_refresh(project, &watch, &name).await?;
         }
         // The plan file records the variables as built, so `apply FILE` rebuilds the same.
         let planned = match crate::context::platform_args(project, s).await {
@@ -450,6 +443,24 @@ pub async fn apply(
     )
 }
 
+/// Tells `watch` which recorded resources the next plan of `stack` reads.
+async fn expect_refresh(
+    project: &Project,
+    watch: &progress::RefreshWatch,
+    stack: &str,
+) -> Result<(), CliError> {
+    if let Some(doc) = project.store()?.load(stack).await? {
+        watch.expect(
+            stack,
+            doc.resources
+                .iter()
+                .filter(|(_, r)| r.id.is_some())
+                .map(|(a, _)| a.clone()),
+        );
+    }
+    Ok(())
+}
+
 /// `kapstan drift`: live differences from state, for one stack or every stack of `--env`
 /// (with `--json` and several stacks: one JSON document per line).
 pub async fn drift(
@@ -460,10 +471,12 @@ pub async fn drift(
     json_output: bool,
     parallelism: usize,
 ) -> Result<i32, CliError> {
-    let engine = project.engine(EventSink::none())?;
+    let (watch, sink) = progress::RefreshWatch::new();
+    let engine = project.engine(sink)?;
     let mut drifted = false;
     for s in env.stacks(stack) {
         let spec = load_platform_stack(project, &s).await?;
+        expect_refresh(project, &watch, &spec.name).await?;
         crate::commands::platform::check_credentials_for(&spec)?;
         let plan = engine
             .plan(

@@ -182,16 +182,26 @@ async fn dispatch(
                 // Every phase's outputs, each under its stack, phases never applied skipped.
                 let store = project.store()?;
                 let mut shown = 0;
+                // With --json: one document, the outputs of each stack under its name.
+                let mut by_stack = serde_json::Map::new();
                 for candidate in &candidates {
-                    if store.load(&candidate.stack).await?.is_none() {
+                    let Some(doc) = store.load(&candidate.stack).await? else {
+                        continue;
+                    };
+                    shown += 1;
+                    if *json {
+                        by_stack.insert(
+                            candidate.stack.clone(),
+                            serde_json::Value::Object(commands::inspect::redacted_outputs(&doc)),
+                        );
                         continue;
                     }
-                    if !*json {
-                        let gap = if shown > 0 { "\n" } else { "" };
-                        println!("{gap}=== Stack {} ===\n", candidate.stack);
-                    }
-                    commands::inspect::output(&project, None, candidate, *json, *raw).await?;
-                    shown += 1;
+                    let gap = if shown > 1 { "\n" } else { "" };
+                    println!("{gap}=== Stack {} ===\n", candidate.stack);
+                    commands::inspect::output(&project, None, candidate, false, *raw).await?;
+                }
+                if *json && shown > 0 {
+                    println!("{}", serde_json::to_string_pretty(&by_stack).expect("json"));
                 }
                 if shown == 0 {
                     return Err(CliError::State(kapstan_state::StateError::NoState(

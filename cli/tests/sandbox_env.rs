@@ -170,6 +170,13 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
         t.contains("=== Stack coder-dev-app ===") && t.contains("admin_username"),
         "{t}"
     );
+    let o = p.run(&["output", "--env", "dev", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    assert!(doc["coder-dev-infra"]["lb_ip"].is_object(), "{doc:#}");
+    assert!(
+        doc["coder-dev-app"]["admin_username"].is_object(),
+        "{doc:#}"
+    );
     assert_eq!(p.port(), port, "the port did not move");
 
     // `kapstan sandbox serve` in the project serves it on the recorded port.

@@ -23,7 +23,9 @@ pub fn redacted_resource(res: &kapstan_state::ResourceState) -> Value {
 }
 
 /// Outputs as `{name: {value, sensitive}}`, sensitive values redacted.
-fn redacted_outputs(doc: &kapstan_state::StateDocument) -> serde_json::Map<String, Value> {
+pub(crate) fn redacted_outputs(
+    doc: &kapstan_state::StateDocument,
+) -> serde_json::Map<String, Value> {
     doc.outputs
         .iter()
         .map(|(n, o)| {

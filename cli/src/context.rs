@@ -183,6 +183,29 @@ pub async fn platform_args(project: &Project, args: &StackArgs) -> Result<StackA
     Ok(out)
 }
 
+/// The infra stack an app phase reads, when that phase has never been applied (`None` for
+/// other stacks, or when the infra phase has state).
+pub async fn unapplied_infra(
+    project: &Project,
+    args: &StackArgs,
+) -> Result<Option<String>, CliError> {
+    let Some(env) = args
+        .stack
+        .strip_prefix("coder-")
+        .and_then(|r| r.strip_suffix("-app"))
+        .filter(|_| args.stack_file.is_none())
+    else {
+        return Ok(None);
+    };
+    let infra = format!("coder-{env}-infra");
+    Ok(project
+        .store()?
+        .load(&infra)
+        .await?
+        .is_none()
+        .then_some(infra))
+}
+
 /// Whether something listens at the host and port of `url` (within 2 s).
 async fn answers(url: &str) -> bool {
     let authority = url

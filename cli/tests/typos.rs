@@ -227,3 +227,20 @@ fn an_environment_plan_renders_like_terraform() {
     assert_eq!(o.status.code(), Some(0), "{}", transcript(&p, &o));
     insta::assert_snapshot!("dev_infra_plan", transcript(&p, &o));
 }
+
+#[test]
+fn an_app_phase_before_its_infra_gives_one_message_not_one_per_resource() {
+    let p = Project::new();
+    let o = p.run(&["plan", "--env", "dev", "--refresh=false"]);
+    let out = transcript(&p, &o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("=== Stack coder-dev-infra ==="), "{out}");
+    assert_eq!(out.matches("Not planned: phase infra").count(), 1, "{out}");
+    assert!(!out.contains("has no such output"), "{out}");
+
+    let o = p.run(&["plan", "--env", "dev", "--phase", "app"]);
+    let err = flat(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches('×').count(), 1, "{err}");
+    assert!(err.contains("kapstan up --env dev --phase infra"), "{err}");
+}

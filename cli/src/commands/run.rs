@@ -97,7 +97,31 @@ pub async fn plan(
     let (watch, sink) = progress::RefreshWatch::new();
     let engine = project.engine(sink)?;
     let mut plans = Vec::new();
+    let mut not_planned = Vec::new();
     for s in &stacks {
+        if let Some(infra) = crate::context::unapplied_infra(project, s).await? {
+            // One root cause, one message: every resource of the app phase reads the infra
+            // phase's outputs.
+            let planned_here = stacks.iter().any(|o| o.stack == infra) && mode != PlanMode::Destroy;
+            if !planned_here {
+                return Err(CliError::usage(
+                    format!(
+                        "{} needs phase infra first: stack `{infra}` has no state",
+                        s.stack
+                    ),
+                    format!(
+                        "apply it first: `kapstan up {}` (or `kapstan apply --stack {infra}`)",
+                        infra
+                            .strip_prefix("coder-")
+                            .and_then(|r| r.strip_suffix("-infra"))
+                            .map(|e| format!("--env {e} --phase infra"))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+            not_planned.push(s.stack.clone());
+            continue;
+        }
         if args.refresh
             && let Ok(name) = crate::context::stack_name(s)
         {
@@ -186,10 +210,18 @@ pub async fn plan(
             }
         }
     }
+    if !json_output {
+        for stack in &not_planned {
+            println!(
+                "\n{}Not planned: phase infra has not been applied yet (its outputs feed this phase).",
+                stack_header(stack)
+            );
+        }
+    }
     if cost::report_budgets(&checks, table.currency(), cost::PLAN_OVER_BUDGET_HELP) {
         return Ok(cost::EXIT_OVER_BUDGET);
     }
-    let changed = plans.iter().any(|(_, p, _)| p.has_changes());
+    let changed = plans.iter().any(|(_, p, _)| p.has_changes()) || !not_planned.is_empty();
     Ok(if detailed_exitcode && changed {
         crate::EXIT_CHANGES
     } else {

@@ -88,11 +88,15 @@ impl Phase {
 #[derive(Debug, Clone, Default, Args)]
 pub struct EnvArgs {
     /// An environment: stacks `coder-ENV-infra` and `coder-ENV-app` (`all`: dev, staging, prod).
-    #[arg(long, value_name = "ENV", conflicts_with_all = ["stack", "stack_file"])]
+    #[arg(long, value_name = "ENV", conflicts_with_all = ["stack", "stack_file"], value_parser = crate::platform::env_selection)]
     pub env: Option<String>,
     /// With --env: only this phase's stack.
     #[arg(long, value_enum, requires = "env")]
     pub phase: Option<Phase>,
+    /// The environment runs in the offline sandbox persisted under .kapstan/sandbox/ (the
+    /// one `kapstan sandbox serve` serves, or started for this command).
+    #[arg(long)]
+    pub sandbox: bool,
 }
 
 impl EnvArgs {
@@ -275,6 +279,9 @@ pub enum Command {
         /// Which stack.
         #[command(flatten)]
         stack: StackArgs,
+        /// Or an environment's stacks.
+        #[command(flatten)]
+        env: EnvArgs,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -324,7 +331,7 @@ pub enum Command {
     /// Deploy an environment's Coder platform: phase infra, then phase app.
     Up {
         /// dev, staging or prod.
-        #[arg(long)]
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
         env: String,
         /// Only this phase.
         #[arg(long, value_enum)]
@@ -357,14 +364,14 @@ pub enum Command {
     /// Tear an environment down: back up, destroy phase app, then phase infra.
     Down {
         /// dev, staging or prod.
-        #[arg(long)]
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
         env: String,
         /// Only this phase.
         #[arg(long, value_enum)]
         phase: Option<Phase>,
-        /// Required: destroying is not undone.
-        #[arg(long)]
-        confirm: bool,
+        /// Required: destroying is not undone (`--confirm` is the old spelling).
+        #[arg(long, alias = "confirm")]
+        auto_approve: bool,
         /// The offline sandbox.
         #[arg(long)]
         sandbox: bool,
@@ -415,6 +422,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
+        /// JSON output (the same as `--format json`).
+        #[arg(long)]
+        json: bool,
         /// The environment runs in the offline sandbox.
         #[arg(long)]
         sandbox: bool,
@@ -430,16 +440,16 @@ pub enum Command {
         /// The Terraform state file (format version 4).
         #[arg(long, value_name = "FILE")]
         terraform_state: PathBuf,
-        /// Import without asking for confirmation.
-        #[arg(long)]
-        yes: bool,
+        /// Import without asking for confirmation (`--yes` is the old spelling).
+        #[arg(long, alias = "yes")]
+        auto_approve: bool,
     },
     /// Resize an environment's node pool: edit environments/ENV.toml, show the plan and the
     /// monthly cost change, apply phase infra on confirmation.
     #[command(group(clap::ArgGroup::new("scaling").required(true).multiple(true).args(["nodes", "min", "max", "auto"])))]
     Scale {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV")]
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
         env: String,
         /// A fixed pool of N nodes (turns autoscaling off; widens min/max when needed).
         #[arg(long, value_name = "N", conflicts_with_all = ["min", "max", "auto"])]
@@ -473,11 +483,14 @@ pub enum Command {
     /// findings); --fix re-applies what kapstan manages.
     Audit {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV")]
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
         env: String,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
+        /// JSON output (the same as `--format json`).
+        #[arg(long)]
+        json: bool,
         /// Plan the corrections through the app stack and apply them on confirmation.
         #[arg(long)]
         fix: bool,
@@ -507,6 +520,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: CostFormat,
+        /// JSON output (the same as `--format json`).
+        #[arg(long)]
+        json: bool,
         /// Store a monthly budget for the environment (or stack) in kapstan.toml.
         #[arg(long, value_name = "AMOUNT")]
         set_budget: Option<String>,
@@ -558,7 +574,7 @@ pub enum TemplatesCommand {
     /// stack `coder-ENV-app` (all it declares, or the NAMEs given), with what they need.
     Push {
         /// The environment.
-        #[arg(long, value_name = "ENV")]
+        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
         env: String,
         /// Template names (default: every template the environment's app stack declares).
         names: Vec<String>,
@@ -702,15 +718,19 @@ pub enum StateCommand {
 /// `kapstan sandbox ...`
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
-    /// Serve the emulated Scaleway APIs until Ctrl-C.
+    /// Serve the emulated Scaleway APIs until Ctrl-C. In a project that used `--sandbox`
+    /// (it has .kapstan/sandbox/), serves that sandbox on its recorded port by default, so
+    /// the kubeconfigs and access URLs `up --sandbox` printed keep answering.
     Serve {
-        /// Listen address (loopback only).
-        #[arg(long, default_value = "127.0.0.1:8787")]
-        addr: String,
-        /// Speed factor for state machines (durations are divided by it).
-        #[arg(long, default_value_t = 1.0)]
-        speed: f64,
-        /// Persist the sandbox here.
+        /// Listen address, loopback only (default: the project sandbox's recorded port, else
+        /// 127.0.0.1:8787).
+        #[arg(long)]
+        addr: Option<String>,
+        /// Speed factor for state machines (durations are divided by it; default: the
+        /// project sandbox's, else 1).
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Persist the sandbox here (default: the project's .kapstan/sandbox/ when it exists).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// The secret key clients must send.

@@ -47,6 +47,15 @@ impl Project {
         })
     }
 
+    /// A project from an already resolved directory and store configuration.
+    pub fn with_config(dir: PathBuf, store_config: StoreConfig) -> Self {
+        Self {
+            dir,
+            store_config,
+            store: std::sync::OnceLock::new(),
+        }
+    }
+
     /// The state store.
     pub fn store(&self) -> Result<Arc<dyn StateStore>, CliError> {
         if let Some(s) = self.store.get() {
@@ -56,12 +65,29 @@ impl Project {
         Ok(self.store.get_or_init(|| store).clone())
     }
 
+    /// For commands that only read (plan): a local store that was never created stays
+    /// uncreated, and reads as empty.
+    pub fn read_only(&self) {
+        if let StoreConfig::Local { dir } = &self.store_config
+            && !dir.join("state").is_dir()
+        {
+            let _ = self
+                .store
+                .set(Arc::new(crate::unwritten_store::UnwrittenStore {
+                    dir: dir.clone(),
+                }));
+        }
+    }
+
     /// An engine over every known kind.
     pub fn engine(&self, events: EventSink) -> Result<Engine, CliError> {
-        let provider = kapstan_providers::scaleway::ScalewayProvider::from_env(
+        let mut provider = kapstan_providers::scaleway::ScalewayProvider::from_env(
             crate::commands::platform::scaleway_overrides(),
             crate::commands::platform::client_options(),
         );
+        if crate::commands::platform::sandbox_url().is_some() {
+            provider = provider.with_poll_scale(1.0 / crate::commands::platform::SANDBOX_SPEED);
+        }
         let registry = kapstan_providers::registry_with(std::sync::Arc::new(provider));
         Ok(Engine::new(registry, self.store()?).with_events(events))
     }
@@ -93,6 +119,127 @@ pub fn load_stack(args: &StackArgs) -> Result<StackSpec, CliError> {
         vars.insert(k.trim().to_string(), val.to_string());
     }
     Ok(kapstan_stacks::find(&args.stack, &vars)?)
+}
+
+/// Builds the stack named by the arguments the way `kapstan up` builds it: a phase of an
+/// environment gets the project directory and, in sandbox mode, the sandbox's chart
+/// repository and the loopback access URL of its load balancer, so a plan right after `up`
+/// has nothing to change.
+pub async fn load_platform_stack(
+    project: &Project,
+    args: &StackArgs,
+) -> Result<StackSpec, CliError> {
+    load_stack(&platform_args(project, args).await?)
+}
+
+/// `args` with the variables `kapstan up` gives an environment's phase (see
+/// [`load_platform_stack`]); other stacks are returned unchanged.
+pub async fn platform_args(project: &Project, args: &StackArgs) -> Result<StackArgs, CliError> {
+    let phase = args
+        .stack
+        .strip_prefix("coder-")
+        .and_then(|rest| rest.rsplit_once('-'));
+    let Some((env, phase)) = phase.filter(|_| args.stack_file.is_none()) else {
+        return Ok(args.clone());
+    };
+    let given = |k: &str| args.vars.iter().any(|v| v.starts_with(&format!("{k}=")));
+    let infra = project.store()?.load(&format!("coder-{env}-infra")).await?;
+    let sandbox = crate::commands::platform::sandbox_url();
+    if sandbox.is_none()
+        && let Some(api) = infra.as_ref().and_then(sandbox_cluster_api)
+        && !answers(&api).await
+    {
+        // Nobody serves the sandbox this environment lives in: refuse before waiting on a
+        // cluster that cannot answer (or looking the recorded objects up on Scaleway).
+        return Err(CliError::usage(
+            format!(
+                "environment {env} was deployed in the offline sandbox and its Kubernetes API {api} does not answer"
+            ),
+            "add --sandbox (it uses `kapstan sandbox serve` when that runs, else starts the project's sandbox for the command)",
+        ));
+    }
+    let mut out = args.clone();
+    if !given("project_dir") {
+        out.vars
+            .push(format!("project_dir={}", project.dir.display()));
+    }
+    if phase == "app"
+        && let Some(url) = sandbox
+    {
+        if !given("chart_repository") {
+            out.vars.push(format!("chart_repository={url}/charts"));
+        }
+        if let Some(infra) = infra
+            && !given("access_url")
+            && let (Some(zone), Some(lb)) = (
+                infra.outputs.get("zone").and_then(|o| o.value.as_str()),
+                infra.outputs.get("lb_id").and_then(|o| o.value.as_str()),
+            )
+        {
+            let endpoint = crate::commands::platform::lb_endpoint(url, zone, lb).await?;
+            out.vars.push(format!("access_url={endpoint}"));
+        }
+    }
+    Ok(out)
+}
+
+/// The infra stack an app phase reads, when that phase has never been applied (`None` for
+/// other stacks, or when the infra phase has state).
+pub async fn unapplied_infra(
+    project: &Project,
+    args: &StackArgs,
+) -> Result<Option<String>, CliError> {
+    let Some(env) = args
+        .stack
+        .strip_prefix("coder-")
+        .and_then(|r| r.strip_suffix("-app"))
+        .filter(|_| args.stack_file.is_none())
+    else {
+        return Ok(None);
+    };
+    let infra = format!("coder-{env}-infra");
+    Ok(project
+        .store()?
+        .load(&infra)
+        .await?
+        .is_none()
+        .then_some(infra))
+}
+
+/// Whether something listens at the host and port of `url` (within 2 s).
+async fn answers(url: &str) -> bool {
+    let authority = url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    matches!(
+        tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            tokio::net::TcpStream::connect(authority)
+        )
+        .await,
+        Ok(Ok(_))
+    )
+}
+
+/// The loopback Kubernetes API of an infra phase deployed in the sandbox, from its
+/// kubeconfig output (`None` for a real cluster).
+pub fn sandbox_cluster_api(infra: &kapstan_state::StateDocument) -> Option<String> {
+    let kubeconfig = infra.outputs.get("kubeconfig")?.value.as_str()?;
+    kubeconfig
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("server:"))
+        .map(str::trim)
+        .find(|server| {
+            let host = server
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
+            host.starts_with("127.0.0.1:") || host.starts_with("localhost:")
+        })
+        .map(String::from)
 }
 
 /// The stack name the arguments designate (without building it when a file is given).

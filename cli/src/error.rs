@@ -41,12 +41,17 @@ pub enum CliError {
         /// Skipped operations.
         skipped: usize,
     },
-    /// Interrupted.
+    /// Interrupted (Ctrl-C).
     #[error(
-        "interrupted: in-flight operations were {0}; state is saved, run `kapstan apply` again to finish"
+        "interrupted: in-flight operations were {state}; state is saved, run `{resume}` to finish"
     )]
     #[diagnostic(code(kapstan::interrupted))]
-    Interrupted(&'static str),
+    Interrupted {
+        /// `finished` or `abandoned`.
+        state: &'static str,
+        /// The command that resumes the run.
+        resume: String,
+    },
     /// A file could not be read or written.
     #[error("{action} {path}: {source}")]
     #[diagnostic(code(kapstan::io))]

@@ -7,6 +7,7 @@ pub mod context;
 pub mod error;
 pub mod platform;
 pub mod render;
+pub mod unwritten_store;
 
 use kapstan_engine::PlanMode;
 
@@ -14,12 +15,50 @@ use crate::args::{Cli, Command};
 use crate::context::Project;
 use crate::error::CliError;
 
+/// Exit code of every error, usage errors included.
+pub const EXIT_ERROR: i32 = 1;
+/// Exit code of `--detailed-exitcode` when a plan has changes or a stack drifted (and of
+/// `audit` on a high finding): never used for an error.
+pub const EXIT_CHANGES: i32 = 2;
+/// Exit code of the budget gate: the planned monthly cost exceeds a budget.
+pub const EXIT_OVER_BUDGET: i32 = 3;
+
 /// Runs a parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32, CliError> {
     if let Some(rate) = cli.api_rate {
         commands::platform::set_api_rate(rate)?;
     }
     let project = || Project::resolve(cli.chdir.as_deref(), cli.state.as_deref(), cli.lock);
+    let sandboxed = match &cli.command {
+        Command::Plan { env, .. }
+        | Command::Apply { env, .. }
+        | Command::Destroy { env, .. }
+        | Command::Drift { env, .. } => env.sandbox,
+        _ => false,
+    };
+    if sandboxed {
+        let project = project()?;
+        let session = commands::platform::sandbox_for(&project, true).await?;
+        let result = dispatch(&cli, &project_of(project)).await;
+        if let Some(s) = session {
+            s.stop().await;
+        }
+        return result;
+    }
+    dispatch(&cli, &project).await
+}
+
+/// A resolver handing out one project already resolved.
+fn project_of(project: Project) -> impl Fn() -> Result<Project, CliError> {
+    let dir = project.dir.clone();
+    let config = project.store_config.clone();
+    move || Ok(Project::with_config(dir.clone(), config.clone()))
+}
+
+async fn dispatch(
+    cli: &Cli,
+    project: &dyn Fn() -> Result<Project, CliError>,
+) -> Result<i32, CliError> {
     match &cli.command {
         Command::Plan {
             stack,
@@ -114,8 +153,22 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Show {
             plan_file,
             stack,
+            env,
             json,
-        } => commands::inspect::show(&project()?, plan_file.as_deref(), stack, *json).await,
+        } => {
+            let project = project()?;
+            let stacks = env.stacks(stack);
+            if plan_file.is_some() || stacks.len() == 1 {
+                return commands::inspect::show(&project, plan_file.as_deref(), &stacks[0], *json)
+                    .await;
+            }
+            for (n, s) in stacks.iter().enumerate() {
+                let gap = if n > 0 { "\n" } else { "" };
+                println!("{gap}=== Stack {} ===\n", s.stack);
+                commands::inspect::show(&project, None, s, *json).await?;
+            }
+            Ok(0)
+        }
         Command::Output {
             name,
             stack,
@@ -125,7 +178,40 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         } => {
             let project = project()?;
             let mut candidates = envsel.stacks(stack);
-            // The app phase holds the user-facing outputs (admin password, access URL).
+            if name.is_none() && candidates.len() > 1 {
+                // Every phase's outputs, each under its stack, phases never applied skipped.
+                let store = project.store()?;
+                let mut shown = 0;
+                // With --json: one document, the outputs of each stack under its name.
+                let mut by_stack = serde_json::Map::new();
+                for candidate in &candidates {
+                    let Some(doc) = store.load(&candidate.stack).await? else {
+                        continue;
+                    };
+                    shown += 1;
+                    if *json {
+                        by_stack.insert(
+                            candidate.stack.clone(),
+                            serde_json::Value::Object(commands::inspect::redacted_outputs(&doc)),
+                        );
+                        continue;
+                    }
+                    let gap = if shown > 1 { "\n" } else { "" };
+                    println!("{gap}=== Stack {} ===\n", candidate.stack);
+                    commands::inspect::output(&project, None, candidate, false, *raw).await?;
+                }
+                if *json && shown > 0 {
+                    println!("{}", serde_json::to_string_pretty(&by_stack).expect("json"));
+                }
+                if shown == 0 {
+                    return Err(CliError::State(kapstan_state::StateError::NoState(
+                        candidates[0].stack.clone(),
+                    )));
+                }
+                return Ok(0);
+            }
+            // A named output: the app phase holds the user-facing ones (admin password,
+            // access URL), so it is searched first.
             candidates.reverse();
             let mut last = None;
             for candidate in &candidates {
@@ -175,14 +261,14 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Down {
             env,
             phase,
-            confirm,
+            auto_approve,
             sandbox,
             parallelism,
         } => {
             let options = commands::platform::DownOptions {
                 env: env.clone(),
                 phase: phase.map(to_phase),
-                confirm: *confirm,
+                confirm: *auto_approve,
                 sandbox: *sandbox,
                 parallelism: *parallelism,
             };
@@ -216,8 +302,10 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             env,
             quick,
             format,
+            json,
             sandbox,
         } => {
+            let format = &json_or(*format, *json);
             let project = project()?;
             let session = commands::platform::sandbox_for(&project, *sandbox).await?;
             let result = platform::health::health(&project, *env, *quick, *format).await;
@@ -230,9 +318,16 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             env,
             phase,
             terraform_state,
-            yes,
+            auto_approve,
         } => {
-            platform::adopt::adopt(&project()?, *env, to_phase(*phase), terraform_state, *yes).await
+            platform::adopt::adopt(
+                &project()?,
+                *env,
+                to_phase(*phase),
+                terraform_state,
+                *auto_approve,
+            )
+            .await
         }
         Command::Scale {
             env,
@@ -263,13 +358,14 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Audit {
             env,
             format,
+            json,
             fix,
             auto_approve,
             sandbox,
         } => {
             let options = commands::audit::AuditOptions {
                 env: env.clone(),
-                format: *format,
+                format: json_or(*format, *json),
                 fix: *fix,
                 auto_approve: *auto_approve,
                 sandbox: *sandbox,
@@ -283,6 +379,7 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             prices,
             period,
             format,
+            json,
             set_budget,
             alert_threshold,
         } => commands::cost::run(
@@ -291,14 +388,33 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
             env,
             prices.as_deref(),
             *period,
-            *format,
+            if *json {
+                args::CostFormat::Json
+            } else {
+                *format
+            },
             set_budget.as_deref(),
             *alert_threshold,
         ),
         Command::Templates { command } => commands::templates::run(&project, command).await,
         Command::State { command } => commands::state::run(&project()?, command).await,
-        Command::Sandbox { command } => commands::sandbox::run(command).await,
+        Command::Sandbox { command } => {
+            let dir = match &cli.chdir {
+                Some(d) => d.clone(),
+                None => std::env::current_dir().map_err(|source| CliError::Io {
+                    action: "reading",
+                    path: ".".into(),
+                    source,
+                })?,
+            };
+            commands::sandbox::run(command, &dir).await
+        }
     }
+}
+
+/// `--json` wins over `--format`.
+fn json_or(format: args::ListFormat, json: bool) -> args::ListFormat {
+    if json { args::ListFormat::Json } else { format }
 }
 
 fn to_phase(p: args::Phase) -> kapstan_stacks::coder::Phase {

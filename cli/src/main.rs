@@ -1,15 +1,39 @@
 //! The `kapstan` binary: parses arguments, runs the command, renders errors with miette.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 
 fn main() {
-    let cli = kapstan_cli::args::Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KAPSTAN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let cli = match kapstan_cli::args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and --version are answers, not errors. Every other parse error is a usage
+            // error and exits 1: 2 means "changes present" to `--detailed-exitcode` gates.
+            let code = if e.use_stderr() {
+                kapstan_cli::EXIT_ERROR
+            } else {
+                0
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    match tracing_subscriber::EnvFilter::try_from_env("KAPSTAN_LOG") {
+        // Asked-for logs keep their targets and times; colour only on a terminal.
+        Ok(filter) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .init(),
+        // Otherwise warnings are messages to the user: `warning: …`, no log decoration.
+        Err(_) => tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .with_ansi(false)
+            .event_format(kapstan_cli::render::UserMessages)
+            .with_writer(std::io::stderr)
+            .init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -324,6 +324,16 @@ fn a_held_lock_names_its_holder_and_stale_locks_are_taken_over() {
         "delay_ms=3000",
     ]);
     assert_eq!(code(&o), 0, "{}", transcript(&p, &o));
+    // The take-over is a warning to the user, not a raw log line with ANSI codes.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("warning: taking over a stale lock"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains("kapstan_state::"),
+        "{stderr}"
+    );
 }
 
 fn objects(dir: &Path) -> Vec<PathBuf> {

@@ -781,7 +781,8 @@ async fn bad_input() {
         ],
     ] {
         let o = env.run(&args).await;
-        assert_eq!(code(&o), 2, "{args:?}: {}", text(&o));
+        // A usage error exits 1, like every error (2 means changes).
+        assert_eq!(code(&o), 1, "{args:?}: {}", text(&o));
         assert!(
             flat(&o).contains("is not an environment; use dev, staging or prod"),
             "{args:?}: {}",

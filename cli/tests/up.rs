@@ -281,7 +281,12 @@ fn bad_platform_input_is_refused_before_any_call() {
     let p = Project::new();
     let o = p.run(&["down", "--env", "dev", "--sandbox"]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("without --confirm"), "{}", text(&o));
+    assert!(text(&o).contains("without --auto-approve"), "{}", text(&o));
+    assert!(
+        text(&o).contains("kapstan down --env dev --sandbox --auto-approve"),
+        "the suggestion keeps --sandbox: {}",
+        text(&o)
+    );
     let o = p.run(&["up", "--env", "dev", "--sandbox", "--domain", "example.com"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("without --subdomain"), "{}", text(&o));
@@ -429,6 +434,26 @@ fn templates_push_to_the_sandbox_coder_and_health_sees_them() {
         "react-typescript",
     ]);
     assert!(o.status.success(), "{}", text(&o));
+    // `--template` pushes the named template and leaves the recorded ones alone.
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--dry-run",
+        "--template",
+        "go-fiber",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("coder_template.template-go-fiber will be created"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("will be destroyed"),
+        "nothing planned away: {t}"
+    );
     let o = p.run(&[
         "templates",
         "push",

@@ -130,6 +130,11 @@ pub(crate) async fn refresh(
                         message: format!("refresh failed: {e}"),
                     })?;
                 let exists = live.is_some();
+                // Reported as each read ends, so a slow one shows as the one still awaited.
+                events.emit(Event::Refreshed {
+                    address: addr.clone(),
+                    exists,
+                });
                 // A live copy equal to the record says nothing new; keeping one per resource
                 // doubled the memory of large plans.
                 let changed = (live.as_ref() != Some(&res.attributes)).then_some(live);
@@ -141,11 +146,7 @@ pub(crate) async fn refresh(
         .await;
     let mut live = BTreeMap::new();
     for r in results {
-        let (addr, exists, changed) = r?;
-        events.emit(Event::Refreshed {
-            address: addr.clone(),
-            exists,
-        });
+        let (addr, _exists, changed) = r?;
         if let Some(v) = changed {
             live.insert(addr, v);
         }

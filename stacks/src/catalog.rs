@@ -155,6 +155,10 @@ const CODER_VARS: &[(&str, &str)] = &[
         "Helm repository of the Coder chart (app phase)",
     ),
     ("access_url", "access URL override (app phase)"),
+    (
+        "templates_root",
+        "directory of the workspace templates (app phase; default: the shipped ones)",
+    ),
 ];
 
 fn coder_entry(
@@ -174,7 +178,23 @@ fn coder_entry(
 pub fn find(name: &str, vars: &StackVars) -> Result<StackSpec, StackError> {
     let entries = catalog();
     match entries.iter().find(|e| e.name == name) {
-        Some(e) => (e.build)(vars),
+        Some(e) => {
+            // A mistyped variable would otherwise be ignored and plan the default.
+            let known: Vec<&str> = e.vars.iter().map(|(n, _)| *n).collect();
+            if let Some(unknown) = vars.keys().find(|k| !known.contains(&k.as_str())) {
+                return Err(StackError::Var {
+                    stack: name.into(),
+                    var: unknown.clone(),
+                    value: vars[unknown].clone(),
+                    problem: format!(
+                        "is not a variable of this stack{}; it reads {}",
+                        crate::suggest::did_you_mean(unknown, &known),
+                        known.join(", ")
+                    ),
+                });
+            }
+            (e.build)(vars)
+        }
         None => Err(StackError::Unknown {
             name: name.to_string(),
             available: entries

@@ -8,6 +8,7 @@
 mod catalog;
 pub mod coder;
 mod demo;
+pub mod suggest;
 mod synthetic;
 pub mod templates;
 

@@ -110,7 +110,7 @@ impl LocalStore {
                         stack: stack.to_string(),
                         holder: Box::new(holder),
                     },
-                    _ => self.db_err(stack, "in use by another kapstan process"),
+                    _ => self.db_err(stack, in_use_by(&path)),
                 });
             }
             Err(e) => return Err(self.db_err(stack, e)),
@@ -358,6 +358,62 @@ fn header_of(doc: &StateDocument) -> Value {
     })
 }
 
+/// Who has `path` open, for the error of a database opened by a process without a lock
+/// record (a read): its pid and command line, found in `/proc` where there is one.
+fn in_use_by(path: &Path) -> String {
+    let holders = holders_of(path);
+    if holders.is_empty() {
+        return "in use by another kapstan process that holds no lock (a read such as `kapstan output`); retry when it has finished".into();
+    }
+    format!(
+        "in use by {} (it holds no lock: a read); retry when it has finished",
+        holders.join(", ")
+    )
+}
+
+/// `pid N (COMMAND LINE)` of every other process with `path` open (Linux `/proc`; empty
+/// elsewhere).
+fn holders_of(path: &Path) -> Vec<String> {
+    let Ok(target) = path.canonicalize() else {
+        return Vec::new();
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == target))
+        {
+            let cmdline = std::fs::read(entry.path().join("cmdline"))
+                .map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .split('\0')
+                        .filter(|a| !a.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            found.push(format!("pid {pid} (`{cmdline}`)"));
+        }
+    }
+    found
+}
+
 fn read_lock(path: &Path) -> Result<Option<LockInfo>, StateError> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
@@ -569,5 +625,39 @@ impl StateStore for LocalStore {
             doc.serial = s;
         }
         Ok(doc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_database_held_without_a_lock_names_the_process_holding_it() {
+        let dir = std::env::temp_dir().join(format!("kapstan-holder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("stack.redb");
+        std::fs::write(&file, b"x").unwrap();
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec 3<'{}'; echo ready; sleep 10", file.display()))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut ready,
+        )
+        .unwrap();
+        let message = in_use_by(&file);
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            message.contains(&format!("pid {}", child.id())),
+            "{message}"
+        );
     }
 }

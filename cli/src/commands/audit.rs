@@ -20,7 +20,7 @@ use crate::error::CliError;
 use crate::render::plan::render_plan;
 
 /// Exit code of an audit with high-severity findings.
-pub const EXIT_HIGH_FINDINGS: i32 = 2;
+pub const EXIT_HIGH_FINDINGS: i32 = crate::EXIT_CHANGES;
 
 /// Namespaces that belong to Kubernetes itself and are not audited for workloads.
 const SYSTEM_NAMESPACES: [&str; 4] = [

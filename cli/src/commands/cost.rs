@@ -18,7 +18,7 @@ use crate::error::CliError;
 use crate::render::cost as render;
 
 /// Exit code of a plan, apply or cost whose monthly cost exceeds a budget.
-pub const EXIT_OVER_BUDGET: i32 = 3;
+pub const EXIT_OVER_BUDGET: i32 = crate::EXIT_OVER_BUDGET;
 
 /// Alert threshold used when a budget does not give one, in percent.
 pub const DEFAULT_ALERT_THRESHOLD: u32 = 80;

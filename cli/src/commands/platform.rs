@@ -17,6 +17,18 @@ use crate::render::{plan::render_plan, progress};
 
 static SCALEWAY_OVERRIDES: std::sync::OnceLock<ConfigOverrides> = std::sync::OnceLock::new();
 static API_RATE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+static SANDBOX_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The base URL of the project's sandbox once `--sandbox` reached it in this process.
+pub fn sandbox_url() -> Option<&'static str> {
+    SANDBOX_URL.get().map(String::as_str)
+}
+
+/// Makes `session` the Scaleway endpoint of this process.
+fn use_sandbox(session: &SandboxSession) {
+    let _ = SCALEWAY_OVERRIDES.set(session.overrides());
+    let _ = SANDBOX_URL.set(session.url().to_string());
+}
 
 /// Sets the requests per second allowed per Scaleway API (`--api-rate`).
 pub fn set_api_rate(rate: f64) -> Result<(), CliError> {
@@ -76,8 +88,42 @@ pub async fn sandbox_for(
         return Ok(None);
     }
     let session = SandboxSession::start(&project.dir).await?;
-    let _ = SCALEWAY_OVERRIDES.set(session.overrides());
+    use_sandbox(&session);
+    if let Some(helm) = local_helm(&project.dir) {
+        kapstan_providers::helm::set_helm_override(Some(helm));
+    }
     Ok(Some(session))
+}
+
+/// The one missing-credentials error: what is missing (the variables, the config file) and
+/// that a sandboxed environment needs `--sandbox` instead.
+pub fn check_credentials(provider: &ScalewayProvider) -> Result<(), CliError> {
+    match provider.credential_errors().first() {
+        None => Ok(()),
+        Some(first) => Err(CliError::usage(
+            format!(
+                "Scaleway credentials are missing: {}",
+                first.problem.trim_start_matches("cannot be used: ")
+            ),
+            "export SCW_SECRET_KEY and SCW_DEFAULT_PROJECT_ID (or run `scw init` for a profile in ~/.config/scw/config.yaml, chosen with SCW_PROFILE); for an environment deployed in the offline sandbox, add --sandbox",
+        )),
+    }
+}
+
+/// Refuses, with one error, to plan a stack of Scaleway resources without credentials
+/// (otherwise every resource would report the same problem).
+pub fn check_credentials_for(spec: &StackSpec) -> Result<(), CliError> {
+    if !spec
+        .resources
+        .iter()
+        .any(|r| r.kind.starts_with("scaleway_"))
+    {
+        return Ok(());
+    }
+    check_credentials(&ScalewayProvider::from_env(
+        scaleway_overrides(),
+        client_options(),
+    ))
 }
 
 /// Speed factor of the offline sandbox: the measured medians divided by it make a full
@@ -109,92 +155,165 @@ pub struct UpOptions {
     pub parallelism: usize,
 }
 
-/// A running in-process sandbox persisted under `.kapstan/sandbox/`.
+/// The project's persisted sandbox, as this process reaches it.
 pub struct SandboxSession {
-    sandbox: kapstan_sandbox::Sandbox,
+    served: Served,
+}
+
+enum Served {
+    /// Started by this process; it ends with it.
+    InProcess(kapstan_sandbox::Sandbox),
+    /// Already served on the recorded port (by `kapstan sandbox serve` or another command).
+    Running {
+        /// Its base URL.
+        url: String,
+    },
+}
+
+/// Where the project's sandbox lives and the port it keeps for its lifetime.
+pub fn sandbox_dir(project_dir: &Path) -> PathBuf {
+    project_dir.join(".kapstan").join("sandbox")
+}
+
+/// The port recorded in `.kapstan/sandbox/port`, if any.
+pub fn recorded_port(project_dir: &Path) -> Option<u16> {
+    std::fs::read_to_string(sandbox_dir(project_dir).join("port"))
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+}
+
+/// Records the sandbox's port, once: later processes reuse it.
+pub fn record_port(project_dir: &Path, port: u16) -> Result<(), CliError> {
+    let port_file = sandbox_dir(project_dir).join("port");
+    std::fs::write(&port_file, port.to_string()).map_err(|source| CliError::Io {
+        action: "writing",
+        path: port_file.display().to_string(),
+        source,
+    })
+}
+
+/// Whether a kapstan sandbox answers at `url` (its inspection endpoint, within 3 s).
+pub async fn sandbox_answers(url: &str) -> bool {
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return false,
+    };
+    client
+        .get(format!("{url}/sandbox/v1/resources"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 impl SandboxSession {
-    /// Starts (or resumes) the project's sandbox on the port it used before, so kubeconfigs
-    /// and access URLs recorded earlier still answer.
+    /// Reaches the project's sandbox on the port recorded for it: uses the one already
+    /// served there, else starts it in this process on that port (a first start picks a free
+    /// port and records it). The port is never changed afterwards, so kubeconfigs and access
+    /// URLs recorded earlier keep answering.
     pub async fn start(project_dir: &Path) -> Result<Self, CliError> {
-        let dir = project_dir.join(".kapstan").join("sandbox");
+        let dir = sandbox_dir(project_dir);
         std::fs::create_dir_all(&dir).map_err(|source| CliError::Io {
             action: "creating",
             path: dir.display().to_string(),
             source,
         })?;
-        let port_file = dir.join("port");
-        let port: u16 = std::fs::read_to_string(&port_file)
-            .ok()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or(0);
-        let mut options = kapstan_sandbox::SandboxOptions {
-            addr: Some(std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+        let recorded = recorded_port(project_dir);
+        if let Some(port) = recorded {
+            let url = format!("http://127.0.0.1:{port}");
+            if sandbox_answers(&url).await {
+                return Ok(Self {
+                    served: Served::Running { url },
+                });
+            }
+        }
+        let options = kapstan_sandbox::SandboxOptions {
+            addr: Some(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                recorded.unwrap_or(0),
+            ))),
             speed: SANDBOX_SPEED,
             data_dir: Some(dir.clone()),
             ..Default::default()
         };
-        let sandbox = match kapstan_sandbox::Sandbox::start(options.clone()).await {
-            Ok(s) => s,
-            Err(_) if port != 0 => {
-                options.addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
-                kapstan_sandbox::Sandbox::start(options)
-                    .await
-                    .map_err(|e| CliError::Sandbox(e.to_string()))?
-            }
-            Err(e) => return Err(CliError::Sandbox(e.to_string())),
-        };
-        std::fs::write(&port_file, sandbox.addr().port().to_string()).map_err(|source| {
-            CliError::Io {
-                action: "writing",
-                path: port_file.display().to_string(),
-                source,
+        let sandbox = kapstan_sandbox::Sandbox::start(options).await.map_err(|e| {
+            match recorded {
+                Some(port) => CliError::usage(
+                    format!("sandbox: cannot serve the project's sandbox on its port {port}: {e}"),
+                    format!(
+                        "another program holds 127.0.0.1:{port} and it is not a kapstan sandbox; stop it (the port is recorded in {} so kubeconfigs and access URLs stay valid)",
+                        dir.join("port").display()
+                    ),
+                ),
+                None => CliError::Sandbox(e.to_string()),
             }
         })?;
-        Ok(Self { sandbox })
+        if recorded.is_none() {
+            record_port(project_dir, sandbox.addr().port())?;
+        }
+        Ok(Self {
+            served: Served::InProcess(sandbox),
+        })
     }
 
     /// The sandbox's base URL.
     pub fn url(&self) -> &str {
-        self.sandbox.url()
+        match &self.served {
+            Served::InProcess(s) => s.url(),
+            Served::Running { url } => url,
+        }
     }
 
-    /// Scaleway settings pointing at the sandbox.
+    /// Scaleway settings pointing at the sandbox (the persisted sandbox uses the published
+    /// test credentials, never a user's).
     pub fn overrides(&self) -> ConfigOverrides {
+        let (secret, project) = match &self.served {
+            Served::InProcess(s) => (s.secret_key().to_string(), s.project_id().to_string()),
+            Served::Running { .. } => (
+                kapstan_sandbox::DEFAULT_SECRET_KEY.to_string(),
+                kapstan_sandbox::DEFAULT_PROJECT_ID.to_string(),
+            ),
+        };
         ConfigOverrides {
-            secret_key: Some(kapstan_providers::scaleway::client::SecretKey::new(
-                self.sandbox.secret_key(),
-            )),
+            secret_key: Some(kapstan_providers::scaleway::client::SecretKey::new(&secret)),
             access_key: Some("SCWSANDBOXXXXXXXXXXX".into()),
-            project_id: Some(self.sandbox.project_id().to_string()),
+            project_id: Some(project),
             region: Some("fr-par".into()),
             zone: Some("fr-par-1".into()),
-            api_url: Some(self.sandbox.url().to_string()),
+            api_url: Some(self.url().to_string()),
             ..Default::default()
         }
     }
 
     /// The loopback address the sandbox gives load balancer `lb_id`.
     pub async fn lb_endpoint(&self, zone: &str, lb_id: &str) -> Result<String, CliError> {
-        let url = format!("{}/sandbox/v1/lb-endpoints/{zone}/{lb_id}", self.url());
-        let body: Value = reqwest::get(&url)
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| CliError::Sandbox(format!("{url}: {e}")))?
-            .json()
-            .await
-            .map_err(|e| CliError::Sandbox(format!("{url}: {e}")))?;
-        body["url"]
-            .as_str()
-            .map(String::from)
-            .ok_or_else(|| CliError::Sandbox(format!("{url} gave no url")))
+        lb_endpoint(self.url(), zone, lb_id).await
     }
 
-    /// Stops the sandbox (its state stays on disk).
+    /// Stops the sandbox if this process started it (its state stays on disk).
     pub async fn stop(self) {
-        self.sandbox.shutdown().await;
+        if let Served::InProcess(s) = self.served {
+            s.shutdown().await;
+        }
     }
+}
+
+/// The loopback address the sandbox at `url` gives load balancer `lb_id`.
+pub async fn lb_endpoint(url: &str, zone: &str, lb_id: &str) -> Result<String, CliError> {
+    let url = format!("{url}/sandbox/v1/lb-endpoints/{zone}/{lb_id}");
+    let body: Value = reqwest::get(&url)
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| CliError::Sandbox(format!("{url}: {e}")))?
+        .json()
+        .await
+        .map_err(|e| CliError::Sandbox(format!("{url}: {e}")))?;
+    body["url"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| CliError::Sandbox(format!("{url} gave no url")))
 }
 
 /// Everything `up` and `down` share: the engine and, in sandbox mode, the sandbox.
@@ -224,20 +343,14 @@ impl Platform {
         };
         let (overrides, poll) = match &sandbox {
             Some(s) => {
-                let _ = SCALEWAY_OVERRIDES.set(s.overrides());
+                use_sandbox(s);
                 (s.overrides(), 1.0 / SANDBOX_SPEED)
             }
             None => (ConfigOverrides::default(), 1.0),
         };
         let provider =
             Arc::new(ScalewayProvider::from_env(overrides, client_options()).with_poll_scale(poll));
-        let problems = provider.credential_errors();
-        if let Some(first) = problems.first() {
-            return Err(CliError::usage(
-                format!("Scaleway credentials are missing: {}", first.problem),
-                first.fix.clone(),
-            ));
-        }
+        check_credentials(&provider)?;
         if let Some(helm) = local_helm(&project.dir) {
             kapstan_providers::helm::set_helm_override(Some(helm));
         }
@@ -274,8 +387,18 @@ impl Platform {
             if options.no_coder {
                 vars.insert("coder".into(), "false".into());
             }
-            if !options.templates.is_empty() {
-                vars.insert("templates".into(), options.templates.join(","));
+            // `--template` pushes the named templates and leaves the others alone: the stack
+            // still declares the environment's selection (so nothing recorded is planned away)
+            // and `up` targets the named ones.
+            if !options.templates.is_empty() && !self.profile.templates.is_empty() {
+                let mut selection = self.profile.templates.clone();
+                for name in &options.templates {
+                    let short = name.rsplit('/').next().unwrap_or(name).to_string();
+                    if !selection.contains(&short) {
+                        selection.push(short);
+                    }
+                }
+                vars.insert("templates".into(), selection.join(","));
             }
             if let Some(s) = &self.sandbox {
                 vars.insert("chart_repository".into(), format!("{}/charts", s.url()));
@@ -419,6 +542,48 @@ fn write_kubeconfig(env: Environment, kubeconfig: &str) -> Result<Option<PathBuf
     Ok(Some(path))
 }
 
+/// The `kapstan up` command line that resumes `options` (with `--sandbox` kept).
+fn resume_up(options: &UpOptions) -> String {
+    let mut cmd = format!("kapstan up --env {}", options.env);
+    if let Some(p) = options.phase {
+        cmd.push_str(&format!(" --phase {}", p.name()));
+    }
+    for t in &options.templates {
+        cmd.push_str(&format!(" --template {t}"));
+    }
+    if options.no_coder {
+        cmd.push_str(" --no-coder");
+    }
+    if options.sandbox {
+        cmd.push_str(" --sandbox");
+    }
+    cmd
+}
+
+/// Refuses `--template` names that are not shipped templates, naming the close and the
+/// known ones, before anything is planned.
+pub(crate) fn check_template_names(names: &[String]) -> Result<(), CliError> {
+    let known: Vec<String> =
+        kapstan_stacks::templates::discover(kapstan_stacks::templates::shipped_root())
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    for name in names {
+        let short = name.rsplit('/').next().unwrap_or(name);
+        if !known.contains(&short) {
+            return Err(CliError::usage(
+                format!(
+                    "--template {name}: no such template{}",
+                    kapstan_stacks::suggest::did_you_mean(short, &known)
+                ),
+                format!("known templates: {}", known.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `kapstan up`.
 pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError> {
     if options.domain.is_some() && options.subdomain.is_none() {
@@ -432,6 +597,7 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
     }
     let env_parsed = Environment::parse(&options.env)?;
     let profile = Profile::load(env_parsed, &project.dir)?;
+    check_template_names(&options.templates)?;
     let log = crate::platform::logs::RunLog::create(&project.dir, "up", env_parsed.name())?;
     log.line(&format!(
         "kapstan up --env {} (sandbox: {}, dry run: {})",
@@ -464,7 +630,8 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
         {
             if options.dry_run {
                 println!(
-                    "\n== {stack_name}: not planned, phase infra has not been applied yet (its outputs feed this phase)"
+                    "\n{}Not planned: phase infra has not been applied yet (its outputs feed this phase).",
+                    crate::commands::run::stack_header(&stack_name)
                 );
                 continue;
             }
@@ -476,7 +643,7 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
                 ),
             ));
         }
-        println!("\n== {stack_name}");
+        println!("\n{}", crate::commands::run::stack_header(&stack_name));
         if !options.dry_run {
             hook(
                 project,
@@ -488,17 +655,30 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             .await?;
         }
         let spec = platform.stack(project, phase, options).await?;
+        let targets = if phase == Phase::App && !options.templates.is_empty() {
+            crate::commands::templates::push_targets(&spec, &options.templates)?
+        } else {
+            Vec::new()
+        };
         let plan = platform
             .engine
             .plan(
                 &spec,
                 &PlanOptions {
                     parallelism: options.parallelism,
+                    targets,
                     ..Default::default()
                 },
             )
             .await?;
-        print!("{}", render_plan(&plan));
+        let estimate = crate::commands::run::estimate_plan(
+            &plan,
+            &kapstan_providers::pricing::PriceTable::latest(),
+        );
+        print!(
+            "{}",
+            crate::commands::run::with_cost(render_plan(&plan), estimate.as_ref().ok())
+        );
         let (add, change, replace, destroy) = plan.counts();
         log.line(&format!(
             "{stack_name}: plan {add} to add, {change} to change, {replace} to replace, {destroy} to destroy"
@@ -536,6 +716,14 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
         for (addr, action) in &report.succeeded {
             log.line(&format!("{stack_name}: {addr}: {action} done"));
         }
+        if report.interrupted {
+            let resume = resume_up(options);
+            log.line(&format!(
+                "{stack_name}: interrupted; resume with `{resume}`"
+            ));
+            result = Err(crate::commands::run::interrupted(&report, resume));
+            break;
+        }
         if !report.is_success() {
             for f in &report.failed {
                 println!("  ✗ {} ({}): {}", f.address, f.action, f.error);
@@ -550,6 +738,7 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             });
             break;
         }
+        println!("\n{}", crate::commands::run::apply_complete(&report));
         if phase == Phase::Infra
             && let Some(kc) = report
                 .outputs
@@ -568,7 +757,8 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
         )
         .await?;
     }
-    if !options.dry_run {
+    // An interrupted or failed run prints no access URL: the platform is not complete.
+    if !options.dry_run && result.is_ok() {
         summary(&platform, options).await?;
         if result.is_ok() {
             hook(project, &profile, "post-up", None, &log).await?;
@@ -711,12 +901,13 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
     if !options.confirm {
         return Err(CliError::usage(
             format!(
-                "refusing to destroy environment {} without --confirm",
+                "refusing to destroy environment {} without --auto-approve",
                 env.name()
             ),
             format!(
-                "run `kapstan down --env {} --confirm` (a backup of its state is taken first)",
-                env.name()
+                "run `kapstan down --env {}{} --auto-approve` (a backup of its state is taken first)",
+                env.name(),
+                if options.sandbox { " --sandbox" } else { "" }
             ),
         ));
     }

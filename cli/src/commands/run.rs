@@ -12,7 +12,7 @@ use kapstan_providers::pricing::{PriceTable, PricingError};
 
 use crate::args::{CostArgs, EnvArgs, PlanArgs, StackArgs};
 use crate::commands::cost;
-use crate::context::{Project, load_stack};
+use crate::context::{Project, load_platform_stack, load_stack};
 use crate::error::CliError;
 use crate::render::cost as render_cost;
 use crate::render::{plan::render_drift, plan::render_plan, progress, show_value};
@@ -56,7 +56,7 @@ fn single_stack(stack: &StackArgs, env: &EnvArgs, what: &str) -> Result<StackArg
 }
 
 /// A plan's cost, or a warning on stderr when it cannot be priced.
-fn estimate_plan(
+pub(crate) fn estimate_plan(
     plan: &kapstan_engine::Plan,
     table: &PriceTable,
 ) -> Result<cost::PlanCost, PricingError> {
@@ -93,18 +93,58 @@ pub async fn plan(
         PlanMode::Normal
     };
     let table = cost::price_table(cost_args.prices.as_deref())?;
-    let engine = project.engine(EventSink::none())?;
+    project.read_only();
+    let (watch, sink) = progress::RefreshWatch::new();
+    let engine = project.engine(sink)?;
     let mut plans = Vec::new();
+    let mut not_planned = Vec::new();
     for s in &stacks {
-        let planned = match load_stack(s) {
-            Ok(spec) => engine
+        if let Some(infra) = crate::context::unapplied_infra(project, s).await? {
+            // One root cause, one message: every resource of the app phase reads the infra
+            // phase's outputs.
+            let planned_here = stacks.iter().any(|o| o.stack == infra) && mode != PlanMode::Destroy;
+            if !planned_here {
+                return Err(CliError::usage(
+                    format!(
+                        "{} needs phase infra first: stack `{infra}` has no state",
+                        s.stack
+                    ),
+                    format!(
+                        "apply it first: `kapstan up {}` (or `kapstan apply --stack {infra}`)",
+                        infra
+                            .strip_prefix("coder-")
+                            .and_then(|r| r.strip_suffix("-infra"))
+                            .map(|e| format!("--env {e} --phase infra"))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+            not_planned.push(s.stack.clone());
+            continue;
+        }
+        if args.refresh
+            && let Ok(name) = crate::context::stack_name(s)
+        {
+            expect_refresh(project, &watch, &name).await?;
+        }
+        // The plan file records the variables as built, so `apply FILE` rebuilds the same.
+        let planned = match crate::context::platform_args(project, s).await {
+            Ok(enriched) => load_stack(&enriched).and_then(|spec| {
+                crate::commands::platform::check_credentials_for(&spec)?;
+                Ok((enriched, spec))
+            }),
+            Err(e) => Err(e),
+        };
+        let planned = match planned {
+            Ok((enriched, spec)) => engine
                 .plan(&spec, &plan_options(args, mode))
                 .await
+                .map(|plan| (enriched, plan))
                 .map_err(CliError::from),
             Err(e) => Err(e),
         };
         match planned {
-            Ok(plan) => {
+            Ok((s, plan)) => {
                 let estimate = estimate_plan(&plan, &table);
                 plans.push((s, plan, estimate));
             }
@@ -113,11 +153,11 @@ pub async fn plan(
                 // cannot be planned before it is applied), then the error.
                 for (n, (_, plan, estimate)) in plans.iter().enumerate() {
                     let gap = if n > 0 { "\n" } else { "" };
-                    println!("{gap}=== Stack {} ===\n", plan.stack);
+                    println!("{gap}{}", stack_header(&plan.stack));
                     print!("{}", with_cost(render_plan(plan), estimate.as_ref().ok()));
                 }
                 if !plans.is_empty() {
-                    println!("\n=== Stack {} ===\n", s.stack);
+                    println!("\n{}", stack_header(&s.stack));
                 }
                 return Err(e);
             }
@@ -140,7 +180,6 @@ pub async fn plan(
     let over = checks
         .iter()
         .any(|c| c.status == cost::BudgetStatus::Exceeded);
-    let several = plans.len() > 1;
     for (n, (s, plan, estimate)) in plans.iter().enumerate() {
         let estimate = estimate.as_ref().ok();
         if json_output {
@@ -153,10 +192,8 @@ pub async fn plan(
                     .expect("json")
             );
         } else {
-            if several {
-                let gap = if n > 0 { "\n" } else { "" };
-                println!("{gap}=== Stack {} ===\n", plan.stack);
-            }
+            let gap = if n > 0 { "\n" } else { "" };
+            println!("{gap}{}", stack_header(&plan.stack));
             print!("{}", with_cost(render_plan(plan), estimate));
         }
         if let Some(path) = out {
@@ -173,15 +210,32 @@ pub async fn plan(
             }
         }
     }
+    if !json_output {
+        for stack in &not_planned {
+            println!(
+                "\n{}Not planned: phase infra has not been applied yet (its outputs feed this phase).",
+                stack_header(stack)
+            );
+        }
+    }
     if cost::report_budgets(&checks, table.currency(), cost::PLAN_OVER_BUDGET_HELP) {
         return Ok(cost::EXIT_OVER_BUDGET);
     }
-    let changed = plans.iter().any(|(_, p, _)| p.has_changes());
-    Ok(if detailed_exitcode && changed { 2 } else { 0 })
+    let changed = plans.iter().any(|(_, p, _)| p.has_changes()) || !not_planned.is_empty();
+    Ok(if detailed_exitcode && changed {
+        crate::EXIT_CHANGES
+    } else {
+        0
+    })
+}
+
+/// The line naming the stack above its plan, in `plan`, `apply` and `up` alike.
+pub(crate) fn stack_header(stack: &str) -> String {
+    format!("=== Stack {stack} ===\n")
 }
 
 /// A rendered plan with its cost lines after the `Plan:` line (none when nothing is priced).
-fn with_cost(rendered: String, estimate: Option<&cost::PlanCost>) -> String {
+pub(crate) fn with_cost(rendered: String, estimate: Option<&cost::PlanCost>) -> String {
     match estimate.and_then(render_cost::cost_lines) {
         Some(lines) => render_cost::insert_after_plan_line(&rendered, &lines),
         None => rendered,
@@ -207,7 +261,70 @@ fn events(json_output: bool) -> EventSink {
     }
 }
 
-fn summarize(report: &ApplyReport, destroy: bool, json_output: bool) -> Result<i32, CliError> {
+/// `Apply complete! Resources: N added, N changed, N destroyed.`
+pub(crate) fn apply_complete(report: &ApplyReport) -> String {
+    let count = |verbs: &[&str]| {
+        report
+            .succeeded
+            .iter()
+            .filter(|(_, a)| verbs.contains(&a.as_str()))
+            .count()
+    };
+    format!(
+        "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+        count(&["create", "create (replace)"]),
+        count(&["update"]),
+        count(&["delete", "delete (replace)"])
+    )
+}
+
+/// The error of an interrupted apply, naming the command that resumes it.
+pub(crate) fn interrupted(report: &ApplyReport, resume: String) -> CliError {
+    CliError::Interrupted {
+        state: if report.failed.is_empty() {
+            "finished"
+        } else {
+            "abandoned"
+        },
+        resume,
+    }
+}
+
+/// `kapstan apply` with the selection that was applied (`--env`, `--phase`, `--sandbox`).
+fn resume_command(stack: &StackArgs, env: &EnvArgs, destroy: bool) -> String {
+    let mut cmd = String::from(if destroy {
+        "kapstan destroy"
+    } else {
+        "kapstan apply"
+    });
+    match &env.env {
+        Some(e) => {
+            cmd.push_str(&format!(" --env {e}"));
+            if let Some(p) = env.phase {
+                cmd.push_str(&format!(" --phase {}", p.as_str()));
+            }
+        }
+        None if stack.stack_file.is_some() => {
+            cmd.push_str(&format!(
+                " --stack-file {}",
+                stack.stack_file.as_ref().expect("checked").display()
+            ));
+        }
+        None if stack.stack != "demo" => cmd.push_str(&format!(" --stack {}", stack.stack)),
+        None => {}
+    }
+    if env.sandbox {
+        cmd.push_str(" --sandbox");
+    }
+    cmd
+}
+
+fn summarize(
+    report: &ApplyReport,
+    destroy: bool,
+    json_output: bool,
+    resume: String,
+) -> Result<i32, CliError> {
     if !json_output {
         let count = |verbs: &[&str]| {
             report
@@ -216,15 +333,11 @@ fn summarize(report: &ApplyReport, destroy: bool, json_output: bool) -> Result<i
                 .filter(|(_, a)| verbs.contains(&a.as_str()))
                 .count()
         };
-        let added = count(&["create", "create (replace)"]);
-        let changed = count(&["update"]);
         let destroyed = count(&["delete", "delete (replace)"]);
         if destroy {
             println!("\nDestroy complete! Resources: {destroyed} destroyed.");
         } else if report.is_success() {
-            println!(
-                "\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
-            );
+            println!("\n{}", apply_complete(report));
         }
         if !report.failed.is_empty() || !report.skipped.is_empty() {
             println!("\nSummary of problems:");
@@ -247,11 +360,8 @@ fn summarize(report: &ApplyReport, destroy: bool, json_output: bool) -> Result<i
             }
         }
     }
-    if report.interrupted && report.failed.is_empty() {
-        return Err(CliError::Interrupted("finished"));
-    }
     if report.interrupted {
-        return Err(CliError::Interrupted("abandoned"));
+        return Err(interrupted(report, resume));
     }
     if !report.is_success() {
         return Err(CliError::ApplyFailed {
@@ -302,12 +412,15 @@ pub async fn apply(
                 .await?
         }
         None => {
-            let stack = single_stack(stack, env, "apply")?;
+            let stack =
+                crate::context::platform_args(project, &single_stack(stack, env, "apply")?).await?;
             let spec = load_stack(&stack)?;
+            crate::commands::platform::check_credentials_for(&spec)?;
             let plan = engine.plan(&spec, &plan_options(args, mode)).await?;
             let table = cost::price_table(cost_args.prices.as_deref())?;
             let estimate = estimate_plan(&plan, &table);
             if !json_output {
+                println!("{}", stack_header(&plan.stack));
                 print!("{}", with_cost(render_plan(&plan), estimate.as_ref().ok()));
             }
             if mode != PlanMode::Destroy {
@@ -354,7 +467,30 @@ pub async fn apply(
             },
         )
         .await?;
-    summarize(&report, mode == PlanMode::Destroy, json_output)
+    summarize(
+        &report,
+        mode == PlanMode::Destroy,
+        json_output,
+        resume_command(stack, env, mode == PlanMode::Destroy),
+    )
+}
+
+/// Tells `watch` which recorded resources the next plan of `stack` reads.
+async fn expect_refresh(
+    project: &Project,
+    watch: &progress::RefreshWatch,
+    stack: &str,
+) -> Result<(), CliError> {
+    if let Some(doc) = project.store()?.load(stack).await? {
+        watch.expect(
+            stack,
+            doc.resources
+                .iter()
+                .filter(|(_, r)| r.id.is_some())
+                .map(|(a, _)| a.clone()),
+        );
+    }
+    Ok(())
 }
 
 /// `kapstan drift`: live differences from state, for one stack or every stack of `--env`
@@ -367,10 +503,13 @@ pub async fn drift(
     json_output: bool,
     parallelism: usize,
 ) -> Result<i32, CliError> {
-    let engine = project.engine(EventSink::none())?;
+    let (watch, sink) = progress::RefreshWatch::new();
+    let engine = project.engine(sink)?;
     let mut drifted = false;
     for s in env.stacks(stack) {
-        let spec = load_stack(&s)?;
+        let spec = load_platform_stack(project, &s).await?;
+        expect_refresh(project, &watch, &spec.name).await?;
+        crate::commands::platform::check_credentials_for(&spec)?;
         let plan = engine
             .plan(
                 &spec,
@@ -401,5 +540,9 @@ pub async fn drift(
             print!("{}", render_drift(&plan));
         }
     }
-    Ok(if detailed_exitcode && drifted { 2 } else { 0 })
+    Ok(if detailed_exitcode && drifted {
+        crate::EXIT_CHANGES
+    } else {
+        0
+    })
 }

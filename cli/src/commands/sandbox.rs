@@ -1,10 +1,17 @@
 //! `kapstan sandbox serve`: the local Scaleway emulator in the foreground.
 
+use std::path::Path;
+
 use crate::args::SandboxCommand;
+use crate::commands::platform;
 use crate::error::CliError;
 
-/// Runs a sandbox subcommand.
-pub async fn run(command: &SandboxCommand) -> Result<i32, CliError> {
+/// Port of `kapstan sandbox serve` when nothing else decides it.
+const DEFAULT_PORT: u16 = 8787;
+
+/// Runs a sandbox subcommand; `project_dir` is where a persisted project sandbox is looked
+/// for.
+pub async fn run(command: &SandboxCommand, project_dir: &Path) -> Result<i32, CliError> {
     match command {
         SandboxCommand::Serve {
             addr,
@@ -13,6 +20,36 @@ pub async fn run(command: &SandboxCommand) -> Result<i32, CliError> {
             secret_key,
             faults,
         } => {
+            let project_sandbox = platform::sandbox_dir(project_dir);
+            let serves_project = addr.is_none() && data_dir.is_none() && project_sandbox.is_dir();
+            let (addr, speed, data_dir) = if serves_project {
+                let port = match platform::recorded_port(project_dir) {
+                    Some(p) => p,
+                    None => {
+                        platform::record_port(project_dir, DEFAULT_PORT)?;
+                        DEFAULT_PORT
+                    }
+                };
+                let url = format!("http://127.0.0.1:{port}");
+                if platform::sandbox_answers(&url).await {
+                    return Err(CliError::usage(
+                        format!("the project's sandbox is already served at {url}"),
+                        "use it as it is: every `--sandbox` command reaches it there",
+                    ));
+                }
+                (
+                    format!("127.0.0.1:{port}"),
+                    speed.unwrap_or(platform::SANDBOX_SPEED),
+                    Some(project_sandbox.clone()),
+                )
+            } else {
+                (
+                    addr.clone()
+                        .unwrap_or_else(|| format!("127.0.0.1:{DEFAULT_PORT}")),
+                    speed.unwrap_or(1.0),
+                    data_dir.clone(),
+                )
+            };
             let mut options = kapstan_sandbox::SandboxOptions {
                 addr: Some(addr.parse().map_err(|e| {
                     CliError::usage(
@@ -20,8 +57,8 @@ pub async fn run(command: &SandboxCommand) -> Result<i32, CliError> {
                         "use 127.0.0.1:PORT",
                     )
                 })?),
-                speed: *speed,
-                data_dir: data_dir.clone(),
+                speed,
+                data_dir,
                 ..Default::default()
             };
             if let Some(k) = secret_key {
@@ -47,6 +84,13 @@ pub async fn run(command: &SandboxCommand) -> Result<i32, CliError> {
                 url = sandbox.url(),
                 project = sandbox.project_id(),
             );
+            if serves_project {
+                println!(
+                    "Serving the project's sandbox ({}) on its recorded port {}: the kubeconfigs (~/.kube/config-coder-ENV) and access URLs that `kapstan up --sandbox` printed answer while it runs, and every `--sandbox` command uses it.",
+                    project_sandbox.display(),
+                    sandbox.addr().port()
+                );
+            }
             tokio::signal::ctrl_c()
                 .await
                 .map_err(|source| CliError::Io {

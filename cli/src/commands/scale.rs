@@ -264,7 +264,7 @@ pub fn write_overrides(
     let pool_keys = [
         (
             "size",
-            before.size != after.size || options.nodes.is_some(),
+            !after.autoscaling && (before.size != after.size || options.nodes.is_some()),
             int(after.size),
         ),
         (
@@ -288,6 +288,13 @@ pub fn write_overrides(
             table(&mut doc, "pool");
             doc["pool"][key] = value;
         }
+    }
+    // The autoscaler owns the size of an autoscaled pool: a `size` left in the file would
+    // be refused as having no effect.
+    if after.autoscaling
+        && let Some(pool) = doc.get_mut("pool").and_then(|t| t.as_table_like_mut())
+    {
+        pool.remove("size");
     }
     if before.threshold != after.threshold
         && let Some(t) = after.threshold

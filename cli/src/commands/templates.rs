@@ -39,6 +39,8 @@ pub async fn run(
                 stack_file: None,
                 vars: vars.clone(),
             };
+            let project = project()?;
+            let stack = crate::context::platform_args(&project, &stack).await?;
             let targets = push_targets(&load_stack(&stack)?, names)?;
             let plan = PlanArgs {
                 targets,
@@ -47,7 +49,7 @@ pub async fn run(
                 parallelism: *parallelism,
             };
             crate::commands::run::apply(
-                &project()?,
+                &project,
                 None,
                 &stack,
                 &EnvArgs::default(),
@@ -70,7 +72,8 @@ async fn push_to_sandbox(
     auto_approve: bool,
     parallelism: usize,
 ) -> Result<i32, CliError> {
-    use crate::commands::platform::{Platform, UpOptions};
+    use crate::commands::platform::{Platform, UpOptions, check_template_names};
+    check_template_names(names)?;
     let platform = Platform::open(project, env, true).await?;
     let options = UpOptions {
         env: env.to_string(),
@@ -119,7 +122,7 @@ async fn push_to_sandbox(
 }
 
 /// The addresses of the `coder_template` resources to apply: those of `names`, or all.
-fn push_targets(spec: &StackSpec, names: &[String]) -> Result<Vec<String>, CliError> {
+pub(crate) fn push_targets(spec: &StackSpec, names: &[String]) -> Result<Vec<String>, CliError> {
     let declared: Vec<(&str, String)> = spec
         .resources
         .iter()

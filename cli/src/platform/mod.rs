@@ -21,8 +21,39 @@ use crate::error::CliError;
 
 /// clap value parser of `--env`: only `dev`, `staging` or `prod`.
 pub fn parse_env(s: &str) -> Result<Environment, String> {
+    Environment::parse(s).map_err(|_| unknown_env(s, false))
+}
+
+/// clap value parser of `--env` where the command takes a name: `dev`, `staging` or `prod`.
+pub fn env_name(s: &str) -> Result<String, String> {
+    parse_env(s).map(|e| e.name().to_string())
+}
+
+/// clap value parser of `--env` where `all` (every environment) is accepted too.
+pub fn env_selection(s: &str) -> Result<String, String> {
+    if s == "all" {
+        return Ok(s.to_string());
+    }
     Environment::parse(s)
-        .map_err(|_| format!("`{s}` is not an environment; use dev, staging or prod"))
+        .map(|e| e.name().to_string())
+        .map_err(|_| unknown_env(s, true))
+}
+
+/// The one error of a mistyped `--env`, with a close name only when one is close.
+fn unknown_env(s: &str, all: bool) -> String {
+    let mut names: Vec<&str> = Environment::ALL.iter().map(|e| e.name()).collect();
+    if all {
+        names.push("all");
+    }
+    let choices = if all {
+        "dev, staging, prod or all"
+    } else {
+        "dev, staging or prod"
+    };
+    format!(
+        "`{s}` is not an environment{}; use {choices}",
+        kapstan_stacks::suggest::did_you_mean(s, &names)
+    )
 }
 
 /// The stack name of one phase of an environment (`coder-<env>-<phase>`).

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kapstan_engine::{Event, EventSink};
@@ -34,10 +34,100 @@ fn verb_done(action: &str) -> &'static str {
     }
 }
 
-/// Human progress: spinners on a terminal, plain lines otherwise.
+/// How often an operation still running is reported without a terminal (CI logs).
+pub const STILL_RUNNING_EVERY: Duration = Duration::from_secs(10);
+
+fn verb_still(action: &str) -> &'static str {
+    match action {
+        "create" | "create (replace)" => "still creating",
+        "update" => "still modifying",
+        _ => "still destroying",
+    }
+}
+
+/// `2m10s`, `45s`.
+pub fn elapsed(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 60 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// An operation in flight, for the periodic "still …" lines.
+struct InFlight {
+    action: String,
+    started: Instant,
+    reported: Instant,
+    status: Option<String>,
+}
+
+/// Prints `ADDRESS: still creating (2m10s elapsed, status: …)` for every operation running
+/// for another [`STILL_RUNNING_EVERY`], from a thread of its own so that a silent wait
+/// still shows.
+fn still_running_reporter(in_flight: Arc<Mutex<HashMap<String, InFlight>>>) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let now = Instant::now();
+            let mut ops = in_flight.lock().expect("in flight");
+            let mut due: Vec<_> = ops
+                .iter_mut()
+                .filter(|(_, op)| now.duration_since(op.reported) >= STILL_RUNNING_EVERY)
+                .collect();
+            due.sort_by(|a, b| a.0.cmp(b.0));
+            for (address, op) in due {
+                op.reported = now;
+                let status = op
+                    .status
+                    .as_deref()
+                    .map(|s| format!(", status: {s}"))
+                    .unwrap_or_default();
+                println!(
+                    "{address}: {} ({} elapsed{status})",
+                    verb_still(&op.action),
+                    elapsed(now.duration_since(op.started))
+                );
+            }
+        }
+    });
+}
+
+/// Human progress: spinners on a terminal, plain lines otherwise (with a line for every
+/// operation still running every 10 s).
 pub fn human_sink(tty: bool) -> EventSink {
     if !tty {
-        return EventSink::new(|e| {
+        let in_flight: Arc<Mutex<HashMap<String, InFlight>>> = Arc::default();
+        still_running_reporter(in_flight.clone());
+        return EventSink::new(move |e| {
+            {
+                let mut ops = in_flight.lock().expect("in flight");
+                match e {
+                    Event::OperationStarted { address, action } => {
+                        let now = Instant::now();
+                        ops.insert(
+                            address.clone(),
+                            InFlight {
+                                action: action.clone(),
+                                started: now,
+                                reported: now,
+                                status: None,
+                            },
+                        );
+                    }
+                    Event::Progress { address, message } => {
+                        if let Some(op) = ops.get_mut(address) {
+                            op.status = Some(message.clone());
+                        }
+                    }
+                    Event::OperationFinished { address, .. }
+                    | Event::OperationFailed { address, .. } => {
+                        ops.remove(address);
+                    }
+                    _ => {}
+                }
+            }
             let line = match e {
                 Event::OperationStarted { address, action } => {
                     format!("{address}: {}", verb_ing(action))
@@ -122,4 +212,112 @@ pub fn human_sink(tty: bool) -> EventSink {
         }
         _ => {}
     })
+}
+
+/// `still reading live state of STACK (25s elapsed): waiting for A, B and 3 more`.
+fn still_reading(
+    stack: &str,
+    spent: Duration,
+    pending: &std::collections::BTreeSet<String>,
+) -> String {
+    let waiting: Vec<&str> = pending.iter().take(5).map(String::as_str).collect();
+    let more = pending.len().saturating_sub(waiting.len());
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        "still reading live state of {stack} ({} elapsed): waiting for {}{more}",
+        elapsed(spent),
+        waiting.join(", ")
+    )
+}
+
+/// What a plan's refresh still waits for.
+#[derive(Default)]
+struct Reading {
+    stack: String,
+    pending: std::collections::BTreeSet<String>,
+    started: Option<Instant>,
+    reported: Option<Instant>,
+}
+
+/// A plan's refresh, reported on stderr: every [`STILL_RUNNING_EVERY`] while reads are
+/// outstanding, `still reading live state of STACK (25s elapsed): waiting for A, B`. Set the
+/// addresses each plan will read with [`RefreshWatch::expect`].
+#[derive(Clone)]
+pub struct RefreshWatch {
+    reading: Arc<Mutex<Reading>>,
+}
+
+impl RefreshWatch {
+    /// A watch whose reporter thread lives as long as the watch's sink.
+    pub fn new() -> (Self, EventSink) {
+        let reading: Arc<Mutex<Reading>> = Arc::default();
+        let weak = Arc::downgrade(&reading);
+        std::thread::spawn(move || {
+            while let Some(reading) = weak.upgrade() {
+                {
+                    let mut r = reading.lock().expect("reading");
+                    let now = Instant::now();
+                    if let (Some(started), false) = (r.started, r.pending.is_empty())
+                        && now.duration_since(r.reported.unwrap_or(started)) >= STILL_RUNNING_EVERY
+                    {
+                        r.reported = Some(now);
+                        eprintln!(
+                            "{}",
+                            still_reading(&r.stack, now.duration_since(started), &r.pending)
+                        );
+                    }
+                }
+                drop(reading);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        });
+        let sink_reading = reading.clone();
+        let sink = EventSink::new(move |e| {
+            let mut r = sink_reading.lock().expect("reading");
+            match e {
+                Event::RefreshStarted { .. } => {
+                    r.started = Some(Instant::now());
+                    r.reported = None;
+                }
+                Event::Refreshed { address, .. } => {
+                    r.pending.remove(address);
+                }
+                _ => {}
+            }
+        });
+        (Self { reading }, sink)
+    }
+
+    /// The next plan is of `stack` and reads `addresses`.
+    pub fn expect(&self, stack: &str, addresses: impl IntoIterator<Item = String>) {
+        let mut r = self.reading.lock().expect("reading");
+        r.stack = stack.to_string();
+        r.pending = addresses.into_iter().collect();
+        r.started = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_name_what_they_wait_for_and_how_long() {
+        assert_eq!(elapsed(Duration::from_secs(130)), "2m10s");
+        assert_eq!(elapsed(Duration::from_secs(45)), "45s");
+        let pending = ["coder", "template-go-fiber"]
+            .map(String::from)
+            .into_iter()
+            .collect();
+        assert_eq!(
+            still_reading("coder-dev-app", Duration::from_secs(20), &pending),
+            "still reading live state of coder-dev-app (20s elapsed): waiting for coder, template-go-fiber"
+        );
+        let many = (0..8).map(|i| format!("r{i}")).collect();
+        assert!(still_reading("s", Duration::from_secs(10), &many).ends_with("r4 and 3 more"));
+    }
 }

@@ -35,6 +35,18 @@ pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSp
         value: profile.domain.clone(),
         problem,
     })?;
+    let coder = match vars.get("coder").map(String::as_str) {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            return Err(StackError::Var {
+                stack: profile.stack_name(phase),
+                var: "coder".into(),
+                value: other.into(),
+                problem: "is not a boolean; use true or false".into(),
+            });
+        }
+    };
     Ok(match phase {
         Phase::Infra => infra_stack(&profile).build(),
         Phase::App => {
@@ -53,13 +65,20 @@ pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSp
                             stack: profile.stack_name(phase),
                             var: "templates".into(),
                             value: name.into(),
-                            problem: format!("is not a template; available: {}", known.join(", ")),
+                            problem: format!(
+                                "is not a template{}; available: {}",
+                                crate::suggest::did_you_mean(
+                                    name,
+                                    &known.iter().map(String::as_str).collect::<Vec<_>>()
+                                ),
+                                known.join(", ")
+                            ),
                         });
                     }
                 }
             }
             let options = AppOptions {
-                coder: vars.get("coder").is_none_or(|v| v != "false"),
+                coder,
                 chart_repository: vars.get("chart_repository").cloned(),
                 access_url: vars.get("access_url").cloned(),
                 templates: vars

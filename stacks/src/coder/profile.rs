@@ -42,7 +42,10 @@ impl Environment {
                 stack: "coder".into(),
                 var: "env".into(),
                 value: other.into(),
-                problem: "is not an environment; use dev, staging or prod".into(),
+                problem: format!(
+                    "is not an environment{}; use dev, staging or prod",
+                    crate::suggest::did_you_mean(other, &Self::ALL.map(Environment::name))
+                ),
             }),
         }
     }
@@ -305,13 +308,186 @@ impl Profile {
             file: path.display().to_string(),
             message: located(&text, &e),
         })?;
+        let autoscaling_given = overrides.pool.autoscaling;
+        let size_given = overrides.pool.size.is_some();
         overrides.apply(&mut profile);
         profile.overrides_from = Some(path.clone());
+        let fail = |(table, key, message): (&str, &str, String)| StackError::Overrides {
+            file: path.display().to_string(),
+            message: match line_of(&text, table, key) {
+                Some(line) => format!("line {line}: {message}"),
+                None => message,
+            },
+        };
+        profile.normalise().map_err(fail)?;
+        if !size_given && profile.pool_autoscaling && profile.pool_min <= profile.pool_max {
+            // The initial size of an autoscaled pool follows the file's bounds.
+            profile.pool_size = profile.pool_size.clamp(profile.pool_min, profile.pool_max);
+        }
+        if size_given && profile.pool_autoscaling {
+            let why = if autoscaling_given == Some(true) {
+                "`autoscaling = true`"
+            } else {
+                "autoscaling (on by default)"
+            };
+            return Err(fail((
+                "pool",
+                "size",
+                format!(
+                    "[pool] size = {} has no effect with {why}: the cluster autoscaler sizes the pool between min_size ({}) and max_size ({}); remove `size`, set min_size/max_size, or set `autoscaling = false` for a fixed pool",
+                    profile.pool_size, profile.pool_min, profile.pool_max
+                ),
+            )));
+        }
         profile.check().map_err(|message| StackError::Overrides {
             file: path.display().to_string(),
             message,
         })?;
         Ok(profile)
+    }
+
+    /// Puts the Scaleway identifiers an override file gave in the spelling the API uses (it
+    /// compares them case-insensitively, so `gp1-xs` must not plan a new pool), and refuses
+    /// unknown ones with the closest spellings. Errors are `(table, key, message)`.
+    fn normalise(&mut self) -> Result<(), (&'static str, &'static str, String)> {
+        use crate::suggest::did_you_mean;
+        use kapstan_providers::scaleway::{k8s_pool, lb, lb_ip, rdb_instance};
+        fn canonical(
+            value: &str,
+            known: &[&str],
+            same: impl Fn(&str, &str) -> bool,
+        ) -> Option<String> {
+            known.iter().find(|k| same(k, value)).map(|k| k.to_string())
+        }
+        let ignore_case = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        let loose = |a: &str, b: &str| {
+            let n = |s: &str| s.to_ascii_lowercase().replace('_', "-");
+            n(a) == n(b)
+        };
+        let regions = rdb_instance::REGIONS;
+        self.region = canonical(&self.region, regions, ignore_case).ok_or_else(|| {
+            let hint = if self.region.matches('-').count() == 2 {
+                " (that looks like another cloud's region name)"
+            } else {
+                ""
+            };
+            (
+                "",
+                "region",
+                format!(
+                    "region = {:?} is not a Scaleway region{hint}{}; use {}",
+                    self.region,
+                    did_you_mean(&self.region, regions),
+                    regions.join(", ")
+                ),
+            )
+        })?;
+        let zones: Vec<&str> = lb_ip::LB_ZONES
+            .iter()
+            .copied()
+            .filter(|z| z.starts_with(&format!("{}-", self.region)))
+            .collect();
+        self.zone = canonical(&self.zone, &zones, ignore_case).ok_or_else(|| {
+            (
+                "",
+                "zone",
+                format!(
+                    "zone = {:?} is not a zone of region {} offering Kapsule and load balancers; use {}",
+                    self.zone,
+                    self.region,
+                    zones.join(", ")
+                ),
+            )
+        })?;
+        let pick = |value: &str,
+                    known: &[&str],
+                    same: &dyn Fn(&str, &str) -> bool,
+                    table: &'static str,
+                    key: &'static str,
+                    what: &str|
+         -> Result<String, (&'static str, &'static str, String)> {
+            canonical(value, known, same).ok_or_else(|| {
+                let close = did_you_mean(value, known);
+                let fix = if close.is_empty() {
+                    format!("; see the {what}s in docs/platform.md")
+                } else {
+                    close
+                };
+                (
+                    table,
+                    key,
+                    format!("[{table}] {key} = {value:?} is not a {what}{fix}"),
+                )
+            })
+        };
+        self.node_type = pick(
+            &self.node_type,
+            k8s_pool::NODE_TYPES,
+            &loose,
+            "pool",
+            "node_type",
+            "Kapsule node type",
+        )?;
+        self.db_node_type = pick(
+            &self.db_node_type,
+            rdb_instance::NODE_TYPES,
+            &ignore_case,
+            "database",
+            "node_type",
+            "database node type",
+        )?;
+        self.db_volume_type = pick(
+            &self.db_volume_type,
+            &["lssd", "bssd", "sbs_5k", "sbs_15k"],
+            &ignore_case,
+            "database",
+            "volume_type",
+            "database volume type",
+        )?;
+        self.lb_type = pick(
+            &self.lb_type,
+            lb::LB_TYPES,
+            &ignore_case,
+            "load_balancer",
+            "type",
+            "load balancer type",
+        )?;
+        let pinned = |v: &str| {
+            let parts: Vec<&str> = v.split('.').collect();
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        };
+        if !pinned(&self.coder_version) {
+            return Err((
+                "coder",
+                "version",
+                format!(
+                    "[coder] version = {:?} is not a chart version: pin one such as \"2.21.1\" (a moving version like `latest` would change what an apply installs without any change to this file)",
+                    self.coder_version
+                ),
+            ));
+        }
+        if !self.templates.is_empty() {
+            let shipped: Vec<String> = crate::templates::discover(crate::templates::shipped_root())
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            let known: Vec<&str> = shipped.iter().map(String::as_str).collect();
+            if let Some(bad) = self.templates.iter().find(|t| !known.contains(&t.as_str())) {
+                return Err((
+                    "templates",
+                    "include",
+                    format!(
+                        "[templates] include: {bad:?} is not a template{}; known templates: {}",
+                        did_you_mean(bad, &known),
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Consistency checks that no single field can express.
@@ -369,15 +545,71 @@ impl Phase {
     }
 }
 
+/// The line of `key` in `[table]` (`""`: the top level) of an override file.
+fn line_of(text: &str, table: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            current = header.trim_end_matches(']').trim().to_string();
+            continue;
+        }
+        let Some((k, _)) = line.split_once('=') else {
+            continue;
+        };
+        let k = k.trim().trim_matches('"');
+        if (current == table && k == key) || (current.is_empty() && k == format!("{table}.{key}")) {
+            return Some(n + 1);
+        }
+    }
+    None
+}
+
 fn located(text: &str, e: &toml::de::Error) -> String {
-    let msg = e.message().to_string();
+    let msg = in_user_terms(e.message());
     match e.span() {
         Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {msg}")
+            let start = span.start.min(text.len());
+            let line = text[..start].matches('\n').count() + 1;
+            // Name the field as the user wrote it: `[pool] size`, not the Rust type.
+            let header = text[..start]
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix('['))
+                .map(|h| format!("[{}] ", h.trim_end_matches(']').trim()))
+                .unwrap_or_default();
+            let key = text
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim().to_string());
+            match key {
+                Some(k) if !msg.starts_with("unknown field") => {
+                    format!("line {line}: {header}{k}: {msg}")
+                }
+                _ => format!("line {line}: {msg}"),
+            }
         }
         None => msg,
     }
+}
+
+/// serde's type names in words a user of the file knows.
+fn in_user_terms(message: &str) -> String {
+    [
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected u8", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        (
+            "expected a sequence",
+            "expected a list such as [\"a\", \"b\"]",
+        ),
+        ("expected a string", "expected a quoted string"),
+    ]
+    .iter()
+    .fold(message.to_string(), |m, (from, to)| m.replace(from, to))
 }
 
 #[derive(Debug, Default, Deserialize)]

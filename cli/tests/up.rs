@@ -1,6 +1,8 @@
 //! `kapstan up` / `kapstan down` of the Coder platform in the offline sandbox, as a user runs
 //! them: every environment deploys both phases, plans nothing afterwards, holds exactly the
-//! declared cloud objects with the profile's sizes, and tears down to nothing.
+//! declared cloud objects with the profile's sizes, shows no drift and no change after the cloud
+//! controller has synced the load balancer and users have created workspaces, and tears down
+//! (workspaces first) to nothing.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -65,6 +67,68 @@ impl Project {
         self.cmd(args, true).output().unwrap()
     }
 
+    /// `kapstan sandbox serve` in the project: the persisted sandbox on its recorded port, as
+    /// a user keeps it running; stopped when the guard drops.
+    fn serve_project(&self) -> Served {
+        let mut child = self
+            .cmd(&["sandbox", "serve"], true)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        while !banner.contains("recorded port") {
+            if reader.read_line(&mut banner).unwrap() == 0 {
+                break;
+            }
+        }
+        let url = banner
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("sandbox URL printed: {banner}"))
+            .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_string();
+        Served { child, url }
+    }
+
+    /// Logs in as the first admin through the access URL `up` printed and creates workspaces
+    /// from the pushed react-typescript template, as users do.
+    fn create_workspaces(&self, up_output: &str, env: &str, names: &[&str]) {
+        let access = up_output
+            .split_whitespace()
+            .skip_while(|w| *w != "URL:")
+            .nth(1)
+            .expect("access URL printed")
+            .to_string();
+        let output = |name: &str| {
+            let o = self.run(&["output", "--env", env, name]);
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        };
+        let login = json!({"email": output("admin_email"), "password": output("admin_password")});
+        let (s, session) = coder_api(&access, None, "POST", "/users/login", Some(&login));
+        assert_eq!(s, 201, "{session}");
+        let token = session["session_token"].as_str().unwrap().to_string();
+        let (_, tpl) = coder_api(
+            &access,
+            Some(&token),
+            "GET",
+            "/organizations/default/templates/react-typescript",
+            None,
+        );
+        let tid = tpl["id"].as_str().expect("template pushed").to_string();
+        for name in names {
+            let (s, w) = coder_api(
+                &access,
+                Some(&token),
+                "POST",
+                "/users/me/workspaces",
+                Some(&json!({"name": name, "template_id": tid})),
+            );
+            assert_eq!(s, 201, "{w}");
+        }
+    }
+
     /// Serves the project's persisted sandbox and returns its inspection document.
     fn sandbox_resources(&self) -> Value {
         let mut serve: Child = self
@@ -99,6 +163,47 @@ impl Project {
         let _ = serve.kill();
         let _ = serve.wait();
         serde_json::from_slice(&body.stdout).expect("inspection JSON")
+    }
+}
+
+/// A running `kapstan sandbox serve`, stopped on drop.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    fn ccm_syncs(&self) -> u64 {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{}/sandbox/v1/resources", self.url)])
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        objects(&doc, "kube.ccm")
+            .iter()
+            .filter_map(|c| c["syncs"].as_u64())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Waits until the cloud controller has synced the Services `n` more times.
+    fn wait_for_ccm_syncs(&self, n: u64) {
+        let start = self.ccm_syncs();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while self.ccm_syncs() < start + n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the cloud controller did not sync {n} times"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
 }
 
@@ -148,6 +253,7 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("Access URL:   http://127.0.0.1:"), "{t}");
+    let t_up = t.clone();
     assert!(
         t.contains(&format!(
             "Password:     kapstan output --env {env} admin_password"
@@ -187,6 +293,34 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
         "both phases converged: {t}"
     );
 
+    // The platform runs for a while: the cloud controller syncs the coder Service several
+    // times and users create workspaces; neither shows as drift or as a planned change.
+    {
+        let served = p.serve_project();
+        served.wait_for_ccm_syncs(3);
+        let o = p.run(&["drift", "--env", env, "--sandbox", "--detailed-exitcode"]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "drift after CCM syncs: {}",
+            text(&o)
+        );
+        // The plan of the platform as deployed (one template pushed) is empty.
+        let o = p.run(&[
+            "up",
+            "--env",
+            env,
+            "--sandbox",
+            "--dry-run",
+            "--template",
+            "react-typescript",
+        ]);
+        let t = text(&o);
+        assert!(o.status.success(), "{t}");
+        assert_eq!(t.matches("No changes.").count(), 2, "after CCM syncs: {t}");
+        p.create_workspaces(&t_up, env, &[&format!("{env}-alice")]);
+    }
+
     let doc = p.sandbox_resources();
     // VPC, private network, gateway IP, gateway, gateway network, cluster, pool, RDB instance,
     // database, user, privilege, ACL rule, LB IP, LB, LB private network attachment, and the
@@ -202,10 +336,14 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
     assert_eq!(dbs[0]["is_ha_cluster"], ha);
     assert_eq!(objects(&doc, "lb.lb")[0]["type"], lb_type);
 
-    let o = p.run(&["down", "--env", env, "--sandbox", "--confirm"]);
+    let o = p.run(&["down", "--env", env, "--sandbox", "--auto-approve"]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("Backed up"), "{t}");
+    assert!(
+        t.contains(&format!("{env}-alice")),
+        "the workspace went first: {t}"
+    );
     assert!(t.contains("Removed"), "{t}");
     let doc = p.sandbox_resources();
     assert_eq!(cloud_objects(&doc), 0, "nothing left: {doc:#}");

@@ -655,8 +655,21 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             .await?;
         }
         let spec = platform.stack(project, phase, options).await?;
+        // `--template` limits which templates are pushed, not what the platform is: the rest
+        // of phase app (namespaces, quotas, policies, the release, the admin) is applied as
+        // usual, and the templates not named are left as they are.
         let targets = if phase == Phase::App && !options.templates.is_empty() {
-            crate::commands::templates::push_targets(&spec, &options.templates)?
+            let mut targets: Vec<String> = spec
+                .resources
+                .iter()
+                .filter(|r| r.kind != "coder_template")
+                .map(|r| r.address.clone())
+                .collect();
+            targets.extend(crate::commands::templates::push_targets(
+                &spec,
+                &options.templates,
+            )?);
+            targets
         } else {
             Vec::new()
         };

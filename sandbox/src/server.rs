@@ -46,6 +46,8 @@ pub struct AppState {
     pub base_url: String,
     data_dir: Option<PathBuf>,
     store: Mutex<Store>,
+    /// End of the current rate-limit window (fault `429-window`).
+    rate_limited_until: Mutex<Option<std::time::Instant>>,
 }
 
 /// Shared handle to [`AppState`].
@@ -132,6 +134,7 @@ impl Sandbox {
             base_url: url.clone(),
             data_dir: options.data_dir,
             store: Mutex::new(store),
+            rate_limited_until: Mutex::new(None),
         });
         let router = crate::api::router(state.clone());
         let (shutdown, rx) = watch::channel(false);
@@ -275,7 +278,7 @@ async fn guarded(st: &Shared, req: Request, next: Next) -> Response {
     let mutation = req.method() != Method::GET && req.method() != Method::HEAD;
     let draw: f64 = rand::rng().random();
     let mut threshold = f.rate_limited;
-    if draw < threshold {
+    if in_rate_limit_window(st, draw < threshold) || draw < threshold {
         let mut resp = StatusCode::TOO_MANY_REQUESTS.into_response();
         resp.headers_mut()
             .insert("x-envoy-ratelimited", HeaderValue::from_static("true"));
@@ -317,6 +320,25 @@ async fn guarded(st: &Shared, req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// Whether a rate-limit window (fault `429-window`) refuses this call; `drawn` opens one.
+fn in_rate_limit_window(st: &Shared, drawn: bool) -> bool {
+    if st.faults.rate_limit_window.is_zero() {
+        return false;
+    }
+    let now = std::time::Instant::now();
+    let mut until = st
+        .rate_limited_until
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if until.is_some_and(|u| now < u) {
+        return true;
+    }
+    if drawn {
+        *until = Some(now + st.faults.rate_limit_window);
+    }
+    drawn
 }
 
 /// Best-effort `(resource, id)` of a path, for synthetic 409 bodies.

@@ -896,3 +896,52 @@ async fn bad_input() {
     );
     env.sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stateful_resources_refuse_replacement_and_down_lifts_the_protection() {
+    let env = start().await;
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    for addr in ["network", "cluster", "database"] {
+        let o = env
+            .run(&["plan", "--stack", "coder-dev-infra", "--replace", addr])
+            .await;
+        let t = text(&o);
+        assert_eq!(code(&o), 1, "{t}");
+        assert!(t.contains(&format!("{addr} has prevent_destroy")), "{t}");
+    }
+    // A plain destroy is refused the same way; nothing is deleted.
+    let o = env
+        .run(&["destroy", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("has prevent_destroy"), "{}", text(&o));
+    let clusters = env.resources().await["resources"]["k8s.cluster"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(clusters, 1);
+    // Lifted explicitly, the replacement plans.
+    let o = env
+        .run(&[
+            "plan",
+            "--stack",
+            "coder-dev-infra",
+            "--replace",
+            "network",
+            "--var",
+            "prevent_destroy=false",
+        ])
+        .await;
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // `down` is the teardown: it lifts the protection itself.
+    env.ok(&["down", "--env", "dev", "--confirm"]).await;
+    let doc = env.resources().await;
+    for kind in ["k8s.cluster", "rdb.instance", "vpc.private_network"] {
+        assert_eq!(
+            doc["resources"][kind].as_array().map_or(0, Vec::len),
+            0,
+            "{kind} left: {doc:#}"
+        );
+    }
+    env.sandbox.shutdown().await;
+}

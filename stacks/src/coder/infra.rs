@@ -65,6 +65,11 @@ pub fn infra_stack(p: &Profile) -> Stack {
             ..Default::default()
         },
     );
+    // Losing the network, the cluster or the database loses data or every workspace: a plan
+    // that would replace or delete them fails, naming the protection, unless it is lifted.
+    if p.prevent_destroy {
+        network.prevent_destroy();
+    }
     let gateway_ip = s.add(
         "gateway-ip",
         PublicGatewayIp {
@@ -123,6 +128,9 @@ pub fn infra_stack(p: &Profile) -> Stack {
             ..Default::default()
         },
     );
+    if p.prevent_destroy {
+        cluster.prevent_destroy();
+    }
     let pool = s.add(
         "pool-default",
         Pool {
@@ -184,6 +192,9 @@ pub fn infra_stack(p: &Profile) -> Stack {
             ..Default::default()
         },
     );
+    if p.prevent_destroy {
+        database.prevent_destroy();
+    }
     let db = s.add(
         "database-coder",
         RdbDatabase {

@@ -105,6 +105,10 @@ pub struct Profile {
     pub scale_down_utilization_threshold: Option<f64>,
     /// Private network IPv4 subnet (explicit, so the database ACL matches it).
     pub subnet: String,
+    /// Whether the stateful resources (cluster, database, private network) carry
+    /// `prevent_destroy`. On by default; `kapstan down` lifts it (stack variable
+    /// `prevent_destroy=false`) because tearing the environment down is what it is for.
+    pub prevent_destroy: bool,
     /// Database node type.
     pub db_node_type: String,
     /// High availability (two nodes).
@@ -206,6 +210,7 @@ impl Profile {
             pool_autoscaling: true,
             scale_down_utilization_threshold: None,
             subnet: "172.16.0.0/22".into(),
+            prevent_destroy: true,
             db_node_type: "DB-DEV-S".into(),
             db_ha: false,
             db_volume_type: "lssd".into(),

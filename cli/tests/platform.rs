@@ -945,3 +945,86 @@ async fn stateful_resources_refuse_replacement_and_down_lifts_the_protection() {
     }
     env.sandbox.shutdown().await;
 }
+
+/// The database of the dev infra phase, as the API returns it.
+async fn dev_database(env: &Env) -> Value {
+    let doc = env.resources().await;
+    let id = doc["resources"]["rdb.instance"][0]["object"]["id"]
+        .as_str()
+        .expect("one database")
+        .to_string();
+    reqwest::Client::new()
+        .get(format!(
+            "{}/rdb/v1/regions/fr-par/instances/{id}",
+            env.sandbox.url()
+        ))
+        .header("X-Auth-Token", env.sandbox.secret_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn public_endpoints(db: &Value) -> usize {
+    db["endpoints"]
+        .as_array()
+        .map_or(0, |e| e.iter().filter(|e| e["load_balancer"].is_object()).count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_public_database_endpoint_added_outside_kapstan_is_planned_away() {
+    let env = start().await;
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    let db = dev_database(&env).await;
+    assert_eq!(public_endpoints(&db), 0);
+    // Someone enables a public endpoint in the console.
+    let id = db["id"].as_str().unwrap();
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/rdb/v1/regions/fr-par/instances/{id}/endpoints",
+            env.sandbox.url()
+        ))
+        .header("X-Auth-Token", env.sandbox.secret_key())
+        .json(&json!({"endpoint_spec": {"load_balancer": {}}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    for _ in 0..200 {
+        if dev_database(&env).await["status"] == "ready" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(public_endpoints(&dev_database(&env).await), 1);
+
+    let o = env
+        .run(&[
+            "plan",
+            "--stack",
+            "coder-dev-infra",
+            "--detailed-exitcode",
+        ])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 2, "the endpoint is a change, not only drift: {t}");
+    let (drift, changes) = t.split_once("will perform").expect("a change is planned");
+    assert!(drift.contains("load_balancer = null -> {}"), "shown as drift: {t}");
+    assert!(changes.contains("- load_balancer = {} -> null"), "planned away: {t}");
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    assert_eq!(public_endpoints(&dev_database(&env).await), 0);
+    let o = env
+        .run(&[
+            "plan",
+            "--stack",
+            "coder-dev-infra",
+            "--detailed-exitcode",
+        ])
+        .await;
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    env.sandbox.shutdown().await;
+}

@@ -968,9 +968,9 @@ async fn dev_database(env: &Env) -> Value {
 }
 
 fn public_endpoints(db: &Value) -> usize {
-    db["endpoints"]
-        .as_array()
-        .map_or(0, |e| e.iter().filter(|e| e["load_balancer"].is_object()).count())
+    db["endpoints"].as_array().map_or(0, |e| {
+        e.iter().filter(|e| e["load_balancer"].is_object()).count()
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1002,29 +1002,158 @@ async fn a_public_database_endpoint_added_outside_kapstan_is_planned_away() {
     assert_eq!(public_endpoints(&dev_database(&env).await), 1);
 
     let o = env
-        .run(&[
-            "plan",
-            "--stack",
-            "coder-dev-infra",
-            "--detailed-exitcode",
-        ])
+        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
         .await;
     let t = text(&o);
     assert_eq!(code(&o), 2, "the endpoint is a change, not only drift: {t}");
     let (drift, changes) = t.split_once("will perform").expect("a change is planned");
-    assert!(drift.contains("load_balancer = null -> {}"), "shown as drift: {t}");
-    assert!(changes.contains("- load_balancer = {} -> null"), "planned away: {t}");
+    assert!(
+        drift.contains("load_balancer = null -> {}"),
+        "shown as drift: {t}"
+    );
+    assert!(
+        changes.contains("- load_balancer = {} -> null"),
+        "planned away: {t}"
+    );
     env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
         .await;
     assert_eq!(public_endpoints(&dev_database(&env).await), 0);
     let o = env
-        .run(&[
-            "plan",
-            "--stack",
-            "coder-dev-infra",
-            "--detailed-exitcode",
-        ])
+        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
         .await;
     assert_eq!(code(&o), 0, "{}", text(&o));
+    env.sandbox.shutdown().await;
+}
+
+async fn sandbox_post(env: &Env, path: &str, body: Value) -> Value {
+    let r = reqwest::Client::new()
+        .post(format!("{}{path}", env.sandbox.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {:?}", r.status());
+    r.json().await.unwrap()
+}
+
+/// The dev cluster, from the API, once it and its pools finished every upgrade.
+async fn settled_cluster(env: &Env) -> Value {
+    let doc = env.resources().await;
+    let id = doc["resources"]["k8s.cluster"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let get = |path: String| async move {
+        reqwest::Client::new()
+            .get(format!(
+                "{}/k8s/v1/regions/fr-par/{path}",
+                env.sandbox.url()
+            ))
+            .header("X-Auth-Token", env.sandbox.secret_key())
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    for _ in 0..400 {
+        let cluster = get(format!("clusters/{id}")).await;
+        let pools = get(format!("clusters/{id}/pools")).await;
+        let pools_ready = pools["pools"]
+            .as_array()
+            .is_some_and(|p| p.iter().all(|p| p["status"] == "ready"));
+        if cluster["status"] == "ready" && pools_ready {
+            return cluster;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the cluster did not settle");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kubernetes_versions_follow_the_live_list_and_auto_upgrades_are_kept() {
+    let env = start().await;
+    let envs = env.path().join("environments");
+    std::fs::create_dir_all(&envs).unwrap();
+    // A pinned minor past its end of life is refused before anything is created.
+    std::fs::write(envs.join("dev.toml"), "[cluster]\nversion = \"1.32\"\n").unwrap();
+    let o = env
+        .run(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 1, "{t}");
+    assert!(
+        t.contains("reached end of life on 2026-03-20") && t.contains("supported minors: 1.35"),
+        "names the end of life and the supported minors: {t}"
+    );
+    assert!(
+        env.resources().await["resources"]
+            .as_object()
+            .is_none_or(|m| m.values().all(|v| v.as_array().is_none_or(Vec::is_empty))),
+        "nothing was created"
+    );
+
+    // By default the newest supported minor of the live list.
+    std::fs::remove_file(envs.join("dev.toml")).unwrap();
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    let cluster = settled_cluster(&env).await;
+    assert_eq!(cluster["version"], "1.35.3");
+    let id = cluster["id"].as_str().unwrap().to_string();
+    let maintenance = format!("/sandbox/v1/k8s/fr-par/clusters/{id}/maintenance");
+
+    // A patch release, applied in the maintenance window: no change, no pool drift.
+    sandbox_post(
+        &env,
+        "/sandbox/v1/k8s/fr-par/versions",
+        json!({"name": "1.35.5", "deprecated_at": "2027-01-19", "end_of_life_at": "2027-03-19"}),
+    )
+    .await;
+    sandbox_post(&env, &maintenance, json!({})).await;
+    assert_eq!(settled_cluster(&env).await["version"], "1.35.5");
+    let o = env
+        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 0, "{t}");
+    assert!(
+        t.contains("running_version = \"1.35.3\" -> \"1.35.5\""),
+        "{t}"
+    );
+    assert!(!t.contains("scaleway_k8s_pool"), "no pool drift: {t}");
+
+    // The minor pinned, then deprecated: Scaleway moves the cluster to the next minor. The
+    // plan says so and does not go back; the next apply succeeds.
+    std::fs::write(envs.join("dev.toml"), "[cluster]\nversion = \"1.35\"\n").unwrap();
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    sandbox_post(
+        &env,
+        "/sandbox/v1/k8s/fr-par/versions",
+        json!({"name": "1.36.1", "deprecated_at": "2027-09-01", "end_of_life_at": "2027-11-01"}),
+    )
+    .await;
+    sandbox_post(
+        &env,
+        "/sandbox/v1/k8s/fr-par/versions",
+        json!({"name": "1.35.5", "deprecated_at": "2026-01-01", "end_of_life_at": "2027-03-19"}),
+    )
+    .await;
+    sandbox_post(&env, &maintenance, json!({})).await;
+    assert_eq!(settled_cluster(&env).await["version"], "1.36.1");
+    let o = env
+        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 0, "no downgrade is planned: {t}");
+    assert!(
+        t.contains("running_version = \"1.35.5\" -> \"1.36.1\""),
+        "{t}"
+    );
+    assert!(!t.contains("scaleway_k8s_pool"), "no pool drift: {t}");
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    assert_eq!(settled_cluster(&env).await["version"], "1.36.1");
     env.sandbox.shutdown().await;
 }

@@ -117,8 +117,6 @@ pub struct Pool {
 attributes! {
     /// Attributes of a `scaleway_k8s_pool`.
     PoolAttributes {
-        /// The Kubernetes version of the nodes.
-        version: String = "version",
         /// The size.
         size: u32 = "size",
         /// The zone.
@@ -268,7 +266,6 @@ impl PoolDriver {
                         .describe("region of the cluster; default: the configured region"),
                     Field::optional("wait_for_pool_ready")
                         .describe("wait for the pool to be ready (default true)"),
-                    Field::computed("version").describe("Kubernetes version of the nodes"),
                     Field::computed("created_at").describe("creation time"),
                 ],
             ),
@@ -414,9 +411,11 @@ fn attrs(p: &WirePool, config: &Value) -> Value {
         "security_group_id": p.security_group_id,
         "zone": p.zone,
         "region": p.region,
-        "version": p.version,
         "created_at": p.created_at,
     });
+    // No `version`: the nodes follow the cluster, whose auto-upgrades move it; reporting it
+    // here would raise a drift alert on every upgrade Scaleway does (the cluster's
+    // `running_version` says it once).
     if p.autoscaling
         && let Some(size) = config.get("size").filter(|v| v.is_u64())
     {

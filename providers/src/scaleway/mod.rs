@@ -3,6 +3,7 @@
 pub mod client;
 pub mod k8s_cluster;
 pub mod k8s_pool;
+pub mod k8s_version;
 pub mod lb;
 pub mod lb_ip;
 pub mod object_bucket;

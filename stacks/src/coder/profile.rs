@@ -87,7 +87,9 @@ pub struct Profile {
     pub region: String,
     /// Zone (`fr-par-1`).
     pub zone: String,
-    /// Kubernetes minor version.
+    /// Kubernetes version: `latest` (the default: the newest minor the live `/versions` list
+    /// still supports, chosen when the cluster is created and then kept current by
+    /// auto-upgrade), or a pinned `x.y` / `x.y.z`, refused at plan time once deprecated.
     pub kubernetes_version: String,
     /// Pool node type.
     pub node_type: String,
@@ -202,7 +204,7 @@ impl Profile {
             env,
             region: "fr-par".into(),
             zone: "fr-par-1".into(),
-            kubernetes_version: "1.32".into(),
+            kubernetes_version: kapstan_providers::scaleway::k8s_version::LATEST.into(),
             node_type: "GP1-XS".into(),
             pool_size: 2,
             pool_min: 1,

@@ -124,6 +124,14 @@ pub(crate) fn satisfies(running: &str, declared: &str) -> bool {
     }
 }
 
+/// Whether `declared` (`latest`, `x.y` or `x.y.z`) is satisfied by the version `running`
+/// (`x.y.z`): the same or a newer version. False when either is not a version.
+pub fn satisfied_by(declared: &str, running: &str) -> bool {
+    parse(running).is_some_and(|r| r.len() == 3)
+        && (declared == LATEST || parse(declared).is_some())
+        && satisfies(running, declared)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

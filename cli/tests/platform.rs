@@ -36,13 +36,16 @@ struct Env {
 }
 
 async fn start() -> Env {
-    let bin = tools_bin();
-    let sandbox = Sandbox::start(SandboxOptions {
+    start_with(SandboxOptions {
         speed: 200.0,
         ..Default::default()
     })
     .await
-    .unwrap();
+}
+
+async fn start_with(options: SandboxOptions) -> Env {
+    let bin = tools_bin();
+    let sandbox = Sandbox::start(options).await.unwrap();
     Env {
         sandbox,
         dir: tempfile::tempdir().unwrap(),
@@ -1155,5 +1158,22 @@ async fn kubernetes_versions_follow_the_live_list_and_auto_upgrades_are_kept() {
     env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
         .await;
     assert_eq!(settled_cluster(&env).await["version"], "1.36.1");
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn phase_app_waits_for_a_kubernetes_api_that_answers_late() {
+    // The API answers 503 for 600 s (3 s at speed 200) after the pool is ready.
+    let mut durations = kapstan_sandbox::Durations::default();
+    durations.kube_api_warmup = std::time::Duration::from_secs(600);
+    let env = start_with(SandboxOptions {
+        speed: 200.0,
+        durations,
+        ..Default::default()
+    })
+    .await;
+    // Both phases apply in one go: the infra phase ends when the API answers.
+    let url = env.deploy().await;
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     env.sandbox.shutdown().await;
 }

@@ -113,6 +113,10 @@ pub struct Durations {
     pub gateway_create: Duration,
     /// Gateway network `created` → `ready`.
     pub gateway_network_attach: Duration,
+    /// How long a fresh cluster's Kubernetes API keeps answering `503` after its first pool
+    /// is ready (the API server is still converging). No measured median: 0 by default, set
+    /// it to reproduce a slow control plane.
+    pub kube_api_warmup: Duration,
 }
 
 impl Default for Durations {
@@ -136,6 +140,7 @@ impl Default for Durations {
             lb_attach: s(2),
             gateway_create: s(30),
             gateway_network_attach: s(10),
+            kube_api_warmup: Duration::ZERO,
         }
     }
 }

@@ -783,6 +783,34 @@ impl Driver for PoolDriver {
 }
 
 impl PoolDriver {
+    /// Waits until the cluster's Kubernetes API answers: on a fresh cluster it keeps failing
+    /// for a while after the pool is ready, and whatever runs next (phase app) needs it.
+    async fn wait_kube_api(
+        &self,
+        ctx: &DriverContext,
+        client: &Client,
+        region: &Region,
+        cluster_id: &str,
+    ) -> Result<(), DriverError> {
+        let kubeconfig = client
+            .k8s(region)
+            .get_kubeconfig(cluster_id)
+            .await
+            .map_err(api)?;
+        let deadline = self.p.pacing(Pace::Cluster).deadline;
+        let kube = crate::kubernetes::KubeClient::from_kubeconfig(kubeconfig.expose())
+            .map_err(|e| DriverError::failed(e.to_string()))?;
+        ctx.progress("waiting for the Kubernetes API to answer");
+        match kube.wait_until_ready(deadline).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_transient() => Err(DriverError::Timeout {
+                what: format!("the Kubernetes API of cluster {cluster_id} ({e})"),
+                after: deadline,
+            }),
+            Err(e) => Err(DriverError::failed(e.to_string())),
+        }
+    }
+
     async fn finish(
         &self,
         ctx: &DriverContext,
@@ -798,6 +826,8 @@ impl PoolDriver {
         let pool = if wait {
             let p = self.wait_ready(ctx, client, region, &pool.id).await?;
             self.wait_cluster(ctx, client, region, &p.cluster_id)
+                .await?;
+            self.wait_kube_api(ctx, client, region, &p.cluster_id)
                 .await?;
             p
         } else {

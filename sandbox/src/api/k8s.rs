@@ -432,6 +432,24 @@ fn find_cluster<'a>(
         .ok_or_else(|| ApiError::not_found("cluster", id))
 }
 
+/// When the cluster's Kubernetes API answers: [`crate::Durations::kube_api_warmup`] after its
+/// first pool was ready (`None` while no pool has been).
+pub fn kube_api_available_at(
+    st: &Shared,
+    s: &Store,
+    cluster_id: &str,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let first_ready = s
+        .children(POOL, CLUSTER, cluster_id, now)
+        .iter()
+        .filter_map(|p| p.extra["ready_at"].as_str())
+        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .min()?;
+    Some(st.later(first_ready, st.durations.kube_api_warmup))
+}
+
 /// Cluster status: `pool_required` turns into `ready` once any pool has been ready.
 fn cluster_status(s: &Store, rec: &Record, now: DateTime<Utc>) -> String {
     let raw = rec.status(now);

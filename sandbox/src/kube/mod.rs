@@ -258,6 +258,19 @@ async fn handle(
             }
         }
     });
+    if !ks.app.durations.kube_api_warmup.is_zero() {
+        let app = ks.app.clone();
+        let warming = ks.app.read(|s, now| {
+            crate::api::k8s::kube_api_available_at(&app, s, &cluster, now).is_none_or(|t| now < t)
+        });
+        if warming {
+            return kerr(KubeError::new(
+                503,
+                "ServiceUnavailable",
+                "the API server is not ready yet",
+            ));
+        }
+    }
     match auth {
         Err(e) => return kerr(e),
         Ok(false) => {

@@ -1164,8 +1164,10 @@ async fn kubernetes_versions_follow_the_live_list_and_auto_upgrades_are_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn phase_app_waits_for_a_kubernetes_api_that_answers_late() {
     // The API answers 503 for 600 s (3 s at speed 200) after the pool is ready.
-    let mut durations = kapstan_sandbox::Durations::default();
-    durations.kube_api_warmup = std::time::Duration::from_secs(600);
+    let durations = kapstan_sandbox::Durations {
+        kube_api_warmup: std::time::Duration::from_secs(600),
+        ..Default::default()
+    };
     let env = start_with(SandboxOptions {
         speed: 200.0,
         durations,

@@ -1179,3 +1179,98 @@ async fn phase_app_waits_for_a_kubernetes_api_that_answers_late() {
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     env.sandbox.shutdown().await;
 }
+
+/// The names of the Ready nodes running a Running, ready Coder pod, from the cluster's API.
+async fn nodes_running_coder(env: &Env, cluster: &str) -> Vec<String> {
+    let get = |path: String| async move {
+        reqwest::get(format!("{}/k8s-api/{cluster}{path}", env.sandbox.url()))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let nodes = get("/api/v1/nodes".into()).await;
+    let ready: Vec<&str> = nodes["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| {
+            n["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+        })
+        .filter_map(|n| n["metadata"]["name"].as_str())
+        .collect();
+    let pods =
+        get("/api/v1/namespaces/coder/pods?labelSelector=app.kubernetes.io%2Fname%3Dcoder".into())
+            .await;
+    let mut out: Vec<String> = pods["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .filter_map(|p| p["spec"]["nodeName"].as_str())
+        .filter(|n| ready.contains(n))
+        .map(String::from)
+        .collect();
+    out.dedup();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_type_change_replaces_the_pool_without_an_outage() {
+    let env = start().await;
+    env.deploy().await;
+    let doc = env.resources().await;
+    let cluster = doc["resources"]["k8s.cluster"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!nodes_running_coder(&env, &cluster).await.is_empty());
+    let envs = env.path().join("environments");
+    std::fs::create_dir_all(&envs).unwrap();
+    std::fs::write(envs.join("dev.toml"), "[pool]\nnode_type = \"GP1-S\"\n").unwrap();
+    let o = env.run(&["plan", "--stack", "coder-dev-infra"]).await;
+    let t = text(&o);
+    assert!(
+        t.contains("+/- resource \"scaleway_k8s_pool\" \"pool-default\""),
+        "created before destroyed: {t}"
+    );
+    assert!(t.contains("forces replacement)"), "{t}");
+
+    let mut apply = env.cmd_in(
+        env.path(),
+        &["apply", "--stack", "coder-dev-infra", "--auto-approve"],
+    );
+    let run = tokio::task::spawn_blocking(move || apply.output().unwrap());
+    let mut observations = 0;
+    while !run.is_finished() {
+        let nodes = nodes_running_coder(&env, &cluster).await;
+        assert!(
+            !nodes.is_empty(),
+            "Coder had no ready node after {observations} observations"
+        );
+        observations += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let o = run.await.unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(
+        observations > 10,
+        "observed during the change: {observations}"
+    );
+    let pools = env.resources().await["resources"]["k8s.pool"].clone();
+    let pools: Vec<&Value> = pools
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["object"])
+        .collect();
+    assert_eq!(pools.len(), 1, "the old pool is gone: {pools:?}");
+    assert_eq!(pools[0]["name"], "default-gp1-s");
+    assert_eq!(pools[0]["node_type"], "gp1_s");
+    assert!(!nodes_running_coder(&env, &cluster).await.is_empty());
+    env.sandbox.shutdown().await;
+}

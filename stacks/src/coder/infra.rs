@@ -33,6 +33,15 @@ fn tags(p: &Profile) -> Vec<String> {
     ]
 }
 
+/// The name of the default pool: derived from its node type, the field that forces a
+/// replacement, so the replacement can exist next to the pool it replaces (`default-gp1-s`).
+pub fn pool_name(p: &Profile) -> String {
+    format!(
+        "default-{}",
+        p.node_type.to_ascii_lowercase().replace('_', "-")
+    )
+}
+
 /// The database name of an environment.
 pub fn database_name(p: &Profile) -> String {
     format!("coder_{}_db", p.env.name())
@@ -135,7 +144,7 @@ pub fn infra_stack(p: &Profile) -> Stack {
         "pool-default",
         Pool {
             cluster_id: cluster.id().into(),
-            name: "default".into(),
+            name: pool_name(p).into(),
             node_type: p.node_type.clone().into(),
             size: p.pool_size.into(),
             min_size: Some(p.pool_min.into()),
@@ -152,6 +161,10 @@ pub fn infra_stack(p: &Profile) -> Stack {
         },
     );
     pool.depends_on(&gateway_network);
+    // A node type change replaces the pool: the new one (its name says what forced it) is
+    // created and ready before the old one is deleted, so Coder and the workspaces always have
+    // nodes.
+    pool.create_before_destroy();
     // Autoscaling moves the live size: keep it from planning updates back to the declared one.
     // A fixed-size pool (`kapstan scale --nodes N`) plans its size like any other field.
     if p.pool_autoscaling {

@@ -1246,7 +1246,21 @@ async fn a_node_type_change_replaces_the_pool_without_an_outage() {
     );
     let run = tokio::task::spawn_blocking(move || apply.output().unwrap());
     let mut observations = 0;
+    let mut cordoned = false;
     while !run.is_finished() {
+        let all: Value = reqwest::get(format!(
+            "{}/k8s-api/{cluster}/api/v1/nodes",
+            env.sandbox.url()
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        cordoned |= all["items"].as_array().into_iter().flatten().any(|n| {
+            n["spec"]["unschedulable"] == true
+                && n["metadata"]["labels"]["node.kubernetes.io/instance-type"] == "GP1-XS"
+        });
         let nodes = nodes_running_coder(&env, &cluster).await;
         assert!(
             !nodes.is_empty(),

@@ -480,6 +480,67 @@ impl KubeClient {
         }
     }
 
+    /// Lists objects of a kind by label and field selectors (`spec.nodeName=…`).
+    pub async fn list_selected(
+        &self,
+        api_version: &str,
+        kind: &str,
+        ns: Option<&str>,
+        label_selector: Option<&str>,
+        field_selector: Option<&str>,
+    ) -> Result<Vec<Value>, KubeError> {
+        let res = self.resource(api_version, kind).await?;
+        let mut query = vec![];
+        if let Some(sel) = label_selector {
+            query.push(format!("labelSelector={}", url_encode(sel)));
+        }
+        if let Some(sel) = field_selector {
+            query.push(format!("fieldSelector={}", url_encode(sel)));
+        }
+        let mut path = Self::collection_path(&res, ns);
+        if !query.is_empty() {
+            path.push('?');
+            path.push_str(&query.join("&"));
+        }
+        let (_, v) = self.send(reqwest::Method::GET, &path, None).await?;
+        Ok(v["items"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// JSON merge patch of an object (e.g. `{"spec":{"unschedulable":true}}` cordons a node).
+    pub async fn merge_patch(&self, r: &ObjectRef, patch: &Value) -> Result<Value, KubeError> {
+        let (_, path) = self.object_path(r).await?;
+        let (_, live) = self
+            .send(
+                reqwest::Method::PATCH,
+                &path,
+                Some(("application/merge-patch+json", patch.to_string())),
+            )
+            .await?;
+        Ok(live)
+    }
+
+    /// Asks the Eviction API to evict a pod. A PodDisruptionBudget that allows no disruption
+    /// answers 429 (`Err` with `code: 429`): try again later. A pod already gone is a success.
+    pub async fn evict(&self, ns: &str, pod: &str) -> Result<(), KubeError> {
+        let body = serde_json::json!({
+            "apiVersion": "policy/v1", "kind": "Eviction",
+            "metadata": {"name": pod, "namespace": ns},
+        });
+        let path = format!("/api/v1/namespaces/{ns}/pods/{pod}/eviction");
+        match self
+            .send(
+                reqwest::Method::POST,
+                &path,
+                Some(("application/json", body.to_string())),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether objects of this kind are namespaced.
     pub async fn is_namespaced(&self, api_version: &str, kind: &str) -> Result<bool, KubeError> {
         Ok(self.resource(api_version, kind).await?.namespaced)

@@ -371,12 +371,32 @@ fn objects_request(
             "the server could not find the requested resource",
         ));
     }
+    if rt.kind == "Pod" && t.sub.as_deref() == Some("eviction") && method == Method::POST {
+        let (ns, name) = (
+            t.ns.clone().unwrap_or_default(),
+            t.name.clone().unwrap_or_default(),
+        );
+        return ks
+            .app
+            .write(|s, now| Ok(nodes::evict(s, now, cluster, &ns, &name)))
+            .unwrap_or_else(|_| Err(KubeError::new(500, "InternalError", "cannot persist")));
+    }
     if t.sub.as_deref().is_some_and(|s| s != "status") {
         return Err(KubeError::new(
             404,
             "NotFound",
             "the server could not find the requested resource",
         ));
+    }
+    if rt.kind == "Node" && method == Method::PATCH && t.sub.is_none() {
+        let patch: Value = serde_json::from_slice(body)
+            .or_else(|_| serde_norway::from_slice(body))
+            .map_err(|_| KubeError::bad_request("the patch is not JSON or YAML"))?;
+        let name = t.name.clone().unwrap_or_default();
+        return ks
+            .app
+            .write(|s, now| Ok(nodes::cordon(s, now, cluster, &name, &patch)))
+            .unwrap_or_else(|_| Err(KubeError::new(500, "InternalError", "cannot persist")));
     }
     if rt.kind == "Node" && method != Method::GET {
         return Err(KubeError::new(

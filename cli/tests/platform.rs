@@ -1275,6 +1275,10 @@ async fn a_node_type_change_replaces_the_pool_without_an_outage() {
         observations > 10,
         "observed during the change: {observations}"
     );
+    assert!(
+        cordoned,
+        "the old nodes were cordoned before their pool went"
+    );
     let pools = env.resources().await["resources"]["k8s.pool"].clone();
     let pools: Vec<&Value> = pools
         .as_array()

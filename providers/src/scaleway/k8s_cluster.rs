@@ -18,7 +18,7 @@ use super::client::wire::k8s::{
     CreateClusterRequest, MaintenanceWindow, OpenIdConnectConfig, UpdateClusterRequest,
     UpgradeClusterRequest,
 };
-use super::client::{Client, Region};
+use super::client::{Client, Region, RetryPolicy};
 use super::k8s_version;
 use super::provider::{
     Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, found,
@@ -501,13 +501,19 @@ impl Driver for ClusterDriver {
             return Ok(vec![]);
         }
         let region = self.p.region_of(config)?;
-        let versions = self
-            .p
-            .client()?
-            .k8s(&region)
-            .list_versions()
-            .await
-            .map_err(api)?;
+        // A plan made without reaching the API (offline, no credentials yet) is not refused for
+        // it: the create resolves the version against the same list and fails there.
+        let client = self.p.client()?.with_retry_policy(RetryPolicy {
+            max_retries: 1,
+            ..RetryPolicy::none()
+        });
+        let versions = match client.k8s(&region).list_versions().await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::debug!(error = %e, "the Kubernetes version could not be checked against /versions");
+                return Ok(vec![]);
+            }
+        };
         let now = chrono::Utc::now();
         Ok(k8s_version::refusal(declared, &versions, now)
             .map(|problem| {

@@ -179,6 +179,8 @@ struct Inner {
 pub struct Client {
     inner: Arc<Inner>,
     hook: Option<Arc<dyn TransientStateHook>>,
+    /// Replaces the options' retry policy for this clone.
+    retry: Option<RetryPolicy>,
 }
 
 impl fmt::Debug for Client {
@@ -231,6 +233,7 @@ impl Client {
                 buckets,
             }),
             hook: None,
+            retry: None,
         })
     }
 
@@ -265,6 +268,17 @@ impl Client {
         Client {
             inner: self.inner.clone(),
             hook: Some(hook),
+            retry: self.retry.clone(),
+        }
+    }
+
+    /// A clone of this client with another retry policy (e.g. [`RetryPolicy::none`] for a
+    /// best-effort read that must not hold a plan up when the API is unreachable).
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            hook: self.hook.clone(),
+            retry: Some(policy),
         }
     }
 
@@ -273,6 +287,7 @@ impl Client {
         Client {
             inner: self.inner.clone(),
             hook: None,
+            retry: self.retry.clone(),
         }
     }
 
@@ -422,7 +437,8 @@ impl Client {
                     let Some(hook) = &self.hook else {
                         return Err(e);
                     };
-                    if waits >= self.inner.options.retry.max_transient_waits {
+                    let policy = self.retry.as_ref().unwrap_or(&self.inner.options.retry);
+                    if waits >= policy.max_transient_waits {
                         return Err(e);
                     }
                     let conflict = conflict_of(&e, waits);
@@ -442,7 +458,7 @@ impl Client {
     }
 
     async fn execute_with_retries(&self, req: &Request, full_path: &str) -> Result<RawResponse> {
-        let policy = &self.inner.options.retry;
+        let policy = self.retry.as_ref().unwrap_or(&self.inner.options.retry);
         let mut backoff = policy.backoff().build();
         let mut rate_backoff = policy.rate_limit_backoff().build();
         let mut rate_limited_since: Option<Instant> = None;

@@ -1262,10 +1262,23 @@ async fn a_node_type_change_replaces_the_pool_without_an_outage() {
                 && n["metadata"]["labels"]["node.kubernetes.io/instance-type"] == "GP1-XS"
         });
         let nodes = nodes_running_coder(&env, &cluster).await;
-        assert!(
-            !nodes.is_empty(),
-            "Coder had no ready node after {observations} observations"
-        );
+        if nodes.is_empty() {
+            let pods: Value = reqwest::get(format!(
+                "{}/k8s-api/{cluster}/api/v1/namespaces/coder/pods",
+                env.sandbox.url()
+            ))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+            panic!(
+                "Coder had no ready node after {observations} observations: nodes {:#} pods {:#} pools {:#}",
+                all["items"],
+                pods["items"],
+                env.resources().await["resources"]["k8s.pool"]
+            );
+        }
         observations += 1;
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }

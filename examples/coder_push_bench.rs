@@ -132,6 +132,7 @@ async fn run(cli: &Cli) -> Result<Value, Error> {
         lb_attach: second,
         gateway_create: second,
         gateway_network_attach: second,
+        kube_api_warmup: Duration::ZERO,
     };
     let sandbox = Sandbox::start(SandboxOptions {
         speed: cli.speed,

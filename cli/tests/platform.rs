@@ -36,13 +36,16 @@ struct Env {
 }
 
 async fn start() -> Env {
-    let bin = tools_bin();
-    let sandbox = Sandbox::start(SandboxOptions {
+    start_with(SandboxOptions {
         speed: 200.0,
         ..Default::default()
     })
     .await
-    .unwrap();
+}
+
+async fn start_with(options: SandboxOptions) -> Env {
+    let bin = tools_bin();
+    let sandbox = Sandbox::start(options).await.unwrap();
     Env {
         sandbox,
         dir: tempfile::tempdir().unwrap(),
@@ -895,5 +898,411 @@ async fn bad_input() {
             .await
         )
     );
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stateful_resources_refuse_replacement_and_down_lifts_the_protection() {
+    let env = start().await;
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    for addr in ["network", "cluster", "database"] {
+        let o = env
+            .run(&["plan", "--stack", "coder-dev-infra", "--replace", addr])
+            .await;
+        let t = text(&o);
+        assert_eq!(code(&o), 1, "{t}");
+        assert!(t.contains(&format!("{addr} has prevent_destroy")), "{t}");
+    }
+    // A plain destroy is refused the same way; nothing is deleted.
+    let o = env
+        .run(&["destroy", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("has prevent_destroy"), "{}", text(&o));
+    let clusters = env.resources().await["resources"]["k8s.cluster"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(clusters, 1);
+    // Lifted explicitly, the replacement plans.
+    let o = env
+        .run(&[
+            "plan",
+            "--stack",
+            "coder-dev-infra",
+            "--replace",
+            "network",
+            "--var",
+            "prevent_destroy=false",
+        ])
+        .await;
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // `down` is the teardown: it lifts the protection itself.
+    env.ok(&["down", "--env", "dev", "--confirm"]).await;
+    let doc = env.resources().await;
+    for kind in ["k8s.cluster", "rdb.instance", "vpc.private_network"] {
+        assert_eq!(
+            doc["resources"][kind].as_array().map_or(0, Vec::len),
+            0,
+            "{kind} left: {doc:#}"
+        );
+    }
+    env.sandbox.shutdown().await;
+}
+
+/// The database of the dev infra phase, as the API returns it.
+async fn dev_database(env: &Env) -> Value {
+    let doc = env.resources().await;
+    let id = doc["resources"]["rdb.instance"][0]["object"]["id"]
+        .as_str()
+        .expect("one database")
+        .to_string();
+    reqwest::Client::new()
+        .get(format!(
+            "{}/rdb/v1/regions/fr-par/instances/{id}",
+            env.sandbox.url()
+        ))
+        .header("X-Auth-Token", env.sandbox.secret_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn public_endpoints(db: &Value) -> usize {
+    db["endpoints"].as_array().map_or(0, |e| {
+        e.iter().filter(|e| e["load_balancer"].is_object()).count()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_public_database_endpoint_added_outside_kapstan_is_planned_away() {
+    let env = start().await;
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    let db = dev_database(&env).await;
+    assert_eq!(public_endpoints(&db), 0);
+    // Someone enables a public endpoint in the console.
+    let id = db["id"].as_str().unwrap();
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/rdb/v1/regions/fr-par/instances/{id}/endpoints",
+            env.sandbox.url()
+        ))
+        .header("X-Auth-Token", env.sandbox.secret_key())
+        .json(&json!({"endpoint_spec": {"load_balancer": {}}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    for _ in 0..200 {
+        if dev_database(&env).await["status"] == "ready" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(public_endpoints(&dev_database(&env).await), 1);
+
+    let o = env
+        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 2, "the endpoint is a change, not only drift: {t}");
+    let (drift, changes) = t.split_once("will perform").expect("a change is planned");
+    assert!(
+        drift.contains("load_balancer = null -> {}"),
+        "shown as drift: {t}"
+    );
+    assert!(
+        changes.contains("- load_balancer = {} -> null"),
+        "planned away: {t}"
+    );
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    assert_eq!(public_endpoints(&dev_database(&env).await), 0);
+    let o = env
+        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
+        .await;
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    env.sandbox.shutdown().await;
+}
+
+async fn sandbox_post(env: &Env, path: &str, body: Value) -> Value {
+    let r = reqwest::Client::new()
+        .post(format!("{}{path}", env.sandbox.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {:?}", r.status());
+    r.json().await.unwrap()
+}
+
+/// The dev cluster, from the API, once it and its pools finished every upgrade.
+async fn settled_cluster(env: &Env) -> Value {
+    let doc = env.resources().await;
+    let id = doc["resources"]["k8s.cluster"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let get = |path: String| async move {
+        reqwest::Client::new()
+            .get(format!(
+                "{}/k8s/v1/regions/fr-par/{path}",
+                env.sandbox.url()
+            ))
+            .header("X-Auth-Token", env.sandbox.secret_key())
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    for _ in 0..400 {
+        let cluster = get(format!("clusters/{id}")).await;
+        let pools = get(format!("clusters/{id}/pools")).await;
+        let pools_ready = pools["pools"]
+            .as_array()
+            .is_some_and(|p| p.iter().all(|p| p["status"] == "ready"));
+        if cluster["status"] == "ready" && pools_ready {
+            return cluster;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the cluster did not settle");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kubernetes_versions_follow_the_live_list_and_auto_upgrades_are_kept() {
+    let env = start().await;
+    let envs = env.path().join("environments");
+    std::fs::create_dir_all(&envs).unwrap();
+    // A pinned minor past its end of life is refused before anything is created.
+    std::fs::write(envs.join("dev.toml"), "[cluster]\nversion = \"1.32\"\n").unwrap();
+    let o = env
+        .run(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 1, "{t}");
+    assert!(
+        t.contains("reached end of life on 2026-03-20") && t.contains("supported minors: 1.35"),
+        "names the end of life and the supported minors: {t}"
+    );
+    assert!(
+        env.resources().await["resources"]
+            .as_object()
+            .is_none_or(|m| m.values().all(|v| v.as_array().is_none_or(Vec::is_empty))),
+        "nothing was created"
+    );
+
+    // By default the newest supported minor of the live list.
+    std::fs::remove_file(envs.join("dev.toml")).unwrap();
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    let cluster = settled_cluster(&env).await;
+    assert_eq!(cluster["version"], "1.35.3");
+    let id = cluster["id"].as_str().unwrap().to_string();
+    let maintenance = format!("/sandbox/v1/k8s/fr-par/clusters/{id}/maintenance");
+
+    // A patch release, applied in the maintenance window: no change, no pool drift.
+    sandbox_post(
+        &env,
+        "/sandbox/v1/k8s/fr-par/versions",
+        json!({"name": "1.35.5", "deprecated_at": "2027-01-19", "end_of_life_at": "2027-03-19"}),
+    )
+    .await;
+    sandbox_post(&env, &maintenance, json!({})).await;
+    assert_eq!(settled_cluster(&env).await["version"], "1.35.5");
+    let o = env
+        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 0, "{t}");
+    assert!(
+        t.contains("running_version = \"1.35.3\" -> \"1.35.5\""),
+        "{t}"
+    );
+    assert!(!t.contains("scaleway_k8s_pool"), "no pool drift: {t}");
+
+    // The minor pinned, then deprecated: Scaleway moves the cluster to the next minor. The
+    // plan says so and does not go back; the next apply succeeds.
+    std::fs::write(envs.join("dev.toml"), "[cluster]\nversion = \"1.35\"\n").unwrap();
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    sandbox_post(
+        &env,
+        "/sandbox/v1/k8s/fr-par/versions",
+        json!({"name": "1.36.1", "deprecated_at": "2027-09-01", "end_of_life_at": "2027-11-01"}),
+    )
+    .await;
+    sandbox_post(
+        &env,
+        "/sandbox/v1/k8s/fr-par/versions",
+        json!({"name": "1.35.5", "deprecated_at": "2026-01-01", "end_of_life_at": "2027-03-19"}),
+    )
+    .await;
+    sandbox_post(&env, &maintenance, json!({})).await;
+    assert_eq!(settled_cluster(&env).await["version"], "1.36.1");
+    let o = env
+        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 0, "no downgrade is planned: {t}");
+    assert!(
+        t.contains("running_version = \"1.35.5\" -> \"1.36.1\""),
+        "{t}"
+    );
+    assert!(!t.contains("scaleway_k8s_pool"), "no pool drift: {t}");
+    env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    assert_eq!(settled_cluster(&env).await["version"], "1.36.1");
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn phase_app_waits_for_a_kubernetes_api_that_answers_late() {
+    // The API answers 503 for 600 s (3 s at speed 200) after the pool is ready.
+    let durations = kapstan_sandbox::Durations {
+        kube_api_warmup: std::time::Duration::from_secs(600),
+        ..Default::default()
+    };
+    let env = start_with(SandboxOptions {
+        speed: 200.0,
+        durations,
+        ..Default::default()
+    })
+    .await;
+    // Both phases apply in one go: the infra phase ends when the API answers.
+    let url = env.deploy().await;
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    env.sandbox.shutdown().await;
+}
+
+/// The names of the Ready nodes running a Running, ready Coder pod, from the cluster's API.
+async fn nodes_running_coder(env: &Env, cluster: &str) -> Vec<String> {
+    let get = |path: String| async move {
+        reqwest::get(format!("{}/k8s-api/{cluster}{path}", env.sandbox.url()))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let nodes = get("/api/v1/nodes".into()).await;
+    let ready: Vec<&str> = nodes["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| {
+            n["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+        })
+        .filter_map(|n| n["metadata"]["name"].as_str())
+        .collect();
+    let pods =
+        get("/api/v1/namespaces/coder/pods?labelSelector=app.kubernetes.io%2Fname%3Dcoder".into())
+            .await;
+    let mut out: Vec<String> = pods["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .filter_map(|p| p["spec"]["nodeName"].as_str())
+        .filter(|n| ready.contains(n))
+        .map(String::from)
+        .collect();
+    out.dedup();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_type_change_replaces_the_pool_without_an_outage() {
+    let env = start().await;
+    env.deploy().await;
+    let doc = env.resources().await;
+    let cluster = doc["resources"]["k8s.cluster"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!nodes_running_coder(&env, &cluster).await.is_empty());
+    let envs = env.path().join("environments");
+    std::fs::create_dir_all(&envs).unwrap();
+    std::fs::write(envs.join("dev.toml"), "[pool]\nnode_type = \"GP1-S\"\n").unwrap();
+    let o = env.run(&["plan", "--stack", "coder-dev-infra"]).await;
+    let t = text(&o);
+    assert!(
+        t.contains("+/- resource \"scaleway_k8s_pool\" \"pool-default\""),
+        "created before destroyed: {t}"
+    );
+    assert!(t.contains("forces replacement)"), "{t}");
+
+    let mut apply = env.cmd_in(
+        env.path(),
+        &["apply", "--stack", "coder-dev-infra", "--auto-approve"],
+    );
+    let run = tokio::task::spawn_blocking(move || apply.output().unwrap());
+    let mut observations = 0;
+    let mut cordoned = false;
+    while !run.is_finished() {
+        let all: Value = reqwest::get(format!(
+            "{}/k8s-api/{cluster}/api/v1/nodes",
+            env.sandbox.url()
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        cordoned |= all["items"].as_array().into_iter().flatten().any(|n| {
+            n["spec"]["unschedulable"] == true
+                && n["metadata"]["labels"]["node.kubernetes.io/instance-type"] == "GP1-XS"
+        });
+        let nodes = nodes_running_coder(&env, &cluster).await;
+        if nodes.is_empty() {
+            let pods: Value = reqwest::get(format!(
+                "{}/k8s-api/{cluster}/api/v1/namespaces/coder/pods",
+                env.sandbox.url()
+            ))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+            panic!(
+                "Coder had no ready node after {observations} observations: nodes {:#} pods {:#} pools {:#}",
+                all["items"],
+                pods["items"],
+                env.resources().await["resources"]["k8s.pool"]
+            );
+        }
+        observations += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let o = run.await.unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(
+        observations > 10,
+        "observed during the change: {observations}"
+    );
+    assert!(
+        cordoned,
+        "the old nodes were cordoned before their pool went"
+    );
+    let pools = env.resources().await["resources"]["k8s.pool"].clone();
+    let pools: Vec<&Value> = pools
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["object"])
+        .collect();
+    assert_eq!(pools.len(), 1, "the old pool is gone: {pools:?}");
+    assert_eq!(pools[0]["name"], "default-gp1-s");
+    assert_eq!(pools[0]["node_type"], "gp1_s");
+    assert!(!nodes_running_coder(&env, &cluster).await.is_empty());
     env.sandbox.shutdown().await;
 }

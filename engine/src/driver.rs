@@ -298,6 +298,26 @@ pub trait Driver: Send + Sync {
         Ok(vec![])
     }
 
+    /// Whether [`Driver::check_live`] checks anything; the planner keeps a clear config for
+    /// the check only for such kinds.
+    fn checks_live(&self) -> bool {
+        false
+    }
+
+    /// Checks a planned create, replacement or update against what the live API offers now
+    /// (for example a Kubernetes version past its end of life), where [`Driver::validate`]
+    /// cannot know. Called by the planner after the diff, so a refused value fails the plan
+    /// before any mutating call. `changed` holds the changed paths of an update and is `None`
+    /// for a create or a replacement. It may read, never change; unknown values are skipped.
+    async fn check_live(
+        &self,
+        _ctx: &DriverContext,
+        _config: &Value,
+        _changed: Option<&[String]>,
+    ) -> Result<Vec<FieldError>, DriverError> {
+        Ok(vec![])
+    }
+
     /// Reads an existing object by id for `kapstan import`.
     async fn import(
         &self,

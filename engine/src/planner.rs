@@ -9,6 +9,7 @@ use kapstan_state::{ResourceStatus, StateDocument, StateStore};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::Problem;
 use crate::diff::{self, ClearConfigs, DiffInput};
 use crate::driver::{DriverContext, Registry};
 use crate::dsl::StackSpec;
@@ -249,6 +250,56 @@ pub(crate) async fn describe(
     }
 }
 
+/// The live check: asks drivers that check against the live API whether each planned create,
+/// update or replacement is still acceptable (see [`crate::Driver::check_live`]). Every
+/// refusal is collected and fails the plan, naming the field, before anything is applied.
+async fn check_live(
+    stack: &str,
+    changes: &[ResourceChange],
+    configs: &ClearConfigs,
+    registry: &Registry,
+    parallelism: usize,
+) -> Result<(), EngineError> {
+    let work: Vec<_> = changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace))
+        .filter_map(|c| {
+            let driver = registry.get(&c.kind).filter(|d| d.checks_live())?.clone();
+            let config = configs.0.get(&c.address)?;
+            Some((c, driver, config))
+        })
+        .collect();
+    let results: Vec<Vec<Problem>> =
+        futures::stream::iter(work.into_iter().map(|(change, driver, config)| async move {
+            let ctx = DriverContext::detached(stack, &change.address);
+            let paths: Vec<String> = change.fields.iter().map(|f| f.path.clone()).collect();
+            let changed = (change.action == Action::Update).then_some(paths.as_slice());
+            let problem = |message: String| Problem {
+                address: change.address.clone(),
+                message,
+            };
+            match driver.check_live(&ctx, config, changed).await {
+                Ok(errors) => errors.iter().map(|e| problem(e.to_string())).collect(),
+                Err(e) => vec![problem(format!(
+                    "cannot be checked against the live API: {}",
+                    scrub(&e.to_string(), config, &change.after_sensitive)
+                ))],
+            }
+        }))
+        .buffer_unordered(parallelism.max(1))
+        .collect()
+        .await;
+    let mut problems: Vec<Problem> = results.into_iter().flatten().collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    problems.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
+    Err(EngineError::Invalid {
+        stack: stack.to_string(),
+        problems,
+    })
+}
+
 /// Plans `spec` against `prior` (already loaded).
 pub(crate) async fn plan_with_state(
     shared_spec: Arc<StackSpec>,
@@ -277,7 +328,11 @@ pub(crate) async fn plan_with_state(
     let targets: BTreeSet<String> = options.targets.iter().cloned().collect();
     let keep_configs: BTreeSet<String> = registry
         .kinds()
-        .filter(|k| registry.get(k).is_some_and(|d| d.describes_objects()))
+        .filter(|k| {
+            registry
+                .get(k)
+                .is_some_and(|d| d.describes_objects() || d.checks_live())
+        })
         .map(String::from)
         .collect();
     let replace: BTreeSet<String> = options.replace.iter().cloned().collect();
@@ -294,6 +349,14 @@ pub(crate) async fn plan_with_state(
         keep_configs: &keep_configs,
     };
     let mut out = diff::diff(&input, &order)?;
+    check_live(
+        &spec.name,
+        &out.changes,
+        &out.configs,
+        registry,
+        options.parallelism,
+    )
+    .await?;
     describe(
         &spec.name,
         &mut out.changes,

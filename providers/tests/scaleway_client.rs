@@ -765,6 +765,7 @@ struct Seen {
     query: String,
     auth: Option<String>,
     body: String,
+    at: std::time::Instant,
 }
 
 struct Reply {
@@ -815,6 +816,7 @@ async fn fake_handler(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body,
+        at: std::time::Instant::now(),
     };
     let n = {
         let mut all = state.seen.lock().unwrap();
@@ -870,6 +872,7 @@ fn test_options() -> ClientOptions {
             max_delay: Duration::from_millis(5),
             jitter: true,
             max_transient_waits: 3,
+            rate_limit_patience: Duration::from_secs(30),
         },
         rate_limit: RateLimit::per_second(10_000.0),
         timeout: Duration::from_secs(5),
@@ -975,6 +978,54 @@ async fn idempotent_calls_retry_on_429_5xx_and_succeed() {
         ["PUT", "PUT", "PATCH", "PATCH", "DELETE", "DELETE"]
     );
     assert!(fake.seen()[4].query.contains("release_ip=false"));
+}
+
+#[tokio::test]
+async fn a_long_rate_limit_window_is_waited_out_not_counted_as_retries() {
+    // Forty 429s in a row: far more than `max_retries` (3). A rate-limit window is waited
+    // out for as long as the patience allows, for POST too (the limiter refused the call).
+    let fake = Fake::start(|_, n| {
+        if n < 40 {
+            Reply::rate_limited()
+        } else {
+            Reply::json(200, CLUSTER_JSON)
+        }
+    })
+    .await;
+    let client = client_for(&fake.url, test_options());
+    let cluster = client.k8s(&fr_par()).get_cluster("c1").await.unwrap();
+    assert_eq!(cluster.id, "c1");
+    assert_eq!(fake.hits(), 41);
+
+    // Past the patience, the 429 is the answer.
+    let fake = Fake::start(|_, _| Reply::rate_limited()).await;
+    let mut options = test_options();
+    options.retry.rate_limit_patience = Duration::from_millis(300);
+    let client = client_for(&fake.url, options);
+    let err = client.vpc(&fr_par()).get_vpc("v").await.unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assert!(fake.hits() > 4, "kept retrying during the window");
+}
+
+#[tokio::test]
+async fn a_429_honours_retry_after() {
+    let fake = Fake::start(|_, n| {
+        if n == 0 {
+            let mut r = Reply::rate_limited();
+            r.headers.push(("retry-after", "1".into()));
+            r
+        } else {
+            Reply::json(200, CLUSTER_JSON)
+        }
+    })
+    .await;
+    // Backoff delays of a few milliseconds: only Retry-After can explain a one-second gap.
+    let client = client_for(&fake.url, test_options());
+    client.k8s(&fr_par()).get_cluster("c1").await.unwrap();
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 2);
+    let gap = seen[1].at.duration_since(seen[0].at);
+    assert!(gap >= Duration::from_millis(950), "waited {gap:?}");
 }
 
 #[tokio::test]

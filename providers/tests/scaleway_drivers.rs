@@ -521,6 +521,22 @@ async fn converges_under_injected_faults_with_one_object_per_resource() {
     assert!(e.state(common::STACK).await.unwrap().resources.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn apply_and_destroy_ride_out_long_rate_limit_windows() {
+    // Each drawn 429 closes the limiter for 2.5 s: longer than the client's whole retry budget
+    // for other failures (10 retries capped at 200 ms), so only waiting out the window works.
+    let sb = sandbox("429=0.02,429-window=2500ms").await;
+    let (s3, buckets) = fake_s3().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(sb.url(), &s3, dir.path());
+    let spec = common::stack(&Knobs::default());
+    apply_ok(&e, &spec, PlanMode::Normal).await;
+    assert_matches_state(&e, sb.url(), &buckets).await;
+    assert!(!plan(&e, &spec, PlanMode::Normal).await.has_changes());
+    apply_ok(&e, &spec, PlanMode::Destroy).await;
+    assert!(e.state(common::STACK).await.unwrap().resources.is_empty());
+}
+
 fn example_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();

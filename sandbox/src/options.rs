@@ -121,6 +121,10 @@ pub struct Durations {
     pub gateway_create: Duration,
     /// Gateway network `created` → `ready`.
     pub gateway_network_attach: Duration,
+    /// How long a fresh cluster's Kubernetes API keeps answering `503` after its first pool
+    /// is ready (the API server is still converging). No measured median: 0 by default, set
+    /// it to reproduce a slow control plane.
+    pub kube_api_warmup: Duration,
 }
 
 impl Default for Durations {
@@ -144,11 +148,13 @@ impl Default for Durations {
             lb_attach: s(2),
             gateway_create: s(30),
             gateway_network_attach: s(10),
+            kube_api_warmup: Duration::ZERO,
         }
     }
 }
 
-/// Faults injected into API responses, parsed from `429=0.1,503=0.05,409=0.05,latency=50ms,lost=0.02`.
+/// Faults injected into API responses, parsed from
+/// `429=0.1,429-window=20s,503=0.05,409=0.05,latency=50ms,lost=0.02`.
 ///
 /// Each probability is drawn independently per request, in this order: 429, 5xx, 409 (mutations
 /// only), lost response (mutations only). Faults never touch `/sandbox/v1/*`.
@@ -164,13 +170,16 @@ pub struct FaultSpec {
     pub latency: Duration,
     /// Probability that a mutation is applied but its connection is closed before any reply.
     pub lost: f64,
+    /// How long the rate limiter stays closed once a 429 was drawn: every API call in the
+    /// window is refused the same way (a real rate-limit window, not isolated 429s).
+    pub rate_limit_window: Duration,
 }
 
 impl FaultSpec {
     /// Parses a comma-separated fault specification; an empty string means no faults.
     ///
-    /// Keys: `429`, any status `500`–`599`, `409`, `lost` (probabilities in `[0, 1]`) and
-    /// `latency` (`50ms`, `1s`, `250us`, or a bare number of milliseconds).
+    /// Keys: `429`, any status `500`–`599`, `409`, `lost` (probabilities in `[0, 1]`),
+    /// `latency` and `429-window` (`50ms`, `1s`, `250us`, or a bare number of milliseconds).
     pub fn parse(spec: &str) -> Result<FaultSpec, SandboxError> {
         let mut out = FaultSpec::default();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -201,11 +210,15 @@ impl FaultSpec {
                         bad("latency must be a duration such as 50ms, 1s or 250us")
                     })?
                 }
+                "429-window" => {
+                    out.rate_limit_window = parse_duration(value)
+                        .ok_or_else(|| bad("429-window must be a duration such as 500ms or 20s"))?
+                }
                 _ => match key.parse::<u16>() {
                     Ok(code @ 500..=599) => out.server_errors.push((code, probability()?)),
                     _ => {
                         return Err(bad(
-                            "unknown key (expected 429, 409, 5xx status, latency or lost)",
+                            "unknown key (expected 429, 429-window, 409, 5xx status, latency or lost)",
                         ));
                     }
                 },

@@ -50,6 +50,8 @@ pub struct AppState {
     store: Mutex<Store>,
     /// The charts the chart repository serves.
     pub(crate) charts: Arc<crate::coder::charts::Repository>,
+    /// End of the current rate-limit window (fault `429-window`).
+    rate_limited_until: Mutex<Option<std::time::Instant>>,
 }
 
 /// Shared handle to [`AppState`].
@@ -139,6 +141,7 @@ impl Sandbox {
             data_dir: options.data_dir,
             store: Mutex::new(store),
             charts,
+            rate_limited_until: Mutex::new(None),
         });
         let router = crate::api::router(state.clone());
         let (shutdown, rx) = watch::channel(false);
@@ -282,7 +285,7 @@ async fn guarded(st: &Shared, req: Request, next: Next) -> Response {
     let mutation = req.method() != Method::GET && req.method() != Method::HEAD;
     let draw: f64 = rand::rng().random();
     let mut threshold = f.rate_limited;
-    if draw < threshold {
+    if in_rate_limit_window(st, draw < threshold) || draw < threshold {
         let mut resp = StatusCode::TOO_MANY_REQUESTS.into_response();
         resp.headers_mut()
             .insert("x-envoy-ratelimited", HeaderValue::from_static("true"));
@@ -324,6 +327,25 @@ async fn guarded(st: &Shared, req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// Whether a rate-limit window (fault `429-window`) refuses this call; `drawn` opens one.
+fn in_rate_limit_window(st: &Shared, drawn: bool) -> bool {
+    if st.faults.rate_limit_window.is_zero() {
+        return false;
+    }
+    let now = std::time::Instant::now();
+    let mut until = st
+        .rate_limited_until
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if until.is_some_and(|u| now < u) {
+        return true;
+    }
+    if drawn {
+        *until = Some(now + st.faults.rate_limit_window);
+    }
+    drawn
 }
 
 /// Best-effort `(resource, id)` of a path, for synthetic 409 bodies.

@@ -1005,3 +1005,133 @@ async fn the_ccm_refuses_a_bare_id_and_an_externally_managed_ccm_load_balancer()
     assert_eq!(code, 412, "{body}");
     c.sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cordoned_nodes_drain_through_evictions_that_honour_disruption_budgets() {
+    let c = Cluster::start().await;
+    let base = c.sandbox.url().to_string();
+    let pool: Value = c
+        .http
+        .post(format!("{base}/k8s/v1/regions/fr-par/clusters/{}/pools", c.id))
+        .header("x-auth-token", c.sandbox.secret_key())
+        .json(&json!({"name": "p1", "node_type": "GP1-XS", "size": 2, "autoscaling": false, "autohealing": true, "zone": "fr-par-1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(pool["id"].is_string(), "{pool}");
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "nginx"}]}}},
+    });
+    let (code, _) = c
+        .apply(
+            "/apis/apps/v1/namespaces/default/deployments/web",
+            "t",
+            false,
+            deployment,
+        )
+        .await;
+    assert!(code == 200 || code == 201, "{code}");
+    let pdb = |min: u64| {
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+               "metadata": {"name": "web", "namespace": "default"},
+               "spec": {"minAvailable": min, "selector": {"matchLabels": {"app": "web"}}}})
+    };
+    let (code, _) = c
+        .apply(
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
+            "t",
+            true,
+            pdb(2),
+        )
+        .await;
+    assert!(code == 200 || code == 201, "{code}");
+    let running = || async {
+        let (_, pods) = c
+            .req("GET", "/api/v1/namespaces/default/pods", "", None)
+            .await;
+        pods["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Running")
+            .map(|p| {
+                (
+                    p["metadata"]["name"].as_str().unwrap().to_string(),
+                    p["spec"]["nodeName"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut pods = vec![];
+    for _ in 0..400 {
+        pods = running().await;
+        if pods.len() == 2 && pods[0].1 != pods[1].1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(pods.len(), 2, "two pods on two nodes: {pods:?}");
+    let (pod, node) = pods[0].clone();
+
+    // kubectl cordons the node: unschedulable, tainted.
+    let (ok, out, err) = c.kubectl(&["cordon", &node]);
+    assert!(ok, "{out}{err}");
+    let (_, n) = c
+        .req("GET", &format!("/api/v1/nodes/{node}"), "", None)
+        .await;
+    assert_eq!(n["spec"]["unschedulable"], true);
+    assert_eq!(
+        n["spec"]["taints"][0]["key"],
+        "node.kubernetes.io/unschedulable"
+    );
+
+    // The budget keeps both pods: the eviction is refused, the pod stays.
+    let eviction = json!({"apiVersion": "policy/v1", "kind": "Eviction",
+                          "metadata": {"name": pod, "namespace": "default"}});
+    let path = format!("/api/v1/namespaces/default/pods/{pod}/eviction");
+    let (code, body) = c
+        .req(
+            "POST",
+            &path,
+            "application/json",
+            Some(eviction.to_string()),
+        )
+        .await;
+    assert_eq!(code, 429, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("disruption budget"),
+        "{body}"
+    );
+    assert!(running().await.iter().any(|(_, n)| *n == node));
+
+    // One disruption allowed: the pod leaves and the Deployment runs on the other node.
+    c.apply(
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
+        "t",
+        true,
+        pdb(1),
+    )
+    .await;
+    let (code, body) = c
+        .req(
+            "POST",
+            &path,
+            "application/json",
+            Some(eviction.to_string()),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let after = running().await;
+    assert_eq!(after.len(), 2);
+    assert!(after.iter().all(|(_, n)| *n != node), "drained: {after:?}");
+}

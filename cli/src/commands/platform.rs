@@ -989,7 +989,15 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
             no_coder: false,
             ..Default::default()
         };
-        let spec = match platform.stack(project, phase, &up_options).await {
+        // Tearing down is the one run allowed to delete the protected stateful resources.
+        let built = match platform.vars(project, phase, &up_options).await {
+            Ok(mut vars) => {
+                vars.insert("prevent_destroy".into(), "false".into());
+                kapstan_stacks::coder::build(platform.env, phase, &vars).map_err(CliError::from)
+            }
+            Err(e) => Err(e),
+        };
+        let spec = match built {
             Ok(s) => s,
             Err(_) => StackSpec {
                 name: name.clone(),

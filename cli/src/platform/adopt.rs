@@ -541,14 +541,16 @@ fn is_marker(v: &Value) -> bool {
 }
 
 /// Whether a declared string and the live one mean the same: equal, equal ignoring case and
-/// `-`/`_` (`DB-DEV-S` and `db-dev-s`, `GP1-XS` and `gp1_xs`), or a version prefix (`1.32`
-/// and `1.32.13`).
+/// `-`/`_` (`DB-DEV-S` and `db-dev-s`, `GP1-XS` and `gp1_xs`), a version prefix (`1.32`
+/// and `1.32.13`), or a Kubernetes version the running one satisfies (`latest` or `1.32`
+/// and an auto-upgraded `1.33.10`).
 fn equivalent(declared: &str, live: &str) -> bool {
     let norm = |s: &str| s.to_ascii_lowercase().replace('_', "-");
     declared == live
         || norm(declared) == norm(live)
         || (declared.chars().all(|c| c.is_ascii_digit() || c == '.')
             && live.starts_with(&format!("{declared}.")))
+        || kapstan_providers::scaleway::k8s_version::satisfied_by(declared, live)
 }
 
 /// The config to record for an imported resource: the declared value wherever the live one

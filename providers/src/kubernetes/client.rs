@@ -2,6 +2,10 @@
 //! written to disk), discovery of resource types, get, list, server-side apply and delete of
 //! dynamic objects.
 //!
+//! A fresh cluster's API server keeps failing for a while after its nodes are ready, and any
+//! API server restarts: idempotent calls (everything but POST) are retried on connection
+//! errors and 5xx answers with a capped backoff until the client's retry deadline.
+//!
 //! Why not `kube` + `k8s-openapi`: every kind kapstan manages is applied as a dynamic JSON
 //! object (arbitrary manifests, every object a Helm chart renders), so the typed structs of
 //! k8s-openapi buy nothing here, while the two crates add several minutes of compilation on
@@ -54,7 +58,20 @@ impl KubeError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, KubeError::Api { code: 404, .. })
     }
+
+    /// Whether the API server was unreachable or failed (5xx, 429): worth trying again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            KubeError::Unreachable { .. } => true,
+            KubeError::Api { code, .. } => *code >= 500 || *code == 429,
+            _ => false,
+        }
+    }
 }
+
+/// How long a call keeps retrying an unreachable or failing API server by default: a fresh
+/// Kapsule control plane may take minutes to answer once its pool is ready.
+pub const DEFAULT_RETRY_DEADLINE: Duration = Duration::from_secs(300);
 
 /// The parts of a kubeconfig kapstan uses.
 #[derive(Clone)]
@@ -185,6 +202,7 @@ pub struct KubeClient {
     http: reqwest::Client,
     config: Kubeconfig,
     discovery: Mutex<HashMap<String, Vec<ApiResource>>>,
+    retry_deadline: Duration,
 }
 
 impl KubeClient {
@@ -213,7 +231,23 @@ impl KubeClient {
             http,
             config,
             discovery: Mutex::new(HashMap::new()),
+            retry_deadline: DEFAULT_RETRY_DEADLINE,
         })
+    }
+
+    /// How long idempotent calls retry an unreachable or failing API server (0: no retry).
+    pub fn with_retry_deadline(mut self, deadline: Duration) -> Self {
+        self.retry_deadline = deadline;
+        self
+    }
+
+    /// Waits until the API server answers `GET /version` (with backoff, at most `deadline`),
+    /// returning its `gitVersion`.
+    pub async fn wait_until_ready(&self, deadline: Duration) -> Result<String, KubeError> {
+        let (_, v) = self
+            .send_within(reqwest::Method::GET, "/version", None, deadline)
+            .await?;
+        Ok(v["gitVersion"].as_str().unwrap_or_default().to_string())
     }
 
     /// The API server URL.
@@ -222,6 +256,50 @@ impl KubeClient {
     }
 
     async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(&str, String)>,
+    ) -> Result<(u16, Value), KubeError> {
+        self.send_within(method, path, body, self.retry_deadline)
+            .await
+    }
+
+    /// Sends, retrying transient failures of idempotent calls until `deadline` has passed.
+    async fn send_within(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(&str, String)>,
+        deadline: Duration,
+    ) -> Result<(u16, Value), KubeError> {
+        let started = std::time::Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let result = self.send_once(method.clone(), path, body.clone()).await;
+            match result {
+                Err(e)
+                    if e.is_transient()
+                        && method != reqwest::Method::POST
+                        && started.elapsed() + delay <= deadline =>
+                {
+                    tracing::info!(
+                        server = %self.config.server,
+                        %method,
+                        path = path.split('?').next().unwrap_or_default(),
+                        error = %e,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "Kubernetes API not answering yet, retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -402,6 +480,67 @@ impl KubeClient {
         }
     }
 
+    /// Lists objects of a kind by label and field selectors (`spec.nodeName=…`).
+    pub async fn list_selected(
+        &self,
+        api_version: &str,
+        kind: &str,
+        ns: Option<&str>,
+        label_selector: Option<&str>,
+        field_selector: Option<&str>,
+    ) -> Result<Vec<Value>, KubeError> {
+        let res = self.resource(api_version, kind).await?;
+        let mut query = vec![];
+        if let Some(sel) = label_selector {
+            query.push(format!("labelSelector={}", url_encode(sel)));
+        }
+        if let Some(sel) = field_selector {
+            query.push(format!("fieldSelector={}", url_encode(sel)));
+        }
+        let mut path = Self::collection_path(&res, ns);
+        if !query.is_empty() {
+            path.push('?');
+            path.push_str(&query.join("&"));
+        }
+        let (_, v) = self.send(reqwest::Method::GET, &path, None).await?;
+        Ok(v["items"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// JSON merge patch of an object (e.g. `{"spec":{"unschedulable":true}}` cordons a node).
+    pub async fn merge_patch(&self, r: &ObjectRef, patch: &Value) -> Result<Value, KubeError> {
+        let (_, path) = self.object_path(r).await?;
+        let (_, live) = self
+            .send(
+                reqwest::Method::PATCH,
+                &path,
+                Some(("application/merge-patch+json", patch.to_string())),
+            )
+            .await?;
+        Ok(live)
+    }
+
+    /// Asks the Eviction API to evict a pod. A PodDisruptionBudget that allows no disruption
+    /// answers 429 (`Err` with `code: 429`): try again later. A pod already gone is a success.
+    pub async fn evict(&self, ns: &str, pod: &str) -> Result<(), KubeError> {
+        let body = serde_json::json!({
+            "apiVersion": "policy/v1", "kind": "Eviction",
+            "metadata": {"name": pod, "namespace": ns},
+        });
+        let path = format!("/api/v1/namespaces/{ns}/pods/{pod}/eviction");
+        match self
+            .send(
+                reqwest::Method::POST,
+                &path,
+                Some(("application/json", body.to_string())),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether objects of this kind are namespaced.
     pub async fn is_namespaced(&self, api_version: &str, kind: &str) -> Result<bool, KubeError> {
         Ok(self.resource(api_version, kind).await?.namespaced)
@@ -441,6 +580,73 @@ mod tests {
         assert_eq!(k.server, "https://x.api.k8s.fr-par.scw.cloud:6443");
         assert!(!format!("{k:?}").contains("SECRET-TOKEN"));
         assert!(Kubeconfig::parse("::: not yaml").is_err());
+    }
+
+    fn kubeconfig_for(server: &str) -> String {
+        format!(
+            "apiVersion: v1\nclusters:\n- name: c\n  cluster:\n    server: {server}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
+        )
+    }
+
+    #[tokio::test]
+    async fn idempotent_calls_wait_for_an_api_server_that_is_down_then_failing() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // Nothing listens on the port yet: connection refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Then it answers 503 twice before it serves.
+            let app = axum::Router::new().fallback(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n < 2 {
+                        (
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            "{}".to_string(),
+                        )
+                    } else {
+                        (
+                            axum::http::StatusCode::OK,
+                            json!({"gitVersion": "v1.35.3"}).to_string(),
+                        )
+                    }
+                }
+            });
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+        let server = format!("http://127.0.0.1:{port}");
+        let client = KubeClient::from_kubeconfig(&kubeconfig_for(&server)).unwrap();
+        let v = client
+            .wait_until_ready(Duration::from_secs(20))
+            .await
+            .unwrap();
+        assert_eq!(v, "v1.35.3");
+        assert_eq!(hits.load(Ordering::SeqCst), 3);
+
+        // Without a deadline the first failure is the answer.
+        let client = KubeClient::from_kubeconfig(&kubeconfig_for("http://127.0.0.1:9"))
+            .unwrap()
+            .with_retry_deadline(Duration::ZERO);
+        let err = client
+            .get(&ObjectRef {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+                namespace: None,
+                name: "x".into(),
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, KubeError::Unreachable { .. }), "{err}");
     }
 
     #[test]

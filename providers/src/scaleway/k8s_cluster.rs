@@ -18,7 +18,8 @@ use super::client::wire::k8s::{
     CreateClusterRequest, MaintenanceWindow, OpenIdConnectConfig, UpdateClusterRequest,
     UpgradeClusterRequest,
 };
-use super::client::{Client, Region};
+use super::client::{Client, Region, RetryPolicy};
+use super::k8s_version;
 use super::provider::{
     Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, found,
     is_owned, is_ownership_tag, marker_id, owned_tags, post_or_adopt, split_locality, string,
@@ -166,8 +167,10 @@ attributes! {
         apiserver_url: String = "apiserver_url",
         /// The wildcard DNS of the nodes.
         wildcard_dns: String = "wildcard_dns",
-        /// The running version.
+        /// The declared version while the running one satisfies it.
         version: String = "version",
+        /// The version the control plane runs (auto-upgrades move it).
+        running_version: String = "running_version",
         /// The region.
         region: String = "region",
     }
@@ -211,7 +214,8 @@ impl ClusterDriver {
                     Field::optional_computed("type").describe("cluster type, e.g. `kapsule` (changed in place with set-type when available)"),
                     Field::optional("description").describe("description (updated in place)"),
                     Field::optional("tags").describe("tags (updated in place); kapstan adds kapstan-stack and kapstan-addr"),
-                    Field::required("version").describe("Kubernetes version `x.y.z` or `x.y`; raising it upgrades the cluster in place"),
+                    Field::required("version").describe("Kubernetes version `latest` (newest supported minor at creation), `x.y` or `x.y.z`, checked against the live `/versions`; raising it upgrades the cluster in place, a newer running version (auto-upgrade) is kept"),
+                    Field::computed("running_version").describe("the version the control plane runs; auto-upgrades move it"),
                     Field::required("cni").force_new().describe("`cilium`, `cilium_native`, `calico`, `kilo` or `none`"),
                     Field::optional("private_network_id").force_new().describe("private network of the cluster (mandatory for Kapsule)"),
                     Field::optional_computed("pod_cidr").force_new().describe("pod CIDR (default 100.64.0.0/15)"),
@@ -311,10 +315,10 @@ fn kubeconfig_block(yaml: &str) -> Value {
 }
 
 fn attrs(c: &WireCluster, kubeconfig: Value, config: &Value) -> Value {
+    // A running version at or past the declared one (Scaleway's auto-upgrade moved it) is
+    // what was declared: planning it back would be a downgrade, which Kapsule refuses.
     let version = match config.get("version").and_then(Value::as_str) {
-        Some(v) if v.matches('.').count() == 1 && c.version.starts_with(&format!("{v}.")) => {
-            v.to_string()
-        }
+        Some(v) if k8s_version::satisfies(&c.version, v) => v.to_string(),
         _ => c.version.clone(),
     };
     let a = &c.autoscaler_config;
@@ -324,6 +328,7 @@ fn attrs(c: &WireCluster, kubeconfig: Value, config: &Value) -> Value {
         "description": c.description,
         "tags": user_tags(&c.tags),
         "version": version,
+        "running_version": c.version,
         "cni": c.cni.as_str(),
         "private_network_id": c.private_network_id,
         "pod_cidr": c.pod_cidr,
@@ -437,16 +442,16 @@ impl Driver for ClusterDriver {
         check::name(config, "name", &mut e);
         check::tags(config, &mut e);
         check::one_of(config, "cni", CNIS, "CNI", &mut e);
-        if let Some(v) = config.get("version").and_then(Value::as_str) {
-            let parts: Vec<&str> = v.split('.').collect();
-            if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.parse::<u32>().is_err()) {
-                e.push(FieldError::new(
-                    "version",
-                    &format!("{v:?}"),
-                    "is not a Kubernetes version",
-                    "use `x.y.z` (or `x.y` for the latest patch), e.g. 1.35.3",
-                ));
-            }
+        if let Some(v) = config.get("version").and_then(Value::as_str)
+            && v != k8s_version::LATEST
+            && k8s_version::parse(v).is_none()
+        {
+            e.push(FieldError::new(
+                "version",
+                &format!("{v:?}"),
+                "is not a Kubernetes version",
+                "use `latest`, `x.y` (the latest patch) or `x.y.z`, e.g. 1.35",
+            ));
         }
         if let Some(h) = config
             .pointer("/auto_upgrade/maintenance_window_start_hour")
@@ -475,6 +480,54 @@ impl Driver for ClusterDriver {
         e
     }
 
+    fn checks_live(&self) -> bool {
+        true
+    }
+
+    async fn check_live(
+        &self,
+        _ctx: &DriverContext,
+        config: &Value,
+        changed: Option<&[String]>,
+    ) -> Result<Vec<FieldError>, DriverError> {
+        let version_changed = changed.is_none_or(|c| {
+            c.iter()
+                .any(|p| p == "/version" || p.starts_with("/version/"))
+        });
+        let Some(declared) = config.get("version").and_then(Value::as_str) else {
+            return Ok(vec![]);
+        };
+        if !version_changed {
+            return Ok(vec![]);
+        }
+        let region = self.p.region_of(config)?;
+        // A plan made without reaching the API (offline, no credentials yet) is not refused for
+        // it: the create resolves the version against the same list and fails there.
+        let client = self.p.client()?.with_retry_policy(RetryPolicy {
+            max_retries: 1,
+            ..RetryPolicy::none()
+        });
+        let versions = match client.k8s(&region).list_versions().await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::debug!(error = %e, "the Kubernetes version could not be checked against /versions");
+                return Ok(vec![]);
+            }
+        };
+        let now = chrono::Utc::now();
+        Ok(k8s_version::refusal(declared, &versions, now)
+            .map(|problem| {
+                let fix = match k8s_version::supported_minors(&versions, now).first() {
+                    Some(newest) => format!(
+                        "declare a supported minor (newest: {newest}), or `latest`, in the cluster version"
+                    ),
+                    None => "wait until Kapsule offers a supported version".into(),
+                };
+                vec![FieldError::new("version", &format!("{declared:?}"), &problem, &fix)]
+            })
+            .unwrap_or_default())
+    }
+
     async fn read(
         &self,
         _ctx: &DriverContext,
@@ -497,15 +550,12 @@ impl Driver for ClusterDriver {
         let client = self.p.client_with_backoff()?;
         let region = self.p.region_of(config)?;
         let mut version = string(config, "version").unwrap_or_default();
-        if version.matches('.').count() == 1 {
+        if k8s_version::parse(&version).is_none_or(|p| p.len() == 2) {
             let versions = client.k8s(&region).list_versions().await.map_err(api)?;
-            version = versions
-                .iter()
-                .find(|v| v.name.starts_with(&format!("{version}.")))
-                .map(|v| v.name.clone())
-                .ok_or_else(|| {
+            version =
+                k8s_version::resolve(&version, &versions, chrono::Utc::now()).ok_or_else(|| {
                     DriverError::failed(format!(
-                        "no Kapsule version {version}.x is offered in {region}"
+                        "no Kapsule version matching {version} is offered in {region}"
                     ))
                 })?;
         }
@@ -619,8 +669,10 @@ impl Driver for ClusterDriver {
             k8s.update_cluster(&id, &req).await.map_err(api)?;
             self.settle(ctx, &client, &region, &id).await?;
         }
-        if touched("version") {
-            let mut version = string(config, "version").unwrap_or_default();
+        let declared_version = string(config, "version").unwrap_or_default();
+        let running = k8s.get_cluster(&id).await.map_err(api)?.version;
+        if touched("version") && !k8s_version::satisfies(&running, &declared_version) {
+            let mut version = declared_version;
             if version.matches('.').count() == 1 {
                 let versions = k8s
                     .list_cluster_available_versions(&id)

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 
 use super::client::api::ListFilter;
 use super::client::wire::k8s::{
-    CreatePoolRequest, Pool as WirePool, SetPoolLabelsRequest, SetPoolStartupTaintsRequest,
-    SetPoolTaintsRequest, Taint as WireTaint, UpdatePoolRequest, UpgradePolicy as WirePolicy,
+    CreatePoolRequest, Pool as WirePool, PoolStatus, SetPoolLabelsRequest,
+    SetPoolStartupTaintsRequest, SetPoolTaintsRequest, Taint as WireTaint, UpdatePoolRequest,
+    UpgradePolicy as WirePolicy,
 };
 use super::client::{Client, Region, Zone};
 use super::provider::{
@@ -117,8 +118,6 @@ pub struct Pool {
 attributes! {
     /// Attributes of a `scaleway_k8s_pool`.
     PoolAttributes {
-        /// The Kubernetes version of the nodes.
-        version: String = "version",
         /// The size.
         size: u32 = "size",
         /// The zone.
@@ -268,7 +267,6 @@ impl PoolDriver {
                         .describe("region of the cluster; default: the configured region"),
                     Field::optional("wait_for_pool_ready")
                         .describe("wait for the pool to be ready (default true)"),
-                    Field::computed("version").describe("Kubernetes version of the nodes"),
                     Field::computed("created_at").describe("creation time"),
                 ],
             ),
@@ -414,9 +412,11 @@ fn attrs(p: &WirePool, config: &Value) -> Value {
         "security_group_id": p.security_group_id,
         "zone": p.zone,
         "region": p.region,
-        "version": p.version,
         "created_at": p.created_at,
     });
+    // No `version`: the nodes follow the cluster, whose auto-upgrades move it; reporting it
+    // here would raise a drift alert on every upgrade Scaleway does (the cluster's
+    // `running_version` says it once).
     if p.autoscaling
         && let Some(size) = config.get("size").filter(|v| v.is_u64())
     {
@@ -425,6 +425,20 @@ fn attrs(p: &WirePool, config: &Value) -> Value {
     }
     conform(&mut a, config);
     a
+}
+
+/// Whether a drain evicts the pod: not DaemonSet pods (they run on every node) nor mirror
+/// pods (the kubelet owns them), and not pods that already finished.
+fn evictable(pod: &Value) -> bool {
+    let daemon = pod["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|o| o.iter().any(|r| r["kind"] == "DaemonSet"));
+    let mirror = pod["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_string();
+    let done = matches!(
+        pod["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    );
+    !(daemon || mirror || done)
 }
 
 fn u32_of(config: &Value, key: &str) -> Option<u32> {
@@ -735,6 +749,8 @@ impl Driver for PoolDriver {
         let cluster_id = string(&rec.config, "cluster_id").unwrap_or_default();
         let lock = self.p.pool_lock(&cluster_id);
         let _guard = lock.lock().await;
+        self.drain_if_replaced(ctx, &client, &region, &cluster_id, &id)
+            .await?;
         match client.k8s(&region).delete_pool(&id).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => return Ok(()),
@@ -784,6 +800,134 @@ impl Driver for PoolDriver {
 }
 
 impl PoolDriver {
+    /// Before a pool is deleted while another pool of the cluster is ready (a replacement, or
+    /// a pool removed from the stack): cordons its nodes and evicts their pods through the
+    /// Eviction API, which honours PodDisruptionBudgets, until none is left, so workloads move
+    /// to the remaining nodes instead of dying with these. Without another ready pool (the
+    /// cluster is being torn down) there is nowhere to go and nothing is drained.
+    async fn drain_if_replaced(
+        &self,
+        ctx: &DriverContext,
+        client: &Client,
+        region: &Region,
+        cluster_id: &str,
+        pool_id: &str,
+    ) -> Result<(), DriverError> {
+        let pools = match client
+            .k8s(region)
+            .list_pools(cluster_id, &ListFilter::default())
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(api(e)),
+        };
+        let elsewhere = pools
+            .iter()
+            .any(|p| p.id != pool_id && p.status == PoolStatus::Ready);
+        if !elsewhere || !pools.iter().any(|p| p.id == pool_id) {
+            return Ok(());
+        }
+        let kubeconfig = client
+            .k8s(region)
+            .get_kubeconfig(cluster_id)
+            .await
+            .map_err(api)?;
+        let kube = crate::kubernetes::KubeClient::from_kubeconfig(kubeconfig.expose())
+            .map_err(|e| DriverError::failed(e.to_string()))?;
+        let kerr = |e: crate::kubernetes::KubeError| DriverError::failed(e.to_string());
+        let selector = format!("k8s.scaleway.com/pool={pool_id}");
+        let nodes = kube
+            .list_selected("v1", "Node", None, Some(&selector), None)
+            .await
+            .map_err(kerr)?;
+        let names: Vec<String> = nodes
+            .iter()
+            .filter_map(|n| n["metadata"]["name"].as_str().map(String::from))
+            .collect();
+        ctx.progress(format!("cordoning and draining {} node(s)", names.len()));
+        for name in &names {
+            let node = crate::kubernetes::ObjectRef {
+                api_version: "v1".into(),
+                kind: "Node".into(),
+                namespace: None,
+                name: name.clone(),
+            };
+            kube.merge_patch(&node, &json!({"spec": {"unschedulable": true}}))
+                .await
+                .map_err(kerr)?;
+        }
+        let pacing = self.p.pacing(Pace::Long);
+        let (kube, names) = (&kube, &names);
+        wait_for(
+            ctx,
+            pacing,
+            "the drain of the old nodes",
+            move || async move {
+                let mut left = 0;
+                let mut blocked = None;
+                for name in names {
+                    let field = format!("spec.nodeName={name}");
+                    let pods = kube
+                        .list_selected("v1", "Pod", None, None, Some(&field))
+                        .await
+                        .map_err(kerr)?;
+                    for pod in pods.iter().filter(|p| evictable(p)) {
+                        left += 1;
+                        let (ns, pname) = (
+                            pod["metadata"]["namespace"].as_str().unwrap_or_default(),
+                            pod["metadata"]["name"].as_str().unwrap_or_default(),
+                        );
+                        match kube.evict(ns, pname).await {
+                            Ok(()) => {}
+                            Err(e @ crate::kubernetes::KubeError::Api { code: 429, .. }) => {
+                                blocked = Some(format!("{ns}/{pname}: {e}"));
+                            }
+                            Err(e) => return Err(kerr(e)),
+                        }
+                    }
+                }
+                Ok(if left == 0 {
+                    Poll::Done(())
+                } else {
+                    Poll::Pending(match blocked {
+                        Some(b) => format!("{left} pod(s) left, eviction refused for {b}"),
+                        None => format!("{left} pod(s) being evicted"),
+                    })
+                })
+            },
+        )
+        .await
+    }
+
+    /// Waits until the cluster's Kubernetes API answers: on a fresh cluster it keeps failing
+    /// for a while after the pool is ready, and whatever runs next (phase app) needs it.
+    async fn wait_kube_api(
+        &self,
+        ctx: &DriverContext,
+        client: &Client,
+        region: &Region,
+        cluster_id: &str,
+    ) -> Result<(), DriverError> {
+        let kubeconfig = client
+            .k8s(region)
+            .get_kubeconfig(cluster_id)
+            .await
+            .map_err(api)?;
+        let deadline = self.p.pacing(Pace::Cluster).deadline;
+        let kube = crate::kubernetes::KubeClient::from_kubeconfig(kubeconfig.expose())
+            .map_err(|e| DriverError::failed(e.to_string()))?;
+        ctx.progress("waiting for the Kubernetes API to answer");
+        match kube.wait_until_ready(deadline).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_transient() => Err(DriverError::Timeout {
+                what: format!("the Kubernetes API of cluster {cluster_id} ({e})"),
+                after: deadline,
+            }),
+            Err(e) => Err(DriverError::failed(e.to_string())),
+        }
+    }
+
     async fn finish(
         &self,
         ctx: &DriverContext,
@@ -799,6 +943,8 @@ impl PoolDriver {
         let pool = if wait {
             let p = self.wait_ready(ctx, client, region, &pool.id).await?;
             self.wait_cluster(ctx, client, region, &p.cluster_id)
+                .await?;
+            self.wait_kube_api(ctx, client, region, &p.cluster_id)
                 .await?;
             p
         } else {

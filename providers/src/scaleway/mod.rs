@@ -4,6 +4,7 @@ pub mod ccm_objects;
 pub mod client;
 pub mod k8s_cluster;
 pub mod k8s_pool;
+pub mod k8s_version;
 pub mod lb;
 pub mod lb_ip;
 pub mod object_bucket;

@@ -215,7 +215,7 @@ pub(crate) enum Pace {
 pub(crate) struct Pacing {
     first: Duration,
     cap: Duration,
-    deadline: Duration,
+    pub(crate) deadline: Duration,
 }
 
 /// One observation of a waited-for object.

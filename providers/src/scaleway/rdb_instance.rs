@@ -94,7 +94,10 @@ pub struct RdbInstance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_network: Option<RdbPrivateNetwork>,
     /// Public endpoint (changed in place). Without either endpoint, a public one is created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// With a private network and no public endpoint, "none" is the declared value (always
+    /// serialized, as JSON `null`): a public endpoint added outside kapstan is then planned
+    /// for removal instead of only showing as drift.
+    #[serde(default)]
     pub load_balancer: Option<RdbLoadBalancer>,
     /// Tags (updated in place); kapstan adds its two ownership tags.
     #[serde(default)]
@@ -418,6 +421,18 @@ fn endpoint_specs(config: &Value) -> Option<Vec<EndpointSpec>> {
     (!specs.is_empty()).then_some(specs)
 }
 
+/// The `load_balancer` attribute: `{}` when a public endpoint exists, else `null`. With no
+/// endpoint declared at all, the public one is the API's default: it is what was declared.
+fn public_endpoint(exists: bool, config: &Value) -> Value {
+    let declared = |k: &str| config.get(k).is_some_and(|v| !v.is_null());
+    let default_public = !declared("load_balancer") && !declared("private_network");
+    if exists && !default_public {
+        json!({})
+    } else {
+        Value::Null
+    }
+}
+
 fn attrs(i: &Instance, private_ip: Vec<Value>, config: &Value) -> Value {
     let pn = i.endpoints.iter().find(|e| e.private_network.is_some());
     let lb = i.endpoints.iter().find(|e| e.load_balancer.is_some());
@@ -443,7 +458,7 @@ fn attrs(i: &Instance, private_ip: Vec<Value>, config: &Value) -> Value {
         "volume_size_in_gb": i.volume.size / GB,
         "encryption_at_rest": i.encryption.enabled,
         "private_network": private_network,
-        "load_balancer": lb.map(|_| json!({})),
+        "load_balancer": public_endpoint(lb.is_some(), config),
         "tags": user_tags(&i.tags),
         "region": i.region,
         "project_id": i.project_id,

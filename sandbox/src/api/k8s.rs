@@ -155,6 +155,105 @@ pub(super) fn routes() -> Router<Shared> {
         .route(&format!("{base}/nodes/{{id}}"), get(get_node))
         .route(&format!("{base}/nodes/{{id}}/reboot"), post(reboot_node))
         .route(&format!("{base}/nodes/{{id}}/replace"), post(reboot_node))
+        .route("/sandbox/v1/k8s/{region}/versions", post(publish_version))
+        .route(
+            "/sandbox/v1/k8s/{region}/clusters/{id}/maintenance",
+            post(run_maintenance),
+        )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox control: what Scaleway does over time, on demand
+
+/// `POST /sandbox/v1/k8s/{region}/versions {name, available_cnis?, released_at?, deprecated_at,
+/// end_of_life_at}`: Scaleway publishes a version, or changes the support dates of one (dates
+/// as `YYYY-MM-DD` or RFC 3339).
+async fn publish_version(
+    State(st): State<Shared>,
+    Path(region): Path<String>,
+    body: JsonBody,
+) -> ApiResult {
+    check_region(&region, REGIONS)?;
+    let name = body.req_str("name")?;
+    if parse_version(&name).is_none() {
+        return Err(ApiError::invalid(
+            "name",
+            "constraint",
+            "name must be x.y.z",
+        ));
+    }
+    let day = |key: &str| -> Result<String, ApiError> {
+        let v = body.req_str(key)?;
+        let d = v.get(..10).unwrap_or_default();
+        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(|_| d.to_string())
+            .map_err(|_| ApiError::invalid(key, "constraint", format!("{key} must be a date")))
+    };
+    let (deprecated, end_of_life) = (day("deprecated_at")?, day("end_of_life_at")?);
+    let released = match body.opt::<String>("released_at")? {
+        Some(_) => day("released_at")?,
+        None => Utc::now().format("%Y-%m-%d").to_string(),
+    };
+    let cnis: Vec<String> = body
+        .opt::<Vec<String>>("available_cnis")?
+        .unwrap_or_else(|| {
+            ["cilium", "cilium_native", "calico", "kilo", "none"]
+                .map(String::from)
+                .to_vec()
+        });
+    st.write(|s, now| {
+        s.remove(VERSION, &name);
+        s.insert(
+            VERSION,
+            &name,
+            None,
+            json!({"available_cnis": cnis, "released": released, "deprecated": deprecated,
+                   "end_of_life": end_of_life}),
+            &[],
+        );
+        let v = catalog(s, now).into_iter().find(|v| v.name == name);
+        Ok(v.map(|v| render_version(&region, &v)).unwrap_or_default())
+    })
+    .and_then(ok)
+}
+
+/// `POST /sandbox/v1/k8s/{region}/clusters/{id}/maintenance`: the cluster's maintenance window
+/// comes, now. With auto-upgrade enabled Kapsule moves the cluster and its pools to the
+/// newest patch of its minor, or, once that minor is deprecated, to the newest patch of the
+/// next minor. Without auto-upgrade nothing happens.
+async fn run_maintenance(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+) -> ApiResult {
+    check_region(&region, REGIONS)?;
+    ok(st.write(|s, now| {
+        let rec = find_cluster(s, &region, &id, now)?;
+        ensure_cluster_stable(s, rec, now)?;
+        let enabled = rec.body["auto_upgrade"]["enabled"].as_bool() == Some(true);
+        let current = rec.str("version").to_string();
+        let versions = catalog(s, now);
+        let target = parse_version(&current)
+            .filter(|_| enabled)
+            .and_then(|(ma, mi, _)| {
+                let minor_deprecated =
+                    known_version(&versions, &current).is_none_or(|k| k.deprecated_by(now));
+                let next = if minor_deprecated { mi + 1 } else { mi };
+                versions
+                    .iter()
+                    .filter(|k| k.triple().is_some_and(|(a, b, _)| a == ma && b == next))
+                    .max_by_key(|k| k.triple())
+                    .map(|k| k.name.clone())
+                    .filter(|t| parse_version(t) > parse_version(&current))
+            });
+        if let Some(target) = target {
+            start_upgrade(&st, s, &id, &target, true, now);
+        }
+        Ok::<_, ApiError>(render_cluster(
+            s,
+            s.get(CLUSTER, &id, now).expect("found"),
+            now,
+        ))
+    })?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,24 +264,95 @@ fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
     Some((it.next()??, it.next()??, it.next()??))
 }
 
-/// The listed version of the same minor, if `v` is that version or an older patch of it.
-fn known_version(
-    v: &str,
-) -> Option<&'static (
-    &'static str,
-    &'static [&'static str],
-    &'static str,
-    &'static str,
-    &'static str,
-)> {
-    let (ma, mi, pa) = parse_version(v)?;
-    VERSIONS.iter().find(|(name, ..)| {
-        parse_version(name).is_some_and(|(a, b, c)| a == ma && b == mi && pa <= c)
-    })
+/// Store kind of versions Scaleway published after the built-in catalog, or whose support
+/// dates changed (sandbox control endpoint); they override [`VERSIONS`] by name.
+pub const VERSION: &str = "k8s.version";
+
+/// One Kubernetes version as `/versions` lists it.
+#[derive(Debug, Clone)]
+struct KubeVersion {
+    name: String,
+    cnis: Vec<String>,
+    released: String,
+    deprecated: String,
+    end_of_life: String,
 }
 
-fn render_version(region: &str, v: &(&str, &[&str], &str, &str, &str)) -> Value {
-    let (name, cnis, released, deprecated, eol) = v;
+impl KubeVersion {
+    fn triple(&self) -> Option<(u32, u32, u32)> {
+        parse_version(&self.name)
+    }
+
+    fn deprecated_by(&self, now: DateTime<Utc>) -> bool {
+        date_passed(&self.deprecated, now) || date_passed(&self.end_of_life, now)
+    }
+}
+
+fn date_passed(day: &str, now: DateTime<Utc>) -> bool {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .is_some_and(|d| d.and_utc() <= now)
+}
+
+/// The versions offered now, newest first: the built-in catalog, overridden and extended by
+/// published ones.
+fn catalog(s: &Store, now: DateTime<Utc>) -> Vec<KubeVersion> {
+    let mut out: Vec<KubeVersion> = VERSIONS
+        .iter()
+        .map(|(name, cnis, released, deprecated, eol)| KubeVersion {
+            name: name.to_string(),
+            cnis: cnis.iter().map(|c| c.to_string()).collect(),
+            released: released.to_string(),
+            deprecated: deprecated.to_string(),
+            end_of_life: eol.to_string(),
+        })
+        .collect();
+    for r in s.list(VERSION, now) {
+        let b = &r.body;
+        let v = KubeVersion {
+            name: r.id.clone(),
+            cnis: b["available_cnis"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            released: b["released"].as_str().unwrap_or_default().to_string(),
+            deprecated: b["deprecated"].as_str().unwrap_or_default().to_string(),
+            end_of_life: b["end_of_life"].as_str().unwrap_or_default().to_string(),
+        };
+        match out.iter_mut().find(|o| o.name == v.name) {
+            Some(o) => *o = v,
+            None => out.push(v),
+        }
+    }
+    out.sort_by_key(|v| std::cmp::Reverse(v.triple()));
+    out
+}
+
+/// The listed version of the same minor, if `v` is that version or an older patch of it.
+fn known_version(catalog: &[KubeVersion], v: &str) -> Option<KubeVersion> {
+    let (ma, mi, pa) = parse_version(v)?;
+    catalog
+        .iter()
+        .find(|k| {
+            k.triple()
+                .is_some_and(|(a, b, c)| a == ma && b == mi && pa <= c)
+        })
+        .cloned()
+}
+
+fn render_version(region: &str, v: &KubeVersion) -> Value {
+    let KubeVersion {
+        name,
+        cnis,
+        released,
+        deprecated,
+        end_of_life: eol,
+    } = v;
     json!({
         "region": region, "name": name, "label": format!("Kubernetes {name}"),
         "available_cnis": cnis, "available_container_runtimes": ["containerd"],
@@ -206,21 +376,25 @@ fn render_version(region: &str, v: &(&str, &[&str], &str, &str, &str)) -> Value 
     })
 }
 
-async fn list_versions(Path(region): Path<String>) -> ApiResult {
+async fn list_versions(State(st): State<Shared>, Path(region): Path<String>) -> ApiResult {
     check_region(&region, REGIONS)?;
     // Not paginated and without total_count (reference §2.1).
-    let versions: Vec<Value> = VERSIONS
+    let versions: Vec<Value> = st
+        .read(catalog)
         .iter()
         .map(|v| render_version(&region, v))
         .collect();
     ok(json!({ "versions": versions }))
 }
 
-async fn get_version(Path((region, name)): Path<(String, String)>) -> ApiResult {
+async fn get_version(
+    State(st): State<Shared>,
+    Path((region, name)): Path<(String, String)>,
+) -> ApiResult {
     check_region(&region, REGIONS)?;
-    VERSIONS
+    st.read(catalog)
         .iter()
-        .find(|v| v.0 == name)
+        .find(|v| v.name == name)
         .map(|v| ok(render_version(&region, v)))
         .unwrap_or_else(|| Err(ApiError::not_found("version", &name)))
 }
@@ -260,6 +434,24 @@ fn find_cluster<'a>(
         .ok_or_else(|| ApiError::not_found("cluster", id))
 }
 
+/// When the cluster's Kubernetes API answers: [`crate::Durations::kube_api_warmup`] after its
+/// first pool was ready (`None` while no pool has been).
+pub fn kube_api_available_at(
+    st: &Shared,
+    s: &Store,
+    cluster_id: &str,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let first_ready = s
+        .children(POOL, CLUSTER, cluster_id, now)
+        .iter()
+        .filter_map(|p| p.extra["ready_at"].as_str())
+        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .min()?;
+    Some(st.later(first_ready, st.durations.kube_api_warmup))
+}
+
 /// Cluster status: `pool_required` turns into `ready` once any pool has been ready.
 fn cluster_status(s: &Store, rec: &Record, now: DateTime<Utc>) -> String {
     let raw = rec.status(now);
@@ -285,7 +477,7 @@ fn render_cluster(s: &Store, rec: &Record, now: DateTime<Utc>) -> Value {
         v["iam_nodes_group_id"] = json!("");
     }
     let current = parse_version(rec.str("version"));
-    v["upgrade_available"] = json!(VERSIONS.iter().any(|(n, ..)| parse_version(n) > current));
+    v["upgrade_available"] = json!(catalog(s, now).iter().any(|k| k.triple() > current));
     v["status"] = json!(status);
     v
 }
@@ -487,7 +679,7 @@ async fn create_cluster(
     check_uuid("project_id", &project)?;
     let name = body.req_str("name")?;
     let version: String = body.req_str("version")?;
-    let known = known_version(&version).ok_or_else(|| {
+    let known = known_version(&st.read(catalog), &version).ok_or_else(|| {
         ApiError::invalid(
             "version",
             "constraint",
@@ -497,7 +689,7 @@ async fn create_cluster(
     let cni = body
         .opt_enum("cni", CNIS)?
         .ok_or_else(|| ApiError::invalid("cni", "required", "cni is required"))?;
-    if !known.1.contains(&cni.as_str()) {
+    if !known.cnis.contains(&cni) {
         return Err(ApiError::invalid(
             "cni",
             "constraint",
@@ -682,25 +874,51 @@ async fn update_cluster(
     })?)
 }
 
-fn allowed_upgrades(
-    current: &str,
-) -> Vec<&'static (
-    &'static str,
-    &'static [&'static str],
-    &'static str,
-    &'static str,
-    &'static str,
-)> {
+fn allowed_upgrades(catalog: &[KubeVersion], current: &str) -> Vec<KubeVersion> {
     let Some((ma, mi, pa)) = parse_version(current) else {
         return vec![];
     };
-    VERSIONS
+    catalog
         .iter()
-        .filter(|(n, ..)| {
-            parse_version(n)
+        .filter(|k| {
+            k.triple()
                 .is_some_and(|(a, b, c)| a == ma && ((b == mi && c > pa) || b == mi + 1))
         })
+        .cloned()
         .collect()
+}
+
+/// Moves the cluster (and with `upgrade_pools` its pools) to `version`: the control plane goes
+/// `updating`, then the pools `upgrading` while their nodes are replaced.
+fn start_upgrade(
+    st: &Shared,
+    s: &mut Store,
+    id: &str,
+    version: &str,
+    upgrade_pools: bool,
+    now: DateTime<Utc>,
+) {
+    let pools: Vec<String> = s
+        .children(POOL, CLUSTER, id, now)
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
+    let Some(rec) = s.get_mut(CLUSTER, id, now) else {
+        return;
+    };
+    rec.obj().insert("version".into(), json!(version));
+    start_update(st, rec, now, st.durations.cluster_upgrade);
+    if upgrade_pools {
+        let start = st.later(now, st.durations.cluster_upgrade);
+        let end = st.later(start, st.durations.pool_upgrade);
+        for pid in pools {
+            if let Some(p) = s.get_mut(POOL, &pid, now) {
+                p.obj().insert("version".into(), json!(version));
+                p.schedule(&[("upgrading", now), ("ready", end)]);
+                touch(p, now);
+            }
+        }
+    }
 }
 
 async fn upgrade_cluster(
@@ -714,9 +932,9 @@ async fn upgrade_cluster(
     ok(st.write(|s, now| {
         let rec = find_cluster(s, &region, &id, now)?;
         ensure_cluster_stable(s, rec, now)?;
-        if !allowed_upgrades(rec.str("version"))
+        if !allowed_upgrades(&catalog(s, now), rec.str("version"))
             .iter()
-            .any(|v| v.0 == version)
+            .any(|v| v.name == version)
         {
             return Err(ApiError::invalid(
                 "version",
@@ -727,25 +945,7 @@ async fn upgrade_cluster(
                 ),
             ));
         }
-        let pools: Vec<String> = s
-            .children(POOL, CLUSTER, &id, now)
-            .iter()
-            .map(|p| p.id.clone())
-            .collect();
-        let rec = s.get_mut(CLUSTER, &id, now).expect("found");
-        rec.obj().insert("version".into(), json!(version));
-        start_update(&st, rec, now, st.durations.cluster_upgrade);
-        if upgrade_pools {
-            let start = st.later(now, st.durations.cluster_upgrade);
-            let end = st.later(start, st.durations.pool_upgrade);
-            for pid in pools {
-                if let Some(p) = s.get_mut(POOL, &pid, now) {
-                    p.obj().insert("version".into(), json!(version));
-                    p.schedule(&[("upgrading", now), ("ready", end)]);
-                    touch(p, now);
-                }
-            }
-        }
+        start_upgrade(&st, s, &id, &version, upgrade_pools, now);
         Ok(render_cluster(
             s,
             s.get(CLUSTER, &id, now).expect("found"),
@@ -796,8 +996,8 @@ async fn available_versions(
     check_region(&region, REGIONS)?;
     ok(st.read(|s, now| {
         let rec = find_cluster(s, &region, &id, now)?;
-        let versions: Vec<Value> = allowed_upgrades(rec.str("version"))
-            .into_iter()
+        let versions: Vec<Value> = allowed_upgrades(&catalog(s, now), rec.str("version"))
+            .iter()
             .map(|v| render_version(&region, v))
             .collect();
         Ok::<_, ApiError>(json!({ "versions": versions }))

@@ -260,6 +260,19 @@ async fn handle(
             }
         }
     });
+    if !ks.app.durations.kube_api_warmup.is_zero() {
+        let app = ks.app.clone();
+        let warming = ks.app.read(|s, now| {
+            crate::api::k8s::kube_api_available_at(&app, s, &cluster, now).is_none_or(|t| now < t)
+        });
+        if warming {
+            return kerr(KubeError::new(
+                503,
+                "ServiceUnavailable",
+                "the API server is not ready yet",
+            ));
+        }
+    }
     match auth {
         Err(e) => return kerr(e),
         Ok(false) => {
@@ -360,12 +373,32 @@ fn objects_request(
             "the server could not find the requested resource",
         ));
     }
+    if rt.kind == "Pod" && t.sub.as_deref() == Some("eviction") && method == Method::POST {
+        let (ns, name) = (
+            t.ns.clone().unwrap_or_default(),
+            t.name.clone().unwrap_or_default(),
+        );
+        return ks
+            .app
+            .write(|s, now| Ok(nodes::evict(s, now, cluster, &ns, &name)))
+            .unwrap_or_else(|_| Err(KubeError::new(500, "InternalError", "cannot persist")));
+    }
     if t.sub.as_deref().is_some_and(|s| s != "status") {
         return Err(KubeError::new(
             404,
             "NotFound",
             "the server could not find the requested resource",
         ));
+    }
+    if rt.kind == "Node" && method == Method::PATCH && t.sub.is_none() {
+        let patch: Value = serde_json::from_slice(body)
+            .or_else(|_| serde_norway::from_slice(body))
+            .map_err(|_| KubeError::bad_request("the patch is not JSON or YAML"))?;
+        let name = t.name.clone().unwrap_or_default();
+        return ks
+            .app
+            .write(|s, now| Ok(nodes::cordon(s, now, cluster, &name, &patch)))
+            .unwrap_or_else(|_| Err(KubeError::new(500, "InternalError", "cannot persist")));
     }
     if rt.kind == "Node" && method != Method::GET {
         return Err(KubeError::new(

@@ -4,6 +4,13 @@
 //! resource requests, `Running` on a ready node once the Deployment is available, `Pending`
 //! otherwise), so capacity tools (`kubectl describe nodes`, `kapstan scale --analyze-only`)
 //! and auditors (`kapstan audit`) see a cluster shaped like a real one.
+//!
+//! Draining is modelled the way `kubectl drain` sees it: a node is cordoned with a patch of
+//! `spec.unschedulable` (it then carries the `node.kubernetes.io/unschedulable` taint), and the
+//! pods on it leave through the Eviction API, which refuses (429) an eviction that would take
+//! a PodDisruptionBudget below its `minAvailable` / above its `maxUnavailable`. Once a pod was
+//! evicted from a cordoned node the node is drained: the Deployments' pods are scheduled on
+//! the remaining ready, schedulable nodes (or stay Pending when there is none).
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -86,6 +93,13 @@ pub fn nodes(s: &Store, now: DateTime<Utc>, cluster: &str) -> Vec<Value> {
             });
             let ready = n.status(now) == "ready";
             let name = n.str("name");
+            let cordoned = n.extra["unschedulable"].as_bool() == Some(true);
+            let taints = if cordoned {
+                json!([{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule",
+                        "timeAdded": n.extra["cordoned_at"]}])
+            } else {
+                json!([])
+            };
             json!({
                 "apiVersion": "v1", "kind": "Node",
                 "metadata": {
@@ -102,7 +116,7 @@ pub fn nodes(s: &Store, now: DateTime<Utc>, cluster: &str) -> Vec<Value> {
                         "topology.kubernetes.io/zone": pool.map(|p| p.str("zone")).unwrap_or_default(),
                     },
                 },
-                "spec": {"providerID": n.body["provider_id"]},
+                "spec": {"providerID": n.body["provider_id"], "unschedulable": cordoned, "taints": taints},
                 "status": {
                     "capacity": resources, "allocatable": resources,
                     "conditions": [{
@@ -151,10 +165,17 @@ pub fn deployment_pods(
     let Some(deploy_rt) = resources::find("apps", "v1", "deployments") else {
         return vec![];
     };
+    let drained: Vec<&str> = s
+        .list(NODE, now)
+        .into_iter()
+        .filter(|n| n.str("cluster_id") == cluster && n.extra["drained"].as_bool() == Some(true))
+        .map(|n| n.str("name"))
+        .collect();
     let ready_nodes: Vec<String> = nodes(s, now, cluster)
         .into_iter()
         .filter(|n| n["status"]["conditions"][0]["status"] == "True")
         .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
+        .filter(|n| !drained.contains(&n.as_str()))
         .collect();
     let rv = objects::current_rv(s, cluster, now);
     let mut out = vec![];
@@ -239,4 +260,124 @@ pub fn deployment_pods(
         }
     }
     out
+}
+
+/// `PATCH` of a Node: only `spec.unschedulable` (cordon, uncordon) is honoured.
+pub fn cordon(
+    s: &mut Store,
+    now: DateTime<Utc>,
+    cluster: &str,
+    name: &str,
+    patch: &Value,
+) -> Result<(axum::http::StatusCode, Value), objects::KubeError> {
+    let id = s
+        .list(NODE, now)
+        .into_iter()
+        .find(|n| n.str("cluster_id") == cluster && n.str("name") == name)
+        .map(|n| n.id.clone())
+        .ok_or_else(|| {
+            objects::KubeError::new(404, "NotFound", format!("nodes \"{name}\" not found"))
+        })?;
+    if let Some(u) = patch["spec"]["unschedulable"].as_bool()
+        && let Some(n) = s.get_mut(NODE, &id, now)
+    {
+        n.extra["unschedulable"] = json!(u);
+        n.extra["cordoned_at"] = json!(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        if !u {
+            n.extra["drained"] = json!(false);
+        }
+    }
+    let node = nodes(s, now, cluster)
+        .into_iter()
+        .find(|n| n["metadata"]["name"] == name)
+        .unwrap_or_default();
+    Ok((axum::http::StatusCode::OK, node))
+}
+
+/// How many more pods `pdb` lets go, given the pods it selects.
+fn disruptions_allowed(pdb: &Value, selected: &[&Value]) -> i64 {
+    let expected = selected.len() as i64;
+    let healthy = selected
+        .iter()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .count() as i64;
+    let count = |v: &Value, round_up: bool| -> Option<i64> {
+        if let Some(n) = v.as_i64() {
+            return Some(n);
+        }
+        let pct: f64 = v.as_str()?.strip_suffix('%')?.parse().ok()?;
+        let x = expected as f64 * pct / 100.0;
+        Some(if round_up { x.ceil() } else { x.floor() } as i64)
+    };
+    let spec = &pdb["spec"];
+    if let Some(min) = count(&spec["minAvailable"], true) {
+        healthy - min
+    } else if let Some(max) = count(&spec["maxUnavailable"], false) {
+        max - (expected - healthy)
+    } else {
+        // A budget that bounds nothing lets every pod go.
+        i64::MAX
+    }
+}
+
+/// `POST .../pods/{name}/eviction`: refused with 429 while a PodDisruptionBudget selecting
+/// the pod has no disruption left; accepted otherwise, which drains a cordoned node.
+pub fn evict(
+    s: &mut Store,
+    now: DateTime<Utc>,
+    cluster: &str,
+    ns: &str,
+    name: &str,
+) -> Result<(axum::http::StatusCode, Value), objects::KubeError> {
+    let pods = deployment_pods(s, now, cluster, Some(ns));
+    let pod = pods
+        .iter()
+        .find(|p| p["metadata"]["name"] == name)
+        .ok_or_else(|| {
+            objects::KubeError::new(404, "NotFound", format!("pods \"{name}\" not found"))
+        })?;
+    let selects = |pdb: &Value, p: &Value| {
+        pdb["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .is_some_and(|m| m.iter().all(|(k, v)| &p["metadata"]["labels"][k] == v))
+    };
+    if let Some(pdb_rt) = resources::find("policy", "v1", "poddisruptionbudgets") {
+        for pdb in objects::list(s, now, cluster, pdb_rt, Some(ns)) {
+            let pdb = &pdb.body;
+            if !selects(pdb, pod) {
+                continue;
+            }
+            let selected: Vec<&Value> = pods.iter().filter(|p| selects(pdb, p)).collect();
+            if disruptions_allowed(pdb, &selected) < 1 {
+                return Err(objects::KubeError::new(
+                    429,
+                    "TooManyRequests",
+                    format!(
+                        "Cannot evict pod as it would violate the pod's disruption budget ({}).",
+                        pdb["metadata"]["name"].as_str().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(node) = pod["spec"]["nodeName"].as_str() {
+        let id = s
+            .list(NODE, now)
+            .into_iter()
+            .find(|n| {
+                n.str("cluster_id") == cluster
+                    && n.str("name") == node
+                    && n.extra["unschedulable"].as_bool() == Some(true)
+            })
+            .map(|n| n.id.clone());
+        if let Some(id) = id
+            && let Some(n) = s.get_mut(NODE, &id, now)
+        {
+            n.extra["drained"] = json!(true);
+        }
+    }
+    Ok((
+        axum::http::StatusCode::CREATED,
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+    ))
 }

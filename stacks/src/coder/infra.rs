@@ -37,6 +37,15 @@ fn tags(p: &Profile) -> Vec<String> {
 /// on the Coder Service, so the cloud controller never has a different one to apply.
 pub const LB_SSL_COMPATIBILITY_LEVEL: &str = "ssl_compatibility_level_modern";
 
+/// The name of the default pool: derived from its node type, the field that forces a
+/// replacement, so the replacement can exist next to the pool it replaces (`default-gp1-s`).
+pub fn pool_name(p: &Profile) -> String {
+    format!(
+        "default-{}",
+        p.node_type.to_ascii_lowercase().replace('_', "-")
+    )
+}
+
 /// The database name of an environment.
 pub fn database_name(p: &Profile) -> String {
     format!("coder_{}_db", p.env.name())
@@ -69,6 +78,11 @@ pub fn infra_stack(p: &Profile) -> Stack {
             ..Default::default()
         },
     );
+    // Losing the network, the cluster or the database loses data or every workspace: a plan
+    // that would replace or delete them fails, naming the protection, unless it is lifted.
+    if p.prevent_destroy {
+        network.prevent_destroy();
+    }
     let gateway_ip = s.add(
         "gateway-ip",
         PublicGatewayIp {
@@ -127,11 +141,14 @@ pub fn infra_stack(p: &Profile) -> Stack {
             ..Default::default()
         },
     );
+    if p.prevent_destroy {
+        cluster.prevent_destroy();
+    }
     let pool = s.add(
         "pool-default",
         Pool {
             cluster_id: cluster.id().into(),
-            name: "default".into(),
+            name: pool_name(p).into(),
             node_type: p.node_type.clone().into(),
             size: p.pool_size.into(),
             min_size: Some(p.pool_min.into()),
@@ -148,6 +165,10 @@ pub fn infra_stack(p: &Profile) -> Stack {
         },
     );
     pool.depends_on(&gateway_network);
+    // A node type change replaces the pool: the new one (its name says what forced it) is
+    // created and ready before the old one is deleted, so Coder and the workspaces always have
+    // nodes.
+    pool.create_before_destroy();
     // Autoscaling moves the live size: keep it from planning updates back to the declared one.
     // A fixed-size pool (`kapstan scale --nodes N`) plans its size like any other field.
     if p.pool_autoscaling {
@@ -188,6 +209,9 @@ pub fn infra_stack(p: &Profile) -> Stack {
             ..Default::default()
         },
     );
+    if p.prevent_destroy {
+        database.prevent_destroy();
+    }
     let db = s.add(
         "database-coder",
         RdbDatabase {

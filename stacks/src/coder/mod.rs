@@ -16,7 +16,8 @@ use crate::catalog::{StackError, StackVars};
 
 /// Builds `coder-<env>-<phase>` from variables: `project_dir` (where `environments/<env>.toml`
 /// is), `domain`, `subdomain`, `coder` (`false` skips Coder), `chart_repository`,
-/// `access_url`, `templates` (comma-separated names).
+/// `access_url`, `templates` (comma-separated names), `prevent_destroy` (`false` lifts the
+/// protection of the cluster, the database and the private network, for teardown).
 pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSpec, StackError> {
     let project_dir = vars
         .get("project_dir")
@@ -28,6 +29,20 @@ pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSp
     }
     if let Some(sd) = vars.get("subdomain") {
         profile.subdomain = sd.clone();
+    }
+    if let Some(v) = vars.get("prevent_destroy") {
+        profile.prevent_destroy = match v.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(StackError::Var {
+                    stack: profile.stack_name(phase),
+                    var: "prevent_destroy".into(),
+                    value: v.clone(),
+                    problem: "must be true or false".into(),
+                });
+            }
+        };
     }
     profile.check().map_err(|problem| StackError::Var {
         stack: profile.stack_name(phase),

@@ -90,7 +90,9 @@ pub struct Profile {
     pub region: String,
     /// Zone (`fr-par-1`).
     pub zone: String,
-    /// Kubernetes minor version.
+    /// Kubernetes version: `latest` (the default: the newest minor the live `/versions` list
+    /// still supports, chosen when the cluster is created and then kept current by
+    /// auto-upgrade), or a pinned `x.y` / `x.y.z`, refused at plan time once deprecated.
     pub kubernetes_version: String,
     /// Pool node type.
     pub node_type: String,
@@ -108,6 +110,10 @@ pub struct Profile {
     pub scale_down_utilization_threshold: Option<f64>,
     /// Private network IPv4 subnet (explicit, so the database ACL matches it).
     pub subnet: String,
+    /// Whether the stateful resources (cluster, database, private network) carry
+    /// `prevent_destroy`. On by default; `kapstan down` lifts it (stack variable
+    /// `prevent_destroy=false`) because tearing the environment down is what it is for.
+    pub prevent_destroy: bool,
     /// Database node type.
     pub db_node_type: String,
     /// High availability (two nodes).
@@ -201,7 +207,7 @@ impl Profile {
             env,
             region: "fr-par".into(),
             zone: "fr-par-1".into(),
-            kubernetes_version: "1.32".into(),
+            kubernetes_version: kapstan_providers::scaleway::k8s_version::LATEST.into(),
             node_type: "GP1-XS".into(),
             pool_size: 2,
             pool_min: 1,
@@ -209,6 +215,7 @@ impl Profile {
             pool_autoscaling: true,
             scale_down_utilization_threshold: None,
             subnet: "172.16.0.0/22".into(),
+            prevent_destroy: true,
             db_node_type: "DB-DEV-S".into(),
             db_ha: false,
             db_volume_type: "lssd".into(),

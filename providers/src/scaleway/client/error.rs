@@ -282,6 +282,8 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// The JSON body, when it was JSON.
     pub body: Option<serde_json::Value>,
+    /// The delay a `Retry-After` header asked for.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl std::error::Error for ApiError {}
@@ -493,6 +495,7 @@ impl ApiError {
             path: path.to_owned(),
             request_id,
             body: json,
+            retry_after: None,
         }
     }
 

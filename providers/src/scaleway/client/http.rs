@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use backon::Retryable;
+use backon::BackoffBuilder;
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 use serde::Serialize;
@@ -18,7 +18,10 @@ use super::locality::{Locality, Region, Zone};
 use super::pagination::{MAX_PAGES, Paginated, is_last_page};
 use super::query::Query;
 use super::rate_limit::{RateLimit, TokenBucket};
-use super::retry::{RetryPolicy, finalize, server_suggested_delay, should_retry};
+use super::retry::{
+    RATE_LIMIT_TARGET, RetryPolicy, finalize, parse_retry_after, server_suggested_delay,
+    should_retry,
+};
 use super::transient::{TransientConflict, TransientStateHook};
 
 /// The Scaleway APIs kapstan calls.
@@ -176,6 +179,8 @@ struct Inner {
 pub struct Client {
     inner: Arc<Inner>,
     hook: Option<Arc<dyn TransientStateHook>>,
+    /// Replaces the options' retry policy for this clone.
+    retry: Option<RetryPolicy>,
 }
 
 impl fmt::Debug for Client {
@@ -228,6 +233,7 @@ impl Client {
                 buckets,
             }),
             hook: None,
+            retry: None,
         })
     }
 
@@ -262,6 +268,17 @@ impl Client {
         Client {
             inner: self.inner.clone(),
             hook: Some(hook),
+            retry: self.retry.clone(),
+        }
+    }
+
+    /// A clone of this client with another retry policy (e.g. [`RetryPolicy::none`] for a
+    /// best-effort read that must not hold a plan up when the API is unreachable).
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            hook: self.hook.clone(),
+            retry: Some(policy),
         }
     }
 
@@ -270,6 +287,7 @@ impl Client {
         Client {
             inner: self.inner.clone(),
             hook: None,
+            retry: self.retry.clone(),
         }
     }
 
@@ -419,7 +437,8 @@ impl Client {
                     let Some(hook) = &self.hook else {
                         return Err(e);
                     };
-                    if waits >= self.inner.options.retry.max_transient_waits {
+                    let policy = self.retry.as_ref().unwrap_or(&self.inner.options.retry);
+                    if waits >= policy.max_transient_waits {
                         return Err(e);
                     }
                     let conflict = conflict_of(&e, waits);
@@ -439,24 +458,56 @@ impl Client {
     }
 
     async fn execute_with_retries(&self, req: &Request, full_path: &str) -> Result<RawResponse> {
-        let policy = &self.inner.options.retry;
-        let cap = policy.max_delay;
-        (|| self.attempt(req, full_path))
-            .retry(policy.backoff())
-            .sleep(tokio::time::sleep)
-            .when(|e| should_retry(&req.method, e))
-            .adjust(|e, delay| delay.map(|d| server_suggested_delay(e, cap).unwrap_or(d)))
-            .notify(|e, delay| {
-                tracing::debug!(
+        let policy = self.retry.as_ref().unwrap_or(&self.inner.options.retry);
+        let mut backoff = policy.backoff().build();
+        let mut rate_backoff = policy.rate_limit_backoff().build();
+        let mut rate_limited_since: Option<Instant> = None;
+        loop {
+            let err = match self.attempt(req, full_path).await {
+                Ok(resp) => return Ok(resp),
+                Err(e) => e,
+            };
+            if err.api_error().is_some_and(|e| e.is_rate_limited()) {
+                let since = *rate_limited_since.get_or_insert_with(Instant::now);
+                let waited = since.elapsed();
+                let Some(left) = policy.rate_limit_patience.checked_sub(waited) else {
+                    return Err(finalize(&req.method, err));
+                };
+                if left.is_zero() {
+                    return Err(finalize(&req.method, err));
+                }
+                let delay = server_suggested_delay(&err)
+                    .or_else(|| rate_backoff.next())
+                    .unwrap_or(policy.max_delay)
+                    .min(left);
+                // Info, not debug: a run can sit here for minutes and must say why.
+                tracing::info!(
+                    target: RATE_LIMIT_TARGET,
+                    api = req.api.name(),
                     method = %req.method,
                     path = full_path,
-                    error = %e,
-                    ?delay,
-                    "retrying Scaleway API call"
+                    delay_ms = delay.as_millis() as u64,
+                    waited_s = waited.as_secs(),
+                    "waiting on the Scaleway API's rate limit"
                 );
-            })
-            .await
-            .map_err(|e| finalize(&req.method, e))
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            if !should_retry(&req.method, &err) {
+                return Err(finalize(&req.method, err));
+            }
+            let Some(delay) = backoff.next() else {
+                return Err(finalize(&req.method, err));
+            };
+            tracing::debug!(
+                method = %req.method,
+                path = full_path,
+                error = %err,
+                ?delay,
+                "retrying Scaleway API call"
+            );
+            tokio::time::sleep(delay).await;
+        }
     }
 
     async fn attempt(&self, req: &Request, full_path: &str) -> Result<RawResponse> {
@@ -494,6 +545,11 @@ impl Client {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
         let body = resp.bytes().await.map_err(transport)?;
         tracing::debug!(
             method = %req.method,
@@ -503,14 +559,10 @@ impl Client {
             "Scaleway API call"
         );
         if status >= 400 {
-            return Err(ApiError::from_response(
-                req.method.as_str(),
-                full_path,
-                status,
-                request_id,
-                &body,
-            )
-            .into());
+            let mut err =
+                ApiError::from_response(req.method.as_str(), full_path, status, request_id, &body);
+            err.retry_after = retry_after;
+            return Err(err.into());
         }
         Ok(RawResponse {
             status,

@@ -32,6 +32,6 @@ pub use locality::{Locality, LocalityError, Region, Zone};
 pub use pagination::Paginated;
 pub use query::{Query, path_segment};
 pub use rate_limit::{RateLimit, TokenBucket};
-pub use retry::RetryPolicy;
+pub use retry::{RATE_LIMIT_TARGET, RetryPolicy};
 pub use secret::{SecretKey, SecretString};
 pub use transient::{HookFuture, TransientConflict, TransientStateHook, hook_fn};

@@ -128,15 +128,17 @@ pub fn insert_zone(
             &name,
             json!({"name": "", "type": "NS", "data": format!("{ns}."), "ttl": 1800,
                    "priority": 0, "comment": null}),
+            now,
         );
     }
     snapshot(s, &name, now, visible_at);
     name
 }
 
-fn insert_record(s: &mut Store, zone: &str, mut body: Value) -> String {
+fn insert_record(s: &mut Store, zone: &str, mut body: Value, now: DateTime<Utc>) -> String {
     let id = new_id();
     body["id"] = json!(id);
+    body["updated_at"] = json!(ts(now));
     s.insert(
         RECORD,
         &id,
@@ -614,7 +616,7 @@ async fn update_records(
                         match duplicate {
                             // Adding an identical record again keeps one (a set of values).
                             Some(e) => touched.push(e.id.clone()),
-                            None => touched.push(insert_record(s, &zone, rec)),
+                            None => touched.push(insert_record(s, &zone, rec, now)),
                         }
                     }
                 }
@@ -640,10 +642,11 @@ async fn update_records(
                                 let r = s.get_mut(RECORD, id, now).expect("selected");
                                 let mut rec = rec;
                                 rec["id"] = json!(id);
+                                rec["updated_at"] = json!(ts(now));
                                 r.body = rec;
                                 touched.push(id.clone());
                             }
-                            None => touched.push(insert_record(s, &zone, rec)),
+                            None => touched.push(insert_record(s, &zone, rec, now)),
                         }
                     }
                 }

@@ -1,6 +1,9 @@
 //! The Scaleway API client and one driver per Scaleway resource kind.
 
 pub mod client;
+pub mod dns_name;
+pub mod domain_record;
+pub mod domain_zone;
 pub mod k8s_cluster;
 pub mod k8s_pool;
 pub mod lb;
@@ -62,6 +65,12 @@ pub fn register_with(registry: &mut Registry, provider: Arc<ScalewayProvider>) {
         provider.clone(),
     )));
     registry.register(Arc::new(vpc_gateway_network::GatewayNetworkDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(domain_zone::DomainZoneDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(domain_record::DomainRecordDriver::new(
         provider.clone(),
     )));
     registry.register(Arc::new(object_bucket::ObjectBucketDriver::new(provider)));

@@ -608,16 +608,7 @@ async fn update_records(
                     let list: Vec<Value> = field(&inner, "records")?.unwrap_or_default();
                     for (j, r) in list.iter().enumerate() {
                         let rec = parse_record(&format!("{path}.add.records[{j}]"), &zone, r)?;
-                        let duplicate = zone_records(s, &zone, now).into_iter().find(|e| {
-                            e.str("name") == rec["name"]
-                                && e.str("type") == rec["type"]
-                                && e.str("data") == rec["data"]
-                        });
-                        match duplicate {
-                            // Adding an identical record again keeps one (a set of values).
-                            Some(e) => touched.push(e.id.clone()),
-                            None => touched.push(insert_record(s, &zone, rec, now)),
-                        }
+                        touched.push(insert_record(s, &zone, rec, now));
                     }
                 }
                 "set" => {

@@ -36,11 +36,21 @@ pub enum Api {
     VpcGw,
     /// IP address management, `ipam/v1`, regional.
     Ipam,
+    /// Domains and DNS, `domain/v2beta1`, global (no region or zone in the path).
+    Domain,
 }
 
 impl Api {
     /// Every API.
-    pub const ALL: [Api; 6] = [Api::K8s, Api::Rdb, Api::Lb, Api::Vpc, Api::VpcGw, Api::Ipam];
+    pub const ALL: [Api; 7] = [
+        Api::K8s,
+        Api::Rdb,
+        Api::Lb,
+        Api::Vpc,
+        Api::VpcGw,
+        Api::Ipam,
+        Api::Domain,
+    ];
 
     /// Product and version path prefix, e.g. `k8s/v1`.
     pub fn prefix(self) -> &'static str {
@@ -51,12 +61,28 @@ impl Api {
             Api::Vpc => "vpc/v2",
             Api::VpcGw => "vpc-gw/v2",
             Api::Ipam => "ipam/v1",
+            Api::Domain => "domain/v2beta1",
         }
     }
 
     /// Whether paths are `/zones/{zone}` (otherwise `/regions/{region}`).
     pub fn is_zonal(self) -> bool {
         matches!(self, Api::Lb | Api::VpcGw)
+    }
+
+    /// Whether paths carry no locality at all (`/domain/v2beta1/dns-zones`).
+    pub fn is_global(self) -> bool {
+        matches!(self, Api::Domain)
+    }
+
+    fn scope(self) -> &'static str {
+        if self.is_global() {
+            "global"
+        } else if self.is_zonal() {
+            "zonal"
+        } else {
+            "regional"
+        }
     }
 
     /// Short name for messages.
@@ -68,6 +94,7 @@ impl Api {
             Api::Vpc => "VPC",
             Api::VpcGw => "Public Gateway",
             Api::Ipam => "IPAM",
+            Api::Domain => "Domains and DNS",
         }
     }
 }
@@ -126,6 +153,9 @@ pub struct Request {
     pub query: Query,
     /// JSON body, already serialized.
     pub body: Option<Vec<u8>>,
+    /// Not retried blindly whatever the method: an unknown outcome is
+    /// [`Error::Ambiguous`](super::Error::Ambiguous), as for a POST (a PATCH that adds).
+    pub once: bool,
 }
 
 impl Request {
@@ -138,7 +168,14 @@ impl Request {
             path: path.to_owned(),
             query: Query::new(),
             body: None,
+            once: false,
         }
+    }
+
+    /// Marks the request as not idempotent (see [`Request::once`]).
+    pub fn once(mut self) -> Self {
+        self.once = true;
+        self
     }
 
     /// Sets the query.
@@ -385,15 +422,15 @@ impl Client {
     }
 
     fn full_path(&self, req: &Request) -> Result<String> {
-        let zonal = matches!(req.locality, Locality::Zone(_));
-        if zonal != req.api.is_zonal() {
+        let given = match req.locality {
+            Locality::Zone(_) => "zonal",
+            Locality::Region(_) => "regional",
+            Locality::Global => "global",
+        };
+        if given != req.api.scope() {
             return Err(Error::LocalityMismatch {
                 api: req.api.prefix(),
-                expected: if req.api.is_zonal() {
-                    "zonal"
-                } else {
-                    "regional"
-                },
+                expected: req.api.scope(),
                 given: req.locality.clone(),
             });
         }
@@ -403,12 +440,12 @@ impl Client {
                 req.path
             )));
         }
-        Ok(format!(
-            "/{}/{}{}",
-            req.api.prefix(),
-            req.locality.path_segment(),
-            req.path
-        ))
+        let segment = req.locality.path_segment();
+        Ok(if segment.is_empty() {
+            format!("/{}{}", req.api.prefix(), req.path)
+        } else {
+            format!("/{}/{}{}", req.api.prefix(), segment, req.path)
+        })
     }
 
     async fn execute(&self, req: &Request, full_path: &str) -> Result<RawResponse> {
@@ -441,10 +478,15 @@ impl Client {
     async fn execute_with_retries(&self, req: &Request, full_path: &str) -> Result<RawResponse> {
         let policy = &self.inner.options.retry;
         let cap = policy.max_delay;
+        let retry_as = if req.once {
+            Method::POST
+        } else {
+            req.method.clone()
+        };
         (|| self.attempt(req, full_path))
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
-            .when(|e| should_retry(&req.method, e))
+            .when(|e| should_retry(&retry_as, e))
             .adjust(|e, delay| delay.map(|d| server_suggested_delay(e, cap).unwrap_or(d)))
             .notify(|e, delay| {
                 tracing::debug!(
@@ -456,7 +498,7 @@ impl Client {
                 );
             })
             .await
-            .map_err(|e| finalize(&req.method, e))
+            .map_err(|e| finalize(&retry_as, e))
     }
 
     async fn attempt(&self, req: &Request, full_path: &str) -> Result<RawResponse> {

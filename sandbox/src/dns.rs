@@ -49,15 +49,18 @@ pub async fn start(
         Err(e) => return Err(e),
     };
     let addr = udp.local_addr()?;
-    let _ = app.write(|s, now| {
-        match s.get_mut(RESPONDER, "port", now) {
-            Some(r) => r.body["port"] = json!(addr.port()),
-            None => {
-                s.insert(RESPONDER, "port", None, json!({"port": addr.port()}), &[]);
+    // Only a persisted sandbox has a restart to keep the port for.
+    if app.persistent() {
+        let _ = app.write(|s, now| {
+            match s.get_mut(RESPONDER, "port", now) {
+                Some(r) => r.body["port"] = json!(addr.port()),
+                None => {
+                    s.insert(RESPONDER, "port", None, json!({"port": addr.port()}), &[]);
+                }
             }
-        }
-        Ok(())
-    });
+            Ok(())
+        });
+    }
     let weak = std::sync::Arc::downgrade(app);
     tokio::spawn(serve_udp(udp, weak.clone(), shutdown.clone()));
     tokio::spawn(serve_tcp(tcp, weak, shutdown));

@@ -62,6 +62,11 @@ impl AppState {
         now + chrono::Duration::microseconds((scaled * 1_000_000.0).round() as i64)
     }
 
+    /// Whether state persists in a data directory (ports are then kept across restarts).
+    pub fn persistent(&self) -> bool {
+        self.data_dir.is_some()
+    }
+
     /// When a DNS change made at `now` becomes visible to the DNS responder.
     pub fn dns_visible_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now + chrono::Duration::from_std(self.dns_visibility_delay)

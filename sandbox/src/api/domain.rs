@@ -823,8 +823,8 @@ async fn seed_zone_route(State(st): State<Shared>, body: JsonBody) -> ApiResult 
     ok(v)
 }
 
-/// Creates (or sets the status of) a zone a project owns, visible at once; its parent domain
-/// is the part after the first label for a sub-zone, the zone itself for a domain.
+/// Creates (or sets the status of) a zone a project owns, visible at once, as a registered
+/// domain of its own (empty `subdomain`): the zone a user delegated to Scaleway.
 pub fn seed_zone(
     s: &mut Store,
     zone: &str,

@@ -2,7 +2,8 @@
 //! `--sandbox` mode.
 //!
 //! It serves, on 127.0.0.1 only, Kapsule `k8s/v1`, RDB `rdb/v1`, Load Balancer `lb/v1`
-//! (zoned), VPC `vpc/v2`, Public Gateway `vpc-gw/v2` and IPAM `ipam/v1`, written from
+//! (zoned), VPC `vpc/v2`, Public Gateway `vpc-gw/v2`, IPAM `ipam/v1` and Domains and DNS
+//! `domain/v2beta1` (with an authoritative DNS responder on loopback), written from
 //! `reference/scaleway-api.md` (not from any client): real paths, status codes, error bodies,
 //! pagination, PATCH/PUT semantics, server-side defaults and asynchronous state machines whose
 //! durations are the measured medians divided by a speed factor. Faults (429, 5xx, 409,
@@ -25,6 +26,7 @@
 
 mod api;
 mod coder;
+mod dns;
 mod error;
 mod kube;
 mod options;
@@ -34,6 +36,8 @@ mod wire;
 
 pub use coder::CoderOptions;
 pub use error::SandboxError;
-pub use options::{DEFAULT_PROJECT_ID, DEFAULT_SECRET_KEY, Durations, FaultSpec, SandboxOptions};
+pub use options::{
+    DEFAULT_DNS_ZONE, DEFAULT_PROJECT_ID, DEFAULT_SECRET_KEY, Durations, FaultSpec, SandboxOptions,
+};
 pub use server::{Sandbox, serve_until_ctrl_c};
 pub use store::STATE_FILE;

@@ -40,7 +40,17 @@ pub struct SandboxOptions {
     pub chart_dirs: Vec<PathBuf>,
     /// How the Coder emulator behaves (provisioner daemons, rate limits, faults).
     pub coder: crate::coder::CoderOptions,
+    /// How long a DNS record change takes to reach the DNS responder (real time, not divided
+    /// by the speed factor), to exercise propagation waits. Zero serves changes at once.
+    pub dns_visibility_delay: Duration,
+    /// Zones seeded `active` in the default project when the store is new (`D` or `S.D`).
+    /// `None` is the default: [`DEFAULT_DNS_ZONE`] when state persists in a data directory
+    /// (the `--sandbox` mode), no zone otherwise.
+    pub dns_zones: Option<Vec<String>>,
 }
+
+/// The zone a persistent sandbox owns from the start, so `--domain example.test` works offline.
+pub const DEFAULT_DNS_ZONE: &str = "example.test";
 
 impl Default for SandboxOptions {
     fn default() -> Self {
@@ -54,6 +64,8 @@ impl Default for SandboxOptions {
             durations: Durations::default(),
             chart_dirs: Vec::new(),
             coder: crate::coder::CoderOptions::default(),
+            dns_visibility_delay: Duration::ZERO,
+            dns_zones: None,
         }
     }
 }

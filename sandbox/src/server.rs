@@ -48,6 +48,8 @@ pub struct AppState {
     pub base_url: String,
     data_dir: Option<PathBuf>,
     store: Mutex<Store>,
+    /// Delay before a DNS change reaches the DNS responder (not scaled by `speed`).
+    pub dns_visibility_delay: Duration,
     /// The charts the chart repository serves.
     pub(crate) charts: Arc<crate::coder::charts::Repository>,
     /// End of the current rate-limit window (fault `429-window`).
@@ -62,6 +64,17 @@ impl AppState {
     pub fn later(&self, now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
         let scaled = d.as_secs_f64() / self.speed;
         now + chrono::Duration::microseconds((scaled * 1_000_000.0).round() as i64)
+    }
+
+    /// Whether state persists in a data directory (ports are then kept across restarts).
+    pub fn persistent(&self) -> bool {
+        self.data_dir.is_some()
+    }
+
+    /// When a DNS change made at `now` becomes visible to the DNS responder.
+    pub fn dns_visible_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + chrono::Duration::from_std(self.dns_visibility_delay)
+            .unwrap_or_else(|_| chrono::Duration::days(365))
     }
 
     /// Runs a read-only closure on the store.
@@ -102,6 +115,7 @@ struct KillSwitch(Arc<Notify>);
 #[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,
+    dns_addr: SocketAddr,
     url: String,
     state: Shared,
     shutdown: watch::Sender<bool>,
@@ -118,10 +132,36 @@ impl Sandbox {
         if !addr.ip().is_loopback() {
             return Err(SandboxError::NotLoopback { addr });
         }
-        let store = match &options.data_dir {
+        let fresh = options
+            .data_dir
+            .as_ref()
+            .is_none_or(|dir| !Store::path_in(dir).exists());
+        let mut store = match &options.data_dir {
             Some(dir) => Store::load(dir)?,
             None => Store::new(),
         };
+        let zones = options.dns_zones.clone().unwrap_or_else(|| {
+            if options.data_dir.is_some() {
+                vec![crate::DEFAULT_DNS_ZONE.to_string()]
+            } else {
+                vec![]
+            }
+        });
+        if fresh {
+            for zone in &zones {
+                crate::api::domain::seed_zone(
+                    &mut store,
+                    zone,
+                    "active",
+                    &options.default_project_id,
+                    Utc::now(),
+                )
+                .map_err(|_| SandboxError::InvalidOption {
+                    name: "dns_zones",
+                    reason: format!("{zone} is not a valid zone name"),
+                })?;
+            }
+        }
         let charts = Arc::new(crate::coder::charts::Repository::new(&options.chart_dirs)?);
         let listener = TcpListener::bind(addr)
             .await
@@ -139,16 +179,21 @@ impl Sandbox {
             coder: options.coder,
             base_url: url.clone(),
             data_dir: options.data_dir,
+            dns_visibility_delay: options.dns_visibility_delay,
             store: Mutex::new(store),
             charts,
             rate_limited_until: Mutex::new(None),
         });
         let router = crate::api::router(state.clone());
         let (shutdown, rx) = watch::channel(false);
+        let dns_addr = crate::dns::start(&state, rx.clone())
+            .await
+            .map_err(|source| SandboxError::Bind { addr, source })?;
         let task = tokio::spawn(accept_loop(listener, router, rx));
         tracing::info!(%url, "sandbox listening");
         Ok(Sandbox {
             addr,
+            dns_addr,
             url,
             state,
             shutdown,
@@ -164,6 +209,13 @@ impl Sandbox {
     /// Listening address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Address of the authoritative DNS responder (UDP and TCP on 127.0.0.1) serving the
+    /// emulated DNS zones: `dig @127.0.0.1 -p PORT coder.example.test`. Its port is kept
+    /// across restarts with a data directory.
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.dns_addr
     }
 
     /// The secret key clients must send in `X-Auth-Token`.

@@ -23,6 +23,7 @@ async fn run_sdk_script(script: &str) -> String {
         .join(script);
     let sandbox = Sandbox::start(SandboxOptions {
         speed: 1000.0,
+        dns_zones: Some(vec!["example.test".into()]),
         ..Default::default()
     })
     .await
@@ -92,6 +93,8 @@ async fn sandbox_responses_carry_every_field_of_the_official_sdk_types() {
         "lb.Backend",
         "vpcgw.GatewayNetwork",
         "ipam.IP",
+        "domain.Record",
+        "domain.DNSZone",
     ] {
         assert!(
             stdout.contains(required),

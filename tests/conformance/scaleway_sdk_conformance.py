@@ -10,7 +10,10 @@ The scenario: VPC and private networks, a Cilium Kapsule cluster on the private 
 waiter until pool_required), a pool (waiter until ready), the kubeconfig, an RDB PostgreSQL
 instance on the private network (waiter), a database, a user, privileges and ACL rules, an LB
 flexible IP and an LB on it (waiter), paginated listings of everything, then deletion in
-dependency order, each ending in a 404. Exits non-zero with a message on the first failure.
+dependency order, each ending in a 404; then DNS (the sandbox is started with the zone
+`example.test` active in the project): zone listing, a sub-zone, record changes (add, set by
+id_fields, delete by id, clear), name/type filters and pagination, versions, diff and restore.
+Exits non-zero with a message on the first failure.
 """
 
 import base64
@@ -26,6 +29,16 @@ from scaleway.rdb.v1 import (
     EndpointSpecPrivateNetwork,
     EndpointSpecPrivateNetworkIpamConfig,
     RdbV1API,
+)
+from scaleway.domain.v2beta1 import (
+    DomainV2Beta1API,
+    Record,
+    RecordChange,
+    RecordChangeAdd,
+    RecordChangeClear,
+    RecordChangeDelete,
+    RecordChangeSet,
+    RecordIdentifier,
 )
 from scaleway.vpc.v2 import VpcV2API
 from scaleway_core.api import ScalewayException
@@ -190,7 +203,86 @@ def main():
     vpc.delete_vpc(vpc_id=net.id)
     expect_404(lambda: vpc.get_vpc(vpc_id=net.id), "VPC")
 
+    dns(client)
     print(f"OK: {STEPS} steps passed", flush=True)
+
+
+def rec(name, type_, data, ttl=300):
+    return Record(data=data, name=name, priority=0, ttl=ttl, type_=type_, id="")
+
+
+def dns(client):
+    domain = DomainV2Beta1API(client, bypass_validation=True)
+    project = client.default_project_id
+
+    step("list DNS zones by domain and by zone name")
+    zones = domain.list_dns_zones_all(domain="example.test", project_id=project)
+    check([(z.domain, z.subdomain, str(z.status)) for z in zones] == [("example.test", "", "active")], f"zones: {zones}")
+    check(domain.list_dns_zones(domain="", dns_zone="example.test").total_count == 1, "zone by dns_zone")
+    check(domain.list_dns_zones(domain="nothing.test").total_count == 0, "no zone for another domain")
+
+    step("create a sub-zone; a second time is a conflict")
+    sub = domain.create_dns_zone(domain="example.test", subdomain="conformance", project_id=project)
+    check(sub.subdomain == "conformance" and str(sub.status) == "active", f"sub-zone: {sub}")
+    check(sorted(sub.ns) == ["ns0.dom.scw.cloud", "ns1.dom.scw.cloud"], f"name servers: {sub.ns}")
+    try:
+        domain.create_dns_zone(domain="example.test", subdomain="conformance", project_id=project)
+        check(False, "creating an existing zone must fail")
+    except ScalewayException as e:
+        check(e.status_code == 409, f"existing zone: expected 409, got {e.status_code}")
+
+    step("add records, set one by id_fields, delete one by id")
+    added = domain.update_dns_zone_records(
+        dns_zone="example.test", disallow_new_zone_creation=True, return_all_records=False,
+        changes=[RecordChange(add=RecordChangeAdd(records=[
+            rec("coder", "A", "192.0.2.1"), rec("*.coder", "A", "192.0.2.1"),
+            rec("_acme-challenge.coder", "TXT", '"challenge"', 60),
+        ] + [rec(f"host{i}", "A", f"192.0.2.{10 + i}") for i in range(25)]))],
+    ).records
+    check(len(added) == 28, f"added records: {len(added)}")
+    check({str(r.type_).upper() for r in added} == {"A", "TXT"}, f"types: {[r.type_ for r in added]}")
+    updated = domain.update_dns_zone_records(
+        dns_zone="example.test", disallow_new_zone_creation=True, return_all_records=True,
+        changes=[RecordChange(set_=RecordChangeSet(
+            id_fields=RecordIdentifier(name="coder", type_="A"), records=[rec("coder", "A", "192.0.2.2")]))],
+    ).records
+    check([r.data for r in updated if r.name == "coder"] == ["192.0.2.2"], "set by id_fields")
+    check(len(updated) == 30, f"return_all_records: {len(updated)} (28 records and 2 NS)")
+    txt = [r for r in updated if str(r.type_).upper() == "TXT"][0]
+    domain.update_dns_zone_records(dns_zone="example.test", disallow_new_zone_creation=True,
+                                   changes=[RecordChange(delete=RecordChangeDelete(id=txt.id))])
+
+    step("list records by name and type, and page through them")
+    coder = domain.list_dns_zone_records(dns_zone="example.test", name="coder", type_="A")
+    check(coder.total_count == 1 and coder.records[0].data == "192.0.2.2", f"coder: {coder}")
+    page = domain.list_dns_zone_records(dns_zone="example.test", name="", page=2, page_size=10)
+    check(page.total_count == 29 and len(page.records) == 10, f"page 2: {page.total_count}, {len(page.records)}")
+    check(len(domain.list_dns_zone_records_all(dns_zone="example.test", name="")) == 29, "all records")
+    check(domain.list_dns_zone_records(dns_zone="example.test", name="_acme-challenge.coder").total_count == 0,
+          "deleted TXT record")
+
+    step("zone versions, diff and restore")
+    versions = domain.list_dns_zone_versions_all(dns_zone="example.test")
+    check(len(versions) == 4, f"versions: {len(versions)}")
+    oldest = versions[-1]
+    check(len(domain.list_dns_zone_version_records_all(dns_zone_version_id=oldest.id)) == 2, "first version: NS only")
+    diff = domain.get_dns_zone_version_diff(dns_zone_version_id=oldest.id)
+    check(len([c for c in diff.changes if c.delete is not None]) == 27, f"diff: {len(diff.changes)} changes")
+    domain.restore_dns_zone_version(dns_zone_version_id=oldest.id)
+    check(len(domain.list_dns_zone_records_all(dns_zone="example.test", name="")) == 2, "restored")
+
+    step("clear the sub-zone, delete it and see 404s")
+    domain.update_dns_zone_records(dns_zone="conformance.example.test", disallow_new_zone_creation=True,
+                                   changes=[RecordChange(clear=RecordChangeClear())])
+    check(domain.list_dns_zone_records(dns_zone="conformance.example.test", name="").total_count == 0, "cleared")
+    domain.delete_dns_zone(dns_zone="conformance.example.test", project_id=project)
+    expect_404(lambda: domain.list_dns_zone_records(dns_zone="conformance.example.test", name=""), "sub-zone")
+    try:
+        domain.update_dns_zone_records(dns_zone="missing.test", disallow_new_zone_creation=True,
+                                       changes=[RecordChange(add=RecordChangeAdd(records=[rec("a", "A", "192.0.2.9")]))])
+        check(False, "changing records of a missing zone must fail")
+    except ScalewayException as e:
+        check(e.status_code == 404, f"missing zone: expected 404, got {e.status_code}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 pub mod ccm_objects;
 pub mod client;
+pub mod dns_name;
+pub mod domain_record;
+pub mod domain_zone;
 pub mod k8s_cluster;
 pub mod k8s_pool;
 pub mod k8s_version;
@@ -64,6 +67,12 @@ pub fn register_with(registry: &mut Registry, provider: Arc<ScalewayProvider>) {
         provider.clone(),
     )));
     registry.register(Arc::new(vpc_gateway_network::GatewayNetworkDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(domain_zone::DomainZoneDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(domain_record::DomainRecordDriver::new(
         provider.clone(),
     )));
     registry.register(Arc::new(object_bucket::ObjectBucketDriver::new(provider)));

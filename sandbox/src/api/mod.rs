@@ -1,5 +1,6 @@
 //! The emulated APIs, one module per API, assembled into one router.
 
+pub mod domain;
 pub mod inspect;
 pub mod instance;
 pub mod ipam;
@@ -32,6 +33,7 @@ pub fn router(state: Shared) -> Router {
         .merge(vpcgw::routes())
         .merge(inspect::routes())
         .merge(instance::routes())
+        .merge(domain::routes())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), api_layer))
         .with_state(state.clone())

@@ -39,11 +39,21 @@ pub enum Api {
     VpcGw,
     /// IP address management, `ipam/v1`, regional.
     Ipam,
+    /// Domains and DNS, `domain/v2beta1`, global (no region or zone in the path).
+    Domain,
 }
 
 impl Api {
     /// Every API.
-    pub const ALL: [Api; 6] = [Api::K8s, Api::Rdb, Api::Lb, Api::Vpc, Api::VpcGw, Api::Ipam];
+    pub const ALL: [Api; 7] = [
+        Api::K8s,
+        Api::Rdb,
+        Api::Lb,
+        Api::Vpc,
+        Api::VpcGw,
+        Api::Ipam,
+        Api::Domain,
+    ];
 
     /// Product and version path prefix, e.g. `k8s/v1`.
     pub fn prefix(self) -> &'static str {
@@ -54,12 +64,28 @@ impl Api {
             Api::Vpc => "vpc/v2",
             Api::VpcGw => "vpc-gw/v2",
             Api::Ipam => "ipam/v1",
+            Api::Domain => "domain/v2beta1",
         }
     }
 
     /// Whether paths are `/zones/{zone}` (otherwise `/regions/{region}`).
     pub fn is_zonal(self) -> bool {
         matches!(self, Api::Lb | Api::VpcGw)
+    }
+
+    /// Whether paths carry no locality at all (`/domain/v2beta1/dns-zones`).
+    pub fn is_global(self) -> bool {
+        matches!(self, Api::Domain)
+    }
+
+    fn scope(self) -> &'static str {
+        if self.is_global() {
+            "global"
+        } else if self.is_zonal() {
+            "zonal"
+        } else {
+            "regional"
+        }
     }
 
     /// Short name for messages.
@@ -71,6 +97,7 @@ impl Api {
             Api::Vpc => "VPC",
             Api::VpcGw => "Public Gateway",
             Api::Ipam => "IPAM",
+            Api::Domain => "Domains and DNS",
         }
     }
 }
@@ -129,6 +156,9 @@ pub struct Request {
     pub query: Query,
     /// JSON body, already serialized.
     pub body: Option<Vec<u8>>,
+    /// Not retried blindly whatever the method: an unknown outcome is
+    /// [`Error::Ambiguous`](super::Error::Ambiguous), as for a POST (a PATCH that adds).
+    pub once: bool,
 }
 
 impl Request {
@@ -141,7 +171,14 @@ impl Request {
             path: path.to_owned(),
             query: Query::new(),
             body: None,
+            once: false,
         }
+    }
+
+    /// Marks the request as not idempotent (see [`Request::once`]).
+    pub fn once(mut self) -> Self {
+        self.once = true;
+        self
     }
 
     /// Sets the query.
@@ -403,15 +440,15 @@ impl Client {
     }
 
     fn full_path(&self, req: &Request) -> Result<String> {
-        let zonal = matches!(req.locality, Locality::Zone(_));
-        if zonal != req.api.is_zonal() {
+        let given = match req.locality {
+            Locality::Zone(_) => "zonal",
+            Locality::Region(_) => "regional",
+            Locality::Global => "global",
+        };
+        if given != req.api.scope() {
             return Err(Error::LocalityMismatch {
                 api: req.api.prefix(),
-                expected: if req.api.is_zonal() {
-                    "zonal"
-                } else {
-                    "regional"
-                },
+                expected: req.api.scope(),
                 given: req.locality.clone(),
             });
         }
@@ -421,12 +458,12 @@ impl Client {
                 req.path
             )));
         }
-        Ok(format!(
-            "/{}/{}{}",
-            req.api.prefix(),
-            req.locality.path_segment(),
-            req.path
-        ))
+        let segment = req.locality.path_segment();
+        Ok(if segment.is_empty() {
+            format!("/{}{}", req.api.prefix(), req.path)
+        } else {
+            format!("/{}/{}{}", req.api.prefix(), segment, req.path)
+        })
     }
 
     async fn execute(&self, req: &Request, full_path: &str) -> Result<RawResponse> {
@@ -462,6 +499,12 @@ impl Client {
         let mut backoff = policy.backoff().build();
         let mut rate_backoff = policy.rate_limit_backoff().build();
         let mut rate_limited_since: Option<Instant> = None;
+        // A non-idempotent PATCH (`Request::once`) is retried like a POST: never blindly.
+        let retry_as = if req.once {
+            Method::POST
+        } else {
+            req.method.clone()
+        };
         loop {
             let err = match self.attempt(req, full_path).await {
                 Ok(resp) => return Ok(resp),
@@ -471,10 +514,10 @@ impl Client {
                 let since = *rate_limited_since.get_or_insert_with(Instant::now);
                 let waited = since.elapsed();
                 let Some(left) = policy.rate_limit_patience.checked_sub(waited) else {
-                    return Err(finalize(&req.method, err));
+                    return Err(finalize(&retry_as, err));
                 };
                 if left.is_zero() {
-                    return Err(finalize(&req.method, err));
+                    return Err(finalize(&retry_as, err));
                 }
                 let delay = server_suggested_delay(&err)
                     .or_else(|| rate_backoff.next())
@@ -493,11 +536,11 @@ impl Client {
                 tokio::time::sleep(delay).await;
                 continue;
             }
-            if !should_retry(&req.method, &err) {
-                return Err(finalize(&req.method, err));
+            if !should_retry(&retry_as, &err) {
+                return Err(finalize(&retry_as, err));
             }
             let Some(delay) = backoff.next() else {
-                return Err(finalize(&req.method, err));
+                return Err(finalize(&retry_as, err));
             };
             tracing::debug!(
                 method = %req.method,

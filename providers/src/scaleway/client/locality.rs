@@ -172,13 +172,15 @@ macro_rules! slug_traits {
 slug_traits!(Region);
 slug_traits!(Zone);
 
-/// Where an API call is routed: `/regions/{region}` or `/zones/{zone}`.
+/// Where an API call is routed: `/regions/{region}`, `/zones/{zone}` or nowhere (global).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Locality {
     /// A regional API path.
     Region(Region),
     /// A zonal API path.
     Zone(Zone),
+    /// A global API (Domains and DNS): no locality in the path.
+    Global,
 }
 
 impl Locality {
@@ -187,6 +189,7 @@ impl Locality {
         match self {
             Locality::Region(r) => format!("regions/{r}"),
             Locality::Zone(z) => format!("zones/{z}"),
+            Locality::Global => String::new(),
         }
     }
 }
@@ -220,6 +223,7 @@ impl fmt::Display for Locality {
         match self {
             Locality::Region(r) => r.fmt(f),
             Locality::Zone(z) => z.fmt(f),
+            Locality::Global => f.write_str("global"),
         }
     }
 }

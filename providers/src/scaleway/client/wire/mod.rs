@@ -5,6 +5,7 @@
 //! Request types omit `None` fields, which PATCH endpoints read as "leave unchanged".
 
 pub mod common;
+pub mod domain;
 pub mod ipam;
 pub mod k8s;
 pub mod lb;

@@ -1,0 +1,184 @@
+//! Domains and DNS `domain/v2beta1` (global): DNS zones and their records.
+//!
+//! Record names are relative to the zone (`""` is the apex); record types are upper-case
+//! (`A`, `TXT`); a record change is exactly one of `add`, `set`, `delete`, `clear`, and `set` /
+//! `delete` select records by `id` or by `id_fields` (name, type and optionally data and TTL).
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use crate::scaleway::client::open_enum::open_enum;
+use crate::scaleway::client::pagination::paginated;
+
+open_enum! {
+    /// Status of a DNS zone.
+    DnsZoneStatus {
+        Active = "active",
+        Pending = "pending",
+        Error = "error",
+        Locked = "locked",
+    }
+}
+
+/// A DNS zone: the domain `D` (empty subdomain) or a sub-zone `S.D`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DnsZone {
+    /// The registered domain.
+    pub domain: String,
+    /// The sub-zone label(s), empty for the domain's own zone.
+    pub subdomain: String,
+    /// Name servers serving the zone.
+    pub ns: Vec<String>,
+    /// Scaleway's default name servers for it.
+    pub ns_default: Vec<String>,
+    /// Master name servers (secondary zones).
+    pub ns_master: Vec<String>,
+    /// Status; only an `active` zone is served.
+    pub status: DnsZoneStatus,
+    /// Why the zone is not active, when the API says.
+    pub message: Option<String>,
+    /// Project.
+    pub project_id: String,
+    /// Last update time.
+    pub updated_at: Option<Timestamp>,
+}
+
+impl DnsZone {
+    /// The full zone name, `S.D` or `D`.
+    pub fn name(&self) -> String {
+        if self.subdomain.is_empty() {
+            self.domain.clone()
+        } else {
+            format!("{}.{}", self.subdomain, self.domain)
+        }
+    }
+}
+
+/// `GET /dns-zones`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListDnsZonesResponse {
+    /// Zones of this page.
+    pub dns_zones: Vec<DnsZone>,
+    /// Total across pages.
+    pub total_count: u64,
+}
+paginated!(ListDnsZonesResponse, dns_zones, DnsZone);
+
+/// `POST /dns-zones`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreateDnsZoneRequest {
+    /// The parent domain.
+    pub domain: String,
+    /// The sub-zone label(s).
+    pub subdomain: String,
+    /// Project.
+    pub project_id: String,
+}
+
+/// A DNS record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DnsRecord {
+    /// ID (empty in requests).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// Name relative to the zone (`""` is the apex).
+    pub name: String,
+    /// Type, upper-case.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Value.
+    pub data: String,
+    /// Time to live in seconds.
+    pub ttl: u32,
+    /// Priority (MX, SRV).
+    pub priority: u32,
+    /// Free comment.
+    pub comment: Option<String>,
+}
+
+/// `GET /dns-zones/{zone}/records`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListDnsRecordsResponse {
+    /// Records of this page.
+    pub records: Vec<DnsRecord>,
+    /// Total across pages.
+    pub total_count: u64,
+}
+paginated!(ListDnsRecordsResponse, records, DnsRecord);
+
+/// Selects records by their fields instead of their id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RecordIdentifier {
+    /// Name relative to the zone.
+    pub name: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Value (absent: any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// TTL (absent: any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u32>,
+}
+
+/// Which records a `set` or `delete` change acts on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum RecordSelector {
+    /// By record id.
+    #[serde(rename = "id")]
+    Id(String),
+    /// By exact fields.
+    #[serde(rename = "id_fields")]
+    Fields(RecordIdentifier),
+}
+
+/// One change of `PATCH /dns-zones/{zone}/records`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordChange {
+    /// Adds records.
+    Add {
+        /// The records.
+        records: Vec<DnsRecord>,
+    },
+    /// Replaces the selected records with `records`.
+    Set {
+        /// The selection.
+        #[serde(flatten)]
+        selector: RecordSelector,
+        /// The replacement records.
+        records: Vec<DnsRecord>,
+    },
+    /// Deletes the selected records.
+    Delete {
+        /// The selection.
+        #[serde(flatten)]
+        selector: RecordSelector,
+    },
+    /// Deletes every record of the zone.
+    Clear {},
+}
+
+/// `PATCH /dns-zones/{zone}/records`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpdateDnsRecordsRequest {
+    /// The changes, applied in order as one zone version.
+    pub changes: Vec<RecordChange>,
+    /// Return every record of the zone instead of the changed ones.
+    pub return_all_records: bool,
+    /// Refuse to create the zone implicitly when it does not exist.
+    pub disallow_new_zone_creation: bool,
+}
+
+/// Answer of `PATCH /dns-zones/{zone}/records`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct UpdateDnsRecordsResponse {
+    /// The changed (or all) records.
+    pub records: Vec<DnsRecord>,
+}

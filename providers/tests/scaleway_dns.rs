@@ -1,0 +1,604 @@
+//! `scaleway_domain_zone` and `scaleway_domain_record` against the sandbox: lifecycle with the
+//! sandbox's DNS responder serving what was applied (queried with a real resolver), in-place
+//! updates, drift, import, adoption after lost responses, a created sub-zone, the missing and
+//! not-active zone errors before any record change, and bad input refused before any call.
+
+#[path = "../examples/common/stack.rs"]
+#[allow(dead_code)]
+mod common;
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::http::StatusCode;
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{
+    NameServerConfig, NameServerConfigGroup, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::proto::xfer::Protocol;
+use kapstan_engine::state::LocalStore;
+use kapstan_engine::{Action, ApplyOptions, Engine, Plan, PlanMode, PlanOptions, Stack, StackSpec};
+use kapstan_providers::scaleway::domain_record::DomainRecord;
+use kapstan_providers::scaleway::domain_zone::DomainZone;
+use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
+use serde_json::{Value, json};
+
+const STACK: &str = "dns-test";
+
+async fn sandbox(faults: &str) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        speed: 2000.0,
+        faults: FaultSpec::parse(faults).unwrap(),
+        dns_zones: Some(vec!["example.test".into()]),
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox starts")
+}
+
+fn engine(api: &str, dir: &std::path::Path) -> Engine {
+    let store = Arc::new(LocalStore::open(dir, None).expect("state store"));
+    Engine::new(
+        common::registry(common::provider(api, "http://127.0.0.1:9")),
+        store,
+    )
+}
+
+/// A zone (adopted, or a created sub-zone) and the records Coder needs.
+fn stack(domain: &str, subdomain: Option<&str>, ip: &str, ttl: Option<u32>) -> StackSpec {
+    let mut s = Stack::new(STACK);
+    let zone = s.add(
+        "zone",
+        DomainZone {
+            domain: domain.into(),
+            subdomain: subdomain.map(String::from),
+            create_subzone: subdomain.is_some(),
+            ..Default::default()
+        },
+    );
+    let (host, wildcard) = if subdomain.is_some() {
+        ("", "*")
+    } else {
+        ("coder", "*.coder")
+    };
+    s.add(
+        "record-host",
+        DomainRecord {
+            dns_zone: zone.name().into(),
+            name: host.into(),
+            type_: "A".into(),
+            data: ip.into(),
+            ttl,
+        },
+    );
+    s.add(
+        "record-wildcard",
+        DomainRecord {
+            dns_zone: zone.name().into(),
+            name: wildcard.into(),
+            type_: "A".into(),
+            data: ip.into(),
+            ttl,
+        },
+    );
+    s.add(
+        "record-txt",
+        DomainRecord {
+            dns_zone: zone.name().into(),
+            name: if subdomain.is_some() {
+                "_acme-challenge"
+            } else {
+                "_acme-challenge.coder"
+            }
+            .into(),
+            type_: "TXT".into(),
+            data: "\"kapstan\"".into(),
+            ttl: Some(60),
+        },
+    );
+    s.build()
+}
+
+async fn plan(engine: &Engine, spec: &StackSpec, mode: PlanMode) -> Plan {
+    engine
+        .plan(
+            spec,
+            &PlanOptions {
+                mode,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("plan")
+}
+
+fn changes(plan: &Plan) -> Vec<(String, Action)> {
+    plan.actionable()
+        .map(|c| (c.address.clone(), c.action))
+        .collect()
+}
+
+async fn apply_ok(engine: &Engine, spec: &StackSpec, mode: PlanMode) -> Plan {
+    let p = plan(engine, spec, mode).await;
+    let report = engine
+        .apply(&p, &ApplyOptions::default())
+        .await
+        .expect("apply");
+    assert!(
+        report.is_success(),
+        "apply failed: {:?} skipped {:?}",
+        report.failed,
+        report.skipped
+    );
+    p
+}
+
+fn resolver(sb: &Sandbox) -> TokioResolver {
+    let group =
+        NameServerConfigGroup::from(vec![NameServerConfig::new(sb.dns_addr(), Protocol::Udp)]);
+    let mut opts = ResolverOpts::default();
+    opts.cache_size = 0;
+    opts.attempts = 2;
+    TokioResolver::builder_with_config(
+        ResolverConfig::from_parts(None, vec![], group),
+        TokioConnectionProvider::default(),
+    )
+    .with_options(opts)
+    .build()
+}
+
+async fn a(r: &TokioResolver, name: &str) -> Option<Vec<Ipv4Addr>> {
+    r.ipv4_lookup(name)
+        .await
+        .ok()
+        .map(|l| l.iter().map(|x| x.0).collect())
+}
+
+/// Every record of `zone`, retried through injected faults (the listing must answer).
+async fn records(sb: &Sandbox, zone: &str) -> Vec<Value> {
+    for _ in 0..50 {
+        let resp = reqwest::Client::new()
+            .get(format!(
+                "{}/domain/v2beta1/dns-zones/{zone}/records?page_size=100",
+                sb.url()
+            ))
+            .header("x-auth-token", sb.secret_key())
+            .send()
+            .await
+            .unwrap();
+        if resp.status().is_success() {
+            let v: Value = resp.json().await.unwrap();
+            return v["records"].as_array().cloned().expect("records");
+        }
+    }
+    panic!("the records of {zone} could not be listed");
+}
+
+async fn patch(sb: &Sandbox, path: &str, body: Value) -> u16 {
+    reqwest::Client::new()
+        .patch(format!("{}{path}", sb.url()))
+        .header("x-auth-token", sb.secret_key())
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn non_ns(records: &[Value]) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = records
+        .iter()
+        .filter(|r| r["type"] != "NS")
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["type"].as_str().unwrap().to_string(),
+                r["data"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_lifecycle_served_by_the_dns_responder() {
+    let sb = sandbox("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(sb.url(), dir.path());
+    let spec = stack("example.test", None, "192.0.2.10", Some(300));
+
+    let created = apply_ok(&e, &spec, PlanMode::Normal).await;
+    assert_eq!(created.actionable().count(), 4);
+    let dns = resolver(&sb);
+    assert_eq!(
+        a(&dns, "coder.example.test.").await,
+        Some(vec![Ipv4Addr::new(192, 0, 2, 10)])
+    );
+    assert_eq!(
+        a(&dns, "app--ws--user.coder.example.test.").await,
+        Some(vec![Ipv4Addr::new(192, 0, 2, 10)])
+    );
+    let txt = dns
+        .txt_lookup("_acme-challenge.coder.example.test.")
+        .await
+        .unwrap();
+    assert_eq!(
+        txt.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+        vec!["kapstan"]
+    );
+    let doc = e.state(STACK).await.unwrap();
+    assert_eq!(doc.resources["zone"].id.as_deref(), Some("example.test"));
+    assert_eq!(
+        doc.resources["record-host"].attributes["fqdn"],
+        "coder.example.test"
+    );
+
+    // Nothing to do on a second plan.
+    assert!(changes(&plan(&e, &spec, PlanMode::Normal).await).is_empty());
+
+    // Data and TTL update in place, keeping the record.
+    let moved = stack("example.test", None, "192.0.2.20", Some(600));
+    let p = apply_ok(&e, &moved, PlanMode::Normal).await;
+    assert_eq!(
+        changes(&p),
+        vec![
+            ("record-host".into(), Action::Update),
+            ("record-wildcard".into(), Action::Update)
+        ]
+    );
+    let after = e.state(STACK).await.unwrap();
+    assert_eq!(
+        after.resources["record-host"].id,
+        doc.resources["record-host"].id
+    );
+    assert_eq!(
+        a(&dns, "coder.example.test.").await,
+        Some(vec![Ipv4Addr::new(192, 0, 2, 20)])
+    );
+
+    // Drift: someone repoints the record by hand; the plan reports it and puts it back.
+    let id = after.resources["record-host"].id.clone().unwrap();
+    let rid = id.split_once('/').unwrap().1;
+    let code = patch(
+        &sb,
+        "/domain/v2beta1/dns-zones/example.test/records",
+        json!({"disallow_new_zone_creation": true, "changes": [{"set": {"id": rid,
+            "records": [{"name": "coder", "type": "A", "data": "198.51.100.1", "ttl": 600}]}}]}),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let drifted = plan(&e, &moved, PlanMode::Normal).await;
+    let d = drifted
+        .drift
+        .iter()
+        .find(|d| d.address == "record-host")
+        .expect("drift");
+    assert_eq!(d.fields[0].path, "/data");
+    assert_eq!(
+        changes(&drifted),
+        vec![("record-host".into(), Action::Update)]
+    );
+    apply_ok(&e, &moved, PlanMode::Normal).await;
+    assert_eq!(
+        a(&dns, "coder.example.test.").await,
+        Some(vec![Ipv4Addr::new(192, 0, 2, 20)])
+    );
+
+    // A record deleted by hand is planned for creation again.
+    let code = patch(
+        &sb,
+        "/domain/v2beta1/dns-zones/example.test/records",
+        json!({"disallow_new_zone_creation": true, "changes": [{"delete": {"id": rid}}]}),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let gone = plan(&e, &moved, PlanMode::Normal).await;
+    assert!(
+        gone.drift
+            .iter()
+            .any(|d| d.address == "record-host" && d.deleted)
+    );
+    assert_eq!(changes(&gone), vec![("record-host".into(), Action::Create)]);
+    apply_ok(&e, &moved, PlanMode::Normal).await;
+
+    // Import into a fresh state: the zone by name, records by zone/id; nothing left to do.
+    let doc = e.state(STACK).await.unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let e2 = engine(sb.url(), dir2.path());
+    for r in &moved.resources {
+        let id = doc.resources[&r.address].id.clone().unwrap();
+        e2.import(&moved, &r.address, &id).await.expect("import");
+    }
+    assert!(changes(&plan(&e2, &moved, PlanMode::Normal).await).is_empty());
+
+    // Creating a record identical to one kapstan does not own says to import it.
+    let dir3 = tempfile::tempdir().unwrap();
+    let e3 = engine(sb.url(), dir3.path());
+    let p = plan(&e3, &moved, PlanMode::Normal).await;
+    let report = e3.apply(&p, &ApplyOptions::default()).await.unwrap();
+    let f = report
+        .failed
+        .iter()
+        .find(|f| f.address == "record-host")
+        .expect("refused");
+    assert!(
+        f.error.contains("already exists") && f.error.contains("kapstan import"),
+        "{}",
+        f.error
+    );
+    e3.apply(
+        &plan(&e3, &moved, PlanMode::Destroy).await,
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+
+    // Destroy removes the records; the adopted zone stays (it is the user's).
+    apply_ok(&e, &moved, PlanMode::Destroy).await;
+    assert!(non_ns(&records(&sb, "example.test").await).is_empty());
+    assert!(a(&dns, "coder.example.test.").await.is_none());
+    let zones: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/domain/v2beta1/dns-zones?dns_zone=example.test",
+            sb.url()
+        ))
+        .header("x-auth-token", sb.secret_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(zones["total_count"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sub_zone_is_created_when_asked_and_deleted_with_the_stack() {
+    let sb = sandbox("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(sb.url(), dir.path());
+    let spec = stack("example.test", Some("coder"), "192.0.2.30", None);
+    apply_ok(&e, &spec, PlanMode::Normal).await;
+    let doc = e.state(STACK).await.unwrap();
+    assert_eq!(
+        doc.resources["zone"].id.as_deref(),
+        Some("coder.example.test")
+    );
+    assert_eq!(doc.resources["zone"].attributes["created_by_kapstan"], true);
+    assert_eq!(doc.resources["record-host"].attributes["ttl"], 3600);
+    let dns = resolver(&sb);
+    assert_eq!(
+        a(&dns, "coder.example.test.").await,
+        Some(vec![Ipv4Addr::new(192, 0, 2, 30)])
+    );
+    assert_eq!(
+        a(&dns, "x.coder.example.test.").await,
+        Some(vec![Ipv4Addr::new(192, 0, 2, 30)])
+    );
+    assert!(changes(&plan(&e, &spec, PlanMode::Normal).await).is_empty());
+    apply_ok(&e, &spec, PlanMode::Destroy).await;
+    let resp = reqwest::Client::new()
+        .get(format!(
+            "{}/domain/v2beta1/dns-zones/coder.example.test/records",
+            sb.url()
+        ))
+        .header("x-auth-token", sb.secret_key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        404,
+        "the created sub-zone is deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_or_inactive_zones_fail_before_any_record_change() {
+    let sb = sandbox("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(sb.url(), dir.path());
+
+    // A domain the project does not have.
+    let spec = stack("missing.test", None, "192.0.2.10", None);
+    let p = plan(&e, &spec, PlanMode::Normal).await;
+    let report = e.apply(&p, &ApplyOptions::default()).await.unwrap();
+    let f = report
+        .failed
+        .iter()
+        .find(|f| f.address == "zone")
+        .expect("zone fails");
+    for needle in ["missing.test", "ns0.dom.scw.cloud", "--tls external"] {
+        assert!(f.error.contains(needle), "{needle} not in: {}", f.error);
+    }
+    assert_eq!(
+        report.skipped.len(),
+        3,
+        "records never start: {:?}",
+        report.skipped
+    );
+    assert!(
+        e.state(STACK)
+            .await
+            .unwrap()
+            .resources
+            .get("zone")
+            .is_none_or(|r| r.id.is_none())
+    );
+
+    // A sub-zone of a domain the project does not have cannot be created either.
+    let sub = stack("missing.test", Some("coder"), "192.0.2.10", None);
+    let p = plan(&e, &sub, PlanMode::Normal).await;
+    let report = e.apply(&p, &ApplyOptions::default()).await.unwrap();
+    let f = report
+        .failed
+        .iter()
+        .find(|f| f.address == "zone")
+        .expect("zone fails");
+    assert!(
+        f.error.contains("missing.test") && f.error.contains("--tls external"),
+        "{}",
+        f.error
+    );
+
+    // A zone that is not delegated yet (pending).
+    let code = patch(
+        &sb,
+        "/sandbox/v1/dns-zones",
+        json!({"dns_zone": "example.test", "status": "pending"}),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let z: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/domain/v2beta1/dns-zones?dns_zone=example.test",
+            sb.url()
+        ))
+        .header("x-auth-token", sb.secret_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(z["dns_zones"][0]["status"], "pending", "{z}");
+    let spec = stack("example.test", None, "192.0.2.10", None);
+    let p = plan(&e, &spec, PlanMode::Normal).await;
+    let report = e.apply(&p, &ApplyOptions::default()).await.unwrap();
+    let f = report
+        .failed
+        .iter()
+        .find(|f| f.address == "zone")
+        .unwrap_or_else(|| panic!("zone fails: {report:?}"));
+    assert!(
+        f.error.contains("example.test is pending, not active")
+            && f.error.contains("--tls external"),
+        "{}",
+        f.error
+    );
+    assert!(
+        non_ns(&records(&sb, "example.test").await).is_empty(),
+        "no record was written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_responses_adopt_exactly_the_records_created() {
+    let sb = sandbox("lost=0.3,503=0.1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(sb.url(), dir.path());
+    let spec = stack("example.test", None, "192.0.2.10", Some(300));
+    let mut done = false;
+    for _ in 0..20 {
+        let Ok(p) = e.plan(&spec, &PlanOptions::default()).await else {
+            continue;
+        };
+        if !p.has_changes() {
+            done = true;
+            break;
+        }
+        let _ = e.apply(&p, &ApplyOptions::default()).await;
+    }
+    assert!(done, "no convergence");
+    assert_eq!(
+        non_ns(&records(&sb, "example.test").await),
+        vec![
+            ("*.coder".into(), "A".into(), "192.0.2.10".into()),
+            (
+                "_acme-challenge.coder".into(),
+                "TXT".into(),
+                "\"kapstan\"".into()
+            ),
+            ("coder".into(), "A".into(), "192.0.2.10".into()),
+        ],
+        "one record each, no duplicate"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_names_and_values_are_refused_before_any_call() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let router = Router::new().fallback(move || {
+        let c = c.clone();
+        async move {
+            c.fetch_add(1, Ordering::SeqCst);
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(&api, dir.path());
+    let edit = |addr: &str, key: &str, v: Value| {
+        let mut spec = stack("example.test", None, "192.0.2.10", None);
+        spec.resources
+            .iter_mut()
+            .find(|r| r.address == addr)
+            .unwrap()
+            .config[key] = v;
+        spec
+    };
+    let cases = [
+        (
+            "absolute name",
+            edit("record-host", "name", json!("coder.example.test.")),
+            "names are relative",
+        ),
+        (
+            "long label",
+            edit("record-host", "name", json!("x".repeat(64))),
+            "at most 63",
+        ),
+        (
+            "bad wildcard",
+            edit("record-wildcard", "name", json!("a*.coder")),
+            "wildcard",
+        ),
+        (
+            "not an IPv4",
+            edit("record-host", "data", json!("999.1.1.1")),
+            "not an IPv4 address",
+        ),
+        (
+            "TTL too low",
+            edit("record-host", "ttl", json!(5)),
+            "between 60 and 2592000",
+        ),
+        (
+            "unknown type",
+            edit("record-host", "type", json!("XYZ")),
+            "not a record type",
+        ),
+        (
+            "bad domain",
+            edit("zone", "domain", json!("exa mple.test")),
+            "character ' '",
+        ),
+        (
+            "single label",
+            edit("zone", "domain", json!("localhost")),
+            "single label",
+        ),
+    ];
+    for (what, spec, expected) in &cases {
+        let err = e
+            .plan(spec, &PlanOptions::default())
+            .await
+            .expect_err(what)
+            .to_string();
+        let all = format!("{err} {:?}", e.validate(spec).err());
+        assert!(all.contains(expected), "{what}: {all}");
+    }
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        0,
+        "no API request may be sent for invalid input"
+    );
+}

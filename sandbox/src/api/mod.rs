@@ -1,5 +1,7 @@
 //! The emulated APIs, one module per API, assembled into one router.
 
+pub mod cockpit;
+pub mod cockpit_push;
 pub mod inspect;
 pub mod instance;
 pub mod ipam;
@@ -32,11 +34,13 @@ pub fn router(state: Shared) -> Router {
         .merge(vpcgw::routes())
         .merge(inspect::routes())
         .merge(instance::routes())
+        .merge(cockpit::routes())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), api_layer))
         .with_state(state.clone())
         // Kubernetes API, load-balancer endpoints and chart repository: outside the Scaleway
         // auth layer (kubectl and helm send bearer tokens or nothing).
+        .merge(cockpit_push::routes(state.clone()))
         .merge(crate::kube::routes(state))
         .merge(crate::coder::charts::routes(charts))
 }

@@ -99,12 +99,28 @@ pub fn routes(state: Shared) -> Router {
         .with_state(state)
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
-    (status, format!("{message}\n")).into_response()
+/// Why a push was refused: the status and a plain-text message, as the push gateways answer.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.status, format!("{}\n", self.message)).into_response()
+    }
+}
+
+fn refuse(status: StatusCode, message: &str) -> Refusal {
+    Refusal {
+        status,
+        message: message.to_string(),
+    }
 }
 
 /// Checks the data source exists and has `kind`, and that `X-Token` may write to it.
-fn authorize(st: &Shared, id: &str, kind: &str, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(st: &Shared, id: &str, kind: &str, headers: &HeaderMap) -> Result<(), Refusal> {
     let scope = format!("write_only_{kind}");
     st.read(|s, now| {
         let source = s
@@ -145,13 +161,13 @@ fn header_is(headers: &HeaderMap, name: impl header::AsHeaderName, wanted: &str)
         })
 }
 
-fn snappy(body: &[u8]) -> Result<Vec<u8>, Response> {
+fn snappy(body: &[u8]) -> Result<Vec<u8>, Refusal> {
     snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|e| refuse(StatusCode::BAD_REQUEST, &format!("body is not snappy: {e}")))
 }
 
-fn record(st: &Shared, id: &str, field: &str, items: Vec<Value>) -> Result<(), Response> {
+fn record(st: &Shared, id: &str, field: &str, items: Vec<Value>) -> Result<(), Refusal> {
     let count = items.len();
     st.write(|s, now| {
         if s.get(RECEIVED, id, now).is_none() {
@@ -171,7 +187,7 @@ fn record(st: &Shared, id: &str, field: &str, items: Vec<Value>) -> Result<(), R
         list.drain(..excess);
         Ok(())
     })
-    .map_err(IntoResponse::into_response)?;
+    .map_err(|_| refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot record the push"))?;
     tracing::debug!(data_source = id, field, count, "cockpit push recorded");
     Ok(())
 }
@@ -184,11 +200,11 @@ async fn push_metrics(
 ) -> Response {
     match metrics(&st, &id, &headers, &body) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
-fn metrics(st: &Shared, id: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+fn metrics(st: &Shared, id: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
     authorize(st, id, "metrics", headers)?;
     if !header_is(headers, header::CONTENT_ENCODING, "snappy") {
         return Err(refuse(
@@ -237,11 +253,11 @@ async fn push_logs(
 ) -> Response {
     match logs(&st, &id, &headers, &body) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
-fn logs(st: &Shared, id: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+fn logs(st: &Shared, id: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
     authorize(st, id, "logs", headers)?;
     let lines = if header_is(headers, header::CONTENT_TYPE, "application/json") {
         let text = if header_is(headers, header::CONTENT_ENCODING, "gzip") {
@@ -286,7 +302,7 @@ fn logs(st: &Shared, id: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), R
 }
 
 /// Lines of a Loki JSON push: `{"streams":[{"stream":{..},"values":[["<ns>","line"],..]}]}`.
-fn json_lines(text: &[u8]) -> Result<Vec<Value>, Response> {
+fn json_lines(text: &[u8]) -> Result<Vec<Value>, Refusal> {
     let bad = |why: &str| refuse(StatusCode::BAD_REQUEST, &format!("bad Loki push: {why}"));
     let doc: Value = serde_json::from_slice(text).map_err(|e| bad(&e.to_string()))?;
     let streams = doc["streams"]

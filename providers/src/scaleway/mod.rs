@@ -2,6 +2,10 @@
 
 pub mod ccm_objects;
 pub mod client;
+pub mod cockpit;
+pub mod cockpit_alert_manager;
+pub mod cockpit_source;
+pub mod cockpit_token;
 pub mod k8s_cluster;
 pub mod k8s_pool;
 pub mod lb;
@@ -65,5 +69,14 @@ pub fn register_with(registry: &mut Registry, provider: Arc<ScalewayProvider>) {
     registry.register(Arc::new(vpc_gateway_network::GatewayNetworkDriver::new(
         provider.clone(),
     )));
+    registry.register(Arc::new(cockpit_source::CockpitSourceDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(cockpit_token::CockpitTokenDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(
+        cockpit_alert_manager::CockpitAlertManagerDriver::new(provider.clone()),
+    ));
     registry.register(Arc::new(object_bucket::ObjectBucketDriver::new(provider)));
 }

@@ -36,11 +36,21 @@ pub enum Api {
     VpcGw,
     /// IP address management, `ipam/v1`, regional.
     Ipam,
+    /// Cockpit (observability), `cockpit/v1`, regional.
+    Cockpit,
 }
 
 impl Api {
     /// Every API.
-    pub const ALL: [Api; 6] = [Api::K8s, Api::Rdb, Api::Lb, Api::Vpc, Api::VpcGw, Api::Ipam];
+    pub const ALL: [Api; 7] = [
+        Api::K8s,
+        Api::Rdb,
+        Api::Lb,
+        Api::Vpc,
+        Api::VpcGw,
+        Api::Ipam,
+        Api::Cockpit,
+    ];
 
     /// Product and version path prefix, e.g. `k8s/v1`.
     pub fn prefix(self) -> &'static str {
@@ -51,6 +61,7 @@ impl Api {
             Api::Vpc => "vpc/v2",
             Api::VpcGw => "vpc-gw/v2",
             Api::Ipam => "ipam/v1",
+            Api::Cockpit => "cockpit/v1",
         }
     }
 
@@ -68,6 +79,7 @@ impl Api {
             Api::Vpc => "VPC",
             Api::VpcGw => "Public Gateway",
             Api::Ipam => "IPAM",
+            Api::Cockpit => "Cockpit",
         }
     }
 }

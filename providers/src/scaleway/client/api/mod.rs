@@ -4,6 +4,7 @@
 //! Every `list_*` fetches all pages. Deletes return the API's answer; a 404 is an error with
 //! [`Error::is_not_found`](super::Error::is_not_found) true, which drivers treat as done.
 
+pub mod cockpit;
 pub mod ipam;
 pub mod k8s;
 pub mod lb;
@@ -15,6 +16,7 @@ use super::http::Client;
 use super::locality::{Region, Zone};
 use super::query::Query;
 
+pub use cockpit::CockpitApi;
 pub use ipam::{IpamApi, IpamIpFilter};
 pub use k8s::K8sApi;
 pub use lb::LbApi;
@@ -99,6 +101,11 @@ impl Client {
     /// Public Gateway calls in `zone`.
     pub fn vpcgw(&self, zone: &Zone) -> VpcGwApi<'_> {
         VpcGwApi::new(self, zone.clone())
+    }
+
+    /// Cockpit calls in `region`.
+    pub fn cockpit(&self, region: &Region) -> CockpitApi<'_> {
+        CockpitApi::new(self, region.clone())
     }
 
     /// IPAM calls in `region`.

@@ -57,3 +57,8 @@ pub fn is_email(s: &str) -> bool {
         && s.len() <= 254
         && s.chars().all(|c| c.is_ascii_graphic())
 }
+
+/// The API id of a recorded resource: an import records the id as given (`region/uuid`).
+pub fn recorded_id(rec: &ResourceState) -> &str {
+    split_locality(rec.id.as_deref().unwrap_or_default()).1
+}

@@ -14,7 +14,9 @@ use kapstan_engine::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::client::wire::cockpit::{AlertManager, ContactPoint, ContactPointEmail, ContactPointRequest};
+use super::client::wire::cockpit::{
+    AlertManager, ContactPoint, ContactPointEmail, ContactPointRequest,
+};
 use super::client::{Client, Region};
 use super::cockpit::{is_email, region_of_recorded};
 use super::provider::{ScalewayProvider, api, attributes, check, conform, split_locality};
@@ -94,10 +96,28 @@ fn managed_alerts(config: &Value) -> bool {
 }
 
 fn attrs(m: &AlertManager, points: &[ContactPoint], project: &str, config: &Value) -> Value {
+    // Shaped like the declaration: the flag shows when declared or when off the default.
+    let spelled: std::collections::BTreeSet<String> = config
+        .get("contact_points")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c.get("send_resolved_notifications")
+                .is_some_and(|v| !v.is_null())
+        })
+        .filter_map(|c| c.get("email").and_then(Value::as_str).map(str::to_string))
+        .collect();
     let contacts: Vec<Value> = points
         .iter()
         .filter_map(|p| p.email.as_ref().map(|e| (e, p.send_resolved_notifications)))
-        .map(|(e, resolved)| json!({"email": e.to, "send_resolved_notifications": resolved}))
+        .map(|(e, resolved)| {
+            if resolved && !spelled.contains(&e.to) {
+                json!({"email": e.to})
+            } else {
+                json!({"email": e.to, "send_resolved_notifications": resolved})
+            }
+        })
         .collect();
     let mut a = json!({
         "enable_managed_alerts": m.managed_alerts_enabled,
@@ -269,7 +289,9 @@ impl Driver for CockpitAlertManagerDriver {
                     "give each contact point an `email`",
                 )),
             }
-            if let Some(v) = c.get("send_resolved_notifications").filter(|v| !v.is_null())
+            if let Some(v) = c
+                .get("send_resolved_notifications")
+                .filter(|v| !v.is_null())
                 && !v.is_boolean()
             {
                 e.push(FieldError::new(

@@ -12,12 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::client::api::ListFilter;
-use super::client::wire::cockpit::{
-    CreateDataSourceRequest, DataSource, UpdateDataSourceRequest,
-};
+use super::client::wire::cockpit::{CreateDataSourceRequest, DataSource, UpdateDataSourceRequest};
 use super::client::{Client, Region};
 use super::cockpit::{
-    RETENTION_DAYS, SOURCE_TYPES, default_retention, import_region, region_of_recorded,
+    RETENTION_DAYS, SOURCE_TYPES, default_retention, import_region, recorded_id, region_of_recorded,
 };
 use super::provider::{
     ScalewayProvider, api, attributes, check, config_from, conform, found, marker_id,
@@ -138,7 +136,10 @@ impl CockpitSourceDriver {
             0 | 1 => Ok(same.pop()),
             n => Err(DriverError::failed(format!(
                 "{n} Cockpit {kind} data sources are named {name:?} ({}); kapstan cannot tell which one it created: delete the extra ones or import one",
-                same.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(", ")
+                same.iter()
+                    .map(|d| d.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }
@@ -203,21 +204,24 @@ impl Driver for CockpitSourceDriver {
             )),
             None => {}
         }
-        if let Some(v) = config.get("retention_days").filter(|v| !v.is_null()) {
-            if !v.as_u64().is_some_and(|d| RETENTION_DAYS.contains(&d)) {
-                e.push(FieldError::new(
-                    "retention_days",
-                    &v.to_string(),
-                    &format!(
-                        "is outside Cockpit's retention range of {} to {} days",
-                        RETENTION_DAYS.start(),
-                        RETENTION_DAYS.end()
-                    ),
-                    "use a whole number of days between 1 and 1825 (31 for metrics and 7 for logs are free)",
-                ));
-            }
+        if let Some(v) = config.get("retention_days").filter(|v| !v.is_null())
+            && !v.as_u64().is_some_and(|d| RETENTION_DAYS.contains(&d))
+        {
+            e.push(FieldError::new(
+                "retention_days",
+                &v.to_string(),
+                &format!(
+                    "is outside Cockpit's retention range of {} to {} days",
+                    RETENTION_DAYS.start(),
+                    RETENTION_DAYS.end()
+                ),
+                "use a whole number of days between 1 and 1825 (31 for metrics and 7 for logs are free)",
+            ));
         }
-        if let Some(v) = config.get("expected_monthly_samples").filter(|v| !v.is_null()) {
+        if let Some(v) = config
+            .get("expected_monthly_samples")
+            .filter(|v| !v.is_null())
+        {
             if v.as_u64().is_none() {
                 e.push(FieldError::new(
                     "expected_monthly_samples",
@@ -264,7 +268,7 @@ impl Driver for CockpitSourceDriver {
         Ok(found(
             client
                 .cockpit(&region)
-                .get_data_source(rec.id.as_deref().unwrap_or_default())
+                .get_data_source(recorded_id(rec))
                 .await,
         )?
         .map(|d| attrs(&d, &rec.config)))
@@ -325,7 +329,7 @@ impl Driver for CockpitSourceDriver {
         };
         let d = client
             .cockpit(&region)
-            .update_data_source(rec.id.as_deref().unwrap_or_default(), &req)
+            .update_data_source(recorded_id(rec), &req)
             .await
             .map_err(api)?;
         Ok(attrs(&d, config))
@@ -336,7 +340,7 @@ impl Driver for CockpitSourceDriver {
         let region = region_of_recorded(&self.p, rec)?;
         match client
             .cockpit(&region)
-            .delete_data_source(rec.id.as_deref().unwrap_or_default())
+            .delete_data_source(recorded_id(rec))
             .await
         {
             Ok(()) => Ok(()),

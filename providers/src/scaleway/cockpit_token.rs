@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::client::api::ListFilter;
 use super::client::wire::cockpit::{CreateTokenRequest, Token};
 use super::client::{Client, Region};
-use super::cockpit::{import_region, region_of_recorded};
+use super::cockpit::{import_region, recorded_id, region_of_recorded};
 use super::provider::{
     ScalewayProvider, api, attributes, check, config_from, conform, found, marker_id, string,
     strings,
@@ -193,14 +193,18 @@ impl Driver for CockpitTokenDriver {
                 ));
             }
             for s in scopes {
-                if !s.as_str().is_some_and(|s| api_scope(s).is_some()) {
+                if s.as_str().is_none_or(|s| api_scope(s).is_none()) {
                     e.push(FieldError::new(
                         "scopes",
                         &s.to_string(),
                         "is not a Cockpit token scope",
                         &format!(
                             "use one of {}",
-                            SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")
+                            SCOPES
+                                .iter()
+                                .map(|(s, _)| *s)
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     ));
                 }
@@ -217,13 +221,10 @@ impl Driver for CockpitTokenDriver {
         let client = self.p.client()?;
         let region = region_of_recorded(&self.p, rec)?;
         let secret = rec.attributes.get("secret_key").and_then(Value::as_str);
-        Ok(found(
-            client
-                .cockpit(&region)
-                .get_token(rec.id.as_deref().unwrap_or_default())
-                .await,
-        )?
-        .map(|t| attrs(&t, &rec.config, secret)))
+        Ok(
+            found(client.cockpit(&region).get_token(recorded_id(rec)).await)?
+                .map(|t| attrs(&t, &rec.config, secret)),
+        )
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
@@ -298,11 +299,7 @@ impl Driver for CockpitTokenDriver {
     async fn delete(&self, _ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
         let client = self.p.client_with_backoff()?;
         let region = region_of_recorded(&self.p, rec)?;
-        match client
-            .cockpit(&region)
-            .delete_token(rec.id.as_deref().unwrap_or_default())
-            .await
-        {
+        match client.cockpit(&region).delete_token(recorded_id(rec)).await {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(api(e)),

@@ -157,17 +157,6 @@ fn check_retention(kind: &str, days: u32) -> Result<(), ApiError> {
     }
 }
 
-fn check_name(name: &str) -> Result<(), ApiError> {
-    if name.chars().count() > 50 {
-        return Err(ApiError::invalid(
-            "name",
-            "constraint",
-            "name must be at most 50 characters",
-        ));
-    }
-    Ok(())
-}
-
 async fn create_data_source(
     State(st): State<Shared>,
     Path(region): Path<String>,
@@ -175,7 +164,6 @@ async fn create_data_source(
 ) -> ApiResult {
     check_region(&region, REGIONS)?;
     let name = body.req_str("name")?;
-    check_name(&name)?;
     let kind = body
         .opt_enum("type", TYPES)?
         .ok_or_else(|| ApiError::invalid("type", "required", "type is required"))?;
@@ -246,9 +234,6 @@ async fn update_data_source(
 ) -> ApiResult {
     check_region(&region, REGIONS)?;
     let name = body.opt::<String>("name")?.filter(|n| !n.is_empty());
-    if let Some(n) = &name {
-        check_name(n)?;
-    }
     let retention = body.opt::<u32>("retention_days")?;
     ok(st.write(|s, now| {
         let kind = find(s, DATA_SOURCE, &region, &id, now)?
@@ -301,7 +286,6 @@ async fn create_token(
 ) -> ApiResult {
     check_region(&region, REGIONS)?;
     let name = body.req_str("name")?;
-    check_name(&name)?;
     let scopes = body.opt::<Vec<String>>("token_scopes")?.unwrap_or_default();
     if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
         return Err(ApiError::invalid(

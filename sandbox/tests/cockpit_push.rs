@@ -36,6 +36,36 @@ struct Sample {
     timestamp: i64,
 }
 
+#[derive(Clone, PartialEq, Message)]
+struct PushRequest {
+    #[prost(message, repeated, tag = "1")]
+    streams: Vec<Stream>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Stream {
+    #[prost(string, tag = "1")]
+    labels: String,
+    #[prost(message, repeated, tag = "2")]
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Entry {
+    #[prost(message, optional, tag = "1")]
+    timestamp: Option<Timestamp>,
+    #[prost(string, tag = "2")]
+    line: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Timestamp {
+    #[prost(int64, tag = "1")]
+    seconds: i64,
+    #[prost(int32, tag = "2")]
+    nanos: i32,
+}
+
 struct Cockpit {
     sb: Sandbox,
     http: reqwest::Client,
@@ -242,4 +272,60 @@ async fn loki_push_json_and_wrong_source_type() {
         .unwrap();
     assert_eq!(del.status().as_u16(), 204);
     assert_eq!(send(url.to_string(), writer).await, 404);
+}
+
+#[tokio::test]
+async fn loki_protobuf_push_and_tokens_of_another_project() {
+    let c = Cockpit::start().await;
+    let logs = c.source("logs").await;
+    let url = format!("{}/loki/api/v1/push", logs["url"].as_str().unwrap());
+    let request = PushRequest {
+        streams: vec![Stream {
+            labels: "{namespace=\"coder-workspaces\"}".into(),
+            entries: vec![Entry {
+                timestamp: Some(Timestamp {
+                    seconds: 1_764_600_000,
+                    nanos: 5,
+                }),
+                line: "workspace agent connected".into(),
+            }],
+        }],
+    };
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&request.encode_to_vec())
+        .unwrap();
+    let push = |token: String, body: Vec<u8>| {
+        let http = c.http.clone();
+        let url = url.clone();
+        async move {
+            http.post(url)
+                .header("content-type", "application/x-protobuf")
+                .header("x-token", token)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // A write token of another project may not write here.
+    let other = c
+        .post(
+            "tokens",
+            json!({"name": "other", "project_id": "33333333-3333-4333-8333-333333333333",
+                   "token_scopes": ["write_only_logs"]}),
+        )
+        .await;
+    let other = other["secret_key"].as_str().unwrap().to_string();
+    assert_eq!(push(other, body.clone()).await, 403);
+    let writer = c.token(&["write_only_logs"]).await;
+    assert_eq!(push(writer.clone(), b"garbage".to_vec()).await, 400);
+    assert_eq!(push(writer, body).await, 204);
+    let got = c.received(logs["id"].as_str().unwrap()).await;
+    assert_eq!(
+        got["lines"][0]["line"], "workspace agent connected",
+        "{got}"
+    );
+    assert_eq!(got["lines"][0]["timestamp_ns"], "1764600000000000005");
 }

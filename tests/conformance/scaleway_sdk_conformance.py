@@ -21,6 +21,7 @@ import sys
 import time
 
 from scaleway import Client
+from scaleway.cockpit.v1 import CockpitV1RegionalAPI, ContactPointEmail
 from scaleway.k8s.v1 import K8SV1API
 from scaleway.lb.v1 import LbV1ZonedAPI
 from scaleway.rdb.v1 import (
@@ -72,6 +73,62 @@ def expect_404(fetch, what):
             return
         time.sleep(0.05)
     check(False, f"{what}: still present after deletion")
+
+
+def cockpit_steps(client):
+    cockpit = CockpitV1RegionalAPI(client, bypass_validation=True)
+
+    step("Cockpit: a metrics and a logs data source, with the documented defaults and bounds")
+    metrics = cockpit.create_data_source(name="conformance-metrics", type_="metrics")
+    check(metrics.retention_days == 31, f"metrics default retention, got {metrics.retention_days}")
+    check(metrics.origin == "custom", f"origin of a created source, got {metrics.origin}")
+    check(metrics.url, "a data source carries its push url")
+    logs = cockpit.create_data_source(name="conformance-logs", type_="logs")
+    check(logs.retention_days == 7, f"logs default retention, got {logs.retention_days}")
+    try:
+        cockpit.create_data_source(name="too-long", type_="logs", retention_days=1826)
+        check(False, "a retention over 1825 days must be refused")
+    except ScalewayException as e:
+        check(e.status_code == 400, f"retention out of range: expected 400, got {e.status_code}")
+    updated = cockpit.update_data_source(data_source_id=metrics.id, retention_days=90, name="conformance-m")
+    check(updated.retention_days == 90 and updated.name == "conformance-m", f"update, got {updated}")
+    listed = cockpit.list_data_sources_all(types=["logs"])
+    check([d.id for d in listed] == [logs.id], f"types filter, got {[d.id for d in listed]}")
+
+    step("Cockpit: a write token shows its secret key once")
+    token = cockpit.create_token(name="conformance-push", token_scopes=["write_only_metrics", "write_only_logs"])
+    check(token.secret_key, "the creation response carries the secret key")
+    again = cockpit.get_token(token_id=token.id)
+    check(not again.secret_key, "a read never returns the secret key")
+    check(sorted(again.scopes) == ["write_only_logs", "write_only_metrics"], f"scopes, got {again.scopes}")
+    check(any(t.id == token.id for t in cockpit.list_tokens_all(token_scopes=["write_only_logs"])), "token scope filter")
+
+    step("Cockpit: alert manager, managed alerts and an e-mail contact point")
+    check(not cockpit.get_alert_manager().alert_manager_enabled, "the alert manager starts disabled")
+    try:
+        cockpit.create_contact_point(email=ContactPointEmail(to="ops@example.com"))
+        check(False, "a contact point needs an enabled alert manager")
+    except ScalewayException as e:
+        check(e.status_code == 412, f"contact point while disabled: expected 412, got {e.status_code}")
+    manager = cockpit.enable_alert_manager()
+    check(manager.alert_manager_enabled and manager.alert_manager_url, f"enabled manager, got {manager}")
+    check(cockpit.enable_managed_alerts().managed_alerts_enabled, "managed alerts on")
+    cockpit.create_contact_point(email=ContactPointEmail(to="ops@example.com"), send_resolved_notifications=True)
+    points = cockpit.list_contact_points_all()
+    check([p.email.to for p in points] == ["ops@example.com"], f"contact points, got {points}")
+    cockpit.delete_contact_point(email=ContactPointEmail(to="ops@example.com"))
+    check(not cockpit.list_contact_points_all(), "the contact point is gone")
+    cockpit.create_contact_point(email=ContactPointEmail(to="ops@example.com"))
+    off = cockpit.disable_alert_manager()
+    check(not off.alert_manager_enabled and not off.managed_alerts_enabled, f"disabled, got {off}")
+    check(not cockpit.list_contact_points_all(), "disabling deletes the contact points")
+
+    step("Cockpit: delete the token and the data sources and see 404s")
+    cockpit.delete_token(token_id=token.id)
+    expect_404(lambda: cockpit.get_token(token_id=token.id), "Cockpit token")
+    for source in (metrics, logs):
+        cockpit.delete_data_source(data_source_id=source.id)
+        expect_404(lambda: cockpit.get_data_source(data_source_id=source.id), "Cockpit data source")
 
 
 def main():
@@ -204,6 +261,7 @@ def main():
     expect_404(lambda: vpc.get_vpc(vpc_id=net.id), "VPC")
 
     dns(client)
+    cockpit_steps(client)
     print(f"OK: {STEPS} steps passed", flush=True)
 
 

@@ -32,6 +32,7 @@ from scaleway.domain.v2beta1 import (
     RecordChangeSet,
     RecordIdentifier,
 )
+from scaleway.cockpit.v1 import CockpitV1RegionalAPI, ContactPointEmail
 from scaleway.instance.v1 import InstanceV1API
 from scaleway.ipam.v1 import IpamV1API, Source
 from scaleway.k8s.v1 import K8SV1API
@@ -59,6 +60,7 @@ APIS = {
     "ipam": "scaleway.ipam.v1.marshalling",
     "instance": "scaleway.instance.v1.marshalling",
     "domain": "scaleway.domain.v2beta1.marshalling",
+    "cockpit": "scaleway.cockpit.v1.marshalling",
 }
 
 # "Precisely one of" groups of response types (Go SDK comments), as JSON keys.
@@ -106,6 +108,8 @@ REQUIRED = {
                "UpdateDNSZoneRecordsResponse", "DNSZoneVersion", "ListDNSZoneVersionsResponse",
                "ListDNSZoneVersionRecordsResponse", "GetDNSZoneVersionDiffResponse", "RecordChange",
                "RecordChangeDelete", "RecordChangeAdd", "ListDNSZoneNameserversResponse", "Nameserver"],
+    "cockpit": ["DataSource", "ListDataSourcesResponse", "Token", "ListTokensResponse",
+                "AlertManager", "ContactPoint", "ContactPointEmail", "ListContactPointsResponse"],
 }
 
 KEY = re.compile(r'data\.get\("([^"]+)"')
@@ -283,6 +287,26 @@ def scenario(client):
         ipam.get_ip(ip_id=ips[0].id)
 
 
+def cockpit_scenario(client):
+    cockpit = CockpitV1RegionalAPI(client, bypass_validation=True)
+    source = cockpit.create_data_source(name="fields-metrics", type_="metrics", retention_days=31)
+    cockpit.get_data_source(data_source_id=source.id)
+    cockpit.update_data_source(data_source_id=source.id, retention_days=40)
+    cockpit.list_data_sources()
+    token = cockpit.create_token(name="fields-token", token_scopes=["write_only_metrics"])
+    cockpit.get_token(token_id=token.id)
+    cockpit.list_tokens()
+    cockpit.get_alert_manager()
+    cockpit.enable_alert_manager()
+    cockpit.enable_managed_alerts()
+    cockpit.create_contact_point(email=ContactPointEmail(to="fields@example.com"), send_resolved_notifications=True)
+    cockpit.list_contact_points()
+    cockpit.delete_contact_point(email=ContactPointEmail(to="fields@example.com"))
+    cockpit.disable_alert_manager()
+    cockpit.delete_token(token_id=token.id)
+    cockpit.delete_data_source(data_source_id=source.id)
+
+
 def main():
     instrument()
     client = Client.from_env()
@@ -290,6 +314,7 @@ def main():
         print(f"FAILED: SCW_API_URL must point at the sandbox, got {client.api_url!r}", file=sys.stderr)
         sys.exit(1)
     scenario(client)
+    cockpit_scenario(client)
     failures = []
     for api, types in REQUIRED.items():
         for type_name in types:

@@ -31,6 +31,10 @@ pub enum Component {
     FlexibleIp,
     /// Public Gateway (`scaleway_vpc_public_gateway`).
     PublicGateway,
+    /// Cockpit ingestion of a custom data source (`scaleway_cockpit_source`).
+    CockpitIngestion,
+    /// Cockpit retention past the free period (`scaleway_cockpit_source`).
+    CockpitRetention,
 }
 
 impl Component {
@@ -41,6 +45,7 @@ impl Component {
             Component::DatabaseNodes | Component::DatabaseVolume => "Database",
             Component::LoadBalancer => "Load Balancer",
             Component::FlexibleIp | Component::PublicGateway => "Networking",
+            Component::CockpitIngestion | Component::CockpitRetention => "Observability",
         }
     }
 }
@@ -243,6 +248,7 @@ pub fn price_resource(
         "scaleway_k8s_cluster" => r.cluster().map(|i| vec![i]),
         "scaleway_k8s_pool" => r.pool(),
         "scaleway_rdb_instance" => r.rdb(),
+        "scaleway_cockpit_source" => r.cockpit_source(),
         "scaleway_lb" => r
             .typed(
                 Section::LbType,
@@ -398,6 +404,115 @@ impl Res<'_> {
             monthly: Some(price.monthly),
             ..self.item(component, what.to_string())
         }
+    }
+
+    /// A Cockpit data source: ingestion of the expected volume, and retention past the free
+    /// period. Each sample (GB) is billed once when ingested and, per day it is kept beyond
+    /// the free retention, at the retention price; a steady month ingests the expected volume.
+    fn cockpit_source(&self) -> Result<Vec<LineItem>, PricingError> {
+        let kind = match self.string("type", None)? {
+            Ok(k) => k,
+            Err(reason) => {
+                return Ok(vec![self.unknown(
+                    Component::CockpitIngestion,
+                    "Cockpit data source".into(),
+                    reason,
+                )]);
+            }
+        };
+        let what = format!("Cockpit {kind}");
+        let Some(prices) = self.table.cockpit() else {
+            return Ok(vec![self.unknown(
+                Component::CockpitIngestion,
+                what,
+                format!("price table {} has no Cockpit prices", self.table.name()),
+            )]);
+        };
+        let (ingest, free, keep, volume_field) = match kind.as_str() {
+            "metrics" => (
+                prices.metrics_ingestion_per_million_samples,
+                prices.metrics_free_retention_days,
+                prices.metrics_retention_per_10_million_samples_per_day,
+                "expected_monthly_samples",
+            ),
+            "logs" => (
+                prices.logs_ingestion_per_gb,
+                prices.logs_free_retention_days,
+                prices.logs_retention_per_gb_per_day,
+                "expected_monthly_gb",
+            ),
+            _ => (
+                prices.traces_ingestion_per_gb,
+                prices.traces_free_retention_days,
+                prices.traces_retention_per_gb_per_day,
+                "expected_monthly_gb",
+            ),
+        };
+        let default_retention = if kind == "metrics" { 31 } else { 7 };
+        let retention = match self.count("retention_days", Some(default_retention))? {
+            Ok(d) => d,
+            Err(reason) => {
+                return Ok(vec![self.unknown(
+                    Component::CockpitRetention,
+                    what,
+                    reason,
+                )]);
+            }
+        };
+        // Volume in the unit the prices use: samples, or thousandths of a GB.
+        let (volume, per_unit_ingest, per_unit_keep, shown) = if kind == "metrics" {
+            match self.count(volume_field, None)? {
+                Ok(n) => (n, 1_000_000u64, 10_000_000u64, format!("{n} samples")),
+                Err(_) => {
+                    return Ok(vec![self.unknown(
+                        Component::CockpitIngestion,
+                        what,
+                        format!("{volume_field} is not set: declare the expected samples per month to price ingestion"),
+                    )]);
+                }
+            }
+        } else {
+            match self.field(volume_field) {
+                Field::Known(v) if v.as_f64().is_some_and(|g| g >= 0.0) => {
+                    let gb = v.as_f64().unwrap_or_default();
+                    (
+                        (gb * 1000.0).round() as u64,
+                        1000u64,
+                        1000u64,
+                        format!("{gb} GB"),
+                    )
+                }
+                Field::Known(v) => {
+                    return Err(self.invalid(volume_field, "a non-negative number", v));
+                }
+                _ => {
+                    return Ok(vec![self.unknown(
+                        Component::CockpitIngestion,
+                        what,
+                        format!("{volume_field} is not set: declare the expected GB per month to price ingestion"),
+                    )]);
+                }
+            }
+        };
+        let ingestion = ingest.times_ratio(volume, per_unit_ingest);
+        let extra_days = retention.saturating_sub(free);
+        let retained = keep.times_ratio(volume * extra_days, per_unit_keep);
+        Ok(vec![
+            LineItem {
+                monthly: Some(ingestion),
+                ..self.item(
+                    Component::CockpitIngestion,
+                    format!("{what} ingestion, {shown}/month"),
+                )
+            },
+            LineItem {
+                monthly: Some(retained),
+                ..self.item(
+                    Component::CockpitRetention,
+                    format!("{what} retention {retention} days ({free} free)"),
+                )
+            },
+        ])
     }
 
     /// A resource priced by one type attribute (LB, gateway, cluster).

@@ -78,6 +78,15 @@ impl Money {
         }
     }
 
+    /// Multiplies by `numerator / denominator`, rounding half away from zero at the ninth
+    /// decimal (per-million-sample and per-GB-day prices of usage-billed services).
+    pub fn times_ratio(self, numerator: u64, denominator: u64) -> Money {
+        Money(div_round(
+            self.0 * i128::from(numerator),
+            i128::from(denominator.max(1)),
+        ))
+    }
+
     /// Multiplies by a count (nodes, gigabytes, hours).
     pub fn times(self, n: u64) -> Money {
         Money(self.0 * i128::from(n))

@@ -110,6 +110,35 @@ pub struct PriceTable {
     rdb_ha_volume_factor: u64,
     lb_ip: Price,
     gateway_ip: Price,
+    cockpit: Option<CockpitPrices>,
+}
+
+/// Cockpit's usage-billed prices for custom data (ingestion, and retention past the free
+/// period). Scaleway data (Kapsule control plane, …) is free and not modelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CockpitPrices {
+    /// Price of one million metric samples ingested.
+    pub metrics_ingestion_per_million_samples: Money,
+    /// Days of metrics retention included for free.
+    pub metrics_free_retention_days: u64,
+    /// Price of keeping ten million samples one more day past the free retention.
+    pub metrics_retention_per_10_million_samples_per_day: Money,
+    /// Price of one GB of logs ingested.
+    pub logs_ingestion_per_gb: Money,
+    /// Days of logs retention included for free.
+    pub logs_free_retention_days: u64,
+    /// Price of keeping one GB of logs one more day past the free retention.
+    pub logs_retention_per_gb_per_day: Money,
+    /// Price of one GB of traces ingested.
+    pub traces_ingestion_per_gb: Money,
+    /// Days of traces retention included for free.
+    pub traces_free_retention_days: u64,
+    /// Price of keeping one GB of traces one more day past the free retention.
+    pub traces_retention_per_gb_per_day: Money,
+    /// Where the figures come from and which are unverified.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 // `Section` is not Ord on purpose (its order means nothing to users); this
@@ -228,6 +257,7 @@ impl PriceTable {
         Ok(PriceTable {
             lb_ip: price("lb_ip", file.lb_ip)?,
             gateway_ip: price("vpc_public_gateway_ip", file.vpc_public_gateway_ip)?,
+            cockpit: file.cockpit,
             name: file.name,
             currency: file.currency,
             effective: file.effective,
@@ -302,6 +332,11 @@ impl PriceTable {
         &self.lb_ip
     }
 
+    /// Cockpit's ingestion and retention prices, when the table has them.
+    pub fn cockpit(&self) -> Option<&CockpitPrices> {
+        self.cockpit.as_ref()
+    }
+
     /// Price of a Public Gateway flexible IP (`scaleway_vpc_public_gateway_ip`).
     pub fn gateway_ip(&self) -> &Price {
         &self.gateway_ip
@@ -335,6 +370,8 @@ struct TableFile {
     vpc_public_gateway_ip: Entry,
     #[serde(default)]
     block_storage: BlockStorageSection,
+    #[serde(default)]
+    cockpit: Option<CockpitPrices>,
 }
 
 fn default_currency() -> String {

@@ -337,3 +337,58 @@ fn estimate_serializes_amounts_as_exact_strings() {
     assert_eq!(v["items"][3]["component"], "nodes");
     assert_eq!(v["items"][3]["range"]["max"], "76.00");
 }
+
+fn cockpit_items(table: &str, config: Value) -> Vec<LineItem> {
+    price_resource(
+        &PriceTable::named(table).unwrap(),
+        "scaleway_cockpit_source",
+        "metrics",
+        &config,
+    )
+    .unwrap()
+}
+
+#[test]
+fn cockpit_sources_price_ingestion_and_retention_past_the_free_period() {
+    // 100 million samples a month at EUR 0.15 per million; 31 days of retention are free.
+    let free = cockpit_items(
+        "2026-11",
+        json!({"type": "metrics", "expected_monthly_samples": 100_000_000u64}),
+    );
+    assert_eq!(free[0].component, Component::CockpitIngestion);
+    assert_eq!(free[0].monthly, Some(m("15")));
+    assert_eq!(free[1].monthly, Some(Money::ZERO));
+    // 61 days: each sample is kept 30 billed days, EUR 0.0002 per 10 million per day.
+    let long = cockpit_items(
+        "2026-11",
+        json!({"type": "metrics", "retention_days": 61, "expected_monthly_samples": 100_000_000u64}),
+    );
+    assert_eq!(long[1].monthly, Some(m("0.06")));
+    // Logs: 5 GB at the (unverified) EUR 0.35 per GB, 23 billed days at EUR 0.002 per GB-day.
+    let logs = cockpit_items(
+        "2026-11",
+        json!({"type": "logs", "retention_days": 30, "expected_monthly_gb": 5}),
+    );
+    assert_eq!(logs[0].monthly, Some(m("1.75")));
+    assert_eq!(logs[1].monthly, Some(m("0.23")));
+    // Without an expected volume the amount is unknown, and says what to declare.
+    let unknown = cockpit_items("2026-11", json!({"type": "logs"}));
+    assert!(
+        unknown[0]
+            .unknown
+            .as_deref()
+            .is_some_and(|r| r.contains("expected_monthly_gb")),
+        "{unknown:?}"
+    );
+    // A table without Cockpit prices says so instead of guessing.
+    let old = cockpit_items(
+        "2025-09",
+        json!({"type": "metrics", "expected_monthly_samples": 1}),
+    );
+    assert!(
+        old[0]
+            .unknown
+            .as_deref()
+            .is_some_and(|r| r.contains("no Cockpit prices"))
+    );
+}

@@ -5,6 +5,10 @@ pub mod client;
 pub mod dns_name;
 pub mod domain_record;
 pub mod domain_zone;
+pub mod cockpit;
+pub mod cockpit_alert_manager;
+pub mod cockpit_source;
+pub mod cockpit_token;
 pub mod k8s_cluster;
 pub mod k8s_pool;
 pub mod k8s_version;
@@ -75,5 +79,14 @@ pub fn register_with(registry: &mut Registry, provider: Arc<ScalewayProvider>) {
     registry.register(Arc::new(domain_record::DomainRecordDriver::new(
         provider.clone(),
     )));
+    registry.register(Arc::new(cockpit_source::CockpitSourceDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(cockpit_token::CockpitTokenDriver::new(
+        provider.clone(),
+    )));
+    registry.register(Arc::new(
+        cockpit_alert_manager::CockpitAlertManagerDriver::new(provider.clone()),
+    ));
     registry.register(Arc::new(object_bucket::ObjectBucketDriver::new(provider)));
 }

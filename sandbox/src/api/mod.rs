@@ -1,6 +1,8 @@
 //! The emulated APIs, one module per API, assembled into one router.
 
 pub mod domain;
+pub mod cockpit;
+pub mod cockpit_push;
 pub mod inspect;
 pub mod instance;
 pub mod ipam;
@@ -34,11 +36,13 @@ pub fn router(state: Shared) -> Router {
         .merge(inspect::routes())
         .merge(instance::routes())
         .merge(domain::routes())
+        .merge(cockpit::routes())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), api_layer))
         .with_state(state.clone())
         // Kubernetes API, load-balancer endpoints and chart repository: outside the Scaleway
         // auth layer (kubectl and helm send bearer tokens or nothing).
+        .merge(cockpit_push::routes(state.clone()))
         .merge(crate::kube::routes(state))
         .merge(crate::coder::charts::routes(charts))
 }

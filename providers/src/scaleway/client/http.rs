@@ -41,6 +41,8 @@ pub enum Api {
     Ipam,
     /// Domains and DNS, `domain/v2beta1`, global (no region or zone in the path).
     Domain,
+    /// Cockpit (observability), `cockpit/v1`, regional.
+    Cockpit,
 }
 
 impl Api {
@@ -53,6 +55,7 @@ impl Api {
         Api::VpcGw,
         Api::Ipam,
         Api::Domain,
+        Api::Cockpit,
     ];
 
     /// Product and version path prefix, e.g. `k8s/v1`.
@@ -65,6 +68,7 @@ impl Api {
             Api::VpcGw => "vpc-gw/v2",
             Api::Ipam => "ipam/v1",
             Api::Domain => "domain/v2beta1",
+            Api::Cockpit => "cockpit/v1",
         }
     }
 
@@ -98,6 +102,7 @@ impl Api {
             Api::VpcGw => "Public Gateway",
             Api::Ipam => "IPAM",
             Api::Domain => "Domains and DNS",
+            Api::Cockpit => "Cockpit",
         }
     }
 }

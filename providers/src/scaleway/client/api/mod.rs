@@ -5,6 +5,7 @@
 //! [`Error::is_not_found`](super::Error::is_not_found) true, which drivers treat as done.
 
 pub mod domain;
+pub mod cockpit;
 pub mod ipam;
 pub mod k8s;
 pub mod lb;
@@ -17,6 +18,7 @@ use super::locality::{Region, Zone};
 use super::query::Query;
 
 pub use domain::DomainApi;
+pub use cockpit::CockpitApi;
 pub use ipam::{IpamApi, IpamIpFilter};
 pub use k8s::K8sApi;
 pub use lb::LbApi;
@@ -106,6 +108,11 @@ impl Client {
     /// Domains and DNS calls (global).
     pub fn domain(&self) -> DomainApi<'_> {
         DomainApi::new(self)
+    }
+
+    /// Cockpit calls in `region`.
+    pub fn cockpit(&self, region: &Region) -> CockpitApi<'_> {
+        CockpitApi::new(self, region.clone())
     }
 
     /// IPAM calls in `region`.

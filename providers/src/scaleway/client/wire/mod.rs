@@ -4,6 +4,7 @@
 //! every enum is open ([`Unknown(String)`](k8s::ClusterStatus::Unknown) keeps new values).
 //! Request types omit `None` fields, which PATCH endpoints read as "leave unchanged".
 
+pub mod cockpit;
 pub mod common;
 pub mod domain;
 pub mod ipam;

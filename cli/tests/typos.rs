@@ -115,7 +115,11 @@ fn scaleway_identifiers_are_put_in_the_api_spelling_before_the_diff() {
     for canonical in ["\"GP1-XS\"", "\"DB-DEV-S\"", "\"LB-S\""] {
         assert!(out.contains(canonical), "{canonical} in {out}");
     }
-    assert!(!out.contains("gp1-xs") && !out.contains("lb-s\""), "{out}");
+    // (The pool's name, `default-gp1-xs`, is derived from the node type in lower case.)
+    assert!(
+        !out.contains("\"gp1-xs\"") && !out.contains("\"db-dev-s\"") && !out.contains("\"lb-s\""),
+        "{out}"
+    );
 
     let (_p, o) = plan_with("[pool]\nnode_type = \"gp1-xz\"\n");
     let out = flat(&o);

@@ -215,7 +215,9 @@ pub(crate) async fn describe(
             let change = &shared[i];
             let driver = registry.get(&change.kind).cloned();
             async move {
-                let Some(driver) = driver else {
+                // Clear configs are also kept for drivers that only check against the live
+                // API; only drivers that describe objects are asked.
+                let Some(driver) = driver.filter(|d| d.describes_objects()) else {
                     return (i, vec![]);
                 };
                 if value::contains_unknown(&config) {

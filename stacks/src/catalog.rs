@@ -159,6 +159,10 @@ const CODER_VARS: &[(&str, &str)] = &[
         "templates_root",
         "directory of the workspace templates (app phase; default: the shipped ones)",
     ),
+    (
+        "prevent_destroy",
+        "`false` lifts the protection of the network, cluster and database (infra phase; `down` sets it)",
+    ),
 ];
 
 fn coder_entry(

@@ -2,13 +2,13 @@
 
 pub mod ccm_objects;
 pub mod client;
-pub mod dns_name;
-pub mod domain_record;
-pub mod domain_zone;
 pub mod cockpit;
 pub mod cockpit_alert_manager;
 pub mod cockpit_source;
 pub mod cockpit_token;
+pub mod dns_name;
+pub mod domain_record;
+pub mod domain_zone;
 pub mod k8s_cluster;
 pub mod k8s_pool;
 pub mod k8s_version;

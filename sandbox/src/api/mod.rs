@@ -1,8 +1,8 @@
 //! The emulated APIs, one module per API, assembled into one router.
 
-pub mod domain;
 pub mod cockpit;
 pub mod cockpit_push;
+pub mod domain;
 pub mod inspect;
 pub mod instance;
 pub mod ipam;

@@ -47,7 +47,7 @@ pub enum Api {
 
 impl Api {
     /// Every API.
-    pub const ALL: [Api; 7] = [
+    pub const ALL: [Api; 8] = [
         Api::K8s,
         Api::Rdb,
         Api::Lb,

@@ -4,8 +4,8 @@
 //! Every `list_*` fetches all pages. Deletes return the API's answer; a 404 is an error with
 //! [`Error::is_not_found`](super::Error::is_not_found) true, which drivers treat as done.
 
-pub mod domain;
 pub mod cockpit;
+pub mod domain;
 pub mod ipam;
 pub mod k8s;
 pub mod lb;
@@ -17,8 +17,8 @@ use super::http::Client;
 use super::locality::{Region, Zone};
 use super::query::Query;
 
-pub use domain::DomainApi;
 pub use cockpit::CockpitApi;
+pub use domain::DomainApi;
 pub use ipam::{IpamApi, IpamIpFilter};
 pub use k8s::K8sApi;
 pub use lb::LbApi;

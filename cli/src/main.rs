@@ -28,7 +28,10 @@ fn main() {
             .init(),
         // Otherwise warnings are messages to the user: `warning: …`, no log decoration.
         Err(_) => tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            // A wait on an API's rate limit can last minutes: say so, as info.
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "warn,kapstan::rate_limit=info",
+            ))
             .with_ansi(false)
             .event_format(kapstan_cli::render::UserMessages)
             .with_writer(std::io::stderr)

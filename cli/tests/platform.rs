@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use kapstan_sandbox::{Sandbox, SandboxOptions};
+use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
 fn tools_bin() -> PathBuf {
@@ -937,6 +937,18 @@ async fn stateful_resources_refuse_replacement_and_down_lifts_the_protection() {
         ])
         .await;
     assert_eq!(code(&o), 0, "{}", text(&o));
+    // Lifted for the environment in its file, the replacement plans without the variable.
+    std::fs::create_dir_all(env.path().join("environments")).unwrap();
+    std::fs::write(
+        env.path().join("environments/dev.toml"),
+        "prevent_destroy = false\n",
+    )
+    .unwrap();
+    let o = env
+        .run(&["plan", "--stack", "coder-dev-infra", "--replace", "network"])
+        .await;
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::remove_file(env.path().join("environments/dev.toml")).unwrap();
     // `down` is the teardown: it lifts the protection itself.
     env.ok(&["down", "--env", "dev", "--confirm"]).await;
     let doc = env.resources().await;
@@ -1304,5 +1316,31 @@ async fn a_node_type_change_replaces_the_pool_without_an_outage() {
     assert_eq!(pools[0]["name"], "default-gp1-s");
     assert_eq!(pools[0]["node_type"], "gp1_s");
     assert!(!nodes_running_coder(&env, &cluster).await.is_empty());
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_wait_on_the_rate_limit_is_shown_and_the_apply_rides_it_out() {
+    let env = start_with(SandboxOptions {
+        speed: 200.0,
+        faults: FaultSpec::parse("429=0.1,429-window=500ms").unwrap(),
+        ..Default::default()
+    })
+    .await;
+    let o = env
+        .run(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 0, "{t}");
+    // Shown without any log setting, as a message to the user (no timestamps, no ANSI).
+    let line = t
+        .lines()
+        .find(|l| l.starts_with("info: waiting on the Scaleway API's rate limit"))
+        .unwrap_or_else(|| panic!("the wait is shown: {t}"));
+    assert!(!line.contains('\x1b') && line.contains("path="), "{line}");
+    assert!(
+        !t.contains(env.sandbox.secret_key()),
+        "no credential in the output"
+    );
     env.sandbox.shutdown().await;
 }

@@ -624,6 +624,7 @@ fn in_user_terms(message: &str) -> String {
 struct Overrides {
     region: Option<String>,
     zone: Option<String>,
+    prevent_destroy: Option<bool>,
     #[serde(default)]
     cluster: ClusterOverrides,
     #[serde(default)]
@@ -702,6 +703,9 @@ impl Overrides {
         }
         if let Some(v) = self.zone {
             p.zone = v;
+        }
+        if let Some(v) = self.prevent_destroy {
+            p.prevent_destroy = v;
         }
         if let Some(v) = self.cluster.version {
             p.kubernetes_version = v;

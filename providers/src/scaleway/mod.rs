@@ -2,6 +2,7 @@
 
 pub mod ccm_objects;
 pub mod client;
+pub mod cluster_volumes;
 pub mod dns_name;
 pub mod domain_record;
 pub mod domain_zone;

@@ -15,6 +15,7 @@
 //! the cluster, so they persist with the rest of the sandbox and disappear with the cluster.
 
 pub mod ccm;
+pub mod csi;
 pub mod fields;
 pub mod nodes;
 pub mod objects;

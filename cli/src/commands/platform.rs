@@ -912,16 +912,7 @@ async fn clear_cluster_volumes(
             Ok(_) => {}
             Err(e) => {
                 failed += 1;
-                let hint = if options.delete_volumes {
-                    String::new()
-                } else {
-                    format!(
-                        " (`kapstan down --env {}{} --auto-approve --delete-volumes`)",
-                        options.env,
-                        if options.sandbox { " --sandbox" } else { "" }
-                    )
-                };
-                println!("  ✗ {addr} (checking its volumes): {e}{hint}");
+                println!("  ✗ {addr} (checking its volumes): {e}");
                 log.line(&format!(
                     "{stack}: {addr} (checking its volumes) failed: {e}"
                 ));
@@ -929,7 +920,23 @@ async fn clear_cluster_volumes(
         }
     }
     if failed > 0 {
-        return Err(CliError::ApplyFailed { failed, skipped: 0 });
+        let again = format!(
+            "kapstan down --env {}{} --auto-approve",
+            options.env,
+            if options.sandbox { " --sandbox" } else { "" }
+        );
+        return Err(CliError::usage(
+            format!(
+                "{stack} was not destroyed: {failed} cluster(s) hold block volumes or could not be checked (see above)"
+            ),
+            if options.delete_volumes {
+                format!("fix what is named above, then run `{again} --delete-volumes` again")
+            } else {
+                format!(
+                    "delete the PersistentVolumeClaims named above and run `{again}` again, or run `{again} --delete-volumes` to delete them with their volumes (the backup does not contain volume data)"
+                )
+            },
+        ));
     }
     Ok(())
 }

@@ -349,7 +349,7 @@ fn down_stops_before_deleting_a_cluster_with_csi_volumes_and_deletes_them_when_a
         handle.as_str(),
         "default/grafana-data",
         "10Gi",
-        "kapstan down --env dev --sandbox --auto-approve --delete-volumes",
+        "--delete-volumes",
     ] {
         assert!(t.contains(want), "the error names {want}: {t}");
     }

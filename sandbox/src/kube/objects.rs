@@ -518,10 +518,11 @@ fn default_kind(
             if obj["spec"]["volumeMode"].is_null() {
                 obj["spec"]["volumeMode"] = json!("Filesystem");
             }
-            if old.is_none() && obj["spec"]["volumeName"].is_null() {
-                if let Some(pv) = super::csi::provision(s, app, now, cluster, obj)? {
-                    obj["spec"]["volumeName"] = json!(pv);
-                }
+            if old.is_none()
+                && obj["spec"]["volumeName"].is_null()
+                && let Some(pv) = super::csi::provision(s, app, now, cluster, obj)?
+            {
+                obj["spec"]["volumeName"] = json!(pv);
             }
             if obj["spec"]["volumeName"].is_null() {
                 obj["spec"]["volumeName"] = json!(format!("pvc-{}", uuid::Uuid::new_v4()));

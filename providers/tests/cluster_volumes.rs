@@ -172,3 +172,18 @@ async fn a_cluster_whose_kubernetes_api_does_not_answer_is_not_deleted() {
     let doc = e.state(common::STACK).await.unwrap();
     assert!(doc.resources.contains_key("cluster"), "the cluster stays");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_whose_pools_are_gone_is_checked_and_deleted() {
+    // A control plane that was slow to answer at first keeps answering once its pools go, so
+    // the check before the cluster's deletion (after its pool's) goes through.
+    let mut options = SandboxOptions {
+        speed: 2000.0,
+        ..Default::default()
+    };
+    options.durations.kube_api_warmup = Duration::from_secs(600);
+    let (_sb, e, _dir) = setup(options, true).await;
+    let report = run(&e, &cluster_stack(true), PlanMode::Destroy).await;
+    assert!(report.is_success(), "{}", errors(&report));
+    assert!(e.state(common::STACK).await.unwrap().resources.is_empty());
+}

@@ -1,6 +1,8 @@
 //! kapstan and Kapsule's cloud controller (CCM) on one load balancer, in the sandbox: after
 //! `up`, several CCM sync cycles change nothing kapstan declared (drift exits 0, the next plan
-//! is a no-op), and a Service kapstan does not know about cannot make `down` leave anything.
+//! is a no-op), a Service kapstan does not know about cannot make `down` leave anything, and a
+//! PersistentVolumeClaim's block volume stops `down` before phase infra, naming it, until
+//! `--delete-volumes` deletes it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

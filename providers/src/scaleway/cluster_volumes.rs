@@ -136,6 +136,43 @@ fn retained(cluster: &str, volumes: &[CsiVolume]) -> DriverError {
     ))
 }
 
+/// `claim (pod, …)` for each claim of `volumes` that a running or pending pod mounts.
+fn mounted_claims(pods: &[Value], volumes: &[CsiVolume]) -> Vec<String> {
+    let mut out = vec![];
+    for v in volumes {
+        let Some((ns, name)) = &v.claim else { continue };
+        let users: Vec<String> = pods
+            .iter()
+            .filter(|p| p["metadata"]["namespace"] == ns.as_str())
+            .filter(|p| !matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed")))
+            .filter(|p| {
+                p["spec"]["volumes"].as_array().is_some_and(|vs| {
+                    vs.iter()
+                        .any(|vol| vol["persistentVolumeClaim"]["claimName"] == name.as_str())
+                })
+            })
+            .filter_map(|p| {
+                p["metadata"]["name"]
+                    .as_str()
+                    .map(|n| format!("pod {ns}/{n}"))
+            })
+            .collect();
+        if !users.is_empty() {
+            out.push(format!("PVC {ns}/{name} ({})", users.join(", ")));
+        }
+    }
+    out
+}
+
+fn in_use(cluster: &str, busy: &[String]) -> DriverError {
+    DriverError::failed(format!(
+        "cluster {cluster}: claims to delete are still mounted, and Kubernetes keeps a mounted claim (and its volume) \
+         until its pods are gone: {}. Stop the workloads that mount them (e.g. `kubectl scale statefulset NAME \
+         --replicas=0 -n NAMESPACE`, or delete the Deployment), then run the command again; nothing was deleted",
+        busy.join(", ")
+    ))
+}
+
 /// Before cluster `cluster_id` is deleted: finds the block volumes its CSI driver created.
 /// Without `delete_claims` any of them is an error that names each; with it, the claims of
 /// the ones the driver deletes with their claim are deleted and this waits until their PVs
@@ -178,6 +215,13 @@ pub async fn clear_cluster_volumes(
         return Err(retained(&label, &kept));
     }
     let kerr = |e: KubeError| DriverError::failed(e.to_string());
+    // Kubernetes keeps a claim that a pod mounts until that pod is gone (PVC protection):
+    // deleting it would only wait, so the pods are named instead.
+    let pods = kube.list("v1", "Pod", None, None).await.map_err(kerr)?;
+    let busy = mounted_claims(&pods, &volumes);
+    if !busy.is_empty() {
+        return Err(in_use(&label, &busy));
+    }
     for v in &volumes {
         let Some((ns, name)) = &v.claim else { continue };
         tracing::warn!("deleting PersistentVolumeClaim {ns}/{name} and so block volume {v}");
@@ -237,6 +281,26 @@ mod tests {
             v.to_string(),
             "fr-par-1/abc (10Gi, PV pvc-1, claimed by PVC default/data)"
         );
+    }
+
+    #[test]
+    fn pods_that_mount_a_claim_are_named() {
+        let v = CsiVolume::of(&pv(CSI_DRIVER, "Bound", "Delete")).unwrap();
+        let pod = |ns: &str, name: &str, claim: &str, phase: &str| {
+            json!({"metadata": {"namespace": ns, "name": name}, "status": {"phase": phase},
+                "spec": {"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": claim}}]}})
+        };
+        let pods = vec![
+            pod("default", "db-0", "data", "Running"),
+            pod("default", "done", "data", "Succeeded"),
+            pod("other", "x", "data", "Running"),
+            pod("default", "y", "logs", "Running"),
+        ];
+        assert_eq!(
+            mounted_claims(&pods, std::slice::from_ref(&v)),
+            vec!["PVC default/data (pod default/db-0)".to_string()]
+        );
+        assert!(mounted_claims(&pods[1..], &[v]).is_empty());
     }
 
     #[test]

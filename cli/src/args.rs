@@ -375,6 +375,10 @@ pub enum Command {
         /// The offline sandbox.
         #[arg(long)]
         sandbox: bool,
+        /// Delete the cluster's PersistentVolumeClaims (and so the block volumes and data the
+        /// CSI driver made for them) instead of stopping before the cluster is deleted.
+        #[arg(long)]
+        delete_volumes: bool,
         /// Operations in flight at once.
         #[arg(long, default_value_t = 10)]
         parallelism: usize,

@@ -263,6 +263,7 @@ async fn dispatch(
             phase,
             auto_approve,
             sandbox,
+            delete_volumes,
             parallelism,
         } => {
             let options = commands::platform::DownOptions {
@@ -270,6 +271,7 @@ async fn dispatch(
                 phase: phase.map(to_phase),
                 confirm: *auto_approve,
                 sandbox: *sandbox,
+                delete_volumes: *delete_volumes,
                 parallelism: *parallelism,
             };
             commands::platform::down(&project()?, &options).await

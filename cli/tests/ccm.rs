@@ -1,6 +1,8 @@
 //! kapstan and Kapsule's cloud controller (CCM) on one load balancer, in the sandbox: after
 //! `up`, several CCM sync cycles change nothing kapstan declared (drift exits 0, the next plan
-//! is a no-op), and a Service kapstan does not know about cannot make `down` leave anything.
+//! is a no-op), a Service kapstan does not know about cannot make `down` leave anything, and a
+//! PersistentVolumeClaim's block volume stops `down` before phase infra, naming it, until
+//! `--delete-volumes` deletes it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -274,6 +276,114 @@ fn down_removes_a_load_balancer_the_ccm_made_for_a_foreign_service() {
         "lb.private_network",
         "vpc.private_network",
         "k8s.cluster",
+    ] {
+        assert!(
+            objects(&doc, kind).is_empty(),
+            "{kind} left behind: {doc:#}"
+        );
+    }
+}
+
+fn kubectl(p: &Project, args: &[&str]) -> Output {
+    Command::new(tools_bin().join("kubectl"))
+        .args(args)
+        .env("KUBECONFIG", p.home.path().join(".kube/config-coder-dev"))
+        .output()
+        .unwrap()
+}
+
+/// The CSI volumes of the served sandbox's cluster: (volumeHandle, claim namespace/name).
+fn csi_volumes(p: &Project) -> Vec<(String, String)> {
+    let o = kubectl(p, &["get", "pv", "-o", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|pv| pv["spec"]["csi"]["driver"] == "csi.scaleway.com")
+        .map(|pv| {
+            let c = &pv["spec"]["claimRef"];
+            (
+                pv["spec"]["csi"]["volumeHandle"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                format!(
+                    "{}/{}",
+                    c["namespace"].as_str().unwrap_or_default(),
+                    c["name"].as_str().unwrap_or_default()
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn down_stops_before_deleting_a_cluster_with_csi_volumes_and_deletes_them_when_asked() {
+    let p = Project::new();
+    up(&p);
+    let handle;
+    {
+        let _served = p.serve();
+        let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "grafana-data", "namespace": "default"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "scw-bssd",
+                "resources": {"requests": {"storage": "10Gi"}}}});
+        let file = p.dir.path().join("pvc.json");
+        std::fs::write(&file, pvc.to_string()).unwrap();
+        let o = kubectl(&p, &["apply", "-f", file.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+        let vols = csi_volumes(&p);
+        assert_eq!(
+            vols.len(),
+            1,
+            "the CSI driver provisioned one volume: {vols:?}"
+        );
+        assert_eq!(vols[0].1, "default/grafana-data");
+        handle = vols[0].0.clone();
+        assert!(handle.starts_with("fr-par-1/"), "{handle}");
+    }
+    let o = p.run(&["down", "--env", "dev", "--sandbox", "--auto-approve"]);
+    let t = text(&o);
+    assert!(!o.status.success(), "down must stop over the volume: {t}");
+    for want in [
+        handle.as_str(),
+        "default/grafana-data",
+        "10Gi",
+        "--delete-volumes",
+    ] {
+        assert!(t.contains(want), "the error names {want}: {t}");
+    }
+    {
+        // Phase infra is untouched: the cluster, its pool and the volume are all there.
+        let served = p.serve();
+        let doc = get(&format!("{}/sandbox/v1/resources", served.url));
+        for kind in ["k8s.cluster", "k8s.pool", "vpc.private_network", "lb.lb"] {
+            assert_eq!(objects(&doc, kind).len(), 1, "{kind} kept: {doc:#}");
+        }
+        assert!(!objects(&doc, "kube.object").is_empty(), "{doc:#}");
+        assert_eq!(csi_volumes(&p).len(), 1);
+    }
+    let o = p.run(&[
+        "down",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--auto-approve",
+        "--delete-volumes",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains(&handle), "down names the volume it deleted: {t}");
+    let served = p.serve();
+    let doc = get(&format!("{}/sandbox/v1/resources", served.url));
+    for kind in [
+        "k8s.cluster",
+        "k8s.pool",
+        "lb.lb",
+        "vpc.private_network",
+        "kube.object",
     ] {
         assert!(
             objects(&doc, kind).is_empty(),

@@ -1135,3 +1135,110 @@ async fn cordoned_nodes_drain_through_evictions_that_honour_disruption_budgets()
     assert_eq!(after.len(), 2);
     assert!(after.iter().all(|(_, n)| *n != node), "drained: {after:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csi_driver_provisions_volumes_for_its_claims_and_reclaims_them_by_policy() {
+    let c = Cluster::start().await;
+    let (code, _) = c
+        .apply(
+            "/apis/storage.k8s.io/v1/storageclasses/keep",
+            "test",
+            true,
+            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                "metadata": {"name": "keep"}, "provisioner": "csi.scaleway.com",
+                "reclaimPolicy": "Retain"}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let (code, _) = c
+        .apply(
+            "/apis/storage.k8s.io/v1/storageclasses/nfs",
+            "test",
+            true,
+            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                "metadata": {"name": "nfs"}, "provisioner": "example.com/nfs"}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let (code, _) = c
+        .apply(
+            "/api/v1/namespaces/team",
+            "test",
+            true,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let mut uids = std::collections::BTreeMap::new();
+    for (ns, name, class) in [
+        ("default", "gone", "scw-bssd"),
+        ("default", "kept", "keep"),
+        ("default", "elsewhere", "nfs"),
+        ("team", "home", "scw-bssd"),
+    ] {
+        let (code, pvc) = c
+            .apply(
+                &format!("/api/v1/namespaces/{ns}/persistentvolumeclaims/{name}"),
+                "test",
+                true,
+                json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                    "metadata": {"name": name, "namespace": ns},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": class,
+                        "resources": {"requests": {"storage": "10Gi"}}}}),
+            )
+            .await;
+        assert_eq!(code, 201, "{pvc}");
+        uids.insert(name, pvc["metadata"]["uid"].as_str().unwrap().to_string());
+        if class != "nfs" {
+            assert_eq!(
+                pvc["spec"]["volumeName"],
+                format!("pvc-{}", uids[name]),
+                "{pvc}"
+            );
+        }
+    }
+    let all = pvs(&c).await;
+    assert_eq!(
+        all.len(),
+        3,
+        "no volume for the other provisioner's claim: {all:#?}"
+    );
+    for pv in &all {
+        let claim = pv["spec"]["claimRef"]["name"].as_str().unwrap();
+        assert_eq!(pv["metadata"]["name"], format!("pvc-{}", uids[claim]));
+        assert_eq!(pv["spec"]["claimRef"]["uid"], uids[claim].as_str());
+        assert_eq!(pv["spec"]["csi"]["driver"], "csi.scaleway.com");
+        let handle = pv["spec"]["csi"]["volumeHandle"].as_str().unwrap();
+        let (zone, id) = handle.split_once('/').unwrap();
+        assert_eq!(zone, "fr-par-1");
+        assert!(uuid_like(id), "{handle}");
+        assert_eq!(pv["spec"]["capacity"]["storage"], "10Gi");
+        assert_eq!(pv["status"]["phase"], "Bound");
+        let policy = if claim == "kept" { "Retain" } else { "Delete" };
+        assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], policy);
+    }
+    // Deleting a claim deletes a `Delete` volume and keeps a `Retain` one, released; a
+    // namespace takes its claims' volumes along.
+    for path in [
+        "/api/v1/namespaces/default/persistentvolumeclaims/gone",
+        "/api/v1/namespaces/default/persistentvolumeclaims/kept",
+        "/api/v1/namespaces/team",
+    ] {
+        let (code, body) = c.req("DELETE", path, "", None).await;
+        assert_eq!(code, 200, "{path}: {body}");
+    }
+    let left = pvs(&c).await;
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(left[0]["spec"]["claimRef"]["name"], "kept");
+    assert_eq!(left[0]["status"]["phase"], "Released");
+}
+
+async fn pvs(c: &Cluster) -> Vec<Value> {
+    let (code, list) = c.req("GET", "/api/v1/persistentvolumes", "", None).await;
+    assert_eq!(code, 200, "{list}");
+    list["items"].as_array().unwrap().clone()
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().all(|ch| ch.is_ascii_hexdigit() || ch == '-')
+}

@@ -326,6 +326,8 @@ pub struct Platform {
     pub engine: Engine,
     /// The in-process sandbox, in sandbox mode.
     pub sandbox: Option<SandboxSession>,
+    /// The Scaleway provider the engine's drivers share.
+    pub scaleway: Arc<ScalewayProvider>,
     /// Interrupts.
     pub cancel: Cancel,
 }
@@ -356,14 +358,18 @@ impl Platform {
         }
         let cancel = Cancel::new();
         let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-        let engine = Engine::new(kapstan_providers::registry_with(provider), project.store()?)
-            .with_events(progress::human_sink(tty))
-            .with_cancel(cancel.clone());
+        let engine = Engine::new(
+            kapstan_providers::registry_with(provider.clone()),
+            project.store()?,
+        )
+        .with_events(progress::human_sink(tty))
+        .with_cancel(cancel.clone());
         Ok(Self {
             env,
             profile,
             engine,
             sandbox,
+            scaleway: provider,
             cancel,
         })
     }
@@ -863,8 +869,76 @@ pub struct DownOptions {
     pub confirm: bool,
     /// Offline sandbox.
     pub sandbox: bool,
+    /// Delete the clusters' PersistentVolumeClaims (and so their block volumes) instead of
+    /// stopping before a cluster with volumes is deleted.
+    pub delete_volumes: bool,
     /// Operations in flight at once.
     pub parallelism: usize,
+}
+
+/// Before phase infra is destroyed, while its pools still run: the block volumes the CSI
+/// driver made for each recorded cluster stop the teardown with an error naming them, or,
+/// with `--delete-volumes`, their claims are deleted and the volumes waited for.
+async fn clear_cluster_volumes(
+    platform: &Platform,
+    stack: &str,
+    doc: &kapstan_state::StateDocument,
+    options: &DownOptions,
+    log: &crate::platform::logs::RunLog,
+) -> Result<(), CliError> {
+    let driver =
+        kapstan_providers::scaleway::k8s_cluster::ClusterDriver::new(platform.scaleway.clone());
+    let mut failed = 0;
+    for (addr, r) in doc
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "scaleway_k8s_cluster")
+    {
+        let ctx = kapstan_engine::DriverContext::detached(stack, addr);
+        match driver
+            .clear_volumes_of(&ctx, r, options.delete_volumes)
+            .await
+        {
+            Ok(gone) if !gone.is_empty() => {
+                println!(
+                    "  deleted the PersistentVolumeClaims of {addr} and their block volumes: {}",
+                    gone.join(", ")
+                );
+                log.line(&format!(
+                    "{stack}: deleted the PersistentVolumeClaims of {addr} and their block volumes: {}",
+                    gone.join(", ")
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                failed += 1;
+                println!("  ✗ {addr} (checking its volumes): {e}");
+                log.line(&format!(
+                    "{stack}: {addr} (checking its volumes) failed: {e}"
+                ));
+            }
+        }
+    }
+    if failed > 0 {
+        let again = format!(
+            "kapstan down --env {}{} --auto-approve",
+            options.env,
+            if options.sandbox { " --sandbox" } else { "" }
+        );
+        return Err(CliError::usage(
+            format!(
+                "{stack} was not destroyed: {failed} cluster(s) hold block volumes or could not be checked (see above)"
+            ),
+            if options.delete_volumes {
+                format!("fix what is named above, then run `{again} --delete-volumes` again")
+            } else {
+                format!(
+                    "delete the PersistentVolumeClaims named above and run `{again}` again, or run `{again} --delete-volumes` to delete them with their volumes (the backup does not contain volume data)"
+                )
+            },
+        ));
+    }
+    Ok(())
 }
 
 /// Coder refuses to delete a template that workspaces use: before the destroy, the
@@ -974,6 +1048,9 @@ pub async fn down(project: &Project, options: &DownOptions) -> Result<i32, CliEr
         }
         println!("\n== {name}");
         delete_workspaces(&name, &doc, &log).await?;
+        if phase == Phase::Infra {
+            clear_cluster_volumes(&platform, &name, &doc, options, &log).await?;
+        }
         hook(
             project,
             &profile,

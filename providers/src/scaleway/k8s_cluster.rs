@@ -756,6 +756,13 @@ impl Driver for ClusterDriver {
                 Err(e) => return Err(api(e)),
             }
         }
+        if cl.status.as_str() != "deleting" {
+            // The CSI driver's block volumes outlive the cluster: never delete it over them.
+            super::cluster_volumes::clear_cluster_volumes(
+                &self.p, ctx, &client, &region, &id, &cl.name, false,
+            )
+            .await?;
+        }
         if cl.status.is_transient() && cl.status.as_str() != "deleting" {
             self.settle(ctx, &client, &region, &id).await?;
         }
@@ -813,6 +820,39 @@ impl Driver for ClusterDriver {
 }
 
 impl ClusterDriver {
+    /// Before the recorded cluster `rec` is deleted: deletes the PersistentVolumeClaims whose
+    /// block volumes the CSI driver deletes with them and waits until those volumes are gone
+    /// (returning what went), or fails naming the volumes when `delete_claims` is false or a
+    /// volume would be kept. See [`super::cluster_volumes`].
+    pub async fn clear_volumes_of(
+        &self,
+        ctx: &DriverContext,
+        rec: &ResourceState,
+        delete_claims: bool,
+    ) -> Result<Vec<String>, DriverError> {
+        let client = self.p.client_with_backoff()?;
+        let region = recorded_region(&self.p, rec)?;
+        let id = rec.id.clone().unwrap_or_default();
+        let cl = match client.k8s(&region).get_cluster(&id).await {
+            Ok(c) => c,
+            Err(e) if e.is_not_found() => return Ok(vec![]),
+            Err(e) => return Err(api(e)),
+        };
+        if cl.status.as_str() == "deleting" {
+            return Ok(vec![]);
+        }
+        super::cluster_volumes::clear_cluster_volumes(
+            &self.p,
+            ctx,
+            &client,
+            &region,
+            &id,
+            &cl.name,
+            delete_claims,
+        )
+        .await
+    }
+
     async fn finish(
         &self,
         ctx: &DriverContext,

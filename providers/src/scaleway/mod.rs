@@ -2,6 +2,7 @@
 
 pub mod ccm_objects;
 pub mod client;
+pub mod cluster_volumes;
 pub mod cockpit;
 pub mod cockpit_alert_manager;
 pub mod cockpit_source;

@@ -15,6 +15,7 @@
 //! the cluster, so they persist with the rest of the sandbox and disappear with the cluster.
 
 pub mod ccm;
+pub mod csi;
 pub mod fields;
 pub mod nodes;
 pub mod objects;
@@ -260,7 +261,9 @@ async fn handle(
             }
         }
     });
-    if !ks.app.durations.kube_api_warmup.is_zero() {
+    // The control plane is managed apart from the pools: once it has answered (the cluster's
+    // API is seeded) it keeps answering when the pools go, as on a cluster being torn down.
+    if !ks.app.durations.kube_api_warmup.is_zero() && !matches!(auth, Ok(true)) {
         let app = ks.app.clone();
         let warming = ks.app.read(|s, now| {
             crate::api::k8s::kube_api_available_at(&app, s, &cluster, now).is_none_or(|t| now < t)

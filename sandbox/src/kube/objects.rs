@@ -507,12 +507,22 @@ fn default_kind(
             }
         }
         "Service" => default_service(s, app, now, cluster, obj, old, extra)?,
+        "PersistentVolume" => {
+            let claim_gone = old.is_some_and(|o| o["status"]["phase"] == "Released");
+            obj["status"] = super::csi::pv_status(obj, claim_gone);
+        }
         "PersistentVolumeClaim" => {
             if obj["spec"]["storageClassName"].is_null() {
                 obj["spec"]["storageClassName"] = json!("scw-bssd");
             }
             if obj["spec"]["volumeMode"].is_null() {
                 obj["spec"]["volumeMode"] = json!("Filesystem");
+            }
+            if old.is_none()
+                && obj["spec"]["volumeName"].is_null()
+                && let Some(pv) = super::csi::provision(s, app, now, cluster, obj)?
+            {
+                obj["spec"]["volumeName"] = json!(pv);
             }
             if obj["spec"]["volumeName"].is_null() {
                 obj["spec"]["volumeName"] = json!(format!("pvc-{}", uuid::Uuid::new_v4()));
@@ -772,6 +782,9 @@ pub fn delete(
             super::ccm::release(s, now, cluster, &v.body);
         }
         s.remove(OBJECT, &v.id);
+        if v.body["kind"] == "PersistentVolumeClaim" {
+            super::csi::reclaim(s, now, cluster, &v.body);
+        }
     }
     s.purge(now);
     let mut body = rec.body;

@@ -106,6 +106,15 @@ pub const RESOURCES: &[ResourceType] = &[
     rt(
         "",
         "v1",
+        "persistentvolumes",
+        "persistentvolume",
+        "PersistentVolume",
+        false,
+        &["pv"],
+    ),
+    rt(
+        "",
+        "v1",
         "resourcequotas",
         "resourcequota",
         "ResourceQuota",

@@ -67,18 +67,20 @@ impl Project {
         self.cmd(args, true).output().unwrap()
     }
 
-    /// `kapstan sandbox serve` in the project: the persisted sandbox on its recorded port, as
-    /// a user keeps it running; stopped when the guard drops.
-    fn serve_project(&self) -> Served {
+    /// `kapstan sandbox serve ARGS`, once it has printed `ready` (and its URL); stopped when
+    /// the guard drops.
+    fn serve(&self, args: &[&str], ready: &str) -> Served {
+        let mut cmd = vec!["sandbox", "serve"];
+        cmd.extend_from_slice(args);
         let mut child = self
-            .cmd(&["sandbox", "serve"], true)
+            .cmd(&cmd, true)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut banner = String::new();
-        while !banner.contains("recorded port") {
+        while !banner.contains(ready) {
             if reader.read_line(&mut banner).unwrap() == 0 {
                 break;
             }
@@ -90,6 +92,12 @@ impl Project {
             .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
             .to_string();
         Served { child, url }
+    }
+
+    /// `kapstan sandbox serve` in the project: the persisted sandbox on its recorded port, as
+    /// a user keeps it running.
+    fn serve_project(&self) -> Served {
+        self.serve(&[], "recorded port")
     }
 
     /// Logs in as the first admin through the access URL `up` printed and creates workspaces
@@ -131,37 +139,20 @@ impl Project {
 
     /// Serves the project's persisted sandbox and returns its inspection document.
     fn sandbox_resources(&self) -> Value {
-        let mut serve: Child = self
-            .cmd(
-                &[
-                    "sandbox",
-                    "serve",
-                    "--addr",
-                    "127.0.0.1:0",
-                    "--data-dir",
-                    self.dir.path().join(".kapstan/sandbox").to_str().unwrap(),
-                ],
-                true,
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(serve.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("sandbox URL printed")
-            .to_string();
+        let data_dir = self.dir.path().join(".kapstan/sandbox");
+        let served = self.serve(
+            &[
+                "--addr",
+                "127.0.0.1:0",
+                "--data-dir",
+                data_dir.to_str().unwrap(),
+            ],
+            "http://",
+        );
         let body = Command::new("curl")
-            .args(["-sf", &format!("{url}/sandbox/v1/resources")])
+            .args(["-sf", &format!("{}/sandbox/v1/resources", served.url)])
             .output()
             .unwrap();
-        let _ = serve.kill();
-        let _ = serve.wait();
         serde_json::from_slice(&body.stdout).expect("inspection JSON")
     }
 }
@@ -669,62 +660,12 @@ fn down_deletes_the_workspaces_users_created() {
     ]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    let access = t
-        .split_whitespace()
-        .skip_while(|w| *w != "URL:")
-        .nth(1)
-        .expect("access URL printed")
-        .to_string();
-    let password = p.run(&["output", "--env", "dev", "admin_password"]);
-    let password = String::from_utf8_lossy(&password.stdout).trim().to_string();
 
     // Users create workspaces while the platform runs (the persisted sandbox, served).
-    let mut serve: Child = p
-        .cmd(
-            &[
-                "sandbox",
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--data-dir",
-                p.dir.path().join(".kapstan/sandbox").to_str().unwrap(),
-            ],
-            true,
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(serve.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let email = p.run(&["output", "--env", "dev", "admin_email"]);
-    let email = String::from_utf8_lossy(&email.stdout).trim().to_string();
-    let login = json!({"email": email, "password": password});
-    let (s, session) = coder_api(&access, None, "POST", "/users/login", Some(&login));
-    assert_eq!(s, 201, "{session}");
-    let token = session["session_token"].as_str().unwrap().to_string();
-    let (_, tpl) = coder_api(
-        &access,
-        Some(&token),
-        "GET",
-        "/organizations/default/templates/react-typescript",
-        None,
-    );
-    let tid = tpl["id"].as_str().expect("template pushed").to_string();
-    for name in ["alice-web", "bob-web"] {
-        let (s, w) = coder_api(
-            &access,
-            Some(&token),
-            "POST",
-            "/users/me/workspaces",
-            Some(&json!({"name": name, "template_id": tid})),
-        );
-        assert_eq!(s, 201, "{w}");
+    {
+        let _served = p.serve_project();
+        p.create_workspaces(&t, "dev", &["alice-web", "bob-web"]);
     }
-    let _ = serve.kill();
-    let _ = serve.wait();
 
     let o = p.run(&["down", "--env", "dev", "--sandbox", "--confirm"]);
     let t = text(&o);

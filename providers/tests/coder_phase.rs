@@ -69,12 +69,17 @@ fn official_chart_dir() -> PathBuf {
 
 async fn env_with(options: SandboxOptions) -> Env {
     set_helm_override(Some(tool("helm")));
-    let sandbox = Sandbox::start(SandboxOptions {
+    sandbox_cluster(SandboxOptions {
         speed: 200.0,
         ..options
     })
     .await
-    .unwrap();
+}
+
+/// A sandbox started with `options` holding a Kapsule cluster (its kubeconfig) and a load
+/// balancer with its loopback endpoint.
+async fn sandbox_cluster(options: SandboxOptions) -> Env {
+    let sandbox = Sandbox::start(options).await.unwrap();
     let http = reqwest::Client::new();
     let base = sandbox.url().to_string();
     let key = sandbox.secret_key().to_string();
@@ -656,68 +661,19 @@ const OWNER_PASSWORD: &str = "Kx7#mQ2$vL9@pR4!wT6&";
 /// A sandbox with a Coder Deployment behind a load balancer, its first user created by the
 /// driver: `(sandbox, coder url)`.
 async fn coder_only(speed: f64, coder: kapstan_sandbox::CoderOptions) -> (Sandbox, String) {
-    let sandbox = Sandbox::start(SandboxOptions {
+    let Env {
+        sandbox,
+        kubeconfig,
+        lb,
+        coder_url: url,
+        ..
+    } = sandbox_cluster(SandboxOptions {
         speed,
         coder,
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let http = reqwest::Client::new();
-    let base = sandbox.url().to_string();
-    let key = sandbox.secret_key().to_string();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{base}{path}"))
-            .header("x-auth-token", &key)
-            .json(&body)
-            .send()
-    };
-    let pn: Value = post(
-        "/vpc/v2/regions/fr-par/private-networks",
-        json!({"name": "pn"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let cluster: Value = post(
-        "/k8s/v1/regions/fr-par/clusters",
-        json!({"name": "c", "version": "1.32.13", "cni": "cilium", "private_network_id": pn["id"]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let lb: Value = post(
-        "/lb/v1/zones/fr-par-1/lbs",
-        json!({"name": "coder", "type": "LB-S"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let id = cluster["id"].as_str().unwrap();
-    let kubeconfig = loop {
-        let r = http
-            .get(format!(
-                "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
-            ))
-            .header("x-auth-token", &key)
-            .send()
-            .await
-            .unwrap();
-        if r.status().is_success() {
-            let v: Value = r.json().await.unwrap();
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(v["content"].as_str().unwrap())
-                .unwrap();
-            break String::from_utf8(raw).unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
     let field = |k: &str| {
         kubeconfig
             .lines()
@@ -740,7 +696,7 @@ async fn coder_only(speed: f64, coder: kapstan_sandbox::CoderOptions) -> (Sandbo
             json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "coder", "annotations": {
-                "service.beta.kubernetes.io/scw-loadbalancer-id": format!("fr-par-1/{}", lb["id"].as_str().unwrap())}},
+                "service.beta.kubernetes.io/scw-loadbalancer-id": lb}},
             "spec": {"type": "LoadBalancer", "selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}),
         ),
     ] {
@@ -753,18 +709,6 @@ async fn coder_only(speed: f64, coder: kapstan_sandbox::CoderOptions) -> (Sandbo
             .unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }
-    let ep: Value = http
-        .get(format!(
-            "{base}/sandbox/v1/lb-endpoints/fr-par-1/{}",
-            lb["id"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let url = ep["url"].as_str().unwrap().to_string();
     let admin = json!({"url": url, "email": "admin@example.com", "username": "admin",
         "password": OWNER_PASSWORD, "timeout_seconds": 30});
     CoderFirstUserDriver::new()

@@ -6,10 +6,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
+
+mod common;
+use common::Served;
 
 fn tools_bin() -> PathBuf {
     let tools = std::env::var_os("KAPSTAN_TOOLS")
@@ -21,19 +23,6 @@ fn tools_bin() -> PathBuf {
 struct Project {
     dir: tempfile::TempDir,
     home: tempfile::TempDir,
-}
-
-/// `kapstan sandbox serve` on the project's persisted sandbox and recorded port.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Project {
@@ -144,28 +133,6 @@ fn objects(doc: &Value, kind: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn ccm_syncs(served: &Served) -> u64 {
-    let doc = get(&format!("{}/sandbox/v1/resources", served.url));
-    objects(&doc, "kube.ccm")
-        .iter()
-        .filter_map(|c| c["syncs"].as_u64())
-        .max()
-        .unwrap_or(0)
-}
-
-/// Waits until the served sandbox's controller has synced `n` more times.
-fn wait_for_syncs(served: &Served, n: u64) {
-    let start = ccm_syncs(served);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while ccm_syncs(served) < start + n {
-        assert!(
-            Instant::now() < deadline,
-            "the controller did not sync {n} times"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn up(p: &Project) {
     let o = p.run(&[
         "up",
@@ -185,7 +152,7 @@ fn drift_and_plan_stay_clean_across_ccm_syncs() {
     up(&p);
     {
         let served = p.serve();
-        wait_for_syncs(&served, 4);
+        served.wait_for_ccm_syncs(4);
         let o = p.run_against(&served, &["drift", "--env", "dev", "--detailed-exitcode"]);
         assert_eq!(
             o.status.code(),
@@ -239,7 +206,7 @@ fn down_removes_a_load_balancer_the_ccm_made_for_a_foreign_service() {
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", text(&o));
-        wait_for_syncs(&served, 2);
+        served.wait_for_ccm_syncs(2);
         let doc = get(&format!("{}/sandbox/v1/resources", served.url));
         let lbs = objects(&doc, "lb.lb");
         let ccm: Vec<&Value> = lbs.iter().filter(|l| l["name"] != "coder-dev-lb").collect();

@@ -6,9 +6,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
+
+mod common;
+use common::Served;
 
 fn tools_bin() -> PathBuf {
     let tools = std::env::var_os("KAPSTAN_TOOLS")
@@ -154,47 +157,6 @@ impl Project {
             .output()
             .unwrap();
         serde_json::from_slice(&body.stdout).expect("inspection JSON")
-    }
-}
-
-/// A running `kapstan sandbox serve`, stopped on drop.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Served {
-    fn ccm_syncs(&self) -> u64 {
-        let out = Command::new("curl")
-            .args(["-sf", &format!("{}/sandbox/v1/resources", self.url)])
-            .output()
-            .unwrap();
-        let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        objects(&doc, "kube.ccm")
-            .iter()
-            .filter_map(|c| c["syncs"].as_u64())
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Waits until the cloud controller has synced the Services `n` more times.
-    fn wait_for_ccm_syncs(&self, n: u64) {
-        let start = self.ccm_syncs();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while self.ccm_syncs() < start + n {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the cloud controller did not sync {n} times"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
     }
 }
 

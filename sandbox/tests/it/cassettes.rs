@@ -82,7 +82,7 @@ const EMULATED: &[&str] = &[
 const POLL_DEADLINE: Duration = Duration::from_secs(30);
 
 fn cassette_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/scaleway-cassettes")
+    crate::support::fixture("scaleway-cassettes")
 }
 
 fn uuids(s: &str) -> Vec<String> {

@@ -2,35 +2,21 @@
 //! `../shared/fixtures/coder-chart/coder-2.21.1`) it serves that chart the way
 //! `helm.coder.com` does, and the real `helm` pulls and renders it from there.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use kapstan_sandbox::{Sandbox, SandboxError, SandboxOptions};
 use serde_json::Value;
 use sha2::Digest;
 
+use crate::support::{fixture, tool};
+
 fn official_chart() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/coder-chart/coder-2.21.1");
-    assert!(
-        dir.join("Chart.yaml").is_file(),
-        "the official Coder chart fixture is missing: expected {} (../shared/fixtures/coder-chart/coder-2.21.1 next to the repository)",
-        dir.display()
-    );
-    dir
+    fixture("coder-chart/coder-2.21.1")
 }
 
 fn helm() -> PathBuf {
-    let dir = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let path = dir.join("bin/helm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `scripts/test --tools-only` to install helm",
-        path.display()
-    );
-    path
+    tool("helm")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

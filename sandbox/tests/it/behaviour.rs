@@ -6,77 +6,19 @@
 use std::time::{Duration, Instant};
 
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxError, SandboxOptions};
+
+use crate::support::Api;
 use serde_json::{Value, json};
 
 const REGION: &str = "/k8s/v1/regions/fr-par";
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+/// Fixtures this module's tests build on.
+trait Fixtures {
+    async fn pn(&self, name: &str) -> Value;
+    async fn cluster(&self, pn: &str) -> Value;
 }
 
-impl Api {
-    fn new(sb: &Sandbox) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base: sb.url().to_string(),
-            token: sb.secret_key().to_string(),
-        }
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .header("X-Auth-Token", &self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let code = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            code,
-            if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).unwrap_or(Value::String(text))
-            },
-        )
-    }
-    async fn get(&self, p: &str) -> (u16, Value) {
-        self.call("GET", p, None).await
-    }
-    async fn post(&self, p: &str, b: Value) -> (u16, Value) {
-        self.call("POST", p, Some(b)).await
-    }
-    async fn patch(&self, p: &str, b: Value) -> (u16, Value) {
-        self.call("PATCH", p, Some(b)).await
-    }
-    async fn put(&self, p: &str, b: Value) -> (u16, Value) {
-        self.call("PUT", p, Some(b)).await
-    }
-    async fn delete(&self, p: &str) -> (u16, Value) {
-        self.call("DELETE", p, None).await
-    }
-
-    /// Polls `path` until its `status` is `want` (or 404 when `want` is "404").
-    async fn wait(&self, path: &str, want: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let (code, v) = self.get(path).await;
-            if (want == "404" && code == 404) || v["status"] == want {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{path} never reached {want}; last {code} {v}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
+impl Fixtures for Api {
     async fn pn(&self, name: &str) -> Value {
         let (code, v) = self
             .post(

@@ -13,6 +13,8 @@ use hickory_resolver::{ResolveError, TokioResolver};
 use kapstan_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
+use crate::support::Api;
+
 async fn sandbox(delay: Duration) -> Sandbox {
     Sandbox::start(SandboxOptions {
         speed: 1000.0,
@@ -44,16 +46,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{}{path}", sb.url()))
-        .header("x-auth-token", sb.secret_key());
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    Api::new(sb).call(method.as_str(), path, body).await
 }
 
 async fn patch_records(sb: &Sandbox, zone: &str, changes: Value) -> (u16, Value) {

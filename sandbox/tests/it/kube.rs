@@ -3,7 +3,6 @@
 //! semantics kubectl does not reach: server-side apply conflicts, resourceVersion conflicts,
 //! label selectors, namespace cascading, LoadBalancer Services and the chart repository.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -11,18 +10,7 @@ use base64::Engine as _;
 use kapstan_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
-fn tool(name: &str) -> PathBuf {
-    let dir = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let path = dir.join("bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `scripts/test --tools-only` to install helm and kubectl",
-        path.display()
-    );
-    path
-}
+use crate::support::tool;
 
 struct Cluster {
     sandbox: Sandbox,

@@ -3,8 +3,14 @@
 //! and `kapstan templates list|lint`. Snapshots with insta; no API is called (refresh off,
 //! nothing recorded, the Scaleway endpoint points at a closed port).
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use crate::support::{Project, code, stderr, stdout};
+
+/// A project with the cost test stack in `stack.json`.
+fn project() -> Project {
+    let p = Project::new();
+    p.write("stack.json", STACK);
+    p
+}
 
 /// A stack of priced kinds: a Kapsule cluster, an autoscaling pool, an HA database with a
 /// block volume and a load balancer.
@@ -24,81 +30,10 @@ const STACK: &str = r#"{
   "outputs": []
 }"#;
 
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("stack.json"), STACK).unwrap();
-        Self { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kapstan"))
-            .args(args)
-            .current_dir(self.path())
-            .env_remove("KAPSTAN_STATE")
-            .env_remove("KAPSTAN_STACK")
-            .env_remove("KAPSTAN_STATE_KEY")
-            .env_remove("KAPSTAN_STATE_PASSPHRASE")
-            .env_remove("SCW_ACCESS_KEY")
-            .env_remove("SCW_PROFILE")
-            .env("SCW_SECRET_KEY", "11111111-1111-4111-8111-111111111111")
-            .env(
-                "SCW_DEFAULT_PROJECT_ID",
-                "22222222-2222-4222-8222-222222222222",
-            )
-            .env("SCW_API_URL", "http://127.0.0.1:9")
-            .env("HOME", self.path())
-            .env("NO_COLOR", "1")
-            .env("COLUMNS", "100")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// stdout + stderr + exit code, with the project and template paths made stable.
-fn transcript(p: &Project, o: &Output) -> String {
-    let text = format!(
-        "exit: {}\n--- stdout\n{}--- stderr\n{}",
-        code(o),
-        stdout(o),
-        stderr(o)
-    );
-    let root = kapstan_stacks::templates::shipped_root();
-    text.replace(&p.path().display().to_string(), "[PROJECT]")
-        .replace(&root.display().to_string(), "[TEMPLATES]")
-}
-
-macro_rules! snap {
-    ($name:expr, $p:expr, $o:expr) => {
-        insta::assert_snapshot!($name, transcript($p, $o));
-    };
-}
-
 #[test]
 fn cost_breakdown_as_table_csv_and_json() {
-    let p = Project::new();
-    let o = p.run(&["cost", "--stack-file", "stack.json", "--prices", "2025-09"]);
+    let p = project();
+    let o = p.run_offline(&["cost", "--stack-file", "stack.json", "--prices", "2025-09"]);
     snap!("cost_table_2025_09", &p, &o);
     assert_eq!(code(&o), 0);
     assert!(
@@ -106,11 +41,11 @@ fn cost_breakdown_as_table_csv_and_json() {
         "68.40 + 73.80 + 25.00 + 8.90"
     );
 
-    let o = p.run(&["cost", "--stack-file", "stack.json", "--format", "csv"]);
+    let o = p.run_offline(&["cost", "--stack-file", "stack.json", "--format", "csv"]);
     snap!("cost_csv_latest", &p, &o);
     assert_eq!(code(&o), 0);
 
-    let o = p.run(&[
+    let o = p.run_offline(&[
         "cost",
         "--stack-file",
         "stack.json",
@@ -134,24 +69,24 @@ fn cost_breakdown_as_table_csv_and_json() {
     assert_eq!(pool["cost"], "820.80");
     assert_eq!(pool["range"]["max"], "1368.00");
 
-    let o = p.run(&["cost", "--stack-file", "stack.json", "--period", "hourly"]);
+    let o = p.run_offline(&["cost", "--stack-file", "stack.json", "--period", "hourly"]);
     snap!("cost_table_hourly", &p, &o);
 
     // Stacks of local kinds cost nothing.
-    let o = p.run(&["cost"]);
+    let o = p.run_offline(&["cost"]);
     snap!("cost_demo", &p, &o);
     assert_eq!(code(&o), 0);
 
     // An unknown table is refused with the available names.
-    let o = p.run(&["cost", "--stack-file", "stack.json", "--prices", "1999-01"]);
+    let o = p.run_offline(&["cost", "--stack-file", "stack.json", "--prices", "1999-01"]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("2025-09"), "{}", stderr(&o));
 }
 
 #[test]
 fn a_plan_shows_its_cost_and_plan_json_carries_it() {
-    let p = Project::new();
-    let o = p.run(&[
+    let p = project();
+    let o = p.run_offline(&[
         "plan",
         "--stack-file",
         "stack.json",
@@ -162,7 +97,7 @@ fn a_plan_shows_its_cost_and_plan_json_carries_it() {
     snap!("plan_with_cost", &p, &o);
     assert_eq!(code(&o), 0);
 
-    let o = p.run(&[
+    let o = p.run_offline(&[
         "plan",
         "--stack-file",
         "stack.json",
@@ -182,16 +117,16 @@ fn a_plan_shows_its_cost_and_plan_json_carries_it() {
     assert_eq!(cost["table"], "2025-09");
 
     // Local kinds: no cost line, no cost key.
-    let o = p.run(&["plan", "--json"]);
+    let o = p.run_offline(&["plan", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["kapstan"].get("cost").is_none());
-    let o = p.run(&["plan"]);
+    let o = p.run_offline(&["plan"]);
     assert!(!stdout(&o).contains("Cost:"));
 }
 
 #[test]
 fn the_budget_gate_exits_3_and_does_not_save_the_plan() {
-    let p = Project::new();
+    let p = project();
     let plan = |extra: &[&str]| {
         let mut args = vec![
             "plan",
@@ -204,7 +139,7 @@ fn the_budget_gate_exits_3_and_does_not_save_the_plan() {
             "priced.plan",
         ];
         args.extend_from_slice(extra);
-        p.run(&args)
+        p.run_offline(&args)
     };
     let o = plan(&["--max-monthly-cost", "100"]);
     snap!("plan_over_max_monthly_cost", &p, &o);
@@ -220,7 +155,7 @@ fn the_budget_gate_exits_3_and_does_not_save_the_plan() {
         "# project settings\n[state]\nbackend = \"local\"\n",
     )
     .unwrap();
-    let o = p.run(&[
+    let o = p.run_offline(&[
         "cost",
         "--stack-file",
         "stack.json",
@@ -244,7 +179,7 @@ fn the_budget_gate_exits_3_and_does_not_save_the_plan() {
     assert!(!p.path().join("priced.plan").exists());
 
     // Within the budget but over the alert threshold: a warning, the plan is saved.
-    let o = p.run(&[
+    let o = p.run_offline(&[
         "cost",
         "--stack-file",
         "stack.json",
@@ -274,12 +209,12 @@ fn the_budget_gate_exits_3_and_does_not_save_the_plan() {
 
 #[test]
 fn templates_list_and_lint() {
-    let p = Project::new();
-    let o = p.run(&["templates", "list"]);
+    let p = project();
+    let o = p.run_offline(&["templates", "list"]);
     snap!("templates_list", &p, &o);
     assert_eq!(code(&o), 0);
 
-    let o = p.run(&["templates", "lint"]);
+    let o = p.run_offline(&["templates", "lint"]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert_eq!(
         stdout(&o),
@@ -302,7 +237,7 @@ fn templates_list_and_lint() {
         text.replacen(needle, "allow_privilege_escalation = true", 1),
     )
     .unwrap();
-    let o = p.run(&["templates", "lint", "--dir", "templates", "broken"]);
+    let o = p.run_offline(&["templates", "lint", "--dir", "templates", "broken"]);
     snap!("templates_lint_broken", &p, &o);
     assert_eq!(code(&o), 1);
     assert!(
@@ -313,12 +248,12 @@ fn templates_list_and_lint() {
         stdout(&o)
     );
 
-    let o = p.run(&["templates", "lint", "no-such-template"]);
+    let o = p.run_offline(&["templates", "lint", "no-such-template"]);
     assert_eq!(code(&o), 1);
 
     // Push goes through the app stack's coder_template resources: a template the stack does
     // not declare is refused before anything is planned.
-    let o = p.run(&["templates", "push", "--env", "dev", "no-such-template"]);
+    let o = p.run_offline(&["templates", "push", "--env", "dev", "no-such-template"]);
     assert_eq!(code(&o), 1);
     assert!(
         stderr(&o).contains("stack `coder-dev-app` does not declare template `no-such-template`"),

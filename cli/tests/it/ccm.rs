@@ -4,114 +4,11 @@
 //! PersistentVolumeClaim's block volume stops `down` before phase infra, naming it, until
 //! `--delete-volumes` deletes it.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-mod common;
-use common::Served;
-
-fn tools_bin() -> PathBuf {
-    let tools = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    tools.join("bin")
-}
-
-struct Project {
-    dir: tempfile::TempDir,
-    home: tempfile::TempDir,
-}
-
-impl Project {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kapstan"));
-        let path = std::env::var("PATH").unwrap_or_default();
-        c.args(args)
-            .current_dir(self.dir.path())
-            .env("PATH", format!("{}:{path}", tools_bin().display()))
-            .env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .env_remove("KAPSTAN_HELM")
-            .env_remove("KAPSTAN_STATE")
-            .env_remove("SCW_SECRET_KEY")
-            .env_remove("SCW_ACCESS_KEY")
-            .env_remove("SCW_DEFAULT_PROJECT_ID")
-            .env_remove("SCW_API_URL")
-            .env_remove("SCW_PROFILE")
-            .env_remove("SCW_CONFIG_PATH")
-            .env_remove("XDG_CONFIG_HOME")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    /// A command against the served sandbox, configured the way `sandbox serve` says.
-    fn run_against(&self, served: &Served, args: &[&str]) -> Output {
-        self.cmd(args)
-            .env("SCW_API_URL", &served.url)
-            .env("SCW_SECRET_KEY", kapstan_sandbox::DEFAULT_SECRET_KEY)
-            .env("SCW_ACCESS_KEY", "SCWSANDBOXXXXXXXXXXX")
-            .env(
-                "SCW_DEFAULT_PROJECT_ID",
-                kapstan_sandbox::DEFAULT_PROJECT_ID,
-            )
-            .env("SCW_DEFAULT_REGION", "fr-par")
-            .env("SCW_DEFAULT_ZONE", "fr-par-1")
-            .output()
-            .unwrap()
-    }
-
-    fn serve(&self) -> Served {
-        let dir = self.dir.path().join(".kapstan/sandbox");
-        let port = std::fs::read_to_string(dir.join("port")).unwrap();
-        let mut child = self
-            .cmd(&[
-                "sandbox",
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{}", port.trim()),
-                "--speed",
-                "20",
-                "--data-dir",
-                dir.to_str().unwrap(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("sandbox URL printed")
-            .to_string();
-        Served { child, url }
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::support::{Project, objects, text, tools_bin};
 
 fn get(url: &str) -> Value {
     let out = Command::new("curl")
@@ -124,13 +21,6 @@ fn get(url: &str) -> Value {
         .output()
         .unwrap();
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-fn objects(doc: &Value, kind: &str) -> Vec<Value> {
-    doc["resources"][kind]
-        .as_array()
-        .map(|a| a.iter().map(|r| r["object"].clone()).collect())
-        .unwrap_or_default()
 }
 
 fn up(p: &Project) {
@@ -151,7 +41,7 @@ fn drift_and_plan_stay_clean_across_ccm_syncs() {
     let p = Project::new();
     up(&p);
     {
-        let served = p.serve();
+        let served = p.serve_recorded("20");
         served.wait_for_ccm_syncs(4);
         let o = p.run_against(&served, &["drift", "--env", "dev", "--detailed-exitcode"]);
         assert_eq!(
@@ -192,7 +82,7 @@ fn down_removes_a_load_balancer_the_ccm_made_for_a_foreign_service() {
     let kubeconfig = p.home.path().join(".kube/config-coder-dev");
     let lb_id;
     {
-        let served = p.serve();
+        let served = p.serve_recorded("20");
         // A user's own LoadBalancer Service, without kapstan's annotations.
         let svc = json!({"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "grafana", "namespace": "default"},
@@ -220,7 +110,7 @@ fn down_removes_a_load_balancer_the_ccm_made_for_a_foreign_service() {
         t.contains(&lb_id),
         "down names the load balancer it removed: {t}"
     );
-    let served = p.serve();
+    let served = p.serve_recorded("20");
     let doc = get(&format!("{}/sandbox/v1/resources", served.url));
     let (code, _) = {
         let o = Command::new("curl")
@@ -292,7 +182,7 @@ fn down_stops_before_deleting_a_cluster_with_csi_volumes_and_deletes_them_when_a
     up(&p);
     let handle;
     {
-        let _served = p.serve();
+        let _served = p.serve_recorded("20");
         let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
             "metadata": {"name": "grafana-data", "namespace": "default"},
             "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "scw-bssd",
@@ -324,7 +214,7 @@ fn down_stops_before_deleting_a_cluster_with_csi_volumes_and_deletes_them_when_a
     }
     {
         // Phase infra is untouched: the cluster, its pool and the volume are all there.
-        let served = p.serve();
+        let served = p.serve_recorded("20");
         let doc = get(&format!("{}/sandbox/v1/resources", served.url));
         for kind in ["k8s.cluster", "k8s.pool", "vpc.private_network", "lb.lb"] {
             assert_eq!(objects(&doc, kind).len(), 1, "{kind} kept: {doc:#}");
@@ -343,7 +233,7 @@ fn down_stops_before_deleting_a_cluster_with_csi_volumes_and_deletes_them_when_a
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains(&handle), "down names the volume it deleted: {t}");
-    let served = p.serve();
+    let served = p.serve_recorded("20");
     let doc = get(&format!("{}/sandbox/v1/resources", served.url));
     for kind in [
         "k8s.cluster",

@@ -5,8 +5,10 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::support::{self, text};
 
 fn ministack() -> PathBuf {
     let tools = std::env::var_os("KAPSTAN_TOOLS")
@@ -79,28 +81,18 @@ impl Drop for S3 {
     }
 }
 
+/// `kapstan ARGS` in `dir` on the state `state`, sealed with a fixed key, with the S3
+/// server's credentials.
 fn kapstan(dir: &Path, state: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kapstan"));
-    c.args(args)
-        .current_dir(dir)
-        .env("KAPSTAN_STATE", state)
+    let mut c = support::kapstan(dir, args);
+    c.env("KAPSTAN_STATE", state)
         .env(
             "KAPSTAN_STATE_KEY",
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         )
         .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
+        .env("AWS_SECRET_ACCESS_KEY", "test");
     c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

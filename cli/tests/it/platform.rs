@@ -9,30 +9,16 @@
 //! `scripts/test --tools-only` installs them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
-fn tools_bin() -> PathBuf {
-    let dir = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let bin = dir.join("bin");
-    for tool in ["helm", "kubectl"] {
-        assert!(
-            bin.join(tool).exists(),
-            "{} is missing: run `scripts/test --tools-only` to install helm and kubectl",
-            bin.join(tool).display()
-        );
-    }
-    bin
-}
+use crate::support::{self, code, flat, report as text, tools_bin, transcript};
 
 struct Env {
     sandbox: Sandbox,
     dir: tempfile::TempDir,
-    bin: PathBuf,
 }
 
 async fn start() -> Env {
@@ -44,12 +30,12 @@ async fn start() -> Env {
 }
 
 async fn start_with(options: SandboxOptions) -> Env {
-    let bin = tools_bin();
+    // Fails early, naming the install command, when helm or kubectl is missing.
+    tools_bin();
     let sandbox = Sandbox::start(options).await.unwrap();
     Env {
         sandbox,
         dir: tempfile::tempdir().unwrap(),
-        bin,
     }
 }
 
@@ -59,30 +45,11 @@ impl Env {
     }
 
     fn cmd_in(&self, dir: &Path, args: &[&str]) -> Command {
-        let path = format!(
-            "{}:{}",
-            self.bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kapstan"));
-        c.args(args)
-            .current_dir(dir)
-            .env_remove("KAPSTAN_STATE")
-            .env_remove("KAPSTAN_STACK")
-            .env_remove("KAPSTAN_STATE_KEY")
-            .env_remove("KAPSTAN_STATE_PASSPHRASE")
-            .env_remove("KAPSTAN_HELM")
-            .env_remove("SCW_PROFILE")
-            .env_remove("SCW_DEFAULT_REGION")
-            .env_remove("SCW_DEFAULT_ZONE")
-            .env("SCW_API_URL", self.sandbox.url())
+        let mut c = support::kapstan(dir, args);
+        c.env("SCW_API_URL", self.sandbox.url())
             .env("SCW_SECRET_KEY", self.sandbox.secret_key())
             .env("SCW_DEFAULT_PROJECT_ID", self.sandbox.project_id())
-            .env("HOME", dir)
-            .env("PATH", path)
-            .env("NO_COLOR", "1")
-            .env("COLUMNS", "120")
-            .stdin(Stdio::null());
+            .env("COLUMNS", "120");
         c
     }
 
@@ -153,48 +120,6 @@ impl Env {
         .await;
         url
     }
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {}\n--- stdout\n{}--- stderr\n{}",
-        code(o),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// The transcript on one line: miette's wrapping and gutters removed.
-fn flat(o: &Output) -> String {
-    text(o)
-        .replace('│', " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// stdout + stderr + exit code with paths, uuids and times made stable.
-fn transcript(dir: &Path, o: &Output) -> String {
-    let t = text(o).replace(&dir.display().to_string(), "[PROJECT]");
-    let filters = [
-        (
-            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-            "[UUID]",
-        ),
-        (r"\d{8}T\d{6}Z", "[STAMP]"),
-    ];
-    let mut out = t;
-    for (re, rep) in filters {
-        out = regex::Regex::new(re)
-            .unwrap()
-            .replace_all(&out, rep)
-            .into_owned();
-    }
-    out
 }
 
 fn write_hook(dir: &Path, name: &str, body: &str) {

@@ -1,26 +1,15 @@
 //! The exit-code contract, for every command: 0 success, 1 any error (usage errors included),
 //! 2 changes or drift only (`--detailed-exitcode`, `audit` findings), 3 the budget gate.
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use clap::CommandFactory;
 
+use crate::support;
+
+/// `kapstan ARGS` in `dir` with offline credentials.
 fn kapstan(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kapstan"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("KAPSTAN_STATE")
-        .env_remove("KAPSTAN_STACK")
-        .env_remove("SCW_PROFILE")
-        .env("SCW_SECRET_KEY", "11111111-1111-4111-8111-111111111111")
-        .env(
-            "SCW_DEFAULT_PROJECT_ID",
-            "22222222-2222-4222-8222-222222222222",
-        )
-        .env("SCW_API_URL", "http://127.0.0.1:9")
-        .env("HOME", dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
+    support::offline(&mut support::kapstan(dir, args))
         .output()
         .unwrap()
 }

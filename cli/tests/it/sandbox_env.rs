@@ -5,99 +5,23 @@
 //! moving the port.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn tools_bin() -> PathBuf {
-    let tools = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let bin = tools.join("bin");
-    assert!(
-        bin.join("helm").is_file() && bin.join("kubectl").is_file(),
-        "helm and kubectl are missing from {}: run `scripts/test --tools-only` first",
-        bin.display()
+use crate::support::{Project, text, tools_bin};
+
+/// A project whose dev environment has one template, which keeps the app phase short.
+fn project() -> Project {
+    let p = Project::new();
+    p.write(
+        "environments/dev.toml",
+        "[templates]\ninclude = [\"go-fiber\"]\n",
     );
-    bin
-}
-
-struct Project {
-    dir: tempfile::TempDir,
-    home: tempfile::TempDir,
-}
-
-impl Project {
-    fn new() -> Self {
-        let p = Self {
-            dir: tempfile::tempdir().unwrap(),
-            home: tempfile::tempdir().unwrap(),
-        };
-        // One template keeps the app phase short.
-        std::fs::create_dir(p.dir.path().join("environments")).unwrap();
-        std::fs::write(
-            p.dir.path().join("environments/dev.toml"),
-            "[templates]\ninclude = [\"go-fiber\"]\n",
-        )
-        .unwrap();
-        p
-    }
-
-    fn cmd(&self, program: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new(program);
-        let path = std::env::var("PATH").unwrap_or_default();
-        c.args(args)
-            .current_dir(self.dir.path())
-            .env("PATH", format!("{}:{path}", tools_bin().display()))
-            .env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .env_remove("KAPSTAN_HELM")
-            .env_remove("KAPSTAN_STATE")
-            .env_remove("SCW_SECRET_KEY")
-            .env_remove("SCW_ACCESS_KEY")
-            .env_remove("SCW_DEFAULT_PROJECT_ID")
-            .env_remove("SCW_API_URL")
-            .env_remove("SCW_PROFILE")
-            .env_remove("SCW_CONFIG_PATH")
-            .env_remove("KUBECONFIG")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(Path::new(env!("CARGO_BIN_EXE_kapstan")), args)
-            .output()
-            .unwrap()
-    }
-
-    fn port(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join(".kapstan/sandbox/port"))
-            .unwrap()
-            .trim()
-            .to_string()
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// Stops `kapstan sandbox serve` (started by this test) when the test ends, however.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    p
 }
 
 #[test]
 fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answers() {
-    let p = Project::new();
+    let p = project();
     let o = p.run(&["up", "--env", "dev", "--sandbox", "--auto-approve"]);
     let up = text(&o);
     assert!(o.status.success(), "{up}");
@@ -119,7 +43,7 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
         .find_map(|l| l.strip_prefix("Access URL:"))
         .map(|u| u.trim().to_string())
         .expect("access URL printed");
-    let port = p.port();
+    let port = p.sandbox_port();
 
     // Without --sandbox nothing waits on a loopback cluster nobody serves: one error, the fix.
     for args in [
@@ -177,26 +101,11 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
         doc["coder-dev-app"]["admin_username"].is_object(),
         "{doc:#}"
     );
-    assert_eq!(p.port(), port, "the port did not move");
+    assert_eq!(p.sandbox_port(), port, "the port did not move");
 
     // `kapstan sandbox serve` in the project serves it on the recorded port.
-    let mut serve = Serve(
-        p.cmd(
-            Path::new(env!("CARGO_BIN_EXE_kapstan")),
-            &["sandbox", "serve"],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap(),
-    );
-    let mut banner = String::new();
-    let mut reader = BufReader::new(serve.0.stdout.take().unwrap());
-    while !banner.contains("recorded port") {
-        if reader.read_line(&mut banner).unwrap() == 0 {
-            break;
-        }
-    }
+    let served = p.serve(&[], "recorded port");
+    let banner = &served.banner;
     assert!(
         banner.contains(&format!("http://127.0.0.1:{port}")),
         "served on the recorded port {port}: {banner}"
@@ -206,7 +115,7 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
     let kubeconfig = p.home.path().join(".kube/config-coder-dev");
     let kubectl = tools_bin().join("kubectl");
     let o = p
-        .cmd(
+        .command(
             &kubectl,
             &[
                 "--kubeconfig",
@@ -236,12 +145,12 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
     let o = p.run(&["plan", "--env", "dev", "--sandbox", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
-        p.port(),
+        p.sandbox_port(),
         port,
         "the port is kept for the sandbox's lifetime"
     );
     let o = p
-        .cmd(
+        .command(
             &kubectl,
             &[
                 "--kubeconfig",
@@ -257,10 +166,10 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
 
 #[test]
 fn an_interrupted_up_says_so_prints_no_access_url_and_names_the_resume_command() {
-    let p = Project::new();
+    let p = project();
     let mut up = p
-        .cmd(
-            Path::new(env!("CARGO_BIN_EXE_kapstan")),
+        .command(
+            crate::support::kapstan_bin(),
             &["up", "--env", "dev", "--sandbox", "--auto-approve"],
         )
         .stdout(Stdio::piped())

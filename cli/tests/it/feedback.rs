@@ -2,38 +2,16 @@
 //! missing-credentials error, `validate` without credentials, and a plan that writes nothing.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn kapstan(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kapstan"));
-    c.args(args)
-        .current_dir(dir)
-        .env_remove("KAPSTAN_STATE")
-        .env_remove("KAPSTAN_STACK")
-        .env_remove("SCW_SECRET_KEY")
-        .env_remove("SCW_ACCESS_KEY")
-        .env_remove("SCW_DEFAULT_PROJECT_ID")
-        .env_remove("SCW_PROFILE")
-        .env_remove("SCW_CONFIG_PATH")
-        .env_remove("XDG_CONFIG_HOME")
-        .env("SCW_API_URL", "http://127.0.0.1:9")
-        .env("HOME", dir)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .stdin(Stdio::null());
-    c
-}
+use crate::support::{kapstan, text};
 
+/// `kapstan ARGS` in `dir` without credentials; nothing listens at the API address.
 fn run(dir: &Path, args: &[&str]) -> Output {
-    kapstan(dir, args).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    kapstan(dir, args)
+        .env("SCW_API_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap()
 }
 
 #[test]

@@ -4,178 +4,81 @@
 //! controller has synced the load balancer and users have created workspaces, and tears down
 //! (workspaces first) to nothing.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-mod common;
-use common::Served;
+use crate::support::{Project, Served, objects, text};
 
-fn tools_bin() -> PathBuf {
-    let tools = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let bin = tools.join("bin");
-    assert!(
-        bin.join("helm").is_file(),
-        "helm is missing from {}: run `scripts/test --tools-only` first",
-        bin.display()
+/// `kapstan ARGS` with only system directories on PATH: no helm anywhere.
+fn without_helm(p: &Project, args: &[&str]) -> std::process::Command {
+    let mut c = p.cmd(args);
+    c.env("PATH", "/usr/local/sbin:/usr/sbin:/sbin:/bin");
+    c
+}
+
+/// `kapstan sandbox serve` in the project: the persisted sandbox on its recorded port, as a
+/// user keeps it running.
+fn serve_project(p: &Project) -> Served {
+    p.serve(&[], "recorded port")
+}
+
+/// Logs in as the first admin through the access URL `up` printed and creates workspaces
+/// from the pushed react-typescript template, as users do.
+fn create_workspaces(p: &Project, up_output: &str, env: &str, names: &[&str]) {
+    let access = up_output
+        .split_whitespace()
+        .skip_while(|w| *w != "URL:")
+        .nth(1)
+        .expect("access URL printed")
+        .to_string();
+    let output = |name: &str| {
+        let o = p.run(&["output", "--env", env, name]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let login = json!({"email": output("admin_email"), "password": output("admin_password")});
+    let (s, session) = coder_api(&access, None, "POST", "/users/login", Some(&login));
+    assert_eq!(s, 201, "{session}");
+    let token = session["session_token"].as_str().unwrap().to_string();
+    let (_, tpl) = coder_api(
+        &access,
+        Some(&token),
+        "GET",
+        "/organizations/default/templates/react-typescript",
+        None,
     );
-    bin
-}
-
-struct Project {
-    dir: tempfile::TempDir,
-    home: tempfile::TempDir,
-}
-
-impl Project {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self, args: &[&str], with_helm: bool) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kapstan"));
-        let path = std::env::var("PATH").unwrap_or_default();
-        let path = if with_helm {
-            format!("{}:{path}", tools_bin().display())
-        } else {
-            // Keep only system directories: no helm anywhere.
-            "/usr/local/sbin:/usr/sbin:/sbin:/bin".to_string()
-        };
-        c.args(args)
-            .current_dir(self.dir.path())
-            .env("PATH", path)
-            .env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .env_remove("KAPSTAN_HELM")
-            .env_remove("KAPSTAN_STATE")
-            .env_remove("SCW_SECRET_KEY")
-            .env_remove("SCW_ACCESS_KEY")
-            .env_remove("SCW_DEFAULT_PROJECT_ID")
-            .env_remove("SCW_API_URL")
-            .env_remove("SCW_PROFILE")
-            .env_remove("SCW_CONFIG_PATH")
-            .env_remove("XDG_CONFIG_HOME")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args, true).output().unwrap()
-    }
-
-    /// `kapstan sandbox serve ARGS`, once it has printed `ready` (and its URL); stopped when
-    /// the guard drops.
-    fn serve(&self, args: &[&str], ready: &str) -> Served {
-        let mut cmd = vec!["sandbox", "serve"];
-        cmd.extend_from_slice(args);
-        let mut child = self
-            .cmd(&cmd, true)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut banner = String::new();
-        while !banner.contains(ready) {
-            if reader.read_line(&mut banner).unwrap() == 0 {
-                break;
-            }
-        }
-        let url = banner
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("sandbox URL printed: {banner}"))
-            .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
-            .to_string();
-        Served { child, url }
-    }
-
-    /// `kapstan sandbox serve` in the project: the persisted sandbox on its recorded port, as
-    /// a user keeps it running.
-    fn serve_project(&self) -> Served {
-        self.serve(&[], "recorded port")
-    }
-
-    /// Logs in as the first admin through the access URL `up` printed and creates workspaces
-    /// from the pushed react-typescript template, as users do.
-    fn create_workspaces(&self, up_output: &str, env: &str, names: &[&str]) {
-        let access = up_output
-            .split_whitespace()
-            .skip_while(|w| *w != "URL:")
-            .nth(1)
-            .expect("access URL printed")
-            .to_string();
-        let output = |name: &str| {
-            let o = self.run(&["output", "--env", env, name]);
-            String::from_utf8_lossy(&o.stdout).trim().to_string()
-        };
-        let login = json!({"email": output("admin_email"), "password": output("admin_password")});
-        let (s, session) = coder_api(&access, None, "POST", "/users/login", Some(&login));
-        assert_eq!(s, 201, "{session}");
-        let token = session["session_token"].as_str().unwrap().to_string();
-        let (_, tpl) = coder_api(
+    let tid = tpl["id"].as_str().expect("template pushed").to_string();
+    for name in names {
+        let (s, w) = coder_api(
             &access,
             Some(&token),
-            "GET",
-            "/organizations/default/templates/react-typescript",
-            None,
+            "POST",
+            "/users/me/workspaces",
+            Some(&json!({"name": name, "template_id": tid})),
         );
-        let tid = tpl["id"].as_str().expect("template pushed").to_string();
-        for name in names {
-            let (s, w) = coder_api(
-                &access,
-                Some(&token),
-                "POST",
-                "/users/me/workspaces",
-                Some(&json!({"name": name, "template_id": tid})),
-            );
-            assert_eq!(s, 201, "{w}");
-        }
-    }
-
-    /// Serves the project's persisted sandbox and returns its inspection document.
-    fn sandbox_resources(&self) -> Value {
-        let data_dir = self.dir.path().join(".kapstan/sandbox");
-        let served = self.serve(
-            &[
-                "--addr",
-                "127.0.0.1:0",
-                "--data-dir",
-                data_dir.to_str().unwrap(),
-            ],
-            "http://",
-        );
-        let body = Command::new("curl")
-            .args(["-sf", &format!("{}/sandbox/v1/resources", served.url)])
-            .output()
-            .unwrap();
-        serde_json::from_slice(&body.stdout).expect("inspection JSON")
+        assert_eq!(s, 201, "{w}");
     }
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+/// Serves the project's persisted sandbox and returns its inspection document.
+fn sandbox_resources(p: &Project) -> Value {
+    let data_dir = p.dir.path().join(".kapstan/sandbox");
+    let served = p.serve(
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ],
+        "http://",
+    );
+    let body = Command::new("curl")
+        .args(["-sf", &format!("{}/sandbox/v1/resources", served.url)])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&body.stdout).expect("inspection JSON")
 }
 
-fn objects<'a>(doc: &'a Value, kind: &str) -> Vec<&'a Value> {
-    doc["resources"][kind]
-        .as_array()
-        .map(|a| a.iter().map(|r| &r["object"]).collect())
-        .unwrap_or_default()
-}
-
-/// The Scaleway objects (not Kubernetes ones) in the sandbox.
 fn cloud_objects(doc: &Value) -> usize {
     doc["resources"]
         .as_object()
@@ -249,7 +152,7 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
     // The platform runs for a while: the cloud controller syncs the coder Service several
     // times and users create workspaces; neither shows as drift or as a planned change.
     {
-        let served = p.serve_project();
+        let served = serve_project(&p);
         served.wait_for_ccm_syncs(3);
         let o = p.run(&["drift", "--env", env, "--sandbox", "--detailed-exitcode"]);
         assert_eq!(
@@ -271,10 +174,10 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
         let t = text(&o);
         assert!(o.status.success(), "{t}");
         assert_eq!(t.matches("No changes.").count(), 2, "after CCM syncs: {t}");
-        p.create_workspaces(&t_up, env, &[&format!("{env}-alice")]);
+        create_workspaces(&p, &t_up, env, &[&format!("{env}-alice")]);
     }
 
-    let doc = p.sandbox_resources();
+    let doc = sandbox_resources(&p);
     // VPC, private network, gateway IP, gateway, gateway network, cluster, pool, RDB instance,
     // database, user, privilege, ACL rule, LB IP, LB, LB private network attachment, and the
     // frontend and backend the cloud controller made for the coder Service.
@@ -298,7 +201,7 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
         "the workspace went first: {t}"
     );
     assert!(t.contains("Removed"), "{t}");
-    let doc = p.sandbox_resources();
+    let doc = sandbox_resources(&p);
     assert_eq!(cloud_objects(&doc), 0, "nothing left: {doc:#}");
 }
 
@@ -320,21 +223,20 @@ fn prod_up_converges_and_down_leaves_nothing() {
 #[test]
 fn a_failed_app_phase_keeps_infra_and_the_next_up_finishes_only_the_app() {
     let p = Project::new();
-    let o = p
-        .cmd(
-            &[
-                "up",
-                "--env",
-                "dev",
-                "--sandbox",
-                "--auto-approve",
-                "--template",
-                "go-fiber",
-            ],
-            false,
-        )
-        .output()
-        .unwrap();
+    let o = without_helm(
+        &p,
+        &[
+            "up",
+            "--env",
+            "dev",
+            "--sandbox",
+            "--auto-approve",
+            "--template",
+            "go-fiber",
+        ],
+    )
+    .output()
+    .unwrap();
     let t = text(&o);
     assert!(
         !o.status.success(),
@@ -625,8 +527,8 @@ fn down_deletes_the_workspaces_users_created() {
 
     // Users create workspaces while the platform runs (the persisted sandbox, served).
     {
-        let _served = p.serve_project();
-        p.create_workspaces(&t, "dev", &["alice-web", "bob-web"]);
+        let _served = serve_project(&p);
+        create_workspaces(&p, &t, "dev", &["alice-web", "bob-web"]);
     }
 
     let o = p.run(&["down", "--env", "dev", "--sandbox", "--confirm"]);
@@ -638,6 +540,6 @@ fn down_deletes_the_workspaces_users_created() {
         "{t}"
     );
     assert!(t.contains("alice-web") && t.contains("bob-web"), "{t}");
-    let doc = p.sandbox_resources();
+    let doc = sandbox_resources(&p);
     assert_eq!(cloud_objects(&doc), 0, "nothing left: {doc:#}");
 }

@@ -7,170 +7,79 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn tools_bin() -> PathBuf {
-    let tools = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let bin = tools.join("bin");
-    for tool in ["helm", "kubectl"] {
-        assert!(
-            bin.join(tool).is_file(),
-            "{tool} is missing from {}: run `scripts/test --tools-only` first",
-            bin.display()
-        );
-    }
-    bin
-}
+use crate::support::{Project, report as text, tools_bin};
 
-/// A scratch project with its own HOME (where `up` writes the kubeconfig).
-struct Project {
-    dir: tempfile::TempDir,
-    home: tempfile::TempDir,
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-impl Project {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path_env(&self) -> String {
-        format!(
-            "{}:{}",
-            tools_bin().display(),
-            std::env::var("PATH").unwrap_or_default()
+/// Serves the persisted sandbox on the port `up` recorded (the kubeconfig points there)
+/// while `f` runs, then stops it with SIGINT so it saves its state.
+fn with_sandbox<T>(p: &Project, f: impl FnOnce(u16) -> T) -> T {
+    let port = p.sandbox_port();
+    let addr = format!("127.0.0.1:{port}");
+    let data = p.dir.path().join(".kapstan/sandbox");
+    let mut serve: Child = p
+        .command(
+            Path::new(env!("CARGO_BIN_EXE_kapstan")),
+            &[
+                "sandbox",
+                "serve",
+                "--addr",
+                &addr,
+                "--speed",
+                "20",
+                "--data-dir",
+                data.to_str().unwrap(),
+            ],
         )
-    }
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(
+        first.contains("Sandbox listening on"),
+        "sandbox serve did not start: {first}"
+    );
+    let out = f(port);
+    let _ = Command::new("kill")
+        .args(["-INT", &serve.id().to_string()])
+        .status();
+    let _ = serve.wait();
+    out
+}
 
-    fn command(&self, program: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new(program);
-        c.args(args)
-            .current_dir(self.dir.path())
-            .env("PATH", self.path_env())
-            .env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .env_remove("KAPSTAN_HELM")
-            .env_remove("KAPSTAN_STATE")
-            .env_remove("KAPSTAN_SANDBOX_SECRET_KEY")
-            .env_remove("SCW_SECRET_KEY")
-            .env_remove("SCW_ACCESS_KEY")
-            .env_remove("SCW_DEFAULT_PROJECT_ID")
-            .env_remove("SCW_API_URL")
-            .env_remove("SCW_PROFILE")
-            .env_remove("SCW_CONFIG_PATH")
-            .env_remove("KUBECONFIG")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn kapstan(&self, args: &[&str]) -> Output {
-        self.command(Path::new(env!("CARGO_BIN_EXE_kapstan")), args)
-            .output()
+fn kubectl(p: &Project, env: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let kubeconfig = p.home.path().join(format!(".kube/config-coder-{env}"));
+    let mut c = p.command(&tools_bin().join("kubectl"), args);
+    c.env("KUBECONFIG", kubeconfig)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
             .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.kapstan(args);
-        assert!(
-            o.status.success(),
-            "kapstan {}: {}",
-            args.join(" "),
-            text(&o)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    fn port(&self) -> u16 {
-        std::fs::read_to_string(self.dir.path().join(".kapstan/sandbox/port"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    }
-
-    /// Serves the persisted sandbox on the port `up` recorded (the kubeconfig points there)
-    /// while `f` runs, then stops it with SIGINT so it saves its state.
-    fn with_sandbox<T>(&self, f: impl FnOnce(u16) -> T) -> T {
-        let port = self.port();
-        let addr = format!("127.0.0.1:{port}");
-        let data = self.dir.path().join(".kapstan/sandbox");
-        let mut serve: Child = self
-            .command(
-                Path::new(env!("CARGO_BIN_EXE_kapstan")),
-                &[
-                    "sandbox",
-                    "serve",
-                    "--addr",
-                    &addr,
-                    "--speed",
-                    "20",
-                    "--data-dir",
-                    data.to_str().unwrap(),
-                ],
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
+            .write_all(input.as_bytes())
             .unwrap();
-        let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
-        let first = lines.next().and_then(Result::ok).unwrap_or_default();
-        assert!(
-            first.contains("Sandbox listening on"),
-            "sandbox serve did not start: {first}"
-        );
-        let out = f(port);
-        let _ = Command::new("kill")
-            .args(["-INT", &serve.id().to_string()])
-            .status();
-        let _ = serve.wait();
-        out
     }
-
-    fn kubectl(&self, env: &str, args: &[&str], stdin: Option<&str>) -> Output {
-        let kubeconfig = self.home.path().join(format!(".kube/config-coder-{env}"));
-        let mut c = self.command(&tools_bin().join("kubectl"), args);
-        c.env("KUBECONFIG", kubeconfig)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        let o = child.wait_with_output().unwrap();
-        assert!(
-            o.status.success(),
-            "kubectl {}: {}",
-            args.join(" "),
-            text(&o)
-        );
-        o
-    }
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "kubectl {}: {}",
+        args.join(" "),
+        text(&o)
+    );
+    o
 }
 
 /// `GET /sandbox/v1/resources` over a plain HTTP/1.0 connection.
@@ -263,18 +172,21 @@ fn scale_analyzes_then_resizes_only_the_pool_and_audit_reports_default_secrets()
     );
 
     // The sandbox holds a pool of 3; plant a Secret in `default`.
-    p.with_sandbox(|port| {
+    with_sandbox(&p, |port| {
         let doc = sandbox_resources(port);
         let pools = doc["resources"]["k8s.pool"].as_array().unwrap();
         assert_eq!(pools.len(), 1, "{pools:?}");
         assert_eq!(pools[0]["object"]["size"], 3, "{:?}", pools[0]);
         assert_eq!(pools[0]["object"]["autoscaling"], false);
-        let nodes = p.kubectl("dev", &["get", "nodes", "-o", "name"], None);
+        let nodes = kubectl(&p, "dev", &["get", "nodes", "-o", "name"], None);
         assert_eq!(String::from_utf8_lossy(&nodes.stdout).lines().count(), 3);
-        p.kubectl(
+        kubectl(
+            &p,
             "dev",
             &["apply", "-f", "-"],
-            Some("apiVersion: v1\nkind: Secret\nmetadata:\n  name: leaked-token\n  namespace: default\nstringData:\n  token: planted\n"),
+            Some(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: leaked-token\n  namespace: default\nstringData:\n  token: planted\n",
+            ),
         );
     });
 
@@ -291,7 +203,7 @@ fn scale_analyzes_then_resizes_only_the_pool_and_audit_reports_default_secrets()
     assert_eq!(plan.matches("No changes.").count(), 2, "{plan}");
 
     // audit: a medium finding, kapstan does not manage it, exit 0; JSON says the same.
-    let o = p.kapstan(&[
+    let o = p.run(&[
         "audit",
         "--env",
         "dev",
@@ -329,8 +241,9 @@ fn audit_finds_planted_violations_and_fix_restores_them() {
     let clean = p.ok(&["audit", "--env", "staging", "--sandbox"]);
     assert!(clean.contains("No findings"), "{clean}");
 
-    p.with_sandbox(|_| {
-        p.kubectl(
+    with_sandbox(&p, |_| {
+        kubectl(
+            &p,
             "staging",
             &[
                 "label",
@@ -340,14 +253,15 @@ fn audit_finds_planted_violations_and_fix_restores_them() {
             ],
             None,
         );
-        p.kubectl(
+        kubectl(
+            &p,
             "staging",
             &["-n", "monitoring", "delete", "networkpolicy", "deny-all"],
             None,
         );
     });
 
-    let o = p.kapstan(&["audit", "--env", "staging", "--sandbox"]);
+    let o = p.run(&["audit", "--env", "staging", "--sandbox"]);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(
         o.status.code(),

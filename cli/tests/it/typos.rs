@@ -2,76 +2,22 @@
 //! Scaleway identifiers in `environments/<env>.toml` are refused (or put in the spelling the
 //! API uses) before anything is planned, each with one error naming the file, line and field.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-struct Project {
-    dir: tempfile::TempDir,
-}
+use crate::support::{Project, flat, transcript};
 
-impl Project {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("environments")).unwrap();
-        Self { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn env_file(&self, text: &str) {
-        std::fs::write(self.path().join("environments/dev.toml"), text).unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kapstan"))
-            .args(args)
-            .current_dir(self.path())
-            .env_remove("KAPSTAN_STATE")
-            .env_remove("KAPSTAN_STACK")
-            .env_remove("SCW_ACCESS_KEY")
-            .env_remove("SCW_PROFILE")
-            .env("SCW_SECRET_KEY", "11111111-1111-4111-8111-111111111111")
-            .env(
-                "SCW_DEFAULT_PROJECT_ID",
-                "22222222-2222-4222-8222-222222222222",
-            )
-            // Nothing listens there: a test that reached the API would fail.
-            .env("SCW_API_URL", "http://127.0.0.1:9")
-            .env("HOME", self.path())
-            .env("NO_COLOR", "1")
-            .env("COLUMNS", "100")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-}
-
-/// stderr with miette's wrapping undone, for `contains` checks.
-fn flat(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr)
-        .replace('│', " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn transcript(p: &Project, o: &Output) -> String {
-    format!(
-        "exit: {}\n--- stdout\n{}--- stderr\n{}",
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-    .replace(&p.path().display().to_string(), "[PROJECT]")
+/// A project with an (empty) `environments/` directory.
+fn project() -> Project {
+    let p = Project::new();
+    std::fs::create_dir(p.path().join("environments")).unwrap();
+    p
 }
 
 /// Plans dev's infra phase with `file` as its override file.
 fn plan_with(file: &str) -> (Project, Output) {
-    let p = Project::new();
-    p.env_file(file);
-    let o = p.run(&[
+    let p = project();
+    p.write("environments/dev.toml", file);
+    let o = p.run_offline(&[
         "plan",
         "--env",
         "dev",
@@ -98,8 +44,8 @@ fn an_unknown_template_in_the_include_list_is_an_error_naming_the_known_ones() {
 
 #[test]
 fn up_template_typo_is_an_error_naming_the_known_ones() {
-    let p = Project::new();
-    let o = p.run(&["up", "--env", "dev", "--template", "go-fibre", "--dry-run"]);
+    let p = project();
+    let o = p.run_offline(&["up", "--env", "dev", "--template", "go-fibre", "--dry-run"]);
     let err = flat(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("did you mean `go-fiber`"), "{err}");
@@ -170,8 +116,8 @@ fn bad_values_are_reported_against_the_file_once_in_user_terms() {
 
 #[test]
 fn unknown_variables_and_invalid_values_are_errors() {
-    let p = Project::new();
-    let o = p.run(&["plan", "--var", "nodez=3"]);
+    let p = project();
+    let o = p.run_offline(&["plan", "--var", "nodez=3"]);
     let err = flat(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
@@ -179,18 +125,18 @@ fn unknown_variables_and_invalid_values_are_errors() {
         "{err}"
     );
 
-    let o = p.run(&["cost", "--env", "dev", "--var", "coder=nope"]);
+    let o = p.run_offline(&["cost", "--env", "dev", "--var", "coder=nope"]);
     let err = flat(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("`coder` = \"nope\" is not a boolean"), "{err}");
 
-    let o = p.run(&["cost", "--env", "dev", "--var", "templatez=go-fiber"]);
+    let o = p.run_offline(&["cost", "--env", "dev", "--var", "templatez=go-fiber"]);
     assert_eq!(o.status.code(), Some(1));
 }
 
 #[test]
 fn an_env_typo_gets_one_error_everywhere() {
-    let p = Project::new();
+    let p = project();
     let commands: [&[&str]; 8] = [
         &["plan"],
         &["drift"],
@@ -210,7 +156,7 @@ fn an_env_typo_gets_one_error_everywhere() {
         for command in commands {
             let mut args = command.to_vec();
             args.extend(["--env", typo]);
-            let o = p.run(&args);
+            let o = p.run_offline(&args);
             let err = flat(&o);
             assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
             assert!(
@@ -234,15 +180,15 @@ fn an_environment_plan_renders_like_terraform() {
 
 #[test]
 fn an_app_phase_before_its_infra_gives_one_message_not_one_per_resource() {
-    let p = Project::new();
-    let o = p.run(&["plan", "--env", "dev", "--refresh=false"]);
+    let p = project();
+    let o = p.run_offline(&["plan", "--env", "dev", "--refresh=false"]);
     let out = transcript(&p, &o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("=== Stack coder-dev-infra ==="), "{out}");
     assert_eq!(out.matches("Not planned: phase infra").count(), 1, "{out}");
     assert!(!out.contains("has no such output"), "{out}");
 
-    let o = p.run(&["plan", "--env", "dev", "--phase", "app"]);
+    let o = p.run_offline(&["plan", "--env", "dev", "--phase", "app"]);
     let err = flat(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert_eq!(err.matches('×').count(), 1, "{err}");

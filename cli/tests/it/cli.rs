@@ -2,90 +2,10 @@
 //! the failure modes a user meets (no terminal to confirm, stale plans, held locks, crashes).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kapstan"));
-        c.args(args)
-            .current_dir(self.path())
-            .env_remove("KAPSTAN_STATE")
-            .env_remove("KAPSTAN_STACK")
-            .env_remove("KAPSTAN_STATE_KEY")
-            .env_remove("KAPSTAN_STATE_PASSPHRASE")
-            .env("NO_COLOR", "1")
-            .env("COLUMNS", "100")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-/// stdout + stderr + exit code, with ids, uuids, hashes, times and paths made stable.
-fn transcript(p: &Project, o: &Output) -> String {
-    let text = format!(
-        "exit: {}\n--- stdout\n{}--- stderr\n{}",
-        code(o),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let text = text.replace(&p.path().display().to_string(), "[PROJECT]");
-    let filters = [
-        (r"obj-[0-9a-f]{16}", "[ID]"),
-        (
-            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-            "[UUID]",
-        ),
-        (r"[0-9a-f]{64}", "[SHA256]"),
-        (
-            r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?Z?( UTC)?",
-            "[TIME]",
-        ),
-        (r"pid \d+", "pid [PID]"),
-        (r"host [A-Za-z0-9.-]+", "host [HOST]"),
-        (r"[A-Za-z0-9_-]+@[A-Za-z0-9.-]+ \(pid", "[USER]@[HOST] (pid"),
-        (r"after \d+s", "after [N]s"),
-        // Group commits make the number of saves depend on timing.
-        (r"serial \d+", "serial [N]"),
-        (r"\d+ now\)", "[N] now)"),
-    ];
-    let mut out = text;
-    for (re, rep) in filters {
-        out = regex::Regex::new(re)
-            .unwrap()
-            .replace_all(&out, rep)
-            .into_owned();
-    }
-    out
-}
-
-macro_rules! snap {
-    ($name:expr, $p:expr, $o:expr) => {
-        insta::assert_snapshot!($name, transcript($p, $o));
-    };
-}
+use crate::support::{Project, code, transcript};
 
 #[test]
 fn demo_lifecycle_plan_apply_noop_output_destroy() {

@@ -22,6 +22,7 @@ use crate::dsl::{DeclaredResource, StackSpec};
 use crate::events::{Event, EventSink};
 use crate::plan::{Action, Plan, PlanMode, PlanRuntime};
 use crate::recorder::{Recorder, Write};
+use crate::schema::Schema;
 use crate::value::{self, Resolved, Target};
 
 /// One failed operation.
@@ -762,26 +763,73 @@ fn pending(operation: &str, marker: Value) -> ResourceStatus {
     })
 }
 
-async fn apply(
-    shared: &Arc<Shared>,
-    index: usize,
+/// How one resource's records are written during its operation: its resolved config, the
+/// pointers that are sensitive and its dependencies.
+struct Recording<'a> {
+    declared: &'a DeclaredResource,
+    schema: &'a Schema,
+    config: Value,
+    sensitive: BTreeSet<String>,
+    dependencies: Vec<String>,
+}
+
+impl Recording<'_> {
+    fn record(
+        &self,
+        id: Option<String>,
+        attributes: Value,
+        status: ResourceStatus,
+    ) -> ResourceState {
+        let mut s: BTreeSet<String> = self
+            .sensitive
+            .iter()
+            .map(|p| format!("/config{p}"))
+            .collect();
+        for f in &self.schema.fields {
+            if f.sensitive && attributes.get(f.name).is_some() {
+                s.insert(format!("/attributes/{}", value::escape(f.name)));
+            }
+        }
+        for p in &self.sensitive {
+            if attributes.pointer(p).is_some() {
+                s.insert(format!("/attributes{p}"));
+            }
+        }
+        ResourceState {
+            kind: self.declared.kind.clone(),
+            id,
+            config: self.config.clone(),
+            attributes,
+            dependencies: self.dependencies.clone(),
+            status,
+            sensitive: s,
+        }
+    }
+
+    /// The record of a create in flight, before the cloud has given it an id.
+    fn create_intent(&self, marker: Value) -> ResourceState {
+        self.record(
+            None,
+            Value::Object(Default::default()),
+            pending("create", marker),
+        )
+    }
+}
+
+/// The config of `declared` resolved from what is known now, checked by its driver; and its
+/// sensitive pointers. An error names what cannot be applied.
+fn resolved_config(
+    shared: &Shared,
     declared: &DeclaredResource,
-    action: Action,
-    tx: &mpsc::UnboundedSender<Msg>,
-) -> Result<(), String> {
-    let address = declared.address.as_str();
-    let driver = shared
-        .registry
-        .get(&declared.kind)
-        .cloned()
-        .ok_or_else(|| format!("unknown kind {}", declared.kind))?;
-    let prior = shared.prior.resources.get(address).cloned();
+    driver: &dyn crate::driver::Driver,
+    prior: Option<&ResourceState>,
+) -> Result<(Value, BTreeSet<String>), String> {
     let (config, mut sensitive) = {
         let known = shared.known.lock().expect("known mutex");
         diff::resolve_config(
             &declared.config,
             &declared.lifecycle,
-            prior.as_ref().map(|p| &p.config),
+            prior.map(|p| &p.config),
             &mut |t| lookup_known(t, &known, &shared.stack_outputs),
         )
     };
@@ -810,37 +858,22 @@ async fn apply(
             }
         }
     }
-    let deps = diff::dependencies_of(declared);
-    let effects = driver.has_external_effects();
-    let record = |id: Option<String>, attributes: Value, status: ResourceStatus| {
-        let mut s: BTreeSet<String> = sensitive.iter().map(|p| format!("/config{p}")).collect();
-        for f in &driver.schema().fields {
-            if f.sensitive && attributes.get(f.name).is_some() {
-                s.insert(format!("/attributes/{}", value::escape(f.name)));
-            }
-        }
-        for p in &sensitive {
-            if attributes.pointer(p).is_some() {
-                s.insert(format!("/attributes{p}"));
-            }
-        }
-        ResourceState {
-            kind: declared.kind.clone(),
-            id,
-            config: config.clone(),
-            attributes,
-            dependencies: deps.clone(),
-            status,
-            sensitive: s,
-        }
-    };
+    Ok((config, sensitive))
+}
 
+/// The driver's context for one operation: a checkpoint that records the create intent's
+/// marker (for drivers with external effects) and a callback that makes the object usable by
+/// dependents early.
+fn driver_context(
+    shared: &Arc<Shared>,
+    index: usize,
+    address: &str,
+    recording: &Recording<'_>,
+    effects: bool,
+    tx: &mpsc::UnboundedSender<Msg>,
+) -> DriverContext {
     let recorder = shared.recorder.clone();
-    let checkpoint_record = record(
-        None,
-        Value::Object(Default::default()),
-        pending("create", Value::Null),
-    );
+    let checkpoint_record = recording.create_intent(Value::Null);
     let checkpoint_addr = address.to_string();
     let checkpoint: crate::driver::CheckpointFn = Arc::new(move |marker: Value| {
         let recorder = recorder.clone();
@@ -861,62 +894,113 @@ async fn apply(
     let usable: Arc<dyn Fn(String, Value) + Send + Sync> = Arc::new(move |id, attrs| {
         let _ = tx_usable.send(Msg::Usable(index, id, attrs));
     });
-    let ctx = DriverContext::with(
+    DriverContext::with(
         &shared.stack,
         address,
         shared.events.clone(),
         shared.cancel.clone(),
         effects.then_some(checkpoint),
         Some(usable),
-    );
+    )
+}
 
-    let is_update = action == Action::Update
-        && prior.as_ref().is_some_and(
-            |p| !matches!(&p.status, ResourceStatus::Pending(op) if op.operation == "create"),
-        );
-    if is_update {
-        let prior = prior.expect("checked");
-        if effects {
-            let mut intent = prior.clone();
-            intent.status = pending("update", Value::Null);
-            shared
-                .recorder
-                .write(vec![Write::Upsert(address.into(), Box::new(intent))])
-                .await?;
+/// Saves a finished object's record and makes its attributes known to dependents.
+async fn save_ready(shared: &Shared, address: &str, rec: ResourceState) -> Result<(), String> {
+    shared
+        .recorder
+        .write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))])
+        .await?;
+    let sensitive = diff::recorded_attribute_sensitive(&rec);
+    shared
+        .known
+        .lock()
+        .expect("known mutex")
+        .insert(address.into(), (rec.id, rec.attributes, sensitive));
+    Ok(())
+}
+
+async fn apply(
+    shared: &Arc<Shared>,
+    index: usize,
+    declared: &DeclaredResource,
+    action: Action,
+    tx: &mpsc::UnboundedSender<Msg>,
+) -> Result<(), String> {
+    let address = declared.address.as_str();
+    let driver = shared
+        .registry
+        .get(&declared.kind)
+        .cloned()
+        .ok_or_else(|| format!("unknown kind {}", declared.kind))?;
+    let prior = shared.prior.resources.get(address).cloned();
+    let (config, sensitive) = resolved_config(shared, declared, driver.as_ref(), prior.as_ref())?;
+    let recording = Recording {
+        declared,
+        schema: driver.schema(),
+        config,
+        sensitive,
+        dependencies: diff::dependencies_of(declared),
+    };
+    let effects = driver.has_external_effects();
+    let ctx = driver_context(shared, index, address, &recording, effects, tx);
+    match prior {
+        Some(prior)
+            if action == Action::Update
+                && !matches!(&prior.status, ResourceStatus::Pending(op) if op.operation == "create") =>
+        {
+            if effects {
+                let mut intent = prior.clone();
+                intent.status = pending("update", Value::Null);
+                shared
+                    .recorder
+                    .write(vec![Write::Upsert(address.into(), Box::new(intent))])
+                    .await?;
+            }
+            let changed = shared
+                .changed_fields
+                .get(address)
+                .cloned()
+                .unwrap_or_default();
+            let attrs = driver
+                .update(&ctx, &prior, &recording.config, &changed)
+                .await
+                .map_err(|e| e.to_string())?;
+            let rec = recording.record(prior.id.clone(), attrs, ResourceStatus::Ready);
+            save_ready(shared, address, rec).await
         }
-        let changed = shared
-            .changed_fields
-            .get(address)
-            .cloned()
-            .unwrap_or_default();
-        let attrs = driver
-            .update(&ctx, &prior, &config, &changed)
+        prior => {
+            create(
+                shared,
+                driver.as_ref(),
+                &ctx,
+                &recording,
+                action,
+                prior,
+                effects,
+            )
             .await
-            .map_err(|e| e.to_string())?;
-        let rec = record(prior.id.clone(), attrs.clone(), ResourceStatus::Ready);
-        shared
-            .recorder
-            .write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))])
-            .await?;
-        shared.known.lock().expect("known mutex").insert(
-            address.into(),
-            (
-                prior.id.clone(),
-                attrs,
-                diff::recorded_attribute_sensitive(&rec),
-            ),
-        );
-        return Ok(());
+        }
     }
+}
 
-    // Create (fresh, resumed, or the create half of a replacement).
+/// A create: fresh, resumed from a recorded intent, or the create half of a replacement.
+async fn create(
+    shared: &Shared,
+    driver: &dyn crate::driver::Driver,
+    ctx: &DriverContext,
+    recording: &Recording<'_>,
+    action: Action,
+    prior: Option<ResourceState>,
+    effects: bool,
+) -> Result<(), String> {
+    let address = recording.declared.address.as_str();
     let resume_marker = prior.as_ref().and_then(|p| match &p.status {
         ResourceStatus::Pending(op) if op.operation == "create" => Some(op.marker.clone()),
         _ => None,
     });
     let mut writes = vec![];
     if action == Action::Replace
-        && declared.lifecycle.create_before_destroy
+        && recording.declared.lifecycle.create_before_destroy
         && let Some(old) = &prior
     {
         writes.push(Write::Upsert(
@@ -927,11 +1011,7 @@ async fn apply(
     if effects {
         writes.push(Write::Upsert(
             address.into(),
-            Box::new(record(
-                None,
-                Value::Object(Default::default()),
-                pending("create", resume_marker.clone().unwrap_or(Value::Null)),
-            )),
+            Box::new(recording.create_intent(resume_marker.clone().unwrap_or(Value::Null))),
         ));
     }
     if !writes.is_empty() {
@@ -939,37 +1019,21 @@ async fn apply(
     }
     let recovered = match &resume_marker {
         Some(marker) => driver
-            .recover(&ctx, &config, marker)
+            .recover(ctx, &recording.config, marker)
             .await
             .map_err(|e| e.to_string())?,
         None => None,
     };
     let created: Created = match recovered {
         Some(c) => c,
-        None => match driver.create(&ctx, &config).await {
+        None => match driver.create(ctx, &recording.config).await {
             Ok(c) => c,
             Err(DriverError::Interrupted) => return Err("interrupted".into()),
             Err(e) => return Err(e.to_string()),
         },
     };
-    let rec = record(
-        Some(created.id.clone()),
-        created.attributes.clone(),
-        ResourceStatus::Ready,
-    );
-    shared
-        .recorder
-        .write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))])
-        .await?;
-    shared.known.lock().expect("known mutex").insert(
-        address.into(),
-        (
-            Some(created.id),
-            created.attributes,
-            diff::recorded_attribute_sensitive(&rec),
-        ),
-    );
-    Ok(())
+    let rec = recording.record(Some(created.id), created.attributes, ResourceStatus::Ready);
+    save_ready(shared, address, rec).await
 }
 
 async fn destroy(shared: &Arc<Shared>, address: &str) -> Result<(), String> {

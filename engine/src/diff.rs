@@ -139,44 +139,7 @@ pub fn validate(
             });
             continue;
         };
-        for t in value::targets(&r.config) {
-            match t {
-                Target::Attribute { resource, attr, .. } => match by_addr.get(resource.as_str()) {
-                    None => problems.push(Problem {
-                        address: r.address.clone(),
-                        message: format!(
-                            "references `{resource}.{attr}`, but no resource `{resource}` is declared; declare it or fix the reference"
-                        ),
-                    }),
-                    Some(target) => {
-                        if let Some(d) = registry.get(&target.kind)
-                            && !d.schema().has_attribute(&attr)
-                        {
-                            problems.push(Problem {
-                                address: r.address.clone(),
-                                message: format!(
-                                    "references `{resource}.{attr}`, but {} has no attribute `{attr}`; attributes: id, {}",
-                                    target.kind,
-                                    d.schema().fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
-                                ),
-                            });
-                        }
-                    }
-                },
-                Target::StackOutput { stack, output } => {
-                    if let Some(outputs) = stack_outputs
-                        && !outputs.contains_key(&(stack.clone(), output.clone()))
-                    {
-                        problems.push(Problem {
-                            address: r.address.clone(),
-                            message: format!(
-                                "reads output `{output}` of stack `{stack}`, which has no such output in state; apply stack `{stack}` first"
-                            ),
-                        });
-                    }
-                }
-            }
-        }
+        check_references(r, &by_addr, registry, stack_outputs, &mut problems);
         for d in &r.depends_on {
             if !by_addr.contains_key(d.as_str()) {
                 problems.push(Problem {
@@ -185,28 +148,7 @@ pub fn validate(
                 });
             }
         }
-        // Validation sees references as unknown: a value known only after apply is checked
-        // by the driver at apply time.
-        let (config, sensitive) = value::resolve(&r.config, &mut |_| Resolved::Unknown);
-        for e in driver
-            .schema()
-            .check(&config)
-            .into_iter()
-            .chain(driver.validate(&config))
-        {
-            let pointer = value::dotted_to_pointer(&e.field);
-            let shown = if value::under_any(&pointer, &sensitive)
-                || driver.schema().is_sensitive(&e.field)
-            {
-                value::REDACTED.to_string()
-            } else {
-                e.value.clone()
-            };
-            problems.push(Problem {
-                address: r.address.clone(),
-                message: format!("field `{}` = {} {}; {}", e.field, shown, e.problem, e.fix),
-            });
-        }
+        check_config(r, driver.as_ref(), &mut problems);
     }
     for o in &spec.outputs {
         for t in value::targets(&o.value) {
@@ -236,6 +178,83 @@ pub fn validate(
             .map(|(a, ds)| (a.as_str(), ds.iter().map(String::as_str).collect())),
     )
     .topological()
+}
+
+/// References of `r` to undeclared resources, unknown attributes or missing stack outputs.
+fn check_references(
+    r: &DeclaredResource,
+    by_addr: &ByAddress<'_>,
+    registry: &crate::driver::Registry,
+    stack_outputs: Option<&StackOutputs>,
+    problems: &mut Vec<Problem>,
+) {
+    for t in value::targets(&r.config) {
+        match t {
+            Target::Attribute { resource, attr, .. } => match by_addr.get(resource.as_str()) {
+                None => problems.push(Problem {
+                    address: r.address.clone(),
+                    message: format!(
+                        "references `{resource}.{attr}`, but no resource `{resource}` is declared; declare it or fix the reference"
+                    ),
+                }),
+                Some(target) => {
+                    if let Some(d) = registry.get(&target.kind)
+                        && !d.schema().has_attribute(&attr)
+                    {
+                        problems.push(Problem {
+                            address: r.address.clone(),
+                            message: format!(
+                                "references `{resource}.{attr}`, but {} has no attribute `{attr}`; attributes: id, {}",
+                                target.kind,
+                                d.schema().fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                            ),
+                        });
+                    }
+                }
+            },
+            Target::StackOutput { stack, output } => {
+                if let Some(outputs) = stack_outputs
+                    && !outputs.contains_key(&(stack.clone(), output.clone()))
+                {
+                    problems.push(Problem {
+                        address: r.address.clone(),
+                        message: format!(
+                            "reads output `{output}` of stack `{stack}`, which has no such output in state; apply stack `{stack}` first"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The schema's and the driver's checks of `r`'s config, sensitive values redacted.
+fn check_config(
+    r: &DeclaredResource,
+    driver: &dyn crate::driver::Driver,
+    problems: &mut Vec<Problem>,
+) {
+    // Validation sees references as unknown: a value known only after apply is checked
+    // by the driver at apply time.
+    let (config, sensitive) = value::resolve(&r.config, &mut |_| Resolved::Unknown);
+    for e in driver
+        .schema()
+        .check(&config)
+        .into_iter()
+        .chain(driver.validate(&config))
+    {
+        let pointer = value::dotted_to_pointer(&e.field);
+        let shown =
+            if value::under_any(&pointer, &sensitive) || driver.schema().is_sensitive(&e.field) {
+                value::REDACTED.to_string()
+            } else {
+                e.value.clone()
+            };
+        problems.push(Problem {
+            address: r.address.clone(),
+            message: format!("field `{}` = {} {}; {}", e.field, shown, e.problem, e.fix),
+        });
+    }
 }
 
 fn check_address(addr: &str) -> Result<(), String> {

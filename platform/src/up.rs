@@ -2,7 +2,7 @@
 //! sandbox — hooks around each phase, plan with cost, confirmation, apply, the kubeconfig
 //! and the summary of how to reach the platform.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kapstan_engine::{ApplyOptions, ApplyReport, Cancel, Plan, PlanOptions, StackSpec};
 use kapstan_providers::pricing::PriceTable;
@@ -43,6 +43,9 @@ pub struct UpOptions {
     /// Interrupts: the first stops scheduling, the second abandons in-flight calls (the
     /// caller triggers it, e.g. on Ctrl-C).
     pub cancel: Cancel,
+    /// Where the infra phase's kubeconfig is written as `config-coder-<env>` (mode 0600),
+    /// e.g. `~/.kube`; `None`: not written.
+    pub kubeconfig_dir: Option<PathBuf>,
 }
 
 /// What `up` did.
@@ -245,7 +248,8 @@ impl Run<'_> {
                 .outputs
                 .get("kubeconfig")
                 .and_then(|o| o.value.as_str())
-            && let Some(path) = write_kubeconfig(env, kc)?
+            && let Some(dir) = &options.kubeconfig_dir
+            && let Some(path) = write_kubeconfig(dir, env, kc)?
         {
             self.observer
                 .event(PlatformEvent::KubeconfigWritten { path: &path });
@@ -404,13 +408,13 @@ async fn summarize(platform: &Platform, options: &UpOptions) -> Result<UpSummary
     })
 }
 
-/// Writes the kubeconfig to `~/.kube/config-coder-<env>` with mode 0600.
-fn write_kubeconfig(env: Environment, kubeconfig: &str) -> Result<Option<PathBuf>, PlatformError> {
-    let Some(home) = std::env::var_os("HOME").map(PathBuf::from) else {
-        return Ok(None);
-    };
-    let dir = home.join(".kube");
-    std::fs::create_dir_all(&dir).map_err(|source| PlatformError::Io {
+/// Writes the kubeconfig to `<dir>/config-coder-<env>` with mode 0600.
+fn write_kubeconfig(
+    dir: &Path,
+    env: Environment,
+    kubeconfig: &str,
+) -> Result<Option<PathBuf>, PlatformError> {
+    std::fs::create_dir_all(dir).map_err(|source| PlatformError::Io {
         action: "creating",
         path: dir.display().to_string(),
         source,

@@ -112,6 +112,7 @@ async fn run_up(command: &Command, project: &Project) -> Result<i32, CliError> {
         sandbox: *sandbox,
         parallelism: *parallelism,
         cancel: ctrl_c_cancel(),
+        kubeconfig_dir: std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".kube")),
     };
     let report = up::up(project, &options, &Terminal::text()).await?;
     Ok(if report.cancelled.is_some() { 1 } else { 0 })

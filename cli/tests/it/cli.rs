@@ -340,3 +340,36 @@ fn state_commands_move_remove_rollback_and_unlock() {
     let o = p.run(&["graph"]);
     snap!("demo_graph", &p, &o);
 }
+
+/// DESIGN.md invariant 3: only `providers` speaks HTTP and knows wire formats. The CLI (and
+/// the platform library it renders) depends on no HTTP client; its tests may.
+#[test]
+fn the_cli_and_the_platform_depend_on_no_http_client() {
+    const HTTP_CLIENTS: [&str; 7] = [
+        "reqwest",
+        "hyper",
+        "hyper-util",
+        "ureq",
+        "isahc",
+        "surf",
+        "attohttpc",
+    ];
+    for manifest in ["Cargo.toml", "../platform/Cargo.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(manifest);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        let deps = doc["dependencies"].as_table().unwrap();
+        for client in HTTP_CLIENTS {
+            assert!(
+                !deps.contains_key(client),
+                "{} depends on the HTTP client `{client}`: move the calls into kapstan-providers",
+                path.display()
+            );
+        }
+        assert!(
+            deps.contains_key("kapstan-providers"),
+            "{} no longer names kapstan-providers: check this test still reads the right table",
+            path.display()
+        );
+    }
+}

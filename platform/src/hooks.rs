@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use kapstan_state::StateDocument;
 
-use crate::error::CliError;
+use crate::error::PlatformError;
 
 /// How long a hook may run when the caller has no other setting.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -51,7 +51,7 @@ impl PublicOutputs {
                 if o.sensitive || o.value.is_null() {
                     continue;
                 }
-                out.insert(name.clone(), super::value_string(&o.value));
+                out.insert(name.clone(), crate::environment::value_string(&o.value));
             }
         }
         Self(out)
@@ -167,9 +167,9 @@ pub fn run_hook(
     phase: Option<&str>,
     outputs: &PublicOutputs,
     timeout: Duration,
-) -> Result<Option<HookReport>, CliError> {
+) -> Result<Option<HookReport>, PlatformError> {
     if !is_valid_name(name) {
-        return Err(CliError::usage(
+        return Err(PlatformError::usage(
             format!("`{name}` is not a hook name"),
             "hooks are named pre-<command>[-<phase>] or post-<command>[-<phase>], e.g. pre-up, post-down-app",
         ));
@@ -180,7 +180,7 @@ pub fn run_hook(
         Ok(_) => return Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
-            return Err(CliError::Io {
+            return Err(PlatformError::Io {
                 action: "reading",
                 path: path.display().to_string(),
                 source,
@@ -211,7 +211,7 @@ pub fn run_hook(
 }
 
 /// The error of a failed hook: its name, exit code and the last lines of its stderr.
-pub fn failure(report: &HookReport) -> CliError {
+pub fn failure(report: &HookReport) -> PlatformError {
     let tail = report.last_lines(TAIL_LINES);
     let mut message = report.summary();
     if !tail.is_empty() {
@@ -223,7 +223,7 @@ pub fn failure(report: &HookReport) -> CliError {
         }
         message.pop();
     }
-    CliError::usage(
+    PlatformError::usage(
         message,
         format!(
             "nothing was changed; fix hooks/{} (or remove it) and run the command again",
@@ -286,7 +286,7 @@ fn execute(
     phase: Option<&str>,
     outputs: &PublicOutputs,
     timeout: Duration,
-) -> Result<HookReport, CliError> {
+) -> Result<HookReport, PlatformError> {
     let mut cmd = Command::new(path);
     cmd.current_dir(project_dir)
         .stdin(Stdio::null())
@@ -316,7 +316,7 @@ fn execute(
         cmd.process_group(0);
     }
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|source| CliError::Io {
+    let mut child = cmd.spawn().map_err(|source| PlatformError::Io {
         action: "running hook",
         path: path.display().to_string(),
         source,

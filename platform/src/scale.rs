@@ -19,18 +19,18 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use kapstan_engine::{ApplyOptions, PlanOptions};
+use kapstan_engine::{ApplyOptions, PlanOptions, StackSpec};
 use kapstan_providers::kubernetes::KubeClient;
-use kapstan_providers::pricing::{CostEstimate, PriceTable};
+use kapstan_providers::pricing::PriceTable;
 use kapstan_stacks::coder::{Environment, Phase, Profile};
+use kapstan_state::StateDocument;
 use serde_json::Value;
 
-use crate::commands::cost::{self, PlanCost};
-use crate::commands::platform::Platform;
-use crate::context::Project;
-use crate::error::CliError;
-use crate::render::cost as render_cost;
-use crate::render::plan::render_plan;
+use crate::cost::{self, PlanCost};
+use crate::error::PlatformError;
+use crate::events::{Confirmation, Observer, PlatformEvent};
+use crate::project::Project;
+use crate::session::Platform;
 
 /// Options of `kapstan scale`.
 #[derive(Debug, Clone, Default)]
@@ -126,12 +126,12 @@ fn percent(t: f64) -> String {
 pub fn propose(
     current: &PoolSettings,
     options: &ScaleOptions,
-) -> Result<(PoolSettings, Vec<String>), CliError> {
+) -> Result<(PoolSettings, Vec<String>), PlatformError> {
     let mut next = current.clone();
     let mut notes = vec![];
     if let Some(n) = options.nodes {
         if n == 0 {
-            return Err(CliError::usage(
+            return Err(PlatformError::usage(
                 "--nodes 0 would leave Coder nowhere to run",
                 format!(
                     "give at least 1 node; to remove the environment run `kapstan down --env {} --confirm`",
@@ -165,7 +165,7 @@ pub fn propose(
         let min = options.min.unwrap_or(current.min);
         let max = options.max.unwrap_or(current.max);
         if max == 0 || min > max {
-            return Err(CliError::usage(
+            return Err(PlatformError::usage(
                 format!("autoscaling bounds {min}..{max} are not valid"),
                 "give --min N --max M with 1 <= M and N <= M",
             ));
@@ -186,7 +186,7 @@ pub fn propose(
         }
     } else if options.auto {
         if next.max == 0 || next.min > next.max {
-            return Err(CliError::usage(
+            return Err(PlatformError::usage(
                 format!(
                     "the profile's bounds {}..{} are not valid",
                     next.min, next.max
@@ -207,7 +207,7 @@ pub fn propose(
             next.threshold = Some(f64::from(pct) / 100.0);
         }
     } else {
-        return Err(CliError::usage(
+        return Err(PlatformError::usage(
             "nothing to scale",
             "give --nodes N, --min N --max M, or --auto",
         ));
@@ -230,8 +230,8 @@ pub fn write_overrides(
     before: &PoolSettings,
     after: &PoolSettings,
     options: &ScaleOptions,
-) -> Result<(), CliError> {
-    let io = |action: &'static str, source| CliError::Io {
+) -> Result<(), PlatformError> {
+    let io = |action: &'static str, source| PlatformError::Io {
         action,
         path: path.display().to_string(),
         source,
@@ -250,7 +250,7 @@ pub fn write_overrides(
         Err(e) => return Err(io("reading", e)),
     };
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        CliError::usage(
+        PlatformError::usage(
             format!("{} is not valid TOML: {e}", path.display()),
             "fix the file, then run kapstan scale again",
         )
@@ -402,131 +402,6 @@ pub fn capacity(nodes: &[Value], pods: &[Value]) -> Capacity {
     c
 }
 
-fn cores(v: f64) -> String {
-    let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-fn bytes(v: f64) -> String {
-    let gi = v / 1024f64.powi(3);
-    if gi >= 1.0 {
-        format!("{}Gi", cores(gi))
-    } else {
-        format!("{}Mi", cores(v / 1024f64.powi(2)))
-    }
-}
-
-fn share(part: f64, whole: f64) -> String {
-    if whole <= 0.0 {
-        "n/a".into()
-    } else {
-        format!("{:.0}%", part * 100.0 / whole)
-    }
-}
-
-/// The capacity report: current use, and what the proposed pool would offer.
-pub fn render_capacity(c: &Capacity, proposed: &PoolSettings) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Capacity (Kubernetes API, {} of {} node(s) ready):",
-        c.ready_nodes, c.nodes
-    );
-    let _ = writeln!(
-        out,
-        "  CPU:     {} of {} cores allocatable requested ({})",
-        cores(c.requested_cpu),
-        cores(c.allocatable_cpu),
-        share(c.requested_cpu, c.allocatable_cpu)
-    );
-    let _ = writeln!(
-        out,
-        "  memory:  {} of {} allocatable requested ({})",
-        bytes(c.requested_memory),
-        bytes(c.allocatable_memory),
-        share(c.requested_memory, c.allocatable_memory)
-    );
-    let _ = writeln!(
-        out,
-        "  pods:    {} running, {} pending",
-        c.running_pods, c.pending_pods
-    );
-    if c.ready_nodes > 0 {
-        let per_cpu = c.allocatable_cpu / c.ready_nodes as f64;
-        let per_mem = c.allocatable_memory / c.ready_nodes as f64;
-        let floor = if proposed.autoscaling {
-            proposed.min
-        } else {
-            proposed.size
-        };
-        let label = if proposed.autoscaling {
-            format!("at its minimum of {floor} node(s)")
-        } else {
-            format!("with {floor} node(s)")
-        };
-        let (cpu, mem) = (per_cpu * f64::from(floor), per_mem * f64::from(floor));
-        let _ = writeln!(
-            out,
-            "  proposed pool {label}: {} cores, {} allocatable (requests would use {} CPU, {} memory)",
-            cores(cpu),
-            bytes(mem),
-            share(c.requested_cpu, cpu),
-            share(c.requested_memory, mem)
-        );
-        if c.requested_cpu > cpu || c.requested_memory > mem {
-            let _ = writeln!(
-                out,
-                "  warning: the proposed pool {label} cannot hold the pods' requests; pods would stay pending{}",
-                if proposed.autoscaling {
-                    " until the autoscaler adds nodes"
-                } else {
-                    ""
-                }
-            );
-        }
-    }
-    out
-}
-
-fn cost_summary(current: &CostEstimate, proposed: &CostEstimate) -> String {
-    let cur = proposed.currency.as_str();
-    let mut out = String::new();
-    let range = |e: &CostEstimate| {
-        if e.monthly_min != e.monthly_max {
-            format!(
-                " (autoscaling range {} to {})",
-                render_cost::money(e.monthly_min, cur),
-                render_cost::money(e.monthly_max, cur)
-            )
-        } else {
-            String::new()
-        }
-    };
-    let _ = writeln!(
-        out,
-        "Monthly cost of the infra phase (prices {}):",
-        proposed.table
-    );
-    let _ = writeln!(
-        out,
-        "  current:   {}{}",
-        render_cost::money(current.monthly, cur),
-        range(current)
-    );
-    let _ = writeln!(
-        out,
-        "  proposed:  {}{}",
-        render_cost::money(proposed.monthly, cur),
-        range(proposed)
-    );
-    let _ = writeln!(
-        out,
-        "  change:    {}/month",
-        render_cost::delta(proposed.monthly_delta(current), cur)
-    );
-    out
-}
-
 async fn read_capacity(kubeconfig: &str) -> Result<Capacity, String> {
     let client = KubeClient::from_kubeconfig(kubeconfig).map_err(|e| e.to_string())?;
     let nodes = client
@@ -540,63 +415,127 @@ async fn read_capacity(kubeconfig: &str) -> Result<Capacity, String> {
     Ok(capacity(&nodes, &pods))
 }
 
-/// `kapstan scale`.
-pub async fn scale(project: &Project, options: &ScaleOptions) -> Result<i32, CliError> {
+/// What `scale` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleOutcome {
+    /// Nothing was changed (analysis only, or nothing to change).
+    Unchanged,
+    /// The override file was written (and, when deployed, the pool updated).
+    Scaled,
+    /// The confirmation was refused: nothing was changed.
+    Cancelled,
+}
+
+/// One `scale` of an environment: what its steps share.
+struct Scaling<'a> {
+    options: &'a ScaleOptions,
+    observer: &'a dyn Observer,
+    env: Environment,
+    current: PoolSettings,
+    proposed: PoolSettings,
+    path: PathBuf,
+    infra_name: String,
+}
+
+/// `scale`: resizes the default pool of an environment (see the module documentation).
+pub async fn scale(
+    project: &Project,
+    options: &ScaleOptions,
+    observer: &dyn Observer,
+) -> Result<ScaleOutcome, PlatformError> {
     let env = Environment::parse(&options.env)?;
     let profile = Profile::load(env, &project.dir)?;
     let current = PoolSettings::of(&profile);
     let (proposed, notes) = propose(&current, options)?;
     let proposed_profile = proposed.applied_to(&profile);
     proposed_profile.check().map_err(|problem| {
-        CliError::usage(
+        PlatformError::usage(
             format!("the proposed pool is not valid: {problem}"),
             "adjust --nodes, --min or --max",
         )
     })?;
     let table: PriceTable = cost::price_table(options.prices.as_deref())?;
-    let platform = Platform::open(project, env.name(), options.sandbox).await?;
-    let infra_name = profile.stack_name(Phase::Infra);
-    let path = overrides_path(&project.dir, env);
-
-    println!("Pool `default` of {}:", env.name());
-    println!("  current:   {}", current.describe());
-    println!("  proposed:  {}", proposed.describe());
-    for n in &notes {
-        println!("  note: {n}");
-    }
-
+    let platform = Platform::open(project, env.name(), options.sandbox, observer).await?;
+    observer.event(PlatformEvent::ScaleProposed {
+        env: env.name(),
+        current: &current,
+        proposed: &proposed,
+        notes: &notes,
+    });
+    let scaling = Scaling {
+        options,
+        observer,
+        env,
+        current,
+        proposed,
+        path: overrides_path(&project.dir, env),
+        infra_name: profile.stack_name(Phase::Infra),
+    };
     let current_spec = kapstan_stacks::coder::infra_stack(&profile).build();
     let proposed_spec = kapstan_stacks::coder::infra_stack(&proposed_profile).build();
-    let state = platform.engine.state(&infra_name).await?;
-    let deployed = state.resources.contains_key("pool-default");
-    let result = if !deployed {
-        let before = cost::declared_cost(&current_spec, &table)
-            .map_err(|e| cost::pricing_error(&infra_name, &e))?;
-        let after = cost::declared_cost(&proposed_spec, &table)
-            .map_err(|e| cost::pricing_error(&infra_name, &e))?;
-        println!();
-        print!("{}", cost_summary(&before, &after));
-        println!("\n{infra_name} is not deployed: there is no cluster to measure or resize yet.");
-        if options.analyze_only || current == proposed {
-            Ok(0)
-        } else {
-            write_overrides(&path, &current, &proposed, options)?;
-            println!(
-                "Wrote {}; `kapstan up --env {}` creates the pool with these settings.",
-                path.display(),
-                env.name()
-            );
-            Ok(0)
-        }
+    let state = platform.engine.state(&scaling.infra_name).await?;
+    let result = if !state.resources.contains_key("pool-default") {
+        scaling.undeployed(&current_spec, &proposed_spec, &table)
     } else {
+        scaling
+            .deployed(&platform, &state, &proposed_spec, &table)
+            .await
+    };
+    if let Some(s) = platform.sandbox {
+        s.stop().await;
+    }
+    result
+}
+
+impl Scaling<'_> {
+    /// The infra phase is not deployed: the cost from the declarations, and the override
+    /// file for the next `up`.
+    fn undeployed(
+        &self,
+        current_spec: &StackSpec,
+        proposed_spec: &StackSpec,
+        table: &PriceTable,
+    ) -> Result<ScaleOutcome, PlatformError> {
+        let before = cost::declared_cost(current_spec, table)
+            .map_err(|e| cost::pricing_error(&self.infra_name, &e))?;
+        let after = cost::declared_cost(proposed_spec, table)
+            .map_err(|e| cost::pricing_error(&self.infra_name, &e))?;
+        self.observer.event(PlatformEvent::ScaleCost {
+            current: &before,
+            proposed: &after,
+        });
+        self.observer.event(PlatformEvent::ScaleNotDeployed {
+            stack: &self.infra_name,
+        });
+        if self.options.analyze_only || self.current == self.proposed {
+            return Ok(ScaleOutcome::Unchanged);
+        }
+        write_overrides(&self.path, &self.current, &self.proposed, self.options)?;
+        self.observer.event(PlatformEvent::OverridesWritten {
+            path: &self.path,
+            env: self.env.name(),
+            deployed: false,
+        });
+        Ok(ScaleOutcome::Scaled)
+    }
+
+    /// The infra phase is deployed: the targeted plan with its cost, the capacity with
+    /// `--analyze-only`, else the override file and the apply.
+    async fn deployed(
+        &self,
+        platform: &Platform,
+        state: &StateDocument,
+        proposed_spec: &StackSpec,
+        table: &PriceTable,
+    ) -> Result<ScaleOutcome, PlatformError> {
         let mut targets = vec!["pool-default".to_string()];
-        if current.threshold != proposed.threshold {
+        if self.current.threshold != self.proposed.threshold {
             targets.push("cluster".into());
         }
         let plan = platform
             .engine
             .plan(
-                &proposed_spec,
+                proposed_spec,
                 &PlanOptions {
                     targets,
                     ..Default::default()
@@ -604,82 +543,83 @@ pub async fn scale(project: &Project, options: &ScaleOptions) -> Result<i32, Cli
             )
             .await?;
         let plan_cost: PlanCost =
-            cost::plan_cost(&plan, &table).map_err(|e| cost::pricing_error(&infra_name, &e))?;
-        println!("\n== {infra_name}");
-        let rendered = render_plan(&plan);
-        print!(
-            "{}",
-            match render_cost::cost_lines(&plan_cost) {
-                Some(lines) => render_cost::insert_after_plan_line(&rendered, &lines),
-                None => rendered,
-            }
-        );
-        println!();
-        print!("{}", cost_summary(&plan_cost.before, &plan_cost.after));
-        if options.analyze_only {
-            println!();
-            let kubeconfig = state
-                .outputs
-                .get("kubeconfig")
-                .and_then(|o| o.value.as_str())
-                .filter(|k| !k.is_empty());
-            match kubeconfig {
-                None => println!("Capacity: unavailable ({infra_name} has no kubeconfig output)"),
-                Some(k) => match read_capacity(k).await {
-                    Ok(c) => print!("{}", render_capacity(&c, &proposed)),
-                    Err(e) => println!("Capacity: unavailable ({e})"),
-                },
-            }
-            println!(
-                "\nAnalysis only: nothing was changed ({} untouched).",
-                path.display()
-            );
-            Ok(0)
-        } else if !plan.has_changes() && current == proposed {
-            println!("\nNothing to change: the pool already has these settings.");
-            Ok(0)
-        } else if !options.auto_approve
-            && !crate::commands::confirm(&format!(
-                "\nWrite {} and apply this plan to {infra_name}?",
-                path.display()
-            ))?
-        {
-            println!("Cancelled; nothing was changed.");
-            Ok(1)
-        } else {
-            write_overrides(&path, &current, &proposed, options)?;
-            println!("Wrote {}.", path.display());
-            if !plan.has_changes() {
-                println!("The cluster already matches; nothing to apply.");
-                Ok(0)
-            } else {
-                let report = platform
-                    .engine
-                    .apply(&plan, &ApplyOptions::default())
-                    .await?;
-                if report.is_success() {
-                    println!(
-                        "\nPool `default` of {} is now {}.",
-                        env.name(),
-                        proposed.describe()
-                    );
-                    Ok(0)
-                } else {
-                    for f in &report.failed {
-                        println!("  ✗ {} ({}): {}", f.address, f.action, f.error);
-                    }
-                    Err(CliError::ApplyFailed {
-                        failed: report.failed.len(),
-                        skipped: report.skipped.len(),
-                    })
-                }
-            }
+            cost::plan_cost(&plan, table).map_err(|e| cost::pricing_error(&self.infra_name, &e))?;
+        self.observer.event(PlatformEvent::StackHeading {
+            stack: &self.infra_name,
+        });
+        self.observer.event(PlatformEvent::PlanReady {
+            plan: &plan,
+            cost: Some(&plan_cost),
+        });
+        self.observer.event(PlatformEvent::ScaleCost {
+            current: &plan_cost.before,
+            proposed: &plan_cost.after,
+        });
+        if self.options.analyze_only {
+            self.analyze(state).await;
+            return Ok(ScaleOutcome::Unchanged);
         }
-    };
-    if let Some(s) = platform.sandbox {
-        s.stop().await;
+        if !plan.has_changes() && self.current == self.proposed {
+            self.observer.event(PlatformEvent::ScaleNothingToChange);
+            return Ok(ScaleOutcome::Unchanged);
+        }
+        if !self.options.auto_approve
+            && !self.observer.confirm(Confirmation::Scale {
+                path: &self.path,
+                stack: &self.infra_name,
+            })?
+        {
+            return Ok(ScaleOutcome::Cancelled);
+        }
+        write_overrides(&self.path, &self.current, &self.proposed, self.options)?;
+        self.observer.event(PlatformEvent::OverridesWritten {
+            path: &self.path,
+            env: self.env.name(),
+            deployed: true,
+        });
+        if !plan.has_changes() {
+            self.observer.event(PlatformEvent::ScaleAlreadyMatches);
+            return Ok(ScaleOutcome::Scaled);
+        }
+        let report = platform
+            .engine
+            .apply(&plan, &ApplyOptions::default())
+            .await?;
+        if !report.is_success() {
+            for f in &report.failed {
+                self.observer
+                    .event(PlatformEvent::OperationFailed { failure: f });
+            }
+            return Err(PlatformError::ApplyFailed {
+                failed: report.failed.len(),
+                skipped: report.skipped.len(),
+            });
+        }
+        self.observer.event(PlatformEvent::Scaled {
+            env: self.env.name(),
+            settings: &self.proposed,
+        });
+        Ok(ScaleOutcome::Scaled)
     }
-    result
+
+    /// `--analyze-only`: the cluster's capacity against the proposed pool.
+    async fn analyze(&self, state: &StateDocument) {
+        let kubeconfig = state
+            .outputs
+            .get("kubeconfig")
+            .and_then(|o| o.value.as_str())
+            .filter(|k| !k.is_empty());
+        let capacity = match kubeconfig {
+            None => Err(format!("{} has no kubeconfig output", self.infra_name)),
+            Some(k) => read_capacity(k).await,
+        };
+        self.observer.event(PlatformEvent::Capacity {
+            capacity: capacity.as_ref().map_err(Clone::clone),
+            proposed: &self.proposed,
+        });
+        self.observer
+            .event(PlatformEvent::AnalysisOnly { path: &self.path });
+    }
 }
 
 #[cfg(test)]

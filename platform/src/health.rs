@@ -6,9 +6,7 @@
 //! Scaleway credentials come from the environment (`SCW_*`, or the `scw` config file); in
 //! sandbox mode the caller points `SCW_API_URL` at the sandbox before calling [`health`].
 
-use std::time::Duration;
-
-use kapstan_providers::coder::CoderClient;
+use kapstan_providers::coder::probe;
 use kapstan_providers::kubernetes::{KubeClient, ObjectRef};
 use kapstan_providers::scaleway::client::{Region, Zone};
 use kapstan_stacks::coder::{Environment, Phase};
@@ -16,13 +14,9 @@ use kapstan_state::StateDocument;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::args::ListFormat;
-use crate::context::Project;
-use crate::error::CliError;
-use crate::platform::{load_phase, output_string, stack_name, value_string};
-
-/// How long one HTTP check may take.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::environment::{load_phase, output_string, stack_name, value_string};
+use crate::error::PlatformError;
+use crate::project::Project;
 
 /// One check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,39 +66,6 @@ impl HealthReport {
         });
     }
 
-    /// The report as a table.
-    pub fn render_table(&self) -> String {
-        let mut out = format!(
-            "Health of {}{}\n\n",
-            self.environment,
-            if self.quick { " (quick)" } else { "" }
-        );
-        let w1 = self
-            .checks
-            .iter()
-            .map(|c| c.component.len())
-            .max()
-            .unwrap_or(0);
-        let w2 = self.checks.iter().map(|c| c.check.len()).max().unwrap_or(0);
-        for c in &self.checks {
-            out.push_str(&format!(
-                "  {:<4}  {:<w1$}  {:<w2$}  {}\n",
-                if c.ok { "ok" } else { "FAIL" },
-                c.component,
-                c.check,
-                c.detail
-            ));
-        }
-        let failed = self.failures().count();
-        out.push_str(&format!(
-            "\n{} check(s), {} failed: {}\n",
-            self.checks.len(),
-            failed,
-            if failed == 0 { "healthy" } else { "unhealthy" }
-        ));
-        out
-    }
-
     /// The report as JSON.
     pub fn to_json(&self) -> Value {
         json!({
@@ -119,25 +80,6 @@ impl HealthReport {
             })).collect::<Vec<_>>(),
         })
     }
-}
-
-/// `kapstan health --env ENV [--quick] [--format table|json]`: prints the report; returns 0
-/// when healthy, 1 otherwise.
-pub async fn health(
-    project: &Project,
-    env: Environment,
-    quick: bool,
-    format: ListFormat,
-) -> Result<i32, CliError> {
-    let report = check(project, env, quick).await?;
-    match format {
-        ListFormat::Table => print!("{}", report.render_table()),
-        ListFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report.to_json()).expect("json")
-        ),
-    }
-    Ok(if report.healthy() { 0 } else { 1 })
 }
 
 fn recorded_id(doc: &StateDocument, address: &str) -> Result<String, String> {
@@ -159,12 +101,12 @@ pub async fn check(
     project: &Project,
     env: Environment,
     quick: bool,
-) -> Result<HealthReport, CliError> {
+) -> Result<HealthReport, PlatformError> {
     let infra_name = stack_name(env, Phase::Infra);
     let infra = load_phase(project, env, Phase::Infra)
         .await?
         .ok_or_else(|| {
-            CliError::usage(
+            PlatformError::usage(
                 format!(
                     "environment {} is not deployed: stack `{infra_name}` has no state",
                     env.name()
@@ -173,7 +115,7 @@ pub async fn check(
             )
         })?;
     let app = load_phase(project, env, Phase::App).await?;
-    let client = crate::commands::platform::scaleway_client()?;
+    let client = project.scaleway_client()?;
     let mut report = HealthReport {
         environment: env.name().into(),
         quick,
@@ -405,39 +347,18 @@ pub async fn check(
     let url = output_string(&app, "access_url")
         .or_else(|| output_string(&infra, "access_url"))
         .unwrap_or_default();
-    let http = reqwest::Client::builder()
-        .timeout(HTTP_TIMEOUT)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| CliError::usage(format!("HTTP client: {e}"), "this is a bug"))?;
     let base = url.trim_end_matches('/').to_string();
     let healthz = if base.is_empty() {
         Err("no access URL recorded".to_string())
     } else {
-        match http.get(format!("{base}/healthz")).send().await {
-            Ok(r) if r.status().is_success() => {
-                Ok(format!("{base}/healthz answered {}", r.status()))
-            }
-            Ok(r) => Err(format!("{base}/healthz answered {}", r.status())),
-            Err(e) => Err(format!("{base}/healthz: {}", cause(&e))),
-        }
+        probe::healthz(&base).await
     };
     let reachable = healthz.is_ok();
     report.push("coder", "/healthz", healthz);
     let buildinfo = if !reachable {
         Err("skipped: Coder does not answer".to_string())
     } else {
-        match http.get(format!("{base}/api/v2/buildinfo")).send().await {
-            Ok(r) if r.status().is_success() => match r.json::<Value>().await {
-                Ok(v) => match v["version"].as_str() {
-                    Some(ver) => Ok(format!("Coder {ver}")),
-                    None => Err("the answer has no version".to_string()),
-                },
-                Err(e) => Err(format!("the answer is not JSON: {}", cause(&e))),
-            },
-            Ok(r) => Err(format!("/api/v2/buildinfo answered {}", r.status())),
-            Err(e) => Err(format!("/api/v2/buildinfo: {}", cause(&e))),
-        }
+        probe::build_version(&base).await
     };
     report.push("coder", "/api/v2/buildinfo", buildinfo);
 
@@ -458,27 +379,6 @@ pub async fn check(
         }
     }
     Ok(report)
-}
-
-/// A reqwest error's cause without its URL (the URL is shown by the caller).
-fn cause(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        "connection refused or unreachable".to_string()
-    } else {
-        "request failed".to_string()
-    };
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        let text = s.to_string();
-        if !text.is_empty() && !msg.contains(&text) {
-            msg = format!("{msg} ({text})");
-            break;
-        }
-        src = s.source();
-    }
-    msg
 }
 
 async fn deployment_status(kube: &KubeClient) -> Result<String, String> {
@@ -514,47 +414,5 @@ async fn templates_present(
         .get("admin_password")
         .map(|o| value_string(&o.value))
         .ok_or("no admin_password output")?;
-    let coder = CoderClient::new(base);
-    coder
-        .login(&email, &password)
-        .await
-        .map_err(|e| format!("admin login: {e}"))?;
-    let orgs = coder
-        .organizations()
-        .await
-        .map_err(|e| format!("listing organizations: {e}"))?;
-    let mut missing = vec![];
-    for name in wanted {
-        let mut found = false;
-        for org in &orgs {
-            let Some(org_id) = org["id"].as_str() else {
-                continue;
-            };
-            match coder.template_by_name(org_id, name).await {
-                Ok(Some(_)) => {
-                    found = true;
-                    break;
-                }
-                Ok(None) => {}
-                Err(e) => return Err(format!("reading template {name}: {e}")),
-            }
-        }
-        if !found {
-            missing.push(name.clone());
-        }
-    }
-    if missing.is_empty() {
-        Ok(format!(
-            "{} template(s) present: {}",
-            wanted.len(),
-            wanted.join(", ")
-        ))
-    } else {
-        Err(format!(
-            "{} of {} template(s) missing: {}",
-            missing.len(),
-            wanted.len(),
-            missing.join(", ")
-        ))
-    }
+    probe::templates_present(base, &email, &password, wanted).await
 }

@@ -28,11 +28,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::context::Project;
-use crate::error::CliError;
-use crate::platform::hooks::{self, PublicOutputs};
-use crate::platform::logs::{REDACTED, RunLog};
-use crate::platform::{load_phase, output_string, sealer, stack_name};
+use crate::environment::{load_phase, output_string, stack_name};
+use crate::error::PlatformError;
+use crate::hooks::{self, HookReport, PublicOutputs};
+use crate::logs::{REDACTED, RunLog};
+use crate::project::Project;
 
 /// The manifest's `kind`, so only kapstan environment backups are pruned or restored.
 pub const BACKUP_KIND: &str = "kapstan-environment-backup";
@@ -130,9 +130,9 @@ pub struct BackupResult {
     pub pruned: Vec<PathBuf>,
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CliError {
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> PlatformError {
     let path = path.display().to_string();
-    move |source| CliError::Io {
+    move |source| PlatformError::Io {
         action,
         path,
         source,
@@ -140,7 +140,7 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CliEr
 }
 
 /// Writes a new file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), PlatformError> {
     use std::io::Write;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
@@ -164,7 +164,7 @@ struct Writer {
 }
 
 impl Writer {
-    fn put(&mut self, rel: &str, bytes: &[u8]) -> Result<(), CliError> {
+    fn put(&mut self, rel: &str, bytes: &[u8]) -> Result<(), PlatformError> {
         write_private(&self.dir.join(rel), bytes)?;
         self.files.push(FileEntry {
             path: rel.to_string(),
@@ -191,7 +191,7 @@ pub async fn backup(
     env: Environment,
     options: &BackupOptions,
     log: Option<&RunLog>,
-) -> Result<BackupResult, CliError> {
+) -> Result<BackupResult, PlatformError> {
     let say = |s: &str| {
         if let Some(l) = log {
             l.line(s);
@@ -204,7 +204,7 @@ pub async fn backup(
         .flatten()
         .collect();
     if docs.is_empty() {
-        return Err(CliError::usage(
+        return Err(PlatformError::usage(
             format!(
                 "environment {} has no state to back up (neither {} nor {})",
                 env.name(),
@@ -236,7 +236,7 @@ pub async fn backup(
         files: vec![],
     };
     let store = project.store()?;
-    let sealer = sealer(project)?;
+    let sealer = project.sealer()?;
 
     // State, in the state crate's backup format.
     let mut state_entries = vec![];
@@ -318,7 +318,7 @@ pub async fn backup(
                             Ok(Some(obj)) => {
                                 let obj = clean(obj);
                                 let yaml = serde_norway::to_string(&obj).map_err(|e| {
-                                    CliError::usage(
+                                    PlatformError::usage(
                                         format!("writing {r} as YAML: {e}"),
                                         "this is a bug",
                                     )
@@ -343,12 +343,12 @@ pub async fn backup(
     // Database.
     let database_backup = if options.include_db {
         let infra = infra.as_ref().ok_or_else(|| {
-            CliError::usage(
+            PlatformError::usage(
                 "--include-db needs the infra phase: it has no state",
                 "deploy the infra phase first",
             )
         })?;
-        let b = database_backup(infra, env, created, options.retention_days, &say).await?;
+        let b = database_backup(project, infra, env, created, options.retention_days, &say).await?;
         w.put(
             "database.json",
             &serde_json::to_vec_pretty(&b).expect("json"),
@@ -511,15 +511,16 @@ fn object_file(r: &ObjectRef) -> String {
 
 /// Makes a PostgreSQL backup of the environment's database and waits until it is ready.
 async fn database_backup(
+    project: &Project,
     infra: &StateDocument,
     env: Environment,
     created: DateTime<Utc>,
     retention_days: u32,
     say: &dyn Fn(&str),
-) -> Result<Value, CliError> {
+) -> Result<Value, PlatformError> {
     let need = |what: Option<String>, name: &str| {
         what.filter(|s| !s.is_empty()).ok_or_else(|| {
-            CliError::usage(
+            PlatformError::usage(
                 format!("--include-db: {} records no {name}", infra.stack),
                 "apply the infra phase first",
             )
@@ -527,15 +528,15 @@ async fn database_backup(
     };
     let region = need(output_string(infra, "region"), "region")?;
     let region = Region::parse(&region)
-        .map_err(|e| CliError::usage(format!("region `{region}`: {e}"), "check the state"))?;
+        .map_err(|e| PlatformError::usage(format!("region `{region}`: {e}"), "check the state"))?;
     let instance = need(
         infra.resources.get("database").and_then(|r| r.id.clone()),
         "database instance",
     )?;
     let database = need(output_string(infra, "database_name"), "database_name")?;
-    let client = crate::commands::platform::scaleway_client()?;
+    let client = project.scaleway_client()?;
     let api_err = |what: &str, e: &dyn std::fmt::Display| {
-        CliError::usage(
+        PlatformError::usage(
             format!("database backup: {what}: {e}"),
             "check the instance in the Scaleway console; `kapstan backup` without --include-db saves state and Kubernetes objects",
         )
@@ -597,11 +598,11 @@ async fn database_backup(
 }
 
 /// Reads and checks the manifest of an environment backup.
-pub fn read_manifest(dir: &Path) -> Result<BackupManifest, CliError> {
+pub fn read_manifest(dir: &Path) -> Result<BackupManifest, PlatformError> {
     let path = dir.join("manifest.json");
     let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
     let m: BackupManifest = serde_json::from_slice(&bytes).map_err(|e| {
-        CliError::usage(
+        PlatformError::usage(
             format!(
                 "{} is not a kapstan environment backup manifest: {e}",
                 path.display()
@@ -610,13 +611,13 @@ pub fn read_manifest(dir: &Path) -> Result<BackupManifest, CliError> {
         )
     })?;
     if m.kind != BACKUP_KIND {
-        return Err(CliError::usage(
+        return Err(PlatformError::usage(
             format!("{} is a `{}`, not a {BACKUP_KIND}", path.display(), m.kind),
             "pass the directory `kapstan backup` printed",
         ));
     }
     if m.format > BACKUP_FORMAT {
-        return Err(CliError::usage(
+        return Err(PlatformError::usage(
             format!(
                 "{} has format {}, newer than this kapstan understands ({BACKUP_FORMAT})",
                 path.display(),
@@ -629,7 +630,7 @@ pub fn read_manifest(dir: &Path) -> Result<BackupManifest, CliError> {
 }
 
 /// Checks every file of a backup against its manifest (sha256 and size).
-pub fn verify(dir: &Path, m: &BackupManifest) -> Result<(), CliError> {
+pub fn verify(dir: &Path, m: &BackupManifest) -> Result<(), PlatformError> {
     for f in &m.files {
         let rel = Path::new(&f.path);
         if rel.is_absolute()
@@ -637,7 +638,7 @@ pub fn verify(dir: &Path, m: &BackupManifest) -> Result<(), CliError> {
                 .components()
                 .any(|c| !matches!(c, std::path::Component::Normal(_)))
         {
-            return Err(CliError::usage(
+            return Err(PlatformError::usage(
                 format!(
                     "manifest lists `{}`, which is not a path inside the backup",
                     f.path
@@ -649,7 +650,7 @@ pub fn verify(dir: &Path, m: &BackupManifest) -> Result<(), CliError> {
         let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
         let sha = hex::encode(Sha256::digest(&bytes));
         if sha != f.sha256 {
-            return Err(CliError::usage(
+            return Err(PlatformError::usage(
                 format!(
                     "{} has sha256 {sha}, the manifest says {}: the backup was altered or damaged",
                     path.display(),
@@ -668,7 +669,7 @@ pub fn prune(
     env: Environment,
     days: u32,
     keep: &Path,
-) -> Result<Vec<PathBuf>, CliError> {
+) -> Result<Vec<PathBuf>, PlatformError> {
     let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
     let mut pruned = vec![];
     let entries = std::fs::read_dir(root).map_err(io("reading", root))?;
@@ -688,12 +689,25 @@ pub fn prune(
     Ok(pruned)
 }
 
-/// `kapstan backup --env ENV [--include-db] [--retention-days N] [--out DIR]`.
-pub async fn backup_command(
+/// What `backup_environment` did.
+#[derive(Debug, Clone)]
+pub struct BackupReport {
+    /// The backup.
+    pub backup: BackupResult,
+    /// The `post-backup` hook, when the project has one (a failure is reported, not fatal).
+    pub post_hook: Option<HookReport>,
+    /// The run log.
+    pub log: PathBuf,
+}
+
+/// `kapstan backup --env ENV [--include-db] [--retention-days N] [--out DIR]`: the
+/// `pre-backup` hook (a failure stops), the backup, the `post-backup` hook, all in a run
+/// log.
+pub async fn backup_environment(
     project: &Project,
     env: Environment,
     options: &BackupOptions,
-) -> Result<i32, CliError> {
+) -> Result<BackupReport, PlatformError> {
     let log = RunLog::create(&project.dir, "backup", env.name())?;
     let docs: Vec<StateDocument> = [
         load_phase(project, env, Phase::Infra).await?,
@@ -723,69 +737,29 @@ pub async fn backup_command(
         r
     };
     hook("pre-backup")?;
-    let result = backup(project, env, options, Some(&log)).await;
-    let r = match result {
+    let backup = match backup(project, env, options, Some(&log)).await {
         Ok(r) => r,
         Err(e) => {
             log.line(&format!("backup failed: {e}"));
             return Err(e);
         }
     };
-    if let Some(report) = hook("post-backup")?
-        && !report.success
-    {
-        eprintln!("warning: {}", report.summary());
-        for l in report.last_lines(5) {
-            eprintln!("  | {l}");
-        }
-    }
-    let m = &r.manifest;
-    println!("Backed up {} to {}", env.name(), r.dir.display());
-    for s in &m.stacks {
-        println!("  state     {} (serial {})", s.stack, s.serial);
-    }
-    println!(
-        "  objects   {} Kubernetes object(s){}",
-        m.kubernetes_objects.len(),
-        if m.kubernetes_missing.is_empty() {
-            String::new()
-        } else {
-            format!(", {} missing from the cluster", m.kubernetes_missing.len())
-        }
-    );
-    if let Some(db) = &m.database_backup {
-        println!(
-            "  database  RDB backup {} ({})",
-            db["name"].as_str().unwrap_or(""),
-            db["id"].as_str().unwrap_or("")
-        );
-    }
-    println!(
-        "  manifest  {} file(s) with sha256 checksums",
-        m.files.len()
-    );
-    for w in &m.warnings {
-        eprintln!("warning: {w}");
-    }
-    for p in &r.pruned {
-        println!(
-            "Pruned {} (older than {} days)",
-            p.display(),
-            options.retention_days
-        );
-    }
-    println!("Log: {}", log.path().display());
-    Ok(0)
+    let post_hook = hook("post-backup")?;
+    Ok(BackupReport {
+        backup,
+        post_hook,
+        log: log.path().to_path_buf(),
+    })
 }
 
 /// `kapstan restore --env ENV --from DIR [--force]`: checks the backup, then restores both
 /// phases' state (lineage checked unless `--force`; the replaced versions stay in history).
-pub async fn restore_command(
+pub async fn restore_environment(
     project: &Project,
     env: Environment,
     from: &Path,
     force: bool,
-) -> Result<i32, CliError> {
+) -> Result<kapstan_state::RestoreReport, PlatformError> {
     let dir = if from.is_absolute() {
         from.to_path_buf()
     } else {
@@ -793,7 +767,7 @@ pub async fn restore_command(
     };
     let m = read_manifest(&dir)?;
     if m.environment != env.name() {
-        return Err(CliError::usage(
+        return Err(PlatformError::usage(
             format!(
                 "{} is a backup of {}, not of {}",
                 dir.display(),
@@ -808,7 +782,7 @@ pub async fn restore_command(
     let inner = kapstan_state::read_manifest(&state_dir)?;
     let allowed = [stack_name(env, Phase::Infra), stack_name(env, Phase::App)];
     if let Some(other) = inner.stacks.iter().find(|s| !allowed.contains(&s.stack)) {
-        return Err(CliError::usage(
+        return Err(PlatformError::usage(
             format!(
                 "{} holds stack `{}`, which is not part of environment {}",
                 dir.display(),
@@ -821,14 +795,9 @@ pub async fn restore_command(
     let report = kapstan_state::restore(
         &*project.store()?,
         &state_dir,
-        sealer(project)?.as_ref(),
+        project.sealer()?.as_ref(),
         force,
     )
     .await?;
-    print!("{report}");
-    println!(
-        "State restored; cloud resources were not touched. Run `kapstan plan --env {}` to compare with what is live.",
-        env.name()
-    );
-    Ok(0)
+    Ok(report)
 }

@@ -1,35 +1,25 @@
-//! The platform lifecycle helpers around `kapstan up` / `kapstan down`: hooks, run logs,
-//! backups and restore, live health checks and adoption of the original Terraform state.
-//!
-//! `up` and `down` (in `commands/platform.rs`) call [`hooks::run_hook`] around each phase and
-//! write their transcript through a [`logs::RunLog`]; `kapstan backup`, `restore`, `health`
-//! and `adopt` are implemented here.
-
-pub mod adopt;
-pub mod backup;
-pub mod health;
-pub mod hooks;
-pub mod logs;
+//! Environments and phases: the `--env` names, the stack of each phase, and reading what a
+//! phase recorded.
 
 use std::collections::BTreeMap;
 
 use kapstan_stacks::coder::{Environment, Phase};
 use kapstan_state::StateDocument;
 
-use crate::context::Project;
-use crate::error::CliError;
+use crate::error::PlatformError;
+use crate::project::Project;
 
-/// clap value parser of `--env`: only `dev`, `staging` or `prod`.
+/// Parses an `--env` value: only `dev`, `staging` or `prod`.
 pub fn parse_env(s: &str) -> Result<Environment, String> {
     Environment::parse(s).map_err(|_| unknown_env(s, false))
 }
 
-/// clap value parser of `--env` where the command takes a name: `dev`, `staging` or `prod`.
+/// Parses an `--env` value naming one environment: `dev`, `staging` or `prod`.
 pub fn env_name(s: &str) -> Result<String, String> {
     parse_env(s).map(|e| e.name().to_string())
 }
 
-/// clap value parser of `--env` where `all` (every environment) is accepted too.
+/// Parses an `--env` value where `all` (every environment) is accepted too.
 pub fn env_selection(s: &str) -> Result<String, String> {
     if s == "all" {
         return Ok(s.to_string());
@@ -68,7 +58,7 @@ pub fn build_stack(
     env: Environment,
     phase: Phase,
     vars: &BTreeMap<String, String>,
-) -> Result<kapstan_engine::StackSpec, CliError> {
+) -> Result<kapstan_engine::StackSpec, PlatformError> {
     let mut vars = vars.clone();
     vars.entry("project_dir".into())
         .or_insert_with(|| project.dir.display().to_string());
@@ -80,26 +70,17 @@ pub async fn load_phase(
     project: &Project,
     env: Environment,
     phase: Phase,
-) -> Result<Option<StateDocument>, CliError> {
+) -> Result<Option<StateDocument>, PlatformError> {
     Ok(project.store()?.load(&stack_name(env, phase)).await?)
 }
 
-/// The sealer of the project's state key (the same key `kapstan state pull` uses).
-pub fn sealer(project: &Project) -> Result<Option<kapstan_state::Sealer>, CliError> {
-    let key = kapstan_state::state_key(&project.store_config, &|n| std::env::var(n).ok())?;
-    Ok(match key {
-        Some(k) => Some(kapstan_state::Sealer::new(&k)?),
-        None => None,
-    })
-}
-
 /// An output of a document as a plain string (strings bare, other values as JSON).
-pub(crate) fn output_string(doc: &StateDocument, name: &str) -> Option<String> {
+pub fn output_string(doc: &StateDocument, name: &str) -> Option<String> {
     doc.outputs.get(name).map(|o| value_string(&o.value))
 }
 
 /// A JSON value as the string a user would write (strings without quotes).
-pub(crate) fn value_string(v: &serde_json::Value) -> String {
+pub fn value_string(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -15,9 +15,10 @@ use kapstan_stacks::coder::{Environment, Phase};
 use kapstan_state::{ResourceState, ResourceStatus, StateDelta};
 use serde_json::Value;
 
-use crate::context::Project;
-use crate::error::CliError;
-use crate::platform::{build_stack, stack_name};
+use crate::environment::{build_stack, stack_name};
+use crate::error::PlatformError;
+use crate::events::{Confirmation, Observer, PlatformEvent};
+use crate::project::Project;
 
 /// One resource instance of a Terraform state.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,16 +71,16 @@ pub struct AdoptPlan {
     pub unmatched: Vec<String>,
 }
 
-fn usage(path: &Path, message: impl std::fmt::Display) -> CliError {
-    CliError::usage(
+fn usage(path: &Path, message: impl std::fmt::Display) -> PlatformError {
+    PlatformError::usage(
         format!("{}: {message}", path.display()),
         "pass the terraform.tfstate of the original project (`terraform state pull > terraform.tfstate`)",
     )
 }
 
 /// Reads a Terraform state file of format version 4.
-pub fn read_tfstate(path: &Path) -> Result<Vec<TfResource>, CliError> {
-    let bytes = std::fs::read(path).map_err(|source| CliError::Io {
+pub fn read_tfstate(path: &Path) -> Result<Vec<TfResource>, PlatformError> {
+    let bytes = std::fs::read(path).map_err(|source| PlatformError::Io {
         action: "reading",
         path: path.display().to_string(),
         source,
@@ -347,9 +348,10 @@ pub async fn adopt(
     phase: Phase,
     terraform_state: &Path,
     yes: bool,
-) -> Result<i32, CliError> {
+    observer: &dyn Observer,
+) -> Result<AdoptReport, PlatformError> {
     if phase != Phase::Infra {
-        return Err(CliError::usage(
+        return Err(PlatformError::usage(
             "only the infra phase can be adopted",
             "the original's phase 2 objects are replaced by kapstan's Helm release: run `kapstan adopt --phase infra`, then `kapstan up`",
         ));
@@ -364,28 +366,26 @@ pub async fn adopt(
     let profile = kapstan_stacks::coder::Profile::load(env, &project.dir)?;
     let plan = map_resources(&resources, &spec, &profile.region);
     let name = stack_name(env, phase);
-    print!("{}", render_plan(&plan, &name));
+    observer.event(PlatformEvent::AdoptPlanned {
+        plan: &plan,
+        stack: &name,
+    });
     if plan.mapped.is_empty() {
-        return Err(CliError::usage(
+        return Err(PlatformError::usage(
             format!("{} holds no resource kapstan can adopt", path.display()),
             "check that it is the state of the original project's infra phase",
         ));
     }
-    if !yes {
-        use std::io::IsTerminal;
-        if !std::io::stdin().is_terminal() {
-            return Err(CliError::usage(
-                "refusing to adopt without confirmation: standard input is not a terminal",
-                "review the mapping above and pass --yes",
-            ));
-        }
-        if !crate::commands::confirm(&format!(
-            "\nImport these {} resource(s) into `{name}`? Nothing in the cloud is changed.",
-            plan.mapped.len()
-        ))? {
-            println!("Adoption cancelled; nothing was imported.");
-            return Ok(1);
-        }
+    if !yes
+        && !observer.confirm(Confirmation::Adopt {
+            resources: plan.mapped.len(),
+            stack: &name,
+        })?
+    {
+        return Ok(AdoptReport {
+            cancelled: true,
+            ..AdoptReport::default()
+        });
     }
 
     let engine = project.engine(EventSink::none())?;
@@ -399,7 +399,7 @@ pub async fn adopt(
         resources.iter().map(|r| (r.address.as_str(), r)).collect();
     let mut imported = 0;
     let mut skipped = vec![];
-    println!();
+    observer.event(PlatformEvent::Importing);
     for m in &plan.mapped {
         if recorded.contains(&m.address) {
             skipped.push(m.address.clone());
@@ -414,7 +414,10 @@ pub async fn adopt(
             }
         }
         imported += 1;
-        println!("  imported {} ({})", m.address, m.terraform);
+        observer.event(PlatformEvent::Imported {
+            address: &m.address,
+            terraform: &m.terraform,
+        });
     }
     let mut outputs_pending = false;
     if imported > 0 {
@@ -427,7 +430,7 @@ pub async fn adopt(
         let plan = engine.plan(&spec, &refresh).await?;
         let report = engine.apply(&plan, &ApplyOptions::default()).await?;
         if !report.failed.is_empty() {
-            return Err(CliError::ApplyFailed {
+            return Err(PlatformError::ApplyFailed {
                 failed: report.failed.len(),
                 skipped: report.skipped.len(),
             });
@@ -438,7 +441,7 @@ pub async fn adopt(
         if plan.changes.iter().all(|c| c.action == Action::NoOp) {
             let report = engine.apply(&plan, &ApplyOptions::default()).await?;
             if !report.failed.is_empty() {
-                return Err(CliError::ApplyFailed {
+                return Err(PlatformError::ApplyFailed {
                     failed: report.failed.len(),
                     skipped: report.skipped.len(),
                 });
@@ -447,32 +450,40 @@ pub async fn adopt(
             outputs_pending = true;
         }
     }
-    if !skipped.is_empty() {
-        println!("Already in state, left as recorded: {}", skipped.join(", "));
-    }
-    println!(
-        "\nAdopted {imported} resource(s) into `{name}` without changing anything in the cloud; {} Terraform resource(s) left unmanaged.",
-        plan.unmanaged.len()
-    );
-    if outputs_pending {
-        println!(
-            "The adopted resources differ from the declaration: the stack's outputs are recorded by the next `kapstan up --env {} --phase infra`.",
-            env.name()
-        );
-    }
-    println!(
-        "Run `kapstan plan --env {} --phase infra` to see what differs from the declaration; remove the adopted resources from Terraform's state (`terraform state rm`) so both tools never manage the same objects.",
-        env.name()
-    );
-    Ok(0)
+    Ok(AdoptReport {
+        cancelled: false,
+        stack: name,
+        imported,
+        skipped,
+        unmanaged: plan.unmanaged.len(),
+        outputs_pending,
+    })
+}
+
+/// What `adopt` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdoptReport {
+    /// The confirmation was refused: nothing was imported.
+    pub cancelled: bool,
+    /// The stack adopted into.
+    pub stack: String,
+    /// Resources imported.
+    pub imported: usize,
+    /// Addresses already in state, left as recorded.
+    pub skipped: Vec<String>,
+    /// Terraform resources kapstan does not manage.
+    pub unmanaged: usize,
+    /// The adopted resources differ from the declaration: the outputs are recorded by the
+    /// next `up` of the phase.
+    pub outputs_pending: bool,
 }
 
 async fn commit(
     project: &Project,
     stack: &str,
     reason: &str,
-    edit: impl FnOnce(&kapstan_state::StateDocument, &mut StateDelta) -> Result<(), CliError>,
-) -> Result<(), CliError> {
+    edit: impl FnOnce(&kapstan_state::StateDocument, &mut StateDelta) -> Result<(), PlatformError>,
+) -> Result<(), PlatformError> {
     let store = project.store()?;
     let lock = store.lock(stack, "adopt").await?;
     let result = async {
@@ -483,7 +494,7 @@ async fn commit(
         let mut delta = StateDelta::on(&doc, reason);
         edit(&doc, &mut delta)?;
         store.commit(stack, delta).await?;
-        Ok::<(), CliError>(())
+        Ok::<(), PlatformError>(())
     }
     .await;
     let _ = store.unlock(stack, &lock).await;
@@ -497,14 +508,14 @@ async fn adopt_password(
     spec: &StackSpec,
     m: &Mapping,
     tf: &TfResource,
-) -> Result<(), CliError> {
+) -> Result<(), PlatformError> {
     let declared = spec
         .resources
         .iter()
         .find(|r| r.address == m.address)
         .expect("mapped addresses are declared");
     let result = tf.attributes["result"].as_str().ok_or_else(|| {
-        CliError::usage(
+        PlatformError::usage(
             format!("{} records no `result`", tf.address),
             "the Terraform state is incomplete; run `terraform refresh` in the original project",
         )
@@ -597,7 +608,7 @@ async fn reconcile_recorded(
     spec: &StackSpec,
     address: &str,
     tf: &TfResource,
-) -> Result<(), CliError> {
+) -> Result<(), PlatformError> {
     let declared = spec
         .resources
         .iter()

@@ -14,8 +14,8 @@ use std::sync::Mutex;
 use kapstan_state::StateDocument;
 use serde_json::Value;
 
-use crate::error::CliError;
-use crate::platform::hooks::HookReport;
+use crate::error::PlatformError;
+use crate::hooks::HookReport;
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "(sensitive value)";
@@ -142,9 +142,9 @@ pub struct RunLog {
 impl RunLog {
     /// Creates `logs/<command>/<timestamp>-<env>.log` under the project (and the directory),
     /// mode 0600, and writes a header line.
-    pub fn create(project_dir: &Path, command: &str, env: &str) -> Result<RunLog, CliError> {
+    pub fn create(project_dir: &Path, command: &str, env: &str) -> Result<RunLog, PlatformError> {
         let dir = project_dir.join("logs").join(command);
-        std::fs::create_dir_all(&dir).map_err(|source| CliError::Io {
+        std::fs::create_dir_all(&dir).map_err(|source| PlatformError::Io {
             action: "creating",
             path: dir.display().to_string(),
             source,
@@ -179,7 +179,7 @@ impl RunLog {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
                 Err(source) => {
-                    return Err(CliError::Io {
+                    return Err(PlatformError::Io {
                         action: "creating",
                         path: path.display().to_string(),
                         source,

@@ -5,7 +5,6 @@
 //! objects kapstan manages through the app stack (`coder-<env>-app`).
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use kapstan_engine::{ApplyOptions, PlanOptions};
 use kapstan_providers::kubernetes::KubeClient;
@@ -13,14 +12,11 @@ use kapstan_stacks::coder::{Environment, Phase, PodSecurityLevel, Profile, app::
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::args::ListFormat;
-use crate::commands::platform::{Platform, UpOptions};
-use crate::context::Project;
-use crate::error::CliError;
-use crate::render::plan::render_plan;
-
-/// Exit code of an audit with high-severity findings.
-pub const EXIT_HIGH_FINDINGS: i32 = crate::EXIT_CHANGES;
+use crate::error::PlatformError;
+use crate::events::{Confirmation, Observer, PlatformEvent};
+use crate::project::Project;
+use crate::session::Platform;
+use crate::up::UpOptions;
 
 /// Namespaces that belong to Kubernetes itself and are not audited for workloads.
 const SYSTEM_NAMESPACES: [&str; 4] = [
@@ -35,8 +31,6 @@ const SYSTEM_NAMESPACES: [&str; 4] = [
 pub struct AuditOptions {
     /// Environment name.
     pub env: String,
-    /// Output format.
-    pub format: ListFormat,
     /// Plan and apply the corrections kapstan manages.
     pub fix: bool,
     /// Do not ask before applying the fix.
@@ -406,73 +400,8 @@ pub fn check(policy: &Policy, snap: &Snapshot) -> (Vec<Finding>, usize) {
     (findings.into_iter().collect(), checks)
 }
 
-/// Findings as an aligned table with a summary line.
-pub fn render_table(policy: &Policy, findings: &[Finding], checks: usize) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Audit of {}: Pod Security {}, default-deny network policies {}, namespaces {}",
-        policy.environment,
-        policy.pod_security.unwrap_or("not required"),
-        if policy.network_policies {
-            "required"
-        } else {
-            "not required"
-        },
-        policy.namespaces.join(", ")
-    );
-    if findings.is_empty() {
-        let _ = writeln!(out, "No findings ({checks} checks).");
-        return out;
-    }
-    let rows: Vec<[String; 5]> = findings
-        .iter()
-        .map(|f| {
-            [
-                f.severity.as_str().to_uppercase(),
-                f.check.to_string(),
-                f.object.clone(),
-                f.message.clone(),
-                if f.kapstan_address.is_some() {
-                    "kapstan audit --fix".to_string()
-                } else {
-                    format!("manual: {}", f.remedy)
-                },
-            ]
-        })
-        .collect();
-    let headers = ["SEVERITY", "CHECK", "OBJECT", "FINDING", "FIX"];
-    let mut widths = headers.map(str::len);
-    for r in &rows {
-        for (i, cell) in r.iter().enumerate().take(4) {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; 5]| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i < 4 {
-                let _ = write!(l, "{c:<w$}  ", w = widths[i]);
-            } else {
-                l.push_str(c);
-            }
-        }
-        l.trim_end().to_string()
-    };
-    let _ = writeln!(out, "{}", line(headers));
-    for r in &rows {
-        let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
-    }
-    let (h, m, l) = counts(findings);
-    let _ = writeln!(
-        out,
-        "{} finding(s): {h} high, {m} medium, {l} low ({checks} checks).",
-        findings.len()
-    );
-    out
-}
-
-fn counts(findings: &[Finding]) -> (usize, usize, usize) {
+/// How many findings are high, medium and low.
+pub fn counts(findings: &[Finding]) -> (usize, usize, usize) {
     let n = |s| findings.iter().filter(|f| f.severity == s).count();
     (n(Severity::High), n(Severity::Medium), n(Severity::Low))
 }
@@ -498,7 +427,7 @@ async fn run_checks(
     platform: &Platform,
     policy: &Policy,
     infra_name: &str,
-) -> Result<(Vec<Finding>, usize), CliError> {
+) -> Result<(Vec<Finding>, usize), PlatformError> {
     let infra = platform.engine.state(infra_name).await?;
     let kubeconfig = infra
         .outputs
@@ -506,19 +435,19 @@ async fn run_checks(
         .and_then(|o| o.value.as_str())
         .filter(|k| !k.is_empty())
         .ok_or_else(|| {
-            CliError::usage(
+            PlatformError::usage(
                 format!("{infra_name} has no kubeconfig: the environment is not deployed"),
                 format!("deploy it with `kapstan up --env {}`", policy.environment),
             )
         })?;
     let client = KubeClient::from_kubeconfig(kubeconfig).map_err(|e| {
-        CliError::usage(
+        PlatformError::usage(
             format!("the kubeconfig of {infra_name}: {e}"),
             "run `kapstan up` again",
         )
     })?;
     let snap = Snapshot::read(&client).await.map_err(|e| {
-        CliError::usage(
+        PlatformError::usage(
             format!("cannot read the cluster of {}: {e}", policy.environment),
             "check that the cluster is reachable (`kapstan health --env ENV`)",
         )
@@ -526,157 +455,193 @@ async fn run_checks(
     Ok(check(policy, &snap))
 }
 
-/// `kapstan audit`.
-pub async fn audit(project: &Project, options: &AuditOptions) -> Result<i32, CliError> {
+/// What `audit` found and fixed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    /// The policy checked.
+    pub policy: Policy,
+    /// The findings (after `--fix`, those left).
+    pub findings: Vec<Finding>,
+    /// How many checks ran.
+    pub checks: usize,
+    /// The app stack addresses `--fix` re-applied.
+    pub fixed: Vec<String>,
+}
+
+impl AuditReport {
+    /// Whether a finding is high.
+    pub fn has_high(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::High)
+    }
+
+    /// The JSON report.
+    pub fn to_json(&self) -> Value {
+        render_json(&self.policy, &self.findings, self.checks, &self.fixed)
+    }
+}
+
+/// `audit`: checks the environment's cluster against its profile's policy; with `fix`,
+/// re-applies what kapstan manages.
+pub async fn audit(
+    project: &Project,
+    options: &AuditOptions,
+    observer: &dyn Observer,
+) -> Result<AuditReport, PlatformError> {
     let env = Environment::parse(&options.env)?;
     let profile = Profile::load(env, &project.dir)?;
     let policy = Policy::of(&profile);
-    let platform = Platform::open(project, env.name(), options.sandbox).await?;
+    let platform = Platform::open(project, env.name(), options.sandbox, observer).await?;
     let infra_name = profile.stack_name(Phase::Infra);
-    let result = audit_with(project, &platform, &policy, options, &infra_name).await;
+    let auditing = Auditing {
+        project,
+        platform: &platform,
+        policy: &policy,
+        options,
+        observer,
+        infra_name: &infra_name,
+    };
+    let result = auditing.run().await;
     if let Some(s) = platform.sandbox {
         s.stop().await;
     }
     result
 }
 
-async fn audit_with(
-    project: &Project,
-    platform: &Platform,
-    policy: &Policy,
-    options: &AuditOptions,
-    infra_name: &str,
-) -> Result<i32, CliError> {
-    let json_out = options.format == ListFormat::Json;
-    let (mut findings, mut checks) = run_checks(platform, policy, infra_name).await?;
-    let mut fixed: Vec<String> = vec![];
-    if !json_out {
-        print!("{}", render_table(policy, &findings, checks));
-    }
-    let say = |text: String| {
-        if json_out {
-            eprintln!("{text}");
-        } else {
-            println!("{text}");
+/// One audit: what its steps share.
+struct Auditing<'a> {
+    project: &'a Project,
+    platform: &'a Platform,
+    policy: &'a Policy,
+    options: &'a AuditOptions,
+    observer: &'a dyn Observer,
+    infra_name: &'a str,
+}
+
+impl Auditing<'_> {
+    async fn run(&self) -> Result<AuditReport, PlatformError> {
+        let (findings, checks) = run_checks(self.platform, self.policy, self.infra_name).await?;
+        self.observer.event(PlatformEvent::AuditFindings {
+            policy: self.policy,
+            findings: &findings,
+            checks,
+            after_fix: false,
+        });
+        let mut report = AuditReport {
+            policy: self.policy.clone(),
+            findings,
+            checks,
+            fixed: vec![],
+        };
+        if self.options.fix {
+            let manual: Vec<Finding> = report
+                .findings
+                .iter()
+                .filter(|f| f.kapstan_address.is_none())
+                .cloned()
+                .collect();
+            self.fix(&mut report).await?;
+            if !manual.is_empty() {
+                self.observer
+                    .event(PlatformEvent::AuditManual { findings: &manual });
+            }
         }
-    };
-    if options.fix {
+        Ok(report)
+    }
+
+    /// Re-applies the app phase's addresses that correct findings, then audits again.
+    async fn fix(&self, report: &mut AuditReport) -> Result<(), PlatformError> {
+        let (platform, policy) = (self.platform, self.policy);
         let app_name = platform.profile.stack_name(Phase::App);
         let app = platform.engine.state(&app_name).await?;
-        let targets: BTreeSet<String> = findings
+        let targets: BTreeSet<String> = report
+            .findings
             .iter()
             .filter_map(|f| f.kapstan_address.clone())
             .filter(|a| app.resources.contains_key(a) || app.serial > 0)
             .collect();
-        let manual: Vec<Finding> = findings
-            .iter()
-            .filter(|f| f.kapstan_address.is_none())
-            .cloned()
-            .collect();
         if targets.is_empty() {
-            say("\nNothing for kapstan to fix.".into());
-        } else if app.serial == 0 {
-            say(format!(
-                "\n{app_name} is not deployed: run `kapstan up --env {}` to create what the policy requires.",
-                policy.environment
-            ));
-        } else {
-            // Re-declare the app phase as it was applied: the same templates, Coder or not.
-            let templates: Vec<String> = app
-                .resources
-                .keys()
-                .filter_map(|a| a.strip_prefix("template-").map(String::from))
-                .collect();
-            let up = UpOptions {
-                env: policy.environment.clone(),
-                no_coder: !app.resources.contains_key("coder"),
-                templates,
-                sandbox: options.sandbox,
-                ..Default::default()
-            };
-            let spec = platform.stack(project, Phase::App, &up).await?;
-            let declared: BTreeSet<&str> =
-                spec.resources.iter().map(|r| r.address.as_str()).collect();
-            let targets: Vec<String> = targets
-                .into_iter()
-                .filter(|t| declared.contains(t.as_str()))
-                .collect();
-            let plan = platform
-                .engine
-                .plan(
-                    &spec,
-                    &PlanOptions {
-                        targets: targets.clone(),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            say(format!(
-                "\n== {app_name} (re-applying {})",
-                targets.join(", ")
-            ));
-            let rendered = render_plan(&plan);
-            if json_out {
-                eprint!("{rendered}");
-            } else {
-                print!("{rendered}");
-            }
-            if !plan.has_changes() {
-                say("The app phase already matches its declaration; the findings need manual action.".into());
-            } else if !options.auto_approve
-                && !crate::commands::confirm(&format!("\nApply these corrections to {app_name}?"))?
-            {
-                say("Cancelled; nothing was changed.".into());
-            } else {
-                let report = platform
-                    .engine
-                    .apply(&plan, &ApplyOptions::default())
-                    .await?;
-                if !report.is_success() {
-                    for f in &report.failed {
-                        say(format!("  ✗ {} ({}): {}", f.address, f.action, f.error));
-                    }
-                    return Err(CliError::ApplyFailed {
-                        failed: report.failed.len(),
-                        skipped: report.skipped.len(),
-                    });
-                }
-                fixed = targets;
-                (findings, checks) = run_checks(platform, policy, infra_name).await?;
-                if !json_out {
-                    println!("\nAfter the fix:");
-                    print!("{}", render_table(policy, &findings, checks));
-                }
-            }
+            self.observer.event(PlatformEvent::AuditNothingToFix);
+            return Ok(());
         }
-        if !manual.is_empty() {
-            say(format!(
-                "\n{} finding(s) kapstan does not manage need manual action:",
-                manual.len()
-            ));
-            for f in manual {
-                say(format!(
-                    "  - {} {}: {} ({})",
-                    f.severity.as_str(),
-                    f.object,
-                    f.message,
-                    f.remedy
-                ));
-            }
+        if app.serial == 0 {
+            self.observer.event(PlatformEvent::AuditAppNotDeployed {
+                stack: &app_name,
+                env: &policy.environment,
+            });
+            return Ok(());
         }
+        // Re-declare the app phase as it was applied: the same templates, Coder or not.
+        let templates: Vec<String> = app
+            .resources
+            .keys()
+            .filter_map(|a| a.strip_prefix("template-").map(String::from))
+            .collect();
+        let up = UpOptions {
+            env: policy.environment.clone(),
+            no_coder: !app.resources.contains_key("coder"),
+            templates,
+            sandbox: self.options.sandbox,
+            ..Default::default()
+        };
+        let spec = platform.stack(self.project, Phase::App, &up).await?;
+        let declared: BTreeSet<&str> = spec.resources.iter().map(|r| r.address.as_str()).collect();
+        let targets: Vec<String> = targets
+            .into_iter()
+            .filter(|t| declared.contains(t.as_str()))
+            .collect();
+        let plan = platform
+            .engine
+            .plan(
+                &spec,
+                &PlanOptions {
+                    targets: targets.clone(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.observer.event(PlatformEvent::AuditFixing {
+            stack: &app_name,
+            targets: &targets,
+        });
+        self.observer.event(PlatformEvent::PlanReady {
+            plan: &plan,
+            cost: None,
+        });
+        if !plan.has_changes() {
+            self.observer.event(PlatformEvent::AuditFixUnneeded);
+            return Ok(());
+        }
+        if !self.options.auto_approve
+            && !self
+                .observer
+                .confirm(Confirmation::AuditFix { stack: &app_name })?
+        {
+            return Ok(());
+        }
+        let applied = platform
+            .engine
+            .apply(&plan, &ApplyOptions::default())
+            .await?;
+        if !applied.is_success() {
+            for f in &applied.failed {
+                self.observer
+                    .event(PlatformEvent::OperationFailed { failure: f });
+            }
+            return Err(PlatformError::ApplyFailed {
+                failed: applied.failed.len(),
+                skipped: applied.skipped.len(),
+            });
+        }
+        report.fixed = targets;
+        (report.findings, report.checks) = run_checks(platform, policy, self.infra_name).await?;
+        self.observer.event(PlatformEvent::AuditFindings {
+            policy,
+            findings: &report.findings,
+            checks: report.checks,
+            after_fix: true,
+        });
+        Ok(())
     }
-    if json_out {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&render_json(policy, &findings, checks, &fixed))
-                .expect("json")
-        );
-    }
-    Ok(if findings.iter().any(|f| f.severity == Severity::High) {
-        EXIT_HIGH_FINDINGS
-    } else {
-        0
-    })
 }
 
 #[cfg(test)]

@@ -512,14 +512,35 @@ impl Linter {
             Lit::Value(n) => n.to_string(),
             _ => "?".to_string(),
         };
-        let who = format!("{address}: container `{name}`");
-        let c_span = c.span();
-        let attr_span = |body: Option<&Body>, key: &str| {
-            body.and_then(|b| b.get_attribute(key))
-                .and_then(|a| a.span())
-                .or_else(|| c_span.clone())
+        let at = ContainerAt {
+            who: format!("{address}: container `{name}`"),
+            span: c.span(),
         };
+        self.check_image_and_limits(src, c, &at);
+        let sc_block = first(&c.body, "security_context");
+        let sc = sc_block.map(|b| &b.body);
+        let sc_span = sc_block.and_then(|b| b.span()).or_else(|| at.span.clone());
+        self.check_privileges(src, sc, sc_span.clone(), &at);
+        self.check_identity(src, sc, sc_span, pod, &at);
+        for port in c.body.get_blocks("port") {
+            if port.body.has_attribute("host_port") {
+                self.at(
+                    src,
+                    port.span(),
+                    Rule::PodSecurity,
+                    Severity::Error,
+                    format!(
+                        "{}: host_port is forbidden by Pod Security restricted",
+                        at.who
+                    ),
+                );
+            }
+        }
+    }
 
+    fn check_image_and_limits(&mut self, src: &Source, c: &Block, at: &ContainerAt) {
+        let (who, c_span) = (&at.who, &at.span);
+        let attr_span = |body: Option<&Body>, key: &str| at.attr_span(body, key);
         match lit_str(Some(&c.body), "image") {
             Lit::Absent => self.at(
                 src,
@@ -556,10 +577,19 @@ impl Linter {
                 format!("{who} sets no {} limit", missing.join(" or ")),
             );
         }
+    }
 
-        let sc_block = first(&c.body, "security_context");
-        let sc = sc_block.map(|b| &b.body);
-        let sc_span = sc_block.and_then(|b| b.span()).or_else(|| c_span.clone());
+    /// Privilege escalation, privileged mode and capabilities, as Pod Security restricted
+    /// requires them.
+    fn check_privileges(
+        &mut self,
+        src: &Source,
+        sc: Option<&Body>,
+        sc_span: Option<Range<usize>>,
+        at: &ContainerAt,
+    ) {
+        let (who, c_span) = (&at.who, &at.span);
+        let attr_span = |body: Option<&Body>, key: &str| at.attr_span(body, key);
         if sc.is_none() {
             self.at(src, c_span.clone(), Rule::PodSecurity, Severity::Error, format!("{who} has no security_context (Pod Security restricted needs allow_privilege_escalation = false and capabilities.drop = [\"ALL\"])"));
         }
@@ -595,7 +625,7 @@ impl Linter {
                 src,
                 body,
                 "privileged",
-                &who,
+                who,
                 "Pod Security restricted forbids privileged containers",
             );
         }
@@ -637,6 +667,19 @@ impl Linter {
                 );
             }
         }
+    }
+
+    /// Non-root user and seccomp profile, the container's own settings over the pod's.
+    fn check_identity(
+        &mut self,
+        src: &Source,
+        sc: Option<&Body>,
+        sc_span: Option<Range<usize>>,
+        pod: &PodContext,
+        at: &ContainerAt,
+    ) {
+        let who = &at.who;
+        let attr_span = |body: Option<&Body>, key: &str| at.attr_span(body, key);
         // Container settings override the pod's, so the container's literal wins.
         match (lit_bool(sc, "run_as_non_root"), &pod.non_root) {
             (Lit::Value(true), _) | (Lit::Absent, Lit::Value(true)) => {}
@@ -682,17 +725,21 @@ impl Linter {
             Lit::Expr => self.at(src, sc_span.clone(), Rule::PodSecurity, Severity::Warning, format!("{who}: seccomp_profile type is an expression; cannot verify it is RuntimeDefault")),
             Lit::Absent => self.at(src, sc_span.clone(), Rule::PodSecurity, Severity::Error, format!("{who}: seccomp_profile {{ type = \"RuntimeDefault\" }} is required in the pod or container security_context")),
         }
-        for port in c.body.get_blocks("port") {
-            if port.body.has_attribute("host_port") {
-                self.at(
-                    src,
-                    port.span(),
-                    Rule::PodSecurity,
-                    Severity::Error,
-                    format!("{who}: host_port is forbidden by Pod Security restricted"),
-                );
-            }
-        }
+    }
+}
+
+/// Where a container's findings point: its name for messages, its span as the fallback line.
+struct ContainerAt {
+    who: String,
+    span: Option<Range<usize>>,
+}
+
+impl ContainerAt {
+    /// The span of `key` in `body`, or the container's.
+    fn attr_span(&self, body: Option<&Body>, key: &str) -> Option<Range<usize>> {
+        body.and_then(|b| b.get_attribute(key))
+            .and_then(|a| a.span())
+            .or_else(|| self.span.clone())
     }
 }
 

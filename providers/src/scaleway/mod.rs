@@ -13,6 +13,7 @@ pub mod domain_zone;
 pub mod k8s_cluster;
 pub mod k8s_pool;
 pub mod k8s_version;
+pub mod kind;
 pub mod lb;
 pub mod lb_ip;
 pub mod object_bucket;

@@ -265,9 +265,16 @@ where
     }
 }
 
-/// A client error as a driver error (client messages carry no secrets).
+/// A client error as a driver error keeping it as the source (client messages carry no
+/// secrets), retryable as the client classifies it.
 pub(crate) fn api(e: ApiErr) -> DriverError {
-    DriverError::failed(e.to_string())
+    let retryable = e.is_retryable();
+    DriverError::api(e, retryable)
+}
+
+/// Whether a driver error is a client "not found" answer.
+pub(crate) fn is_not_found(e: &DriverError) -> bool {
+    e.api_source::<ApiErr>().is_some_and(ApiErr::is_not_found)
 }
 
 /// A lookup whose "not found" answer means the object is absent.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::client::Region;
-use super::provider::{Pace, ScalewayProvider, api, attributes, check, string};
+use super::provider::{Pace, ScalewayProvider, api, attributes, check, is_not_found, string};
 use super::rdb_instance::{REGIONS, rdb_client, wait_instance};
 
 /// A database.
@@ -214,11 +214,7 @@ impl Driver for RdbDatabaseDriver {
             Err(e) => return Err(api(e)),
         }
         match wait_instance(ctx, self.p.pacing(Pace::Long), &client, &region, &instance).await {
-            Err(DriverError::Failed { message })
-                if message.contains("not found") || message.contains("404") =>
-            {
-                Ok(())
-            }
+            Err(e) if is_not_found(&e) => Ok(()),
             other => other.map(|_| ()),
         }
     }

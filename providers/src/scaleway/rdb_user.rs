@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::client::Region;
 use super::client::secret::SecretString;
 use super::client::wire::rdb::{CreateUserRequest, UpdateUserRequest};
-use super::provider::{Pace, ScalewayProvider, api, attributes, check, string};
+use super::provider::{Pace, ScalewayProvider, api, attributes, check, is_not_found, string};
 use super::rdb_instance::{REGIONS, check_password, check_user_name, rdb_client, wait_instance};
 
 /// A database user.
@@ -254,7 +254,7 @@ impl Driver for RdbUserDriver {
             Err(e) => return Err(api(e)),
         }
         match wait_instance(ctx, self.p.pacing(Pace::Long), &client, &region, &instance).await {
-            Err(DriverError::Failed { message }) if message.contains("404") => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
             other => other.map(|_| ()),
         }
     }

@@ -126,6 +126,16 @@ impl Error {
     pub fn is_ambiguous(&self) -> bool {
         matches!(self, Error::Ambiguous { .. })
     }
+
+    /// Whether the same call may succeed later: rate limits, server errors, a busy resource,
+    /// a connection that failed, a wait that failed. Refusals and unknown outcomes are final.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(e) => e.is_rate_limited() || e.is_server_error() || e.is_transient_state(),
+            Error::Transport { .. } | Error::Wait { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 /// One rejected argument of an `invalid_arguments` error.

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use super::client::{Client, Error as ApiErr, Region, Zone, hook_fn};
 use super::provider::{
-    Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, check, config_from, conform, found,
-    is_owned, marker_id, split_locality, wait_for,
+    Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, check, config_from, conform, is_owned,
+    marker_id, split_locality, wait_for,
 };
 
 /// Where a kind's objects live: a [`Zone`], a [`Region`] or [`Global`].
@@ -135,6 +135,19 @@ where
     })))
 }
 
+/// [`Kind::get`], with a 404 as `None`.
+pub(crate) async fn fetch<K: Kind>(
+    c: &Client,
+    at: &K::Place,
+    id: &str,
+) -> Result<Option<K::Wire>, DriverError> {
+    match K::get(c, at, id).await {
+        Ok(w) => Ok(w),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(api(e)),
+    }
+}
+
 /// Polls [`Kind::get`] until [`Kind::readiness`] says usable; a failed status is an error.
 pub(crate) async fn wait_ready<K: Kind>(
     ctx: &DriverContext,
@@ -144,7 +157,9 @@ pub(crate) async fn wait_ready<K: Kind>(
     id: &str,
 ) -> Result<K::Wire, DriverError> {
     wait_for(ctx, pacing, K::WHAT, move || async move {
-        let w = K::get(c, at, id).await.map_err(api)?;
+        let Some(w) = K::get(c, at, id).await.map_err(api)? else {
+            return Err(DriverError::failed(format!("{} {id} is gone", K::WHAT)));
+        };
         match K::readiness(&w) {
             Readiness::Ready => Ok(Poll::Done(w)),
             Readiness::Pending(status) => Ok(Poll::Pending(status)),
@@ -212,6 +227,10 @@ pub(crate) trait Kind: Send + Sync + Sized + 'static {
     fn exists_already(_e: &ApiErr) -> bool {
         false
     }
+    /// Shapes live attributes like the recorded config (default: [`conform`]).
+    fn shape(attributes: &mut Value, config: &Value) {
+        conform(attributes, config);
+    }
     /// The config an import records.
     fn imported_config(schema: &Schema, attributes: &Value) -> Value {
         config_from(schema, attributes)
@@ -222,8 +241,9 @@ pub(crate) trait Kind: Send + Sync + Sized + 'static {
         d.p.client_with_backoff()
     }
 
-    /// Reads one object by id (the id without its locality prefix).
-    async fn get(c: &Client, at: &Self::Place, id: &str) -> Result<Self::Wire, ApiErr>;
+    /// Reads one object by id (the id without its locality prefix); `None` (like a 404) when
+    /// it does not exist.
+    async fn get(c: &Client, at: &Self::Place, id: &str) -> Result<Option<Self::Wire>, ApiErr>;
 
     /// Lists the objects carrying `tags` (default: the kind has no tag lookup).
     async fn list_tagged(
@@ -257,6 +277,19 @@ pub(crate) trait Kind: Send + Sync + Sized + 'static {
 
     /// Sends the create.
     async fn post(c: &Client, at: &Self::Place, req: &Self::Request) -> Result<Self::Wire, ApiErr>;
+
+    /// Brings an object found instead of created (adopted after a lost answer or an "exists
+    /// already" refusal, or recovered after a crash) to the declaration (default: as found).
+    async fn adopted(
+        _d: &KindDriver<Self>,
+        _ctx: &DriverContext,
+        _c: &Client,
+        _at: &Self::Place,
+        _config: &Value,
+        w: Self::Wire,
+    ) -> Result<Self::Wire, DriverError> {
+        Ok(w)
+    }
 
     /// Waits until a created (or recovered) object is usable (default: it is at once).
     async fn settle(
@@ -337,7 +370,7 @@ impl<K: Kind> KindDriver<K> {
     /// Live attributes shaped like `config`.
     pub(crate) fn attrs(&self, w: &K::Wire, config: &Value) -> Value {
         let mut a = K::attributes(w);
-        conform(&mut a, config);
+        K::shape(&mut a, config);
         a
     }
 
@@ -381,10 +414,9 @@ impl<K: Kind> KindDriver<K> {
     ) -> Result<(), DriverError> {
         let what = format!("{} deletion", K::NAME);
         wait_for(ctx, self.p.pacing(pace), &what, move || async move {
-            match K::get(c, at, id).await {
-                Ok(w) => Ok(Poll::Pending(K::status(&w))),
-                Err(e) if e.is_not_found() => Ok(Poll::Done(())),
-                Err(e) => Err(api(e)),
+            match fetch::<K>(c, at, id).await? {
+                Some(w) => Ok(Poll::Pending(K::status(&w))),
+                None => Ok(Poll::Done(())),
             }
         })
         .await
@@ -400,7 +432,12 @@ impl<K: Kind> KindDriver<K> {
         let req = K::request(self, ctx, c, at, config).await?;
         adopt_on_create(
             || K::post(c, at, &req),
-            || K::lookup(self, ctx, c, at, config),
+            || async {
+                match K::lookup(self, ctx, c, at, config).await? {
+                    Some(w) => K::adopted(self, ctx, c, at, config, w).await.map(Some),
+                    None => Ok(None),
+                }
+            },
             K::exists_already,
         )
         .await
@@ -467,7 +504,9 @@ impl<K: Kind> Driver for KindDriver<K> {
     ) -> Result<Option<Value>, DriverError> {
         let client = self.p.client()?;
         let at = recorded_place::<K::Place>(&self.p, rec)?;
-        Ok(found(K::get(&client, &at, bare_id(rec)).await)?.map(|w| self.attrs(&w, &rec.config)))
+        Ok(fetch::<K>(&client, &at, bare_id(rec))
+            .await?
+            .map(|w| self.attrs(&w, &rec.config)))
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
@@ -492,10 +531,11 @@ impl<K: Kind> Driver for KindDriver<K> {
         let client = K::client(self, config)?;
         let at = K::Place::of_config(&self.p, config)?;
         let w = match marker_id(marker) {
-            Some(id) => found(K::get(&client, &at, split_locality(id).1).await)?,
+            Some(id) => fetch::<K>(&client, &at, split_locality(id).1).await?,
             None => K::lookup(self, ctx, &client, &at, config).await?,
         };
         let Some(w) = w else { return Ok(None) };
+        let w = K::adopted(self, ctx, &client, &at, config, w).await?;
         let w = K::settle(self, ctx, &client, &at, config, w).await?;
         Ok(Some(Created {
             id: K::id(&w),
@@ -562,7 +602,7 @@ impl<K: Kind> Driver for KindDriver<K> {
             Some(l) => K::Place::parse(l)?,
             None => K::Place::default_of(&client),
         };
-        Ok(found(K::get(&client, &at, id).await)?.map(|w| {
+        Ok(fetch::<K>(&client, &at, id).await?.map(|w| {
             let attributes = self.attrs(&w, &Value::Null);
             Imported {
                 config: K::imported_config(&self.schema, &attributes),

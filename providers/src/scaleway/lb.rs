@@ -16,12 +16,12 @@ use super::client::wire::lb::{
 use super::client::{Client, Error as ApiErr, Zone};
 use super::kind::{
     Deletion, Kind, KindDriver, ORGANIZATION_DOC, PROJECT_DOC, Readiness, TAGS_DOC, ZONE_DOC,
-    fields,
+    fetch, fields,
 };
 use super::lb_ip::LB_ZONES;
 use super::provider::{
-    Pace, Poll, api, attributes, check, is_not_found, norm, owned_tags, post_or_adopt,
-    split_locality, string, strings, user_tags, wait_for,
+    Pace, Poll, api, attributes, check, norm, owned_tags, post_or_adopt, split_locality, string,
+    strings, user_tags, wait_for,
 };
 
 /// A private network attached to the load balancer.
@@ -97,6 +97,13 @@ pub struct LbKind;
 pub struct LiveLb {
     lb: WireLb,
     pns: Vec<WireLbPrivateNetwork>,
+}
+
+/// The load balancer as it is now; gone is an error (it was just there).
+async fn fetched(c: &Client, zone: &Zone, id: &str) -> Result<LiveLb, DriverError> {
+    fetch::<LbKind>(c, zone, id)
+        .await?
+        .ok_or_else(|| DriverError::failed(format!("load balancer {id} is gone")))
 }
 
 async fn wait_lb(
@@ -184,10 +191,10 @@ impl Kind for LbKind {
         );
     }
 
-    async fn get(c: &Client, at: &Zone, id: &str) -> Result<LiveLb, ApiErr> {
+    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<LiveLb>, ApiErr> {
         let lb = c.lb(at).get_lb(id).await?;
         let pns = c.lb(at).list_lb_private_networks(&lb.id).await?;
-        Ok(LiveLb { lb, pns })
+        Ok(Some(LiveLb { lb, pns }))
     }
 
     async fn list_tagged(c: &Client, at: &Zone, tags: &[String]) -> Result<Vec<LiveLb>, ApiErr> {
@@ -239,7 +246,7 @@ impl Kind for LbKind {
     ) -> Result<LiveLb, DriverError> {
         wait_lb(d, ctx, c, at, &l.lb.id).await?;
         sync_networks(d, ctx, c, at, &l.lb.id, config).await?;
-        Self::get(c, at, &l.lb.id).await.map_err(api)
+        fetched(c, at, &l.lb.id).await
     }
 
     async fn update(
@@ -287,7 +294,7 @@ impl Kind for LbKind {
         if touched("ip_ids") {
             sync_ips(d, ctx, c, at, &current, config).await?;
         }
-        Self::get(c, at, id).await.map_err(api)
+        fetched(c, at, id).await
     }
 
     /// Private networks are detached first, each waited out.
@@ -298,10 +305,10 @@ impl Kind for LbKind {
         at: &Zone,
         id: &str,
     ) -> Result<(), DriverError> {
-        let current = match d.wait_ready(ctx, Pace::Lb, c, at, id).await {
-            Err(e) if is_not_found(&e) => return Ok(()),
-            other => other?,
-        };
+        if fetch::<Self>(c, at, id).await?.is_none() {
+            return Ok(());
+        }
+        let current = d.wait_ready(ctx, Pace::Lb, c, at, id).await?;
         for a in &current.pns {
             match c
                 .lb(at)

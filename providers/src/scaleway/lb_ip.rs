@@ -90,8 +90,8 @@ impl Kind for LbIpKind {
         check::one_of(config, "zone", LB_ZONES, "Load Balancer zone", e);
     }
 
-    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Ip, ApiErr> {
-        c.lb(at).get_ip(id).await
+    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<Ip>, ApiErr> {
+        c.lb(at).get_ip(id).await.map(Some)
     }
 
     async fn list_tagged(c: &Client, at: &Zone, tags: &[String]) -> Result<Vec<Ip>, ApiErr> {

@@ -21,6 +21,7 @@ pub mod provider;
 pub mod rdb_acl;
 pub mod rdb_database;
 pub mod rdb_instance;
+pub mod rdb_item;
 pub mod rdb_privilege;
 pub mod rdb_user;
 pub mod reference;

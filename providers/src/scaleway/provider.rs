@@ -560,32 +560,14 @@ pub(crate) mod check {
 /// Sends a create (`post`); when its outcome is unknown (lost response), looks the object up
 /// with `find` (ownership tags or natural key) and adopts it, or, when nothing was created,
 /// sends it again (at most three attempts).
-pub(crate) async fn post_or_adopt<T, P, PF, F, FF>(
-    mut post: P,
-    mut find: F,
-) -> Result<T, DriverError>
+pub(crate) async fn post_or_adopt<T, P, PF, F, FF>(post: P, find: F) -> Result<T, DriverError>
 where
     P: FnMut() -> PF,
     PF: Future<Output = Result<T, ApiErr>>,
     F: FnMut() -> FF,
     FF: Future<Output = Result<Option<T>, DriverError>>,
 {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match post().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_ambiguous() => {
-                if let Some(v) = find().await? {
-                    return Ok(v);
-                }
-                if attempt >= 3 {
-                    return Err(api(e));
-                }
-            }
-            Err(e) => return Err(api(e)),
-        }
-    }
+    super::kind::adopt_on_create(post, find, |_| false).await
 }
 
 /// Declares the typed attribute accessors of a kind.

@@ -21,7 +21,8 @@ use super::client::wire::rdb::{
     CreateInstanceRequest, EndpointSpec, EndpointSpecPrivateNetwork, Instance, IpamConfig, Setting,
     UpdateInstanceRequest, UpdateUserRequest, UpgradeInstanceRequest, VolumeType,
 };
-use super::client::{Client, Region, hook_fn};
+use super::client::{Client, Region};
+use super::kind::client_waiting_on;
 use super::provider::{
     Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform,
     found, is_owned, marker_id, owned_tags, post_or_adopt, split_locality, string, strings,
@@ -198,29 +199,17 @@ pub(crate) fn rdb_client(
     region: &Region,
     instance_id: &str,
 ) -> Result<Client, DriverError> {
-    let client = p.client()?;
-    let (c, r, id) = (
-        client.without_transient_hook(),
-        region.clone(),
-        instance_id.to_string(),
-    );
+    let (region, id) = (region.clone(), instance_id.to_string());
     let pacing = p.pacing(Pace::Long);
-    let scale = p.poll_scale();
-    Ok(client.with_transient_hook(hook_fn(move |_| {
-        let (c, r, id) = (c.clone(), r.clone(), id.clone());
+    client_waiting_on(p, format!("instance {id}"), move |c| {
+        let (region, id) = (region.clone(), id.clone());
         async move {
-            // A short pause first: untyped 409s (concurrent updates) clear by themselves.
-            tokio::time::sleep(std::time::Duration::from_secs_f64(0.5 * scale)).await;
             let ctx = DriverContext::detached("", "");
-            wait_instance(&ctx, pacing, &c, &r, &id)
+            wait_instance(&ctx, pacing, &c, &region, &id)
                 .await
                 .map(|_| ())
-                .map_err(|e| super::client::Error::Wait {
-                    resource: format!("instance {id}"),
-                    message: e.to_string(),
-                })
         }
-    })))
+    })
 }
 
 /// The `scaleway_rdb_instance` driver.

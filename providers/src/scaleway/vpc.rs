@@ -82,8 +82,8 @@ impl Kind for VpcKind {
         check::name(config, "name", e);
     }
 
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<WireVpc, ApiErr> {
-        c.vpc(at).get_vpc(id).await
+    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<WireVpc>, ApiErr> {
+        c.vpc(at).get_vpc(id).await.map(Some)
     }
 
     async fn list_tagged(c: &Client, at: &Region, tags: &[String]) -> Result<Vec<WireVpc>, ApiErr> {

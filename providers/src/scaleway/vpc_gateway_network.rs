@@ -13,7 +13,7 @@ use super::client::wire::vpcgw::{
     CreateGatewayNetworkRequest, GatewayNetwork as WireGn, UpdateGatewayNetworkRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Deletion, Kind, KindDriver, Readiness, client_waiting_on, fields};
+use super::kind::{Deletion, Kind, KindDriver, Readiness, client_waiting_on, fetch, fields};
 use super::provider::{Pace, adopt_one, api, attributes, check, is_not_found, string};
 use super::vpc_public_gateway::wait_gateway;
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
@@ -163,7 +163,7 @@ impl Kind for GatewayNetworkKind {
         })
     }
 
-    async fn get(c: &Client, at: &Zone, id: &str) -> Result<LiveGatewayNetwork, ApiErr> {
+    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<LiveGatewayNetwork>, ApiErr> {
         let n = c.vpcgw(at).get_gateway_network(id).await?;
         let ips = c
             .ipam(&at.region())
@@ -176,7 +176,7 @@ impl Kind for GatewayNetworkKind {
         let private_ip = ips
             .first()
             .map(|i| i.address.split('/').next().unwrap_or_default().to_string());
-        Ok(LiveGatewayNetwork { n, private_ip })
+        Ok(Some(LiveGatewayNetwork { n, private_ip }))
     }
 
     /// Gateway networks carry no tags: the natural key (gateway, network) finds them.
@@ -199,7 +199,7 @@ impl Kind for GatewayNetworkKind {
             .map(|n| (n.id.clone(), n))
             .collect();
         match adopt_one(ctx, Self::NAME, candidates)? {
-            Some((id, _)) => Ok(Some(Self::get(c, at, &id).await.map_err(api)?)),
+            Some((id, _)) => fetch::<Self>(c, at, &id).await,
             None => Ok(None),
         }
     }

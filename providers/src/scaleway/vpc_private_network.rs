@@ -134,8 +134,8 @@ impl Kind for PrivateNetworkKind {
         }
     }
 
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<WirePn, ApiErr> {
-        c.vpc(at).get_private_network(id).await
+    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<WirePn>, ApiErr> {
+        c.vpc(at).get_private_network(id).await.map(Some)
     }
 
     async fn list_tagged(c: &Client, at: &Region, tags: &[String]) -> Result<Vec<WirePn>, ApiErr> {

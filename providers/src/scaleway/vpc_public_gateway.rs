@@ -148,8 +148,8 @@ impl Kind for PublicGatewayKind {
         }
     }
 
-    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Gateway, ApiErr> {
-        c.vpcgw(at).get_gateway(id).await
+    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<Gateway>, ApiErr> {
+        c.vpcgw(at).get_gateway(id).await.map(Some)
     }
 
     async fn list_tagged(c: &Client, at: &Zone, tags: &[String]) -> Result<Vec<Gateway>, ApiErr> {

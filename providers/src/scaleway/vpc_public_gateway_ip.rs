@@ -83,8 +83,8 @@ impl Kind for PublicGatewayIpKind {
         check::one_of(config, "zone", GATEWAY_ZONES, "Public Gateway zone", e);
     }
 
-    async fn get(c: &Client, at: &Zone, id: &str) -> Result<GatewayIp, ApiErr> {
-        c.vpcgw(at).get_ip(id).await
+    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<GatewayIp>, ApiErr> {
+        c.vpcgw(at).get_ip(id).await.map(Some)
     }
 
     async fn list_tagged(c: &Client, at: &Zone, tags: &[String]) -> Result<Vec<GatewayIp>, ApiErr> {

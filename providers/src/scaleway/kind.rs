@@ -18,7 +18,7 @@ use super::provider::{
     marker_id, split_locality, wait_for,
 };
 
-/// Where a kind's objects live: a [`Zone`], a [`Region`] or [`Global`].
+/// Where a kind's objects live: a [`Zone`] or a [`Region`].
 pub(crate) trait Place: Clone + Send + Sync + 'static {
     /// The attribute (and config field) naming the place, if the kind has one.
     const KEY: Option<&'static str>;
@@ -53,23 +53,6 @@ impl Place for Region {
     }
     fn default_of(client: &Client) -> Self {
         client.region().clone()
-    }
-}
-
-/// The locality of global APIs (Domains and DNS): every object is reachable from anywhere.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Global;
-
-impl Place for Global {
-    const KEY: Option<&'static str> = None;
-    fn of_config(_p: &ScalewayProvider, _config: &Value) -> Result<Self, DriverError> {
-        Ok(Global)
-    }
-    fn parse(_s: &str) -> Result<Self, DriverError> {
-        Ok(Global)
-    }
-    fn default_of(_client: &Client) -> Self {
-        Global
     }
 }
 
@@ -256,24 +239,12 @@ pub(crate) trait Kind: Send + Sync + Sized + 'static {
 
     /// Finds the object a config describes after a lost answer or a crash (default: by its
     /// ownership tags, failing when several carry them).
-    async fn lookup(
-        d: &KindDriver<Self>,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Self::Place,
-        _config: &Value,
-    ) -> Result<Option<Self::Wire>, DriverError> {
-        d.by_tags(ctx, c, at).await
+    async fn lookup(op: &Op<'_, Self>, _config: &Value) -> Result<Option<Self::Wire>, DriverError> {
+        op.d.by_tags(op.ctx, op.c, op.at).await
     }
 
     /// Builds the create request (may wait for a parent first).
-    async fn request(
-        d: &KindDriver<Self>,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Self::Place,
-        config: &Value,
-    ) -> Result<Self::Request, DriverError>;
+    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<Self::Request, DriverError>;
 
     /// Sends the create.
     async fn post(c: &Client, at: &Self::Place, req: &Self::Request) -> Result<Self::Wire, ApiErr>;
@@ -281,10 +252,7 @@ pub(crate) trait Kind: Send + Sync + Sized + 'static {
     /// Brings an object found instead of created (adopted after a lost answer or an "exists
     /// already" refusal, or recovered after a crash) to the declaration (default: as found).
     async fn adopted(
-        _d: &KindDriver<Self>,
-        _ctx: &DriverContext,
-        _c: &Client,
-        _at: &Self::Place,
+        _op: &Op<'_, Self>,
         _config: &Value,
         w: Self::Wire,
     ) -> Result<Self::Wire, DriverError> {
@@ -293,10 +261,7 @@ pub(crate) trait Kind: Send + Sync + Sized + 'static {
 
     /// Waits until a created (or recovered) object is usable (default: it is at once).
     async fn settle(
-        _d: &KindDriver<Self>,
-        _ctx: &DriverContext,
-        _c: &Client,
-        _at: &Self::Place,
+        _op: &Op<'_, Self>,
         _config: &Value,
         w: Self::Wire,
     ) -> Result<Self::Wire, DriverError> {
@@ -305,10 +270,7 @@ pub(crate) trait Kind: Send + Sync + Sized + 'static {
 
     /// Updates in place and returns the object as it is afterwards.
     async fn update(
-        d: &KindDriver<Self>,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Self::Place,
+        op: &Op<'_, Self>,
         id: &str,
         rec: &ResourceState,
         config: &Value,
@@ -316,24 +278,12 @@ pub(crate) trait Kind: Send + Sync + Sized + 'static {
     ) -> Result<Self::Wire, DriverError>;
 
     /// Refuses a delete that would break what kapstan does not own (default: none does).
-    async fn before_delete(
-        _d: &KindDriver<Self>,
-        _ctx: &DriverContext,
-        _c: &Client,
-        _at: &Self::Place,
-        _id: &str,
-    ) -> Result<(), DriverError> {
+    async fn before_delete(_op: &Op<'_, Self>, _id: &str) -> Result<(), DriverError> {
         Ok(())
     }
 
     /// Runs after the object is gone (default: nothing), e.g. waiting for its parent.
-    async fn after_delete(
-        _d: &KindDriver<Self>,
-        _ctx: &DriverContext,
-        _c: &Client,
-        _at: &Self::Place,
-        _rec: &ResourceState,
-    ) -> Result<(), DriverError> {
+    async fn after_delete(_op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
         Ok(())
     }
 
@@ -345,6 +295,27 @@ pub(crate) trait Kind: Send + Sync + Sized + 'static {
         rec: &ResourceState,
     ) -> Result<(), ApiErr>;
 }
+
+/// What every hook of a [`Kind`] works with: the driver, the call's context, the client and
+/// the place of the object.
+pub(crate) struct Op<'a, K: Kind> {
+    /// The driver (its provider: pacing, projects, localities).
+    pub(crate) d: &'a KindDriver<K>,
+    /// The engine's context of this call.
+    pub(crate) ctx: &'a DriverContext,
+    /// The client of this call.
+    pub(crate) c: &'a Client,
+    /// Where the object lives.
+    pub(crate) at: &'a K::Place,
+}
+
+impl<K: Kind> Clone for Op<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: Kind> Copy for Op<'_, K> {}
 
 /// The [`Driver`] of a declared [`Kind`].
 #[derive(Debug)]
@@ -429,12 +400,18 @@ impl<K: Kind> KindDriver<K> {
         at: &K::Place,
         config: &Value,
     ) -> Result<K::Wire, DriverError> {
-        let req = K::request(self, ctx, c, at, config).await?;
+        let op = &Op {
+            d: self,
+            ctx,
+            c,
+            at,
+        };
+        let req = K::request(op, config).await?;
         adopt_on_create(
             || K::post(c, at, &req),
             || async {
-                match K::lookup(self, ctx, c, at, config).await? {
-                    Some(w) => K::adopted(self, ctx, c, at, config, w).await.map(Some),
+                match K::lookup(op, config).await? {
+                    Some(w) => K::adopted(op, config, w).await.map(Some),
                     None => Ok(None),
                 }
             },
@@ -515,7 +492,13 @@ impl<K: Kind> Driver for KindDriver<K> {
         let w = self.post_or_adopt(ctx, &client, &at, config).await?;
         let id = K::id(&w);
         ctx.checkpoint(json!({ "id": id })).await?;
-        let w = K::settle(self, ctx, &client, &at, config, w).await?;
+        let op = &Op {
+            d: self,
+            ctx,
+            c: &client,
+            at: &at,
+        };
+        let w = K::settle(op, config, w).await?;
         Ok(Created {
             id,
             attributes: self.attrs(&w, config),
@@ -532,11 +515,28 @@ impl<K: Kind> Driver for KindDriver<K> {
         let at = K::Place::of_config(&self.p, config)?;
         let w = match marker_id(marker) {
             Some(id) => fetch::<K>(&client, &at, split_locality(id).1).await?,
-            None => K::lookup(self, ctx, &client, &at, config).await?,
+            None => {
+                K::lookup(
+                    &Op {
+                        d: self,
+                        ctx,
+                        c: &client,
+                        at: &at,
+                    },
+                    config,
+                )
+                .await?
+            }
         };
         let Some(w) = w else { return Ok(None) };
-        let w = K::adopted(self, ctx, &client, &at, config, w).await?;
-        let w = K::settle(self, ctx, &client, &at, config, w).await?;
+        let op = &Op {
+            d: self,
+            ctx,
+            c: &client,
+            at: &at,
+        };
+        let w = K::adopted(op, config, w).await?;
+        let w = K::settle(op, config, w).await?;
         Ok(Some(Created {
             id: K::id(&w),
             attributes: self.attrs(&w, config),
@@ -552,7 +552,13 @@ impl<K: Kind> Driver for KindDriver<K> {
     ) -> Result<Value, DriverError> {
         let client = K::client(self, config)?;
         let at = recorded_place::<K::Place>(&self.p, rec)?;
-        let w = K::update(self, ctx, &client, &at, bare_id(rec), rec, config, changed).await?;
+        let op = &Op {
+            d: self,
+            ctx,
+            c: &client,
+            at: &at,
+        };
+        let w = K::update(op, bare_id(rec), rec, config, changed).await?;
         Ok(self.attrs(&w, config))
     }
 
@@ -560,7 +566,13 @@ impl<K: Kind> Driver for KindDriver<K> {
         let client = K::client(self, &rec.config)?;
         let at = recorded_place::<K::Place>(&self.p, rec)?;
         let id = bare_id(rec);
-        K::before_delete(self, ctx, &client, &at, id).await?;
+        let op = &Op {
+            d: self,
+            ctx,
+            c: &client,
+            at: &at,
+        };
+        K::before_delete(op, id).await?;
         let deleted = match K::DELETION {
             Deletion::Once => match K::remove(&client, &at, id, rec).await {
                 Err(e) if !e.is_not_found() => Err(api(e)),
@@ -588,7 +600,7 @@ impl<K: Kind> Driver for KindDriver<K> {
             }
         };
         deleted?;
-        K::after_delete(self, ctx, &client, &at, rec).await
+        K::after_delete(op, rec).await
     }
 
     async fn import(
@@ -612,11 +624,18 @@ impl<K: Kind> Driver for KindDriver<K> {
     }
 }
 
-/// Declares a kind's fields once: each line gives the field's name, its role and modifiers
+/// Declares a kind's id (and tags, for kinds adopted by tags) and its fields once: each line
+/// gives the field's name, its role and modifiers
 /// (`required force_new`), its description and how its value is read from the wire object
 /// bound to `$v` (nothing for a create-only argument the API does not report). Expands to [`Kind::fields`] and [`Kind::attributes`].
 macro_rules! fields {
-    ($wire:ty as $v:ident; $($name:literal : $role:ident $($modifier:ident)*, $desc:expr $(=> $value:expr)?;)*) => {
+    ($wire:ty as $v:ident; id = $id:expr; $(tags = $tags:expr;)? $($name:literal : $role:ident $($modifier:ident)*, $desc:expr $(=> $value:expr)?;)*) => {
+        fn id($v: &$wire) -> String {
+            ToString::to_string(&$id)
+        }
+        $(fn tags($v: &$wire) -> &[String] {
+            &$tags
+        })?
         fn fields() -> Vec<kapstan_engine::Field> {
             vec![$(kapstan_engine::Field::$role($name)$(.$modifier())*.describe($desc)),*]
         }

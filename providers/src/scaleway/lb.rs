@@ -3,7 +3,7 @@
 //! flexible IPs attach in place.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Resource, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -15,7 +15,7 @@ use super::client::wire::lb::{
 };
 use super::client::{Client, Error as ApiErr, Zone};
 use super::kind::{
-    Deletion, Kind, KindDriver, ORGANIZATION_DOC, PROJECT_DOC, Readiness, TAGS_DOC, ZONE_DOC,
+    Deletion, Kind, KindDriver, ORGANIZATION_DOC, Op, PROJECT_DOC, Readiness, TAGS_DOC, ZONE_DOC,
     fetch, fields,
 };
 use super::lb_ip::LB_ZONES;
@@ -106,14 +106,8 @@ async fn fetched(c: &Client, zone: &Zone, id: &str) -> Result<LiveLb, DriverErro
         .ok_or_else(|| DriverError::failed(format!("load balancer {id} is gone")))
 }
 
-async fn wait_lb(
-    d: &LbDriver,
-    ctx: &DriverContext,
-    c: &Client,
-    zone: &Zone,
-    id: &str,
-) -> Result<WireLb, DriverError> {
-    Ok(d.wait_ready(ctx, Pace::Lb, c, zone, id).await?.lb)
+async fn wait_lb(op: &Op<'_, LbKind>, id: &str) -> Result<WireLb, DriverError> {
+    Ok(op.d.wait_ready(op.ctx, Pace::Lb, op.c, op.at, id).await?.lb)
 }
 
 #[async_trait]
@@ -126,6 +120,8 @@ impl Kind for LbKind {
     type Request = CreateLbRequest;
 
     fields! { LiveLb as l;
+        id = l.lb.id;
+        tags = l.lb.tags;
         "name": required, "name (updated in place, full PUT)" => l.lb.name;
         "type": required, "commercial type, e.g. LB-S (migrated in place)" => l.lb.lb_type;
         "description": optional, "description (updated in place, full PUT)" => l.lb.description;
@@ -147,14 +143,6 @@ impl Kind for LbKind {
         "region": computed, "region of the zone"
             => l.lb.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or_default();
         "organization_id": computed, ORGANIZATION_DOC => l.lb.organization_id;
-    }
-
-    fn id(l: &LiveLb) -> String {
-        l.lb.id.clone()
-    }
-
-    fn tags(l: &LiveLb) -> &[String] {
-        &l.lb.tags
     }
 
     fn status(l: &LiveLb) -> String {
@@ -205,13 +193,8 @@ impl Kind for LbKind {
             .collect())
     }
 
-    async fn request(
-        d: &LbDriver,
-        ctx: &DriverContext,
-        _c: &Client,
-        _at: &Zone,
-        config: &Value,
-    ) -> Result<CreateLbRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateLbRequest, DriverError> {
+        let Op { d, ctx, .. } = *op;
         let ip_ids = strings(config, "ip_ids");
         Ok(CreateLbRequest {
             project_id: d.p.project_of(config)?,
@@ -236,35 +219,27 @@ impl Kind for LbKind {
         Ok(LiveLb { lb, pns: vec![] })
     }
 
-    async fn settle(
-        d: &LbDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
-        config: &Value,
-        l: LiveLb,
-    ) -> Result<LiveLb, DriverError> {
-        wait_lb(d, ctx, c, at, &l.lb.id).await?;
-        sync_networks(d, ctx, c, at, &l.lb.id, config).await?;
+    async fn settle(op: &Op<'_, Self>, config: &Value, l: LiveLb) -> Result<LiveLb, DriverError> {
+        let Op { c, at, .. } = *op;
+        wait_lb(op, &l.lb.id).await?;
+        sync_networks(op, &l.lb.id, config).await?;
         fetched(c, at, &l.lb.id).await
     }
 
     async fn update(
-        d: &LbDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
+        op: &Op<'_, Self>,
         id: &str,
         _rec: &ResourceState,
         config: &Value,
         changed: &[String],
     ) -> Result<LiveLb, DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let touched = |f: &str| {
             changed
                 .iter()
                 .any(|c| c == &format!("/{f}") || c.starts_with(&format!("/{f}/")))
         };
-        let current = wait_lb(d, ctx, c, at, id).await?;
+        let current = wait_lb(op, id).await?;
         if ["name", "description", "tags", "ssl_compatibility_level"]
             .iter()
             .any(|f| touched(f))
@@ -279,32 +254,27 @@ impl Kind for LbKind {
                     .unwrap_or(current.ssl_compatibility_level.clone()),
             };
             c.lb(at).update_lb(id, &req).await.map_err(api)?;
-            wait_lb(d, ctx, c, at, id).await?;
+            wait_lb(op, id).await?;
         }
         if touched("type")
             && let Some(t) = string(config, "type")
             && norm(&t) != norm(&current.lb_type)
         {
             c.lb(at).migrate_lb(id, &t).await.map_err(api)?;
-            wait_lb(d, ctx, c, at, id).await?;
+            wait_lb(op, id).await?;
         }
         if touched("private_network") {
-            sync_networks(d, ctx, c, at, id, config).await?;
+            sync_networks(op, id, config).await?;
         }
         if touched("ip_ids") {
-            sync_ips(d, ctx, c, at, &current, config).await?;
+            sync_ips(op, &current, config).await?;
         }
         fetched(c, at, id).await
     }
 
     /// Private networks are detached first, each waited out.
-    async fn before_delete(
-        d: &LbDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
-        id: &str,
-    ) -> Result<(), DriverError> {
+    async fn before_delete(op: &Op<'_, Self>, id: &str) -> Result<(), DriverError> {
+        let Op { d, ctx, c, at } = *op;
         if fetch::<Self>(c, at, id).await?.is_none() {
             return Ok(());
         }
@@ -319,7 +289,7 @@ impl Kind for LbKind {
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(api(e)),
             }
-            wait_lb(d, ctx, c, at, id).await?;
+            wait_lb(op, id).await?;
         }
         Ok(())
     }
@@ -330,14 +300,13 @@ impl Kind for LbKind {
 }
 
 /// Attaches the declared private networks not attached yet and detaches the others.
-async fn sync_networks(
-    d: &LbDriver,
-    ctx: &DriverContext,
-    client: &Client,
-    zone: &Zone,
-    id: &str,
-    config: &Value,
-) -> Result<(), DriverError> {
+async fn sync_networks(op: &Op<'_, LbKind>, id: &str, config: &Value) -> Result<(), DriverError> {
+    let Op {
+        d,
+        ctx,
+        c: client,
+        at: zone,
+    } = *op;
     let Some(wanted) = config.get("private_network").and_then(Value::as_array) else {
         return Ok(());
     };
@@ -357,7 +326,7 @@ async fn sync_networks(
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(api(e)),
             }
-            wait_lb(d, ctx, client, zone, id).await?;
+            wait_lb(op, id).await?;
         }
     }
     for pn in &wanted {
@@ -410,7 +379,7 @@ async fn sync_networks(
         },
     )
     .await?;
-    wait_lb(d, ctx, client, zone, id).await.map(|_| ())
+    wait_lb(op, id).await.map(|_| ())
 }
 
 /// Attaches the declared flexible IPs the load balancer lacks. The lb/v1 API has no call
@@ -418,13 +387,15 @@ async fn sync_networks(
 /// flexible IP after creation"), so undeclared attached IPs are an error naming them,
 /// raised before any call.
 async fn sync_ips(
-    d: &LbDriver,
-    ctx: &DriverContext,
-    client: &Client,
-    zone: &Zone,
+    op: &Op<'_, LbKind>,
     current: &WireLb,
     config: &Value,
 ) -> Result<(), DriverError> {
+    let Op {
+        c: client,
+        at: zone,
+        ..
+    } = *op;
     let wanted = strings(config, "ip_ids");
     if wanted.is_empty() {
         return Ok(());
@@ -458,5 +429,5 @@ async fn sync_ips(
         };
         lbapi.update_ip(ip, &req).await.map_err(api)?;
     }
-    wait_lb(d, ctx, client, zone, &current.id).await.map(|_| ())
+    wait_lb(op, &current.id).await.map(|_| ())
 }

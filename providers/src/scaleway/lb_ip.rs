@@ -1,14 +1,14 @@
 //! `scaleway_lb_ip`: a flexible IP for a load balancer (zonal, tagged).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Resource, async_trait};
+use kapstan_engine::{DriverError, FieldError, Resource, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::client::api::ListFilter;
 use super::client::wire::lb::{CreateIpRequest, Ip, UpdateIpRequest};
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Kind, KindDriver, PROJECT_DOC, TAGS_DOC, ZONE_DOC, fields};
+use super::kind::{Kind, KindDriver, Op, PROJECT_DOC, TAGS_DOC, ZONE_DOC, fields};
 use super::provider::{api, attributes, check, owned_tags, string, strings, user_tags};
 
 /// Zones offering load balancers.
@@ -68,6 +68,8 @@ impl Kind for LbIpKind {
     type Request = CreateIpRequest;
 
     fields! { Ip as i;
+        id = i.id;
+        tags = i.tags;
         "reverse": optional_computed, "reverse DNS (updated in place)" => i.reverse;
         "tags": optional, TAGS_DOC => user_tags(&i.tags);
         "is_ipv6": optional force_new, "IPv6 instead of IPv4" => i.ip_address.contains(':');
@@ -76,14 +78,6 @@ impl Kind for LbIpKind {
         "ip_address": computed, "the address" => i.ip_address;
         "region": computed, "region of the zone"
             => i.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or_default();
-    }
-
-    fn id(i: &Ip) -> String {
-        i.id.clone()
-    }
-
-    fn tags(i: &Ip) -> &[String] {
-        &i.tags
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
@@ -98,13 +92,8 @@ impl Kind for LbIpKind {
         c.lb(at).list_ips(&ListFilter::tags(tags.to_vec())).await
     }
 
-    async fn request(
-        d: &LbIpDriver,
-        ctx: &DriverContext,
-        _c: &Client,
-        _at: &Zone,
-        config: &Value,
-    ) -> Result<CreateIpRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateIpRequest, DriverError> {
+        let Op { d, ctx, .. } = *op;
         Ok(CreateIpRequest {
             project_id: d.p.project_of(config)?,
             reverse: string(config, "reverse"),
@@ -121,15 +110,13 @@ impl Kind for LbIpKind {
     }
 
     async fn update(
-        _d: &LbIpDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
+        op: &Op<'_, Self>,
         id: &str,
         _rec: &ResourceState,
         config: &Value,
         _changed: &[String],
     ) -> Result<Ip, DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let req = UpdateIpRequest {
             reverse: string(config, "reverse"),
             lb_id: None,

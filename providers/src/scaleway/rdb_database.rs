@@ -1,13 +1,13 @@
 //! `scaleway_rdb_database`: a database of a managed instance (natural key: its name).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Resource, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::client::wire::rdb::Database;
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, KindDriver, fetch, fields};
+use super::kind::{Kind, KindDriver, Op, fetch, fields};
 use super::provider::{attributes, check};
 use super::rdb_instance::REGIONS;
 use super::rdb_item::{
@@ -83,14 +83,11 @@ impl Kind for RdbDatabaseKind {
     type Request = String;
 
     fields! { LiveDatabase as d;
+        id = d.id_for(&d.item.name);
         "instance_id": required force_new, "the instance" => d.instance;
         "name": required force_new, "database name" => d.item.name;
         "region": optional_computed force_new, "region of the instance" => d.region.as_str();
         "managed": computed, "whether Scaleway manages the database" => d.item.managed;
-    }
-
-    fn id(d: &LiveDatabase) -> String {
-        d.id_for(&d.item.name)
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
@@ -114,23 +111,15 @@ impl Kind for RdbDatabaseKind {
     }
 
     async fn lookup(
-        _d: &RdbDatabaseDriver,
-        _ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
+        op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<Option<LiveDatabase>, DriverError> {
+        let Op { c, at, .. } = *op;
         fetch::<Self>(c, at, &declared_key(config)).await
     }
 
-    async fn request(
-        d: &RdbDatabaseDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
-        config: &Value,
-    ) -> Result<String, DriverError> {
-        wait_instance_of(d, ctx, c, at, config).await?;
+    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<String, DriverError> {
+        wait_instance_of(op, config).await?;
         Ok(declared_key(config))
     }
 
@@ -141,14 +130,12 @@ impl Kind for RdbDatabaseKind {
     }
 
     async fn settle(
-        d: &RdbDatabaseDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
+        op: &Op<'_, Self>,
         config: &Value,
         _db: LiveDatabase,
     ) -> Result<LiveDatabase, DriverError> {
-        wait_instance_of(d, ctx, c, at, config).await?;
+        let Op { c, at, .. } = *op;
+        wait_instance_of(op, config).await?;
         let key = declared_key(config);
         fetch::<Self>(c, at, &key)
             .await?
@@ -157,15 +144,13 @@ impl Kind for RdbDatabaseKind {
 
     /// Every argument forces replacement: nothing to update.
     async fn update(
-        _d: &RdbDatabaseDriver,
-        _ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
+        op: &Op<'_, Self>,
         id: &str,
         _rec: &ResourceState,
         _config: &Value,
         _changed: &[String],
     ) -> Result<LiveDatabase, DriverError> {
+        let Op { c, at, .. } = *op;
         fetch::<Self>(c, at, id)
             .await?
             .ok_or_else(|| DriverError::failed(format!("database {id} is gone")))
@@ -176,13 +161,7 @@ impl Kind for RdbDatabaseKind {
         c.rdb(at).delete_database(instance, name).await
     }
 
-    async fn after_delete(
-        d: &RdbDatabaseDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
-        rec: &ResourceState,
-    ) -> Result<(), DriverError> {
-        wait_instance_after_delete(d, ctx, c, at, &rec.config).await
+    async fn after_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        wait_instance_after_delete(op, &rec.config).await
     }
 }

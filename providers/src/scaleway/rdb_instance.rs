@@ -212,6 +212,60 @@ pub(crate) fn rdb_client(
     })
 }
 
+/// The in-place upgrades a change asks for, one call each, or why it cannot be in place.
+fn upgrades_of(
+    config: &Value,
+    current: &Instance,
+    touched: &dyn Fn(&str) -> bool,
+) -> Result<Vec<UpgradeInstanceRequest>, DriverError> {
+    let mut upgrades = vec![];
+    if touched("node_type") {
+        upgrades.push(UpgradeInstanceRequest {
+            node_type: string(config, "node_type").map(|n| n.to_ascii_lowercase()),
+            ..Default::default()
+        });
+    }
+    if touched("is_ha_cluster") {
+        let want = config
+            .get("is_ha_cluster")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if !want && current.is_ha_cluster {
+            return Err(DriverError::failed(
+                "high availability cannot be disabled in place; replace the instance with `--replace`",
+            ));
+        }
+        if want && !current.is_ha_cluster {
+            upgrades.push(UpgradeInstanceRequest {
+                enable_ha: Some(true),
+                ..Default::default()
+            });
+        }
+    }
+    if touched("volume_type")
+        && let Some(t) = string(config, "volume_type")
+    {
+        upgrades.push(UpgradeInstanceRequest {
+            volume_type: Some(VolumeType::from(t.as_str())),
+            ..Default::default()
+        });
+    }
+    if touched("volume_size_in_gb")
+        && let Some(g) = config.get("volume_size_in_gb").and_then(Value::as_u64)
+    {
+        if g * GB < current.volume.size {
+            return Err(DriverError::failed(
+                "the volume can only grow; replace the instance with `--replace` to shrink it",
+            ));
+        }
+        upgrades.push(UpgradeInstanceRequest {
+            volume_size: Some(g * GB),
+            ..Default::default()
+        });
+    }
+    Ok(upgrades)
+}
+
 /// The `scaleway_rdb_instance` driver.
 #[derive(Debug)]
 pub struct RdbInstanceDriver {
@@ -705,52 +759,7 @@ impl Driver for RdbInstanceDriver {
             rdb.update_instance(&id, &req).await.map_err(api)?;
             wait_instance(ctx, pacing, &client, &region, &id).await?;
         }
-        let mut upgrades = vec![];
-        if touched("node_type") {
-            upgrades.push(UpgradeInstanceRequest {
-                node_type: string(config, "node_type").map(|n| n.to_ascii_lowercase()),
-                ..Default::default()
-            });
-        }
-        if touched("is_ha_cluster") {
-            let want = config
-                .get("is_ha_cluster")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            if !want && current.is_ha_cluster {
-                return Err(DriverError::failed(
-                    "high availability cannot be disabled in place; replace the instance with `--replace`",
-                ));
-            }
-            if want && !current.is_ha_cluster {
-                upgrades.push(UpgradeInstanceRequest {
-                    enable_ha: Some(true),
-                    ..Default::default()
-                });
-            }
-        }
-        if touched("volume_type")
-            && let Some(t) = string(config, "volume_type")
-        {
-            upgrades.push(UpgradeInstanceRequest {
-                volume_type: Some(VolumeType::from(t.as_str())),
-                ..Default::default()
-            });
-        }
-        if touched("volume_size_in_gb")
-            && let Some(g) = config.get("volume_size_in_gb").and_then(Value::as_u64)
-        {
-            if g * GB < current.volume.size {
-                return Err(DriverError::failed(
-                    "the volume can only grow; replace the instance with `--replace` to shrink it",
-                ));
-            }
-            upgrades.push(UpgradeInstanceRequest {
-                volume_size: Some(g * GB),
-                ..Default::default()
-            });
-        }
-        for up in upgrades {
+        for up in upgrades_of(config, &current, &touched)? {
             rdb.upgrade_instance(&id, &up).await.map_err(api)?;
             wait_instance(ctx, pacing, &client, &region, &id).await?;
         }

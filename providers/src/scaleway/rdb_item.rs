@@ -2,12 +2,11 @@
 //! users) share: their `region/instance_id/name` ids, the client that waits for the instance,
 //! and the waits on the instance around every change.
 
-use kapstan_engine::DriverContext;
 use kapstan_engine::DriverError;
 use serde_json::Value;
 
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, KindDriver};
+use super::kind::{Kind, KindDriver, Op};
 use super::provider::{Pace, is_not_found, string};
 use super::rdb_instance::{rdb_client, wait_instance};
 
@@ -67,28 +66,22 @@ pub(crate) fn item_client<K: Kind>(
 }
 
 /// Waits until the config's instance accepts changes.
-pub(crate) async fn wait_instance_of<K: Kind>(
-    d: &KindDriver<K>,
-    ctx: &DriverContext,
-    c: &Client,
-    region: &Region,
+pub(crate) async fn wait_instance_of<K: Kind<Place = Region>>(
+    op: &Op<'_, K>,
     config: &Value,
 ) -> Result<(), DriverError> {
     let instance = string(config, "instance_id").unwrap_or_default();
-    wait_instance(ctx, d.p.pacing(Pace::Long), c, region, &instance)
+    wait_instance(op.ctx, op.d.p.pacing(Pace::Long), op.c, op.at, &instance)
         .await
         .map(|_| ())
 }
 
 /// After a delete: waits until the instance applied it; an instance deleted meanwhile is fine.
-pub(crate) async fn wait_instance_after_delete<K: Kind>(
-    d: &KindDriver<K>,
-    ctx: &DriverContext,
-    c: &Client,
-    region: &Region,
+pub(crate) async fn wait_instance_after_delete<K: Kind<Place = Region>>(
+    op: &Op<'_, K>,
     config: &Value,
 ) -> Result<(), DriverError> {
-    match wait_instance_of(d, ctx, c, region, config).await {
+    match wait_instance_of(op, config).await {
         Err(e) if is_not_found(&e) => Ok(()),
         other => other,
     }

@@ -2,14 +2,14 @@
 //! `random_password`) is sensitive and updated in place.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Resource, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::client::secret::SecretString;
 use super::client::wire::rdb::{CreateUserRequest, UpdateUserRequest, User};
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, KindDriver, fetch, fields};
+use super::kind::{Kind, KindDriver, Op, fetch, fields};
 use super::provider::{api, attributes, check, string};
 use super::rdb_instance::{REGIONS, check_password, check_user_name};
 use super::rdb_item::{
@@ -73,16 +73,13 @@ impl Kind for RdbUserKind {
     type Request = (String, CreateUserRequest);
 
     fields! { LiveUser as u;
+        id = u.id_for(&u.item.name);
         "instance_id": required force_new, "the instance" => u.instance;
         "name": required force_new, "user name" => u.item.name;
         "password": required sensitive,
             "password (updated in place; 8–128 chars with digit, upper, lower, special)";
         "is_admin": optional, "administrator (updated in place)" => u.item.is_admin;
         "region": optional_computed force_new, "region of the instance" => u.region.as_str();
-    }
-
-    fn id(u: &LiveUser) -> String {
-        u.id_for(&u.item.name)
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
@@ -106,24 +103,16 @@ impl Kind for RdbUserKind {
         Ok(found.map(|u| InstanceItem::new(at, instance, u)))
     }
 
-    async fn lookup(
-        _d: &RdbUserDriver,
-        _ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
-        config: &Value,
-    ) -> Result<Option<LiveUser>, DriverError> {
+    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<LiveUser>, DriverError> {
+        let Op { c, at, .. } = *op;
         fetch::<Self>(c, at, &declared_key(config)).await
     }
 
     async fn request(
-        d: &RdbUserDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
+        op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<(String, CreateUserRequest), DriverError> {
-        wait_instance_of(d, ctx, c, at, config).await?;
+        wait_instance_of(op, config).await?;
         let req = CreateUserRequest {
             name: string(config, "name").unwrap_or_default(),
             password: SecretString::new(string(config, "password").unwrap_or_default()),
@@ -146,25 +135,20 @@ impl Kind for RdbUserKind {
 
     /// The earlier run may have died before the password was set: set the declared one.
     async fn adopted(
-        d: &RdbUserDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
+        op: &Op<'_, Self>,
         config: &Value,
         _u: LiveUser,
     ) -> Result<LiveUser, DriverError> {
-        set_declared(d, ctx, c, at, &declared_key(config), config).await
+        set_declared(op, &declared_key(config), config).await
     }
 
     async fn settle(
-        d: &RdbUserDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
+        op: &Op<'_, Self>,
         config: &Value,
         _u: LiveUser,
     ) -> Result<LiveUser, DriverError> {
-        wait_instance_of(d, ctx, c, at, config).await?;
+        let Op { c, at, .. } = *op;
+        wait_instance_of(op, config).await?;
         let key = declared_key(config);
         fetch::<Self>(c, at, &key)
             .await?
@@ -172,16 +156,13 @@ impl Kind for RdbUserKind {
     }
 
     async fn update(
-        d: &RdbUserDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
+        op: &Op<'_, Self>,
         id: &str,
         _rec: &ResourceState,
         config: &Value,
         _changed: &[String],
     ) -> Result<LiveUser, DriverError> {
-        set_declared(d, ctx, c, at, id, config).await
+        set_declared(op, id, config).await
     }
 
     async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
@@ -189,33 +170,25 @@ impl Kind for RdbUserKind {
         c.rdb(at).delete_user(instance, name).await
     }
 
-    async fn after_delete(
-        d: &RdbUserDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
-        rec: &ResourceState,
-    ) -> Result<(), DriverError> {
-        wait_instance_after_delete(d, ctx, c, at, &rec.config).await
+    async fn after_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        wait_instance_after_delete(op, &rec.config).await
     }
 }
 
 /// Sets the declared password and role, waiting for the instance before and after.
 async fn set_declared(
-    d: &RdbUserDriver,
-    ctx: &DriverContext,
-    c: &Client,
-    at: &Region,
+    op: &Op<'_, RdbUserKind>,
     id: &str,
     config: &Value,
 ) -> Result<LiveUser, DriverError> {
-    wait_instance_of(d, ctx, c, at, config).await?;
+    let Op { c, at, .. } = *op;
+    wait_instance_of(op, config).await?;
     let (instance, name) = instance_and_name(id, "user").map_err(api)?;
     c.rdb(at)
         .update_user(instance, name, &declared_update(config))
         .await
         .map_err(api)?;
-    wait_instance_of(d, ctx, c, at, config).await?;
+    wait_instance_of(op, config).await?;
     fetch::<RdbUserKind>(c, at, id)
         .await?
         .ok_or_else(|| DriverError::failed(format!("user {name} is gone")))

@@ -1,7 +1,7 @@
 //! `scaleway_vpc`: a VPC (regional, synchronous, tagged).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Resource, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -9,7 +9,7 @@ use super::client::api::ListFilter;
 use super::client::wire::vpc::{CreateVpcRequest, UpdateVpcRequest, Vpc as WireVpc};
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{
-    Deletion, Kind, KindDriver, ORGANIZATION_DOC, PROJECT_DOC, REGION_DOC, TAGS_DOC, fields,
+    Deletion, Kind, KindDriver, ORGANIZATION_DOC, Op, PROJECT_DOC, REGION_DOC, TAGS_DOC, fields,
 };
 use super::provider::{Pace, api, attributes, check, owned_tags, string, strings, user_tags};
 
@@ -61,6 +61,8 @@ impl Kind for VpcKind {
     type Request = CreateVpcRequest;
 
     fields! { WireVpc as v;
+        id = v.id;
+        tags = v.tags;
         "name": required, "name of the VPC (updated in place)" => v.name;
         "tags": optional, TAGS_DOC => user_tags(&v.tags);
         "region": optional_computed force_new, REGION_DOC => v.region;
@@ -68,14 +70,6 @@ impl Kind for VpcKind {
         "organization_id": computed, ORGANIZATION_DOC => v.organization_id;
         "is_default": computed, "whether this is the project's default VPC" => v.is_default;
         "created_at": computed, "creation time" => v.created_at;
-    }
-
-    fn id(v: &WireVpc) -> String {
-        v.id.clone()
-    }
-
-    fn tags(v: &WireVpc) -> &[String] {
-        &v.tags
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
@@ -90,13 +84,8 @@ impl Kind for VpcKind {
         c.vpc(at).list_vpcs(&ListFilter::tags(tags.to_vec())).await
     }
 
-    async fn request(
-        d: &VpcDriver,
-        ctx: &DriverContext,
-        _c: &Client,
-        _at: &Region,
-        config: &Value,
-    ) -> Result<CreateVpcRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateVpcRequest, DriverError> {
+        let Op { d, ctx, .. } = *op;
         Ok(CreateVpcRequest {
             project_id: d.p.project_of(config)?,
             name: string(config, "name").unwrap_or_default(),
@@ -110,15 +99,13 @@ impl Kind for VpcKind {
     }
 
     async fn update(
-        _d: &VpcDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
+        op: &Op<'_, Self>,
         id: &str,
         _rec: &ResourceState,
         config: &Value,
         _changed: &[String],
     ) -> Result<WireVpc, DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let req = UpdateVpcRequest {
             name: string(config, "name"),
             tags: Some(owned_tags(ctx, &strings(config, "tags"))),

@@ -13,7 +13,7 @@ use super::client::wire::vpcgw::{
     CreateGatewayNetworkRequest, GatewayNetwork as WireGn, UpdateGatewayNetworkRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Deletion, Kind, KindDriver, Readiness, client_waiting_on, fetch, fields};
+use super::kind::{Deletion, Kind, KindDriver, Op, Readiness, client_waiting_on, fetch, fields};
 use super::provider::{Pace, adopt_one, api, attributes, check, is_not_found, string};
 use super::vpc_public_gateway::wait_gateway;
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
@@ -65,6 +65,14 @@ impl Resource for GatewayNetwork {
     type Attributes = GatewayNetworkAttributes;
 }
 
+/// Waits until the gateway of an attachment accepts changes.
+async fn wait_parent(op: &Op<'_, GatewayNetworkKind>, gateway_id: &str) -> Result<(), DriverError> {
+    let pacing = op.d.p.pacing(Pace::Fast);
+    wait_gateway(op.ctx, pacing, op.c, op.at, gateway_id)
+        .await
+        .map(|_| ())
+}
+
 /// The `scaleway_vpc_gateway_network` driver.
 pub type GatewayNetworkDriver = KindDriver<GatewayNetworkKind>;
 
@@ -104,6 +112,7 @@ impl Kind for GatewayNetworkKind {
     type Request = CreateGatewayNetworkRequest;
 
     fields! { LiveGatewayNetwork as g;
+        id = g.n.id;
         "gateway_id": required force_new, "the public gateway" => g.n.gateway_id;
         "private_network_id": required force_new, "the private network" => g.n.private_network_id;
         "enable_masquerade": optional,
@@ -114,10 +123,6 @@ impl Kind for GatewayNetworkKind {
         "zone": optional_computed force_new, "zone of the gateway" => g.n.zone;
         "mac_address": computed, "MAC address of the gateway in the network" => g.n.mac_address;
         "private_ip": computed, "the gateway's address in the network (IPAM)" => g.private_ip;
-    }
-
-    fn id(g: &LiveGatewayNetwork) -> String {
-        g.n.id.clone()
     }
 
     fn status(g: &LiveGatewayNetwork) -> String {
@@ -181,12 +186,10 @@ impl Kind for GatewayNetworkKind {
 
     /// Gateway networks carry no tags: the natural key (gateway, network) finds them.
     async fn lookup(
-        _d: &GatewayNetworkDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
+        op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<Option<LiveGatewayNetwork>, DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let gw = string(config, "gateway_id").unwrap_or_default();
         let pn = string(config, "private_network_id").unwrap_or_default();
         let candidates = c
@@ -205,14 +208,11 @@ impl Kind for GatewayNetworkKind {
     }
 
     async fn request(
-        d: &GatewayNetworkDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
+        op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<CreateGatewayNetworkRequest, DriverError> {
         let gateway_id = string(config, "gateway_id").unwrap_or_default();
-        wait_gateway(ctx, d.p.pacing(Pace::Fast), c, at, &gateway_id).await?;
+        wait_parent(op, &gateway_id).await?;
         Ok(CreateGatewayNetworkRequest {
             gateway_id,
             private_network_id: string(config, "private_network_id").unwrap_or_default(),
@@ -241,28 +241,24 @@ impl Kind for GatewayNetworkKind {
     }
 
     async fn settle(
-        d: &GatewayNetworkDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
+        op: &Op<'_, Self>,
         _config: &Value,
         g: LiveGatewayNetwork,
     ) -> Result<LiveGatewayNetwork, DriverError> {
+        let Op { d, ctx, c, at } = *op;
         let g = d.wait_ready(ctx, Pace::Fast, c, at, &g.n.id).await?;
-        wait_gateway(ctx, d.p.pacing(Pace::Fast), c, at, &g.n.gateway_id).await?;
+        wait_parent(op, &g.n.gateway_id).await?;
         Ok(g)
     }
 
     async fn update(
-        d: &GatewayNetworkDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
+        op: &Op<'_, Self>,
         id: &str,
         _rec: &ResourceState,
         config: &Value,
         _changed: &[String],
     ) -> Result<LiveGatewayNetwork, DriverError> {
+        let Op { c, at, .. } = *op;
         let req = UpdateGatewayNetworkRequest {
             enable_masquerade: config.get("enable_masquerade").and_then(Value::as_bool),
             push_default_route: config
@@ -279,7 +275,7 @@ impl Kind for GatewayNetworkKind {
             n,
             private_ip: None,
         };
-        Self::settle(d, ctx, c, at, config, g).await
+        Self::settle(op, config, g).await
     }
 
     async fn remove(c: &Client, at: &Zone, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
@@ -287,15 +283,9 @@ impl Kind for GatewayNetworkKind {
     }
 
     /// The gateway reconfigures itself after a detach; later mutations wait for it.
-    async fn after_delete(
-        d: &GatewayNetworkDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
-        rec: &ResourceState,
-    ) -> Result<(), DriverError> {
+    async fn after_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
         let gw = string(&rec.config, "gateway_id").unwrap_or_default();
-        match wait_gateway(ctx, d.p.pacing(Pace::Fast), c, at, &gw).await {
+        match wait_parent(op, &gw).await {
             Err(e) if !is_not_found(&e) => Err(e),
             _ => Ok(()),
         }

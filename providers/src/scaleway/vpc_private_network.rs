@@ -2,7 +2,7 @@
 //! deletion waits out 412 `resource_still_in_use` while detaches propagate.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Resource, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -12,7 +12,7 @@ use super::client::wire::vpc::{
 };
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{
-    Deletion, Kind, KindDriver, ORGANIZATION_DOC, PROJECT_DOC, REGION_DOC, TAGS_DOC, fields,
+    Deletion, Kind, KindDriver, ORGANIZATION_DOC, Op, PROJECT_DOC, REGION_DOC, TAGS_DOC, fields,
 };
 use super::provider::{Pace, api, attributes, check, owned_tags, string, strings, user_tags};
 
@@ -87,6 +87,8 @@ impl Kind for PrivateNetworkKind {
     type Request = CreatePrivateNetworkRequest;
 
     fields! { WirePn as v;
+        id = v.id;
+        tags = v.tags;
         "name": required, "name (updated in place)" => v.name;
         "tags": optional, TAGS_DOC => user_tags(&v.tags);
         "vpc_id": optional_computed force_new, "VPC; default: the project's default VPC of the region"
@@ -103,14 +105,6 @@ impl Kind for PrivateNetworkKind {
             => v.subnets.iter().filter(|s| s.subnet.contains(':')).map(subnet).collect::<Vec<_>>();
         "organization_id": computed, ORGANIZATION_DOC => v.organization_id;
         "created_at": computed, "creation time" => v.created_at;
-    }
-
-    fn id(v: &WirePn) -> String {
-        v.id.clone()
-    }
-
-    fn tags(v: &WirePn) -> &[String] {
-        &v.tags
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
@@ -145,12 +139,10 @@ impl Kind for PrivateNetworkKind {
     }
 
     async fn request(
-        d: &PrivateNetworkDriver,
-        ctx: &DriverContext,
-        _c: &Client,
-        _at: &Region,
+        op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<CreatePrivateNetworkRequest, DriverError> {
+        let Op { d, ctx, .. } = *op;
         Ok(CreatePrivateNetworkRequest {
             project_id: d.p.project_of(config)?,
             name: string(config, "name").unwrap_or_default(),
@@ -175,15 +167,13 @@ impl Kind for PrivateNetworkKind {
     }
 
     async fn update(
-        _d: &PrivateNetworkDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
+        op: &Op<'_, Self>,
         id: &str,
         _rec: &ResourceState,
         config: &Value,
         _changed: &[String],
     ) -> Result<WirePn, DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let req = UpdatePrivateNetworkRequest {
             name: string(config, "name"),
             tags: Some(owned_tags(ctx, &strings(config, "tags"))),
@@ -197,13 +187,8 @@ impl Kind for PrivateNetworkKind {
             .map_err(api)
     }
 
-    async fn before_delete(
-        _d: &PrivateNetworkDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Region,
-        id: &str,
-    ) -> Result<(), DriverError> {
+    async fn before_delete(op: &Op<'_, Self>, id: &str) -> Result<(), DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let foreign = super::ccm_objects::foreign_load_balancers_on(ctx, c, at, id).await?;
         if foreign.is_empty() {
             Ok(())

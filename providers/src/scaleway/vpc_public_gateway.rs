@@ -12,7 +12,7 @@ use super::client::wire::vpcgw::{
 };
 use super::client::{Client, Error as ApiErr, Zone};
 use super::kind::{
-    Deletion, Kind, KindDriver, ORGANIZATION_DOC, PROJECT_DOC, Readiness, TAGS_DOC, ZONE_DOC,
+    Deletion, Kind, KindDriver, ORGANIZATION_DOC, Op, PROJECT_DOC, Readiness, TAGS_DOC, ZONE_DOC,
     fields, wait_ready,
 };
 use super::provider::{
@@ -97,6 +97,8 @@ impl Kind for PublicGatewayKind {
     type Request = CreateGatewayRequest;
 
     fields! { Gateway as g;
+        id = g.id;
+        tags = g.tags;
         "name": required, "name (updated in place)" => g.name;
         "type": required, "offer, e.g. VPC-GW-S (upgraded in place)" => g.gateway_type;
         "ip_id": optional_computed force_new,
@@ -110,14 +112,6 @@ impl Kind for PublicGatewayKind {
         "project_id": optional_computed force_new, PROJECT_DOC => g.project_id;
         "ip_address": computed, "public address" => g.ipv4.as_ref().map(|i| i.address.clone());
         "organization_id": computed, ORGANIZATION_DOC => g.organization_id;
-    }
-
-    fn id(g: &Gateway) -> String {
-        g.id.clone()
-    }
-
-    fn tags(g: &Gateway) -> &[String] {
-        &g.tags
     }
 
     fn status(g: &Gateway) -> String {
@@ -159,12 +153,10 @@ impl Kind for PublicGatewayKind {
     }
 
     async fn request(
-        d: &PublicGatewayDriver,
-        ctx: &DriverContext,
-        _c: &Client,
-        _at: &Zone,
+        op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<CreateGatewayRequest, DriverError> {
+        let Op { d, ctx, .. } = *op;
         Ok(CreateGatewayRequest {
             project_id: d.p.project_of(config)?,
             name: string(config, "name").unwrap_or_default(),
@@ -188,32 +180,28 @@ impl Kind for PublicGatewayKind {
     }
 
     async fn settle(
-        d: &PublicGatewayDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
+        op: &Op<'_, Self>,
         _config: &Value,
         g: Gateway,
     ) -> Result<Gateway, DriverError> {
-        wait_gateway(ctx, d.p.pacing(Pace::Fast), c, at, &g.id).await
+        op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, &g.id)
+            .await
     }
 
     async fn update(
-        d: &PublicGatewayDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
+        op: &Op<'_, Self>,
         id: &str,
         _rec: &ResourceState,
         config: &Value,
         changed: &[String],
     ) -> Result<Gateway, DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let touched = |f: &str| {
             changed
                 .iter()
                 .any(|c| c == &format!("/{f}") || c.starts_with(&format!("/{f}/")))
         };
-        let current = wait_gateway(ctx, d.p.pacing(Pace::Fast), c, at, id).await?;
+        let current = op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await?;
         if [
             "name",
             "tags",
@@ -232,7 +220,7 @@ impl Kind for PublicGatewayKind {
                 enable_smtp: config.get("enable_smtp").and_then(Value::as_bool),
             };
             c.vpcgw(at).update_gateway(id, &req).await.map_err(api)?;
-            wait_gateway(ctx, d.p.pacing(Pace::Fast), c, at, id).await?;
+            op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await?;
         }
         if touched("type")
             && let Some(t) = string(config, "type")
@@ -243,7 +231,7 @@ impl Kind for PublicGatewayKind {
             };
             c.vpcgw(at).upgrade_gateway(id, &req).await.map_err(api)?;
         }
-        wait_gateway(ctx, d.p.pacing(Pace::Fast), c, at, id).await
+        op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await
     }
 
     async fn remove(c: &Client, at: &Zone, id: &str, rec: &ResourceState) -> Result<(), ApiErr> {

@@ -1,14 +1,16 @@
 //! `scaleway_vpc_public_gateway_ip`: a flexible IP for a public gateway (zonal, tagged).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Resource, async_trait};
+use kapstan_engine::{DriverError, FieldError, Resource, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::client::api::ListFilter;
 use super::client::wire::vpcgw::{CreateGatewayIpRequest, GatewayIp, UpdateGatewayIpRequest};
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Kind, KindDriver, ORGANIZATION_DOC, PROJECT_DOC, TAGS_DOC, ZONE_DOC, fields};
+use super::kind::{
+    Kind, KindDriver, ORGANIZATION_DOC, Op, PROJECT_DOC, TAGS_DOC, ZONE_DOC, fields,
+};
 use super::provider::{api, attributes, check, owned_tags, string, strings, user_tags};
 
 /// Zones offering public gateways.
@@ -63,20 +65,14 @@ impl Kind for PublicGatewayIpKind {
     type Request = CreateGatewayIpRequest;
 
     fields! { GatewayIp as i;
+        id = i.id;
+        tags = i.tags;
         "reverse": optional_computed, "reverse DNS (updated in place)" => i.reverse;
         "tags": optional, TAGS_DOC => user_tags(&i.tags);
         "zone": optional_computed force_new, ZONE_DOC => i.zone;
         "project_id": optional_computed force_new, PROJECT_DOC => i.project_id;
         "address": computed, "the address" => i.address;
         "organization_id": computed, ORGANIZATION_DOC => i.organization_id;
-    }
-
-    fn id(i: &GatewayIp) -> String {
-        i.id.clone()
-    }
-
-    fn tags(i: &GatewayIp) -> &[String] {
-        &i.tags
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
@@ -92,12 +88,10 @@ impl Kind for PublicGatewayIpKind {
     }
 
     async fn request(
-        d: &PublicGatewayIpDriver,
-        ctx: &DriverContext,
-        _c: &Client,
-        _at: &Zone,
+        op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<CreateGatewayIpRequest, DriverError> {
+        let Op { d, ctx, .. } = *op;
         Ok(CreateGatewayIpRequest {
             project_id: d.p.project_of(config)?,
             tags: owned_tags(ctx, &strings(config, "tags")),
@@ -114,13 +108,11 @@ impl Kind for PublicGatewayIpKind {
 
     /// The create call takes no reverse DNS: it is set right after.
     async fn settle(
-        _d: &PublicGatewayIpDriver,
-        _ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
+        op: &Op<'_, Self>,
         config: &Value,
         ip: GatewayIp,
     ) -> Result<GatewayIp, DriverError> {
+        let Op { c, at, .. } = *op;
         match string(config, "reverse") {
             Some(reverse) if ip.reverse.as_deref() != Some(reverse.as_str()) => {
                 let req = UpdateGatewayIpRequest {
@@ -135,15 +127,13 @@ impl Kind for PublicGatewayIpKind {
     }
 
     async fn update(
-        _d: &PublicGatewayIpDriver,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &Zone,
+        op: &Op<'_, Self>,
         id: &str,
         _rec: &ResourceState,
         config: &Value,
         _changed: &[String],
     ) -> Result<GatewayIp, DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let req = UpdateGatewayIpRequest {
             tags: Some(owned_tags(ctx, &strings(config, "tags"))),
             reverse: string(config, "reverse"),

@@ -647,3 +647,101 @@ macro_rules! fields {
     };
 }
 pub(crate) use fields;
+
+#[cfg(test)]
+mod tests {
+    use super::super::client::ApiError;
+    use super::super::provider::is_not_found;
+    use super::*;
+
+    fn answered(status: u16, body: &str) -> ApiErr {
+        ApiErr::from(ApiError::from_response(
+            "GET",
+            "/vpc/v2/regions/fr-par/vpcs/x",
+            status,
+            None,
+            body.as_bytes(),
+        ))
+    }
+
+    #[test]
+    fn driver_errors_keep_the_client_error_and_say_whether_to_retry() {
+        let limited = api(answered(429, ""));
+        assert!(limited.is_retryable());
+        let kept = limited.api_source::<ApiErr>().expect("the client error is the source");
+        assert_eq!(kept.status(), Some(429));
+        assert!(std::error::Error::source(&limited).is_some());
+
+        assert!(api(answered(503, "")).is_retryable());
+        let busy = answered(409, r#"{"type":"transient_state","resource":"vpc"}"#);
+        assert!(api(busy).is_retryable());
+
+        let refused = api(answered(
+            400,
+            r#"{"type":"invalid_arguments","message":"bad","details":[]}"#,
+        ));
+        assert!(!refused.is_retryable());
+        assert!(!is_not_found(&refused));
+
+        // A 404 stays recognisable through the driver error, whatever its message says.
+        let gone = api(answered(404, r#"{"message":"lbs not Found"}"#));
+        assert!(is_not_found(&gone));
+        assert!(!gone.is_retryable());
+        assert!(gone.to_string().contains("not Found"));
+    }
+
+    #[test]
+    fn lost_creates_are_adopted_and_refusals_are_not_retried() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let lost = || ApiErr::Ambiguous {
+            method: "POST".into(),
+            path: "/vpcs".into(),
+            reason: "connection reset".into(),
+        };
+        // Lost answer, then found by lookup: adopted without a second POST.
+        let posts = std::cell::Cell::new(0);
+        let adopted = rt.block_on(adopt_on_create(
+            || {
+                posts.set(posts.get() + 1);
+                async { Err::<u32, _>(lost()) }
+            },
+            || async { Ok(Some(7)) },
+            |_| false,
+        ));
+        assert_eq!(adopted.unwrap(), 7);
+        assert_eq!(posts.get(), 1);
+        // Lost every time and never found: three attempts, then the error.
+        posts.set(0);
+        let failed = rt.block_on(adopt_on_create(
+            || {
+                posts.set(posts.get() + 1);
+                async { Err::<u32, _>(lost()) }
+            },
+            || async { Ok(None) },
+            |_| false,
+        ));
+        assert!(failed.is_err());
+        assert_eq!(posts.get(), 3);
+        // "Exists already" with the object found: adopted; not found: the refusal, once.
+        let exists = |e: &ApiErr| e.status() == Some(409);
+        let found = rt.block_on(adopt_on_create(
+            || async { Err::<u32, _>(answered(409, "")) },
+            || async { Ok(Some(9)) },
+            exists,
+        ));
+        assert_eq!(found.unwrap(), 9);
+        posts.set(0);
+        let refused = rt.block_on(adopt_on_create(
+            || {
+                posts.set(posts.get() + 1);
+                async { Err::<u32, _>(answered(409, "")) }
+            },
+            || async { Ok(None) },
+            exists,
+        ));
+        assert!(refused.is_err());
+        assert_eq!(posts.get(), 1);
+    }
+}

@@ -51,6 +51,15 @@ pub enum DriverError {
     /// The operation was abandoned on a second interrupt.
     #[error("interrupted")]
     Interrupted,
+    /// A provider API call failed; its typed error is kept as the source.
+    #[error("{source}")]
+    Api {
+        /// The provider's error (its message carries no sensitive value).
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+        /// Whether the same call may succeed later (rate limits, server errors, busy objects).
+        retryable: bool,
+    },
 }
 
 impl DriverError {
@@ -58,6 +67,32 @@ impl DriverError {
     pub fn failed(message: impl Into<String>) -> Self {
         Self::Failed {
             message: message.into(),
+        }
+    }
+
+    /// A provider API failure keeping `source`, retryable or not.
+    pub fn api(source: impl std::error::Error + Send + Sync + 'static, retryable: bool) -> Self {
+        Self::Api {
+            source: Arc::new(source),
+            retryable,
+        }
+    }
+
+    /// Whether trying the same operation again later may succeed: a timed-out wait resumes,
+    /// a rate-limited or busy API answers later; a refusal or an ambiguity does not change.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api { retryable, .. } => *retryable,
+            Self::Timeout { .. } => true,
+            Self::Failed { .. } | Self::Ambiguous { .. } | Self::Interrupted => false,
+        }
+    }
+
+    /// The source of an [`DriverError::Api`] failure as `E`, to match on its kind.
+    pub fn api_source<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            Self::Api { source, .. } => source.downcast_ref::<E>(),
+            _ => None,
         }
     }
 }

@@ -3,6 +3,9 @@
 //! and the token's secret key kept out of plans, events and the state files while it works
 //! against the push endpoint.
 
+#[path = "support/steps.rs"]
+mod steps;
+
 #[path = "../examples/common/stack.rs"]
 #[allow(dead_code)]
 mod common;
@@ -14,11 +17,11 @@ use axum::Router;
 use axum::http::StatusCode;
 use kapstan_engine::state::LocalStore;
 use kapstan_engine::{
-    Action, ApplyOptions, DeclaredResource, Engine, EventSink, Plan, PlanMode, PlanOptions,
-    StackSpec,
+    Action, ApplyOptions, DeclaredResource, Engine, EventSink, PlanMode, PlanOptions, StackSpec,
 };
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
+use steps::{apply_ok, changes, plan};
 
 const STACK: &str = "cockpit";
 
@@ -97,41 +100,6 @@ fn harness(api: &str) -> Harness {
         events,
         dir,
     }
-}
-
-async fn plan(h: &Harness, spec: &StackSpec, mode: PlanMode) -> Plan {
-    h.engine
-        .plan(
-            spec,
-            &PlanOptions {
-                mode,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("plan")
-}
-
-fn changes(plan: &Plan) -> Vec<(String, Action)> {
-    plan.actionable()
-        .map(|c| (c.address.clone(), c.action))
-        .collect()
-}
-
-async fn apply(h: &Harness, spec: &StackSpec, mode: PlanMode) -> Plan {
-    let p = plan(h, spec, mode).await;
-    let report = h
-        .engine
-        .apply(&p, &ApplyOptions::default())
-        .await
-        .expect("apply");
-    assert!(
-        report.is_success(),
-        "apply failed: {:?} skipped {:?}",
-        report.failed,
-        report.skipped
-    );
-    p
 }
 
 async fn cockpit_get(sb: &Sandbox, path: &str) -> Value {
@@ -214,7 +182,7 @@ async fn lifecycle_secret_handling_push_and_destroy() {
     let h = harness(sb.url());
     let declared = spec(31, &["ops@example.com"]);
 
-    let first = apply(&h, &declared, PlanMode::Normal).await;
+    let first = apply_ok(&h.engine, &declared, PlanMode::Normal).await;
     assert_eq!(
         changes(&first)
             .iter()
@@ -225,9 +193,9 @@ async fn lifecycle_secret_handling_push_and_destroy() {
         changes(&first)
     );
     assert!(
-        changes(&plan(&h, &declared, PlanMode::Normal).await).is_empty(),
+        changes(&plan(&h.engine, &declared, PlanMode::Normal).await).is_empty(),
         "second plan is a no-op: {:?}",
-        changes(&plan(&h, &declared, PlanMode::Normal).await)
+        changes(&plan(&h.engine, &declared, PlanMode::Normal).await)
     );
 
     let doc = h.engine.state(STACK).await.unwrap();
@@ -286,7 +254,7 @@ async fn lifecycle_secret_handling_push_and_destroy() {
 
     // In place: retention and contact points.
     let changed = spec(90, &["ops@example.com", "oncall@example.com"]);
-    let p = apply(&h, &changed, PlanMode::Normal).await;
+    let p = apply_ok(&h.engine, &changed, PlanMode::Normal).await;
     let mut got = changes(&p);
     got.sort();
     assert_eq!(
@@ -304,19 +272,19 @@ async fn lifecycle_secret_handling_push_and_destroy() {
     assert_eq!(source["retention_days"], 90);
     let points = cockpit_get(&sb, "alert-manager/contact-points").await;
     assert_eq!(points["total_count"], 2, "{points}");
-    assert!(changes(&plan(&h, &changed, PlanMode::Normal).await).is_empty());
+    assert!(changes(&plan(&h.engine, &changed, PlanMode::Normal).await).is_empty());
 
     // Scopes cannot change in place: the token is replaced and the old key stops working.
     let mut rescoped = changed.clone();
     rescoped.resources[2].config["scopes"] = json!(["write_metrics"]);
-    let p = apply(&h, &rescoped, PlanMode::Normal).await;
+    let p = apply_ok(&h.engine, &rescoped, PlanMode::Normal).await;
     assert_eq!(
         changes(&p),
         vec![("push-token".to_string(), Action::Replace)]
     );
     assert_eq!(remote_write(&push_url, &secret).await, 401);
 
-    apply(&h, &rescoped, PlanMode::Destroy).await;
+    apply_ok(&h.engine, &rescoped, PlanMode::Destroy).await;
     assert_eq!(cockpit_get(&sb, "data-sources").await["total_count"], 0);
     assert_eq!(cockpit_get(&sb, "tokens").await["total_count"], 0);
     assert_eq!(
@@ -330,7 +298,7 @@ async fn drift_is_planned_and_import_adopts_a_source() {
     let sb = sandbox("").await;
     let h = harness(sb.url());
     let declared = spec(31, &["ops@example.com"]);
-    apply(&h, &declared, PlanMode::Normal).await;
+    apply_ok(&h.engine, &declared, PlanMode::Normal).await;
     let doc = h.engine.state(STACK).await.unwrap();
     let http = reqwest::Client::new();
     let base = format!("{}/cockpit/v1/regions/fr-par", sb.url());
@@ -355,7 +323,7 @@ async fn drift_is_planned_and_import_adopts_a_source() {
         .send()
         .await
         .unwrap();
-    let mut got = changes(&plan(&h, &declared, PlanMode::Normal).await);
+    let mut got = changes(&plan(&h.engine, &declared, PlanMode::Normal).await);
     got.sort();
     assert_eq!(
         got,
@@ -365,8 +333,8 @@ async fn drift_is_planned_and_import_adopts_a_source() {
             ("push-token".to_string(), Action::Create),
         ]
     );
-    apply(&h, &declared, PlanMode::Normal).await;
-    assert!(changes(&plan(&h, &declared, PlanMode::Normal).await).is_empty());
+    apply_ok(&h.engine, &declared, PlanMode::Normal).await;
+    assert!(changes(&plan(&h.engine, &declared, PlanMode::Normal).await).is_empty());
 
     // Import: a logs source made elsewhere, declared with its real values, plans nothing.
     let made: Value = http
@@ -394,7 +362,7 @@ async fn drift_is_planned_and_import_adopts_a_source() {
         .await
         .expect("import");
     assert!(
-        changes(&plan(&h, &with_legacy, PlanMode::Normal).await).is_empty(),
+        changes(&plan(&h.engine, &with_legacy, PlanMode::Normal).await).is_empty(),
         "an imported source matching its declaration plans nothing"
     );
 }

@@ -294,39 +294,9 @@ fn engine(dir: &Path) -> Engine {
     Engine::new(kapstan_providers::registry(), store)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
-    let e = env().await;
-    let t1 = e.template_dir("docker", "resource \"null_resource\" \"a\" {}\n");
-    let t2 = e.template_dir("kubernetes", "resource \"null_resource\" \"b\" {}\n");
-    let state = tempfile::tempdir().unwrap();
-    let engine = engine(state.path());
-
-    let spec = e.stack(&t1, &t2);
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
-    assert!(
-        report.failed.is_empty(),
-        "apply failed: {:?}",
-        report.failed
-    );
-
-    // Coder answers at the access URL, with its first user.
-    let http = reqwest::Client::new();
-    let health = http
-        .get(format!("{}/healthz", e.coder_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
-    let first = http
-        .get(format!("{}/api/v2/users/first", e.coder_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(first.status().as_u16(), 200);
-
-    // The real kubectl sees what kapstan applied.
+/// The real kubectl and helm see what kapstan applied: the Deployment, the namespace's Pod
+/// Security level, the Service's address, and the release in `helm list`, `status`, `history`.
+fn real_tools_see_the_release(e: &Env) {
     let (ok, out, err) = e.run(
         "kubectl",
         &["get", "deployment", "coder", "-n", "coder", "-o", "json"],
@@ -375,6 +345,76 @@ async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
         out.contains("coder-2.21.1") && out.contains("Install complete"),
         "{out}"
     );
+}
+
+/// A template without Terraform files: Coder's build fails and its error is reported, without
+/// the admin password.
+async fn empty_template_reports_coders_build_error(e: &Env, engine: &Engine) {
+    let empty = e.dir.path().join("templates").join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("README.md"), "no terraform here\n").unwrap();
+    let driver = CoderTemplateDriver::new();
+    let password = {
+        let st = engine.state("coder-dev-app").await.unwrap();
+        st.resources["admin_password"].attributes["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let bad = json!({"url": e.coder_url, "email": "admin@example.com", "password": password,
+        "name": "empty", "directory": empty.display().to_string(), "source_hash": "", "timeout_seconds": 30});
+    let problems = driver.validate(&bad);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.problem.contains("no Terraform file")),
+        "{problems:?}"
+    );
+    let err = driver
+        .create(&DriverContext::detached("t", "tpl"), &bad)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("failed") && err.contains("no Terraform files"),
+        "{err}"
+    );
+    assert!(!err.contains(&password));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
+    let e = env().await;
+    let t1 = e.template_dir("docker", "resource \"null_resource\" \"a\" {}\n");
+    let t2 = e.template_dir("kubernetes", "resource \"null_resource\" \"b\" {}\n");
+    let state = tempfile::tempdir().unwrap();
+    let engine = engine(state.path());
+
+    let spec = e.stack(&t1, &t2);
+    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
+    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
+    assert!(
+        report.failed.is_empty(),
+        "apply failed: {:?}",
+        report.failed
+    );
+
+    // Coder answers at the access URL, with its first user.
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/healthz", e.coder_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let first = http
+        .get(format!("{}/api/v2/users/first", e.coder_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+
+    real_tools_see_the_release(&e);
 
     // Nothing to do afterwards.
     let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
@@ -413,37 +453,7 @@ async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
     let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
     assert!(plan.changes.iter().all(|c| c.action == Action::NoOp));
 
-    // A template without Terraform files: Coder's build fails and its error is reported.
-    let empty = e.dir.path().join("templates").join("empty");
-    std::fs::create_dir_all(&empty).unwrap();
-    std::fs::write(empty.join("README.md"), "no terraform here\n").unwrap();
-    let driver = CoderTemplateDriver::new();
-    let password = {
-        let st = engine.state("coder-dev-app").await.unwrap();
-        st.resources["admin_password"].attributes["result"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let bad = json!({"url": e.coder_url, "email": "admin@example.com", "password": password,
-        "name": "empty", "directory": empty.display().to_string(), "source_hash": "", "timeout_seconds": 30});
-    let problems = driver.validate(&bad);
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.problem.contains("no Terraform file")),
-        "{problems:?}"
-    );
-    let err = driver
-        .create(&DriverContext::detached("t", "tpl"), &bad)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("failed") && err.contains("no Terraform files"),
-        "{err}"
-    );
-    assert!(!err.contains(&password));
+    empty_template_reports_coders_build_error(&e, &engine).await;
 
     // Destroy leaves nothing behind.
     let plan = engine

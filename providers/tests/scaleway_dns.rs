@@ -3,6 +3,9 @@
 //! updates, drift, import, adoption after lost responses, a created sub-zone, the missing and
 //! not-active zone errors before any record change, and bad input refused before any call.
 
+#[path = "support/steps.rs"]
+mod steps;
+
 #[path = "../examples/common/stack.rs"]
 #[allow(dead_code)]
 mod common;
@@ -20,11 +23,12 @@ use hickory_resolver::config::{
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::xfer::Protocol;
 use kapstan_engine::state::LocalStore;
-use kapstan_engine::{Action, ApplyOptions, Engine, Plan, PlanMode, PlanOptions, Stack, StackSpec};
+use kapstan_engine::{Action, ApplyOptions, Engine, PlanMode, PlanOptions, Stack, StackSpec};
 use kapstan_providers::scaleway::domain_record::DomainRecord;
 use kapstan_providers::scaleway::domain_zone::DomainZone;
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
+use steps::{apply_ok, changes, plan};
 
 const STACK: &str = "dns-test";
 
@@ -102,40 +106,6 @@ fn stack(domain: &str, subdomain: Option<&str>, ip: &str, ttl: Option<u32>) -> S
     s.build()
 }
 
-async fn plan(engine: &Engine, spec: &StackSpec, mode: PlanMode) -> Plan {
-    engine
-        .plan(
-            spec,
-            &PlanOptions {
-                mode,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("plan")
-}
-
-fn changes(plan: &Plan) -> Vec<(String, Action)> {
-    plan.actionable()
-        .map(|c| (c.address.clone(), c.action))
-        .collect()
-}
-
-async fn apply_ok(engine: &Engine, spec: &StackSpec, mode: PlanMode) -> Plan {
-    let p = plan(engine, spec, mode).await;
-    let report = engine
-        .apply(&p, &ApplyOptions::default())
-        .await
-        .expect("apply");
-    assert!(
-        report.is_success(),
-        "apply failed: {:?} skipped {:?}",
-        report.failed,
-        report.skipped
-    );
-    p
-}
-
 fn resolver(sb: &Sandbox) -> TokioResolver {
     let group =
         NameServerConfigGroup::from(vec![NameServerConfig::new(sb.dns_addr(), Protocol::Udp)]);
@@ -203,6 +173,42 @@ fn non_ns(records: &[Value]) -> Vec<(String, String, String)> {
         .collect();
     out.sort();
     out
+}
+
+/// Into a fresh state the zone imports by name and records by zone/id, leaving nothing to do;
+/// creating a record identical to one kapstan does not own says to import it.
+async fn fresh_states_import_or_refuse(e: &Engine, sb: &Sandbox, moved: &StackSpec) {
+    // Import into a fresh state: the zone by name, records by zone/id; nothing left to do.
+    let doc = e.state(STACK).await.unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let e2 = engine(sb.url(), dir2.path());
+    for r in &moved.resources {
+        let id = doc.resources[&r.address].id.clone().unwrap();
+        e2.import(moved, &r.address, &id).await.expect("import");
+    }
+    assert!(changes(&plan(&e2, moved, PlanMode::Normal).await).is_empty());
+
+    // Creating a record identical to one kapstan does not own says to import it.
+    let dir3 = tempfile::tempdir().unwrap();
+    let e3 = engine(sb.url(), dir3.path());
+    let p = plan(&e3, moved, PlanMode::Normal).await;
+    let report = e3.apply(&p, &ApplyOptions::default()).await.unwrap();
+    let f = report
+        .failed
+        .iter()
+        .find(|f| f.address == "record-host")
+        .expect("refused");
+    assert!(
+        f.error.contains("already exists") && f.error.contains("kapstan import"),
+        "{}",
+        f.error
+    );
+    e3.apply(
+        &plan(&e3, moved, PlanMode::Destroy).await,
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,37 +312,7 @@ async fn records_lifecycle_served_by_the_dns_responder() {
     assert_eq!(changes(&gone), vec![("record-host".into(), Action::Create)]);
     apply_ok(&e, &moved, PlanMode::Normal).await;
 
-    // Import into a fresh state: the zone by name, records by zone/id; nothing left to do.
-    let doc = e.state(STACK).await.unwrap();
-    let dir2 = tempfile::tempdir().unwrap();
-    let e2 = engine(sb.url(), dir2.path());
-    for r in &moved.resources {
-        let id = doc.resources[&r.address].id.clone().unwrap();
-        e2.import(&moved, &r.address, &id).await.expect("import");
-    }
-    assert!(changes(&plan(&e2, &moved, PlanMode::Normal).await).is_empty());
-
-    // Creating a record identical to one kapstan does not own says to import it.
-    let dir3 = tempfile::tempdir().unwrap();
-    let e3 = engine(sb.url(), dir3.path());
-    let p = plan(&e3, &moved, PlanMode::Normal).await;
-    let report = e3.apply(&p, &ApplyOptions::default()).await.unwrap();
-    let f = report
-        .failed
-        .iter()
-        .find(|f| f.address == "record-host")
-        .expect("refused");
-    assert!(
-        f.error.contains("already exists") && f.error.contains("kapstan import"),
-        "{}",
-        f.error
-    );
-    e3.apply(
-        &plan(&e3, &moved, PlanMode::Destroy).await,
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
+    fresh_states_import_or_refuse(&e, &sb, &moved).await;
 
     // Destroy removes the records; the adopted zone stays (it is the user's).
     apply_ok(&e, &moved, PlanMode::Destroy).await;

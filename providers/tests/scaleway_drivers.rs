@@ -3,6 +3,9 @@
 //! survives SIGKILL during creation without duplicates or orphans; and bad input is rejected
 //! before any API call.
 
+#[path = "support/steps.rs"]
+mod steps;
+
 #[path = "../examples/common/stack.rs"]
 #[allow(dead_code)]
 mod common;
@@ -18,9 +21,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kapstan_engine::state::LocalStore;
-use kapstan_engine::{Action, ApplyOptions, Engine, Plan, PlanMode, PlanOptions, StackSpec};
+use kapstan_engine::{Action, ApplyOptions, Engine, PlanMode, PlanOptions, StackSpec};
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
+use steps::{apply_ok, changes, plan};
 
 use common::Knobs;
 
@@ -190,40 +194,6 @@ fn engine(api: &str, s3: &str, dir: &std::path::Path) -> Engine {
     Engine::new(common::registry(common::provider(api, s3)), store)
 }
 
-async fn plan(engine: &Engine, spec: &StackSpec, mode: PlanMode) -> Plan {
-    engine
-        .plan(
-            spec,
-            &PlanOptions {
-                mode,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("plan")
-}
-
-fn changes(plan: &Plan) -> Vec<(String, Action)> {
-    plan.actionable()
-        .map(|c| (c.address.clone(), c.action))
-        .collect()
-}
-
-async fn apply_ok(engine: &Engine, spec: &StackSpec, mode: PlanMode) -> Plan {
-    let p = plan(engine, spec, mode).await;
-    let report = engine
-        .apply(&p, &ApplyOptions::default())
-        .await
-        .expect("apply");
-    assert!(
-        report.is_success(),
-        "apply failed: {:?} skipped {:?}",
-        report.failed,
-        report.skipped
-    );
-    p
-}
-
 /// Applies like a user who retries a failed apply, until a plan shows no change.
 async fn converge(engine: &Engine, spec: &StackSpec, attempts: usize) -> usize {
     for attempt in 1..=attempts {
@@ -339,6 +309,59 @@ async fn assert_matches_state(engine: &Engine, sandbox_url: &str, buckets: &Buck
 // Tests
 // ---------------------------------------------------------------------------------------------
 
+/// A change made outside kapstan is reported by field, planned as an update and repaired.
+async fn drift_is_reported_and_repaired(e: &Engine, sandbox_url: &str, s3: &str, base: &Knobs) {
+    let vpc_id = e.state(common::STACK).await.unwrap().resources["vpc"]
+        .id
+        .clone()
+        .unwrap();
+    let client = common::provider(sandbox_url, s3).client().unwrap();
+    let region = kapstan_providers::scaleway::Region::parse("fr-par").unwrap();
+    client
+        .vpc(&region)
+        .update_vpc(
+            &vpc_id,
+            &kapstan_providers::scaleway::client::wire::vpc::UpdateVpcRequest {
+                name: Some("renamed-by-hand".into()),
+                tags: None,
+            },
+        )
+        .await
+        .unwrap();
+    let drifted = plan(e, &common::stack(base), PlanMode::Normal).await;
+    let d = drifted
+        .drift
+        .iter()
+        .find(|d| d.address == "vpc")
+        .expect("drift on the VPC");
+    assert_eq!(d.fields[0].path, "/name");
+    assert_eq!(changes(&drifted), vec![("vpc".to_string(), Action::Update)]);
+    apply_ok(e, &common::stack(base), PlanMode::Normal).await;
+}
+
+/// Adopting existing objects into a fresh state plans only real differences.
+async fn import_plans_only_real_differences(e: &Engine, sandbox_url: &str, s3: &str, base: &Knobs) {
+    let doc = e.state(common::STACK).await.unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let e2 = engine(sandbox_url, s3, dir2.path());
+    let mut only = common::stack(base);
+    only.resources
+        .retain(|r| ["vpc", "lb-ip", "gateway-ip", "bucket"].contains(&r.address.as_str()));
+    for r in &only.resources {
+        let id = doc.resources[&r.address].id.clone().unwrap();
+        e2.import(&only, &r.address, &id).await.expect("import");
+    }
+    let imported = plan(&e2, &only, PlanMode::Normal).await;
+    // Only kapstan-side settings that no API reports (the bucket's force_destroy) remain.
+    for c in imported.actionable() {
+        let paths: Vec<&str> = c.fields.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            (c.address.as_str(), c.action, paths),
+            ("bucket", Action::Update, vec!["/force_destroy"])
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_kind_lifecycle_create_noop_update_replace_destroy() {
     let sb = sandbox("").await;
@@ -364,54 +387,8 @@ async fn every_kind_lifecycle_create_noop_update_replace_destroy() {
         noop.drift
     );
 
-    // Drift: a change made outside kapstan is reported by field and planned as an update.
-    let vpc_id = e.state(common::STACK).await.unwrap().resources["vpc"]
-        .id
-        .clone()
-        .unwrap();
-    let client = common::provider(sb.url(), &s3).client().unwrap();
-    let region = kapstan_providers::scaleway::Region::parse("fr-par").unwrap();
-    client
-        .vpc(&region)
-        .update_vpc(
-            &vpc_id,
-            &kapstan_providers::scaleway::client::wire::vpc::UpdateVpcRequest {
-                name: Some("renamed-by-hand".into()),
-                tags: None,
-            },
-        )
-        .await
-        .unwrap();
-    let drifted = plan(&e, &common::stack(&base), PlanMode::Normal).await;
-    let d = drifted
-        .drift
-        .iter()
-        .find(|d| d.address == "vpc")
-        .expect("drift on the VPC");
-    assert_eq!(d.fields[0].path, "/name");
-    assert_eq!(changes(&drifted), vec![("vpc".to_string(), Action::Update)]);
-    apply_ok(&e, &common::stack(&base), PlanMode::Normal).await;
-
-    // Import: adopting existing objects into a fresh state plans only real differences.
-    let doc = e.state(common::STACK).await.unwrap();
-    let dir2 = tempfile::tempdir().unwrap();
-    let e2 = engine(sb.url(), &s3, dir2.path());
-    let mut only = common::stack(&base);
-    only.resources
-        .retain(|r| ["vpc", "lb-ip", "gateway-ip", "bucket"].contains(&r.address.as_str()));
-    for r in &only.resources {
-        let id = doc.resources[&r.address].id.clone().unwrap();
-        e2.import(&only, &r.address, &id).await.expect("import");
-    }
-    let imported = plan(&e2, &only, PlanMode::Normal).await;
-    // Only kapstan-side settings that no API reports (the bucket's force_destroy) remain.
-    for c in imported.actionable() {
-        let paths: Vec<&str> = c.fields.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(
-            (c.address.as_str(), c.action, paths),
-            ("bucket", Action::Update, vec!["/force_destroy"])
-        );
-    }
+    drift_is_reported_and_repaired(&e, sb.url(), &s3, &base).await;
+    import_plans_only_real_differences(&e, sb.url(), &s3, &base).await;
 
     // In place: pool size, tags everywhere, backup schedule.
     let updated = Knobs {

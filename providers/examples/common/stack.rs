@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kapstan_engine::{Registry, Stack, StackSpec};
+use kapstan_engine::{Handle, Registry, Stack, StackSpec};
 use kapstan_providers::local::RandomPassword;
 use kapstan_providers::scaleway::client::rate_limit::RateLimit;
 use kapstan_providers::scaleway::client::{ClientOptions, ConfigOverrides, RetryPolicy, SecretKey};
@@ -63,7 +63,16 @@ impl Default for Knobs {
 /// The stack: network, NAT gateway, Kapsule, PostgreSQL, load balancer, bucket.
 pub fn stack(k: &Knobs) -> StackSpec {
     let mut s = Stack::new(STACK);
-    let tags = k.tags.clone();
+    let (pn, gw_net) = network(&mut s, &k.tags);
+    kapsule(&mut s, k, &pn, &gw_net);
+    database(&mut s, k, &pn);
+    edge(&mut s, &k.tags, &pn);
+    s.build()
+}
+
+/// VPC, private network and the NAT gateway attached to it.
+fn network(s: &mut Stack, tags: &[String]) -> (Handle<PrivateNetwork>, Handle<GatewayNetwork>) {
+    let tags = tags.to_vec();
     let vpc = s.add(
         "vpc",
         Vpc {
@@ -111,6 +120,12 @@ pub fn stack(k: &Knobs) -> StackSpec {
             zone: None,
         },
     );
+    (pn, gw_net)
+}
+
+/// The Kapsule cluster on the private network and its pool, which egresses through the gateway.
+fn kapsule(s: &mut Stack, k: &Knobs, pn: &Handle<PrivateNetwork>, gw_net: &Handle<GatewayNetwork>) {
+    let tags = k.tags.clone();
     let cluster = s.add(
         "cluster",
         Cluster {
@@ -138,7 +153,12 @@ pub fn stack(k: &Knobs) -> StackSpec {
             ..Default::default()
         },
     );
-    pool.depends_on(&gw_net);
+    pool.depends_on(gw_net);
+}
+
+/// The PostgreSQL instance with Coder's database, user, privilege and ACL.
+fn database(s: &mut Stack, k: &Knobs, pn: &Handle<PrivateNetwork>) {
+    let tags = k.tags.clone();
     let password = s.add(
         "db-password",
         RandomPassword {
@@ -204,6 +224,11 @@ pub fn stack(k: &Knobs) -> StackSpec {
             region: None,
         },
     );
+}
+
+/// The load balancer with its flexible IP, and the backup bucket.
+fn edge(s: &mut Stack, tags: &[String], pn: &Handle<PrivateNetwork>) {
+    let tags = tags.to_vec();
     let lb_ip = s.add(
         "lb-ip",
         LbIp {
@@ -245,7 +270,6 @@ pub fn stack(k: &Knobs) -> StackSpec {
             region: None,
         },
     );
-    s.build()
 }
 
 /// A provider talking to a sandbox at `api_url` and an S3 endpoint at `s3_url`, isolated from

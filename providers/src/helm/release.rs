@@ -449,22 +449,7 @@ async fn deploy(
             .await
             .map_err(|e| DriverError::failed(format!("release {name}: applying {r}: {e}")))?;
     }
-    // Prune what is no longer rendered, in reverse order.
-    let keep: BTreeSet<&ObjectRef> = inventory.iter().collect();
-    let mut stale: Vec<ObjectRef> = prior
-        .map(inventory_of)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| !keep.contains(r))
-        .collect();
-    stale.sort_by_key(|r| std::cmp::Reverse(apply_order(&r.kind)));
-    for r in &stale {
-        ctx.progress(format!("pruning {r}"));
-        client
-            .delete(r)
-            .await
-            .map_err(|e| DriverError::failed(format!("release {name}: pruning {r}: {e}")))?;
-    }
+    prune(ctx, &client, &name, prior, &inventory).await?;
     // Readiness.
     let timeout = Duration::from_secs(config["timeout_seconds"].as_u64().unwrap_or(300));
     let mut lb_ip = Value::Null;
@@ -472,26 +457,7 @@ async fn deploy(
         lb_ip = wait_ready(ctx, &client, &name, &inventory, timeout).await?;
     }
     // Release record.
-    let first_deployed = records
-        .iter()
-        .filter_map(|s| s["data"]["release"].as_str())
-        .filter_map(decode_record)
-        .filter_map(|r| r["info"]["first_deployed"].as_str().map(str::to_string))
-        .min()
-        .unwrap_or_else(now_rfc3339);
-    for prev in &records {
-        let Some(mut rel) = prev["data"]["release"].as_str().and_then(decode_record) else {
-            continue;
-        };
-        if rel["info"]["status"] == "deployed" {
-            rel["info"]["status"] = json!("superseded");
-            let secret = record::record_secret(&rel, chrono::Utc::now().timestamp());
-            client
-                .apply(&secret, FIELD_MANAGER, true)
-                .await
-                .map_err(kube_err)?;
-        }
-    }
+    let first_deployed = supersede(&client, &records).await?;
     let now = now_rfc3339();
     let release = record::release_json(&ReleaseInfo {
         name: &name,
@@ -528,6 +494,58 @@ async fn deploy(
     attrs["missing_objects"] = json!([]);
     attrs["object_hashes"] = Value::Object(hashes);
     Ok(attrs)
+}
+
+/// Deletes, in reverse apply order, what the previous revision applied and this one no longer
+/// renders.
+async fn prune(
+    ctx: &DriverContext,
+    client: &KubeClient,
+    name: &str,
+    prior: Option<&Value>,
+    inventory: &[ObjectRef],
+) -> Result<(), DriverError> {
+    let keep: BTreeSet<&ObjectRef> = inventory.iter().collect();
+    let mut stale: Vec<ObjectRef> = prior
+        .map(inventory_of)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| !keep.contains(r))
+        .collect();
+    stale.sort_by_key(|r| std::cmp::Reverse(apply_order(&r.kind)));
+    for r in &stale {
+        ctx.progress(format!("pruning {r}"));
+        client
+            .delete(r)
+            .await
+            .map_err(|e| DriverError::failed(format!("release {name}: pruning {r}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Marks the deployed release records superseded; returns when the release was first deployed.
+async fn supersede(client: &KubeClient, records: &[Value]) -> Result<String, DriverError> {
+    let first_deployed = records
+        .iter()
+        .filter_map(|s| s["data"]["release"].as_str())
+        .filter_map(decode_record)
+        .filter_map(|r| r["info"]["first_deployed"].as_str().map(str::to_string))
+        .min()
+        .unwrap_or_else(now_rfc3339);
+    for prev in records {
+        let Some(mut rel) = prev["data"]["release"].as_str().and_then(decode_record) else {
+            continue;
+        };
+        if rel["info"]["status"] == "deployed" {
+            rel["info"]["status"] = json!("superseded");
+            let secret = record::record_secret(&rel, chrono::Utc::now().timestamp());
+            client
+                .apply(&secret, FIELD_MANAGER, true)
+                .await
+                .map_err(kube_err)?;
+        }
+    }
+    Ok(first_deployed)
 }
 
 fn decode_record(b64: &str) -> Option<Value> {

@@ -430,6 +430,20 @@ fn recorded_region(p: &ScalewayProvider, rec: &ResourceState) -> Result<Region, 
     }
 }
 
+/// A type change is in place only to a type the cluster offers.
+fn check_type_available<'a>(
+    t: &str,
+    available: impl Iterator<Item = &'a str> + Clone,
+) -> Result<(), DriverError> {
+    if available.clone().any(|a| a == t) {
+        return Ok(());
+    }
+    Err(DriverError::failed(format!(
+        "cluster type {t} is not available for this cluster (available: {}); replace the cluster with `--replace` to change it",
+        available.collect::<Vec<_>>().join(", ")
+    )))
+}
+
 #[async_trait]
 impl Driver for ClusterDriver {
     fn schema(&self) -> &Schema {
@@ -628,16 +642,7 @@ impl Driver for ClusterDriver {
             && let Some(t) = string(config, "type")
         {
             let available = k8s.list_cluster_available_types(&id).await.map_err(api)?;
-            if !available.iter().any(|a| a.name == t) {
-                return Err(DriverError::failed(format!(
-                    "cluster type {t} is not available for this cluster (available: {}); replace the cluster with `--replace` to change it",
-                    available
-                        .iter()
-                        .map(|a| a.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
+            check_type_available(&t, available.iter().map(|a| a.name.as_str()))?;
             self.settle(ctx, &client, &region, &id).await?;
             k8s.set_cluster_type(&id, &t).await.map_err(api)?;
             self.settle(ctx, &client, &region, &id).await?;

@@ -1,22 +1,15 @@
 //! `scaleway_lb_ip`: a flexible IP for a load balancer (zonal, tagged).
 
-use std::sync::Arc;
-
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Resource, Schema,
-    async_trait,
-};
+use kapstan_engine::{DriverError, FieldError, Resource, async_trait};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::client::api::ListFilter;
 use super::client::wire::lb::{CreateIpRequest, Ip, UpdateIpRequest};
-use super::client::{Client, Zone};
-use super::provider::{
-    ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, found, is_owned,
-    marker_id, owned_tags, post_or_adopt, split_locality, string, strings, user_tags,
-};
+use super::client::{Client, Error as ApiErr, Zone};
+use super::kind::{Kind, KindDriver, Op, PROJECT_DOC, TAGS_DOC, ZONE_DOC, fields};
+use super::provider::{api, attributes, check, owned_tags, string, strings, user_tags};
 
 /// Zones offering load balancers.
 pub const LB_ZONES: &[&str] = &[
@@ -61,213 +54,78 @@ impl Resource for LbIp {
 }
 
 /// The `scaleway_lb_ip` driver.
+pub type LbIpDriver = KindDriver<LbIpKind>;
+
+/// The declaration of `scaleway_lb_ip`.
 #[derive(Debug)]
-pub struct LbIpDriver {
-    p: Arc<ScalewayProvider>,
-    schema: Schema,
-}
-
-impl LbIpDriver {
-    /// The driver.
-    pub fn new(p: Arc<ScalewayProvider>) -> Self {
-        Self {
-            p,
-            schema: Schema::new(
-                "scaleway_lb_ip",
-                vec![
-                    Field::optional_computed("reverse").describe("reverse DNS (updated in place)"),
-                    Field::optional("tags").describe(
-                        "tags (updated in place); kapstan adds kapstan-stack and kapstan-addr",
-                    ),
-                    Field::optional("is_ipv6")
-                        .force_new()
-                        .describe("IPv6 instead of IPv4"),
-                    Field::optional_computed("zone")
-                        .force_new()
-                        .describe("zone; default: the configured zone"),
-                    Field::optional_computed("project_id")
-                        .force_new()
-                        .describe("project; default: the credentials' project"),
-                    Field::computed("ip_address").describe("the address"),
-                    Field::computed("region").describe("region of the zone"),
-                ],
-            ),
-        }
-    }
-
-    async fn find(
-        &self,
-        ctx: &DriverContext,
-        client: &Client,
-        zone: &Zone,
-    ) -> Result<Option<Ip>, DriverError> {
-        let found = client
-            .lb(zone)
-            .list_ips(&ListFilter::tags(ctx.ownership_tags()))
-            .await
-            .map_err(api)?
-            .into_iter()
-            .filter(|i| is_owned(ctx, &i.tags))
-            .map(|i| (i.id.clone(), i))
-            .collect();
-        Ok(adopt_one(ctx, "scaleway_lb_ip", found)?.map(|(_, i)| i))
-    }
-}
-
-fn attrs(i: &Ip, config: &Value) -> Value {
-    let mut a = json!({
-        "reverse": i.reverse,
-        "tags": user_tags(&i.tags),
-        "is_ipv6": i.ip_address.contains(':'),
-        "zone": i.zone,
-        "project_id": i.project_id,
-        "ip_address": i.ip_address,
-        "region": i.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or_default(),
-    });
-    conform(&mut a, config);
-    a
-}
-
-pub(crate) fn recorded_zone(
-    p: &ScalewayProvider,
-    rec: &ResourceState,
-) -> Result<Zone, DriverError> {
-    match rec.attributes.get("zone").and_then(Value::as_str) {
-        Some(z) => Zone::parse(z).map_err(|e| DriverError::failed(e.to_string())),
-        None => p.zone_of(&rec.config),
-    }
-}
+pub struct LbIpKind;
 
 #[async_trait]
-impl Driver for LbIpDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
+impl Kind for LbIpKind {
+    const NAME: &'static str = "scaleway_lb_ip";
+    type Place = Zone;
+    type Wire = Ip;
+    type Request = CreateIpRequest;
+
+    fields! { Ip as i;
+        id = i.id;
+        tags = i.tags;
+        "reverse": optional_computed, "reverse DNS (updated in place)" => i.reverse;
+        "tags": optional, TAGS_DOC => user_tags(&i.tags);
+        "is_ipv6": optional force_new, "IPv6 instead of IPv4" => i.ip_address.contains(':');
+        "zone": optional_computed force_new, ZONE_DOC => i.zone;
+        "project_id": optional_computed force_new, PROJECT_DOC => i.project_id;
+        "ip_address": computed, "the address" => i.ip_address;
+        "region": computed, "region of the zone"
+            => i.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or_default();
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        check::locality(config, &mut e);
-        check::one_of(config, "zone", LB_ZONES, "Load Balancer zone", &mut e);
-        check::tags(config, &mut e);
-        e
+    fn validate(config: &Value, e: &mut Vec<FieldError>) {
+        check::one_of(config, "zone", LB_ZONES, "Load Balancer zone", e);
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let client = self.p.client()?;
-        let zone = recorded_zone(&self.p, rec)?;
-        Ok(found(
-            client
-                .lb(&zone)
-                .get_ip(rec.id.as_deref().unwrap_or_default())
-                .await,
-        )?
-        .map(|i| attrs(&i, &rec.config)))
+    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<Ip>, ApiErr> {
+        c.lb(at).get_ip(id).await.map(Some)
     }
 
-    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let zone = self.p.zone_of(config)?;
-        let req = CreateIpRequest {
-            project_id: self.p.project_of(config)?,
+    async fn list_tagged(c: &Client, at: &Zone, tags: &[String]) -> Result<Vec<Ip>, ApiErr> {
+        c.lb(at).list_ips(&ListFilter::tags(tags.to_vec())).await
+    }
+
+    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateIpRequest, DriverError> {
+        let Op { d, ctx, .. } = *op;
+        Ok(CreateIpRequest {
+            project_id: d.p.project_of(config)?,
             reverse: string(config, "reverse"),
             is_ipv6: config
                 .get("is_ipv6")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             tags: owned_tags(ctx, &strings(config, "tags")),
-        };
-        let (c, z, q) = (&client, &zone, &req);
-        let ip = post_or_adopt(
-            move || async move { c.lb(z).create_ip(q).await },
-            move || async move { self.find(ctx, c, z).await },
-        )
-        .await?;
-        ctx.checkpoint(json!({"id": ip.id})).await?;
-        Ok(Created {
-            id: ip.id.clone(),
-            attributes: attrs(&ip, config),
         })
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
-        config: &Value,
-        marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        let client = self.p.client()?;
-        let zone = self.p.zone_of(config)?;
-        let found = match marker_id(marker) {
-            Some(id) => found(client.lb(&zone).get_ip(id).await)?,
-            None => self.find(ctx, &client, &zone).await?,
-        };
-        Ok(found.map(|i| Created {
-            id: i.id.clone(),
-            attributes: attrs(&i, config),
-        }))
+    async fn post(c: &Client, at: &Zone, req: &CreateIpRequest) -> Result<Ip, ApiErr> {
+        c.lb(at).create_ip(req).await
     }
 
     async fn update(
-        &self,
-        ctx: &DriverContext,
-        rec: &ResourceState,
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
         config: &Value,
         _changed: &[String],
-    ) -> Result<Value, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let zone = recorded_zone(&self.p, rec)?;
+    ) -> Result<Ip, DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let req = UpdateIpRequest {
             reverse: string(config, "reverse"),
             lb_id: None,
             tags: Some(owned_tags(ctx, &strings(config, "tags"))),
         };
-        let i = client
-            .lb(&zone)
-            .update_ip(rec.id.as_deref().unwrap_or_default(), &req)
-            .await
-            .map_err(api)?;
-        Ok(attrs(&i, config))
+        c.lb(at).update_ip(id, &req).await.map_err(api)
     }
 
-    async fn delete(&self, _ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let zone = recorded_zone(&self.p, rec)?;
-        match client
-            .lb(&zone)
-            .release_ip(rec.id.as_deref().unwrap_or_default())
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(api(e)),
-        }
-    }
-
-    async fn import(
-        &self,
-        _ctx: &DriverContext,
-        id: &str,
-    ) -> Result<Option<Imported>, DriverError> {
-        let client = self.p.client()?;
-        let (loc, id) = split_locality(id);
-        let zone = match loc {
-            Some(l) => Zone::parse(l).map_err(|e| DriverError::failed(e.to_string()))?,
-            None => client.zone().clone(),
-        };
-        match client.lb(&zone).get_ip(id).await {
-            Ok(i) => {
-                let attributes = attrs(&i, &Value::Null);
-                Ok(Some(Imported {
-                    config: config_from(&self.schema, &attributes),
-                    attributes,
-                }))
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
+    async fn remove(c: &Client, at: &Zone, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
+        c.lb(at).release_ip(id).await
     }
 }

@@ -265,9 +265,16 @@ where
     }
 }
 
-/// A client error as a driver error (client messages carry no secrets).
+/// A client error as a driver error keeping it as the source (client messages carry no
+/// secrets), retryable as the client classifies it.
 pub(crate) fn api(e: ApiErr) -> DriverError {
-    DriverError::failed(e.to_string())
+    let retryable = e.is_retryable();
+    DriverError::api(e, retryable)
+}
+
+/// Whether a driver error is a client "not found" answer.
+pub(crate) fn is_not_found(e: &DriverError) -> bool {
+    e.api_source::<ApiErr>().is_some_and(ApiErr::is_not_found)
 }
 
 /// A lookup whose "not found" answer means the object is absent.
@@ -553,32 +560,14 @@ pub(crate) mod check {
 /// Sends a create (`post`); when its outcome is unknown (lost response), looks the object up
 /// with `find` (ownership tags or natural key) and adopts it, or, when nothing was created,
 /// sends it again (at most three attempts).
-pub(crate) async fn post_or_adopt<T, P, PF, F, FF>(
-    mut post: P,
-    mut find: F,
-) -> Result<T, DriverError>
+pub(crate) async fn post_or_adopt<T, P, PF, F, FF>(post: P, find: F) -> Result<T, DriverError>
 where
     P: FnMut() -> PF,
     PF: Future<Output = Result<T, ApiErr>>,
     F: FnMut() -> FF,
     FF: Future<Output = Result<Option<T>, DriverError>>,
 {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match post().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_ambiguous() => {
-                if let Some(v) = find().await? {
-                    return Ok(v);
-                }
-                if attempt >= 3 {
-                    return Err(api(e));
-                }
-            }
-            Err(e) => return Err(api(e)),
-        }
-    }
+    super::kind::adopt_on_create(post, find, |_| false).await
 }
 
 /// Declares the typed attribute accessors of a kind.

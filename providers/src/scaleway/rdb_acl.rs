@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use super::client::Region;
 use super::client::wire::rdb::{AclRule, AclRuleRequest};
-use super::provider::{Pace, ScalewayProvider, api, attributes, check, config_from, found, string};
+use super::provider::{
+    Pace, ScalewayProvider, api, attributes, check, config_from, found, is_not_found, string,
+};
 use super::rdb_instance::{REGIONS, rdb_client, wait_instance};
 
 /// One allowed source.
@@ -239,7 +241,7 @@ impl Driver for RdbAclDriver {
         let pacing = self.p.pacing(Pace::Long);
         match wait_instance(ctx, pacing, &client, &region, &instance).await {
             Ok(_) => {}
-            Err(DriverError::Failed { message }) if message.contains("404") => return Ok(()),
+            Err(e) if is_not_found(&e) => return Ok(()),
             Err(e) => return Err(e),
         }
         match client.rdb(&region).delete_acl_rules(&instance, &ips).await {

@@ -1,18 +1,19 @@
 //! `scaleway_rdb_database`: a database of a managed instance (natural key: its name).
 
-use std::sync::Arc;
-
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Resource,
-    Schema, async_trait,
-};
+use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::client::Region;
-use super::provider::{Pace, ScalewayProvider, api, attributes, check, string};
-use super::rdb_instance::{REGIONS, rdb_client, wait_instance};
+use super::client::wire::rdb::Database;
+use super::client::{Client, Error as ApiErr, Region};
+use super::kind::{Kind, KindDriver, Op, fetch, fields};
+use super::provider::{attributes, check};
+use super::rdb_instance::REGIONS;
+use super::rdb_item::{
+    InstanceItem, declared_key, instance_and_name, item_client, wait_instance_after_delete,
+    wait_instance_of,
+};
 
 /// A database.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -66,188 +67,101 @@ pub fn check_database_name(config: &Value, field: &str, e: &mut Vec<FieldError>)
 }
 
 /// The `scaleway_rdb_database` driver.
+pub type RdbDatabaseDriver = KindDriver<RdbDatabaseKind>;
+
+/// The declaration of `scaleway_rdb_database`.
 #[derive(Debug)]
-pub struct RdbDatabaseDriver {
-    p: Arc<ScalewayProvider>,
-    schema: Schema,
-}
+pub struct RdbDatabaseKind;
 
-impl RdbDatabaseDriver {
-    /// The driver.
-    pub fn new(p: Arc<ScalewayProvider>) -> Self {
-        Self {
-            p,
-            schema: Schema::new(
-                "scaleway_rdb_database",
-                vec![
-                    Field::required("instance_id")
-                        .force_new()
-                        .describe("the instance"),
-                    Field::required("name")
-                        .force_new()
-                        .describe("database name"),
-                    Field::optional_computed("region")
-                        .force_new()
-                        .describe("region of the instance"),
-                    Field::computed("managed").describe("whether Scaleway manages the database"),
-                ],
-            ),
-        }
-    }
-
-    async fn get(
-        &self,
-        region: &Region,
-        instance: &str,
-        name: &str,
-    ) -> Result<Option<Value>, DriverError> {
-        let client = rdb_client(&self.p, region, instance)?;
-        match client.rdb(region).get_database(instance, name).await {
-            Ok(Some(d)) => Ok(Some(json!({
-                "instance_id": instance, "name": d.name, "region": region.as_str(), "managed": d.managed,
-            }))),
-            Ok(None) => Ok(None),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
-    }
-}
-
-fn id_of(region: &Region, instance: &str, name: &str) -> String {
-    format!("{region}/{instance}/{name}")
-}
+type LiveDatabase = InstanceItem<Database>;
 
 #[async_trait]
-impl Driver for RdbDatabaseDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
+impl Kind for RdbDatabaseKind {
+    const NAME: &'static str = "scaleway_rdb_database";
+    type Place = Region;
+    type Wire = LiveDatabase;
+    type Request = String;
+
+    fields! { LiveDatabase as d;
+        id = d.id_for(&d.item.name);
+        "instance_id": required force_new, "the instance" => d.instance;
+        "name": required force_new, "database name" => d.item.name;
+        "region": optional_computed force_new, "region of the instance" => d.region.as_str();
+        "managed": computed, "whether Scaleway manages the database" => d.item.managed;
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        check::locality(config, &mut e);
-        check::one_of(config, "region", REGIONS, "Managed Database region", &mut e);
-        check_database_name(config, "name", &mut e);
-        e
+    fn validate(config: &Value, e: &mut Vec<FieldError>) {
+        check::one_of(config, "region", REGIONS, "Managed Database region", e);
+        check_database_name(config, "name", e);
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let region = self.p.region_of(&rec.config)?;
-        let instance = string(&rec.config, "instance_id").unwrap_or_default();
-        let name = string(&rec.config, "name").unwrap_or_default();
-        self.get(&region, &instance, &name).await
+    /// A database of that name already there: the name is the key.
+    fn exists_already(e: &ApiErr) -> bool {
+        matches!(e.status(), Some(409 | 400))
     }
 
-    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let region = self.p.region_of(config)?;
-        let instance = string(config, "instance_id").unwrap_or_default();
-        let name = string(config, "name").unwrap_or_default();
-        let client = rdb_client(&self.p, &region, &instance)?;
-        wait_instance(ctx, self.p.pacing(Pace::Long), &client, &region, &instance).await?;
-        for attempt in 1..=3 {
-            match client.rdb(&region).create_database(&instance, &name).await {
-                Ok(_) => break,
-                // Lost answer, or a database of that name already there: the name is the key.
-                Err(e)
-                    if e.is_ambiguous() || e.status() == Some(409) || e.status() == Some(400) =>
-                {
-                    if self.get(&region, &instance, &name).await?.is_some() {
-                        break;
-                    }
-                    if attempt == 3 || !e.is_ambiguous() {
-                        return Err(api(e));
-                    }
-                }
-                Err(e) => return Err(api(e)),
-            }
-        }
-        let id = id_of(&region, &instance, &name);
-        ctx.checkpoint(json!({"id": id})).await?;
-        wait_instance(ctx, self.p.pacing(Pace::Long), &client, &region, &instance).await?;
-        let attributes = self.get(&region, &instance, &name).await?.ok_or_else(|| {
-            DriverError::failed(format!("database {name} vanished after creation"))
-        })?;
-        Ok(Created { id, attributes })
+    fn client(d: &RdbDatabaseDriver, config: &Value) -> Result<Client, DriverError> {
+        item_client(d, config)
     }
 
-    async fn recover(
-        &self,
-        _ctx: &DriverContext,
+    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<LiveDatabase>, ApiErr> {
+        let (instance, name) = instance_and_name(id, "database")?;
+        let found = c.rdb(at).get_database(instance, name).await?;
+        Ok(found.map(|db| InstanceItem::new(at, instance, db)))
+    }
+
+    async fn lookup(
+        op: &Op<'_, Self>,
         config: &Value,
-        _marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        let region = self.p.region_of(config)?;
-        let instance = string(config, "instance_id").unwrap_or_default();
-        let name = string(config, "name").unwrap_or_default();
-        Ok(self
-            .get(&region, &instance, &name)
-            .await?
-            .map(|attributes| Created {
-                id: id_of(&region, &instance, &name),
-                attributes,
-            }))
+    ) -> Result<Option<LiveDatabase>, DriverError> {
+        let Op { c, at, .. } = *op;
+        fetch::<Self>(c, at, &declared_key(config)).await
     }
 
+    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<String, DriverError> {
+        wait_instance_of(op, config).await?;
+        Ok(declared_key(config))
+    }
+
+    async fn post(c: &Client, at: &Region, key: &String) -> Result<LiveDatabase, ApiErr> {
+        let (instance, name) = instance_and_name(key, "database")?;
+        let db = c.rdb(at).create_database(instance, name).await?;
+        Ok(InstanceItem::new(at, instance, db))
+    }
+
+    async fn settle(
+        op: &Op<'_, Self>,
+        config: &Value,
+        _db: LiveDatabase,
+    ) -> Result<LiveDatabase, DriverError> {
+        let Op { c, at, .. } = *op;
+        wait_instance_of(op, config).await?;
+        let key = declared_key(config);
+        fetch::<Self>(c, at, &key)
+            .await?
+            .ok_or_else(|| DriverError::failed(format!("database {key} vanished after creation")))
+    }
+
+    /// Every argument forces replacement: nothing to update.
     async fn update(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
         _config: &Value,
         _changed: &[String],
-    ) -> Result<Value, DriverError> {
-        // Every argument forces replacement: nothing to update.
-        Ok(rec.attributes.clone())
-    }
-
-    async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        let region = self.p.region_of(&rec.config)?;
-        let instance = string(&rec.config, "instance_id").unwrap_or_default();
-        let name = string(&rec.config, "name").unwrap_or_default();
-        let client = rdb_client(&self.p, &region, &instance)?;
-        match client.rdb(&region).delete_database(&instance, &name).await {
-            Ok(()) => {}
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(api(e)),
-        }
-        match wait_instance(ctx, self.p.pacing(Pace::Long), &client, &region, &instance).await {
-            Err(DriverError::Failed { message })
-                if message.contains("not found") || message.contains("404") =>
-            {
-                Ok(())
-            }
-            other => other.map(|_| ()),
-        }
-    }
-
-    async fn import(
-        &self,
-        _ctx: &DriverContext,
-        id: &str,
-    ) -> Result<Option<Imported>, DriverError> {
-        let parts: Vec<&str> = id.split('/').collect();
-        let (region, instance, name) = match parts.as_slice() {
-            [r, i, n] => (
-                Region::parse(r).map_err(|e| DriverError::failed(e.to_string()))?,
-                *i,
-                *n,
-            ),
-            [i, n] => (self.p.client()?.region().clone(), *i, *n),
-            _ => {
-                return Err(DriverError::failed(
-                    "import a database as `region/instance_id/name`",
-                ));
-            }
-        };
-        Ok(self
-            .get(&region, instance, name)
+    ) -> Result<LiveDatabase, DriverError> {
+        let Op { c, at, .. } = *op;
+        fetch::<Self>(c, at, id)
             .await?
-            .map(|attributes| Imported {
-                config: json!({"instance_id": instance, "name": name}),
-                attributes,
-            }))
+            .ok_or_else(|| DriverError::failed(format!("database {id} is gone")))
+    }
+
+    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
+        let (instance, name) = instance_and_name(id, "database")?;
+        c.rdb(at).delete_database(instance, name).await
+    }
+
+    async fn after_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        wait_instance_after_delete(op, &rec.config).await
     }
 }

@@ -21,7 +21,8 @@ use super::client::wire::rdb::{
     CreateInstanceRequest, EndpointSpec, EndpointSpecPrivateNetwork, Instance, IpamConfig, Setting,
     UpdateInstanceRequest, UpdateUserRequest, UpgradeInstanceRequest, VolumeType,
 };
-use super::client::{Client, Region, hook_fn};
+use super::client::{Client, Region};
+use super::kind::client_waiting_on;
 use super::provider::{
     Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform,
     found, is_owned, marker_id, owned_tags, post_or_adopt, split_locality, string, strings,
@@ -198,29 +199,71 @@ pub(crate) fn rdb_client(
     region: &Region,
     instance_id: &str,
 ) -> Result<Client, DriverError> {
-    let client = p.client()?;
-    let (c, r, id) = (
-        client.without_transient_hook(),
-        region.clone(),
-        instance_id.to_string(),
-    );
+    let (region, id) = (region.clone(), instance_id.to_string());
     let pacing = p.pacing(Pace::Long);
-    let scale = p.poll_scale();
-    Ok(client.with_transient_hook(hook_fn(move |_| {
-        let (c, r, id) = (c.clone(), r.clone(), id.clone());
+    client_waiting_on(p, format!("instance {id}"), move |c| {
+        let (region, id) = (region.clone(), id.clone());
         async move {
-            // A short pause first: untyped 409s (concurrent updates) clear by themselves.
-            tokio::time::sleep(std::time::Duration::from_secs_f64(0.5 * scale)).await;
             let ctx = DriverContext::detached("", "");
-            wait_instance(&ctx, pacing, &c, &r, &id)
+            wait_instance(&ctx, pacing, &c, &region, &id)
                 .await
                 .map(|_| ())
-                .map_err(|e| super::client::Error::Wait {
-                    resource: format!("instance {id}"),
-                    message: e.to_string(),
-                })
         }
-    })))
+    })
+}
+
+/// The in-place upgrades a change asks for, one call each, or why it cannot be in place.
+fn upgrades_of(
+    config: &Value,
+    current: &Instance,
+    touched: &dyn Fn(&str) -> bool,
+) -> Result<Vec<UpgradeInstanceRequest>, DriverError> {
+    let mut upgrades = vec![];
+    if touched("node_type") {
+        upgrades.push(UpgradeInstanceRequest {
+            node_type: string(config, "node_type").map(|n| n.to_ascii_lowercase()),
+            ..Default::default()
+        });
+    }
+    if touched("is_ha_cluster") {
+        let want = config
+            .get("is_ha_cluster")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if !want && current.is_ha_cluster {
+            return Err(DriverError::failed(
+                "high availability cannot be disabled in place; replace the instance with `--replace`",
+            ));
+        }
+        if want && !current.is_ha_cluster {
+            upgrades.push(UpgradeInstanceRequest {
+                enable_ha: Some(true),
+                ..Default::default()
+            });
+        }
+    }
+    if touched("volume_type")
+        && let Some(t) = string(config, "volume_type")
+    {
+        upgrades.push(UpgradeInstanceRequest {
+            volume_type: Some(VolumeType::from(t.as_str())),
+            ..Default::default()
+        });
+    }
+    if touched("volume_size_in_gb")
+        && let Some(g) = config.get("volume_size_in_gb").and_then(Value::as_u64)
+    {
+        if g * GB < current.volume.size {
+            return Err(DriverError::failed(
+                "the volume can only grow; replace the instance with `--replace` to shrink it",
+            ));
+        }
+        upgrades.push(UpgradeInstanceRequest {
+            volume_size: Some(g * GB),
+            ..Default::default()
+        });
+    }
+    Ok(upgrades)
 }
 
 /// The `scaleway_rdb_instance` driver.
@@ -716,52 +759,7 @@ impl Driver for RdbInstanceDriver {
             rdb.update_instance(&id, &req).await.map_err(api)?;
             wait_instance(ctx, pacing, &client, &region, &id).await?;
         }
-        let mut upgrades = vec![];
-        if touched("node_type") {
-            upgrades.push(UpgradeInstanceRequest {
-                node_type: string(config, "node_type").map(|n| n.to_ascii_lowercase()),
-                ..Default::default()
-            });
-        }
-        if touched("is_ha_cluster") {
-            let want = config
-                .get("is_ha_cluster")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            if !want && current.is_ha_cluster {
-                return Err(DriverError::failed(
-                    "high availability cannot be disabled in place; replace the instance with `--replace`",
-                ));
-            }
-            if want && !current.is_ha_cluster {
-                upgrades.push(UpgradeInstanceRequest {
-                    enable_ha: Some(true),
-                    ..Default::default()
-                });
-            }
-        }
-        if touched("volume_type")
-            && let Some(t) = string(config, "volume_type")
-        {
-            upgrades.push(UpgradeInstanceRequest {
-                volume_type: Some(VolumeType::from(t.as_str())),
-                ..Default::default()
-            });
-        }
-        if touched("volume_size_in_gb")
-            && let Some(g) = config.get("volume_size_in_gb").and_then(Value::as_u64)
-        {
-            if g * GB < current.volume.size {
-                return Err(DriverError::failed(
-                    "the volume can only grow; replace the instance with `--replace` to shrink it",
-                ));
-            }
-            upgrades.push(UpgradeInstanceRequest {
-                volume_size: Some(g * GB),
-                ..Default::default()
-            });
-        }
-        for up in upgrades {
+        for up in upgrades_of(config, &current, &touched)? {
             rdb.upgrade_instance(&id, &up).await.map_err(api)?;
             wait_instance(ctx, pacing, &client, &region, &id).await?;
         }

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use super::client::Region;
 use super::client::wire::rdb::Privilege;
-use super::provider::{Pace, ScalewayProvider, api, attributes, check, config_from, string};
+use super::provider::{
+    Pace, ScalewayProvider, api, attributes, check, config_from, is_not_found, string,
+};
 use super::rdb_instance::{REGIONS, rdb_client, wait_instance};
 
 /// A permission of a user on a database.
@@ -215,13 +217,7 @@ impl Driver for RdbPrivilegeDriver {
         match self.set(ctx, &k, "none").await {
             Ok(()) => Ok(()),
             // The user, database or instance is already gone.
-            Err(DriverError::Failed { message })
-                if message.contains("404")
-                    || message.contains("not found")
-                    || message.contains("not Found") =>
-            {
-                Ok(())
-            }
+            Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(e),
         }
     }

@@ -1,21 +1,21 @@
 //! `scaleway_rdb_user`: a user of a managed instance; the password (typically from
 //! `random_password`) is sensitive and updated in place.
 
-use std::sync::Arc;
-
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Resource,
-    Schema, async_trait,
-};
+use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::client::Region;
 use super::client::secret::SecretString;
-use super::client::wire::rdb::{CreateUserRequest, UpdateUserRequest};
-use super::provider::{Pace, ScalewayProvider, api, attributes, check, string};
-use super::rdb_instance::{REGIONS, check_password, check_user_name, rdb_client, wait_instance};
+use super::client::wire::rdb::{CreateUserRequest, UpdateUserRequest, User};
+use super::client::{Client, Error as ApiErr, Region};
+use super::kind::{Kind, KindDriver, Op, fetch, fields};
+use super::provider::{api, attributes, check, string};
+use super::rdb_instance::{REGIONS, check_password, check_user_name};
+use super::rdb_item::{
+    InstanceItem, declared_key, instance_and_name, item_client, wait_instance_after_delete,
+    wait_instance_of,
+};
 
 /// A database user.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -48,242 +48,148 @@ impl Resource for RdbUser {
 }
 
 /// The `scaleway_rdb_user` driver.
+pub type RdbUserDriver = KindDriver<RdbUserKind>;
+
+/// The declaration of `scaleway_rdb_user`.
 #[derive(Debug)]
-pub struct RdbUserDriver {
-    p: Arc<ScalewayProvider>,
-    schema: Schema,
-}
+pub struct RdbUserKind;
 
-impl RdbUserDriver {
-    /// The driver.
-    pub fn new(p: Arc<ScalewayProvider>) -> Self {
-        Self {
-            p,
-            schema: Schema::new(
-                "scaleway_rdb_user",
-                vec![
-                    Field::required("instance_id").force_new().describe("the instance"),
-                    Field::required("name").force_new().describe("user name"),
-                    Field::required("password").sensitive().describe("password (updated in place; 8–128 chars with digit, upper, lower, special)"),
-                    Field::optional("is_admin").describe("administrator (updated in place)"),
-                    Field::optional_computed("region").force_new().describe("region of the instance"),
-                ],
-            ),
-        }
+type LiveUser = InstanceItem<User>;
+
+fn declared_update(config: &Value) -> UpdateUserRequest {
+    UpdateUserRequest {
+        password: Some(SecretString::new(
+            string(config, "password").unwrap_or_default(),
+        )),
+        is_admin: config.get("is_admin").and_then(Value::as_bool),
     }
-
-    async fn get(
-        &self,
-        region: &Region,
-        instance: &str,
-        name: &str,
-    ) -> Result<Option<Value>, DriverError> {
-        let client = rdb_client(&self.p, region, instance)?;
-        match client.rdb(region).get_user(instance, name).await {
-            Ok(Some(u)) => Ok(Some(json!({
-                "instance_id": instance, "name": u.name, "is_admin": u.is_admin, "region": region.as_str(),
-            }))),
-            Ok(None) => Ok(None),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
-    }
-}
-
-fn id_of(region: &Region, instance: &str, name: &str) -> String {
-    format!("{region}/{instance}/{name}")
 }
 
 #[async_trait]
-impl Driver for RdbUserDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
+impl Kind for RdbUserKind {
+    const NAME: &'static str = "scaleway_rdb_user";
+    type Place = Region;
+    type Wire = LiveUser;
+    type Request = (String, CreateUserRequest);
+
+    fields! { LiveUser as u;
+        id = u.id_for(&u.item.name);
+        "instance_id": required force_new, "the instance" => u.instance;
+        "name": required force_new, "user name" => u.item.name;
+        "password": required sensitive,
+            "password (updated in place; 8–128 chars with digit, upper, lower, special)";
+        "is_admin": optional, "administrator (updated in place)" => u.item.is_admin;
+        "region": optional_computed force_new, "region of the instance" => u.region.as_str();
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        check::locality(config, &mut e);
-        check::one_of(config, "region", REGIONS, "Managed Database region", &mut e);
-        check_user_name(config, "name", &mut e);
-        check_password(config, "password", &mut e);
-        e
+    fn validate(config: &Value, e: &mut Vec<FieldError>) {
+        check::one_of(config, "region", REGIONS, "Managed Database region", e);
+        check_user_name(config, "name", e);
+        check_password(config, "password", e);
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let region = self.p.region_of(&rec.config)?;
-        let instance = string(&rec.config, "instance_id").unwrap_or_default();
-        let name = string(&rec.config, "name").unwrap_or_default();
-        self.get(&region, &instance, &name).await
+    /// A user of that name already there: the name is the key.
+    fn exists_already(e: &ApiErr) -> bool {
+        matches!(e.status(), Some(409 | 400))
     }
 
-    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let region = self.p.region_of(config)?;
-        let instance = string(config, "instance_id").unwrap_or_default();
-        let name = string(config, "name").unwrap_or_default();
-        let client = rdb_client(&self.p, &region, &instance)?;
-        let pacing = self.p.pacing(Pace::Long);
-        wait_instance(ctx, pacing, &client, &region, &instance).await?;
+    fn client(d: &RdbUserDriver, config: &Value) -> Result<Client, DriverError> {
+        item_client(d, config)
+    }
+
+    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<LiveUser>, ApiErr> {
+        let (instance, name) = instance_and_name(id, "user")?;
+        let found = c.rdb(at).get_user(instance, name).await?;
+        Ok(found.map(|u| InstanceItem::new(at, instance, u)))
+    }
+
+    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<LiveUser>, DriverError> {
+        let Op { c, at, .. } = *op;
+        fetch::<Self>(c, at, &declared_key(config)).await
+    }
+
+    async fn request(
+        op: &Op<'_, Self>,
+        config: &Value,
+    ) -> Result<(String, CreateUserRequest), DriverError> {
+        wait_instance_of(op, config).await?;
         let req = CreateUserRequest {
-            name: name.clone(),
+            name: string(config, "name").unwrap_or_default(),
             password: SecretString::new(string(config, "password").unwrap_or_default()),
             is_admin: config
                 .get("is_admin")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
         };
-        let rdb = client.rdb(&region);
-        for attempt in 1..=3 {
-            match rdb.create_user(&instance, &req).await {
-                Ok(_) => break,
-                Err(e)
-                    if e.is_ambiguous() || e.status() == Some(409) || e.status() == Some(400) =>
-                {
-                    // The name is the key: adopt the user and set the declared password.
-                    if self.get(&region, &instance, &name).await?.is_some() {
-                        wait_instance(ctx, pacing, &client, &region, &instance).await?;
-                        let update = UpdateUserRequest {
-                            password: Some(req.password.clone()),
-                            is_admin: Some(req.is_admin),
-                        };
-                        rdb.update_user(&instance, &name, &update)
-                            .await
-                            .map_err(api)?;
-                        break;
-                    }
-                    if attempt == 3 || !e.is_ambiguous() {
-                        return Err(api(e));
-                    }
-                }
-                Err(e) => return Err(api(e)),
-            }
-        }
-        let id = id_of(&region, &instance, &name);
-        ctx.checkpoint(json!({"id": id})).await?;
-        wait_instance(ctx, pacing, &client, &region, &instance).await?;
-        let attributes = self
-            .get(&region, &instance, &name)
-            .await?
-            .ok_or_else(|| DriverError::failed(format!("user {name} vanished after creation")))?;
-        Ok(Created { id, attributes })
+        Ok((string(config, "instance_id").unwrap_or_default(), req))
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
+    async fn post(
+        c: &Client,
+        at: &Region,
+        (instance, req): &(String, CreateUserRequest),
+    ) -> Result<LiveUser, ApiErr> {
+        let u = c.rdb(at).create_user(instance, req).await?;
+        Ok(InstanceItem::new(at, instance, u))
+    }
+
+    /// The earlier run may have died before the password was set: set the declared one.
+    async fn adopted(
+        op: &Op<'_, Self>,
         config: &Value,
-        _marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        let region = self.p.region_of(config)?;
-        let instance = string(config, "instance_id").unwrap_or_default();
-        let name = string(config, "name").unwrap_or_default();
-        if self.get(&region, &instance, &name).await?.is_none() {
-            return Ok(None);
-        }
-        // The earlier run may have died before the password was set: set it again.
-        let client = rdb_client(&self.p, &region, &instance)?;
-        wait_instance(ctx, self.p.pacing(Pace::Long), &client, &region, &instance).await?;
-        client
-            .rdb(&region)
-            .update_user(
-                &instance,
-                &name,
-                &UpdateUserRequest {
-                    password: Some(SecretString::new(
-                        string(config, "password").unwrap_or_default(),
-                    )),
-                    is_admin: config.get("is_admin").and_then(Value::as_bool),
-                },
-            )
-            .await
-            .map_err(api)?;
-        wait_instance(ctx, self.p.pacing(Pace::Long), &client, &region, &instance).await?;
-        Ok(self
-            .get(&region, &instance, &name)
+        _u: LiveUser,
+    ) -> Result<LiveUser, DriverError> {
+        set_declared(op, &declared_key(config), config).await
+    }
+
+    async fn settle(
+        op: &Op<'_, Self>,
+        config: &Value,
+        _u: LiveUser,
+    ) -> Result<LiveUser, DriverError> {
+        let Op { c, at, .. } = *op;
+        wait_instance_of(op, config).await?;
+        let key = declared_key(config);
+        fetch::<Self>(c, at, &key)
             .await?
-            .map(|attributes| Created {
-                id: id_of(&region, &instance, &name),
-                attributes,
-            }))
+            .ok_or_else(|| DriverError::failed(format!("user {key} vanished after creation")))
     }
 
     async fn update(
-        &self,
-        ctx: &DriverContext,
-        rec: &ResourceState,
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
         config: &Value,
         _changed: &[String],
-    ) -> Result<Value, DriverError> {
-        let region = self.p.region_of(&rec.config)?;
-        let instance = string(&rec.config, "instance_id").unwrap_or_default();
-        let name = string(&rec.config, "name").unwrap_or_default();
-        let client = rdb_client(&self.p, &region, &instance)?;
-        let pacing = self.p.pacing(Pace::Long);
-        wait_instance(ctx, pacing, &client, &region, &instance).await?;
-        client
-            .rdb(&region)
-            .update_user(
-                &instance,
-                &name,
-                &UpdateUserRequest {
-                    password: Some(SecretString::new(
-                        string(config, "password").unwrap_or_default(),
-                    )),
-                    is_admin: config.get("is_admin").and_then(Value::as_bool),
-                },
-            )
-            .await
-            .map_err(api)?;
-        wait_instance(ctx, pacing, &client, &region, &instance).await?;
-        self.get(&region, &instance, &name)
-            .await?
-            .ok_or_else(|| DriverError::failed(format!("user {name} is gone")))
+    ) -> Result<LiveUser, DriverError> {
+        set_declared(op, id, config).await
     }
 
-    async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        let region = self.p.region_of(&rec.config)?;
-        let instance = string(&rec.config, "instance_id").unwrap_or_default();
-        let name = string(&rec.config, "name").unwrap_or_default();
-        let client = rdb_client(&self.p, &region, &instance)?;
-        match client.rdb(&region).delete_user(&instance, &name).await {
-            Ok(()) => {}
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(api(e)),
-        }
-        match wait_instance(ctx, self.p.pacing(Pace::Long), &client, &region, &instance).await {
-            Err(DriverError::Failed { message }) if message.contains("404") => Ok(()),
-            other => other.map(|_| ()),
-        }
+    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
+        let (instance, name) = instance_and_name(id, "user")?;
+        c.rdb(at).delete_user(instance, name).await
     }
 
-    async fn import(
-        &self,
-        _ctx: &DriverContext,
-        id: &str,
-    ) -> Result<Option<Imported>, DriverError> {
-        let parts: Vec<&str> = id.split('/').collect();
-        let (region, instance, name) = match parts.as_slice() {
-            [r, i, n] => (
-                Region::parse(r).map_err(|e| DriverError::failed(e.to_string()))?,
-                *i,
-                *n,
-            ),
-            [i, n] => (self.p.client()?.region().clone(), *i, *n),
-            _ => {
-                return Err(DriverError::failed(
-                    "import a user as `region/instance_id/name`",
-                ));
-            }
-        };
-        Ok(self
-            .get(&region, instance, name)
-            .await?
-            .map(|attributes| Imported {
-                config: json!({"instance_id": instance, "name": name}),
-                attributes,
-            }))
+    async fn after_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        wait_instance_after_delete(op, &rec.config).await
     }
+}
+
+/// Sets the declared password and role, waiting for the instance before and after.
+async fn set_declared(
+    op: &Op<'_, RdbUserKind>,
+    id: &str,
+    config: &Value,
+) -> Result<LiveUser, DriverError> {
+    let Op { c, at, .. } = *op;
+    wait_instance_of(op, config).await?;
+    let (instance, name) = instance_and_name(id, "user").map_err(api)?;
+    c.rdb(at)
+        .update_user(instance, name, &declared_update(config))
+        .await
+        .map_err(api)?;
+    wait_instance_of(op, config).await?;
+    fetch::<RdbUserKind>(c, at, id)
+        .await?
+        .ok_or_else(|| DriverError::failed(format!("user {name} is gone")))
 }

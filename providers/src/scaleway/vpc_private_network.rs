@@ -1,26 +1,20 @@
 //! `scaleway_vpc_private_network`: a private network (regional, synchronous, tagged); its
 //! deletion waits out 412 `resource_still_in_use` while detaches propagate.
 
-use std::sync::Arc;
-
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Resource,
-    Schema, async_trait,
-};
+use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::client::api::ListFilter;
 use super::client::wire::vpc::{
-    CreatePrivateNetworkRequest, PrivateNetwork as WirePn, UpdatePrivateNetworkRequest,
+    CreatePrivateNetworkRequest, PrivateNetwork as WirePn, Subnet, UpdatePrivateNetworkRequest,
 };
-use super::client::{Client, Region};
-use super::provider::{
-    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, found,
-    is_owned, marker_id, owned_tags, post_or_adopt, split_locality, string, strings, user_tags,
-    wait_for,
+use super::client::{Client, Error as ApiErr, Region};
+use super::kind::{
+    Deletion, Kind, KindDriver, ORGANIZATION_DOC, Op, PROJECT_DOC, REGION_DOC, TAGS_DOC, fields,
 };
+use super::provider::{Pace, api, attributes, check, owned_tags, string, strings, user_tags};
 
 /// The IPv4 subnet of a private network.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -73,107 +67,48 @@ impl Resource for PrivateNetwork {
 }
 
 /// The `scaleway_vpc_private_network` driver.
+pub type PrivateNetworkDriver = KindDriver<PrivateNetworkKind>;
+
+/// The declaration of `scaleway_vpc_private_network`.
 #[derive(Debug)]
-pub struct PrivateNetworkDriver {
-    p: Arc<ScalewayProvider>,
-    schema: Schema,
-}
+pub struct PrivateNetworkKind;
 
-impl PrivateNetworkDriver {
-    /// The driver.
-    pub fn new(p: Arc<ScalewayProvider>) -> Self {
-        Self {
-            p,
-            schema: Schema::new(
-                "scaleway_vpc_private_network",
-                vec![
-                    Field::required("name").describe("name (updated in place)"),
-                    Field::optional("tags").describe(
-                        "tags (updated in place); kapstan adds kapstan-stack and kapstan-addr",
-                    ),
-                    Field::optional_computed("vpc_id")
-                        .force_new()
-                        .describe("VPC; default: the project's default VPC of the region"),
-                    Field::optional_computed("ipv4_subnet")
-                        .force_new()
-                        .describe("`{subnet}`: IPv4 CIDR; default: a /22 allocated by the API"),
-                    Field::optional("enable_default_route_propagation")
-                        .describe("propagate the default route to the VPC (updated in place)"),
-                    Field::optional_computed("region")
-                        .force_new()
-                        .describe("region; default: the configured region"),
-                    Field::optional_computed("project_id")
-                        .force_new()
-                        .describe("project; default: the credentials' project"),
-                    Field::computed("ipv6_subnets").describe("IPv6 subnets (`[{subnet}]`)"),
-                    Field::computed("organization_id").describe("organization of the project"),
-                    Field::computed("created_at").describe("creation time"),
-                ],
-            ),
-        }
-    }
-
-    async fn find(
-        &self,
-        ctx: &DriverContext,
-        client: &Client,
-        region: &Region,
-    ) -> Result<Option<WirePn>, DriverError> {
-        let found = client
-            .vpc(region)
-            .list_private_networks(&ListFilter::tags(ctx.ownership_tags()))
-            .await
-            .map_err(api)?
-            .into_iter()
-            .filter(|v| is_owned(ctx, &v.tags))
-            .map(|v| (v.id.clone(), v))
-            .collect();
-        Ok(adopt_one(ctx, "scaleway_vpc_private_network", found)?.map(|(_, v)| v))
-    }
-}
-
-fn attrs(v: &WirePn, config: &Value) -> Value {
-    let v4 = v.subnets.iter().find(|s| !s.subnet.contains(':'));
-    let v6: Vec<Value> = v
-        .subnets
-        .iter()
-        .filter(|s| s.subnet.contains(':'))
-        .map(|s| json!({"subnet": s.subnet, "id": s.id}))
-        .collect();
-    let mut a = json!({
-        "name": v.name,
-        "tags": user_tags(&v.tags),
-        "vpc_id": v.vpc_id,
-        "ipv4_subnet": v4.map(|s| json!({"subnet": s.subnet, "id": s.id})),
-        "ipv6_subnets": v6,
-        "enable_default_route_propagation": v.default_route_propagation_enabled,
-        "region": v.region,
-        "project_id": v.project_id,
-        "organization_id": v.organization_id,
-        "created_at": v.created_at,
-    });
-    conform(&mut a, config);
-    a
-}
-
-fn region_of_recorded(p: &ScalewayProvider, rec: &ResourceState) -> Result<Region, DriverError> {
-    match rec.attributes.get("region").and_then(Value::as_str) {
-        Some(r) => Region::parse(r).map_err(|e| DriverError::failed(e.to_string())),
-        None => p.region_of(&rec.config),
-    }
+fn subnet(s: &Subnet) -> Value {
+    json!({"subnet": s.subnet, "id": s.id})
 }
 
 #[async_trait]
-impl Driver for PrivateNetworkDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
+impl Kind for PrivateNetworkKind {
+    const NAME: &'static str = "scaleway_vpc_private_network";
+    // 412 `resource_still_in_use` while detaches propagate.
+    const DELETION: Deletion = Deletion::RetryWhileInUse(Pace::Fast);
+    type Place = Region;
+    type Wire = WirePn;
+    type Request = CreatePrivateNetworkRequest;
+
+    fields! { WirePn as v;
+        id = v.id;
+        tags = v.tags;
+        "name": required, "name (updated in place)" => v.name;
+        "tags": optional, TAGS_DOC => user_tags(&v.tags);
+        "vpc_id": optional_computed force_new, "VPC; default: the project's default VPC of the region"
+            => v.vpc_id;
+        "ipv4_subnet": optional_computed force_new,
+            "`{subnet}`: IPv4 CIDR; default: a /22 allocated by the API"
+            => v.subnets.iter().find(|s| !s.subnet.contains(':')).map(subnet);
+        "enable_default_route_propagation": optional,
+            "propagate the default route to the VPC (updated in place)"
+            => v.default_route_propagation_enabled;
+        "region": optional_computed force_new, REGION_DOC => v.region;
+        "project_id": optional_computed force_new, PROJECT_DOC => v.project_id;
+        "ipv6_subnets": computed, "IPv6 subnets (`[{subnet}]`)"
+            => v.subnets.iter().filter(|s| s.subnet.contains(':')).map(subnet).collect::<Vec<_>>();
+        "organization_id": computed, ORGANIZATION_DOC => v.organization_id;
+        "created_at": computed, "creation time" => v.created_at;
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        check::locality(config, &mut e);
-        check::name(config, "name", &mut e);
-        check::tags(config, &mut e);
+    fn validate(config: &Value, e: &mut Vec<FieldError>) {
+        check::name(config, "name", e);
         if let Some(s) = config
             .pointer("/ipv4_subnet/subnet")
             .and_then(Value::as_str)
@@ -191,30 +126,25 @@ impl Driver for PrivateNetworkDriver {
                 ));
             }
         }
-        e
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let client = self.p.client()?;
-        let region = region_of_recorded(&self.p, rec)?;
-        Ok(found(
-            client
-                .vpc(&region)
-                .get_private_network(rec.id.as_deref().unwrap_or_default())
-                .await,
-        )?
-        .map(|v| attrs(&v, &rec.config)))
+    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<WirePn>, ApiErr> {
+        c.vpc(at).get_private_network(id).await.map(Some)
     }
 
-    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let region = self.p.region_of(config)?;
-        let req = CreatePrivateNetworkRequest {
-            project_id: self.p.project_of(config)?,
+    async fn list_tagged(c: &Client, at: &Region, tags: &[String]) -> Result<Vec<WirePn>, ApiErr> {
+        c.vpc(at)
+            .list_private_networks(&ListFilter::tags(tags.to_vec()))
+            .await
+    }
+
+    async fn request(
+        op: &Op<'_, Self>,
+        config: &Value,
+    ) -> Result<CreatePrivateNetworkRequest, DriverError> {
+        let Op { d, ctx, .. } = *op;
+        Ok(CreatePrivateNetworkRequest {
+            project_id: d.p.project_of(config)?,
             name: string(config, "name").unwrap_or_default(),
             tags: owned_tags(ctx, &strings(config, "tags")),
             subnets: config
@@ -225,47 +155,25 @@ impl Driver for PrivateNetworkDriver {
             default_route_propagation_enabled: config
                 .get("enable_default_route_propagation")
                 .and_then(Value::as_bool),
-        };
-        let (c, r, q) = (&client, &region, &req);
-        let pn = post_or_adopt(
-            move || async move { c.vpc(r).create_private_network(q).await },
-            move || async move { self.find(ctx, c, r).await },
-        )
-        .await?;
-        ctx.checkpoint(json!({"id": pn.id})).await?;
-        Ok(Created {
-            id: pn.id.clone(),
-            attributes: attrs(&pn, config),
         })
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
-        config: &Value,
-        marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        let client = self.p.client()?;
-        let region = self.p.region_of(config)?;
-        let found = match marker_id(marker) {
-            Some(id) => found(client.vpc(&region).get_private_network(id).await)?,
-            None => self.find(ctx, &client, &region).await?,
-        };
-        Ok(found.map(|v| Created {
-            id: v.id.clone(),
-            attributes: attrs(&v, config),
-        }))
+    async fn post(
+        c: &Client,
+        at: &Region,
+        req: &CreatePrivateNetworkRequest,
+    ) -> Result<WirePn, ApiErr> {
+        c.vpc(at).create_private_network(req).await
     }
 
     async fn update(
-        &self,
-        ctx: &DriverContext,
-        rec: &ResourceState,
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
         config: &Value,
         _changed: &[String],
-    ) -> Result<Value, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let region = region_of_recorded(&self.p, rec)?;
+    ) -> Result<WirePn, DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let req = UpdatePrivateNetworkRequest {
             name: string(config, "name"),
             tags: Some(owned_tags(ctx, &strings(config, "tags"))),
@@ -273,63 +181,23 @@ impl Driver for PrivateNetworkDriver {
                 .get("enable_default_route_propagation")
                 .and_then(Value::as_bool),
         };
-        let v = client
-            .vpc(&region)
-            .update_private_network(rec.id.as_deref().unwrap_or_default(), &req)
+        c.vpc(at)
+            .update_private_network(id, &req)
             .await
-            .map_err(api)?;
-        Ok(attrs(&v, config))
+            .map_err(api)
     }
 
-    async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let region = region_of_recorded(&self.p, rec)?;
-        let id = rec.id.clone().unwrap_or_default();
-        let foreign =
-            super::ccm_objects::foreign_load_balancers_on(ctx, &client, &region, &id).await?;
-        if !foreign.is_empty() {
-            return Err(super::ccm_objects::blocked_by(&id, &foreign));
+    async fn before_delete(op: &Op<'_, Self>, id: &str) -> Result<(), DriverError> {
+        let Op { ctx, c, at, .. } = *op;
+        let foreign = super::ccm_objects::foreign_load_balancers_on(ctx, c, at, id).await?;
+        if foreign.is_empty() {
+            Ok(())
+        } else {
+            Err(super::ccm_objects::blocked_by(id, &foreign))
         }
-        let (c, r, i) = (&client, &region, &id);
-        wait_for(
-            ctx,
-            self.p.pacing(Pace::Fast),
-            "private network deletion",
-            move || async move {
-                match c.vpc(r).delete_private_network(i).await {
-                    Ok(()) => Ok(Poll::Done(())),
-                    Err(e) if e.is_not_found() => Ok(Poll::Done(())),
-                    Err(e) if e.is_still_in_use() || e.status() == Some(412) => {
-                        Ok(Poll::Pending("still in use, waiting for detaches".into()))
-                    }
-                    Err(e) => Err(api(e)),
-                }
-            },
-        )
-        .await
     }
 
-    async fn import(
-        &self,
-        _ctx: &DriverContext,
-        id: &str,
-    ) -> Result<Option<Imported>, DriverError> {
-        let client = self.p.client()?;
-        let (loc, id) = split_locality(id);
-        let region = match loc {
-            Some(l) => Region::parse(l).map_err(|e| DriverError::failed(e.to_string()))?,
-            None => client.region().clone(),
-        };
-        match client.vpc(&region).get_private_network(id).await {
-            Ok(v) => {
-                let attributes = attrs(&v, &Value::Null);
-                Ok(Some(Imported {
-                    config: config_from(&self.schema, &attributes),
-                    attributes,
-                }))
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
+    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
+        c.vpc(at).delete_private_network(id).await
     }
 }

@@ -1,26 +1,22 @@
 //! `scaleway_vpc_public_gateway`: a Public Gateway (`vpc-gw/v2`, zonal, tagged), waited until
 //! `running`; type changes go through `/upgrade`.
 
-use std::sync::Arc;
-
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Resource,
-    Schema, async_trait,
-};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Resource, async_trait};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::client::api::ListFilter;
 use super::client::wire::vpcgw::{
     CreateGatewayRequest, Gateway, UpdateGatewayRequest, UpgradeGatewayRequest,
 };
-use super::client::{Client, Zone};
-use super::lb_ip::recorded_zone;
+use super::client::{Client, Error as ApiErr, Zone};
+use super::kind::{
+    Deletion, Kind, KindDriver, ORGANIZATION_DOC, Op, PROJECT_DOC, Readiness, TAGS_DOC, ZONE_DOC,
+    fields, wait_ready,
+};
 use super::provider::{
-    Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform,
-    found, is_owned, marker_id, norm, owned_tags, post_or_adopt, split_locality, string, strings,
-    user_tags, wait_for,
+    Pace, Pacing, api, attributes, check, norm, owned_tags, string, strings, user_tags,
 };
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
 
@@ -81,114 +77,59 @@ pub(crate) async fn wait_gateway(
     zone: &Zone,
     id: &str,
 ) -> Result<Gateway, DriverError> {
-    wait_for(ctx, pacing, "public gateway", move || async move {
-        let g = client.vpcgw(zone).get_gateway(id).await.map_err(api)?;
-        if g.status.is_transient() {
-            return Ok(Poll::Pending(g.status.to_string()));
-        }
-        match g.status.as_str() {
-            "failed" | "locked" => Err(DriverError::failed(format!(
-                "public gateway {id} is `{}`",
-                g.status
-            ))),
-            _ => Ok(Poll::Done(g)),
-        }
-    })
-    .await
+    wait_ready::<PublicGatewayKind>(ctx, pacing, client, zone, id).await
 }
 
 /// The `scaleway_vpc_public_gateway` driver.
-#[derive(Debug)]
-pub struct PublicGatewayDriver {
-    p: Arc<ScalewayProvider>,
-    schema: Schema,
-}
+pub type PublicGatewayDriver = KindDriver<PublicGatewayKind>;
 
-impl PublicGatewayDriver {
-    /// The driver.
-    pub fn new(p: Arc<ScalewayProvider>) -> Self {
-        Self {
-            p,
-            schema: Schema::new(
-                "scaleway_vpc_public_gateway",
-                vec![
-                    Field::required("name").describe("name (updated in place)"),
-                    Field::required("type").describe("offer, e.g. VPC-GW-S (upgraded in place)"),
-                    Field::optional_computed("ip_id")
-                        .force_new()
-                        .describe("flexible IP; default: one allocated with the gateway"),
-                    Field::optional("tags").describe(
-                        "tags (updated in place); kapstan adds kapstan-stack and kapstan-addr",
-                    ),
-                    Field::optional_computed("bastion_enabled")
-                        .describe("SSH bastion (updated in place)"),
-                    Field::optional_computed("bastion_port")
-                        .describe("bastion port (updated in place)"),
-                    Field::optional_computed("enable_smtp")
-                        .describe("allow outgoing SMTP (updated in place)"),
-                    Field::optional_computed("zone")
-                        .force_new()
-                        .describe("zone; default: the configured zone"),
-                    Field::optional_computed("project_id")
-                        .force_new()
-                        .describe("project; default: the credentials' project"),
-                    Field::computed("ip_address").describe("public address"),
-                    Field::computed("organization_id").describe("organization of the project"),
-                ],
-            ),
+/// The declaration of `scaleway_vpc_public_gateway`.
+#[derive(Debug)]
+pub struct PublicGatewayKind;
+
+#[async_trait]
+impl Kind for PublicGatewayKind {
+    const NAME: &'static str = "scaleway_vpc_public_gateway";
+    const WHAT: &'static str = "public gateway";
+    const DELETION: Deletion = Deletion::WaitGone(Pace::Fast);
+    type Place = Zone;
+    type Wire = Gateway;
+    type Request = CreateGatewayRequest;
+
+    fields! { Gateway as g;
+        id = g.id;
+        tags = g.tags;
+        "name": required, "name (updated in place)" => g.name;
+        "type": required, "offer, e.g. VPC-GW-S (upgraded in place)" => g.gateway_type;
+        "ip_id": optional_computed force_new,
+            "flexible IP; default: one allocated with the gateway"
+            => g.ipv4.as_ref().map(|i| i.id.clone());
+        "tags": optional, TAGS_DOC => user_tags(&g.tags);
+        "bastion_enabled": optional_computed, "SSH bastion (updated in place)" => g.bastion_enabled;
+        "bastion_port": optional_computed, "bastion port (updated in place)" => g.bastion_port;
+        "enable_smtp": optional_computed, "allow outgoing SMTP (updated in place)" => g.smtp_enabled;
+        "zone": optional_computed force_new, ZONE_DOC => g.zone;
+        "project_id": optional_computed force_new, PROJECT_DOC => g.project_id;
+        "ip_address": computed, "public address" => g.ipv4.as_ref().map(|i| i.address.clone());
+        "organization_id": computed, ORGANIZATION_DOC => g.organization_id;
+    }
+
+    fn status(g: &Gateway) -> String {
+        g.status.to_string()
+    }
+
+    fn readiness(g: &Gateway) -> Readiness {
+        match g.status.as_str() {
+            s if g.status.is_transient() => Readiness::Pending(s.to_string()),
+            s @ ("failed" | "locked") => Readiness::Failed(s.to_string()),
+            _ => Readiness::Ready,
         }
     }
 
-    async fn find(
-        &self,
-        ctx: &DriverContext,
-        client: &Client,
-        zone: &Zone,
-    ) -> Result<Option<Gateway>, DriverError> {
-        let found = client
-            .vpcgw(zone)
-            .list_gateways(&ListFilter::tags(ctx.ownership_tags()))
-            .await
-            .map_err(api)?
-            .into_iter()
-            .filter(|g| is_owned(ctx, &g.tags))
-            .map(|g| (g.id.clone(), g))
-            .collect();
-        Ok(adopt_one(ctx, "scaleway_vpc_public_gateway", found)?.map(|(_, g)| g))
-    }
-}
-
-fn attrs(g: &Gateway, config: &Value) -> Value {
-    let mut a = json!({
-        "name": g.name,
-        "type": g.gateway_type,
-        "ip_id": g.ipv4.as_ref().map(|i| i.id.clone()),
-        "tags": user_tags(&g.tags),
-        "bastion_enabled": g.bastion_enabled,
-        "bastion_port": g.bastion_port,
-        "enable_smtp": g.smtp_enabled,
-        "zone": g.zone,
-        "project_id": g.project_id,
-        "ip_address": g.ipv4.as_ref().map(|i| i.address.clone()),
-        "organization_id": g.organization_id,
-    });
-    conform(&mut a, config);
-    a
-}
-
-#[async_trait]
-impl Driver for PublicGatewayDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        check::locality(config, &mut e);
-        check::one_of(config, "zone", GATEWAY_ZONES, "Public Gateway zone", &mut e);
-        check::name(config, "name", &mut e);
-        check::tags(config, &mut e);
-        check::one_of(config, "type", GATEWAY_TYPES, "public gateway type", &mut e);
+    fn validate(config: &Value, e: &mut Vec<FieldError>) {
+        check::one_of(config, "zone", GATEWAY_ZONES, "Public Gateway zone", e);
+        check::name(config, "name", e);
+        check::one_of(config, "type", GATEWAY_TYPES, "public gateway type", e);
         if let Some(port) = config.get("bastion_port").and_then(Value::as_u64)
             && !((1024..=59999).contains(&port) || port == 61000)
         {
@@ -199,30 +140,25 @@ impl Driver for PublicGatewayDriver {
                 "use 1024 to 59999, or 61000",
             ));
         }
-        e
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let client = self.p.client()?;
-        let zone = recorded_zone(&self.p, rec)?;
-        Ok(found(
-            client
-                .vpcgw(&zone)
-                .get_gateway(rec.id.as_deref().unwrap_or_default())
-                .await,
-        )?
-        .map(|g| attrs(&g, &rec.config)))
+    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<Gateway>, ApiErr> {
+        c.vpcgw(at).get_gateway(id).await.map(Some)
     }
 
-    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let zone = self.p.zone_of(config)?;
-        let req = CreateGatewayRequest {
-            project_id: self.p.project_of(config)?,
+    async fn list_tagged(c: &Client, at: &Zone, tags: &[String]) -> Result<Vec<Gateway>, ApiErr> {
+        c.vpcgw(at)
+            .list_gateways(&ListFilter::tags(tags.to_vec()))
+            .await
+    }
+
+    async fn request(
+        op: &Op<'_, Self>,
+        config: &Value,
+    ) -> Result<CreateGatewayRequest, DriverError> {
+        let Op { d, ctx, .. } = *op;
+        Ok(CreateGatewayRequest {
+            project_id: d.p.project_of(config)?,
             name: string(config, "name").unwrap_or_default(),
             tags: owned_tags(ctx, &strings(config, "tags")),
             gateway_type: string(config, "type").unwrap_or_default(),
@@ -235,62 +171,37 @@ impl Driver for PublicGatewayDriver {
                 .get("bastion_enabled")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            bastion_port: config
-                .get("bastion_port")
-                .and_then(Value::as_u64)
-                .map(|p| p as u32),
-        };
-        let (c, z, q) = (&client, &zone, &req);
-        let g = post_or_adopt(
-            move || async move { c.vpcgw(z).create_gateway(q).await },
-            move || async move { self.find(ctx, c, z).await },
-        )
-        .await?;
-        ctx.checkpoint(json!({"id": g.id})).await?;
-        let g = wait_gateway(ctx, self.p.pacing(Pace::Fast), &client, &zone, &g.id).await?;
-        Ok(Created {
-            id: g.id.clone(),
-            attributes: attrs(&g, config),
+            bastion_port: bastion_port(config),
         })
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
-        config: &Value,
-        marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        let client = self.p.client()?;
-        let zone = self.p.zone_of(config)?;
-        let id = match marker_id(marker) {
-            Some(id) => found(client.vpcgw(&zone).get_gateway(id).await)?.map(|g| g.id),
-            None => self.find(ctx, &client, &zone).await?.map(|g| g.id),
-        };
-        let Some(id) = id else { return Ok(None) };
-        let g = wait_gateway(ctx, self.p.pacing(Pace::Fast), &client, &zone, &id).await?;
-        Ok(Some(Created {
-            id,
-            attributes: attrs(&g, config),
-        }))
+    async fn post(c: &Client, at: &Zone, req: &CreateGatewayRequest) -> Result<Gateway, ApiErr> {
+        c.vpcgw(at).create_gateway(req).await
+    }
+
+    async fn settle(
+        op: &Op<'_, Self>,
+        _config: &Value,
+        g: Gateway,
+    ) -> Result<Gateway, DriverError> {
+        op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, &g.id)
+            .await
     }
 
     async fn update(
-        &self,
-        ctx: &DriverContext,
-        rec: &ResourceState,
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
         config: &Value,
         changed: &[String],
-    ) -> Result<Value, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let zone = recorded_zone(&self.p, rec)?;
-        let id = rec.id.clone().unwrap_or_default();
-        let pacing = self.p.pacing(Pace::Fast);
+    ) -> Result<Gateway, DriverError> {
+        let Op { ctx, c, at, .. } = *op;
         let touched = |f: &str| {
             changed
                 .iter()
                 .any(|c| c == &format!("/{f}") || c.starts_with(&format!("/{f}/")))
         };
-        let current = wait_gateway(ctx, pacing, &client, &zone, &id).await?;
+        let current = op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await?;
         if [
             "name",
             "tags",
@@ -305,86 +216,34 @@ impl Driver for PublicGatewayDriver {
                 name: string(config, "name"),
                 tags: Some(owned_tags(ctx, &strings(config, "tags"))),
                 enable_bastion: config.get("bastion_enabled").and_then(Value::as_bool),
-                bastion_port: config
-                    .get("bastion_port")
-                    .and_then(Value::as_u64)
-                    .map(|p| p as u32),
+                bastion_port: bastion_port(config),
                 enable_smtp: config.get("enable_smtp").and_then(Value::as_bool),
             };
-            client
-                .vpcgw(&zone)
-                .update_gateway(&id, &req)
-                .await
-                .map_err(api)?;
-            wait_gateway(ctx, pacing, &client, &zone, &id).await?;
+            c.vpcgw(at).update_gateway(id, &req).await.map_err(api)?;
+            op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await?;
         }
         if touched("type")
             && let Some(t) = string(config, "type")
             && norm(&t) != norm(&current.gateway_type)
         {
-            client
-                .vpcgw(&zone)
-                .upgrade_gateway(
-                    &id,
-                    &UpgradeGatewayRequest {
-                        gateway_type: Some(t),
-                    },
-                )
-                .await
-                .map_err(api)?;
+            let req = UpgradeGatewayRequest {
+                gateway_type: Some(t),
+            };
+            c.vpcgw(at).upgrade_gateway(id, &req).await.map_err(api)?;
         }
-        let g = wait_gateway(ctx, pacing, &client, &zone, &id).await?;
-        Ok(attrs(&g, config))
+        op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await
     }
 
-    async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let zone = recorded_zone(&self.p, rec)?;
-        let id = rec.id.clone().unwrap_or_default();
+    async fn remove(c: &Client, at: &Zone, id: &str, rec: &ResourceState) -> Result<(), ApiErr> {
         // An IP declared as its own resource outlives the gateway.
         let delete_ip = rec.config.get("ip_id").is_none_or(Value::is_null);
-        match client.vpcgw(&zone).delete_gateway(&id, delete_ip).await {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(api(e)),
-        }
-        let (c, z, i) = (&client, &zone, &id);
-        wait_for(
-            ctx,
-            self.p.pacing(Pace::Fast),
-            "public gateway deletion",
-            move || async move {
-                match c.vpcgw(z).get_gateway(i).await {
-                    Ok(g) => Ok(Poll::Pending(g.status.to_string())),
-                    Err(e) if e.is_not_found() => Ok(Poll::Done(())),
-                    Err(e) => Err(api(e)),
-                }
-            },
-        )
-        .await
+        c.vpcgw(at).delete_gateway(id, delete_ip).await.map(|_| ())
     }
+}
 
-    async fn import(
-        &self,
-        _ctx: &DriverContext,
-        id: &str,
-    ) -> Result<Option<Imported>, DriverError> {
-        let client = self.p.client()?;
-        let (loc, id) = split_locality(id);
-        let zone = match loc {
-            Some(l) => Zone::parse(l).map_err(|e| DriverError::failed(e.to_string()))?,
-            None => client.zone().clone(),
-        };
-        match client.vpcgw(&zone).get_gateway(id).await {
-            Ok(g) => {
-                let attributes = attrs(&g, &Value::Null);
-                Ok(Some(Imported {
-                    config: config_from(&self.schema, &attributes),
-                    attributes,
-                }))
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
-    }
+fn bastion_port(config: &Value) -> Option<u32> {
+    config
+        .get("bastion_port")
+        .and_then(Value::as_u64)
+        .map(|p| p as u32)
 }

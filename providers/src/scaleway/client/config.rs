@@ -381,7 +381,37 @@ impl ScalewayConfig {
             }
             _ => (None, None),
         };
+        let display_path = file_path
+            .clone()
+            .or_else(|| path.as_ref().map(|(p, _)| p.clone()))
+            .unwrap_or_else(|| PathBuf::from("~/.config/scw/config.yaml"));
+        let (profile_name, profile) = select_profile(overrides, env, file.as_ref(), &display_path)?;
+        let raw = Resolved::pick_all(overrides, env, &profile, &profile_name);
+        Self::checked(raw, profile_name, display_path, file_path)
+    }
+}
 
+/// Every setting as picked from its highest-precedence source, not validated yet.
+struct Resolved {
+    access_key: Option<Sourced<String>>,
+    secret_key: Option<Sourced<String>>,
+    project_id: Option<Sourced<String>>,
+    organization_id: Option<Sourced<String>>,
+    region: Option<Sourced<String>>,
+    zone: Option<Sourced<String>>,
+    api_url: Sourced<String>,
+}
+
+/// The profile the flags, `SCW_PROFILE` or the file's `active_profile` select, merged over
+/// the file's top level.
+fn select_profile(
+    overrides: &ConfigOverrides,
+    env: &dyn EnvSource,
+    file: Option<&RawConfigFile>,
+    display_path: &Path,
+) -> Result<(String, RawProfile), ConfigError> {
+    let display_path = display_path.to_path_buf();
+    {
         let requested_profile = overrides
             .profile
             .clone()
@@ -396,12 +426,7 @@ impl ScalewayConfig {
                     .map(|n| (n, ConfigSource::Profile("active_profile".into())))
             });
 
-        let display_path = file_path
-            .clone()
-            .or_else(|| path.as_ref().map(|(p, _)| p.clone()))
-            .unwrap_or_else(|| PathBuf::from("~/.config/scw/config.yaml"));
-
-        let (profile_name, profile) = match (&file, requested_profile) {
+        let (profile_name, profile) = match (file, requested_profile) {
             (Some(f), Some((name, _))) if name == "default" => {
                 ("default".to_owned(), f.top.clone())
             }
@@ -430,6 +455,19 @@ impl ScalewayConfig {
             (Some(f), None) => ("default".to_owned(), f.top.clone()),
             (None, _) => ("default".to_owned(), RawProfile::default()),
         };
+        Ok((profile_name, profile))
+    }
+}
+
+impl Resolved {
+    /// Picks every setting: flags > environment (`SCW_*`, then legacy names) > profile.
+    fn pick_all(
+        overrides: &ConfigOverrides,
+        env: &dyn EnvSource,
+        profile: &RawProfile,
+        profile_name: &str,
+    ) -> Self {
+        let profile_name = profile_name.to_string();
 
         // SCALEWAY_ACCESS_KEY historically held the secret token in old Terraform setups:
         // decide by shape so a UUID in it is never sent as an S3 access key id.
@@ -512,7 +550,36 @@ impl ScalewayConfig {
             value: DEFAULT_API_URL.to_owned(),
             source: ConfigSource::Default,
         });
+        Resolved {
+            access_key,
+            secret_key,
+            project_id,
+            organization_id,
+            region,
+            zone,
+            api_url,
+        }
+    }
+}
 
+impl ScalewayConfig {
+    /// Validates what was picked, credentials first: they are the most common first-run
+    /// problem.
+    fn checked(
+        raw: Resolved,
+        profile_name: String,
+        display_path: PathBuf,
+        file_path: Option<PathBuf>,
+    ) -> Result<Self, ConfigError> {
+        let Resolved {
+            access_key,
+            secret_key,
+            project_id,
+            organization_id,
+            region,
+            zone,
+            api_url,
+        } = raw;
         // Credentials first: they are the most common first-run problem.
         let project_id = project_id.or_else(|| {
             // The default Project of an Organization carries the Organization's ID.

@@ -126,6 +126,81 @@ impl Error {
     pub fn is_ambiguous(&self) -> bool {
         matches!(self, Error::Ambiguous { .. })
     }
+
+    /// Whether the same call may succeed later: rate limits, server errors, a busy resource,
+    /// a connection that failed, a wait that failed. Refusals and unknown outcomes are final.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(e) => e.is_rate_limited() || e.is_server_error() || e.is_transient_state(),
+            Error::Transport { .. } | Error::Wait { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// The kind a typed error body names (`type`), if kapstan knows it.
+fn typed_kind(
+    error_type: Option<&str>,
+    obj: &serde_json::Map<String, serde_json::Value>,
+    resource: &Option<String>,
+    resource_id: &Option<String>,
+    help_message: &Option<String>,
+) -> Option<ErrorKind> {
+    match error_type {
+        Some("invalid_arguments") => Some(ErrorKind::InvalidArguments {
+            details: details(obj),
+        }),
+        Some("denied_authentication") => Some(ErrorKind::DeniedAuthentication {
+            method: str_field(obj, "method"),
+            reason: str_field(obj, "reason"),
+        }),
+        Some("permissions_denied") => Some(ErrorKind::PermissionsDenied {
+            details: details(obj),
+        }),
+        Some("quotas_exceeded") => Some(ErrorKind::QuotasExceeded {
+            details: details(obj),
+        }),
+        Some("not_found") => Some(ErrorKind::NotFound {
+            resource: resource.clone(),
+            resource_id: resource_id.clone(),
+        }),
+        Some("resource_expired" | "expired") => Some(ErrorKind::Expired {
+            resource: resource.clone(),
+            resource_id: resource_id.clone(),
+        }),
+        Some("transient_state") => Some(ErrorKind::TransientState {
+            resource: resource.clone(),
+            resource_id: resource_id.clone(),
+            current_state: str_field(obj, "current_state"),
+        }),
+        Some("already_exists") => Some(ErrorKind::AlreadyExists {
+            resource: resource.clone(),
+            resource_id: resource_id.clone(),
+            help_message: help_message.clone(),
+        }),
+        Some("precondition_failed") => Some(ErrorKind::PreconditionFailed {
+            precondition: str_field(obj, "precondition")
+                .map(Precondition::from)
+                .unwrap_or_default(),
+            help_message: help_message.clone(),
+        }),
+        Some("resource_still_in_use") => Some(ErrorKind::PreconditionFailed {
+            precondition: Precondition::ResourceStillInUse,
+            help_message: help_message.clone(),
+        }),
+        Some("locked") => Some(ErrorKind::Locked {
+            resource: resource.clone(),
+            resource_id: resource_id.clone(),
+        }),
+        Some("too_many_requests") => Some(ErrorKind::TooManyRequests {
+            reset_seconds: obj.get("reset_seconds").and_then(|v| v.as_u64()),
+        }),
+        Some("out_of_stock") => Some(ErrorKind::OutOfStock {
+            resource: resource.clone(),
+        }),
+        Some("conflict") => Some(ErrorKind::Conflict),
+        _ => None,
+    }
 }
 
 /// One rejected argument of an `invalid_arguments` error.
@@ -394,61 +469,13 @@ impl ApiError {
         let resource_id = str_field(obj, "resource_id");
         let help_message = str_field(obj, "help_message");
 
-        let typed = match error_type.as_deref() {
-            Some("invalid_arguments") => Some(ErrorKind::InvalidArguments {
-                details: details(obj),
-            }),
-            Some("denied_authentication") => Some(ErrorKind::DeniedAuthentication {
-                method: str_field(obj, "method"),
-                reason: str_field(obj, "reason"),
-            }),
-            Some("permissions_denied") => Some(ErrorKind::PermissionsDenied {
-                details: details(obj),
-            }),
-            Some("quotas_exceeded") => Some(ErrorKind::QuotasExceeded {
-                details: details(obj),
-            }),
-            Some("not_found") => Some(ErrorKind::NotFound {
-                resource: resource.clone(),
-                resource_id: resource_id.clone(),
-            }),
-            Some("resource_expired" | "expired") => Some(ErrorKind::Expired {
-                resource: resource.clone(),
-                resource_id: resource_id.clone(),
-            }),
-            Some("transient_state") => Some(ErrorKind::TransientState {
-                resource: resource.clone(),
-                resource_id: resource_id.clone(),
-                current_state: str_field(obj, "current_state"),
-            }),
-            Some("already_exists") => Some(ErrorKind::AlreadyExists {
-                resource: resource.clone(),
-                resource_id: resource_id.clone(),
-                help_message: help_message.clone(),
-            }),
-            Some("precondition_failed") => Some(ErrorKind::PreconditionFailed {
-                precondition: str_field(obj, "precondition")
-                    .map(Precondition::from)
-                    .unwrap_or_default(),
-                help_message: help_message.clone(),
-            }),
-            Some("resource_still_in_use") => Some(ErrorKind::PreconditionFailed {
-                precondition: Precondition::ResourceStillInUse,
-                help_message: help_message.clone(),
-            }),
-            Some("locked") => Some(ErrorKind::Locked {
-                resource: resource.clone(),
-                resource_id: resource_id.clone(),
-            }),
-            Some("too_many_requests") => Some(ErrorKind::TooManyRequests {
-                reset_seconds: obj.get("reset_seconds").and_then(|v| v.as_u64()),
-            }),
-            Some("out_of_stock") => Some(ErrorKind::OutOfStock {
-                resource: resource.clone(),
-            }),
-            Some("conflict") => Some(ErrorKind::Conflict),
-            _ => None,
-        };
+        let typed = typed_kind(
+            error_type.as_deref(),
+            obj,
+            &resource,
+            &resource_id,
+            &help_message,
+        );
 
         let kind = match (typed, status) {
             // Any 404 means "not found", whatever the body says (LB answers

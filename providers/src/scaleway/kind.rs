@@ -1,0 +1,747 @@
+//! The generic Scaleway driver core: read, recover (after a crash between intent and record),
+//! import, adopt-on-create and delete-and-wait written once. A kind declares its wire type,
+//! its locality, how it is looked up and its fields (each once, with [`fields!`]);
+//! [`KindDriver`] turns that declaration into an engine [`Driver`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use kapstan_engine::state::ResourceState;
+use kapstan_engine::{
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Schema, async_trait,
+};
+use serde_json::{Value, json};
+
+use super::client::{Client, Error as ApiErr, Region, Zone, hook_fn};
+use super::provider::{
+    Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, check, config_from, conform, is_owned,
+    marker_id, split_locality, wait_for,
+};
+
+/// Where a kind's objects live: a [`Zone`] or a [`Region`].
+pub(crate) trait Place: Clone + Send + Sync + 'static {
+    /// The attribute (and config field) naming the place, if the kind has one.
+    const KEY: Option<&'static str>;
+    /// The place a config asks for (its field, else the configured default).
+    fn of_config(p: &ScalewayProvider, config: &Value) -> Result<Self, DriverError>;
+    /// Parses the locality prefix of an import id.
+    fn parse(s: &str) -> Result<Self, DriverError>;
+    /// The configured default.
+    fn default_of(client: &Client) -> Self;
+}
+
+impl Place for Zone {
+    const KEY: Option<&'static str> = Some("zone");
+    fn of_config(p: &ScalewayProvider, config: &Value) -> Result<Self, DriverError> {
+        p.zone_of(config)
+    }
+    fn parse(s: &str) -> Result<Self, DriverError> {
+        Zone::parse(s).map_err(|e| DriverError::failed(e.to_string()))
+    }
+    fn default_of(client: &Client) -> Self {
+        client.zone().clone()
+    }
+}
+
+impl Place for Region {
+    const KEY: Option<&'static str> = Some("region");
+    fn of_config(p: &ScalewayProvider, config: &Value) -> Result<Self, DriverError> {
+        p.region_of(config)
+    }
+    fn parse(s: &str) -> Result<Self, DriverError> {
+        Region::parse(s).map_err(|e| DriverError::failed(e.to_string()))
+    }
+    fn default_of(client: &Client) -> Self {
+        client.region().clone()
+    }
+}
+
+/// The description of the `tags` field of every tagged kind.
+pub(crate) const TAGS_DOC: &str =
+    "tags (updated in place); kapstan adds kapstan-stack and kapstan-addr";
+/// The description of a zone field defaulting to the configured zone.
+pub(crate) const ZONE_DOC: &str = "zone; default: the configured zone";
+/// The description of a region field defaulting to the configured region.
+pub(crate) const REGION_DOC: &str = "region; default: the configured region";
+/// The description of a project field defaulting to the credentials' project.
+pub(crate) const PROJECT_DOC: &str = "project; default: the credentials' project";
+/// The description of the `organization_id` attribute.
+pub(crate) const ORGANIZATION_DOC: &str = "organization of the project";
+
+/// How a delete ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Deletion {
+    /// The API deletes synchronously.
+    Once,
+    /// The delete is accepted, then the object lingers until it is gone (polled with `get`).
+    WaitGone(Pace),
+    /// The API refuses (409/412) while dependents are still being deleted: send it again.
+    RetryWhileInUse(Pace),
+}
+
+/// What a live object's status says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Readiness {
+    /// Usable.
+    Ready,
+    /// Still changing, in this status.
+    Pending(String),
+    /// Stuck in this status (`error`, `locked`): waiting longer will not help.
+    Failed(String),
+}
+
+/// A client whose 409 `transient_state` answers wait for a parent object (`wait`) to settle:
+/// sub-resources of a busy gateway or database instance.
+pub(crate) fn client_waiting_on<F, Fut>(
+    p: &ScalewayProvider,
+    parent: String,
+    wait: F,
+) -> Result<Client, DriverError>
+where
+    F: Fn(Client) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), DriverError>> + Send + 'static,
+{
+    let client = p.client()?;
+    let bare = client.without_transient_hook();
+    let scale = p.poll_scale();
+    let wait = Arc::new(wait);
+    Ok(client.with_transient_hook(hook_fn(move |_| {
+        let (bare, parent, wait) = (bare.clone(), parent.clone(), wait.clone());
+        async move {
+            // A short pause first: untyped 409s (concurrent updates) clear by themselves.
+            tokio::time::sleep(std::time::Duration::from_secs_f64(0.5 * scale)).await;
+            wait(bare).await.map_err(|e| ApiErr::Wait {
+                resource: parent,
+                message: e.to_string(),
+            })
+        }
+    })))
+}
+
+/// [`Kind::get`], with a 404 as `None`.
+pub(crate) async fn fetch<K: Kind>(
+    c: &Client,
+    at: &K::Place,
+    id: &str,
+) -> Result<Option<K::Wire>, DriverError> {
+    match K::get(c, at, id).await {
+        Ok(w) => Ok(w),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(api(e)),
+    }
+}
+
+/// Polls [`Kind::get`] until [`Kind::readiness`] says usable; a failed status is an error.
+pub(crate) async fn wait_ready<K: Kind>(
+    ctx: &DriverContext,
+    pacing: Pacing,
+    c: &Client,
+    at: &K::Place,
+    id: &str,
+) -> Result<K::Wire, DriverError> {
+    wait_for(ctx, pacing, K::WHAT, move || async move {
+        let Some(w) = K::get(c, at, id).await.map_err(api)? else {
+            return Err(DriverError::failed(format!("{} {id} is gone", K::WHAT)));
+        };
+        match K::readiness(&w) {
+            Readiness::Ready => Ok(Poll::Done(w)),
+            Readiness::Pending(status) => Ok(Poll::Pending(status)),
+            Readiness::Failed(status) => Err(DriverError::failed(format!(
+                "{} {id} is `{status}`",
+                K::WHAT
+            ))),
+        }
+    })
+    .await
+}
+
+/// The place of a recorded resource: its recorded attribute, else its config.
+pub(crate) fn recorded_place<P: Place>(
+    p: &ScalewayProvider,
+    rec: &ResourceState,
+) -> Result<P, DriverError> {
+    match P::KEY
+        .and_then(|k| rec.attributes.get(k))
+        .and_then(Value::as_str)
+    {
+        Some(s) => P::parse(s),
+        None => P::of_config(p, &rec.config),
+    }
+}
+
+/// One Scaleway resource kind, declared: the core derives its [`Driver`].
+#[async_trait]
+pub(crate) trait Kind: Send + Sync + Sized + 'static {
+    /// The kind name (`scaleway_vpc`).
+    const NAME: &'static str;
+    /// How a delete ends.
+    const DELETION: Deletion = Deletion::Once;
+    /// Where the objects live.
+    type Place: Place;
+    /// The API's representation of one object.
+    type Wire: Send + Sync + 'static;
+    /// What a create sends.
+    type Request: Send + Sync + 'static;
+
+    /// The schema fields (generated by [`fields!`]).
+    fn fields() -> Vec<Field>;
+    /// The attributes of a live object, before [`conform`] (generated by [`fields!`]).
+    fn attributes(w: &Self::Wire) -> Value;
+    /// The provider id of a live object.
+    fn id(w: &Self::Wire) -> String;
+    /// The live object's tags, when the kind is looked up by ownership tags.
+    fn tags(_w: &Self::Wire) -> &[String] {
+        &[]
+    }
+    /// What the progress line shows while a delete lingers.
+    fn status(_w: &Self::Wire) -> String {
+        "deleting".into()
+    }
+    /// What waits call the object in progress lines and errors.
+    const WHAT: &'static str = Self::NAME;
+    /// Whether a live object is usable yet (default: always).
+    fn readiness(_w: &Self::Wire) -> Readiness {
+        Readiness::Ready
+    }
+    /// Checks beyond credentials and locality (which every kind gets).
+    fn validate(_config: &Value, _errors: &mut Vec<FieldError>) {}
+    /// Whether a failed create means "an object of that natural key exists already": the
+    /// core then looks it up ([`Kind::lookup`]) and adopts it.
+    fn exists_already(_e: &ApiErr) -> bool {
+        false
+    }
+    /// Shapes live attributes like the recorded config (default: [`conform`]).
+    fn shape(attributes: &mut Value, config: &Value) {
+        conform(attributes, config);
+    }
+    /// The config an import records.
+    fn imported_config(schema: &Schema, attributes: &Value) -> Value {
+        config_from(schema, attributes)
+    }
+
+    /// The client mutations use (default: 409 `transient_state` answers waited out).
+    fn client(d: &KindDriver<Self>, _config: &Value) -> Result<Client, DriverError> {
+        d.p.client_with_backoff()
+    }
+
+    /// Reads one object by id (the id without its locality prefix); `None` (like a 404) when
+    /// it does not exist.
+    async fn get(c: &Client, at: &Self::Place, id: &str) -> Result<Option<Self::Wire>, ApiErr>;
+
+    /// Lists the objects carrying `tags` (default: the kind has no tag lookup).
+    async fn list_tagged(
+        _c: &Client,
+        _at: &Self::Place,
+        _tags: &[String],
+    ) -> Result<Vec<Self::Wire>, ApiErr> {
+        Ok(vec![])
+    }
+
+    /// Finds the object a config describes after a lost answer or a crash (default: by its
+    /// ownership tags, failing when several carry them).
+    async fn lookup(op: &Op<'_, Self>, _config: &Value) -> Result<Option<Self::Wire>, DriverError> {
+        op.d.by_tags(op.ctx, op.c, op.at).await
+    }
+
+    /// Builds the create request (may wait for a parent first).
+    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<Self::Request, DriverError>;
+
+    /// Sends the create.
+    async fn post(c: &Client, at: &Self::Place, req: &Self::Request) -> Result<Self::Wire, ApiErr>;
+
+    /// Brings an object found instead of created (adopted after a lost answer or an "exists
+    /// already" refusal, or recovered after a crash) to the declaration (default: as found).
+    async fn adopted(
+        _op: &Op<'_, Self>,
+        _config: &Value,
+        w: Self::Wire,
+    ) -> Result<Self::Wire, DriverError> {
+        Ok(w)
+    }
+
+    /// Waits until a created (or recovered) object is usable (default: it is at once).
+    async fn settle(
+        _op: &Op<'_, Self>,
+        _config: &Value,
+        w: Self::Wire,
+    ) -> Result<Self::Wire, DriverError> {
+        Ok(w)
+    }
+
+    /// Updates in place and returns the object as it is afterwards.
+    async fn update(
+        op: &Op<'_, Self>,
+        id: &str,
+        rec: &ResourceState,
+        config: &Value,
+        changed: &[String],
+    ) -> Result<Self::Wire, DriverError>;
+
+    /// Refuses a delete that would break what kapstan does not own (default: none does).
+    async fn before_delete(_op: &Op<'_, Self>, _id: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    /// Runs after the object is gone (default: nothing), e.g. waiting for its parent.
+    async fn after_delete(_op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    /// Sends the delete.
+    async fn remove(
+        c: &Client,
+        at: &Self::Place,
+        id: &str,
+        rec: &ResourceState,
+    ) -> Result<(), ApiErr>;
+}
+
+/// What every hook of a [`Kind`] works with: the driver, the call's context, the client and
+/// the place of the object.
+pub(crate) struct Op<'a, K: Kind> {
+    /// The driver (its provider: pacing, projects, localities).
+    pub(crate) d: &'a KindDriver<K>,
+    /// The engine's context of this call.
+    pub(crate) ctx: &'a DriverContext,
+    /// The client of this call.
+    pub(crate) c: &'a Client,
+    /// Where the object lives.
+    pub(crate) at: &'a K::Place,
+}
+
+impl<K: Kind> Clone for Op<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: Kind> Copy for Op<'_, K> {}
+
+/// The [`Driver`] of a declared [`Kind`].
+#[derive(Debug)]
+pub struct KindDriver<K> {
+    /// The shared provider.
+    pub(crate) p: Arc<ScalewayProvider>,
+    schema: Schema,
+    _kind: std::marker::PhantomData<fn() -> K>,
+}
+
+// Kinds are declared inside this crate; only their drivers are API.
+#[allow(private_bounds)]
+impl<K: Kind> KindDriver<K> {
+    /// The driver.
+    pub fn new(p: Arc<ScalewayProvider>) -> Self {
+        Self {
+            p,
+            schema: Schema::new(K::NAME, K::fields()),
+            _kind: std::marker::PhantomData,
+        }
+    }
+
+    /// Live attributes shaped like `config`.
+    pub(crate) fn attrs(&self, w: &K::Wire, config: &Value) -> Value {
+        let mut a = K::attributes(w);
+        K::shape(&mut a, config);
+        a
+    }
+
+    /// The one object carrying this resource's ownership tags.
+    pub(crate) async fn by_tags(
+        &self,
+        ctx: &DriverContext,
+        c: &Client,
+        at: &K::Place,
+    ) -> Result<Option<K::Wire>, DriverError> {
+        let candidates = K::list_tagged(c, at, &ctx.ownership_tags())
+            .await
+            .map_err(api)?
+            .into_iter()
+            .filter(|w| is_owned(ctx, K::tags(w)))
+            .map(|w| (K::id(&w), w))
+            .collect();
+        Ok(adopt_one(ctx, K::NAME, candidates)?.map(|(_, w)| w))
+    }
+
+    /// Polls `get` until [`Kind::readiness`] says usable; a failed status is an error.
+    pub(crate) async fn wait_ready(
+        &self,
+        ctx: &DriverContext,
+        pace: Pace,
+        c: &Client,
+        at: &K::Place,
+        id: &str,
+    ) -> Result<K::Wire, DriverError> {
+        wait_ready::<K>(ctx, self.p.pacing(pace), c, at, id).await
+    }
+
+    /// Polls `get` until the object is gone.
+    pub(crate) async fn wait_gone(
+        &self,
+        ctx: &DriverContext,
+        pace: Pace,
+        c: &Client,
+        at: &K::Place,
+        id: &str,
+    ) -> Result<(), DriverError> {
+        let what = format!("{} deletion", K::NAME);
+        wait_for(ctx, self.p.pacing(pace), &what, move || async move {
+            match fetch::<K>(c, at, id).await? {
+                Some(w) => Ok(Poll::Pending(K::status(&w))),
+                None => Ok(Poll::Done(())),
+            }
+        })
+        .await
+    }
+
+    async fn post_or_adopt(
+        &self,
+        ctx: &DriverContext,
+        c: &Client,
+        at: &K::Place,
+        config: &Value,
+    ) -> Result<K::Wire, DriverError> {
+        let op = &Op {
+            d: self,
+            ctx,
+            c,
+            at,
+        };
+        let req = K::request(op, config).await?;
+        adopt_on_create(
+            || K::post(c, at, &req),
+            || async {
+                match K::lookup(op, config).await? {
+                    Some(w) => K::adopted(op, config, w).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+            K::exists_already,
+        )
+        .await
+    }
+}
+
+/// Sends a create (`post`); when its outcome is unknown (lost response) or the object exists
+/// already (`exists`), looks it up with `find` and adopts it; when nothing was created after a
+/// lost response, sends it again (at most three attempts).
+pub(crate) async fn adopt_on_create<T, P, PF, F, FF>(
+    mut post: P,
+    mut find: F,
+    exists: fn(&ApiErr) -> bool,
+) -> Result<T, DriverError>
+where
+    P: FnMut() -> PF,
+    PF: Future<Output = Result<T, ApiErr>>,
+    F: FnMut() -> FF,
+    FF: Future<Output = Result<Option<T>, DriverError>>,
+{
+    for attempt in 1.. {
+        match post().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_ambiguous() || exists(&e) => {
+                if let Some(v) = find().await? {
+                    return Ok(v);
+                }
+                if attempt >= 3 || !e.is_ambiguous() {
+                    return Err(api(e));
+                }
+            }
+            Err(e) => return Err(api(e)),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// The id of a recorded resource without its locality prefix.
+fn bare_id(rec: &ResourceState) -> &str {
+    split_locality(rec.id.as_deref().unwrap_or_default()).1
+}
+
+#[async_trait]
+#[allow(private_bounds)]
+impl<K: Kind> Driver for KindDriver<K> {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, config: &Value) -> Vec<FieldError> {
+        let mut e = self.p.credential_errors();
+        check::locality(config, &mut e);
+        if self.schema.field("tags").is_some() {
+            check::tags(config, &mut e);
+        }
+        K::validate(config, &mut e);
+        e
+    }
+
+    async fn read(
+        &self,
+        _ctx: &DriverContext,
+        rec: &ResourceState,
+    ) -> Result<Option<Value>, DriverError> {
+        let client = self.p.client()?;
+        let at = recorded_place::<K::Place>(&self.p, rec)?;
+        Ok(fetch::<K>(&client, &at, bare_id(rec))
+            .await?
+            .map(|w| self.attrs(&w, &rec.config)))
+    }
+
+    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
+        let client = K::client(self, config)?;
+        let at = K::Place::of_config(&self.p, config)?;
+        let w = self.post_or_adopt(ctx, &client, &at, config).await?;
+        let id = K::id(&w);
+        ctx.checkpoint(json!({ "id": id })).await?;
+        let op = &Op {
+            d: self,
+            ctx,
+            c: &client,
+            at: &at,
+        };
+        let w = K::settle(op, config, w).await?;
+        Ok(Created {
+            id,
+            attributes: self.attrs(&w, config),
+        })
+    }
+
+    async fn recover(
+        &self,
+        ctx: &DriverContext,
+        config: &Value,
+        marker: &Value,
+    ) -> Result<Option<Created>, DriverError> {
+        let client = K::client(self, config)?;
+        let at = K::Place::of_config(&self.p, config)?;
+        let w = match marker_id(marker) {
+            Some(id) => fetch::<K>(&client, &at, split_locality(id).1).await?,
+            None => {
+                K::lookup(
+                    &Op {
+                        d: self,
+                        ctx,
+                        c: &client,
+                        at: &at,
+                    },
+                    config,
+                )
+                .await?
+            }
+        };
+        let Some(w) = w else { return Ok(None) };
+        let op = &Op {
+            d: self,
+            ctx,
+            c: &client,
+            at: &at,
+        };
+        let w = K::adopted(op, config, w).await?;
+        let w = K::settle(op, config, w).await?;
+        Ok(Some(Created {
+            id: K::id(&w),
+            attributes: self.attrs(&w, config),
+        }))
+    }
+
+    async fn update(
+        &self,
+        ctx: &DriverContext,
+        rec: &ResourceState,
+        config: &Value,
+        changed: &[String],
+    ) -> Result<Value, DriverError> {
+        let client = K::client(self, config)?;
+        let at = recorded_place::<K::Place>(&self.p, rec)?;
+        let op = &Op {
+            d: self,
+            ctx,
+            c: &client,
+            at: &at,
+        };
+        let w = K::update(op, bare_id(rec), rec, config, changed).await?;
+        Ok(self.attrs(&w, config))
+    }
+
+    async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
+        let client = K::client(self, &rec.config)?;
+        let at = recorded_place::<K::Place>(&self.p, rec)?;
+        let id = bare_id(rec);
+        let op = &Op {
+            d: self,
+            ctx,
+            c: &client,
+            at: &at,
+        };
+        K::before_delete(op, id).await?;
+        let deleted = match K::DELETION {
+            Deletion::Once => match K::remove(&client, &at, id, rec).await {
+                Err(e) if !e.is_not_found() => Err(api(e)),
+                _ => Ok(()),
+            },
+            Deletion::WaitGone(pace) => match K::remove(&client, &at, id, rec).await {
+                Ok(()) => self.wait_gone(ctx, pace, &client, &at, id).await,
+                Err(e) if e.is_not_found() => Ok(()),
+                Err(e) => Err(api(e)),
+            },
+            Deletion::RetryWhileInUse(pace) => {
+                let (c, a) = (&client, &at);
+                let what = format!("{} deletion", K::NAME);
+                wait_for(ctx, self.p.pacing(pace), &what, move || async move {
+                    match K::remove(c, a, id, rec).await {
+                        Ok(()) => Ok(Poll::Done(())),
+                        Err(e) if e.is_not_found() => Ok(Poll::Done(())),
+                        Err(e) if matches!(e.status(), Some(409 | 412)) => {
+                            Ok(Poll::Pending("still in use".into()))
+                        }
+                        Err(e) => Err(api(e)),
+                    }
+                })
+                .await
+            }
+        };
+        deleted?;
+        K::after_delete(op, rec).await
+    }
+
+    async fn import(
+        &self,
+        _ctx: &DriverContext,
+        id: &str,
+    ) -> Result<Option<Imported>, DriverError> {
+        let client = self.p.client()?;
+        let (loc, id) = split_locality(id);
+        let at = match loc {
+            Some(l) => K::Place::parse(l)?,
+            None => K::Place::default_of(&client),
+        };
+        Ok(fetch::<K>(&client, &at, id).await?.map(|w| {
+            let attributes = self.attrs(&w, &Value::Null);
+            Imported {
+                config: K::imported_config(&self.schema, &attributes),
+                attributes,
+            }
+        }))
+    }
+}
+
+/// Declares a kind's id (and tags, for kinds adopted by tags) and its fields once: each line
+/// gives the field's name, its role and modifiers
+/// (`required force_new`), its description and how its value is read from the wire object
+/// bound to `$v` (nothing for a create-only argument the API does not report). Expands to [`Kind::fields`] and [`Kind::attributes`].
+macro_rules! fields {
+    ($wire:ty as $v:ident; id = $id:expr; $(tags = $tags:expr;)? $($name:literal : $role:ident $($modifier:ident)*, $desc:expr $(=> $value:expr)?;)*) => {
+        fn id($v: &$wire) -> String {
+            ToString::to_string(&$id)
+        }
+        $(fn tags($v: &$wire) -> &[String] {
+            &$tags
+        })?
+        fn fields() -> Vec<kapstan_engine::Field> {
+            vec![$(kapstan_engine::Field::$role($name)$(.$modifier())*.describe($desc)),*]
+        }
+        fn attributes($v: &$wire) -> serde_json::Value {
+            let mut attributes = serde_json::Map::new();
+            $($(attributes.insert($name.to_string(), serde_json::json!($value));)?)*
+            serde_json::Value::Object(attributes)
+        }
+    };
+}
+pub(crate) use fields;
+
+#[cfg(test)]
+mod tests {
+    use super::super::client::ApiError;
+    use super::super::provider::is_not_found;
+    use super::*;
+
+    fn answered(status: u16, body: &str) -> ApiErr {
+        ApiErr::from(ApiError::from_response(
+            "GET",
+            "/vpc/v2/regions/fr-par/vpcs/x",
+            status,
+            None,
+            body.as_bytes(),
+        ))
+    }
+
+    #[test]
+    fn driver_errors_keep_the_client_error_and_say_whether_to_retry() {
+        let limited = api(answered(429, ""));
+        assert!(limited.is_retryable());
+        let kept = limited.api_source::<ApiErr>().expect("the client error is the source");
+        assert_eq!(kept.status(), Some(429));
+        assert!(std::error::Error::source(&limited).is_some());
+
+        assert!(api(answered(503, "")).is_retryable());
+        let busy = answered(409, r#"{"type":"transient_state","resource":"vpc"}"#);
+        assert!(api(busy).is_retryable());
+
+        let refused = api(answered(
+            400,
+            r#"{"type":"invalid_arguments","message":"bad","details":[]}"#,
+        ));
+        assert!(!refused.is_retryable());
+        assert!(!is_not_found(&refused));
+
+        // A 404 stays recognisable through the driver error, whatever its message says.
+        let gone = api(answered(404, r#"{"message":"lbs not Found"}"#));
+        assert!(is_not_found(&gone));
+        assert!(!gone.is_retryable());
+        assert!(gone.to_string().contains("not Found"));
+    }
+
+    #[test]
+    fn lost_creates_are_adopted_and_refusals_are_not_retried() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let lost = || ApiErr::Ambiguous {
+            method: "POST".into(),
+            path: "/vpcs".into(),
+            reason: "connection reset".into(),
+        };
+        // Lost answer, then found by lookup: adopted without a second POST.
+        let posts = std::cell::Cell::new(0);
+        let adopted = rt.block_on(adopt_on_create(
+            || {
+                posts.set(posts.get() + 1);
+                async { Err::<u32, _>(lost()) }
+            },
+            || async { Ok(Some(7)) },
+            |_| false,
+        ));
+        assert_eq!(adopted.unwrap(), 7);
+        assert_eq!(posts.get(), 1);
+        // Lost every time and never found: three attempts, then the error.
+        posts.set(0);
+        let failed = rt.block_on(adopt_on_create(
+            || {
+                posts.set(posts.get() + 1);
+                async { Err::<u32, _>(lost()) }
+            },
+            || async { Ok(None) },
+            |_| false,
+        ));
+        assert!(failed.is_err());
+        assert_eq!(posts.get(), 3);
+        // "Exists already" with the object found: adopted; not found: the refusal, once.
+        let exists = |e: &ApiErr| e.status() == Some(409);
+        let found = rt.block_on(adopt_on_create(
+            || async { Err::<u32, _>(answered(409, "")) },
+            || async { Ok(Some(9)) },
+            exists,
+        ));
+        assert_eq!(found.unwrap(), 9);
+        posts.set(0);
+        let refused = rt.block_on(adopt_on_create(
+            || {
+                posts.set(posts.get() + 1);
+                async { Err::<u32, _>(answered(409, "")) }
+            },
+            || async { Ok(None) },
+            exists,
+        ));
+        assert!(refused.is_err());
+        assert_eq!(posts.get(), 1);
+    }
+}

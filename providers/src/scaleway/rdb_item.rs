@@ -1,0 +1,88 @@
+//! What the objects of a managed database instance that are named by their name (databases,
+//! users) share: their `region/instance_id/name` ids, the client that waits for the instance,
+//! and the waits on the instance around every change.
+
+use kapstan_engine::DriverError;
+use serde_json::Value;
+
+use super::client::{Client, Error as ApiErr, Region};
+use super::kind::{Kind, KindDriver, Op};
+use super::provider::{Pace, is_not_found, string};
+use super::rdb_instance::{rdb_client, wait_instance};
+
+/// One named object of an instance, with where it lives.
+#[derive(Debug)]
+pub struct InstanceItem<T> {
+    pub(crate) region: Region,
+    pub(crate) instance: String,
+    pub(crate) item: T,
+}
+
+impl<T> InstanceItem<T> {
+    /// Wraps `item` of `instance` in `region`.
+    pub(crate) fn new(region: &Region, instance: &str, item: T) -> Self {
+        Self {
+            region: region.clone(),
+            instance: instance.to_string(),
+            item,
+        }
+    }
+
+    /// The provider id: `region/instance_id/name`.
+    pub(crate) fn id_for(&self, name: &str) -> String {
+        format!("{}/{}/{name}", self.region, self.instance)
+    }
+}
+
+/// The `(instance_id, name)` of an id without its region, or how to write one.
+pub(crate) fn instance_and_name<'a>(id: &'a str, what: &str) -> Result<(&'a str, &'a str), ApiErr> {
+    id.split_once('/')
+        .filter(|(i, n)| !i.is_empty() && !n.is_empty() && !n.contains('/'))
+        .ok_or_else(|| {
+            ApiErr::InvalidRequest(format!("import a {what} as `region/instance_id/name`"))
+        })
+}
+
+/// The `instance_id/name` a config declares.
+pub(crate) fn declared_key(config: &Value) -> String {
+    format!(
+        "{}/{}",
+        string(config, "instance_id").unwrap_or_default(),
+        string(config, "name").unwrap_or_default()
+    )
+}
+
+/// The client for a config's instance: its 409s wait for the instance to be ready.
+pub(crate) fn item_client<K: Kind>(
+    d: &KindDriver<K>,
+    config: &Value,
+) -> Result<Client, DriverError> {
+    let region = d.p.region_of(config)?;
+    rdb_client(
+        &d.p,
+        &region,
+        &string(config, "instance_id").unwrap_or_default(),
+    )
+}
+
+/// Waits until the config's instance accepts changes.
+pub(crate) async fn wait_instance_of<K: Kind<Place = Region>>(
+    op: &Op<'_, K>,
+    config: &Value,
+) -> Result<(), DriverError> {
+    let instance = string(config, "instance_id").unwrap_or_default();
+    wait_instance(op.ctx, op.d.p.pacing(Pace::Long), op.c, op.at, &instance)
+        .await
+        .map(|_| ())
+}
+
+/// After a delete: waits until the instance applied it; an instance deleted meanwhile is fine.
+pub(crate) async fn wait_instance_after_delete<K: Kind<Place = Region>>(
+    op: &Op<'_, K>,
+    config: &Value,
+) -> Result<(), DriverError> {
+    match wait_instance_of(op, config).await {
+        Err(e) if is_not_found(&e) => Ok(()),
+        other => other,
+    }
+}

@@ -668,7 +668,9 @@ mod tests {
     fn driver_errors_keep_the_client_error_and_say_whether_to_retry() {
         let limited = api(answered(429, ""));
         assert!(limited.is_retryable());
-        let kept = limited.api_source::<ApiErr>().expect("the client error is the source");
+        let kept = limited
+            .api_source::<ApiErr>()
+            .expect("the client error is the source");
         assert_eq!(kept.status(), Some(429));
         assert!(std::error::Error::source(&limited).is_some());
 

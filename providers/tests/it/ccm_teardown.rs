@@ -2,9 +2,7 @@
 //! deletion stops at once with an error naming that load balancer (instead of waiting on the
 //! API's 412 until a deadline), and succeeds once it is gone.
 
-#[path = "../examples/common/stack.rs"]
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -29,18 +29,7 @@ use kapstan_sandbox::{Sandbox, SandboxOptions};
 use kapstan_state::{LocalStore, StateStore};
 use serde_json::{Value, json};
 
-fn tool(name: &str) -> PathBuf {
-    let dir = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let path = dir.join("bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `scripts/test --tools-only` to install helm and kubectl",
-        path.display()
-    );
-    path
-}
+use crate::support::{official_coder_chart, tool};
 
 struct Env {
     sandbox: Sandbox,
@@ -54,17 +43,8 @@ async fn env() -> Env {
     env_with(SandboxOptions::default()).await
 }
 
-/// The official Coder chart as packaged for 2.21.1, read in place from the shared fixtures.
 fn official_chart_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/coder-chart/coder-2.21.1");
-    assert!(
-        dir.join("Chart.yaml").is_file(),
-        "the official Coder chart fixture is missing: expected {} (../shared/fixtures/coder-chart/coder-2.21.1 \
-         next to the repository)",
-        dir.display()
-    );
-    dir
+    official_coder_chart()
 }
 
 async fn env_with(options: SandboxOptions) -> Env {

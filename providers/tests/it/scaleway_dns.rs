@@ -3,12 +3,9 @@
 //! updates, drift, import, adoption after lost responses, a created sub-zone, the missing and
 //! not-active zone errors before any record change, and bad input refused before any call.
 
-#[path = "support/steps.rs"]
-mod steps;
+use crate::steps;
 
-#[path = "../examples/common/stack.rs"]
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;

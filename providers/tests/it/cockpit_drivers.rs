@@ -3,12 +3,9 @@
 //! and the token's secret key kept out of plans, events and the state files while it works
 //! against the push endpoint.
 
-#[path = "support/steps.rs"]
-mod steps;
+use crate::steps;
 
-#[path = "../examples/common/stack.rs"]
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,9 +2,7 @@
 //! band plans an in-place update, never a replacement of the load balancer; declared IPs attach
 //! in place and the apply converges; an IP the API cannot detach is named in the error.
 
-#[path = "../examples/common/stack.rs"]
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

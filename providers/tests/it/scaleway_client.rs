@@ -1458,7 +1458,7 @@ struct CassetteResponse {
 }
 
 fn cassette_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/scaleway-cassettes")
+    crate::support::fixture("scaleway-cassettes")
 }
 
 /// Path with UUIDs replaced by `{id}`, the API prefix and locality kept apart.

@@ -13,28 +13,14 @@ use kapstan_engine::Input;
 use kapstan_providers::coder::{CoderValues, GithubOAuth, LbServiceSettings, SecretKeyRef};
 use serde_json::{Value, json};
 
+use crate::support::{official_coder_chart, tool};
+
 fn helm() -> PathBuf {
-    let dir = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let path = dir.join("bin/helm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `scripts/test --tools-only` to install helm",
-        path.display()
-    );
-    path
+    tool("helm")
 }
 
 fn official_chart() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/coder-chart/coder-2.21.1");
-    assert!(
-        dir.join("Chart.yaml").is_file(),
-        "the official Coder chart fixture is missing: expected {} (../shared/fixtures/coder-chart/coder-2.21.1 next to the repository)",
-        dir.display()
-    );
-    dir
+    official_coder_chart()
 }
 
 fn sandbox_chart() -> PathBuf {

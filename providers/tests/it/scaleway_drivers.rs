@@ -3,12 +3,9 @@
 //! survives SIGKILL during creation without duplicates or orphans; and bad input is rejected
 //! before any API call.
 
-#[path = "support/steps.rs"]
-mod steps;
+use crate::steps;
 
-#[path = "../examples/common/stack.rs"]
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,9 +3,7 @@
 //! once the claim is gone; a cluster whose Kubernetes API does not answer is not deleted
 //! either, with an error that says why.
 
-#[path = "../examples/common/stack.rs"]
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! from the sandbox's chart repository, rendered by the real helm (`$KAPSTAN_TOOLS/bin`,
 //! default `<workspace>/.tools/bin`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,17 +18,10 @@ use kapstan_sandbox::{Sandbox, SandboxOptions};
 use kapstan_state::{LocalStore, StateStore};
 use serde_json::{Value, json};
 
+use crate::support::tool;
+
 fn helm() -> PathBuf {
-    let dir = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let path = dir.join("bin").join("helm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `scripts/test --tools-only` to install helm",
-        path.display()
-    );
-    path
+    tool("helm")
 }
 
 /// A sandbox with one Kapsule cluster; returns it and the cluster's kubeconfig.

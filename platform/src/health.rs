@@ -7,7 +7,8 @@
 //! sandbox mode the caller points `SCW_API_URL` at the sandbox before calling [`health`].
 
 use kapstan_providers::coder::probe;
-use kapstan_providers::kubernetes::{KubeClient, ObjectRef};
+use kapstan_providers::kubernetes::KubeClient;
+use kapstan_providers::kubernetes::inspect;
 use kapstan_providers::scaleway::client::{Region, Zone};
 use kapstan_stacks::coder::{Environment, Phase};
 use kapstan_state::StateDocument;
@@ -202,61 +203,12 @@ pub async fn check(
 
         // Kubernetes API.
         let pods = match &kube {
-            Ok(k) => match k.list("v1", "Pod", Some("kube-system"), None).await {
-                Ok(pods) => {
-                    let bad: Vec<String> = pods
-                        .iter()
-                        .filter(|p| {
-                            !matches!(p["status"]["phase"].as_str(), Some("Running" | "Succeeded"))
-                        })
-                        .map(|p| {
-                            format!(
-                                "{} is {}",
-                                p["metadata"]["name"].as_str().unwrap_or("?"),
-                                p["status"]["phase"].as_str().unwrap_or("in no phase")
-                            )
-                        })
-                        .collect();
-                    if bad.is_empty() {
-                        Ok(format!("{} pod(s) running", pods.len()))
-                    } else {
-                        Err(format!(
-                            "{} pod(s) not running: {}",
-                            bad.len(),
-                            bad.join("; ")
-                        ))
-                    }
-                }
-                Err(e) => Err(format!("listing kube-system pods: {e}")),
-            },
+            Ok(k) => kube_system_pods(k).await,
             Err(e) => Err(e.clone()),
         };
         report.push("kubernetes", "kube-system pods", pods);
         let classes = match &kube {
-            Ok(k) => match k
-                .list("storage.k8s.io/v1", "StorageClass", None, None)
-                .await
-            {
-                Ok(list) => {
-                    let names: Vec<&str> = list
-                        .iter()
-                        .filter_map(|c| c["metadata"]["name"].as_str())
-                        .collect();
-                    if names.contains(&"scw-bssd") {
-                        Ok(format!("present: {}", names.join(", ")))
-                    } else {
-                        Err(format!(
-                            "storage class scw-bssd is missing (present: {})",
-                            if names.is_empty() {
-                                "none".to_string()
-                            } else {
-                                names.join(", ")
-                            }
-                        ))
-                    }
-                }
-                Err(e) => Err(format!("listing storage classes: {e}")),
-            },
+            Ok(k) => storage_classes(k).await,
             Err(e) => Err(e.clone()),
         };
         report.push("kubernetes", "storage classes", classes);
@@ -381,18 +333,55 @@ pub async fn check(
     Ok(report)
 }
 
+async fn kube_system_pods(kube: &KubeClient) -> Result<String, String> {
+    let pods = inspect::pods(kube, Some("kube-system"))
+        .await
+        .map_err(|e| format!("listing kube-system pods: {e}"))?;
+    let bad: Vec<String> = pods
+        .iter()
+        .filter(|p| !matches!(p.phase.as_deref(), Some("Running" | "Succeeded")))
+        .map(|p| {
+            format!(
+                "{} is {}",
+                p.name,
+                p.phase.as_deref().unwrap_or("in no phase")
+            )
+        })
+        .collect();
+    if bad.is_empty() {
+        Ok(format!("{} pod(s) running", pods.len()))
+    } else {
+        Err(format!(
+            "{} pod(s) not running: {}",
+            bad.len(),
+            bad.join("; ")
+        ))
+    }
+}
+
+async fn storage_classes(kube: &KubeClient) -> Result<String, String> {
+    let names = inspect::storage_class_names(kube)
+        .await
+        .map_err(|e| format!("listing storage classes: {e}"))?;
+    if names.iter().any(|n| n == "scw-bssd") {
+        Ok(format!("present: {}", names.join(", ")))
+    } else {
+        Err(format!(
+            "storage class scw-bssd is missing (present: {})",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ))
+    }
+}
+
 async fn deployment_status(kube: &KubeClient) -> Result<String, String> {
-    let r = ObjectRef {
-        api_version: "apps/v1".into(),
-        kind: "Deployment".into(),
-        namespace: Some("coder".into()),
-        name: "coder".into(),
-    };
-    match kube.get(&r).await {
+    match inspect::deployment_replicas(kube, "coder", "coder").await {
         Ok(None) => Err("Deployment coder/coder does not exist in the cluster (deleted outside kapstan?); run `kapstan up` to restore it".into()),
-        Ok(Some(d)) => {
-            let want = d["spec"]["replicas"].as_u64().unwrap_or(1);
-            let available = d["status"]["availableReplicas"].as_u64().unwrap_or(0);
+        Ok(Some(r)) => {
+            let (want, available) = (r.desired, r.available);
             if available >= want && want > 0 {
                 Ok(format!("{available}/{want} replica(s) available"))
             } else {

@@ -8,6 +8,10 @@ use std::collections::BTreeSet;
 
 use kapstan_engine::{ApplyOptions, PlanOptions};
 use kapstan_providers::kubernetes::KubeClient;
+use kapstan_providers::kubernetes::inspect::{
+    self, ClusterRoleSummary, NamespaceSummary, NetworkPolicySummary, Owner, PodSummary,
+    SecretSummary,
+};
 use kapstan_stacks::coder::{Environment, Phase, PodSecurityLevel, Profile, app::NAMESPACES};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -112,32 +116,39 @@ impl Policy {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     /// Every Namespace.
-    pub namespaces: Vec<Value>,
+    pub namespaces: Vec<NamespaceSummary>,
     /// Every NetworkPolicy.
-    pub network_policies: Vec<Value>,
+    pub network_policies: Vec<NetworkPolicySummary>,
     /// Every ClusterRole.
-    pub cluster_roles: Vec<Value>,
+    pub cluster_roles: Vec<ClusterRoleSummary>,
     /// Every Pod.
-    pub pods: Vec<Value>,
+    pub pods: Vec<PodSummary>,
     /// Secrets of namespace `default` (only names and types are read).
-    pub default_secrets: Vec<Value>,
+    pub default_secrets: Vec<SecretSummary>,
 }
 
 impl Snapshot {
     /// Reads the snapshot from a cluster.
     pub async fn read(client: &KubeClient) -> Result<Self, String> {
-        let list = |api: &'static str, kind: &'static str, ns: Option<&'static str>| async move {
-            client
-                .list(api, kind, ns, None)
-                .await
-                .map_err(|e| format!("listing {kind}s: {e}"))
-        };
+        fn listing(
+            kind: &'static str,
+        ) -> impl Fn(kapstan_providers::kubernetes::KubeError) -> String {
+            move |e| format!("listing {kind}s: {e}")
+        }
         Ok(Self {
-            namespaces: list("v1", "Namespace", None).await?,
-            network_policies: list("networking.k8s.io/v1", "NetworkPolicy", None).await?,
-            cluster_roles: list("rbac.authorization.k8s.io/v1", "ClusterRole", None).await?,
-            pods: list("v1", "Pod", None).await?,
-            default_secrets: list("v1", "Secret", Some("default")).await?,
+            namespaces: inspect::namespaces(client)
+                .await
+                .map_err(listing("Namespace"))?,
+            network_policies: inspect::network_policies(client)
+                .await
+                .map_err(listing("NetworkPolicy"))?,
+            cluster_roles: inspect::cluster_roles(client)
+                .await
+                .map_err(listing("ClusterRole"))?,
+            pods: inspect::pods(client, None).await.map_err(listing("Pod"))?,
+            default_secrets: inspect::secrets(client, "default")
+                .await
+                .map_err(listing("Secret"))?,
         })
     }
 }
@@ -150,60 +161,27 @@ fn level_rank(level: &str) -> u8 {
     }
 }
 
-fn name_of(v: &Value) -> &str {
-    v["metadata"]["name"].as_str().unwrap_or("?")
-}
-
-fn ns_of(v: &Value) -> &str {
-    v["metadata"]["namespace"].as_str().unwrap_or("")
-}
-
-/// Whether a NetworkPolicy selects every pod and denies `direction` (`Ingress`/`Egress`).
-fn denies_all(policy: &Value, direction: &str) -> bool {
-    let selects_all = policy["spec"]["podSelector"].as_object().is_none_or(|s| {
-        s.values().all(|v| {
-            v.as_object().is_none_or(|m| m.is_empty()) && v.as_array().is_none_or(|a| a.is_empty())
-        })
-    });
-    let types: Vec<&str> = policy["spec"]["policyTypes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let rules = policy["spec"][direction.to_ascii_lowercase()]
-        .as_array()
-        .is_none_or(|r| r.is_empty());
-    selects_all && types.contains(&direction) && rules
-}
-
 /// The pod's owner as a workload name (`deployment/coder` for a ReplicaSet's pod).
-fn workload_of(pod: &Value) -> String {
-    let owner = &pod["metadata"]["ownerReferences"][0];
-    match (owner["kind"].as_str(), owner["name"].as_str()) {
-        (Some("ReplicaSet"), Some(rs)) => {
+fn workload_of(pod: &PodSummary) -> String {
+    let ns = &pod.namespace;
+    match &pod.owner {
+        Some(Owner { kind, name: rs }) if kind == "ReplicaSet" => {
             let base = rs.rsplit_once('-').map(|(b, _)| b).unwrap_or(rs);
-            format!("deployment/{}/{base}", ns_of(pod))
+            format!("deployment/{ns}/{base}")
         }
-        (Some(kind), Some(name)) => format!("{}/{}/{name}", kind.to_ascii_lowercase(), ns_of(pod)),
-        _ => format!("pod/{}/{}", ns_of(pod), name_of(pod)),
+        Some(Owner { kind, name }) => format!("{}/{ns}/{name}", kind.to_ascii_lowercase()),
+        None => format!("pod/{ns}/{}", pod.name),
     }
 }
 
-/// Checks a snapshot against a policy. Pure: findings are sorted and deduplicated.
-pub fn check(policy: &Policy, snap: &Snapshot) -> (Vec<Finding>, usize) {
-    let mut findings = BTreeSet::new();
+/// Pod Security labels of the platform namespaces. Returns how many checks ran.
+fn pod_security(policy: &Policy, snap: &Snapshot, add: &mut dyn FnMut(Finding)) -> usize {
     let mut checks = 0usize;
-    let mut add = |f: Finding| {
-        findings.insert(f);
-    };
-
-    // Pod Security labels.
     if let Some(level) = policy.pod_security {
         for ns in &policy.namespaces {
             checks += 1;
             let address = format!("namespace-{ns}");
-            let Some(live) = snap.namespaces.iter().find(|n| name_of(n) == ns) else {
+            let Some(live) = snap.namespaces.iter().find(|n| &n.name == ns) else {
                 add(Finding {
                     severity: Severity::High,
                     check: "pod-security",
@@ -216,7 +194,7 @@ pub fn check(policy: &Policy, snap: &Snapshot) -> (Vec<Finding>, usize) {
             };
             for mode in ["enforce", "audit", "warn"] {
                 let label = format!("pod-security.kubernetes.io/{mode}");
-                let actual = live["metadata"]["labels"][&label].as_str();
+                let actual = live.labels.get(&label).map(String::as_str);
                 let severity = match actual {
                     Some(a) if a == level => continue,
                     Some(a) if level_rank(a) > level_rank(level) => Severity::Low,
@@ -237,19 +215,23 @@ pub fn check(policy: &Policy, snap: &Snapshot) -> (Vec<Finding>, usize) {
             }
         }
     }
+    checks
+}
 
-    // Default-deny network policies.
+/// Default-deny network policies in the platform namespaces. Returns how many checks ran.
+fn network_policies(policy: &Policy, snap: &Snapshot, add: &mut dyn FnMut(Finding)) -> usize {
+    let mut checks = 0usize;
     if policy.network_policies {
         for ns in &policy.namespaces {
             checks += 1;
-            let in_ns: Vec<&Value> = snap
+            let in_ns: Vec<&NetworkPolicySummary> = snap
                 .network_policies
                 .iter()
-                .filter(|p| ns_of(p) == ns)
+                .filter(|p| &p.namespace == ns)
                 .collect();
             for (direction, severity) in [("Ingress", Severity::High), ("Egress", Severity::Medium)]
             {
-                if !in_ns.iter().any(|p| denies_all(p, direction)) {
+                if !in_ns.iter().any(|p| p.denies_all(direction)) {
                     add(Finding {
                         severity,
                         check: "network-policy",
@@ -266,27 +248,33 @@ pub fn check(policy: &Policy, snap: &Snapshot) -> (Vec<Finding>, usize) {
             }
         }
     }
+    checks
+}
 
-    // Wildcard ClusterRoles outside the system.
+/// Wildcard ClusterRoles outside the system. Returns how many checks ran.
+fn cluster_roles(_policy: &Policy, snap: &Snapshot, add: &mut dyn FnMut(Finding)) -> usize {
+    let mut checks = 0usize;
     for role in &snap.cluster_roles {
-        let name = name_of(role);
-        let labels = &role["metadata"]["labels"];
+        let name = &role.name;
+        let labels = &role.labels;
         let system = name.starts_with("system:")
-            || labels["kubernetes.io/bootstrapping"] == "rbac-defaults"
-            || labels.get("k8s.scw.cloud/system").is_some();
+            || labels
+                .get("kubernetes.io/bootstrapping")
+                .is_some_and(|v| v == "rbac-defaults")
+            || labels.contains_key("k8s.scw.cloud/system");
         if system {
             continue;
         }
         checks += 1;
-        for rule in role["rules"].as_array().into_iter().flatten() {
-            let wild: Vec<&str> = ["apiGroups", "resources", "verbs"]
-                .into_iter()
-                .filter(|k| {
-                    rule[*k]
-                        .as_array()
-                        .is_some_and(|a| a.iter().any(|v| v == "*"))
-                })
-                .collect();
+        for rule in &role.rules {
+            let wild: Vec<&str> = [
+                ("apiGroups", rule.api_groups),
+                ("resources", rule.resources),
+                ("verbs", rule.verbs),
+            ]
+            .into_iter()
+            .filter_map(|(k, wild)| wild.then_some(k))
+            .collect();
             if !wild.is_empty() {
                 add(Finding {
                     severity: Severity::High,
@@ -301,35 +289,20 @@ pub fn check(policy: &Policy, snap: &Snapshot) -> (Vec<Finding>, usize) {
             }
         }
     }
+    checks
+}
 
-    // Containers: limits and non-root.
+/// Containers: limits and non-root. Returns how many checks ran.
+fn containers(_policy: &Policy, snap: &Snapshot, add: &mut dyn FnMut(Finding)) -> usize {
+    let mut checks = 0usize;
     for pod in &snap.pods {
-        let ns = ns_of(pod);
-        if SYSTEM_NAMESPACES.contains(&ns)
-            || matches!(
-                pod["status"]["phase"].as_str(),
-                Some("Succeeded" | "Failed")
-            )
-        {
+        if SYSTEM_NAMESPACES.contains(&pod.namespace.as_str()) || pod.finished() {
             continue;
         }
         let workload = workload_of(pod);
-        let pod_ctx = &pod["spec"]["securityContext"];
-        let containers = pod["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .chain(
-                pod["spec"]["initContainers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten(),
-            );
-        for c in containers {
+        for c in &pod.containers {
             checks += 1;
-            let cname = c["name"].as_str().unwrap_or("?");
-            let object = format!("{workload} container {cname}");
-            let ctx = &c["securityContext"];
+            let object = format!("{workload} container {}", c.name);
             let mut finding = |severity, message: String, remedy: &str| {
                 add(Finding {
                     severity,
@@ -340,19 +313,15 @@ pub fn check(policy: &Policy, snap: &Snapshot) -> (Vec<Finding>, usize) {
                     remedy: remedy.into(),
                 })
             };
-            if ctx["privileged"] == true {
+            if c.privileged {
                 finding(
                     Severity::High,
                     "runs privileged".into(),
                     "remove securityContext.privileged",
                 );
             }
-            let non_root = ctx["runAsNonRoot"]
-                .as_bool()
-                .or_else(|| pod_ctx["runAsNonRoot"].as_bool());
-            let user = ctx["runAsUser"]
-                .as_i64()
-                .or_else(|| pod_ctx["runAsUser"].as_i64());
+            let non_root = c.run_as_non_root.or(pod.run_as_non_root);
+            let user = c.run_as_user.or(pod.run_as_user);
             match (non_root, user) {
                 (_, Some(0)) => finding(
                     Severity::High,
@@ -366,9 +335,9 @@ pub fn check(policy: &Policy, snap: &Snapshot) -> (Vec<Finding>, usize) {
                     "set securityContext.runAsNonRoot: true (and runAsUser) in the workload",
                 ),
             }
-            let missing: Vec<&str> = ["cpu", "memory"]
+            let missing: Vec<&str> = [("cpu", c.cpu_limit), ("memory", c.memory_limit)]
                 .into_iter()
-                .filter(|r| c["resources"]["limits"][*r].is_null())
+                .filter_map(|(r, set)| (!set).then_some(r))
                 .collect();
             if !missing.is_empty() {
                 finding(
@@ -379,23 +348,47 @@ pub fn check(policy: &Policy, snap: &Snapshot) -> (Vec<Finding>, usize) {
             }
         }
     }
+    checks
+}
 
-    // Secrets in `default`.
+/// Secrets in namespace `default`. Returns how many checks ran.
+fn secrets(_policy: &Policy, snap: &Snapshot, add: &mut dyn FnMut(Finding)) -> usize {
+    let mut checks = 0usize;
     for secret in &snap.default_secrets {
         checks += 1;
-        if secret["type"] == "kubernetes.io/service-account-token"
-            && name_of(secret).starts_with("default-token-")
+        if secret.secret_type == "kubernetes.io/service-account-token"
+            && secret.name.starts_with("default-token-")
         {
             continue;
         }
         add(Finding {
             severity: Severity::Medium,
             check: "secrets",
-            object: format!("secret/default/{}", name_of(secret)),
+            object: format!("secret/default/{}", secret.name),
             message: "a Secret in namespace default".into(),
             kapstan_address: None,
             remedy: "move it to the namespace of the workload that uses it".into(),
         });
+    }
+    checks
+}
+
+/// Checks a snapshot against a policy. Pure: findings are sorted and deduplicated.
+pub fn check(policy: &Policy, snap: &Snapshot) -> (Vec<Finding>, usize) {
+    let mut findings = BTreeSet::new();
+    let mut checks = 0usize;
+    let mut add = |f: Finding| {
+        findings.insert(f);
+    };
+
+    for section in [
+        pod_security,
+        network_policies,
+        cluster_roles,
+        containers,
+        secrets,
+    ] {
+        checks += section(policy, snap, &mut add);
     }
     (findings.into_iter().collect(), checks)
 }
@@ -665,22 +658,32 @@ mod tests {
                    "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})
         };
         Snapshot {
-            namespaces: vec![ns("coder"), ns("monitoring")],
-            network_policies: vec![deny("coder"), deny("monitoring")],
-            cluster_roles: vec![
-                json!({"metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            namespaces: [ns("coder"), ns("monitoring")]
+                .iter()
+                .map(NamespaceSummary::from_object)
+                .collect(),
+            network_policies: [deny("coder"), deny("monitoring")]
+                .iter()
+                .map(NetworkPolicySummary::from_object)
+                .collect(),
+            cluster_roles: vec![ClusterRoleSummary::from_object(
+                &json!({"metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
                        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}),
-            ],
-            pods: vec![json!({
-                "metadata": {"name": "coder-abc-1", "namespace": "coder",
-                             "ownerReferences": [{"kind": "ReplicaSet", "name": "coder-abc"}]},
-                "spec": {"containers": [{"name": "coder",
+            )],
+            pods: vec![PodSummary::from_object(&coder_pod(json!({"name": "coder",
                     "resources": {"limits": {"cpu": "1", "memory": "2Gi"}},
-                    "securityContext": {"runAsNonRoot": true, "runAsUser": 1000}}]},
-                "status": {"phase": "Running"},
-            })],
+                    "securityContext": {"runAsNonRoot": true, "runAsUser": 1000}})))],
             default_secrets: vec![],
         }
+    }
+
+    fn coder_pod(container: Value) -> Value {
+        json!({
+            "metadata": {"name": "coder-abc-1", "namespace": "coder",
+                         "ownerReferences": [{"kind": "ReplicaSet", "name": "coder-abc"}]},
+            "spec": {"containers": [container]},
+            "status": {"phase": "Running"},
+        })
     }
 
     #[test]
@@ -693,16 +696,17 @@ mod tests {
     #[test]
     fn planted_violations_are_found() {
         let mut snap = clean_snapshot();
-        snap.namespaces[0]["metadata"]["labels"]
-            .as_object_mut()
-            .unwrap()
+        snap.namespaces[0]
+            .labels
             .remove("pod-security.kubernetes.io/enforce");
         snap.network_policies.remove(1);
-        snap.cluster_roles.push(json!({"metadata": {"name": "oops"}, "rules": [{"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}]}));
-        snap.default_secrets
-            .push(json!({"metadata": {"name": "token"}, "type": "Opaque"}));
-        snap.pods[0]["spec"]["containers"][0] =
-            json!({"name": "coder", "securityContext": {"runAsUser": 0}});
+        snap.cluster_roles.push(ClusterRoleSummary::from_object(&json!({"metadata": {"name": "oops"}, "rules": [{"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}]})));
+        snap.default_secrets.push(SecretSummary::from_object(
+            &json!({"metadata": {"name": "token"}, "type": "Opaque"}),
+        ));
+        snap.pods[0] = PodSummary::from_object(&coder_pod(
+            json!({"name": "coder", "securityContext": {"runAsUser": 0}}),
+        ));
         let (findings, _) = check(&staging(), &snap);
         let high: Vec<&str> = findings
             .iter()

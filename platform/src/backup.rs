@@ -222,14 +222,7 @@ pub async fn backup(
     let root = backup_root(project, env, options.out.as_deref());
     std::fs::create_dir_all(&root).map_err(io("creating", &root))?;
     let created = Utc::now();
-    let stamp = created.format("%Y%m%dT%H%M%SZ").to_string();
-    let mut dir = root.join(&stamp);
-    let mut n = 2;
-    while dir.exists() {
-        dir = root.join(format!("{stamp}-{n}"));
-        n += 1;
-    }
-    std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+    let dir = new_backup_dir(&root, created)?;
     say(&format!("backing up {} to {}", env.name(), dir.display()));
     let mut w = Writer {
         dir: dir.clone(),
@@ -238,107 +231,23 @@ pub async fn backup(
     let store = project.store()?;
     let sealer = project.sealer()?;
 
-    // State, in the state crate's backup format.
-    let mut state_entries = vec![];
-    let mut stacks = vec![];
-    for doc in &docs {
-        let bytes = encode_document(doc, sealer.as_ref())?;
-        let file = format!("{}.json", doc.stack);
-        w.put(&format!("state/{file}"), &bytes)?;
-        state_entries.push(BackupEntry {
-            stack: doc.stack.clone(),
-            serial: doc.serial,
-            lineage: doc.lineage.to_string(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            time: Utc::now(),
-            file,
-        });
-        stacks.push(StackEntry {
-            stack: doc.stack.clone(),
-            serial: doc.serial,
-            lineage: doc.lineage.to_string(),
-        });
-        say(&format!(
-            "state of {} (serial {}) saved",
-            doc.stack, doc.serial
-        ));
-    }
-    let state_manifest = kapstan_state::Manifest {
-        format: 1,
+    let stacks = save_state(
+        &mut w,
+        &docs,
+        sealer.as_ref(),
         created,
-        source: store.location(),
-        key_fingerprint: sealer.as_ref().map(|s| s.fingerprint().to_string()),
-        stacks: state_entries,
-    };
-    w.put(
-        &format!("state/{}", kapstan_state::MANIFEST_FILE),
-        &serde_json::to_vec_pretty(&state_manifest).expect("manifest serializes"),
+        store.location(),
+        &say,
     )?;
 
-    // Outputs, sensitive ones redacted.
-    let mut outputs = serde_json::Map::new();
-    for doc in &docs {
-        let m: serde_json::Map<String, Value> = doc
-            .outputs
-            .iter()
-            .map(|(k, o)| {
-                let v = if o.sensitive {
-                    json!(REDACTED)
-                } else {
-                    o.value.clone()
-                };
-                (k.clone(), json!({"value": v, "sensitive": o.sensitive}))
-            })
-            .collect();
-        outputs.insert(doc.stack.clone(), Value::Object(m));
-    }
-    w.put(
-        "outputs.json",
-        &serde_json::to_vec_pretty(&Value::Object(outputs)).expect("json"),
-    )?;
+    save_outputs(&mut w, &docs)?;
 
     // Kubernetes objects.
     let mut warnings = vec![];
-    let (mut saved, mut missing) = (vec![], vec![]);
-    if let Some(app) = &app {
-        let kubeconfig = infra
-            .as_ref()
-            .and_then(|i| i.outputs.get("kubeconfig"))
-            .and_then(|o| o.value.as_str())
-            .map(str::to_string);
-        match kubeconfig {
-            None => warnings.push(
-                "Kubernetes objects not saved: the infra phase records no kubeconfig".to_string(),
-            ),
-            Some(kc) => match KubeClient::from_kubeconfig(&kc) {
-                Err(e) => warnings.push(format!("Kubernetes objects not saved: {e}")),
-                Ok(kube) => {
-                    for r in managed_objects(&kube, app, &mut warnings).await {
-                        match kube.get(&r).await {
-                            Ok(Some(obj)) => {
-                                let obj = clean(obj);
-                                let yaml = serde_norway::to_string(&obj).map_err(|e| {
-                                    PlatformError::usage(
-                                        format!("writing {r} as YAML: {e}"),
-                                        "this is a bug",
-                                    )
-                                })?;
-                                w.put(&object_file(&r), yaml.as_bytes())?;
-                                saved.push(r.to_string());
-                            }
-                            Ok(None) => missing.push(r.to_string()),
-                            Err(e) => warnings.push(format!("{r} not saved: {e}")),
-                        }
-                    }
-                    say(&format!(
-                        "{} Kubernetes object(s) saved, {} missing from the cluster",
-                        saved.len(),
-                        missing.len()
-                    ));
-                }
-            },
-        }
-    }
+    let (saved, missing) = match &app {
+        Some(app) => save_kubernetes(&mut w, infra.as_ref(), app, &mut warnings, &say).await?,
+        None => (vec![], vec![]),
+    };
 
     // Database.
     let database_backup = if options.include_db {
@@ -393,6 +302,141 @@ pub async fn backup(
         manifest,
         pruned,
     })
+}
+
+/// Creates `<root>/<timestamp>` (with `-2`, `-3`, … when that exists already).
+fn new_backup_dir(root: &Path, created: DateTime<Utc>) -> Result<PathBuf, PlatformError> {
+    let stamp = created.format("%Y%m%dT%H%M%SZ").to_string();
+    let mut dir = root.join(&stamp);
+    let mut n = 2;
+    while dir.exists() {
+        dir = root.join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+    Ok(dir)
+}
+
+/// Writes `outputs.json`: every phase's outputs, sensitive ones redacted.
+fn save_outputs(w: &mut Writer, docs: &[&StateDocument]) -> Result<(), PlatformError> {
+    let mut outputs = serde_json::Map::new();
+    for doc in docs {
+        let m: serde_json::Map<String, Value> = doc
+            .outputs
+            .iter()
+            .map(|(k, o)| {
+                let v = if o.sensitive {
+                    json!(REDACTED)
+                } else {
+                    o.value.clone()
+                };
+                (k.clone(), json!({"value": v, "sensitive": o.sensitive}))
+            })
+            .collect();
+        outputs.insert(doc.stack.clone(), Value::Object(m));
+    }
+    w.put(
+        "outputs.json",
+        &serde_json::to_vec_pretty(&Value::Object(outputs)).expect("json"),
+    )?;
+    Ok(())
+}
+
+/// Writes each phase's state in the state crate's backup format, with its manifest.
+fn save_state(
+    w: &mut Writer,
+    docs: &[&StateDocument],
+    sealer: Option<&kapstan_state::Sealer>,
+    created: DateTime<Utc>,
+    source: String,
+    say: &dyn Fn(&str),
+) -> Result<Vec<StackEntry>, PlatformError> {
+    let mut state_entries = vec![];
+    let mut stacks = vec![];
+    for doc in docs {
+        let bytes = encode_document(doc, sealer)?;
+        let file = format!("{}.json", doc.stack);
+        w.put(&format!("state/{file}"), &bytes)?;
+        state_entries.push(BackupEntry {
+            stack: doc.stack.clone(),
+            serial: doc.serial,
+            lineage: doc.lineage.to_string(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            time: Utc::now(),
+            file,
+        });
+        stacks.push(StackEntry {
+            stack: doc.stack.clone(),
+            serial: doc.serial,
+            lineage: doc.lineage.to_string(),
+        });
+        say(&format!(
+            "state of {} (serial {}) saved",
+            doc.stack, doc.serial
+        ));
+    }
+    let state_manifest = kapstan_state::Manifest {
+        format: 1,
+        created,
+        source,
+        key_fingerprint: sealer.map(|s| s.fingerprint().to_string()),
+        stacks: state_entries,
+    };
+    w.put(
+        &format!("state/{}", kapstan_state::MANIFEST_FILE),
+        &serde_json::to_vec_pretty(&state_manifest).expect("manifest serializes"),
+    )?;
+
+    Ok(stacks)
+}
+
+/// Saves the objects the app phase manages as YAML; returns what was saved and what the
+/// cluster no longer has (what could not be read becomes a warning).
+async fn save_kubernetes(
+    w: &mut Writer,
+    infra: Option<&StateDocument>,
+    app: &StateDocument,
+    warnings: &mut Vec<String>,
+    say: &dyn Fn(&str),
+) -> Result<(Vec<String>, Vec<String>), PlatformError> {
+    let (mut saved, mut missing) = (vec![], vec![]);
+    let kubeconfig = infra
+        .and_then(|i| i.outputs.get("kubeconfig"))
+        .and_then(|o| o.value.as_str())
+        .map(str::to_string);
+    match kubeconfig {
+        None => warnings.push(
+            "Kubernetes objects not saved: the infra phase records no kubeconfig".to_string(),
+        ),
+        Some(kc) => match KubeClient::from_kubeconfig(&kc) {
+            Err(e) => warnings.push(format!("Kubernetes objects not saved: {e}")),
+            Ok(kube) => {
+                for r in managed_objects(&kube, app, warnings).await {
+                    match kube.get(&r).await {
+                        Ok(Some(obj)) => {
+                            let obj = clean(obj);
+                            let yaml = serde_norway::to_string(&obj).map_err(|e| {
+                                PlatformError::usage(
+                                    format!("writing {r} as YAML: {e}"),
+                                    "this is a bug",
+                                )
+                            })?;
+                            w.put(&object_file(&r), yaml.as_bytes())?;
+                            saved.push(r.to_string());
+                        }
+                        Ok(None) => missing.push(r.to_string()),
+                        Err(e) => warnings.push(format!("{r} not saved: {e}")),
+                    }
+                }
+                say(&format!(
+                    "{} Kubernetes object(s) saved, {} missing from the cluster",
+                    saved.len(),
+                    missing.len()
+                ));
+            }
+        },
+    }
+    Ok((saved, missing))
 }
 
 /// The objects the app phase manages: namespaces, secrets, manifests, every object of each

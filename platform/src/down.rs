@@ -193,29 +193,80 @@ pub async fn down(
         env: env.name(),
         dir: &backup.dir,
     });
-    let mut removed = vec![];
+    let mut removed: Vec<String> = vec![];
     let order = match options.phase {
         Some(p) => vec![p],
         None => vec![Phase::App, Phase::Infra],
     };
+    let teardown = Teardown {
+        project,
+        options,
+        observer,
+        platform: &platform,
+        profile: &profile,
+        log: &log,
+    };
     for phase in order {
+        teardown.phase(phase, &mut removed).await?;
+    }
+    for r in &removed {
+        log.line(&format!("removed {r}"));
+    }
+    hook(project, &profile, "post-down", None, &log, observer).await?;
+    observer.event(PlatformEvent::RunLogWritten { path: log.path() });
+    observer.event(PlatformEvent::Removed {
+        resources: &removed,
+    });
+    if let Some(s) = platform.sandbox {
+        s.stop().await;
+    }
+    Ok(DownReport {
+        cancelled: false,
+        removed,
+        backup: Some(backup.dir),
+        log: Some(log.path().to_path_buf()),
+    })
+}
+
+/// One run of `down`: what every phase's teardown needs.
+struct Teardown<'a> {
+    project: &'a Project,
+    options: &'a DownOptions,
+    observer: &'a dyn Observer,
+    platform: &'a Platform,
+    profile: &'a Profile,
+    log: &'a RunLog,
+}
+
+impl Teardown<'_> {
+    /// Deletes the phase's workspaces (and volumes), runs its hooks and destroys it;
+    /// appends what it removed to `removed`.
+    async fn phase(&self, phase: Phase, removed: &mut Vec<String>) -> Result<(), PlatformError> {
+        let (project, options, observer, platform, profile, log) = (
+            self.project,
+            self.options,
+            self.observer,
+            self.platform,
+            self.profile,
+            self.log,
+        );
         let name = platform.profile.stack_name(phase);
         let doc = platform.engine.state(&name).await?;
         if doc.resources.is_empty() {
             observer.event(PlatformEvent::NothingRecorded { stack: &name });
-            continue;
+            return Ok(());
         }
         observer.event(PlatformEvent::StackHeading { stack: &name });
-        delete_workspaces(&name, &doc, &log, observer).await?;
+        delete_workspaces(&name, &doc, log, observer).await?;
         if phase == Phase::Infra {
-            clear_cluster_volumes(&platform, &name, &doc, options, &log, observer).await?;
+            clear_cluster_volumes(platform, &name, &doc, options, log, observer).await?;
         }
         hook(
             project,
-            &profile,
+            profile,
             &format!("pre-down-{}", phase.name()),
             Some(phase),
-            &log,
+            log,
             observer,
         )
         .await?;
@@ -289,31 +340,15 @@ pub async fn down(
         }
         hook(
             project,
-            &profile,
+            profile,
             &format!("post-down-{}", phase.name()),
             Some(phase),
-            &log,
+            log,
             observer,
         )
         .await?;
+        Ok(())
     }
-    for r in &removed {
-        log.line(&format!("removed {r}"));
-    }
-    hook(project, &profile, "post-down", None, &log, observer).await?;
-    observer.event(PlatformEvent::RunLogWritten { path: log.path() });
-    observer.event(PlatformEvent::Removed {
-        resources: &removed,
-    });
-    if let Some(s) = platform.sandbox {
-        s.stop().await;
-    }
-    Ok(DownReport {
-        cancelled: false,
-        removed,
-        backup: Some(backup.dir),
-        log: Some(log.path().to_path_buf()),
-    })
 }
 
 /// What `down` did.

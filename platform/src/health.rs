@@ -7,8 +7,9 @@
 //! sandbox mode the caller points `SCW_API_URL` at the sandbox before calling [`health`].
 
 use kapstan_providers::coder::probe;
-use kapstan_providers::kubernetes::{KubeClient, ObjectRef};
-use kapstan_providers::scaleway::client::{Region, Zone};
+use kapstan_providers::kubernetes::KubeClient;
+use kapstan_providers::kubernetes::inspect;
+use kapstan_providers::scaleway::client::{Client, Region, Zone};
 use kapstan_stacks::coder::{Environment, Phase};
 use kapstan_state::StateDocument;
 use serde::Serialize;
@@ -82,6 +83,151 @@ impl HealthReport {
     }
 }
 
+/// The recorded infra phase and a Scaleway client: what the Scaleway checks read.
+struct InfraChecks<'a> {
+    client: &'a Client,
+    infra: &'a StateDocument,
+    region: Result<Region, String>,
+    zone: Result<Zone, String>,
+    cluster_id: Result<String, String>,
+}
+
+impl InfraChecks<'_> {
+    /// The Kapsule cluster is ready.
+    async fn cluster(&self) -> Result<String, String> {
+        match (&self.region, &self.cluster_id) {
+            (Ok(region), Ok(id)) => match self.client.k8s(region).get_cluster(id).await {
+                Ok(c) if c.status.as_str() == "ready" => {
+                    Ok(format!("{} ready, Kubernetes {}", c.name, c.version))
+                }
+                Ok(c) => Err(format!("{} is {}, not ready", c.name, c.status.as_str())),
+                Err(e) => Err(format!("cluster {id}: {e}")),
+            },
+            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+        }
+    }
+
+    /// The default pool is ready.
+    async fn pool(&self) -> Result<String, String> {
+        match (&self.region, recorded_id(self.infra, "pool-default")) {
+            (Ok(region), Ok(id)) => match self.client.k8s(region).get_pool(&id).await {
+                Ok(p) if p.status.as_str() == "ready" => Ok(format!(
+                    "{} ready: {} × {} (autoscaling {}..{})",
+                    p.name, p.size, p.node_type, p.min_size, p.max_size
+                )),
+                Ok(p) => Err(format!(
+                    "pool {} is {}, not ready",
+                    p.name,
+                    p.status.as_str()
+                )),
+                Err(e) => Err(format!("pool {id}: {e}")),
+            },
+            (Err(e), _) => Err(e.clone()),
+            (_, Err(e)) => Err(e),
+        }
+    }
+
+    /// Every node of the cluster is ready.
+    async fn nodes(&self) -> Result<String, String> {
+        match (&self.region, &self.cluster_id) {
+            (Ok(region), Ok(id)) => match self.client.k8s(region).list_nodes(id, None).await {
+                Ok(nodes) if nodes.is_empty() => Err("the cluster has no nodes".to_string()),
+                Ok(nodes) => {
+                    let bad: Vec<String> = nodes
+                        .iter()
+                        .filter(|n| n.status.as_str() != "ready")
+                        .map(|n| {
+                            let why = n
+                                .error_message
+                                .as_deref()
+                                .filter(|m| !m.is_empty())
+                                .map(|m| format!(": {m}"))
+                                .unwrap_or_default();
+                            format!("{} is {}{why}", n.name, n.status.as_str())
+                        })
+                        .collect();
+                    if bad.is_empty() {
+                        Ok(format!("{} node(s) ready", nodes.len()))
+                    } else {
+                        Err(format!(
+                            "{} of {} node(s) not ready: {}",
+                            bad.len(),
+                            nodes.len(),
+                            bad.join("; ")
+                        ))
+                    }
+                }
+                Err(e) => Err(format!("listing nodes: {e}")),
+            },
+            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+        }
+    }
+
+    /// The PostgreSQL instance is ready with an endpoint on the private network.
+    async fn database(&self) -> Result<String, String> {
+        let pn = required(self.infra, "private_network_id");
+        match (&self.region, recorded_id(self.infra, "database")) {
+            (Ok(region), Ok(id)) => match self.client.rdb(region).get_instance(&id).await {
+                Ok(i) if i.status.as_str() != "ready" => {
+                    Err(format!("{} is {}, not ready", i.name, i.status.as_str()))
+                }
+                Ok(i) => {
+                    let private = i.endpoints.iter().find(|e| {
+                        e.private_network.as_ref().is_some_and(|p| {
+                            pn.as_ref().is_ok_and(|pn| &p.private_network_id == pn)
+                        })
+                    });
+                    match private {
+                        Some(e) => Ok(format!(
+                            "{} ready, private endpoint {}:{}",
+                            i.name,
+                            e.ip.clone()
+                                .or_else(|| e.hostname.clone())
+                                .unwrap_or_default(),
+                            e.port
+                        )),
+                        None => Err(format!(
+                            "{} is ready but has no endpoint on the private network {}",
+                            i.name,
+                            pn.as_deref().unwrap_or("?")
+                        )),
+                    }
+                }
+                Err(e) => Err(format!("instance {id}: {e}")),
+            },
+            (Err(e), _) => Err(e.clone()),
+            (_, Err(e)) => Err(e),
+        }
+    }
+
+    /// The load balancer is ready and holds its flexible IP.
+    async fn load_balancer(&self) -> Result<String, String> {
+        match (&self.zone, required(self.infra, "lb_id")) {
+            (Ok(zone), Ok(id)) => match self.client.lb(zone).get_lb(&id).await {
+                Ok(lb) if lb.status.as_str() != "ready" => {
+                    Err(format!("{} is {}, not ready", lb.name, lb.status.as_str()))
+                }
+                Ok(lb) => {
+                    let want = required(self.infra, "lb_ip").unwrap_or_default();
+                    let ips: Vec<&str> = lb.ip.iter().map(|i| i.ip_address.as_str()).collect();
+                    if want.is_empty() || ips.contains(&want.as_str()) {
+                        Ok(format!("{} ready on {}", lb.name, ips.join(", ")))
+                    } else {
+                        Err(format!(
+                            "{} does not hold its flexible IP {want} (holds {})",
+                            lb.name,
+                            ips.join(", ")
+                        ))
+                    }
+                }
+                Err(e) => Err(format!("load balancer {id}: {e}")),
+            },
+            (Err(e), _) => Err(e.clone()),
+            (_, Err(e)) => Err(e),
+        }
+    }
+}
+
 fn recorded_id(doc: &StateDocument, address: &str) -> Result<String, String> {
     doc.resources
         .get(address)
@@ -121,22 +267,15 @@ pub async fn check(
         quick,
         checks: vec![],
     };
-    let region =
-        required(&infra, "region").and_then(|r| Region::parse(&r).map_err(|e| e.to_string()));
-    let zone = required(&infra, "zone").and_then(|z| Zone::parse(&z).map_err(|e| e.to_string()));
-
-    // Cluster.
-    let cluster_id = required(&infra, "cluster_id");
-    let cluster = match (&region, &cluster_id) {
-        (Ok(region), Ok(id)) => match client.k8s(region).get_cluster(id).await {
-            Ok(c) if c.status.as_str() == "ready" => {
-                Ok(format!("{} ready, Kubernetes {}", c.name, c.version))
-            }
-            Ok(c) => Err(format!("{} is {}, not ready", c.name, c.status.as_str())),
-            Err(e) => Err(format!("cluster {id}: {e}")),
-        },
-        (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+    let scw = InfraChecks {
+        client: &client,
+        infra: &infra,
+        region: required(&infra, "region")
+            .and_then(|r| Region::parse(&r).map_err(|e| e.to_string())),
+        zone: required(&infra, "zone").and_then(|z| Zone::parse(&z).map_err(|e| e.to_string())),
+        cluster_id: required(&infra, "cluster_id"),
     };
+    let cluster = scw.cluster().await;
     report.push("cluster", "Kapsule cluster", cluster);
 
     let kube = infra
@@ -149,178 +288,29 @@ pub async fn check(
 
     if !quick {
         // Pool and nodes.
-        let pool = match (&region, recorded_id(&infra, "pool-default")) {
-            (Ok(region), Ok(id)) => match client.k8s(region).get_pool(&id).await {
-                Ok(p) if p.status.as_str() == "ready" => Ok(format!(
-                    "{} ready: {} × {} (autoscaling {}..{})",
-                    p.name, p.size, p.node_type, p.min_size, p.max_size
-                )),
-                Ok(p) => Err(format!(
-                    "pool {} is {}, not ready",
-                    p.name,
-                    p.status.as_str()
-                )),
-                Err(e) => Err(format!("pool {id}: {e}")),
-            },
-            (Err(e), _) => Err(e.clone()),
-            (_, Err(e)) => Err(e),
-        };
+        let pool = scw.pool().await;
         report.push("cluster", "node pool", pool);
-        let nodes = match (&region, &cluster_id) {
-            (Ok(region), Ok(id)) => match client.k8s(region).list_nodes(id, None).await {
-                Ok(nodes) if nodes.is_empty() => Err("the cluster has no nodes".to_string()),
-                Ok(nodes) => {
-                    let bad: Vec<String> = nodes
-                        .iter()
-                        .filter(|n| n.status.as_str() != "ready")
-                        .map(|n| {
-                            let why = n
-                                .error_message
-                                .as_deref()
-                                .filter(|m| !m.is_empty())
-                                .map(|m| format!(": {m}"))
-                                .unwrap_or_default();
-                            format!("{} is {}{why}", n.name, n.status.as_str())
-                        })
-                        .collect();
-                    if bad.is_empty() {
-                        Ok(format!("{} node(s) ready", nodes.len()))
-                    } else {
-                        Err(format!(
-                            "{} of {} node(s) not ready: {}",
-                            bad.len(),
-                            nodes.len(),
-                            bad.join("; ")
-                        ))
-                    }
-                }
-                Err(e) => Err(format!("listing nodes: {e}")),
-            },
-            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
-        };
+        let nodes = scw.nodes().await;
         report.push("cluster", "nodes ready", nodes);
 
         // Kubernetes API.
         let pods = match &kube {
-            Ok(k) => match k.list("v1", "Pod", Some("kube-system"), None).await {
-                Ok(pods) => {
-                    let bad: Vec<String> = pods
-                        .iter()
-                        .filter(|p| {
-                            !matches!(p["status"]["phase"].as_str(), Some("Running" | "Succeeded"))
-                        })
-                        .map(|p| {
-                            format!(
-                                "{} is {}",
-                                p["metadata"]["name"].as_str().unwrap_or("?"),
-                                p["status"]["phase"].as_str().unwrap_or("in no phase")
-                            )
-                        })
-                        .collect();
-                    if bad.is_empty() {
-                        Ok(format!("{} pod(s) running", pods.len()))
-                    } else {
-                        Err(format!(
-                            "{} pod(s) not running: {}",
-                            bad.len(),
-                            bad.join("; ")
-                        ))
-                    }
-                }
-                Err(e) => Err(format!("listing kube-system pods: {e}")),
-            },
+            Ok(k) => kube_system_pods(k).await,
             Err(e) => Err(e.clone()),
         };
         report.push("kubernetes", "kube-system pods", pods);
         let classes = match &kube {
-            Ok(k) => match k
-                .list("storage.k8s.io/v1", "StorageClass", None, None)
-                .await
-            {
-                Ok(list) => {
-                    let names: Vec<&str> = list
-                        .iter()
-                        .filter_map(|c| c["metadata"]["name"].as_str())
-                        .collect();
-                    if names.contains(&"scw-bssd") {
-                        Ok(format!("present: {}", names.join(", ")))
-                    } else {
-                        Err(format!(
-                            "storage class scw-bssd is missing (present: {})",
-                            if names.is_empty() {
-                                "none".to_string()
-                            } else {
-                                names.join(", ")
-                            }
-                        ))
-                    }
-                }
-                Err(e) => Err(format!("listing storage classes: {e}")),
-            },
+            Ok(k) => storage_classes(k).await,
             Err(e) => Err(e.clone()),
         };
         report.push("kubernetes", "storage classes", classes);
 
         // Database.
-        let pn = required(&infra, "private_network_id");
-        let db = match (&region, recorded_id(&infra, "database")) {
-            (Ok(region), Ok(id)) => match client.rdb(region).get_instance(&id).await {
-                Ok(i) if i.status.as_str() != "ready" => {
-                    Err(format!("{} is {}, not ready", i.name, i.status.as_str()))
-                }
-                Ok(i) => {
-                    let private = i.endpoints.iter().find(|e| {
-                        e.private_network.as_ref().is_some_and(|p| {
-                            pn.as_ref().is_ok_and(|pn| &p.private_network_id == pn)
-                        })
-                    });
-                    match private {
-                        Some(e) => Ok(format!(
-                            "{} ready, private endpoint {}:{}",
-                            i.name,
-                            e.ip.clone()
-                                .or_else(|| e.hostname.clone())
-                                .unwrap_or_default(),
-                            e.port
-                        )),
-                        None => Err(format!(
-                            "{} is ready but has no endpoint on the private network {}",
-                            i.name,
-                            pn.as_deref().unwrap_or("?")
-                        )),
-                    }
-                }
-                Err(e) => Err(format!("instance {id}: {e}")),
-            },
-            (Err(e), _) => Err(e.clone()),
-            (_, Err(e)) => Err(e),
-        };
+        let db = scw.database().await;
         report.push("database", "PostgreSQL instance", db);
 
         // Load balancer.
-        let lb = match (&zone, required(&infra, "lb_id")) {
-            (Ok(zone), Ok(id)) => match client.lb(zone).get_lb(&id).await {
-                Ok(lb) if lb.status.as_str() != "ready" => {
-                    Err(format!("{} is {}, not ready", lb.name, lb.status.as_str()))
-                }
-                Ok(lb) => {
-                    let want = required(&infra, "lb_ip").unwrap_or_default();
-                    let ips: Vec<&str> = lb.ip.iter().map(|i| i.ip_address.as_str()).collect();
-                    if want.is_empty() || ips.contains(&want.as_str()) {
-                        Ok(format!("{} ready on {}", lb.name, ips.join(", ")))
-                    } else {
-                        Err(format!(
-                            "{} does not hold its flexible IP {want} (holds {})",
-                            lb.name,
-                            ips.join(", ")
-                        ))
-                    }
-                }
-                Err(e) => Err(format!("load balancer {id}: {e}")),
-            },
-            (Err(e), _) => Err(e.clone()),
-            (_, Err(e)) => Err(e),
-        };
+        let lb = scw.load_balancer().await;
         report.push("network", "load balancer", lb);
     }
 
@@ -337,15 +327,27 @@ pub async fn check(
         );
         return Ok(report);
     };
+    coder_checks(&mut report, &infra, &app, &kube, quick).await;
+    Ok(report)
+}
+
+/// The Coder checks: its Deployment, `/healthz`, the version, and the templates.
+async fn coder_checks(
+    report: &mut HealthReport,
+    infra: &StateDocument,
+    app: &StateDocument,
+    kube: &Result<KubeClient, String>,
+    quick: bool,
+) {
     if app.resources.contains_key("coder") {
-        let deployment = match &kube {
+        let deployment = match kube {
             Ok(k) => deployment_status(k).await,
             Err(e) => Err(e.clone()),
         };
         report.push("coder", "Deployment coder/coder", deployment);
     }
-    let url = output_string(&app, "access_url")
-        .or_else(|| output_string(&infra, "access_url"))
+    let url = output_string(app, "access_url")
+        .or_else(|| output_string(infra, "access_url"))
         .unwrap_or_default();
     let base = url.trim_end_matches('/').to_string();
     let healthz = if base.is_empty() {
@@ -373,26 +375,62 @@ pub async fn check(
             let templates = if !reachable {
                 Err("skipped: Coder does not answer".to_string())
             } else {
-                templates_present(&base, &app, &wanted).await
+                templates_present(&base, app, &wanted).await
             };
             report.push("coder", "templates", templates);
         }
     }
-    Ok(report)
+}
+
+async fn kube_system_pods(kube: &KubeClient) -> Result<String, String> {
+    let pods = inspect::pods(kube, Some("kube-system"))
+        .await
+        .map_err(|e| format!("listing kube-system pods: {e}"))?;
+    let bad: Vec<String> = pods
+        .iter()
+        .filter(|p| !matches!(p.phase.as_deref(), Some("Running" | "Succeeded")))
+        .map(|p| {
+            format!(
+                "{} is {}",
+                p.name,
+                p.phase.as_deref().unwrap_or("in no phase")
+            )
+        })
+        .collect();
+    if bad.is_empty() {
+        Ok(format!("{} pod(s) running", pods.len()))
+    } else {
+        Err(format!(
+            "{} pod(s) not running: {}",
+            bad.len(),
+            bad.join("; ")
+        ))
+    }
+}
+
+async fn storage_classes(kube: &KubeClient) -> Result<String, String> {
+    let names = inspect::storage_class_names(kube)
+        .await
+        .map_err(|e| format!("listing storage classes: {e}"))?;
+    if names.iter().any(|n| n == "scw-bssd") {
+        Ok(format!("present: {}", names.join(", ")))
+    } else {
+        Err(format!(
+            "storage class scw-bssd is missing (present: {})",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ))
+    }
 }
 
 async fn deployment_status(kube: &KubeClient) -> Result<String, String> {
-    let r = ObjectRef {
-        api_version: "apps/v1".into(),
-        kind: "Deployment".into(),
-        namespace: Some("coder".into()),
-        name: "coder".into(),
-    };
-    match kube.get(&r).await {
+    match inspect::deployment_replicas(kube, "coder", "coder").await {
         Ok(None) => Err("Deployment coder/coder does not exist in the cluster (deleted outside kapstan?); run `kapstan up` to restore it".into()),
-        Ok(Some(d)) => {
-            let want = d["spec"]["replicas"].as_u64().unwrap_or(1);
-            let available = d["status"]["availableReplicas"].as_u64().unwrap_or(0);
+        Ok(Some(r)) => {
+            let (want, available) = (r.desired, r.available);
             if available >= want && want > 0 {
                 Ok(format!("{available}/{want} replica(s) available"))
             } else {

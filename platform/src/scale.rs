@@ -21,10 +21,10 @@ use std::path::{Path, PathBuf};
 
 use kapstan_engine::{ApplyOptions, PlanOptions, StackSpec};
 use kapstan_providers::kubernetes::KubeClient;
+use kapstan_providers::kubernetes::inspect::{self, NodeSummary, PodSummary};
 use kapstan_providers::pricing::PriceTable;
 use kapstan_stacks::coder::{Environment, Phase, Profile};
 use kapstan_state::StateDocument;
-use serde_json::Value;
 
 use crate::cost::{self, PlanCost};
 use crate::error::PlatformError;
@@ -332,71 +332,27 @@ pub struct Capacity {
     pub pending_pods: usize,
 }
 
-/// Parses a Kubernetes quantity (`250m`, `2`, `0.5`, `512Mi`, `1G`, `1e3`) into base units.
-pub fn parse_quantity(q: &str) -> Option<f64> {
-    let q = q.trim();
-    let suffixes: [(&str, f64); 13] = [
-        ("Ki", 1024.0),
-        ("Mi", 1024f64.powi(2)),
-        ("Gi", 1024f64.powi(3)),
-        ("Ti", 1024f64.powi(4)),
-        ("Pi", 1024f64.powi(5)),
-        ("Ei", 1024f64.powi(6)),
-        ("n", 1e-9),
-        ("u", 1e-6),
-        ("m", 1e-3),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-    ];
-    for (suffix, factor) in suffixes {
-        if let Some(n) = q.strip_suffix(suffix) {
-            return n.parse::<f64>().ok().map(|v| v * factor);
-        }
-    }
-    q.parse::<f64>().ok()
-}
-
-fn quantity(v: &Value) -> f64 {
-    match v {
-        Value::String(s) => parse_quantity(s).unwrap_or(0.0),
-        Value::Number(n) => n.as_f64().unwrap_or(0.0),
-        _ => 0.0,
-    }
-}
-
 /// Sums capacity from listed Nodes and Pods.
-pub fn capacity(nodes: &[Value], pods: &[Value]) -> Capacity {
+pub fn capacity(nodes: &[NodeSummary], pods: &[PodSummary]) -> Capacity {
     let mut c = Capacity {
         nodes: nodes.len(),
         ..Default::default()
     };
-    for n in nodes {
-        let ready = n["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|cond| cond["type"] == "Ready" && cond["status"] == "True");
-        if ready {
-            c.ready_nodes += 1;
-            c.allocatable_cpu += quantity(&n["status"]["allocatable"]["cpu"]);
-            c.allocatable_memory += quantity(&n["status"]["allocatable"]["memory"]);
-        }
+    for n in nodes.iter().filter(|n| n.ready) {
+        c.ready_nodes += 1;
+        c.allocatable_cpu += n.allocatable_cpu;
+        c.allocatable_memory += n.allocatable_memory;
     }
-    for p in pods {
-        let phase = p["status"]["phase"].as_str().unwrap_or("Pending");
-        if matches!(phase, "Succeeded" | "Failed") {
-            continue;
-        }
-        match phase {
+    for p in pods.iter().filter(|p| !p.finished()) {
+        // A pod without a phase yet is pending.
+        match p.phase.as_deref().unwrap_or("Pending") {
             "Running" => c.running_pods += 1,
             "Pending" => c.pending_pods += 1,
             _ => {}
         }
-        for container in p["spec"]["containers"].as_array().into_iter().flatten() {
-            c.requested_cpu += quantity(&container["resources"]["requests"]["cpu"]);
-            c.requested_memory += quantity(&container["resources"]["requests"]["memory"]);
+        for container in p.containers.iter().filter(|c| !c.init) {
+            c.requested_cpu += container.requested_cpu;
+            c.requested_memory += container.requested_memory;
         }
     }
     c
@@ -404,12 +360,10 @@ pub fn capacity(nodes: &[Value], pods: &[Value]) -> Capacity {
 
 async fn read_capacity(kubeconfig: &str) -> Result<Capacity, String> {
     let client = KubeClient::from_kubeconfig(kubeconfig).map_err(|e| e.to_string())?;
-    let nodes = client
-        .list("v1", "Node", None, None)
+    let nodes = inspect::nodes(&client)
         .await
         .map_err(|e| format!("listing nodes: {e}"))?;
-    let pods = client
-        .list("v1", "Pod", None, None)
+    let pods = inspect::pods(&client, None)
         .await
         .map_err(|e| format!("listing pods: {e}"))?;
     Ok(capacity(&nodes, &pods))
@@ -671,15 +625,6 @@ mod tests {
         let (p, _) = propose(&dev(), &o).unwrap();
         assert_eq!(p.threshold, Some(0.65));
         assert!(p.describe().contains("65%"));
-    }
-
-    #[test]
-    fn quantities() {
-        assert_eq!(parse_quantity("250m"), Some(0.25));
-        assert_eq!(parse_quantity("512Mi"), Some(512.0 * 1024.0 * 1024.0));
-        assert_eq!(parse_quantity("4"), Some(4.0));
-        assert_eq!(parse_quantity("1G"), Some(1e9));
-        assert_eq!(parse_quantity("x"), None);
     }
 
     #[test]

@@ -165,6 +165,61 @@ fn budget_note(b: &BudgetCheck, cur: &str) -> String {
     )
 }
 
+/// The line items of one estimate as aligned rows under a header; the column widths and the
+/// rendered total.
+fn item_rows(out: &mut String, e: &CostEstimate, p: Period, cur: &str) -> ([usize; 5], String) {
+    let rows: Vec<[String; 5]> = e
+        .items
+        .iter()
+        .map(|i| {
+            [
+                i.component.category().to_string(),
+                i.address.clone(),
+                i.description.clone(),
+                i.quantity.map(|q| q.to_string()).unwrap_or_default(),
+                i.amount(p)
+                    .map(|m| money_for(m, p, cur))
+                    .unwrap_or_else(|| "unknown".into()),
+            ]
+        })
+        .collect();
+    let header = ["CATEGORY", "RESOURCE", "ITEM", "QTY", "COST"];
+    let mut w = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (k, cell) in row.iter().enumerate() {
+            w[k] = w[k].max(cell.chars().count());
+        }
+    }
+    let total = money_for(e.total(p), p, cur);
+    w[4] = w[4].max(total.chars().count());
+    let line = |cells: [&str; 5]| {
+        format!(
+            "  {:<a$}  {:<b$}  {:<c$}  {:>d$}  {:>e$}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            a = w[0],
+            b = w[1],
+            c = w[2],
+            d = w[3],
+            e = w[4]
+        )
+        .trim_end()
+        .to_string()
+    };
+    let _ = writeln!(out, "{}", line(header));
+    for row in &rows {
+        let _ = writeln!(
+            out,
+            "{}",
+            line([&row[0], &row[1], &row[2], &row[3], &row[4]])
+        );
+    }
+    (w, total)
+}
+
 /// The breakdown as aligned columns, one section per stack.
 pub fn table(r: &Report<'_>) -> String {
     let cur = r.currency();
@@ -190,55 +245,7 @@ pub fn table(r: &Report<'_>) -> String {
             );
             continue;
         }
-        let rows: Vec<[String; 5]> = e
-            .items
-            .iter()
-            .map(|i| {
-                [
-                    i.component.category().to_string(),
-                    i.address.clone(),
-                    i.description.clone(),
-                    i.quantity.map(|q| q.to_string()).unwrap_or_default(),
-                    i.amount(p)
-                        .map(|m| money_for(m, p, cur))
-                        .unwrap_or_else(|| "unknown".into()),
-                ]
-            })
-            .collect();
-        let header = ["CATEGORY", "RESOURCE", "ITEM", "QTY", "COST"];
-        let mut w = header.map(|h| h.chars().count());
-        for row in &rows {
-            for (k, cell) in row.iter().enumerate() {
-                w[k] = w[k].max(cell.chars().count());
-            }
-        }
-        let total = money_for(e.total(p), p, cur);
-        w[4] = w[4].max(total.chars().count());
-        let line = |cells: [&str; 5]| {
-            format!(
-                "  {:<a$}  {:<b$}  {:<c$}  {:>d$}  {:>e$}",
-                cells[0],
-                cells[1],
-                cells[2],
-                cells[3],
-                cells[4],
-                a = w[0],
-                b = w[1],
-                c = w[2],
-                d = w[3],
-                e = w[4]
-            )
-            .trim_end()
-            .to_string()
-        };
-        let _ = writeln!(out, "{}", line(header));
-        for row in &rows {
-            let _ = writeln!(
-                out,
-                "{}",
-                line([&row[0], &row[1], &row[2], &row[3], &row[4]])
-            );
-        }
+        let (w, total) = item_rows(&mut out, e, p, cur);
         let label = format!("TOTAL ({p})");
         let full: usize = w.iter().sum::<usize>() + 2 * 4;
         let pad = full.saturating_sub(label.chars().count()).max(2);

@@ -153,7 +153,6 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 async fn health_hooks_backup_restore_on_a_deployed_dev_environment() {
     let env = start().await;
     let url = env.deploy().await;
-    let p = env.path();
     let db_password = env
         .ok(&[
             "output",
@@ -176,6 +175,28 @@ async fn health_hooks_backup_restore_on_a_deployed_dev_environment() {
     let admin_password = admin_password.trim();
     assert!(db_password.len() >= 24 && admin_password.len() >= 24);
 
+    let d = Deployed {
+        url,
+        db_password: db_password.to_string(),
+        admin_password: admin_password.to_string(),
+    };
+    health_passes_in_both_formats(&env).await;
+    hooks_run_around_a_backup_with_the_database(&env, &d).await;
+    let (root, dir, manifest) = the_backup_lists_every_file_and_holds_no_secret(&env, &d).await;
+    restore_round_trips_and_refuses_bad_backups(&env, &d, &dir).await;
+    retention_prunes_and_hooks_gate_the_backup(&env, &d, &root, &manifest).await;
+    health_names_a_deleted_deployment(&env).await;
+    env.sandbox.shutdown().await;
+}
+
+/// A deployed dev environment: its access URL and the two passwords no output may show.
+struct Deployed {
+    url: String,
+    db_password: String,
+    admin_password: String,
+}
+
+async fn health_passes_in_both_formats(env: &Env) {
     // Health passes, in both formats.
     let o = env.run(&["health", "--env", "dev"]).await;
     assert_eq!(code(&o), 0, "{}", text(&o));
@@ -209,7 +230,13 @@ async fn health_hooks_backup_restore_on_a_deployed_dev_environment() {
     let quick = String::from_utf8_lossy(&o.stdout);
     assert!(quick.contains("Kapsule cluster") && quick.contains("/healthz"));
     assert!(!quick.contains("PostgreSQL instance"), "{quick}");
+}
 
+async fn hooks_run_around_a_backup_with_the_database(env: &Env, d: &Deployed) -> String {
+    let url = &d.url;
+    let p = env.path();
+    let db_password = d.db_password.as_str();
+    let admin_password = d.admin_password.as_str();
     // Hooks around backup: in order, with the documented variables, never a secret.
     let hook = r#"#!/bin/sh
 echo "$KAPSTAN_HOOK env=$KAPSTAN_ENV phase=$KAPSTAN_PHASE dir=$KAPSTAN_PROJECT_DIR url=$KAPSTAN_OUTPUT_ACCESS_URL cluster=$KAPSTAN_OUTPUT_CLUSTER_NAME" >> hooks.log
@@ -249,7 +276,16 @@ env | grep '^KAPSTAN_' | sort > "env-$KAPSTAN_HOOK.txt"
         assert!(!vars.contains("KAPSTAN_OUTPUT_ADMIN_PASSWORD"), "{vars}");
         assert!(vars.contains("KAPSTAN_OUTPUT_DATABASE_HOST="), "{vars}");
     }
+    hook.to_string()
+}
 
+async fn the_backup_lists_every_file_and_holds_no_secret(
+    env: &Env,
+    d: &Deployed,
+) -> (PathBuf, PathBuf, Value) {
+    let p = env.path();
+    let db_password = d.db_password.as_str();
+    let admin_password = d.admin_password.as_str();
     // The backup: manifest with a checksum of every file, state, outputs, objects, database.
     let root = p.join("backups/dev");
     let dirs: Vec<PathBuf> = std::fs::read_dir(&root)
@@ -334,7 +370,11 @@ env | grep '^KAPSTAN_' | sort > "env-$KAPSTAN_HOOK.txt"
             .unwrap()
             .ends_with("-dev.log")
     );
+    (root, dir.clone(), manifest)
+}
 
+async fn restore_round_trips_and_refuses_bad_backups(env: &Env, d: &Deployed, dir: &Path) {
+    let url = &d.url;
     // Restore round trip: change state, restore, the backed-up version is current again.
     let before = env.ok(&["state", "list", "--stack", "coder-dev-app"]).await;
     env.ok(&[
@@ -393,7 +433,15 @@ env | grep '^KAPSTAN_' | sort > "env-$KAPSTAN_HOOK.txt"
     let o = env.run(&["restore", "--env", "dev", "--from", &from]).await;
     assert_eq!(code(&o), 1);
     assert!(flat(&o).contains("altered or damaged"), "{}", text(&o));
+}
 
+async fn retention_prunes_and_hooks_gate_the_backup(
+    env: &Env,
+    _d: &Deployed,
+    root: &Path,
+    manifest: &Value,
+) {
+    let p = env.path();
     // Retention: a backup older than the retention is pruned by the next backup.
     let old = root.join("20000101T000000Z");
     std::fs::create_dir_all(&old).unwrap();
@@ -412,14 +460,14 @@ env | grep '^KAPSTAN_' | sort > "env-$KAPSTAN_HOOK.txt"
         "pre-backup",
         "#!/bin/sh\necho checking >&2\necho 'maintenance window closed' >&2\nexit 4\n",
     );
-    let count = std::fs::read_dir(&root).unwrap().count();
+    let count = std::fs::read_dir(root).unwrap().count();
     let o = env.run(&["backup", "--env", "dev", "--include-db"]).await;
     assert_eq!(code(&o), 1, "{}", text(&o));
     let t = flat(&o);
     assert!(t.contains("hook pre-backup failed with exit code 4"), "{t}");
     assert!(t.contains("maintenance window closed"), "{t}");
     assert_eq!(
-        std::fs::read_dir(&root).unwrap().count(),
+        std::fs::read_dir(root).unwrap().count(),
         count,
         "no backup was written"
     );
@@ -443,7 +491,9 @@ env | grep '^KAPSTAN_' | sort > "env-$KAPSTAN_HOOK.txt"
         "{}",
         text(&o)
     );
+}
 
+async fn health_names_a_deleted_deployment(env: &Env) {
     // Delete the Coder Deployment behind kapstan's back: health fails and names the cause.
     let kubeconfig = env
         .ok(&[
@@ -495,7 +545,6 @@ env | grep '^KAPSTAN_' | sort > "env-$KAPSTAN_HOOK.txt"
             .any(|c| c["check"] == "Deployment coder/coder"),
         "{failed:?}"
     );
-    env.sandbox.shutdown().await;
 }
 
 /// A Terraform state (format 4) as the original project would have written it for these
@@ -692,6 +741,14 @@ async fn adopt_a_terraform_state_then_plan_has_no_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input() {
     let env = start().await;
+    unknown_environments_are_refused(&env).await;
+    nothing_deployed_is_named(&env).await;
+    foreign_terraform_states_are_refused(&env).await;
+    unknown_override_fields_are_named(&env).await;
+    env.sandbox.shutdown().await;
+}
+
+async fn unknown_environments_are_refused(env: &Env) {
     let p = env.path();
     // Unknown environments, for every platform command.
     for args in [
@@ -721,7 +778,10 @@ async fn bad_input() {
         "unknown_environment",
         transcript(p, &env.run(&["health", "--env", "qa"]).await)
     );
+}
 
+async fn nothing_deployed_is_named(env: &Env) {
+    let p = env.path();
     // Nothing deployed.
     let o = env.run(&["health", "--env", "dev"]).await;
     assert_eq!(code(&o), 1);
@@ -738,7 +798,10 @@ async fn bad_input() {
         "{}",
         text(&o)
     );
+}
 
+async fn foreign_terraform_states_are_refused(env: &Env) {
+    let p = env.path();
     // A Terraform state of another format, and an app-phase adoption.
     std::fs::write(p.join("old.tfstate"), r#"{"version": 3, "modules": []}"#).unwrap();
     let o = env
@@ -773,7 +836,10 @@ async fn bad_input() {
         "{}",
         text(&o)
     );
+}
 
+async fn unknown_override_fields_are_named(env: &Env) {
+    let p = env.path();
     // An override file with an unknown field: the error names the file, the line and the field.
     std::fs::create_dir_all(p.join("environments")).unwrap();
     std::fs::write(
@@ -823,7 +889,6 @@ async fn bad_input() {
             .await
         )
     );
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::support::{Project, text, tools_bin};
+use crate::support::{Project, Served, text, tools_bin};
 
 /// A project whose dev environment has one template, which keeps the app phase short.
 fn project() -> Project {
@@ -22,6 +22,16 @@ fn project() -> Project {
 #[test]
 fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answers() {
     let p = project();
+    let (access_url, port) = up_in_the_sandbox(&p);
+    env_commands_without_sandbox_refuse(&p);
+    env_commands_with_sandbox_change_nothing(&p, port);
+    let _serve = serve_the_project_sandbox(&p, port);
+    the_served_platform_answers(&p, port, &access_url);
+}
+
+/// `up --sandbox` of dev: both phases planned with costs and applied; the access URL and the
+/// sandbox's recorded port.
+fn up_in_the_sandbox(p: &Project) -> (String, u16) {
     let o = p.run(&["up", "--env", "dev", "--sandbox", "--auto-approve"]);
     let up = text(&o);
     assert!(o.status.success(), "{up}");
@@ -45,7 +55,11 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
         .expect("access URL printed");
     let port = p.sandbox_port();
 
-    // Without --sandbox nothing waits on a loopback cluster nobody serves: one error, the fix.
+    (access_url, port)
+}
+
+/// Without --sandbox nothing waits on a loopback cluster nobody serves: one error, the fix.
+fn env_commands_without_sandbox_refuse(p: &Project) {
     for args in [
         vec!["plan", "--env", "dev"],
         vec!["plan", "--env", "dev", "--phase", "app"],
@@ -59,7 +73,10 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
             "{args:?}: {t}"
         );
     }
+}
 
+/// Every `--env` command takes `--sandbox`; the plan right after `up` changes nothing.
+fn env_commands_with_sandbox_change_nothing(p: &Project, port: u16) {
     // The plan right after `up --sandbox` is a no-op (the access URL stays the loopback one).
     let o = p.run(&["plan", "--env", "dev", "--sandbox", "--detailed-exitcode"]);
     let t = text(&o);
@@ -102,8 +119,11 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
         "{doc:#}"
     );
     assert_eq!(p.sandbox_port(), port, "the port did not move");
+}
 
-    // `kapstan sandbox serve` in the project serves it on the recorded port.
+/// `kapstan sandbox serve` in the project serves it on the recorded port (stopped when the
+/// returned guard drops).
+fn serve_the_project_sandbox(p: &Project, port: u16) -> Served {
     let served = p.serve(&[], "recorded port");
     let banner = &served.banner;
     assert!(
@@ -112,6 +132,12 @@ fn after_up_sandbox_every_env_command_takes_sandbox_and_the_served_platform_answ
     );
     assert!(banner.contains("recorded port"), "{banner}");
 
+    served
+}
+
+/// While served, the kubeconfig and the access URL `up` printed answer, and a second process
+/// uses the served sandbox without moving its port.
+fn the_served_platform_answers(p: &Project, port: u16, access_url: &str) {
     let kubeconfig = p.home.path().join(".kube/config-coder-dev");
     let kubectl = tools_bin().join("kubectl");
     let o = p

@@ -5,6 +5,7 @@
 //! stays in memory and is never written to disk.
 
 pub mod client;
+pub mod inspect;
 mod manifest;
 mod namespace;
 mod secret;

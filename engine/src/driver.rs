@@ -234,6 +234,14 @@ pub trait Driver: Send + Sync {
         true
     }
 
+    /// Why a resource whose config is unchanged must be updated anyway, judged from its
+    /// record (a certificate close to its expiry: `renew: expires in 12 days`). The planner
+    /// plans an update with this reason; the driver's `update` then receives no changed
+    /// field. `None`: nothing is due.
+    fn due(&self, _recorded: &ResourceState) -> Option<String> {
+        None
+    }
+
     /// Reads the live attributes; `None` when the object is gone.
     async fn read(
         &self,

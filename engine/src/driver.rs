@@ -234,11 +234,11 @@ pub trait Driver: Send + Sync {
         true
     }
 
-    /// Why a resource whose config is unchanged must be updated anyway, judged from its
-    /// record (a certificate close to its expiry: `renew: expires in 12 days`). The planner
-    /// plans an update with this reason; the driver's `update` then receives no changed
-    /// field. `None`: nothing is due.
-    fn due(&self, _recorded: &ResourceState) -> Option<String> {
+    /// Why a resource must be updated even when its config is unchanged, judged from its
+    /// record and the declared config (references unresolved), e.g. a certificate close to
+    /// its expiry: `renew: expires in 12 days`. The planner plans an update with this reason;
+    /// the driver's `update` then receives no changed field. `None`: nothing is due.
+    fn due(&self, _recorded: &ResourceState, _declared: &Value) -> Option<String> {
         None
     }
 

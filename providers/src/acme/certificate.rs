@@ -221,7 +221,11 @@ pub fn due_reason(attributes: &Value, renew_before: u64) -> Option<String> {
 }
 
 impl AcmeCertificateDriver {
-    async fn dns_servers(&self, config: &Value, zone: &str) -> Result<Vec<SocketAddr>, DriverError> {
+    async fn dns_servers(
+        &self,
+        config: &Value,
+        zone: &str,
+    ) -> Result<Vec<SocketAddr>, DriverError> {
         let given: Vec<&str> = config
             .get("dns_servers")
             .and_then(Value::as_array)
@@ -499,8 +503,8 @@ impl Driver for AcmeCertificateDriver {
         e
     }
 
-    fn due(&self, recorded: &ResourceState) -> Option<String> {
-        due_reason(&recorded.attributes, renew_before(&recorded.config))
+    fn due(&self, recorded: &ResourceState, declared: &Value) -> Option<String> {
+        due_reason(&recorded.attributes, renew_before(declared))
     }
 
     async fn read(
@@ -538,7 +542,12 @@ impl Driver for AcmeCertificateDriver {
                 for (k, v) in c {
                     a.insert(k.clone(), v.clone());
                 }
-                for k in ["ca_bundle", "renew_before", "dns_servers", "propagation_timeout"] {
+                for k in [
+                    "ca_bundle",
+                    "renew_before",
+                    "dns_servers",
+                    "propagation_timeout",
+                ] {
                     if !c.contains_key(k) {
                         a.remove(k);
                     }

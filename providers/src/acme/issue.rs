@@ -108,6 +108,28 @@ pub struct ChallengeRecord {
     pub value: String,
 }
 
+/// How often a request refused with `badNonce` is sent again with the fresh nonce the refusal
+/// carries (RFC 8555 §6.5: the client should retry), on top of the library's own retries.
+const BAD_NONCE_RETRIES: u32 = 8;
+
+fn is_bad_nonce(e: &instant_acme::Error) -> bool {
+    matches!(e, instant_acme::Error::Api(p)
+        if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:badNonce"))
+}
+
+/// Evaluates an ACME call again while the server answers `badNonce`.
+macro_rules! nonce_retry {
+    ($call:expr) => {{
+        let mut attempt = 0;
+        loop {
+            match $call {
+                Err(e) if is_bad_nonce(&e) && attempt < BAD_NONCE_RETRIES => attempt += 1,
+                result => break result,
+            }
+        }
+    }};
+}
+
 fn failed(message: impl Into<String>) -> DriverError {
     DriverError::failed(message)
 }
@@ -131,7 +153,7 @@ fn acme_error(step: &str, directory: &str, e: instant_acme::Error) -> DriverErro
                 }
                 "caa" => "a CAA record of the domain forbids this CA; fix or remove the CAA record",
                 "dns" | "unauthorized" | "incorrectResponse" => {
-                    "the server could not see the challenge TXT record; check that the zone is delegated to Scaleway's name servers"
+                    "the server could not validate the dns-01 challenge TXT record; check that the zone is delegated to Scaleway's name servers and that nothing else answers for it"
                 }
                 "accountDoesNotExist" | "unauthorized_account" => {
                     "the recorded ACME account is gone; replace the certificate (`kapstan up --replace ADDRESS`)"
@@ -178,10 +200,8 @@ fn builder(
         .enable_http1()
         .enable_http2()
         .build();
-    let client = hyper_util::client::legacy::Client::builder(
-        hyper_util::rt::TokioExecutor::new(),
-    )
-    .build(https);
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(https);
     Ok(Account::builder_with_http(Box::new(client)))
 }
 
@@ -196,20 +216,29 @@ async fn account(req: &Request<'_>) -> Result<(Account, String), DriverError> {
             .from_credentials(creds)
             .await
             .map_err(|e| acme_error("directory fetch", dir, e))?;
+        // (restoring an account sends no signed request: no nonce to retry)
         return Ok((account, json.to_string()));
     }
-    let (account, creds) = b
-        .create(
-            &NewAccount {
-                contact: &[],
-                terms_of_service_agreed: true,
-                only_return_existing: false,
-            },
-            dir.to_string(),
-            None,
-        )
-        .await
-        .map_err(|e| acme_error("account registration", dir, e))?;
+    // The builder is spent by a registration attempt: a `badNonce` retry builds a new one.
+    let mut b = Some(b);
+    let (account, creds) = nonce_retry!({
+        let builder = match b.take() {
+            Some(b) => b,
+            None => builder(req.ca_bundle, dir)?,
+        };
+        builder
+            .create(
+                &NewAccount {
+                    contact: &[],
+                    terms_of_service_agreed: true,
+                    only_return_existing: false,
+                },
+                dir.to_string(),
+                None,
+            )
+            .await
+    })
+    .map_err(|e| acme_error("account registration", dir, e))?;
     let json = serde_json::to_string(&creds)
         .map_err(|e| failed(format!("cannot serialize the ACME account: {e}")))?;
     Ok((account, json))
@@ -283,7 +312,11 @@ pub async fn remove_challenges(
             .domain()
             .list_records(zone, Some(name), Some("TXT"), None)
             .await
-            .map_err(|e| failed(format!("cannot list TXT records {name} in zone {zone}: {e}")))?;
+            .map_err(|e| {
+                failed(format!(
+                    "cannot list TXT records {name} in zone {zone}: {e}"
+                ))
+            })?;
         present.extend(live.into_iter().filter(|l| {
             records
                 .iter()
@@ -415,42 +448,10 @@ pub async fn issue(
         .iter()
         .map(|n| Identifier::Dns(n.clone()))
         .collect();
-    let mut order = account
-        .new_order(&NewOrder::new(&identifiers))
-        .await
+    let mut order = nonce_retry!(account.new_order(&NewOrder::new(&identifiers)).await)
         .map_err(|e| acme_error("new order", dir, e))?;
-
-    // Authorizations still valid from an earlier order need no challenge (RFC 8555 §7.1.4).
-    let mut records = vec![];
-    {
-        let mut authz = order.authorizations();
-        while let Some(a) = authz.next().await {
-            let mut a = a.map_err(|e| acme_error("authorization fetch", dir, e))?;
-            match a.status {
-                AuthorizationStatus::Valid => continue,
-                AuthorizationStatus::Pending => {}
-                other => {
-                    return Err(failed(format!(
-                        "ACME authorization for {} is {other:?}; run again for a fresh order",
-                        a.identifier()
-                    )));
-                }
-            }
-            let base = match &a.identifier().identifier {
-                Identifier::Dns(d) => d.clone(),
-                other => return Err(failed(format!("unexpected ACME identifier {other:?}"))),
-            };
-            let Some(ch) = a.challenge(ChallengeType::Dns01) else {
-                return Err(failed(format!(
-                    "the ACME server {dir} offers no dns-01 challenge for {base}"
-                )));
-            };
-            records.push(ChallengeRecord {
-                name: challenge_name(req.zone, &base),
-                value: ch.key_authorization().dns_value(),
-            });
-        }
-    }
+    let records = nonce_retry!(challenges(&mut order, req.zone).await)
+        .map_err(|e| acme_error("authorization fetch", dir, e))??;
 
     if !records.is_empty() {
         ctx.checkpoint(super::certificate::challenge_marker(req.zone, &records))
@@ -468,8 +469,11 @@ pub async fn issue(
         (Ok(_), Err(c)) => return Err(c),
         (Err(e), Err(c)) => return Err(failed(format!("{e}; and then: {c}"))),
     };
-    let info = pem::certificate_info(&chain)
-        .map_err(|e| failed(format!("the ACME server sent an unreadable certificate: {e}")))?;
+    let info = pem::certificate_info(&chain).map_err(|e| {
+        failed(format!(
+            "the ACME server sent an unreadable certificate: {e}"
+        ))
+    })?;
     Ok(Issued {
         account: account_json,
         private_key_pem: key,
@@ -496,25 +500,12 @@ async fn answer_and_finalize(
             req.propagation_timeout,
         )
         .await?;
-        let mut authz = order.authorizations();
-        while let Some(a) = authz.next().await {
-            let mut a = a.map_err(|e| acme_error("authorization fetch", dir, e))?;
-            if a.status != AuthorizationStatus::Pending {
-                continue;
-            }
-            if let Some(mut ch) = a.challenge(ChallengeType::Dns01) {
-                ch.set_ready()
-                    .await
-                    .map_err(|e| acme_error("challenge answer", dir, e))?;
-            }
-        }
+        nonce_retry!(set_ready(order).await).map_err(|e| acme_error("challenge answer", dir, e))?;
     }
     let policy = RetryPolicy::new()
         .initial_delay(Duration::from_millis(200))
         .timeout(req.order_timeout);
-    let status = order
-        .poll_ready(&policy)
-        .await
+    let status = nonce_retry!(order.poll_ready(&policy).await)
         .map_err(|e| acme_error("validation", dir, e))?;
     if status != OrderStatus::Ready {
         return Err(failed(challenge_failure(order, dir).await));
@@ -527,15 +518,66 @@ async fn answer_and_finalize(
     let csr = params
         .serialize_request(&key)
         .map_err(|e| failed(format!("cannot sign the certificate request: {e}")))?;
-    order
-        .finalize_csr(csr.der())
-        .await
+    nonce_retry!(order.finalize_csr(csr.der()).await)
         .map_err(|e| acme_error("finalization", dir, e))?;
-    let chain = order
-        .poll_certificate(&policy)
-        .await
+    let chain = nonce_retry!(order.poll_certificate(&policy).await)
         .map_err(|e| acme_error("certificate download", dir, e))?;
     Ok((key.serialize_pem(), chain))
+}
+
+/// The challenge records the order's pending authorizations need. Authorizations still
+/// valid from an earlier order need none (RFC 8555 §7.1.4). The outer error is the server's
+/// (retried on `badNonce`), the inner one kapstan's.
+async fn challenges(
+    order: &mut instant_acme::Order,
+    zone: &str,
+) -> Result<Result<Vec<ChallengeRecord>, DriverError>, instant_acme::Error> {
+    let mut records = vec![];
+    let mut authz = order.authorizations();
+    while let Some(a) = authz.next().await {
+        let mut a = a?;
+        match a.status {
+            AuthorizationStatus::Valid => continue,
+            AuthorizationStatus::Pending => {}
+            other => {
+                return Ok(Err(failed(format!(
+                    "ACME authorization for {} is {other:?}; run again for a fresh order",
+                    a.identifier()
+                ))));
+            }
+        }
+        let base = match &a.identifier().identifier {
+            Identifier::Dns(d) => d.clone(),
+            other => return Ok(Err(failed(format!("unexpected ACME identifier {other:?}")))),
+        };
+        let Some(ch) = a.challenge(ChallengeType::Dns01) else {
+            return Ok(Err(failed(format!(
+                "the ACME server offers no dns-01 challenge for {base}"
+            ))));
+        };
+        records.push(ChallengeRecord {
+            name: challenge_name(zone, &base),
+            value: ch.key_authorization().dns_value(),
+        });
+    }
+    Ok(Ok(records))
+}
+
+/// Tells the server every pending dns-01 challenge is ready to be validated.
+async fn set_ready(order: &mut instant_acme::Order) -> Result<(), instant_acme::Error> {
+    let mut authz = order.authorizations();
+    while let Some(a) = authz.next().await {
+        let mut a = a?;
+        if a.status != AuthorizationStatus::Pending {
+            continue;
+        }
+        if let Some(mut ch) = a.challenge(ChallengeType::Dns01)
+            && ch.status == instant_acme::ChallengeStatus::Pending
+        {
+            ch.set_ready().await?;
+        }
+    }
+    Ok(())
 }
 
 /// Why an order became invalid: the first failed challenge's problem.

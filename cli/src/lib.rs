@@ -240,11 +240,13 @@ async fn dispatch(
             templates,
             domain,
             subdomain,
+            tls,
             auto_approve,
             sandbox,
             parallelism,
         } => {
             let options = commands::platform::UpOptions {
+                tls: tls.clone(),
                 env: env.clone(),
                 phase: phase.map(to_phase),
                 no_coder: *no_coder,

@@ -147,6 +147,8 @@ pub struct UpOptions {
     pub domain: Option<String>,
     /// Subdomain under the domain.
     pub subdomain: Option<String>,
+    /// `acme` or `external` (`--tls`).
+    pub tls: Option<String>,
     /// Do not ask.
     pub auto_approve: bool,
     /// Run against the offline sandbox.
@@ -256,6 +258,14 @@ impl SandboxSession {
         Ok(Self {
             served: Served::InProcess(sandbox),
         })
+    }
+
+    /// The address of the sandbox's authoritative DNS responder, when this process serves it.
+    pub fn dns_addr(&self) -> Option<std::net::SocketAddr> {
+        match &self.served {
+            Served::InProcess(s) => Some(s.dns_addr()),
+            Served::Running { .. } => None,
+        }
     }
 
     /// The sandbox's base URL.
@@ -388,6 +398,15 @@ impl Platform {
         }
         if let Some(sd) = &options.subdomain {
             vars.insert("subdomain".into(), sd.clone());
+        }
+        if let Some(t) = &options.tls {
+            vars.insert("tls".into(), t.clone());
+        }
+        // In the sandbox, the zone's name servers are its DNS responder.
+        if let Some(dns) = self.sandbox.as_ref().and_then(SandboxSession::dns_addr)
+            && self.profile.tls.dns_servers.is_empty()
+        {
+            vars.insert("acme_dns_servers".into(), dns.to_string());
         }
         if phase == Phase::App {
             if options.no_coder {
@@ -833,9 +852,32 @@ async fn summary(platform: &Platform, options: &UpOptions) -> Result<(), CliErro
             .or(Some(&platform.profile.subdomain)),
         out(&infra, "lb_ip"),
     ) {
-        println!("DNS records to create:");
-        println!("  {sub}.{domain}.    A    {ip}");
-        println!("  *.{sub}.{domain}.  A    {ip}");
+        let external = options.tls.as_deref() == Some("external")
+            || (options.tls.is_none()
+                && platform.profile.tls.mode == kapstan_stacks::coder::profile::TlsMode::External);
+        if external {
+            println!("DNS records to create:");
+            println!("  {sub}.{domain}.    A    {ip}");
+            println!("  *.{sub}.{domain}.  A    {ip}");
+        } else {
+            println!(
+                "DNS records:  {sub}.{domain} and *.{sub}.{domain} A {ip} (in Scaleway zone {domain})"
+            );
+            if let (Some(names), Some(not_after)) =
+                (out(&infra, "tls_names"), out(&infra, "tls_not_after"))
+            {
+                let days = chrono::DateTime::parse_from_rfc3339(&not_after)
+                    .map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days())
+                    .unwrap_or_default();
+                println!(
+                    "HTTPS:        certificate for {names}, expires {not_after} ({days} days)"
+                );
+            }
+        }
+    } else if out(&infra, "access_url").is_some_and(|u| u.starts_with("http://")) {
+        println!(
+            "Plain HTTP:   no domain set; pass --domain and --subdomain for HTTPS with a certificate"
+        );
     }
     let resources: Vec<(String, String, Value)> = infra
         .resources

@@ -17,6 +17,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::args::ListFormat;
+use sha2::Digest as _;
+
 use crate::context::Project;
 use crate::error::CliError;
 use crate::platform::{load_phase, output_string, stack_name, value_string};
@@ -440,6 +442,21 @@ pub async fn check(
         }
     };
     report.push("coder", "/api/v2/buildinfo", buildinfo);
+    if let Some(recorded) = output_string(&infra, "tls_certificate_sha256") {
+        let names = output_string(&infra, "tls_names").unwrap_or_default();
+        let expiry = certificate_expiry(
+            &names,
+            output_string(&infra, "tls_not_after").as_deref(),
+            env,
+            chrono::Utc::now(),
+        );
+        report.push("tls", "certificate", expiry);
+        report.push(
+            "tls",
+            "served certificate",
+            served_matches(&base, &recorded).await,
+        );
+    }
 
     if !quick {
         let wanted: Vec<String> = app
@@ -458,6 +475,74 @@ pub async fn check(
         }
     }
     Ok(report)
+}
+
+/// Days before expiry under which `health` warns.
+pub const CERTIFICATE_WARN_DAYS: i64 = 14;
+
+/// The recorded certificate's names and days left: a warning (still passing) under
+/// [`CERTIFICATE_WARN_DAYS`], a failure once expired.
+pub fn certificate_expiry(
+    names: &str,
+    not_after: Option<&str>,
+    env: Environment,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, String> {
+    let Some(not_after) = not_after else {
+        return Err(format!("{names}: no expiry recorded"));
+    };
+    let t = chrono::DateTime::parse_from_rfc3339(not_after)
+        .map_err(|e| format!("{names}: recorded expiry {not_after:?} is unreadable: {e}"))?
+        .with_timezone(&chrono::Utc);
+    let days = (t - now).num_days();
+    let renew = format!("`kapstan up --env {}` renews it", env.name());
+    if t <= now {
+        Err(format!("{names}: EXPIRED on {not_after}; {renew}"))
+    } else if days < CERTIFICATE_WARN_DAYS {
+        Ok(format!(
+            "{names}: WARNING expires in {days} days ({not_after}); {renew}, or see docs/certificates.md when renewals fail"
+        ))
+    } else {
+        Ok(format!("{names}: {days} days left (expires {not_after})"))
+    }
+}
+
+/// Whether the certificate the access URL serves is the recorded one (by SHA-256 of the
+/// leaf). Trust is not judged here — only identity — so the chain is not verified.
+async fn served_matches(base: &str, recorded: &str) -> Result<String, String> {
+    if !base.starts_with("https://") {
+        return Err(format!("{base} is not an https:// URL"));
+    }
+    let http = reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .connect_timeout(Duration::from_secs(5))
+        .tls_info(true)
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    let resp = http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .map_err(|e| format!("{base}: {}", cause(&e)))?;
+    let served = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|i| i.peer_certificate())
+        .map(|der| hex::encode(sha2::Sha256::digest(der)))
+        .ok_or_else(|| format!("{base} presented no certificate"))?;
+    if served == recorded {
+        Ok(format!(
+            "{base} serves the recorded certificate ({}…)",
+            &served[..16]
+        ))
+    } else {
+        Err(format!(
+            "{base} serves certificate {}…, not the recorded {}…; the Coder pod has not restarted since the renewal (`kubectl -n coder rollout restart deployment/coder`) or something else answers for the name",
+            &served[..16],
+            &recorded[..recorded.len().min(16)]
+        ))
+    }
 }
 
 /// A reqwest error's cause without its URL (the URL is shown by the caller).
@@ -556,5 +641,52 @@ async fn templates_present(
             wanted.len(),
             missing.join(", ")
         ))
+    }
+}
+
+#[cfg(test)]
+mod certificate_tests {
+    use super::*;
+
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    }
+
+    #[test]
+    fn days_left_warn_under_fourteen_and_fail_once_expired() {
+        let names = "coder.example.test, *.coder.example.test";
+        let now = at("2026-12-01T00:00:00Z");
+        let ok = certificate_expiry(
+            names,
+            Some("2027-02-01T00:00:00+00:00"),
+            Environment::Prod,
+            now,
+        );
+        assert_eq!(
+            ok,
+            Ok(format!(
+                "{names}: 62 days left (expires 2027-02-01T00:00:00+00:00)"
+            ))
+        );
+        let soon = certificate_expiry(
+            names,
+            Some("2026-12-11T00:00:00+00:00"),
+            Environment::Prod,
+            now,
+        )
+        .expect("a warning still passes");
+        assert!(soon.contains("WARNING expires in 10 days"), "{soon}");
+        assert!(soon.contains("kapstan up --env prod"), "{soon}");
+        let gone = certificate_expiry(
+            names,
+            Some("2026-11-30T00:00:00+00:00"),
+            Environment::Prod,
+            now,
+        )
+        .expect_err("expired fails");
+        assert!(gone.contains("EXPIRED"), "{gone}");
+        assert!(certificate_expiry(names, None, Environment::Prod, now).is_err());
     }
 }

@@ -479,3 +479,59 @@ async fn failures_are_clear_and_leave_nothing_behind() {
     assert!(apply(&e, &good).await.is_empty());
     assert!(attributes(&e).await.unwrap()["certificate_pem"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_issuance_has_its_challenge_records_removed() {
+    use kapstan_engine::{Driver, DriverContext};
+    use kapstan_providers::acme::AcmeCertificateDriver;
+    use kapstan_providers::acme::issue::{ChallengeRecord, add_challenges};
+
+    let sb = sandbox().await;
+    let provider = common::provider(sb.url(), "http://127.0.0.1:9");
+    let client = provider.client().unwrap();
+    // What a run killed during the propagation wait leaves: its two challenge values, beside a
+    // TXT record of the user's under the same name.
+    let left = vec![
+        ChallengeRecord {
+            name: "_acme-challenge.coder".into(),
+            value: "value-for-the-host".into(),
+        },
+        ChallengeRecord {
+            name: "_acme-challenge.coder".into(),
+            value: "value-for-the-wildcard".into(),
+        },
+    ];
+    let users = ChallengeRecord {
+        name: "_acme-challenge.coder".into(),
+        value: "the-users-own".into(),
+    };
+    add_challenges(&client, "example.test", &left)
+        .await
+        .unwrap();
+    add_challenges(&client, "example.test", std::slice::from_ref(&users))
+        .await
+        .unwrap();
+    assert_eq!(txt_records(&sb, "example.test").await.len(), 3);
+
+    // The checkpoint the interrupted run wrote before adding them.
+    let marker = serde_json::json!({
+        "dns_zone": "example.test",
+        "challenges": left
+            .iter()
+            .map(|r| serde_json::json!({"name": r.name, "value": r.value}))
+            .collect::<Vec<_>>(),
+    });
+    let driver = AcmeCertificateDriver::new(provider);
+    let ctx = DriverContext::detached(STACK, "cert");
+    let found = driver
+        .recover(&ctx, &serde_json::json!({}), &marker)
+        .await
+        .unwrap();
+    assert!(found.is_none(), "nothing to resume: a fresh order follows");
+    let remaining = txt_records(&sb, "example.test").await;
+    assert_eq!(remaining.len(), 1, "{remaining:?}");
+    assert_eq!(
+        remaining[0]["data"].as_str().unwrap().trim_matches('"'),
+        "the-users-own"
+    );
+}

@@ -381,6 +381,11 @@ pub enum Command {
         /// Subdomain under --domain.
         #[arg(long)]
         subdomain: Option<String>,
+        /// With --domain: `acme` (default) creates the DNS records and a certificate by ACME in
+        /// the domain's Scaleway zone, served by Coder; `external` prints the records to create
+        /// and leaves TLS to you.
+        #[arg(long, value_name = "MODE", value_parser = ["acme", "external"])]
+        tls: Option<String>,
         /// Do not ask for confirmation.
         #[arg(long)]
         auto_approve: bool,

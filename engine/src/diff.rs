@@ -62,6 +62,9 @@ pub struct DiffInput<'a> {
     /// Kinds whose planned configs the diff returns in clear ([`DiffOutput::configs`]) for the
     /// planner's describe step.
     pub keep_configs: &'a BTreeSet<String>,
+    /// Recorded resources whose drivers say an update is due although nothing changed
+    /// ([`crate::Driver::due`]), with the reason shown in the plan.
+    pub due: &'a BTreeMap<String, String>,
 }
 
 /// What the diff produces.
@@ -513,6 +516,10 @@ fn plan_recorded(
         ));
     } else if !change.fields.is_empty() {
         change.action = Action::Update;
+        change.reason = input.due.get(&r.address).cloned();
+    } else if let Some(why) = input.due.get(&r.address) {
+        change.action = Action::Update;
+        change.reason = Some(why.clone());
     }
 }
 

@@ -269,6 +269,14 @@ pub trait Driver: Send + Sync {
         true
     }
 
+    /// Why a resource must be updated even when its config is unchanged, judged from its
+    /// record and the declared config (references unresolved), e.g. a certificate close to
+    /// its expiry: `renew: expires in 12 days`. The planner plans an update with this reason;
+    /// the driver's `update` then receives no changed field. `None`: nothing is due.
+    fn due(&self, _recorded: &ResourceState, _declared: &Value) -> Option<String> {
+        None
+    }
+
     /// Reads the live attributes; `None` when the object is gone.
     async fn read(
         &self,

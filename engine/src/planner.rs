@@ -338,6 +338,17 @@ pub(crate) async fn plan_with_state(
         .map(String::from)
         .collect();
     let replace: BTreeSet<String> = options.replace.iter().cloned().collect();
+    let declared_by_addr = spec.by_address();
+    let due: BTreeMap<String, String> = prior
+        .resources
+        .iter()
+        .filter(|(_, r)| r.id.is_some() && matches!(r.status, ResourceStatus::Ready))
+        .filter_map(|(addr, r)| {
+            let declared = declared_by_addr.get(addr.as_str())?;
+            let why = registry.get(&r.kind)?.due(r, &declared.config)?;
+            Some((addr.clone(), why))
+        })
+        .collect();
     let input = DiffInput {
         spec,
         prior: &prior,
@@ -349,6 +360,7 @@ pub(crate) async fn plan_with_state(
         replace: &replace,
         targets: (!targets.is_empty()).then_some(&targets),
         keep_configs: &keep_configs,
+        due: &due,
     };
     let mut out = diff::diff(&input, &order)?;
     check_live(

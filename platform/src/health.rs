@@ -327,13 +327,14 @@ pub async fn check(
         );
         return Ok(report);
     };
-    coder_checks(&mut report, &infra, &app, &kube, quick).await;
+    coder_checks(&mut report, env, &infra, &app, &kube, quick).await;
     Ok(report)
 }
 
 /// The Coder checks: its Deployment, `/healthz`, the version, and the templates.
 async fn coder_checks(
     report: &mut HealthReport,
+    env: Environment,
     infra: &StateDocument,
     app: &StateDocument,
     kube: &Result<KubeClient, String>,
@@ -363,6 +364,21 @@ async fn coder_checks(
         probe::build_version(&base).await
     };
     report.push("coder", "/api/v2/buildinfo", buildinfo);
+    if let Some(recorded) = output_string(infra, "tls_certificate_sha256") {
+        let names = output_string(infra, "tls_names").unwrap_or_default();
+        let expiry = certificate_expiry(
+            &names,
+            output_string(infra, "tls_not_after").as_deref(),
+            env,
+            chrono::Utc::now(),
+        );
+        report.push("tls", "certificate", expiry);
+        report.push(
+            "tls",
+            "served certificate",
+            served_matches(&base, &recorded).await,
+        );
+    }
 
     if !quick {
         let wanted: Vec<String> = app
@@ -453,4 +469,101 @@ async fn templates_present(
         .map(|o| value_string(&o.value))
         .ok_or("no admin_password output")?;
     probe::templates_present(base, &email, &password, wanted).await
+}
+
+/// Days before expiry under which `health` warns.
+pub const CERTIFICATE_WARN_DAYS: i64 = 14;
+
+/// The recorded certificate's names and days left: a warning (still passing) under
+/// [`CERTIFICATE_WARN_DAYS`], a failure once expired.
+pub fn certificate_expiry(
+    names: &str,
+    not_after: Option<&str>,
+    env: Environment,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, String> {
+    let Some(not_after) = not_after else {
+        return Err(format!("{names}: no expiry recorded"));
+    };
+    let t = chrono::DateTime::parse_from_rfc3339(not_after)
+        .map_err(|e| format!("{names}: recorded expiry {not_after:?} is unreadable: {e}"))?
+        .with_timezone(&chrono::Utc);
+    let days = (t - now).num_days();
+    let renew = format!("`kapstan up --env {}` renews it", env.name());
+    if t <= now {
+        Err(format!("{names}: EXPIRED on {not_after}; {renew}"))
+    } else if days < CERTIFICATE_WARN_DAYS {
+        Ok(format!(
+            "{names}: WARNING expires in {days} days ({not_after}); {renew}, or see docs/certificates.md when renewals fail"
+        ))
+    } else {
+        Ok(format!("{names}: {days} days left (expires {not_after})"))
+    }
+}
+
+/// Whether the certificate the access URL serves is the recorded one (by SHA-256 of the leaf).
+async fn served_matches(base: &str, recorded: &str) -> Result<String, String> {
+    if !base.starts_with("https://") {
+        return Err(format!("{base} is not an https:// URL"));
+    }
+    let served = kapstan_providers::coder::probe::served_certificate_sha256(base).await?;
+    if served == recorded {
+        Ok(format!(
+            "{base} serves the recorded certificate ({}…)",
+            &served[..16]
+        ))
+    } else {
+        Err(format!(
+            "{base} serves certificate {}…, not the recorded {}…; the Coder pod has not restarted since the renewal (`kubectl -n coder rollout restart deployment/coder`) or something else answers for the name",
+            &served[..16],
+            &recorded[..recorded.len().min(16)]
+        ))
+    }
+}
+
+#[cfg(test)]
+mod certificate_tests {
+    use super::*;
+
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    }
+
+    #[test]
+    fn days_left_warn_under_fourteen_and_fail_once_expired() {
+        let names = "coder.example.test, *.coder.example.test";
+        let now = at("2026-12-01T00:00:00Z");
+        let ok = certificate_expiry(
+            names,
+            Some("2027-02-01T00:00:00+00:00"),
+            Environment::Prod,
+            now,
+        );
+        assert_eq!(
+            ok,
+            Ok(format!(
+                "{names}: 62 days left (expires 2027-02-01T00:00:00+00:00)"
+            ))
+        );
+        let soon = certificate_expiry(
+            names,
+            Some("2026-12-11T00:00:00+00:00"),
+            Environment::Prod,
+            now,
+        )
+        .expect("a warning still passes");
+        assert!(soon.contains("WARNING expires in 10 days"), "{soon}");
+        assert!(soon.contains("kapstan up --env prod"), "{soon}");
+        let gone = certificate_expiry(
+            names,
+            Some("2026-11-30T00:00:00+00:00"),
+            Environment::Prod,
+            now,
+        )
+        .expect_err("expired fails");
+        assert!(gone.contains("EXPIRED"), "{gone}");
+        assert!(certificate_expiry(names, None, Environment::Prod, now).is_err());
+    }
 }

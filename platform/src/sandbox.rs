@@ -121,6 +121,14 @@ impl SandboxSession {
         })
     }
 
+    /// The address of the sandbox's authoritative DNS responder, when this process serves it.
+    pub fn dns_addr(&self) -> Option<std::net::SocketAddr> {
+        match &self.served {
+            Served::InProcess(s) => Some(s.dns_addr()),
+            Served::Running { .. } => None,
+        }
+    }
+
     /// The sandbox's base URL.
     pub fn url(&self) -> &str {
         match &self.served {

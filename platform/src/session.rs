@@ -97,6 +97,15 @@ impl Platform {
         if let Some(sd) = &options.subdomain {
             vars.insert("subdomain".into(), sd.clone());
         }
+        if let Some(t) = &options.tls {
+            vars.insert("tls".into(), t.clone());
+        }
+        // In the sandbox, the zone's name servers are its DNS responder.
+        if let Some(dns) = self.sandbox.as_ref().and_then(SandboxSession::dns_addr)
+            && self.profile.tls.dns_servers.is_empty()
+        {
+            vars.insert("acme_dns_servers".into(), dns.to_string());
+        }
         if phase == Phase::App {
             if options.no_coder {
                 vars.insert("coder".into(), "false".into());

@@ -34,6 +34,9 @@ pub struct UpOptions {
     pub domain: Option<String>,
     /// Subdomain under the domain.
     pub subdomain: Option<String>,
+    /// With a domain: `acme` (DNS records and a certificate by ACME in the domain's Scaleway
+    /// zone) or `external` (records printed, TLS left to the user); `None`: the profile's.
+    pub tls: Option<String>,
     /// Do not ask.
     pub auto_approve: bool,
     /// Run against the offline sandbox.
@@ -68,8 +71,15 @@ pub struct UpSummary {
     pub access_url: Option<String>,
     /// The admin's user name and email.
     pub admin: Option<(String, String)>,
-    /// DNS records to create: the access host, the wildcard host and the load balancer IP.
+    /// DNS records of the access host and the wildcard host to the load balancer IP.
     pub dns: Option<(String, String, String)>,
+    /// The records are for the user to create (`--tls external`); otherwise kapstan created
+    /// them in the domain's Scaleway zone.
+    pub dns_external: bool,
+    /// The certificate kapstan obtained: its names, expiry (RFC 3339) and days left.
+    pub certificate: Option<(String, String, i64)>,
+    /// No domain: Coder answers plain HTTP on the load balancer's address.
+    pub plain_http: bool,
     /// Monthly cost of the infra phase and the price table's name.
     pub monthly_cost: Option<(String, String)>,
 }
@@ -399,11 +409,30 @@ async fn summarize(platform: &Platform, options: &UpOptions) -> Result<UpSummary
         )),
         _ => None,
     };
+    let dns_external = options.tls.as_deref() == Some("external")
+        || (options.tls.is_none()
+            && platform.profile.tls.mode == kapstan_stacks::coder::profile::TlsMode::External);
+    let certificate = match (out(&infra, "tls_names"), out(&infra, "tls_not_after")) {
+        (Some(names), Some(not_after)) if dns.is_some() && !dns_external => {
+            let days = chrono::DateTime::parse_from_rfc3339(&not_after)
+                .map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days())
+                .unwrap_or_default();
+            Some((names, not_after, days))
+        }
+        _ => None,
+    };
+    let access_url = out(&app, "access_url").or_else(|| out(&infra, "access_url"));
     Ok(UpSummary {
         env: platform.env.name().to_string(),
-        access_url: out(&app, "access_url").or_else(|| out(&infra, "access_url")),
+        plain_http: dns.is_none()
+            && access_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("http://")),
+        access_url,
         admin,
         dns,
+        dns_external,
+        certificate,
         monthly_cost,
     })
 }

@@ -3,6 +3,7 @@
 // Only the CLI prints (DESIGN.md invariant 3): libraries return data and emit events.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod acme;
 pub mod coder;
 pub mod helm;
 pub mod kubernetes;
@@ -26,6 +27,7 @@ pub fn registry() -> Registry {
 pub fn registry_with(provider: Arc<scaleway::ScalewayProvider>) -> Registry {
     let mut registry = Registry::new();
     local::register(&mut registry);
+    acme::register_with(&mut registry, provider.clone());
     scaleway::register_with(&mut registry, provider);
     kubernetes::register(&mut registry);
     helm::register(&mut registry);

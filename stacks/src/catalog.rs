@@ -143,6 +143,22 @@ const CODER_VARS: &[(&str, &str)] = &[
     ),
     ("subdomain", "subdomain under the domain"),
     (
+        "tls",
+        "with a domain: `acme` (default: DNS records and a certificate by ACME in the domain's Scaleway zone) or `external`",
+    ),
+    (
+        "acme_directory",
+        "ACME directory: `production` (Let's Encrypt, default), `staging` or a URL",
+    ),
+    (
+        "acme_ca_bundle_file",
+        "PEM file of CA certificates trusted for the ACME directory's TLS",
+    ),
+    (
+        "acme_dns_servers",
+        "comma-separated HOST:PORT of authoritative name servers to check the challenge on",
+    ),
+    (
         "coder",
         "`false` to skip the Coder release, admin and templates (app phase)",
     ),

@@ -84,6 +84,12 @@ pub(crate) async fn run(command: &SandboxCommand, project_dir: &Path) -> Result<
                 url = sandbox.url(),
                 project = sandbox.project_id(),
             );
+            let dns = sandbox.dns_addr();
+            println!(
+                "DNS responder (authoritative for the emulated zones, UDP and TCP) on {dns}:\n  dig @{ip} -p {port} coder.example.test A\n  dig @{ip} -p {port} _acme-challenge.coder.example.test TXT\nACME servers validating DNS-01 in the sandbox resolve through it (pebble -dnsserver {dns}).",
+                ip = dns.ip(),
+                port = dns.port(),
+            );
             if serves_project {
                 println!(
                     "Serving the project's sandbox ({}) on its recorded port {}: the kubeconfigs (~/.kube/config-coder-ENV) and access URLs that `kapstan up --sandbox` printed answer while it runs, and every `--sandbox` command uses it.",

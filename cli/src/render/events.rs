@@ -113,9 +113,21 @@ fn up_summary(s: &UpSummary) {
         );
     }
     if let Some((host, wildcard, ip)) = &s.dns {
-        println!("DNS records to create:");
-        println!("  {host}    A    {ip}");
-        println!("  {wildcard}  A    {ip}");
+        if s.dns_external {
+            println!("DNS records to create:");
+            println!("  {host}    A    {ip}");
+            println!("  {wildcard}  A    {ip}");
+        } else {
+            println!("DNS records:  {host} and {wildcard} A {ip} (in the domain's Scaleway zone)");
+        }
+    }
+    if let Some((names, not_after, days)) = &s.certificate {
+        println!("HTTPS:        certificate for {names}, expires {not_after} ({days} days)");
+    }
+    if s.plain_http {
+        println!(
+            "Plain HTTP:   no domain set; pass --domain and --subdomain for HTTPS with a certificate"
+        );
     }
     if let Some((monthly, table)) = &s.monthly_cost {
         println!("Monthly cost: €{monthly} (prices {table})");

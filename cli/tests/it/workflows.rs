@@ -261,6 +261,10 @@ fn every_kapstan_command_line_in_the_workflows_parses() {
         "kapstan-apply.yml: kapstan apply plans/staging-infra.tfplan",
         "kapstan-apply.yml: kapstan apply plans/staging-app.tfplan",
         "kapstan-drift.yml: kapstan drift --env prod --detailed-exitcode",
+        "kapstan-renew.yml: kapstan plan --env prod --phase infra --target tls-certificate --detailed-exitcode --out",
+        "kapstan-renew.yml: kapstan apply plans/renew-infra.tfplan",
+        "kapstan-renew.yml: kapstan plan --env prod --phase app --target tls-secret --target coder --detailed-exitcode --out",
+        "kapstan-renew.yml: kapstan health --env prod",
         "kapstan-teardown.yml: kapstan destroy --env staging --phase app --auto-approve",
         "kapstan-teardown.yml: kapstan destroy --env staging --phase infra --auto-approve",
     ] {

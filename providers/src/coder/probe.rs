@@ -118,3 +118,27 @@ fn cause(e: &reqwest::Error) -> String {
     }
     msg
 }
+
+/// The SHA-256 (hex) of the leaf certificate `base` (an `https://` URL) presents. Only the
+/// identity is read here — the chain is not verified — so a renewed or foreign certificate can
+/// be told from the recorded one.
+pub async fn served_certificate_sha256(base: &str) -> Result<String, String> {
+    use sha2::Digest as _;
+    let http = reqwest::Client::builder()
+        .timeout(PROBE_TIMEOUT)
+        .connect_timeout(Duration::from_secs(5))
+        .tls_info(true)
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    let resp = http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .map_err(|e| format!("{base}: {}", cause(&e)))?;
+    resp.extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|i| i.peer_certificate())
+        .map(|der| hex::encode(sha2::Sha256::digest(der)))
+        .ok_or_else(|| format!("{base} presented no certificate"))
+}

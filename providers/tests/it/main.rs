@@ -18,6 +18,8 @@ mod scaleway_dns;
 mod scaleway_drivers;
 
 #[cfg(feature = "tools")]
+mod acme_certificate;
+#[cfg(feature = "tools")]
 mod coder_chart_fidelity;
 #[cfg(feature = "tools")]
 mod coder_phase;

@@ -128,6 +128,11 @@ pub fn network_policies(p: &Profile, ns: &str) -> Vec<(String, Value)> {
     out
 }
 
+/// Name of Coder's `kubernetes.io/tls` Secret in a domain deployment.
+pub const TLS_SECRET: &str = "coder-tls";
+/// Pod annotation carrying the served certificate's fingerprint.
+pub const TLS_ROLL_ANNOTATION: &str = "kapstan.dev/tls-certificate-sha256";
+
 /// Builds phase 2 of the environment.
 pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
     let env = p.env.name();
@@ -239,6 +244,30 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
             },
         )
     });
+    // Coder terminates TLS itself with the infra phase's certificate (chart
+    // `coder.tls.secretNames`); the Service gains 443 → 8443 beside 80.
+    let tls_secret = p.serves_tls().then(|| {
+        let mut data = std::collections::BTreeMap::new();
+        data.insert(
+            "tls.crt".to_string(),
+            infra.output::<String>("tls_certificate"),
+        );
+        data.insert(
+            "tls.key".to_string(),
+            infra.output::<String>("tls_private_key"),
+        );
+        s.add(
+            "tls-secret",
+            KubernetesSecret {
+                kubeconfig: kubeconfig.clone(),
+                namespace: coder_ns.name().into(),
+                name: TLS_SECRET.into(),
+                kind: Some("kubernetes.io/tls".into()),
+                data,
+                ..Default::default()
+            },
+        )
+    });
     let (rc, rm, lc, lm) = &p.coder_resources;
     let values = CoderValues {
         access_url: access_url.clone(),
@@ -294,6 +323,17 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
         }));
     }
     values_json["coder"]["replicaCount"] = json!(p.coder_replicas);
+    if tls_secret.is_some() {
+        values_json["coder"]["tls"]["secretNames"] = json!([TLS_SECRET]);
+        // Coder reads its certificate at start-up: a renewed certificate changes this
+        // annotation, so the Deployment rolls its pod.
+        values_json["coder"]["podAnnotations"][TLS_ROLL_ANNOTATION] =
+            json!(infra.output::<String>("tls_certificate_sha256"));
+        if let Some(env_list) = values_json["coder"]["env"].as_array_mut() {
+            // Plain HTTP on port 80 answers with a redirect to the https:// access URL.
+            env_list.push(json!({"name": "CODER_REDIRECT_TO_ACCESS_URL", "value": "true"}));
+        }
+    }
     let release = s.add(
         "coder",
         HelmRelease {
@@ -315,6 +355,9 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
         },
     );
     release.depends_on(&secret);
+    if let Some(t) = &tls_secret {
+        release.depends_on(t);
+    }
     if let Some(sec) = &github_secret {
         release.depends_on(sec);
     }

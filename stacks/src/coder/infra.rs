@@ -3,7 +3,10 @@
 //! network, and the load balancer with its flexible IP that Coder's Service will use.
 
 use kapstan_engine::{Input, Stack};
+use kapstan_providers::acme::AcmeCertificate;
 use kapstan_providers::local::RandomPassword;
+use kapstan_providers::scaleway::domain_record::DomainRecord;
+use kapstan_providers::scaleway::domain_zone::DomainZone;
 use kapstan_providers::scaleway::k8s_cluster::{AutoUpgrade, AutoscalerConfig, Cluster};
 use kapstan_providers::scaleway::k8s_pool::Pool;
 use kapstan_providers::scaleway::lb::{Lb, LbPrivateNetwork};
@@ -279,6 +282,10 @@ pub fn infra_stack(p: &Profile) -> Stack {
         },
     );
 
+    if p.serves_tls() {
+        tls_resources(&mut s, p, &lb_ip);
+    }
+
     let (access_url, wildcard) = if p.domain.is_empty() {
         (
             Input::format("http://{}", [lb_ip.ip_address()]),
@@ -312,4 +319,60 @@ pub fn infra_stack(p: &Profile) -> Stack {
     s.output("database_user", DB_USER);
     s.output("database_password", password.result()).sensitive();
     s
+}
+
+/// A domain deployment with TLS by ACME: the domain's Scaleway zone (looked up, never created
+/// or deleted), `A S` and `A *.S` to the load balancer's address, and one certificate for
+/// `S.D` and `*.S.D` whose key and chain the app phase puts in Coder's TLS Secret.
+fn tls_resources(
+    s: &mut Stack,
+    p: &Profile,
+    lb_ip: &kapstan_providers::scaleway::lb_ip::LbIpAttributes,
+) {
+    let zone = s.add(
+        "dns-zone",
+        DomainZone {
+            domain: p.domain.clone().into(),
+            ..Default::default()
+        },
+    );
+    for (address, name) in [
+        ("dns-host", p.subdomain.clone()),
+        ("dns-wildcard", format!("*.{}", p.subdomain)),
+    ] {
+        s.add(
+            address,
+            DomainRecord {
+                dns_zone: zone.name().into(),
+                name: name.into(),
+                type_: "A".into(),
+                data: lb_ip.ip_address().into(),
+                ttl: Some(300),
+            },
+        );
+    }
+    let host = format!("{}.{}", p.subdomain, p.domain);
+    let cert = s.add(
+        "tls-certificate",
+        AcmeCertificate {
+            dns_zone: zone.name().into(),
+            names: vec![host.clone().into(), format!("*.{host}").into()],
+            directory: p.tls.directory.clone(),
+            ca_bundle: p.tls.ca_bundle_pem.clone(),
+            renew_before: p.tls.renew_before,
+            dns_servers: p.tls.dns_servers.clone(),
+            ..Default::default()
+        },
+    );
+    s.output("tls_certificate", cert.certificate_pem())
+        .sensitive()
+        .description("Coder's certificate chain, PEM");
+    s.output("tls_private_key", cert.private_key_pem())
+        .sensitive()
+        .description("Coder's TLS private key, PEM");
+    s.output("tls_certificate_sha256", cert.sha256())
+        .description("fingerprint of the certificate Coder serves");
+    s.output("tls_not_after", cert.not_after())
+        .description("when the certificate expires");
+    s.output("tls_names", format!("{host}, *.{host}"));
 }

@@ -17,7 +17,9 @@ use crate::catalog::{StackError, StackVars};
 /// Builds `coder-<env>-<phase>` from variables: `project_dir` (where `environments/<env>.toml`
 /// is), `domain`, `subdomain`, `coder` (`false` skips Coder), `chart_repository`,
 /// `access_url`, `templates` (comma-separated names), `prevent_destroy` (`false` lifts the
-/// protection of the cluster, the database and the private network, for teardown).
+/// protection of the cluster, the database and the private network, for teardown), `tls`
+/// (`acme` or `external`), `acme_directory`, `acme_ca_bundle_file` and `acme_dns_servers`
+/// (comma-separated `HOST:PORT`).
 pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSpec, StackError> {
     let project_dir = vars
         .get("project_dir")
@@ -29,6 +31,37 @@ pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSp
     }
     if let Some(sd) = vars.get("subdomain") {
         profile.subdomain = sd.clone();
+    }
+    if let Some(v) = vars.get("tls") {
+        profile.tls.mode = profile::TlsMode::parse(v).ok_or_else(|| StackError::Var {
+            stack: profile.stack_name(phase),
+            var: "tls".into(),
+            value: v.clone(),
+            problem: "is not a TLS mode; use acme (a certificate by ACME in the domain's Scaleway zone) or external (you create the DNS records and terminate TLS)".into(),
+        })?;
+    }
+    if let Some(v) = vars.get("acme_directory") {
+        profile.tls.directory = Some(v.clone());
+    }
+    if let Some(v) = vars.get("acme_ca_bundle_file") {
+        profile.tls.ca_bundle_file = Some(PathBuf::from(v));
+        profile
+            .tls
+            .load_ca_bundle(&project_dir)
+            .map_err(|problem| StackError::Var {
+                stack: profile.stack_name(phase),
+                var: "acme_ca_bundle_file".into(),
+                value: v.clone(),
+                problem,
+            })?;
+    }
+    if let Some(v) = vars.get("acme_dns_servers") {
+        profile.tls.dns_servers = v
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect();
     }
     if let Some(v) = vars.get("prevent_destroy") {
         profile.prevent_destroy = match v.as_str() {

@@ -148,12 +148,88 @@ pub struct Profile {
     pub domain: String,
     /// Subdomain under `domain`.
     pub subdomain: String,
+    /// How a domain deployment gets its certificate.
+    pub tls: TlsSettings,
     /// GitHub OAuth: client id and the environment variable holding the client secret.
     pub github: Option<GithubSettings>,
     /// Templates pushed by the app phase (names; empty means all).
     pub templates: Vec<String>,
     /// Where the override file was read from, if any.
     pub overrides_from: Option<PathBuf>,
+}
+
+/// How a domain deployment is served over HTTPS (`[tls]` in `environments/<env>.toml`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// `acme` (default): DNS records and a certificate by ACME in the domain's Scaleway zone,
+    /// served by Coder. `external`: no record, no certificate; the records to create are
+    /// printed and TLS is the user's business.
+    #[serde(default)]
+    pub mode: TlsMode,
+    /// ACME directory: `production` (Let's Encrypt, default), `staging` or a URL.
+    pub directory: Option<String>,
+    /// A PEM file of CA certificates trusted for the directory's TLS (private ACME servers).
+    pub ca_bundle_file: Option<PathBuf>,
+    /// Authoritative name servers (`HOST:PORT`) to check the challenge on; default the zone's.
+    #[serde(default)]
+    pub dns_servers: Vec<String>,
+    /// Renew when fewer days than this are left (default 30).
+    pub renew_before: Option<u32>,
+    /// The content of `ca_bundle_file`, read when the profile is built.
+    #[serde(skip)]
+    pub ca_bundle_pem: Option<String>,
+}
+
+impl TlsSettings {
+    /// Reads `ca_bundle_file` (relative to `project_dir`) into `ca_bundle_pem`.
+    pub fn load_ca_bundle(&mut self, project_dir: &Path) -> Result<(), String> {
+        let Some(f) = &self.ca_bundle_file else {
+            self.ca_bundle_pem = None;
+            return Ok(());
+        };
+        let path = if f.is_absolute() {
+            f.clone()
+        } else {
+            project_dir.join(f)
+        };
+        self.ca_bundle_pem = Some(std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "tls.ca_bundle_file {} cannot be read ({e}); give a PEM file of the ACME server's CA certificates",
+                path.display()
+            )
+        })?);
+        Ok(())
+    }
+}
+
+/// Where a domain deployment's certificate comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// kapstan issues it by ACME with DNS-01 in the Scaleway zone.
+    #[default]
+    Acme,
+    /// The user terminates TLS and creates the DNS records.
+    External,
+}
+
+impl TlsMode {
+    /// The mode named `s` (`acme`, `external`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "acme" => Some(Self::Acme),
+            "external" => Some(Self::External),
+            _ => None,
+        }
+    }
+}
+
+impl Profile {
+    /// Whether kapstan serves HTTPS itself: a domain with TLS by ACME.
+    pub fn serves_tls(&self) -> bool {
+        !self.domain.is_empty() && self.tls.mode == TlsMode::Acme
+    }
 }
 
 /// GitHub OAuth settings (the secret itself comes from the environment, never from a file).
@@ -233,6 +309,7 @@ impl Profile {
             coder_resources: ("250m".into(), "512Mi".into(), "1000m".into(), "2Gi".into()),
             domain: String::new(),
             subdomain: "coder-dev".into(),
+            tls: TlsSettings::default(),
             github: None,
             templates: vec![],
             overrides_from: None,
@@ -319,6 +396,13 @@ impl Profile {
         let size_given = overrides.pool.size.is_some();
         overrides.apply(&mut profile);
         profile.overrides_from = Some(path.clone());
+        profile
+            .tls
+            .load_ca_bundle(project_dir)
+            .map_err(|message| StackError::Overrides {
+                file: path.display().to_string(),
+                message,
+            })?;
         let fail = |(table, key, message): (&str, &str, String)| StackError::Overrides {
             file: path.display().to_string(),
             message: match line_of(&text, table, key) {
@@ -639,6 +723,7 @@ struct Overrides {
     oauth: OauthOverrides,
     #[serde(default)]
     templates: TemplateOverrides,
+    tls: Option<TlsSettings>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -763,6 +848,9 @@ impl Overrides {
         }
         if let Some(t) = self.templates.include {
             p.templates = t;
+        }
+        if let Some(t) = self.tls {
+            p.tls = t;
         }
     }
 }

@@ -5,11 +5,14 @@
 //! stays in memory and is never written to disk.
 
 pub mod client;
+mod kubeconfig;
 mod manifest;
 mod namespace;
 mod secret;
 
 pub use client::{ApiResource, KubeClient, KubeError, Kubeconfig, ObjectRef, project};
+/// The typed Kubernetes objects [`KubeClient::list_typed`] and [`KubeClient::get_typed`] read.
+pub use k8s_openapi;
 pub use manifest::{KubernetesManifest, KubernetesManifestAttributes, KubernetesManifestDriver};
 pub use namespace::{
     KubernetesNamespace, KubernetesNamespaceAttributes, KubernetesNamespaceDriver, PodSecurity,

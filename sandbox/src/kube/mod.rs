@@ -287,58 +287,8 @@ async fn handle(
         }
         Ok(true) => {}
     }
-    match segs.as_slice() {
-        ["version"] => return kjson(StatusCode::OK, &resources::version()),
-        ["api"] => return kjson(StatusCode::OK, &resources::core_versions()),
-        ["apis"] => return kjson(StatusCode::OK, &resources::group_list()),
-        ["api", v] => {
-            return match resources::resource_list("", v) {
-                Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )),
-            };
-        }
-        ["apis", g] => {
-            return match resources::group(g) {
-                Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )),
-            };
-        }
-        ["openapi", "v3"] => {
-            return kjson(
-                StatusCode::OK,
-                &resources::openapi_index(&format!("/k8s-api/{cluster}")),
-            );
-        }
-        ["openapi", "v3", "api", v] | ["openapi", "v3", "apis", _, v] => {
-            let g = if segs[2] == "api" { "" } else { segs[3] };
-            return match resources::openapi_group_version(g, v) {
-                Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )),
-            };
-        }
-        ["apis", g, v] => {
-            return match resources::resource_list(g, v) {
-                Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )),
-            };
-        }
-        _ => {}
+    if let Some(answer) = discovery(&segs, &cluster) {
+        return answer;
     }
     let target = match parse_target(&segs) {
         Ok(t) => t,
@@ -349,6 +299,34 @@ async fn handle(
     match resp {
         Ok((status, value)) => kjson(status, &value),
         Err(e) => kerr(e),
+    }
+}
+
+/// The discovery documents (`/version`, `/api`, `/apis`, group versions, OpenAPI v3) for a
+/// path, or `None` when the path names objects.
+fn discovery(segs: &[&str], cluster: &str) -> Option<Response> {
+    let not_found = || {
+        kerr(KubeError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ))
+    };
+    let found =
+        |doc: Option<Value>| Some(doc.map_or_else(not_found, |d| kjson(StatusCode::OK, &d)));
+    match segs {
+        ["version"] => found(Some(resources::version())),
+        ["api"] => found(Some(resources::core_versions())),
+        ["apis"] => found(Some(resources::group_list())),
+        ["api", v] => found(resources::resource_list("", v)),
+        ["apis", g] => found(resources::group(g)),
+        ["openapi", "v3"] => found(Some(resources::openapi_index(&format!(
+            "/k8s-api/{cluster}"
+        )))),
+        ["openapi", "v3", "api", v] => found(resources::openapi_group_version("", v)),
+        ["openapi", "v3", "apis", g, v] => found(resources::openapi_group_version(g, v)),
+        ["apis", g, v] => found(resources::resource_list(g, v)),
+        _ => None,
     }
 }
 
@@ -682,9 +660,7 @@ impl ObjectCall<'_> {
                 .is_some()
         });
         let out = write_op(ks, |s, now| {
-            objects::apply(
-                s, app, now, cluster, rt, ns, &name, patch, &manager, force,
-            )
+            objects::apply(s, app, now, cluster, rt, ns, &name, patch, &manager, force)
         })?;
         let code = if existed {
             StatusCode::OK

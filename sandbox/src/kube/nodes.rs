@@ -171,9 +171,27 @@ pub fn deployment_pods(
         .filter(|n| n.str("cluster_id") == cluster && n.extra["drained"].as_bool() == Some(true))
         .map(|n| n.str("name"))
         .collect();
-    let ready_nodes: Vec<String> = nodes(s, now, cluster)
+    // The scheduler never moves a running pod to a node that joins later: pods fill the
+    // ready nodes oldest first, so they leave a node only when it is drained or stops being
+    // ready.
+    let mut ready: Vec<Value> = nodes(s, now, cluster)
         .into_iter()
         .filter(|n| n["status"]["conditions"][0]["status"] == "True")
+        .collect();
+    ready.sort_by_key(|n| {
+        (
+            n["metadata"]["creationTimestamp"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            n["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    });
+    let ready_nodes: Vec<String> = ready
+        .iter()
         .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
         .filter(|n| !drained.contains(&n.as_str()))
         .collect();

@@ -3,15 +3,15 @@
 use std::path::Path;
 
 use crate::args::SandboxCommand;
-use crate::commands::platform;
 use crate::error::CliError;
+use kapstan_platform::sandbox as platform;
 
 /// Port of `kapstan sandbox serve` when nothing else decides it.
 const DEFAULT_PORT: u16 = 8787;
 
 /// Runs a sandbox subcommand; `project_dir` is where a persisted project sandbox is looked
 /// for.
-pub async fn run(command: &SandboxCommand, project_dir: &Path) -> Result<i32, CliError> {
+pub(crate) async fn run(command: &SandboxCommand, project_dir: &Path) -> Result<i32, CliError> {
     match command {
         SandboxCommand::Serve {
             addr,

@@ -154,17 +154,8 @@ fn short_hash(input: &str, len: usize) -> String {
         .collect()
 }
 
-/// The pods of every Deployment in `ns` (or everywhere): `spec.replicas` of each, named like
-/// the ReplicaSet controller names them.
-pub fn deployment_pods(
-    s: &Store,
-    now: DateTime<Utc>,
-    cluster: &str,
-    ns: Option<&str>,
-) -> Vec<Value> {
-    let Some(deploy_rt) = resources::find("apps", "v1", "deployments") else {
-        return vec![];
-    };
+/// The names of the nodes pods can run on: ready and not drained, oldest first.
+fn schedulable_nodes(s: &Store, now: DateTime<Utc>, cluster: &str) -> Vec<String> {
     let drained: Vec<&str> = s
         .list(NODE, now)
         .into_iter()
@@ -190,11 +181,25 @@ pub fn deployment_pods(
                 .to_string(),
         )
     });
-    let ready_nodes: Vec<String> = ready
+    ready
         .iter()
         .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
         .filter(|n| !drained.contains(&n.as_str()))
-        .collect();
+        .collect()
+}
+
+/// The pods of every Deployment in `ns` (or everywhere): `spec.replicas` of each, named like
+/// the ReplicaSet controller names them.
+pub fn deployment_pods(
+    s: &Store,
+    now: DateTime<Utc>,
+    cluster: &str,
+    ns: Option<&str>,
+) -> Vec<Value> {
+    let Some(deploy_rt) = resources::find("apps", "v1", "deployments") else {
+        return vec![];
+    };
+    let ready_nodes = schedulable_nodes(s, now, cluster);
     let rv = objects::current_rv(s, cluster, now);
     let mut out = vec![];
     let mut slot = 0usize;

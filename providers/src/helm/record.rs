@@ -6,6 +6,9 @@
 use std::io::{Read, Write};
 
 use base64::Engine as _;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 
 /// The record Secret's name.
@@ -84,18 +87,31 @@ pub fn record_secret(release: &Value, modified_at: i64) -> Value {
     let name = release["name"].as_str().unwrap_or_default();
     let revision = release["version"].as_u64().unwrap_or(1);
     let status = release["info"]["status"].as_str().unwrap_or("deployed");
-    json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
-        "metadata": {
-            "name": secret_name(name, revision),
-            "namespace": release["namespace"],
-            "labels": {
-                "name": name, "owner": "helm", "status": status,
-                "version": revision.to_string(), "modifiedAt": modified_at.to_string(),
-            },
+    let labels = [
+        ("name", name.to_string()),
+        ("owner", "helm".to_string()),
+        ("status", status.to_string()),
+        ("version", revision.to_string()),
+        ("modifiedAt", modified_at.to_string()),
+    ];
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(secret_name(name, revision)),
+            namespace: release["namespace"].as_str().map(str::to_string),
+            labels: Some(labels.map(|(k, v)| (k.to_string(), v)).into()),
+            ..Default::default()
         },
-        "data": {"release": base64::engine::general_purpose::STANDARD.encode(encode_release(release))},
-    })
+        type_: Some("helm.sh/release.v1".into()),
+        data: Some(
+            [(
+                "release".to_string(),
+                ByteString(encode_release(release).into_bytes()),
+            )]
+            .into(),
+        ),
+        ..Default::default()
+    };
+    crate::kubernetes::to_manifest(&secret)
 }
 
 #[cfg(test)]

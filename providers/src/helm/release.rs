@@ -387,7 +387,13 @@ async fn deploy(
     let rendered = render(ctx, config).await?;
     let client = client_from(config)?;
     if config["create_namespace"].as_bool() == Some(true) {
-        let ns_obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        let ns_obj = crate::kubernetes::to_manifest(&k8s_openapi::api::core::v1::Namespace {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some(ns.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
         client
             .apply(&ns_obj, FIELD_MANAGER, true)
             .await

@@ -1,23 +1,30 @@
-//! A small typed Kubernetes client over reqwest: kubeconfig parsing (kept in memory, never
-//! written to disk), discovery of resource types, get, list, server-side apply and delete of
-//! dynamic objects.
+//! The Kubernetes client: `kube::Client` configured from kubeconfig text (see `kubeconfig.rs`),
+//! discovery of resource types, get, list, server-side apply, merge patch, eviction and delete
+//! of dynamic JSON objects (whatever a chart renders), and typed reads of `k8s-openapi`
+//! objects for the kinds kapstan itself inspects (Deployments, Pods, Nodes, volumes, Secrets,
+//! Services).
 //!
 //! A fresh cluster's API server keeps failing for a while after its nodes are ready, and any
 //! API server restarts: idempotent calls (everything but POST) are retried on connection
-//! errors and 5xx answers with a capped backoff until the client's retry deadline.
-//!
-//! Why not `kube` + `k8s-openapi`: every kind kapstan manages is applied as a dynamic JSON
-//! object (arbitrary manifests, every object a Helm chart renders), so the typed structs of
-//! k8s-openapi buy nothing here, while the two crates add several minutes of compilation on
-//! the project's two-core CI and a second TLS stack next to the reqwest/rustls one already in
-//! the tree. Server-side apply is one PATCH with `application/apply-patch+yaml`.
+//! errors, 429 and 5xx answers with a capped backoff until the client's retry deadline.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use base64::Engine as _;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
+use kube::api::{DeleteParams, EvictParams, ListParams, Patch, PatchParams};
+use kube::client::{Body, ClientBuilder, DynBody};
+use kube::core::{ObjectList, Request};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+pub use super::kubeconfig::Kubeconfig;
+
+/// The transport kube builds from a kubeconfig (its `GenericService`, which it does not export).
+type Transport =
+    tower::util::BoxService<http::Request<Body>, http::Response<Box<DynBody>>, tower::BoxError>;
 
 /// A Kubernetes client failure. Messages never contain credentials.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -25,6 +32,15 @@ pub enum KubeError {
     /// The kubeconfig cannot be used.
     #[error("invalid kubeconfig: {0}")]
     Config(String),
+    /// The credentials of the kubeconfig could not be obtained (exec plugin, token file,
+    /// client certificate).
+    #[error("cannot authenticate to the Kubernetes API at {server}: {message}")]
+    Auth {
+        /// API server URL.
+        server: String,
+        /// What failed.
+        message: String,
+    },
     /// The API server could not be reached.
     #[error("cannot reach the Kubernetes API at {server}: {message}")]
     Unreachable {
@@ -51,6 +67,9 @@ pub enum KubeError {
         /// kind.
         kind: String,
     },
+    /// The API answered with a body that is not the documented object.
+    #[error("unexpected answer from the Kubernetes API: {0}")]
+    Decode(String),
 }
 
 impl KubeError {
@@ -67,83 +86,19 @@ impl KubeError {
             _ => false,
         }
     }
+
+    fn bad_request(message: &str) -> KubeError {
+        KubeError::Api {
+            code: 400,
+            reason: "BadRequest".into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// How long a call keeps retrying an unreachable or failing API server by default: a fresh
 /// Kapsule control plane may take minutes to answer once its pool is ready.
 pub const DEFAULT_RETRY_DEADLINE: Duration = Duration::from_secs(300);
-
-/// The parts of a kubeconfig kapstan uses.
-#[derive(Clone)]
-pub struct Kubeconfig {
-    /// API server URL.
-    pub server: String,
-    token: Option<String>,
-    ca_pem: Option<Vec<u8>>,
-    insecure: bool,
-}
-
-impl std::fmt::Debug for Kubeconfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kubeconfig")
-            .field("server", &self.server)
-            .field("token", &self.token.as_ref().map(|_| "(sensitive)"))
-            .finish()
-    }
-}
-
-impl Kubeconfig {
-    /// Parses a kubeconfig document and selects its current context.
-    pub fn parse(text: &str) -> Result<Kubeconfig, KubeError> {
-        let doc: Value = serde_norway::from_str(text)
-            .map_err(|_| KubeError::Config("not a YAML kubeconfig document".into()))?;
-        let find = |list: &str, name: &str| -> Option<Value> {
-            doc[list]
-                .as_array()?
-                .iter()
-                .find(|e| e["name"].as_str() == Some(name))
-                .cloned()
-        };
-        let ctx_name = doc["current-context"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let ctx = find("contexts", &ctx_name)
-            .or_else(|| doc["contexts"].get(0).cloned())
-            .ok_or_else(|| KubeError::Config("no context".into()))?;
-        let cluster_name = ctx["context"]["cluster"].as_str().unwrap_or_default();
-        let user_name = ctx["context"]["user"].as_str().unwrap_or_default();
-        let cluster = find("clusters", cluster_name)
-            .ok_or_else(|| KubeError::Config(format!("no cluster named {cluster_name:?}")))?;
-        let user = find("users", user_name).unwrap_or(Value::Null);
-        let server = cluster["cluster"]["server"]
-            .as_str()
-            .ok_or_else(|| KubeError::Config("the cluster has no server URL".into()))?
-            .trim_end_matches('/')
-            .to_string();
-        let ca_pem = match cluster["cluster"]["certificate-authority-data"].as_str() {
-            Some(b64) => Some(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b64.trim())
-                    .map_err(|_| {
-                        KubeError::Config("certificate-authority-data is not base64".into())
-                    })?,
-            ),
-            None => None,
-        };
-        if user["user"]["client-certificate-data"].is_string() && user["user"]["token"].is_null() {
-            return Err(KubeError::Config(
-                "client-certificate authentication is not supported; use a token (Kapsule kubeconfigs carry one)".into(),
-            ));
-        }
-        Ok(Kubeconfig {
-            server,
-            token: user["user"]["token"].as_str().map(str::to_string),
-            ca_pem,
-            insecure: cluster["cluster"]["insecure-skip-tls-verify"].as_bool() == Some(true),
-        })
-    }
-}
 
 /// How a resource type is served.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +111,21 @@ pub struct ApiResource {
     pub plural: String,
     /// Whether objects live in namespaces.
     pub namespaced: bool,
+}
+
+impl ApiResource {
+    /// The path of the collection, in `ns` when the kind is namespaced.
+    fn collection_path(&self, ns: Option<&str>) -> String {
+        let base = if self.api_version.contains('/') {
+            format!("/apis/{}", self.api_version)
+        } else {
+            format!("/api/{}", self.api_version)
+        };
+        match (self.namespaced, ns) {
+            (true, Some(ns)) => format!("{base}/namespaces/{ns}/{}", self.plural),
+            _ => format!("{base}/{}", self.plural),
+        }
+    }
 }
 
 /// Names one object.
@@ -197,39 +167,43 @@ impl std::fmt::Display for ObjectRef {
 }
 
 /// A Kubernetes API client.
-#[derive(Debug)]
 pub struct KubeClient {
-    http: reqwest::Client,
-    config: Kubeconfig,
+    server: String,
+    /// The configured transport, TLS and authentication, built into a client on first use
+    /// (a `kube::Client` needs a running tokio runtime).
+    builder: Mutex<Option<ClientBuilder<Transport>>>,
+    client: tokio::sync::OnceCell<kube::Client>,
     discovery: Mutex<HashMap<String, Vec<ApiResource>>>,
     retry_deadline: Duration,
 }
 
+impl std::fmt::Debug for KubeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeClient")
+            .field("server", &self.server)
+            .field("retry_deadline", &self.retry_deadline)
+            .finish()
+    }
+}
+
 impl KubeClient {
-    /// A client for a kubeconfig document.
+    /// A client for a kubeconfig document. Credentials are resolved here: an exec credential
+    /// plugin runs now, and a client certificate that cannot be loaded is reported now, before
+    /// any API call.
     pub fn from_kubeconfig(text: &str) -> Result<KubeClient, KubeError> {
-        let config = Kubeconfig::parse(text)?;
-        let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("kapstan/", env!("CARGO_PKG_VERSION")));
-        if config.server.starts_with("https://") {
-            if let Some(pem) = &config.ca_pem {
-                let cert = reqwest::Certificate::from_pem(pem).map_err(|_| {
-                    KubeError::Config("certificate-authority-data is not a PEM certificate".into())
-                })?;
-                builder = builder.add_root_certificate(cert);
-            }
-            if config.insecure {
-                builder = builder.danger_accept_invalid_certs(true);
-            }
-        }
-        let http = builder
-            .build()
-            .map_err(|e| KubeError::Config(format!("HTTP client: {e}")))?;
+        let kubeconfig = Kubeconfig::parse(text)?;
+        let server = kubeconfig.server.clone();
+        let builder = ClientBuilder::try_from(kubeconfig.config).map_err(|e| match e {
+            kube::Error::Auth(auth) => KubeError::Auth {
+                server: server.clone(),
+                message: auth.to_string(),
+            },
+            other => KubeError::Config(other.to_string()),
+        })?;
         Ok(KubeClient {
-            http,
-            config,
+            server,
+            builder: Mutex::new(Some(builder)),
+            client: tokio::sync::OnceCell::new(),
             discovery: Mutex::new(HashMap::new()),
             retry_deadline: DEFAULT_RETRY_DEADLINE,
         })
@@ -241,52 +215,75 @@ impl KubeClient {
         self
     }
 
-    /// Waits until the API server answers `GET /version` (with backoff, at most `deadline`),
-    /// returning its `gitVersion`.
-    pub async fn wait_until_ready(&self, deadline: Duration) -> Result<String, KubeError> {
-        let (_, v) = self
-            .send_within(reqwest::Method::GET, "/version", None, deadline)
-            .await?;
-        Ok(v["gitVersion"].as_str().unwrap_or_default().to_string())
-    }
-
     /// The API server URL.
     pub fn server(&self) -> &str {
-        &self.config.server
+        &self.server
     }
 
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<(&str, String)>,
-    ) -> Result<(u16, Value), KubeError> {
-        self.send_within(method, path, body, self.retry_deadline)
+    async fn kube(&self) -> &kube::Client {
+        self.client
+            .get_or_init(|| async {
+                self.builder
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                    .expect("the OnceCell runs its initialiser once")
+                    .build()
+            })
             .await
     }
 
-    /// Sends, retrying transient failures of idempotent calls until `deadline` has passed.
-    async fn send_within(
+    fn error(&self, e: kube::Error) -> KubeError {
+        match e {
+            kube::Error::Api(status) => {
+                let code = status.code;
+                KubeError::Api {
+                    code,
+                    reason: status.reason.clone(),
+                    message: if status.message.is_empty() {
+                        format!("HTTP {code}")
+                    } else {
+                        status.message.clone()
+                    },
+                }
+            }
+            kube::Error::Auth(auth) => KubeError::Auth {
+                server: self.server.clone(),
+                message: auth.to_string(),
+            },
+            kube::Error::SerdeError(e) => KubeError::Decode(e.to_string()),
+            kube::Error::BuildRequest(e) => KubeError::Config(e.to_string()),
+            other => KubeError::Unreachable {
+                server: self.server.clone(),
+                message: other.to_string(),
+            },
+        }
+    }
+
+    /// Runs `call`, retrying transient failures until `deadline` has passed when the call is
+    /// idempotent.
+    async fn retrying<T, F, Fut>(
         &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<(&str, String)>,
+        what: &str,
+        idempotent: bool,
         deadline: Duration,
-    ) -> Result<(u16, Value), KubeError> {
+        call: F,
+    ) -> Result<T, KubeError>
+    where
+        F: Fn(kube::Client) -> Fut,
+        Fut: Future<Output = Result<T, KubeError>>,
+    {
         let started = std::time::Instant::now();
         let mut delay = Duration::from_millis(100);
         loop {
-            let result = self.send_once(method.clone(), path, body.clone()).await;
-            match result {
+            let client = self.kube().await.clone();
+            match call(client).await {
                 Err(e)
-                    if e.is_transient()
-                        && method != reqwest::Method::POST
-                        && started.elapsed() + delay <= deadline =>
+                    if e.is_transient() && idempotent && started.elapsed() + delay <= deadline =>
                 {
                     tracing::info!(
-                        server = %self.config.server,
-                        %method,
-                        path = path.split('?').next().unwrap_or_default(),
+                        server = %self.server,
+                        call = what,
                         error = %e,
                         retry_in_ms = delay.as_millis() as u64,
                         "Kubernetes API not answering yet, retrying"
@@ -299,43 +296,71 @@ impl KubeClient {
         }
     }
 
-    async fn send_once(
+    /// Sends one request built by kube and decodes the answer as `T`.
+    async fn send<T: DeserializeOwned>(
         &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<(&str, String)>,
-    ) -> Result<(u16, Value), KubeError> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.config.server))
-            .header("accept", "application/json");
-        if let Some(t) = &self.config.token {
-            req = req.bearer_auth(t);
-        }
-        if let Some((ctype, b)) = body {
-            req = req.header("content-type", ctype).body(b);
-        }
-        let resp = req.send().await.map_err(|e| KubeError::Unreachable {
-            server: self.config.server.clone(),
-            message: e.without_url().to_string(),
-        })?;
-        let code = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        what: &str,
+        request: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+    ) -> Result<T, KubeError> {
+        let request = request.map_err(|e| KubeError::Config(e.to_string()))?;
+        self.send_within(what, request, self.retry_deadline).await
+    }
+
+    async fn send_within<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        request: http::Request<Vec<u8>>,
+        deadline: Duration,
+    ) -> Result<T, KubeError> {
+        let idempotent = request.method() != http::Method::POST;
+        self.retrying(what, idempotent, deadline, |client| {
+            let request = clone_request(&request);
+            async move { self.exchange(client, request).await }
+        })
+        .await
+    }
+
+    /// One round trip. A failure is keyed on the HTTP status (a proxy in front of a
+    /// starting API server may answer without a `Status` body).
+    async fn exchange<T: DeserializeOwned>(
+        &self,
+        client: kube::Client,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<T, KubeError> {
+        let response = client
+            .send(request.map(kube::client::Body::from))
+            .await
+            .map_err(|e| self.error(e))?;
+        let code = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect_bytes()
+            .await
+            .map_err(|e| self.error(e))?;
         if code >= 400 {
+            let status: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             return Err(KubeError::Api {
                 code,
-                reason: value["reason"].as_str().unwrap_or("").to_string(),
-                message: value["message"]
+                reason: status["reason"].as_str().unwrap_or_default().to_string(),
+                message: status["message"]
                     .as_str()
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("HTTP {code}")),
             });
         }
-        Ok((code, value))
+        serde_json::from_slice(&bytes).map_err(|e| KubeError::Decode(e.to_string()))
     }
 
-    /// How `kind` in `api_version` is served.
+    /// Waits until the API server answers `GET /version` (with backoff, at most `deadline`),
+    /// returning its `gitVersion`.
+    pub async fn wait_until_ready(&self, deadline: Duration) -> Result<String, KubeError> {
+        let info: k8s_openapi::apimachinery::pkg::version::Info = self
+            .send_within("version", get_request("/version"), deadline)
+            .await?;
+        Ok(info.git_version)
+    }
+
+    /// How `kind` in `api_version` is served (discovery, cached per apiVersion).
     pub async fn resource(&self, api_version: &str, kind: &str) -> Result<ApiResource, KubeError> {
         let cached = self
             .discovery
@@ -346,28 +371,7 @@ impl KubeClient {
         let list = match cached {
             Some(l) => l,
             None => {
-                let path = if api_version.contains('/') {
-                    format!("/apis/{api_version}")
-                } else {
-                    format!("/api/{api_version}")
-                };
-                let doc = match self.send(reqwest::Method::GET, &path, None).await {
-                    Ok((_, d)) => d,
-                    Err(e) if e.is_not_found() => Value::Null,
-                    Err(e) => return Err(e),
-                };
-                let list: Vec<ApiResource> = doc["resources"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|r| !r["name"].as_str().unwrap_or("").contains('/'))
-                    .map(|r| ApiResource {
-                        api_version: api_version.to_string(),
-                        kind: r["kind"].as_str().unwrap_or_default().to_string(),
-                        plural: r["name"].as_str().unwrap_or_default().to_string(),
-                        namespaced: r["namespaced"].as_bool().unwrap_or(false),
-                    })
-                    .collect();
+                let list = self.discover(api_version).await?;
                 self.discovery
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -383,34 +387,51 @@ impl KubeClient {
             })
     }
 
-    fn collection_path(res: &ApiResource, ns: Option<&str>) -> String {
-        let base = if res.api_version.contains('/') {
-            format!("/apis/{}", res.api_version)
+    /// The resource types of one group version; none when the cluster does not serve it.
+    async fn discover(&self, api_version: &str) -> Result<Vec<ApiResource>, KubeError> {
+        let path = if api_version.contains('/') {
+            format!("/apis/{api_version}")
         } else {
-            format!("/api/{}", res.api_version)
+            format!("/api/{api_version}")
         };
-        match (res.namespaced, ns) {
-            (true, Some(ns)) => format!("{base}/namespaces/{ns}/{}", res.plural),
-            _ => format!("{base}/{}", res.plural),
-        }
+        let answer = self
+            .send_within("discovery", get_request(&path), self.retry_deadline)
+            .await;
+        let list: APIResourceList = match answer {
+            Ok(list) => list,
+            Err(e) if e.is_not_found() => return Ok(vec![]),
+            Err(e) => return Err(e),
+        };
+        Ok(list
+            .resources
+            .into_iter()
+            // Subresources (`pods/eviction`) are not kinds one applies.
+            .filter(|r| !r.name.contains('/'))
+            .map(|r| ApiResource {
+                api_version: api_version.to_string(),
+                kind: r.kind,
+                plural: r.name,
+                namespaced: r.namespaced,
+            })
+            .collect())
     }
 
-    async fn object_path(&self, r: &ObjectRef) -> Result<(ApiResource, String), KubeError> {
+    /// The resource type of `r` and the request builder of its collection.
+    async fn collection(&self, r: &ObjectRef) -> Result<(ApiResource, Request), KubeError> {
         let res = self.resource(&r.api_version, &r.kind).await?;
-        let ns = if res.namespaced {
-            Some(r.namespace.as_deref().unwrap_or("default"))
-        } else {
-            None
-        };
-        let path = format!("{}/{}", Self::collection_path(&res, ns), r.name);
-        Ok((res, path))
+        let ns = res
+            .namespaced
+            .then(|| r.namespace.as_deref().unwrap_or("default"));
+        let request = Request::new(res.collection_path(ns));
+        Ok((res, request))
     }
 
     /// Reads an object; `None` when it does not exist.
     pub async fn get(&self, r: &ObjectRef) -> Result<Option<Value>, KubeError> {
-        let (_, path) = self.object_path(r).await?;
-        match self.send(reqwest::Method::GET, &path, None).await {
-            Ok((_, v)) => Ok(Some(v)),
+        let (_, request) = self.collection(r).await?;
+        let request = request.get(&r.name, &Default::default());
+        match self.send::<Value>("get", request).await {
+            Ok(v) => Ok(Some(v)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -424,63 +445,12 @@ impl KubeClient {
         ns: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<Vec<Value>, KubeError> {
-        let res = self.resource(api_version, kind).await?;
-        let mut path = Self::collection_path(&res, ns);
-        if let Some(sel) = label_selector {
-            let enc: String = url_encode(sel);
-            path.push_str(&format!("?labelSelector={enc}"));
-        }
-        let (_, v) = self.send(reqwest::Method::GET, &path, None).await?;
-        Ok(v["items"].as_array().cloned().unwrap_or_default())
-    }
-
-    /// Server-side apply of `obj` with `manager`; namespaced objects without a namespace go to
-    /// `default`. Returns the live object.
-    pub async fn apply(&self, obj: &Value, manager: &str, force: bool) -> Result<Value, KubeError> {
-        let r = ObjectRef::of(obj).ok_or_else(|| KubeError::Api {
-            code: 400,
-            reason: "BadRequest".into(),
-            message: "the object needs apiVersion, kind and metadata.name".into(),
-        })?;
-        let (res, path) = self.object_path(&r).await?;
-        let mut obj = obj.clone();
-        if res.namespaced && obj["metadata"]["namespace"].is_null() {
-            obj["metadata"]["namespace"] = Value::String("default".into());
-        }
-        let q = format!(
-            "{path}?fieldManager={}{}",
-            url_encode(manager),
-            if force { "&force=true" } else { "" }
-        );
-        let (_, live) = self
-            .send(
-                reqwest::Method::PATCH,
-                &q,
-                Some(("application/apply-patch+yaml", obj.to_string())),
-            )
-            .await?;
-        Ok(live)
-    }
-
-    /// Deletes an object; returns whether it existed.
-    pub async fn delete(&self, r: &ObjectRef) -> Result<bool, KubeError> {
-        let (_, path) = self.object_path(r).await?;
-        let body = serde_json::json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"});
-        match self
-            .send(
-                reqwest::Method::DELETE,
-                &path,
-                Some(("application/json", body.to_string())),
-            )
+        self.list_selected(api_version, kind, ns, label_selector, None)
             .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_not_found() => Ok(false),
-            Err(e) => Err(e),
-        }
     }
 
-    /// Lists objects of a kind by label and field selectors (`spec.nodeName=…`).
+    /// Lists objects of a kind by label and field selectors (`spec.nodeName=…`). Every item
+    /// carries its `apiVersion` and `kind` (a List's items need not).
     pub async fn list_selected(
         &self,
         api_version: &str,
@@ -490,51 +460,64 @@ impl KubeClient {
         field_selector: Option<&str>,
     ) -> Result<Vec<Value>, KubeError> {
         let res = self.resource(api_version, kind).await?;
-        let mut query = vec![];
-        if let Some(sel) = label_selector {
-            query.push(format!("labelSelector={}", url_encode(sel)));
+        let request =
+            Request::new(res.collection_path(ns)).list(&selectors(label_selector, field_selector));
+        let list: Value = self.send("list", request).await?;
+        let Value::Array(mut items) = list["items"].clone() else {
+            return Ok(vec![]);
+        };
+        for item in &mut items {
+            if item["apiVersion"].is_null() {
+                item["apiVersion"] = Value::String(res.api_version.clone());
+            }
+            if item["kind"].is_null() {
+                item["kind"] = Value::String(res.kind.clone());
+            }
         }
-        if let Some(sel) = field_selector {
-            query.push(format!("fieldSelector={}", url_encode(sel)));
+        Ok(items)
+    }
+
+    /// Server-side apply of `obj` with `manager`; namespaced objects without a namespace go to
+    /// `default`. Returns the live object.
+    pub async fn apply(&self, obj: &Value, manager: &str, force: bool) -> Result<Value, KubeError> {
+        let r = ObjectRef::of(obj).ok_or_else(|| {
+            KubeError::bad_request("the object needs apiVersion, kind and metadata.name")
+        })?;
+        let (res, request) = self.collection(&r).await?;
+        let mut obj = obj.clone();
+        if res.namespaced && obj["metadata"]["namespace"].is_null() {
+            obj["metadata"]["namespace"] = Value::String("default".into());
         }
-        let mut path = Self::collection_path(&res, ns);
-        if !query.is_empty() {
-            path.push('?');
-            path.push_str(&query.join("&"));
+        let mut params = PatchParams::apply(manager);
+        params.force = force;
+        let request = request.patch(&r.name, &params, &Patch::Apply(&obj));
+        self.send("apply", request).await
+    }
+
+    /// Deletes an object (dependents in the background); returns whether it existed.
+    pub async fn delete(&self, r: &ObjectRef) -> Result<bool, KubeError> {
+        let (_, request) = self.collection(r).await?;
+        let request = request.delete(&r.name, &DeleteParams::background());
+        match self.send::<Value>("delete", request).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
         }
-        let (_, v) = self.send(reqwest::Method::GET, &path, None).await?;
-        Ok(v["items"].as_array().cloned().unwrap_or_default())
     }
 
     /// JSON merge patch of an object (e.g. `{"spec":{"unschedulable":true}}` cordons a node).
     pub async fn merge_patch(&self, r: &ObjectRef, patch: &Value) -> Result<Value, KubeError> {
-        let (_, path) = self.object_path(r).await?;
-        let (_, live) = self
-            .send(
-                reqwest::Method::PATCH,
-                &path,
-                Some(("application/merge-patch+json", patch.to_string())),
-            )
-            .await?;
-        Ok(live)
+        let (_, request) = self.collection(r).await?;
+        let request = request.patch(&r.name, &PatchParams::default(), &Patch::Merge(patch));
+        self.send("merge patch", request).await
     }
 
     /// Asks the Eviction API to evict a pod. A PodDisruptionBudget that allows no disruption
     /// answers 429 (`Err` with `code: 429`): try again later. A pod already gone is a success.
     pub async fn evict(&self, ns: &str, pod: &str) -> Result<(), KubeError> {
-        let body = serde_json::json!({
-            "apiVersion": "policy/v1", "kind": "Eviction",
-            "metadata": {"name": pod, "namespace": ns},
-        });
-        let path = format!("/api/v1/namespaces/{ns}/pods/{pod}/eviction");
-        match self
-            .send(
-                reqwest::Method::POST,
-                &path,
-                Some(("application/json", body.to_string())),
-            )
-            .await
-        {
+        let request = Request::new(format!("/api/v1/namespaces/{ns}/pods"))
+            .evict(pod, &EvictParams::default());
+        match self.send::<Value>("evict", request).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),
@@ -545,10 +528,69 @@ impl KubeClient {
     pub async fn is_namespaced(&self, api_version: &str, kind: &str) -> Result<bool, KubeError> {
         Ok(self.resource(api_version, kind).await?.namespaced)
     }
+
+    /// Lists typed objects (`k8s_openapi::api::apps::v1::Deployment`, `…::core::v1::Pod`,
+    /// `Node`, `PersistentVolume`, `PersistentVolumeClaim`, `Secret`, `Service`, …) in `ns`
+    /// (every namespace when `None`; cluster-scoped kinds ignore it), by label selector.
+    pub async fn list_typed<K>(
+        &self,
+        ns: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<K>, KubeError>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    {
+        let ns = ns.filter(|_| is_namespaced::<K>());
+        let request = Request::new(K::url_path(&(), ns)).list(&selectors(label_selector, None));
+        let list: ObjectList<K> = self.send("list", request).await?;
+        Ok(list.items)
+    }
+
+    /// Reads one typed object; `None` when it does not exist.
+    pub async fn get_typed<K>(&self, ns: Option<&str>, name: &str) -> Result<Option<K>, KubeError>
+    where
+        K: kube::Resource<DynamicType = ()> + DeserializeOwned,
+    {
+        let ns = ns.filter(|_| is_namespaced::<K>());
+        let request = Request::new(K::url_path(&(), ns)).get(name, &Default::default());
+        match self.send::<K>("get", request).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }
 
-fn url_encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+/// Whether a typed kind lives in namespaces (k8s-openapi states its scope as a type).
+fn is_namespaced<K: kube::Resource>() -> bool {
+    std::any::type_name::<K::Scope>().ends_with("NamespaceResourceScope")
+}
+
+fn selectors(label_selector: Option<&str>, field_selector: Option<&str>) -> ListParams {
+    let mut params = ListParams::default();
+    if let Some(sel) = label_selector {
+        params = params.labels(sel);
+    }
+    if let Some(sel) = field_selector {
+        params = params.fields(sel);
+    }
+    params
+}
+
+fn get_request(path: &str) -> http::Request<Vec<u8>> {
+    let mut request = http::Request::new(vec![]);
+    if let Ok(uri) = path.parse() {
+        *request.uri_mut() = uri;
+    }
+    request
+}
+
+fn clone_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 /// The live value projected onto the shape of `declared`: only the keys the declaration sets
@@ -614,7 +656,11 @@ mod tests {
                     } else {
                         (
                             axum::http::StatusCode::OK,
-                            json!({"gitVersion": "v1.35.3"}).to_string(),
+                            json!({"major": "1", "minor": "35", "gitVersion": "v1.35.3",
+                                "gitCommit": "c", "gitTreeState": "clean",
+                                "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
+                                "compiler": "gc", "platform": "linux/amd64"})
+                            .to_string(),
                         )
                     }
                 }

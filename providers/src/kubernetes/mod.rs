@@ -6,11 +6,14 @@
 
 pub mod client;
 pub mod inspect;
+mod kubeconfig;
 mod manifest;
 mod namespace;
 mod secret;
 
 pub use client::{ApiResource, KubeClient, KubeError, Kubeconfig, ObjectRef, project};
+/// The typed Kubernetes objects [`KubeClient::list_typed`] and [`KubeClient::get_typed`] read.
+pub use k8s_openapi;
 pub use manifest::{KubernetesManifest, KubernetesManifestAttributes, KubernetesManifestDriver};
 pub use namespace::{
     KubernetesNamespace, KubernetesNamespaceAttributes, KubernetesNamespaceDriver, PodSecurity,
@@ -45,7 +48,26 @@ pub(crate) fn kube_err(e: KubeError) -> DriverError {
     DriverError::failed(e.to_string())
 }
 
-/// A string map of the config (labels, annotations), empty when absent.
-pub(crate) fn string_map(v: &Value) -> serde_json::Map<String, Value> {
-    v.as_object().cloned().unwrap_or_default()
+/// A typed object as the JSON manifest server-side apply sends (with apiVersion and kind).
+pub(crate) fn to_manifest<K: serde::Serialize>(object: &K) -> Value {
+    // k8s-openapi objects are maps of strings, numbers and maps: they always serialize.
+    serde_json::to_value(object).expect("a k8s-openapi object serializes to JSON")
+}
+
+/// The string map of a config field (labels, annotations, data); `None` when empty, so the
+/// manifest leaves the field out.
+pub(crate) fn string_tree(v: &Value) -> Option<std::collections::BTreeMap<String, String>> {
+    let map: std::collections::BTreeMap<String, String> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            let text = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
+            (k.clone(), text)
+        })
+        .collect();
+    (!map.is_empty()).then_some(map)
 }

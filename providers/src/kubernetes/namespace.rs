@@ -11,7 +11,10 @@ use kapstan_engine::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{FIELD_MANAGER, ObjectRef, client_from, kube_err, project, string_map};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::{FIELD_MANAGER, ObjectRef, client_from, kube_err, project, string_tree, to_manifest};
 
 const LEVELS: &[&str] = &["privileged", "baseline", "restricted"];
 
@@ -127,15 +130,18 @@ impl KubernetesNamespaceDriver {
     }
 }
 
-fn pss_labels(ps: &Value) -> Map<String, Value> {
-    let mut out = Map::new();
+fn pss_labels(ps: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
     let version = ps["version"].as_str().unwrap_or("latest");
     for mode in ["enforce", "audit", "warn"] {
         if let Some(level) = ps[mode].as_str() {
-            out.insert(format!("pod-security.kubernetes.io/{mode}"), json!(level));
+            out.insert(
+                format!("pod-security.kubernetes.io/{mode}"),
+                level.to_string(),
+            );
             out.insert(
                 format!("pod-security.kubernetes.io/{mode}-version"),
-                json!(version),
+                version.to_string(),
             );
         }
     }
@@ -143,17 +149,17 @@ fn pss_labels(ps: &Value) -> Map<String, Value> {
 }
 
 fn manifest(config: &Value) -> Value {
-    let mut labels = string_map(&config["labels"]);
+    let mut labels = string_tree(&config["labels"]).unwrap_or_default();
     labels.extend(pss_labels(&config["pod_security"]));
-    let mut meta = json!({"name": config["name"]});
-    if !labels.is_empty() {
-        meta["labels"] = Value::Object(labels);
-    }
-    let ann = string_map(&config["annotations"]);
-    if !ann.is_empty() {
-        meta["annotations"] = Value::Object(ann);
-    }
-    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+    to_manifest(&Namespace {
+        metadata: ObjectMeta {
+            name: config["name"].as_str().map(str::to_string),
+            labels: (!labels.is_empty()).then_some(labels),
+            annotations: string_tree(&config["annotations"]),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
 }
 
 fn attributes(config: &Value, live: &Value) -> Value {

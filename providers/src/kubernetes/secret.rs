@@ -12,7 +12,11 @@ use kapstan_engine::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{FIELD_MANAGER, ObjectRef, client_from, kube_err, project, string_map};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::{FIELD_MANAGER, ObjectRef, client_from, kube_err, project, string_tree, to_manifest};
 
 /// A Kubernetes Secret.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -104,28 +108,23 @@ impl KubernetesSecretDriver {
 }
 
 fn manifest(config: &Value) -> Value {
-    let data: Map<String, Value> = string_map(&config["data"])
+    let data: BTreeMap<String, ByteString> = string_tree(&config["data"])
+        .unwrap_or_default()
         .into_iter()
-        .map(|(k, v)| {
-            let text = v
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string());
-            (
-                k,
-                json!(base64::engine::general_purpose::STANDARD.encode(text)),
-            )
-        })
+        .map(|(k, v)| (k, ByteString(v.into_bytes())))
         .collect();
-    let mut meta = json!({"name": config["name"], "namespace": config["namespace"]});
-    for key in ["labels", "annotations"] {
-        let m = string_map(&config[key]);
-        if !m.is_empty() {
-            meta[key] = Value::Object(m);
-        }
-    }
-    json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta,
-        "type": config["type"].as_str().unwrap_or("Opaque"), "data": data})
+    to_manifest(&Secret {
+        metadata: ObjectMeta {
+            name: config["name"].as_str().map(str::to_string),
+            namespace: config["namespace"].as_str().map(str::to_string),
+            labels: string_tree(&config["labels"]),
+            annotations: string_tree(&config["annotations"]),
+            ..Default::default()
+        },
+        type_: Some(config["type"].as_str().unwrap_or("Opaque").to_string()),
+        data: Some(data),
+        ..Default::default()
+    })
 }
 
 fn attributes(config: &Value, live: &Value) -> Value {

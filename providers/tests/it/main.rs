@@ -25,3 +25,5 @@ mod coder_chart_fidelity;
 mod coder_phase;
 #[cfg(feature = "tools")]
 mod helm_describe;
+#[cfg(feature = "tools")]
+mod kube_auth;

@@ -339,9 +339,10 @@ fn node_ips(s: &Store, cluster: &str, now: DateTime<Utc>) -> Vec<String> {
     ips
 }
 
-/// `updateLoadBalancer`: private networks, frontends and backends, then LB-wide settings.
+/// Private networks of the load balancer: the cluster's (the controller's PN_ID) unless the
+/// Service annotates others; an externally managed load balancer only gains networks.
 #[allow(clippy::too_many_arguments)]
-fn update(
+fn sync_private_networks(
     s: &mut Store,
     app: &AppState,
     now: DateTime<Utc>,
@@ -352,7 +353,6 @@ fn update(
     external: bool,
 ) -> Result<(), String> {
     let api = |e: crate::wire::ApiError| format!("load balancer {zone}/{id}: {e:?}");
-    // Private networks: the cluster's (the controller's PN_ID) unless annotated otherwise.
     let cluster_pn = s
         .get(CLUSTER, cluster, now)
         .map(|c| c.str("private_network_id").to_string())
@@ -381,6 +381,23 @@ fn update(
             }
         }
     }
+    Ok(())
+}
+
+/// `updateLoadBalancer`: private networks, frontends and backends, then LB-wide settings.
+#[allow(clippy::too_many_arguments)]
+fn update(
+    s: &mut Store,
+    app: &AppState,
+    now: DateTime<Utc>,
+    cluster: &str,
+    svc: &Value,
+    zone: &str,
+    id: &str,
+    external: bool,
+) -> Result<(), String> {
+    let api = |e: crate::wire::ApiError| format!("load balancer {zone}/{id}: {e:?}");
+    sync_private_networks(s, app, now, cluster, svc, zone, id, external)?;
     let servers = node_ips(s, cluster, now);
     let uid = svc["metadata"]["uid"].as_str().unwrap_or_default();
     let filter = if external {

@@ -287,58 +287,8 @@ async fn handle(
         }
         Ok(true) => {}
     }
-    match segs.as_slice() {
-        ["version"] => return kjson(StatusCode::OK, &resources::version()),
-        ["api"] => return kjson(StatusCode::OK, &resources::core_versions()),
-        ["apis"] => return kjson(StatusCode::OK, &resources::group_list()),
-        ["api", v] => {
-            return match resources::resource_list("", v) {
-                Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )),
-            };
-        }
-        ["apis", g] => {
-            return match resources::group(g) {
-                Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )),
-            };
-        }
-        ["openapi", "v3"] => {
-            return kjson(
-                StatusCode::OK,
-                &resources::openapi_index(&format!("/k8s-api/{cluster}")),
-            );
-        }
-        ["openapi", "v3", "api", v] | ["openapi", "v3", "apis", _, v] => {
-            let g = if segs[2] == "api" { "" } else { segs[3] };
-            return match resources::openapi_group_version(g, v) {
-                Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )),
-            };
-        }
-        ["apis", g, v] => {
-            return match resources::resource_list(g, v) {
-                Some(doc) => kjson(StatusCode::OK, &doc),
-                None => kerr(KubeError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )),
-            };
-        }
-        _ => {}
+    if let Some(answer) = discovery(&segs, &cluster) {
+        return answer;
     }
     let target = match parse_target(&segs) {
         Ok(t) => t,
@@ -349,6 +299,34 @@ async fn handle(
     match resp {
         Ok((status, value)) => kjson(status, &value),
         Err(e) => kerr(e),
+    }
+}
+
+/// The discovery documents (`/version`, `/api`, `/apis`, group versions, OpenAPI v3) for a
+/// path, or `None` when the path names objects.
+fn discovery(segs: &[&str], cluster: &str) -> Option<Response> {
+    let not_found = || {
+        kerr(KubeError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ))
+    };
+    let found =
+        |doc: Option<Value>| Some(doc.map_or_else(not_found, |d| kjson(StatusCode::OK, &d)));
+    match segs {
+        ["version"] => found(Some(resources::version())),
+        ["api"] => found(Some(resources::core_versions())),
+        ["apis"] => found(Some(resources::group_list())),
+        ["api", v] => found(resources::resource_list("", v)),
+        ["apis", g] => found(resources::group(g)),
+        ["openapi", "v3"] => found(Some(resources::openapi_index(&format!(
+            "/k8s-api/{cluster}"
+        )))),
+        ["openapi", "v3", "api", v] => found(resources::openapi_group_version("", v)),
+        ["openapi", "v3", "apis", g, v] => found(resources::openapi_group_version(g, v)),
+        ["apis", g, v] => found(resources::resource_list(g, v)),
+        _ => None,
     }
 }
 
@@ -410,237 +388,350 @@ fn objects_request(
             "nodes are read-only in the sandbox: they follow the Kapsule pools",
         ));
     }
-    let ns = t.ns.clone().unwrap_or_default();
-    let app = ks.app.clone();
-    let manager = q.get("fieldManager").cloned();
-    let dry_run = q.contains_key("dryRun");
+    let call = ObjectCall {
+        ks,
+        cluster,
+        t,
+        ns: t.ns.clone().unwrap_or_default(),
+        q,
+        headers,
+        body,
+        manager: q.get("fieldManager").cloned(),
+        dry_run: q.contains_key("dryRun"),
+    };
     match (method.as_str(), &t.name) {
-        ("GET", None) => {
-            if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                return Ok((StatusCode::OK, Value::Null));
-            }
-            let labels = match q.get("labelSelector") {
-                Some(sel) => Some(fields::Selector::parse(sel).map_err(KubeError::bad_request)?),
-                None => None,
-            };
-            let field_sel = q.get("fieldSelector").cloned().unwrap_or_default();
-            let (items, rv) = app.read(|s, now| {
-                let mut items: Vec<Value> = objects::list(s, now, cluster, rt, t.ns.as_deref())
-                    .into_iter()
-                    .filter(|r| {
-                        labels
-                            .as_ref()
-                            .is_none_or(|l| l.matches(r.body["metadata"].get("labels")))
-                    })
-                    .filter(|r| field_matches(&field_sel, &r.body))
-                    .map(|r| objects::render(s, r, now))
-                    .collect();
-                items.extend(
-                    nodes::computed(s, now, cluster, rt, t.ns.as_deref())
-                        .into_iter()
-                        .filter(|o| {
-                            labels
-                                .as_ref()
-                                .is_none_or(|l| l.matches(o["metadata"].get("labels")))
-                        })
-                        .filter(|o| field_matches(&field_sel, o)),
-                );
-                (items, objects::current_rv(s, cluster, now))
-            });
-            if wants_table(headers) {
-                return Ok((StatusCode::OK, table(rt, &items, &rv)));
-            }
-            Ok((
-                StatusCode::OK,
-                json!({
-                    "kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(),
-                    "metadata": {"resourceVersion": rv}, "items": items,
-                }),
-            ))
-        }
-        ("GET", Some(name)) => {
-            let obj = app.read(|s, now| {
-                s.get(OBJECT, &objects::key(cluster, rt, &ns, name), now)
-                    .map(|r| objects::render(s, r, now))
-                    .or_else(|| {
-                        nodes::computed(s, now, cluster, rt, t.ns.as_deref())
-                            .into_iter()
-                            .find(|o| o["metadata"]["name"] == name.as_str())
-                    })
-            });
-            let obj = obj.ok_or_else(|| KubeError::not_found(rt, name))?;
-            if wants_table(headers) {
-                let rv = obj["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string();
-                return Ok((StatusCode::OK, table(rt, &[obj], &rv)));
-            }
-            Ok((StatusCode::OK, obj))
-        }
-        ("POST", None) => {
-            let mut obj = parse_json(body)?;
-            if obj["metadata"]["name"].as_str().is_none_or(str::is_empty)
-                && let Some(prefix) = obj["metadata"]["generateName"].as_str()
-            {
-                let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..5].to_string();
-                obj["metadata"]["name"] = json!(format!("{prefix}{suffix}"));
-            }
-            let name = obj["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let manager = manager.unwrap_or_else(|| default_manager(headers));
-            if dry_run {
-                return Ok((StatusCode::CREATED, obj));
-            }
-            let out = write_op(ks, |s, now| {
-                if s.get(OBJECT, &objects::key(cluster, rt, &ns, &name), now)
-                    .is_some()
-                {
-                    let mut e = KubeError::new(
-                        409,
-                        "AlreadyExists",
-                        format!("{} \"{name}\" already exists", objects::qualified(rt)),
-                    );
-                    e.details = json!({"name": name, "group": rt.group, "kind": rt.plural});
-                    return Err(e);
-                }
-                objects::write(
-                    s,
-                    &app,
-                    now,
-                    cluster,
-                    rt,
-                    &ns,
-                    obj,
-                    None,
-                    &manager,
-                    Op::Update,
-                )
-            })?;
-            Ok((StatusCode::CREATED, out))
-        }
-        ("PUT", Some(name)) => {
-            let obj = parse_json(body)?;
-            let manager = manager.unwrap_or_else(|| default_manager(headers));
-            let name = name.clone();
-            let out = write_op(ks, |s, now| {
-                let k = objects::key(cluster, rt, &ns, &name);
-                let Some(rec) = s.get(OBJECT, &k, now) else {
-                    return Err(KubeError::not_found(rt, &name));
-                };
-                if let Some(rv) = obj["metadata"]["resourceVersion"].as_str()
-                    && rec.body["metadata"]["resourceVersion"].as_str() != Some(rv)
-                {
-                    return Err(objects::conflict_rv(rt, &name));
-                }
-                let mut obj = obj;
-                if t.sub.is_some() {
-                    // Status writes are accepted and ignored: status is computed.
-                    obj = rec.body.clone();
-                }
-                objects::write(
-                    s,
-                    &app,
-                    now,
-                    cluster,
-                    rt,
-                    &ns,
-                    obj,
-                    None,
-                    &manager,
-                    Op::Update,
-                )
-            })?;
-            Ok((StatusCode::OK, out))
-        }
-        ("PATCH", Some(name)) => {
-            let ctype = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            let name = name.clone();
-            if ctype.starts_with("application/apply-patch") {
-                let Some(manager) = manager else {
-                    return Err(KubeError::bad_request(
-                        "PATCH requests with apply content type require fieldManager",
-                    ));
-                };
-                let text = std::str::from_utf8(body)
-                    .map_err(|_| KubeError::bad_request("the apply patch is not UTF-8"))?;
-                let patch: Value = serde_norway::from_str(text)
-                    .map_err(|e| KubeError::bad_request(format!("error decoding YAML: {e}")))?;
-                let force = q.get("force").is_some_and(|f| f == "true");
-                let existed = app.read(|s, now| {
-                    s.get(OBJECT, &objects::key(cluster, rt, &ns, &name), now)
-                        .is_some()
-                });
-                let out = write_op(ks, |s, now| {
-                    objects::apply(
-                        s, &app, now, cluster, rt, &ns, &name, patch, &manager, force,
-                    )
-                })?;
-                let code = if existed {
-                    StatusCode::OK
-                } else {
-                    StatusCode::CREATED
-                };
-                return Ok((code, out));
-            }
-            if !(ctype.starts_with("application/merge-patch+json")
-                || ctype.starts_with("application/strategic-merge-patch+json"))
-            {
-                return Err(KubeError::new(
-                    415,
-                    "UnsupportedMediaType",
-                    format!(
-                        "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got {ctype})"
-                    ),
-                ));
-            }
-            let patch = parse_json(body)?;
-            let manager = manager.unwrap_or_else(|| default_manager(headers));
-            let out = write_op(ks, |s, now| {
-                let k = objects::key(cluster, rt, &ns, &name);
-                let Some(rec) = s.get(OBJECT, &k, now) else {
-                    return Err(KubeError::not_found(rt, &name));
-                };
-                if let Some(rv) = patch["metadata"]["resourceVersion"].as_str()
-                    && rec.body["metadata"]["resourceVersion"].as_str() != Some(rv)
-                {
-                    return Err(objects::conflict_rv(rt, &name));
-                }
-                let mut obj = rec.body.clone();
-                fields::merge_patch(&mut obj, &patch);
-                objects::write(
-                    s,
-                    &app,
-                    now,
-                    cluster,
-                    rt,
-                    &ns,
-                    obj,
-                    None,
-                    &manager,
-                    Op::Update,
-                )
-            })?;
-            Ok((StatusCode::OK, out))
-        }
-        ("DELETE", Some(name)) => {
-            let name = name.clone();
-            let out = app
-                .write(|s, now| Ok(objects::delete(s, now, cluster, rt, &ns, &name)))
-                .map_err(|_| KubeError::new(500, "InternalError", "cannot persist state"))??;
-            Ok((StatusCode::OK, out))
-        }
+        ("GET", None) => call.list(),
+        ("GET", Some(name)) => call.read(name),
+        ("POST", None) => call.create(),
+        ("PUT", Some(name)) => call.replace(name),
+        ("PATCH", Some(name)) => call.patch(name),
+        ("DELETE", Some(name)) => call.delete(name),
         _ => Err(KubeError::new(
             405,
             "MethodNotAllowed",
             format!("{method} is not supported on this path"),
         )),
+    }
+}
+
+/// One request on an object path, with what the handler has parsed of it.
+struct ObjectCall<'a> {
+    ks: &'a Arc<KubeState>,
+    cluster: &'a str,
+    t: &'a Target,
+    /// The namespace of the path (empty for cluster-scoped kinds).
+    ns: String,
+    q: &'a HashMap<String, String>,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+    manager: Option<String>,
+    dry_run: bool,
+}
+
+type Answer = Result<(StatusCode, Value), KubeError>;
+
+impl ObjectCall<'_> {
+    /// `GET` on a collection: a List (or a Table for kubectl), by label and field selectors.
+    fn list(&self) -> Answer {
+        let (cluster, t, rt, q, headers, app) = (
+            self.cluster,
+            self.t,
+            self.t.rt,
+            self.q,
+            self.headers,
+            &self.ks.app,
+        );
+        if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
+            return Ok((StatusCode::OK, Value::Null));
+        }
+        let labels = match q.get("labelSelector") {
+            Some(sel) => Some(fields::Selector::parse(sel).map_err(KubeError::bad_request)?),
+            None => None,
+        };
+        let field_sel = q.get("fieldSelector").cloned().unwrap_or_default();
+        let (items, rv) = app.read(|s, now| {
+            let mut items: Vec<Value> = objects::list(s, now, cluster, rt, t.ns.as_deref())
+                .into_iter()
+                .filter(|r| {
+                    labels
+                        .as_ref()
+                        .is_none_or(|l| l.matches(r.body["metadata"].get("labels")))
+                })
+                .filter(|r| field_matches(&field_sel, &r.body))
+                .map(|r| objects::render(s, r, now))
+                .collect();
+            items.extend(
+                nodes::computed(s, now, cluster, rt, t.ns.as_deref())
+                    .into_iter()
+                    .filter(|o| {
+                        labels
+                            .as_ref()
+                            .is_none_or(|l| l.matches(o["metadata"].get("labels")))
+                    })
+                    .filter(|o| field_matches(&field_sel, o)),
+            );
+            (items, objects::current_rv(s, cluster, now))
+        });
+        if wants_table(headers) {
+            return Ok((StatusCode::OK, table(rt, &items, &rv)));
+        }
+        Ok((
+            StatusCode::OK,
+            json!({
+                "kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(),
+                "metadata": {"resourceVersion": rv}, "items": items,
+            }),
+        ))
+    }
+
+    /// `GET` of one object.
+    fn read(&self, name: &str) -> Answer {
+        let (cluster, t, rt, ns, headers, app) = (
+            self.cluster,
+            self.t,
+            self.t.rt,
+            &self.ns,
+            self.headers,
+            &self.ks.app,
+        );
+        let obj = app.read(|s, now| {
+            s.get(OBJECT, &objects::key(cluster, rt, ns, name), now)
+                .map(|r| objects::render(s, r, now))
+                .or_else(|| {
+                    nodes::computed(s, now, cluster, rt, t.ns.as_deref())
+                        .into_iter()
+                        .find(|o| o["metadata"]["name"] == name)
+                })
+        });
+        let obj = obj.ok_or_else(|| KubeError::not_found(rt, name))?;
+        if wants_table(headers) {
+            let rv = obj["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            return Ok((StatusCode::OK, table(rt, &[obj], &rv)));
+        }
+        Ok((StatusCode::OK, obj))
+    }
+
+    /// `POST` on a collection: create (`generateName` supported).
+    fn create(&self) -> Answer {
+        let (ks, cluster, rt, ns, headers, body, app) = (
+            self.ks,
+            self.cluster,
+            self.t.rt,
+            &self.ns,
+            self.headers,
+            self.body,
+            &self.ks.app,
+        );
+        let (manager, dry_run) = (self.manager.clone(), self.dry_run);
+        let mut obj = parse_json(body)?;
+        if obj["metadata"]["name"].as_str().is_none_or(str::is_empty)
+            && let Some(prefix) = obj["metadata"]["generateName"].as_str()
+        {
+            let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..5].to_string();
+            obj["metadata"]["name"] = json!(format!("{prefix}{suffix}"));
+        }
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let manager = manager.unwrap_or_else(|| default_manager(headers));
+        if dry_run {
+            return Ok((StatusCode::CREATED, obj));
+        }
+        let out = write_op(ks, |s, now| {
+            if s.get(OBJECT, &objects::key(cluster, rt, ns, &name), now)
+                .is_some()
+            {
+                let mut e = KubeError::new(
+                    409,
+                    "AlreadyExists",
+                    format!("{} \"{name}\" already exists", objects::qualified(rt)),
+                );
+                e.details = json!({"name": name, "group": rt.group, "kind": rt.plural});
+                return Err(e);
+            }
+            objects::write(
+                s,
+                app,
+                now,
+                cluster,
+                rt,
+                ns,
+                obj,
+                None,
+                &manager,
+                Op::Update,
+            )
+        })?;
+        Ok((StatusCode::CREATED, out))
+    }
+
+    /// `PUT`: replace, with `resourceVersion` preconditions.
+    fn replace(&self, name: &str) -> Answer {
+        let (ks, cluster, t, rt, ns, headers, body, app) = (
+            self.ks,
+            self.cluster,
+            self.t,
+            self.t.rt,
+            &self.ns,
+            self.headers,
+            self.body,
+            &self.ks.app,
+        );
+        let manager = self.manager.clone();
+        let obj = parse_json(body)?;
+        let manager = manager.unwrap_or_else(|| default_manager(headers));
+        let name = name.to_string();
+        let out = write_op(ks, |s, now| {
+            let k = objects::key(cluster, rt, ns, &name);
+            let Some(rec) = s.get(OBJECT, &k, now) else {
+                return Err(KubeError::not_found(rt, &name));
+            };
+            if let Some(rv) = obj["metadata"]["resourceVersion"].as_str()
+                && rec.body["metadata"]["resourceVersion"].as_str() != Some(rv)
+            {
+                return Err(objects::conflict_rv(rt, &name));
+            }
+            let mut obj = obj;
+            if t.sub.is_some() {
+                // Status writes are accepted and ignored: status is computed.
+                obj = rec.body.clone();
+            }
+            objects::write(
+                s,
+                app,
+                now,
+                cluster,
+                rt,
+                ns,
+                obj,
+                None,
+                &manager,
+                Op::Update,
+            )
+        })?;
+        Ok((StatusCode::OK, out))
+    }
+
+    /// `PATCH`: server-side apply or a merge patch, by content type.
+    fn patch(&self, name: &str) -> Answer {
+        let headers = self.headers;
+        let ctype = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let name = name.to_string();
+        if ctype.starts_with("application/apply-patch") {
+            return self.apply(&name);
+        }
+        self.merge(&name, &ctype)
+    }
+
+    /// Server-side apply (`application/apply-patch+yaml`): `fieldManager` required, `force`
+    /// takes fields over; 201 when the object is new.
+    fn apply(&self, name: &str) -> Answer {
+        let (ks, cluster, rt, ns, q, body, app) = (
+            self.ks,
+            self.cluster,
+            self.t.rt,
+            &self.ns,
+            self.q,
+            self.body,
+            &self.ks.app,
+        );
+        let manager = self.manager.clone();
+        let name = name.to_string();
+        let Some(manager) = manager else {
+            return Err(KubeError::bad_request(
+                "PATCH requests with apply content type require fieldManager",
+            ));
+        };
+        let text = std::str::from_utf8(body)
+            .map_err(|_| KubeError::bad_request("the apply patch is not UTF-8"))?;
+        let patch: Value = serde_norway::from_str(text)
+            .map_err(|e| KubeError::bad_request(format!("error decoding YAML: {e}")))?;
+        let force = q.get("force").is_some_and(|f| f == "true");
+        let existed = app.read(|s, now| {
+            s.get(OBJECT, &objects::key(cluster, rt, ns, &name), now)
+                .is_some()
+        });
+        let out = write_op(ks, |s, now| {
+            objects::apply(s, app, now, cluster, rt, ns, &name, patch, &manager, force)
+        })?;
+        let code = if existed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        Ok((code, out))
+    }
+
+    /// A JSON merge patch (a strategic merge patch is applied the same way).
+    fn merge(&self, name: &str, ctype: &str) -> Answer {
+        let (ks, cluster, rt, ns, headers, body, app) = (
+            self.ks,
+            self.cluster,
+            self.t.rt,
+            &self.ns,
+            self.headers,
+            self.body,
+            &self.ks.app,
+        );
+        let manager = self.manager.clone();
+        let name = name.to_string();
+        if !(ctype.starts_with("application/merge-patch+json")
+            || ctype.starts_with("application/strategic-merge-patch+json"))
+        {
+            return Err(KubeError::new(
+                415,
+                "UnsupportedMediaType",
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got {ctype})"
+                ),
+            ));
+        }
+        let patch = parse_json(body)?;
+        let manager = manager.unwrap_or_else(|| default_manager(headers));
+        let out = write_op(ks, |s, now| {
+            let k = objects::key(cluster, rt, ns, &name);
+            let Some(rec) = s.get(OBJECT, &k, now) else {
+                return Err(KubeError::not_found(rt, &name));
+            };
+            if let Some(rv) = patch["metadata"]["resourceVersion"].as_str()
+                && rec.body["metadata"]["resourceVersion"].as_str() != Some(rv)
+            {
+                return Err(objects::conflict_rv(rt, &name));
+            }
+            let mut obj = rec.body.clone();
+            fields::merge_patch(&mut obj, &patch);
+            objects::write(
+                s,
+                app,
+                now,
+                cluster,
+                rt,
+                ns,
+                obj,
+                None,
+                &manager,
+                Op::Update,
+            )
+        })?;
+        Ok((StatusCode::OK, out))
+    }
+
+    /// `DELETE` of one object.
+    fn delete(&self, name: &str) -> Answer {
+        let (cluster, rt, ns, app) = (self.cluster, self.t.rt, &self.ns, &self.ks.app);
+        let name = name.to_string();
+        let out = app
+            .write(|s, now| Ok(objects::delete(s, now, cluster, rt, ns, &name)))
+            .map_err(|_| KubeError::new(500, "InternalError", "cannot persist state"))??;
+        Ok((StatusCode::OK, out))
     }
 }
 

@@ -154,6 +154,40 @@ fn short_hash(input: &str, len: usize) -> String {
         .collect()
 }
 
+/// The names of the nodes pods can run on: ready and not drained, oldest first.
+fn schedulable_nodes(s: &Store, now: DateTime<Utc>, cluster: &str) -> Vec<String> {
+    let drained: Vec<&str> = s
+        .list(NODE, now)
+        .into_iter()
+        .filter(|n| n.str("cluster_id") == cluster && n.extra["drained"].as_bool() == Some(true))
+        .map(|n| n.str("name"))
+        .collect();
+    // The scheduler never moves a running pod to a node that joins later: pods fill the
+    // ready nodes oldest first, so they leave a node only when it is drained or stops being
+    // ready.
+    let mut ready: Vec<Value> = nodes(s, now, cluster)
+        .into_iter()
+        .filter(|n| n["status"]["conditions"][0]["status"] == "True")
+        .collect();
+    ready.sort_by_key(|n| {
+        (
+            n["metadata"]["creationTimestamp"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            n["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    });
+    ready
+        .iter()
+        .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
+        .filter(|n| !drained.contains(&n.as_str()))
+        .collect()
+}
+
 /// The pods of every Deployment in `ns` (or everywhere): `spec.replicas` of each, named like
 /// the ReplicaSet controller names them.
 pub fn deployment_pods(
@@ -165,18 +199,7 @@ pub fn deployment_pods(
     let Some(deploy_rt) = resources::find("apps", "v1", "deployments") else {
         return vec![];
     };
-    let drained: Vec<&str> = s
-        .list(NODE, now)
-        .into_iter()
-        .filter(|n| n.str("cluster_id") == cluster && n.extra["drained"].as_bool() == Some(true))
-        .map(|n| n.str("name"))
-        .collect();
-    let ready_nodes: Vec<String> = nodes(s, now, cluster)
-        .into_iter()
-        .filter(|n| n["status"]["conditions"][0]["status"] == "True")
-        .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
-        .filter(|n| !drained.contains(&n.as_str()))
-        .collect();
+    let ready_nodes = schedulable_nodes(s, now, cluster);
     let rv = objects::current_rv(s, cluster, now);
     let mut out = vec![];
     let mut slot = 0usize;

@@ -253,20 +253,15 @@ fn string_map(rt: &ResourceType, name: &str, obj: &Value, field: &str) -> Result
     Ok(())
 }
 
-/// Writes (creates or replaces) an object after defaulting and validation. `old` is the stored
-/// record's body when the object exists. Returns the stored key.
-#[allow(clippy::too_many_arguments)]
-pub fn write(
-    s: &mut Store,
-    app: &AppState,
+/// The name of an object about to be written, after the checks the API server makes on its
+/// metadata: a name, string labels and annotations, the request's namespace, which exists.
+fn checked_name(
+    s: &Store,
     now: DateTime<Utc>,
     cluster: &str,
     rt: &'static ResourceType,
     ns: &str,
-    mut obj: Value,
-    managed: Option<Map<String, Value>>,
-    manager: &str,
-    op: Op,
+    obj: &Value,
 ) -> Result<String, KubeError> {
     if !obj.is_object() {
         return Err(KubeError::bad_request("the object must be a JSON object"));
@@ -281,8 +276,8 @@ pub fn write(
         ));
     }
     check_name(rt, &name)?;
-    string_map(rt, &name, &obj, "labels")?;
-    string_map(rt, &name, &obj, "annotations")?;
+    string_map(rt, &name, obj, "labels")?;
+    string_map(rt, &name, obj, "annotations")?;
     if rt.namespaced {
         if let Some(given) = obj["metadata"]["namespace"].as_str()
             && given != ns
@@ -298,6 +293,57 @@ pub fn write(
             return Err(e);
         }
     }
+    Ok(name)
+}
+
+/// Managed fields after an Update by `manager`: the leaves it changed move to its entry.
+fn record_update(
+    managed: &mut Map<String, Value>,
+    old_body: Option<&Value>,
+    obj: &Value,
+    manager: &str,
+    now: DateTime<Utc>,
+) {
+    let changed = match old_body {
+        Some(b) => fields::changed_leaves(b, obj),
+        None => fields::leaves(obj),
+    };
+    if !changed.is_empty() {
+        for (_, entry) in managed.iter_mut() {
+            let mut paths = fields::paths_from(&entry["paths"]);
+            paths.retain(|p| !changed.contains(p));
+            entry["paths"] = fields::paths_to(&paths);
+        }
+        let entry_key = format!("{manager}|Update");
+        let mut mine = managed
+            .get(&entry_key)
+            .map(|e| fields::paths_from(&e["paths"]))
+            .unwrap_or_default();
+        let present = fields::leaves(obj);
+        mine.extend(changed.into_iter().filter(|p| present.contains(p)));
+        managed.insert(
+                entry_key,
+                json!({"manager": manager, "operation": "Update", "time": ts(now), "paths": fields::paths_to(&mine)}),
+            );
+    }
+}
+
+/// Writes (creates or replaces) an object after defaulting and validation. `old` is the stored
+/// record's body when the object exists. Returns the stored key.
+#[allow(clippy::too_many_arguments)]
+pub fn write(
+    s: &mut Store,
+    app: &AppState,
+    now: DateTime<Utc>,
+    cluster: &str,
+    rt: &'static ResourceType,
+    ns: &str,
+    mut obj: Value,
+    managed: Option<Map<String, Value>>,
+    manager: &str,
+    op: Op,
+) -> Result<String, KubeError> {
+    let name = checked_name(s, now, cluster, rt, ns, &obj)?;
     let k = key(cluster, rt, ns, &name);
     let old = s.get(OBJECT, &k, now).cloned();
     let old_body = old.as_ref().map(|r| r.body.clone());
@@ -352,28 +398,7 @@ pub fn write(
     let mut managed =
         managed.unwrap_or_else(|| extra["managed"].as_object().cloned().unwrap_or_default());
     if op == Op::Update {
-        let changed = match &old_body {
-            Some(b) => fields::changed_leaves(b, &obj),
-            None => fields::leaves(&obj),
-        };
-        if !changed.is_empty() {
-            for (_, entry) in managed.iter_mut() {
-                let mut paths = fields::paths_from(&entry["paths"]);
-                paths.retain(|p| !changed.contains(p));
-                entry["paths"] = fields::paths_to(&paths);
-            }
-            let entry_key = format!("{manager}|Update");
-            let mut mine = managed
-                .get(&entry_key)
-                .map(|e| fields::paths_from(&e["paths"]))
-                .unwrap_or_default();
-            let present = fields::leaves(&obj);
-            mine.extend(changed.into_iter().filter(|p| present.contains(p)));
-            managed.insert(
-                entry_key,
-                json!({"manager": manager, "operation": "Update", "time": ts(now), "paths": fields::paths_to(&mine)}),
-            );
-        }
+        record_update(&mut managed, old_body.as_ref(), &obj, manager, now);
     }
     managed.retain(|_, e| e["paths"].as_array().is_some_and(|a| !a.is_empty()));
     extra["managed"] = Value::Object(managed);
@@ -442,70 +467,8 @@ fn default_kind(
             }
             obj["status"] = json!({"phase": "Active"});
         }
-        "Secret" => {
-            if let Some(sd) = obj.as_object_mut().and_then(|m| m.remove("stringData"))
-                && let Some(sd) = sd.as_object()
-            {
-                for (k, v) in sd {
-                    let text = v.as_str().unwrap_or_default();
-                    obj["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(text));
-                }
-            }
-            if let Some(data) = obj.get("data").and_then(Value::as_object) {
-                for (k, v) in data {
-                    let valid = v.as_str().is_some_and(|t| {
-                        base64::engine::general_purpose::STANDARD.decode(t).is_ok()
-                    });
-                    if !valid {
-                        return Err(KubeError::bad_request(format!(
-                            "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data.{k}"
-                        )));
-                    }
-                }
-            }
-            if obj["type"].is_null() {
-                obj["type"] = json!("Opaque");
-            }
-        }
-        "Deployment" => {
-            let spec = &mut obj["spec"];
-            if spec["replicas"].is_null() {
-                spec["replicas"] = json!(1);
-            }
-            if spec["selector"].is_null() {
-                return Err(KubeError::invalid(
-                    rt,
-                    name,
-                    "spec.selector",
-                    "Required value",
-                ));
-            }
-            let labels = spec["template"]["metadata"]["labels"].clone();
-            if !fields::map_selects(&spec["selector"]["matchLabels"], Some(&labels)) {
-                return Err(KubeError::invalid(
-                    rt,
-                    name,
-                    "spec.template.metadata.labels",
-                    "Invalid value: `selector` does not match template `labels`",
-                ));
-            }
-            if spec["strategy"].is_null() {
-                spec["strategy"] = json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}});
-            }
-            if spec["revisionHistoryLimit"].is_null() {
-                spec["revisionHistoryLimit"] = json!(10);
-            }
-            if spec["progressDeadlineSeconds"].is_null() {
-                spec["progressDeadlineSeconds"] = json!(600);
-            }
-            let rollout = old.is_none_or(|o| {
-                o["spec"]["template"] != obj["spec"]["template"]
-                    || o["spec"]["replicas"] != obj["spec"]["replicas"]
-            });
-            if rollout {
-                extra["available_at"] = json!(ts(app.later(now, DEPLOYMENT_READY)));
-            }
-        }
+        "Secret" => default_secret(obj)?,
+        "Deployment" => default_deployment(app, now, rt, name, obj, old, extra)?,
         "Service" => default_service(s, app, now, cluster, obj, old, extra)?,
         "PersistentVolume" => {
             let claim_gone = old.is_some_and(|o| o["status"]["phase"] == "Released");
@@ -533,6 +496,85 @@ fn default_kind(
             });
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// A Secret's `stringData` folded into `data`, every `data` value valid base64, type `Opaque`
+/// by default.
+fn default_secret(obj: &mut Value) -> Result<(), KubeError> {
+    if let Some(sd) = obj.as_object_mut().and_then(|m| m.remove("stringData"))
+        && let Some(sd) = sd.as_object()
+    {
+        for (k, v) in sd {
+            let text = v.as_str().unwrap_or_default();
+            obj["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+        }
+    }
+    if let Some(data) = obj.get("data").and_then(Value::as_object) {
+        for (k, v) in data {
+            let valid = v
+                .as_str()
+                .is_some_and(|t| base64::engine::general_purpose::STANDARD.decode(t).is_ok());
+            if !valid {
+                return Err(KubeError::bad_request(format!(
+                    "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data.{k}"
+                )));
+            }
+        }
+    }
+    if obj["type"].is_null() {
+        obj["type"] = json!("Opaque");
+    }
+    Ok(())
+}
+
+/// A Deployment's defaults and checks; a changed template or replica count starts a rollout.
+fn default_deployment(
+    app: &AppState,
+    now: DateTime<Utc>,
+    rt: &ResourceType,
+    name: &str,
+    obj: &mut Value,
+    old: Option<&Value>,
+    extra: &mut Value,
+) -> Result<(), KubeError> {
+    let spec = &mut obj["spec"];
+    if spec["replicas"].is_null() {
+        spec["replicas"] = json!(1);
+    }
+    if spec["selector"].is_null() {
+        return Err(KubeError::invalid(
+            rt,
+            name,
+            "spec.selector",
+            "Required value",
+        ));
+    }
+    let labels = spec["template"]["metadata"]["labels"].clone();
+    if !fields::map_selects(&spec["selector"]["matchLabels"], Some(&labels)) {
+        return Err(KubeError::invalid(
+            rt,
+            name,
+            "spec.template.metadata.labels",
+            "Invalid value: `selector` does not match template `labels`",
+        ));
+    }
+    if spec["strategy"].is_null() {
+        spec["strategy"] = json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}});
+    }
+    if spec["revisionHistoryLimit"].is_null() {
+        spec["revisionHistoryLimit"] = json!(10);
+    }
+    if spec["progressDeadlineSeconds"].is_null() {
+        spec["progressDeadlineSeconds"] = json!(600);
+    }
+    let rollout = old.is_none_or(|o| {
+        o["spec"]["template"] != obj["spec"]["template"]
+            || o["spec"]["replicas"] != obj["spec"]["replicas"]
+    });
+    if rollout {
+        extra["available_at"] = json!(ts(app.later(now, DEPLOYMENT_READY)));
     }
     Ok(())
 }
@@ -597,6 +639,59 @@ fn default_service(
     Ok(())
 }
 
+/// Server-side apply's ownership rule: fields `applied` sets to a new value that another
+/// manager owns are a conflict, unless `force` takes them over.
+fn take_fields(
+    managed: &mut Map<String, Value>,
+    entry_key: &str,
+    current: &Value,
+    patch: &Value,
+    applied: &BTreeSet<Path>,
+    force: bool,
+) -> Result<(), KubeError> {
+    let mut conflicts: Vec<(String, String)> = vec![];
+    for (k2, entry) in managed.iter_mut() {
+        if k2 == entry_key {
+            continue;
+        }
+        let owner = entry["manager"].as_str().unwrap_or("unknown").to_string();
+        let mut paths = fields::paths_from(&entry["paths"]);
+        let clashing: Vec<Path> = paths
+            .iter()
+            .filter(|p| applied.contains(*p))
+            .filter(|p| fields::get(current, p) != fields::get(patch, p))
+            .cloned()
+            .collect();
+        if force {
+            paths.retain(|p| !clashing.contains(p));
+            entry["paths"] = fields::paths_to(&paths);
+        } else {
+            conflicts.extend(clashing.iter().map(|p| (owner.clone(), fields::dotted(p))));
+        }
+    }
+    if !conflicts.is_empty() {
+        let mut e = KubeError::new(
+            409,
+            "Conflict",
+            format!(
+                "Apply failed with {} conflict{}: {}",
+                conflicts.len(),
+                if conflicts.len() == 1 { "" } else { "s" },
+                conflicts
+                    .iter()
+                    .map(|(m, f)| format!("conflict with \"{m}\": {f}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        );
+        e.details = json!({"causes": conflicts.iter().map(|(m, f)| json!({
+                    "type": "FieldManagerConflict", "message": format!("conflict with \"{m}\""), "field": f,
+                })).collect::<Vec<_>>()});
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// Server-side apply of `patch` by `manager`.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
@@ -651,46 +746,7 @@ pub fn apply(
             {
                 return Err(conflict_rv(rt, name));
             }
-            let mut conflicts: Vec<(String, String)> = vec![];
-            for (k2, entry) in managed.iter_mut() {
-                if *k2 == entry_key {
-                    continue;
-                }
-                let owner = entry["manager"].as_str().unwrap_or("unknown").to_string();
-                let mut paths = fields::paths_from(&entry["paths"]);
-                let clashing: Vec<Path> = paths
-                    .iter()
-                    .filter(|p| applied.contains(*p))
-                    .filter(|p| fields::get(&rec.body, p) != fields::get(&patch, p))
-                    .cloned()
-                    .collect();
-                if force {
-                    paths.retain(|p| !clashing.contains(p));
-                    entry["paths"] = fields::paths_to(&paths);
-                } else {
-                    conflicts.extend(clashing.iter().map(|p| (owner.clone(), fields::dotted(p))));
-                }
-            }
-            if !conflicts.is_empty() {
-                let mut e = KubeError::new(
-                    409,
-                    "Conflict",
-                    format!(
-                        "Apply failed with {} conflict{}: {}",
-                        conflicts.len(),
-                        if conflicts.len() == 1 { "" } else { "s" },
-                        conflicts
-                            .iter()
-                            .map(|(m, f)| format!("conflict with \"{m}\": {f}"))
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    ),
-                );
-                e.details = json!({"causes": conflicts.iter().map(|(m, f)| json!({
-                    "type": "FieldManagerConflict", "message": format!("conflict with \"{m}\""), "field": f,
-                })).collect::<Vec<_>>()});
-                return Err(e);
-            }
+            take_fields(&mut managed, &entry_key, &rec.body, &patch, &applied, force)?;
             let mut obj = rec.body.clone();
             let previously = managed
                 .get(&entry_key)

@@ -1,6 +1,7 @@
 //! Phase 2, `coder-<env>-app`: namespaces under the environment's Pod Security level,
 //! quotas, network policies that admit the load balancer and DNS, the database Secret, the
-//! Coder release on the infra phase's load balancer, the first admin and the templates.
+//! Coder release on the infra phase's load balancer, the first admin, the templates and the
+//! monitoring of `[monitoring]` (see [`super::monitoring`]).
 
 use std::path::Path;
 
@@ -165,7 +166,9 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
         );
         q.depends_on(&handle);
         if p.network_policies {
-            for (name, manifest) in network_policies(p, ns) {
+            let mut policies = network_policies(p, ns);
+            policies.extend(super::monitoring::network_policies(p, ns));
+            for (name, manifest) in policies {
                 let np = s.add(
                     &format!("netpol-{ns}-{name}"),
                     KubernetesManifest {
@@ -180,6 +183,13 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
         namespaces.push(handle);
     }
     let coder_ns = &namespaces[0];
+    super::monitoring::add_monitoring(
+        &mut s,
+        p,
+        &kubeconfig,
+        &namespaces[1],
+        options.chart_repository.as_deref(),
+    );
 
     let access_url: Input<String> = match &options.access_url {
         Some(u) => u.clone().into(),
@@ -273,13 +283,16 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
             lb_type: p.lb_type.clone(),
         }),
         image_tag: None,
-        extra_env: vec![
-            ("CODER_TELEMETRY_ENABLE".into(), "false".into()),
+        extra_env: [
+            ("CODER_TELEMETRY_ENABLE".to_string(), "false".to_string()),
             (
                 "CODER_SECURE_AUTH_COOKIE".into(),
                 (!p.domain.is_empty()).to_string(),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(super::monitoring::coder_env(&p.monitoring))
+        .collect(),
         resources: Some(json!({
             "requests": {"cpu": rc, "memory": rm},
             "limits": {"cpu": lc, "memory": lm},

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod infra;
+pub mod monitoring;
 pub mod profile;
 
 pub use app::{AppOptions, app_stack};
@@ -17,7 +18,8 @@ use crate::catalog::{StackError, StackVars};
 /// Builds `coder-<env>-<phase>` from variables: `project_dir` (where `environments/<env>.toml`
 /// is), `domain`, `subdomain`, `coder` (`false` skips Coder), `chart_repository`,
 /// `access_url`, `templates` (comma-separated names), `prevent_destroy` (`false` lifts the
-/// protection of the cluster, the database and the private network, for teardown).
+/// protection of the cluster, the database and the private network, for teardown), `monitoring`
+/// (`true` / `false`: overrides `[monitoring] enabled`, for `up --enable-monitoring`).
 pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSpec, StackError> {
     let project_dir = vars
         .get("project_dir")
@@ -43,6 +45,29 @@ pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSp
                 });
             }
         };
+    }
+    if let Some(v) = vars.get("monitoring") {
+        profile.monitoring.enabled = match v.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(StackError::Var {
+                    stack: profile.stack_name(phase),
+                    var: "monitoring".into(),
+                    value: v.clone(),
+                    problem: "must be true or false".into(),
+                });
+            }
+        };
+        profile
+            .monitoring
+            .validate()
+            .map_err(|(key, problem)| StackError::Var {
+                stack: profile.stack_name(phase),
+                var: "monitoring".into(),
+                value: v.clone(),
+                problem: format!("cannot be turned on: {key}: {problem}"),
+            })?;
     }
     profile.check().map_err(|problem| StackError::Var {
         stack: profile.stack_name(phase),

@@ -152,6 +152,8 @@ pub struct Profile {
     pub github: Option<GithubSettings>,
     /// Templates pushed by the app phase (names; empty means all).
     pub templates: Vec<String>,
+    /// Metrics, logs and alerts in Scaleway Cockpit (`[monitoring]`).
+    pub monitoring: super::monitoring::MonitoringSettings,
     /// Where the override file was read from, if any.
     pub overrides_from: Option<PathBuf>,
 }
@@ -235,6 +237,7 @@ impl Profile {
             subdomain: "coder-dev".into(),
             github: None,
             templates: vec![],
+            monitoring: super::monitoring::MonitoringSettings::builtin(env),
             overrides_from: None,
         };
         match env {
@@ -317,8 +320,6 @@ impl Profile {
         })?;
         let autoscaling_given = overrides.pool.autoscaling;
         let size_given = overrides.pool.size.is_some();
-        overrides.apply(&mut profile);
-        profile.overrides_from = Some(path.clone());
         let fail = |(table, key, message): (&str, &str, String)| StackError::Overrides {
             file: path.display().to_string(),
             message: match line_of(&text, table, key) {
@@ -326,6 +327,11 @@ impl Profile {
                 None => message,
             },
         };
+        let monitoring = overrides.apply(&mut profile);
+        monitoring
+            .and_then(|()| profile.monitoring.validate())
+            .map_err(|(key, message)| fail(("monitoring", key, message)))?;
+        profile.overrides_from = Some(path.clone());
         profile.normalise().map_err(fail)?;
         if !size_given && profile.pool_autoscaling && profile.pool_min <= profile.pool_max {
             // The initial size of an autoscaled pool follows the file's bounds.
@@ -639,6 +645,8 @@ struct Overrides {
     oauth: OauthOverrides,
     #[serde(default)]
     templates: TemplateOverrides,
+    #[serde(default)]
+    monitoring: super::monitoring::MonitoringOverrides,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -697,7 +705,8 @@ struct TemplateOverrides {
 }
 
 impl Overrides {
-    fn apply(self, p: &mut Profile) {
+    /// Applies the file; the `[monitoring]` part can fail (an unknown collector target).
+    fn apply(self, p: &mut Profile) -> Result<(), (&'static str, String)> {
         if let Some(v) = self.region {
             p.region = v;
         }
@@ -764,5 +773,6 @@ impl Overrides {
         if let Some(t) = self.templates.include {
             p.templates = t;
         }
+        self.monitoring.apply(&mut p.monitoring)
     }
 }

@@ -139,6 +139,8 @@ pub struct UpOptions {
     pub phase: Option<Phase>,
     /// Skip the Coder release, admin and templates.
     pub no_coder: bool,
+    /// `--enable-monitoring`: monitoring on although `[monitoring]` leaves it off.
+    pub enable_monitoring: bool,
     /// Plan only.
     pub dry_run: bool,
     /// Templates to push.
@@ -236,6 +238,7 @@ impl SandboxSession {
             ))),
             speed: SANDBOX_SPEED,
             data_dir: Some(dir.clone()),
+            chart_dirs: crate::commands::sandbox::chart_dirs_from_env(),
             ..Default::default()
         };
         let sandbox = kapstan_sandbox::Sandbox::start(options).await.map_err(|e| {
@@ -392,6 +395,28 @@ impl Platform {
         if phase == Phase::App {
             if options.no_coder {
                 vars.insert("coder".into(), "false".into());
+            }
+            // `--enable-monitoring` is a one-off switch: once the collector is recorded, it
+            // stays until the settings file says `enabled = false`.
+            let monitoring = &self.profile.monitoring;
+            if !monitoring.enabled && !monitoring.enabled_in_file {
+                let recorded = self
+                    .engine
+                    .state(&self.profile.stack_name(Phase::App))
+                    .await?
+                    .resources
+                    .contains_key("alloy");
+                if options.enable_monitoring || recorded {
+                    vars.insert("monitoring".into(), "true".into());
+                }
+            } else if options.enable_monitoring && !monitoring.enabled {
+                return Err(CliError::usage(
+                    format!(
+                        "--enable-monitoring: environments/{}.toml sets [monitoring] enabled = false",
+                        self.profile.env.name()
+                    ),
+                    "remove `enabled = false` from [monitoring] (or set it to true) instead of passing the flag",
+                ));
             }
             // `--template` pushes the named templates and leaves the others alone: the stack
             // still declares the environment's selection (so nothing recorded is planned away)
@@ -559,6 +584,9 @@ fn resume_up(options: &UpOptions) -> String {
     }
     if options.no_coder {
         cmd.push_str(" --no-coder");
+    }
+    if options.enable_monitoring {
+        cmd.push_str(" --enable-monitoring");
     }
     if options.sandbox {
         cmd.push_str(" --sandbox");
@@ -837,9 +865,11 @@ async fn summary(platform: &Platform, options: &UpOptions) -> Result<(), CliErro
         println!("  {sub}.{domain}.    A    {ip}");
         println!("  *.{sub}.{domain}.  A    {ip}");
     }
+    // Both phases: the app phase holds the billed Cockpit data sources.
     let resources: Vec<(String, String, Value)> = infra
         .resources
         .iter()
+        .chain(app.resources.iter())
         .map(|(a, r)| (r.kind.clone(), a.clone(), r.config.clone()))
         .collect();
     if let Ok(estimate) = kapstan_providers::pricing::estimate(

@@ -59,6 +59,7 @@ pub async fn run(command: &SandboxCommand, project_dir: &Path) -> Result<i32, Cl
                 })?),
                 speed,
                 data_dir,
+                chart_dirs: chart_dirs_from_env(),
                 ..Default::default()
             };
             if let Some(k) = secret_key {
@@ -102,4 +103,13 @@ pub async fn run(command: &SandboxCommand, project_dir: &Path) -> Result<i32, Cl
             Ok(0)
         }
     }
+}
+
+/// Chart directories the sandbox's chart repository serves besides its own Coder chart, from
+/// `KAPSTAN_SANDBOX_CHART_DIRS` (paths separated by `:`), e.g. the official Alloy chart the
+/// monitoring of staging and prod installs.
+pub(crate) fn chart_dirs_from_env() -> Vec<std::path::PathBuf> {
+    std::env::var_os("KAPSTAN_SANDBOX_CHART_DIRS")
+        .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
+        .unwrap_or_default()
 }

@@ -183,13 +183,6 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
         namespaces.push(handle);
     }
     let coder_ns = &namespaces[0];
-    super::monitoring::add_monitoring(
-        &mut s,
-        p,
-        &kubeconfig,
-        &namespaces[1],
-        options.chart_repository.as_deref(),
-    );
 
     let access_url: Input<String> = match &options.access_url {
         Some(u) => u.clone().into(),
@@ -204,6 +197,14 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
     if !options.coder {
         return s;
     }
+    // Monitoring watches Coder: without Coder there is nothing to collect.
+    super::monitoring::add_monitoring(
+        &mut s,
+        p,
+        &kubeconfig,
+        &namespaces[1],
+        options.chart_repository.as_deref(),
+    );
 
     let db_url = Input::format(
         "postgres://{}:{}@{}:{}/{}?sslmode=require",

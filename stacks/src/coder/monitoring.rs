@@ -99,6 +99,9 @@ impl CollectTarget {
 pub struct MonitoringSettings {
     /// Whether the environment pushes to Cockpit (on in staging and prod by default).
     pub enabled: bool,
+    /// Whether the settings file said `enabled` itself (then `up --enable-monitoring` does not
+    /// override it, and a recorded collector does not keep it on).
+    pub enabled_in_file: bool,
     /// The Alloy chart version (pinned).
     pub alloy_version: String,
     /// What is collected (no duplicates, in [`CollectTarget::ALL`] order).
@@ -129,6 +132,7 @@ impl MonitoringSettings {
     pub fn builtin(env: Environment) -> Self {
         let base = MonitoringSettings {
             enabled: env != Environment::Dev,
+            enabled_in_file: false,
             alloy_version: ALLOY_CHART_VERSION.into(),
             collect: CollectTarget::ALL.to_vec(),
             namespaces: vec!["coder".into()],
@@ -306,6 +310,7 @@ impl MonitoringOverrides {
     pub fn apply(self, m: &mut MonitoringSettings) -> Result<(), (&'static str, String)> {
         if let Some(v) = self.enabled {
             m.enabled = v;
+            m.enabled_in_file = true;
         }
         if let Some(v) = self.alloy_version {
             m.alloy_version = v;

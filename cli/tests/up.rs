@@ -13,6 +13,19 @@ use serde_json::{Value, json};
 mod common;
 use common::Served;
 
+/// The official Alloy chart the monitoring of staging and prod installs, served by the
+/// sandbox's chart repository.
+fn alloy_chart() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/alloy-chart/alloy-1.11.1");
+    assert!(
+        dir.join("Chart.yaml").is_file(),
+        "the official Alloy chart fixture is missing: expected {} (../shared/fixtures/alloy-chart/alloy-1.11.1 next to the repository)",
+        dir.display()
+    );
+    dir
+}
+
 fn tools_bin() -> PathBuf {
     let tools = std::env::var_os("KAPSTAN_TOOLS")
         .map(PathBuf::from)
@@ -53,6 +66,7 @@ impl Project {
             .env("PATH", path)
             .env("HOME", self.home.path())
             .env("NO_COLOR", "1")
+            .env("KAPSTAN_SANDBOX_CHART_DIRS", alloy_chart())
             .env_remove("KAPSTAN_HELM")
             .env_remove("KAPSTAN_STATE")
             .env_remove("SCW_SECRET_KEY")
@@ -315,6 +329,122 @@ fn staging_up_converges_and_down_leaves_nothing() {
 #[test]
 fn prod_up_converges_and_down_leaves_nothing() {
     lifecycle("prod", "gp1_m", 5, "db-gp-m", true, "lb-gp-m");
+}
+
+#[test]
+fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_removes_it() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.dir.path().join("environments")).unwrap();
+    std::fs::write(
+        p.dir.path().join("environments/staging.toml"),
+        "[monitoring]\nalert_contacts = [\"ops@example.com\"]\nlogs_retention_days = 14\n",
+    )
+    .unwrap();
+    let o = p.run(&[
+        "up",
+        "--env",
+        "staging",
+        "--sandbox",
+        "--auto-approve",
+        "--template",
+        "react-typescript",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    for declared in [
+        "resource \"scaleway_cockpit_source\" \"cockpit-metrics\"",
+        "resource \"scaleway_cockpit_source\" \"cockpit-logs\"",
+        "resource \"scaleway_cockpit_token\" \"cockpit-push-token\"",
+        "resource \"scaleway_cockpit_alert_manager\" \"cockpit-alerting\"",
+        "resource \"helm_release\" \"alloy\"",
+    ] {
+        assert!(t.contains(declared), "{declared} planned: {t}");
+    }
+    // The app phase's plan prices the Cockpit ingestion and the 7 billed days of logs:
+    // 43.2 M samples × €0.15/M = €6.48, 2 GB × €0.35 = €0.70, 2 GB × 7 days × €0.002 = €0.028.
+    let app_plan = t
+        .split("=== Stack coder-staging-app ===")
+        .nth(1)
+        .expect("app phase");
+    assert!(
+        app_plan.contains("Cost: €0.00/month → €7.21/month"),
+        "{app_plan}"
+    );
+    let cost = p.run(&["cost", "--env", "staging", "--sandbox"]);
+    let c = text(&cost);
+    assert!(cost.status.success(), "{c}");
+    assert!(
+        c.contains("Cockpit metrics ingestion, 43200000 samples/month"),
+        "{c}"
+    );
+    assert!(c.contains("Cockpit logs retention 14 days (7 free)"), "{c}");
+
+    let doc = p.sandbox_resources();
+    let sources = objects(&doc, "cockpit.data_source");
+    let mut kinds: Vec<(String, u64)> = sources
+        .iter()
+        .map(|s| {
+            (
+                s["type"].as_str().unwrap().to_string(),
+                s["retention_days"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [("logs".to_string(), 14), ("metrics".to_string(), 31)],
+        "{doc:#}"
+    );
+    let tokens = objects(&doc, "cockpit.token");
+    assert_eq!(tokens.len(), 1, "{doc:#}");
+    let alerting = objects(&doc, "cockpit.alert_manager");
+    assert_eq!(alerting[0]["alert_manager_enabled"], true, "{doc:#}");
+    assert_eq!(alerting[0]["managed_alerts_enabled"], true, "{doc:#}");
+    assert!(
+        alerting[0]["contact_points"]
+            .to_string()
+            .contains("ops@example.com"),
+        "{doc:#}"
+    );
+    // The collector runs from the official chart with the generated configuration.
+    let kube = objects(&doc, "kube.object");
+    let find = |kind: &str, ns: &str, name: &str| {
+        kube.iter()
+            .find(|o| {
+                o["kind"] == kind
+                    && o["metadata"]["namespace"] == ns
+                    && o["metadata"]["name"] == name
+            })
+            .unwrap_or_else(|| panic!("{kind} {ns}/{name} in the cluster"))
+    };
+    let deployment = find("Deployment", "monitoring", "alloy");
+    assert_eq!(
+        deployment["metadata"]["labels"]["helm.sh/chart"],
+        "alloy-1.11.1"
+    );
+    let config = find("ConfigMap", "monitoring", "alloy");
+    let content = config["data"]["config.alloy"].as_str().unwrap();
+    assert!(
+        content.contains("prometheus.remote_write \"cockpit\""),
+        "{content}"
+    );
+    find("Secret", "monitoring", "alloy-cockpit-token");
+    find("NetworkPolicy", "monitoring", "allow-alloy");
+    find("NetworkPolicy", "coder", "allow-coder-metrics-scrape");
+    let coder = find("Deployment", "coder", "coder").to_string();
+    assert!(coder.contains("CODER_PROMETHEUS_ENABLE"), "{coder}");
+
+    let o = p.run(&["down", "--env", "staging", "--sandbox", "--auto-approve"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let doc = p.sandbox_resources();
+    assert!(objects(&doc, "cockpit.data_source").is_empty(), "{doc:#}");
+    assert!(objects(&doc, "cockpit.token").is_empty(), "{doc:#}");
+    let alerting = objects(&doc, "cockpit.alert_manager");
+    assert!(
+        alerting.iter().all(|a| a["alert_manager_enabled"] == false),
+        "{doc:#}"
+    );
 }
 
 #[test]

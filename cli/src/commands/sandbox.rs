@@ -110,6 +110,10 @@ pub async fn run(command: &SandboxCommand, project_dir: &Path) -> Result<i32, Cl
 /// monitoring of staging and prod installs.
 pub(crate) fn chart_dirs_from_env() -> Vec<std::path::PathBuf> {
     std::env::var_os("KAPSTAN_SANDBOX_CHART_DIRS")
-        .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -331,6 +331,37 @@ fn prod_up_converges_and_down_leaves_nothing() {
     lifecycle("prod", "gp1_m", 5, "db-gp-m", true, "lb-gp-m");
 }
 
+/// A Prometheus remote-write `WriteRequest` with one series of one sample, protobuf-encoded.
+fn remote_write(labels: &[(&str, &str)], value: f64, timestamp_ms: i64) -> Vec<u8> {
+    fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+        out.push(tag << 3 | 2);
+        varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut series = vec![];
+    for (name, value) in labels {
+        let mut label = vec![];
+        field(&mut label, 1, name.as_bytes());
+        field(&mut label, 2, value.as_bytes());
+        field(&mut series, 1, &label);
+    }
+    let mut sample = vec![1 << 3 | 1];
+    sample.extend_from_slice(&value.to_le_bytes());
+    sample.push(2 << 3);
+    varint(&mut sample, timestamp_ms as u64);
+    field(&mut series, 2, &sample);
+    let mut request = vec![];
+    field(&mut request, 1, &series);
+    request
+}
+
 #[test]
 fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_removes_it() {
     let p = Project::new();
@@ -396,8 +427,20 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
         [("logs".to_string(), 14), ("metrics".to_string(), 31)],
         "{doc:#}"
     );
-    let tokens = objects(&doc, "cockpit.token");
-    assert_eq!(tokens.len(), 1, "{doc:#}");
+    // The collector's token writes, the health check's token reads.
+    let mut tokens: Vec<String> = objects(&doc, "cockpit.token")
+        .iter()
+        .map(|t| format!("{} {}", t["name"].as_str().unwrap(), t["scopes"]))
+        .collect();
+    tokens.sort();
+    assert_eq!(
+        tokens,
+        [
+            "coder-staging-alloy [\"write_only_metrics\",\"write_only_logs\"]",
+            "coder-staging-health [\"read_only_metrics\"]"
+        ],
+        "{doc:#}"
+    );
     let alerting = objects(&doc, "cockpit.alert_manager");
     assert_eq!(alerting[0]["alert_manager_enabled"], true, "{doc:#}");
     assert_eq!(alerting[0]["managed_alerts_enabled"], true, "{doc:#}");
@@ -434,6 +477,77 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
     find("NetworkPolicy", "coder", "allow-coder-metrics-scrape");
     let coder = find("Deployment", "coder", "coder").to_string();
     assert!(coder.contains("CODER_PROMETHEUS_ENABLE"), "{coder}");
+
+    // Health: the collector runs; nothing scrapes in the sandbox, so no Coder metrics yet.
+    let token_secret = find("Secret", "monitoring", "alloy-cockpit-token")["data"]["token"]
+        .as_str()
+        .expect("token in the Secret")
+        .to_string();
+    let metrics_url = sources
+        .iter()
+        .find(|s| s["type"] == "metrics")
+        .and_then(|s| s["url"].as_str())
+        .unwrap()
+        .to_string();
+    let health_line = |out: &str, check: &str| {
+        out.lines()
+            .find(|l| l.contains(check))
+            .unwrap_or_else(|| panic!("health lacks {check}: {out}"))
+            .trim()
+            .to_string()
+    };
+    {
+        let _served = p.serve_project();
+        let h = text(&p.run(&["health", "--env", "staging", "--sandbox"]));
+        let collector = health_line(&h, "collector (Deployment monitoring/alloy)");
+        assert!(collector.starts_with("ok"), "{h}");
+        let arrived = health_line(&h, "Coder metrics in Cockpit");
+        assert!(
+            arrived.starts_with("FAIL") && arrived.contains("no samples of job `coder`"),
+            "{h}"
+        );
+
+        // What the collector would push, with the token it holds, arrives and health sees it.
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD
+            .decode(token_secret)
+            .unwrap();
+        let token = String::from_utf8(token).unwrap();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let body = snap::raw::Encoder::new()
+            .compress_vec(&remote_write(
+                &[
+                    ("__name__", "coderd_api_active_users_duration_hour"),
+                    ("job", "coder"),
+                ],
+                1.0,
+                now_ms,
+            ))
+            .unwrap();
+        let file = p.dir.path().join("push.bin");
+        std::fs::write(&file, body).unwrap();
+        let push = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+            .args(["-H", "Content-Encoding: snappy"])
+            .args(["-H", "Content-Type: application/x-protobuf"])
+            .args(["-H", &format!("X-Token: {token}")])
+            .arg("--data-binary")
+            .arg(format!("@{}", file.display()))
+            .arg(format!("{metrics_url}/api/v1/push"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&push.stdout), "204");
+        let h = text(&p.run(&["health", "--env", "staging", "--sandbox"]));
+        let arrived = health_line(&h, "Coder metrics in Cockpit");
+        assert!(
+            arrived.starts_with("ok") && arrived.contains("1 series of job `coder`"),
+            "{h}"
+        );
+        assert!(!h.contains(&token), "the token is never printed: {h}");
+    }
 
     let o = p.run(&["down", "--env", "staging", "--sandbox", "--auto-approve"]);
     assert!(o.status.success(), "{}", text(&o));

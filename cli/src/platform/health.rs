@@ -1,7 +1,8 @@
 //! `kapstan health`: live checks of a deployed environment — Kapsule cluster, pool and nodes,
 //! kube-system pods, storage classes, the PostgreSQL instance and its private endpoint, the
-//! load balancer and its IP, the Coder Deployment, `/healthz`, `/api/v2/buildinfo` and the
-//! templates. Each failure names its cause; any failure makes the exit code 1.
+//! load balancer and its IP, the Coder Deployment, `/healthz`, `/api/v2/buildinfo`, the
+//! templates and, when monitoring is on, the collector and whether Coder's metrics reach
+//! Cockpit. Each failure names its cause; any failure makes the exit code 1.
 //!
 //! Scaleway credentials come from the environment (`SCW_*`, or the `scw` config file); in
 //! sandbox mode the caller points `SCW_API_URL` at the sandbox before calling [`health`].
@@ -11,7 +12,7 @@ use std::time::Duration;
 use kapstan_providers::coder::CoderClient;
 use kapstan_providers::kubernetes::{KubeClient, ObjectRef};
 use kapstan_providers::scaleway::client::{Region, Zone};
-use kapstan_stacks::coder::{Environment, Phase};
+use kapstan_stacks::coder::{Environment, Phase, monitoring};
 use kapstan_state::StateDocument;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -397,10 +398,29 @@ pub async fn check(
     };
     if app.resources.contains_key("coder") {
         let deployment = match &kube {
-            Ok(k) => deployment_status(k).await,
+            Ok(k) => deployment_status(k, "coder", "coder").await,
             Err(e) => Err(e.clone()),
         };
         report.push("coder", "Deployment coder/coder", deployment);
+    }
+    let monitoring = app.resources.contains_key(monitoring::ALLOY_RELEASE);
+    if monitoring {
+        let collector = match &kube {
+            Ok(k) => {
+                deployment_status(
+                    k,
+                    monitoring::MONITORING_NAMESPACE,
+                    monitoring::ALLOY_RELEASE,
+                )
+                .await
+            }
+            Err(e) => Err(e.clone()),
+        };
+        report.push(
+            "monitoring",
+            "collector (Deployment monitoring/alloy)",
+            collector,
+        );
     }
     let url = output_string(&app, "access_url")
         .or_else(|| output_string(&infra, "access_url"))
@@ -441,6 +461,14 @@ pub async fn check(
     };
     report.push("coder", "/api/v2/buildinfo", buildinfo);
 
+    if monitoring && app.resources.contains_key(monitoring::METRICS_SOURCE) {
+        report.push(
+            "monitoring",
+            "Coder metrics in Cockpit",
+            coder_metrics_arrived(&http, &app).await,
+        );
+    }
+
     if !quick {
         let wanted: Vec<String> = app
             .resources
@@ -458,6 +486,71 @@ pub async fn check(
         }
     }
     Ok(report)
+}
+
+/// Asks the metrics data source's Prometheus query API for series of the `coder` scrape job
+/// seen in the last 5 minutes (its default lookback), with the read-only health token. An
+/// endpoint that cannot be reached, or offers no query API, is reported as not checked.
+async fn coder_metrics_arrived(
+    http: &reqwest::Client,
+    app: &StateDocument,
+) -> Result<String, String> {
+    let source = &app.resources[monitoring::METRICS_SOURCE];
+    let url = source.attributes["url"]
+        .as_str()
+        .filter(|u| !u.is_empty())
+        .ok_or("the metrics data source has no recorded url")?
+        .trim_end_matches('/')
+        .to_string();
+    let token = app
+        .resources
+        .get(monitoring::HEALTH_TOKEN)
+        .and_then(|t| t.attributes["secret_key"].as_str())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "`{}` has no secret key recorded (imported?); replace it with `kapstan apply --stack {} --replace {}`",
+                monitoring::HEALTH_TOKEN,
+                app.stack,
+                monitoring::HEALTH_TOKEN
+            )
+        })?;
+    let endpoint = format!("{url}/prometheus/api/v1/query");
+    let answer = http
+        .get(&endpoint)
+        .header("X-Token", token)
+        .query(&[("query", "{job=\"coder\"}")])
+        .send()
+        .await;
+    let r = match answer {
+        Ok(r) => r,
+        Err(e) => return Ok(format!("not checked: {endpoint}: {}", cause(&e))),
+    };
+    match r.status().as_u16() {
+        200 => {}
+        404 => return Ok(format!("not checked: {endpoint} offers no query API (404)")),
+        401 | 403 => {
+            return Err(format!(
+                "{endpoint} refused the health token ({}); replace it with `kapstan apply --stack {} --replace {}`",
+                r.status(),
+                app.stack,
+                monitoring::HEALTH_TOKEN
+            ));
+        }
+        _ => return Err(format!("{endpoint} answered {}", r.status())),
+    }
+    let body: Value = r
+        .json()
+        .await
+        .map_err(|e| format!("{endpoint}: the answer is not JSON: {}", cause(&e)))?;
+    let series = body["data"]["result"].as_array().map_or(0, Vec::len);
+    if series == 0 {
+        Err("no samples of job `coder` in the last 5 minutes: check that the collector runs (`kubectl -n monitoring logs deploy/alloy`) and that Coder's pods expose port prometheus-http".into())
+    } else {
+        Ok(format!(
+            "{series} series of job `coder` in the last 5 minutes"
+        ))
+    }
 }
 
 /// A reqwest error's cause without its URL (the URL is shown by the caller).
@@ -481,15 +574,17 @@ fn cause(e: &reqwest::Error) -> String {
     msg
 }
 
-async fn deployment_status(kube: &KubeClient) -> Result<String, String> {
+async fn deployment_status(kube: &KubeClient, ns: &str, name: &str) -> Result<String, String> {
     let r = ObjectRef {
         api_version: "apps/v1".into(),
         kind: "Deployment".into(),
-        namespace: Some("coder".into()),
-        name: "coder".into(),
+        namespace: Some(ns.into()),
+        name: name.into(),
     };
     match kube.get(&r).await {
-        Ok(None) => Err("Deployment coder/coder does not exist in the cluster (deleted outside kapstan?); run `kapstan up` to restore it".into()),
+        Ok(None) => Err(format!(
+            "Deployment {ns}/{name} does not exist in the cluster (deleted outside kapstan?); run `kapstan up` to restore it"
+        )),
         Ok(Some(d)) => {
             let want = d["spec"]["replicas"].as_u64().unwrap_or(1);
             let available = d["status"]["availableReplicas"].as_u64().unwrap_or(0);
@@ -499,7 +594,7 @@ async fn deployment_status(kube: &KubeClient) -> Result<String, String> {
                 Err(format!("{available}/{want} replica(s) available"))
             }
         }
-        Err(e) => Err(format!("reading Deployment coder/coder: {e}")),
+        Err(e) => Err(format!("reading Deployment {ns}/{name}: {e}")),
     }
 }
 

@@ -37,6 +37,10 @@ pub const OPT_IN_LABEL: &str = "kapstan.dev/scrape";
 pub const OPT_IN_PORT_NAME: &str = "metrics";
 /// Secret holding the push token, in the monitoring namespace.
 pub const TOKEN_SECRET: &str = "alloy-cockpit-token";
+/// Address of the read-only token `kapstan health` queries the metrics data source with.
+pub const HEALTH_TOKEN: &str = "cockpit-health-token";
+/// Address of the metrics data source.
+pub const METRICS_SOURCE: &str = "cockpit-metrics";
 /// Environment variables of the Alloy container the generated configuration reads.
 pub const ENV_TOKEN: &str = "COCKPIT_TOKEN";
 /// See [`ENV_TOKEN`].
@@ -941,7 +945,7 @@ pub fn add_monitoring(
     let env = p.env.name();
     let metrics = m.metrics().then(|| {
         s.add(
-            "cockpit-metrics",
+            METRICS_SOURCE,
             CockpitSource {
                 name: format!("coder-{env}-metrics").into(),
                 kind: "metrics".into(),
@@ -981,6 +985,18 @@ pub fn add_monitoring(
             ..Default::default()
         },
     );
+    if metrics.is_some() {
+        // Read-only, for `kapstan health` to ask whether Coder's metrics arrive.
+        s.add(
+            HEALTH_TOKEN,
+            CockpitToken {
+                name: format!("coder-{env}-health").into(),
+                scopes: vec!["query_metrics".into()],
+                region: Some(p.region.clone()),
+                ..Default::default()
+            },
+        );
+    }
     s.add(
         "cockpit-alerting",
         CockpitAlertManager {

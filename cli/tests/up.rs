@@ -562,6 +562,119 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
 }
 
 #[test]
+fn bad_monitoring_settings_fail_before_any_call_and_enable_monitoring_switches_dev_on_once() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.dir.path().join("environments")).unwrap();
+    for (settings, expected) in [
+        (
+            "[monitoring]\ncollect = [\"coder_metric\"]\n",
+            "line 2: [monitoring] collect: \"coder_metric\" is not a collector target (did you mean `coder_metrics`?)",
+        ),
+        (
+            "[monitoring]\nmetrics_retention_days = 2000\n",
+            "line 2: [monitoring] metrics_retention_days = 2000 is out of range: Cockpit keeps data 1 to 1825 days",
+        ),
+        (
+            "[monitoring]\nalert_contacts = [\"ops at example.com\"]\n",
+            "line 2: [monitoring] alert_contacts[0] = \"ops at example.com\" is not an e-mail address",
+        ),
+    ] {
+        std::fs::write(p.dir.path().join("environments/staging.toml"), settings).unwrap();
+        let o = p.run(&["up", "--env", "staging", "--sandbox", "--auto-approve"]);
+        let t = text(&o);
+        assert!(!o.status.success(), "{t}");
+        // The renderer wraps long messages in a box.
+        let flat = t
+            .replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(flat.contains(expected), "{expected}: {t}");
+        assert!(
+            !p.dir.path().join(".kapstan/sandbox").exists()
+                || cloud_objects(&p.sandbox_resources()) == 0,
+            "nothing was created: {t}"
+        );
+    }
+    std::fs::remove_file(p.dir.path().join("environments/staging.toml")).unwrap();
+
+    // Dev is off by default; the flag turns it on, and it stays on without the flag.
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--auto-approve",
+        "--no-coder",
+        "--phase",
+        "infra",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "up",
+            "--env",
+            "dev",
+            "--sandbox",
+            "--template",
+            "react-typescript",
+            "--phase",
+            "app",
+        ];
+        args.extend_from_slice(extra);
+        let o = p.run(&args);
+        let t = text(&o);
+        assert!(o.status.success(), "{t}");
+        t
+    };
+    let off = plan(&["--dry-run"]);
+    assert!(!off.contains("helm_release\" \"alloy\""), "{off}");
+    let on = plan(&["--auto-approve", "--enable-monitoring"]);
+    assert!(on.contains("resource \"helm_release\" \"alloy\""), "{on}");
+    assert!(on.contains("scaleway_cockpit_source"), "{on}");
+    let again = plan(&["--dry-run"]);
+    assert!(
+        again.contains("No changes."),
+        "the collector stays without the flag: {again}"
+    );
+    let o = p.run(&["plan", "--env", "dev", "--phase", "app", "--sandbox"]);
+    let whole = text(&o);
+    assert!(
+        !whole.contains("will be destroyed"),
+        "plan agrees with up: {whole}"
+    );
+    std::fs::write(
+        p.dir.path().join("environments/dev.toml"),
+        "[monitoring]\nenabled = false\n",
+    )
+    .unwrap();
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--dry-run",
+        "--enable-monitoring",
+    ]);
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    let flat = t
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("sets [monitoring] enabled = false"), "{t}");
+    // (`up --template` targets the templates, so the whole plan shows what the file removes.)
+    let o = p.run(&["plan", "--env", "dev", "--phase", "app", "--sandbox"]);
+    let off = text(&o);
+    assert!(
+        off.contains("helm_release.alloy will be destroyed")
+            && off.contains("scaleway_cockpit_source.cockpit-metrics will be destroyed"),
+        "`enabled = false` removes it: {off}"
+    );
+}
+
+#[test]
 fn a_failed_app_phase_keeps_infra_and_the_next_up_finishes_only_the_app() {
     let p = Project::new();
     let o = p

@@ -19,7 +19,9 @@ use crate::catalog::{StackError, StackVars};
 /// is), `domain`, `subdomain`, `coder` (`false` skips Coder), `chart_repository`,
 /// `access_url`, `templates` (comma-separated names), `prevent_destroy` (`false` lifts the
 /// protection of the cluster, the database and the private network, for teardown), `monitoring`
-/// (`true` / `false`: overrides `[monitoring] enabled`, for `up --enable-monitoring`).
+/// (`true` / `false`: overrides `[monitoring] enabled`, for `up --enable-monitoring`),
+/// `monitoring_recorded` (`true`: the app phase has a collector, which keeps monitoring on
+/// unless the settings file sets `enabled`).
 pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSpec, StackError> {
     let project_dir = vars
         .get("project_dir")
@@ -45,6 +47,13 @@ pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSp
                 });
             }
         };
+    }
+    // The collector recorded by an earlier `up --enable-monitoring` keeps monitoring on unless
+    // the settings file decides.
+    if vars.get("monitoring_recorded").map(String::as_str) == Some("true")
+        && !profile.monitoring.enabled_in_file
+    {
+        profile.monitoring.enabled = true;
     }
     if let Some(v) = vars.get("monitoring") {
         profile.monitoring.enabled = match v.as_str() {

@@ -547,6 +547,8 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
             "{h}"
         );
         assert!(!h.contains(&token), "the token is never printed: {h}");
+        assert!(!t.contains(&token), "nor by up: {t}");
+        assert!(!c.contains(&token), "nor by cost: {c}");
     }
 
     let o = p.run(&["down", "--env", "staging", "--sandbox", "--auto-approve"]);

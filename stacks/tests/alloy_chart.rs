@@ -133,6 +133,13 @@ fn the_official_alloy_chart_renders_the_generated_collector() {
         assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]), "{}", c["name"]);
         assert_eq!(sc["runAsNonRoot"], true, "{}", c["name"]);
         assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
+        for limit in ["cpu", "memory"] {
+            assert!(
+                c["resources"]["limits"][limit].is_string(),
+                "{} has a {limit} limit (kapstan audit asks for it)",
+                c["name"]
+            );
+        }
     }
 
     // The token comes from the Secret, the push URLs from the data sources.

@@ -167,7 +167,10 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
         q.depends_on(&handle);
         if p.network_policies {
             let mut policies = network_policies(p, ns);
-            policies.extend(super::monitoring::network_policies(p, ns));
+            // Monitoring comes with Coder (see below), and so do its policies.
+            if options.coder {
+                policies.extend(super::monitoring::network_policies(p, ns));
+            }
             for (name, manifest) in policies {
                 let np = s.add(
                     &format!("netpol-{ns}-{name}"),

@@ -806,6 +806,13 @@ pub fn alloy_values(
                 "limits": {"cpu": "500m", "memory": "512Mi"},
             },
         },
+        // `kapstan audit` asks every container for limits; the chart's reloader has requests only.
+        "configReloader": {
+            "resources": {
+                "requests": {"cpu": "10m", "memory": "50Mi"},
+                "limits": {"cpu": "50m", "memory": "64Mi"},
+            },
+        },
         "controller": {
             "type": "deployment",
             "replicas": 1,

@@ -178,6 +178,14 @@ fn bad_monitoring_settings_name_the_field_the_value_and_the_fix() {
     let e = load_error("[monitoring]\nalert_contacts = [\"a@b.io\", \"A@b.io\"]\n");
     assert!(e.contains("listed twice"), "{e}");
 
+    let e = load_error("[monitoring]\nnamespaces = [\"tools\"]\n");
+    assert!(
+        e.contains(
+            "namespaces: \"tools\" is not a namespace of the platform; use coder or monitoring"
+        ),
+        "{e}"
+    );
+
     let e = load_error("[monitoring]\nretention = 7\n");
     assert!(e.contains("unknown field `retention`"), "{e}");
 

@@ -403,7 +403,8 @@ pub async fn check(
         };
         report.push("coder", "Deployment coder/coder", deployment);
     }
-    let monitoring = app.resources.contains_key(monitoring::ALLOY_RELEASE);
+    // `--quick` checks the cluster and Coder only.
+    let monitoring = !quick && app.resources.contains_key(monitoring::ALLOY_RELEASE);
     if monitoring {
         let collector = match &kube {
             Ok(k) => {

@@ -236,15 +236,27 @@ impl MonitoringSettings {
                 ),
             ));
         }
+        // The collector's Role and the policies admitting it are declared in each namespace,
+        // so only the namespaces the app phase creates can be collected.
+        let managed = super::app::NAMESPACES;
         for ns in &self.namespaces {
-            if !is_dns_label(ns) {
+            if !managed.contains(&ns.as_str()) {
                 return Err((
                     "namespaces",
                     format!(
-                        "[monitoring] namespaces: {ns:?} is not a Kubernetes namespace name; use lower-case letters, digits and '-' (at most 63)"
+                        "[monitoring] namespaces: {ns:?} is not a namespace of the platform; use {} (workspaces run in \"coder\")",
+                        managed.join(" or ")
                     ),
                 ));
             }
+        }
+        if self.namespaces.is_empty()
+            && (self.collects(CollectTarget::PodLogs) || self.collects(CollectTarget::PodMetrics))
+        {
+            return Err((
+                "namespaces",
+                "[monitoring] namespaces is empty while pod_logs or pod_metrics is collected; list \"coder\" or remove them from collect".to_string(),
+            ));
         }
         let mut seen = Vec::new();
         for (i, email) in self.alert_contacts.iter().enumerate() {
@@ -280,15 +292,6 @@ fn version_is_pinned(v: &str) -> bool {
         && parts
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-}
-
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 /// `[monitoring]` as written in an override file.
@@ -905,7 +908,6 @@ pub fn network_policies(p: &Profile, ns: &str) -> Vec<(String, Value)> {
                 "egress": egress,
             }),
         ));
-        return out;
     }
     if ns == "coder"
         && (m.collects(CollectTarget::CoderMetrics) || m.collects(CollectTarget::WorkspaceMetrics))

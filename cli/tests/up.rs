@@ -599,6 +599,31 @@ fn bad_monitoring_settings_fail_before_any_call_and_enable_monitoring_switches_d
         );
     }
     std::fs::remove_file(p.dir.path().join("environments/staging.toml")).unwrap();
+    // A sandbox that cannot serve the Alloy chart is refused before infra is touched.
+    let o = p
+        .cmd(
+            &["up", "--env", "staging", "--sandbox", "--auto-approve"],
+            true,
+        )
+        .env_remove("KAPSTAN_SANDBOX_CHART_DIRS")
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    let flat = t
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("has no `alloy` chart 1.11.1") && flat.contains("KAPSTAN_SANDBOX_CHART_DIRS"),
+        "{t}"
+    );
+    assert_eq!(
+        cloud_objects(&p.sandbox_resources()),
+        0,
+        "nothing created: {t}"
+    );
 
     // Dev is off by default; the flag turns it on, and it stays on without the flag.
     let o = p.run(&[

@@ -575,6 +575,33 @@ fn write_kubeconfig(env: Environment, kubeconfig: &str) -> Result<Option<PathBuf
     Ok(Some(path))
 }
 
+/// Refuses, before any call, a sandbox whose chart repository cannot install the collector:
+/// the sandbox serves only its own Coder chart unless `KAPSTAN_SANDBOX_CHART_DIRS` names more.
+async fn sandbox_serves_alloy(url: &str, version: &str) -> Result<(), CliError> {
+    let index = format!("{url}/charts/index.yaml");
+    let text = match reqwest::get(&index).await {
+        Ok(r) if r.status().is_success() => r.text().await.unwrap_or_default(),
+        Ok(r) => {
+            return Err(CliError::Sandbox(format!(
+                "{index} answered {}",
+                r.status()
+            )));
+        }
+        Err(e) => return Err(CliError::Sandbox(format!("{index}: {e}"))),
+    };
+    if text.contains(&format!("alloy-{version}.tgz")) {
+        return Ok(());
+    }
+    Err(CliError::usage(
+        format!(
+            "monitoring is on but the sandbox's chart repository has no `alloy` chart {version} to install the collector"
+        ),
+        format!(
+            "start the sandbox with KAPSTAN_SANDBOX_CHART_DIRS naming the official chart's directory (such as ../shared/fixtures/alloy-chart/alloy-{version}), or set `[monitoring] enabled = false` in environments/<env>.toml"
+        ),
+    ))
+}
+
 /// The `kapstan up` command line that resumes `options` (with `--sandbox` kept).
 fn resume_up(options: &UpOptions) -> String {
     let mut cmd = format!("kapstan up --env {}", options.env);
@@ -653,6 +680,13 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
         }
     });
     let env = platform.env;
+    if let Some(sandbox) = &platform.sandbox
+        && phases(options.phase).contains(&Phase::App)
+        && !options.no_coder
+        && (platform.profile.monitoring.enabled || options.enable_monitoring)
+    {
+        sandbox_serves_alloy(sandbox.url(), &platform.profile.monitoring.alloy_version).await?;
+    }
     let mut result = Ok(0);
     for phase in phases(options.phase) {
         let stack_name = platform.profile.stack_name(phase);

@@ -7,7 +7,10 @@
 //! - [`engine`]: the DSL, planner, executor, saved plans and plan JSON;
 //! - [`state`]: state documents and stores (local redb, S3), locks, history, sealed secrets;
 //! - [`providers`]: the resource kinds (Scaleway, Kubernetes, Helm, Coder, local) and prices;
-//! - [`stacks`]: the stacks kapstan ships.
+//! - [`stacks`]: the stacks kapstan ships;
+//! - [`platform`]: environment operations (up, down, backup/restore, health, adopt, scale,
+//!   audit, cost and budgets, hooks, run logs, doctor) with explicit options, typed reports
+//!   and typed events.
 //!
 //! ```
 //! use kapstan::prelude::*;
@@ -19,6 +22,7 @@
 //! ```
 
 pub use kapstan_engine as engine;
+pub use kapstan_platform as platform;
 pub use kapstan_providers as providers;
 pub use kapstan_stacks as stacks;
 pub use kapstan_state as state;

@@ -45,6 +45,27 @@ pub struct StackArgs {
     pub vars: Vec<String>,
 }
 
+impl StackArgs {
+    /// The stack these arguments name, for the platform operations.
+    pub fn source(&self) -> kapstan_platform::StackSource {
+        kapstan_platform::StackSource {
+            stack: self.stack.clone(),
+            stack_file: self.stack_file.clone(),
+            vars: self.vars.clone(),
+        }
+    }
+}
+
+impl From<kapstan_platform::StackSource> for StackArgs {
+    fn from(s: kapstan_platform::StackSource) -> Self {
+        Self {
+            stack: s.stack,
+            stack_file: s.stack_file,
+            vars: s.vars,
+        }
+    }
+}
+
 /// Options shared by plan, apply and destroy.
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
@@ -74,6 +95,15 @@ pub enum Phase {
     App,
 }
 
+impl From<Phase> for kapstan_stacks::coder::Phase {
+    fn from(p: Phase) -> Self {
+        match p {
+            Phase::Infra => kapstan_stacks::coder::Phase::Infra,
+            Phase::App => kapstan_stacks::coder::Phase::App,
+        }
+    }
+}
+
 impl Phase {
     /// The phase's name in stack names (`infra`, `app`).
     pub fn as_str(self) -> &'static str {
@@ -88,7 +118,7 @@ impl Phase {
 #[derive(Debug, Clone, Default, Args)]
 pub struct EnvArgs {
     /// An environment: stacks `coder-ENV-infra` and `coder-ENV-app` (`all`: dev, staging, prod).
-    #[arg(long, value_name = "ENV", conflicts_with_all = ["stack", "stack_file"], value_parser = crate::platform::env_selection)]
+    #[arg(long, value_name = "ENV", conflicts_with_all = ["stack", "stack_file"], value_parser = kapstan_platform::environment::env_selection)]
     pub env: Option<String>,
     /// With --env: only this phase's stack.
     #[arg(long, value_enum, requires = "env")]
@@ -331,7 +361,7 @@ pub enum Command {
     /// Deploy an environment's Coder platform: phase infra, then phase app.
     Up {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
+        #[arg(long, value_name = "ENV", value_parser = kapstan_platform::environment::env_name)]
         env: String,
         /// Only this phase.
         #[arg(long, value_enum)]
@@ -368,7 +398,7 @@ pub enum Command {
     /// Tear an environment down: back up, destroy phase app, then phase infra.
     Down {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
+        #[arg(long, value_name = "ENV", value_parser = kapstan_platform::environment::env_name)]
         env: String,
         /// Only this phase.
         #[arg(long, value_enum)]
@@ -392,13 +422,13 @@ pub enum Command {
     /// Back up an environment: both phases' state, outputs, Kubernetes objects, optionally the database.
     Backup {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV", value_parser = crate::platform::parse_env)]
+        #[arg(long, value_name = "ENV", value_parser = kapstan_platform::environment::parse_env)]
         env: kapstan_stacks::coder::Environment,
         /// Also make a PostgreSQL backup through the RDB backups API.
         #[arg(long)]
         include_db: bool,
         /// Remove this environment's backups older than N days.
-        #[arg(long, value_name = "N", default_value_t = crate::platform::backup::DEFAULT_RETENTION_DAYS)]
+        #[arg(long, value_name = "N", default_value_t = kapstan_platform::backup::DEFAULT_RETENTION_DAYS)]
         retention_days: u32,
         /// Where backups go (default backups/ENV).
         #[arg(long, value_name = "DIR")]
@@ -410,7 +440,7 @@ pub enum Command {
     /// Restore an environment's state from a backup made by `kapstan backup`.
     Restore {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV", value_parser = crate::platform::parse_env)]
+        #[arg(long, value_name = "ENV", value_parser = kapstan_platform::environment::parse_env)]
         env: kapstan_stacks::coder::Environment,
         /// The backup directory (backups/ENV/TIMESTAMP).
         #[arg(long = "from", value_name = "DIR")]
@@ -422,7 +452,7 @@ pub enum Command {
     /// Check a deployed environment live: cluster, nodes, database, load balancer, Coder.
     Health {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV", value_parser = crate::platform::parse_env)]
+        #[arg(long, value_name = "ENV", value_parser = kapstan_platform::environment::parse_env)]
         env: kapstan_stacks::coder::Environment,
         /// Only the cluster and Coder.
         #[arg(long)]
@@ -440,7 +470,7 @@ pub enum Command {
     /// Adopt the infrastructure of the original Terraform project from its terraform.tfstate.
     Adopt {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV", value_parser = crate::platform::parse_env)]
+        #[arg(long, value_name = "ENV", value_parser = kapstan_platform::environment::parse_env)]
         env: kapstan_stacks::coder::Environment,
         /// The phase to adopt (only infra).
         #[arg(long, value_enum)]
@@ -457,7 +487,7 @@ pub enum Command {
     #[command(group(clap::ArgGroup::new("scaling").required(true).multiple(true).args(["nodes", "min", "max", "auto"])))]
     Scale {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
+        #[arg(long, value_name = "ENV", value_parser = kapstan_platform::environment::env_name)]
         env: String,
         /// A fixed pool of N nodes (turns autoscaling off; widens min/max when needed).
         #[arg(long, value_name = "N", conflicts_with_all = ["min", "max", "auto"])]
@@ -491,7 +521,7 @@ pub enum Command {
     /// findings); --fix re-applies what kapstan manages.
     Audit {
         /// dev, staging or prod.
-        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
+        #[arg(long, value_name = "ENV", value_parser = kapstan_platform::environment::env_name)]
         env: String,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
@@ -582,7 +612,7 @@ pub enum TemplatesCommand {
     /// stack `coder-ENV-app` (all it declares, or the NAMEs given), with what they need.
     Push {
         /// The environment.
-        #[arg(long, value_name = "ENV", value_parser = crate::platform::env_name)]
+        #[arg(long, value_name = "ENV", value_parser = kapstan_platform::environment::env_name)]
         env: String,
         /// Template names (default: every template the environment's app stack declares).
         names: Vec<String>,

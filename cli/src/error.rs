@@ -70,6 +70,35 @@ pub enum CliError {
     Sandbox(String),
 }
 
+impl From<kapstan_platform::PlatformError> for CliError {
+    fn from(e: kapstan_platform::PlatformError) -> Self {
+        use kapstan_platform::PlatformError as P;
+        match e {
+            P::Engine(e) => Self::Engine(e),
+            P::State(e) => Self::State(e),
+            P::Stack(e) => Self::Stack(e),
+            P::Usage { message, help } => Self::Usage { message, help },
+            P::ApplyFailed { failed, skipped } => Self::ApplyFailed { failed, skipped },
+            P::Interrupted { state, resume } => Self::Interrupted { state, resume },
+            P::Io {
+                action,
+                path,
+                source,
+            } => Self::Io {
+                action,
+                path,
+                source,
+            },
+            P::Sandbox(m) => Self::Sandbox(m),
+            // A variant added later: its message, without a code of its own.
+            other => Self::Usage {
+                message: other.to_string(),
+                help: None,
+            },
+        }
+    }
+}
+
 impl CliError {
     /// A usage error with a hint.
     pub fn usage(message: impl Into<String>, help: impl Into<String>) -> Self {

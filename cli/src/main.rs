@@ -33,7 +33,7 @@ fn main() {
                 "warn,kapstan::rate_limit=info",
             ))
             .with_ansi(false)
-            .event_format(kapstan_cli::render::UserMessages)
+            .event_format(kapstan_cli::UserMessages)
             .with_writer(std::io::stderr)
             .init(),
     }

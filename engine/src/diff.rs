@@ -139,44 +139,7 @@ pub fn validate(
             });
             continue;
         };
-        for t in value::targets(&r.config) {
-            match t {
-                Target::Attribute { resource, attr, .. } => match by_addr.get(resource.as_str()) {
-                    None => problems.push(Problem {
-                        address: r.address.clone(),
-                        message: format!(
-                            "references `{resource}.{attr}`, but no resource `{resource}` is declared; declare it or fix the reference"
-                        ),
-                    }),
-                    Some(target) => {
-                        if let Some(d) = registry.get(&target.kind)
-                            && !d.schema().has_attribute(&attr)
-                        {
-                            problems.push(Problem {
-                                address: r.address.clone(),
-                                message: format!(
-                                    "references `{resource}.{attr}`, but {} has no attribute `{attr}`; attributes: id, {}",
-                                    target.kind,
-                                    d.schema().fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
-                                ),
-                            });
-                        }
-                    }
-                },
-                Target::StackOutput { stack, output } => {
-                    if let Some(outputs) = stack_outputs
-                        && !outputs.contains_key(&(stack.clone(), output.clone()))
-                    {
-                        problems.push(Problem {
-                            address: r.address.clone(),
-                            message: format!(
-                                "reads output `{output}` of stack `{stack}`, which has no such output in state; apply stack `{stack}` first"
-                            ),
-                        });
-                    }
-                }
-            }
-        }
+        check_references(r, &by_addr, registry, stack_outputs, &mut problems);
         for d in &r.depends_on {
             if !by_addr.contains_key(d.as_str()) {
                 problems.push(Problem {
@@ -185,28 +148,7 @@ pub fn validate(
                 });
             }
         }
-        // Validation sees references as unknown: a value known only after apply is checked
-        // by the driver at apply time.
-        let (config, sensitive) = value::resolve(&r.config, &mut |_| Resolved::Unknown);
-        for e in driver
-            .schema()
-            .check(&config)
-            .into_iter()
-            .chain(driver.validate(&config))
-        {
-            let pointer = value::dotted_to_pointer(&e.field);
-            let shown = if value::under_any(&pointer, &sensitive)
-                || driver.schema().is_sensitive(&e.field)
-            {
-                value::REDACTED.to_string()
-            } else {
-                e.value.clone()
-            };
-            problems.push(Problem {
-                address: r.address.clone(),
-                message: format!("field `{}` = {} {}; {}", e.field, shown, e.problem, e.fix),
-            });
-        }
+        check_config(r, driver.as_ref(), &mut problems);
     }
     for o in &spec.outputs {
         for t in value::targets(&o.value) {
@@ -236,6 +178,83 @@ pub fn validate(
             .map(|(a, ds)| (a.as_str(), ds.iter().map(String::as_str).collect())),
     )
     .topological()
+}
+
+/// References of `r` to undeclared resources, unknown attributes or missing stack outputs.
+fn check_references(
+    r: &DeclaredResource,
+    by_addr: &ByAddress<'_>,
+    registry: &crate::driver::Registry,
+    stack_outputs: Option<&StackOutputs>,
+    problems: &mut Vec<Problem>,
+) {
+    for t in value::targets(&r.config) {
+        match t {
+            Target::Attribute { resource, attr, .. } => match by_addr.get(resource.as_str()) {
+                None => problems.push(Problem {
+                    address: r.address.clone(),
+                    message: format!(
+                        "references `{resource}.{attr}`, but no resource `{resource}` is declared; declare it or fix the reference"
+                    ),
+                }),
+                Some(target) => {
+                    if let Some(d) = registry.get(&target.kind)
+                        && !d.schema().has_attribute(&attr)
+                    {
+                        problems.push(Problem {
+                            address: r.address.clone(),
+                            message: format!(
+                                "references `{resource}.{attr}`, but {} has no attribute `{attr}`; attributes: id, {}",
+                                target.kind,
+                                d.schema().fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                            ),
+                        });
+                    }
+                }
+            },
+            Target::StackOutput { stack, output } => {
+                if let Some(outputs) = stack_outputs
+                    && !outputs.contains_key(&(stack.clone(), output.clone()))
+                {
+                    problems.push(Problem {
+                        address: r.address.clone(),
+                        message: format!(
+                            "reads output `{output}` of stack `{stack}`, which has no such output in state; apply stack `{stack}` first"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The schema's and the driver's checks of `r`'s config, sensitive values redacted.
+fn check_config(
+    r: &DeclaredResource,
+    driver: &dyn crate::driver::Driver,
+    problems: &mut Vec<Problem>,
+) {
+    // Validation sees references as unknown: a value known only after apply is checked
+    // by the driver at apply time.
+    let (config, sensitive) = value::resolve(&r.config, &mut |_| Resolved::Unknown);
+    for e in driver
+        .schema()
+        .check(&config)
+        .into_iter()
+        .chain(driver.validate(&config))
+    {
+        let pointer = value::dotted_to_pointer(&e.field);
+        let shown =
+            if value::under_any(&pointer, &sensitive) || driver.schema().is_sensitive(&e.field) {
+                value::REDACTED.to_string()
+            } else {
+                e.value.clone()
+            };
+        problems.push(Problem {
+            address: r.address.clone(),
+            message: format!("field `{}` = {} {}; {}", e.field, shown, e.problem, e.fix),
+        });
+    }
 }
 
 fn check_address(addr: &str) -> Result<(), String> {
@@ -329,10 +348,12 @@ struct Planned {
     config: Option<Value>,
 }
 
+/// Declared resources by address, as the diff looks them up.
+type ByAddress<'a> = BTreeMap<&'a str, &'a DeclaredResource>;
+
 /// Computes the plan. Pure: the same input always gives the same output.
 pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, EngineError> {
     let spec = input.spec;
-    let prior = input.prior;
     let by_addr = spec.by_address();
     let included = included_addresses(input, order);
     let mut planned: HashMap<&str, Planned> = HashMap::with_capacity(spec.resources.len());
@@ -342,126 +363,12 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
 
     for addr in order {
         let r = by_addr[addr.as_str()];
-        let schema = input.schemas.schema(&r.kind);
-        let rec = prior.resources.get(addr);
-        let live = input.live.get(addr);
-        if let (Some(rec), Some(live)) = (rec, live)
+        if let (Some(rec), Some(live)) = (input.prior.resources.get(addr), input.live.get(addr))
             && let Some(d) = drift_of(addr, rec, live.as_ref())
         {
             drift.push(d);
         }
-        let (config, sensitive) =
-            resolve_config(&r.config, &r.lifecycle, rec.map(|x| &x.config), &mut |t| {
-                lookup(t, input, &planned, &by_addr)
-            });
-        let mut sensitive = sensitive;
-        if let Some(s) = schema
-            && let Some(m) = config.as_object()
-        {
-            for k in m.keys() {
-                if s.is_sensitive(k) {
-                    sensitive.insert(format!("/{}", value::escape(k)));
-                }
-            }
-        }
-        let deps = dependencies_of(r);
-        let mut change = ResourceChange {
-            address: addr.clone(),
-            kind: r.kind.clone(),
-            action: Action::NoOp,
-            create_before_destroy: r.lifecycle.create_before_destroy,
-            reason: None,
-            fields: vec![],
-            before: None,
-            after: Some(value::redact(&config, &sensitive)),
-            before_sensitive: BTreeSet::new(),
-            after_sensitive: sensitive.clone(),
-            depends_on: deps,
-            resume: false,
-            details: vec![],
-        };
-        let skip = input.mode == PlanMode::RefreshOnly || !included.contains(addr.as_str());
-        match (input.mode, rec) {
-            (PlanMode::Destroy, _) => {}
-            (_, None) => {
-                if !skip {
-                    change.action = Action::Create;
-                }
-            }
-            (_, Some(rec)) => {
-                let before_sensitive = recorded_config_sensitive(rec);
-                change.before = Some(value::redact(&rec.config, &before_sensitive));
-                change.before_sensitive = before_sensitive.clone();
-                let gone = matches!(live, Some(None));
-                let pending_create =
-                    matches!(&rec.status, ResourceStatus::Pending(p) if p.operation == "create");
-                if skip {
-                    // Keep no-op.
-                } else if pending_create {
-                    change.action = Action::Create;
-                    change.resume = true;
-                    change.before = None;
-                    change.reason = Some("resuming an interrupted create".into());
-                } else if gone {
-                    change.action = Action::Create;
-                    change.before = None;
-                    change.reason = Some("deleted outside kapstan".into());
-                } else {
-                    // Unchanged live attributes are not kept by refresh: they are the recorded
-                    // ones.
-                    let live_attrs = live
-                        .and_then(Option::as_ref)
-                        .or(input.refreshed.then_some(&rec.attributes));
-                    let current = current_config(&rec.config, live_attrs, &config);
-                    let ignored: Vec<String> = r
-                        .lifecycle
-                        .ignore_changes
-                        .iter()
-                        .map(|p| value::dotted_to_pointer(p))
-                        .collect();
-                    let all_sensitive: BTreeSet<String> =
-                        sensitive.union(&before_sensitive).cloned().collect();
-                    for (path, b, a) in value::diff(&current, &config) {
-                        if ignored
-                            .iter()
-                            .any(|i| path == *i || path.starts_with(&format!("{i}/")))
-                        {
-                            continue;
-                        }
-                        let is_sensitive = value::under_any(&path, &all_sensitive);
-                        let forces = schema.is_some_and(|s| s.forces_replacement(&path));
-                        change.fields.push(FieldChange {
-                            forces_replacement: forces,
-                            sensitive: is_sensitive,
-                            before: b.map(|v| redact_value(v, is_sensitive)),
-                            after: a.map(|v| redact_value(v, is_sensitive)),
-                            path,
-                        });
-                    }
-                    if let ResourceStatus::Tainted { reason } = &rec.status {
-                        change.action = Action::Replace;
-                        change.reason = Some(format!("tainted: {reason}"));
-                    } else if input.replace.contains(addr) {
-                        change.action = Action::Replace;
-                        change.reason = Some("replacement requested with --replace".into());
-                    } else if let Some(f) = change.fields.iter().find(|f| f.forces_replacement) {
-                        change.action = Action::Replace;
-                        change.reason = Some(format!(
-                            "`{}` forces replacement",
-                            f.path.trim_start_matches('/').replace('/', ".")
-                        ));
-                    } else if !change.fields.is_empty() {
-                        change.action = Action::Update;
-                    }
-                }
-            }
-        }
-        if change.action == Action::Replace && r.lifecycle.prevent_destroy {
-            return Err(EngineError::PreventDestroy {
-                address: addr.clone(),
-                action: "replace".into(),
-            });
-        }
+        let (change, config) = plan_declared(input, r, &included, &planned, &by_addr)?;
         if matches!(
             change.action,
             Action::Create | Action::Update | Action::Replace
@@ -470,7 +377,7 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
             configs.0.insert(addr.clone(), config.clone());
         }
         planned.insert(
-            by_addr[addr.as_str()].address.as_str(),
+            r.address.as_str(),
             Planned {
                 action: change.action,
                 config: (change.action == Action::Update).then_some(config),
@@ -479,16 +386,192 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
         changes.push(change);
     }
 
-    // Recorded but not declared (or everything, when destroying): delete. A delete replaces
-    // whatever change the loop above made for the same address.
+    // A delete replaces whatever change the loop above made for the same address.
+    let mut deletes = plan_deletes(input, &by_addr, &included, &mut drift)?;
+    if !deletes.is_empty() {
+        let superseded: HashSet<&str> = deletes.iter().map(|c| c.address.as_str()).collect();
+        changes.retain(|c| !superseded.contains(c.address.as_str()));
+        changes.append(&mut deletes);
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    drift.sort_by(|a, b| a.address.cmp(&b.address));
+
+    Ok(DiffOutput {
+        changes,
+        drift,
+        outputs: plan_outputs(input, &planned, &by_addr),
+        configs,
+    })
+}
+
+/// The change of one declared resource, and its resolved config.
+fn plan_declared(
+    input: &DiffInput<'_>,
+    r: &DeclaredResource,
+    included: &BTreeSet<&str>,
+    planned: &HashMap<&str, Planned>,
+    by_addr: &ByAddress<'_>,
+) -> Result<(ResourceChange, Value), EngineError> {
+    let addr = &r.address;
+    let schema = input.schemas.schema(&r.kind);
+    let rec = input.prior.resources.get(addr);
+    let (config, mut sensitive) =
+        resolve_config(&r.config, &r.lifecycle, rec.map(|x| &x.config), &mut |t| {
+            lookup(t, input, planned, by_addr)
+        });
+    if let Some(s) = schema
+        && let Some(m) = config.as_object()
+    {
+        for k in m.keys() {
+            if s.is_sensitive(k) {
+                sensitive.insert(format!("/{}", value::escape(k)));
+            }
+        }
+    }
+    let mut change = ResourceChange {
+        address: addr.clone(),
+        kind: r.kind.clone(),
+        action: Action::NoOp,
+        create_before_destroy: r.lifecycle.create_before_destroy,
+        reason: None,
+        fields: vec![],
+        before: None,
+        after: Some(value::redact(&config, &sensitive)),
+        before_sensitive: BTreeSet::new(),
+        after_sensitive: sensitive.clone(),
+        depends_on: dependencies_of(r),
+        resume: false,
+        details: vec![],
+    };
+    let skip = input.mode == PlanMode::RefreshOnly || !included.contains(addr.as_str());
+    match (input.mode, rec) {
+        (PlanMode::Destroy, _) => {}
+        (_, None) => {
+            if !skip {
+                change.action = Action::Create;
+            }
+        }
+        (_, Some(rec)) => {
+            let before_sensitive = recorded_config_sensitive(rec);
+            change.before = Some(value::redact(&rec.config, &before_sensitive));
+            change.before_sensitive = before_sensitive;
+            if !skip {
+                plan_recorded(&mut change, input, r, rec, &config, schema);
+            }
+        }
+    }
+    if change.action == Action::Replace && r.lifecycle.prevent_destroy {
+        return Err(EngineError::PreventDestroy {
+            address: addr.clone(),
+            action: "replace".into(),
+        });
+    }
+    Ok((change, config))
+}
+
+/// The action for a declared resource that is recorded: resume, re-create, replace, update or
+/// nothing.
+fn plan_recorded(
+    change: &mut ResourceChange,
+    input: &DiffInput<'_>,
+    r: &DeclaredResource,
+    rec: &ResourceState,
+    config: &Value,
+    schema: Option<&Schema>,
+) {
+    let live = input.live.get(&r.address);
+    if matches!(&rec.status, ResourceStatus::Pending(p) if p.operation == "create") {
+        change.action = Action::Create;
+        change.resume = true;
+        change.before = None;
+        change.reason = Some("resuming an interrupted create".into());
+        return;
+    }
+    if matches!(live, Some(None)) {
+        change.action = Action::Create;
+        change.before = None;
+        change.reason = Some("deleted outside kapstan".into());
+        return;
+    }
+    // Unchanged live attributes are not kept by refresh: they are the recorded ones.
+    let live_attrs = live
+        .and_then(Option::as_ref)
+        .or(input.refreshed.then_some(&rec.attributes));
+    let current = current_config(&rec.config, live_attrs, config);
+    change.fields = field_changes(change, r, &current, config, schema);
+    if let ResourceStatus::Tainted { reason } = &rec.status {
+        change.action = Action::Replace;
+        change.reason = Some(format!("tainted: {reason}"));
+    } else if input.replace.contains(&r.address) {
+        change.action = Action::Replace;
+        change.reason = Some("replacement requested with --replace".into());
+    } else if let Some(f) = change.fields.iter().find(|f| f.forces_replacement) {
+        change.action = Action::Replace;
+        change.reason = Some(format!(
+            "`{}` forces replacement",
+            f.path.trim_start_matches('/').replace('/', ".")
+        ));
+    } else if !change.fields.is_empty() {
+        change.action = Action::Update;
+    }
+}
+
+/// The fields that differ between the current and the declared config, minus those the
+/// lifecycle ignores, redacted where either side is sensitive.
+fn field_changes(
+    change: &ResourceChange,
+    r: &DeclaredResource,
+    current: &Value,
+    config: &Value,
+    schema: Option<&Schema>,
+) -> Vec<FieldChange> {
+    let ignored: Vec<String> = r
+        .lifecycle
+        .ignore_changes
+        .iter()
+        .map(|p| value::dotted_to_pointer(p))
+        .collect();
+    let all_sensitive: BTreeSet<String> = change
+        .after_sensitive
+        .union(&change.before_sensitive)
+        .cloned()
+        .collect();
+    let mut fields = vec![];
+    for (path, b, a) in value::diff(current, config) {
+        if ignored
+            .iter()
+            .any(|i| path == *i || path.starts_with(&format!("{i}/")))
+        {
+            continue;
+        }
+        let is_sensitive = value::under_any(&path, &all_sensitive);
+        let forces = schema.is_some_and(|s| s.forces_replacement(&path));
+        fields.push(FieldChange {
+            forces_replacement: forces,
+            sensitive: is_sensitive,
+            before: b.map(|v| redact_value(v, is_sensitive)),
+            after: a.map(|v| redact_value(v, is_sensitive)),
+            path,
+        });
+    }
+    fields
+}
+
+/// Recorded but not declared (or everything, when destroying): delete.
+fn plan_deletes(
+    input: &DiffInput<'_>,
+    by_addr: &ByAddress<'_>,
+    included: &BTreeSet<&str>,
+    drift: &mut Vec<Drift>,
+) -> Result<Vec<ResourceChange>, EngineError> {
     let mut deletes = vec![];
-    for (addr, rec) in &prior.resources {
+    for (addr, rec) in &input.prior.resources {
         let declared = by_addr.contains_key(addr.as_str());
         let destroying = input.mode == PlanMode::Destroy;
         if declared && !destroying {
             continue;
         }
-        if let (Some(rec), Some(live)) = (Some(rec), input.live.get(addr))
+        if let Some(live) = input.live.get(addr)
             && !declared
             && let Some(d) = drift_of(addr, rec, live.as_ref())
         {
@@ -535,74 +618,67 @@ pub fn diff(input: &DiffInput<'_>, order: &[String]) -> Result<DiffOutput, Engin
             details: vec![],
         });
     }
-    if !deletes.is_empty() {
-        let superseded: HashSet<&str> = deletes.iter().map(|c| c.address.as_str()).collect();
-        changes.retain(|c| !superseded.contains(c.address.as_str()));
-        changes.append(&mut deletes);
-    }
-    changes.sort_by(|a, b| a.address.cmp(&b.address));
-    drift.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(deletes)
+}
 
-    let outputs = if input.mode == PlanMode::Destroy {
-        prior
+/// A recorded output that goes away.
+fn output_deleted(name: &str, o: &kapstan_state::OutputState) -> OutputChange {
+    OutputChange {
+        name: name.to_string(),
+        action: Action::Delete,
+        before: Some(redact_value(o.value.clone(), o.sensitive)),
+        after: None,
+        sensitive: o.sensitive,
+    }
+}
+
+/// The changes of the stack's outputs.
+fn plan_outputs(
+    input: &DiffInput<'_>,
+    planned: &HashMap<&str, Planned>,
+    by_addr: &ByAddress<'_>,
+) -> Vec<OutputChange> {
+    let (spec, prior) = (input.spec, input.prior);
+    if input.mode == PlanMode::Destroy {
+        return prior
             .outputs
             .iter()
-            .map(|(name, o)| OutputChange {
-                name: name.clone(),
-                action: Action::Delete,
-                before: Some(redact_value(o.value.clone(), o.sensitive)),
-                after: None,
-                sensitive: o.sensitive,
-            })
-            .collect()
-    } else {
-        let mut out = vec![];
-        for o in &spec.outputs {
-            let (v, s) = value::resolve(&o.value, &mut |t| lookup(t, input, &planned, &by_addr));
-            let sensitive = o.sensitive || !s.is_empty();
-            let before = prior.outputs.get(&o.name);
-            let action = match before {
-                None => Action::Create,
-                Some(b) if b.value != v || value::contains_unknown(&v) => Action::Update,
-                Some(_) => Action::NoOp,
-            };
-            out.push(OutputChange {
-                name: o.name.clone(),
-                action: if input.mode == PlanMode::RefreshOnly {
-                    Action::NoOp
-                } else {
-                    action
-                },
-                before: before.map(|b| redact_value(b.value.clone(), b.sensitive || sensitive)),
-                after: Some(if value::contains_unknown(&v) {
-                    v
-                } else {
-                    redact_value(v, sensitive)
-                }),
-                sensitive,
-            });
+            .map(|(name, o)| output_deleted(name, o))
+            .collect();
+    }
+    let mut out = vec![];
+    for o in &spec.outputs {
+        let (v, s) = value::resolve(&o.value, &mut |t| lookup(t, input, planned, by_addr));
+        let sensitive = o.sensitive || !s.is_empty();
+        let before = prior.outputs.get(&o.name);
+        let action = match before {
+            None => Action::Create,
+            Some(b) if b.value != v || value::contains_unknown(&v) => Action::Update,
+            Some(_) => Action::NoOp,
+        };
+        out.push(OutputChange {
+            name: o.name.clone(),
+            action: if input.mode == PlanMode::RefreshOnly {
+                Action::NoOp
+            } else {
+                action
+            },
+            before: before.map(|b| redact_value(b.value.clone(), b.sensitive || sensitive)),
+            after: Some(if value::contains_unknown(&v) {
+                v
+            } else {
+                redact_value(v, sensitive)
+            }),
+            sensitive,
+        });
+    }
+    for (name, o) in &prior.outputs {
+        if !spec.outputs.iter().any(|d| &d.name == name) {
+            out.push(output_deleted(name, o));
         }
-        for (name, o) in &prior.outputs {
-            if !spec.outputs.iter().any(|d| &d.name == name) {
-                out.push(OutputChange {
-                    name: name.clone(),
-                    action: Action::Delete,
-                    before: Some(redact_value(o.value.clone(), o.sensitive)),
-                    after: None,
-                    sensitive: o.sensitive,
-                });
-            }
-        }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        out
-    };
-
-    Ok(DiffOutput {
-        changes,
-        drift,
-        outputs,
-        configs,
-    })
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 fn redact_value(v: Value, sensitive: bool) -> Value {

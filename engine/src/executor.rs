@@ -22,6 +22,7 @@ use crate::dsl::{DeclaredResource, StackSpec};
 use crate::events::{Event, EventSink};
 use crate::plan::{Action, Plan, PlanMode, PlanRuntime};
 use crate::recorder::{Recorder, Write};
+use crate::schema::Schema;
 use crate::value::{self, Resolved, Target};
 
 /// One failed operation.
@@ -124,6 +125,9 @@ impl Default for ApplyOptions {
     }
 }
 
+/// The task that saves the state document, and what it ends with.
+type StateWriter = tokio::task::JoinHandle<(StateDocument, Option<StateError>)>;
+
 pub(crate) async fn execute(
     plan: &Plan,
     runtime: &PlanRuntime,
@@ -144,219 +148,19 @@ pub(crate) async fn execute(
             PlanMode::Normal => "apply".into(),
         },
     );
-    let mut report = ApplyReport::default();
-
     if plan.mode == PlanMode::RefreshOnly {
-        let mut writes = vec![];
-        for (addr, live) in &runtime.live {
-            match live {
-                None => writes.push(Write::Remove(addr.clone())),
-                Some(attrs) => {
-                    if let Some(rec) = prior.resources.get(addr)
-                        && &rec.attributes != attrs
-                    {
-                        let mut rec = rec.clone();
-                        rec.attributes = attrs.clone();
-                        writes.push(Write::Upsert(addr.clone(), Box::new(rec)));
-                    }
-                }
-            }
-        }
-        if !writes.is_empty()
-            && let Err(e) = recorder.write(writes).await
-        {
-            report.failed.push(Failure {
-                address: plan.stack.clone(),
-                action: "refresh".into(),
-                error: e,
-            });
-        }
-        drop(recorder);
-        let (doc, err) = writer.await.expect("state writer task");
-        if let Some(e) = err {
-            return Err(e);
-        }
-        report.serial = doc.serial;
-        report.outputs = doc.outputs;
-        return Ok(report);
+        return refresh_only(plan, runtime, recorder, writer).await;
     }
 
-    let mut known = HashMap::with_capacity(prior.resources.len());
-    for (addr, rec) in &prior.resources {
-        let attrs = runtime
-            .live
-            .get(addr)
-            .and_then(Option::as_ref)
-            .unwrap_or(&rec.attributes)
-            .clone();
-        known.insert(
-            addr.clone(),
-            (
-                rec.id.clone(),
-                attrs,
-                diff::recorded_attribute_sensitive(rec),
-            ),
-        );
-    }
-    let changed_fields = plan
-        .changes
-        .iter()
-        .map(|c| {
-            (
-                c.address.clone(),
-                c.fields.iter().map(|f| f.path.clone()).collect(),
-            )
-        })
-        .collect();
-    let shared = Arc::new(Shared {
-        stack: plan.stack.clone(),
-        spec: Arc::clone(&runtime.spec),
-        declared: runtime
-            .spec
-            .resources
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.address.clone(), i))
-            .collect(),
-        registry: registry.clone(),
-        recorder: recorder.clone(),
-        events: events.clone(),
-        cancel: cancel.clone(),
-        prior: prior.clone(),
-        known: Mutex::new(known),
-        changed_fields,
-        stack_outputs: runtime.stack_outputs.clone(),
-    });
-    drop(recorder);
-
-    let mut nodes = build_graph(plan, &runtime.spec, &prior);
+    let shared = Arc::new(shared_context(
+        plan, runtime, registry, recorder, events, cancel,
+    ));
+    let mut scheduler = Scheduler::new(build_graph(plan, &runtime.spec, &prior));
     events.emit(Event::ApplyStarted {
-        operations: nodes.len(),
+        operations: scheduler.nodes.len(),
     });
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut ready: VecDeque<usize> = (0..nodes.len())
-        .filter(|&i| nodes[i].waiting == 0)
-        .collect();
-    let mut tasks = JoinSet::new();
-    let mut running = 0usize;
-    let parallelism = options.parallelism.max(1);
-    let mut stopping = false;
-
-    loop {
-        while !stopping && running < parallelism {
-            let Some(i) = ready.pop_front() else { break };
-            if nodes[i].status != NodeStatus::Waiting {
-                continue;
-            }
-            nodes[i].status = NodeStatus::Running;
-            running += 1;
-            let node = (nodes[i].address.clone(), nodes[i].phase, nodes[i].action);
-            events.emit(Event::OperationStarted {
-                address: node.0.clone(),
-                action: label(node.1, node.2).into(),
-            });
-            let shared = shared.clone();
-            let tx = tx.clone();
-            tasks.spawn(async move {
-                let started = Instant::now();
-                let result = run_node(&shared, i, &node.0, node.1, node.2, &tx).await;
-                let _ = tx.send(Msg::Done(i, result, started));
-            });
-        }
-        if running == 0 {
-            break;
-        }
-        let msg = tokio::select! {
-            m = rx.recv() => m,
-            _ = cancel.at_least(if stopping { 2 } else { 1 }) => {
-                let count = cancel.count();
-                events.emit(Event::Interrupted { count });
-                report.interrupted = true;
-                if count >= 2 {
-                    tasks.abort_all();
-                    for n in nodes.iter_mut().filter(|n| n.status == NodeStatus::Running) {
-                        n.status = NodeStatus::Failed;
-                        report.failed.push(Failure {
-                            address: n.address.clone(),
-                            action: label(n.phase, n.action).into(),
-                            error: "abandoned by a second interrupt; its intent is recorded and the next apply resumes it".into(),
-                        });
-                    }
-                    break;
-                }
-                stopping = true;
-                continue;
-            }
-        };
-        let Some(msg) = msg else { break };
-        match msg {
-            Msg::Usable(i, id, attrs) => {
-                shared
-                    .known
-                    .lock()
-                    .expect("known mutex")
-                    .insert(nodes[i].address.clone(), (Some(id), attrs, BTreeSet::new()));
-                events.emit(Event::Usable {
-                    address: nodes[i].address.clone(),
-                });
-                release(&mut nodes, i, true, &mut ready);
-            }
-            Msg::Done(i, result, started) => {
-                running -= 1;
-                let (address, phase, action) =
-                    (nodes[i].address.clone(), nodes[i].phase, nodes[i].action);
-                match result {
-                    Ok(()) => {
-                        nodes[i].status = NodeStatus::Done;
-                        report
-                            .succeeded
-                            .push((address.clone(), label(phase, action).into()));
-                        let id = shared
-                            .known
-                            .lock()
-                            .expect("known mutex")
-                            .get(&address)
-                            .and_then(|k| k.0.clone());
-                        events.emit(Event::OperationFinished {
-                            address,
-                            action: label(phase, action).into(),
-                            id: if phase == Phase::Destroy { None } else { id },
-                            elapsed: started.elapsed(),
-                        });
-                        release(&mut nodes, i, false, &mut ready);
-                    }
-                    Err(error) => {
-                        nodes[i].status = NodeStatus::Failed;
-                        events.emit(Event::OperationFailed {
-                            address: address.clone(),
-                            action: label(phase, action).into(),
-                            error: error.clone(),
-                        });
-                        report.failed.push(Failure {
-                            address: address.clone(),
-                            action: label(phase, action).into(),
-                            error,
-                        });
-                        skip_dependents(&mut nodes, i, &address, &mut report, events);
-                    }
-                }
-            }
-        }
-    }
-    for n in nodes.iter().filter(|n| n.status == NodeStatus::Waiting) {
-        let reason = if report.interrupted {
-            "not started: interrupted".to_string()
-        } else {
-            "not started".to_string()
-        };
-        report.skipped.push((n.address.clone(), reason.clone()));
-        events.emit(Event::Skipped {
-            address: n.address.clone(),
-            reason,
-        });
-    }
-    drop(tx);
-    while tasks.join_next().await.is_some() {}
+    scheduler.run(&shared, options.parallelism.max(1)).await;
+    let mut report = scheduler.report;
 
     // Outputs: resolved from what is known now; an output whose inputs are not all known
     // keeps its previous value.
@@ -384,6 +188,303 @@ pub(crate) async fn execute(
     match err {
         Some(e) => Err(e),
         None => Ok(report),
+    }
+}
+
+/// `apply --refresh-only`: records the refreshed attributes (and forgets objects gone outside
+/// kapstan), changing nothing in the cloud.
+async fn refresh_only(
+    plan: &Plan,
+    runtime: &PlanRuntime,
+    recorder: Recorder,
+    writer: StateWriter,
+) -> Result<ApplyReport, StateError> {
+    let mut report = ApplyReport::default();
+    let mut writes = vec![];
+    for (addr, live) in &runtime.live {
+        match live {
+            None => writes.push(Write::Remove(addr.clone())),
+            Some(attrs) => {
+                if let Some(rec) = runtime.prior.resources.get(addr)
+                    && &rec.attributes != attrs
+                {
+                    let mut rec = rec.clone();
+                    rec.attributes = attrs.clone();
+                    writes.push(Write::Upsert(addr.clone(), Box::new(rec)));
+                }
+            }
+        }
+    }
+    if !writes.is_empty()
+        && let Err(e) = recorder.write(writes).await
+    {
+        report.failed.push(Failure {
+            address: plan.stack.clone(),
+            action: "refresh".into(),
+            error: e,
+        });
+    }
+    drop(recorder);
+    let (doc, err) = writer.await.expect("state writer task");
+    if let Some(e) = err {
+        return Err(e);
+    }
+    report.serial = doc.serial;
+    report.outputs = doc.outputs;
+    Ok(report)
+}
+
+/// What the operation tasks of one apply share: the spec, the drivers, the recorder and the
+/// attributes known so far (refreshed ones first, recorded ones otherwise).
+fn shared_context(
+    plan: &Plan,
+    runtime: &PlanRuntime,
+    registry: &Registry,
+    recorder: Recorder,
+    events: &EventSink,
+    cancel: &Cancel,
+) -> Shared {
+    let prior = &runtime.prior;
+    let mut known = HashMap::with_capacity(prior.resources.len());
+    for (addr, rec) in &prior.resources {
+        let attrs = runtime
+            .live
+            .get(addr)
+            .and_then(Option::as_ref)
+            .unwrap_or(&rec.attributes)
+            .clone();
+        known.insert(
+            addr.clone(),
+            (
+                rec.id.clone(),
+                attrs,
+                diff::recorded_attribute_sensitive(rec),
+            ),
+        );
+    }
+    let changed_fields = plan
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                c.address.clone(),
+                c.fields.iter().map(|f| f.path.clone()).collect(),
+            )
+        })
+        .collect();
+    Shared {
+        stack: plan.stack.clone(),
+        spec: Arc::clone(&runtime.spec),
+        declared: runtime
+            .spec
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.address.clone(), i))
+            .collect(),
+        registry: registry.clone(),
+        recorder,
+        events: events.clone(),
+        cancel: cancel.clone(),
+        prior: prior.clone(),
+        known: Mutex::new(known),
+        changed_fields,
+        stack_outputs: runtime.stack_outputs.clone(),
+    }
+}
+
+/// Runs the operation graph: at most `parallelism` operations at once, each as soon as what it
+/// waits for is done (or usable), dependents of a failure skipped, interrupts honoured.
+struct Scheduler {
+    nodes: Vec<Node>,
+    ready: VecDeque<usize>,
+    running: usize,
+    stopping: bool,
+    report: ApplyReport,
+}
+
+impl Scheduler {
+    fn new(nodes: Vec<Node>) -> Self {
+        let ready = (0..nodes.len())
+            .filter(|&i| nodes[i].waiting == 0)
+            .collect();
+        Self {
+            nodes,
+            ready,
+            running: 0,
+            stopping: false,
+            report: ApplyReport::default(),
+        }
+    }
+
+    async fn run(&mut self, shared: &Arc<Shared>, parallelism: usize) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+        let mut tasks = JoinSet::new();
+        let cancel = shared.cancel.clone();
+        loop {
+            self.start_ready(shared, parallelism, &tx, &mut tasks);
+            if self.running == 0 {
+                break;
+            }
+            let msg = tokio::select! {
+                m = rx.recv() => m,
+                _ = cancel.at_least(if self.stopping { 2 } else { 1 }) => {
+                    if self.interrupted(shared, &mut tasks) {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let Some(msg) = msg else { break };
+            self.on_message(shared, msg);
+        }
+        let reason = if self.report.interrupted {
+            "not started: interrupted"
+        } else {
+            "not started"
+        };
+        for n in self
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Waiting)
+        {
+            self.report
+                .skipped
+                .push((n.address.clone(), reason.to_string()));
+            shared.events.emit(Event::Skipped {
+                address: n.address.clone(),
+                reason: reason.to_string(),
+            });
+        }
+        drop(tx);
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// Starts ready operations up to `parallelism` (none once an interrupt asked to stop).
+    fn start_ready(
+        &mut self,
+        shared: &Arc<Shared>,
+        parallelism: usize,
+        tx: &mpsc::UnboundedSender<Msg>,
+        tasks: &mut JoinSet<()>,
+    ) {
+        while !self.stopping && self.running < parallelism {
+            let Some(i) = self.ready.pop_front() else {
+                break;
+            };
+            if self.nodes[i].status != NodeStatus::Waiting {
+                continue;
+            }
+            self.nodes[i].status = NodeStatus::Running;
+            self.running += 1;
+            let n = &self.nodes[i];
+            let node = (n.address.clone(), n.phase, n.action);
+            shared.events.emit(Event::OperationStarted {
+                address: node.0.clone(),
+                action: label(node.1, node.2).into(),
+            });
+            let shared = shared.clone();
+            let tx = tx.clone();
+            tasks.spawn(async move {
+                let started = Instant::now();
+                let result = run_node(&shared, i, &node.0, node.1, node.2, &tx).await;
+                let _ = tx.send(Msg::Done(i, result, started));
+            });
+        }
+    }
+
+    /// An interrupt: the first stops starting operations, the second abandons the running
+    /// ones (their intents stay recorded). True when the run must end now.
+    fn interrupted(&mut self, shared: &Shared, tasks: &mut JoinSet<()>) -> bool {
+        let count = shared.cancel.count();
+        shared.events.emit(Event::Interrupted { count });
+        self.report.interrupted = true;
+        if count < 2 {
+            self.stopping = true;
+            return false;
+        }
+        tasks.abort_all();
+        for n in self
+            .nodes
+            .iter_mut()
+            .filter(|n| n.status == NodeStatus::Running)
+        {
+            n.status = NodeStatus::Failed;
+            self.report.failed.push(Failure {
+                address: n.address.clone(),
+                action: label(n.phase, n.action).into(),
+                error: "abandoned by a second interrupt; its intent is recorded and the next apply resumes it".into(),
+            });
+        }
+        true
+    }
+
+    fn on_message(&mut self, shared: &Shared, msg: Msg) {
+        match msg {
+            Msg::Usable(i, id, attrs) => {
+                shared.known.lock().expect("known mutex").insert(
+                    self.nodes[i].address.clone(),
+                    (Some(id), attrs, BTreeSet::new()),
+                );
+                shared.events.emit(Event::Usable {
+                    address: self.nodes[i].address.clone(),
+                });
+                release(&mut self.nodes, i, true, &mut self.ready);
+            }
+            Msg::Done(i, result, started) => {
+                self.running -= 1;
+                self.on_done(shared, i, result, started);
+            }
+        }
+    }
+
+    fn on_done(&mut self, shared: &Shared, i: usize, result: Result<(), String>, started: Instant) {
+        let (address, phase, action) = (
+            self.nodes[i].address.clone(),
+            self.nodes[i].phase,
+            self.nodes[i].action,
+        );
+        match result {
+            Ok(()) => {
+                self.nodes[i].status = NodeStatus::Done;
+                self.report
+                    .succeeded
+                    .push((address.clone(), label(phase, action).into()));
+                let id = shared
+                    .known
+                    .lock()
+                    .expect("known mutex")
+                    .get(&address)
+                    .and_then(|k| k.0.clone());
+                shared.events.emit(Event::OperationFinished {
+                    address,
+                    action: label(phase, action).into(),
+                    id: if phase == Phase::Destroy { None } else { id },
+                    elapsed: started.elapsed(),
+                });
+                release(&mut self.nodes, i, false, &mut self.ready);
+            }
+            Err(error) => {
+                self.nodes[i].status = NodeStatus::Failed;
+                shared.events.emit(Event::OperationFailed {
+                    address: address.clone(),
+                    action: label(phase, action).into(),
+                    error: error.clone(),
+                });
+                self.report.failed.push(Failure {
+                    address: address.clone(),
+                    action: label(phase, action).into(),
+                    error,
+                });
+                skip_dependents(
+                    &mut self.nodes,
+                    i,
+                    &address,
+                    &mut self.report,
+                    &shared.events,
+                );
+            }
+        }
     }
 }
 
@@ -662,26 +763,73 @@ fn pending(operation: &str, marker: Value) -> ResourceStatus {
     })
 }
 
-async fn apply(
-    shared: &Arc<Shared>,
-    index: usize,
+/// How one resource's records are written during its operation: its resolved config, the
+/// pointers that are sensitive and its dependencies.
+struct Recording<'a> {
+    declared: &'a DeclaredResource,
+    schema: &'a Schema,
+    config: Value,
+    sensitive: BTreeSet<String>,
+    dependencies: Vec<String>,
+}
+
+impl Recording<'_> {
+    fn record(
+        &self,
+        id: Option<String>,
+        attributes: Value,
+        status: ResourceStatus,
+    ) -> ResourceState {
+        let mut s: BTreeSet<String> = self
+            .sensitive
+            .iter()
+            .map(|p| format!("/config{p}"))
+            .collect();
+        for f in &self.schema.fields {
+            if f.sensitive && attributes.get(f.name).is_some() {
+                s.insert(format!("/attributes/{}", value::escape(f.name)));
+            }
+        }
+        for p in &self.sensitive {
+            if attributes.pointer(p).is_some() {
+                s.insert(format!("/attributes{p}"));
+            }
+        }
+        ResourceState {
+            kind: self.declared.kind.clone(),
+            id,
+            config: self.config.clone(),
+            attributes,
+            dependencies: self.dependencies.clone(),
+            status,
+            sensitive: s,
+        }
+    }
+
+    /// The record of a create in flight, before the cloud has given it an id.
+    fn create_intent(&self, marker: Value) -> ResourceState {
+        self.record(
+            None,
+            Value::Object(Default::default()),
+            pending("create", marker),
+        )
+    }
+}
+
+/// The config of `declared` resolved from what is known now, checked by its driver; and its
+/// sensitive pointers. An error names what cannot be applied.
+fn resolved_config(
+    shared: &Shared,
     declared: &DeclaredResource,
-    action: Action,
-    tx: &mpsc::UnboundedSender<Msg>,
-) -> Result<(), String> {
-    let address = declared.address.as_str();
-    let driver = shared
-        .registry
-        .get(&declared.kind)
-        .cloned()
-        .ok_or_else(|| format!("unknown kind {}", declared.kind))?;
-    let prior = shared.prior.resources.get(address).cloned();
+    driver: &dyn crate::driver::Driver,
+    prior: Option<&ResourceState>,
+) -> Result<(Value, BTreeSet<String>), String> {
     let (config, mut sensitive) = {
         let known = shared.known.lock().expect("known mutex");
         diff::resolve_config(
             &declared.config,
             &declared.lifecycle,
-            prior.as_ref().map(|p| &p.config),
+            prior.map(|p| &p.config),
             &mut |t| lookup_known(t, &known, &shared.stack_outputs),
         )
     };
@@ -710,37 +858,22 @@ async fn apply(
             }
         }
     }
-    let deps = diff::dependencies_of(declared);
-    let effects = driver.has_external_effects();
-    let record = |id: Option<String>, attributes: Value, status: ResourceStatus| {
-        let mut s: BTreeSet<String> = sensitive.iter().map(|p| format!("/config{p}")).collect();
-        for f in &driver.schema().fields {
-            if f.sensitive && attributes.get(f.name).is_some() {
-                s.insert(format!("/attributes/{}", value::escape(f.name)));
-            }
-        }
-        for p in &sensitive {
-            if attributes.pointer(p).is_some() {
-                s.insert(format!("/attributes{p}"));
-            }
-        }
-        ResourceState {
-            kind: declared.kind.clone(),
-            id,
-            config: config.clone(),
-            attributes,
-            dependencies: deps.clone(),
-            status,
-            sensitive: s,
-        }
-    };
+    Ok((config, sensitive))
+}
 
+/// The driver's context for one operation: a checkpoint that records the create intent's
+/// marker (for drivers with external effects) and a callback that makes the object usable by
+/// dependents early.
+fn driver_context(
+    shared: &Arc<Shared>,
+    index: usize,
+    address: &str,
+    recording: &Recording<'_>,
+    effects: bool,
+    tx: &mpsc::UnboundedSender<Msg>,
+) -> DriverContext {
     let recorder = shared.recorder.clone();
-    let checkpoint_record = record(
-        None,
-        Value::Object(Default::default()),
-        pending("create", Value::Null),
-    );
+    let checkpoint_record = recording.create_intent(Value::Null);
     let checkpoint_addr = address.to_string();
     let checkpoint: crate::driver::CheckpointFn = Arc::new(move |marker: Value| {
         let recorder = recorder.clone();
@@ -761,62 +894,113 @@ async fn apply(
     let usable: Arc<dyn Fn(String, Value) + Send + Sync> = Arc::new(move |id, attrs| {
         let _ = tx_usable.send(Msg::Usable(index, id, attrs));
     });
-    let ctx = DriverContext::with(
+    DriverContext::with(
         &shared.stack,
         address,
         shared.events.clone(),
         shared.cancel.clone(),
         effects.then_some(checkpoint),
         Some(usable),
-    );
+    )
+}
 
-    let is_update = action == Action::Update
-        && prior.as_ref().is_some_and(
-            |p| !matches!(&p.status, ResourceStatus::Pending(op) if op.operation == "create"),
-        );
-    if is_update {
-        let prior = prior.expect("checked");
-        if effects {
-            let mut intent = prior.clone();
-            intent.status = pending("update", Value::Null);
-            shared
-                .recorder
-                .write(vec![Write::Upsert(address.into(), Box::new(intent))])
-                .await?;
+/// Saves a finished object's record and makes its attributes known to dependents.
+async fn save_ready(shared: &Shared, address: &str, rec: ResourceState) -> Result<(), String> {
+    shared
+        .recorder
+        .write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))])
+        .await?;
+    let sensitive = diff::recorded_attribute_sensitive(&rec);
+    shared
+        .known
+        .lock()
+        .expect("known mutex")
+        .insert(address.into(), (rec.id, rec.attributes, sensitive));
+    Ok(())
+}
+
+async fn apply(
+    shared: &Arc<Shared>,
+    index: usize,
+    declared: &DeclaredResource,
+    action: Action,
+    tx: &mpsc::UnboundedSender<Msg>,
+) -> Result<(), String> {
+    let address = declared.address.as_str();
+    let driver = shared
+        .registry
+        .get(&declared.kind)
+        .cloned()
+        .ok_or_else(|| format!("unknown kind {}", declared.kind))?;
+    let prior = shared.prior.resources.get(address).cloned();
+    let (config, sensitive) = resolved_config(shared, declared, driver.as_ref(), prior.as_ref())?;
+    let recording = Recording {
+        declared,
+        schema: driver.schema(),
+        config,
+        sensitive,
+        dependencies: diff::dependencies_of(declared),
+    };
+    let effects = driver.has_external_effects();
+    let ctx = driver_context(shared, index, address, &recording, effects, tx);
+    match prior {
+        Some(prior)
+            if action == Action::Update
+                && !matches!(&prior.status, ResourceStatus::Pending(op) if op.operation == "create") =>
+        {
+            if effects {
+                let mut intent = prior.clone();
+                intent.status = pending("update", Value::Null);
+                shared
+                    .recorder
+                    .write(vec![Write::Upsert(address.into(), Box::new(intent))])
+                    .await?;
+            }
+            let changed = shared
+                .changed_fields
+                .get(address)
+                .cloned()
+                .unwrap_or_default();
+            let attrs = driver
+                .update(&ctx, &prior, &recording.config, &changed)
+                .await
+                .map_err(|e| e.to_string())?;
+            let rec = recording.record(prior.id.clone(), attrs, ResourceStatus::Ready);
+            save_ready(shared, address, rec).await
         }
-        let changed = shared
-            .changed_fields
-            .get(address)
-            .cloned()
-            .unwrap_or_default();
-        let attrs = driver
-            .update(&ctx, &prior, &config, &changed)
+        prior => {
+            create(
+                shared,
+                driver.as_ref(),
+                &ctx,
+                &recording,
+                action,
+                prior,
+                effects,
+            )
             .await
-            .map_err(|e| e.to_string())?;
-        let rec = record(prior.id.clone(), attrs.clone(), ResourceStatus::Ready);
-        shared
-            .recorder
-            .write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))])
-            .await?;
-        shared.known.lock().expect("known mutex").insert(
-            address.into(),
-            (
-                prior.id.clone(),
-                attrs,
-                diff::recorded_attribute_sensitive(&rec),
-            ),
-        );
-        return Ok(());
+        }
     }
+}
 
-    // Create (fresh, resumed, or the create half of a replacement).
+/// A create: fresh, resumed from a recorded intent, or the create half of a replacement.
+async fn create(
+    shared: &Shared,
+    driver: &dyn crate::driver::Driver,
+    ctx: &DriverContext,
+    recording: &Recording<'_>,
+    action: Action,
+    prior: Option<ResourceState>,
+    effects: bool,
+) -> Result<(), String> {
+    let address = recording.declared.address.as_str();
     let resume_marker = prior.as_ref().and_then(|p| match &p.status {
         ResourceStatus::Pending(op) if op.operation == "create" => Some(op.marker.clone()),
         _ => None,
     });
     let mut writes = vec![];
     if action == Action::Replace
-        && declared.lifecycle.create_before_destroy
+        && recording.declared.lifecycle.create_before_destroy
         && let Some(old) = &prior
     {
         writes.push(Write::Upsert(
@@ -827,11 +1011,7 @@ async fn apply(
     if effects {
         writes.push(Write::Upsert(
             address.into(),
-            Box::new(record(
-                None,
-                Value::Object(Default::default()),
-                pending("create", resume_marker.clone().unwrap_or(Value::Null)),
-            )),
+            Box::new(recording.create_intent(resume_marker.clone().unwrap_or(Value::Null))),
         ));
     }
     if !writes.is_empty() {
@@ -839,37 +1019,21 @@ async fn apply(
     }
     let recovered = match &resume_marker {
         Some(marker) => driver
-            .recover(&ctx, &config, marker)
+            .recover(ctx, &recording.config, marker)
             .await
             .map_err(|e| e.to_string())?,
         None => None,
     };
     let created: Created = match recovered {
         Some(c) => c,
-        None => match driver.create(&ctx, &config).await {
+        None => match driver.create(ctx, &recording.config).await {
             Ok(c) => c,
             Err(DriverError::Interrupted) => return Err("interrupted".into()),
             Err(e) => return Err(e.to_string()),
         },
     };
-    let rec = record(
-        Some(created.id.clone()),
-        created.attributes.clone(),
-        ResourceStatus::Ready,
-    );
-    shared
-        .recorder
-        .write(vec![Write::Upsert(address.into(), Box::new(rec.clone()))])
-        .await?;
-    shared.known.lock().expect("known mutex").insert(
-        address.into(),
-        (
-            Some(created.id),
-            created.attributes,
-            diff::recorded_attribute_sensitive(&rec),
-        ),
-    );
-    Ok(())
+    let rec = recording.record(Some(created.id), created.attributes, ResourceStatus::Ready);
+    save_ready(shared, address, rec).await
 }
 
 async fn destroy(shared: &Arc<Shared>, address: &str) -> Result<(), String> {

@@ -116,117 +116,23 @@ pub fn to_terraform_json(plan: &Plan, extra: Option<Value>) -> Value {
     let mut planned = vec![];
     let mut prior = vec![];
     for c in &plan.changes {
-        let address = terraform_address(&c.kind, &c.address);
-        let provider = provider_name(&c.kind);
         let after = c.after.as_ref().map(strip_unknown);
-        let mut change = json!({
-            "address": address,
-            "mode": "managed",
-            "type": c.kind,
-            "name": c.address,
-            "provider_name": provider,
-            "change": {
-                "actions": actions(c),
-                "before": c.before.clone().unwrap_or(Value::Null),
-                "after": after.clone().unwrap_or(Value::Null),
-                "after_unknown": c.after.as_ref().map(unknown_mask).unwrap_or(json!({})),
-                "before_sensitive": if c.before.is_some() { sensitive_mask(&c.before_sensitive) } else { Value::Bool(false) },
-                "after_sensitive": if c.after.is_some() { sensitive_mask(&c.after_sensitive) } else { Value::Bool(false) },
-            }
-        });
-        if c.action == Action::Replace {
-            change["action_reason"] = json!("replace_because_cannot_update");
-            let paths: Vec<Value> = c
-                .fields
-                .iter()
-                .filter(|f| f.forces_replacement)
-                .map(|f| {
-                    Value::Array(
-                        f.path
-                            .trim_start_matches('/')
-                            .split('/')
-                            .map(|s| json!(s))
-                            .collect(),
-                    )
-                })
-                .collect();
-            change["change"]["replace_paths"] = Value::Array(paths);
-        }
-        if c.action == Action::Delete {
-            change["action_reason"] = json!("delete_because_no_resource_config");
-        }
-        if let Some(reason) = &c.reason {
-            change["kapstan_reason"] = json!(reason);
-        }
-        if !c.details.is_empty() {
-            let objects: Vec<Value> = c
-                .details
-                .iter()
-                .map(|d| {
-                    let mut o = json!({"action": d.action.verb(), "name": d.name});
-                    if !d.fields.is_empty() {
-                        o["fields"] = json!(d.fields);
-                    }
-                    o
-                })
-                .collect();
-            change["kapstan_objects"] = Value::Array(objects);
-        }
-        resource_changes.push(change);
+        resource_changes.push(resource_change(c, after.as_ref()));
         if c.action != Action::Delete {
-            planned.push(json!({
-                "address": address,
-                "mode": "managed",
-                "type": c.kind,
-                "name": c.address,
-                "provider_name": provider,
-                "schema_version": 0,
-                "values": after.unwrap_or(Value::Null),
-                "sensitive_values": sensitive_mask(&c.after_sensitive),
-            }));
+            let mut values = resource_values(&c.kind, &c.address);
+            values["values"] = after.unwrap_or(Value::Null);
+            values["sensitive_values"] = sensitive_mask(&c.after_sensitive);
+            planned.push(values);
         }
         if let Some(before) = &c.before {
-            prior.push(json!({
-                "address": address,
-                "mode": "managed",
-                "type": c.kind,
-                "name": c.address,
-                "provider_name": provider,
-                "schema_version": 0,
-                "values": before,
-                "sensitive_values": sensitive_mask(&c.before_sensitive),
-                "depends_on": c.depends_on,
-            }));
+            let mut values = resource_values(&c.kind, &c.address);
+            values["values"] = before.clone();
+            values["sensitive_values"] = sensitive_mask(&c.before_sensitive);
+            values["depends_on"] = json!(c.depends_on);
+            prior.push(values);
         }
     }
-    let mut output_changes = Map::new();
-    let mut planned_outputs = Map::new();
-    for o in &plan.outputs {
-        let acts = match o.action {
-            Action::NoOp => json!(["no-op"]),
-            Action::Create => json!(["create"]),
-            Action::Update => json!(["update"]),
-            Action::Delete => json!(["delete"]),
-            Action::Replace => json!(["delete", "create"]),
-        };
-        output_changes.insert(
-            o.name.clone(),
-            json!({
-                "actions": acts,
-                "before": o.before,
-                "after": o.after.as_ref().map(strip_unknown),
-                "after_unknown": o.after.as_ref().is_some_and(value::contains_unknown),
-                "before_sensitive": o.sensitive,
-                "after_sensitive": o.sensitive,
-            }),
-        );
-        if o.action != Action::Delete {
-            planned_outputs.insert(
-                o.name.clone(),
-                json!({"sensitive": o.sensitive, "value": o.after.as_ref().map(strip_unknown)}),
-            );
-        }
-    }
+    let (output_changes, planned_outputs) = outputs(plan);
     let drift: Vec<Value> = plan
         .drift
         .iter()
@@ -236,18 +142,13 @@ pub fn to_terraform_json(plan: &Plan, extra: Option<Value>) -> Value {
         .drift
         .iter()
         .map(|d| {
-            json!({
-                "address": terraform_address(&d.kind, &d.address),
-                "mode": "managed",
-                "type": d.kind,
-                "name": d.address,
-                "provider_name": provider_name(&d.kind),
-                "change": {
-                    "actions": if d.deleted { json!(["delete"]) } else { json!(["update"]) },
-                    "before": Value::Null,
-                    "after": Value::Null,
-                }
-            })
+            let mut change = resource_identity(&d.kind, &d.address);
+            change["change"] = json!({
+                "actions": if d.deleted { json!(["delete"]) } else { json!(["update"]) },
+                "before": Value::Null,
+                "after": Value::Null,
+            });
+            change
         })
         .collect();
     let mut kapstan = json!({
@@ -282,4 +183,107 @@ pub fn to_terraform_json(plan: &Plan, extra: Option<Value>) -> Value {
         "errored": false,
         "kapstan": kapstan,
     })
+}
+
+/// The fields that name a resource in every part of the plan JSON.
+fn resource_identity(kind: &str, address: &str) -> Value {
+    json!({
+        "address": terraform_address(kind, address),
+        "mode": "managed",
+        "type": kind,
+        "name": address,
+        "provider_name": provider_name(kind),
+    })
+}
+
+/// A resource's identity in `planned_values` and `prior_state` (values added by the caller).
+fn resource_values(kind: &str, address: &str) -> Value {
+    let mut v = resource_identity(kind, address);
+    v["schema_version"] = json!(0);
+    v
+}
+
+/// One entry of `resource_changes`.
+fn resource_change(c: &ResourceChange, after: Option<&Value>) -> Value {
+    let mut change = resource_identity(&c.kind, &c.address);
+    change["change"] = json!({
+        "actions": actions(c),
+        "before": c.before.clone().unwrap_or(Value::Null),
+        "after": after.cloned().unwrap_or(Value::Null),
+        "after_unknown": c.after.as_ref().map(unknown_mask).unwrap_or(json!({})),
+        "before_sensitive": if c.before.is_some() { sensitive_mask(&c.before_sensitive) } else { Value::Bool(false) },
+        "after_sensitive": if c.after.is_some() { sensitive_mask(&c.after_sensitive) } else { Value::Bool(false) },
+    });
+    if c.action == Action::Replace {
+        change["action_reason"] = json!("replace_because_cannot_update");
+        let paths: Vec<Value> = c
+            .fields
+            .iter()
+            .filter(|f| f.forces_replacement)
+            .map(|f| {
+                Value::Array(
+                    f.path
+                        .trim_start_matches('/')
+                        .split('/')
+                        .map(|s| json!(s))
+                        .collect(),
+                )
+            })
+            .collect();
+        change["change"]["replace_paths"] = Value::Array(paths);
+    }
+    if c.action == Action::Delete {
+        change["action_reason"] = json!("delete_because_no_resource_config");
+    }
+    if let Some(reason) = &c.reason {
+        change["kapstan_reason"] = json!(reason);
+    }
+    if !c.details.is_empty() {
+        let objects: Vec<Value> = c
+            .details
+            .iter()
+            .map(|d| {
+                let mut o = json!({"action": d.action.verb(), "name": d.name});
+                if !d.fields.is_empty() {
+                    o["fields"] = json!(d.fields);
+                }
+                o
+            })
+            .collect();
+        change["kapstan_objects"] = Value::Array(objects);
+    }
+    change
+}
+
+/// `output_changes` and the outputs of `planned_values`.
+fn outputs(plan: &Plan) -> (Map<String, Value>, Map<String, Value>) {
+    let mut output_changes = Map::new();
+    let mut planned_outputs = Map::new();
+    for o in &plan.outputs {
+        let acts = match o.action {
+            Action::NoOp => json!(["no-op"]),
+            Action::Create => json!(["create"]),
+            Action::Update => json!(["update"]),
+            Action::Delete => json!(["delete"]),
+            Action::Replace => json!(["delete", "create"]),
+        };
+        output_changes.insert(
+            o.name.clone(),
+            json!({
+                "actions": acts,
+                "before": o.before,
+                "after": o.after.as_ref().map(strip_unknown),
+                "after_unknown": o.after.as_ref().is_some_and(value::contains_unknown),
+                "before_sensitive": o.sensitive,
+                "after_sensitive": o.sensitive,
+            }),
+        );
+        if o.action != Action::Delete {
+            planned_outputs.insert(
+                o.name.clone(),
+                json!({"sensitive": o.sensitive, "value": o.after.as_ref().map(strip_unknown)}),
+            );
+        }
+    }
+    (output_changes, planned_outputs)
 }

@@ -8,6 +8,7 @@ pub mod helm;
 pub mod kubernetes;
 pub mod local;
 pub mod pricing;
+pub mod sandbox_api;
 pub mod scaleway;
 
 use std::sync::Arc;

@@ -6,13 +6,138 @@ use kapstan_engine::{EventSink, PlanFile, plan_json, value};
 use kapstan_state::ResourceStatus;
 use serde_json::{Value, json};
 
-use crate::args::StackArgs;
-use crate::context::{Project, load_stack, stack_name};
+use kapstan_platform::Project;
+
+use crate::args::{Command, EnvArgs, StackArgs};
 use crate::error::CliError;
+
+fn load_stack(stack: &StackArgs) -> Result<kapstan_engine::StackSpec, CliError> {
+    Ok(kapstan_platform::project::load_stack(&stack.source())?)
+}
+
+fn stack_name(stack: &StackArgs) -> Result<String, CliError> {
+    Ok(kapstan_platform::project::stack_name(&stack.source())?)
+}
+
+/// Runs `show`, `output`, `validate`, `graph`, `import` or `stacks`; `None` for another
+/// command.
+pub(crate) async fn dispatch(
+    command: &Command,
+    project: &dyn Fn() -> Result<Project, CliError>,
+) -> Option<Result<i32, CliError>> {
+    Some(match command {
+        Command::Show {
+            plan_file,
+            stack,
+            env,
+            json,
+        } => match project() {
+            Ok(p) => show_all(&p, plan_file.as_deref(), stack, env, *json).await,
+            Err(e) => Err(e),
+        },
+        Command::Output {
+            name,
+            stack,
+            envsel,
+            json,
+            raw,
+        } => match project() {
+            Ok(p) => outputs(&p, name.as_deref(), stack, envsel, *json, *raw).await,
+            Err(e) => Err(e),
+        },
+        Command::Validate { stack, json } => match project() {
+            Ok(p) => validate(&p, stack, *json).await,
+            Err(e) => Err(e),
+        },
+        Command::Graph { stack } => graph(stack),
+        Command::Import { address, id, stack } => match project() {
+            Ok(p) => import(&p, address, id, stack).await,
+            Err(e) => Err(e),
+        },
+        Command::Stacks => stacks(),
+        _ => return None,
+    })
+}
+
+/// `kapstan show`: a plan file, one stack, or every stack of `--env` under its name.
+async fn show_all(
+    project: &Project,
+    plan_file: Option<&Path>,
+    stack: &StackArgs,
+    env: &EnvArgs,
+    json: bool,
+) -> Result<i32, CliError> {
+    let stacks = env.stacks(stack);
+    if plan_file.is_some() || stacks.len() == 1 {
+        return show(project, plan_file, &stacks[0], json).await;
+    }
+    for (n, s) in stacks.iter().enumerate() {
+        let gap = if n > 0 { "\n" } else { "" };
+        println!("{gap}=== Stack {} ===\n", s.stack);
+        show(project, None, s, json).await?;
+    }
+    Ok(0)
+}
+
+/// `kapstan output`: one output or all; with `--env`, every phase's.
+async fn outputs(
+    project: &Project,
+    name: Option<&str>,
+    stack: &StackArgs,
+    envsel: &EnvArgs,
+    json: bool,
+    raw: bool,
+) -> Result<i32, CliError> {
+    let mut candidates = envsel.stacks(stack);
+    if name.is_none() && candidates.len() > 1 {
+        // Every phase's outputs, each under its stack, phases never applied skipped.
+        let store = project.store()?;
+        let mut shown = 0;
+        // With --json: one document, the outputs of each stack under its name.
+        let mut by_stack = serde_json::Map::new();
+        for candidate in &candidates {
+            let Some(doc) = store.load(&candidate.stack).await? else {
+                continue;
+            };
+            shown += 1;
+            if json {
+                by_stack.insert(
+                    candidate.stack.clone(),
+                    Value::Object(redacted_outputs(&doc)),
+                );
+                continue;
+            }
+            let gap = if shown > 1 { "\n" } else { "" };
+            println!("{gap}=== Stack {} ===\n", candidate.stack);
+            output(project, None, candidate, false, raw).await?;
+        }
+        if json && shown > 0 {
+            println!("{}", serde_json::to_string_pretty(&by_stack).expect("json"));
+        }
+        if shown == 0 {
+            return Err(CliError::State(kapstan_state::StateError::NoState(
+                candidates[0].stack.clone(),
+            )));
+        }
+        return Ok(0);
+    }
+    // A named output: the app phase holds the user-facing ones (admin password, access
+    // URL), so it is searched first.
+    candidates.reverse();
+    let mut last = None;
+    for candidate in &candidates {
+        match output(project, name, candidate, json, raw).await {
+            Ok(code) => return Ok(code),
+            Err(e) if candidates.len() > 1 => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.expect("at least one candidate stack"))
+}
 use crate::render::{plan::render_plan, show_value};
 
 /// A recorded resource with every sensitive value redacted.
-pub fn redacted_resource(res: &kapstan_state::ResourceState) -> Value {
+pub(crate) fn redacted_resource(res: &kapstan_state::ResourceState) -> Value {
     let mut v = serde_json::to_value(res).expect("resource serializes");
     for p in &res.sensitive {
         if let Some(slot) = v.pointer_mut(p) {
@@ -48,7 +173,7 @@ fn status_label(s: &ResourceStatus) -> String {
 }
 
 /// `kapstan show`.
-pub async fn show(
+async fn show(
     project: &Project,
     plan_file: Option<&Path>,
     stack: &StackArgs,
@@ -121,7 +246,7 @@ pub async fn show(
 }
 
 /// `kapstan output`.
-pub async fn output(
+async fn output(
     project: &Project,
     name: Option<&str>,
     stack: &StackArgs,
@@ -170,7 +295,7 @@ pub async fn output(
 }
 
 /// `kapstan validate`.
-pub async fn validate(
+async fn validate(
     project: &Project,
     stack: &StackArgs,
     json_output: bool,
@@ -229,7 +354,7 @@ pub async fn validate(
 const CREDENTIALS_FIELD: &str = "`(scaleway credentials)`";
 
 /// `kapstan graph`: DOT on stdout.
-pub fn graph(stack: &StackArgs) -> Result<i32, CliError> {
+fn graph(stack: &StackArgs) -> Result<i32, CliError> {
     let spec = load_stack(stack)?;
     println!("digraph \"{}\" {{", spec.name);
     println!("  rankdir = \"RL\";");
@@ -249,7 +374,7 @@ pub fn graph(stack: &StackArgs) -> Result<i32, CliError> {
 }
 
 /// `kapstan stacks`.
-pub fn stacks() -> Result<i32, CliError> {
+fn stacks() -> Result<i32, CliError> {
     for e in kapstan_stacks::catalog() {
         println!("{:<12} {}", e.name, e.description);
         for (var, what) in e.vars {
@@ -260,7 +385,7 @@ pub fn stacks() -> Result<i32, CliError> {
 }
 
 /// `kapstan import`.
-pub async fn import(
+async fn import(
     project: &Project,
     address: &str,
     id: &str,

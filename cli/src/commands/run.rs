@@ -10,12 +10,145 @@ use serde_json::json;
 
 use kapstan_providers::pricing::{PriceTable, PricingError};
 
-use crate::args::{CostArgs, EnvArgs, PlanArgs, StackArgs};
-use crate::commands::cost;
-use crate::context::{Project, load_platform_stack, load_stack};
+use kapstan_platform::Project;
+use kapstan_platform::cost;
+use kapstan_platform::project::{self as platform_project, load_platform_stack};
+
+use crate::args::{Command, CostArgs, EnvArgs, PlanArgs, StackArgs};
 use crate::error::CliError;
-use crate::render::cost as render_cost;
+use crate::render::cost::{report_budgets, with_cost};
+use crate::render::events::{apply_complete, stack_header};
 use crate::render::{plan::render_drift, plan::render_plan, progress, show_value};
+
+/// Runs `plan`, `apply`, `destroy` or `drift`; `None` for another command.
+pub(crate) async fn dispatch(
+    command: &Command,
+    project: &dyn Fn() -> Result<Project, CliError>,
+) -> Option<Result<i32, CliError>> {
+    let project = || project();
+    Some(match command {
+        Command::Plan {
+            stack,
+            env,
+            cost,
+            plan: args,
+            destroy,
+            refresh_only,
+            out,
+            detailed_exitcode,
+            json,
+        } => {
+            let mode = if *destroy {
+                PlanMode::Destroy
+            } else if *refresh_only {
+                PlanMode::RefreshOnly
+            } else {
+                PlanMode::Normal
+            };
+            let request = PlanRequest {
+                stack,
+                env,
+                cost_args: cost,
+                args,
+                mode,
+                out: out.as_deref(),
+                detailed_exitcode: *detailed_exitcode,
+                json_output: *json,
+            };
+            match project() {
+                Ok(p) => plan(&p, &request).await,
+                Err(e) => Err(e),
+            }
+        }
+        Command::Apply {
+            plan_file,
+            stack,
+            env,
+            cost,
+            plan: args,
+            auto_approve,
+            refresh_only,
+            json,
+        } => {
+            let mode = if *refresh_only {
+                PlanMode::RefreshOnly
+            } else {
+                PlanMode::Normal
+            };
+            let request = ApplyRequest {
+                plan_file: plan_file.as_deref(),
+                stack,
+                env,
+                cost_args: cost,
+                args,
+                mode,
+                auto_approve: *auto_approve,
+                json_output: *json,
+            };
+            match project() {
+                Ok(p) => apply(&p, &request).await,
+                Err(e) => Err(e),
+            }
+        }
+        Command::Destroy {
+            stack,
+            env,
+            plan: args,
+            auto_approve,
+            json,
+        } => {
+            let request = ApplyRequest {
+                plan_file: None,
+                stack,
+                env,
+                cost_args: &CostArgs::default(),
+                args,
+                mode: PlanMode::Destroy,
+                auto_approve: *auto_approve,
+                json_output: *json,
+            };
+            match project() {
+                Ok(p) => apply(&p, &request).await,
+                Err(e) => Err(e),
+            }
+        }
+        Command::Drift {
+            stack,
+            env,
+            detailed_exitcode,
+            json,
+            parallelism,
+        } => match project() {
+            Ok(p) => drift(&p, stack, env, *detailed_exitcode, *json, *parallelism).await,
+            Err(e) => Err(e),
+        },
+        _ => return None,
+    })
+}
+
+/// What `kapstan plan` was asked.
+pub(crate) struct PlanRequest<'a> {
+    stack: &'a StackArgs,
+    env: &'a EnvArgs,
+    cost_args: &'a CostArgs,
+    args: &'a PlanArgs,
+    mode: PlanMode,
+    out: Option<&'a Path>,
+    detailed_exitcode: bool,
+    json_output: bool,
+}
+
+/// What `kapstan apply` (or `destroy`) was asked.
+pub(crate) struct ApplyRequest<'a> {
+    pub(crate) plan_file: Option<&'a Path>,
+    pub(crate) stack: &'a StackArgs,
+    pub(crate) env: &'a EnvArgs,
+    pub(crate) cost_args: &'a CostArgs,
+    pub(crate) args: &'a PlanArgs,
+    pub(crate) mode: PlanMode,
+    pub(crate) auto_approve: bool,
+    pub(crate) json_output: bool,
+}
 
 fn plan_options(args: &PlanArgs, mode: PlanMode) -> PlanOptions {
     PlanOptions {
@@ -65,85 +198,40 @@ pub(crate) fn estimate_plan(
     })
 }
 
+/// A planned stack: the arguments it was built from, its plan and its cost.
+type Planned = (
+    StackArgs,
+    kapstan_engine::Plan,
+    Result<cost::PlanCost, PricingError>,
+);
+
 /// `kapstan plan`: one stack, or every stack of `--env`; cost before → after and the budget
 /// gate (exit 3, plan not saved) on each.
-#[allow(clippy::too_many_arguments)]
-pub async fn plan(
-    project: &Project,
-    stack: &StackArgs,
-    env: &EnvArgs,
-    cost_args: &CostArgs,
-    args: &PlanArgs,
-    destroy: bool,
-    refresh_only: bool,
-    out: Option<&Path>,
-    detailed_exitcode: bool,
-    json_output: bool,
-) -> Result<i32, CliError> {
-    let stacks = if out.is_some() || json_output {
+pub(crate) async fn plan(project: &Project, request: &PlanRequest<'_>) -> Result<i32, CliError> {
+    let (stack, env, args) = (request.stack, request.env, request.args);
+    let stacks = if request.out.is_some() || request.json_output {
         vec![single_stack(stack, env, "plan --out/--json")?]
     } else {
         env.stacks(stack)
     };
-    let mode = if destroy {
-        PlanMode::Destroy
-    } else if refresh_only {
-        PlanMode::RefreshOnly
-    } else {
-        PlanMode::Normal
-    };
-    let table = cost::price_table(cost_args.prices.as_deref())?;
+    let table = cost::price_table(request.cost_args.prices.as_deref())?;
     project.read_only();
     let (watch, sink) = progress::RefreshWatch::new();
     let engine = project.engine(sink)?;
-    let mut plans = Vec::new();
+    let mut plans: Vec<Planned> = Vec::new();
     let mut not_planned = Vec::new();
     for s in &stacks {
-        if let Some(infra) = crate::context::unapplied_infra(project, s).await? {
-            // One root cause, one message: every resource of the app phase reads the infra
-            // phase's outputs.
-            let planned_here = stacks.iter().any(|o| o.stack == infra) && mode != PlanMode::Destroy;
-            if !planned_here {
-                return Err(CliError::usage(
-                    format!(
-                        "{} needs phase infra first: stack `{infra}` has no state",
-                        s.stack
-                    ),
-                    format!(
-                        "apply it first: `kapstan up {}` (or `kapstan apply --stack {infra}`)",
-                        infra
-                            .strip_prefix("coder-")
-                            .and_then(|r| r.strip_suffix("-infra"))
-                            .map(|e| format!("--env {e} --phase infra"))
-                            .unwrap_or_default()
-                    ),
-                ));
-            }
+        if let Some(infra) = platform_project::unapplied_infra(project, &s.source()).await? {
+            check_infra_planned(s, &infra, &stacks, request.mode)?;
             not_planned.push(s.stack.clone());
             continue;
         }
         if args.refresh
-            && let Ok(name) = crate::context::stack_name(s)
+            && let Ok(name) = platform_project::stack_name(&s.source())
         {
             expect_refresh(project, &watch, &name).await?;
         }
-        // The plan file records the variables as built, so `apply FILE` rebuilds the same.
-        let planned = match crate::context::platform_args(project, s).await {
-            Ok(enriched) => load_stack(&enriched).and_then(|spec| {
-                crate::commands::platform::check_credentials_for(&spec)?;
-                Ok((enriched, spec))
-            }),
-            Err(e) => Err(e),
-        };
-        let planned = match planned {
-            Ok((enriched, spec)) => engine
-                .plan(&spec, &plan_options(args, mode))
-                .await
-                .map(|plan| (enriched, plan))
-                .map_err(CliError::from),
-            Err(e) => Err(e),
-        };
-        match planned {
+        match plan_one(project, &engine, s, args, request.mode).await {
             Ok((s, plan)) => {
                 let estimate = estimate_plan(&plan, &table);
                 plans.push((s, plan, estimate));
@@ -163,6 +251,64 @@ pub async fn plan(
             }
         }
     }
+    show_plans(project, request, &plans, &not_planned, &table)
+}
+
+/// An app phase whose infra phase has no state is planned only after it in the same run
+/// (one root cause, one message: every resource of the app phase reads the infra outputs).
+fn check_infra_planned(
+    s: &StackArgs,
+    infra: &str,
+    stacks: &[StackArgs],
+    mode: PlanMode,
+) -> Result<(), CliError> {
+    let planned_here = stacks.iter().any(|o| o.stack == infra) && mode != PlanMode::Destroy;
+    if planned_here {
+        return Ok(());
+    }
+    Err(CliError::usage(
+        format!(
+            "{} needs phase infra first: stack `{infra}` has no state",
+            s.stack
+        ),
+        format!(
+            "apply it first: `kapstan up {}` (or `kapstan apply --stack {infra}`)",
+            infra
+                .strip_prefix("coder-")
+                .and_then(|r| r.strip_suffix("-infra"))
+                .map(|e| format!("--env {e} --phase infra"))
+                .unwrap_or_default()
+        ),
+    ))
+}
+
+/// Builds and plans one stack; the arguments returned record the variables as built, so
+/// `apply FILE` rebuilds the same.
+async fn plan_one(
+    project: &Project,
+    engine: &kapstan_engine::Engine,
+    s: &StackArgs,
+    args: &PlanArgs,
+    mode: PlanMode,
+) -> Result<(StackArgs, kapstan_engine::Plan), CliError> {
+    let enriched: StackArgs = platform_project::platform_args(project, &s.source())
+        .await?
+        .into();
+    let spec = platform_project::load_stack(&enriched.source())?;
+    platform_project::check_credentials_for(project, &spec)?;
+    let plan = engine.plan(&spec, &plan_options(args, mode)).await?;
+    Ok((enriched, plan))
+}
+
+/// Prints the plans (text or JSON), saves the plan file, and applies the budget gate.
+fn show_plans(
+    project: &Project,
+    request: &PlanRequest<'_>,
+    plans: &[Planned],
+    not_planned: &[String],
+    table: &PriceTable,
+) -> Result<i32, CliError> {
+    let json_output = request.json_output;
     let planned: Vec<cost::Planned<'_>> = plans
         .iter()
         .map(|(s, plan, e)| cost::Planned {
@@ -173,9 +319,9 @@ pub async fn plan(
         .collect();
     let checks = cost::check_budgets(
         &project.dir,
-        cost_args.max_monthly_cost.as_deref(),
+        request.cost_args.max_monthly_cost.as_deref(),
         &planned,
-        &table,
+        table,
     )?;
     let over = checks
         .iter()
@@ -196,7 +342,7 @@ pub async fn plan(
             println!("{gap}{}", stack_header(&plan.stack));
             print!("{}", with_cost(render_plan(plan), estimate));
         }
-        if let Some(path) = out {
+        if let Some(path) = request.out {
             if over {
                 continue;
             }
@@ -211,35 +357,22 @@ pub async fn plan(
         }
     }
     if !json_output {
-        for stack in &not_planned {
+        for stack in not_planned {
             println!(
                 "\n{}Not planned: phase infra has not been applied yet (its outputs feed this phase).",
                 stack_header(stack)
             );
         }
     }
-    if cost::report_budgets(&checks, table.currency(), cost::PLAN_OVER_BUDGET_HELP) {
-        return Ok(cost::EXIT_OVER_BUDGET);
+    if report_budgets(&checks, table.currency(), cost::PLAN_OVER_BUDGET_HELP) {
+        return Ok(crate::EXIT_OVER_BUDGET);
     }
     let changed = plans.iter().any(|(_, p, _)| p.has_changes()) || !not_planned.is_empty();
-    Ok(if detailed_exitcode && changed {
+    Ok(if request.detailed_exitcode && changed {
         crate::EXIT_CHANGES
     } else {
         0
     })
-}
-
-/// The line naming the stack above its plan, in `plan`, `apply` and `up` alike.
-pub(crate) fn stack_header(stack: &str) -> String {
-    format!("=== Stack {stack} ===\n")
-}
-
-/// A rendered plan with its cost lines after the `Plan:` line (none when nothing is priced).
-pub(crate) fn with_cost(rendered: String, estimate: Option<&cost::PlanCost>) -> String {
-    match estimate.and_then(render_cost::cost_lines) {
-        Some(lines) => render_cost::insert_after_plan_line(&rendered, &lines),
-        None => rendered,
-    }
 }
 
 fn interrupt_handler(cancel: Cancel) {
@@ -258,35 +391,6 @@ fn events(json_output: bool) -> EventSink {
         progress::json_sink()
     } else {
         progress::human_sink(std::io::stderr().is_terminal() && std::io::stdout().is_terminal())
-    }
-}
-
-/// `Apply complete! Resources: N added, N changed, N destroyed.`
-pub(crate) fn apply_complete(report: &ApplyReport) -> String {
-    let count = |verbs: &[&str]| {
-        report
-            .succeeded
-            .iter()
-            .filter(|(_, a)| verbs.contains(&a.as_str()))
-            .count()
-    };
-    format!(
-        "Apply complete! Resources: {} added, {} changed, {} destroyed.",
-        count(&["create", "create (replace)"]),
-        count(&["update"]),
-        count(&["delete", "delete (replace)"])
-    )
-}
-
-/// The error of an interrupted apply, naming the command that resumes it.
-pub(crate) fn interrupted(report: &ApplyReport, resume: String) -> CliError {
-    CliError::Interrupted {
-        state: if report.failed.is_empty() {
-            "finished"
-        } else {
-            "abandoned"
-        },
-        resume,
     }
 }
 
@@ -361,7 +465,7 @@ fn summarize(
         }
     }
     if report.interrupted {
-        return Err(interrupted(report, resume));
+        return Err(kapstan_platform::PlatformError::interrupted(report, resume).into());
     }
     if !report.is_success() {
         return Err(CliError::ApplyFailed {
@@ -374,105 +478,120 @@ fn summarize(
 
 /// `kapstan apply` and `kapstan destroy`. Without a plan file the plan is shown with its cost
 /// and refused (exit 3) when it exceeds a budget.
-#[allow(clippy::too_many_arguments)]
-pub async fn apply(
-    project: &Project,
-    plan_file: Option<&Path>,
-    stack: &StackArgs,
-    env: &EnvArgs,
-    cost_args: &CostArgs,
-    args: &PlanArgs,
-    mode: PlanMode,
-    auto_approve: bool,
-    json_output: bool,
-) -> Result<i32, CliError> {
+pub(crate) async fn apply(project: &Project, request: &ApplyRequest<'_>) -> Result<i32, CliError> {
     let cancel = Cancel::new();
     let engine = project
-        .engine(events(json_output))?
+        .engine(events(request.json_output))?
         .with_cancel(cancel.clone());
-    let plan = match plan_file {
-        Some(path) => {
-            let file = PlanFile::load(path)?;
-            let mut stack = stack.clone();
-            if let Some(name) = file.source.get("stack").and_then(|v| v.as_str()) {
-                stack.stack = name.to_string();
-            }
-            if let Some(f) = file.source.get("stack_file").and_then(|v| v.as_str()) {
-                stack.stack_file = Some(f.into());
-            }
-            if let Some(vars) = file.source.get("vars").and_then(|v| v.as_array()) {
-                stack.vars = vars
-                    .iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect();
-            }
-            let spec = load_stack(&stack)?;
-            engine
-                .bind(&spec, &file, &path.display().to_string())
-                .await?
-        }
-        None => {
-            let stack =
-                crate::context::platform_args(project, &single_stack(stack, env, "apply")?).await?;
-            let spec = load_stack(&stack)?;
-            crate::commands::platform::check_credentials_for(&spec)?;
-            let plan = engine.plan(&spec, &plan_options(args, mode)).await?;
-            let table = cost::price_table(cost_args.prices.as_deref())?;
-            let estimate = estimate_plan(&plan, &table);
-            if !json_output {
-                println!("{}", stack_header(&plan.stack));
-                print!("{}", with_cost(render_plan(&plan), estimate.as_ref().ok()));
-            }
-            if mode != PlanMode::Destroy {
-                let planned = [cost::Planned {
-                    stack: &plan.stack,
-                    vars: &stack.vars,
-                    cost: estimate.as_ref().map(|e| &e.after),
-                }];
-                let checks = cost::check_budgets(
-                    &project.dir,
-                    cost_args.max_monthly_cost.as_deref(),
-                    &planned,
-                    &table,
-                )?;
-                if cost::report_budgets(&checks, table.currency(), cost::PLAN_OVER_BUDGET_HELP) {
-                    return Ok(cost::EXIT_OVER_BUDGET);
-                }
-            }
-            if !plan.has_changes() {
-                return Ok(0);
-            }
-            if !auto_approve {
-                let question = match mode {
-                    PlanMode::Destroy => format!(
-                        "\nDo you really want to destroy every resource of stack `{}`?",
-                        plan.stack
-                    ),
-                    _ => "\nDo you want to perform these actions?".to_string(),
-                };
-                if !crate::commands::confirm(&question)? {
-                    println!("\nApply cancelled.");
-                    return Ok(1);
-                }
-            }
-            plan
-        }
+    let plan = match request.plan_file {
+        Some(path) => bind_plan_file(&engine, request.stack, path).await?,
+        None => match plan_to_apply(project, &engine, request).await? {
+            Ok(plan) => plan,
+            Err(code) => return Ok(code),
+        },
     };
     interrupt_handler(cancel);
     let report = engine
         .apply(
             &plan,
             &ApplyOptions {
-                parallelism: args.parallelism,
+                parallelism: request.args.parallelism,
             },
         )
         .await?;
+    let destroy = request.mode == PlanMode::Destroy;
     summarize(
         &report,
-        mode == PlanMode::Destroy,
-        json_output,
-        resume_command(stack, env, mode == PlanMode::Destroy),
+        destroy,
+        request.json_output,
+        resume_command(request.stack, request.env, destroy),
     )
+}
+
+/// The plan of a plan file, bound to the stack it was made from (refused when stale).
+async fn bind_plan_file(
+    engine: &kapstan_engine::Engine,
+    stack: &StackArgs,
+    path: &Path,
+) -> Result<kapstan_engine::Plan, CliError> {
+    let file = PlanFile::load(path)?;
+    let mut stack = stack.clone();
+    if let Some(name) = file.source.get("stack").and_then(|v| v.as_str()) {
+        stack.stack = name.to_string();
+    }
+    if let Some(f) = file.source.get("stack_file").and_then(|v| v.as_str()) {
+        stack.stack_file = Some(f.into());
+    }
+    if let Some(vars) = file.source.get("vars").and_then(|v| v.as_array()) {
+        stack.vars = vars
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect();
+    }
+    let spec = platform_project::load_stack(&stack.source())?;
+    Ok(engine
+        .bind(&spec, &file, &path.display().to_string())
+        .await?)
+}
+
+/// Plans the stack, shows the plan with its cost, applies the budget gate and asks; the
+/// plan to apply, or the exit code when there is nothing to apply.
+async fn plan_to_apply(
+    project: &Project,
+    engine: &kapstan_engine::Engine,
+    request: &ApplyRequest<'_>,
+) -> Result<Result<kapstan_engine::Plan, i32>, CliError> {
+    let (mode, json_output) = (request.mode, request.json_output);
+    let stack: StackArgs = platform_project::platform_args(
+        project,
+        &single_stack(request.stack, request.env, "apply")?.source(),
+    )
+    .await?
+    .into();
+    let spec = platform_project::load_stack(&stack.source())?;
+    platform_project::check_credentials_for(project, &spec)?;
+    let plan = engine
+        .plan(&spec, &plan_options(request.args, mode))
+        .await?;
+    let table = cost::price_table(request.cost_args.prices.as_deref())?;
+    let estimate = estimate_plan(&plan, &table);
+    if !json_output {
+        println!("{}", stack_header(&plan.stack));
+        print!("{}", with_cost(render_plan(&plan), estimate.as_ref().ok()));
+    }
+    if mode != PlanMode::Destroy {
+        let planned = [cost::Planned {
+            stack: &plan.stack,
+            vars: &stack.vars,
+            cost: estimate.as_ref().map(|e| &e.after),
+        }];
+        let checks = cost::check_budgets(
+            &project.dir,
+            request.cost_args.max_monthly_cost.as_deref(),
+            &planned,
+            &table,
+        )?;
+        if report_budgets(&checks, table.currency(), cost::PLAN_OVER_BUDGET_HELP) {
+            return Ok(Err(crate::EXIT_OVER_BUDGET));
+        }
+    }
+    if !plan.has_changes() {
+        return Ok(Err(0));
+    }
+    if !request.auto_approve {
+        let question = match mode {
+            PlanMode::Destroy => format!(
+                "\nDo you really want to destroy every resource of stack `{}`?",
+                plan.stack
+            ),
+            _ => "\nDo you want to perform these actions?".to_string(),
+        };
+        if !crate::commands::confirm(&question)? {
+            println!("\nApply cancelled.");
+            return Ok(Err(1));
+        }
+    }
+    Ok(Ok(plan))
 }
 
 /// Tells `watch` which recorded resources the next plan of `stack` reads.
@@ -495,7 +614,7 @@ async fn expect_refresh(
 
 /// `kapstan drift`: live differences from state, for one stack or every stack of `--env`
 /// (with `--json` and several stacks: one JSON document per line).
-pub async fn drift(
+pub(crate) async fn drift(
     project: &Project,
     stack: &StackArgs,
     env: &EnvArgs,
@@ -507,9 +626,9 @@ pub async fn drift(
     let engine = project.engine(sink)?;
     let mut drifted = false;
     for s in env.stacks(stack) {
-        let spec = load_platform_stack(project, &s).await?;
+        let spec = load_platform_stack(project, &s.source()).await?;
         expect_refresh(project, &watch, &spec.name).await?;
-        crate::commands::platform::check_credentials_for(&spec)?;
+        platform_project::check_credentials_for(project, &spec)?;
         let plan = engine
             .plan(
                 &spec,

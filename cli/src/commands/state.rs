@@ -9,15 +9,12 @@ use kapstan_state::{
 
 use crate::args::StateCommand;
 use crate::commands::inspect::redacted_resource;
-use crate::context::{Project, stack_name};
 use crate::error::CliError;
+use kapstan_platform::Project;
+use kapstan_platform::project::stack_name;
 
 fn sealer(project: &Project) -> Result<Option<Sealer>, CliError> {
-    let key = kapstan_state::state_key(&project.store_config, &|n| std::env::var(n).ok())?;
-    Ok(match key {
-        Some(k) => Some(Sealer::new(&k)?),
-        None => None,
-    })
+    Ok(project.sealer()?)
 }
 
 async fn with_lock<T>(
@@ -34,10 +31,10 @@ async fn with_lock<T>(
 }
 
 /// Runs a state subcommand.
-pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliError> {
+pub(crate) async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliError> {
     match command {
         StateCommand::List { stack } => {
-            let name = stack_name(stack)?;
+            let name = stack_name(&stack.source())?;
             if let Some(doc) = project.store()?.load(&name).await? {
                 for (addr, r) in &doc.resources {
                     println!("{addr}\t{}\t{}", r.kind, r.id.as_deref().unwrap_or("-"));
@@ -46,7 +43,7 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
             Ok(0)
         }
         StateCommand::Show { address, stack } => {
-            let name = stack_name(stack)?;
+            let name = stack_name(&stack.source())?;
             let doc = project
                 .store()?
                 .load(&name)
@@ -65,7 +62,7 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
             Ok(0)
         }
         StateCommand::Rm { addresses, stack } => {
-            let name = stack_name(stack)?;
+            let name = stack_name(&stack.source())?;
             with_lock(project, &name, "state rm", async |store| {
                 let doc = store.load(&name).await?.ok_or_else(|| StateError::NoState(name.clone()))?;
                 for a in addresses {
@@ -88,7 +85,7 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
             .await
         }
         StateCommand::Mv { from, to, stack } => {
-            let name = stack_name(stack)?;
+            let name = stack_name(&stack.source())?;
             with_lock(project, &name, "state mv", async |store| {
                 let doc = store
                     .load(&name)
@@ -127,7 +124,7 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
             .await
         }
         StateCommand::Pull { stack } => {
-            let name = stack_name(stack)?;
+            let name = stack_name(&stack.source())?;
             let doc = project
                 .store()?
                 .load(&name)
@@ -138,7 +135,7 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
             Ok(0)
         }
         StateCommand::Push { file, stack, force } => {
-            let name = stack_name(stack)?;
+            let name = stack_name(&stack.source())?;
             let bytes = std::fs::read(file).map_err(|source| CliError::Io {
                 action: "reading",
                 path: file.display().to_string(),
@@ -195,7 +192,7 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
             .await
         }
         StateCommand::History { stack } => {
-            let name = stack_name(stack)?;
+            let name = stack_name(&stack.source())?;
             for h in project.store()?.history(&name).await? {
                 println!(
                     "{:>6}  {}  {:<24} {} written, {} removed",
@@ -209,7 +206,7 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
             Ok(0)
         }
         StateCommand::Rollback { serial, stack } => {
-            let name = stack_name(stack)?;
+            let name = stack_name(&stack.source())?;
             with_lock(project, &name, "state rollback", async |store| {
                 let current = store.load(&name).await?.ok_or_else(|| StateError::NoState(name.clone()))?;
                 let old = store.version(&name, *serial).await?;
@@ -227,7 +224,7 @@ pub async fn run(project: &Project, command: &StateCommand) -> Result<i32, CliEr
             .await
         }
         StateCommand::Unlock { stack, force } => {
-            let name = stack_name(stack)?;
+            let name = stack_name(&stack.source())?;
             let store = project.store()?;
             let Some(lock) = store.current_lock(&name).await? else {
                 println!("Stack `{name}` is not locked.");

@@ -8,14 +8,18 @@ use std::path::{Path, PathBuf};
 use kapstan_stacks::templates::{self, LintFinding, Severity, TemplateInfo};
 use serde_json::json;
 
-use kapstan_engine::{PlanMode, StackSpec};
+use kapstan_engine::PlanMode;
+use kapstan_platform::Project;
+use kapstan_platform::project::{load_stack, platform_args};
+use kapstan_platform::templates::{PushOptions, push_sandboxed, push_targets};
 
 use crate::args::{CostArgs, EnvArgs, ListFormat, PlanArgs, StackArgs, TemplatesCommand};
-use crate::context::{Project, load_stack};
+use crate::commands::run::ApplyRequest;
 use crate::error::CliError;
+use crate::render::events::Terminal;
 
 /// Runs a `kapstan templates` subcommand; `project` is resolved only by `push`.
-pub async fn run(
+pub(crate) async fn run(
     project: &dyn Fn() -> Result<Project, CliError>,
     command: &TemplatesCommand,
 ) -> Result<i32, CliError> {
@@ -32,7 +36,14 @@ pub async fn run(
             sandbox,
         } => {
             if *sandbox {
-                return push_to_sandbox(&project()?, env, names, *auto_approve, *parallelism).await;
+                let options = PushOptions {
+                    env: env.clone(),
+                    names: names.clone(),
+                    auto_approve: *auto_approve,
+                    parallelism: *parallelism,
+                };
+                let pushed = push_sandboxed(&project()?, &options, &Terminal::text()).await?;
+                return Ok(if pushed { 0 } else { 1 });
             }
             let stack = StackArgs {
                 stack: format!("coder-{env}-app"),
@@ -40,130 +51,27 @@ pub async fn run(
                 vars: vars.clone(),
             };
             let project = project()?;
-            let stack = crate::context::platform_args(&project, &stack).await?;
-            let targets = push_targets(&load_stack(&stack)?, names)?;
+            let stack: StackArgs = platform_args(&project, &stack.source()).await?.into();
+            let targets = push_targets(&load_stack(&stack.source())?, names)?;
             let plan = PlanArgs {
                 targets,
                 replace: Vec::new(),
                 refresh: true,
                 parallelism: *parallelism,
             };
-            crate::commands::run::apply(
-                &project,
-                None,
-                &stack,
-                &EnvArgs::default(),
-                &CostArgs::default(),
-                &plan,
-                PlanMode::Normal,
-                *auto_approve,
-                *json,
-            )
-            .await
+            let request = ApplyRequest {
+                plan_file: None,
+                stack: &stack,
+                env: &EnvArgs::default(),
+                cost_args: &CostArgs::default(),
+                args: &plan,
+                mode: PlanMode::Normal,
+                auto_approve: *auto_approve,
+                json_output: *json,
+            };
+            crate::commands::run::apply(&project, &request).await
         }
     }
-}
-
-/// `templates push --sandbox`: the same apply, through the environment's offline sandbox.
-async fn push_to_sandbox(
-    project: &Project,
-    env: &str,
-    names: &[String],
-    auto_approve: bool,
-    parallelism: usize,
-) -> Result<i32, CliError> {
-    use crate::commands::platform::{Platform, UpOptions, check_template_names};
-    check_template_names(names)?;
-    let platform = Platform::open(project, env, true).await?;
-    let options = UpOptions {
-        env: env.to_string(),
-        templates: names.to_vec(),
-        ..Default::default()
-    };
-    let spec = platform
-        .stack(project, kapstan_stacks::coder::Phase::App, &options)
-        .await?;
-    let targets = push_targets(&spec, names)?;
-    let plan = platform
-        .engine
-        .plan(
-            &spec,
-            &kapstan_engine::PlanOptions {
-                targets,
-                parallelism,
-                ..Default::default()
-            },
-        )
-        .await?;
-    print!("{}", crate::render::plan::render_plan(&plan));
-    let mut code = 0;
-    if plan.has_changes() {
-        if !auto_approve && !crate::commands::confirm("\nPush these templates?")? {
-            println!("Cancelled.");
-            code = 1;
-        } else {
-            let report = platform
-                .engine
-                .apply(&plan, &kapstan_engine::ApplyOptions { parallelism })
-                .await?;
-            if !report.is_success() {
-                return Err(CliError::ApplyFailed {
-                    failed: report.failed.len(),
-                    skipped: report.skipped.len(),
-                });
-            }
-            println!("\nPushed {} template operation(s).", report.succeeded.len());
-        }
-    }
-    if let Some(s) = platform.sandbox {
-        s.stop().await;
-    }
-    Ok(code)
-}
-
-/// The addresses of the `coder_template` resources to apply: those of `names`, or all.
-pub(crate) fn push_targets(spec: &StackSpec, names: &[String]) -> Result<Vec<String>, CliError> {
-    let declared: Vec<(&str, String)> = spec
-        .resources
-        .iter()
-        .filter(|r| r.kind == "coder_template")
-        .filter_map(|r| {
-            let name = r.config.get("name").and_then(|n| n.as_str())?;
-            Some((r.address.as_str(), name.to_string()))
-        })
-        .collect();
-    let available = || {
-        declared
-            .iter()
-            .map(|(_, n)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if declared.is_empty() {
-        return Err(CliError::usage(
-            format!("stack `{}` declares no coder_template", spec.name),
-            "select templates with --var templates=NAME,NAME (see `kapstan templates list`)",
-        ));
-    }
-    if names.is_empty() {
-        return Ok(declared.iter().map(|(a, _)| a.to_string()).collect());
-    }
-    let mut targets = Vec::new();
-    for n in names {
-        let short = n.rsplit('/').next().unwrap_or(n);
-        let (address, _) = declared.iter().find(|(_, d)| d == short).ok_or_else(|| {
-            CliError::usage(
-                format!(
-                    "stack `{}` does not declare template `{n}` (it declares: {})",
-                    spec.name,
-                    available()
-                ),
-                "add it to the environment's selection with --var templates=NAME,… (and keep that selection for later applies)",
-            )
-        })?;
-        targets.push(address.to_string());
-    }
-    Ok(targets)
 }
 
 fn root(dir: Option<&Path>) -> PathBuf {

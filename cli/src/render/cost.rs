@@ -6,7 +6,8 @@ use std::fmt::Write;
 use kapstan_providers::pricing::{CostEstimate, Money, Period, PriceTable};
 use serde_json::{Value, json};
 
-use crate::commands::cost::{BudgetCheck, BudgetStatus, EnvCost, PlanCost, StackCost};
+use kapstan_platform::cost::{BudgetCheck, BudgetStatus, EnvCost, PlanCost, StackCost};
+use miette::Diagnostic;
 
 /// The currency's symbol (`€`), or its code followed by a space.
 fn symbol(currency: &str) -> String {
@@ -391,7 +392,7 @@ pub fn json(r: &Report<'_>) -> Value {
             let mut v = json!({"stack": s.stack});
             if let Some((env, phase)) = &s.env {
                 v["environment"] = json!(env);
-                v["phase"] = json!(phase.as_str());
+                v["phase"] = json!(phase.name());
             }
             if let (Value::Object(m), Value::Object(e)) = (&mut v, estimate_json(&s.estimate, p)) {
                 m.extend(e);
@@ -429,6 +430,67 @@ pub fn json(r: &Report<'_>) -> Value {
         "stacks": stacks,
         "environments": envs,
     })
+}
+
+/// A rendered plan with its cost lines after the `Plan:` line (none when nothing is priced).
+pub(crate) fn with_cost(rendered: String, estimate: Option<&PlanCost>) -> String {
+    match estimate.and_then(cost_lines) {
+        Some(lines) => insert_after_plan_line(&rendered, &lines),
+        None => rendered,
+    }
+}
+
+/// A planned monthly cost exceeds a budget.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("the planned monthly cost of {scope} is {cost}, over its budget of {amount} ({source_})")]
+#[diagnostic(code(kapstan::over_budget))]
+pub struct OverBudget {
+    scope: String,
+    cost: String,
+    amount: String,
+    source_: String,
+    #[help]
+    help: String,
+}
+
+/// Prints budget warnings and errors on stderr (`help` under each error); returns whether a
+/// budget is exceeded.
+pub fn report_budgets(checks: &[BudgetCheck], currency: &str, help: &str) -> bool {
+    let mut exceeded = false;
+    for c in checks {
+        let unknown = if c.unknown_items > 0 {
+            format!(
+                "; {} line item(s) unknown until apply are not included",
+                c.unknown_items
+            )
+        } else {
+            String::new()
+        };
+        match c.status {
+            BudgetStatus::Ok => {}
+            BudgetStatus::Alert => eprintln!(
+                "warning: the planned monthly cost of {} is {}, {}% of its budget of {} (alert at {}%, {}){unknown}",
+                c.scope,
+                money(c.cost, currency),
+                c.percent().unwrap_or(100),
+                money(c.amount, currency),
+                c.alert_threshold,
+                c.source
+            ),
+            BudgetStatus::Exceeded => {
+                exceeded = true;
+                let report = miette::Report::new(OverBudget {
+                    scope: c.scope.clone(),
+                    cost: format!("{}{unknown}", money(c.cost, currency)),
+                    amount: money(c.amount, currency),
+                    source_: c.source.clone(),
+                    help: help.to_string(),
+                });
+                eprintln!("{report:?}");
+            }
+        }
+    }
+    exceeded
 }
 
 #[cfg(test)]

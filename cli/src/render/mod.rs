@@ -1,8 +1,14 @@
 //! Rendering for the terminal: plans, state, outputs, progress. Only the CLI prints.
 
-pub mod cost;
-pub mod plan;
-pub mod progress;
+pub(crate) mod adopt;
+pub(crate) mod audit;
+pub(crate) mod backup;
+pub(crate) mod cost;
+pub(crate) mod events;
+pub(crate) mod health;
+pub(crate) mod plan;
+pub(crate) mod progress;
+pub(crate) mod scale;
 
 use std::io::IsTerminal;
 

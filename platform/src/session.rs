@@ -1,0 +1,222 @@
+//! An environment opened for an operation: its profile, an engine over every kind (with the
+//! sandbox started when asked), and the hooks run around its phases.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kapstan_engine::{Cancel, Engine, StackSpec};
+use kapstan_providers::scaleway::ScalewayProvider;
+use kapstan_stacks::coder::{Environment, Phase, Profile};
+
+use crate::error::PlatformError;
+use crate::events::{Observer, PlatformEvent};
+use crate::logs::RunLog;
+use crate::project::{Project, check_credentials};
+use crate::sandbox::{SandboxSession, local_helm};
+use crate::up::UpOptions;
+
+/// Everything `up` and `down` share: the engine and, in sandbox mode, the sandbox.
+pub struct Platform {
+    /// The environment.
+    pub env: Environment,
+    /// Its profile.
+    pub profile: Profile,
+    /// The engine over every kind.
+    pub engine: Engine,
+    /// The in-process sandbox, in sandbox mode.
+    pub sandbox: Option<SandboxSession>,
+    /// The Scaleway provider the engine's drivers share.
+    pub scaleway: Arc<ScalewayProvider>,
+    /// Interrupts.
+    pub cancel: Cancel,
+}
+
+impl Platform {
+    /// Resolves the environment, starts the sandbox when asked, and checks credentials
+    /// before anything else.
+    pub async fn open(
+        project: &Project,
+        env: &str,
+        sandbox: bool,
+        observer: &dyn Observer,
+    ) -> Result<Self, PlatformError> {
+        Self::open_cancellable(project, env, sandbox, observer, Cancel::new()).await
+    }
+
+    /// [`Platform::open`] with the interrupts of `cancel`.
+    pub async fn open_cancellable(
+        project: &Project,
+        env: &str,
+        sandbox: bool,
+        observer: &dyn Observer,
+        cancel: Cancel,
+    ) -> Result<Self, PlatformError> {
+        let env = Environment::parse(env)?;
+        let profile = Profile::load(env, &project.dir)?;
+        let sandbox = if sandbox {
+            Some(SandboxSession::start(&project.dir).await?)
+        } else {
+            None
+        };
+        if let Some(s) = &sandbox {
+            project.use_sandbox(s.url(), s.overrides());
+        }
+        let provider = Arc::new(project.scaleway_provider());
+        check_credentials(&provider)?;
+        if let Some(helm) = local_helm(&project.dir) {
+            kapstan_providers::helm::set_helm_override(Some(helm));
+        }
+        let engine = Engine::new(
+            kapstan_providers::registry_with(provider.clone()),
+            project.store()?,
+        )
+        .with_events(observer.engine_events())
+        .with_cancel(cancel.clone());
+        Ok(Self {
+            env,
+            profile,
+            engine,
+            sandbox,
+            scaleway: provider,
+            cancel,
+        })
+    }
+
+    /// Variables of the platform stacks.
+    pub async fn vars(
+        &self,
+        project: &Project,
+        phase: Phase,
+        options: &UpOptions,
+    ) -> Result<BTreeMap<String, String>, PlatformError> {
+        let mut vars = BTreeMap::new();
+        vars.insert("project_dir".into(), project.dir.display().to_string());
+        if let Some(d) = &options.domain {
+            vars.insert("domain".into(), d.clone());
+        }
+        if let Some(sd) = &options.subdomain {
+            vars.insert("subdomain".into(), sd.clone());
+        }
+        if phase == Phase::App {
+            if options.no_coder {
+                vars.insert("coder".into(), "false".into());
+            }
+            // `--enable-monitoring` is a one-off switch: once the collector is recorded, it
+            // stays until the settings file says `enabled = false`.
+            let monitoring = &self.profile.monitoring;
+            if options.enable_monitoring {
+                if monitoring.enabled_in_file && !monitoring.enabled {
+                    return Err(PlatformError::usage(
+                        format!(
+                            "--enable-monitoring: environments/{}.toml sets [monitoring] enabled = false",
+                            self.profile.env.name()
+                        ),
+                        "remove `enabled = false` from [monitoring] (or set it to true) instead of passing the flag",
+                    ));
+                }
+                vars.insert("monitoring".into(), "true".into());
+            }
+            if self
+                .engine
+                .state(&self.profile.stack_name(Phase::App))
+                .await?
+                .resources
+                .contains_key(kapstan_stacks::coder::monitoring::ALLOY_RELEASE)
+            {
+                vars.insert("monitoring_recorded".into(), "true".into());
+            }
+            // `--template` pushes the named templates and leaves the others alone: the stack
+            // still declares the environment's selection (so nothing recorded is planned away)
+            // and `up` targets the named ones.
+            if !options.templates.is_empty() && !self.profile.templates.is_empty() {
+                let mut selection = self.profile.templates.clone();
+                for name in &options.templates {
+                    let short = name.rsplit('/').next().unwrap_or(name).to_string();
+                    if !selection.contains(&short) {
+                        selection.push(short);
+                    }
+                }
+                vars.insert("templates".into(), selection.join(","));
+            }
+            if let Some(s) = &self.sandbox {
+                vars.insert("chart_repository".into(), format!("{}/charts", s.url()));
+                let infra = self
+                    .engine
+                    .state(&self.profile.stack_name(Phase::Infra))
+                    .await?;
+                if let (Some(zone), Some(lb)) =
+                    (infra.outputs.get("zone"), infra.outputs.get("lb_id"))
+                    && let (Some(zone), Some(lb)) = (zone.value.as_str(), lb.value.as_str())
+                {
+                    vars.insert("access_url".into(), s.lb_endpoint(zone, lb).await?);
+                }
+            }
+        }
+        Ok(vars)
+    }
+
+    /// Builds the stack of `phase`.
+    pub async fn stack(
+        &self,
+        project: &Project,
+        phase: Phase,
+        options: &UpOptions,
+    ) -> Result<StackSpec, PlatformError> {
+        let vars = self.vars(project, phase, options).await?;
+        Ok(kapstan_stacks::coder::build(self.env, phase, &vars)?)
+    }
+}
+
+/// The public outputs of both phases, for hooks (secrets are dropped by construction).
+async fn public_outputs(
+    project: &Project,
+    profile: &Profile,
+) -> Result<crate::hooks::PublicOutputs, PlatformError> {
+    let store = project.store()?;
+    let mut docs = vec![];
+    for phase in [Phase::Infra, Phase::App] {
+        if let Some(doc) = store.load(&profile.stack_name(phase)).await? {
+            docs.push(doc);
+        }
+    }
+    Ok(crate::hooks::PublicOutputs::from_documents(docs.iter()))
+}
+
+/// Runs hook `name` if the project has it; a failing `post-*` hook is reported, not fatal.
+pub(crate) async fn hook(
+    project: &Project,
+    profile: &Profile,
+    name: &str,
+    phase: Option<Phase>,
+    log: &RunLog,
+    observer: &dyn Observer,
+) -> Result<(), PlatformError> {
+    let outputs = public_outputs(project, profile).await?;
+    let report = crate::hooks::run_hook(
+        &project.dir,
+        name,
+        profile.env.name(),
+        phase.map(Phase::name),
+        &outputs,
+        crate::hooks::DEFAULT_TIMEOUT,
+    );
+    match report {
+        Ok(Some(r)) => {
+            log.hook(&r);
+            observer.event(PlatformEvent::HookRan { report: &r });
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => {
+            log.line(&format!("hook {name} failed: {e}"));
+            Err(e)
+        }
+    }
+}
+
+pub(crate) fn phases(only: Option<Phase>) -> Vec<Phase> {
+    match only {
+        Some(p) => vec![p],
+        None => vec![Phase::Infra, Phase::App],
+    }
+}

@@ -1,0 +1,120 @@
+//! Checks of a running Coder for `kapstan health`: `/healthz`, the version from
+//! `/api/v2/buildinfo`, and whether templates exist in any of the admin's organizations.
+//! Failures are plain sentences naming the cause (never a password or token).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::CoderClient;
+
+/// How long one check may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A client for unauthenticated probes of `base`.
+fn http() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(PROBE_TIMEOUT)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// `GET {base}/healthz`: `Ok("… answered 200 OK")` on success, else what was seen.
+pub async fn healthz(base: &str) -> Result<String, String> {
+    let http = http()?;
+    match http.get(format!("{base}/healthz")).send().await {
+        Ok(r) if r.status().is_success() => Ok(format!("{base}/healthz answered {}", r.status())),
+        Ok(r) => Err(format!("{base}/healthz answered {}", r.status())),
+        Err(e) => Err(format!("{base}/healthz: {}", cause(&e))),
+    }
+}
+
+/// `GET {base}/api/v2/buildinfo`: the Coder version (`Ok("Coder 2.21.1")`).
+pub async fn build_version(base: &str) -> Result<String, String> {
+    let http = http()?;
+    match http.get(format!("{base}/api/v2/buildinfo")).send().await {
+        Ok(r) if r.status().is_success() => match r.json::<Value>().await {
+            Ok(v) => match v["version"].as_str() {
+                Some(ver) => Ok(format!("Coder {ver}")),
+                None => Err("the answer has no version".to_string()),
+            },
+            Err(e) => Err(format!("the answer is not JSON: {}", cause(&e))),
+        },
+        Ok(r) => Err(format!("/api/v2/buildinfo answered {}", r.status())),
+        Err(e) => Err(format!("/api/v2/buildinfo: {}", cause(&e))),
+    }
+}
+
+/// Logs in as the admin and reports which of `wanted` exist in any organization.
+pub async fn templates_present(
+    base: &str,
+    email: &str,
+    password: &str,
+    wanted: &[String],
+) -> Result<String, String> {
+    let coder = CoderClient::new(base);
+    coder
+        .login(email, password)
+        .await
+        .map_err(|e| format!("admin login: {e}"))?;
+    let orgs = coder
+        .organizations()
+        .await
+        .map_err(|e| format!("listing organizations: {e}"))?;
+    let mut missing = vec![];
+    for name in wanted {
+        let mut found = false;
+        for org in &orgs {
+            let Some(org_id) = org["id"].as_str() else {
+                continue;
+            };
+            match coder.template_by_name(org_id, name).await {
+                Ok(Some(_)) => {
+                    found = true;
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("reading template {name}: {e}")),
+            }
+        }
+        if !found {
+            missing.push(name.clone());
+        }
+    }
+    if missing.is_empty() {
+        Ok(format!(
+            "{} template(s) present: {}",
+            wanted.len(),
+            wanted.join(", ")
+        ))
+    } else {
+        Err(format!(
+            "{} of {} template(s) missing: {}",
+            missing.len(),
+            wanted.len(),
+            missing.join(", ")
+        ))
+    }
+}
+
+/// A reqwest error's cause without its URL (the URL is shown by the caller).
+fn cause(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection refused or unreachable".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !text.is_empty() && !msg.contains(&text) {
+            msg = format!("{msg} ({text})");
+            break;
+        }
+        src = s.source();
+    }
+    msg
+}

@@ -369,6 +369,10 @@ pub enum Command {
         /// Skip the Coder release, admin and templates.
         #[arg(long)]
         no_coder: bool,
+        /// Turn monitoring (Cockpit and the Alloy collector) on for an environment whose
+        /// `[monitoring]` leaves it off (dev); it then stays on until `enabled = false`.
+        #[arg(long)]
+        enable_monitoring: bool,
         /// Plan only.
         #[arg(long)]
         dry_run: bool,

@@ -1,7 +1,8 @@
 //! `kapstan health`: live checks of a deployed environment — Kapsule cluster, pool and nodes,
 //! kube-system pods, storage classes, the PostgreSQL instance and its private endpoint, the
-//! load balancer and its IP, the Coder Deployment, `/healthz`, `/api/v2/buildinfo` and the
-//! templates. Each failure names its cause; any failure makes the exit code 1.
+//! load balancer and its IP, the Coder Deployment, `/healthz`, `/api/v2/buildinfo`, the
+//! templates and, when monitoring is on, the collector and whether Coder's metrics reach
+//! Cockpit. Each failure names its cause; any failure makes the exit code 1.
 //!
 //! Scaleway credentials come from the environment (`SCW_*`, or the `scw` config file); in
 //! sandbox mode the caller points `SCW_API_URL` at the sandbox before calling [`health`].
@@ -10,7 +11,7 @@ use kapstan_providers::coder::probe;
 use kapstan_providers::kubernetes::KubeClient;
 use kapstan_providers::kubernetes::inspect;
 use kapstan_providers::scaleway::client::{Client, Region, Zone};
-use kapstan_stacks::coder::{Environment, Phase};
+use kapstan_stacks::coder::{Environment, Phase, monitoring};
 use kapstan_state::StateDocument;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -342,10 +343,30 @@ async fn coder_checks(
 ) {
     if app.resources.contains_key("coder") {
         let deployment = match kube {
-            Ok(k) => deployment_status(k).await,
+            Ok(k) => deployment_status(k, "coder", "coder").await,
             Err(e) => Err(e.clone()),
         };
         report.push("coder", "Deployment coder/coder", deployment);
+    }
+    // `--quick` checks the cluster and Coder only.
+    let monitoring = !quick && app.resources.contains_key(monitoring::ALLOY_RELEASE);
+    if monitoring {
+        let collector = match kube {
+            Ok(k) => {
+                deployment_status(
+                    k,
+                    monitoring::MONITORING_NAMESPACE,
+                    monitoring::ALLOY_RELEASE,
+                )
+                .await
+            }
+            Err(e) => Err(e.clone()),
+        };
+        report.push(
+            "monitoring",
+            "collector (Deployment monitoring/alloy)",
+            collector,
+        );
     }
     let url = output_string(app, "access_url")
         .or_else(|| output_string(infra, "access_url"))
@@ -377,6 +398,14 @@ async fn coder_checks(
             "tls",
             "served certificate",
             served_matches(&base, &recorded).await,
+        );
+    }
+
+    if monitoring && app.resources.contains_key(monitoring::METRICS_SOURCE) {
+        report.push(
+            "monitoring",
+            "Coder metrics in Cockpit",
+            coder_metrics_arrived(app).await,
         );
     }
 
@@ -442,9 +471,45 @@ async fn storage_classes(kube: &KubeClient) -> Result<String, String> {
     }
 }
 
-async fn deployment_status(kube: &KubeClient) -> Result<String, String> {
-    match inspect::deployment_replicas(kube, "coder", "coder").await {
-        Ok(None) => Err("Deployment coder/coder does not exist in the cluster (deleted outside kapstan?); run `kapstan up` to restore it".into()),
+/// Asks the metrics data source's Prometheus query API for series of the `coder` scrape job
+/// seen in the last 5 minutes (its default lookback), with the read-only health token. An
+/// endpoint that cannot be reached, or offers no query API, is reported as not checked.
+async fn coder_metrics_arrived(app: &StateDocument) -> Result<String, String> {
+    use kapstan_providers::scaleway::cockpit_query::{QueryOutcome, instant_query};
+    let url = app.resources[monitoring::METRICS_SOURCE].attributes["url"]
+        .as_str()
+        .filter(|u| !u.is_empty())
+        .ok_or("the metrics data source has no recorded url")?;
+    let replace = format!(
+        "replace it with `kapstan apply --stack {} --replace {}`",
+        app.stack,
+        monitoring::HEALTH_TOKEN
+    );
+    let token = app
+        .resources
+        .get(monitoring::HEALTH_TOKEN)
+        .and_then(|t| t.attributes["secret_key"].as_str())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "`{}` has no secret key recorded (imported?); {replace}",
+                monitoring::HEALTH_TOKEN
+            )
+        })?;
+    match instant_query(url, token, "{job=\"coder\"}").await {
+        QueryOutcome::Series(0) => Err("no samples of job `coder` in the last 5 minutes: check that the collector runs (`kubectl -n monitoring logs deploy/alloy`) and that Coder's pods expose port prometheus-http".into()),
+        QueryOutcome::Series(n) => Ok(format!("{n} series of job `coder` in the last 5 minutes")),
+        QueryOutcome::NotChecked(why) => Ok(format!("not checked: {why}")),
+        QueryOutcome::Failed(why) if why.contains("refused the token") => Err(format!("{why}; {replace}")),
+        QueryOutcome::Failed(why) => Err(why),
+    }
+}
+
+async fn deployment_status(kube: &KubeClient, ns: &str, name: &str) -> Result<String, String> {
+    match inspect::deployment_replicas(kube, ns, name).await {
+        Ok(None) => Err(format!(
+            "Deployment {ns}/{name} does not exist in the cluster (deleted outside kapstan?); run `kapstan up` to restore it"
+        )),
         Ok(Some(r)) => {
             let (want, available) = (r.desired, r.available);
             if available >= want && want > 0 {
@@ -453,7 +518,7 @@ async fn deployment_status(kube: &KubeClient) -> Result<String, String> {
                 Err(format!("{available}/{want} replica(s) available"))
             }
         }
-        Err(e) => Err(format!("reading Deployment coder/coder: {e}")),
+        Err(e) => Err(format!("reading Deployment {ns}/{name}: {e}")),
     }
 }
 

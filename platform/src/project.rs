@@ -290,6 +290,20 @@ pub async fn platform_args(
             .push(format!("project_dir={}", project.dir.display()));
     }
     if phase == "app"
+        && !given("monitoring_recorded")
+        && project
+            .store()?
+            .load(&format!("coder-{env}-app"))
+            .await?
+            .is_some_and(|app| {
+                app.resources
+                    .contains_key(kapstan_stacks::coder::monitoring::ALLOY_RELEASE)
+            })
+    {
+        // As `up` does: a collector switched on with `--enable-monitoring` stays declared.
+        out.vars.push("monitoring_recorded=true".into());
+    }
+    if phase == "app"
         && let Some(url) = sandbox
     {
         if !given("chart_repository") {

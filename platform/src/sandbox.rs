@@ -99,6 +99,7 @@ impl SandboxSession {
             ))),
             speed: SANDBOX_SPEED,
             data_dir: Some(dir.clone()),
+            chart_dirs: chart_dirs_from_env(),
             ..Default::default()
         };
         let sandbox = kapstan_sandbox::Sandbox::start(options).await.map_err(|e| {
@@ -176,6 +177,19 @@ pub async fn lb_endpoint(url: &str, zone: &str, lb_id: &str) -> Result<String, P
     kapstan_providers::sandbox_api::lb_endpoint(url, zone, lb_id)
         .await
         .map_err(PlatformError::Sandbox)
+}
+
+/// Chart directories the sandbox's chart repository serves besides its own Coder chart, from
+/// `KAPSTAN_SANDBOX_CHART_DIRS` (paths separated by `:`), e.g. the official Alloy chart the
+/// monitoring of staging and prod installs.
+pub fn chart_dirs_from_env() -> Vec<PathBuf> {
+    std::env::var_os("KAPSTAN_SANDBOX_CHART_DIRS")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// helm from PATH or `KAPSTAN_HELM` wins; else the project's `.tools/bin/helm`.

@@ -110,6 +110,30 @@ impl Platform {
             if options.no_coder {
                 vars.insert("coder".into(), "false".into());
             }
+            // `--enable-monitoring` is a one-off switch: once the collector is recorded, it
+            // stays until the settings file says `enabled = false`.
+            let monitoring = &self.profile.monitoring;
+            if options.enable_monitoring {
+                if monitoring.enabled_in_file && !monitoring.enabled {
+                    return Err(PlatformError::usage(
+                        format!(
+                            "--enable-monitoring: environments/{}.toml sets [monitoring] enabled = false",
+                            self.profile.env.name()
+                        ),
+                        "remove `enabled = false` from [monitoring] (or set it to true) instead of passing the flag",
+                    ));
+                }
+                vars.insert("monitoring".into(), "true".into());
+            }
+            if self
+                .engine
+                .state(&self.profile.stack_name(Phase::App))
+                .await?
+                .resources
+                .contains_key(kapstan_stacks::coder::monitoring::ALLOY_RELEASE)
+            {
+                vars.insert("monitoring_recorded".into(), "true".into());
+            }
             // `--template` pushes the named templates and leaves the others alone: the stack
             // still declares the environment's selection (so nothing recorded is planned away)
             // and `up` targets the named ones.

@@ -26,6 +26,8 @@ pub struct UpOptions {
     pub phase: Option<Phase>,
     /// Skip the Coder release, admin and templates.
     pub no_coder: bool,
+    /// `--enable-monitoring`: monitoring on although `[monitoring]` leaves it off.
+    pub enable_monitoring: bool,
     /// Plan only.
     pub dry_run: bool,
     /// Templates to push.
@@ -80,7 +82,7 @@ pub struct UpSummary {
     pub certificate: Option<(String, String, i64)>,
     /// No domain: Coder answers plain HTTP on the load balancer's address.
     pub plain_http: bool,
-    /// Monthly cost of the infra phase and the price table's name.
+    /// Monthly cost of both phases and the price table's name.
     pub monthly_cost: Option<(String, String)>,
 }
 
@@ -131,6 +133,13 @@ pub async fn up(
         options.cancel.clone(),
     )
     .await?;
+    if let Some(sandbox) = &platform.sandbox
+        && phases(options.phase).contains(&Phase::App)
+        && !options.no_coder
+        && (platform.profile.monitoring.enabled || options.enable_monitoring)
+    {
+        sandbox_serves_alloy(sandbox.url(), &platform.profile.monitoring.alloy_version).await?;
+    }
     let run = Run {
         project,
         options,
@@ -392,9 +401,11 @@ async fn summarize(platform: &Platform, options: &UpOptions) -> Result<UpSummary
         }
         _ => None,
     };
+    // Both phases: the app phase holds the billed Cockpit data sources.
     let resources: Vec<(String, String, Value)> = infra
         .resources
         .iter()
+        .chain(app.resources.iter())
         .map(|(a, r)| (r.kind.clone(), a.clone(), r.config.clone()))
         .collect();
     let monthly_cost = match kapstan_providers::pricing::estimate(
@@ -476,6 +487,25 @@ fn write_kubeconfig(
     Ok(Some(path))
 }
 
+/// Refuses, before any call, a sandbox whose chart repository cannot install the collector:
+/// the sandbox serves only its own Coder chart unless `KAPSTAN_SANDBOX_CHART_DIRS` names more.
+async fn sandbox_serves_alloy(url: &str, version: &str) -> Result<(), PlatformError> {
+    let text = kapstan_providers::sandbox_api::chart_index(url)
+        .await
+        .map_err(PlatformError::Sandbox)?;
+    if text.contains(&format!("alloy-{version}.tgz")) {
+        return Ok(());
+    }
+    Err(PlatformError::usage(
+        format!(
+            "monitoring is on but the sandbox's chart repository has no `alloy` chart {version} to install the collector"
+        ),
+        format!(
+            "start the sandbox with KAPSTAN_SANDBOX_CHART_DIRS naming the official chart's directory (such as ../shared/fixtures/alloy-chart/alloy-{version}), or set `[monitoring] enabled = false` in environments/<env>.toml"
+        ),
+    ))
+}
+
 /// The `kapstan up` command line that resumes `options` (with `--sandbox` kept).
 fn resume_up(options: &UpOptions) -> String {
     let mut cmd = format!("kapstan up --env {}", options.env);
@@ -487,6 +517,9 @@ fn resume_up(options: &UpOptions) -> String {
     }
     if options.no_coder {
         cmd.push_str(" --no-coder");
+    }
+    if options.enable_monitoring {
+        cmd.push_str(" --enable-monitoring");
     }
     if options.sandbox {
         cmd.push_str(" --sandbox");

@@ -1,5 +1,6 @@
-//! The two calls kapstan makes to its own sandbox's inspection API (`/sandbox/v1/…`): whether
-//! a sandbox answers at a URL, and the loopback address it gives a load balancer.
+//! The calls kapstan makes to its own sandbox: whether a sandbox answers at a URL, the loopback
+//! address it gives a load balancer (inspection API, `/sandbox/v1/…`), and the index of its
+//! chart repository.
 
 use std::time::Duration;
 
@@ -36,4 +37,16 @@ pub async fn lb_endpoint(url: &str, zone: &str, lb_id: &str) -> Result<String, S
         .as_str()
         .map(String::from)
         .ok_or_else(|| format!("{url} gave no url"))
+}
+
+/// The `index.yaml` of the sandbox's chart repository at `url`; the error names the URL asked.
+pub async fn chart_index(url: &str) -> Result<String, String> {
+    let url = format!("{url}/charts/index.yaml");
+    reqwest::get(&url)
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| format!("{url}: {e}"))?
+        .text()
+        .await
+        .map_err(|e| format!("{url}: {e}"))
 }

@@ -168,7 +168,7 @@ const CODER_VARS: &[(&str, &str)] = &[
     ),
     (
         "chart_repository",
-        "Helm repository of the Coder chart (app phase)",
+        "Helm repository of the Coder and Alloy charts (app phase)",
     ),
     ("access_url", "access URL override (app phase)"),
     (
@@ -178,6 +178,14 @@ const CODER_VARS: &[(&str, &str)] = &[
     (
         "prevent_destroy",
         "`false` lifts the protection of the network, cluster and database (infra phase; `down` sets it)",
+    ),
+    (
+        "monitoring",
+        "`true` / `false` overrides `[monitoring] enabled` (app phase; `up --enable-monitoring` sets it)",
+    ),
+    (
+        "monitoring_recorded",
+        "`true`: a collector is recorded, so monitoring stays on unless the settings file sets `enabled` (app phase)",
     ),
 ];
 

@@ -64,6 +64,19 @@ pub fn path_with_tools() -> String {
     )
 }
 
+/// The official Alloy chart the monitoring of staging and prod installs, which the sandbox's
+/// chart repository serves (`KAPSTAN_SANDBOX_CHART_DIRS`).
+pub fn alloy_chart() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/alloy-chart/alloy-1.11.1");
+    assert!(
+        dir.join("Chart.yaml").is_file(),
+        "the official Alloy chart fixture is missing: expected {} (../shared/fixtures/alloy-chart/alloy-1.11.1 next to the repository)",
+        dir.display()
+    );
+    dir
+}
+
 /// `program` run in `dir` with `home` as HOME, none of the caller's kapstan or Scaleway
 /// settings, no colour, 100 columns, the tools on PATH and no terminal on stdin.
 pub fn isolated(program: &Path, dir: &Path, home: &Path) -> Command {
@@ -76,6 +89,7 @@ pub fn isolated(program: &Path, dir: &Path, home: &Path) -> Command {
         .env("PATH", path_with_tools())
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
+        .env("KAPSTAN_SANDBOX_CHART_DIRS", alloy_chart())
         .stdin(Stdio::null());
     c
 }

@@ -220,6 +220,373 @@ fn prod_up_converges_and_down_leaves_nothing() {
     lifecycle("prod", "gp1_m", 5, "db-gp-m", true, "lb-gp-m");
 }
 
+/// A Prometheus remote-write `WriteRequest` with one series of one sample, protobuf-encoded.
+fn remote_write(labels: &[(&str, &str)], value: f64, timestamp_ms: i64) -> Vec<u8> {
+    fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+        out.push(tag << 3 | 2);
+        varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut series = vec![];
+    for (name, value) in labels {
+        let mut label = vec![];
+        field(&mut label, 1, name.as_bytes());
+        field(&mut label, 2, value.as_bytes());
+        field(&mut series, 1, &label);
+    }
+    let mut sample = vec![1 << 3 | 1];
+    sample.extend_from_slice(&value.to_le_bytes());
+    sample.push(2 << 3);
+    varint(&mut sample, timestamp_ms as u64);
+    field(&mut series, 2, &sample);
+    let mut request = vec![];
+    field(&mut request, 1, &series);
+    request
+}
+
+#[test]
+fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_removes_it() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.dir.path().join("environments")).unwrap();
+    std::fs::write(
+        p.dir.path().join("environments/staging.toml"),
+        "[monitoring]\nalert_contacts = [\"ops@example.com\"]\nlogs_retention_days = 14\n",
+    )
+    .unwrap();
+    let o = p.run(&[
+        "up",
+        "--env",
+        "staging",
+        "--sandbox",
+        "--auto-approve",
+        "--template",
+        "react-typescript",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    for declared in [
+        "resource \"scaleway_cockpit_source\" \"cockpit-metrics\"",
+        "resource \"scaleway_cockpit_source\" \"cockpit-logs\"",
+        "resource \"scaleway_cockpit_token\" \"cockpit-push-token\"",
+        "resource \"scaleway_cockpit_alert_manager\" \"cockpit-alerting\"",
+        "resource \"helm_release\" \"alloy\"",
+    ] {
+        assert!(t.contains(declared), "{declared} planned: {t}");
+    }
+    // The app phase's plan prices the Cockpit ingestion and the 7 billed days of logs:
+    // 43.2 M samples × €0.15/M = €6.48, 2 GB × €0.35 = €0.70, 2 GB × 7 days × €0.002 = €0.028.
+    let app_plan = t
+        .split("=== Stack coder-staging-app ===")
+        .nth(1)
+        .expect("app phase");
+    assert!(
+        app_plan.contains("Cost: €0.00/month → €7.21/month"),
+        "{app_plan}"
+    );
+    let cost = p.run(&["cost", "--env", "staging", "--sandbox"]);
+    let c = text(&cost);
+    assert!(cost.status.success(), "{c}");
+    assert!(
+        c.contains("Cockpit metrics ingestion, 43200000 samples/month"),
+        "{c}"
+    );
+    assert!(c.contains("Cockpit logs retention 14 days (7 free)"), "{c}");
+
+    let doc = sandbox_resources(&p);
+    let sources = objects(&doc, "cockpit.data_source");
+    let mut kinds: Vec<(String, u64)> = sources
+        .iter()
+        .map(|s| {
+            (
+                s["type"].as_str().unwrap().to_string(),
+                s["retention_days"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [("logs".to_string(), 14), ("metrics".to_string(), 31)],
+        "{doc:#}"
+    );
+    // The collector's token writes, the health check's token reads.
+    let mut tokens: Vec<String> = objects(&doc, "cockpit.token")
+        .iter()
+        .map(|t| format!("{} {}", t["name"].as_str().unwrap(), t["scopes"]))
+        .collect();
+    tokens.sort();
+    assert_eq!(
+        tokens,
+        [
+            "coder-staging-alloy [\"write_only_metrics\",\"write_only_logs\"]",
+            "coder-staging-health [\"read_only_metrics\"]"
+        ],
+        "{doc:#}"
+    );
+    let alerting = objects(&doc, "cockpit.alert_manager");
+    assert_eq!(alerting[0]["alert_manager_enabled"], true, "{doc:#}");
+    assert_eq!(alerting[0]["managed_alerts_enabled"], true, "{doc:#}");
+    assert!(
+        alerting[0]["contact_points"]
+            .to_string()
+            .contains("ops@example.com"),
+        "{doc:#}"
+    );
+    // The collector runs from the official chart with the generated configuration.
+    let kube = objects(&doc, "kube.object");
+    let find = |kind: &str, ns: &str, name: &str| {
+        kube.iter()
+            .find(|o| {
+                o["kind"] == kind
+                    && o["metadata"]["namespace"] == ns
+                    && o["metadata"]["name"] == name
+            })
+            .unwrap_or_else(|| panic!("{kind} {ns}/{name} in the cluster"))
+    };
+    let deployment = find("Deployment", "monitoring", "alloy");
+    assert_eq!(
+        deployment["metadata"]["labels"]["helm.sh/chart"],
+        "alloy-1.11.1"
+    );
+    let config = find("ConfigMap", "monitoring", "alloy");
+    let content = config["data"]["config.alloy"].as_str().unwrap();
+    assert!(
+        content.contains("prometheus.remote_write \"cockpit\""),
+        "{content}"
+    );
+    find("Secret", "monitoring", "alloy-cockpit-token");
+    find("NetworkPolicy", "monitoring", "allow-alloy");
+    find("NetworkPolicy", "coder", "allow-coder-metrics-scrape");
+    let coder = find("Deployment", "coder", "coder").to_string();
+    assert!(coder.contains("CODER_PROMETHEUS_ENABLE"), "{coder}");
+
+    // Health: the collector runs; nothing scrapes in the sandbox, so no Coder metrics yet.
+    let token_secret = find("Secret", "monitoring", "alloy-cockpit-token")["data"]["token"]
+        .as_str()
+        .expect("token in the Secret")
+        .to_string();
+    let metrics_url = sources
+        .iter()
+        .find(|s| s["type"] == "metrics")
+        .and_then(|s| s["url"].as_str())
+        .unwrap()
+        .to_string();
+    let health_line = |out: &str, check: &str| {
+        out.lines()
+            .find(|l| l.contains(check))
+            .unwrap_or_else(|| panic!("health lacks {check}: {out}"))
+            .trim()
+            .to_string()
+    };
+    {
+        let _served = serve_project(&p);
+        let h = text(&p.run(&["health", "--env", "staging", "--sandbox"]));
+        let collector = health_line(&h, "collector (Deployment monitoring/alloy)");
+        assert!(collector.starts_with("ok"), "{h}");
+        let arrived = health_line(&h, "Coder metrics in Cockpit");
+        assert!(
+            arrived.starts_with("FAIL") && arrived.contains("no samples of job `coder`"),
+            "{h}"
+        );
+
+        // What the collector would push, with the token it holds, arrives and health sees it.
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD
+            .decode(token_secret)
+            .unwrap();
+        let token = String::from_utf8(token).unwrap();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let body = snap::raw::Encoder::new()
+            .compress_vec(&remote_write(
+                &[
+                    ("__name__", "coderd_api_active_users_duration_hour"),
+                    ("job", "coder"),
+                ],
+                1.0,
+                now_ms,
+            ))
+            .unwrap();
+        let file = p.dir.path().join("push.bin");
+        std::fs::write(&file, body).unwrap();
+        let push = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+            .args(["-H", "Content-Encoding: snappy"])
+            .args(["-H", "Content-Type: application/x-protobuf"])
+            .args(["-H", &format!("X-Token: {token}")])
+            .arg("--data-binary")
+            .arg(format!("@{}", file.display()))
+            .arg(format!("{metrics_url}/api/v1/push"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&push.stdout), "204");
+        let h = text(&p.run(&["health", "--env", "staging", "--sandbox"]));
+        let arrived = health_line(&h, "Coder metrics in Cockpit");
+        assert!(
+            arrived.starts_with("ok") && arrived.contains("1 series of job `coder`"),
+            "{h}"
+        );
+        assert!(!h.contains(&token), "the token is never printed: {h}");
+        assert!(!t.contains(&token), "nor by up: {t}");
+        assert!(!c.contains(&token), "nor by cost: {c}");
+    }
+
+    let o = p.run(&["down", "--env", "staging", "--sandbox", "--auto-approve"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let doc = sandbox_resources(&p);
+    assert!(objects(&doc, "cockpit.data_source").is_empty(), "{doc:#}");
+    assert!(objects(&doc, "cockpit.token").is_empty(), "{doc:#}");
+    let alerting = objects(&doc, "cockpit.alert_manager");
+    assert!(
+        alerting.iter().all(|a| a["alert_manager_enabled"] == false),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn bad_monitoring_settings_fail_before_any_call_and_enable_monitoring_switches_dev_on_once() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.dir.path().join("environments")).unwrap();
+    for (settings, expected) in [
+        (
+            "[monitoring]\ncollect = [\"coder_metric\"]\n",
+            "line 2: [monitoring] collect: \"coder_metric\" is not a collector target (did you mean `coder_metrics`?)",
+        ),
+        (
+            "[monitoring]\nmetrics_retention_days = 2000\n",
+            "line 2: [monitoring] metrics_retention_days = 2000 is out of range: Cockpit keeps data 1 to 1825 days",
+        ),
+        (
+            "[monitoring]\nalert_contacts = [\"ops at example.com\"]\n",
+            "line 2: [monitoring] alert_contacts[0] = \"ops at example.com\" is not an e-mail address",
+        ),
+    ] {
+        std::fs::write(p.dir.path().join("environments/staging.toml"), settings).unwrap();
+        let o = p.run(&["up", "--env", "staging", "--sandbox", "--auto-approve"]);
+        let t = text(&o);
+        assert!(!o.status.success(), "{t}");
+        // The renderer wraps long messages in a box.
+        let flat = t
+            .replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(flat.contains(expected), "{expected}: {t}");
+        assert!(
+            !p.dir.path().join(".kapstan/sandbox").exists()
+                || cloud_objects(&sandbox_resources(&p)) == 0,
+            "nothing was created: {t}"
+        );
+    }
+    std::fs::remove_file(p.dir.path().join("environments/staging.toml")).unwrap();
+    // A sandbox that cannot serve the Alloy chart is refused before infra is touched.
+    let o = p
+        .cmd(&["up", "--env", "staging", "--sandbox", "--auto-approve"])
+        .env_remove("KAPSTAN_SANDBOX_CHART_DIRS")
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    let flat = t
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("has no `alloy` chart 1.11.1") && flat.contains("KAPSTAN_SANDBOX_CHART_DIRS"),
+        "{t}"
+    );
+    assert_eq!(
+        cloud_objects(&sandbox_resources(&p)),
+        0,
+        "nothing created: {t}"
+    );
+
+    // Dev is off by default; the flag turns it on, and it stays on without the flag.
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--auto-approve",
+        "--no-coder",
+        "--phase",
+        "infra",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "up",
+            "--env",
+            "dev",
+            "--sandbox",
+            "--template",
+            "react-typescript",
+            "--phase",
+            "app",
+        ];
+        args.extend_from_slice(extra);
+        let o = p.run(&args);
+        let t = text(&o);
+        assert!(o.status.success(), "{t}");
+        t
+    };
+    let off = plan(&["--dry-run"]);
+    assert!(!off.contains("helm_release\" \"alloy\""), "{off}");
+    let on = plan(&["--auto-approve", "--enable-monitoring"]);
+    assert!(on.contains("resource \"helm_release\" \"alloy\""), "{on}");
+    assert!(on.contains("scaleway_cockpit_source"), "{on}");
+    let again = plan(&["--dry-run"]);
+    assert!(
+        again.contains("No changes."),
+        "the collector stays without the flag: {again}"
+    );
+    let o = p.run(&["plan", "--env", "dev", "--phase", "app", "--sandbox"]);
+    let whole = text(&o);
+    assert!(
+        !whole.contains("will be destroyed"),
+        "plan agrees with up: {whole}"
+    );
+    std::fs::write(
+        p.dir.path().join("environments/dev.toml"),
+        "[monitoring]\nenabled = false\n",
+    )
+    .unwrap();
+    let o = p.run(&[
+        "up",
+        "--env",
+        "dev",
+        "--sandbox",
+        "--dry-run",
+        "--enable-monitoring",
+    ]);
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    let flat = t
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("sets [monitoring] enabled = false"), "{t}");
+    // (`up --template` targets the templates, so the whole plan shows what the file removes.)
+    let o = p.run(&["plan", "--env", "dev", "--phase", "app", "--sandbox"]);
+    let off = text(&o);
+    assert!(
+        off.contains("helm_release.alloy will be destroyed")
+            && off.contains("scaleway_cockpit_source.cockpit-metrics will be destroyed"),
+        "`enabled = false` removes it: {off}"
+    );
+}
+
 #[test]
 fn a_failed_app_phase_keeps_infra_and_the_next_up_finishes_only_the_app() {
     let p = Project::new();

@@ -5,6 +5,7 @@ pub mod client;
 pub mod cluster_volumes;
 pub mod cockpit;
 pub mod cockpit_alert_manager;
+pub mod cockpit_query;
 pub mod cockpit_source;
 pub mod cockpit_token;
 pub mod dns_name;

@@ -101,9 +101,9 @@ pub fn routes(state: Shared) -> Router {
 
 /// Why a push was refused: the status and a plain-text message, as the push gateways answer.
 #[derive(Debug)]
-struct Refusal {
-    status: StatusCode,
-    message: String,
+pub(super) struct Refusal {
+    pub(super) status: StatusCode,
+    pub(super) message: String,
 }
 
 impl IntoResponse for Refusal {
@@ -121,7 +121,17 @@ fn refuse(status: StatusCode, message: &str) -> Refusal {
 
 /// Checks the data source exists and has `kind`, and that `X-Token` may write to it.
 fn authorize(st: &Shared, id: &str, kind: &str, headers: &HeaderMap) -> Result<(), Refusal> {
-    let scope = format!("write_only_{kind}");
+    authorize_scope(st, id, kind, &format!("write_only_{kind}"), headers)
+}
+
+/// Checks the data source exists and has `kind`, and that `X-Token` carries `scope` for it.
+pub(super) fn authorize_scope(
+    st: &Shared,
+    id: &str,
+    kind: &str,
+    scope: &str,
+    headers: &HeaderMap,
+) -> Result<(), Refusal> {
     st.read(|s, now| {
         let source = s
             .get(DATA_SOURCE, id, now)
@@ -138,7 +148,7 @@ fn authorize(st: &Shared, id: &str, kind: &str, headers: &HeaderMap) -> Result<(
             && token.str("region") == source.str("region");
         let scoped = token.body["scopes"]
             .as_array()
-            .is_some_and(|a| a.iter().any(|v| v == scope.as_str()));
+            .is_some_and(|a| a.iter().any(|v| v == scope));
         if same_project && scoped {
             Ok(())
         } else {

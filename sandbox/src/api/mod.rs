@@ -2,6 +2,7 @@
 
 pub mod cockpit;
 pub mod cockpit_push;
+pub mod cockpit_query;
 pub mod domain;
 pub mod inspect;
 pub mod instance;
@@ -43,6 +44,7 @@ pub fn router(state: Shared) -> Router {
         // Kubernetes API, load-balancer endpoints and chart repository: outside the Scaleway
         // auth layer (kubectl and helm send bearer tokens or nothing).
         .merge(cockpit_push::routes(state.clone()))
+        .merge(cockpit_query::routes(state.clone()))
         .merge(crate::kube::routes(state))
         .merge(crate::coder::charts::routes(charts))
 }

@@ -329,3 +329,83 @@ async fn loki_protobuf_push_and_tokens_of_another_project() {
     );
     assert_eq!(got["lines"][0]["timestamp_ns"], "1764600000000000005");
 }
+
+#[tokio::test]
+async fn instant_queries_answer_like_prometheus_over_what_arrived_with_a_read_token() {
+    let c = Cockpit::start().await;
+    let source = c.source("metrics").await;
+    let url = source["url"].as_str().unwrap().to_string();
+    let writer = c.token(&["write_only_metrics"]).await;
+    assert_eq!(
+        remote_write(&c, &url, Some(&writer), remote_write_body()).await,
+        204
+    );
+    let query = |token: Option<String>, params: Vec<(&'static str, String)>| {
+        let mut req = c
+            .http
+            .get(format!("{url}/prometheus/api/v1/query"))
+            .query(&params);
+        if let Some(t) = token {
+            req = req.header("x-token", t);
+        }
+        async move {
+            let r = req.send().await.expect("send");
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    // The sample was taken at 1_764_600_000 s: within 5 minutes it answers, later it is stale.
+    let at = |secs: i64| ("time", secs.to_string());
+    let selector = ("query", "{job=\"coder\"}".to_string());
+    assert_eq!(query(None, vec![selector.clone()]).await.0, 401);
+    assert_eq!(
+        query(Some(writer.clone()), vec![selector.clone()]).await.0,
+        403,
+        "a write token cannot read"
+    );
+    let reader = c.token(&["read_only_metrics"]).await;
+    let (status, body) = query(
+        Some(reader.clone()),
+        vec![selector.clone(), at(1_764_600_060)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["data"]["resultType"], "vector");
+    let result = v["data"]["result"].as_array().unwrap();
+    assert_eq!(result.len(), 1, "{v}");
+    assert_eq!(
+        result[0]["metric"]["__name__"],
+        "coderd_api_requests_processed_total"
+    );
+    assert_eq!(result[0]["value"], json!([1_764_600_000.0, "42"]));
+
+    let (_, stale) = query(
+        Some(reader.clone()),
+        vec![selector.clone(), at(1_764_600_000 + 301)],
+    )
+    .await;
+    let stale: Value = serde_json::from_str(&stale).unwrap();
+    assert_eq!(
+        stale["data"]["result"],
+        json!([]),
+        "older than the lookback"
+    );
+    let (_, other) = query(
+        Some(reader.clone()),
+        vec![
+            ("query", "up{job=\"coder\"}".to_string()),
+            at(1_764_600_060),
+        ],
+    )
+    .await;
+    let other: Value = serde_json::from_str(&other).unwrap();
+    assert_eq!(other["data"]["result"], json!([]), "another metric name");
+
+    let (status, body) = query(Some(reader), vec![("query", "rate(up[5m])".to_string())]).await;
+    assert_eq!(status, 400, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "error");
+    assert_eq!(v["errorType"], "bad_data");
+}

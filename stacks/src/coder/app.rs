@@ -1,6 +1,7 @@
 //! Phase 2, `coder-<env>-app`: namespaces under the environment's Pod Security level,
 //! quotas, network policies that admit the load balancer and DNS, the database Secret, the
-//! Coder release on the infra phase's load balancer, the first admin and the templates.
+//! Coder release on the infra phase's load balancer, the first admin, the templates and the
+//! monitoring of `[monitoring]` (see [`super::monitoring`]).
 
 use std::path::Path;
 
@@ -170,7 +171,12 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
         );
         q.depends_on(&handle);
         if p.network_policies {
-            for (name, manifest) in network_policies(p, ns) {
+            let mut policies = network_policies(p, ns);
+            // Monitoring comes with Coder (see below), and so do its policies.
+            if options.coder {
+                policies.extend(super::monitoring::network_policies(p, ns));
+            }
+            for (name, manifest) in policies {
                 let np = s.add(
                     &format!("netpol-{ns}-{name}"),
                     KubernetesManifest {
@@ -199,6 +205,14 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
     if !options.coder {
         return s;
     }
+    // Monitoring watches Coder: without Coder there is nothing to collect.
+    super::monitoring::add_monitoring(
+        &mut s,
+        p,
+        &kubeconfig,
+        &namespaces[1],
+        options.chart_repository.as_deref(),
+    );
 
     let db_url = Input::format(
         "postgres://{}:{}@{}:{}/{}?sslmode=require",
@@ -302,13 +316,16 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
             lb_type: p.lb_type.clone(),
         }),
         image_tag: None,
-        extra_env: vec![
-            ("CODER_TELEMETRY_ENABLE".into(), "false".into()),
+        extra_env: [
+            ("CODER_TELEMETRY_ENABLE".to_string(), "false".to_string()),
             (
                 "CODER_SECURE_AUTH_COOKIE".into(),
                 (!p.domain.is_empty()).to_string(),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(super::monitoring::coder_env(&p.monitoring))
+        .collect(),
         resources: Some(json!({
             "requests": {"cpu": rc, "memory": rm},
             "limits": {"cpu": lc, "memory": lm},

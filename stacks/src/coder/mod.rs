@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod infra;
+pub mod monitoring;
 pub mod profile;
 
 pub use app::{AppOptions, app_stack};
@@ -19,7 +20,9 @@ use crate::catalog::{StackError, StackVars};
 /// `access_url`, `templates` (comma-separated names), `prevent_destroy` (`false` lifts the
 /// protection of the cluster, the database and the private network, for teardown), `tls`
 /// (`acme` or `external`), `acme_directory`, `acme_ca_bundle_file` and `acme_dns_servers`
-/// (comma-separated `HOST:PORT`).
+/// (comma-separated `HOST:PORT`), `monitoring` (`true` / `false`: overrides `[monitoring]
+/// enabled`, for `up --enable-monitoring`), `monitoring_recorded` (`true`: the app phase has a
+/// collector, which keeps monitoring on unless the settings file sets `enabled`).
 pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSpec, StackError> {
     let project_dir = vars
         .get("project_dir")
@@ -76,6 +79,36 @@ pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSp
                 });
             }
         };
+    }
+    // The collector recorded by an earlier `up --enable-monitoring` keeps monitoring on unless
+    // the settings file decides.
+    if vars.get("monitoring_recorded").map(String::as_str) == Some("true")
+        && !profile.monitoring.enabled_in_file
+    {
+        profile.monitoring.enabled = true;
+    }
+    if let Some(v) = vars.get("monitoring") {
+        profile.monitoring.enabled = match v.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(StackError::Var {
+                    stack: profile.stack_name(phase),
+                    var: "monitoring".into(),
+                    value: v.clone(),
+                    problem: "must be true or false".into(),
+                });
+            }
+        };
+        profile
+            .monitoring
+            .validate()
+            .map_err(|(key, problem)| StackError::Var {
+                stack: profile.stack_name(phase),
+                var: "monitoring".into(),
+                value: v.clone(),
+                problem: format!("cannot be turned on: {key}: {problem}"),
+            })?;
     }
     profile.check().map_err(|problem| StackError::Var {
         stack: profile.stack_name(phase),

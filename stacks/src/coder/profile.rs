@@ -154,6 +154,8 @@ pub struct Profile {
     pub github: Option<GithubSettings>,
     /// Templates pushed by the app phase (names; empty means all).
     pub templates: Vec<String>,
+    /// Metrics, logs and alerts in Scaleway Cockpit (`[monitoring]`).
+    pub monitoring: super::monitoring::MonitoringSettings,
     /// Where the override file was read from, if any.
     pub overrides_from: Option<PathBuf>,
 }
@@ -312,6 +314,7 @@ impl Profile {
             tls: TlsSettings::default(),
             github: None,
             templates: vec![],
+            monitoring: super::monitoring::MonitoringSettings::builtin(env),
             overrides_from: None,
         };
         match env {
@@ -394,7 +397,17 @@ impl Profile {
         })?;
         let autoscaling_given = overrides.pool.autoscaling;
         let size_given = overrides.pool.size.is_some();
-        overrides.apply(&mut profile);
+        let fail = |(table, key, message): (&str, &str, String)| StackError::Overrides {
+            file: path.display().to_string(),
+            message: match line_of(&text, table, key) {
+                Some(line) => format!("line {line}: {message}"),
+                None => message,
+            },
+        };
+        let monitoring = overrides.apply(&mut profile);
+        monitoring
+            .and_then(|()| profile.monitoring.validate())
+            .map_err(|(key, message)| fail(("monitoring", key, message)))?;
         profile.overrides_from = Some(path.clone());
         profile
             .tls
@@ -403,13 +416,6 @@ impl Profile {
                 file: path.display().to_string(),
                 message,
             })?;
-        let fail = |(table, key, message): (&str, &str, String)| StackError::Overrides {
-            file: path.display().to_string(),
-            message: match line_of(&text, table, key) {
-                Some(line) => format!("line {line}: {message}"),
-                None => message,
-            },
-        };
         profile.normalise().map_err(fail)?;
         if !size_given && profile.pool_autoscaling && profile.pool_min <= profile.pool_max {
             // The initial size of an autoscaled pool follows the file's bounds.
@@ -724,6 +730,8 @@ struct Overrides {
     #[serde(default)]
     templates: TemplateOverrides,
     tls: Option<TlsSettings>,
+    #[serde(default)]
+    monitoring: super::monitoring::MonitoringOverrides,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -782,7 +790,8 @@ struct TemplateOverrides {
 }
 
 impl Overrides {
-    fn apply(self, p: &mut Profile) {
+    /// Applies the file; the `[monitoring]` part can fail (an unknown collector target).
+    fn apply(self, p: &mut Profile) -> Result<(), (&'static str, String)> {
         if let Some(v) = self.region {
             p.region = v;
         }
@@ -852,5 +861,6 @@ impl Overrides {
         if let Some(t) = self.tls {
             p.tls = t;
         }
+        self.monitoring.apply(&mut p.monitoring)
     }
 }

@@ -123,7 +123,10 @@ impl std::fmt::Display for SecretReference {
 
 fn revision_ok(r: &str) -> bool {
     matches!(r, "latest" | "latest_enabled")
-        || (!r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) && r != "0" && !r.starts_with('0'))
+        || (!r.is_empty()
+            && r.bytes().all(|b| b.is_ascii_digit())
+            && r != "0"
+            && !r.starts_with('0'))
 }
 
 /// A revision of a secret, read by name.
@@ -223,14 +226,22 @@ impl SecretVersionDriver {
             schema: Schema::new(
                 "scaleway_secret_version",
                 vec![
-                    Field::required("secret_name").describe("name of the secret in Secret Manager"),
-                    Field::optional("path").describe("folder of the secret; default `/`"),
-                    Field::optional("revision").describe(
-                        "a revision number, `latest` or `latest_enabled` (default)",
-                    ),
+                    // Every argument names another revision: a change reads it anew (a
+                    // replacement, so what uses the data sees it as unknown until then).
+                    Field::required("secret_name")
+                        .force_new()
+                        .describe("name of the secret in Secret Manager"),
+                    Field::optional("path")
+                        .force_new()
+                        .describe("folder of the secret; default `/`"),
+                    Field::optional("revision")
+                        .force_new()
+                        .describe("a revision number, `latest` or `latest_enabled` (default)"),
                     Field::optional_computed("region")
+                        .force_new()
                         .describe("region; default: the configured region"),
                     Field::optional_computed("project_id")
+                        .force_new()
                         .describe("project; default: the credentials' project"),
                     Field::computed("secret_id").describe("the secret's id"),
                     Field::computed("revision_number").describe("the revision that was read"),
@@ -314,7 +325,9 @@ impl SecretVersionDriver {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(access.data.as_bytes())
             .map_err(|_| {
-                DriverError::failed(format!("{reference}: Secret Manager sent data that is not base64"))
+                DriverError::failed(format!(
+                    "{reference}: Secret Manager sent data that is not base64"
+                ))
             })?;
         let data = String::from_utf8(bytes).map_err(|_| {
             DriverError::failed(format!(
@@ -408,6 +421,10 @@ impl Driver for SecretVersionDriver {
             // Gone: the plan declares it again and the live check names what is missing.
             Lookup::Missing(_) => None,
         })
+    }
+
+    fn checks_live(&self) -> bool {
+        true
     }
 
     async fn check_live(

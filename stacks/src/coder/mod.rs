@@ -3,6 +3,7 @@
 pub mod app;
 pub mod infra;
 pub mod profile;
+pub mod sign_in;
 
 pub use app::{AppOptions, app_stack};
 pub use infra::infra_stack;

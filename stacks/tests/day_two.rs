@@ -251,3 +251,33 @@ fn bad_day_two_settings_are_refused_at_load_with_line_field_and_fix() {
         }
     }
 }
+
+#[test]
+fn the_shipped_go_template_uses_the_github_external_auth_and_passes_the_lint() {
+    let dir = kapstan_stacks::templates::shipped_root().join("backend/go-fiber");
+    let findings = kapstan_stacks::templates::lint(&dir);
+    assert!(
+        findings.is_empty(),
+        "{}",
+        findings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let main: hcl::Body = hcl::from_str(&std::fs::read_to_string(dir.join("main.tf")).unwrap())
+        .expect("main.tf parses");
+    let auth = main
+        .blocks()
+        .find(|b| {
+            b.identifier() == "data"
+                && b.labels().first().map(|l| l.as_str()) == Some("coder_external_auth")
+        })
+        .expect("a data \"coder_external_auth\" block");
+    let id = auth
+        .body()
+        .attributes()
+        .find(|a| a.key() == "id")
+        .expect("an id");
+    assert_eq!(id.expr().to_string(), "\"github\"");
+}

@@ -5,6 +5,7 @@
 mod archive;
 mod client;
 mod first_user;
+pub mod oidc_discovery;
 mod rules;
 mod session;
 mod template;

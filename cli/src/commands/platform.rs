@@ -1178,5 +1178,24 @@ pub async fn doctor(project: &Project) -> Result<i32, CliError> {
         ),
     }
     println!("✓ state: {}", project.store_config);
+    for env in Environment::ALL {
+        let profile = match kapstan_stacks::coder::Profile::load(env, &project.dir) {
+            Ok(p) => p,
+            Err(e) => {
+                ok = false;
+                println!("✗ environments/{}.toml: {e}", env.name());
+                continue;
+            }
+        };
+        if let Some(oidc) = &profile.oidc {
+            match crate::platform::health::oidc_check(oidc).await {
+                Ok(detail) => println!("✓ {} sign-in (OIDC): {detail}", env.name()),
+                Err(problems) => {
+                    ok = false;
+                    println!("✗ {} sign-in (OIDC): {problems}", env.name());
+                }
+            }
+        }
+    }
     Ok(if ok { 0 } else { 1 })
 }

@@ -276,6 +276,19 @@ def main():
     instance = rdb.wait_for_instance(instance_id=instance.id, options=FAST)
     check(instance.status == "ready", f"instance after ACL change is {instance.status}")
 
+    step("a manual database backup, waited for, then restored")
+    backup = rdb.create_database_backup(instance_id=instance.id, database_name="coder", name="before-upgrade")
+    check(backup.status == "creating", f"new backup status {backup.status}")
+    expect_status(lambda: rdb.restore_database_backup(database_backup_id=backup.id, instance_id=instance.id),
+                  409, "restoring a backup still being created")
+    backup = rdb.wait_for_database_backup(database_backup_id=backup.id, options=FAST)
+    check(backup.status == "ready" and backup.size, f"backup settled in {backup.status}, size {backup.size}")
+    restoring = rdb.restore_database_backup(database_backup_id=backup.id, instance_id=instance.id)
+    check(restoring.status == "restoring", f"restore answers the backup restoring, got {restoring.status}")
+    backup = rdb.wait_for_database_backup(database_backup_id=backup.id, options=FAST)
+    check(backup.status == "ready", f"backup after restore is {backup.status}")
+    instance = rdb.wait_for_instance(instance_id=instance.id, options=FAST)
+
     step("LB flexible IP and an LB on it")
     ip = lb.create_ip(is_ipv6=False, tags=["kapstan"])
     check(ip.reverse.endswith(".lb.fr-par.scw.cloud"), f"default reverse {ip.reverse}")

@@ -345,7 +345,8 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
             ssl_compatibility_level: super::infra::LB_SSL_COMPATIBILITY_LEVEL.into(),
             lb_type: p.lb_type.clone(),
         }),
-        image_tag: None,
+        // Pinned, so the image that runs is the one the plan named (an upgrade from → to).
+        image_tag: Some(super::upgrade::image_tag(&p.coder_version)),
         extra_env: vec![
             ("CODER_TELEMETRY_ENABLE".into(), "false".into()),
             (

@@ -255,8 +255,35 @@ async fn dispatch(
                 auto_approve: *auto_approve,
                 sandbox: *sandbox,
                 parallelism: *parallelism,
+                coder_version: None,
             };
             commands::platform::up(&project()?, &options).await
+        }
+        Command::Upgrade {
+            env,
+            coder,
+            dry_run,
+            auto_approve,
+            sandbox,
+            parallelism,
+        } => {
+            let options = commands::platform::UpOptions {
+                env: env.clone(),
+                phase: Some(kapstan_stacks::coder::Phase::App),
+                dry_run: *dry_run,
+                auto_approve: *auto_approve,
+                sandbox: *sandbox,
+                parallelism: *parallelism,
+                coder_version: Some(coder.clone()),
+                ..Default::default()
+            };
+            let code = commands::platform::up(&project()?, &options).await?;
+            if code == 0 && !*dry_run {
+                println!(
+                    "Set [coder] version = \"{coder}\" in environments/{env}.toml: a later `kapstan up` with the older version would be a downgrade, which is refused."
+                );
+            }
+            Ok(code)
         }
         Command::Down {
             env,
@@ -297,8 +324,21 @@ async fn dispatch(
             }
             result
         }
-        Command::Restore { env, from, force } => {
-            platform::backup::restore_command(&project()?, *env, from, *force).await
+        Command::Restore {
+            env,
+            from,
+            force,
+            database,
+            sandbox,
+        } => {
+            let project = project()?;
+            let session = commands::platform::sandbox_for(&project, *sandbox && *database).await?;
+            let result =
+                platform::backup::restore_command(&project, *env, from, *force, *database).await;
+            if let Some(s) = session {
+                s.stop().await;
+            }
+            result
         }
         Command::Health {
             env,

@@ -153,6 +153,8 @@ pub struct UpOptions {
     pub sandbox: bool,
     /// Operations in flight at once.
     pub parallelism: usize,
+    /// The Coder version to run instead of the environment's (`kapstan upgrade --coder`).
+    pub coder_version: Option<String>,
 }
 
 /// The project's persisted sandbox, as this process reaches it.
@@ -389,6 +391,9 @@ impl Platform {
         if let Some(sd) = &options.subdomain {
             vars.insert("subdomain".into(), sd.clone());
         }
+        if let Some(v) = &options.coder_version {
+            vars.insert("coder_version".into(), v.clone());
+        }
         if phase == Phase::App {
             if options.no_coder {
                 vars.insert("coder".into(), "false".into());
@@ -604,6 +609,17 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
     let env_parsed = Environment::parse(&options.env)?;
     let profile = Profile::load(env_parsed, &project.dir)?;
     check_template_names(&options.templates)?;
+    // A version change is an upgrade (backup first) or a refused downgrade, decided from the
+    // recorded state before anything calls an API.
+    let coder_version = options
+        .coder_version
+        .clone()
+        .unwrap_or_else(|| profile.coder_version.clone());
+    let upgrade = if options.no_coder || options.phase == Some(Phase::Infra) {
+        None
+    } else {
+        crate::platform::upgrade::check(project, env_parsed, &coder_version).await?
+    };
     let log = crate::platform::logs::RunLog::create(&project.dir, "up", env_parsed.name())?;
     log.line(&format!(
         "kapstan up --env {} (sandbox: {}, dry run: {})",
@@ -650,6 +666,20 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             ));
         }
         println!("\n{}", crate::commands::run::stack_header(&stack_name));
+        if phase == Phase::App && !options.no_coder {
+            println!(
+                "Coder {coder_version}: {} built-in provisioner daemon(s) per replica (CODER_PROVISIONER_DAEMONS)",
+                platform.profile.provisioner_daemons
+            );
+            if let Some(u) = &upgrade {
+                println!(
+                    "Coder upgrade: {} → {} (release notes: {}). Before the release changes, a database backup is made through the RDB API and waited for.",
+                    u.from,
+                    u.to,
+                    u.release_notes()
+                );
+            }
+        }
         if !options.dry_run {
             hook(
                 project,
@@ -722,6 +752,17 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             println!("Cancelled; nothing was changed in {stack_name}.");
             return Ok(1);
         }
+        let upgrade_backup = match (&upgrade, phase) {
+            (Some(u), Phase::App) => {
+                let record = crate::platform::upgrade::backup_before(project, env, u, &log).await?;
+                println!(
+                    "Backup before the upgrade: {} (database backup {}, ready).",
+                    record.backup_dir, record.database_backup_id
+                );
+                Some(record)
+            }
+            _ => None,
+        };
         let report = platform
             .engine
             .apply(
@@ -758,6 +799,34 @@ pub async fn up(project: &Project, options: &UpOptions) -> Result<i32, CliError>
             break;
         }
         println!("\n{}", crate::commands::run::apply_complete(&report));
+        if let Some(record) = &upgrade_backup {
+            let health = crate::platform::health::check(project, env, true).await?;
+            if !health.healthy() {
+                let failures: Vec<String> = health
+                    .failures()
+                    .map(|c| format!("{} {}: {}", c.component, c.check, c.detail))
+                    .collect();
+                log.line(&format!(
+                    "upgrade to {} unhealthy: {}",
+                    record.to,
+                    failures.join("; ")
+                ));
+                result = Err(CliError::usage(
+                    format!(
+                        "Coder {} is not healthy after the upgrade from {}: {}",
+                        record.to,
+                        record.from,
+                        failures.join("; ")
+                    ),
+                    crate::platform::upgrade::rollback(env, record),
+                ));
+                break;
+            }
+            println!(
+                "Coder {} is healthy (upgraded from {}).",
+                record.to, record.from
+            );
+        }
         if phase == Phase::Infra
             && let Some(kc) = report
                 .outputs

@@ -10,6 +10,7 @@ pub mod backup;
 pub mod health;
 pub mod hooks;
 pub mod logs;
+pub mod upgrade;
 
 use std::collections::BTreeMap;
 

@@ -177,6 +177,13 @@ fn the_app_phase_renders_sign_on_external_auth_provisioners_and_secret_reads() {
         );
     }
 
+    // The image is pinned to the release's tag (the chart's default is v<appVersion>).
+    assert_eq!(
+        resource(&spec, "coder")["values"]["coder"]["image"]["tag"],
+        "v2.21.1"
+    );
+    assert_eq!(resource(&spec, "coder")["version"], "2.21.1");
+
     // The user's admin password replaces the generated one.
     assert!(spec.resources.iter().all(|r| r.address != "admin-password"));
     assert_eq!(

@@ -663,7 +663,8 @@ mod tests {
 
     #[test]
     fn bad_oidc_settings_name_the_field() {
-        let cases: Vec<(Box<dyn Fn(&mut OidcSettings)>, &str, &str)> = vec![
+        type Change = Box<dyn Fn(&mut OidcSettings)>;
+        let cases: Vec<(Change, &str, &str)> = vec![
             (
                 Box::new(|o| o.issuer_url = "http://login.example.com".into()),
                 "issuer_url",

@@ -453,6 +453,35 @@ pub enum Command {
         /// Replace state of another lineage.
         #[arg(long)]
         force: bool,
+        /// Also restore the backup's PostgreSQL backup into the database instance (RDB API),
+        /// waiting until it is done: with the state of the previous Coder version, a rollback.
+        #[arg(long)]
+        database: bool,
+        /// The offline sandbox (for --database).
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Upgrade an environment's Coder: a database backup through the RDB API first (waited
+    /// for, its id printed), then the release with the image pinned, then a health check.
+    Upgrade {
+        /// dev, staging or prod.
+        #[arg(long, value_name = "ENV", value_parser = kapstan_platform::environment::env_name)]
+        env: String,
+        /// The Coder release to run, e.g. 2.22.0 (older than the running one is refused).
+        #[arg(long, value_name = "VERSION")]
+        coder: String,
+        /// Plan only.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        /// Run against the offline sandbox persisted under .kapstan/sandbox/.
+        #[arg(long)]
+        sandbox: bool,
+        /// Operations in flight at once.
+        #[arg(long, default_value_t = 10)]
+        parallelism: usize,
     },
     /// Check a deployed environment live: cluster, nodes, database, load balancer, Coder.
     Health {

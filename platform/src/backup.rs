@@ -641,6 +641,66 @@ async fn database_backup(
     }
 }
 
+/// Restores an RDB backup (`POST /backups/{id}/restore`) into the instance and database it was
+/// made from and waits until the backup is `ready` again; returns its id.
+async fn restore_database(project: &Project, backup: &Value) -> Result<String, PlatformError> {
+    let field = |k: &str| backup[k].as_str().map(str::to_string);
+    let (Some(id), Some(instance), Some(database), Some(region)) = (
+        field("id"),
+        field("instance_id"),
+        field("database_name"),
+        field("region"),
+    ) else {
+        return Err(PlatformError::usage(
+            "the backup's database_backup record is incomplete (id, instance_id, database_name, region)",
+            "the manifest was altered; use another backup",
+        ));
+    };
+    let region = Region::parse(&region).map_err(|e| {
+        PlatformError::usage(format!("region `{region}`: {e}"), "check the manifest")
+    })?;
+    let client = project.scaleway_client()?;
+    let api_err = |what: &str, e: &dyn std::fmt::Display| {
+        PlatformError::usage(
+            format!("database restore of backup {id}: {what}: {e}"),
+            "check the backup and the instance in the Scaleway console; the state was restored",
+        )
+    };
+    let _: Value = client
+        .post(
+            Api::Rdb,
+            &region,
+            &format!("/backups/{id}/restore"),
+            &json!({"instance_id": instance, "database_name": database}),
+        )
+        .await
+        .map_err(|e| api_err("requesting", &e))?;
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let b: Value = client
+            .get(Api::Rdb, &region, &format!("/backups/{id}"))
+            .await
+            .map_err(|e| api_err("reading", &e))?;
+        match b["status"].as_str().unwrap_or("") {
+            "ready" => return Ok(id),
+            s @ ("error" | "locked") => {
+                return Err(api_err("waiting", &format!("the backup is {s}")));
+            }
+            _ if start.elapsed() > DB_BACKUP_TIMEOUT => {
+                return Err(api_err(
+                    "waiting",
+                    &format!("not done after {}s", DB_BACKUP_TIMEOUT.as_secs()),
+                ));
+            }
+            _ => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
 /// Reads and checks the manifest of an environment backup.
 pub fn read_manifest(dir: &Path) -> Result<BackupManifest, PlatformError> {
     let path = dir.join("manifest.json");
@@ -803,7 +863,8 @@ pub async fn restore_environment(
     env: Environment,
     from: &Path,
     force: bool,
-) -> Result<kapstan_state::RestoreReport, PlatformError> {
+    database: bool,
+) -> Result<(kapstan_state::RestoreReport, Option<String>), PlatformError> {
     let dir = if from.is_absolute() {
         from.to_path_buf()
     } else {
@@ -822,6 +883,17 @@ pub async fn restore_environment(
         ));
     }
     verify(&dir, &m)?;
+    // Checked before anything is written: a database restore needs the backup's RDB backup.
+    let db = if database {
+        Some(m.database_backup.clone().ok_or_else(|| {
+            PlatformError::usage(
+                format!("{} holds no database backup", dir.display()),
+                "restore the state alone (without --database), or pick a backup made with --include-db or by `kapstan upgrade`",
+            )
+        })?)
+    } else {
+        None
+    };
     let state_dir = dir.join("state");
     let inner = kapstan_state::read_manifest(&state_dir)?;
     let allowed = [stack_name(env, Phase::Infra), stack_name(env, Phase::App)];
@@ -843,5 +915,9 @@ pub async fn restore_environment(
         force,
     )
     .await?;
-    Ok(report)
+    let database = match db {
+        Some(b) => Some(restore_database(project, &b).await?),
+        None => None,
+    };
+    Ok((report, database))
 }

@@ -36,6 +36,9 @@ pub struct DoctorReport {
     pub credentials: Option<(String, String)>,
     /// The state store, as configured.
     pub state: String,
+    /// Per environment: its settings file's error, or its OIDC issuer's check (environments
+    /// without `[oidc]` are left out).
+    pub environments: Vec<(String, Result<Option<String>, String>)>,
 }
 
 impl DoctorReport {
@@ -43,6 +46,7 @@ impl DoctorReport {
     /// none).
     pub fn ok(&self) -> bool {
         !matches!(self.helm, HelmCheck::Missing { .. })
+            && self.environments.iter().all(|(_, r)| r.is_ok())
     }
 }
 
@@ -66,9 +70,21 @@ pub async fn doctor(project: &Project) -> DoctorReport {
         .credential_errors()
         .first()
         .map(|e| (e.problem.clone(), e.fix.clone()));
+    let mut environments = vec![];
+    for env in kapstan_stacks::coder::Environment::ALL {
+        let check = match kapstan_stacks::coder::Profile::load(env, &project.dir) {
+            Err(e) => Err(format!("environments/{}.toml: {e}", env.name())),
+            Ok(profile) => match &profile.oidc {
+                None => continue,
+                Some(oidc) => crate::health::oidc_check(oidc).await.map(Some),
+            },
+        };
+        environments.push((env.name().to_string(), check));
+    }
     DoctorReport {
         helm,
         credentials,
         state: project.store_config.to_string(),
+        environments,
     }
 }

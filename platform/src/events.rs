@@ -24,6 +24,26 @@ pub enum PlatformEvent<'a> {
         /// The stack.
         stack: &'a str,
     },
+    /// The Coder release the app phase runs, its provisioner daemons, and the upgrade a version
+    /// change makes (`up`, `upgrade`).
+    CoderRelease {
+        /// The Coder version.
+        version: &'a str,
+        /// Built-in provisioner daemons per replica (`CODER_PROVISIONER_DAEMONS`).
+        provisioner_daemons: u32,
+        /// From → to, when the version changes.
+        upgrade: Option<&'a kapstan_stacks::coder::upgrade::CoderUpgrade>,
+    },
+    /// The backup made before an upgrade, waited for.
+    UpgradeBackedUp {
+        /// What was recorded.
+        record: &'a crate::upgrade::UpgradeRecord,
+    },
+    /// The environment is healthy after an upgrade.
+    UpgradeHealthy {
+        /// What was recorded.
+        record: &'a crate::upgrade::UpgradeRecord,
+    },
     /// A phase was not planned: the infra phase it reads is not applied (`up --dry-run`).
     PhaseNotPlanned {
         /// The stack.

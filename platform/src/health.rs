@@ -329,6 +329,12 @@ pub async fn check(
         return Ok(report);
     };
     coder_checks(&mut report, env, &infra, &app, &kube, quick).await;
+    // Single sign-on: the issuer's discovery document, as Coder's login reads it.
+    if let Ok(profile) = kapstan_stacks::coder::Profile::load(env, &project.dir)
+        && let Some(oidc) = &profile.oidc
+    {
+        report.push("sign-in", "OIDC discovery", oidc_check(oidc).await);
+    }
     Ok(report)
 }
 
@@ -534,6 +540,30 @@ async fn templates_present(
         .map(|o| value_string(&o.value))
         .ok_or("no admin_password output")?;
     probe::templates_present(base, &email, &password, wanted).await
+}
+
+/// The `[oidc]` issuer checked the way Coder uses it: `Ok(endpoints)` or `Err(problems)`.
+pub async fn oidc_check(
+    oidc: &kapstan_stacks::coder::sign_in::OidcSettings,
+) -> Result<String, String> {
+    use kapstan_providers::coder::oidc_discovery::check_issuer;
+    match check_issuer(&oidc.issuer_url, &oidc.scopes, probe::PROBE_TIMEOUT).await {
+        Ok(r) if r.is_ok() => {
+            let mut detail = format!(
+                "{} answers: authorization {}, token {}, keys {}",
+                oidc.issuer_url,
+                r.authorization_endpoint.unwrap_or_default(),
+                r.token_endpoint.unwrap_or_default(),
+                r.jwks_uri.unwrap_or_default()
+            );
+            for w in r.warnings {
+                detail.push_str(&format!("; warning: {w}"));
+            }
+            Ok(detail)
+        }
+        Ok(r) => Err(r.problems.join("; ")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Days before expiry under which `health` warns.

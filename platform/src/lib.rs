@@ -29,6 +29,7 @@ pub mod session;
 pub mod templates;
 mod unwritten_store;
 pub mod up;
+pub mod upgrade;
 
 pub use error::PlatformError;
 pub use events::{Confirmation, Observer, PlatformEvent, Unattended};

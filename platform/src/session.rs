@@ -97,6 +97,9 @@ impl Platform {
         if let Some(sd) = &options.subdomain {
             vars.insert("subdomain".into(), sd.clone());
         }
+        if let Some(v) = &options.coder_version {
+            vars.insert("coder_version".into(), v.clone());
+        }
         if let Some(t) = &options.tls {
             vars.insert("tls".into(), t.clone());
         }

@@ -45,6 +45,8 @@ pub struct UpOptions {
     pub sandbox: bool,
     /// Operations in flight at once.
     pub parallelism: usize,
+    /// The Coder version to run instead of the environment's (`kapstan upgrade --coder`).
+    pub coder_version: Option<String>,
     /// Interrupts: the first stops scheduling, the second abandons in-flight calls (the
     /// caller triggers it, e.g. on Ctrl-C).
     pub cancel: Cancel,
@@ -114,6 +116,17 @@ pub async fn up(
     let env = Environment::parse(&options.env)?;
     let profile = Profile::load(env, &project.dir)?;
     check_template_names(&options.templates)?;
+    // A version change is an upgrade (backup first) or a refused downgrade, decided from the
+    // recorded state before anything calls an API.
+    let coder_version = options
+        .coder_version
+        .clone()
+        .unwrap_or_else(|| profile.coder_version.clone());
+    let upgrade = if options.no_coder || options.phase == Some(Phase::Infra) {
+        None
+    } else {
+        crate::upgrade::check(project, env, &coder_version).await?
+    };
     let log = RunLog::create(&project.dir, "up", env.name())?;
     log.line(&format!(
         "kapstan up --env {} (sandbox: {}, dry run: {})",
@@ -146,6 +159,8 @@ pub async fn up(
         observer,
         platform: &platform,
         log: &log,
+        coder_version: &coder_version,
+        upgrade: upgrade.as_ref(),
     };
     let mut result = Ok(());
     for phase in phases(options.phase) {
@@ -193,6 +208,10 @@ struct Run<'a> {
     observer: &'a dyn Observer,
     platform: &'a Platform,
     log: &'a RunLog,
+    /// The Coder version the app phase runs.
+    coder_version: &'a str,
+    /// The upgrade a version change makes.
+    upgrade: Option<&'a kapstan_stacks::coder::upgrade::CoderUpgrade>,
 }
 
 impl Run<'_> {
@@ -234,6 +253,14 @@ impl Run<'_> {
             self.hook(&format!("pre-up-{}", phase.name()), Some(phase))
                 .await?;
         }
+        let coder = phase == Phase::App && !options.no_coder;
+        if coder {
+            self.observer.event(PlatformEvent::CoderRelease {
+                version: self.coder_version,
+                provisioner_daemons: platform.profile.provisioner_daemons,
+                upgrade: self.upgrade,
+            });
+        }
         let spec = platform.stack(self.project, phase, options).await?;
         let plan = self.plan(phase, &spec).await?;
         if options.dry_run {
@@ -250,6 +277,15 @@ impl Run<'_> {
         {
             return Ok(PhaseOutcome::Cancelled);
         }
+        let upgrade_backup = match self.upgrade {
+            Some(u) if coder => {
+                let record = crate::upgrade::backup_before(self.project, env, u, self.log).await?;
+                self.observer
+                    .event(PlatformEvent::UpgradeBackedUp { record: &record });
+                Some(record)
+            }
+            _ => None,
+        };
         let report = platform
             .engine
             .apply(
@@ -260,6 +296,11 @@ impl Run<'_> {
             )
             .await?;
         if let Some(stop) = self.applied(&stack_name, &report).await? {
+            return Ok(PhaseOutcome::Stop(stop));
+        }
+        if let Some(record) = &upgrade_backup
+            && let Some(stop) = self.upgraded_health(record).await?
+        {
             return Ok(PhaseOutcome::Stop(stop));
         }
         if phase == Phase::Infra
@@ -275,6 +316,39 @@ impl Run<'_> {
         }
         self.hook(&post_hook, Some(phase)).await?;
         Ok(PhaseOutcome::Next)
+    }
+
+    /// The quick health check after an upgrade: the error that stops `up` with the backup and
+    /// the rollback when it fails.
+    async fn upgraded_health(
+        &self,
+        record: &crate::upgrade::UpgradeRecord,
+    ) -> Result<Option<PlatformError>, PlatformError> {
+        let env = self.platform.env;
+        let health = crate::health::check(self.project, env, true).await?;
+        if health.healthy() {
+            self.observer
+                .event(PlatformEvent::UpgradeHealthy { record });
+            return Ok(None);
+        }
+        let failures: Vec<String> = health
+            .failures()
+            .map(|c| format!("{} {}: {}", c.component, c.check, c.detail))
+            .collect();
+        self.log.line(&format!(
+            "upgrade to {} unhealthy: {}",
+            record.to,
+            failures.join("; ")
+        ));
+        Ok(Some(PlatformError::usage(
+            format!(
+                "Coder {} is not healthy after the upgrade from {}: {}",
+                record.to,
+                record.from,
+                failures.join("; ")
+            ),
+            crate::upgrade::rollback(env, record),
+        )))
     }
 
     /// Plans `spec` (only the named templates with `--template`) and shows the plan.

@@ -41,6 +41,7 @@ from scaleway.domain.v2beta1 import (
     RecordChangeSet,
     RecordIdentifier,
 )
+from scaleway.secret.v1beta1 import SecretV1Beta1API
 from scaleway.vpc.v2 import VpcV2API
 from scaleway_core.api import ScalewayException
 from scaleway_core.utils import WaitForOptions
@@ -131,6 +132,72 @@ def cockpit_steps(client):
         expect_404(lambda: cockpit.get_data_source(data_source_id=source.id), "Cockpit data source")
 
 
+def expect_status(call, status, what):
+    try:
+        call()
+    except ScalewayException as e:
+        check(e.status_code == status, f"{what}: expected {status}, got {e.status_code}: {e}")
+        return
+    check(False, f"{what}: expected {status}, the call succeeded")
+
+
+def secret_steps(client):
+    sm = SecretV1Beta1API(client, bypass_validation=True)
+    step("Secret Manager: a secret, three revisions, access by number, latest and path")
+    secret = sm.create_secret(name="oidc-client-secret", protected=True, tags=["kapstan"])
+    check(secret.version_count == 0 and secret.path == "/" and secret.type_ == "opaque",
+          f"new secret defaults: {secret}")
+    expect_status(lambda: sm.create_secret(name="oidc-client-secret", protected=False), 409,
+                  "a second secret with the same name and path")
+    first = sm.create_secret_version(secret_id=secret.id, data=base64.b64encode(b"first").decode())
+    check(first.revision == 1 and first.latest and first.status == "enabled", f"revision 1: {first}")
+    sm.create_secret_version(secret_id=secret.id, data=base64.b64encode(b"second").decode(),
+                             disable_previous=True)
+    check(sm.get_secret_version(secret_id=secret.id, revision="1").status == "disabled",
+          "disable_previous disables revision 1")
+    expect_status(lambda: sm.access_secret_version(secret_id=secret.id, revision="1"), 412,
+                  "accessing a disabled revision")
+    sm.enable_secret_version(secret_id=secret.id, revision="1")
+    got = sm.access_secret_version(secret_id=secret.id, revision="1")
+    check(base64.b64decode(got.data) == b"first" and got.revision == 1, "revision 1 data")
+    third = sm.create_secret_version(secret_id=secret.id, data=base64.b64encode(b"third").decode(),
+                                     data_crc32=0x24322064)
+    check(third.revision == 3, f"third revision: {third}")
+    expect_status(lambda: sm.create_secret_version(secret_id=secret.id, data="bm9wZQ==", data_crc32=1), 400,
+                  "a wrong data_crc32")
+    latest = sm.access_secret_version(secret_id=secret.id, revision="latest")
+    check(base64.b64decode(latest.data) == b"third" and latest.revision == 3, "latest is revision 3")
+    sm.disable_secret_version(secret_id=secret.id, revision="3")
+    enabled = sm.access_secret_version(secret_id=secret.id, revision="latest_enabled")
+    check(enabled.revision == 2, f"latest_enabled skips the disabled revision 3: {enabled.revision}")
+    by_path = sm.access_secret_version_by_path(secret_path="/", secret_name="oidc-client-secret",
+                                               revision="2")
+    check(base64.b64decode(by_path.data) == b"second", "access by path")
+    expect_status(lambda: sm.access_secret_version(secret_id=secret.id, revision="9"), 404,
+                  "a revision that does not exist")
+    versions = sm.list_secret_versions_all(secret_id=secret.id)
+    check([v.revision for v in versions] == [1, 2, 3], f"versions in order: {versions}")
+    check([v.revision for v in versions if v.latest] == [3], "only revision 3 is latest")
+    listed = sm.list_secrets_all(scheduled_for_deletion=False, name="oidc-client-secret")
+    check(len(listed) == 1 and listed[0].version_count == 3, f"listing by name: {listed}")
+    step("Secret Manager: protection, deletion scheduling and restore")
+    expect_status(lambda: sm.delete_secret(secret_id=secret.id), 412, "deleting a protected secret")
+    sm.unprotect_secret(secret_id=secret.id)
+    sm.delete_secret_version(secret_id=secret.id, revision="2")
+    check(sm.get_secret_version(secret_id=secret.id, revision="2").status == "scheduled_for_deletion",
+          "a deleted version is scheduled for deletion")
+    sm.restore_secret_version(secret_id=secret.id, revision="2")
+    sm.delete_secret(secret_id=secret.id)
+    check(not sm.list_secrets_all(scheduled_for_deletion=False, name="oidc-client-secret"),
+          "a deleted secret leaves the default listing")
+    check(len(sm.list_secrets_all(scheduled_for_deletion=True, name="oidc-client-secret")) == 1,
+          "it is listed as scheduled for deletion")
+    sm.restore_secret(secret_id=secret.id)
+    check(len(sm.list_secrets_all(scheduled_for_deletion=False, name="oidc-client-secret")) == 1,
+          "restored")
+    sm.delete_secret(secret_id=secret.id)
+
+
 def main():
     client = Client.from_env()
     check(client.api_url and "127.0.0.1" in client.api_url, f"SCW_API_URL must point at the sandbox, got {client.api_url!r}")
@@ -209,6 +276,19 @@ def main():
     instance = rdb.wait_for_instance(instance_id=instance.id, options=FAST)
     check(instance.status == "ready", f"instance after ACL change is {instance.status}")
 
+    step("a manual database backup, waited for, then restored")
+    backup = rdb.create_database_backup(instance_id=instance.id, database_name="coder", name="before-upgrade")
+    check(backup.status == "creating", f"new backup status {backup.status}")
+    expect_status(lambda: rdb.restore_database_backup(database_backup_id=backup.id, instance_id=instance.id),
+                  409, "restoring a backup still being created")
+    backup = rdb.wait_for_database_backup(database_backup_id=backup.id, options=FAST)
+    check(backup.status == "ready" and backup.size, f"backup settled in {backup.status}, size {backup.size}")
+    restoring = rdb.restore_database_backup(database_backup_id=backup.id, instance_id=instance.id)
+    check(restoring.status == "restoring", f"restore answers the backup restoring, got {restoring.status}")
+    backup = rdb.wait_for_database_backup(database_backup_id=backup.id, options=FAST)
+    check(backup.status == "ready", f"backup after restore is {backup.status}")
+    instance = rdb.wait_for_instance(instance_id=instance.id, options=FAST)
+
     step("LB flexible IP and an LB on it")
     ip = lb.create_ip(is_ipv6=False, tags=["kapstan"])
     check(ip.reverse.endswith(".lb.fr-par.scw.cloud"), f"default reverse {ip.reverse}")
@@ -262,6 +342,7 @@ def main():
 
     dns(client)
     cockpit_steps(client)
+    secret_steps(client)
     print(f"OK: {STEPS} steps passed", flush=True)
 
 

@@ -45,6 +45,7 @@ from scaleway.rdb.v1 import (
     EndpointSpecPrivateNetworkIpamConfig,
     RdbV1API,
 )
+from scaleway.secret.v1beta1 import SecretV1Beta1API
 from scaleway.vpc.v2 import VpcV2API
 from scaleway.vpcgw.v2 import VpcgwV2API
 from scaleway_core.utils import WaitForOptions
@@ -61,6 +62,7 @@ APIS = {
     "instance": "scaleway.instance.v1.marshalling",
     "domain": "scaleway.domain.v2beta1.marshalling",
     "cockpit": "scaleway.cockpit.v1.marshalling",
+    "secret": "scaleway.secret.v1beta1.marshalling",
 }
 
 # "Precisely one of" groups of response types (Go SDK comments), as JSON keys.
@@ -110,6 +112,8 @@ REQUIRED = {
                "RecordChangeDelete", "RecordChangeAdd", "ListDNSZoneNameserversResponse", "Nameserver"],
     "cockpit": ["DataSource", "ListDataSourcesResponse", "Token", "ListTokensResponse",
                 "AlertManager", "ContactPoint", "ContactPointEmail", "ListContactPointsResponse"],
+    "secret": ["Secret", "ListSecretsResponse", "SecretVersion", "ListSecretVersionsResponse",
+               "AccessSecretVersionResponse"],
 }
 
 KEY = re.compile(r'data\.get\("([^"]+)"')
@@ -307,6 +311,19 @@ def cockpit_scenario(client):
     cockpit.delete_data_source(data_source_id=source.id)
 
 
+def secret_scenario(client):
+    sm = SecretV1Beta1API(client, bypass_validation=True)
+    secret = sm.create_secret(name="fields-secret", protected=False, tags=["fields"])
+    sm.get_secret(secret_id=secret.id)
+    sm.update_secret(secret_id=secret.id, description="fields")
+    sm.list_secrets(scheduled_for_deletion=False)
+    sm.create_secret_version(secret_id=secret.id, data="ZmllbGRz")
+    sm.get_secret_version(secret_id=secret.id, revision="1")
+    sm.list_secret_versions(secret_id=secret.id)
+    sm.access_secret_version(secret_id=secret.id, revision="latest")
+    sm.delete_secret(secret_id=secret.id)
+
+
 def main():
     instrument()
     client = Client.from_env()
@@ -315,6 +332,7 @@ def main():
         sys.exit(1)
     scenario(client)
     cockpit_scenario(client)
+    secret_scenario(client)
     failures = []
     for api, types in REQUIRED.items():
         for type_name in types:

@@ -50,20 +50,24 @@ pub(crate) async fn run(
         }
         Command::Doctor => Ok(doctor(&project_or!(project)).await),
         Command::Backup { .. } => run_backup(command, &project_or!(project)).await,
-        Command::Restore { env, from, force } => {
-            let project = project_or!(project);
-            match backup::restore_environment(&project, *env, from, *force).await {
-                Ok(report) => {
-                    print!("{report}");
-                    println!(
-                        "State restored; cloud resources were not touched. Run `kapstan plan --env {}` to compare with what is live.",
-                        env.name()
-                    );
-                    Ok(0)
-                }
-                Err(e) => Err(e.into()),
-            }
+        Command::Restore {
+            env,
+            from,
+            force,
+            database,
+            sandbox,
+        } => {
+            run_restore(
+                &project_or!(project),
+                *env,
+                from,
+                *force,
+                *database,
+                *sandbox,
+            )
+            .await
         }
+        Command::Upgrade { .. } => run_upgrade(command, &project_or!(project)).await,
         Command::Health { .. } => run_health(command, &project_or!(project)).await,
         Command::Adopt { .. } => run_adopt(command, &project_or!(project)).await,
         Command::Scale { .. } => run_scale(command, &project_or!(project)).await,
@@ -112,6 +116,7 @@ async fn run_up(command: &Command, project: &Project) -> Result<i32, CliError> {
         domain: domain.clone(),
         subdomain: subdomain.clone(),
         tls: tls.clone(),
+        coder_version: None,
         auto_approve: *auto_approve,
         sandbox: *sandbox,
         parallelism: *parallelism,
@@ -149,6 +154,14 @@ async fn doctor(project: &Project) -> i32 {
         }
     }
     println!("✓ state: {}", report.state);
+    for (env, check) in &report.environments {
+        match check {
+            Ok(Some(detail)) => println!("✓ {env} sign-in (OIDC): {detail}"),
+            Ok(None) => {}
+            Err(problem) if problem.starts_with("environments/") => println!("✗ {problem}"),
+            Err(problem) => println!("✗ {env} sign-in (OIDC): {problem}"),
+        }
+    }
     if report.ok() { 0 } else { 1 }
 }
 
@@ -184,6 +197,71 @@ async fn run_backup(command: &Command, project: &Project) -> Result<i32, CliErro
     }
     crate::render::backup::summary(env.name(), &report.backup, options.retention_days);
     println!("Log: {}", report.log.display());
+    Ok(0)
+}
+
+async fn run_restore(
+    project: &Project,
+    env: kapstan_stacks::coder::Environment,
+    from: &std::path::Path,
+    force: bool,
+    database: bool,
+    sandbox: bool,
+) -> Result<i32, CliError> {
+    let session = sandbox_for(project, sandbox && database).await?;
+    let result = backup::restore_environment(project, env, from, force, database).await;
+    if let Some(s) = session {
+        s.stop().await;
+    }
+    let (report, restored_database) = result?;
+    print!("{report}");
+    match restored_database {
+        None => println!(
+            "State restored; cloud resources were not touched. Run `kapstan plan --env {}` to compare with what is live.",
+            env.name()
+        ),
+        Some(id) => println!(
+            "State restored and database backup {id} restored into its instance. Run `kapstan up --env {} --phase app` to run the Coder version recorded with it.",
+            env.name()
+        ),
+    }
+    Ok(0)
+}
+
+/// `kapstan upgrade`: `up` of the app phase with another Coder version.
+async fn run_upgrade(command: &Command, project: &Project) -> Result<i32, CliError> {
+    let Command::Upgrade {
+        env,
+        coder,
+        dry_run,
+        auto_approve,
+        sandbox,
+        parallelism,
+    } = command
+    else {
+        unreachable!("run_upgrade is called for `upgrade`")
+    };
+    let options = up::UpOptions {
+        env: env.clone(),
+        phase: Some(kapstan_stacks::coder::Phase::App),
+        dry_run: *dry_run,
+        auto_approve: *auto_approve,
+        sandbox: *sandbox,
+        parallelism: *parallelism,
+        coder_version: Some(coder.clone()),
+        cancel: ctrl_c_cancel(),
+        kubeconfig_dir: std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".kube")),
+        ..Default::default()
+    };
+    let report = up::up(project, &options, &Terminal::text()).await?;
+    if report.cancelled.is_some() {
+        return Ok(1);
+    }
+    if !*dry_run {
+        println!(
+            "Set [coder] version = \"{coder}\" in environments/{env}.toml: a later `kapstan up` with the older version would be a downgrade, which is refused."
+        );
+    }
     Ok(0)
 }
 

@@ -203,6 +203,31 @@ impl Terminal {
                 "\n{}Not planned: phase infra has not been applied yet (its outputs feed this phase).",
                 stack_header(stack)
             ),
+            PlatformEvent::CoderRelease {
+                version,
+                provisioner_daemons,
+                upgrade,
+            } => {
+                println!(
+                    "Coder {version}: {provisioner_daemons} built-in provisioner daemon(s) per replica (CODER_PROVISIONER_DAEMONS)"
+                );
+                if let Some(u) = upgrade {
+                    println!(
+                        "Coder upgrade: {} → {} (release notes: {}). Before the release changes, a database backup is made through the RDB API and waited for.",
+                        u.from,
+                        u.to,
+                        u.release_notes()
+                    );
+                }
+            }
+            PlatformEvent::UpgradeBackedUp { record } => println!(
+                "Backup before the upgrade: {} (database backup {}, ready).",
+                record.backup_dir, record.database_backup_id
+            ),
+            PlatformEvent::UpgradeHealthy { record } => println!(
+                "Coder {} is healthy (upgraded from {}).",
+                record.to, record.from
+            ),
             PlatformEvent::StackHeading { stack } => println!("\n== {stack}"),
             PlatformEvent::NothingRecorded { stack } => println!("\n== {stack}: nothing recorded"),
             PlatformEvent::PlanReady { plan, cost } => {

@@ -33,3 +33,5 @@ mod sandbox_env;
 mod scale_audit;
 #[cfg(feature = "tools")]
 mod up;
+#[cfg(feature = "tools")]
+mod upgrade;

@@ -1,6 +1,8 @@
 //! Typos must not plan deletions: mistyped template names, variables, environments and
 //! Scaleway identifiers in `environments/<env>.toml` are refused (or put in the spelling the
 //! API uses) before anything is planned, each with one error naming the file, line and field.
+//! A secret written into the file instead of a reference is refused without being repeated;
+//! `kapstan doctor` checks each environment's OIDC issuer.
 
 use std::process::Output;
 
@@ -193,4 +195,40 @@ fn an_app_phase_before_its_infra_gives_one_message_not_one_per_resource() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert_eq!(err.matches('×').count(), 1, "{err}");
     assert!(err.contains("kapstan up --env dev --phase infra"), "{err}");
+}
+
+#[test]
+fn a_secret_written_in_the_environment_file_is_refused_without_repeating_it() {
+    let (_p, o) = plan_with(
+        "[oidc]\nissuer_url = \"https://login.example.com\"\nclient_id = \"coder\"\nclient_secret = \"Sup3r-Secret-Client-Value\"\n",
+    );
+    let err = flat(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("dev.toml: line 4: [oidc] client_secret must be a reference"),
+        "{err}"
+    );
+    assert!(err.contains("secret-manager://NAME"), "the fix: {err}");
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), err);
+    assert!(!all.contains("Sup3r-Secret-Client-Value"), "{all}");
+}
+
+#[test]
+fn doctor_checks_the_oidc_issuer_of_each_environment() {
+    let p = project();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    p.write("environments/dev.toml", &format!(
+        "[oidc]\nissuer_url = \"https://127.0.0.1:{port}\"\nclient_id = \"coder\"\nclient_secret = \"secret-manager://coder-oidc\"\n"
+    ));
+    let o = p.run_offline(&["doctor"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "✗ dev sign-in (OIDC): https://127.0.0.1:{port}/.well-known/openid-configuration does not answer"
+        )),
+        "{out}"
+    );
 }

@@ -5,6 +5,7 @@
 mod archive;
 mod client;
 mod first_user;
+pub mod oidc_discovery;
 pub mod probe;
 mod rules;
 mod session;

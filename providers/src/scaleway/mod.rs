@@ -26,6 +26,7 @@ pub mod rdb_item;
 pub mod rdb_privilege;
 pub mod rdb_user;
 pub mod reference;
+pub mod secret_version;
 pub mod vpc;
 pub mod vpc_gateway_network;
 pub mod vpc_private_network;
@@ -92,5 +93,8 @@ pub fn register_with(registry: &mut Registry, provider: Arc<ScalewayProvider>) {
     registry.register(Arc::new(
         cockpit_alert_manager::CockpitAlertManagerDriver::new(provider.clone()),
     ));
+    registry.register(Arc::new(secret_version::SecretVersionDriver::new(
+        provider.clone(),
+    )));
     registry.register(Arc::new(object_bucket::ObjectBucketDriver::new(provider)));
 }

@@ -16,6 +16,7 @@ mod lb_ips;
 mod scaleway_client;
 mod scaleway_dns;
 mod scaleway_drivers;
+mod secret_manager;
 
 #[cfg(feature = "tools")]
 mod acme_certificate;
@@ -27,3 +28,5 @@ mod coder_phase;
 mod helm_describe;
 #[cfg(feature = "tools")]
 mod kube_auth;
+#[cfg(feature = "tools")]
+mod oidc_discovery;

@@ -5,13 +5,18 @@
 
 use std::path::{Path, PathBuf};
 
+/// Where `scripts/test --tools-only` installs the test tools (`$KAPSTAN_TOOLS`, default
+/// `<workspace>/.tools`).
+pub fn tools_root() -> PathBuf {
+    std::env::var_os("KAPSTAN_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"))
+}
+
 /// A tool `scripts/test --tools-only` installs into `$KAPSTAN_TOOLS/bin` (default
 /// `<workspace>/.tools/bin`); fails the test with the command that installs it.
 pub fn tool(name: &str) -> PathBuf {
-    let dir = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let path = dir.join("bin").join(name);
+    let path = tools_root().join("bin").join(name);
     assert!(
         path.exists(),
         "{} is missing: run `scripts/test --tools-only` to install the test tools",

@@ -10,6 +10,7 @@ pub mod ipam;
 pub mod k8s;
 pub mod lb;
 pub mod rdb;
+pub mod secret_manager;
 pub mod vpc;
 pub mod vpcgw;
 
@@ -38,6 +39,7 @@ pub fn router(state: Shared) -> Router {
         .merge(instance::routes())
         .merge(domain::routes())
         .merge(cockpit::routes())
+        .merge(secret_manager::routes())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), api_layer))
         .with_state(state.clone())

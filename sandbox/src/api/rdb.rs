@@ -129,6 +129,10 @@ pub(super) fn routes() -> Router<Shared> {
             &format!("{base}/backups/{{id}}"),
             get(get_backup).delete(delete_backup),
         )
+        .route(
+            &format!("{base}/backups/{{id}}/restore"),
+            post(restore_backup),
+        )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1448,6 +1452,55 @@ async fn list_backups(State(st): State<Shared>, Path(region): Path<String>, q: Q
             .collect::<Vec<_>>()
     });
     list_response("database_backups", items, &q, "created_at_asc")
+}
+
+/// `POST /backups/{id}/restore {instance_id, database_name?}` (SDK `RestoreDatabaseBackup`):
+/// a ready backup is restored into a database of a stable instance (default: the backup's own
+/// database name), the backup showing `restoring` until done. The target database is created
+/// when it does not exist (inferred: the API takes any destination name).
+async fn restore_backup(
+    State(st): State<Shared>,
+    Path((region, id)): Path<(String, String)>,
+    body: JsonBody,
+) -> ApiResult {
+    check_region(&region, RDB_REGIONS)?;
+    let instance_id = body.req_str("instance_id")?;
+    check_uuid("instance_id", &instance_id)?;
+    let database = body
+        .opt::<String>("database_name")?
+        .filter(|d| !d.is_empty());
+    ok(st.write(|s, now| {
+        let backup = find_backup(s, &region, &id, now)?;
+        let status = backup.status(now).to_string();
+        if status != "ready" {
+            return Err(ApiError::transient("database_backup", &id, &status));
+        }
+        let target = database.unwrap_or_else(|| backup.str("database_name").to_string());
+        find_stable(s, &region, &instance_id, now)?;
+        let key = format!("{instance_id}/{target}");
+        if s.get(DATABASE, &key, now).is_none() {
+            s.insert(
+                DATABASE,
+                &key,
+                Some(Parent {
+                    kind: INSTANCE.into(),
+                    id: instance_id.clone(),
+                }),
+                json!({"name": target, "owner": "", "managed": true, "size": 0}),
+                &[],
+            );
+        }
+        let done = st.later(now, st.durations.rdb_configure);
+        let rec = s.get_mut(BACKUP, &id, now).expect("found");
+        rec.schedule(&[("restoring", now), ("ready", done)]);
+        let mut restores = rec.extra["restores"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        restores.push(json!({"instance_id": instance_id, "database_name": target, "at": ts(now)}));
+        rec.extra["restores"] = json!(restores);
+        Ok(render_backup(rec, now))
+    })?)
 }
 
 async fn delete_backup(

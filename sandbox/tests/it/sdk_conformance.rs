@@ -95,6 +95,8 @@ async fn sandbox_responses_carry_every_field_of_the_official_sdk_types() {
         "ipam.IP",
         "domain.Record",
         "domain.DNSZone",
+        "secret.Secret",
+        "secret.AccessSecretVersionResponse",
     ] {
         assert!(
             stdout.contains(required),

@@ -17,6 +17,7 @@ use kapstan_providers::local::RandomPassword;
 use serde_json::{Value, json};
 
 use super::profile::{Phase, PodSecurityLevel, Profile};
+use super::sign_in::SecretSource;
 
 /// Namespaces the app phase creates.
 pub const NAMESPACES: [&str; 2] = ["coder", "monitoring"];
@@ -133,6 +134,40 @@ pub fn network_policies(p: &Profile, ns: &str) -> Vec<(String, Value)> {
 pub const TLS_SECRET: &str = "coder-tls";
 /// Pod annotation carrying the served certificate's fingerprint.
 pub const TLS_ROLL_ANNOTATION: &str = "kapstan.dev/tls-certificate-sha256";
+
+/// The Kubernetes Secret holding the OIDC client secret (`CODER_OIDC_CLIENT_SECRET`).
+pub const OIDC_SECRET: &str = "coder-oidc";
+
+/// The Kubernetes Secret holding the external auth client secrets.
+pub const EXTERNAL_AUTH_SECRET: &str = "coder-external-auth";
+
+/// The value of a configured secret: a `scaleway_secret_version` read at plan and apply time
+/// (one per distinct reference, at `secret-<name>-<revision>`), or an environment variable.
+fn secret_value(
+    s: &mut Stack,
+    read: &mut std::collections::BTreeMap<String, Input<String>>,
+    source: &SecretSource,
+) -> Input<String> {
+    match source {
+        SecretSource::SecretManager(reference) => {
+            let slug: String = format!("{}-{}", reference.name, reference.revision)
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            let address = format!("secret-{}", slug.trim_matches('-'));
+            read.entry(address.clone())
+                .or_insert_with(|| s.add(&address, reference.declaration()).data().into())
+                .clone()
+        }
+        SecretSource::Env(var) => Input::Sensitive(std::env::var(var).unwrap_or_default()),
+    }
+}
 
 /// Builds phase 2 of the environment.
 pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
@@ -282,6 +317,44 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
             },
         )
     });
+    let mut read = std::collections::BTreeMap::new();
+    let mut auth_env: Vec<Value> = vec![];
+    let mut auth_secrets = vec![];
+    if let Some(o) = &p.oidc {
+        let mut data = std::collections::BTreeMap::new();
+        data.insert(
+            "client-secret".to_string(),
+            secret_value(&mut s, &mut read, &o.secret()),
+        );
+        auth_secrets.push(s.add(
+            "oidc-client-secret",
+            KubernetesSecret {
+                kubeconfig: kubeconfig.clone(),
+                namespace: coder_ns.name().into(),
+                name: OIDC_SECRET.into(),
+                data,
+                ..Default::default()
+            },
+        ));
+        auth_env.extend(o.env(OIDC_SECRET, "client-secret"));
+    }
+    if !p.external_auth.is_empty() {
+        let mut data = std::collections::BTreeMap::new();
+        for (n, e) in p.external_auth.iter().enumerate() {
+            data.insert(e.secret_key(), secret_value(&mut s, &mut read, &e.secret()));
+            auth_env.extend(e.env(n, EXTERNAL_AUTH_SECRET));
+        }
+        auth_secrets.push(s.add(
+            "external-auth-secrets",
+            KubernetesSecret {
+                kubeconfig: kubeconfig.clone(),
+                namespace: coder_ns.name().into(),
+                name: EXTERNAL_AUTH_SECRET.into(),
+                data,
+                ..Default::default()
+            },
+        ));
+    }
     let (rc, rm, lc, lm) = &p.coder_resources;
     let values = CoderValues {
         access_url: access_url.clone(),
@@ -315,12 +388,17 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
             ssl_compatibility_level: super::infra::LB_SSL_COMPATIBILITY_LEVEL.into(),
             lb_type: p.lb_type.clone(),
         }),
-        image_tag: None,
+        // Pinned, so the image that runs is the one the plan named (an upgrade from → to).
+        image_tag: Some(super::upgrade::image_tag(&p.coder_version)),
         extra_env: [
             ("CODER_TELEMETRY_ENABLE".to_string(), "false".to_string()),
             (
                 "CODER_SECURE_AUTH_COOKIE".into(),
                 (!p.domain.is_empty()).to_string(),
+            ),
+            (
+                "CODER_PROVISIONER_DAEMONS".into(),
+                p.provisioner_daemons.to_string(),
             ),
         ]
         .into_iter()
@@ -338,6 +416,7 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
             "name": "CODER_WILDCARD_ACCESS_URL",
             "value": infra.output::<String>("wildcard_access_url"),
         }));
+        env_list.extend(auth_env);
     }
     values_json["coder"]["replicaCount"] = json!(p.coder_replicas);
     if tls_secret.is_some() {
@@ -378,16 +457,25 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
     if let Some(sec) = &github_secret {
         release.depends_on(sec);
     }
+    for sec in &auth_secrets {
+        release.depends_on(sec);
+    }
 
-    let admin_password = s.add(
-        "admin-password",
-        RandomPassword {
-            length: 24.into(),
-            special: false,
-            min_numeric: 2,
-            ..Default::default()
-        },
-    );
+    let admin_password: Input<String> = match &p.admin_password {
+        Some(source) => secret_value(&mut s, &mut read, source),
+        None => s
+            .add(
+                "admin-password",
+                RandomPassword {
+                    length: 24.into(),
+                    special: false,
+                    min_numeric: 2,
+                    ..Default::default()
+                },
+            )
+            .result()
+            .into(),
+    };
     let email = if p.domain.is_empty() {
         format!("admin@coder-{env}.local")
     } else {
@@ -399,7 +487,7 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
             url: access_url.clone(),
             email: email.clone(),
             username: "admin".into(),
-            password: admin_password.result().into(),
+            password: admin_password.clone(),
             name: Some("Coder administrator".into()),
             timeout_seconds: Some(600),
         },
@@ -430,7 +518,7 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
                     Path::new(&t.path),
                     access_url.clone(),
                     email.clone(),
-                    admin_password.result(),
+                    admin_password.clone(),
                 )
             },
         );
@@ -439,7 +527,7 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
 
     s.output("admin_username", "admin");
     s.output("admin_email", email);
-    s.output("admin_password", admin_password.result())
+    s.output("admin_password", admin_password)
         .sensitive()
         .description("read it with `kapstan output --env ENV admin_password`");
     s

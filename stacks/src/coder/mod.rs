@@ -4,6 +4,8 @@ pub mod app;
 pub mod infra;
 pub mod monitoring;
 pub mod profile;
+pub mod sign_in;
+pub mod upgrade;
 
 pub use app::{AppOptions, app_stack};
 pub use infra::infra_stack;
@@ -17,7 +19,8 @@ use crate::catalog::{StackError, StackVars};
 
 /// Builds `coder-<env>-<phase>` from variables: `project_dir` (where `environments/<env>.toml`
 /// is), `domain`, `subdomain`, `coder` (`false` skips Coder), `chart_repository`,
-/// `access_url`, `templates` (comma-separated names), `prevent_destroy` (`false` lifts the
+/// `access_url`, `templates` (comma-separated names), `coder_version` (overrides the profile's,
+/// for `kapstan upgrade`), `prevent_destroy` (`false` lifts the
 /// protection of the cluster, the database and the private network, for teardown), `tls`
 /// (`acme` or `external`), `acme_directory`, `acme_ca_bundle_file` and `acme_dns_servers`
 /// (comma-separated `HOST:PORT`), `monitoring` (`true` / `false`: overrides `[monitoring]
@@ -65,6 +68,21 @@ pub fn build(env: Environment, phase: Phase, vars: &StackVars) -> Result<StackSp
             .filter(|x| !x.is_empty())
             .map(String::from)
             .collect();
+    }
+    if let Some(v) = vars.get("coder_version") {
+        let pinned = v.split('.').count() == 3
+            && v.split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if !pinned {
+            return Err(StackError::Var {
+                stack: profile.stack_name(phase),
+                var: "coder_version".into(),
+                value: v.clone(),
+                problem: "is not a Coder release; give one such as 2.21.1 (no `v`, no `latest`)"
+                    .into(),
+            });
+        }
+        profile.coder_version = v.clone();
     }
     if let Some(v) = vars.get("prevent_destroy") {
         profile.prevent_destroy = match v.as_str() {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::sign_in::{ExternalAuthSettings, OidcSettings, SecretSource, check_provisioner_daemons};
 use crate::catalog::StackError;
 
 /// The three environments.
@@ -152,6 +153,15 @@ pub struct Profile {
     pub tls: TlsSettings,
     /// GitHub OAuth: client id and the environment variable holding the client secret.
     pub github: Option<GithubSettings>,
+    /// Built-in provisioner daemons per Coder replica (`CODER_PROVISIONER_DAEMONS`): how
+    /// many template and workspace builds run at once.
+    pub provisioner_daemons: u32,
+    /// The first admin's password as a reference (`None`: kapstan generates one).
+    pub admin_password: Option<SecretSource>,
+    /// Single sign-on (`[oidc]`).
+    pub oidc: Option<OidcSettings>,
+    /// Git provider authentication for templates (`[[external_auth]]`).
+    pub external_auth: Vec<ExternalAuthSettings>,
     /// Templates pushed by the app phase (names; empty means all).
     pub templates: Vec<String>,
     /// Metrics, logs and alerts in Scaleway Cockpit (`[monitoring]`).
@@ -313,6 +323,10 @@ impl Profile {
             subdomain: "coder-dev".into(),
             tls: TlsSettings::default(),
             github: None,
+            provisioner_daemons: 3,
+            admin_password: None,
+            oidc: None,
+            external_auth: vec![],
             templates: vec![],
             monitoring: super::monitoring::MonitoringSettings::builtin(env),
             overrides_from: None,
@@ -369,6 +383,8 @@ impl Profile {
                 network_policies: true,
                 quota: quota("16", "32Gi", "32", "64Gi", 50, 20, 50),
                 coder_resources: ("1000m".into(), "2Gi".into(), "4000m".into(), "8Gi".into()),
+                // Coder's default of 3 per replica, raised where more people build at once.
+                provisioner_daemons: 5,
                 subdomain: "coder".into(),
                 ..base
             },
@@ -396,6 +412,7 @@ impl Profile {
             message: located(&text, &e),
         })?;
         let autoscaling_given = overrides.pool.autoscaling;
+        let admin_password = overrides.coder.admin_password.clone();
         let size_given = overrides.pool.size.is_some();
         let fail = |(table, key, message): (&str, &str, String)| StackError::Overrides {
             file: path.display().to_string(),
@@ -417,6 +434,7 @@ impl Profile {
                 message,
             })?;
         profile.normalise().map_err(fail)?;
+        profile.check_day_two(&admin_password).map_err(fail)?;
         if !size_given && profile.pool_autoscaling && profile.pool_min <= profile.pool_max {
             // The initial size of an autoscaled pool follows the file's bounds.
             profile.pool_size = profile.pool_size.clamp(profile.pool_min, profile.pool_max);
@@ -587,6 +605,27 @@ impl Profile {
         Ok(())
     }
 
+    /// Checks sign-on, external auth, provisioners and secret references, and parses the
+    /// admin password reference. Errors are `(table, key, message)`.
+    fn check_day_two(
+        &mut self,
+        admin_password: &Option<String>,
+    ) -> Result<(), (&'static str, &'static str, String)> {
+        check_provisioner_daemons(self.provisioner_daemons)?;
+        if let Some(o) = &self.oidc {
+            o.check()?;
+        }
+        for e in &self.external_auth {
+            e.check(&self.external_auth)?;
+        }
+        if let Some(p) = admin_password {
+            let source = SecretSource::parse(p, "coder", "admin_password")?;
+            source.check_present("coder", "admin_password")?;
+            self.admin_password = Some(source);
+        }
+        Ok(())
+    }
+
     /// Consistency checks that no single field can express.
     pub fn check(&self) -> Result<(), String> {
         if !self.zone.starts_with(&format!("{}-", self.region)) {
@@ -647,8 +686,12 @@ fn line_of(text: &str, table: &str, key: &str) -> Option<usize> {
     let mut current = String::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
-        if let Some(header) = line.strip_prefix('[') {
-            current = header.trim_end_matches(']').trim().to_string();
+        if line.starts_with('[') {
+            current = line
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .trim()
+                .to_string();
             continue;
         }
         let Some((k, _)) = line.split_once('=') else {
@@ -728,6 +771,10 @@ struct Overrides {
     #[serde(default)]
     oauth: OauthOverrides,
     #[serde(default)]
+    oidc: Option<OidcSettings>,
+    #[serde(default)]
+    external_auth: Vec<ExternalAuthSettings>,
+    #[serde(default)]
     templates: TemplateOverrides,
     tls: Option<TlsSettings>,
     #[serde(default)]
@@ -773,6 +820,8 @@ struct LbOverrides {
 #[serde(deny_unknown_fields)]
 struct CoderOverrides {
     version: Option<String>,
+    provisioner_daemons: Option<u32>,
+    admin_password: Option<String>,
     domain: Option<String>,
     subdomain: Option<String>,
 }
@@ -851,6 +900,15 @@ impl Overrides {
         }
         if let Some(v) = self.coder.subdomain {
             p.subdomain = v;
+        }
+        if let Some(n) = self.coder.provisioner_daemons {
+            p.provisioner_daemons = n;
+        }
+        if let Some(o) = self.oidc {
+            p.oidc = Some(o);
+        }
+        if !self.external_auth.is_empty() {
+            p.external_auth = self.external_auth;
         }
         if let Some(g) = self.oauth.github {
             p.github = Some(g);

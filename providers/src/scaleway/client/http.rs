@@ -43,11 +43,13 @@ pub enum Api {
     Domain,
     /// Cockpit (observability), `cockpit/v1`, regional.
     Cockpit,
+    /// Secret Manager, `secret-manager/v1beta1`, regional.
+    SecretManager,
 }
 
 impl Api {
     /// Every API.
-    pub const ALL: [Api; 8] = [
+    pub const ALL: [Api; 9] = [
         Api::K8s,
         Api::Rdb,
         Api::Lb,
@@ -56,6 +58,7 @@ impl Api {
         Api::Ipam,
         Api::Domain,
         Api::Cockpit,
+        Api::SecretManager,
     ];
 
     /// Product and version path prefix, e.g. `k8s/v1`.
@@ -69,6 +72,7 @@ impl Api {
             Api::Ipam => "ipam/v1",
             Api::Domain => "domain/v2beta1",
             Api::Cockpit => "cockpit/v1",
+            Api::SecretManager => "secret-manager/v1beta1",
         }
     }
 
@@ -103,6 +107,7 @@ impl Api {
             Api::Ipam => "IPAM",
             Api::Domain => "Domains and DNS",
             Api::Cockpit => "Cockpit",
+            Api::SecretManager => "Secret Manager",
         }
     }
 }

@@ -42,6 +42,27 @@ data "coder_workspace" "me" {}
 
 data "coder_workspace_owner" "me" {}
 
+# Git authentication through Coder's external auth provider "github" (kapstan's
+# `[[external_auth]] id = "github"` in environments/<env>.toml). Coder asks the user to connect
+# GitHub when the workspace is created; in the workspace, git reaches GitHub with that token
+# through the agent's GIT_ASKPASS helper. Optional, so the template still builds where no
+# provider is configured (then private repositories cannot be cloned).
+data "coder_external_auth" "github" {
+  id       = "github"
+  optional = true
+}
+
+data "coder_parameter" "repo_url" {
+  name         = "repo_url"
+  display_name = "Repository"
+  description  = "Git repository cloned into ~/projects at the first start (empty: none). Private GitHub repositories use your connected GitHub account."
+  type         = "string"
+  default      = ""
+  icon         = "/icon/git.svg"
+  mutable      = true
+  order        = 12
+}
+
 data "coder_parameter" "cpu" {
   name         = "cpu"
   display_name = "CPU"
@@ -156,10 +177,17 @@ resource "coder_agent" "main" {
     GIT_COMMITTER_NAME  = coalesce(data.coder_workspace_owner.me.full_name, data.coder_workspace_owner.me.name)
     GIT_COMMITTER_EMAIL = data.coder_workspace_owner.me.email
     GO_VERSION          = data.coder_parameter.go_version.value
+    REPO_URL            = data.coder_parameter.repo_url.value
+    GITHUB_TOKEN        = data.coder_external_auth.github.access_token
   }
   startup_script = <<-EOT
     set -eu
     mkdir -p "$HOME/.local/bin" "$HOME/projects"
+    if [ -n "$REPO_URL" ]; then
+      target="$HOME/projects/$(basename "$REPO_URL" .git)"
+      [ -d "$target/.git" ] || git clone "$REPO_URL" "$target" || \
+        echo "could not clone $REPO_URL: connect GitHub in Coder (external auth \"github\") for a private repository" >&2
+    fi
     export PATH="$HOME/.local/bin:$HOME/.local/share/mise/shims:$PATH"
     grep -q 'mise activate' "$HOME/.bashrc" 2>/dev/null || \
       echo 'export PATH="$HOME/.local/bin:$PATH"; eval "$(mise activate bash)"' >> "$HOME/.bashrc"

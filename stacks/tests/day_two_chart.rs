@@ -1,0 +1,178 @@
+//! The chart values the day-two settings render, checked against the official Coder chart
+//! (`../shared/fixtures/coder-chart/coder-2.21.1`) rendered by the real `helm template`: every
+//! OIDC, external auth and provisioner option reaches the Coder container's environment as
+//! kapstan declared it, client secrets only as `secretKeyRef`s, never as values.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kapstan_stacks::StackVars;
+use kapstan_stacks::coder::{Environment, Phase, build};
+use serde_json::{Value, json};
+
+fn helm() -> PathBuf {
+    let dir = std::env::var_os("KAPSTAN_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
+    let path = dir.join("bin/helm");
+    assert!(
+        path.exists(),
+        "{} is missing: run `scripts/test --tools-only` to install helm",
+        path.display()
+    );
+    path
+}
+
+fn official_chart() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/coder-chart/coder-2.21.1");
+    assert!(
+        dir.join("Chart.yaml").is_file(),
+        "the official Coder chart fixture is missing: expected {}",
+        dir.display()
+    );
+    dir
+}
+
+/// Replaces reference markers (`{"$ref": …}`, `{"$stack_output": …}`, …) by a placeholder,
+/// as apply would by their values.
+fn resolved(v: &Value) -> Value {
+    match v {
+        Value::Object(m) if m.len() == 1 && m.keys().all(|k| k.starts_with('$')) => {
+            json!("resolved-at-apply")
+        }
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), resolved(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(resolved).collect()),
+        other => other.clone(),
+    }
+}
+
+fn render(values: &Value) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.json");
+    std::fs::write(&file, serde_json::to_vec(values).unwrap()).unwrap();
+    let out = Command::new(helm())
+        .args(["template", "coder"])
+        .arg(official_chart())
+        .args(["--namespace", "coder", "--values"])
+        .arg(&file)
+        .env("HOME", dir.path())
+        .env("HELM_CACHE_HOME", dir.path().join("c"))
+        .env("HELM_CONFIG_HOME", dir.path().join("g"))
+        .env("HELM_DATA_HOME", dir.path().join("d"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_norway::Deserializer::from_str(&text)
+        .map(|doc| serde::Deserialize::deserialize(doc).unwrap())
+        .filter(Value::is_object)
+        .collect()
+}
+
+#[test]
+fn the_official_chart_passes_every_day_two_option_to_the_coder_container() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("environments")).unwrap();
+    std::fs::write(
+        dir.path().join("environments/dev.toml"),
+        r#"
+[coder]
+provisioner_daemons = 4
+
+[oidc]
+issuer_url = "https://login.example.com"
+client_id = "coder"
+client_secret = "secret-manager://coder-oidc"
+allowed_email_domains = ["example.com"]
+sign_in_text = "Example SSO"
+icon_url = "/icon/key.svg"
+password_login = false
+
+[oidc.groups]
+field = "groups"
+mapping = { "eng" = "engineering" }
+regex_filter = "^eng.*$"
+
+[[external_auth]]
+id = "github"
+type = "github"
+client_id = "Iv1.abc"
+client_secret = "secret-manager://github-oauth"
+
+[[external_auth]]
+id = "bitbucket"
+type = "bitbucket-server"
+client_id = "bb"
+client_secret = "secret-manager://bitbucket-oauth"
+auth_url = "https://bitbucket.example.com/rest/oauth2/latest/authorize"
+token_url = "https://bitbucket.example.com/rest/oauth2/latest/token"
+validate_url = "https://bitbucket.example.com/rest/api/latest/inbox/pull-requests/count"
+"#,
+    )
+    .unwrap();
+    let mut vars = StackVars::new();
+    vars.insert("project_dir".into(), dir.path().display().to_string());
+    vars.insert("templates".into(), "go-fiber".into());
+    let spec = build(Environment::Dev, Phase::App, &vars).unwrap();
+    let release = spec
+        .resources
+        .iter()
+        .find(|r| r.address == "coder")
+        .unwrap();
+    let declared = resolved(&release.config["values"]);
+    let docs = render(&declared);
+    let deployment = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("a Deployment");
+    let container = deployment["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "coder")
+        .expect("the coder container");
+    let rendered = container["env"].as_array().unwrap();
+    let wanted = declared["coder"]["env"].as_array().unwrap();
+    let day_two: Vec<&Value> = wanted
+        .iter()
+        .filter(|e| {
+            let n = e["name"].as_str().unwrap();
+            n.starts_with("CODER_OIDC_")
+                || n.starts_with("CODER_EXTERNAL_AUTH_")
+                || n == "CODER_PROVISIONER_DAEMONS"
+                || n == "CODER_DISABLE_PASSWORD_AUTH"
+        })
+        .collect();
+    assert!(day_two.len() >= 20, "{day_two:?}");
+    for e in day_two {
+        let got = rendered
+            .iter()
+            .find(|r| r["name"] == e["name"])
+            .unwrap_or_else(|| panic!("{} is not in the rendered container env", e["name"]));
+        assert_eq!(got, e, "{} renders as declared", e["name"]);
+        let name = e["name"].as_str().unwrap();
+        if name.ends_with("CLIENT_SECRET") {
+            assert!(
+                got.get("value").is_none(),
+                "{name} must not be a plain value"
+            );
+            assert!(got["valueFrom"]["secretKeyRef"]["name"].is_string());
+        }
+    }
+    // Each name once: Coder reads the environment, a duplicate would shadow a value.
+    let mut names: Vec<&str> = rendered
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    let before = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), before, "duplicate env names: {rendered:?}");
+}

@@ -59,12 +59,9 @@ pub async fn run(cli: Cli) -> Result<i32, CliError> {
     };
     if sandboxed {
         let project = project()?;
-        let session = kapstan_platform::sandbox::sandbox_for(&project, true).await?;
-        let result = dispatch(&cli, &|| Ok(project.clone())).await;
-        if let Some(s) = session {
-            s.stop().await;
-        }
-        return result;
+        let same_project = || Ok(project.clone());
+        let run = dispatch(&cli, &same_project);
+        return kapstan_platform::sandbox::in_sandbox(&project, true, run).await?;
     }
     dispatch(&cli, &project).await
 }

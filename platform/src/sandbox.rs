@@ -29,6 +29,22 @@ pub async fn sandbox_for(
     Ok(Some(session))
 }
 
+/// Runs `operation` with the project's sandbox reached first when `sandbox` is set, and stops
+/// the sandbox afterwards whatever the operation returned. `operation` is a future that has not
+/// run yet, so it sees the sandbox's settings.
+pub async fn in_sandbox<T>(
+    project: &Project,
+    sandbox: bool,
+    operation: impl std::future::Future<Output = T>,
+) -> Result<T, PlatformError> {
+    let session = sandbox_for(project, sandbox).await?;
+    let result = operation.await;
+    if let Some(s) = session {
+        s.stop().await;
+    }
+    Ok(result)
+}
+
 /// The project's persisted sandbox, as this process reaches it.
 pub struct SandboxSession {
     served: Served,

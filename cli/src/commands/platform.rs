@@ -3,7 +3,7 @@
 
 use kapstan_engine::Cancel;
 use kapstan_platform::doctor::HelmCheck;
-use kapstan_platform::sandbox::sandbox_for;
+use kapstan_platform::sandbox::in_sandbox;
 use kapstan_platform::{Project, audit, backup, down, health, scale, up};
 
 use crate::args::{Command, ListFormat};
@@ -181,12 +181,12 @@ async fn run_backup(command: &Command, project: &Project) -> Result<i32, CliErro
         retention_days: *retention_days,
         out: out.clone(),
     };
-    let session = sandbox_for(project, *sandbox).await?;
-    let result = backup::backup_environment(project, *env, &options).await;
-    if let Some(s) = session {
-        s.stop().await;
-    }
-    let report = result?;
+    let report = in_sandbox(
+        project,
+        *sandbox,
+        backup::backup_environment(project, *env, &options),
+    )
+    .await??;
     if let Some(hook) = &report.post_hook
         && !hook.success
     {
@@ -208,12 +208,12 @@ async fn run_restore(
     database: bool,
     sandbox: bool,
 ) -> Result<i32, CliError> {
-    let session = sandbox_for(project, sandbox && database).await?;
-    let result = backup::restore_environment(project, env, from, force, database).await;
-    if let Some(s) = session {
-        s.stop().await;
-    }
-    let (report, restored_database) = result?;
+    let (report, restored_database) = in_sandbox(
+        project,
+        sandbox && database,
+        backup::restore_environment(project, env, from, force, database),
+    )
+    .await??;
     print!("{report}");
     match restored_database {
         None => println!(
@@ -276,12 +276,7 @@ async fn run_health(command: &Command, project: &Project) -> Result<i32, CliErro
     else {
         unreachable!("run_health is called for `health`")
     };
-    let session = sandbox_for(project, *sandbox).await?;
-    let result = health::check(project, *env, *quick).await;
-    if let Some(s) = session {
-        s.stop().await;
-    }
-    let report = result?;
+    let report = in_sandbox(project, *sandbox, health::check(project, *env, *quick)).await??;
     match crate::json_or(*format, *json) {
         ListFormat::Table => print!("{}", crate::render::health::table(&report)),
         ListFormat::Json => println!(

@@ -3,7 +3,7 @@
 //! flexible IPs attach in place.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -14,14 +14,11 @@ use super::client::wire::lb::{
     UpdateLbRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{
-    Deletion, Kind, KindDriver, ORGANIZATION_DOC, Op, PROJECT_DOC, Readiness, TAGS_DOC, ZONE_DOC,
-    fetch, fields,
-};
+use super::kind::{Deletion, Kind, Op, Readiness, attribute_as_is, fetch, kind};
 use super::lb_ip::LB_ZONES;
 use super::provider::{
-    Pace, Poll, api, attributes, check, norm, owned_tags, post_or_adopt, split_locality, string,
-    strings, user_tags, wait_for,
+    Pace, Poll, api, check, norm, owned_tags, post_or_adopt, split_locality, string, strings,
+    wait_for,
 };
 
 /// A private network attached to the load balancer.
@@ -31,66 +28,44 @@ pub struct LbPrivateNetwork {
     pub private_network_id: Input<String>,
 }
 
-/// A load balancer.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Lb {
-    /// Name (updated in place).
-    pub name: Input<String>,
-    /// Commercial type, e.g. `LB-S` (migrated in place).
-    #[serde(rename = "type")]
-    pub lb_type: String,
-    /// Description (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Tags (updated in place); kapstan adds its two ownership tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Flexible IPs (`scaleway_lb_ip`), updated in place: a declared IP that is not attached
+kind! {
+    /// A load balancer.
+    pub struct Lb = "scaleway_lb" (LbKind, LbAttributes, LbDriver);
+    wire LiveLb as l, id l.lb.id;
+    /// name (updated in place, full PUT)
+    name: Input<String>, required => l.lb.name;
+    /// commercial type, e.g. LB-S (migrated in place)
+    lb_type as "type": String, required => l.lb.lb_type;
+    /// description (updated in place, full PUT)
+    description: Option<String>, optional => l.lb.description;
+    tags => l.lb.tags;
+    /// flexible IPs (scaleway_lb_ip ids), updated in place: a declared IP that is not attached
     /// is attached (`PATCH /ips/{id} {lb_id}`). The API cannot detach an IP from a load
     /// balancer, so an undeclared IP attached out of band fails the update with its id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_ids: Option<Vec<Input<String>>>,
-    /// Allocate a flexible IPv4 when no IP is given. Changing it replaces the load balancer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assign_flexible_ip: Option<bool>,
-    /// `ssl_compatibility_level_intermediate` (default), `_modern` or `_old` (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ssl_compatibility_level: Option<String>,
-    /// Private networks (attached and detached in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub private_network: Option<Vec<LbPrivateNetwork>>,
-    /// Zone. Changing it replaces the load balancer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zone: Option<String>,
-    /// Project. Changing it replaces the load balancer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+    ip_ids: Option<Vec<Input<String>>>, optional_computed
+        => l.lb.ip.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+    /// allocate a flexible IPv4 when no IP is given
+    assign_flexible_ip: Option<bool>, optional force_new;
+    /// ssl_compatibility_level_intermediate (default), _modern or _old (updated in place)
+    ssl_compatibility_level: Option<String>, optional_computed
+        => l.lb.ssl_compatibility_level.as_str();
+    /// `[{private_network_id}]`: attached private networks (in place)
+    private_network: Option<Vec<LbPrivateNetwork>>, optional
+        => l.pns.iter().map(|p| json!({"private_network_id": p.private_network_id})).collect::<Vec<_>>();
+    zone => l.lb.zone;
+    project_id => l.lb.project_id;
+    /// first IPv4 address
+    ip_address: String, computed
+        => l.lb.ip.iter().find(|i| !i.ip_address.contains(':')).map(|i| i.ip_address.clone());
+    /// region of the zone
+    region: String, computed => l.lb.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or_default();
+    organization_id => l.lb.organization_id;
 }
 
-attributes! {
-    /// Attributes of a `scaleway_lb`.
-    LbAttributes {
-        /// The first IPv4 address.
-        ip_address: String = "ip_address",
-        /// The zone.
-        zone: String = "zone",
-    }
-}
-
-impl Resource for Lb {
-    const KIND: &'static str = "scaleway_lb";
-    type Attributes = LbAttributes;
-}
+attribute_as_is!(LbPrivateNetwork);
 
 /// Load balancer types.
 pub const LB_TYPES: &[&str] = &["LB-S", "LB-GP-M", "LB-GP-L", "LB-GP-XL"];
-
-/// The `scaleway_lb` driver.
-pub type LbDriver = KindDriver<LbKind>;
-
-/// The declaration of `scaleway_lb`.
-#[derive(Debug)]
-pub struct LbKind;
 
 /// A load balancer with its private network attachments.
 #[derive(Debug)]
@@ -112,38 +87,10 @@ async fn wait_lb(op: &Op<'_, LbKind>, id: &str) -> Result<WireLb, DriverError> {
 
 #[async_trait]
 impl Kind for LbKind {
-    const NAME: &'static str = "scaleway_lb";
     const WHAT: &'static str = "load balancer";
     const DELETION: Deletion = Deletion::WaitGone(Pace::Lb);
     type Place = Zone;
-    type Wire = LiveLb;
     type Request = CreateLbRequest;
-
-    fields! { LiveLb as l;
-        id = l.lb.id;
-        tags = l.lb.tags;
-        "name": required, "name (updated in place, full PUT)" => l.lb.name;
-        "type": required, "commercial type, e.g. LB-S (migrated in place)" => l.lb.lb_type;
-        "description": optional, "description (updated in place, full PUT)" => l.lb.description;
-        "tags": optional, TAGS_DOC => user_tags(&l.lb.tags);
-        "ip_ids": optional_computed,
-            "flexible IPs (scaleway_lb_ip ids); a declared IP not attached is attached in place"
-            => l.lb.ip.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
-        "assign_flexible_ip": optional force_new, "allocate a flexible IPv4 when no IP is given";
-        "ssl_compatibility_level": optional_computed,
-            "ssl_compatibility_level_intermediate, _modern or _old (updated in place)"
-            => l.lb.ssl_compatibility_level.as_str();
-        "private_network": optional,
-            "`[{private_network_id}]`: attached private networks (in place)"
-            => l.pns.iter().map(|p| json!({"private_network_id": p.private_network_id})).collect::<Vec<_>>();
-        "zone": optional_computed force_new, ZONE_DOC => l.lb.zone;
-        "project_id": optional_computed force_new, PROJECT_DOC => l.lb.project_id;
-        "ip_address": computed, "first IPv4 address"
-            => l.lb.ip.iter().find(|i| !i.ip_address.contains(':')).map(|i| i.ip_address.clone());
-        "region": computed, "region of the zone"
-            => l.lb.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or_default();
-        "organization_id": computed, ORGANIZATION_DOC => l.lb.organization_id;
-    }
 
     fn status(l: &LiveLb) -> String {
         l.lb.status.to_string()

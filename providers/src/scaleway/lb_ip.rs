@@ -1,84 +1,41 @@
 //! `scaleway_lb_ip`: a flexible IP for a load balancer (zonal, tagged).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Resource, async_trait};
-use serde::{Deserialize, Serialize};
+use kapstan_engine::{DriverError, FieldError, async_trait};
 use serde_json::Value;
 
 use super::client::api::ListFilter;
 use super::client::wire::lb::{CreateIpRequest, Ip, UpdateIpRequest};
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Kind, KindDriver, Op, PROJECT_DOC, TAGS_DOC, ZONE_DOC, fields};
-use super::provider::{api, attributes, check, owned_tags, string, strings, user_tags};
+use super::kind::{Kind, Op, kind};
+use super::provider::{api, check, owned_tags, string, strings};
 
 /// Zones offering load balancers.
 pub const LB_ZONES: &[&str] = &[
     "fr-par-1", "fr-par-2", "nl-ams-1", "nl-ams-2", "nl-ams-3", "pl-waw-1", "pl-waw-2", "pl-waw-3",
 ];
 
-/// A load balancer flexible IP.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct LbIp {
-    /// Reverse DNS (updated in place; default `a-b-c-d.lb.<region>.scw.cloud`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reverse: Option<String>,
-    /// Tags (updated in place); kapstan adds its two ownership tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// IPv6 instead of IPv4. Changing it replaces the IP.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_ipv6: Option<bool>,
-    /// Zone. Changing it replaces the IP.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zone: Option<String>,
-    /// Project. Changing it replaces the IP.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+kind! {
+    /// A load balancer flexible IP.
+    pub struct LbIp = "scaleway_lb_ip" (LbIpKind, LbIpAttributes, LbIpDriver);
+    wire Ip as i, id i.id;
+    /// reverse DNS (updated in place; default `a-b-c-d.lb.<region>.scw.cloud`)
+    reverse: Option<String>, optional_computed => i.reverse;
+    tags => i.tags;
+    /// IPv6 instead of IPv4
+    is_ipv6: Option<bool>, optional force_new => i.ip_address.contains(':');
+    zone => i.zone;
+    project_id => i.project_id;
+    /// the address
+    ip_address: String, computed => i.ip_address;
+    /// region of the zone
+    region: String, computed => i.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or_default();
 }
-
-attributes! {
-    /// Attributes of a `scaleway_lb_ip`.
-    LbIpAttributes {
-        /// The address.
-        ip_address: String = "ip_address",
-        /// The reverse DNS name.
-        reverse: String = "reverse",
-        /// The zone.
-        zone: String = "zone",
-    }
-}
-
-impl Resource for LbIp {
-    const KIND: &'static str = "scaleway_lb_ip";
-    type Attributes = LbIpAttributes;
-}
-
-/// The `scaleway_lb_ip` driver.
-pub type LbIpDriver = KindDriver<LbIpKind>;
-
-/// The declaration of `scaleway_lb_ip`.
-#[derive(Debug)]
-pub struct LbIpKind;
 
 #[async_trait]
 impl Kind for LbIpKind {
-    const NAME: &'static str = "scaleway_lb_ip";
     type Place = Zone;
-    type Wire = Ip;
     type Request = CreateIpRequest;
-
-    fields! { Ip as i;
-        id = i.id;
-        tags = i.tags;
-        "reverse": optional_computed, "reverse DNS (updated in place)" => i.reverse;
-        "tags": optional, TAGS_DOC => user_tags(&i.tags);
-        "is_ipv6": optional force_new, "IPv6 instead of IPv4" => i.ip_address.contains(':');
-        "zone": optional_computed force_new, ZONE_DOC => i.zone;
-        "project_id": optional_computed force_new, PROJECT_DOC => i.project_id;
-        "ip_address": computed, "the address" => i.ip_address;
-        "region": computed, "region of the zone"
-            => i.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or_default();
-    }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::one_of(config, "zone", LB_ZONES, "Load Balancer zone", e);

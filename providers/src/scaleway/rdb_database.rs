@@ -1,45 +1,32 @@
 //! `scaleway_rdb_database`: a database of a managed instance (natural key: its name).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
-use serde::{Deserialize, Serialize};
+use kapstan_engine::{DriverError, FieldError, Input, async_trait};
 use serde_json::Value;
 
 use super::client::wire::rdb::Database;
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, KindDriver, Op, fetch, fields};
-use super::provider::{attributes, check};
+use super::kind::{Kind, Op, fetch, kind};
+use super::provider::check;
 use super::rdb_instance::REGIONS;
 use super::rdb_item::{
     InstanceItem, declared_key, instance_and_name, item_client, wait_instance_after_delete,
     wait_instance_of,
 };
 
-/// A database.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RdbDatabase {
-    /// The instance. Changing it replaces the database.
-    pub instance_id: Input<String>,
-    /// Name. Changing it replaces the database.
-    pub name: Input<String>,
-    /// Region of the instance. Changing it replaces the database.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-}
-
-attributes! {
-    /// Attributes of a `scaleway_rdb_database`.
-    RdbDatabaseAttributes {
-        /// The name.
-        name: String = "name",
-        /// Whether the database is managed by Scaleway.
-        managed: bool = "managed",
-    }
-}
-
-impl Resource for RdbDatabase {
-    const KIND: &'static str = "scaleway_rdb_database";
-    type Attributes = RdbDatabaseAttributes;
+kind! {
+    /// A database.
+    pub struct RdbDatabase = "scaleway_rdb_database"
+        (RdbDatabaseKind, RdbDatabaseAttributes, RdbDatabaseDriver);
+    wire LiveDatabase as d, id d.id_for(&d.item.name);
+    /// the instance
+    instance_id: Input<String>, required force_new => d.instance;
+    /// database name
+    name: Input<String>, required force_new => d.item.name;
+    /// region of the instance
+    region: Option<String>, optional_computed force_new => d.region.as_str();
+    /// whether Scaleway manages the database
+    managed: bool, computed => d.item.managed;
 }
 
 /// Names PostgreSQL reserves.
@@ -66,29 +53,12 @@ pub fn check_database_name(config: &Value, field: &str, e: &mut Vec<FieldError>)
     }
 }
 
-/// The `scaleway_rdb_database` driver.
-pub type RdbDatabaseDriver = KindDriver<RdbDatabaseKind>;
-
-/// The declaration of `scaleway_rdb_database`.
-#[derive(Debug)]
-pub struct RdbDatabaseKind;
-
 type LiveDatabase = InstanceItem<Database>;
 
 #[async_trait]
 impl Kind for RdbDatabaseKind {
-    const NAME: &'static str = "scaleway_rdb_database";
     type Place = Region;
-    type Wire = LiveDatabase;
     type Request = String;
-
-    fields! { LiveDatabase as d;
-        id = d.id_for(&d.item.name);
-        "instance_id": required force_new, "the instance" => d.instance;
-        "name": required force_new, "database name" => d.item.name;
-        "region": optional_computed force_new, "region of the instance" => d.region.as_str();
-        "managed": computed, "whether Scaleway manages the database" => d.item.managed;
-    }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::one_of(config, "region", REGIONS, "Managed Database region", e);

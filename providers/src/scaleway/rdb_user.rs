@@ -2,57 +2,37 @@
 //! `random_password`) is sensitive and updated in place.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
-use serde::{Deserialize, Serialize};
+use kapstan_engine::{DriverError, FieldError, Input, async_trait};
 use serde_json::Value;
 
 use super::client::secret::SecretString;
 use super::client::wire::rdb::{CreateUserRequest, UpdateUserRequest, User};
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, KindDriver, Op, fetch, fields};
-use super::provider::{api, attributes, check, string};
+use super::kind::{Kind, Op, fetch, kind};
+use super::provider::{api, check, string};
 use super::rdb_instance::{REGIONS, check_password, check_user_name};
 use super::rdb_item::{
     InstanceItem, declared_key, instance_and_name, item_client, wait_instance_after_delete,
     wait_instance_of,
 };
 
-/// A database user.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RdbUser {
-    /// The instance. Changing it replaces the user.
-    pub instance_id: Input<String>,
-    /// Name. Changing it replaces the user.
-    pub name: Input<String>,
-    /// Password (sensitive; updated in place), e.g. a `random_password` result.
-    pub password: Input<String>,
-    /// Administrator (updated in place).
+kind! {
+    /// A database user.
+    pub struct RdbUser = "scaleway_rdb_user" (RdbUserKind, RdbUserAttributes, RdbUserDriver);
+    wire LiveUser as u, id u.id_for(&u.item.name);
+    /// the instance
+    instance_id: Input<String>, required force_new => u.instance;
+    /// user name
+    name: Input<String>, required force_new => u.item.name;
+    /// password (updated in place; 8–128 chars with digit, upper, lower, special), e.g. a
+    /// `random_password` result
+    password: Input<String>, required sensitive;
+    /// administrator (updated in place)
     #[serde(default)]
-    pub is_admin: bool,
-    /// Region of the instance. Changing it replaces the user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+    is_admin: bool, optional => u.item.is_admin;
+    /// region of the instance
+    region: Option<String>, optional_computed force_new => u.region.as_str();
 }
-
-attributes! {
-    /// Attributes of a `scaleway_rdb_user`.
-    RdbUserAttributes {
-        /// The name.
-        name: String = "name",
-    }
-}
-
-impl Resource for RdbUser {
-    const KIND: &'static str = "scaleway_rdb_user";
-    type Attributes = RdbUserAttributes;
-}
-
-/// The `scaleway_rdb_user` driver.
-pub type RdbUserDriver = KindDriver<RdbUserKind>;
-
-/// The declaration of `scaleway_rdb_user`.
-#[derive(Debug)]
-pub struct RdbUserKind;
 
 type LiveUser = InstanceItem<User>;
 
@@ -67,20 +47,8 @@ fn declared_update(config: &Value) -> UpdateUserRequest {
 
 #[async_trait]
 impl Kind for RdbUserKind {
-    const NAME: &'static str = "scaleway_rdb_user";
     type Place = Region;
-    type Wire = LiveUser;
     type Request = (String, CreateUserRequest);
-
-    fields! { LiveUser as u;
-        id = u.id_for(&u.item.name);
-        "instance_id": required force_new, "the instance" => u.instance;
-        "name": required force_new, "user name" => u.item.name;
-        "password": required sensitive,
-            "password (updated in place; 8–128 chars with digit, upper, lower, special)";
-        "is_admin": optional, "administrator (updated in place)" => u.item.is_admin;
-        "region": optional_computed force_new, "region of the instance" => u.region.as_str();
-    }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::one_of(config, "region", REGIONS, "Managed Database region", e);

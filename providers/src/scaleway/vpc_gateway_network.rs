@@ -3,7 +3,7 @@
 //! tags: after a lost answer the attachment is found by its natural key (gateway, network).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Resource, async_trait};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -13,8 +13,10 @@ use super::client::wire::vpcgw::{
     CreateGatewayNetworkRequest, GatewayNetwork as WireGn, UpdateGatewayNetworkRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Deletion, Kind, KindDriver, Op, Readiness, client_waiting_on, fetch, fields};
-use super::provider::{Pace, adopt_one, api, attributes, check, is_not_found, string};
+use super::kind::{
+    Declared, Deletion, Kind, Op, Readiness, attribute_as_is, client_waiting_on, fetch, kind,
+};
+use super::provider::{Pace, adopt_one, api, check, is_not_found, string};
 use super::vpc_public_gateway::wait_gateway;
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
 
@@ -28,41 +30,32 @@ pub struct IpamConfig {
     pub ipam_ip_id: Option<String>,
 }
 
-/// A gateway attached to a private network.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct GatewayNetwork {
-    /// The gateway. Changing it replaces the attachment.
-    pub gateway_id: Input<String>,
-    /// The private network. Changing it replaces the attachment.
-    pub private_network_id: Input<String>,
-    /// Dynamic NAT for the network (updated in place; default true).
+kind! {
+    /// A gateway attached to a private network.
+    pub struct GatewayNetwork = "scaleway_vpc_gateway_network"
+        (GatewayNetworkKind, GatewayNetworkAttributes, GatewayNetworkDriver);
+    wire LiveGatewayNetwork as g, id g.n.id;
+    /// the public gateway
+    gateway_id: Input<String>, required force_new => g.n.gateway_id;
+    /// the private network
+    private_network_id: Input<String>, required force_new => g.n.private_network_id;
+    /// dynamic NAT for the network (updated in place; default true)
     #[serde(default = "yes")]
-    pub enable_masquerade: bool,
-    /// IPAM settings (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ipam_config: Option<IpamConfig>,
-    /// Zone of the gateway. Changing it replaces the attachment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zone: Option<String>,
+    enable_masquerade: bool, optional => g.n.masquerade_enabled;
+    /// `{push_default_route, ipam_ip_id?}` (updated in place)
+    ipam_config: Option<IpamConfig>, optional => ipam_config(&g.n);
+    /// zone of the gateway
+    zone: Option<String>, optional_computed force_new => g.n.zone;
+    /// MAC address of the gateway in the network
+    mac_address: String, computed => g.n.mac_address;
+    /// the gateway's address in the network (IPAM)
+    private_ip: String, computed => g.private_ip;
 }
+
+attribute_as_is!(IpamConfig);
 
 fn yes() -> bool {
     true
-}
-
-attributes! {
-    /// Attributes of a `scaleway_vpc_gateway_network`.
-    GatewayNetworkAttributes {
-        /// The gateway's address in the private network.
-        private_ip: String = "private_ip",
-        /// MAC address of the gateway in the network.
-        mac_address: String = "mac_address",
-    }
-}
-
-impl Resource for GatewayNetwork {
-    const KIND: &'static str = "scaleway_vpc_gateway_network";
-    type Attributes = GatewayNetworkAttributes;
 }
 
 /// Waits until the gateway of an attachment accepts changes.
@@ -72,13 +65,6 @@ async fn wait_parent(op: &Op<'_, GatewayNetworkKind>, gateway_id: &str) -> Resul
         .await
         .map(|_| ())
 }
-
-/// The `scaleway_vpc_gateway_network` driver.
-pub type GatewayNetworkDriver = KindDriver<GatewayNetworkKind>;
-
-/// The declaration of `scaleway_vpc_gateway_network`.
-#[derive(Debug)]
-pub struct GatewayNetworkKind;
 
 /// A gateway network with the gateway's IPAM address in the network.
 #[derive(Debug)]
@@ -104,26 +90,10 @@ fn ipam_ip_id(config: &Value) -> Option<String> {
 
 #[async_trait]
 impl Kind for GatewayNetworkKind {
-    const NAME: &'static str = "scaleway_vpc_gateway_network";
     const WHAT: &'static str = "gateway network";
     const DELETION: Deletion = Deletion::WaitGone(Pace::Fast);
     type Place = Zone;
-    type Wire = LiveGatewayNetwork;
     type Request = CreateGatewayNetworkRequest;
-
-    fields! { LiveGatewayNetwork as g;
-        id = g.n.id;
-        "gateway_id": required force_new, "the public gateway" => g.n.gateway_id;
-        "private_network_id": required force_new, "the private network" => g.n.private_network_id;
-        "enable_masquerade": optional,
-            "dynamic NAT for the network (updated in place; default true)"
-            => g.n.masquerade_enabled;
-        "ipam_config": optional, "`{push_default_route, ipam_ip_id?}` (updated in place)"
-            => ipam_config(&g.n);
-        "zone": optional_computed force_new, "zone of the gateway" => g.n.zone;
-        "mac_address": computed, "MAC address of the gateway in the network" => g.n.mac_address;
-        "private_ip": computed, "the gateway's address in the network (IPAM)" => g.private_ip;
-    }
 
     fn status(g: &LiveGatewayNetwork) -> String {
         g.n.status.to_string()

@@ -2,7 +2,7 @@
 //! deletion waits out 412 `resource_still_in_use` while detaches propagate.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Resource, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -11,10 +11,8 @@ use super::client::wire::vpc::{
     CreatePrivateNetworkRequest, PrivateNetwork as WirePn, Subnet, UpdatePrivateNetworkRequest,
 };
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{
-    Deletion, Kind, KindDriver, ORGANIZATION_DOC, Op, PROJECT_DOC, REGION_DOC, TAGS_DOC, fields,
-};
-use super::provider::{Pace, api, attributes, check, owned_tags, string, strings, user_tags};
+use super::kind::{Deletion, Kind, Op, attribute_as_is, kind};
+use super::provider::{Pace, api, check, owned_tags, string, strings};
 
 /// The IPv4 subnet of a private network.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -24,54 +22,40 @@ pub struct Ipv4Subnet {
     pub subnet: Option<String>,
 }
 
-/// A private network.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PrivateNetwork {
-    /// Name (updated in place).
-    pub name: Input<String>,
-    /// Tags (updated in place); kapstan adds its two ownership tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// VPC (default: the project's default VPC). Changing it replaces the network.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vpc_id: Option<Input<String>>,
-    /// IPv4 subnet. Changing it replaces the network.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ipv4_subnet: Option<Ipv4Subnet>,
-    /// Propagate the default route (from a public gateway) to the VPC (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_default_route_propagation: Option<bool>,
-    /// Region. Changing it replaces the network.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Project. Changing it replaces the network.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+kind! {
+    /// A private network.
+    pub struct PrivateNetwork = "scaleway_vpc_private_network"
+        (PrivateNetworkKind, PrivateNetworkAttributes, PrivateNetworkDriver);
+    wire WirePn as v, id v.id;
+    /// name (updated in place)
+    name: Input<String>, required => v.name;
+    tags => v.tags;
+    /// VPC; default: the project's default VPC of the region
+    vpc_id: Option<Input<String>>, optional_computed force_new => v.vpc_id;
+    /// `{subnet}`: IPv4 CIDR; default: a /22 allocated by the API
+    ipv4_subnet: Option<Ipv4Subnet>, optional_computed force_new
+        => v.subnets.iter().find(|s| !s.subnet.contains(':')).map(subnet);
+    /// propagate the default route to the VPC (updated in place)
+    enable_default_route_propagation: Option<bool>, optional
+        => v.default_route_propagation_enabled;
+    region => v.region;
+    project_id => v.project_id;
+    /// IPv6 subnets (`[{subnet}]`)
+    ipv6_subnets: Value, computed
+        => v.subnets.iter().filter(|s| s.subnet.contains(':')).map(subnet).collect::<Vec<_>>();
+    organization_id => v.organization_id;
+    /// creation time
+    created_at: String, computed => v.created_at;
 }
 
-attributes! {
-    /// Attributes of a `scaleway_vpc_private_network`.
-    PrivateNetworkAttributes {
-        /// The VPC.
-        vpc_id: String = "vpc_id",
-        /// The IPv4 subnet CIDR.
-        ipv4_cidr: String = "ipv4_subnet.subnet",
-        /// The region.
-        region: String = "region",
+attribute_as_is!(Ipv4Subnet);
+
+impl PrivateNetworkAttributes {
+    /// The IPv4 subnet CIDR.
+    pub fn ipv4_cidr(&self) -> kapstan_engine::Output<String> {
+        self.0.output("ipv4_subnet.subnet")
     }
 }
-
-impl Resource for PrivateNetwork {
-    const KIND: &'static str = "scaleway_vpc_private_network";
-    type Attributes = PrivateNetworkAttributes;
-}
-
-/// The `scaleway_vpc_private_network` driver.
-pub type PrivateNetworkDriver = KindDriver<PrivateNetworkKind>;
-
-/// The declaration of `scaleway_vpc_private_network`.
-#[derive(Debug)]
-pub struct PrivateNetworkKind;
 
 fn subnet(s: &Subnet) -> Value {
     json!({"subnet": s.subnet, "id": s.id})
@@ -79,33 +63,10 @@ fn subnet(s: &Subnet) -> Value {
 
 #[async_trait]
 impl Kind for PrivateNetworkKind {
-    const NAME: &'static str = "scaleway_vpc_private_network";
     // 412 `resource_still_in_use` while detaches propagate.
     const DELETION: Deletion = Deletion::RetryWhileInUse(Pace::Fast);
     type Place = Region;
-    type Wire = WirePn;
     type Request = CreatePrivateNetworkRequest;
-
-    fields! { WirePn as v;
-        id = v.id;
-        tags = v.tags;
-        "name": required, "name (updated in place)" => v.name;
-        "tags": optional, TAGS_DOC => user_tags(&v.tags);
-        "vpc_id": optional_computed force_new, "VPC; default: the project's default VPC of the region"
-            => v.vpc_id;
-        "ipv4_subnet": optional_computed force_new,
-            "`{subnet}`: IPv4 CIDR; default: a /22 allocated by the API"
-            => v.subnets.iter().find(|s| !s.subnet.contains(':')).map(subnet);
-        "enable_default_route_propagation": optional,
-            "propagate the default route to the VPC (updated in place)"
-            => v.default_route_propagation_enabled;
-        "region": optional_computed force_new, REGION_DOC => v.region;
-        "project_id": optional_computed force_new, PROJECT_DOC => v.project_id;
-        "ipv6_subnets": computed, "IPv6 subnets (`[{subnet}]`)"
-            => v.subnets.iter().filter(|s| s.subnet.contains(':')).map(subnet).collect::<Vec<_>>();
-        "organization_id": computed, ORGANIZATION_DOC => v.organization_id;
-        "created_at": computed, "creation time" => v.created_at;
-    }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::name(config, "name", e);

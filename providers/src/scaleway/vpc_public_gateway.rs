@@ -2,8 +2,7 @@
 //! `running`; type changes go through `/upgrade`.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Resource, async_trait};
-use serde::{Deserialize, Serialize};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input, async_trait};
 use serde_json::Value;
 
 use super::client::api::ListFilter;
@@ -11,59 +10,34 @@ use super::client::wire::vpcgw::{
     CreateGatewayRequest, Gateway, UpdateGatewayRequest, UpgradeGatewayRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{
-    Deletion, Kind, KindDriver, ORGANIZATION_DOC, Op, PROJECT_DOC, Readiness, TAGS_DOC, ZONE_DOC,
-    fields, wait_ready,
-};
-use super::provider::{
-    Pace, Pacing, api, attributes, check, norm, owned_tags, string, strings, user_tags,
-};
+use super::kind::{Deletion, Kind, Op, Readiness, kind, wait_ready};
+use super::provider::{Pace, Pacing, api, check, norm, owned_tags, string, strings};
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
 
-/// A public gateway.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PublicGateway {
-    /// Name (updated in place).
-    pub name: Input<String>,
-    /// Offer, e.g. `VPC-GW-S` (upgraded in place).
-    #[serde(rename = "type")]
-    pub gateway_type: String,
-    /// Flexible IP (`scaleway_vpc_public_gateway_ip`). Changing it replaces the gateway.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_id: Option<Input<String>>,
-    /// Tags (updated in place); kapstan adds its two ownership tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// SSH bastion (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bastion_enabled: Option<bool>,
-    /// Bastion port (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bastion_port: Option<u32>,
-    /// Allow outgoing SMTP (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_smtp: Option<bool>,
-    /// Zone. Changing it replaces the gateway.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zone: Option<String>,
-    /// Project. Changing it replaces the gateway.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
-}
-
-attributes! {
-    /// Attributes of a `scaleway_vpc_public_gateway`.
-    PublicGatewayAttributes {
-        /// The public address.
-        ip_address: String = "ip_address",
-        /// The zone.
-        zone: String = "zone",
-    }
-}
-
-impl Resource for PublicGateway {
-    const KIND: &'static str = "scaleway_vpc_public_gateway";
-    type Attributes = PublicGatewayAttributes;
+kind! {
+    /// A public gateway.
+    pub struct PublicGateway = "scaleway_vpc_public_gateway"
+        (PublicGatewayKind, PublicGatewayAttributes, PublicGatewayDriver);
+    wire Gateway as g, id g.id;
+    /// name (updated in place)
+    name: Input<String>, required => g.name;
+    /// offer, e.g. VPC-GW-S (upgraded in place)
+    gateway_type as "type": String, required => g.gateway_type;
+    /// flexible IP (`scaleway_vpc_public_gateway_ip`); default: one allocated with the gateway
+    ip_id: Option<Input<String>>, optional_computed force_new
+        => g.ipv4.as_ref().map(|i| i.id.clone());
+    tags => g.tags;
+    /// SSH bastion (updated in place)
+    bastion_enabled: Option<bool>, optional_computed => g.bastion_enabled;
+    /// bastion port (updated in place)
+    bastion_port: Option<u32>, optional_computed => g.bastion_port;
+    /// allow outgoing SMTP (updated in place)
+    enable_smtp: Option<bool>, optional_computed => g.smtp_enabled;
+    zone => g.zone;
+    project_id => g.project_id;
+    /// public address
+    ip_address: String, computed => g.ipv4.as_ref().map(|i| i.address.clone());
+    organization_id => g.organization_id;
 }
 
 /// Gateway offers.
@@ -80,39 +54,12 @@ pub(crate) async fn wait_gateway(
     wait_ready::<PublicGatewayKind>(ctx, pacing, client, zone, id).await
 }
 
-/// The `scaleway_vpc_public_gateway` driver.
-pub type PublicGatewayDriver = KindDriver<PublicGatewayKind>;
-
-/// The declaration of `scaleway_vpc_public_gateway`.
-#[derive(Debug)]
-pub struct PublicGatewayKind;
-
 #[async_trait]
 impl Kind for PublicGatewayKind {
-    const NAME: &'static str = "scaleway_vpc_public_gateway";
     const WHAT: &'static str = "public gateway";
     const DELETION: Deletion = Deletion::WaitGone(Pace::Fast);
     type Place = Zone;
-    type Wire = Gateway;
     type Request = CreateGatewayRequest;
-
-    fields! { Gateway as g;
-        id = g.id;
-        tags = g.tags;
-        "name": required, "name (updated in place)" => g.name;
-        "type": required, "offer, e.g. VPC-GW-S (upgraded in place)" => g.gateway_type;
-        "ip_id": optional_computed force_new,
-            "flexible IP; default: one allocated with the gateway"
-            => g.ipv4.as_ref().map(|i| i.id.clone());
-        "tags": optional, TAGS_DOC => user_tags(&g.tags);
-        "bastion_enabled": optional_computed, "SSH bastion (updated in place)" => g.bastion_enabled;
-        "bastion_port": optional_computed, "bastion port (updated in place)" => g.bastion_port;
-        "enable_smtp": optional_computed, "allow outgoing SMTP (updated in place)" => g.smtp_enabled;
-        "zone": optional_computed force_new, ZONE_DOC => g.zone;
-        "project_id": optional_computed force_new, PROJECT_DOC => g.project_id;
-        "ip_address": computed, "public address" => g.ipv4.as_ref().map(|i| i.address.clone());
-        "organization_id": computed, ORGANIZATION_DOC => g.organization_id;
-    }
 
     fn status(g: &Gateway) -> String {
         g.status.to_string()

@@ -11,7 +11,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use kapstan_engine::{
     Action, ApplyOptions, Driver, DriverContext, Engine, Input, PlanMode, PlanOptions, Stack,
     StackSpec,
@@ -26,14 +25,17 @@ use kapstan_providers::kubernetes::{
 };
 use kapstan_providers::local::RandomPassword;
 use kapstan_sandbox::{Sandbox, SandboxOptions};
-use kapstan_state::{LocalStore, StateStore};
 use serde_json::{Value, json};
 
+use crate::steps;
 use crate::support::{official_coder_chart, tool};
 
 struct Env {
     sandbox: Sandbox,
     kubeconfig: String,
+    /// The cluster's API server URL and admin token (from the kubeconfig).
+    server: String,
+    token: String,
     lb: String,
     coder_url: String,
     dir: tempfile::TempDir,
@@ -60,57 +62,19 @@ async fn env_with(options: SandboxOptions) -> Env {
 /// balancer with its loopback endpoint.
 async fn sandbox_cluster(options: SandboxOptions) -> Env {
     let sandbox = Sandbox::start(options).await.unwrap();
+    let cluster = sandbox.create_cluster("coder-dev").await.unwrap();
     let http = reqwest::Client::new();
     let base = sandbox.url().to_string();
-    let key = sandbox.secret_key().to_string();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{base}{path}"))
-            .header("x-auth-token", &key)
-            .json(&body)
-            .send()
-    };
-    let pn: Value = post(
-        "/vpc/v2/regions/fr-par/private-networks",
-        json!({"name": "pn"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let cluster: Value = post(
-        "/k8s/v1/regions/fr-par/clusters",
-        json!({"name": "coder-dev", "version": "1.32.13", "cni": "cilium", "private_network_id": pn["id"]}),
-    )
-    .await.unwrap().json().await.unwrap();
-    let lb: Value = post(
-        "/lb/v1/zones/fr-par-1/lbs",
-        json!({"name": "coder-dev", "type": "LB-S"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let id = cluster["id"].as_str().unwrap();
-    let kubeconfig = loop {
-        let r = http
-            .get(format!(
-                "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
-            ))
-            .header("x-auth-token", &key)
-            .send()
-            .await
-            .unwrap();
-        if r.status().is_success() {
-            let v: Value = r.json().await.unwrap();
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(v["content"].as_str().unwrap())
-                .unwrap();
-            break String::from_utf8(raw).unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let lb: Value = http
+        .post(format!("{base}/lb/v1/zones/fr-par-1/lbs"))
+        .header("x-auth-token", sandbox.secret_key())
+        .json(&json!({"name": "coder-dev", "type": "LB-S"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let lb_id = lb["id"].as_str().unwrap().to_string();
     let ep: Value = http
         .get(format!("{base}/sandbox/v1/lb-endpoints/fr-par-1/{lb_id}"))
@@ -121,11 +85,13 @@ async fn sandbox_cluster(options: SandboxOptions) -> Env {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("kubeconfig"), &kubeconfig).unwrap();
+    std::fs::write(dir.path().join("kubeconfig"), &cluster.kubeconfig).unwrap();
     Env {
         coder_url: ep["url"].as_str().unwrap().to_string(),
         sandbox,
-        kubeconfig,
+        kubeconfig: cluster.kubeconfig,
+        server: cluster.server,
+        token: cluster.token,
         lb: format!("fr-par-1/{lb_id}"),
         dir,
     }
@@ -270,8 +236,7 @@ impl Env {
 }
 
 fn engine(dir: &Path) -> Engine {
-    let store: Arc<dyn StateStore> = Arc::new(LocalStore::open(dir, None).unwrap());
-    Engine::new(kapstan_providers::registry(), store)
+    steps::engine_with(kapstan_providers::registry(), dir)
 }
 
 /// The real kubectl and helm see what kapstan applied: the Deployment, the namespace's Pod
@@ -653,7 +618,8 @@ const OWNER_PASSWORD: &str = "Kx7#mQ2$vL9@pR4!wT6&";
 async fn coder_only(speed: f64, coder: kapstan_sandbox::CoderOptions) -> (Sandbox, String) {
     let Env {
         sandbox,
-        kubeconfig,
+        server,
+        token,
         lb,
         coder_url: url,
         ..
@@ -664,13 +630,6 @@ async fn coder_only(speed: f64, coder: kapstan_sandbox::CoderOptions) -> (Sandbo
     })
     .await;
     let http = reqwest::Client::new();
-    let field = |k: &str| {
-        kubeconfig
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(k).map(str::to_string))
-            .unwrap()
-    };
-    let (server, token) = (field("server: "), field("token: "));
     let labels = json!({"app.kubernetes.io/name": "coder"});
     for (path, body) in [
         (

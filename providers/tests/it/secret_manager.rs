@@ -3,15 +3,11 @@
 //! latest revision) updates what uses it on the next plan; a missing secret, a missing
 //! revision or a disabled one fails the plan before any mutating call, naming the reference.
 
-use crate::common;
-
-use std::sync::{Arc, Mutex};
+use crate::steps::{Harness, harness};
 
 use base64::Engine as _;
-use kapstan_engine::state::LocalStore;
 use kapstan_engine::{
-    Action, ApplyOptions, DeclaredResource, Engine, EngineError, EventSink, Plan, PlanOptions,
-    StackSpec,
+    Action, ApplyOptions, DeclaredResource, EngineError, Plan, PlanOptions, StackSpec,
 };
 use kapstan_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
@@ -43,31 +39,6 @@ fn spec(revision: Option<&str>, name: &str) -> StackSpec {
         ],
         outputs: vec![],
         problems: vec![],
-    }
-}
-
-struct Harness {
-    engine: Engine,
-    events: Arc<Mutex<Vec<String>>>,
-    dir: tempfile::TempDir,
-}
-
-fn harness(api: &str) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalStore::open(dir.path(), None).expect("state store"));
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    let engine = Engine::new(
-        common::registry(common::provider(api, "http://127.0.0.1:9")),
-        store,
-    )
-    .with_events(EventSink::new(move |e| {
-        sink.lock().unwrap().push(format!("{e:?}"));
-    }));
-    Harness {
-        engine,
-        events,
-        dir,
     }
 }
 

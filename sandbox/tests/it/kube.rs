@@ -29,70 +29,15 @@ impl Cluster {
         })
         .await
         .expect("sandbox starts");
-        let http = reqwest::Client::new();
-        let key = sandbox.secret_key().to_string();
-        let base = sandbox.url().to_string();
-        let post = |path: &str, body: Value| {
-            http.post(format!("{base}{path}"))
-                .header("x-auth-token", &key)
-                .json(&body)
-                .send()
-        };
-        let pn: Value = post(
-            "/vpc/v2/regions/fr-par/private-networks",
-            json!({"name": "pn"}),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let cluster: Value = post(
-            "/k8s/v1/regions/fr-par/clusters",
-            json!({"name": "c1", "version": "1.32.13", "cni": "cilium", "private_network_id": pn["id"]}),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let id = cluster["id"].as_str().expect("cluster id").to_string();
-        let kubeconfig = loop {
-            let r = http
-                .get(format!(
-                    "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
-                ))
-                .header("x-auth-token", &key)
-                .send()
-                .await
-                .unwrap();
-            if r.status().is_success() {
-                let v: Value = r.json().await.unwrap();
-                let raw = base64::engine::general_purpose::STANDARD
-                    .decode(v["content"].as_str().unwrap())
-                    .unwrap();
-                break String::from_utf8(raw).unwrap();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        let server = kubeconfig
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("server: "))
-            .unwrap()
-            .to_string();
-        let token = kubeconfig
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("token: "))
-            .unwrap()
-            .to_string();
+        let cluster = sandbox.create_cluster("c1").await.expect("cluster");
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("kubeconfig"), &kubeconfig).unwrap();
+        std::fs::write(dir.path().join("kubeconfig"), &cluster.kubeconfig).unwrap();
         Cluster {
             sandbox,
-            http,
-            id,
-            server,
-            token,
+            http: reqwest::Client::new(),
+            id: cluster.id,
+            server: cluster.server,
+            token: cluster.token,
             dir,
         }
     }
@@ -997,19 +942,10 @@ async fn the_ccm_refuses_a_bare_id_and_an_externally_managed_ccm_load_balancer()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cordoned_nodes_drain_through_evictions_that_honour_disruption_budgets() {
     let c = Cluster::start().await;
-    let base = c.sandbox.url().to_string();
-    let pool: Value = c
-        .http
-        .post(format!("{base}/k8s/v1/regions/fr-par/clusters/{}/pools", c.id))
-        .header("x-auth-token", c.sandbox.secret_key())
-        .json(&json!({"name": "p1", "node_type": "GP1-XS", "size": 2, "autoscaling": false, "autohealing": true, "zone": "fr-par-1"}))
-        .send()
+    c.sandbox
+        .create_pool(&c.id, "p1", 2)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(pool["id"].is_string(), "{pool}");
+        .expect("a pool of two nodes");
     let deployment = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "default"},

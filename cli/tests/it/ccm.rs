@@ -24,16 +24,7 @@ fn get(url: &str) -> Value {
 }
 
 fn up(p: &Project) {
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--template",
-        "react-typescript",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    p.up_in_sandbox("dev");
 }
 
 #[test]

@@ -101,18 +101,28 @@ fn sandbox_resources(port: u16) -> Value {
 #[test]
 fn scale_analyzes_then_resizes_only_the_pool_and_audit_reports_default_secrets() {
     let p = Project::new();
-    p.ok(&[
+    p.up_in_sandbox("dev");
+    let overrides = p.dir.path().join("environments/dev.toml");
+    scale_analyze_only_changes_nothing(&p, &overrides);
+    scale_nodes_updates_only_the_pool(&p, &overrides);
+    the_sandbox_holds_three_nodes_then_a_secret_is_planted(&p);
+
+    // A later plan of the whole environment agrees with what scale applied.
+    let plan = p.ok(&[
         "up",
         "--env",
         "dev",
         "--sandbox",
-        "--auto-approve",
+        "--dry-run",
         "--template",
         "react-typescript",
     ]);
-    let overrides = p.dir.path().join("environments/dev.toml");
+    assert_eq!(plan.matches("No changes.").count(), 2, "{plan}");
+    audit_reports_the_planted_secret_for_manual_action(&p);
+}
 
-    // --analyze-only: both costs and the capacity, nothing changed.
+/// `scale --analyze-only` prints both costs and the capacity and writes nothing.
+fn scale_analyze_only_changes_nothing(p: &Project, overrides: &Path) {
     let out = p.ok(&[
         "scale",
         "--env",
@@ -139,8 +149,10 @@ fn scale_analyzes_then_resizes_only_the_pool_and_audit_reports_default_secrets()
         "--analyze-only wrote {}",
         overrides.display()
     );
+}
 
-    // --nodes 3: one in-place update of the pool, written to the override file.
+/// `scale --nodes 3` is one in-place update of the pool, written to the override file.
+fn scale_nodes_updates_only_the_pool(p: &Project, overrides: &Path) {
     let out = p.ok(&[
         "scale",
         "--env",
@@ -163,25 +175,27 @@ fn scale_analyzes_then_resizes_only_the_pool_and_audit_reports_default_secrets()
         out.contains("size        = 2 -> 3"),
         "the size change is planned:\n{out}"
     );
-    let file: toml::Table = toml::from_str(&std::fs::read_to_string(&overrides).unwrap()).unwrap();
+    let file: toml::Table = toml::from_str(&std::fs::read_to_string(overrides).unwrap()).unwrap();
     assert_eq!(file["pool"]["size"].as_integer(), Some(3), "{file:?}");
     assert_eq!(
         file["pool"]["autoscaling"].as_bool(),
         Some(false),
         "{file:?}"
     );
+}
 
-    // The sandbox holds a pool of 3; plant a Secret in `default`.
-    with_sandbox(&p, |port| {
+/// The sandbox holds a pool of 3 nodes; a Secret is planted in `default` with kubectl.
+fn the_sandbox_holds_three_nodes_then_a_secret_is_planted(p: &Project) {
+    with_sandbox(p, |port| {
         let doc = sandbox_resources(port);
         let pools = doc["resources"]["k8s.pool"].as_array().unwrap();
         assert_eq!(pools.len(), 1, "{pools:?}");
         assert_eq!(pools[0]["object"]["size"], 3, "{:?}", pools[0]);
         assert_eq!(pools[0]["object"]["autoscaling"], false);
-        let nodes = kubectl(&p, "dev", &["get", "nodes", "-o", "name"], None);
+        let nodes = kubectl(p, "dev", &["get", "nodes", "-o", "name"], None);
         assert_eq!(String::from_utf8_lossy(&nodes.stdout).lines().count(), 3);
         kubectl(
-            &p,
+            p,
             "dev",
             &["apply", "-f", "-"],
             Some(
@@ -189,20 +203,11 @@ fn scale_analyzes_then_resizes_only_the_pool_and_audit_reports_default_secrets()
             ),
         );
     });
+}
 
-    // A later plan of the whole environment agrees with what scale applied.
-    let plan = p.ok(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--dry-run",
-        "--template",
-        "react-typescript",
-    ]);
-    assert_eq!(plan.matches("No changes.").count(), 2, "{plan}");
-
-    // audit: a medium finding, kapstan does not manage it, exit 0; JSON says the same.
+/// `audit --fix`: the planted Secret is a medium finding kapstan does not manage, so it needs
+/// manual action and the exit is 0, without printing the value; the JSON report says the same.
+fn audit_reports_the_planted_secret_for_manual_action(p: &Project) {
     let o = p.run(&[
         "audit",
         "--env",

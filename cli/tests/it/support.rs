@@ -181,6 +181,29 @@ impl Project {
         stdout(&o)
     }
 
+    /// `kapstan up --env ENV --sandbox --auto-approve --template react-typescript`: both
+    /// phases of `env` in the project's sandbox with one template, which must succeed; stdout
+    /// then stderr.
+    pub fn up_in_sandbox(&self, env: &str) -> String {
+        let args = [
+            "up",
+            "--env",
+            env,
+            "--sandbox",
+            "--auto-approve",
+            "--template",
+            "react-typescript",
+        ];
+        let o = self.run(&args);
+        assert!(
+            o.status.success(),
+            "kapstan {}: {}",
+            args.join(" "),
+            report(&o)
+        );
+        text(&o)
+    }
+
     /// `kapstan ARGS` against a served sandbox, configured the way `sandbox serve` says.
     pub fn run_against(&self, served: &Served, args: &[&str]) -> Output {
         self.cmd(args)

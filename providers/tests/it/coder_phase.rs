@@ -11,10 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kapstan_engine::{
-    Action, ApplyOptions, Driver, DriverContext, Engine, Input, PlanMode, PlanOptions, Stack,
-    StackSpec,
-};
+use kapstan_engine::{Action, Driver, DriverContext, Engine, Input, PlanMode, Stack, StackSpec};
 use kapstan_providers::coder::{
     CoderFirstUser, CoderFirstUserDriver, CoderTemplate, CoderTemplateDriver, CoderValues,
     SecretKeyRef, postgres_url,
@@ -27,7 +24,7 @@ use kapstan_providers::local::RandomPassword;
 use kapstan_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
-use crate::steps;
+use crate::steps::{self, apply_ok, apply_plan_ok, assert_converged, changes};
 use crate::support::{official_coder_chart, tool};
 
 struct Env {
@@ -235,6 +232,16 @@ impl Env {
     }
 }
 
+/// Coder's health endpoint at `url` answers 200.
+async fn assert_healthy(url: &str) {
+    let health = reqwest::Client::new()
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200, "{url}/healthz");
+}
+
 fn engine(dir: &Path) -> Engine {
     steps::engine_with(kapstan_providers::registry(), dir)
 }
@@ -336,22 +343,11 @@ async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
     let engine = engine(state.path());
 
     let spec = e.stack(&t1, &t2);
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
-    assert!(
-        report.failed.is_empty(),
-        "apply failed: {:?}",
-        report.failed
-    );
+    apply_ok(&engine, &spec, PlanMode::Normal).await;
 
     // Coder answers at the access URL, with its first user.
     let http = reqwest::Client::new();
-    let health = http
-        .get(format!("{}/healthz", e.coder_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
+    assert_healthy(&e.coder_url).await;
     let first = http
         .get(format!("{}/api/v2/users/first", e.coder_url))
         .send()
@@ -362,14 +358,7 @@ async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
     real_tools_see_the_release(&e);
 
     // Nothing to do afterwards.
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let changed: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| c.address.clone())
-        .collect();
-    assert!(changed.is_empty(), "second plan not empty: {changed:?}");
+    let plan = assert_converged(&engine, &spec, "second plan").await;
 
     // No secret in the plan output.
     let rendered = serde_json::to_string(&plan).unwrap();
@@ -385,34 +374,18 @@ async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
     )
     .unwrap();
     let spec = e.stack(&t1, &t2);
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let changed: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| (c.address.clone(), c.action))
-        .collect();
-    assert_eq!(changed, vec![("tpl_k8s".to_string(), Action::Update)]);
-    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    assert!(plan.changes.iter().all(|c| c.action == Action::NoOp));
+    let plan = steps::plan(&engine, &spec, PlanMode::Normal).await;
+    assert_eq!(
+        changes(&plan),
+        vec![("tpl_k8s".to_string(), Action::Update)]
+    );
+    apply_plan_ok(&engine, &plan).await;
+    assert_converged(&engine, &spec, "after the template update").await;
 
     empty_template_reports_coders_build_error(&e, &engine).await;
 
     // Destroy leaves nothing behind.
-    let plan = engine
-        .plan(
-            &spec,
-            &PlanOptions {
-                mode: PlanMode::Destroy,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    apply_ok(&engine, &spec, PlanMode::Destroy).await;
     let (ok, out, _) = e.run("helm", &["list", "-A", "-a"]);
     assert!(ok && !out.contains("coder-2.21.1"), "{out}");
     let (ok, _, err) = e.run("kubectl", &["get", "namespace", "coder"]);
@@ -476,13 +449,7 @@ async fn coder_phase_runs_the_official_coder_chart() {
     let state = tempfile::tempdir().unwrap();
     let engine = engine(state.path());
     let spec = e.stack(&t1, &t2);
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
-    assert!(
-        report.failed.is_empty(),
-        "apply with the official chart failed: {:?}",
-        report.failed
-    );
+    apply_ok(&engine, &spec, PlanMode::Normal).await;
 
     // What the official chart renders, as the real kubectl sees it.
     let (ok, out, err) = e.run(
@@ -508,13 +475,7 @@ async fn coder_phase_runs_the_official_coder_chart() {
         assert!(ok, "{kind}/{name} of the official chart is missing: {err}");
     }
     // Coder runs behind the load balancer for it.
-    let http = reqwest::Client::new();
-    let health = http
-        .get(format!("{}/healthz", e.coder_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
+    assert_healthy(&e.coder_url).await;
     let (ok, out, err) = e.run("helm", &["list", "-n", "coder"]);
     assert!(ok, "{err}");
     assert!(
@@ -523,17 +484,7 @@ async fn coder_phase_runs_the_official_coder_chart() {
     );
 
     // The real chart's quirks do not make the release look changed.
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let changed: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| c.address.clone())
-        .collect();
-    assert!(
-        changed.is_empty(),
-        "second plan with the official chart not empty: {changed:?}"
-    );
+    assert_converged(&engine, &spec, "second plan with the official chart").await;
     e.sandbox.shutdown().await;
 }
 

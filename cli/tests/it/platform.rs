@@ -1022,6 +1022,38 @@ async fn sandbox_post(env: &Env, path: &str, body: Value) -> Value {
 }
 
 /// The dev cluster, from the API, once it and its pools finished every upgrade.
+/// The sandbox offers Kubernetes `version` (or changes its dates).
+async fn offer_version(env: &Env, version: &str, deprecated_at: &str, end_of_life_at: &str) {
+    sandbox_post(
+        env,
+        "/sandbox/v1/k8s/fr-par/versions",
+        json!({"name": version, "deprecated_at": deprecated_at, "end_of_life_at": end_of_life_at}),
+    )
+    .await;
+}
+
+/// The cluster's maintenance window runs (`maintenance` is its sandbox path) and leaves it on
+/// `version`.
+async fn maintenance_moves_to(env: &Env, maintenance: &str, version: &str) {
+    sandbox_post(env, maintenance, json!({})).await;
+    assert_eq!(settled_cluster(env).await["version"], version);
+}
+
+/// The infra plan has nothing to do (exit 0) and notes the running version moving from
+/// `from` to `to`, without any pool drift.
+async fn plan_notes_only_the_running_version(env: &Env, from: &str, to: &str) {
+    let o = env
+        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 0, "nothing planned, no downgrade: {t}");
+    assert!(
+        t.contains(&format!("running_version = \"{from}\" -> \"{to}\"")),
+        "{t}"
+    );
+    assert!(!t.contains("scaleway_k8s_pool"), "no pool drift: {t}");
+}
+
 async fn settled_cluster(env: &Env) -> Value {
     let doc = env.resources().await;
     let id = doc["resources"]["k8s.cluster"][0]["id"]
@@ -1089,54 +1121,20 @@ async fn kubernetes_versions_follow_the_live_list_and_auto_upgrades_are_kept() {
     let maintenance = format!("/sandbox/v1/k8s/fr-par/clusters/{id}/maintenance");
 
     // A patch release, applied in the maintenance window: no change, no pool drift.
-    sandbox_post(
-        &env,
-        "/sandbox/v1/k8s/fr-par/versions",
-        json!({"name": "1.35.5", "deprecated_at": "2027-01-19", "end_of_life_at": "2027-03-19"}),
-    )
-    .await;
-    sandbox_post(&env, &maintenance, json!({})).await;
-    assert_eq!(settled_cluster(&env).await["version"], "1.35.5");
-    let o = env
-        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
-        .await;
-    let t = text(&o);
-    assert_eq!(code(&o), 0, "{t}");
-    assert!(
-        t.contains("running_version = \"1.35.3\" -> \"1.35.5\""),
-        "{t}"
-    );
-    assert!(!t.contains("scaleway_k8s_pool"), "no pool drift: {t}");
+    offer_version(&env, "1.35.5", "2027-01-19", "2027-03-19").await;
+    maintenance_moves_to(&env, &maintenance, "1.35.5").await;
+    plan_notes_only_the_running_version(&env, "1.35.3", "1.35.5").await;
 
     // The minor pinned, then deprecated: Scaleway moves the cluster to the next minor. The
     // plan says so and does not go back; the next apply succeeds.
     std::fs::write(envs.join("dev.toml"), "[cluster]\nversion = \"1.35\"\n").unwrap();
     env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
         .await;
-    sandbox_post(
-        &env,
-        "/sandbox/v1/k8s/fr-par/versions",
-        json!({"name": "1.36.1", "deprecated_at": "2027-09-01", "end_of_life_at": "2027-11-01"}),
-    )
-    .await;
-    sandbox_post(
-        &env,
-        "/sandbox/v1/k8s/fr-par/versions",
-        json!({"name": "1.35.5", "deprecated_at": "2026-01-01", "end_of_life_at": "2027-03-19"}),
-    )
-    .await;
-    sandbox_post(&env, &maintenance, json!({})).await;
-    assert_eq!(settled_cluster(&env).await["version"], "1.36.1");
-    let o = env
-        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
-        .await;
-    let t = text(&o);
-    assert_eq!(code(&o), 0, "no downgrade is planned: {t}");
-    assert!(
-        t.contains("running_version = \"1.35.5\" -> \"1.36.1\""),
-        "{t}"
-    );
-    assert!(!t.contains("scaleway_k8s_pool"), "no pool drift: {t}");
+    offer_version(&env, "1.36.1", "2027-09-01", "2027-11-01").await;
+    offer_version(&env, "1.35.5", "2026-01-01", "2027-03-19").await;
+    maintenance_moves_to(&env, &maintenance, "1.36.1").await;
+    // No downgrade is planned.
+    plan_notes_only_the_running_version(&env, "1.35.5", "1.36.1").await;
     env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
         .await;
     assert_eq!(settled_cluster(&env).await["version"], "1.36.1");

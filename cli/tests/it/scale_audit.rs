@@ -108,30 +108,13 @@ fn scale_analyzes_then_resizes_only_the_pool_and_audit_reports_default_secrets()
     the_sandbox_holds_three_nodes_then_a_secret_is_planted(&p);
 
     // A later plan of the whole environment agrees with what scale applied.
-    let plan = p.ok(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--dry-run",
-        "--template",
-        "react-typescript",
-    ]);
-    assert_eq!(plan.matches("No changes.").count(), 2, "{plan}");
+    p.up_plans_nothing("dev", "after scale");
     audit_reports_the_planted_secret_for_manual_action(&p);
 }
 
 /// `scale --analyze-only` prints both costs and the capacity and writes nothing.
 fn scale_analyze_only_changes_nothing(p: &Project, overrides: &Path) {
-    let out = p.ok(&[
-        "scale",
-        "--env",
-        "dev",
-        "--nodes",
-        "3",
-        "--analyze-only",
-        "--sandbox",
-    ]);
+    let out = p.ok_line("scale --env dev --nodes 3 --analyze-only --sandbox");
     for needle in [
         "current:   €",
         "proposed:  €",
@@ -153,15 +136,7 @@ fn scale_analyze_only_changes_nothing(p: &Project, overrides: &Path) {
 
 /// `scale --nodes 3` is one in-place update of the pool, written to the override file.
 fn scale_nodes_updates_only_the_pool(p: &Project, overrides: &Path) {
-    let out = p.ok(&[
-        "scale",
-        "--env",
-        "dev",
-        "--nodes",
-        "3",
-        "--auto-approve",
-        "--sandbox",
-    ]);
+    let out = p.ok_line("scale --env dev --nodes 3 --auto-approve --sandbox");
     assert!(
         out.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
         "{out}"
@@ -208,14 +183,7 @@ fn the_sandbox_holds_three_nodes_then_a_secret_is_planted(p: &Project) {
 /// `audit --fix`: the planted Secret is a medium finding kapstan does not manage, so it needs
 /// manual action and the exit is 0, without printing the value; the JSON report says the same.
 fn audit_reports_the_planted_secret_for_manual_action(p: &Project) {
-    let o = p.run(&[
-        "audit",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--fix",
-        "--auto-approve",
-    ]);
+    let o = p.run_line("audit --env dev --sandbox --fix --auto-approve");
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(out.contains("secret/default/leaked-token"), "{out}");
@@ -235,14 +203,7 @@ fn audit_reports_the_planted_secret_for_manual_action(p: &Project) {
 #[test]
 fn audit_finds_planted_violations_and_fix_restores_them() {
     let p = Project::new();
-    p.ok(&[
-        "up",
-        "--env",
-        "staging",
-        "--sandbox",
-        "--auto-approve",
-        "--no-coder",
-    ]);
+    p.ok_line("up --env staging --sandbox --auto-approve --no-coder");
     let clean = p.ok(&["audit", "--env", "staging", "--sandbox"]);
     assert!(clean.contains("No findings"), "{clean}");
 
@@ -283,14 +244,7 @@ fn audit_finds_planted_violations_and_fix_restores_them() {
         "{out}"
     );
 
-    let fixed = p.ok(&[
-        "audit",
-        "--env",
-        "staging",
-        "--sandbox",
-        "--fix",
-        "--auto-approve",
-    ]);
+    let fixed = p.ok_line("audit --env staging --sandbox --fix --auto-approve");
     assert!(
         fixed.contains("re-applying namespace-coder, netpol-monitoring-deny-all"),
         "{fixed}"
@@ -301,14 +255,7 @@ fn audit_finds_planted_violations_and_fix_restores_them() {
     );
     let after = fixed.split("After the fix:").nth(1).unwrap_or_default();
     assert!(after.contains("No findings"), "{fixed}");
-    let json: Value = serde_json::from_str(&p.ok(&[
-        "audit",
-        "--env",
-        "staging",
-        "--sandbox",
-        "--format",
-        "json",
-    ]))
-    .unwrap();
+    let json: Value =
+        serde_json::from_str(&p.ok_line("audit --env staging --sandbox --format json")).unwrap();
     assert_eq!(json["summary"]["findings"], 0, "{json}");
 }

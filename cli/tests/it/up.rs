@@ -97,17 +97,7 @@ fn cloud_objects(doc: &Value) -> usize {
 
 fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_type: &str) {
     let p = Project::new();
-    let o = p.run(&[
-        "up",
-        "--env",
-        env,
-        "--sandbox",
-        "--auto-approve",
-        "--template",
-        "react-typescript",
-    ]);
-    let t = text(&o);
-    assert!(o.status.success(), "{t}");
+    let t = p.up_in_sandbox(env);
     assert!(t.contains("Access URL:   http://127.0.0.1:"), "{t}");
     let t_up = t.clone();
     assert!(
@@ -132,22 +122,7 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
         "the password is never printed by up"
     );
 
-    let again = p.run(&[
-        "up",
-        "--env",
-        env,
-        "--sandbox",
-        "--dry-run",
-        "--template",
-        "react-typescript",
-    ]);
-    let t = text(&again);
-    assert!(again.status.success(), "{t}");
-    assert_eq!(
-        t.matches("No changes.").count(),
-        2,
-        "both phases converged: {t}"
-    );
+    p.up_plans_nothing(env, "both phases converged");
 
     // The platform runs for a while: the cloud controller syncs the coder Service several
     // times and users create workspaces; neither shows as drift or as a planned change.
@@ -162,18 +137,7 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
             text(&o)
         );
         // The plan of the platform as deployed (one template pushed) is empty.
-        let o = p.run(&[
-            "up",
-            "--env",
-            env,
-            "--sandbox",
-            "--dry-run",
-            "--template",
-            "react-typescript",
-        ]);
-        let t = text(&o);
-        assert!(o.status.success(), "{t}");
-        assert_eq!(t.matches("No changes.").count(), 2, "after CCM syncs: {t}");
+        p.up_plans_nothing(env, "after CCM syncs");
         create_workspaces(&p, &t_up, env, &[&format!("{env}-alice")]);
     }
 
@@ -543,16 +507,7 @@ fn bad_monitoring_settings_fail_before_any_call(p: &Project) {
 /// Dev's monitoring is off by default; `--enable-monitoring` turns it on once and it stays on
 /// without the flag; `[monitoring] enabled = false` refuses the flag and removes it.
 fn enable_monitoring_switches_dev_on_once(p: &Project) {
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--no-coder",
-        "--phase",
-        "infra",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --auto-approve --no-coder --phase infra");
     assert!(o.status.success(), "{}", text(&o));
     let plan = |extra: &[&str]| {
         let mut args = vec![
@@ -592,14 +547,7 @@ fn enable_monitoring_switches_dev_on_once(p: &Project) {
         "[monitoring]\nenabled = false\n",
     )
     .unwrap();
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--dry-run",
-        "--enable-monitoring",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --dry-run --enable-monitoring");
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
     assert!(
@@ -643,15 +591,7 @@ fn a_failed_app_phase_keeps_infra_and_the_next_up_finishes_only_the_app() {
         p.home.path().join(".kube/config-coder-dev").is_file(),
         "infra reachable"
     );
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--template",
-        "go-fiber",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --auto-approve --template go-fiber");
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     let infra = t.split("== coder-dev-app").next().unwrap();
@@ -736,14 +676,7 @@ fn hooks_run_in_order_with_public_outputs_and_a_failing_pre_up_stops_everything(
         }
     };
     write_hook("pre-up", 3);
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--no-coder",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --auto-approve --no-coder");
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
     assert!(t.contains("pre-up"), "names the hook: {t}");
@@ -763,14 +696,7 @@ fn hooks_run_in_order_with_public_outputs_and_a_failing_pre_up_stops_everything(
         write_hook(name, 0);
     }
     std::fs::remove_file(&record).unwrap();
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--no-coder",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --auto-approve --no-coder");
     assert!(o.status.success(), "{}", text(&o));
     let log = std::fs::read_to_string(&record).unwrap();
     let order: Vec<&str> = log
@@ -815,15 +741,7 @@ fn templates_push_to_the_sandbox_coder_and_health_sees_them() {
     let p = Project::new();
     p.up_in_sandbox("dev");
     // `--template` pushes the named template and leaves the recorded ones alone.
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--dry-run",
-        "--template",
-        "go-fiber",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --dry-run --template go-fiber");
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(
@@ -834,15 +752,7 @@ fn templates_push_to_the_sandbox_coder_and_health_sees_them() {
         !t.contains("will be destroyed"),
         "nothing planned away: {t}"
     );
-    let o = p.run(&[
-        "templates",
-        "push",
-        "--env",
-        "dev",
-        "go-fiber",
-        "--sandbox",
-        "--auto-approve",
-    ]);
+    let o = p.run_line("templates push --env dev go-fiber --sandbox --auto-approve");
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("template-go-fiber: Creation complete"), "{t}");

@@ -939,6 +939,25 @@ async fn the_ccm_refuses_a_bare_id_and_an_externally_managed_ccm_load_balancer()
     c.sandbox.shutdown().await;
 }
 
+/// The running pods of `default`: `(name, node)`.
+async fn running_pods(c: &Cluster) -> Vec<(String, String)> {
+    let (_, pods) = c
+        .req("GET", "/api/v1/namespaces/default/pods", "", None)
+        .await;
+    pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap().to_string(),
+                p["spec"]["nodeName"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cordoned_nodes_drain_through_evictions_that_honour_disruption_budgets() {
     let c = Cluster::start().await;
@@ -976,23 +995,7 @@ async fn cordoned_nodes_drain_through_evictions_that_honour_disruption_budgets()
         )
         .await;
     assert!(code == 200 || code == 201, "{code}");
-    let running = || async {
-        let (_, pods) = c
-            .req("GET", "/api/v1/namespaces/default/pods", "", None)
-            .await;
-        pods["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|p| p["status"]["phase"] == "Running")
-            .map(|p| {
-                (
-                    p["metadata"]["name"].as_str().unwrap().to_string(),
-                    p["spec"]["nodeName"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect::<Vec<_>>()
-    };
+    let running = || running_pods(&c);
     let mut pods = vec![];
     for _ in 0..400 {
         pods = running().await;

@@ -7,7 +7,7 @@ use crate::steps;
 
 use std::sync::atomic::Ordering;
 
-use crate::support::{counting_api, scw_get};
+use crate::support::{counting_api, scw_get, scw_post};
 use kapstan_engine::{Action, ApplyOptions, DeclaredResource, PlanMode, PlanOptions, StackSpec};
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
@@ -110,29 +110,6 @@ async fn remote_write(push_url: &str, token: &str) -> u16 {
         .as_u16()
 }
 
-/// Every file under the state directory, as bytes.
-fn state_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.extend(std::fs::read(&p).unwrap_or_default());
-            }
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_secret_handling_push_and_destroy() {
     let sb = sandbox("").await;
@@ -201,7 +178,7 @@ async fn lifecycle_secret_handling_push_and_destroy() {
     assert!(!events.is_empty());
     assert!(!events.contains(&secret), "secret in an event");
     assert!(
-        !contains(&state_bytes(h.dir.path()), &secret),
+        !h.state_contains(&secret),
         "secret in clear in the state files"
     );
 
@@ -294,16 +271,12 @@ async fn drift_is_planned_and_import_adopts_a_source() {
     assert!(changes(&plan(&h.engine, &declared, PlanMode::Normal).await).is_empty());
 
     // Import: a logs source made elsewhere, declared with its real values, plans nothing.
-    let made: Value = http
-        .post(format!("{base}/data-sources"))
-        .header("x-auth-token", sb.secret_key())
-        .json(&json!({"name": "legacy-logs", "type": "logs", "retention_days": 14}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let made = scw_post(
+        &sb,
+        "/cockpit/v1/regions/fr-par/data-sources",
+        json!({"name": "legacy-logs", "type": "logs", "retention_days": 14}),
+    )
+    .await;
     let mut with_legacy = declared.clone();
     with_legacy.resources.push(resource(
         "legacy",

@@ -25,7 +25,7 @@ use kapstan_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
 use crate::steps::{self, apply_ok, apply_plan_ok, assert_converged, changes};
-use crate::support::{official_coder_chart, tool};
+use crate::support::{official_coder_chart, scw_post, tool};
 
 struct Env {
     sandbox: Sandbox,
@@ -62,16 +62,12 @@ async fn sandbox_cluster(options: SandboxOptions) -> Env {
     let cluster = sandbox.create_cluster("coder-dev").await.unwrap();
     let http = reqwest::Client::new();
     let base = sandbox.url().to_string();
-    let lb: Value = http
-        .post(format!("{base}/lb/v1/zones/fr-par-1/lbs"))
-        .header("x-auth-token", sandbox.secret_key())
-        .json(&json!({"name": "coder-dev", "type": "LB-S"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lb = scw_post(
+        &sandbox,
+        "/lb/v1/zones/fr-par-1/lbs",
+        json!({"name": "coder-dev", "type": "LB-S"}),
+    )
+    .await;
     let lb_id = lb["id"].as_str().unwrap().to_string();
     let ep: Value = http
         .get(format!("{base}/sandbox/v1/lb-endpoints/fr-par-1/{lb_id}"))
@@ -635,6 +631,32 @@ fn template_config(url: &str, name: &str, dir: &Path) -> Value {
         "directory": dir.display().to_string(), "source_hash": hash, "timeout_seconds": 60})
 }
 
+/// A Coder with its first user ([`coder_only`]), the template driver with its context, and a
+/// directory for template files.
+struct Templates {
+    sandbox: Sandbox,
+    url: String,
+    dir: tempfile::TempDir,
+    driver: CoderTemplateDriver,
+    ctx: DriverContext,
+}
+
+async fn templates(speed: f64) -> Templates {
+    let (sandbox, url) = coder_only(speed, Default::default()).await;
+    Templates {
+        sandbox,
+        url,
+        dir: tempfile::tempdir().unwrap(),
+        driver: CoderTemplateDriver::new(),
+        ctx: DriverContext::detached("t", "tpl"),
+    }
+}
+
+/// The driver config of a template `name` whose `main.tf` (under `root`) holds `body`.
+fn template_in(url: &str, root: &Path, name: &str, body: &str) -> Value {
+    template_config(url, name, &tf_dir(root, name, body))
+}
+
 fn tf_dir(root: &Path, name: &str, body: &str) -> PathBuf {
     let d = root.join(name);
     std::fs::create_dir_all(&d).unwrap();
@@ -725,18 +747,18 @@ async fn fifteen_pushes_log_in_once_poll_politely_and_stay_within_the_upload_bud
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_metadata_update_keeps_console_settings_and_uploads_nothing() {
-    let (sandbox, url) = coder_only(200.0, Default::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let driver = CoderTemplateDriver::new();
-    let ctx = DriverContext::detached("t", "tpl");
-    let mut config = template_config(
+    let Templates {
+        sandbox,
+        url,
+        dir,
+        driver,
+        ctx,
+    } = templates(200.0).await;
+    let mut config = template_in(
         &url,
+        dir.path(),
         "docker",
-        &tf_dir(
-            dir.path(),
-            "docker",
-            "resource \"null_resource\" \"a\" {}\n",
-        ),
+        "resource \"null_resource\" \"a\" {}\n",
     );
     config["display_name"] = json!("Docker");
     let created = driver.create(&ctx, &config).await.unwrap();
@@ -785,10 +807,13 @@ async fn a_metadata_update_keeps_console_settings_and_uploads_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_failures_quote_the_log_and_stuck_jobs_fail_fast() {
-    let (_sandbox, url) = coder_only(200.0, Default::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let driver = CoderTemplateDriver::new();
-    let ctx = DriverContext::detached("t", "tpl");
+    let Templates {
+        sandbox: _sandbox,
+        url,
+        dir,
+        driver,
+        ctx,
+    } = templates(200.0).await;
     let body = format!(
         "# kapstan-sandbox: fail=Unsupported argument \"imgae\" (token {OWNER_PASSWORD})\n"
     );
@@ -884,11 +909,7 @@ async fn pushes_survive_429s_and_5xx_and_use_the_default_organization() {
     let dir = tempfile::tempdir().unwrap();
     let driver = CoderTemplateDriver::new();
     for i in 0..4 {
-        let config = template_config(
-            &url,
-            &format!("f{i}"),
-            &tf_dir(dir.path(), &format!("f{i}"), &format!("# {i}\n")),
-        );
+        let config = template_in(&url, dir.path(), &format!("f{i}"), &format!("# {i}\n"));
         driver
             .create(&DriverContext::detached("t", "tpl"), &config)
             .await
@@ -947,18 +968,18 @@ async fn names_and_passwords_coder_refuses_are_reported_before_any_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_template_with_workspaces_fails_first_unless_told_to_delete_them() {
-    let (_sandbox, url) = coder_only(20.0, Default::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let driver = CoderTemplateDriver::new();
-    let ctx = DriverContext::detached("t", "tpl");
-    let config = template_config(
+    let Templates {
+        sandbox: _sandbox,
+        url,
+        dir,
+        driver,
+        ctx,
+    } = templates(20.0).await;
+    let config = template_in(
         &url,
+        dir.path(),
         "docker",
-        &tf_dir(
-            dir.path(),
-            "docker",
-            "resource \"null_resource\" \"a\" {}\n",
-        ),
+        "resource \"null_resource\" \"a\" {}\n",
     );
     let created = driver.create(&ctx, &config).await.unwrap();
     let token = owner_token(&url).await;

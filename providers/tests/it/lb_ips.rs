@@ -10,7 +10,6 @@ use kapstan_providers::scaleway::Zone;
 use kapstan_providers::scaleway::client::wire::lb::{CreateIpRequest, UpdateIpRequest};
 use kapstan_providers::scaleway::lb::Lb;
 use kapstan_providers::scaleway::lb_ip::LbIp;
-use kapstan_sandbox::{Sandbox, SandboxOptions};
 
 fn lb_stack(extra_ip: bool) -> StackSpec {
     let mut s = Stack::new(common::STACK);
@@ -58,15 +57,7 @@ async fn apply(e: &Engine, spec: &StackSpec) -> kapstan_engine::ApplyReport {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ip_attached_out_of_band_is_an_update_not_a_replacement() {
-    let sb = Sandbox::start(SandboxOptions {
-        speed: 2000.0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let provider = common::provider(sb.url(), "http://127.0.0.1:9");
-    let e = steps::engine_with(common::registry(provider.clone()), dir.path());
+    let (_sandbox, provider, e, _dir) = steps::sandbox_engine(2000.0).await;
     assert!(apply(&e, &lb_stack(false)).await.is_success());
     let state = e.state(common::STACK).await.unwrap();
     let lb_id = state.resources["lb"].id.clone().unwrap();

@@ -83,29 +83,6 @@ async fn add_revision(sb: &Sandbox, id: &str, value: &str) {
     .await;
 }
 
-/// Every file under the state directory, as bytes.
-fn state_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.extend(std::fs::read(&p).unwrap_or_default());
-            }
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 async fn plan(h: &Harness, spec: &StackSpec) -> Result<Plan, EngineError> {
     h.engine.plan(spec, &PlanOptions::default()).await
 }
@@ -158,11 +135,10 @@ async fn a_revision_is_read_sealed_and_followed_on_rotation() {
     // Never in clear: plan JSON, events, state files.
     let plan_json = serde_json::to_string(&p).unwrap();
     let events = h.events.lock().unwrap().join("\n");
-    let files = state_bytes(h.dir.path());
     for secret in ["first-Secret-value", "second-Secret-value"] {
         assert!(!plan_json.contains(secret), "{secret} in the plan");
         assert!(!events.contains(secret), "{secret} in an event");
-        assert!(!contains(&files, secret), "{secret} in clear in state");
+        assert!(!h.state_contains(secret), "{secret} in clear in state");
     }
     assert!(
         actions(&plan(&h, &pinned).await.unwrap()).is_empty(),

@@ -33,6 +33,28 @@ pub fn engine(api: &str, dir: &Path) -> Engine {
     )
 }
 
+/// A sandbox at `speed`, the example stack's provider pointed at it, and an engine over a
+/// fresh state directory (kept alive by the returned `TempDir`).
+pub async fn sandbox_engine(
+    speed: f64,
+) -> (
+    kapstan_sandbox::Sandbox,
+    Arc<kapstan_providers::scaleway::ScalewayProvider>,
+    Engine,
+    tempfile::TempDir,
+) {
+    let sb = kapstan_sandbox::Sandbox::start(kapstan_sandbox::SandboxOptions {
+        speed,
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox starts");
+    let dir = tempfile::tempdir().unwrap();
+    let provider = common::provider(sb.url(), "http://127.0.0.1:9");
+    let engine = engine_with(common::registry(provider.clone()), dir.path());
+    (sb, provider, engine, dir)
+}
+
 /// An engine against `api` over a fresh state directory, with every event it emits recorded.
 pub struct Harness {
     /// The engine.
@@ -41,6 +63,28 @@ pub struct Harness {
     pub events: Arc<Mutex<Vec<String>>>,
     /// The state directory (kept for the harness' lifetime).
     pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// Whether any file under the state directory holds `needle` in clear.
+    pub fn state_contains(&self, needle: &str) -> bool {
+        let mut stack = vec![self.dir.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if std::fs::read(&p)
+                    .unwrap_or_default()
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_bytes())
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    }
 }
 
 /// A [`Harness`] for the example stack's provider pointed at `api`.

@@ -66,15 +66,24 @@ pub async fn counting_api() -> (String, Arc<AtomicUsize>) {
     (url, count)
 }
 
-/// `GET path` on the sandbox's Scaleway API with its secret key; the JSON answer.
+/// `METHOD path` (with a JSON `body`) on the sandbox's Scaleway API with its secret key; the
+/// JSON answer.
+pub async fn scw(sb: &Sandbox, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", sb.url()))
+        .header("x-auth-token", sb.secret_key());
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// `GET path` on the sandbox's Scaleway API; the JSON answer.
 pub async fn scw_get(sb: &Sandbox, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}{path}", sb.url()))
-        .header("x-auth-token", sb.secret_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    scw(sb, reqwest::Method::GET, path, None).await
+}
+
+/// `POST path` with a JSON `body` on the sandbox's Scaleway API; the JSON answer.
+pub async fn scw_post(sb: &Sandbox, path: &str, body: Value) -> Value {
+    scw(sb, reqwest::Method::POST, path, Some(body)).await
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, ObjectChange, Output,
-    Resource, ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, ObjectChange, Schema,
+    async_trait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -51,50 +51,23 @@ pub struct HelmRelease {
     pub wait: Option<bool>,
 }
 
-/// Attributes of a `helm_release`.
-#[derive(Debug, Clone)]
-pub struct HelmReleaseAttributes(ResourceRef);
-
-impl From<ResourceRef> for HelmReleaseAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of a `helm_release`.
+    HelmReleaseAttributes for HelmRelease = "helm_release" {
+        /// The id (`namespace/name`).
+        id;
+        /// The release revision.
+        revision: u64 = output("revision"),
+        /// sha256 of the chart archive.
+        chart_sha256: String = output("chart_sha256"),
+        /// Address of the first LoadBalancer Service (once ready).
+        load_balancer_ip: String = output("load_balancer_ip"),
     }
 }
 
-impl HelmReleaseAttributes {
-    /// The release revision.
-    pub fn revision(&self) -> Output<u64> {
-        self.0.output("revision")
-    }
-    /// sha256 of the chart archive.
-    pub fn chart_sha256(&self) -> Output<String> {
-        self.0.output("chart_sha256")
-    }
-    /// Address of the first LoadBalancer Service (once ready).
-    pub fn load_balancer_ip(&self) -> Output<String> {
-        self.0.output("load_balancer_ip")
-    }
-    /// The id (`namespace/name`).
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-}
-
-impl Resource for HelmRelease {
-    const KIND: &'static str = "helm_release";
-    type Attributes = HelmReleaseAttributes;
-}
-
-/// The `helm_release` driver.
-#[derive(Debug)]
-pub struct HelmReleaseDriver {
-    schema: Schema,
-}
-
-impl Default for HelmReleaseDriver {
-    fn default() -> Self {
-        Self::new()
-    }
+crate::declare::schema_driver! {
+    /// The `helm_release` driver.
+    HelmReleaseDriver
 }
 
 impl HelmReleaseDriver {

@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
-    ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -64,46 +63,21 @@ pub struct KubernetesNamespace {
     pub pod_security: Option<PodSecurity>,
 }
 
-/// Attributes of a `kubernetes_namespace`.
-#[derive(Debug, Clone)]
-pub struct KubernetesNamespaceAttributes(ResourceRef);
-
-impl From<ResourceRef> for KubernetesNamespaceAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of a `kubernetes_namespace`.
+    KubernetesNamespaceAttributes for KubernetesNamespace = "kubernetes_namespace" {
+        /// The id (the name).
+        id;
+        /// The namespace name (use it to order objects after the namespace).
+        name: String = output("name"),
+        /// The namespace's uid.
+        uid: String = output("uid"),
     }
 }
 
-impl KubernetesNamespaceAttributes {
-    /// The namespace name (use it to order objects after the namespace).
-    pub fn name(&self) -> Output<String> {
-        self.0.output("name")
-    }
-    /// The namespace's uid.
-    pub fn uid(&self) -> Output<String> {
-        self.0.output("uid")
-    }
-    /// The id (the name).
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-}
-
-impl Resource for KubernetesNamespace {
-    const KIND: &'static str = "kubernetes_namespace";
-    type Attributes = KubernetesNamespaceAttributes;
-}
-
-/// The `kubernetes_namespace` driver.
-#[derive(Debug)]
-pub struct KubernetesNamespaceDriver {
-    schema: Schema,
-}
-
-impl Default for KubernetesNamespaceDriver {
-    fn default() -> Self {
-        Self::new()
-    }
+crate::declare::schema_driver! {
+    /// The `kubernetes_namespace` driver.
+    KubernetesNamespaceDriver
 }
 
 impl KubernetesNamespaceDriver {

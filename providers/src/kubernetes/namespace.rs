@@ -13,7 +13,9 @@ use serde_json::{Map, Value, json};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{FIELD_MANAGER, ObjectRef, client_from, kube_err, project, string_tree, to_manifest};
+use super::{
+    ObjectRef, apply_as_kapstan, client_from, kube_err, project, string_tree, to_manifest,
+};
 
 const LEVELS: &[&str] = &["privileged", "baseline", "restricted"];
 
@@ -229,11 +231,7 @@ impl Driver for KubernetesNamespaceDriver {
     }
 
     async fn create(&self, _ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = client_from(config)?;
-        let live = client
-            .apply(&manifest(config), FIELD_MANAGER, true)
-            .await
-            .map_err(kube_err)?;
+        let live = apply_as_kapstan(config, &manifest(config)).await?;
         Ok(Created {
             id: config["name"].as_str().unwrap_or_default().to_string(),
             attributes: attributes(config, &live),
@@ -247,11 +245,7 @@ impl Driver for KubernetesNamespaceDriver {
         config: &Value,
         _changed: &[String],
     ) -> Result<Value, DriverError> {
-        let client = client_from(config)?;
-        let live = client
-            .apply(&manifest(config), FIELD_MANAGER, true)
-            .await
-            .map_err(kube_err)?;
+        let live = apply_as_kapstan(config, &manifest(config)).await?;
         Ok(attributes(config, &live))
     }
 

@@ -15,7 +15,9 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{FIELD_MANAGER, ObjectRef, client_from, kube_err, project, string_tree, to_manifest};
+use super::{
+    ObjectRef, apply_as_kapstan, client_from, kube_err, project, string_tree, to_manifest,
+};
 
 /// A Kubernetes Secret.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -164,11 +166,7 @@ impl Driver for KubernetesSecretDriver {
     }
 
     async fn create(&self, _ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = client_from(config)?;
-        let live = client
-            .apply(&manifest(config), FIELD_MANAGER, true)
-            .await
-            .map_err(kube_err)?;
+        let live = apply_as_kapstan(config, &manifest(config)).await?;
         let r = reference(config);
         Ok(Created {
             id: format!("{}/{}", r.namespace.unwrap_or_default(), r.name),
@@ -183,11 +181,7 @@ impl Driver for KubernetesSecretDriver {
         config: &Value,
         _changed: &[String],
     ) -> Result<Value, DriverError> {
-        let client = client_from(config)?;
-        let live = client
-            .apply(&manifest(config), FIELD_MANAGER, true)
-            .await
-            .map_err(kube_err)?;
+        let live = apply_as_kapstan(config, &manifest(config)).await?;
         Ok(attributes(config, &live))
     }
 

@@ -631,25 +631,25 @@ fn template_config(url: &str, name: &str, dir: &Path) -> Value {
         "directory": dir.display().to_string(), "source_hash": hash, "timeout_seconds": 60})
 }
 
-/// A Coder with its first user ([`coder_only`]), the template driver with its context, and a
-/// directory for template files.
-struct Templates {
-    sandbox: Sandbox,
-    url: String,
-    dir: tempfile::TempDir,
-    driver: CoderTemplateDriver,
-    ctx: DriverContext,
-}
-
-async fn templates(speed: f64) -> Templates {
+/// A Coder with its first user ([`coder_only`]), its URL, a directory for template files, and
+/// the template driver with its context.
+async fn templates(
+    speed: f64,
+) -> (
+    Sandbox,
+    String,
+    tempfile::TempDir,
+    CoderTemplateDriver,
+    DriverContext,
+) {
     let (sandbox, url) = coder_only(speed, Default::default()).await;
-    Templates {
+    (
         sandbox,
         url,
-        dir: tempfile::tempdir().unwrap(),
-        driver: CoderTemplateDriver::new(),
-        ctx: DriverContext::detached("t", "tpl"),
-    }
+        tempfile::tempdir().unwrap(),
+        CoderTemplateDriver::new(),
+        DriverContext::detached("t", "tpl"),
+    )
 }
 
 /// The driver config of a template `name` whose `main.tf` (under `root`) holds `body`.
@@ -747,13 +747,7 @@ async fn fifteen_pushes_log_in_once_poll_politely_and_stay_within_the_upload_bud
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_metadata_update_keeps_console_settings_and_uploads_nothing() {
-    let Templates {
-        sandbox,
-        url,
-        dir,
-        driver,
-        ctx,
-    } = templates(200.0).await;
+    let (sandbox, url, dir, driver, ctx) = templates(200.0).await;
     let mut config = template_in(
         &url,
         dir.path(),
@@ -807,13 +801,7 @@ async fn a_metadata_update_keeps_console_settings_and_uploads_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_failures_quote_the_log_and_stuck_jobs_fail_fast() {
-    let Templates {
-        sandbox: _sandbox,
-        url,
-        dir,
-        driver,
-        ctx,
-    } = templates(200.0).await;
+    let (_sandbox, url, dir, driver, ctx) = templates(200.0).await;
     let body = format!(
         "# kapstan-sandbox: fail=Unsupported argument \"imgae\" (token {OWNER_PASSWORD})\n"
     );
@@ -968,13 +956,7 @@ async fn names_and_passwords_coder_refuses_are_reported_before_any_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_template_with_workspaces_fails_first_unless_told_to_delete_them() {
-    let Templates {
-        sandbox: _sandbox,
-        url,
-        dir,
-        driver,
-        ctx,
-    } = templates(20.0).await;
+    let (_sandbox, url, dir, driver, ctx) = templates(20.0).await;
     let config = template_in(
         &url,
         dir.path(),

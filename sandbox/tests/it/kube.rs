@@ -576,6 +576,19 @@ impl Cluster {
         (id, foreign)
     }
 
+    /// The `web` namespace, and a load balancer kapstan made (`coder-dev-lb`, see
+    /// [`Cluster::own_lb`]): its id and the foreign private network's.
+    async fn web_namespace_and_own_lb(&self) -> (String, String) {
+        self.apply(
+            "/api/v1/namespaces/web",
+            "kapstan",
+            false,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
+        )
+        .await;
+        self.own_lb("coder-dev-lb").await
+    }
+
     async fn wait_lb_ready(&self, id: &str) {
         for _ in 0..200 {
             let (_, lb) = self
@@ -649,14 +662,7 @@ const SCW: &str = "service.beta.kubernetes.io/scw-loadbalancer-";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ccm_takes_over_a_load_balancer_that_is_not_externally_managed() {
     let c = Cluster::start().await;
-    c.apply(
-        "/api/v1/namespaces/web",
-        "kapstan",
-        false,
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
-    )
-    .await;
-    let (lb, foreign) = c.own_lb("coder-dev-lb").await;
+    let (lb, foreign) = c.web_namespace_and_own_lb().await;
     let svc = c
         .service(
             "plain",
@@ -720,14 +726,7 @@ async fn the_ccm_takes_over_a_load_balancer_that_is_not_externally_managed() {
 async fn an_externally_managed_load_balancer_keeps_its_settings_and_loses_only_the_services_objects()
  {
     let c = Cluster::start().await;
-    c.apply(
-        "/api/v1/namespaces/web",
-        "kapstan",
-        false,
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
-    )
-    .await;
-    let (lb, foreign) = c.own_lb("coder-dev-lb").await;
+    let (lb, foreign) = c.web_namespace_and_own_lb().await;
     // Someone else's frontend and backend on the same load balancer.
     let (code, b) = c
         .scw(
@@ -828,14 +827,7 @@ async fn an_externally_managed_load_balancer_keeps_its_settings_and_loses_only_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ccm_refuses_a_bare_id_and_an_externally_managed_ccm_load_balancer() {
     let c = Cluster::start().await;
-    c.apply(
-        "/api/v1/namespaces/web",
-        "kapstan",
-        false,
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
-    )
-    .await;
-    let (lb, _) = c.own_lb("coder-dev-lb").await;
+    let (lb, _) = c.web_namespace_and_own_lb().await;
     c.service(
         "bare",
         json!({format!("{SCW}id"): lb.clone(), format!("{SCW}externally-managed"): "true"}),

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use kapstan_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
-use crate::support::tool;
+use crate::support::{strings, tool};
 
 struct Cluster {
     sandbox: Sandbox,
@@ -369,16 +369,7 @@ async fn load_balancer_services_get_scaleway_load_balancers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let ip = ip.expect("the service got an address");
-    let lbs: Value = c
-        .http
-        .get(format!("{}/lb/v1/zones/fr-par-1/lbs", c.sandbox.url()))
-        .header("x-auth-token", c.sandbox.secret_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, lbs) = c.scw("GET", "/lb/v1/zones/fr-par-1/lbs", None).await;
     let lb = lbs["lbs"]
         .as_array()
         .unwrap()
@@ -490,12 +481,7 @@ coder:
     let deploy = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
     let c0 = &deploy["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c0["image"], "ghcr.io/coder/coder:v2.21.1");
-    let env: Vec<&str> = c0["env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
+    let env: Vec<&str> = strings(&c0["env"], "name");
     assert_eq!(
         env.iter().filter(|e| **e == "CODER_ACCESS_URL").count(),
         1,

@@ -5,6 +5,7 @@
 
 pub mod acme;
 pub mod coder;
+mod declare;
 pub mod helm;
 pub mod kubernetes;
 pub mod local;

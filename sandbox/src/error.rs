@@ -63,6 +63,18 @@ pub enum SandboxError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A set-up call of [`crate::testing`] was refused by the sandbox's own API.
+    #[error("sandbox set-up `{method} {path}` answered {status}: {body}")]
+    Setup {
+        /// The HTTP method of the call.
+        method: &'static str,
+        /// The API path of the call.
+        path: String,
+        /// The status the sandbox answered (0 when the answer could not be read).
+        status: u16,
+        /// The answer's body, verbatim.
+        body: String,
+    },
     /// Waiting for Ctrl-C failed.
     #[error("cannot wait for Ctrl-C: {0}")]
     Signal(std::io::Error),

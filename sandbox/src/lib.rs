@@ -32,6 +32,7 @@ mod kube;
 mod options;
 mod server;
 mod store;
+pub mod testing;
 mod wire;
 
 pub use coder::CoderOptions;

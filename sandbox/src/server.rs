@@ -118,6 +118,8 @@ pub struct Sandbox {
     dns_addr: SocketAddr,
     url: String,
     state: Shared,
+    /// The routes the listener serves, for in-process calls (`crate::testing`).
+    pub(crate) router: Router,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -189,13 +191,14 @@ impl Sandbox {
         let dns_addr = crate::dns::start(&state, rx.clone())
             .await
             .map_err(|source| SandboxError::Bind { addr, source })?;
-        let task = tokio::spawn(accept_loop(listener, router, rx));
+        let task = tokio::spawn(accept_loop(listener, router.clone(), rx));
         tracing::info!(%url, "sandbox listening");
         Ok(Sandbox {
             addr,
             dns_addr,
             url,
             state,
+            router,
             shutdown,
             task: Some(task),
         })

@@ -24,16 +24,7 @@ fn get(url: &str) -> Value {
 }
 
 fn up(p: &Project) {
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--template",
-        "react-typescript",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    p.up_in_sandbox("dev");
 }
 
 #[test]
@@ -61,18 +52,7 @@ fn drift_and_plan_stay_clean_across_ccm_syncs() {
         assert_eq!(frontends.len(), 1, "{frontends:#?}");
         assert!(frontends[0]["name"].as_str().unwrap().ends_with("_tcp_80"));
     }
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--dry-run",
-        "--template",
-        "react-typescript",
-    ]);
-    let t = text(&o);
-    assert!(o.status.success(), "{t}");
-    assert_eq!(t.matches("No changes.").count(), 2, "no flip-flop: {t}");
+    p.up_plans_nothing("dev", "no flip-flop");
 }
 
 #[test]
@@ -222,14 +202,7 @@ fn down_stops_before_deleting_a_cluster_with_csi_volumes_and_deletes_them_when_a
         assert!(!objects(&doc, "kube.object").is_empty(), "{doc:#}");
         assert_eq!(csi_volumes(&p).len(), 1);
     }
-    let o = p.run(&[
-        "down",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--delete-volumes",
-    ]);
+    let o = p.run_line("down --env dev --sandbox --auto-approve --delete-volumes");
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains(&handle), "down names the volume it deleted: {t}");

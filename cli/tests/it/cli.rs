@@ -213,15 +213,7 @@ fn a_held_lock_names_its_holder_and_stale_locks_are_taken_over() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let o = p.run(&[
-        "plan",
-        "--stack",
-        "synthetic",
-        "--var",
-        "resources=2",
-        "--var",
-        "delay_ms=3000",
-    ]);
+    let o = p.run_line("plan --stack synthetic --var resources=2 --var delay_ms=3000");
     assert_eq!(code(&o), 1);
     let t = transcript(&p, &o);
     assert!(t.contains("is locked by"), "{t}");
@@ -234,15 +226,7 @@ fn a_held_lock_names_its_holder_and_stale_locks_are_taken_over() {
     // The holder dies without cleaning up: its lock is stale and the next command takes over.
     slow.kill().unwrap();
     slow.wait().unwrap();
-    let o = p.run(&[
-        "plan",
-        "--stack",
-        "synthetic",
-        "--var",
-        "resources=2",
-        "--var",
-        "delay_ms=3000",
-    ]);
+    let o = p.run_line("plan --stack synthetic --var resources=2 --var delay_ms=3000");
     assert_eq!(code(&o), 0, "{}", transcript(&p, &o));
     // The take-over is a warning to the user, not a raw log line with ANSI codes.
     let stderr = String::from_utf8_lossy(&o.stderr);

@@ -596,109 +596,28 @@ fn tfstate(ids: &Value, db_password: &str, attrs: &Value) -> Value {
     })
 }
 
+/// `kapstan adopt` of dev's infra phase from the Terraform state written in the project.
+const ADOPT: [&str; 7] = [
+    "adopt",
+    "--env",
+    "dev",
+    "--phase",
+    "infra",
+    "--terraform-state",
+    "terraform.tfstate",
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn adopt_a_terraform_state_then_plan_has_no_changes() {
     let env = start().await;
-    // The original project's resources, created in the sandbox from a throwaway state.
-    let original = tempfile::tempdir().unwrap();
-    env.ok_in(
-        original.path(),
-        &["apply", "--stack", "coder-dev-infra", "--auto-approve"],
-    )
-    .await;
-    let shown: Value = serde_json::from_str(
-        &env.ok_in(
-            original.path(),
-            &["show", "--json", "--stack", "coder-dev-infra"],
-        )
-        .await,
-    )
-    .unwrap();
-    let mut ids = serde_json::Map::new();
-    for (addr, r) in shown["resources"].as_object().unwrap() {
-        let id = r["id"].as_str().unwrap();
-        // Regional sub-resources are recorded as `region/instance/...`: keep the uuid part.
-        let uuid = id.split('/').find(|s| s.len() == 36).unwrap_or(id);
-        ids.insert(addr.clone(), json!(uuid));
-    }
-    let db_password = env
-        .ok_in(
-            original.path(),
-            &[
-                "output",
-                "--stack",
-                "coder-dev-infra",
-                "database_password",
-                "--raw",
-            ],
-        )
-        .await;
-    let lb_ip = env
-        .ok_in(
-            original.path(),
-            &["output", "--stack", "coder-dev-infra", "lb_ip", "--raw"],
-        )
-        .await;
-    let state = tfstate(
-        &Value::Object(ids),
-        db_password.trim(),
-        &json!({"lb_ip": lb_ip.trim()}),
-    );
-    std::fs::write(
-        env.path().join("terraform.tfstate"),
-        serde_json::to_vec_pretty(&state).unwrap(),
-    )
-    .unwrap();
+    let db_password = write_the_terraform_state_of_an_original_project(&env).await;
     let before = env.resources().await;
+    adopt_without_yes_only_shows_the_mapping(&env, &db_password).await;
 
-    // Without --yes and without a terminal: the mapping is shown, nothing is imported.
-    let o = env
-        .run(&[
-            "adopt",
-            "--env",
-            "dev",
-            "--phase",
-            "infra",
-            "--terraform-state",
-            "terraform.tfstate",
-        ])
-        .await;
-    assert_eq!(code(&o), 1, "{}", text(&o));
-    let t = text(&o);
-    assert!(t.contains("module.networking.scaleway_vpc.main"), "{t}");
-    assert!(
-        t.contains("module.scaleway_cluster.scaleway_k8s_pool.pools[\"default\"]"),
-        "{t}"
-    );
-    assert!(t.contains("pass --yes"), "{t}");
-    assert!(
-        !t.contains(db_password.trim()),
-        "the mapping never shows a secret"
-    );
-    let o = env
-        .run(&["state", "list", "--stack", "coder-dev-infra"])
-        .await;
-    assert!(
-        String::from_utf8_lossy(&o.stdout).trim().is_empty() || code(&o) != 0,
-        "{}",
-        text(&o)
-    );
-
-    let o = env
-        .run(&[
-            "adopt",
-            "--env",
-            "dev",
-            "--phase",
-            "infra",
-            "--terraform-state",
-            "terraform.tfstate",
-            "--yes",
-        ])
-        .await;
+    let o = env.run(&[&ADOPT[..], &["--yes"]].concat()).await;
     assert_eq!(code(&o), 0, "{}", text(&o));
     let t = transcript(env.path(), &o);
-    assert!(!t.contains(db_password.trim()));
+    assert!(!t.contains(&db_password));
     for unmanaged in [
         "scaleway_instance_security_group.kubernetes",
         "scaleway_lb_backend.http",
@@ -722,20 +641,80 @@ async fn adopt_a_terraform_state_then_plan_has_no_changes() {
         .await;
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 15);
     // Adopting again leaves the recorded resources alone.
-    let out = env
-        .ok(&[
-            "adopt",
-            "--env",
-            "dev",
-            "--phase",
-            "infra",
-            "--terraform-state",
-            "terraform.tfstate",
-            "--yes",
-        ])
-        .await;
+    let out = env.ok(&[&ADOPT[..], &["--yes"]].concat()).await;
     assert!(out.contains("Adopted 0 resource(s)"), "{out}");
     env.sandbox.shutdown().await;
+}
+
+/// The original project's resources, created in the sandbox from a throwaway state, and a
+/// Terraform state describing them written as `terraform.tfstate` in the project; the
+/// database password it holds.
+async fn write_the_terraform_state_of_an_original_project(env: &Env) -> String {
+    let original = tempfile::tempdir().unwrap();
+    env.ok_in(
+        original.path(),
+        &["apply", "--stack", "coder-dev-infra", "--auto-approve"],
+    )
+    .await;
+    let shown: Value = serde_json::from_str(
+        &env.ok_in(
+            original.path(),
+            &["show", "--json", "--stack", "coder-dev-infra"],
+        )
+        .await,
+    )
+    .unwrap();
+    let mut ids = serde_json::Map::new();
+    for (addr, r) in shown["resources"].as_object().unwrap() {
+        let id = r["id"].as_str().unwrap();
+        // Regional sub-resources are recorded as `region/instance/...`: keep the uuid part.
+        let uuid = id.split('/').find(|s| s.len() == 36).unwrap_or(id);
+        ids.insert(addr.clone(), json!(uuid));
+    }
+    let output = |name: &'static str| {
+        let dir = original.path().to_path_buf();
+        async move {
+            env.ok_in(
+                &dir,
+                &["output", "--stack", "coder-dev-infra", name, "--raw"],
+            )
+            .await
+            .trim()
+            .to_string()
+        }
+    };
+    let db_password = output("database_password").await;
+    let lb_ip = output("lb_ip").await;
+    let state = tfstate(&Value::Object(ids), &db_password, &json!({"lb_ip": lb_ip}));
+    std::fs::write(
+        env.path().join("terraform.tfstate"),
+        serde_json::to_vec_pretty(&state).unwrap(),
+    )
+    .unwrap();
+    db_password
+}
+
+/// Without `--yes` and without a terminal the mapping is shown (no secret in it) and nothing
+/// is imported.
+async fn adopt_without_yes_only_shows_the_mapping(env: &Env, db_password: &str) {
+    let o = env.run(&ADOPT).await;
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("module.networking.scaleway_vpc.main"), "{t}");
+    assert!(
+        t.contains("module.scaleway_cluster.scaleway_k8s_pool.pools[\"default\"]"),
+        "{t}"
+    );
+    assert!(t.contains("pass --yes"), "{t}");
+    assert!(!t.contains(db_password), "the mapping never shows a secret");
+    let o = env
+        .run(&["state", "list", "--stack", "coder-dev-infra"])
+        .await;
+    assert!(
+        String::from_utf8_lossy(&o.stdout).trim().is_empty() || code(&o) != 0,
+        "{}",
+        text(&o)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1043,6 +1022,38 @@ async fn sandbox_post(env: &Env, path: &str, body: Value) -> Value {
 }
 
 /// The dev cluster, from the API, once it and its pools finished every upgrade.
+/// The sandbox offers Kubernetes `version` (or changes its dates).
+async fn offer_version(env: &Env, version: &str, deprecated_at: &str, end_of_life_at: &str) {
+    sandbox_post(
+        env,
+        "/sandbox/v1/k8s/fr-par/versions",
+        json!({"name": version, "deprecated_at": deprecated_at, "end_of_life_at": end_of_life_at}),
+    )
+    .await;
+}
+
+/// The cluster's maintenance window runs (`maintenance` is its sandbox path) and leaves it on
+/// `version`.
+async fn maintenance_moves_to(env: &Env, maintenance: &str, version: &str) {
+    sandbox_post(env, maintenance, json!({})).await;
+    assert_eq!(settled_cluster(env).await["version"], version);
+}
+
+/// The infra plan has nothing to do (exit 0) and notes the running version moving from
+/// `from` to `to`, without any pool drift.
+async fn plan_notes_only_the_running_version(env: &Env, from: &str, to: &str) {
+    let o = env
+        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
+        .await;
+    let t = text(&o);
+    assert_eq!(code(&o), 0, "nothing planned, no downgrade: {t}");
+    assert!(
+        t.contains(&format!("running_version = \"{from}\" -> \"{to}\"")),
+        "{t}"
+    );
+    assert!(!t.contains("scaleway_k8s_pool"), "no pool drift: {t}");
+}
+
 async fn settled_cluster(env: &Env) -> Value {
     let doc = env.resources().await;
     let id = doc["resources"]["k8s.cluster"][0]["id"]
@@ -1110,54 +1121,20 @@ async fn kubernetes_versions_follow_the_live_list_and_auto_upgrades_are_kept() {
     let maintenance = format!("/sandbox/v1/k8s/fr-par/clusters/{id}/maintenance");
 
     // A patch release, applied in the maintenance window: no change, no pool drift.
-    sandbox_post(
-        &env,
-        "/sandbox/v1/k8s/fr-par/versions",
-        json!({"name": "1.35.5", "deprecated_at": "2027-01-19", "end_of_life_at": "2027-03-19"}),
-    )
-    .await;
-    sandbox_post(&env, &maintenance, json!({})).await;
-    assert_eq!(settled_cluster(&env).await["version"], "1.35.5");
-    let o = env
-        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
-        .await;
-    let t = text(&o);
-    assert_eq!(code(&o), 0, "{t}");
-    assert!(
-        t.contains("running_version = \"1.35.3\" -> \"1.35.5\""),
-        "{t}"
-    );
-    assert!(!t.contains("scaleway_k8s_pool"), "no pool drift: {t}");
+    offer_version(&env, "1.35.5", "2027-01-19", "2027-03-19").await;
+    maintenance_moves_to(&env, &maintenance, "1.35.5").await;
+    plan_notes_only_the_running_version(&env, "1.35.3", "1.35.5").await;
 
     // The minor pinned, then deprecated: Scaleway moves the cluster to the next minor. The
     // plan says so and does not go back; the next apply succeeds.
     std::fs::write(envs.join("dev.toml"), "[cluster]\nversion = \"1.35\"\n").unwrap();
     env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
         .await;
-    sandbox_post(
-        &env,
-        "/sandbox/v1/k8s/fr-par/versions",
-        json!({"name": "1.36.1", "deprecated_at": "2027-09-01", "end_of_life_at": "2027-11-01"}),
-    )
-    .await;
-    sandbox_post(
-        &env,
-        "/sandbox/v1/k8s/fr-par/versions",
-        json!({"name": "1.35.5", "deprecated_at": "2026-01-01", "end_of_life_at": "2027-03-19"}),
-    )
-    .await;
-    sandbox_post(&env, &maintenance, json!({})).await;
-    assert_eq!(settled_cluster(&env).await["version"], "1.36.1");
-    let o = env
-        .run(&["plan", "--stack", "coder-dev-infra", "--detailed-exitcode"])
-        .await;
-    let t = text(&o);
-    assert_eq!(code(&o), 0, "no downgrade is planned: {t}");
-    assert!(
-        t.contains("running_version = \"1.35.5\" -> \"1.36.1\""),
-        "{t}"
-    );
-    assert!(!t.contains("scaleway_k8s_pool"), "no pool drift: {t}");
+    offer_version(&env, "1.36.1", "2027-09-01", "2027-11-01").await;
+    offer_version(&env, "1.35.5", "2026-01-01", "2027-03-19").await;
+    maintenance_moves_to(&env, &maintenance, "1.36.1").await;
+    // No downgrade is planned.
+    plan_notes_only_the_running_version(&env, "1.35.5", "1.36.1").await;
     env.ok(&["apply", "--stack", "coder-dev-infra", "--auto-approve"])
         .await;
     assert_eq!(settled_cluster(&env).await["version"], "1.36.1");

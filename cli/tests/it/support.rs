@@ -181,6 +181,37 @@ impl Project {
         stdout(&o)
     }
 
+    /// `kapstan WORDS`, the arguments split at whitespace (none of them holds a space).
+    pub fn run_line(&self, words: &str) -> Output {
+        self.run(&words.split_whitespace().collect::<Vec<_>>())
+    }
+
+    /// `kapstan WORDS` (split at whitespace), which must succeed; its stdout.
+    pub fn ok_line(&self, words: &str) -> String {
+        self.ok(&words.split_whitespace().collect::<Vec<_>>())
+    }
+
+    /// `kapstan up --env ENV --sandbox --auto-approve --template react-typescript`: both
+    /// phases of `env` in the project's sandbox with one template, which must succeed; stdout
+    /// then stderr.
+    pub fn up_in_sandbox(&self, env: &str) -> String {
+        let line = format!("up --env {env} --sandbox --auto-approve --template react-typescript");
+        let o = self.run_line(&line);
+        assert!(o.status.success(), "kapstan {line}: {}", report(&o));
+        text(&o)
+    }
+
+    /// `kapstan up --env ENV --sandbox --dry-run --template react-typescript` plans no change
+    /// in either phase (`what` names the moment in the failure message).
+    pub fn up_plans_nothing(&self, env: &str, what: &str) {
+        let o = self.run_line(&format!(
+            "up --env {env} --sandbox --dry-run --template react-typescript"
+        ));
+        let t = text(&o);
+        assert!(o.status.success(), "{t}");
+        assert_eq!(t.matches("No changes.").count(), 2, "{what}: {t}");
+    }
+
     /// `kapstan ARGS` against a served sandbox, configured the way `sandbox serve` says.
     pub fn run_against(&self, served: &Served, args: &[&str]) -> Output {
         self.cmd(args)

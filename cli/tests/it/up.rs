@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{Project, Served, objects, text};
+use crate::support::{Project, Served, flat, objects, text};
 
 /// `kapstan ARGS` with only system directories on PATH: no helm anywhere.
 fn without_helm(p: &Project, args: &[&str]) -> std::process::Command {
@@ -97,17 +97,7 @@ fn cloud_objects(doc: &Value) -> usize {
 
 fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_type: &str) {
     let p = Project::new();
-    let o = p.run(&[
-        "up",
-        "--env",
-        env,
-        "--sandbox",
-        "--auto-approve",
-        "--template",
-        "react-typescript",
-    ]);
-    let t = text(&o);
-    assert!(o.status.success(), "{t}");
+    let t = p.up_in_sandbox(env);
     assert!(t.contains("Access URL:   http://127.0.0.1:"), "{t}");
     let t_up = t.clone();
     assert!(
@@ -132,22 +122,7 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
         "the password is never printed by up"
     );
 
-    let again = p.run(&[
-        "up",
-        "--env",
-        env,
-        "--sandbox",
-        "--dry-run",
-        "--template",
-        "react-typescript",
-    ]);
-    let t = text(&again);
-    assert!(again.status.success(), "{t}");
-    assert_eq!(
-        t.matches("No changes.").count(),
-        2,
-        "both phases converged: {t}"
-    );
+    p.up_plans_nothing(env, "both phases converged");
 
     // The platform runs for a while: the cloud controller syncs the coder Service several
     // times and users create workspaces; neither shows as drift or as a planned change.
@@ -162,18 +137,7 @@ fn lifecycle(env: &str, node_type: &str, size: u64, db_type: &str, ha: bool, lb_
             text(&o)
         );
         // The plan of the platform as deployed (one template pushed) is empty.
-        let o = p.run(&[
-            "up",
-            "--env",
-            env,
-            "--sandbox",
-            "--dry-run",
-            "--template",
-            "react-typescript",
-        ]);
-        let t = text(&o);
-        assert!(o.status.success(), "{t}");
-        assert_eq!(t.matches("No changes.").count(), 2, "after CCM syncs: {t}");
+        p.up_plans_nothing(env, "after CCM syncs");
         create_workspaces(&p, &t_up, env, &[&format!("{env}-alice")]);
     }
 
@@ -260,17 +224,35 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
         "[monitoring]\nalert_contacts = [\"ops@example.com\"]\nlogs_retention_days = 14\n",
     )
     .unwrap();
-    let o = p.run(&[
-        "up",
-        "--env",
-        "staging",
-        "--sandbox",
-        "--auto-approve",
-        "--template",
-        "react-typescript",
-    ]);
-    let t = text(&o);
-    assert!(o.status.success(), "{t}");
+    let t = up_staging_plans_and_prices_monitoring(&p);
+    let c = cost_lists_the_cockpit_lines(&p);
+
+    let doc = sandbox_resources(&p);
+    let metrics_url = cockpit_holds_the_sources_tokens_and_alerting(&doc);
+    let token_secret = the_collector_runs_from_the_official_chart(&doc);
+    {
+        let _served = serve_project(&p);
+        let token = health_sees_the_collector_then_pushed_metrics(&p, &metrics_url, &token_secret);
+        assert!(!t.contains(&token), "nor by up: {t}");
+        assert!(!c.contains(&token), "nor by cost: {c}");
+    }
+
+    let o = p.run(&["down", "--env", "staging", "--sandbox", "--auto-approve"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let doc = sandbox_resources(&p);
+    assert!(objects(&doc, "cockpit.data_source").is_empty(), "{doc:#}");
+    assert!(objects(&doc, "cockpit.token").is_empty(), "{doc:#}");
+    let alerting = objects(&doc, "cockpit.alert_manager");
+    assert!(
+        alerting.iter().all(|a| a["alert_manager_enabled"] == false),
+        "{doc:#}"
+    );
+}
+
+/// `up --env staging` with monitoring plans the Cockpit objects and the collector, and prices
+/// the ingestion; the output of `up`.
+fn up_staging_plans_and_prices_monitoring(p: &Project) -> String {
+    let t = p.up_in_sandbox("staging");
     for declared in [
         "resource \"scaleway_cockpit_source\" \"cockpit-metrics\"",
         "resource \"scaleway_cockpit_source\" \"cockpit-logs\"",
@@ -290,6 +272,11 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
         app_plan.contains("Cost: €0.00/month → €7.21/month"),
         "{app_plan}"
     );
+    t
+}
+
+/// `cost --env staging` lists the Cockpit ingestion and retention; its output.
+fn cost_lists_the_cockpit_lines(p: &Project) -> String {
     let cost = p.run(&["cost", "--env", "staging", "--sandbox"]);
     let c = text(&cost);
     assert!(cost.status.success(), "{c}");
@@ -298,9 +285,13 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
         "{c}"
     );
     assert!(c.contains("Cockpit logs retention 14 days (7 free)"), "{c}");
+    c
+}
 
-    let doc = sandbox_resources(&p);
-    let sources = objects(&doc, "cockpit.data_source");
+/// The sandbox holds the two data sources with their retention, the collector's write token
+/// and the health check's read token, and alerting to the contact; the metrics source's URL.
+fn cockpit_holds_the_sources_tokens_and_alerting(doc: &Value) -> String {
+    let sources = objects(doc, "cockpit.data_source");
     let mut kinds: Vec<(String, u64)> = sources
         .iter()
         .map(|s| {
@@ -317,7 +308,7 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
         "{doc:#}"
     );
     // The collector's token writes, the health check's token reads.
-    let mut tokens: Vec<String> = objects(&doc, "cockpit.token")
+    let mut tokens: Vec<String> = objects(doc, "cockpit.token")
         .iter()
         .map(|t| format!("{} {}", t["name"].as_str().unwrap(), t["scopes"]))
         .collect();
@@ -330,7 +321,7 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
         ],
         "{doc:#}"
     );
-    let alerting = objects(&doc, "cockpit.alert_manager");
+    let alerting = objects(doc, "cockpit.alert_manager");
     assert_eq!(alerting[0]["alert_manager_enabled"], true, "{doc:#}");
     assert_eq!(alerting[0]["managed_alerts_enabled"], true, "{doc:#}");
     assert!(
@@ -339,8 +330,18 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
             .contains("ops@example.com"),
         "{doc:#}"
     );
-    // The collector runs from the official chart with the generated configuration.
-    let kube = objects(&doc, "kube.object");
+    sources
+        .iter()
+        .find(|s| s["type"] == "metrics")
+        .and_then(|s| s["url"].as_str())
+        .unwrap()
+        .to_string()
+}
+
+/// The collector runs from the official chart with the generated configuration, its token
+/// Secret and network policies, and Coder exports metrics; the token Secret's data (base64).
+fn the_collector_runs_from_the_official_chart(doc: &Value) -> String {
+    let kube = objects(doc, "kube.object");
     let find = |kind: &str, ns: &str, name: &str| {
         kube.iter()
             .find(|o| {
@@ -366,18 +367,20 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
     find("NetworkPolicy", "coder", "allow-coder-metrics-scrape");
     let coder = find("Deployment", "coder", "coder").to_string();
     assert!(coder.contains("CODER_PROMETHEUS_ENABLE"), "{coder}");
-
-    // Health: the collector runs; nothing scrapes in the sandbox, so no Coder metrics yet.
-    let token_secret = find("Secret", "monitoring", "alloy-cockpit-token")["data"]["token"]
+    find("Secret", "monitoring", "alloy-cockpit-token")["data"]["token"]
         .as_str()
         .expect("token in the Secret")
-        .to_string();
-    let metrics_url = sources
-        .iter()
-        .find(|s| s["type"] == "metrics")
-        .and_then(|s| s["url"].as_str())
-        .unwrap()
-        .to_string();
+        .to_string()
+}
+
+/// Health (with the project's sandbox served): the collector runs; nothing scrapes in the
+/// sandbox, so no Coder metrics yet; what the collector would push with the token it holds
+/// arrives and health sees it, without printing the token. Returns the token.
+fn health_sees_the_collector_then_pushed_metrics(
+    p: &Project,
+    metrics_url: &str,
+    token_secret: &str,
+) -> String {
     let health_line = |out: &str, check: &str| {
         out.lines()
             .find(|l| l.contains(check))
@@ -385,77 +388,74 @@ fn staging_monitoring_creates_cockpit_and_the_collector_costs_show_and_down_remo
             .trim()
             .to_string()
     };
-    {
-        let _served = serve_project(&p);
-        let h = text(&p.run(&["health", "--env", "staging", "--sandbox"]));
-        let collector = health_line(&h, "collector (Deployment monitoring/alloy)");
-        assert!(collector.starts_with("ok"), "{h}");
-        let arrived = health_line(&h, "Coder metrics in Cockpit");
-        assert!(
-            arrived.starts_with("FAIL") && arrived.contains("no samples of job `coder`"),
-            "{h}"
-        );
-
-        // What the collector would push, with the token it holds, arrives and health sees it.
-        use base64::Engine as _;
-        let token = base64::engine::general_purpose::STANDARD
-            .decode(token_secret)
-            .unwrap();
-        let token = String::from_utf8(token).unwrap();
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64;
-        let body = snap::raw::Encoder::new()
-            .compress_vec(&remote_write(
-                &[
-                    ("__name__", "coderd_api_active_users_duration_hour"),
-                    ("job", "coder"),
-                ],
-                1.0,
-                now_ms,
-            ))
-            .unwrap();
-        let file = p.dir.path().join("push.bin");
-        std::fs::write(&file, body).unwrap();
-        let push = Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
-            .args(["-H", "Content-Encoding: snappy"])
-            .args(["-H", "Content-Type: application/x-protobuf"])
-            .args(["-H", &format!("X-Token: {token}")])
-            .arg("--data-binary")
-            .arg(format!("@{}", file.display()))
-            .arg(format!("{metrics_url}/api/v1/push"))
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8_lossy(&push.stdout), "204");
-        let h = text(&p.run(&["health", "--env", "staging", "--sandbox"]));
-        let arrived = health_line(&h, "Coder metrics in Cockpit");
-        assert!(
-            arrived.starts_with("ok") && arrived.contains("1 series of job `coder`"),
-            "{h}"
-        );
-        assert!(!h.contains(&token), "the token is never printed: {h}");
-        assert!(!t.contains(&token), "nor by up: {t}");
-        assert!(!c.contains(&token), "nor by cost: {c}");
-    }
-
-    let o = p.run(&["down", "--env", "staging", "--sandbox", "--auto-approve"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let doc = sandbox_resources(&p);
-    assert!(objects(&doc, "cockpit.data_source").is_empty(), "{doc:#}");
-    assert!(objects(&doc, "cockpit.token").is_empty(), "{doc:#}");
-    let alerting = objects(&doc, "cockpit.alert_manager");
+    let h = text(&p.run(&["health", "--env", "staging", "--sandbox"]));
+    let collector = health_line(&h, "collector (Deployment monitoring/alloy)");
+    assert!(collector.starts_with("ok"), "{h}");
+    let arrived = health_line(&h, "Coder metrics in Cockpit");
     assert!(
-        alerting.iter().all(|a| a["alert_manager_enabled"] == false),
-        "{doc:#}"
+        arrived.starts_with("FAIL") && arrived.contains("no samples of job `coder`"),
+        "{h}"
     );
+
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD
+        .decode(token_secret)
+        .unwrap();
+    let token = String::from_utf8(token).unwrap();
+    assert_eq!(push_coder_sample(p, metrics_url, &token), "204");
+    let h = text(&p.run(&["health", "--env", "staging", "--sandbox"]));
+    let arrived = health_line(&h, "Coder metrics in Cockpit");
+    assert!(
+        arrived.starts_with("ok") && arrived.contains("1 series of job `coder`"),
+        "{h}"
+    );
+    assert!(!h.contains(&token), "the token is never printed: {h}");
+    token
+}
+
+/// Pushes one sample of job `coder` to `metrics_url` with `token`, as the collector does
+/// (snappy remote-write through curl); the HTTP status curl saw.
+fn push_coder_sample(p: &Project, metrics_url: &str, token: &str) -> String {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&remote_write(
+            &[
+                ("__name__", "coderd_api_active_users_duration_hour"),
+                ("job", "coder"),
+            ],
+            1.0,
+            now_ms,
+        ))
+        .unwrap();
+    let file = p.dir.path().join("push.bin");
+    std::fs::write(&file, body).unwrap();
+    let push = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .args(["-H", "Content-Encoding: snappy"])
+        .args(["-H", "Content-Type: application/x-protobuf"])
+        .args(["-H", &format!("X-Token: {token}")])
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(format!("{metrics_url}/api/v1/push"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&push.stdout).into_owned()
 }
 
 #[test]
 fn bad_monitoring_settings_fail_before_any_call_and_enable_monitoring_switches_dev_on_once() {
     let p = Project::new();
     std::fs::create_dir_all(p.dir.path().join("environments")).unwrap();
+    bad_monitoring_settings_fail_before_any_call(&p);
+    enable_monitoring_switches_dev_on_once(&p);
+}
+
+/// Each bad `[monitoring]` setting, and a sandbox without the Alloy chart, fail `up` with the
+/// field and the fix before anything is created.
+fn bad_monitoring_settings_fail_before_any_call(p: &Project) {
     for (settings, expected) in [
         (
             "[monitoring]\ncollect = [\"coder_metric\"]\n",
@@ -475,15 +475,11 @@ fn bad_monitoring_settings_fail_before_any_call_and_enable_monitoring_switches_d
         let t = text(&o);
         assert!(!o.status.success(), "{t}");
         // The renderer wraps long messages in a box.
-        let flat = t
-            .replace('│', " ")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let flat = flat(&o);
         assert!(flat.contains(expected), "{expected}: {t}");
         assert!(
             !p.dir.path().join(".kapstan/sandbox").exists()
-                || cloud_objects(&sandbox_resources(&p)) == 0,
+                || cloud_objects(&sandbox_resources(p)) == 0,
             "nothing was created: {t}"
         );
     }
@@ -496,32 +492,22 @@ fn bad_monitoring_settings_fail_before_any_call_and_enable_monitoring_switches_d
         .unwrap();
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
-    let flat = t
-        .replace('│', " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let flat = flat(&o);
     assert!(
         flat.contains("has no `alloy` chart 1.11.1") && flat.contains("KAPSTAN_SANDBOX_CHART_DIRS"),
         "{t}"
     );
     assert_eq!(
-        cloud_objects(&sandbox_resources(&p)),
+        cloud_objects(&sandbox_resources(p)),
         0,
         "nothing created: {t}"
     );
+}
 
-    // Dev is off by default; the flag turns it on, and it stays on without the flag.
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--no-coder",
-        "--phase",
-        "infra",
-    ]);
+/// Dev's monitoring is off by default; `--enable-monitoring` turns it on once and it stays on
+/// without the flag; `[monitoring] enabled = false` refuses the flag and removes it.
+fn enable_monitoring_switches_dev_on_once(p: &Project) {
+    let o = p.run_line("up --env dev --sandbox --auto-approve --no-coder --phase infra");
     assert!(o.status.success(), "{}", text(&o));
     let plan = |extra: &[&str]| {
         let mut args = vec![
@@ -561,22 +547,13 @@ fn bad_monitoring_settings_fail_before_any_call_and_enable_monitoring_switches_d
         "[monitoring]\nenabled = false\n",
     )
     .unwrap();
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--dry-run",
-        "--enable-monitoring",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --dry-run --enable-monitoring");
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
-    let flat = t
-        .replace('│', " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    assert!(flat.contains("sets [monitoring] enabled = false"), "{t}");
+    assert!(
+        flat(&o).contains("sets [monitoring] enabled = false"),
+        "{t}"
+    );
     // (`up --template` targets the templates, so the whole plan shows what the file removes.)
     let o = p.run(&["plan", "--env", "dev", "--phase", "app", "--sandbox"]);
     let off = text(&o);
@@ -614,15 +591,7 @@ fn a_failed_app_phase_keeps_infra_and_the_next_up_finishes_only_the_app() {
         p.home.path().join(".kube/config-coder-dev").is_file(),
         "infra reachable"
     );
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--template",
-        "go-fiber",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --auto-approve --template go-fiber");
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     let infra = t.split("== coder-dev-app").next().unwrap();
@@ -707,14 +676,7 @@ fn hooks_run_in_order_with_public_outputs_and_a_failing_pre_up_stops_everything(
         }
     };
     write_hook("pre-up", 3);
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--no-coder",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --auto-approve --no-coder");
     let t = text(&o);
     assert!(!o.status.success(), "{t}");
     assert!(t.contains("pre-up"), "names the hook: {t}");
@@ -734,14 +696,7 @@ fn hooks_run_in_order_with_public_outputs_and_a_failing_pre_up_stops_everything(
         write_hook(name, 0);
     }
     std::fs::remove_file(&record).unwrap();
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--no-coder",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --auto-approve --no-coder");
     assert!(o.status.success(), "{}", text(&o));
     let log = std::fs::read_to_string(&record).unwrap();
     let order: Vec<&str> = log
@@ -784,26 +739,9 @@ fn hooks_run_in_order_with_public_outputs_and_a_failing_pre_up_stops_everything(
 #[test]
 fn templates_push_to_the_sandbox_coder_and_health_sees_them() {
     let p = Project::new();
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--template",
-        "react-typescript",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    p.up_in_sandbox("dev");
     // `--template` pushes the named template and leaves the recorded ones alone.
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--dry-run",
-        "--template",
-        "go-fiber",
-    ]);
+    let o = p.run_line("up --env dev --sandbox --dry-run --template go-fiber");
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(
@@ -814,15 +752,7 @@ fn templates_push_to_the_sandbox_coder_and_health_sees_them() {
         !t.contains("will be destroyed"),
         "nothing planned away: {t}"
     );
-    let o = p.run(&[
-        "templates",
-        "push",
-        "--env",
-        "dev",
-        "go-fiber",
-        "--sandbox",
-        "--auto-approve",
-    ]);
+    let o = p.run_line("templates push --env dev go-fiber --sandbox --auto-approve");
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("template-go-fiber: Creation complete"), "{t}");
@@ -880,17 +810,7 @@ fn coder_api(
 #[test]
 fn down_deletes_the_workspaces_users_created() {
     let p = Project::new();
-    let o = p.run(&[
-        "up",
-        "--env",
-        "dev",
-        "--sandbox",
-        "--auto-approve",
-        "--template",
-        "react-typescript",
-    ]);
-    let t = text(&o);
-    assert!(o.status.success(), "{t}");
+    let t = p.up_in_sandbox("dev");
 
     // Users create workspaces while the platform runs (the persisted sandbox, served).
     {

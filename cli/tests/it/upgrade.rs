@@ -35,15 +35,7 @@ fn upgrade_backs_up_first_a_downgrade_is_refused_and_restore_rolls_back() {
         "a first install is no upgrade: {up}"
     );
 
-    let o = p.run(&[
-        "upgrade",
-        "--env",
-        "dev",
-        "--coder",
-        "2.21.1",
-        "--sandbox",
-        "--auto-approve",
-    ]);
+    let o = p.run_line("upgrade --env dev --coder 2.21.1 --sandbox --auto-approve");
     let upgrade = text(&o);
     assert!(o.status.success(), "{upgrade}");
     assert!(

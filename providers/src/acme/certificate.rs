@@ -17,8 +17,7 @@ use std::time::Duration;
 use chrono::Utc;
 use kapstan_engine::state::{ResourceState, ResourceStatus};
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
-    ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -71,46 +70,22 @@ pub struct AcmeCertificate {
     pub propagation_timeout: Option<u32>,
 }
 
-/// Attributes of an `acme_certificate`.
-#[derive(Debug, Clone)]
-pub struct AcmeCertificateAttributes(ResourceRef);
-
-impl From<ResourceRef> for AcmeCertificateAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of an `acme_certificate`.
+    AcmeCertificateAttributes for AcmeCertificate = "acme_certificate" {
+        /// The id (the first name).
+        id;
+        /// The chain, leaf first, PEM (sensitive).
+        certificate_pem: String = sensitive_output("certificate_pem"),
+        /// The private key, PKCS#8 PEM (sensitive).
+        private_key_pem: String = sensitive_output("private_key_pem"),
+        /// End of validity, RFC 3339.
+        not_after: String = output("not_after"),
+        /// SHA-256 of the leaf certificate, hex.
+        sha256: String = output("sha256"),
+        /// Issuer.
+        issuer: String = output("issuer"),
     }
-}
-
-impl AcmeCertificateAttributes {
-    /// The id (the first name).
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-    /// The chain, leaf first, PEM (sensitive).
-    pub fn certificate_pem(&self) -> Output<String> {
-        self.0.sensitive_output("certificate_pem")
-    }
-    /// The private key, PKCS#8 PEM (sensitive).
-    pub fn private_key_pem(&self) -> Output<String> {
-        self.0.sensitive_output("private_key_pem")
-    }
-    /// End of validity, RFC 3339.
-    pub fn not_after(&self) -> Output<String> {
-        self.0.output("not_after")
-    }
-    /// SHA-256 of the leaf certificate, hex.
-    pub fn sha256(&self) -> Output<String> {
-        self.0.output("sha256")
-    }
-    /// Issuer.
-    pub fn issuer(&self) -> Output<String> {
-        self.0.output("issuer")
-    }
-}
-
-impl Resource for AcmeCertificate {
-    const KIND: &'static str = "acme_certificate";
-    type Attributes = AcmeCertificateAttributes;
 }
 
 /// The `acme_certificate` driver.

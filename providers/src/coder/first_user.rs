@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
-    ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -34,58 +33,27 @@ pub struct CoderFirstUser {
     pub timeout_seconds: Option<u64>,
 }
 
-/// Attributes of a `coder_first_user`.
-#[derive(Debug, Clone)]
-pub struct CoderFirstUserAttributes(ResourceRef);
-
-impl From<ResourceRef> for CoderFirstUserAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of a `coder_first_user`.
+    CoderFirstUserAttributes for CoderFirstUser = "coder_first_user" {
+        /// The id (the user id).
+        id;
+        /// The user id.
+        user_id: String = output("user_id"),
+        /// The default organization id.
+        organization_id: String = output("organization_id"),
+        /// The password (sensitive), for templates and outputs.
+        password: String = sensitive_output("password"),
+        /// The email.
+        email: String = output("email"),
+        /// The access URL.
+        url: String = output("url"),
     }
 }
 
-impl CoderFirstUserAttributes {
-    /// The user id.
-    pub fn user_id(&self) -> Output<String> {
-        self.0.output("user_id")
-    }
-    /// The default organization id.
-    pub fn organization_id(&self) -> Output<String> {
-        self.0.output("organization_id")
-    }
-    /// The password (sensitive), for templates and outputs.
-    pub fn password(&self) -> Output<String> {
-        self.0.sensitive_output("password")
-    }
-    /// The email.
-    pub fn email(&self) -> Output<String> {
-        self.0.output("email")
-    }
-    /// The access URL.
-    pub fn url(&self) -> Output<String> {
-        self.0.output("url")
-    }
-    /// The id (the user id).
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-}
-
-impl Resource for CoderFirstUser {
-    const KIND: &'static str = "coder_first_user";
-    type Attributes = CoderFirstUserAttributes;
-}
-
-/// The `coder_first_user` driver.
-#[derive(Debug)]
-pub struct CoderFirstUserDriver {
-    schema: Schema,
-}
-
-impl Default for CoderFirstUserDriver {
-    fn default() -> Self {
-        Self::new()
-    }
+crate::declare::schema_driver! {
+    /// The `coder_first_user` driver.
+    CoderFirstUserDriver
 }
 
 impl CoderFirstUserDriver {

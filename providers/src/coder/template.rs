@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
-    ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -82,34 +81,16 @@ impl CoderTemplate {
     }
 }
 
-/// Attributes of a `coder_template`.
-#[derive(Debug, Clone)]
-pub struct CoderTemplateAttributes(ResourceRef);
-
-impl From<ResourceRef> for CoderTemplateAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of a `coder_template`.
+    CoderTemplateAttributes for CoderTemplate = "coder_template" {
+        /// The id (the template id).
+        id;
+        /// The template id.
+        template_id: String = output("template_id"),
+        /// The active version id.
+        active_version_id: String = output("active_version_id"),
     }
-}
-
-impl CoderTemplateAttributes {
-    /// The template id.
-    pub fn template_id(&self) -> Output<String> {
-        self.0.output("template_id")
-    }
-    /// The active version id.
-    pub fn active_version_id(&self) -> Output<String> {
-        self.0.output("active_version_id")
-    }
-    /// The id (the template id).
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-}
-
-impl Resource for CoderTemplate {
-    const KIND: &'static str = "coder_template";
-    type Attributes = CoderTemplateAttributes;
 }
 
 /// The `coder_template` driver.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, ObjectChange, Output,
-    Resource, ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, ObjectChange, Schema,
+    async_trait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -51,50 +51,23 @@ pub struct HelmRelease {
     pub wait: Option<bool>,
 }
 
-/// Attributes of a `helm_release`.
-#[derive(Debug, Clone)]
-pub struct HelmReleaseAttributes(ResourceRef);
-
-impl From<ResourceRef> for HelmReleaseAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of a `helm_release`.
+    HelmReleaseAttributes for HelmRelease = "helm_release" {
+        /// The id (`namespace/name`).
+        id;
+        /// The release revision.
+        revision: u64 = output("revision"),
+        /// sha256 of the chart archive.
+        chart_sha256: String = output("chart_sha256"),
+        /// Address of the first LoadBalancer Service (once ready).
+        load_balancer_ip: String = output("load_balancer_ip"),
     }
 }
 
-impl HelmReleaseAttributes {
-    /// The release revision.
-    pub fn revision(&self) -> Output<u64> {
-        self.0.output("revision")
-    }
-    /// sha256 of the chart archive.
-    pub fn chart_sha256(&self) -> Output<String> {
-        self.0.output("chart_sha256")
-    }
-    /// Address of the first LoadBalancer Service (once ready).
-    pub fn load_balancer_ip(&self) -> Output<String> {
-        self.0.output("load_balancer_ip")
-    }
-    /// The id (`namespace/name`).
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-}
-
-impl Resource for HelmRelease {
-    const KIND: &'static str = "helm_release";
-    type Attributes = HelmReleaseAttributes;
-}
-
-/// The `helm_release` driver.
-#[derive(Debug)]
-pub struct HelmReleaseDriver {
-    schema: Schema,
-}
-
-impl Default for HelmReleaseDriver {
-    fn default() -> Self {
-        Self::new()
-    }
+crate::declare::schema_driver! {
+    /// The `helm_release` driver.
+    HelmReleaseDriver
 }
 
 impl HelmReleaseDriver {
@@ -383,23 +356,81 @@ async fn deploy(
 ) -> Result<Value, DriverError> {
     let name = config["name"].as_str().unwrap_or_default().to_string();
     let ns = config["namespace"].as_str().unwrap_or_default().to_string();
-    let values = values_of(config);
     let rendered = render(ctx, config).await?;
     let client = client_from(config)?;
     if config["create_namespace"].as_bool() == Some(true) {
-        let ns_obj = crate::kubernetes::to_manifest(&k8s_openapi::api::core::v1::Namespace {
-            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-                name: Some(ns.clone()),
-                ..Default::default()
-            },
-            ..Default::default()
-        });
-        client
-            .apply(&ns_obj, FIELD_MANAGER, true)
-            .await
-            .map_err(kube_err)?;
+        ensure_namespace(&client, &ns).await?;
     }
-    // Normalize and order the rendered objects, fingerprinting each as helm printed it.
+    let (objects, hashes) = release_objects(&client, &name, &ns, &rendered).await?;
+    let inventory: Vec<ObjectRef> = objects.iter().map(|(r, _)| r.clone()).collect();
+    // Revision: one more than any recorded.
+    let records = release_records(&client, &ns, &name).await?;
+    let revision = last_revision(&records) + 1;
+    ctx.checkpoint(json!({"revision": revision, "inventory": inventory}))
+        .await?;
+    for (i, (r, obj)) in objects.iter().enumerate() {
+        ctx.progress(format!("applying {r} ({}/{})", i + 1, objects.len()));
+        client
+            .apply(obj, FIELD_MANAGER, true)
+            .await
+            .map_err(|e| DriverError::failed(format!("release {name}: applying {r}: {e}")))?;
+    }
+    prune(ctx, &client, &name, prior, &inventory).await?;
+    // Readiness.
+    let timeout = Duration::from_secs(config["timeout_seconds"].as_u64().unwrap_or(300));
+    let mut lb_ip = Value::Null;
+    if config["wait"].as_bool() != Some(false) {
+        lb_ip = wait_ready(ctx, &client, &name, &inventory, timeout).await?;
+    }
+    let release = Deployed {
+        name: &name,
+        namespace: &ns,
+        revision,
+        values: values_of(config),
+        rendered: &rendered,
+    };
+    record_deployed(&client, &records, &release).await?;
+    let mut attrs = config.clone();
+    if let Some(m) = attrs.as_object_mut() {
+        m.remove("kubeconfig");
+    }
+    attrs["revision"] = json!(revision);
+    attrs["chart_sha256"] = json!(rendered.chart_sha256);
+    attrs["chart_version"] = rendered.chart["version"].clone();
+    attrs["app_version"] = rendered.chart["appVersion"].clone();
+    attrs["inventory"] = json!(inventory);
+    attrs["status"] = json!("deployed");
+    attrs["load_balancer_ip"] = lb_ip;
+    attrs["missing_objects"] = json!([]);
+    attrs["object_hashes"] = Value::Object(hashes);
+    Ok(attrs)
+}
+
+/// Server-side applies the release's namespace (`create_namespace`).
+async fn ensure_namespace(client: &KubeClient, ns: &str) -> Result<(), DriverError> {
+    let ns_obj = crate::kubernetes::to_manifest(&k8s_openapi::api::core::v1::Namespace {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: Some(ns.to_string()),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    client
+        .apply(&ns_obj, FIELD_MANAGER, true)
+        .await
+        .map_err(kube_err)?;
+    Ok(())
+}
+
+/// The rendered objects normalized as helm would apply them (namespace set or dropped by the
+/// kind's scope, helm's ownership annotations and label) in apply order, and the fingerprint
+/// of each as helm printed it, by object name.
+async fn release_objects(
+    client: &KubeClient,
+    name: &str,
+    ns: &str,
+    rendered: &Rendered,
+) -> Result<(Vec<(ObjectRef, Value)>, Map<String, Value>), DriverError> {
     let mut objects = vec![];
     let mut hashes = Map::new();
     for mut obj in rendered.objects.clone() {
@@ -415,7 +446,7 @@ async fn deploy(
             .map_err(|e| DriverError::failed(format!("release {name}: {e}")))?;
         if namespaced && r.namespace.is_none() {
             obj["metadata"]["namespace"] = json!(ns);
-            r.namespace = Some(ns.clone());
+            r.namespace = Some(ns.to_string());
         }
         if !namespaced {
             r.namespace = None;
@@ -432,10 +463,15 @@ async fn deploy(
         objects.push((apply_order(&r.kind), r, obj));
     }
     objects.sort_by_key(|(o, _, _)| *o);
-    let inventory: Vec<ObjectRef> = objects.iter().map(|(_, r, _)| r.clone()).collect();
-    // Revision: one more than any recorded.
-    let records = release_records(&client, &ns, &name).await?;
-    let last = records
+    Ok((
+        objects.into_iter().map(|(_, r, obj)| (r, obj)).collect(),
+        hashes,
+    ))
+}
+
+/// The highest revision of the release's records (0 when there is none).
+fn last_revision(records: &[Value]) -> u64 {
+    records
         .iter()
         .filter_map(|s| {
             s["metadata"]["labels"]["version"]
@@ -444,62 +480,48 @@ async fn deploy(
                 .ok()
         })
         .max()
-        .unwrap_or(0);
-    let revision = last + 1;
-    ctx.checkpoint(json!({"revision": revision, "inventory": inventory}))
-        .await?;
-    for (i, (_, r, obj)) in objects.iter().enumerate() {
-        ctx.progress(format!("applying {r} ({}/{})", i + 1, objects.len()));
-        client
-            .apply(obj, FIELD_MANAGER, true)
-            .await
-            .map_err(|e| DriverError::failed(format!("release {name}: applying {r}: {e}")))?;
-    }
-    prune(ctx, &client, &name, prior, &inventory).await?;
-    // Readiness.
-    let timeout = Duration::from_secs(config["timeout_seconds"].as_u64().unwrap_or(300));
-    let mut lb_ip = Value::Null;
-    if config["wait"].as_bool() != Some(false) {
-        lb_ip = wait_ready(ctx, &client, &name, &inventory, timeout).await?;
-    }
-    // Release record.
-    let first_deployed = supersede(&client, &records).await?;
+        .unwrap_or(0)
+}
+
+/// A revision just deployed, as its release record describes it.
+struct Deployed<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    revision: u64,
+    values: Value,
+    rendered: &'a Rendered,
+}
+
+/// Supersedes the earlier `records` and writes the `deployed` record helm reads.
+async fn record_deployed(
+    client: &KubeClient,
+    records: &[Value],
+    release: &Deployed<'_>,
+) -> Result<(), DriverError> {
+    let first_deployed = supersede(client, records).await?;
     let now = now_rfc3339();
-    let release = record::release_json(&ReleaseInfo {
-        name: &name,
-        namespace: &ns,
-        revision,
+    let json = record::release_json(&ReleaseInfo {
+        name: release.name,
+        namespace: release.namespace,
+        revision: release.revision,
         status: "deployed",
         first_deployed: &first_deployed,
         last_deployed: &now,
-        description: if revision == 1 {
+        description: if release.revision == 1 {
             "Install complete"
         } else {
             "Upgrade complete"
         },
-        chart: &rendered.chart,
-        values: &values,
-        manifest: &rendered.manifest,
+        chart: &release.rendered.chart,
+        values: &release.values,
+        manifest: &release.rendered.manifest,
     });
-    let secret = record::record_secret(&release, chrono::Utc::now().timestamp());
+    let secret = record::record_secret(&json, chrono::Utc::now().timestamp());
     client
         .apply(&secret, FIELD_MANAGER, true)
         .await
         .map_err(kube_err)?;
-    let mut attrs = config.clone();
-    if let Some(m) = attrs.as_object_mut() {
-        m.remove("kubeconfig");
-    }
-    attrs["revision"] = json!(revision);
-    attrs["chart_sha256"] = json!(rendered.chart_sha256);
-    attrs["chart_version"] = rendered.chart["version"].clone();
-    attrs["app_version"] = rendered.chart["appVersion"].clone();
-    attrs["inventory"] = json!(inventory);
-    attrs["status"] = json!("deployed");
-    attrs["load_balancer_ip"] = lb_ip;
-    attrs["missing_objects"] = json!([]);
-    attrs["object_hashes"] = Value::Object(hashes);
-    Ok(attrs)
+    Ok(())
 }
 
 /// Deletes, in reverse apply order, what the previous revision applied and this one no longer

@@ -3,8 +3,7 @@
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
-    ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -26,42 +25,19 @@ pub struct KubernetesManifest {
     pub force_conflicts: Option<bool>,
 }
 
-/// Attributes of a `kubernetes_manifest`.
-#[derive(Debug, Clone)]
-pub struct KubernetesManifestAttributes(ResourceRef);
-
-impl From<ResourceRef> for KubernetesManifestAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of a `kubernetes_manifest`.
+    KubernetesManifestAttributes for KubernetesManifest = "kubernetes_manifest" {
+        /// The id (`apiVersion/Kind namespace/name`).
+        id;
+        /// The object's uid.
+        uid: String = output("uid"),
     }
 }
 
-impl KubernetesManifestAttributes {
-    /// The object's uid.
-    pub fn uid(&self) -> Output<String> {
-        self.0.output("uid")
-    }
-    /// The id (`apiVersion/Kind namespace/name`).
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-}
-
-impl Resource for KubernetesManifest {
-    const KIND: &'static str = "kubernetes_manifest";
-    type Attributes = KubernetesManifestAttributes;
-}
-
-/// The `kubernetes_manifest` driver.
-#[derive(Debug)]
-pub struct KubernetesManifestDriver {
-    schema: Schema,
-}
-
-impl Default for KubernetesManifestDriver {
-    fn default() -> Self {
-        Self::new()
-    }
+crate::declare::schema_driver! {
+    /// The `kubernetes_manifest` driver.
+    KubernetesManifestDriver
 }
 
 impl KubernetesManifestDriver {

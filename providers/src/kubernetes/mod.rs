@@ -48,6 +48,18 @@ pub(crate) fn kube_err(e: KubeError) -> DriverError {
     DriverError::failed(e.to_string())
 }
 
+/// Server-side applies `manifest` as kapstan (taking over conflicting fields) to the cluster of
+/// `config`'s kubeconfig; the live object.
+pub(crate) async fn apply_as_kapstan(
+    config: &Value,
+    manifest: &Value,
+) -> Result<Value, DriverError> {
+    client_from(config)?
+        .apply(manifest, FIELD_MANAGER, true)
+        .await
+        .map_err(kube_err)
+}
+
 /// A typed object as the JSON manifest server-side apply sends (with apiVersion and kind).
 pub(crate) fn to_manifest<K: serde::Serialize>(object: &K) -> Value {
     // k8s-openapi objects are maps of strings, numbers and maps: they always serialize.

@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
-    ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -14,7 +13,9 @@ use serde_json::{Map, Value, json};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{FIELD_MANAGER, ObjectRef, client_from, kube_err, project, string_tree, to_manifest};
+use super::{
+    ObjectRef, apply_as_kapstan, client_from, kube_err, project, string_tree, to_manifest,
+};
 
 const LEVELS: &[&str] = &["privileged", "baseline", "restricted"];
 
@@ -64,46 +65,21 @@ pub struct KubernetesNamespace {
     pub pod_security: Option<PodSecurity>,
 }
 
-/// Attributes of a `kubernetes_namespace`.
-#[derive(Debug, Clone)]
-pub struct KubernetesNamespaceAttributes(ResourceRef);
-
-impl From<ResourceRef> for KubernetesNamespaceAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of a `kubernetes_namespace`.
+    KubernetesNamespaceAttributes for KubernetesNamespace = "kubernetes_namespace" {
+        /// The id (the name).
+        id;
+        /// The namespace name (use it to order objects after the namespace).
+        name: String = output("name"),
+        /// The namespace's uid.
+        uid: String = output("uid"),
     }
 }
 
-impl KubernetesNamespaceAttributes {
-    /// The namespace name (use it to order objects after the namespace).
-    pub fn name(&self) -> Output<String> {
-        self.0.output("name")
-    }
-    /// The namespace's uid.
-    pub fn uid(&self) -> Output<String> {
-        self.0.output("uid")
-    }
-    /// The id (the name).
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-}
-
-impl Resource for KubernetesNamespace {
-    const KIND: &'static str = "kubernetes_namespace";
-    type Attributes = KubernetesNamespaceAttributes;
-}
-
-/// The `kubernetes_namespace` driver.
-#[derive(Debug)]
-pub struct KubernetesNamespaceDriver {
-    schema: Schema,
-}
-
-impl Default for KubernetesNamespaceDriver {
-    fn default() -> Self {
-        Self::new()
-    }
+crate::declare::schema_driver! {
+    /// The `kubernetes_namespace` driver.
+    KubernetesNamespaceDriver
 }
 
 impl KubernetesNamespaceDriver {
@@ -255,11 +231,7 @@ impl Driver for KubernetesNamespaceDriver {
     }
 
     async fn create(&self, _ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = client_from(config)?;
-        let live = client
-            .apply(&manifest(config), FIELD_MANAGER, true)
-            .await
-            .map_err(kube_err)?;
+        let live = apply_as_kapstan(config, &manifest(config)).await?;
         Ok(Created {
             id: config["name"].as_str().unwrap_or_default().to_string(),
             attributes: attributes(config, &live),
@@ -273,11 +245,7 @@ impl Driver for KubernetesNamespaceDriver {
         config: &Value,
         _changed: &[String],
     ) -> Result<Value, DriverError> {
-        let client = client_from(config)?;
-        let live = client
-            .apply(&manifest(config), FIELD_MANAGER, true)
-            .await
-            .map_err(kube_err)?;
+        let live = apply_as_kapstan(config, &manifest(config)).await?;
         Ok(attributes(config, &live))
     }
 

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, Input, Output, Resource, ResourceRef,
-    Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, Input, Schema, async_trait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -16,7 +15,9 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{FIELD_MANAGER, ObjectRef, client_from, kube_err, project, string_tree, to_manifest};
+use super::{
+    ObjectRef, apply_as_kapstan, client_from, kube_err, project, string_tree, to_manifest,
+};
 
 /// A Kubernetes Secret.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -40,42 +41,19 @@ pub struct KubernetesSecret {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// Attributes of a `kubernetes_secret`.
-#[derive(Debug, Clone)]
-pub struct KubernetesSecretAttributes(ResourceRef);
-
-impl From<ResourceRef> for KubernetesSecretAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of a `kubernetes_secret`.
+    KubernetesSecretAttributes for KubernetesSecret = "kubernetes_secret" {
+        /// The id (`namespace/name`).
+        id;
+        /// The Secret's name.
+        name: String = output("name"),
     }
 }
 
-impl KubernetesSecretAttributes {
-    /// The Secret's name.
-    pub fn name(&self) -> Output<String> {
-        self.0.output("name")
-    }
-    /// The id (`namespace/name`).
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-}
-
-impl Resource for KubernetesSecret {
-    const KIND: &'static str = "kubernetes_secret";
-    type Attributes = KubernetesSecretAttributes;
-}
-
-/// The `kubernetes_secret` driver.
-#[derive(Debug)]
-pub struct KubernetesSecretDriver {
-    schema: Schema,
-}
-
-impl Default for KubernetesSecretDriver {
-    fn default() -> Self {
-        Self::new()
-    }
+crate::declare::schema_driver! {
+    /// The `kubernetes_secret` driver.
+    KubernetesSecretDriver
 }
 
 impl KubernetesSecretDriver {
@@ -188,11 +166,7 @@ impl Driver for KubernetesSecretDriver {
     }
 
     async fn create(&self, _ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = client_from(config)?;
-        let live = client
-            .apply(&manifest(config), FIELD_MANAGER, true)
-            .await
-            .map_err(kube_err)?;
+        let live = apply_as_kapstan(config, &manifest(config)).await?;
         let r = reference(config);
         Ok(Created {
             id: format!("{}/{}", r.namespace.unwrap_or_default(), r.name),
@@ -207,11 +181,7 @@ impl Driver for KubernetesSecretDriver {
         config: &Value,
         _changed: &[String],
     ) -> Result<Value, DriverError> {
-        let client = client_from(config)?;
-        let live = client
-            .apply(&manifest(config), FIELD_MANAGER, true)
-            .await
-            .map_err(kube_err)?;
+        let live = apply_as_kapstan(config, &manifest(config)).await?;
         Ok(attributes(config, &live))
     }
 

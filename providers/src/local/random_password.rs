@@ -2,8 +2,7 @@
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Output, Resource,
-    ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
 };
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -44,30 +43,14 @@ impl Default for RandomPassword {
     }
 }
 
-/// Attributes of a `random_password`.
-#[derive(Debug, Clone)]
-pub struct RandomPasswordAttributes(ResourceRef);
-
-impl From<ResourceRef> for RandomPasswordAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of a `random_password`.
+    RandomPasswordAttributes for RandomPassword = "random_password" {
+        /// The id.
+        id;
+        /// The generated password (sensitive).
+        result: String = sensitive_output("result"),
     }
-}
-
-impl RandomPasswordAttributes {
-    /// The generated password (sensitive).
-    pub fn result(&self) -> Output<String> {
-        self.0.sensitive_output("result")
-    }
-    /// The id.
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-}
-
-impl Resource for RandomPassword {
-    const KIND: &'static str = "random_password";
-    type Attributes = RandomPasswordAttributes;
 }
 
 const DEFAULT_SPECIAL: &str = "!#$%&*()-_=+[]{}<>:?";

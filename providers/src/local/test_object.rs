@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Output,
-    Resource, ResourceRef, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Schema,
+    async_trait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -36,46 +36,21 @@ pub struct TestObject {
     pub store: Option<String>,
 }
 
-/// Attributes of a test object.
-#[derive(Debug, Clone)]
-pub struct TestObjectAttributes(ResourceRef);
-
-impl From<ResourceRef> for TestObjectAttributes {
-    fn from(r: ResourceRef) -> Self {
-        Self(r)
+crate::declare::kind_attributes! {
+    /// Attributes of a test object.
+    TestObjectAttributes for TestObject = "kapstan_test_object" {
+        /// The id.
+        id;
+        /// The payload as applied.
+        value: Value = output("value"),
+        /// The name.
+        name: String = output("name"),
     }
 }
 
-impl TestObjectAttributes {
-    /// The id.
-    pub fn id(&self) -> Output<String> {
-        self.0.id()
-    }
-    /// The payload as applied.
-    pub fn value(&self) -> Output<Value> {
-        self.0.output("value")
-    }
-    /// The name.
-    pub fn name(&self) -> Output<String> {
-        self.0.output("name")
-    }
-}
-
-impl Resource for TestObject {
-    const KIND: &'static str = "kapstan_test_object";
-    type Attributes = TestObjectAttributes;
-}
-
-/// The `kapstan_test_object` driver.
-#[derive(Debug)]
-pub struct TestObjectDriver {
-    schema: Schema,
-}
-
-impl Default for TestObjectDriver {
-    fn default() -> Self {
-        Self::new()
-    }
+crate::declare::schema_driver! {
+    /// The `kapstan_test_object` driver.
+    TestObjectDriver
 }
 
 impl TestObjectDriver {

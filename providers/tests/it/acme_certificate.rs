@@ -6,6 +6,8 @@
 //! unreachable server, a missing zone, invalid names and a failed challenge.
 
 use crate::common;
+use crate::steps;
+use crate::support::scw_get;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -13,7 +15,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kapstan_engine::state::LocalStore;
 use kapstan_engine::{Action, ApplyOptions, Engine, Plan, PlanMode, PlanOptions, Stack, StackSpec};
 use kapstan_providers::acme::AcmeCertificate;
 use kapstan_sandbox::{Sandbox, SandboxOptions};
@@ -133,11 +134,10 @@ async fn sandbox() -> Sandbox {
 }
 
 fn engine(api: &str, dir: &Path) -> Engine {
-    let store = Arc::new(LocalStore::open(dir, None).expect("state store"));
     let provider = common::provider(api, "http://127.0.0.1:9");
     let mut registry = common::registry(provider.clone());
     kapstan_providers::acme::register_with(&mut registry, provider);
-    Engine::new(registry, store)
+    steps::engine_with(registry, dir)
 }
 
 fn certificate(
@@ -188,18 +188,11 @@ async fn apply(engine: &Engine, spec: &StackSpec) -> Vec<String> {
 }
 
 async fn txt_records(sb: &Sandbox, zone: &str) -> Vec<Value> {
-    let v: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/domain/v2beta1/dns-zones/{zone}/records?page_size=100",
-            sb.url()
-        ))
-        .header("x-auth-token", sb.secret_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = scw_get(
+        sb,
+        &format!("/domain/v2beta1/dns-zones/{zone}/records?page_size=100"),
+    )
+    .await;
     v["records"]
         .as_array()
         .cloned()

@@ -3,16 +3,14 @@
 //! API's 412 until a deadline), and succeeds once it is gone.
 
 use crate::common;
+use crate::steps;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use kapstan_engine::state::LocalStore;
-use kapstan_engine::{ApplyOptions, Engine, PlanMode, PlanOptions, Stack, StackSpec};
+use kapstan_engine::{Engine, PlanMode, Stack, StackSpec};
 use kapstan_providers::scaleway::Zone;
 use kapstan_providers::scaleway::client::wire::lb::{AttachPrivateNetworkRequest, CreateLbRequest};
 use kapstan_providers::scaleway::vpc_private_network::PrivateNetwork;
-use kapstan_sandbox::{Sandbox, SandboxOptions};
 
 fn network_stack() -> StackSpec {
     let mut s = Stack::new(common::STACK);
@@ -27,33 +25,12 @@ fn network_stack() -> StackSpec {
 }
 
 async fn run(e: &Engine, mode: PlanMode) -> kapstan_engine::ApplyReport {
-    let p = e
-        .plan(
-            &network_stack(),
-            &PlanOptions {
-                mode,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("plan");
-    e.apply(&p, &ApplyOptions::default()).await.expect("apply")
+    steps::run(e, &network_stack(), mode).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_load_balancer_on_the_network_is_named_and_blocks_its_deletion() {
-    let sb = Sandbox::start(SandboxOptions {
-        speed: 2000.0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let provider = common::provider(sb.url(), "http://127.0.0.1:9");
-    let e = Engine::new(
-        common::registry(provider.clone()),
-        Arc::new(LocalStore::open(dir.path(), None).unwrap()),
-    );
+    let (_sandbox, provider, e, _dir) = steps::sandbox_engine(2000.0).await;
     assert!(run(&e, PlanMode::Normal).await.is_success());
     let pn = e.state(common::STACK).await.unwrap().resources["network"]
         .id

@@ -4,12 +4,11 @@
 //! either, with an error that says why.
 
 use crate::common;
+use crate::steps::{self, run};
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use kapstan_engine::state::LocalStore;
-use kapstan_engine::{ApplyOptions, ApplyReport, Engine, PlanMode, PlanOptions, Stack, StackSpec};
+use kapstan_engine::{ApplyReport, Engine, PlanMode, Stack, StackSpec};
 use kapstan_providers::kubernetes::{KubeClient, ObjectRef};
 use kapstan_providers::scaleway::Region;
 use kapstan_providers::scaleway::k8s_cluster::Cluster;
@@ -52,28 +51,11 @@ fn cluster_stack(with_pool: bool) -> StackSpec {
     s.build()
 }
 
-async fn run(e: &Engine, spec: &StackSpec, mode: PlanMode) -> ApplyReport {
-    let p = e
-        .plan(
-            spec,
-            &PlanOptions {
-                mode,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("plan");
-    e.apply(&p, &ApplyOptions::default()).await.expect("apply")
-}
-
 async fn setup(options: SandboxOptions, with_pool: bool) -> (Sandbox, Engine, tempfile::TempDir) {
     let sb = Sandbox::start(options).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let provider = common::provider(sb.url(), "http://127.0.0.1:9");
-    let e = Engine::new(
-        common::registry(provider),
-        Arc::new(LocalStore::open(dir.path(), None).unwrap()),
-    );
+    let e = steps::engine_with(common::registry(provider), dir.path());
     let report = run(&e, &cluster_stack(with_pool), PlanMode::Normal).await;
     assert!(report.is_success(), "{:?}", report.failed);
     (sb, e, dir)

@@ -5,20 +5,13 @@
 
 use crate::steps;
 
-use crate::common;
+use std::sync::atomic::Ordering;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-
-use axum::Router;
-use axum::http::StatusCode;
-use kapstan_engine::state::LocalStore;
-use kapstan_engine::{
-    Action, ApplyOptions, DeclaredResource, Engine, EventSink, PlanMode, PlanOptions, StackSpec,
-};
+use crate::support::{counting_api, scw_get, scw_post};
+use kapstan_engine::{Action, ApplyOptions, DeclaredResource, PlanMode, PlanOptions, StackSpec};
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
-use steps::{apply_ok, changes, plan};
+use steps::{apply_ok, assert_each_refused, changes, harness, plan};
 
 const STACK: &str = "cockpit";
 
@@ -74,41 +67,8 @@ async fn sandbox(faults: &str) -> Sandbox {
     .expect("sandbox starts")
 }
 
-struct Harness {
-    engine: Engine,
-    events: Arc<Mutex<Vec<String>>>,
-    dir: tempfile::TempDir,
-}
-
-fn harness(api: &str) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalStore::open(dir.path(), None).expect("state store"));
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    let engine = Engine::new(
-        common::registry(common::provider(api, "http://127.0.0.1:9")),
-        store,
-    )
-    .with_events(EventSink::new(move |e| {
-        sink.lock().unwrap().push(format!("{e:?}"));
-    }));
-    Harness {
-        engine,
-        events,
-        dir,
-    }
-}
-
 async fn cockpit_get(sb: &Sandbox, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}/cockpit/v1/regions/fr-par/{path}", sb.url()))
-        .header("x-auth-token", sb.secret_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    scw_get(sb, &format!("/cockpit/v1/regions/fr-par/{path}")).await
 }
 
 async fn remote_write(push_url: &str, token: &str) -> u16 {
@@ -148,29 +108,6 @@ async fn remote_write(push_url: &str, token: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
-}
-
-/// Every file under the state directory, as bytes.
-fn state_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.extend(std::fs::read(&p).unwrap_or_default());
-            }
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,7 +178,7 @@ async fn lifecycle_secret_handling_push_and_destroy() {
     assert!(!events.is_empty());
     assert!(!events.contains(&secret), "secret in an event");
     assert!(
-        !contains(&state_bytes(h.dir.path()), &secret),
+        !h.state_contains(&secret),
         "secret in clear in the state files"
     );
 
@@ -334,16 +271,12 @@ async fn drift_is_planned_and_import_adopts_a_source() {
     assert!(changes(&plan(&h.engine, &declared, PlanMode::Normal).await).is_empty());
 
     // Import: a logs source made elsewhere, declared with its real values, plans nothing.
-    let made: Value = http
-        .post(format!("{base}/data-sources"))
-        .header("x-auth-token", sb.secret_key())
-        .json(&json!({"name": "legacy-logs", "type": "logs", "retention_days": 14}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let made = scw_post(
+        &sb,
+        "/cockpit/v1/regions/fr-par/data-sources",
+        json!({"name": "legacy-logs", "type": "logs", "retention_days": 14}),
+    )
+    .await;
     let mut with_legacy = declared.clone();
     with_legacy.resources.push(resource(
         "legacy",
@@ -422,18 +355,7 @@ async fn lost_round() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_before_any_request() {
-    let n = Arc::new(AtomicUsize::new(0));
-    let c = n.clone();
-    let router = Router::new().fallback(move || {
-        let c = c.clone();
-        async move {
-            c.fetch_add(1, Ordering::SeqCst);
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (url, n) = counting_api().await;
     let h = harness(&url);
 
     let edit = |index: usize, key: &str, v: Value| {
@@ -479,15 +401,6 @@ async fn bad_input_is_refused_before_any_request() {
             "expected_monthly_gb",
         ),
     ];
-    for (what, s, expected) in &cases {
-        let err = h
-            .engine
-            .plan(s, &PlanOptions::default())
-            .await
-            .expect_err(what)
-            .to_string();
-        let all = format!("{err} {:?}", h.engine.validate(s).err());
-        assert!(all.contains(expected), "{what}: {all}");
-    }
+    assert_each_refused(&h.engine, &cases).await;
     assert_eq!(n.load(Ordering::SeqCst), 0, "no request for invalid input");
 }

@@ -11,11 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use kapstan_engine::{
-    Action, ApplyOptions, Driver, DriverContext, Engine, Input, PlanMode, PlanOptions, Stack,
-    StackSpec,
-};
+use kapstan_engine::{Action, Driver, DriverContext, Engine, Input, PlanMode, Stack, StackSpec};
 use kapstan_providers::coder::{
     CoderFirstUser, CoderFirstUserDriver, CoderTemplate, CoderTemplateDriver, CoderValues,
     SecretKeyRef, postgres_url,
@@ -26,14 +22,17 @@ use kapstan_providers::kubernetes::{
 };
 use kapstan_providers::local::RandomPassword;
 use kapstan_sandbox::{Sandbox, SandboxOptions};
-use kapstan_state::{LocalStore, StateStore};
 use serde_json::{Value, json};
 
-use crate::support::{official_coder_chart, tool};
+use crate::steps::{self, apply_ok, apply_plan_ok, assert_converged, changes};
+use crate::support::{official_coder_chart, scw_post, tool};
 
 struct Env {
     sandbox: Sandbox,
     kubeconfig: String,
+    /// The cluster's API server URL and admin token (from the kubeconfig).
+    server: String,
+    token: String,
     lb: String,
     coder_url: String,
     dir: tempfile::TempDir,
@@ -60,57 +59,15 @@ async fn env_with(options: SandboxOptions) -> Env {
 /// balancer with its loopback endpoint.
 async fn sandbox_cluster(options: SandboxOptions) -> Env {
     let sandbox = Sandbox::start(options).await.unwrap();
+    let cluster = sandbox.create_cluster("coder-dev").await.unwrap();
     let http = reqwest::Client::new();
     let base = sandbox.url().to_string();
-    let key = sandbox.secret_key().to_string();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{base}{path}"))
-            .header("x-auth-token", &key)
-            .json(&body)
-            .send()
-    };
-    let pn: Value = post(
-        "/vpc/v2/regions/fr-par/private-networks",
-        json!({"name": "pn"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let cluster: Value = post(
-        "/k8s/v1/regions/fr-par/clusters",
-        json!({"name": "coder-dev", "version": "1.32.13", "cni": "cilium", "private_network_id": pn["id"]}),
-    )
-    .await.unwrap().json().await.unwrap();
-    let lb: Value = post(
+    let lb = scw_post(
+        &sandbox,
         "/lb/v1/zones/fr-par-1/lbs",
         json!({"name": "coder-dev", "type": "LB-S"}),
     )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let id = cluster["id"].as_str().unwrap();
-    let kubeconfig = loop {
-        let r = http
-            .get(format!(
-                "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
-            ))
-            .header("x-auth-token", &key)
-            .send()
-            .await
-            .unwrap();
-        if r.status().is_success() {
-            let v: Value = r.json().await.unwrap();
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(v["content"].as_str().unwrap())
-                .unwrap();
-            break String::from_utf8(raw).unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    .await;
     let lb_id = lb["id"].as_str().unwrap().to_string();
     let ep: Value = http
         .get(format!("{base}/sandbox/v1/lb-endpoints/fr-par-1/{lb_id}"))
@@ -121,11 +78,13 @@ async fn sandbox_cluster(options: SandboxOptions) -> Env {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("kubeconfig"), &kubeconfig).unwrap();
+    std::fs::write(dir.path().join("kubeconfig"), &cluster.kubeconfig).unwrap();
     Env {
         coder_url: ep["url"].as_str().unwrap().to_string(),
         sandbox,
-        kubeconfig,
+        kubeconfig: cluster.kubeconfig,
+        server: cluster.server,
+        token: cluster.token,
         lb: format!("fr-par-1/{lb_id}"),
         dir,
     }
@@ -269,9 +228,18 @@ impl Env {
     }
 }
 
+/// Coder's health endpoint at `url` answers 200.
+async fn assert_healthy(url: &str) {
+    let health = reqwest::Client::new()
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200, "{url}/healthz");
+}
+
 fn engine(dir: &Path) -> Engine {
-    let store: Arc<dyn StateStore> = Arc::new(LocalStore::open(dir, None).unwrap());
-    Engine::new(kapstan_providers::registry(), store)
+    steps::engine_with(kapstan_providers::registry(), dir)
 }
 
 /// The real kubectl and helm see what kapstan applied: the Deployment, the namespace's Pod
@@ -371,22 +339,11 @@ async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
     let engine = engine(state.path());
 
     let spec = e.stack(&t1, &t2);
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
-    assert!(
-        report.failed.is_empty(),
-        "apply failed: {:?}",
-        report.failed
-    );
+    apply_ok(&engine, &spec, PlanMode::Normal).await;
 
     // Coder answers at the access URL, with its first user.
     let http = reqwest::Client::new();
-    let health = http
-        .get(format!("{}/healthz", e.coder_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
+    assert_healthy(&e.coder_url).await;
     let first = http
         .get(format!("{}/api/v2/users/first", e.coder_url))
         .send()
@@ -397,14 +354,7 @@ async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
     real_tools_see_the_release(&e);
 
     // Nothing to do afterwards.
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let changed: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| c.address.clone())
-        .collect();
-    assert!(changed.is_empty(), "second plan not empty: {changed:?}");
+    let plan = assert_converged(&engine, &spec, "second plan").await;
 
     // No secret in the plan output.
     let rendered = serde_json::to_string(&plan).unwrap();
@@ -420,34 +370,18 @@ async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
     )
     .unwrap();
     let spec = e.stack(&t1, &t2);
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let changed: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| (c.address.clone(), c.action))
-        .collect();
-    assert_eq!(changed, vec![("tpl_k8s".to_string(), Action::Update)]);
-    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    assert!(plan.changes.iter().all(|c| c.action == Action::NoOp));
+    let plan = steps::plan(&engine, &spec, PlanMode::Normal).await;
+    assert_eq!(
+        changes(&plan),
+        vec![("tpl_k8s".to_string(), Action::Update)]
+    );
+    apply_plan_ok(&engine, &plan).await;
+    assert_converged(&engine, &spec, "after the template update").await;
 
     empty_template_reports_coders_build_error(&e, &engine).await;
 
     // Destroy leaves nothing behind.
-    let plan = engine
-        .plan(
-            &spec,
-            &PlanOptions {
-                mode: PlanMode::Destroy,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    apply_ok(&engine, &spec, PlanMode::Destroy).await;
     let (ok, out, _) = e.run("helm", &["list", "-A", "-a"]);
     assert!(ok && !out.contains("coder-2.21.1"), "{out}");
     let (ok, _, err) = e.run("kubectl", &["get", "namespace", "coder"]);
@@ -511,13 +445,7 @@ async fn coder_phase_runs_the_official_coder_chart() {
     let state = tempfile::tempdir().unwrap();
     let engine = engine(state.path());
     let spec = e.stack(&t1, &t2);
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let report = engine.apply(&plan, &ApplyOptions::default()).await.unwrap();
-    assert!(
-        report.failed.is_empty(),
-        "apply with the official chart failed: {:?}",
-        report.failed
-    );
+    apply_ok(&engine, &spec, PlanMode::Normal).await;
 
     // What the official chart renders, as the real kubectl sees it.
     let (ok, out, err) = e.run(
@@ -543,13 +471,7 @@ async fn coder_phase_runs_the_official_coder_chart() {
         assert!(ok, "{kind}/{name} of the official chart is missing: {err}");
     }
     // Coder runs behind the load balancer for it.
-    let http = reqwest::Client::new();
-    let health = http
-        .get(format!("{}/healthz", e.coder_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
+    assert_healthy(&e.coder_url).await;
     let (ok, out, err) = e.run("helm", &["list", "-n", "coder"]);
     assert!(ok, "{err}");
     assert!(
@@ -558,17 +480,7 @@ async fn coder_phase_runs_the_official_coder_chart() {
     );
 
     // The real chart's quirks do not make the release look changed.
-    let plan = engine.plan(&spec, &PlanOptions::default()).await.unwrap();
-    let changed: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| c.address.clone())
-        .collect();
-    assert!(
-        changed.is_empty(),
-        "second plan with the official chart not empty: {changed:?}"
-    );
+    assert_converged(&engine, &spec, "second plan with the official chart").await;
     e.sandbox.shutdown().await;
 }
 
@@ -653,7 +565,8 @@ const OWNER_PASSWORD: &str = "Kx7#mQ2$vL9@pR4!wT6&";
 async fn coder_only(speed: f64, coder: kapstan_sandbox::CoderOptions) -> (Sandbox, String) {
     let Env {
         sandbox,
-        kubeconfig,
+        server,
+        token,
         lb,
         coder_url: url,
         ..
@@ -664,13 +577,6 @@ async fn coder_only(speed: f64, coder: kapstan_sandbox::CoderOptions) -> (Sandbo
     })
     .await;
     let http = reqwest::Client::new();
-    let field = |k: &str| {
-        kubeconfig
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(k).map(str::to_string))
-            .unwrap()
-    };
-    let (server, token) = (field("server: "), field("token: "));
     let labels = json!({"app.kubernetes.io/name": "coder"});
     for (path, body) in [
         (
@@ -723,6 +629,32 @@ fn template_config(url: &str, name: &str, dir: &Path) -> Value {
     let hash = kapstan_providers::coder::archive_dir(dir).unwrap().sha256;
     json!({"url": url, "email": "admin@example.com", "password": OWNER_PASSWORD, "name": name,
         "directory": dir.display().to_string(), "source_hash": hash, "timeout_seconds": 60})
+}
+
+/// A Coder with its first user ([`coder_only`]), its URL, a directory for template files, and
+/// the template driver with its context.
+async fn templates(
+    speed: f64,
+) -> (
+    Sandbox,
+    String,
+    tempfile::TempDir,
+    CoderTemplateDriver,
+    DriverContext,
+) {
+    let (sandbox, url) = coder_only(speed, Default::default()).await;
+    (
+        sandbox,
+        url,
+        tempfile::tempdir().unwrap(),
+        CoderTemplateDriver::new(),
+        DriverContext::detached("t", "tpl"),
+    )
+}
+
+/// The driver config of a template `name` whose `main.tf` (under `root`) holds `body`.
+fn template_in(url: &str, root: &Path, name: &str, body: &str) -> Value {
+    template_config(url, name, &tf_dir(root, name, body))
 }
 
 fn tf_dir(root: &Path, name: &str, body: &str) -> PathBuf {
@@ -815,18 +747,12 @@ async fn fifteen_pushes_log_in_once_poll_politely_and_stay_within_the_upload_bud
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_metadata_update_keeps_console_settings_and_uploads_nothing() {
-    let (sandbox, url) = coder_only(200.0, Default::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let driver = CoderTemplateDriver::new();
-    let ctx = DriverContext::detached("t", "tpl");
-    let mut config = template_config(
+    let (sandbox, url, dir, driver, ctx) = templates(200.0).await;
+    let mut config = template_in(
         &url,
+        dir.path(),
         "docker",
-        &tf_dir(
-            dir.path(),
-            "docker",
-            "resource \"null_resource\" \"a\" {}\n",
-        ),
+        "resource \"null_resource\" \"a\" {}\n",
     );
     config["display_name"] = json!("Docker");
     let created = driver.create(&ctx, &config).await.unwrap();
@@ -875,10 +801,7 @@ async fn a_metadata_update_keeps_console_settings_and_uploads_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_failures_quote_the_log_and_stuck_jobs_fail_fast() {
-    let (_sandbox, url) = coder_only(200.0, Default::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let driver = CoderTemplateDriver::new();
-    let ctx = DriverContext::detached("t", "tpl");
+    let (_sandbox, url, dir, driver, ctx) = templates(200.0).await;
     let body = format!(
         "# kapstan-sandbox: fail=Unsupported argument \"imgae\" (token {OWNER_PASSWORD})\n"
     );
@@ -974,11 +897,7 @@ async fn pushes_survive_429s_and_5xx_and_use_the_default_organization() {
     let dir = tempfile::tempdir().unwrap();
     let driver = CoderTemplateDriver::new();
     for i in 0..4 {
-        let config = template_config(
-            &url,
-            &format!("f{i}"),
-            &tf_dir(dir.path(), &format!("f{i}"), &format!("# {i}\n")),
-        );
+        let config = template_in(&url, dir.path(), &format!("f{i}"), &format!("# {i}\n"));
         driver
             .create(&DriverContext::detached("t", "tpl"), &config)
             .await
@@ -1037,18 +956,12 @@ async fn names_and_passwords_coder_refuses_are_reported_before_any_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_template_with_workspaces_fails_first_unless_told_to_delete_them() {
-    let (_sandbox, url) = coder_only(20.0, Default::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let driver = CoderTemplateDriver::new();
-    let ctx = DriverContext::detached("t", "tpl");
-    let config = template_config(
+    let (_sandbox, url, dir, driver, ctx) = templates(20.0).await;
+    let config = template_in(
         &url,
+        dir.path(),
         "docker",
-        &tf_dir(
-            dir.path(),
-            "docker",
-            "resource \"null_resource\" \"a\" {}\n",
-        ),
+        "resource \"null_resource\" \"a\" {}\n",
     );
     let created = driver.create(&ctx, &config).await.unwrap();
     let token = owner_token(&url).await;

@@ -6,18 +6,15 @@
 //! default `<workspace>/.tools/bin`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
-use base64::Engine as _;
 use kapstan_engine::{
-    Action, ApplyOptions, Engine, Input, ObjectChange, Plan, PlanOptions, Stack, StackSpec,
+    Action, ApplyOptions, Input, ObjectChange, Plan, PlanOptions, Stack, StackSpec,
 };
 use kapstan_providers::helm::{HelmRelease, set_helm_override};
 use kapstan_sandbox::{Sandbox, SandboxOptions};
-use kapstan_state::{LocalStore, StateStore};
 use serde_json::{Value, json};
 
+use crate::steps;
 use crate::support::tool;
 
 fn helm() -> PathBuf {
@@ -33,53 +30,7 @@ async fn cluster() -> (Sandbox, String) {
     })
     .await
     .unwrap();
-    let http = reqwest::Client::new();
-    let base = sandbox.url().to_string();
-    let key = sandbox.secret_key().to_string();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{base}{path}"))
-            .header("x-auth-token", &key)
-            .json(&body)
-            .send()
-    };
-    let pn: Value = post(
-        "/vpc/v2/regions/fr-par/private-networks",
-        json!({"name": "pn"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let cluster: Value = post(
-        "/k8s/v1/regions/fr-par/clusters",
-        json!({"name": "describe", "version": "1.32.13", "cni": "cilium",
-            "private_network_id": pn["id"]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let id = cluster["id"].as_str().unwrap();
-    let kubeconfig = loop {
-        let r = http
-            .get(format!(
-                "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
-            ))
-            .header("x-auth-token", &key)
-            .send()
-            .await
-            .unwrap();
-        if r.status().is_success() {
-            let v: Value = r.json().await.unwrap();
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(v["content"].as_str().unwrap())
-                .unwrap();
-            break String::from_utf8(raw).unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let kubeconfig = sandbox.create_cluster("describe").await.unwrap().kubeconfig;
     (sandbox, kubeconfig)
 }
 
@@ -135,8 +86,7 @@ fn coder(plan: &Plan) -> (Action, Vec<ObjectChange>) {
 async fn helm_plans_list_the_objects_a_change_touches() {
     let (sandbox, kubeconfig) = cluster().await;
     let state = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> = Arc::new(LocalStore::open(state.path(), None).unwrap());
-    let engine = Engine::new(kapstan_providers::registry(), store);
+    let engine = steps::engine_with(kapstan_providers::registry(), state.path());
     let plan_of = |values: Value, password: bool| {
         let spec = stack(&sandbox, &kubeconfig, values, password);
         let engine = &engine;

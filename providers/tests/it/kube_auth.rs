@@ -11,7 +11,7 @@ use base64::Engine as _;
 use kapstan_providers::kubernetes::k8s_openapi::api::core::v1::ConfigMap;
 use kapstan_providers::kubernetes::{KubeClient, KubeError, ObjectRef};
 use kapstan_sandbox::{Sandbox, SandboxOptions};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A sandbox cluster: its API server URL and admin token.
 async fn sandbox_cluster() -> (Sandbox, String, String) {
@@ -21,60 +21,8 @@ async fn sandbox_cluster() -> (Sandbox, String, String) {
     })
     .await
     .expect("sandbox starts");
-    let http = reqwest::Client::new();
-    let base = sandbox.url().to_string();
-    let key = sandbox.secret_key().to_string();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{base}{path}"))
-            .header("x-auth-token", &key)
-            .json(&body)
-            .send()
-    };
-    let pn: Value = post(
-        "/vpc/v2/regions/fr-par/private-networks",
-        json!({"name": "pn"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let cluster: Value = post(
-        "/k8s/v1/regions/fr-par/clusters",
-        json!({"name": "c1", "version": "1.32.13", "cni": "cilium", "private_network_id": pn["id"]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let id = cluster["id"].as_str().expect("cluster id").to_string();
-    let kubeconfig = loop {
-        let r = http
-            .get(format!(
-                "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
-            ))
-            .header("x-auth-token", &key)
-            .send()
-            .await
-            .unwrap();
-        if r.status().is_success() {
-            let v: Value = r.json().await.unwrap();
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(v["content"].as_str().unwrap())
-                .unwrap();
-            break String::from_utf8(raw).unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let field = |name: &str| {
-        kubeconfig
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(name))
-            .unwrap()
-            .to_string()
-    };
-    (sandbox, field("server: "), field("token: "))
+    let cluster = sandbox.create_cluster("c1").await.expect("cluster");
+    (sandbox, cluster.server, cluster.token)
 }
 
 fn kubeconfig_with_user(server: &str, user: &str) -> String {

@@ -3,16 +3,13 @@
 //! in place and the apply converges; an IP the API cannot detach is named in the error.
 
 use crate::common;
+use crate::steps;
 
-use std::sync::Arc;
-
-use kapstan_engine::state::LocalStore;
-use kapstan_engine::{Action, ApplyOptions, Engine, PlanOptions, Stack, StackSpec};
+use kapstan_engine::{Action, Engine, PlanMode, PlanOptions, Stack, StackSpec};
 use kapstan_providers::scaleway::Zone;
 use kapstan_providers::scaleway::client::wire::lb::{CreateIpRequest, UpdateIpRequest};
 use kapstan_providers::scaleway::lb::Lb;
 use kapstan_providers::scaleway::lb_ip::LbIp;
-use kapstan_sandbox::{Sandbox, SandboxOptions};
 
 fn lb_stack(extra_ip: bool) -> StackSpec {
     let mut s = Stack::new(common::STACK);
@@ -55,22 +52,12 @@ async fn changes(e: &Engine, spec: &StackSpec) -> Vec<(String, Action, Vec<Strin
 }
 
 async fn apply(e: &Engine, spec: &StackSpec) -> kapstan_engine::ApplyReport {
-    let p = e.plan(spec, &PlanOptions::default()).await.expect("plan");
-    e.apply(&p, &ApplyOptions::default()).await.expect("apply")
+    steps::run(e, spec, PlanMode::Normal).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ip_attached_out_of_band_is_an_update_not_a_replacement() {
-    let sb = Sandbox::start(SandboxOptions {
-        speed: 2000.0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalStore::open(dir.path(), None).unwrap());
-    let provider = common::provider(sb.url(), "http://127.0.0.1:9");
-    let e = Engine::new(common::registry(provider.clone()), store);
+    let (_sandbox, provider, e, _dir) = steps::sandbox_engine(2000.0).await;
     assert!(apply(&e, &lb_stack(false)).await.is_success());
     let state = e.state(common::STACK).await.unwrap();
     let lb_id = state.resources["lb"].id.clone().unwrap();
@@ -146,10 +133,7 @@ async fn an_ip_attached_out_of_band_is_an_update_not_a_replacement() {
     // (A fresh state, since the first load balancer keeps its undetachable IP.)
     client.lb(&zone).delete_lb(&lb_id, false).await.unwrap();
     let fresh = tempfile::tempdir().unwrap();
-    let e3 = Engine::new(
-        common::registry(provider.clone()),
-        Arc::new(LocalStore::open(fresh.path(), None).unwrap()),
-    );
+    let e3 = steps::engine_with(common::registry(provider.clone()), fresh.path());
     assert!(apply(&e3, &lb_stack(false)).await.is_success());
     let first_lb = e3.state(common::STACK).await.unwrap().resources["lb"]
         .id

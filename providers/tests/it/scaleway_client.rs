@@ -35,6 +35,11 @@ fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
+/// The configuration from the environment `pairs` alone (no flags).
+fn load_env(pairs: &[(&str, &str)]) -> Result<ScalewayConfig, ConfigError> {
+    ScalewayConfig::load(&ConfigOverrides::default(), &env(pairs))
+}
+
 fn write_config(dir: &Path, yaml: &str) -> PathBuf {
     let path = dir.join("config.yaml");
     std::fs::write(&path, yaml).unwrap();
@@ -48,14 +53,11 @@ fn write_config(dir: &Path, yaml: &str) -> PathBuf {
 #[test]
 fn config_from_env_only_uses_defaults_for_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", dir.path().to_str().unwrap()),
-            ("SCW_SECRET_KEY", SECRET),
-            ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("HOME", dir.path().to_str().unwrap()),
+        ("SCW_SECRET_KEY", SECRET),
+        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+    ])
     .unwrap();
     assert_eq!(cfg.secret_key.expose(), SECRET);
     assert_eq!(cfg.project_id, PROJECT);
@@ -81,11 +83,7 @@ fn config_precedence_flags_over_env_over_file_over_defaults() {
     let path_s = path.to_str().unwrap();
 
     // File only.
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[("SCW_CONFIG_PATH", path_s)]),
-    )
-    .unwrap();
+    let cfg = load_env(&[("SCW_CONFIG_PATH", path_s)]).unwrap();
     assert_eq!(cfg.secret_key.expose(), OTHER_SECRET);
     assert_eq!(cfg.project_id, OTHER_PROJECT);
     assert_eq!(cfg.access_key.as_deref(), Some(ACCESS));
@@ -99,16 +97,13 @@ fn config_precedence_flags_over_env_over_file_over_defaults() {
     );
 
     // Env beats the file.
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("SCW_CONFIG_PATH", path_s),
-            ("SCW_SECRET_KEY", SECRET),
-            ("SCW_DEFAULT_REGION", "nl-ams"),
-            ("SCW_DEFAULT_ZONE", "nl-ams-3"),
-            ("SCW_API_URL", "http://env.example/"),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("SCW_CONFIG_PATH", path_s),
+        ("SCW_SECRET_KEY", SECRET),
+        ("SCW_DEFAULT_REGION", "nl-ams"),
+        ("SCW_DEFAULT_ZONE", "nl-ams-3"),
+        ("SCW_API_URL", "http://env.example/"),
+    ])
     .unwrap();
     assert_eq!(cfg.secret_key.expose(), SECRET);
     assert_eq!(cfg.project_id, OTHER_PROJECT, "unset in env: from the file");
@@ -150,15 +145,12 @@ fn config_precedence_flags_over_env_over_file_over_defaults() {
 fn config_legacy_environment_names() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().to_str().unwrap();
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", home),
-            ("SCW_TOKEN", SECRET),
-            ("SCALEWAY_ORGANIZATION", PROJECT),
-            ("SCW_REGION", "ams1"),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("HOME", home),
+        ("SCW_TOKEN", SECRET),
+        ("SCALEWAY_ORGANIZATION", PROJECT),
+        ("SCW_REGION", "ams1"),
+    ])
     .unwrap();
     assert_eq!(cfg.secret_key.expose(), SECRET);
     assert_eq!(cfg.secret_key_source, ConfigSource::Env("SCW_TOKEN"));
@@ -168,17 +160,14 @@ fn config_legacy_environment_names() {
     assert_eq!(cfg.zone.as_str(), "nl-ams-1", "zone derived from region");
 
     // Old Terraform setups kept the secret token in SCALEWAY_ACCESS_KEY.
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", home),
-            ("SCALEWAY_ACCESS_KEY", SECRET),
-            ("SCALEWAY_TOKEN", OTHER_SECRET),
-            ("SCALEWAY_REGION", "pl-waw"),
-            ("SCW_DEFAULT_ORGANIZATION_ID", OTHER_PROJECT),
-            ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("HOME", home),
+        ("SCALEWAY_ACCESS_KEY", SECRET),
+        ("SCALEWAY_TOKEN", OTHER_SECRET),
+        ("SCALEWAY_REGION", "pl-waw"),
+        ("SCW_DEFAULT_ORGANIZATION_ID", OTHER_PROJECT),
+        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+    ])
     .unwrap();
     assert_eq!(
         cfg.secret_key.expose(),
@@ -189,14 +178,11 @@ fn config_legacy_environment_names() {
     assert_eq!(cfg.region.as_str(), "pl-waw");
     assert_eq!(cfg.project_id, PROJECT);
 
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", home),
-            ("SCALEWAY_ACCESS_KEY", SECRET),
-            ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("HOME", home),
+        ("SCALEWAY_ACCESS_KEY", SECRET),
+        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+    ])
     .unwrap();
     assert_eq!(cfg.secret_key.expose(), SECRET);
     assert_eq!(
@@ -205,18 +191,15 @@ fn config_legacy_environment_names() {
     );
 
     // Modern names win over legacy ones.
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", home),
-            ("SCW_SECRET_KEY", SECRET),
-            ("SCW_TOKEN", OTHER_SECRET),
-            ("SCW_DEFAULT_REGION", "fr-par"),
-            ("SCW_REGION", "nl-ams"),
-            ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-            ("SCALEWAY_ACCESS_KEY", ACCESS),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("HOME", home),
+        ("SCW_SECRET_KEY", SECRET),
+        ("SCW_TOKEN", OTHER_SECRET),
+        ("SCW_DEFAULT_REGION", "fr-par"),
+        ("SCW_REGION", "nl-ams"),
+        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+        ("SCALEWAY_ACCESS_KEY", ACCESS),
+    ])
     .unwrap();
     assert_eq!(cfg.secret_key.expose(), SECRET);
     assert_eq!(cfg.region.as_str(), "fr-par");
@@ -238,22 +221,14 @@ fn config_profiles_active_profile_and_scw_profile() {
     let path_s = path.to_str().unwrap();
 
     // active_profile, merged over the top level.
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[("SCW_CONFIG_PATH", path_s)]),
-    )
-    .unwrap();
+    let cfg = load_env(&[("SCW_CONFIG_PATH", path_s)]).unwrap();
     assert_eq!(cfg.profile.as_deref(), Some("prod"));
     assert_eq!(cfg.secret_key.expose(), SECRET, "inherited from top level");
     assert_eq!(cfg.region.as_str(), "nl-ams");
     assert_eq!(cfg.zone.as_str(), "nl-ams-2");
 
     // SCW_PROFILE beats active_profile.
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[("SCW_CONFIG_PATH", path_s), ("SCW_PROFILE", "staging")]),
-    )
-    .unwrap();
+    let cfg = load_env(&[("SCW_CONFIG_PATH", path_s), ("SCW_PROFILE", "staging")]).unwrap();
     assert_eq!(cfg.profile.as_deref(), Some("staging"));
     assert_eq!(cfg.secret_key.expose(), OTHER_SECRET);
     assert_eq!(cfg.project_id, OTHER_PROJECT);
@@ -273,11 +248,7 @@ fn config_profiles_active_profile_and_scw_profile() {
     assert_eq!(cfg.secret_key.expose(), SECRET);
 
     // Unknown profile: an error naming what exists.
-    let err = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[("SCW_CONFIG_PATH", path_s), ("SCW_PROFILE", "nope")]),
-    )
-    .unwrap_err();
+    let err = load_env(&[("SCW_CONFIG_PATH", path_s), ("SCW_PROFILE", "nope")]).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ConfigError::ProfileNotFound { .. }), "{msg}");
     assert!(msg.contains("\"nope\"") && msg.contains("prod") && msg.contains("staging"));
@@ -293,11 +264,7 @@ fn config_default_file_location_and_scw_config_path() {
         &scw_dir,
         &format!("secret_key: {SECRET}\ndefault_project_id: {PROJECT}\ndefault_zone: pl-waw-3\n"),
     );
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[("HOME", home.path().to_str().unwrap())]),
-    )
-    .unwrap();
+    let cfg = load_env(&[("HOME", home.path().to_str().unwrap())]).unwrap();
     assert_eq!(
         cfg.config_file.as_deref(),
         Some(scw_dir.join("config.yaml").as_path())
@@ -317,13 +284,10 @@ fn config_default_file_location_and_scw_config_path() {
         &xdg_scw,
         &format!("secret_key: {OTHER_SECRET}\ndefault_project_id: {PROJECT}\n"),
     );
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", home.path().to_str().unwrap()),
-            ("XDG_CONFIG_HOME", xdg.path().to_str().unwrap()),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("HOME", home.path().to_str().unwrap()),
+        ("XDG_CONFIG_HOME", xdg.path().to_str().unwrap()),
+    ])
     .unwrap();
     assert_eq!(cfg.secret_key.expose(), OTHER_SECRET);
 
@@ -333,24 +297,18 @@ fn config_default_file_location_and_scw_config_path() {
         other.path(),
         &format!("secret_key: {SECRET}\ndefault_project_id: {OTHER_PROJECT}\n"),
     );
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", home.path().to_str().unwrap()),
-            ("SCW_CONFIG_PATH", explicit.to_str().unwrap()),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("HOME", home.path().to_str().unwrap()),
+        ("SCW_CONFIG_PATH", explicit.to_str().unwrap()),
+    ])
     .unwrap();
     assert_eq!(cfg.project_id, OTHER_PROJECT);
     let missing = other.path().join("absent.yaml");
-    let err = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("SCW_CONFIG_PATH", missing.to_str().unwrap()),
-            ("SCW_SECRET_KEY", SECRET),
-            ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-        ]),
-    )
+    let err = load_env(&[
+        ("SCW_CONFIG_PATH", missing.to_str().unwrap()),
+        ("SCW_SECRET_KEY", SECRET),
+        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+    ])
     .unwrap_err();
     assert!(matches!(err, ConfigError::ConfigFile { .. }), "{err}");
     assert!(err.to_string().contains("absent.yaml"));
@@ -359,11 +317,7 @@ fn config_default_file_location_and_scw_config_path() {
 #[test]
 fn missing_credentials_message_names_variables_profile_and_file() {
     let home = tempfile::tempdir().unwrap();
-    let err = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[("HOME", home.path().to_str().unwrap())]),
-    )
-    .unwrap_err();
+    let err = load_env(&[("HOME", home.path().to_str().unwrap())]).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ConfigError::MissingCredentials(_)));
     for needle in [
@@ -384,13 +338,10 @@ fn missing_credentials_message_names_variables_profile_and_file() {
         dir.path(),
         &format!("profiles:\n  ci:\n    secret_key: {SECRET}\n"),
     );
-    let err = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("SCW_CONFIG_PATH", path.to_str().unwrap()),
-            ("SCW_PROFILE", "ci"),
-        ]),
-    )
+    let err = load_env(&[
+        ("SCW_CONFIG_PATH", path.to_str().unwrap()),
+        ("SCW_PROFILE", "ci"),
+    ])
     .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("SCW_DEFAULT_PROJECT_ID"), "{msg}");
@@ -442,14 +393,11 @@ fn config_rejects_bad_localities_and_keys() {
     ));
 
     let home = tempfile::tempdir().unwrap();
-    let err = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", home.path().to_str().unwrap()),
-            ("SCW_SECRET_KEY", "not-a-uuid-secret-value"),
-            ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-        ]),
-    )
+    let err = load_env(&[
+        ("HOME", home.path().to_str().unwrap()),
+        ("SCW_SECRET_KEY", "not-a-uuid-secret-value"),
+        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+    ])
     .unwrap_err();
     assert!(matches!(err, ConfigError::InvalidSecretKey { .. }));
     assert!(!err.to_string().contains("not-a-uuid-secret-value"));
@@ -497,14 +445,11 @@ fn secret_key_is_redacted_everywhere() {
     assert!(format!("{key:?}").contains("redacted"));
 
     let home = tempfile::tempdir().unwrap();
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", home.path().to_str().unwrap()),
-            ("SCW_SECRET_KEY", SECRET),
-            ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("HOME", home.path().to_str().unwrap()),
+        ("SCW_SECRET_KEY", SECRET),
+        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+    ])
     .unwrap();
     assert!(!format!("{cfg:?}").contains(SECRET));
     assert!(
@@ -883,15 +828,12 @@ fn test_options() -> ClientOptions {
 
 fn client_for(url: &str, options: ClientOptions) -> Client {
     let home = tempfile::tempdir().unwrap();
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", home.path().to_str().unwrap()),
-            ("SCW_SECRET_KEY", SECRET),
-            ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-            ("SCW_API_URL", url),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("HOME", home.path().to_str().unwrap()),
+        ("SCW_SECRET_KEY", SECRET),
+        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+        ("SCW_API_URL", url),
+    ])
     .unwrap();
     Client::with_options(cfg, options).unwrap()
 }
@@ -1731,15 +1673,12 @@ async fn the_secret_key_never_reaches_the_logs() {
         _ => Reply::json(200, r#"{"id":"i","status":"ready"}"#),
     })
     .await;
-    let cfg = ScalewayConfig::load(
-        &ConfigOverrides::default(),
-        &env(&[
-            ("HOME", home.path().to_str().unwrap()),
-            ("SCW_TOKEN", SECRET),
-            ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-            ("SCW_API_URL", &fake.url),
-        ]),
-    )
+    let cfg = load_env(&[
+        ("HOME", home.path().to_str().unwrap()),
+        ("SCW_TOKEN", SECRET),
+        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+        ("SCW_API_URL", &fake.url),
+    ])
     .unwrap();
     let client = Client::with_options(cfg, test_options())
         .unwrap()

@@ -5,27 +5,22 @@
 
 use crate::steps;
 
-use crate::common;
-
 use std::net::Ipv4Addr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use axum::Router;
-use axum::http::StatusCode;
+use crate::support::{counting_api, scw_get};
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{
     NameServerConfig, NameServerConfigGroup, ResolverConfig, ResolverOpts,
 };
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::xfer::Protocol;
-use kapstan_engine::state::LocalStore;
 use kapstan_engine::{Action, ApplyOptions, Engine, PlanMode, PlanOptions, Stack, StackSpec};
 use kapstan_providers::scaleway::domain_record::DomainRecord;
 use kapstan_providers::scaleway::domain_zone::DomainZone;
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
-use steps::{apply_ok, changes, plan};
+use steps::{apply_ok, assert_each_refused, changes, edited, engine, plan};
 
 const STACK: &str = "dns-test";
 
@@ -38,14 +33,6 @@ async fn sandbox(faults: &str) -> Sandbox {
     })
     .await
     .expect("sandbox starts")
-}
-
-fn engine(api: &str, dir: &std::path::Path) -> Engine {
-    let store = Arc::new(LocalStore::open(dir, None).expect("state store"));
-    Engine::new(
-        common::registry(common::provider(api, "http://127.0.0.1:9")),
-        store,
-    )
 }
 
 /// A zone (adopted, or a created sub-zone) and the records Coder needs.
@@ -315,18 +302,7 @@ async fn records_lifecycle_served_by_the_dns_responder() {
     apply_ok(&e, &moved, PlanMode::Destroy).await;
     assert!(non_ns(&records(&sb, "example.test").await).is_empty());
     assert!(a(&dns, "coder.example.test.").await.is_none());
-    let zones: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/domain/v2beta1/dns-zones?dns_zone=example.test",
-            sb.url()
-        ))
-        .header("x-auth-token", sb.secret_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let zones = scw_get(&sb, "/domain/v2beta1/dns-zones?dns_zone=example.test").await;
     assert_eq!(zones["total_count"], 1);
 }
 
@@ -427,18 +403,7 @@ async fn missing_or_inactive_zones_fail_before_any_record_change() {
     )
     .await;
     assert_eq!(code, 200);
-    let z: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/domain/v2beta1/dns-zones?dns_zone=example.test",
-            sb.url()
-        ))
-        .header("x-auth-token", sb.secret_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let z = scw_get(&sb, "/domain/v2beta1/dns-zones?dns_zone=example.test").await;
     assert_eq!(z["dns_zones"][0]["status"], "pending", "{z}");
     let spec = stack("example.test", None, "192.0.2.10", None);
     let p = plan(&e, &spec, PlanMode::Normal).await;
@@ -495,28 +460,16 @@ async fn lost_responses_adopt_exactly_the_records_created() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_names_and_values_are_refused_before_any_call() {
-    let count = Arc::new(AtomicUsize::new(0));
-    let c = count.clone();
-    let router = Router::new().fallback(move || {
-        let c = c.clone();
-        async move {
-            c.fetch_add(1, Ordering::SeqCst);
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (api, count) = counting_api().await;
     let dir = tempfile::tempdir().unwrap();
     let e = engine(&api, dir.path());
     let edit = |addr: &str, key: &str, v: Value| {
-        let mut spec = stack("example.test", None, "192.0.2.10", None);
-        spec.resources
-            .iter_mut()
-            .find(|r| r.address == addr)
-            .unwrap()
-            .config[key] = v;
-        spec
+        edited(
+            stack("example.test", None, "192.0.2.10", None),
+            addr,
+            key,
+            v,
+        )
     };
     let cases = [
         (
@@ -560,15 +513,7 @@ async fn bad_names_and_values_are_refused_before_any_call() {
             "single label",
         ),
     ];
-    for (what, spec, expected) in &cases {
-        let err = e
-            .plan(spec, &PlanOptions::default())
-            .await
-            .expect_err(what)
-            .to_string();
-        let all = format!("{err} {:?}", e.validate(spec).err());
-        assert!(all.contains(expected), "{what}: {all}");
-    }
+    assert_each_refused(&e, &cases).await;
     assert_eq!(
         count.load(Ordering::SeqCst),
         0,

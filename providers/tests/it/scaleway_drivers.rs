@@ -8,10 +8,11 @@ use crate::steps;
 use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::counting_api;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -21,7 +22,7 @@ use kapstan_engine::state::LocalStore;
 use kapstan_engine::{Action, ApplyOptions, Engine, PlanMode, PlanOptions, StackSpec};
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
-use steps::{apply_ok, changes, plan};
+use steps::{apply_ok, assert_each_refused, changes, edited, plan};
 
 use common::Knobs;
 
@@ -154,20 +155,6 @@ async fn fake_s3() -> (String, Buckets) {
     (serve(router).await, buckets)
 }
 
-/// Any request counts; the answer is a 500 so a driver would notice.
-async fn counting_api() -> (String, Arc<AtomicUsize>) {
-    let n = Arc::new(AtomicUsize::new(0));
-    let c = n.clone();
-    let router = Router::new().fallback(move || {
-        let c = c.clone();
-        async move {
-            c.fetch_add(1, Ordering::SeqCst);
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    });
-    (serve(router).await, n)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
@@ -187,8 +174,7 @@ async fn sandbox_at(faults: &str, speed: f64) -> Sandbox {
 }
 
 fn engine(api: &str, s3: &str, dir: &std::path::Path) -> Engine {
-    let store = Arc::new(LocalStore::open(dir, None).expect("state store"));
-    Engine::new(common::registry(common::provider(api, s3)), store)
+    steps::engine_with(common::registry(common::provider(api, s3)), dir)
 }
 
 /// Applies like a user who retries a failed apply, until a plan shows no change.
@@ -592,16 +578,8 @@ async fn bad_input_is_rejected_before_any_api_call() {
     let dir = tempfile::tempdir().unwrap();
     let e = engine(&api, &s3, dir.path());
     let mut cases: Vec<(&str, StackSpec, &str)> = vec![];
-    let edit = |addr: &str, key: &str, v: Value| {
-        let mut spec = common::stack(&Knobs::default());
-        let r = spec
-            .resources
-            .iter_mut()
-            .find(|r| r.address == addr)
-            .unwrap();
-        r.config[key] = v;
-        spec
-    };
+    let edit =
+        |addr: &str, key: &str, v: Value| edited(common::stack(&Knobs::default()), addr, key, v);
     cases.push((
         "unknown node type",
         edit("pool", "node_type", json!("PRO9-HUGE")),
@@ -638,15 +616,7 @@ async fn bad_input_is_rejected_before_any_api_call() {
         edit("coder-db", "name", json!("9-bad name")),
         "not a valid database name",
     ));
-    for (what, spec, expected) in &cases {
-        let err = e
-            .plan(spec, &PlanOptions::default())
-            .await
-            .expect_err(what)
-            .to_string();
-        let all = format!("{err} {:?}", e.validate(spec).err());
-        assert!(all.contains(expected), "{what}: {all}");
-    }
+    assert_each_refused(&e, &cases).await;
     // Missing credentials: no flag, no variable, no profile.
     let store = Arc::new(LocalStore::open(dir.path().join("creds"), None).unwrap());
     let provider = Arc::new(kapstan_providers::scaleway::ScalewayProvider::with_env(

@@ -3,15 +3,11 @@
 //! latest revision) updates what uses it on the next plan; a missing secret, a missing
 //! revision or a disabled one fails the plan before any mutating call, naming the reference.
 
-use crate::common;
-
-use std::sync::{Arc, Mutex};
+use crate::steps::{Harness, harness};
 
 use base64::Engine as _;
-use kapstan_engine::state::LocalStore;
 use kapstan_engine::{
-    Action, ApplyOptions, DeclaredResource, Engine, EngineError, EventSink, Plan, PlanOptions,
-    StackSpec,
+    Action, ApplyOptions, DeclaredResource, EngineError, Plan, PlanOptions, StackSpec,
 };
 use kapstan_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
@@ -43,31 +39,6 @@ fn spec(revision: Option<&str>, name: &str) -> StackSpec {
         ],
         outputs: vec![],
         problems: vec![],
-    }
-}
-
-struct Harness {
-    engine: Engine,
-    events: Arc<Mutex<Vec<String>>>,
-    dir: tempfile::TempDir,
-}
-
-fn harness(api: &str) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalStore::open(dir.path(), None).expect("state store"));
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    let engine = Engine::new(
-        common::registry(common::provider(api, "http://127.0.0.1:9")),
-        store,
-    )
-    .with_events(EventSink::new(move |e| {
-        sink.lock().unwrap().push(format!("{e:?}"));
-    }));
-    Harness {
-        engine,
-        events,
-        dir,
     }
 }
 
@@ -110,29 +81,6 @@ async fn add_revision(sb: &Sandbox, id: &str, value: &str) {
         json!({"data": data}),
     )
     .await;
-}
-
-/// Every file under the state directory, as bytes.
-fn state_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.extend(std::fs::read(&p).unwrap_or_default());
-            }
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 async fn plan(h: &Harness, spec: &StackSpec) -> Result<Plan, EngineError> {
@@ -187,11 +135,10 @@ async fn a_revision_is_read_sealed_and_followed_on_rotation() {
     // Never in clear: plan JSON, events, state files.
     let plan_json = serde_json::to_string(&p).unwrap();
     let events = h.events.lock().unwrap().join("\n");
-    let files = state_bytes(h.dir.path());
     for secret in ["first-Secret-value", "second-Secret-value"] {
         assert!(!plan_json.contains(secret), "{secret} in the plan");
         assert!(!events.contains(secret), "{secret} in an event");
-        assert!(!contains(&files, secret), "{secret} in clear in state");
+        assert!(!h.state_contains(secret), "{secret} in clear in state");
     }
     assert!(
         actions(&plan(&h, &pinned).await.unwrap()).is_empty(),

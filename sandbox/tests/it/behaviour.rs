@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxError, SandboxOptions};
 
-use crate::support::Api;
+use crate::support::{Api, strings};
 use serde_json::{Value, json};
 
 const REGION: &str = "/k8s/v1/regions/fr-par";
@@ -336,12 +336,7 @@ async fn patch_null_is_unchanged_and_put_replaces() {
 async fn server_side_defaults_and_encodings() {
     let (_sb, api) = sandbox(1000.0).await;
     let pn = api.pn("defaults").await;
-    let subnets: Vec<&str> = pn["subnets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["subnet"].as_str().unwrap())
-        .collect();
+    let subnets: Vec<&str> = strings(&pn["subnets"], "subnet");
     assert!(
         subnets[0].starts_with("172.") && subnets[0].ends_with("/22"),
         "{subnets:?}"
@@ -616,19 +611,12 @@ async fn state_persists_across_restarts() {
 
 #[tokio::test]
 async fn inspection_lists_live_objects_by_kind() {
-    let (sb, api) = sandbox(1000.0).await;
+    let (_sb, api) = sandbox(1000.0).await;
     let pn = api.pn("seen").await;
     api.post("/lb/v1/zones/fr-par-1/ips", json!({"is_ipv6": false}))
         .await;
-    let resp: Value = api
-        .http
-        .get(format!("{}/sandbox/v1/resources", sb.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (code, resp) = api.get("/sandbox/v1/resources").await;
+    assert_eq!(code, 200, "{resp}");
     let kinds = resp["resources"].as_object().unwrap();
     assert!(
         kinds.contains_key("vpc.vpc") && kinds.contains_key("lb.ip"),

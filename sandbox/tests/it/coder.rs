@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use kapstan_sandbox::{CoderOptions, FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
+
+use crate::support::{Api, strings};
 
 struct Coder {
     _sandbox: Sandbox,
@@ -40,67 +41,16 @@ async fn bare(speed: f64, coder: CoderOptions) -> (Sandbox, reqwest::Client, Str
     .await
     .unwrap();
     let http = reqwest::Client::new();
-    let base = sandbox.url().to_string();
-    let key = sandbox.secret_key().to_string();
-    let post = |path: String, body: Value| {
-        http.post(format!("{base}{path}"))
-            .header("x-auth-token", &key)
-            .json(&body)
-            .send()
-    };
-    let pn: Value = post(
-        "/vpc/v2/regions/fr-par/private-networks".into(),
-        json!({"name": "pn"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let cluster: Value = post(
-        "/k8s/v1/regions/fr-par/clusters".into(),
-        json!({"name": "c", "version": "1.32.13", "cni": "cilium", "private_network_id": pn["id"]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let lb: Value = post(
-        "/lb/v1/zones/fr-par-1/lbs".into(),
-        json!({"name": "coder", "type": "LB-S"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let id = cluster["id"].as_str().unwrap();
-    let kubeconfig = loop {
-        let r = http
-            .get(format!(
-                "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
-            ))
-            .header("x-auth-token", &key)
-            .send()
-            .await
-            .unwrap();
-        if r.status().is_success() {
-            let v: Value = r.json().await.unwrap();
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(v["content"].as_str().unwrap())
-                .unwrap();
-            break String::from_utf8(raw).unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let field = |k: &str| {
-        kubeconfig
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(k).map(str::to_string))
-            .unwrap()
-    };
-    let (server, token) = (field("server: "), field("token: "));
+    let api = Api::new(&sandbox);
+    let cluster = sandbox.create_cluster("c").await.unwrap();
+    let (code, lb) = api
+        .post(
+            "/lb/v1/zones/fr-par-1/lbs",
+            json!({"name": "coder", "type": "LB-S"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{lb}");
+    let (server, token) = (cluster.server, cluster.token);
     let kube = |path: &str, body: Value| {
         http.post(format!("{server}{path}"))
             .bearer_auth(&token)
@@ -130,14 +80,9 @@ async fn bare(speed: f64, coder: CoderOptions) -> (Sandbox, reqwest::Client, Str
     .await
     .unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-    let ep: Value = http
-        .get(format!("{base}/sandbox/v1/lb-endpoints/fr-par-1/{lb_id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, ep) = api
+        .get(&format!("/sandbox/v1/lb-endpoints/fr-par-1/{lb_id}"))
+        .await;
     let url = ep["url"].as_str().unwrap().to_string();
     loop {
         let r = http.get(format!("{url}/healthz")).send().await;
@@ -411,12 +356,7 @@ async fn jobs_queue_on_three_daemons_and_fail_with_logs() {
         )
         .await;
     assert_eq!(s, 200);
-    let lines: Vec<&str> = logs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["output"].as_str().unwrap())
-        .collect();
+    let lines: Vec<&str> = strings(&logs, "output");
     assert!(
         lines
             .iter()

@@ -111,8 +111,17 @@ async fn seeded_zone_is_listed_active_with_default_name_servers() {
 #[tokio::test]
 async fn record_changes_are_versioned_and_served_by_the_responder() {
     let sb = sandbox(Duration::ZERO).await;
+    let udp = resolver(&sb, Protocol::Udp);
+    added_records_are_served_over_udp_and_tcp(&sb, &udp).await;
+    set_and_delete_change_the_answers(&sb, &udp).await;
+    versions_restore_the_ns_only_zone(&sb, &udp).await;
+}
+
+/// An `add` of an A, a wildcard A and a TXT record is answered over UDP and TCP: NXDOMAIN for
+/// a missing name, NODATA for a missing type, and nothing for a name outside every zone.
+async fn added_records_are_served_over_udp_and_tcp(sb: &Sandbox, udp: &TokioResolver) {
     let (code, body) = patch_records(
-        &sb,
+        sb,
         "example.test",
         json!([{"add": {"records": [
             {"name": "coder", "type": "A", "data": "192.0.2.10", "ttl": 300},
@@ -123,14 +132,13 @@ async fn record_changes_are_versioned_and_served_by_the_responder() {
     .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["records"].as_array().unwrap().len(), 3, "{body}");
-    let udp = resolver(&sb, Protocol::Udp);
     assert_eq!(
-        a_lookup(&udp, "coder.example.test.").await.unwrap(),
+        a_lookup(udp, "coder.example.test.").await.unwrap(),
         vec![Ipv4Addr::new(192, 0, 2, 10)]
     );
     // The wildcard answers a workspace application's name.
     assert_eq!(
-        a_lookup(&udp, "app--ws--user.coder.example.test.")
+        a_lookup(udp, "app--ws--user.coder.example.test.")
             .await
             .unwrap(),
         vec![Ipv4Addr::new(192, 0, 2, 10)]
@@ -142,7 +150,7 @@ async fn record_changes_are_versioned_and_served_by_the_responder() {
     let values: Vec<String> = txt.iter().map(|t| t.to_string()).collect();
     assert_eq!(values, vec!["token-value".to_string()]);
     // NXDOMAIN for a name that does not exist, NODATA (not NXDOMAIN) for a missing type.
-    let nx = a_lookup(&udp, "nothing.example.test.").await.unwrap_err();
+    let nx = a_lookup(udp, "nothing.example.test.").await.unwrap_err();
     assert!(nx.is_nx_domain(), "{nx:?}");
     let nodata = udp.txt_lookup("coder.example.test.").await.unwrap_err();
     assert!(
@@ -150,17 +158,20 @@ async fn record_changes_are_versioned_and_served_by_the_responder() {
         "{nodata:?}"
     );
     // Over TCP too.
-    let tcp = resolver(&sb, Protocol::Tcp);
+    let tcp = resolver(sb, Protocol::Tcp);
     assert_eq!(
         a_lookup(&tcp, "coder.example.test.").await.unwrap(),
         vec![Ipv4Addr::new(192, 0, 2, 10)]
     );
     // A name outside every zone is refused, not answered.
-    assert!(a_lookup(&udp, "example.org.").await.is_err());
+    assert!(a_lookup(udp, "example.org.").await.is_err());
+}
 
-    // `set` by id_fields replaces the value; `delete` removes the TXT record.
+/// `set` by id_fields replaces the value; `delete` removes the TXT record, and deleting a
+/// record that does not exist is an error and changes nothing.
+async fn set_and_delete_change_the_answers(sb: &Sandbox, udp: &TokioResolver) {
     let (code, body) = patch_records(
-        &sb,
+        sb,
         "example.test",
         json!([
             {"set": {"id_fields": {"name": "coder", "type": "A"},
@@ -171,7 +182,7 @@ async fn record_changes_are_versioned_and_served_by_the_responder() {
     .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(
-        a_lookup(&udp, "coder.example.test.").await.unwrap(),
+        a_lookup(udp, "coder.example.test.").await.unwrap(),
         vec![Ipv4Addr::new(192, 0, 2, 20)]
     );
     // The wildcard `*.coder` now covers the name (RFC 4592), so it is NODATA, not NXDOMAIN.
@@ -184,7 +195,7 @@ async fn record_changes_are_versioned_and_served_by_the_responder() {
         "{gone:?}"
     );
     let (_, list) = call(
-        &sb,
+        sb,
         reqwest::Method::GET,
         "/domain/v2beta1/dns-zones/example.test/records?name=coder&type=A",
         None,
@@ -195,16 +206,18 @@ async fn record_changes_are_versioned_and_served_by_the_responder() {
 
     // Deleting a record that does not exist is an error and changes nothing.
     let (code, _) = patch_records(
-        &sb,
+        sb,
         "example.test",
         json!([{"delete": {"id_fields": {"name": "missing", "type": "A"}}}]),
     )
     .await;
     assert_eq!(code, 404);
+}
 
-    // Versions: newest first; restoring the first one brings back the NS-only zone.
+/// Versions are listed newest first; restoring the first one brings back the NS-only zone.
+async fn versions_restore_the_ns_only_zone(sb: &Sandbox, udp: &TokioResolver) {
     let (_, versions) = call(
-        &sb,
+        sb,
         reqwest::Method::GET,
         "/domain/v2beta1/dns-zones/example.test/versions",
         None,
@@ -214,7 +227,7 @@ async fn record_changes_are_versioned_and_served_by_the_responder() {
     assert_eq!(versions.len(), 3, "{versions:?}");
     let first = versions.last().unwrap()["id"].as_str().unwrap().to_string();
     let (_, diff) = call(
-        &sb,
+        sb,
         reqwest::Method::GET,
         &format!("/domain/v2beta1/dns-zones/version/{first}/diff"),
         None,
@@ -222,7 +235,7 @@ async fn record_changes_are_versioned_and_served_by_the_responder() {
     .await;
     assert_eq!(diff["changes"].as_array().unwrap().len(), 2, "{diff}");
     let (code, _) = call(
-        &sb,
+        sb,
         reqwest::Method::POST,
         &format!("/domain/v2beta1/dns-zones/version/{first}/restore"),
         Some(json!({})),
@@ -230,7 +243,7 @@ async fn record_changes_are_versioned_and_served_by_the_responder() {
     .await;
     assert_eq!(code, 200);
     assert!(
-        a_lookup(&udp, "coder.example.test.")
+        a_lookup(udp, "coder.example.test.")
             .await
             .unwrap_err()
             .is_nx_domain()

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use kapstan_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
-use crate::support::tool;
+use crate::support::{strings, tool};
 
 struct Cluster {
     sandbox: Sandbox,
@@ -29,70 +29,15 @@ impl Cluster {
         })
         .await
         .expect("sandbox starts");
-        let http = reqwest::Client::new();
-        let key = sandbox.secret_key().to_string();
-        let base = sandbox.url().to_string();
-        let post = |path: &str, body: Value| {
-            http.post(format!("{base}{path}"))
-                .header("x-auth-token", &key)
-                .json(&body)
-                .send()
-        };
-        let pn: Value = post(
-            "/vpc/v2/regions/fr-par/private-networks",
-            json!({"name": "pn"}),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let cluster: Value = post(
-            "/k8s/v1/regions/fr-par/clusters",
-            json!({"name": "c1", "version": "1.32.13", "cni": "cilium", "private_network_id": pn["id"]}),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let id = cluster["id"].as_str().expect("cluster id").to_string();
-        let kubeconfig = loop {
-            let r = http
-                .get(format!(
-                    "{base}/k8s/v1/regions/fr-par/clusters/{id}/kubeconfig"
-                ))
-                .header("x-auth-token", &key)
-                .send()
-                .await
-                .unwrap();
-            if r.status().is_success() {
-                let v: Value = r.json().await.unwrap();
-                let raw = base64::engine::general_purpose::STANDARD
-                    .decode(v["content"].as_str().unwrap())
-                    .unwrap();
-                break String::from_utf8(raw).unwrap();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        let server = kubeconfig
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("server: "))
-            .unwrap()
-            .to_string();
-        let token = kubeconfig
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("token: "))
-            .unwrap()
-            .to_string();
+        let cluster = sandbox.create_cluster("c1").await.expect("cluster");
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("kubeconfig"), &kubeconfig).unwrap();
+        std::fs::write(dir.path().join("kubeconfig"), &cluster.kubeconfig).unwrap();
         Cluster {
             sandbox,
-            http,
-            id,
-            server,
-            token,
+            http: reqwest::Client::new(),
+            id: cluster.id,
+            server: cluster.server,
+            token: cluster.token,
             dir,
         }
     }
@@ -424,16 +369,7 @@ async fn load_balancer_services_get_scaleway_load_balancers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let ip = ip.expect("the service got an address");
-    let lbs: Value = c
-        .http
-        .get(format!("{}/lb/v1/zones/fr-par-1/lbs", c.sandbox.url()))
-        .header("x-auth-token", c.sandbox.secret_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, lbs) = c.scw("GET", "/lb/v1/zones/fr-par-1/lbs", None).await;
     let lb = lbs["lbs"]
         .as_array()
         .unwrap()
@@ -545,12 +481,7 @@ coder:
     let deploy = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
     let c0 = &deploy["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c0["image"], "ghcr.io/coder/coder:v2.21.1");
-    let env: Vec<&str> = c0["env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
+    let env: Vec<&str> = strings(&c0["env"], "name");
     assert_eq!(
         env.iter().filter(|e| **e == "CODER_ACCESS_URL").count(),
         1,
@@ -631,6 +562,19 @@ impl Cluster {
         (id, foreign)
     }
 
+    /// The `web` namespace, and a load balancer kapstan made (`coder-dev-lb`, see
+    /// [`Cluster::own_lb`]): its id and the foreign private network's.
+    async fn web_namespace_and_own_lb(&self) -> (String, String) {
+        self.apply(
+            "/api/v1/namespaces/web",
+            "kapstan",
+            false,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
+        )
+        .await;
+        self.own_lb("coder-dev-lb").await
+    }
+
     async fn wait_lb_ready(&self, id: &str) {
         for _ in 0..200 {
             let (_, lb) = self
@@ -704,14 +648,7 @@ const SCW: &str = "service.beta.kubernetes.io/scw-loadbalancer-";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ccm_takes_over_a_load_balancer_that_is_not_externally_managed() {
     let c = Cluster::start().await;
-    c.apply(
-        "/api/v1/namespaces/web",
-        "kapstan",
-        false,
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
-    )
-    .await;
-    let (lb, foreign) = c.own_lb("coder-dev-lb").await;
+    let (lb, foreign) = c.web_namespace_and_own_lb().await;
     let svc = c
         .service(
             "plain",
@@ -775,14 +712,7 @@ async fn the_ccm_takes_over_a_load_balancer_that_is_not_externally_managed() {
 async fn an_externally_managed_load_balancer_keeps_its_settings_and_loses_only_the_services_objects()
  {
     let c = Cluster::start().await;
-    c.apply(
-        "/api/v1/namespaces/web",
-        "kapstan",
-        false,
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
-    )
-    .await;
-    let (lb, foreign) = c.own_lb("coder-dev-lb").await;
+    let (lb, foreign) = c.web_namespace_and_own_lb().await;
     // Someone else's frontend and backend on the same load balancer.
     let (code, b) = c
         .scw(
@@ -883,14 +813,7 @@ async fn an_externally_managed_load_balancer_keeps_its_settings_and_loses_only_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ccm_refuses_a_bare_id_and_an_externally_managed_ccm_load_balancer() {
     let c = Cluster::start().await;
-    c.apply(
-        "/api/v1/namespaces/web",
-        "kapstan",
-        false,
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
-    )
-    .await;
-    let (lb, _) = c.own_lb("coder-dev-lb").await;
+    let (lb, _) = c.web_namespace_and_own_lb().await;
     c.service(
         "bare",
         json!({format!("{SCW}id"): lb.clone(), format!("{SCW}externally-managed"): "true"}),
@@ -994,22 +917,32 @@ async fn the_ccm_refuses_a_bare_id_and_an_externally_managed_ccm_load_balancer()
     c.sandbox.shutdown().await;
 }
 
+/// The running pods of `default`: `(name, node)`.
+async fn running_pods(c: &Cluster) -> Vec<(String, String)> {
+    let (_, pods) = c
+        .req("GET", "/api/v1/namespaces/default/pods", "", None)
+        .await;
+    pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap().to_string(),
+                p["spec"]["nodeName"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cordoned_nodes_drain_through_evictions_that_honour_disruption_budgets() {
     let c = Cluster::start().await;
-    let base = c.sandbox.url().to_string();
-    let pool: Value = c
-        .http
-        .post(format!("{base}/k8s/v1/regions/fr-par/clusters/{}/pools", c.id))
-        .header("x-auth-token", c.sandbox.secret_key())
-        .json(&json!({"name": "p1", "node_type": "GP1-XS", "size": 2, "autoscaling": false, "autohealing": true, "zone": "fr-par-1"}))
-        .send()
+    c.sandbox
+        .create_pool(&c.id, "p1", 2)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(pool["id"].is_string(), "{pool}");
+        .expect("a pool of two nodes");
     let deployment = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "default"},
@@ -1040,23 +973,7 @@ async fn cordoned_nodes_drain_through_evictions_that_honour_disruption_budgets()
         )
         .await;
     assert!(code == 200 || code == 201, "{code}");
-    let running = || async {
-        let (_, pods) = c
-            .req("GET", "/api/v1/namespaces/default/pods", "", None)
-            .await;
-        pods["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|p| p["status"]["phase"] == "Running")
-            .map(|p| {
-                (
-                    p["metadata"]["name"].as_str().unwrap().to_string(),
-                    p["spec"]["nodeName"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect::<Vec<_>>()
-    };
+    let running = || running_pods(&c);
     let mut pods = vec![];
     for _ in 0..400 {
         pods = running().await;

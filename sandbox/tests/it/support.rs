@@ -106,3 +106,18 @@ impl Api {
         }
     }
 }
+
+/// The string field `key` of each item of the JSON array `array` (the test fails on anything
+/// else).
+pub fn strings<'a>(array: &'a Value, key: &str) -> Vec<&'a str> {
+    array
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {array}"))
+        .iter()
+        .map(|item| {
+            item[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no string `{key}` in {item}"))
+        })
+        .collect()
+}

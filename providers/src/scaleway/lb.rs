@@ -220,7 +220,11 @@ impl Kind for LbKind {
     }
 
     /// Private networks are detached first, each waited out.
-    async fn before_delete(op: &Op<'_, Self>, id: &str) -> Result<(), DriverError> {
+    async fn before_delete(
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
+    ) -> Result<(), DriverError> {
         let Op { d, ctx, c, at } = *op;
         if fetch::<Self>(c, at, id).await?.is_none() {
             return Ok(());

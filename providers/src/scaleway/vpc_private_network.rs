@@ -148,7 +148,11 @@ impl Kind for PrivateNetworkKind {
             .map_err(api)
     }
 
-    async fn before_delete(op: &Op<'_, Self>, id: &str) -> Result<(), DriverError> {
+    async fn before_delete(
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
+    ) -> Result<(), DriverError> {
         let Op { ctx, c, at, .. } = *op;
         let foreign = super::ccm_objects::foreign_load_balancers_on(ctx, c, at, id).await?;
         if foreign.is_empty() {

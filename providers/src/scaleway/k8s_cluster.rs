@@ -16,10 +16,11 @@ use super::client::wire::k8s::{
 use super::client::{Client, Error as ApiErr, Region, RetryPolicy};
 use super::k8s_version;
 use super::kind::{
-    Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, fetch, kind, recorded_place,
+    Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, fetch, is_touched, kind,
+    recorded_place,
 };
 use super::provider::{
-    Pace, Poll, api, check, conform, is_ownership_tag, owned_tags, string, strings, wait_for,
+    Pace, Poll, api, check, conform, is_ownership_tag, string, strings, wait_for,
 };
 
 /// Automatic upgrades of a cluster.
@@ -449,7 +450,7 @@ impl Kind for ClusterKind {
         op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<CreateClusterRequest, DriverError> {
-        let Op { d, ctx, c, at } = *op;
+        let Op { c, at, .. } = *op;
         let mut version = string(config, "version").unwrap_or_default();
         if k8s_version::parse(&version).is_none_or(|p| p.len() == 2) {
             let versions = c.k8s(at).list_versions().await.map_err(api)?;
@@ -461,11 +462,11 @@ impl Kind for ClusterKind {
                 })?;
         }
         Ok(CreateClusterRequest {
-            project_id: d.p.project_of(config)?,
+            project_id: op.project(config)?,
             cluster_type: string(config, "type").unwrap_or_default(),
             name: string(config, "name").unwrap_or_default(),
             description: string(config, "description").unwrap_or_default(),
-            tags: owned_tags(ctx, &strings(config, "tags")),
+            tags: op.tags(config),
             version,
             cni: Cni::from(string(config, "cni").unwrap_or_default()),
             autoscaler_config: autoscaler(config),
@@ -519,11 +520,7 @@ impl Kind for ClusterKind {
             at: region,
         } = *op;
         let id = id.to_string();
-        let touched = |f: &str| {
-            changed
-                .iter()
-                .any(|c| c == &format!("/{f}") || c.starts_with(&format!("/{f}/")))
-        };
+        let touched = |f: &str| is_touched(changed, f);
         let k8s = client.k8s(&region);
         if touched("type")
             && let Some(t) = string(config, "type")
@@ -549,7 +546,7 @@ impl Kind for ClusterKind {
             let req = UpdateClusterRequest {
                 name: string(config, "name"),
                 description: string(config, "description"),
-                tags: Some(owned_tags(ctx, &strings(config, "tags"))),
+                tags: Some(op.tags(config)),
                 autoscaler_config: autoscaler(config),
                 auto_upgrade: auto_upgrade(config),
                 feature_gates: opt_strings(config, "feature_gates"),

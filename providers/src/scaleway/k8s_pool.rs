@@ -19,10 +19,10 @@ use super::client::wire::k8s::{
 };
 use super::client::{Client, Error as ApiErr, Region};
 use super::k8s_cluster::ClusterKind;
-use super::kind::{Deletion, Kind, Op, Readiness, adopt_owned, attribute_as_is, kind, wait_ready};
-use super::provider::{
-    Pace, Poll, api, check, conform, norm, owned_tags, string, strings, wait_for,
+use super::kind::{
+    Deletion, Kind, Op, Readiness, adopt_owned, attribute_as_is, is_touched, kind, wait_ready,
 };
+use super::provider::{Pace, Poll, api, check, conform, norm, string, wait_for};
 
 /// A taint of the pool's nodes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -381,9 +381,7 @@ impl Kind for PoolKind {
         op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<(String, CreatePoolRequest), DriverError> {
-        let Op {
-            d, ctx, at: region, ..
-        } = *op;
+        let Op { d, at: region, .. } = *op;
         let cluster_id = string(config, "cluster_id").unwrap_or_default();
         let zone = match string(config, "zone") {
             Some(z) => z,
@@ -413,7 +411,7 @@ impl Kind for PoolKind {
                 .get("autohealing")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            tags: owned_tags(ctx, &strings(config, "tags")),
+            tags: op.tags(config),
             kubelet_args: string_map(config, "kubelet_args"),
             upgrade_policy: config.get("upgrade_policy").map(|u| WirePolicy {
                 max_unavailable: u32_of(u, "max_unavailable"),
@@ -472,17 +470,12 @@ impl Kind for PoolKind {
         changed: &[String],
     ) -> Result<WirePool, DriverError> {
         let Op {
-            ctx,
             c: client,
             at: region,
             ..
         } = *op;
         let id = id.to_string();
-        let touched = |f: &str| {
-            changed
-                .iter()
-                .any(|c| c == &format!("/{f}") || c.starts_with(&format!("/{f}/")))
-        };
+        let touched = |f: &str| is_touched(changed, f);
         let k8s = client.k8s(&region);
         let patch = [
             "size",
@@ -508,7 +501,7 @@ impl Kind for PoolKind {
                 min_size: u32_of(config, "min_size"),
                 max_size: u32_of(config, "max_size"),
                 autohealing: config.get("autohealing").and_then(Value::as_bool),
-                tags: Some(owned_tags(ctx, &strings(config, "tags"))),
+                tags: Some(op.tags(config)),
                 kubelet_args: config
                     .get("kubelet_args")
                     .map(|_| string_map(config, "kubelet_args")),

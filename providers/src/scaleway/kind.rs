@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::client::{Client, Error as ApiErr, Region, Zone, hook_fn};
 use super::provider::{
     Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, check, config_from, conform, is_owned,
-    marker_id, split_locality, wait_for,
+    marker_id, owned_tags, split_locality, strings, wait_for,
 };
 
 /// Where a kind's objects live: a [`Zone`] or a [`Region`].
@@ -325,6 +325,25 @@ pub(crate) struct Op<'a, K: Kind> {
     pub(crate) c: &'a Client,
     /// Where the object lives.
     pub(crate) at: &'a K::Place,
+}
+
+impl<K: Kind> Op<'_, K> {
+    /// The tags a config declares plus this resource's ownership tags.
+    pub(crate) fn tags(&self, config: &Value) -> Vec<String> {
+        owned_tags(self.ctx, &strings(config, "tags"))
+    }
+
+    /// The project of a config (its `project_id`, else the credentials' project).
+    pub(crate) fn project(&self, config: &Value) -> Result<String, DriverError> {
+        self.d.p.project_of(config)
+    }
+}
+
+/// Whether an update's `changed` paths touch the top-level `field`.
+pub(crate) fn is_touched(changed: &[String], field: &str) -> bool {
+    changed
+        .iter()
+        .any(|c| c == &format!("/{field}") || c.starts_with(&format!("/{field}/")))
 }
 
 impl<K: Kind> Clone for Op<'_, K> {

@@ -521,7 +521,7 @@ impl Kind for ClusterKind {
         } = *op;
         let id = id.to_string();
         let touched = |f: &str| is_touched(changed, f);
-        let k8s = client.k8s(&region);
+        let k8s = client.k8s(region);
         if touched("type")
             && let Some(t) = string(config, "type")
         {

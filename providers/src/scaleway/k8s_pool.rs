@@ -476,7 +476,7 @@ impl Kind for PoolKind {
         } = *op;
         let id = id.to_string();
         let touched = |f: &str| is_touched(changed, f);
-        let k8s = client.k8s(&region);
+        let k8s = client.k8s(region);
         let patch = [
             "size",
             "min_size",

@@ -2,13 +2,8 @@
 //! as a sensitive attribute; version upgrades through `/upgrade`; deletion never passes
 //! `with_additional_resources=true` when the private network is one kapstan manages.
 
-use std::sync::Arc;
-
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Resource,
-    Schema, async_trait,
-};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -18,12 +13,14 @@ use super::client::wire::k8s::{
     CreateClusterRequest, MaintenanceWindow, OpenIdConnectConfig, UpdateClusterRequest,
     UpgradeClusterRequest,
 };
-use super::client::{Client, Region, RetryPolicy};
+use super::client::{Client, Error as ApiErr, Region, RetryPolicy};
 use super::k8s_version;
+use super::kind::{
+    Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, fetch, is_touched, kind,
+    recorded_place,
+};
 use super::provider::{
-    Pace, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform, found,
-    is_owned, is_ownership_tag, marker_id, owned_tags, post_or_adopt, split_locality, string,
-    strings, user_tags, wait_for,
+    Pace, Poll, api, check, conform, is_ownership_tag, string, strings, wait_for,
 };
 
 /// Automatic upgrades of a cluster.
@@ -96,84 +93,70 @@ pub struct OidcConfig {
     pub required_claim: Vec<String>,
 }
 
-/// A Kapsule cluster.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Cluster {
-    /// Name (updated in place).
-    pub name: Input<String>,
-    /// Cluster type (`kapsule`, `kapsule-dedicated-4` …), changed with set-type.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub cluster_type: Option<String>,
-    /// Description (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Tags (updated in place); kapstan adds its two ownership tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Kubernetes version `x.y.z` (or `x.y`: latest patch); raising it upgrades the cluster.
-    pub version: Input<String>,
-    /// CNI: `cilium`, `cilium_native`, `calico`, `kilo` or `none`. Changing it replaces the
-    /// cluster.
-    pub cni: String,
-    /// Private network. Changing it replaces the cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub private_network_id: Option<Input<String>>,
-    /// Pod CIDR. Changing it replaces the cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_cidr: Option<String>,
-    /// Service CIDR. Changing it replaces the cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_cidr: Option<String>,
-    /// Cluster DNS service IP. Changing it replaces the cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_dns_ip: Option<String>,
-    /// Feature gates (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feature_gates: Option<Vec<String>>,
-    /// Admission plugins (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admission_plugins: Option<Vec<String>>,
-    /// Extra SANs of the API server certificate (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub apiserver_cert_sans: Option<Vec<String>>,
-    /// Automatic upgrades (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_upgrade: Option<AutoUpgrade>,
-    /// Autoscaler settings (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub autoscaler_config: Option<AutoscalerConfig>,
-    /// OpenID Connect (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub open_id_connect_config: Option<OidcConfig>,
-    /// On delete, also delete volumes, LBs and an empty private network (never one kapstan
-    /// manages). Default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delete_additional_resources: Option<bool>,
-    /// Upgrade the pools with the control plane (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upgrade_pools: Option<bool>,
-    /// Region. Changing it replaces the cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Project. Changing it replaces the cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+attribute_as_is!(AutoUpgrade, AutoscalerConfig, OidcConfig);
+
+/// A cluster with its kubeconfig (`None` until read: waits poll the cluster alone).
+#[derive(Debug)]
+pub struct LiveCluster {
+    c: WireCluster,
+    kubeconfig: Option<Value>,
 }
 
-attributes! {
-    /// Attributes of a `scaleway_k8s_cluster`.
-    ClusterAttributes {
-        /// The API server URL.
-        apiserver_url: String = "apiserver_url",
-        /// The wildcard DNS of the nodes.
-        wildcard_dns: String = "wildcard_dns",
-        /// The declared version while the running one satisfies it.
-        version: String = "version",
-        /// The version the control plane runs (auto-upgrades move it).
-        running_version: String = "running_version",
-        /// The region.
-        region: String = "region",
-    }
+kind! {
+    /// A Kapsule cluster.
+    pub struct Cluster = "scaleway_k8s_cluster" (ClusterKind, ClusterAttributes, ClusterDriver);
+    wire LiveCluster as l, id l.c.id;
+    /// name (updated in place)
+    name: Input<String>, required => l.c.name;
+    /// cluster type, e.g. `kapsule` (changed in place with set-type when available)
+    cluster_type as "type": Option<String>, optional_computed => l.c.cluster_type;
+    /// description (updated in place)
+    description: Option<String>, optional => l.c.description;
+    tags => l.c.tags;
+    /// Kubernetes version `latest` (newest supported minor at creation), `x.y` or `x.y.z`,
+    /// checked against the live `/versions`; raising it upgrades the cluster in place, a newer
+    /// running version (auto-upgrade) is kept
+    version: Input<String>, required => l.c.version;
+    /// the version the control plane runs; auto-upgrades move it
+    running_version: String, computed => l.c.version;
+    /// `cilium`, `cilium_native`, `calico`, `kilo` or `none`
+    cni: String, required force_new => l.c.cni.as_str();
+    /// private network of the cluster (mandatory for Kapsule)
+    private_network_id: Option<Input<String>>, optional force_new => l.c.private_network_id;
+    /// pod CIDR (default 100.64.0.0/15)
+    pod_cidr: Option<String>, optional_computed force_new => l.c.pod_cidr;
+    /// service CIDR (default 10.32.0.0/20)
+    service_cidr: Option<String>, optional_computed force_new => l.c.service_cidr;
+    /// cluster DNS IP (default 10.32.0.10)
+    service_dns_ip: Option<String>, optional_computed force_new => l.c.service_dns_ip;
+    /// Kubernetes feature gates (updated in place)
+    feature_gates: Option<Vec<String>>, optional => l.c.feature_gates;
+    /// admission plugins (updated in place)
+    admission_plugins: Option<Vec<String>>, optional => l.c.admission_plugins;
+    /// extra SANs of the API server certificate (updated in place)
+    apiserver_cert_sans: Option<Vec<String>>, optional => l.c.apiserver_cert_sans;
+    /// `{enable, maintenance_window_start_hour, maintenance_window_day}` (updated in place)
+    auto_upgrade: Option<AutoUpgrade>, optional => auto_upgrade_of(&l.c);
+    /// autoscaler settings, Terraform names (updated in place)
+    autoscaler_config: Option<AutoscalerConfig>, optional => autoscaler_of(&l.c);
+    /// OIDC settings of the API server (updated in place)
+    open_id_connect_config: Option<OidcConfig>, optional => l.c.open_id_connect_config;
+    /// on delete, also delete volumes, LBs and an empty private network not managed by kapstan
+    /// (default false)
+    delete_additional_resources: Option<bool>, optional;
+    /// upgrade pools with the control plane (default true)
+    upgrade_pools: Option<bool>, optional;
+    region => l.c.region;
+    project_id => l.c.project_id;
+    /// `{config_file, host, cluster_ca_certificate, token}`
+    kubeconfig_block as "kubeconfig": Value, computed sensitive => l.kubeconfig;
+    /// URL of the Kubernetes API server
+    apiserver_url: String, computed => l.c.cluster_url;
+    /// wildcard DNS name of the nodes
+    wildcard_dns: String, computed => l.c.dns_wildcard;
+    organization_id => l.c.organization_id;
+    /// creation time
+    created_at: String, computed => l.c.created_at;
 }
 
 impl ClusterAttributes {
@@ -181,128 +164,10 @@ impl ClusterAttributes {
     pub fn kubeconfig(&self) -> kapstan_engine::Output<String> {
         self.0.sensitive_output("kubeconfig.config_file")
     }
-    /// The kubeconfig as `{config_file, host, cluster_ca_certificate, token}` (sensitive).
-    pub fn kubeconfig_block(&self) -> kapstan_engine::Output<Value> {
-        self.0.sensitive_output("kubeconfig")
-    }
-}
-
-impl Resource for Cluster {
-    const KIND: &'static str = "scaleway_k8s_cluster";
-    type Attributes = ClusterAttributes;
 }
 
 /// CNIs Kapsule offers.
 pub const CNIS: &[&str] = &["cilium", "cilium_native", "calico", "kilo", "none"];
-
-/// The `scaleway_k8s_cluster` driver.
-#[derive(Debug)]
-pub struct ClusterDriver {
-    p: Arc<ScalewayProvider>,
-    schema: Schema,
-}
-
-impl ClusterDriver {
-    /// The driver.
-    pub fn new(p: Arc<ScalewayProvider>) -> Self {
-        Self {
-            p,
-            schema: Schema::new(
-                "scaleway_k8s_cluster",
-                vec![
-                    Field::required("name").describe("name (updated in place)"),
-                    Field::optional_computed("type").describe("cluster type, e.g. `kapsule` (changed in place with set-type when available)"),
-                    Field::optional("description").describe("description (updated in place)"),
-                    Field::optional("tags").describe("tags (updated in place); kapstan adds kapstan-stack and kapstan-addr"),
-                    Field::required("version").describe("Kubernetes version `latest` (newest supported minor at creation), `x.y` or `x.y.z`, checked against the live `/versions`; raising it upgrades the cluster in place, a newer running version (auto-upgrade) is kept"),
-                    Field::computed("running_version").describe("the version the control plane runs; auto-upgrades move it"),
-                    Field::required("cni").force_new().describe("`cilium`, `cilium_native`, `calico`, `kilo` or `none`"),
-                    Field::optional("private_network_id").force_new().describe("private network of the cluster (mandatory for Kapsule)"),
-                    Field::optional_computed("pod_cidr").force_new().describe("pod CIDR (default 100.64.0.0/15)"),
-                    Field::optional_computed("service_cidr").force_new().describe("service CIDR (default 10.32.0.0/20)"),
-                    Field::optional_computed("service_dns_ip").force_new().describe("cluster DNS IP (default 10.32.0.10)"),
-                    Field::optional("feature_gates").describe("Kubernetes feature gates (updated in place)"),
-                    Field::optional("admission_plugins").describe("admission plugins (updated in place)"),
-                    Field::optional("apiserver_cert_sans").describe("extra SANs of the API server certificate (updated in place)"),
-                    Field::optional("auto_upgrade").describe("`{enable, maintenance_window_start_hour, maintenance_window_day}` (updated in place)"),
-                    Field::optional("autoscaler_config").describe("autoscaler settings, Terraform names (updated in place)"),
-                    Field::optional("open_id_connect_config").describe("OIDC settings of the API server (updated in place)"),
-                    Field::optional("delete_additional_resources").describe("on delete, also delete volumes, LBs and an empty private network not managed by kapstan (default false)"),
-                    Field::optional("upgrade_pools").describe("upgrade pools with the control plane (default true)"),
-                    Field::optional_computed("region").force_new().describe("region; default: the configured region"),
-                    Field::optional_computed("project_id").force_new().describe("project; default: the credentials' project"),
-                    Field::computed("kubeconfig").sensitive().describe("`{config_file, host, cluster_ca_certificate, token}`"),
-                    Field::computed("apiserver_url").describe("URL of the Kubernetes API server"),
-                    Field::computed("wildcard_dns").describe("wildcard DNS name of the nodes"),
-                    Field::computed("organization_id").describe("organization of the project"),
-                    Field::computed("created_at").describe("creation time"),
-                ],
-            ),
-        }
-    }
-
-    async fn find(
-        &self,
-        ctx: &DriverContext,
-        client: &Client,
-        region: &Region,
-    ) -> Result<Option<WireCluster>, DriverError> {
-        let found = client
-            .k8s(region)
-            .list_clusters(&ListFilter::tags(ctx.ownership_tags()))
-            .await
-            .map_err(api)?
-            .into_iter()
-            .filter(|c| is_owned(ctx, &c.tags))
-            .map(|c| (c.id.clone(), c))
-            .collect();
-        Ok(adopt_one(ctx, "scaleway_k8s_cluster", found)?.map(|(_, c)| c))
-    }
-
-    /// Waits until the cluster leaves `creating`/`updating` (`pool_required` counts as done).
-    async fn settle(
-        &self,
-        ctx: &DriverContext,
-        client: &Client,
-        region: &Region,
-        id: &str,
-    ) -> Result<WireCluster, DriverError> {
-        let (c, r) = (client, region);
-        wait_for(
-            ctx,
-            self.p.pacing(Pace::Cluster),
-            "cluster",
-            move || async move {
-                let cl = c.k8s(r).get_cluster(id).await.map_err(api)?;
-                if cl.status.is_transient() {
-                    return Ok(Poll::Pending(cl.status.to_string()));
-                }
-                if cl.status.as_str() == "locked" {
-                    return Err(DriverError::failed(format!(
-                        "cluster {id} is locked by Scaleway; contact support"
-                    )));
-                }
-                Ok(Poll::Done(cl))
-            },
-        )
-        .await
-    }
-
-    async fn attributes(
-        &self,
-        client: &Client,
-        cl: &WireCluster,
-        config: &Value,
-    ) -> Result<Value, DriverError> {
-        let region = Region::parse(&cl.region).map_err(|e| DriverError::failed(e.to_string()))?;
-        let kubeconfig = match client.k8s(&region).get_kubeconfig(&cl.id).await {
-            Ok(k) => kubeconfig_block(k.expose()),
-            Err(e) if e.is_transient_state() => Value::Null,
-            Err(e) => return Err(api(e)),
-        };
-        Ok(attrs(cl, kubeconfig, config))
-    }
-}
 
 fn kubeconfig_block(yaml: &str) -> Value {
     let doc: Value = serde_norway::from_str(yaml).unwrap_or(Value::Null);
@@ -314,57 +179,28 @@ fn kubeconfig_block(yaml: &str) -> Value {
     })
 }
 
-fn attrs(c: &WireCluster, kubeconfig: Value, config: &Value) -> Value {
-    // A running version at or past the declared one (Scaleway's auto-upgrade moved it) is
-    // what was declared: planning it back would be a downgrade, which Kapsule refuses.
-    let version = match config.get("version").and_then(Value::as_str) {
-        Some(v) if k8s_version::satisfies(&c.version, v) => v.to_string(),
-        _ => c.version.clone(),
-    };
+fn auto_upgrade_of(c: &WireCluster) -> Value {
+    json!({
+        "enable": c.auto_upgrade.enabled,
+        "maintenance_window_start_hour": c.auto_upgrade.maintenance_window.start_hour,
+        "maintenance_window_day": c.auto_upgrade.maintenance_window.day.as_str(),
+    })
+}
+
+fn autoscaler_of(c: &WireCluster) -> Value {
     let a = &c.autoscaler_config;
-    let mut out = json!({
-        "name": c.name,
-        "type": c.cluster_type,
-        "description": c.description,
-        "tags": user_tags(&c.tags),
-        "version": version,
-        "running_version": c.version,
-        "cni": c.cni.as_str(),
-        "private_network_id": c.private_network_id,
-        "pod_cidr": c.pod_cidr,
-        "service_cidr": c.service_cidr,
-        "service_dns_ip": c.service_dns_ip,
-        "feature_gates": c.feature_gates,
-        "admission_plugins": c.admission_plugins,
-        "apiserver_cert_sans": c.apiserver_cert_sans,
-        "auto_upgrade": {
-            "enable": c.auto_upgrade.enabled,
-            "maintenance_window_start_hour": c.auto_upgrade.maintenance_window.start_hour,
-            "maintenance_window_day": c.auto_upgrade.maintenance_window.day.as_str(),
-        },
-        "autoscaler_config": {
-            "disable_scale_down": a.scale_down_disabled,
-            "scale_down_delay_after_add": a.scale_down_delay_after_add,
-            "scale_down_unneeded_time": a.scale_down_unneeded_time,
-            "estimator": a.estimator.as_ref().map(|e| e.as_str().to_string()),
-            "expander": a.expander.as_ref().map(|e| e.as_str().to_string()),
-            "ignore_daemonsets_utilization": a.ignore_daemonsets_utilization,
-            "balance_similar_node_groups": a.balance_similar_node_groups,
-            "expendable_pods_priority_cutoff": a.expendable_pods_priority_cutoff,
-            "scale_down_utilization_threshold": a.scale_down_utilization_threshold,
-            "max_graceful_termination_sec": a.max_graceful_termination_sec,
-        },
-        "open_id_connect_config": c.open_id_connect_config,
-        "region": c.region,
-        "project_id": c.project_id,
-        "kubeconfig": kubeconfig,
-        "apiserver_url": c.cluster_url,
-        "wildcard_dns": c.dns_wildcard,
-        "organization_id": c.organization_id,
-        "created_at": c.created_at,
-    });
-    conform(&mut out, config);
-    out
+    json!({
+        "disable_scale_down": a.scale_down_disabled,
+        "scale_down_delay_after_add": a.scale_down_delay_after_add,
+        "scale_down_unneeded_time": a.scale_down_unneeded_time,
+        "estimator": a.estimator.as_ref().map(|e| e.as_str().to_string()),
+        "expander": a.expander.as_ref().map(|e| e.as_str().to_string()),
+        "ignore_daemonsets_utilization": a.ignore_daemonsets_utilization,
+        "balance_similar_node_groups": a.balance_similar_node_groups,
+        "expendable_pods_priority_cutoff": a.expendable_pods_priority_cutoff,
+        "scale_down_utilization_threshold": a.scale_down_utilization_threshold,
+        "max_graceful_termination_sec": a.max_graceful_termination_sec,
+    })
 }
 
 fn autoscaler(config: &Value) -> Option<WireAutoscaler> {
@@ -423,13 +259,6 @@ fn opt_strings(config: &Value, key: &str) -> Option<Vec<String>> {
     config.get(key).map(|_| strings(config, key))
 }
 
-fn recorded_region(p: &ScalewayProvider, rec: &ResourceState) -> Result<Region, DriverError> {
-    match rec.attributes.get("region").and_then(Value::as_str) {
-        Some(r) => Region::parse(r).map_err(|e| DriverError::failed(e.to_string())),
-        None => p.region_of(&rec.config),
-    }
-}
-
 /// A type change is in place only to a type the cluster offers.
 fn check_type_available<'a>(
     t: &str,
@@ -444,18 +273,55 @@ fn check_type_available<'a>(
     )))
 }
 
+async fn delete_cluster(c: &Client, at: &Region, id: &str, additional: bool) -> Result<(), ApiErr> {
+    c.k8s(at).delete_cluster(id, additional).await.map(|_| ())
+}
+
+/// Waits until the cluster leaves `creating`/`updating` (`pool_required` counts as done).
+async fn settled(op: &Op<'_, ClusterKind>, id: &str) -> Result<LiveCluster, DriverError> {
+    op.d.wait_ready(op.ctx, Pace::Cluster, op.c, op.at, id)
+        .await
+}
+
 #[async_trait]
-impl Driver for ClusterDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
+impl Kind for ClusterKind {
+    const WHAT: &'static str = "cluster";
+    const DELETION: Deletion = Deletion::WaitGone(Pace::Cluster);
+    type Place = Region;
+    type Request = CreateClusterRequest;
+
+    fn status(l: &LiveCluster) -> String {
+        l.c.status.to_string()
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        check::locality(config, &mut e);
-        check::name(config, "name", &mut e);
-        check::tags(config, &mut e);
-        check::one_of(config, "cni", CNIS, "CNI", &mut e);
+    fn readiness(l: &LiveCluster) -> Readiness {
+        if l.c.status.is_transient() {
+            Readiness::Pending(l.c.status.to_string())
+        } else if l.c.status.as_str() == "locked" {
+            Readiness::Broken(format!(
+                "cluster {} is locked by Scaleway; contact support",
+                l.c.id
+            ))
+        } else {
+            Readiness::Ready
+        }
+    }
+
+    /// A running version at or past the declared one (Scaleway's auto-upgrade moved it) is
+    /// what was declared: planning it back would be a downgrade, which Kapsule refuses.
+    fn shape(attributes: &mut Value, config: &Value) {
+        if let Some(declared) = config.get("version").and_then(Value::as_str)
+            && let Some(running) = attributes.get("running_version").and_then(Value::as_str)
+            && k8s_version::satisfies(running, declared)
+        {
+            attributes["version"] = json!(declared);
+        }
+        conform(attributes, config);
+    }
+
+    fn validate(config: &Value, e: &mut Vec<FieldError>) {
+        check::name(config, "name", e);
+        check::one_of(config, "cni", CNIS, "CNI", e);
         if let Some(v) = config.get("version").and_then(Value::as_str)
             && v != k8s_version::LATEST
             && k8s_version::parse(v).is_none()
@@ -491,16 +357,12 @@ impl Driver for ClusterDriver {
                 "use the issuer's https URL",
             ));
         }
-        e
     }
 
-    fn checks_live(&self) -> bool {
-        true
-    }
+    const CHECKS_LIVE: bool = true;
 
     async fn check_live(
-        &self,
-        _ctx: &DriverContext,
+        d: &ClusterDriver,
         config: &Value,
         changed: Option<&[String]>,
     ) -> Result<Vec<FieldError>, DriverError> {
@@ -514,10 +376,10 @@ impl Driver for ClusterDriver {
         if !version_changed {
             return Ok(vec![]);
         }
-        let region = self.p.region_of(config)?;
+        let region = d.p.region_of(config)?;
         // A plan made without reaching the API (offline, no credentials yet) is not refused for
         // it: the create resolves the version against the same list and fails there.
-        let client = self.p.client()?.with_retry_policy(RetryPolicy {
+        let client = d.p.client()?.with_retry_policy(RetryPolicy {
             max_retries: 1,
             ..RetryPolicy::none()
         });
@@ -542,43 +404,69 @@ impl Driver for ClusterDriver {
             .unwrap_or_default())
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let client = self.p.client()?;
-        let region = recorded_region(&self.p, rec)?;
-        match found(
-            client
-                .k8s(&region)
-                .get_cluster(rec.id.as_deref().unwrap_or_default())
-                .await,
-        )? {
-            Some(c) => Ok(Some(self.attributes(&client, &c, &rec.config).await?)),
-            None => Ok(None),
-        }
+    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<LiveCluster>, ApiErr> {
+        let c = c.k8s(at).get_cluster(id).await?;
+        Ok(Some(LiveCluster {
+            c,
+            kubeconfig: None,
+        }))
     }
 
-    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let region = self.p.region_of(config)?;
+    /// The kubeconfig, `null` while the cluster cannot give one yet.
+    async fn complete(c: &Client, at: &Region, l: LiveCluster) -> Result<LiveCluster, DriverError> {
+        if l.kubeconfig.is_some() {
+            return Ok(l);
+        }
+        let kubeconfig = match c.k8s(at).get_kubeconfig(&l.c.id).await {
+            Ok(k) => kubeconfig_block(k.expose()),
+            Err(e) if e.is_transient_state() => Value::Null,
+            Err(e) => return Err(api(e)),
+        };
+        Ok(LiveCluster {
+            kubeconfig: Some(kubeconfig),
+            ..l
+        })
+    }
+
+    async fn list_tagged(
+        c: &Client,
+        at: &Region,
+        tags: &[String],
+    ) -> Result<Vec<LiveCluster>, ApiErr> {
+        let clusters = c
+            .k8s(at)
+            .list_clusters(&ListFilter::tags(tags.to_vec()))
+            .await?;
+        Ok(clusters
+            .into_iter()
+            .map(|c| LiveCluster {
+                c,
+                kubeconfig: None,
+            })
+            .collect())
+    }
+
+    async fn request(
+        op: &Op<'_, Self>,
+        config: &Value,
+    ) -> Result<CreateClusterRequest, DriverError> {
+        let Op { c, at, .. } = *op;
         let mut version = string(config, "version").unwrap_or_default();
         if k8s_version::parse(&version).is_none_or(|p| p.len() == 2) {
-            let versions = client.k8s(&region).list_versions().await.map_err(api)?;
+            let versions = c.k8s(at).list_versions().await.map_err(api)?;
             version =
                 k8s_version::resolve(&version, &versions, chrono::Utc::now()).ok_or_else(|| {
                     DriverError::failed(format!(
-                        "no Kapsule version matching {version} is offered in {region}"
+                        "no Kapsule version matching {version} is offered in {at}"
                     ))
                 })?;
         }
-        let req = CreateClusterRequest {
-            project_id: self.p.project_of(config)?,
+        Ok(CreateClusterRequest {
+            project_id: op.project(config)?,
             cluster_type: string(config, "type").unwrap_or_default(),
             name: string(config, "name").unwrap_or_default(),
             description: string(config, "description").unwrap_or_default(),
-            tags: owned_tags(ctx, &strings(config, "tags")),
+            tags: op.tags(config),
             version,
             cni: Cni::from(string(config, "cni").unwrap_or_default()),
             autoscaler_config: autoscaler(config),
@@ -591,61 +479,57 @@ impl Driver for ClusterDriver {
             pod_cidr: string(config, "pod_cidr"),
             service_cidr: string(config, "service_cidr"),
             service_dns_ip: string(config, "service_dns_ip"),
-        };
-        let (c, r, q) = (&client, &region, &req);
-        let cl = post_or_adopt(
-            move || async move { c.k8s(r).create_cluster(q).await },
-            move || async move { self.find(ctx, c, r).await },
-        )
-        .await?;
-        ctx.checkpoint(json!({"id": cl.id})).await?;
-        self.finish(ctx, &client, &region, &cl.id, config)
-            .await?
-            .ok_or_else(|| DriverError::failed("cluster vanished"))
+        })
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
+    async fn post(
+        c: &Client,
+        at: &Region,
+        req: &CreateClusterRequest,
+    ) -> Result<LiveCluster, ApiErr> {
+        let c = c.k8s(at).create_cluster(req).await?;
+        Ok(LiveCluster {
+            c,
+            kubeconfig: None,
+        })
+    }
+
+    /// Pools may be created from `pool_required` on: the cluster is usable once settled.
+    async fn settle(
+        op: &Op<'_, Self>,
         config: &Value,
-        marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        let client = self.p.client()?;
-        let region = self.p.region_of(config)?;
-        let id = match marker_id(marker) {
-            Some(id) => found(client.k8s(&region).get_cluster(id).await)?.map(|c| c.id),
-            None => self.find(ctx, &client, &region).await?.map(|c| c.id),
-        };
-        match id {
-            Some(id) => self.finish(ctx, &client, &region, &id, config).await,
-            None => Ok(None),
-        }
+        l: LiveCluster,
+    ) -> Result<LiveCluster, DriverError> {
+        let l = settled(op, &l.c.id).await?;
+        let (l, attributes) = op.d.live_attrs(op.c, op.at, l, config).await?;
+        op.ctx.usable(&l.c.id, attributes);
+        Ok(l)
     }
 
     async fn update(
-        &self,
-        ctx: &DriverContext,
-        rec: &ResourceState,
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
         config: &Value,
         changed: &[String],
-    ) -> Result<Value, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let region = recorded_region(&self.p, rec)?;
-        let id = rec.id.clone().unwrap_or_default();
-        let touched = |f: &str| {
-            changed
-                .iter()
-                .any(|c| c == &format!("/{f}") || c.starts_with(&format!("/{f}/")))
-        };
-        let k8s = client.k8s(&region);
+    ) -> Result<LiveCluster, DriverError> {
+        let Op {
+            d,
+            ctx,
+            c: client,
+            at: region,
+        } = *op;
+        let id = id.to_string();
+        let touched = |f: &str| is_touched(changed, f);
+        let k8s = client.k8s(region);
         if touched("type")
             && let Some(t) = string(config, "type")
         {
             let available = k8s.list_cluster_available_types(&id).await.map_err(api)?;
             check_type_available(&t, available.iter().map(|a| a.name.as_str()))?;
-            self.settle(ctx, &client, &region, &id).await?;
+            settled(op, &id).await?;
             k8s.set_cluster_type(&id, &t).await.map_err(api)?;
-            self.settle(ctx, &client, &region, &id).await?;
+            settled(op, &id).await?;
         }
         let patch_fields = [
             "name",
@@ -662,7 +546,7 @@ impl Driver for ClusterDriver {
             let req = UpdateClusterRequest {
                 name: string(config, "name"),
                 description: string(config, "description"),
-                tags: Some(owned_tags(ctx, &strings(config, "tags"))),
+                tags: Some(op.tags(config)),
                 autoscaler_config: autoscaler(config),
                 auto_upgrade: auto_upgrade(config),
                 feature_gates: opt_strings(config, "feature_gates"),
@@ -670,9 +554,9 @@ impl Driver for ClusterDriver {
                 open_id_connect_config: oidc(config),
                 apiserver_cert_sans: opt_strings(config, "apiserver_cert_sans"),
             };
-            self.settle(ctx, &client, &region, &id).await?;
+            settled(op, &id).await?;
             k8s.update_cluster(&id, &req).await.map_err(api)?;
-            self.settle(ctx, &client, &region, &id).await?;
+            settled(op, &id).await?;
         }
         let declared_version = string(config, "version").unwrap_or_default();
         let running = k8s.get_cluster(&id).await.map_err(api)?.version;
@@ -696,7 +580,7 @@ impl Driver for ClusterDriver {
                     .get("upgrade_pools")
                     .and_then(Value::as_bool)
                     .unwrap_or(true);
-                self.settle(ctx, &client, &region, &id).await?;
+                settled(op, &id).await?;
                 k8s.upgrade_cluster(
                     &id,
                     &UpgradeClusterRequest {
@@ -706,12 +590,12 @@ impl Driver for ClusterDriver {
                 )
                 .await
                 .map_err(api)?;
-                self.settle(ctx, &client, &region, &id).await?;
+                settled(op, &id).await?;
                 if upgrade_pools {
                     let (c, r, i) = (&client, &region, &id);
                     wait_for(
                         ctx,
-                        self.p.pacing(Pace::Long),
+                        d.p.pacing(Pace::Long),
                         "pool upgrades",
                         move || async move {
                             let pools = c
@@ -731,18 +615,23 @@ impl Driver for ClusterDriver {
                 }
             }
         }
-        let cl = k8s.get_cluster(&id).await.map_err(api)?;
-        self.attributes(&client, &cl, config).await
+        fetch::<Self>(client, region, &id)
+            .await?
+            .ok_or_else(|| DriverError::failed(format!("cluster {id} is gone")))
     }
 
-    async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let region = recorded_region(&self.p, rec)?;
-        let id = rec.id.clone().unwrap_or_default();
-        let cl = match client.k8s(&region).get_cluster(&id).await {
-            Ok(c) => c,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(api(e)),
+    /// Never with the additional resources of a private network kapstan manages; never over
+    /// the CSI driver's volumes; the cloud controller's load balancers go after the cluster.
+    async fn delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        let Op {
+            d,
+            ctx,
+            c: client,
+            at: region,
+        } = *op;
+        let id = bare_id(rec).to_string();
+        let Some(LiveCluster { c: cl, .. }) = fetch::<Self>(client, region, &id).await? else {
+            return Ok(());
         };
         let mut additional = rec
             .config
@@ -751,7 +640,7 @@ impl Driver for ClusterDriver {
             .unwrap_or(false);
         if additional && let Some(pn) = cl.private_network_id.as_deref().filter(|s| !s.is_empty()) {
             // Kapsule would delete the private network once empty: never one kapstan manages.
-            match client.vpc(&region).get_private_network(pn).await {
+            match client.vpc(region).get_private_network(pn).await {
                 Ok(net) if net.tags.iter().any(|t| is_ownership_tag(t)) => {
                     ctx.progress("private network is managed by kapstan: deleting without additional resources");
                     additional = false;
@@ -764,63 +653,32 @@ impl Driver for ClusterDriver {
         if cl.status.as_str() != "deleting" {
             // The CSI driver's block volumes outlive the cluster: never delete it over them.
             super::cluster_volumes::clear_cluster_volumes(
-                &self.p, ctx, &client, &region, &id, &cl.name, false,
+                &d.p, ctx, client, region, &id, &cl.name, false,
             )
             .await?;
         }
         if cl.status.is_transient() && cl.status.as_str() != "deleting" {
-            self.settle(ctx, &client, &region, &id).await?;
+            settled(op, &id).await?;
         }
-        match client.k8s(&region).delete_cluster(&id, additional).await {
-            Ok(_) => {}
+        match delete_cluster(client, region, &id, additional).await {
+            Ok(()) => {}
             Err(e) if e.is_not_found() => return Ok(()),
             Err(e) => return Err(api(e)),
         }
-        let (c, r, i) = (&client, &region, &id);
-        wait_for(
-            ctx,
-            self.p.pacing(Pace::Cluster),
-            "cluster deletion",
-            move || async move {
-                match c.k8s(r).get_cluster(i).await {
-                    Ok(cl) => Ok(Poll::Pending(cl.status.to_string())),
-                    Err(e) if e.is_not_found() => Ok(Poll::Done(())),
-                    Err(e) => Err(api(e)),
-                }
-            },
-        )
-        .await?;
+        d.wait_gone(ctx, Pace::Cluster, client, region, &id).await?;
         if !additional {
             // Kapsule left the cloud controller's load balancers behind; they would keep the
             // private network in use.
-            super::ccm_objects::remove_cluster_load_balancers(&self.p, ctx, &client, &region, &id)
+            super::ccm_objects::remove_cluster_load_balancers(&d.p, ctx, client, region, &id)
                 .await?;
         }
         Ok(())
     }
 
-    async fn import(
-        &self,
-        _ctx: &DriverContext,
-        id: &str,
-    ) -> Result<Option<Imported>, DriverError> {
-        let client = self.p.client()?;
-        let (loc, id) = split_locality(id);
-        let region = match loc {
-            Some(l) => Region::parse(l).map_err(|e| DriverError::failed(e.to_string()))?,
-            None => client.region().clone(),
-        };
-        match client.k8s(&region).get_cluster(id).await {
-            Ok(c) => {
-                let attributes = self.attributes(&client, &c, &Value::Null).await?;
-                Ok(Some(Imported {
-                    config: config_from(&self.schema, &attributes),
-                    attributes,
-                }))
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
+    /// The delete as declared; [`Kind::delete`] above decides about additional resources.
+    async fn remove(c: &Client, at: &Region, id: &str, rec: &ResourceState) -> Result<(), ApiErr> {
+        let additional = rec.config.get("delete_additional_resources");
+        delete_cluster(c, at, id, additional == Some(&Value::Bool(true))).await
     }
 }
 
@@ -836,12 +694,11 @@ impl ClusterDriver {
         delete_claims: bool,
     ) -> Result<Vec<String>, DriverError> {
         let client = self.p.client_with_backoff()?;
-        let region = recorded_region(&self.p, rec)?;
-        let id = rec.id.clone().unwrap_or_default();
-        let cl = match client.k8s(&region).get_cluster(&id).await {
-            Ok(c) => c,
-            Err(e) if e.is_not_found() => return Ok(vec![]),
-            Err(e) => return Err(api(e)),
+        let region = recorded_place::<Region>(&self.p, rec)?;
+        let id = bare_id(rec);
+        let Some(LiveCluster { c: cl, .. }) = fetch::<ClusterKind>(&client, &region, id).await?
+        else {
+            return Ok(vec![]);
         };
         if cl.status.as_str() == "deleting" {
             return Ok(vec![]);
@@ -851,28 +708,10 @@ impl ClusterDriver {
             ctx,
             &client,
             &region,
-            &id,
+            id,
             &cl.name,
             delete_claims,
         )
         .await
-    }
-
-    async fn finish(
-        &self,
-        ctx: &DriverContext,
-        client: &Client,
-        region: &Region,
-        id: &str,
-        config: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        let cl = self.settle(ctx, client, region, id).await?;
-        let attributes = self.attributes(client, &cl, config).await?;
-        // Pools may be created from `pool_required` on.
-        ctx.usable(id, attributes.clone());
-        Ok(Some(Created {
-            id: id.to_string(),
-            attributes,
-        }))
     }
 }

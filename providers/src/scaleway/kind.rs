@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::client::{Client, Error as ApiErr, Region, Zone, hook_fn};
 use super::provider::{
     Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, check, config_from, conform, is_owned,
-    marker_id, split_locality, wait_for,
+    marker_id, owned_tags, split_locality, strings, wait_for,
 };
 
 /// Where a kind's objects live: a [`Zone`] or a [`Region`].
@@ -49,8 +49,11 @@ impl Place for Region {
     fn of_config(p: &ScalewayProvider, config: &Value) -> Result<Self, DriverError> {
         p.region_of(config)
     }
+    /// A zone stands for its region (`fr-par-1/<id>` imports from `fr-par`).
     fn parse(s: &str) -> Result<Self, DriverError> {
-        Region::parse(s).map_err(|e| DriverError::failed(e.to_string()))
+        Region::parse(s)
+            .or_else(|_| Zone::parse(s).map(|z| z.region()))
+            .map_err(|e| DriverError::failed(e.to_string()))
     }
     fn default_of(client: &Client) -> Self {
         client.region().clone()
@@ -77,6 +80,8 @@ pub(crate) enum Readiness {
     Pending(String),
     /// Stuck in this status (`error`, `locked`): waiting longer will not help.
     Failed(String),
+    /// Stuck, as this message says (with what to do about it).
+    Broken(String),
 }
 
 /// A client whose 409 `transient_state` answers wait for a parent object (`wait`) to settle:
@@ -139,6 +144,7 @@ pub(crate) async fn wait_ready<K: Kind>(
                 "{} {id} is `{status}`",
                 K::WHAT
             ))),
+            Readiness::Broken(message) => Err(DriverError::failed(message)),
         }
     })
     .await
@@ -181,6 +187,22 @@ pub(crate) trait Kind: Declared + Send + Sync + Sized + 'static {
     }
     /// Checks beyond credentials and locality (which every kind gets).
     fn validate(_config: &Value, _errors: &mut Vec<FieldError>) {}
+    /// Whether [`Kind::check_live`] has anything to check.
+    const CHECKS_LIVE: bool = false;
+    /// Checks against live offers at plan time (`changed`: the fields a plan changes, `None`
+    /// for a create).
+    async fn check_live(
+        _d: &KindDriver<Self>,
+        _config: &Value,
+        _changed: Option<&[String]>,
+    ) -> Result<Vec<FieldError>, DriverError> {
+        Ok(vec![])
+    }
+    /// The mutex serializing this object's mutations with its siblings' (pools of one
+    /// cluster), held through a whole create, recovery, update or delete (default: none).
+    fn lock(_d: &KindDriver<Self>, _config: &Value) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        None
+    }
     /// Whether a failed create means "an object of that natural key exists already": the
     /// core then looks it up ([`Kind::lookup`]) and adopts it.
     fn exists_already(_e: &ApiErr) -> bool {
@@ -203,6 +225,16 @@ pub(crate) trait Kind: Declared + Send + Sync + Sized + 'static {
     /// Reads one object by id (the id without its locality prefix); `None` (like a 404) when
     /// it does not exist.
     async fn get(c: &Client, at: &Self::Place, id: &str) -> Result<Option<Self::Wire>, ApiErr>;
+
+    /// Completes a live object with what its attributes need beyond `get` (default: nothing),
+    /// before any attributes are made of it; called again on a completed object.
+    async fn complete(
+        _c: &Client,
+        _at: &Self::Place,
+        w: Self::Wire,
+    ) -> Result<Self::Wire, DriverError> {
+        Ok(w)
+    }
 
     /// Lists the objects carrying `tags` (default: the kind has no tag lookup).
     async fn list_tagged(
@@ -254,13 +286,23 @@ pub(crate) trait Kind: Declared + Send + Sync + Sized + 'static {
     ) -> Result<Self::Wire, DriverError>;
 
     /// Refuses a delete that would break what kapstan does not own (default: none does).
-    async fn before_delete(_op: &Op<'_, Self>, _id: &str) -> Result<(), DriverError> {
+    async fn before_delete(
+        _op: &Op<'_, Self>,
+        _id: &str,
+        _rec: &ResourceState,
+    ) -> Result<(), DriverError> {
         Ok(())
     }
 
     /// Runs after the object is gone (default: nothing), e.g. waiting for its parent.
     async fn after_delete(_op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
         Ok(())
+    }
+
+    /// Deletes the object (default: [`delete_declared`]: [`Kind::before_delete`],
+    /// [`Kind::remove`], the wait [`Kind::DELETION`] says, [`Kind::after_delete`]).
+    async fn delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        delete_declared(op, rec).await
     }
 
     /// Sends the delete.
@@ -283,6 +325,25 @@ pub(crate) struct Op<'a, K: Kind> {
     pub(crate) c: &'a Client,
     /// Where the object lives.
     pub(crate) at: &'a K::Place,
+}
+
+impl<K: Kind> Op<'_, K> {
+    /// The tags a config declares plus this resource's ownership tags.
+    pub(crate) fn tags(&self, config: &Value) -> Vec<String> {
+        owned_tags(self.ctx, &strings(config, "tags"))
+    }
+
+    /// The project of a config (its `project_id`, else the credentials' project).
+    pub(crate) fn project(&self, config: &Value) -> Result<String, DriverError> {
+        self.d.p.project_of(config)
+    }
+}
+
+/// Whether an update's `changed` paths touch the top-level `field`.
+pub(crate) fn is_touched(changed: &[String], field: &str) -> bool {
+    changed
+        .iter()
+        .any(|c| c == &format!("/{field}") || c.starts_with(&format!("/{field}/")))
 }
 
 impl<K: Kind> Clone for Op<'_, K> {
@@ -328,14 +389,23 @@ impl<K: Kind> KindDriver<K> {
         c: &Client,
         at: &K::Place,
     ) -> Result<Option<K::Wire>, DriverError> {
-        let candidates = K::list_tagged(c, at, &ctx.ownership_tags())
+        let listed = K::list_tagged(c, at, &ctx.ownership_tags())
             .await
-            .map_err(api)?
-            .into_iter()
-            .filter(|w| is_owned(ctx, K::tags(w)))
-            .map(|w| (K::id(&w), w))
-            .collect();
-        Ok(adopt_one(ctx, K::NAME, candidates)?.map(|(_, w)| w))
+            .map_err(api)?;
+        adopt_owned::<K>(ctx, listed)
+    }
+
+    /// Live attributes of a completed ([`Kind::complete`]) object, shaped like `config`.
+    pub(crate) async fn live_attrs(
+        &self,
+        c: &Client,
+        at: &K::Place,
+        w: K::Wire,
+        config: &Value,
+    ) -> Result<(K::Wire, Value), DriverError> {
+        let w = K::complete(c, at, w).await?;
+        let a = self.attrs(&w, config);
+        Ok((w, a))
     }
 
     /// Polls `get` until [`Kind::readiness`] says usable; a failed status is an error.
@@ -359,7 +429,7 @@ impl<K: Kind> KindDriver<K> {
         at: &K::Place,
         id: &str,
     ) -> Result<(), DriverError> {
-        let what = format!("{} deletion", K::NAME);
+        let what = format!("{} deletion", K::WHAT);
         wait_for(ctx, self.p.pacing(pace), &what, move || async move {
             match fetch::<K>(c, at, id).await? {
                 Some(w) => Ok(Poll::Pending(K::status(&w))),
@@ -429,8 +499,71 @@ where
 }
 
 /// The id of a recorded resource without its locality prefix.
-fn bare_id(rec: &ResourceState) -> &str {
+pub(crate) fn bare_id(rec: &ResourceState) -> &str {
     split_locality(rec.id.as_deref().unwrap_or_default()).1
+}
+
+/// The one object among `listed` carrying this resource's ownership tags, none, or an
+/// ambiguity error.
+pub(crate) fn adopt_owned<K: Kind>(
+    ctx: &DriverContext,
+    listed: Vec<K::Wire>,
+) -> Result<Option<K::Wire>, DriverError> {
+    let candidates = listed
+        .into_iter()
+        .filter(|w| is_owned(ctx, K::tags(w)))
+        .map(|w| (K::id(&w), w))
+        .collect();
+    Ok(adopt_one(ctx, K::NAME, candidates)?.map(|(_, w)| w))
+}
+
+/// Takes the kind's lock ([`Kind::lock`]) for a mutation of `config`'s object.
+async fn locked<K: Kind>(
+    d: &KindDriver<K>,
+    config: &Value,
+) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    match K::lock(d, config) {
+        Some(m) => Some(m.lock_owned().await),
+        None => None,
+    }
+}
+
+/// The declared delete: [`Kind::before_delete`], [`Kind::remove`], the wait
+/// [`Kind::DELETION`] says, then [`Kind::after_delete`].
+pub(crate) async fn delete_declared<K: Kind>(
+    op: &Op<'_, K>,
+    rec: &ResourceState,
+) -> Result<(), DriverError> {
+    let Op { d, ctx, c, at } = *op;
+    let id = bare_id(rec);
+    K::before_delete(op, id, rec).await?;
+    let deleted = match K::DELETION {
+        Deletion::Once => match K::remove(c, at, id, rec).await {
+            Err(e) if !e.is_not_found() => Err(api(e)),
+            _ => Ok(()),
+        },
+        Deletion::WaitGone(pace) => match K::remove(c, at, id, rec).await {
+            Ok(()) => d.wait_gone(ctx, pace, c, at, id).await,
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(api(e)),
+        },
+        Deletion::RetryWhileInUse(pace) => {
+            let what = format!("{} deletion", K::WHAT);
+            wait_for(ctx, d.p.pacing(pace), &what, move || async move {
+                match K::remove(c, at, id, rec).await {
+                    Ok(()) => Ok(Poll::Done(())),
+                    Err(e) if e.is_not_found() => Ok(Poll::Done(())),
+                    Err(e) if matches!(e.status(), Some(409 | 412)) => {
+                        Ok(Poll::Pending("still in use".into()))
+                    }
+                    Err(e) => Err(api(e)),
+                }
+            })
+            .await
+        }
+    };
+    deleted?;
+    K::after_delete(op, rec).await
 }
 
 #[async_trait]
@@ -457,12 +590,14 @@ impl<K: Kind> Driver for KindDriver<K> {
     ) -> Result<Option<Value>, DriverError> {
         let client = self.p.client()?;
         let at = recorded_place::<K::Place>(&self.p, rec)?;
-        Ok(fetch::<K>(&client, &at, bare_id(rec))
-            .await?
-            .map(|w| self.attrs(&w, &rec.config)))
+        match fetch::<K>(&client, &at, bare_id(rec)).await? {
+            Some(w) => Ok(Some(self.live_attrs(&client, &at, w, &rec.config).await?.1)),
+            None => Ok(None),
+        }
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
+        let _guard = locked(self, config).await;
         let client = K::client(self, config)?;
         let at = K::Place::of_config(&self.p, config)?;
         let w = self.post_or_adopt(ctx, &client, &at, config).await?;
@@ -475,10 +610,8 @@ impl<K: Kind> Driver for KindDriver<K> {
             at: &at,
         };
         let w = K::settle(op, config, w).await?;
-        Ok(Created {
-            id,
-            attributes: self.attrs(&w, config),
-        })
+        let (_, attributes) = self.live_attrs(&client, &at, w, config).await?;
+        Ok(Created { id, attributes })
     }
 
     async fn recover(
@@ -487,35 +620,26 @@ impl<K: Kind> Driver for KindDriver<K> {
         config: &Value,
         marker: &Value,
     ) -> Result<Option<Created>, DriverError> {
+        let _guard = locked(self, config).await;
         let client = K::client(self, config)?;
         let at = K::Place::of_config(&self.p, config)?;
-        let w = match marker_id(marker) {
-            Some(id) => fetch::<K>(&client, &at, split_locality(id).1).await?,
-            None => {
-                K::lookup(
-                    &Op {
-                        d: self,
-                        ctx,
-                        c: &client,
-                        at: &at,
-                    },
-                    config,
-                )
-                .await?
-            }
-        };
-        let Some(w) = w else { return Ok(None) };
         let op = &Op {
             d: self,
             ctx,
             c: &client,
             at: &at,
         };
+        let w = match marker_id(marker) {
+            Some(id) => fetch::<K>(&client, &at, split_locality(id).1).await?,
+            None => K::lookup(op, config).await?,
+        };
+        let Some(w) = w else { return Ok(None) };
         let w = K::adopted(op, config, w).await?;
         let w = K::settle(op, config, w).await?;
+        let (w, attributes) = self.live_attrs(&client, &at, w, config).await?;
         Ok(Some(Created {
             id: K::id(&w),
-            attributes: self.attrs(&w, config),
+            attributes,
         }))
     }
 
@@ -526,6 +650,7 @@ impl<K: Kind> Driver for KindDriver<K> {
         config: &Value,
         changed: &[String],
     ) -> Result<Value, DriverError> {
+        let _guard = locked(self, config).await;
         let client = K::client(self, config)?;
         let at = recorded_place::<K::Place>(&self.p, rec)?;
         let op = &Op {
@@ -535,48 +660,33 @@ impl<K: Kind> Driver for KindDriver<K> {
             at: &at,
         };
         let w = K::update(op, bare_id(rec), rec, config, changed).await?;
-        Ok(self.attrs(&w, config))
+        Ok(self.live_attrs(&client, &at, w, config).await?.1)
     }
 
     async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
+        let _guard = locked(self, &rec.config).await;
         let client = K::client(self, &rec.config)?;
         let at = recorded_place::<K::Place>(&self.p, rec)?;
-        let id = bare_id(rec);
         let op = &Op {
             d: self,
             ctx,
             c: &client,
             at: &at,
         };
-        K::before_delete(op, id).await?;
-        let deleted = match K::DELETION {
-            Deletion::Once => match K::remove(&client, &at, id, rec).await {
-                Err(e) if !e.is_not_found() => Err(api(e)),
-                _ => Ok(()),
-            },
-            Deletion::WaitGone(pace) => match K::remove(&client, &at, id, rec).await {
-                Ok(()) => self.wait_gone(ctx, pace, &client, &at, id).await,
-                Err(e) if e.is_not_found() => Ok(()),
-                Err(e) => Err(api(e)),
-            },
-            Deletion::RetryWhileInUse(pace) => {
-                let (c, a) = (&client, &at);
-                let what = format!("{} deletion", K::NAME);
-                wait_for(ctx, self.p.pacing(pace), &what, move || async move {
-                    match K::remove(c, a, id, rec).await {
-                        Ok(()) => Ok(Poll::Done(())),
-                        Err(e) if e.is_not_found() => Ok(Poll::Done(())),
-                        Err(e) if matches!(e.status(), Some(409 | 412)) => {
-                            Ok(Poll::Pending("still in use".into()))
-                        }
-                        Err(e) => Err(api(e)),
-                    }
-                })
-                .await
-            }
-        };
-        deleted?;
-        K::after_delete(op, rec).await
+        K::delete(op, rec).await
+    }
+
+    fn checks_live(&self) -> bool {
+        K::CHECKS_LIVE
+    }
+
+    async fn check_live(
+        &self,
+        _ctx: &DriverContext,
+        config: &Value,
+        changed: Option<&[String]>,
+    ) -> Result<Vec<FieldError>, DriverError> {
+        K::check_live(self, config, changed).await
     }
 
     async fn import(
@@ -590,12 +700,13 @@ impl<K: Kind> Driver for KindDriver<K> {
             Some(l) => K::Place::parse(l)?,
             None => K::Place::default_of(&client),
         };
-        Ok(fetch::<K>(&client, &at, id).await?.map(|w| {
-            let attributes = self.attrs(&w, &Value::Null);
-            Imported {
-                config: K::imported_config(&self.schema, &attributes),
-                attributes,
-            }
+        let Some(w) = fetch::<K>(&client, &at, id).await? else {
+            return Ok(None);
+        };
+        let (_, attributes) = self.live_attrs(&client, &at, w, &Value::Null).await?;
+        Ok(Some(Imported {
+            config: K::imported_config(&self.schema, &attributes),
+            attributes,
         }))
     }
 }
@@ -678,7 +789,8 @@ pub(crate) trait Declared {
 /// optional `#[serde(..)]` attributes: it becomes a config field, a schema field (its doc is
 /// the description) and an attribute accessor; an `Option` field is left out of the
 /// serialized config when `None`. Without `=> value` it is write-only (sent, never
-/// read back, no accessor). `computed` fields are attributes only, typed by their `Type`.
+/// read back, no accessor). `computed` fields are attributes only, typed by their `Type`;
+/// `sensitive` ones give sensitive references.
 /// Fields keep their order in the struct, the schema and the attributes.
 macro_rules! kind {
     // The standard fields, rewritten to their full declaration.
@@ -725,16 +837,21 @@ macro_rules! kind {
     // A computed attribute.
     (@munch [$head:tt {$($sf:tt)*} {$($fields:tt)*} {$($attrs:tt)*} {$($acc:tt)*} $($tags:tt)*]
         $(#[doc = $doc:literal])+
-        $name:ident : $ty:ty, computed $($modifier:ident)* => $value:expr; $($rest:tt)*) => {
+        $name:ident $(as $key:literal)? : $ty:ty, computed $($modifier:ident)* => $value:expr;
+        $($rest:tt)*) => {
         $crate::scaleway::kind::kind! { @munch [$head
             {$($sf)*}
-            {$($fields)* kapstan_engine::Field::computed(stringify!($name))$(.$modifier())*
-                .describe(concat!($($doc),+).trim_ascii()),}
-            {$($attrs)* (stringify!($name), $value)}
+            {$($fields)* kapstan_engine::Field::computed($crate::scaleway::kind::kind!(@key $name $($key)?))
+                $(.$modifier())*.describe(concat!($($doc),+).trim_ascii()),}
+            {$($attrs)* ($crate::scaleway::kind::kind!(@key $name $($key)?), $value)}
             {$($acc)*
                 $(#[doc = $doc])+
                 pub fn $name(&self) -> kapstan_engine::Output<$ty> {
-                    $crate::scaleway::kind::output(&self.0, stringify!($name), &[$(stringify!($modifier)),*])
+                    $crate::scaleway::kind::output(
+                        &self.0,
+                        $crate::scaleway::kind::kind!(@key $name $($key)?),
+                        &[$(stringify!($modifier)),*],
+                    )
                 }
             }
             $($tags)*] $($rest)* }

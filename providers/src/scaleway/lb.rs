@@ -14,11 +14,10 @@ use super::client::wire::lb::{
     UpdateLbRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Deletion, Kind, Op, Readiness, attribute_as_is, fetch, kind};
+use super::kind::{Deletion, Kind, Op, Readiness, attribute_as_is, fetch, is_touched, kind};
 use super::lb_ip::LB_ZONES;
 use super::provider::{
-    Pace, Poll, api, check, norm, owned_tags, post_or_adopt, split_locality, string, strings,
-    wait_for,
+    Pace, Poll, api, check, norm, post_or_adopt, split_locality, string, strings, wait_for,
 };
 
 /// A private network attached to the load balancer.
@@ -141,14 +140,13 @@ impl Kind for LbKind {
     }
 
     async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateLbRequest, DriverError> {
-        let Op { d, ctx, .. } = *op;
         let ip_ids = strings(config, "ip_ids");
         Ok(CreateLbRequest {
-            project_id: d.p.project_of(config)?,
+            project_id: op.project(config)?,
             name: string(config, "name").unwrap_or_default(),
             description: string(config, "description").unwrap_or_default(),
             lb_type: string(config, "type").unwrap_or_default(),
-            tags: owned_tags(ctx, &strings(config, "tags")),
+            tags: op.tags(config),
             ssl_compatibility_level: string(config, "ssl_compatibility_level")
                 .map(|s| s.as_str().into()),
             assign_flexible_ip: if ip_ids.is_empty() {
@@ -180,12 +178,8 @@ impl Kind for LbKind {
         config: &Value,
         changed: &[String],
     ) -> Result<LiveLb, DriverError> {
-        let Op { ctx, c, at, .. } = *op;
-        let touched = |f: &str| {
-            changed
-                .iter()
-                .any(|c| c == &format!("/{f}") || c.starts_with(&format!("/{f}/")))
-        };
+        let Op { c, at, .. } = *op;
+        let touched = |f: &str| is_touched(changed, f);
         let current = wait_lb(op, id).await?;
         if ["name", "description", "tags", "ssl_compatibility_level"]
             .iter()
@@ -195,7 +189,7 @@ impl Kind for LbKind {
             let req = UpdateLbRequest {
                 name: string(config, "name").unwrap_or(current.name.clone()),
                 description: string(config, "description").unwrap_or(current.description.clone()),
-                tags: owned_tags(ctx, &strings(config, "tags")),
+                tags: op.tags(config),
                 ssl_compatibility_level: string(config, "ssl_compatibility_level")
                     .map(|s| s.as_str().into())
                     .unwrap_or(current.ssl_compatibility_level.clone()),
@@ -220,7 +214,11 @@ impl Kind for LbKind {
     }
 
     /// Private networks are detached first, each waited out.
-    async fn before_delete(op: &Op<'_, Self>, id: &str) -> Result<(), DriverError> {
+    async fn before_delete(
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
+    ) -> Result<(), DriverError> {
         let Op { d, ctx, c, at } = *op;
         if fetch::<Self>(c, at, id).await?.is_none() {
             return Ok(());

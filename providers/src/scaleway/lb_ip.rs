@@ -8,7 +8,7 @@ use super::client::api::ListFilter;
 use super::client::wire::lb::{CreateIpRequest, Ip, UpdateIpRequest};
 use super::client::{Client, Error as ApiErr, Zone};
 use super::kind::{Kind, Op, kind};
-use super::provider::{api, check, owned_tags, string, strings};
+use super::provider::{api, check, string};
 
 /// Zones offering load balancers.
 pub const LB_ZONES: &[&str] = &[
@@ -50,15 +50,14 @@ impl Kind for LbIpKind {
     }
 
     async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateIpRequest, DriverError> {
-        let Op { d, ctx, .. } = *op;
         Ok(CreateIpRequest {
-            project_id: d.p.project_of(config)?,
+            project_id: op.project(config)?,
             reverse: string(config, "reverse"),
             is_ipv6: config
                 .get("is_ipv6")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            tags: owned_tags(ctx, &strings(config, "tags")),
+            tags: op.tags(config),
         })
     }
 
@@ -73,11 +72,11 @@ impl Kind for LbIpKind {
         config: &Value,
         _changed: &[String],
     ) -> Result<Ip, DriverError> {
-        let Op { ctx, c, at, .. } = *op;
+        let Op { c, at, .. } = *op;
         let req = UpdateIpRequest {
             reverse: string(config, "reverse"),
             lb_id: None,
-            tags: Some(owned_tags(ctx, &strings(config, "tags"))),
+            tags: Some(op.tags(config)),
         };
         c.lb(at).update_ip(id, &req).await.map_err(api)
     }

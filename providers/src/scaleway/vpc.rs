@@ -8,7 +8,7 @@ use super::client::api::ListFilter;
 use super::client::wire::vpc::{CreateVpcRequest, UpdateVpcRequest, Vpc as WireVpc};
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{Deletion, Kind, Op, kind};
-use super::provider::{Pace, api, check, owned_tags, string, strings};
+use super::provider::{Pace, api, check, string};
 
 kind! {
     /// A VPC.
@@ -46,11 +46,10 @@ impl Kind for VpcKind {
     }
 
     async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateVpcRequest, DriverError> {
-        let Op { d, ctx, .. } = *op;
         Ok(CreateVpcRequest {
-            project_id: d.p.project_of(config)?,
+            project_id: op.project(config)?,
             name: string(config, "name").unwrap_or_default(),
-            tags: owned_tags(ctx, &strings(config, "tags")),
+            tags: op.tags(config),
             enable_routing: true,
         })
     }
@@ -66,10 +65,10 @@ impl Kind for VpcKind {
         config: &Value,
         _changed: &[String],
     ) -> Result<WireVpc, DriverError> {
-        let Op { ctx, c, at, .. } = *op;
+        let Op { c, at, .. } = *op;
         let req = UpdateVpcRequest {
             name: string(config, "name"),
-            tags: Some(owned_tags(ctx, &strings(config, "tags"))),
+            tags: Some(op.tags(config)),
         };
         c.vpc(at).update_vpc(id, &req).await.map_err(api)
     }

@@ -12,7 +12,7 @@ use super::client::wire::vpc::{
 };
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{Deletion, Kind, Op, attribute_as_is, kind};
-use super::provider::{Pace, api, check, owned_tags, string, strings};
+use super::provider::{Pace, api, check, string};
 
 /// The IPv4 subnet of a private network.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -103,11 +103,10 @@ impl Kind for PrivateNetworkKind {
         op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<CreatePrivateNetworkRequest, DriverError> {
-        let Op { d, ctx, .. } = *op;
         Ok(CreatePrivateNetworkRequest {
-            project_id: d.p.project_of(config)?,
+            project_id: op.project(config)?,
             name: string(config, "name").unwrap_or_default(),
-            tags: owned_tags(ctx, &strings(config, "tags")),
+            tags: op.tags(config),
             subnets: config
                 .pointer("/ipv4_subnet/subnet")
                 .and_then(Value::as_str)
@@ -134,10 +133,10 @@ impl Kind for PrivateNetworkKind {
         config: &Value,
         _changed: &[String],
     ) -> Result<WirePn, DriverError> {
-        let Op { ctx, c, at, .. } = *op;
+        let Op { c, at, .. } = *op;
         let req = UpdatePrivateNetworkRequest {
             name: string(config, "name"),
-            tags: Some(owned_tags(ctx, &strings(config, "tags"))),
+            tags: Some(op.tags(config)),
             default_route_propagation_enabled: config
                 .get("enable_default_route_propagation")
                 .and_then(Value::as_bool),
@@ -148,7 +147,11 @@ impl Kind for PrivateNetworkKind {
             .map_err(api)
     }
 
-    async fn before_delete(op: &Op<'_, Self>, id: &str) -> Result<(), DriverError> {
+    async fn before_delete(
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
+    ) -> Result<(), DriverError> {
         let Op { ctx, c, at, .. } = *op;
         let foreign = super::ccm_objects::foreign_load_balancers_on(ctx, c, at, id).await?;
         if foreign.is_empty() {

@@ -10,8 +10,8 @@ use super::client::wire::vpcgw::{
     CreateGatewayRequest, Gateway, UpdateGatewayRequest, UpgradeGatewayRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Deletion, Kind, Op, Readiness, kind, wait_ready};
-use super::provider::{Pace, Pacing, api, check, norm, owned_tags, string, strings};
+use super::kind::{Deletion, Kind, Op, Readiness, is_touched, kind, wait_ready};
+use super::provider::{Pace, Pacing, api, check, norm, string};
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
 
 kind! {
@@ -103,11 +103,10 @@ impl Kind for PublicGatewayKind {
         op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<CreateGatewayRequest, DriverError> {
-        let Op { d, ctx, .. } = *op;
         Ok(CreateGatewayRequest {
-            project_id: d.p.project_of(config)?,
+            project_id: op.project(config)?,
             name: string(config, "name").unwrap_or_default(),
-            tags: owned_tags(ctx, &strings(config, "tags")),
+            tags: op.tags(config),
             gateway_type: string(config, "type").unwrap_or_default(),
             ip_id: string(config, "ip_id"),
             enable_smtp: config
@@ -142,12 +141,8 @@ impl Kind for PublicGatewayKind {
         config: &Value,
         changed: &[String],
     ) -> Result<Gateway, DriverError> {
-        let Op { ctx, c, at, .. } = *op;
-        let touched = |f: &str| {
-            changed
-                .iter()
-                .any(|c| c == &format!("/{f}") || c.starts_with(&format!("/{f}/")))
-        };
+        let Op { c, at, .. } = *op;
+        let touched = |f: &str| is_touched(changed, f);
         let current = op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await?;
         if [
             "name",
@@ -161,7 +156,7 @@ impl Kind for PublicGatewayKind {
         {
             let req = UpdateGatewayRequest {
                 name: string(config, "name"),
-                tags: Some(owned_tags(ctx, &strings(config, "tags"))),
+                tags: Some(op.tags(config)),
                 enable_bastion: config.get("bastion_enabled").and_then(Value::as_bool),
                 bastion_port: bastion_port(config),
                 enable_smtp: config.get("enable_smtp").and_then(Value::as_bool),

@@ -8,7 +8,7 @@ use super::client::api::ListFilter;
 use super::client::wire::vpcgw::{CreateGatewayIpRequest, GatewayIp, UpdateGatewayIpRequest};
 use super::client::{Client, Error as ApiErr, Zone};
 use super::kind::{Kind, Op, kind};
-use super::provider::{api, check, owned_tags, string, strings};
+use super::provider::{api, check, string};
 
 /// Zones offering public gateways.
 pub const GATEWAY_ZONES: &[&str] = &[
@@ -51,10 +51,9 @@ impl Kind for PublicGatewayIpKind {
         op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<CreateGatewayIpRequest, DriverError> {
-        let Op { d, ctx, .. } = *op;
         Ok(CreateGatewayIpRequest {
-            project_id: d.p.project_of(config)?,
-            tags: owned_tags(ctx, &strings(config, "tags")),
+            project_id: op.project(config)?,
+            tags: op.tags(config),
         })
     }
 
@@ -93,9 +92,9 @@ impl Kind for PublicGatewayIpKind {
         config: &Value,
         _changed: &[String],
     ) -> Result<GatewayIp, DriverError> {
-        let Op { ctx, c, at, .. } = *op;
+        let Op { c, at, .. } = *op;
         let req = UpdateGatewayIpRequest {
-            tags: Some(owned_tags(ctx, &strings(config, "tags"))),
+            tags: Some(op.tags(config)),
             reverse: string(config, "reverse"),
             gateway_id: None,
         };

@@ -967,77 +967,9 @@ pub fn add_monitoring(
     if !m.enabled {
         return;
     }
-    let env = p.env.name();
-    let metrics = m.metrics().then(|| {
-        s.add(
-            METRICS_SOURCE,
-            CockpitSource {
-                name: format!("coder-{env}-metrics").into(),
-                kind: "metrics".into(),
-                retention_days: Some(u64::from(m.metrics_retention_days)),
-                expected_monthly_samples: Some(m.expected_monthly_samples()),
-                region: Some(p.region.clone()),
-                ..Default::default()
-            },
-        )
-    });
-    let logs = m.logs().then(|| {
-        s.add(
-            "cockpit-logs",
-            CockpitSource {
-                name: format!("coder-{env}-logs").into(),
-                kind: "logs".into(),
-                retention_days: Some(u64::from(m.logs_retention_days)),
-                expected_monthly_gb: Some(m.expected_logs_gb_per_month),
-                region: Some(p.region.clone()),
-                ..Default::default()
-            },
-        )
-    });
-    let mut scopes = vec![];
-    if metrics.is_some() {
-        scopes.push("write_metrics".to_string());
-    }
-    if logs.is_some() {
-        scopes.push("write_logs".to_string());
-    }
-    let token = s.add(
-        "cockpit-push-token",
-        CockpitToken {
-            name: format!("coder-{env}-alloy").into(),
-            scopes,
-            region: Some(p.region.clone()),
-            ..Default::default()
-        },
-    );
-    if metrics.is_some() {
-        // Read-only, for `kapstan health` to ask whether Coder's metrics arrive.
-        s.add(
-            HEALTH_TOKEN,
-            CockpitToken {
-                name: format!("coder-{env}-health").into(),
-                scopes: vec!["query_metrics".into()],
-                region: Some(p.region.clone()),
-                ..Default::default()
-            },
-        );
-    }
-    s.add(
-        "cockpit-alerting",
-        CockpitAlertManager {
-            enable_managed_alerts: Some(m.managed_alerts),
-            contact_points: m
-                .alert_contacts
-                .iter()
-                .map(|email| EmailContact {
-                    email: email.clone(),
-                    send_resolved_notifications: None,
-                })
-                .collect(),
-            region: Some(p.region.clone()),
-            ..Default::default()
-        },
-    );
+    let (metrics, logs) = cockpit_sources(s, p);
+    let token = cockpit_tokens(s, p, metrics.is_some(), logs.is_some());
+    cockpit_alerting(s, p);
     let mut data = BTreeMap::new();
     data.insert("token".to_string(), Input::from(token.secret_key()));
     let secret = s.add(
@@ -1071,4 +1003,95 @@ pub fn add_monitoring(
         },
     );
     release.depends_on(&secret);
+}
+
+/// The metrics and logs data sources, for what `[monitoring]` collects.
+fn cockpit_sources(
+    s: &mut Stack,
+    p: &Profile,
+) -> (Option<Handle<CockpitSource>>, Option<Handle<CockpitSource>>) {
+    let (m, env) = (&p.monitoring, p.env.name());
+    let metrics = m.metrics().then(|| {
+        s.add(
+            METRICS_SOURCE,
+            CockpitSource {
+                name: format!("coder-{env}-metrics").into(),
+                kind: "metrics".into(),
+                retention_days: Some(u64::from(m.metrics_retention_days)),
+                expected_monthly_samples: Some(m.expected_monthly_samples()),
+                region: Some(p.region.clone()),
+                ..Default::default()
+            },
+        )
+    });
+    let logs = m.logs().then(|| {
+        s.add(
+            "cockpit-logs",
+            CockpitSource {
+                name: format!("coder-{env}-logs").into(),
+                kind: "logs".into(),
+                retention_days: Some(u64::from(m.logs_retention_days)),
+                expected_monthly_gb: Some(m.expected_logs_gb_per_month),
+                region: Some(p.region.clone()),
+                ..Default::default()
+            },
+        )
+    });
+    (metrics, logs)
+}
+
+/// The collector's push token, scoped to the data sources there are, and a read-only token
+/// for `kapstan health` when metrics are pushed.
+fn cockpit_tokens(s: &mut Stack, p: &Profile, metrics: bool, logs: bool) -> Handle<CockpitToken> {
+    let env = p.env.name();
+    let mut scopes = vec![];
+    if metrics {
+        scopes.push("write_metrics".to_string());
+    }
+    if logs {
+        scopes.push("write_logs".to_string());
+    }
+    let token = s.add(
+        "cockpit-push-token",
+        CockpitToken {
+            name: format!("coder-{env}-alloy").into(),
+            scopes,
+            region: Some(p.region.clone()),
+            ..Default::default()
+        },
+    );
+    if metrics {
+        // Read-only, for `kapstan health` to ask whether Coder's metrics arrive.
+        s.add(
+            HEALTH_TOKEN,
+            CockpitToken {
+                name: format!("coder-{env}-health").into(),
+                scopes: vec!["query_metrics".into()],
+                region: Some(p.region.clone()),
+                ..Default::default()
+            },
+        );
+    }
+    token
+}
+
+/// The alert manager with managed alerts as set and the e-mail contacts.
+fn cockpit_alerting(s: &mut Stack, p: &Profile) {
+    let m = &p.monitoring;
+    s.add(
+        "cockpit-alerting",
+        CockpitAlertManager {
+            enable_managed_alerts: Some(m.managed_alerts),
+            contact_points: m
+                .alert_contacts
+                .iter()
+                .map(|email| EmailContact {
+                    email: email.clone(),
+                    send_resolved_notifications: None,
+                })
+                .collect(),
+            region: Some(p.region.clone()),
+            ..Default::default()
+        },
+    );
 }

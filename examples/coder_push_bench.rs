@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use kapstan_engine::{ApplyOptions, Engine, Event, EventSink, PlanOptions};
+use kapstan_engine::{ApplyOptions, ApplyReport, Engine, Event, EventSink, PlanOptions};
 use kapstan_providers::scaleway::client::SecretKey;
 use kapstan_providers::scaleway::{ClientOptions, ConfigOverrides, ScalewayProvider};
 use kapstan_sandbox::{CoderOptions, Durations, Sandbox, SandboxOptions};
@@ -107,14 +107,10 @@ fn engine(sandbox: &Sandbox, dir: &std::path::Path, events: EventSink) -> Result
     Ok(Engine::new(kapstan_providers::registry_with(provider), store).with_events(events))
 }
 
-async fn run(cli: &Cli) -> Result<Value, Error> {
-    let tools = std::env::var_os("KAPSTAN_TOOLS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools"));
-    kapstan_providers::helm::set_helm_override(Some(tools.join("bin/helm")));
-    let work = tempfile::tempdir()?;
+/// Every Scaleway duration of the sandbox shortened to 1 s: the infra phase is not measured.
+fn short_durations() -> Durations {
     let second = Duration::from_secs(1);
-    let durations = Durations {
+    Durations {
         cluster_create: second,
         cluster_update: second,
         cluster_upgrade: second,
@@ -133,10 +129,18 @@ async fn run(cli: &Cli) -> Result<Value, Error> {
         gateway_create: second,
         gateway_network_attach: second,
         kube_api_warmup: Duration::ZERO,
-    };
+    }
+}
+
+async fn run(cli: &Cli) -> Result<Value, Error> {
+    let tools = std::env::var_os("KAPSTAN_TOOLS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools"));
+    kapstan_providers::helm::set_helm_override(Some(tools.join("bin/helm")));
+    let work = tempfile::tempdir()?;
     let sandbox = Sandbox::start(SandboxOptions {
         speed: cli.speed,
-        durations,
+        durations: short_durations(),
         coder: CoderOptions {
             provisioner_daemons: cli.daemons,
             ..Default::default()
@@ -155,9 +159,49 @@ async fn run(cli: &Cli) -> Result<Value, Error> {
     };
     let mut vars = BTreeMap::new();
     vars.insert("project_dir".to_string(), work.path().display().to_string());
-    let infra = kapstan_stacks::coder::build(Environment::Dev, Phase::Infra, &vars)?;
-    let plan = engine.plan(infra, &options).await?;
+    let access_url = apply_infra(&engine, &sandbox, &vars, &options, &apply).await?;
+    vars.insert(
+        "chart_repository".into(),
+        format!("{}/charts", sandbox.url()),
+    );
+    vars.insert("access_url".into(), access_url);
+    let app = kapstan_stacks::coder::build(Environment::Dev, Phase::App, &vars)?;
+    let plan = engine.plan(app, &options).await?;
+    let templates = plan
+        .changes
+        .iter()
+        .filter(|c| c.address.starts_with("template-"))
+        .count();
+    recorder.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    let t = Instant::now();
     let report = engine.apply(&plan, &apply).await?;
+    let app_s = t.elapsed().as_secs_f64();
+    let all: Value = reqwest::get(format!("{}/sandbox/v1/resources", sandbox.url()))
+        .await?
+        .json()
+        .await?;
+    let refused = all["resources"]["coder.instance"][0]["object"]["rate_limited"].clone();
+    sandbox.shutdown().await;
+    let measured = Measured {
+        templates,
+        app_s,
+        push_s: template_push_seconds(&recorder),
+        refused,
+    };
+    Ok(summary(cli, &measured, &report))
+}
+
+/// Applies dev's infra phase; the URL the sandbox serves the load balancer on.
+async fn apply_infra(
+    engine: &Engine,
+    sandbox: &Sandbox,
+    vars: &BTreeMap<String, String>,
+    options: &PlanOptions,
+    apply: &ApplyOptions,
+) -> Result<String, Error> {
+    let infra = kapstan_stacks::coder::build(Environment::Dev, Phase::Infra, vars)?;
+    let plan = engine.plan(infra, options).await?;
+    let report = engine.apply(&plan, apply).await?;
     if !report.is_success() {
         return Err(format!("infra apply failed: {:?}", report.failed).into());
     }
@@ -177,32 +221,11 @@ async fn run(cli: &Cli) -> Result<Value, Error> {
     .await?
     .json()
     .await?;
-    vars.insert(
-        "chart_repository".into(),
-        format!("{}/charts", sandbox.url()),
-    );
-    vars.insert(
-        "access_url".into(),
-        endpoint["url"].as_str().unwrap_or_default().to_string(),
-    );
-    let app = kapstan_stacks::coder::build(Environment::Dev, Phase::App, &vars)?;
-    let plan = engine.plan(app, &options).await?;
-    let templates = plan
-        .changes
-        .iter()
-        .filter(|c| c.address.starts_with("template-"))
-        .count();
-    recorder.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    let t = Instant::now();
-    let report = engine.apply(&plan, &apply).await?;
-    let app_s = t.elapsed().as_secs_f64();
-    let all: Value = reqwest::get(format!("{}/sandbox/v1/resources", sandbox.url()))
-        .await?
-        .json()
-        .await?;
-    let refused = all["resources"]["coder.instance"][0]["object"]["rate_limited"].clone();
-    sandbox.shutdown().await;
+    Ok(endpoint["url"].as_str().unwrap_or_default().to_string())
+}
 
+/// From the first template operation's start to the last one's end, in seconds.
+fn template_push_seconds(recorder: &Recorder) -> f64 {
     let events = recorder.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let is_template = |a: &str| a.starts_with("template-");
     let first = events.iter().find_map(|(at, e)| match e {
@@ -213,13 +236,26 @@ async fn run(cli: &Cli) -> Result<Value, Error> {
         Event::OperationFinished { address, .. } if is_template(address) => Some(*at),
         _ => None,
     });
-    let push_s = match (first, last) {
+    match (first, last) {
         (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
         _ => 0.0,
-    };
+    }
+}
+
+/// What one run of the app phase measured.
+struct Measured {
+    templates: usize,
+    app_s: f64,
+    push_s: f64,
+    /// The emulated Coder's 429 answers, by path.
+    refused: Value,
+}
+
+/// The JSON line: the measurement against the bound Coder's limits set.
+fn summary(cli: &Cli, m: &Measured, report: &ApplyReport) -> Value {
     let window = 60.0 / cli.speed;
     let build = BUILD.as_secs_f64() / cli.speed;
-    let bound_s = bound(templates, cli.daemons, window, build);
+    let bound_s = bound(m.templates, cli.daemons, window, build);
     let failed: Vec<String> = report
         .failed
         .iter()
@@ -230,28 +266,28 @@ async fn run(cli: &Cli) -> Result<Value, Error> {
         .map(|d| {
             (
                 d.to_string(),
-                bound(templates, *d, window, build) * cli.speed,
+                bound(m.templates, *d, window, build) * cli.speed,
             )
         })
         .collect();
-    let ratio = push_s / bound_s;
-    Ok(json!({
+    let ratio = m.push_s / bound_s;
+    json!({
         "bench": "coder-push",
-        "templates": templates,
+        "templates": m.templates,
         "speed": cli.speed,
         "daemons": cli.daemons,
         "parallelism": cli.parallelism,
         "window_s": window,
         "build_s": build,
-        "app_apply_s": app_s,
-        "template_push_s": push_s,
+        "app_apply_s": m.app_s,
+        "template_push_s": m.push_s,
         "bound_s": bound_s,
         "ratio": ratio,
         "bound_at_speed_1_by_daemons_s": by_daemons,
         "failed": failed,
-        "refused_429_by_path": refused,
+        "refused_429_by_path": m.refused,
         "ok": report.is_success() && ratio <= 1.15,
-    }))
+    })
 }
 
 fn main() -> std::process::ExitCode {

@@ -12,7 +12,7 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -73,19 +73,19 @@ pub(super) fn routes() -> Router<Shared> {
         .route(&format!("{base}/alert-manager"), get(get_alert_manager))
         .route(
             &format!("{base}/alert-manager/enable"),
-            post(enable_alert_manager),
+            manager_action(enable_alert_manager),
         )
         .route(
             &format!("{base}/alert-manager/disable"),
-            post(disable_alert_manager),
+            manager_action(disable_alert_manager),
         )
         .route(
             &format!("{base}/alert-manager/managed-alerts/enable"),
-            post(enable_managed_alerts),
+            manager_action(enable_managed_alerts),
         )
         .route(
             &format!("{base}/alert-manager/managed-alerts/disable"),
-            post(disable_managed_alerts),
+            manager_action(disable_managed_alerts),
         )
         .route(
             &format!("{base}/alert-manager/contact-points"),
@@ -428,67 +428,48 @@ async fn get_alert_manager(
     }))
 }
 
-async fn enable_alert_manager(
-    State(st): State<Shared>,
-    Path(region): Path<String>,
-    body: JsonBody,
-) -> ApiResult {
-    check_region(&region, REGIONS)?;
-    let project = project_of(&st, &body)?;
-    manager_write(&st, &region, &project, |rec| {
-        let url = rec.body["sandbox_url"].clone();
-        rec.obj()
-            .insert("alert_manager_enabled".into(), json!(true));
-        rec.obj().insert("alert_manager_url".into(), url);
-        Ok(())
-    })
+/// A `POST` action on the project's alert manager in a region: the manager (created on
+/// first use) changed by `change`, which may refuse it.
+fn manager_action(change: fn(&mut Record) -> Result<(), ApiError>) -> MethodRouter<Shared> {
+    post(
+        move |State(st): State<Shared>, Path(region): Path<String>, body: JsonBody| async move {
+            check_region(&region, REGIONS)?;
+            let project = project_of(&st, &body)?;
+            manager_write(&st, &region, &project, change)
+        },
+    )
 }
 
-async fn disable_alert_manager(
-    State(st): State<Shared>,
-    Path(region): Path<String>,
-    body: JsonBody,
-) -> ApiResult {
-    check_region(&region, REGIONS)?;
-    let project = project_of(&st, &body)?;
-    manager_write(&st, &region, &project, |rec| {
-        let obj = rec.obj();
-        obj.insert("alert_manager_enabled".into(), json!(false));
-        obj.insert("managed_alerts_enabled".into(), json!(false));
-        obj.insert("alert_manager_url".into(), Value::Null);
-        obj.insert("contact_points".into(), json!([]));
-        Ok(())
-    })
+fn enable_alert_manager(rec: &mut Record) -> Result<(), ApiError> {
+    let url = rec.body["sandbox_url"].clone();
+    rec.obj()
+        .insert("alert_manager_enabled".into(), json!(true));
+    rec.obj().insert("alert_manager_url".into(), url);
+    Ok(())
 }
 
-async fn enable_managed_alerts(
-    State(st): State<Shared>,
-    Path(region): Path<String>,
-    body: JsonBody,
-) -> ApiResult {
-    check_region(&region, REGIONS)?;
-    let project = project_of(&st, &body)?;
-    manager_write(&st, &region, &project, |rec| {
-        require_enabled(rec)?;
-        rec.obj()
-            .insert("managed_alerts_enabled".into(), json!(true));
-        Ok(())
-    })
+/// Disabling deletes the contact points and turns managed alerts off.
+fn disable_alert_manager(rec: &mut Record) -> Result<(), ApiError> {
+    let obj = rec.obj();
+    obj.insert("alert_manager_enabled".into(), json!(false));
+    obj.insert("managed_alerts_enabled".into(), json!(false));
+    obj.insert("alert_manager_url".into(), Value::Null);
+    obj.insert("contact_points".into(), json!([]));
+    Ok(())
 }
 
-async fn disable_managed_alerts(
-    State(st): State<Shared>,
-    Path(region): Path<String>,
-    body: JsonBody,
-) -> ApiResult {
-    check_region(&region, REGIONS)?;
-    let project = project_of(&st, &body)?;
-    manager_write(&st, &region, &project, |rec| {
-        require_enabled(rec)?;
-        rec.obj()
-            .insert("managed_alerts_enabled".into(), json!(false));
-        Ok(())
-    })
+fn enable_managed_alerts(rec: &mut Record) -> Result<(), ApiError> {
+    require_enabled(rec)?;
+    rec.obj()
+        .insert("managed_alerts_enabled".into(), json!(true));
+    Ok(())
+}
+
+fn disable_managed_alerts(rec: &mut Record) -> Result<(), ApiError> {
+    require_enabled(rec)?;
+    rec.obj()
+        .insert("managed_alerts_enabled".into(), json!(false));
+    Ok(())
 }
 
 /// The e-mail address of a contact point request (`email.to`).

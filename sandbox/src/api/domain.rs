@@ -570,99 +570,17 @@ async fn update_records(
         .unwrap_or(false);
     let serial = body.opt::<u64>("serial")?.filter(|s| *s != 0);
     let records = st.write(|s, now| {
-        if s.get(ZONE, &zone, now).is_none() {
-            // The API creates a missing sub-zone of a zone the project owns unless told not to.
-            let parent = zone
-                .split_once('.')
-                .map(|(sub, d)| (sub.to_string(), d.to_string()));
-            match parent {
-                Some((sub, domain)) if !disallow_new && s.get(ZONE, &domain, now).is_some() => {
-                    let project = s
-                        .get(ZONE, &domain, now)
-                        .expect("checked")
-                        .str("project_id")
-                        .to_string();
-                    create_sub_zone(s, &st, &domain, &sub, &project, now)?;
-                }
-                _ => return Err(zone_not_found(&zone)),
-            }
-        }
+        ensure_zone(s, &st, &zone, disallow_new, now)?;
         let mut touched: Vec<String> = vec![];
         for (i, change) in changes.iter().enumerate() {
-            let path = format!("changes[{i}]");
-            let obj = change
-                .as_object()
-                .ok_or_else(|| ApiError::invalid(&path, "format", "a change must be an object"))?;
-            let kinds: Vec<&String> = obj.keys().filter(|k| !obj[*k].is_null()).collect();
-            if kinds.len() != 1 {
-                return Err(ApiError::invalid(
-                    &path,
-                    "constraint",
-                    "exactly one of add, set, delete and clear must be set",
-                ));
-            }
-            let kind = kinds[0].as_str();
-            let inner = obj[kind].as_object().cloned().unwrap_or_default();
-            match kind {
-                "add" => {
-                    let list: Vec<Value> = field(&inner, "records")?.unwrap_or_default();
-                    for (j, r) in list.iter().enumerate() {
-                        let rec = parse_record(&format!("{path}.add.records[{j}]"), &zone, r)?;
-                        touched.push(insert_record(s, &zone, rec, now));
-                    }
-                }
-                "set" => {
-                    let selected = select(s, &zone, &format!("{path}.set"), &inner, now)?;
-                    let list: Vec<Value> = field(&inner, "records")?.unwrap_or_default();
-                    let parsed = list
-                        .iter()
-                        .enumerate()
-                        .map(|(j, r)| parse_record(&format!("{path}.set.records[{j}]"), &zone, r))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    // The first selected record keeps its id when it is replaced one-to-one.
-                    let keep =
-                        (selected.len() == 1 && parsed.len() == 1).then(|| selected[0].clone());
-                    for id in &selected {
-                        if Some(id) != keep.as_ref() {
-                            s.remove(RECORD, id);
-                        }
-                    }
-                    for rec in parsed {
-                        match &keep {
-                            Some(id) => {
-                                let r = s.get_mut(RECORD, id, now).expect("selected");
-                                let mut rec = rec;
-                                rec["id"] = json!(id);
-                                rec["updated_at"] = json!(ts(now));
-                                r.body = rec;
-                                touched.push(id.clone());
-                            }
-                            None => touched.push(insert_record(s, &zone, rec, now)),
-                        }
-                    }
-                }
-                "delete" => {
-                    for id in select(s, &zone, &format!("{path}.delete"), &inner, now)? {
-                        s.remove(RECORD, &id);
-                    }
-                }
-                "clear" => {
-                    let ids: Vec<String> = zone_records(s, &zone, now)
-                        .iter()
-                        .map(|r| r.id.clone())
-                        .collect();
-                    for id in ids {
-                        s.remove(RECORD, &id);
-                    }
-                }
-                other => {
-                    return Err(ApiError::invalid(
-                        &path,
-                        "constraint",
-                        format!("unknown change {other}"),
-                    ));
-                }
-            }
+            apply_change(
+                s,
+                &zone,
+                &format!("changes[{i}]"),
+                change,
+                now,
+                &mut touched,
+            )?;
         }
         let visible = st.dns_visible_at(now);
         let z = s.get_mut(ZONE, &zone, now).expect("exists");
@@ -679,6 +597,130 @@ async fn update_records(
             .collect::<Vec<_>>())
     })?;
     ok(json!({"records": records}))
+}
+
+/// The zone records are changed in: the API creates a missing sub-zone of a zone the project
+/// owns unless told not to.
+fn ensure_zone(
+    s: &mut Store,
+    st: &Shared,
+    zone: &str,
+    disallow_new: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if s.get(ZONE, zone, now).is_some() {
+        return Ok(());
+    }
+    let parent = zone
+        .split_once('.')
+        .map(|(sub, d)| (sub.to_string(), d.to_string()));
+    match parent {
+        Some((sub, domain)) if !disallow_new && s.get(ZONE, &domain, now).is_some() => {
+            let project = s
+                .get(ZONE, &domain, now)
+                .expect("checked")
+                .str("project_id")
+                .to_string();
+            create_sub_zone(s, st, &domain, &sub, &project, now)?;
+            Ok(())
+        }
+        _ => Err(zone_not_found(zone)),
+    }
+}
+
+/// Applies the change at `path` (exactly one of `add`, `set`, `delete`, `clear`), noting the
+/// records it wrote in `touched`.
+fn apply_change(
+    s: &mut Store,
+    zone: &str,
+    path: &str,
+    change: &Value,
+    now: DateTime<Utc>,
+    touched: &mut Vec<String>,
+) -> Result<(), ApiError> {
+    let obj = change
+        .as_object()
+        .ok_or_else(|| ApiError::invalid(path, "format", "a change must be an object"))?;
+    let kinds: Vec<&String> = obj.keys().filter(|k| !obj[*k].is_null()).collect();
+    if kinds.len() != 1 {
+        return Err(ApiError::invalid(
+            path,
+            "constraint",
+            "exactly one of add, set, delete and clear must be set",
+        ));
+    }
+    let kind = kinds[0].as_str();
+    let inner = obj[kind].as_object().cloned().unwrap_or_default();
+    match kind {
+        "add" => {
+            let list: Vec<Value> = field(&inner, "records")?.unwrap_or_default();
+            for (j, r) in list.iter().enumerate() {
+                let rec = parse_record(&format!("{path}.add.records[{j}]"), zone, r)?;
+                touched.push(insert_record(s, zone, rec, now));
+            }
+        }
+        "set" => set_records(s, zone, path, &inner, now, touched)?,
+        "delete" => {
+            for id in select(s, zone, &format!("{path}.delete"), &inner, now)? {
+                s.remove(RECORD, &id);
+            }
+        }
+        "clear" => {
+            let ids: Vec<String> = zone_records(s, zone, now)
+                .iter()
+                .map(|r| r.id.clone())
+                .collect();
+            for id in ids {
+                s.remove(RECORD, &id);
+            }
+        }
+        other => {
+            return Err(ApiError::invalid(
+                path,
+                "constraint",
+                format!("unknown change {other}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A `set` change: the selected records are replaced by the given ones.
+fn set_records(
+    s: &mut Store,
+    zone: &str,
+    path: &str,
+    set: &Map<String, Value>,
+    now: DateTime<Utc>,
+    touched: &mut Vec<String>,
+) -> Result<(), ApiError> {
+    let selected = select(s, zone, &format!("{path}.set"), set, now)?;
+    let list: Vec<Value> = field(set, "records")?.unwrap_or_default();
+    let parsed = list
+        .iter()
+        .enumerate()
+        .map(|(j, r)| parse_record(&format!("{path}.set.records[{j}]"), zone, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The first selected record keeps its id when it is replaced one-to-one.
+    let keep = (selected.len() == 1 && parsed.len() == 1).then(|| selected[0].clone());
+    for id in &selected {
+        if Some(id) != keep.as_ref() {
+            s.remove(RECORD, id);
+        }
+    }
+    for mut rec in parsed {
+        match &keep {
+            Some(id) => {
+                let r = s.get_mut(RECORD, id, now).expect("selected");
+                rec["id"] = json!(id);
+                rec["updated_at"] = json!(ts(now));
+                r.body = rec;
+                touched.push(id.clone());
+            }
+            None => touched.push(insert_record(s, zone, rec, now)),
+        }
+    }
+    Ok(())
 }
 
 async fn list_nameservers(State(st): State<Shared>, Path(zone): Path<String>) -> ApiResult {

@@ -673,11 +673,138 @@ async fn create_cluster(
     body: JsonBody,
 ) -> ApiResult {
     check_region(&region, REGIONS)?;
-    let project = body
-        .opt::<String>("project_id")?
-        .unwrap_or_else(|| st.project_id.clone());
-    check_uuid("project_id", &project)?;
-    let name = body.req_str("name")?;
+    let request = ClusterRequest::parse(&st, &body)?;
+    let inline_pools: Vec<Map<String, Value>> = body.opt("pools")?.unwrap_or_default();
+    let v = st.write(|s, now| {
+        s.get(vpc::PN, &request.private_network_id, now)
+            .filter(|p| p.str("region") == region)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "private_network_id",
+                    "constraint",
+                    format!(
+                        "private network {} not found in {region}",
+                        request.private_network_id
+                    ),
+                )
+            })?;
+        let id = new_id();
+        let body = request.into_record(&st, &region, &id, now);
+        let ready = st.later(now, st.durations.cluster_create);
+        let rec = s.insert(
+            CLUSTER,
+            &id,
+            None,
+            body,
+            &[("creating", now), ("pool_required", ready)],
+        );
+        rec.extra = json!({"admin_token": admin_token()});
+        for p in inline_pools {
+            insert_pool(s, &st, &id, JsonBody(p), now)?;
+        }
+        let rec = s.get(CLUSTER, &id, now).expect("inserted");
+        Ok(render_cluster(s, rec, now))
+    })?;
+    ok(v)
+}
+
+/// A CreateCluster request, checked field by field in the order the API reports them.
+struct ClusterRequest {
+    project: String,
+    name: String,
+    version: String,
+    cni: String,
+    kind: String,
+    private_network_id: String,
+    description: String,
+    tags: Vec<String>,
+    autoscaler: Map<String, Value>,
+    auto_upgrade: Map<String, Value>,
+    oidc: Map<String, Value>,
+    feature_gates: Vec<String>,
+    admission_plugins: Vec<String>,
+    apiserver_cert_sans: Vec<String>,
+    pod_cidr: String,
+    service_cidr: String,
+    service_dns_ip: String,
+}
+
+impl ClusterRequest {
+    fn parse(st: &Shared, body: &JsonBody) -> Result<Self, ApiError> {
+        let project = body
+            .opt::<String>("project_id")?
+            .unwrap_or_else(|| st.project_id.clone());
+        check_uuid("project_id", &project)?;
+        let name = body.req_str("name")?;
+        let (version, cni) = cluster_version_and_cni(st, body)?;
+        let kind = cluster_type(body)?;
+        let private_network_id = cluster_private_network(body)?;
+        let description = body.opt::<String>("description")?.unwrap_or_default();
+        let tags = tags(body)?;
+        let mut autoscaler = default_autoscaler();
+        apply_autoscaler(&mut autoscaler, body.obj("autoscaler_config")?)?;
+        let mut auto_upgrade =
+            json!({"enabled": false, "maintenance_window": {"start_hour": 0, "day": "any"}})
+                .as_object()
+                .cloned()
+                .expect("object");
+        apply_auto_upgrade(&mut auto_upgrade, body.obj("auto_upgrade")?)?;
+        let mut oidc = json!({"issuer_url": "", "client_id": "", "username_claim": "", "username_prefix": "", "groups_claim": [], "groups_prefix": "", "required_claim": []})
+            .as_object()
+            .cloned()
+            .expect("object");
+        apply_oidc(&mut oidc, body.obj("open_id_connect_config")?)?;
+        let list = |key| body.opt::<Vec<String>>(key).map(Option::unwrap_or_default);
+        let (feature_gates, admission_plugins, apiserver_cert_sans) = (
+            list("feature_gates")?,
+            list("admission_plugins")?,
+            list("apiserver_cert_sans")?,
+        );
+        let (pod_cidr, service_cidr, service_dns_ip) = cluster_cidrs(body)?;
+        Ok(Self {
+            project,
+            name,
+            version,
+            cni,
+            kind,
+            private_network_id,
+            description,
+            tags,
+            autoscaler,
+            auto_upgrade,
+            oidc,
+            feature_gates,
+            admission_plugins,
+            apiserver_cert_sans,
+            pod_cidr,
+            service_cidr,
+            service_dns_ip,
+        })
+    }
+
+    /// The stored cluster `id`, with what the API assigns: its URLs, dates and IAM group.
+    fn into_record(self, st: &Shared, region: &str, id: &str, now: DateTime<Utc>) -> Value {
+        let base = &st.base_url;
+        json!({
+            "region": region, "id": id, "organization_id": self.project, "project_id": self.project,
+            "created_at": ts(now), "updated_at": ts(now), "type": self.kind, "name": self.name,
+            "description": self.description, "version": self.version, "cni": self.cni,
+            "tags": self.tags,
+            "cluster_url": format!("{base}/k8s-api/{id}"),
+            "dns_wildcard": format!("*.{id}.nodes.k8s.{region}.scw.cloud"),
+            "autoscaler_config": self.autoscaler, "auto_upgrade": self.auto_upgrade,
+            "upgrade_available": false, "feature_gates": self.feature_gates,
+            "admission_plugins": self.admission_plugins,
+            "open_id_connect_config": self.oidc, "apiserver_cert_sans": self.apiserver_cert_sans,
+            "private_network_id": self.private_network_id, "commitment_ends_at": ts(now),
+            "acl_available": true, "iam_nodes_group_id": new_id(), "pod_cidr": self.pod_cidr,
+            "service_cidr": self.service_cidr, "service_dns_ip": self.service_dns_ip,
+        })
+    }
+}
+
+/// The requested version, which `/versions` must list, and a CNI that version offers.
+fn cluster_version_and_cni(st: &Shared, body: &JsonBody) -> Result<(String, String), ApiError> {
     let version: String = body.req_str("version")?;
     let known = known_version(&st.read(catalog), &version).ok_or_else(|| {
         ApiError::invalid(
@@ -696,6 +823,11 @@ async fn create_cluster(
             format!("cni {cni} is not available for version {version}"),
         ));
     }
+    Ok((version, cni))
+}
+
+/// The cluster type (`kapsule` when empty), one of the offered types.
+fn cluster_type(body: &JsonBody) -> Result<String, ApiError> {
     let kind = body
         .opt::<String>("type")?
         .filter(|t| !t.is_empty())
@@ -707,33 +839,23 @@ async fn create_cluster(
             format!("unknown cluster type {kind}"),
         ));
     }
+    Ok(kind)
+}
+
+/// The private network, mandatory for new Kapsule clusters.
+fn cluster_private_network(body: &JsonBody) -> Result<String, ApiError> {
     let pn = body.opt::<String>("private_network_id")?;
-    let Some(pn) = pn.filter(|p| !p.is_empty()) else {
-        return Err(ApiError::invalid(
+    pn.filter(|p| !p.is_empty()).ok_or_else(|| {
+        ApiError::invalid(
             "private_network_id",
             "constraint",
             "private_network_id does not respect constraint, a Private Network is mandatory for this cluster type",
-        ));
-    };
-    let description = body.opt::<String>("description")?.unwrap_or_default();
-    let tags = tags(&body)?;
-    let mut autoscaler = default_autoscaler();
-    apply_autoscaler(&mut autoscaler, body.obj("autoscaler_config")?)?;
-    let mut auto_upgrade =
-        json!({"enabled": false, "maintenance_window": {"start_hour": 0, "day": "any"}})
-            .as_object()
-            .cloned()
-            .expect("object");
-    apply_auto_upgrade(&mut auto_upgrade, body.obj("auto_upgrade")?)?;
-    let mut oidc = json!({"issuer_url": "", "client_id": "", "username_claim": "", "username_prefix": "", "groups_claim": [], "groups_prefix": "", "required_claim": []})
-        .as_object()
-        .cloned()
-        .expect("object");
-    apply_oidc(&mut oidc, body.obj("open_id_connect_config")?)?;
-    let lists: Vec<Vec<String>> = ["feature_gates", "admission_plugins", "apiserver_cert_sans"]
-        .iter()
-        .map(|k| body.opt::<Vec<String>>(k).map(Option::unwrap_or_default))
-        .collect::<Result<_, _>>()?;
+        )
+    })
+}
+
+/// The pod and service CIDRs and the DNS service address (by default in the service CIDR).
+fn cluster_cidrs(body: &JsonBody) -> Result<(String, String, String), ApiError> {
     let pod_cidr = body
         .opt::<String>("pod_cidr")?
         .unwrap_or_else(|| "100.64.0.0/15".into());
@@ -750,50 +872,7 @@ async fn create_cluster(
             )
         })?,
     };
-    let inline_pools: Vec<Map<String, Value>> = body.opt("pools")?.unwrap_or_default();
-    let v = st.write(|s, now| {
-        let pn_rec = s
-            .get(vpc::PN, &pn, now)
-            .filter(|p| p.str("region") == region)
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "private_network_id",
-                    "constraint",
-                    format!("private network {pn} not found in {region}"),
-                )
-            })?;
-        let _ = pn_rec;
-        let id = new_id();
-        let base = &st.base_url;
-        let body = json!({
-            "region": region, "id": id, "organization_id": project, "project_id": project,
-            "created_at": ts(now), "updated_at": ts(now), "type": kind, "name": name,
-            "description": description, "version": version, "cni": cni, "tags": tags,
-            "cluster_url": format!("{base}/k8s-api/{id}"),
-            "dns_wildcard": format!("*.{id}.nodes.k8s.{region}.scw.cloud"),
-            "autoscaler_config": autoscaler, "auto_upgrade": auto_upgrade,
-            "upgrade_available": false, "feature_gates": lists[0], "admission_plugins": lists[1],
-            "open_id_connect_config": oidc, "apiserver_cert_sans": lists[2],
-            "private_network_id": pn, "commitment_ends_at": ts(now), "acl_available": true,
-            "iam_nodes_group_id": new_id(), "pod_cidr": pod_cidr, "service_cidr": service_cidr,
-            "service_dns_ip": service_dns_ip,
-        });
-        let ready = st.later(now, st.durations.cluster_create);
-        let rec = s.insert(
-            CLUSTER,
-            &id,
-            None,
-            body,
-            &[("creating", now), ("pool_required", ready)],
-        );
-        rec.extra = json!({"admin_token": admin_token()});
-        for p in inline_pools {
-            insert_pool(s, &st, &id, JsonBody(p), now)?;
-        }
-        let rec = s.get(CLUSTER, &id, now).expect("inserted");
-        Ok(render_cluster(s, rec, now))
-    })?;
-    ok(v)
+    Ok((pod_cidr, service_cidr, service_dns_ip))
 }
 
 fn dns_ip_of(cidr: &str) -> Option<String> {
@@ -1181,65 +1260,19 @@ fn insert_pool(
             "a pool with this name already exists in the cluster",
         ));
     }
-    let node_type = normalize_node_type(&body.req_str("node_type")?);
-    if !node_type
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(ApiError::invalid(
-            "node_type",
-            "format",
-            "invalid node type",
-        ));
-    }
-    let zone = body
-        .opt::<String>("zone")?
-        .filter(|z| !z.is_empty())
-        .unwrap_or_else(|| format!("{region}-1"));
-    if crate::wire::region_of(&zone) != region || !crate::wire::ZONES.contains(&zone.as_str()) {
-        return Err(ApiError::invalid(
-            "zone",
-            "constraint",
-            format!("zone {zone} is not in region {region}"),
-        ));
-    }
-    let autoscaling = body.opt::<bool>("autoscaling")?.unwrap_or(false);
-    let size = body.req::<u32>("size")?;
-    let min_size = body.opt::<u32>("min_size")?.unwrap_or(size);
-    let max_size = body.opt::<u32>("max_size")?.unwrap_or(size);
-    if max_size < 1 || min_size > max_size || (autoscaling && (size < min_size || size > max_size))
-    {
-        return Err(ApiError::invalid(
-            "size",
-            "constraint",
-            "expected min_size <= size <= max_size and max_size >= 1",
-        ));
-    }
+    let node_type = pool_node_type(&body)?;
+    let zone = pool_zone(&body, &region)?;
+    let PoolSizes {
+        autoscaling,
+        size,
+        min_size,
+        max_size,
+    } = PoolSizes::parse(&body)?;
     let runtime = body
         .opt_enum("container_runtime", &["docker", "containerd", "crio"])?
         .unwrap_or_else(|| "containerd".into());
-    let root_volume_type = match body
-        .opt_enum(
-            "root_volume_type",
-            &["default_volume_type", "l_ssd", "b_ssd", "sbs_5k", "sbs_15k"],
-        )?
-        .as_deref()
-    {
-        None | Some("default_volume_type") => "sbs_5k".to_string(),
-        Some(t) => t.to_string(),
-    };
-    let root_volume_size = body
-        .opt::<u64>("root_volume_size")?
-        .unwrap_or(20_000_000_000);
-    let mut policy = json!({"max_unavailable": 1, "max_surge": 0});
-    if let Some(p) = body.obj("upgrade_policy")? {
-        if let Some(v) = p.opt::<u32>("max_unavailable")? {
-            policy["max_unavailable"] = json!(v);
-        }
-        if let Some(v) = p.opt::<u32>("max_surge")? {
-            policy["max_surge"] = json!(v);
-        }
-    }
+    let (root_volume_type, root_volume_size) = pool_root_volume(&body)?;
+    let policy = pool_upgrade_policy(&body)?;
     let id = new_id();
     let pool = json!({
         "region": region, "id": id, "cluster_id": cluster_id, "created_at": ts(now),
@@ -1277,6 +1310,104 @@ fn insert_pool(
         add_node(s, &id, now, ready);
     }
     Ok(id)
+}
+
+/// The node type in the API's spelling (`gp1_xs`), of letters, digits and `_` only.
+fn pool_node_type(body: &JsonBody) -> Result<String, ApiError> {
+    let node_type = normalize_node_type(&body.req_str("node_type")?);
+    if !node_type
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(ApiError::invalid(
+            "node_type",
+            "format",
+            "invalid node type",
+        ));
+    }
+    Ok(node_type)
+}
+
+/// The pool's zone (the region's first by default), a zone of the cluster's region.
+fn pool_zone(body: &JsonBody, region: &str) -> Result<String, ApiError> {
+    let zone = body
+        .opt::<String>("zone")?
+        .filter(|z| !z.is_empty())
+        .unwrap_or_else(|| format!("{region}-1"));
+    if crate::wire::region_of(&zone) != region || !crate::wire::ZONES.contains(&zone.as_str()) {
+        return Err(ApiError::invalid(
+            "zone",
+            "constraint",
+            format!("zone {zone} is not in region {region}"),
+        ));
+    }
+    Ok(zone)
+}
+
+/// A pool's size and autoscaling bounds.
+struct PoolSizes {
+    autoscaling: bool,
+    size: u32,
+    min_size: u32,
+    max_size: u32,
+}
+
+impl PoolSizes {
+    /// The bounds default to the size; an autoscaled size must lie within them.
+    fn parse(body: &JsonBody) -> Result<Self, ApiError> {
+        let autoscaling = body.opt::<bool>("autoscaling")?.unwrap_or(false);
+        let size = body.req::<u32>("size")?;
+        let min_size = body.opt::<u32>("min_size")?.unwrap_or(size);
+        let max_size = body.opt::<u32>("max_size")?.unwrap_or(size);
+        if max_size < 1
+            || min_size > max_size
+            || (autoscaling && (size < min_size || size > max_size))
+        {
+            return Err(ApiError::invalid(
+                "size",
+                "constraint",
+                "expected min_size <= size <= max_size and max_size >= 1",
+            ));
+        }
+        Ok(Self {
+            autoscaling,
+            size,
+            min_size,
+            max_size,
+        })
+    }
+}
+
+/// The root volume's type (`default_volume_type` is `sbs_5k`) and size in bytes (20 GB).
+fn pool_root_volume(body: &JsonBody) -> Result<(String, u64), ApiError> {
+    let root_volume_type = match body
+        .opt_enum(
+            "root_volume_type",
+            &["default_volume_type", "l_ssd", "b_ssd", "sbs_5k", "sbs_15k"],
+        )?
+        .as_deref()
+    {
+        None | Some("default_volume_type") => "sbs_5k".to_string(),
+        Some(t) => t.to_string(),
+    };
+    let root_volume_size = body
+        .opt::<u64>("root_volume_size")?
+        .unwrap_or(20_000_000_000);
+    Ok((root_volume_type, root_volume_size))
+}
+
+/// The upgrade policy: one node unavailable at a time and no surge unless asked.
+fn pool_upgrade_policy(body: &JsonBody) -> Result<Value, ApiError> {
+    let mut policy = json!({"max_unavailable": 1, "max_surge": 0});
+    if let Some(p) = body.obj("upgrade_policy")? {
+        if let Some(v) = p.opt::<u32>("max_unavailable")? {
+            policy["max_unavailable"] = json!(v);
+        }
+        if let Some(v) = p.opt::<u32>("max_surge")? {
+            policy["max_surge"] = json!(v);
+        }
+    }
+    Ok(policy)
 }
 
 /// Adds one node to a pool, `creating` until `ready_at`, with its private IPs in IPAM.

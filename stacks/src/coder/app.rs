@@ -3,9 +3,10 @@
 //! Coder release on the infra phase's load balancer, the first admin, the templates and the
 //! monitoring of `[monitoring]` (see [`super::monitoring`]).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use kapstan_engine::{Input, Stack};
+use kapstan_engine::{Handle, Input, Stack, StackRef};
 use kapstan_providers::coder::{
     CoderFirstUser, CoderTemplate, CoderValues, GithubOAuth, LbServiceSettings, SecretKeyRef,
 };
@@ -16,7 +17,7 @@ use kapstan_providers::kubernetes::{
 use kapstan_providers::local::RandomPassword;
 use serde_json::{Value, json};
 
-use super::profile::{Phase, PodSecurityLevel, Profile};
+use super::profile::{GithubSettings, Phase, PodSecurityLevel, Profile};
 use super::sign_in::SecretSource;
 
 /// Namespaces the app phase creates.
@@ -141,232 +142,269 @@ pub const OIDC_SECRET: &str = "coder-oidc";
 /// The Kubernetes Secret holding the external auth client secrets.
 pub const EXTERNAL_AUTH_SECRET: &str = "coder-external-auth";
 
-/// The value of a configured secret: a `scaleway_secret_version` read at plan and apply time
-/// (one per distinct reference, at `secret-<name>-<revision>`), or an environment variable.
-fn secret_value(
-    s: &mut Stack,
-    read: &mut std::collections::BTreeMap<String, Input<String>>,
-    source: &SecretSource,
-) -> Input<String> {
-    match source {
-        SecretSource::SecretManager(reference) => {
-            let slug: String = format!("{}-{}", reference.name, reference.revision)
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
-            let address = format!("secret-{}", slug.trim_matches('-'));
-            read.entry(address.clone())
-                .or_insert_with(|| s.add(&address, reference.declaration()).data().into())
-                .clone()
-        }
-        SecretSource::Env(var) => Input::Sensitive(std::env::var(var).unwrap_or_default()),
-    }
+/// The parts of phase 2 share the infra phase's outputs, the cluster's kubeconfig and the
+/// Secret Manager reads declared so far (one read per distinct reference).
+struct AppPhase<'a> {
+    s: Stack,
+    p: &'a Profile,
+    infra: StackRef,
+    kubeconfig: Input<String>,
+    secret_reads: BTreeMap<String, Input<String>>,
+}
+
+/// The Secrets the Coder release reads, and the environment entries that point at them.
+struct CoderSecrets<'a> {
+    database: Handle<KubernetesSecret>,
+    github: Option<(&'a GithubSettings, Handle<KubernetesSecret>)>,
+    tls: Option<Handle<KubernetesSecret>>,
+    sign_in: Vec<Handle<KubernetesSecret>>,
+    sign_in_env: Vec<Value>,
+}
+
+/// The first admin as declared, with its e-mail and password.
+struct Admin {
+    handle: Handle<CoderFirstUser>,
+    email: String,
+    password: Input<String>,
 }
 
 /// Builds phase 2 of the environment.
 pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
-    let env = p.env.name();
-    let mut s = Stack::new(&p.stack_name(Phase::App));
+    let s = Stack::new(&p.stack_name(Phase::App));
     let infra = s.stack_ref(&p.stack_name(Phase::Infra));
-    let kubeconfig: Input<String> = infra.output("kubeconfig");
-    let mut namespaces = vec![];
-    for ns in NAMESPACES {
-        let mut ns_labels = std::collections::BTreeMap::new();
-        ns_labels.insert(
-            "app.kubernetes.io/managed-by".to_string(),
-            "kapstan".to_string(),
-        );
-        let handle = s.add(
-            &format!("namespace-{ns}"),
-            KubernetesNamespace {
-                kubeconfig: kubeconfig.clone(),
-                name: ns.into(),
-                labels: ns_labels,
-                pod_security: match p.pod_security {
-                    PodSecurityLevel::None => None,
-                    PodSecurityLevel::Baseline => Some(PodSecurity::all("baseline")),
-                    PodSecurityLevel::Restricted => Some(PodSecurity::all("restricted")),
-                },
-                ..Default::default()
-            },
-        );
-        let q = s.add(
-            &format!("quota-{ns}"),
-            KubernetesManifest {
-                kubeconfig: kubeconfig.clone(),
-                manifest: quota(p, ns),
-                ..Default::default()
-            },
-        );
-        q.depends_on(&handle);
-        if p.network_policies {
-            let mut policies = network_policies(p, ns);
-            // Monitoring comes with Coder (see below), and so do its policies.
-            if options.coder {
-                policies.extend(super::monitoring::network_policies(p, ns));
-            }
-            for (name, manifest) in policies {
-                let np = s.add(
-                    &format!("netpol-{ns}-{name}"),
-                    KubernetesManifest {
-                        kubeconfig: kubeconfig.clone(),
-                        manifest,
-                        ..Default::default()
-                    },
-                );
-                np.depends_on(&handle);
-            }
-        }
-        namespaces.push(handle);
-    }
-    let coder_ns = &namespaces[0];
-
+    let mut phase = AppPhase {
+        kubeconfig: infra.output("kubeconfig"),
+        s,
+        p,
+        infra,
+        secret_reads: BTreeMap::new(),
+    };
+    let namespaces = phase.namespaces(options.coder);
     let access_url: Input<String> = match &options.access_url {
         Some(u) => u.clone().into(),
-        None => infra.output("access_url"),
+        None => phase.infra.output("access_url"),
     };
-    s.output("access_url", access_url.clone());
-    s.output(
+    phase.s.output("access_url", access_url.clone());
+    phase.s.output(
         "wildcard_access_url",
-        infra.output::<String>("wildcard_access_url"),
+        phase.infra.output::<String>("wildcard_access_url"),
     );
-    s.output("namespace", "coder");
+    phase.s.output("namespace", "coder");
     if !options.coder {
-        return s;
+        return phase.s;
     }
     // Monitoring watches Coder: without Coder there is nothing to collect.
     super::monitoring::add_monitoring(
-        &mut s,
+        &mut phase.s,
         p,
-        &kubeconfig,
+        &phase.kubeconfig,
         &namespaces[1],
         options.chart_repository.as_deref(),
     );
+    let coder_ns = &namespaces[0];
+    let secrets = phase.coder_secrets(coder_ns);
+    let release = phase.coder_release(options, coder_ns, &secrets, &access_url);
+    let admin = phase.first_admin(&release, &access_url);
+    phase.templates(options, &admin, &access_url);
+    let s = &mut phase.s;
+    s.output("admin_username", "admin");
+    s.output("admin_email", admin.email);
+    s.output("admin_password", admin.password)
+        .sensitive()
+        .description("read it with `kapstan output --env ENV admin_password`");
+    phase.s
+}
 
-    let db_url = Input::format(
-        "postgres://{}:{}@{}:{}/{}?sslmode=require",
-        [
-            infra.output::<String>("database_user"),
-            infra
-                .output::<String>("database_password")
-                .percent_encoded(),
-            infra.output::<String>("database_host"),
-            infra.output::<String>("database_port"),
-            infra.output::<String>("database_name"),
-        ],
-    );
-    let mut data = std::collections::BTreeMap::new();
-    data.insert("url".to_string(), db_url);
-    let secret = s.add(
-        "database-url",
-        KubernetesSecret {
-            kubeconfig: kubeconfig.clone(),
-            namespace: coder_ns.name().into(),
-            name: "coder-db-url".into(),
-            data,
-            ..Default::default()
-        },
-    );
-    let github = p.github.as_ref().map(|g| {
-        let mut gh = std::collections::BTreeMap::new();
-        gh.insert(
-            "client-secret".to_string(),
-            Input::Sensitive(std::env::var(&g.client_secret_env).unwrap_or_default()),
-        );
-        (g, gh)
-    });
-    let github_secret = github.as_ref().map(|(_, data)| {
-        s.add(
-            "github-oauth",
-            KubernetesSecret {
-                kubeconfig: kubeconfig.clone(),
-                namespace: coder_ns.name().into(),
-                name: "coder-github-oauth".into(),
-                data: data.clone(),
-                ..Default::default()
-            },
-        )
-    });
-    // Coder terminates TLS itself with the infra phase's certificate (chart
-    // `coder.tls.secretNames`); the Service gains 443 → 8443 beside 80.
-    let tls_secret = p.serves_tls().then(|| {
-        let mut data = std::collections::BTreeMap::new();
-        data.insert(
-            "tls.crt".to_string(),
-            infra.output::<String>("tls_certificate"),
-        );
-        data.insert(
-            "tls.key".to_string(),
-            infra.output::<String>("tls_private_key"),
-        );
-        s.add(
-            "tls-secret",
-            KubernetesSecret {
-                kubeconfig: kubeconfig.clone(),
-                namespace: coder_ns.name().into(),
-                name: TLS_SECRET.into(),
-                kind: Some("kubernetes.io/tls".into()),
-                data,
-                ..Default::default()
-            },
-        )
-    });
-    let mut read = std::collections::BTreeMap::new();
-    let mut auth_env: Vec<Value> = vec![];
-    let mut auth_secrets = vec![];
-    if let Some(o) = &p.oidc {
-        let mut data = std::collections::BTreeMap::new();
-        data.insert(
-            "client-secret".to_string(),
-            secret_value(&mut s, &mut read, &o.secret()),
-        );
-        auth_secrets.push(s.add(
-            "oidc-client-secret",
-            KubernetesSecret {
-                kubeconfig: kubeconfig.clone(),
-                namespace: coder_ns.name().into(),
-                name: OIDC_SECRET.into(),
-                data,
-                ..Default::default()
-            },
-        ));
-        auth_env.extend(o.env(OIDC_SECRET, "client-secret"));
-    }
-    if !p.external_auth.is_empty() {
-        let mut data = std::collections::BTreeMap::new();
-        for (n, e) in p.external_auth.iter().enumerate() {
-            data.insert(e.secret_key(), secret_value(&mut s, &mut read, &e.secret()));
-            auth_env.extend(e.env(n, EXTERNAL_AUTH_SECRET));
+impl<'a> AppPhase<'a> {
+    /// The platform's namespaces under the environment's Pod Security level, each with its
+    /// quota and, where the profile asks, its network policies (the collector's too when
+    /// Coder, and so monitoring, is installed).
+    fn namespaces(&mut self, with_coder: bool) -> Vec<Handle<KubernetesNamespace>> {
+        let p = self.p;
+        let mut namespaces = vec![];
+        for ns in NAMESPACES {
+            let handle = self.s.add(
+                &format!("namespace-{ns}"),
+                KubernetesNamespace {
+                    kubeconfig: self.kubeconfig.clone(),
+                    name: ns.into(),
+                    labels: BTreeMap::from([(
+                        "app.kubernetes.io/managed-by".to_string(),
+                        "kapstan".to_string(),
+                    )]),
+                    pod_security: match p.pod_security {
+                        PodSecurityLevel::None => None,
+                        PodSecurityLevel::Baseline => Some(PodSecurity::all("baseline")),
+                        PodSecurityLevel::Restricted => Some(PodSecurity::all("restricted")),
+                    },
+                    ..Default::default()
+                },
+            );
+            self.manifest(&format!("quota-{ns}"), quota(p, ns))
+                .depends_on(&handle);
+            if p.network_policies {
+                let mut policies = network_policies(p, ns);
+                if with_coder {
+                    policies.extend(super::monitoring::network_policies(p, ns));
+                }
+                for (name, manifest) in policies {
+                    self.manifest(&format!("netpol-{ns}-{name}"), manifest)
+                        .depends_on(&handle);
+                }
+            }
+            namespaces.push(handle);
         }
-        auth_secrets.push(s.add(
-            "external-auth-secrets",
+        namespaces
+    }
+
+    fn manifest(&mut self, address: &str, manifest: Value) -> Handle<KubernetesManifest> {
+        self.s.add(
+            address,
+            KubernetesManifest {
+                kubeconfig: self.kubeconfig.clone(),
+                manifest,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// A Secret named `name` in Coder's namespace.
+    fn secret(
+        &mut self,
+        address: &str,
+        coder_ns: &Handle<KubernetesNamespace>,
+        name: &str,
+        kind: Option<&str>,
+        data: BTreeMap<String, Input<String>>,
+    ) -> Handle<KubernetesSecret> {
+        self.s.add(
+            address,
             KubernetesSecret {
-                kubeconfig: kubeconfig.clone(),
+                kubeconfig: self.kubeconfig.clone(),
                 namespace: coder_ns.name().into(),
-                name: EXTERNAL_AUTH_SECRET.into(),
+                name: name.into(),
+                kind: kind.map(String::from),
                 data,
                 ..Default::default()
             },
-        ));
+        )
     }
-    let (rc, rm, lc, lm) = &p.coder_resources;
-    let values = CoderValues {
-        access_url: access_url.clone(),
-        wildcard_access_url: None,
-        database_url: SecretKeyRef {
-            name: secret.name().into(),
-            key: "url".into(),
-        },
-        github: github
-            .as_ref()
-            .zip(github_secret.as_ref())
-            .map(|((g, _), sec)| GithubOAuth {
+
+    /// The value of a configured secret: a `scaleway_secret_version` read at plan and apply
+    /// time (one per distinct reference, at `secret-<name>-<revision>`), or an environment
+    /// variable.
+    fn secret_value(&mut self, source: &SecretSource) -> Input<String> {
+        match source {
+            SecretSource::SecretManager(reference) => {
+                let slug: String = format!("{}-{}", reference.name, reference.revision)
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect();
+                let address = format!("secret-{}", slug.trim_matches('-'));
+                let s = &mut self.s;
+                self.secret_reads
+                    .entry(address.clone())
+                    .or_insert_with(|| s.add(&address, reference.declaration()).data().into())
+                    .clone()
+            }
+            SecretSource::Env(var) => Input::Sensitive(std::env::var(var).unwrap_or_default()),
+        }
+    }
+
+    /// The database URL, the GitHub OAuth secret, the served certificate (Coder terminates
+    /// TLS itself with the infra phase's certificate, chart `coder.tls.secretNames`) and the
+    /// sign-in secrets of OIDC and external auth.
+    fn coder_secrets(&mut self, coder_ns: &Handle<KubernetesNamespace>) -> CoderSecrets<'a> {
+        let p = self.p;
+        let infra = self.infra.clone();
+        let db_url = Input::format(
+            "postgres://{}:{}@{}:{}/{}?sslmode=require",
+            [
+                infra.output::<String>("database_user"),
+                infra
+                    .output::<String>("database_password")
+                    .percent_encoded(),
+                infra.output::<String>("database_host"),
+                infra.output::<String>("database_port"),
+                infra.output::<String>("database_name"),
+            ],
+        );
+        let database = self.secret(
+            "database-url",
+            coder_ns,
+            "coder-db-url",
+            None,
+            BTreeMap::from([("url".to_string(), db_url)]),
+        );
+        let github = p.github.as_ref().map(|g| {
+            let data = BTreeMap::from([(
+                "client-secret".to_string(),
+                Input::Sensitive(std::env::var(&g.client_secret_env).unwrap_or_default()),
+            )]);
+            (
+                g,
+                self.secret("github-oauth", coder_ns, "coder-github-oauth", None, data),
+            )
+        });
+        let tls = p.serves_tls().then(|| {
+            let data = BTreeMap::from([
+                (
+                    "tls.crt".to_string(),
+                    infra.output::<String>("tls_certificate"),
+                ),
+                (
+                    "tls.key".to_string(),
+                    infra.output::<String>("tls_private_key"),
+                ),
+            ]);
+            let tls_kind = Some("kubernetes.io/tls");
+            self.secret("tls-secret", coder_ns, TLS_SECRET, tls_kind, data)
+        });
+        let mut sign_in = vec![];
+        let mut sign_in_env: Vec<Value> = vec![];
+        if let Some(o) = &p.oidc {
+            let value = self.secret_value(&o.secret());
+            let data = BTreeMap::from([("client-secret".to_string(), value)]);
+            sign_in.push(self.secret("oidc-client-secret", coder_ns, OIDC_SECRET, None, data));
+            sign_in_env.extend(o.env(OIDC_SECRET, "client-secret"));
+        }
+        if !p.external_auth.is_empty() {
+            let mut data = BTreeMap::new();
+            for (n, e) in p.external_auth.iter().enumerate() {
+                data.insert(e.secret_key(), self.secret_value(&e.secret()));
+                sign_in_env.extend(e.env(n, EXTERNAL_AUTH_SECRET));
+            }
+            let name = EXTERNAL_AUTH_SECRET;
+            sign_in.push(self.secret("external-auth-secrets", coder_ns, name, None, data));
+        }
+        CoderSecrets {
+            database,
+            github,
+            tls,
+            sign_in,
+            sign_in_env,
+        }
+    }
+
+    /// The chart's values: the typed options, then what they do not cover (the wildcard
+    /// URL, sign-in, replicas and the served certificate).
+    fn coder_values(&self, secrets: &CoderSecrets, access_url: &Input<String>) -> Value {
+        let (p, infra) = (self.p, &self.infra);
+        let (rc, rm, lc, lm) = &p.coder_resources;
+        let values = CoderValues {
+            access_url: access_url.clone(),
+            wildcard_access_url: None,
+            database_url: SecretKeyRef {
+                name: secrets.database.name().into(),
+                key: "url".into(),
+            },
+            github: secrets.github.as_ref().map(|(g, sec)| GithubOAuth {
                 client_id: g.client_id.clone(),
                 client_secret: SecretKeyRef {
                     name: sec.name().into(),
@@ -377,158 +415,179 @@ pub fn app_stack(p: &Profile, options: &AppOptions) -> Stack {
                 allowed_orgs: g.allowed_orgs.clone(),
                 allowed_teams: g.allowed_teams.clone(),
             }),
-        load_balancer_id: Some(Input::format(
-            "{}/{}",
-            [
-                infra.output::<String>("zone"),
-                infra.output::<String>("lb_id"),
-            ],
-        )),
-        load_balancer_settings: Some(LbServiceSettings {
-            ssl_compatibility_level: super::infra::LB_SSL_COMPATIBILITY_LEVEL.into(),
-            lb_type: p.lb_type.clone(),
-        }),
-        // Pinned, so the image that runs is the one the plan named (an upgrade from → to).
-        image_tag: Some(super::upgrade::image_tag(&p.coder_version)),
-        extra_env: [
-            ("CODER_TELEMETRY_ENABLE".to_string(), "false".to_string()),
-            (
-                "CODER_SECURE_AUTH_COOKIE".into(),
-                (!p.domain.is_empty()).to_string(),
-            ),
-            (
-                "CODER_PROVISIONER_DAEMONS".into(),
-                p.provisioner_daemons.to_string(),
-            ),
-        ]
-        .into_iter()
-        .chain(super::monitoring::coder_env(&p.monitoring))
-        .collect(),
-        resources: Some(json!({
-            "requests": {"cpu": rc, "memory": rm},
-            "limits": {"cpu": lc, "memory": lm},
-        })),
-    };
-    let mut values_json = values.to_values();
-    // The wildcard pattern is a bare host pattern computed by the infra phase.
-    if let Some(env_list) = values_json["coder"]["env"].as_array_mut() {
-        env_list.push(json!({
-            "name": "CODER_WILDCARD_ACCESS_URL",
-            "value": infra.output::<String>("wildcard_access_url"),
-        }));
-        env_list.extend(auth_env);
-    }
-    values_json["coder"]["replicaCount"] = json!(p.coder_replicas);
-    if tls_secret.is_some() {
-        values_json["coder"]["tls"]["secretNames"] = json!([TLS_SECRET]);
-        // Coder reads its certificate at start-up: a renewed certificate changes this
-        // annotation, so the Deployment rolls its pod.
-        values_json["coder"]["podAnnotations"][TLS_ROLL_ANNOTATION] =
-            json!(infra.output::<String>("tls_certificate_sha256"));
+            load_balancer_id: Some(Input::format(
+                "{}/{}",
+                [
+                    infra.output::<String>("zone"),
+                    infra.output::<String>("lb_id"),
+                ],
+            )),
+            load_balancer_settings: Some(LbServiceSettings {
+                ssl_compatibility_level: super::infra::LB_SSL_COMPATIBILITY_LEVEL.into(),
+                lb_type: p.lb_type.clone(),
+            }),
+            // Pinned, so the image that runs is the one the plan named (an upgrade from → to).
+            image_tag: Some(super::upgrade::image_tag(&p.coder_version)),
+            extra_env: [
+                ("CODER_TELEMETRY_ENABLE".to_string(), "false".to_string()),
+                (
+                    "CODER_SECURE_AUTH_COOKIE".into(),
+                    (!p.domain.is_empty()).to_string(),
+                ),
+                (
+                    "CODER_PROVISIONER_DAEMONS".into(),
+                    p.provisioner_daemons.to_string(),
+                ),
+            ]
+            .into_iter()
+            .chain(super::monitoring::coder_env(&p.monitoring))
+            .collect(),
+            resources: Some(json!({
+                "requests": {"cpu": rc, "memory": rm},
+                "limits": {"cpu": lc, "memory": lm},
+            })),
+        };
+        let mut values_json = values.to_values();
+        // The wildcard pattern is a bare host pattern computed by the infra phase.
         if let Some(env_list) = values_json["coder"]["env"].as_array_mut() {
-            // Plain HTTP on port 80 answers with a redirect to the https:// access URL.
-            env_list.push(json!({"name": "CODER_REDIRECT_TO_ACCESS_URL", "value": "true"}));
+            env_list.push(json!({
+                "name": "CODER_WILDCARD_ACCESS_URL",
+                "value": infra.output::<String>("wildcard_access_url"),
+            }));
+            env_list.extend(secrets.sign_in_env.iter().cloned());
         }
-    }
-    let release = s.add(
-        "coder",
-        HelmRelease {
-            kubeconfig: kubeconfig.clone(),
-            name: "coder".into(),
-            namespace: coder_ns.name().into(),
-            repository: Some(
-                options
-                    .chart_repository
-                    .clone()
-                    .unwrap_or_else(|| "https://helm.coder.com/v2".into()),
-            ),
-            chart: "coder".into(),
-            version: Some(p.coder_version.clone()),
-            values: values_json,
-            create_namespace: false,
-            timeout_seconds: Some(600),
-            wait: Some(true),
-        },
-    );
-    release.depends_on(&secret);
-    if let Some(t) = &tls_secret {
-        release.depends_on(t);
-    }
-    if let Some(sec) = &github_secret {
-        release.depends_on(sec);
-    }
-    for sec in &auth_secrets {
-        release.depends_on(sec);
+        values_json["coder"]["replicaCount"] = json!(p.coder_replicas);
+        if secrets.tls.is_some() {
+            values_json["coder"]["tls"]["secretNames"] = json!([TLS_SECRET]);
+            // Coder reads its certificate at start-up: a renewed certificate changes this
+            // annotation, so the Deployment rolls its pod.
+            values_json["coder"]["podAnnotations"][TLS_ROLL_ANNOTATION] =
+                json!(infra.output::<String>("tls_certificate_sha256"));
+            if let Some(env_list) = values_json["coder"]["env"].as_array_mut() {
+                // Plain HTTP on port 80 answers with a redirect to the https:// access URL.
+                env_list.push(json!({"name": "CODER_REDIRECT_TO_ACCESS_URL", "value": "true"}));
+            }
+        }
+        values_json
     }
 
-    let admin_password: Input<String> = match &p.admin_password {
-        Some(source) => secret_value(&mut s, &mut read, source),
-        None => s
-            .add(
-                "admin-password",
-                RandomPassword {
-                    length: 24.into(),
-                    special: false,
-                    min_numeric: 2,
-                    ..Default::default()
-                },
-            )
-            .result()
-            .into(),
-    };
-    let email = if p.domain.is_empty() {
-        format!("admin@coder-{env}.local")
-    } else {
-        format!("admin@{}", p.domain)
-    };
-    let admin = s.add(
-        "admin",
-        CoderFirstUser {
-            url: access_url.clone(),
-            email: email.clone(),
-            username: "admin".into(),
-            password: admin_password.clone(),
-            name: Some("Coder administrator".into()),
-            timeout_seconds: Some(600),
-        },
-    );
-    admin.depends_on(&release);
-
-    let root = options
-        .templates_root
-        .clone()
-        .unwrap_or_else(crate::templates::shipped_root);
-    let wanted: Vec<String> = if !options.templates.is_empty() {
-        options.templates.clone()
-    } else {
-        p.templates.clone()
-    };
-    for t in crate::templates::discover(&root) {
-        if !wanted.is_empty() && !wanted.iter().any(|w| w == &t.name) {
-            continue;
-        }
-        let template = s.add(
-            &format!("template-{}", t.name),
-            CoderTemplate {
-                display_name: Some(t.name.replace('-', " ")),
-                description: Some(format!("{} workspace ({})", t.name, t.category)),
+    /// The Coder chart release, after every Secret it reads.
+    fn coder_release(
+        &mut self,
+        options: &AppOptions,
+        coder_ns: &Handle<KubernetesNamespace>,
+        secrets: &CoderSecrets,
+        access_url: &Input<String>,
+    ) -> Handle<HelmRelease> {
+        let values = self.coder_values(secrets, access_url);
+        let release = self.s.add(
+            "coder",
+            HelmRelease {
+                kubeconfig: self.kubeconfig.clone(),
+                name: "coder".into(),
+                namespace: coder_ns.name().into(),
+                repository: Some(
+                    options
+                        .chart_repository
+                        .clone()
+                        .unwrap_or_else(|| "https://helm.coder.com/v2".into()),
+                ),
+                chart: "coder".into(),
+                version: Some(self.p.coder_version.clone()),
+                values,
+                create_namespace: false,
                 timeout_seconds: Some(600),
-                ..CoderTemplate::from_dir(
-                    &t.name,
-                    Path::new(&t.path),
-                    access_url.clone(),
-                    email.clone(),
-                    admin_password.clone(),
-                )
+                wait: Some(true),
             },
         );
-        template.depends_on(&admin);
+        release.depends_on(&secrets.database);
+        if let Some(t) = &secrets.tls {
+            release.depends_on(t);
+        }
+        if let Some((_, sec)) = &secrets.github {
+            release.depends_on(sec);
+        }
+        for sec in &secrets.sign_in {
+            release.depends_on(sec);
+        }
+        release
     }
 
-    s.output("admin_username", "admin");
-    s.output("admin_email", email);
-    s.output("admin_password", admin_password)
-        .sensitive()
-        .description("read it with `kapstan output --env ENV admin_password`");
-    s
+    /// The first admin, with the configured password or a generated one.
+    fn first_admin(&mut self, release: &Handle<HelmRelease>, access_url: &Input<String>) -> Admin {
+        let p = self.p;
+        let password: Input<String> = match &p.admin_password {
+            Some(source) => self.secret_value(source),
+            None => self
+                .s
+                .add(
+                    "admin-password",
+                    RandomPassword {
+                        length: 24.into(),
+                        special: false,
+                        min_numeric: 2,
+                        ..Default::default()
+                    },
+                )
+                .result()
+                .into(),
+        };
+        let email = if p.domain.is_empty() {
+            format!("admin@coder-{}.local", p.env.name())
+        } else {
+            format!("admin@{}", p.domain)
+        };
+        let handle = self.s.add(
+            "admin",
+            CoderFirstUser {
+                url: access_url.clone(),
+                email: email.clone(),
+                username: "admin".into(),
+                password: password.clone(),
+                name: Some("Coder administrator".into()),
+                timeout_seconds: Some(600),
+            },
+        );
+        handle.depends_on(release);
+        Admin {
+            handle,
+            email,
+            password,
+        }
+    }
+
+    /// The templates asked for (options, else the profile's selection, else all shipped),
+    /// pushed as the first admin.
+    fn templates(&mut self, options: &AppOptions, admin: &Admin, access_url: &Input<String>) {
+        let root = options
+            .templates_root
+            .clone()
+            .unwrap_or_else(crate::templates::shipped_root);
+        let wanted: &[String] = if !options.templates.is_empty() {
+            &options.templates
+        } else {
+            &self.p.templates
+        };
+        for t in crate::templates::discover(&root) {
+            if !wanted.is_empty() && !wanted.iter().any(|w| w == &t.name) {
+                continue;
+            }
+            let template = self.s.add(
+                &format!("template-{}", t.name),
+                CoderTemplate {
+                    display_name: Some(t.name.replace('-', " ")),
+                    description: Some(format!("{} workspace ({})", t.name, t.category)),
+                    timeout_seconds: Some(600),
+                    ..CoderTemplate::from_dir(
+                        &t.name,
+                        Path::new(&t.path),
+                        access_url.clone(),
+                        admin.email.clone(),
+                        admin.password.clone(),
+                    )
+                },
+            );
+            template.depends_on(&admin.handle);
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! gateway, Kapsule cluster and pool, managed PostgreSQL reachable only from the private
 //! network, and the load balancer with its flexible IP that Coder's Service will use.
 
-use kapstan_engine::{Input, Stack};
+use kapstan_engine::{Handle, Input, Stack};
 use kapstan_providers::acme::AcmeCertificate;
 use kapstan_providers::local::RandomPassword;
 use kapstan_providers::scaleway::domain_record::DomainRecord;
@@ -56,8 +56,54 @@ pub fn database_name(p: &Profile) -> String {
 
 /// Builds phase 1 of the environment.
 pub fn infra_stack(p: &Profile) -> Stack {
-    let env = p.env.name();
     let mut s = Stack::new(&p.stack_name(Phase::Infra));
+    let (network, gateway_network) = private_network(&mut s, p);
+    let cluster = cluster(&mut s, p, &network, &gateway_network);
+    let (database, password) = database(&mut s, p, &network);
+    let (lb_ip, lb) = load_balancer(&mut s, p, &network);
+    if p.serves_tls() {
+        tls_resources(&mut s, p, &lb_ip);
+    }
+    let env = p.env.name();
+    let (access_url, wildcard) = if p.domain.is_empty() {
+        (
+            Input::format("http://{}", [lb_ip.ip_address()]),
+            Input::format("*.{}.nip.io", [lb_ip.ip_address()]),
+        )
+    } else {
+        let host = format!("{}.{}", p.subdomain, p.domain);
+        (
+            Input::Value(format!("https://{host}")),
+            Input::Value(format!("*.{host}")),
+        )
+    };
+    s.output("environment", env);
+    s.output("region", &p.region);
+    s.output("zone", &p.zone);
+    s.output("cluster_id", cluster.id());
+    s.output("cluster_name", format!("coder-{env}-cluster"));
+    s.output("kubeconfig", cluster.kubeconfig())
+        .sensitive()
+        .description("kubeconfig of the cluster");
+    s.output("private_network_id", network.id());
+    s.output("lb_id", lb.id());
+    s.output("lb_ip", lb_ip.ip_address());
+    s.output("access_url", access_url)
+        .description("the URL users open");
+    s.output("wildcard_access_url", wildcard)
+        .description("bare host pattern for workspace apps");
+    s.output("database_host", database.private_ip());
+    s.output("database_port", database.private_port());
+    s.output("database_name", database_name(p));
+    s.output("database_user", DB_USER);
+    s.output("database_password", password.result()).sensitive();
+    s
+}
+
+/// The VPC and its private network, with NAT egress through a public gateway (the gateway
+/// network, which the pool waits for).
+fn private_network(s: &mut Stack, p: &Profile) -> (Handle<PrivateNetwork>, Handle<GatewayNetwork>) {
+    let env = p.env.name();
     let vpc = s.add(
         "vpc",
         Vpc {
@@ -118,6 +164,17 @@ pub fn infra_stack(p: &Profile) -> Stack {
             zone: Some(p.zone.clone()),
         },
     );
+    (network, gateway_network)
+}
+
+/// The Kapsule cluster on the private network and its default pool.
+fn cluster(
+    s: &mut Stack,
+    p: &Profile,
+    network: &Handle<PrivateNetwork>,
+    gateway_network: &Handle<GatewayNetwork>,
+) -> Handle<Cluster> {
+    let env = p.env.name();
     let cluster = s.add(
         "cluster",
         Cluster {
@@ -167,7 +224,7 @@ pub fn infra_stack(p: &Profile) -> Stack {
             ..Default::default()
         },
     );
-    pool.depends_on(&gateway_network);
+    pool.depends_on(gateway_network);
     // A node type change replaces the pool: the new one (its name says what forced it) is
     // created and ready before the old one is deleted, so Coder and the workspaces always have
     // nodes.
@@ -177,7 +234,17 @@ pub fn infra_stack(p: &Profile) -> Stack {
     if p.pool_autoscaling {
         pool.ignore_changes(&["size"]);
     }
+    cluster
+}
 
+/// Managed PostgreSQL on the private network: the instance, Coder's database, user and
+/// privilege, and an ACL admitting the private network only.
+fn database(
+    s: &mut Stack,
+    p: &Profile,
+    network: &Handle<PrivateNetwork>,
+) -> (Handle<RdbInstance>, Handle<RandomPassword>) {
+    let env = p.env.name();
     let password = s.add(
         "db-password",
         RandomPassword {
@@ -256,7 +323,16 @@ pub fn infra_stack(p: &Profile) -> Stack {
             region: Some(p.region.clone()),
         },
     );
+    (database, password)
+}
 
+/// The load balancer on the private network and the flexible IP Coder's Service uses.
+fn load_balancer(
+    s: &mut Stack,
+    p: &Profile,
+    network: &Handle<PrivateNetwork>,
+) -> (Handle<LbIp>, Handle<Lb>) {
+    let env = p.env.name();
     let lb_ip = s.add(
         "lb-ip",
         LbIp {
@@ -281,44 +357,7 @@ pub fn infra_stack(p: &Profile) -> Stack {
             ..Default::default()
         },
     );
-
-    if p.serves_tls() {
-        tls_resources(&mut s, p, &lb_ip);
-    }
-
-    let (access_url, wildcard) = if p.domain.is_empty() {
-        (
-            Input::format("http://{}", [lb_ip.ip_address()]),
-            Input::format("*.{}.nip.io", [lb_ip.ip_address()]),
-        )
-    } else {
-        let host = format!("{}.{}", p.subdomain, p.domain);
-        (
-            Input::Value(format!("https://{host}")),
-            Input::Value(format!("*.{host}")),
-        )
-    };
-    s.output("environment", env);
-    s.output("region", &p.region);
-    s.output("zone", &p.zone);
-    s.output("cluster_id", cluster.id());
-    s.output("cluster_name", format!("coder-{env}-cluster"));
-    s.output("kubeconfig", cluster.kubeconfig())
-        .sensitive()
-        .description("kubeconfig of the cluster");
-    s.output("private_network_id", network.id());
-    s.output("lb_id", lb.id());
-    s.output("lb_ip", lb_ip.ip_address());
-    s.output("access_url", access_url)
-        .description("the URL users open");
-    s.output("wildcard_access_url", wildcard)
-        .description("bare host pattern for workspace apps");
-    s.output("database_host", database.private_ip());
-    s.output("database_port", database.private_port());
-    s.output("database_name", database_name(p));
-    s.output("database_user", DB_USER);
-    s.output("database_password", password.result()).sensitive();
-    s
+    (lb_ip, lb)
 }
 
 /// A domain deployment with TLS by ACME: the domain's Scaleway zone (looked up, never created

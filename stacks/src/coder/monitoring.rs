@@ -553,183 +553,199 @@ impl AlloyConfig {
                 .attr("level", AlloyValue::str("info"))
                 .attr("format", AlloyValue::str("logfmt")),
         ];
-        let interval = AlloyValue::Str(format!("{}s", settings.scrape_interval_seconds));
-        let external = AlloyValue::Object(vec![
-            ("environment".into(), AlloyValue::str(env.name())),
-            (
-                "cluster".into(),
-                AlloyValue::Str(format!("coder-{}", env.name())),
-            ),
-        ]);
-        let headers = AlloyValue::Object(vec![(
-            "X-Token".into(),
-            AlloyValue::expr(format!("sys.env({:?})", ENV_TOKEN)),
-        )]);
-        let pod_labels = || {
-            [
-                ("__meta_kubernetes_namespace", "namespace"),
-                ("__meta_kubernetes_pod_name", "pod"),
-                ("__meta_kubernetes_pod_container_name", "container"),
-            ]
-            .map(|(from, to)| {
-                AlloyBlock::nested("rule")
-                    .attr("source_labels", AlloyValue::strs(&[from.to_string()]))
-                    .attr("target_label", AlloyValue::str(to))
-            })
-        };
-        let metrics_sink = if settings.keep_high_cardinality {
-            "prometheus.remote_write.cockpit.receiver"
-        } else {
-            "prometheus.relabel.drop_high_cardinality.receiver"
-        };
-        // Each scrape job: pods of the namespaces selected by a label, kept only on the
-        // container port of the given name.
-        let mut scrape = |job: &str, namespaces: &[String], selector: &str, port: &str| {
-            let mut relabel = AlloyBlock::component("discovery.relabel", job)
-                .attr(
-                    "targets",
-                    AlloyValue::expr(format!("discovery.kubernetes.{job}.targets")),
-                )
-                .block(
-                    AlloyBlock::nested("rule")
-                        .attr(
-                            "source_labels",
-                            AlloyValue::strs(&["__meta_kubernetes_pod_container_port_name".into()]),
-                        )
-                        .attr("regex", AlloyValue::str(port))
-                        .attr("action", AlloyValue::str("keep")),
-                );
-            for rule in pod_labels() {
-                relabel = relabel.block(rule);
-            }
-            blocks.push(
-                AlloyBlock::component("discovery.kubernetes", job)
-                    .attr("role", AlloyValue::str("pod"))
-                    .block(
-                        AlloyBlock::nested("namespaces")
-                            .attr("names", AlloyValue::strs(namespaces)),
-                    )
-                    .block(
-                        AlloyBlock::nested("selectors")
-                            .attr("role", AlloyValue::str("pod"))
-                            .attr("label", AlloyValue::str(selector)),
-                    ),
-            );
-            blocks.push(relabel);
-            blocks.push(
-                AlloyBlock::component("prometheus.scrape", job)
-                    .attr(
-                        "targets",
-                        AlloyValue::expr(format!("discovery.relabel.{job}.output")),
-                    )
-                    .attr("job_name", AlloyValue::str(job))
-                    .attr("scrape_interval", interval.clone())
-                    .attr(
-                        "forward_to",
-                        AlloyValue::List(vec![AlloyValue::expr(metrics_sink)]),
-                    ),
-            );
+        let scrape = ScrapeJobs {
+            interval: AlloyValue::Str(format!("{}s", settings.scrape_interval_seconds)),
+            forward_to: if settings.keep_high_cardinality {
+                "prometheus.remote_write.cockpit.receiver"
+            } else {
+                "prometheus.relabel.drop_high_cardinality.receiver"
+            },
         };
         if settings.collects(CollectTarget::CoderMetrics)
             || settings.collects(CollectTarget::WorkspaceMetrics)
         {
-            scrape(
+            blocks.extend(scrape.job(
                 "coder",
                 &["coder".to_string()],
                 "app.kubernetes.io/name=coder",
                 CODER_METRICS_PORT_NAME,
-            );
+            ));
         }
         if settings.collects(CollectTarget::PodMetrics) {
-            scrape(
+            blocks.extend(scrape.job(
                 "opted_in_pods",
                 &settings.namespaces,
                 &format!("{OPT_IN_LABEL}=true"),
                 OPT_IN_PORT_NAME,
-            );
+            ));
         }
         if settings.metrics() {
-            if !settings.keep_high_cardinality {
-                blocks.push(
-                    AlloyBlock::component("prometheus.relabel", "drop_high_cardinality")
-                        .attr(
-                            "forward_to",
-                            AlloyValue::List(vec![AlloyValue::expr(
-                                "prometheus.remote_write.cockpit.receiver",
-                            )]),
-                        )
-                        .block(
-                            AlloyBlock::nested("rule")
-                                .attr("source_labels", AlloyValue::strs(&["__name__".into()]))
-                                .attr("regex", AlloyValue::str(HIGH_CARDINALITY_SERIES))
-                                .attr("action", AlloyValue::str("drop")),
-                        )
-                        .block(
-                            AlloyBlock::nested("rule")
-                                .attr("regex", AlloyValue::str(HIGH_CARDINALITY_LABELS))
-                                .attr("action", AlloyValue::str("labeldrop")),
-                        ),
-                );
-            }
-            blocks.push(
-                AlloyBlock::component("prometheus.remote_write", "cockpit")
-                    .attr("external_labels", external.clone())
-                    .block(
-                        AlloyBlock::nested("endpoint")
-                            .attr(
-                                "url",
-                                AlloyValue::expr(format!("sys.env({:?})", ENV_METRICS_URL)),
-                            )
-                            .attr("headers", headers.clone()),
-                    ),
-            );
+            blocks.extend(metrics_push(env, settings));
         }
         if settings.logs() {
-            let mut relabel = AlloyBlock::component("discovery.relabel", "pod_logs").attr(
-                "targets",
-                AlloyValue::expr("discovery.kubernetes.pod_logs.targets"),
-            );
-            for rule in pod_labels() {
-                relabel = relabel.block(rule);
-            }
-            blocks.push(
-                AlloyBlock::component("discovery.kubernetes", "pod_logs")
-                    .attr("role", AlloyValue::str("pod"))
-                    .block(
-                        AlloyBlock::nested("namespaces")
-                            .attr("names", AlloyValue::strs(&settings.namespaces)),
-                    ),
-            );
-            blocks.push(relabel);
-            // Logs are read through the Kubernetes API rather than from the node's /var/log, so
-            // the collector needs no hostPath volume, which Pod Security baseline and
-            // restricted forbid.
-            blocks.push(
-                AlloyBlock::component("loki.source.kubernetes", "pod_logs")
-                    .attr(
-                        "targets",
-                        AlloyValue::expr("discovery.relabel.pod_logs.output"),
-                    )
-                    .attr(
-                        "forward_to",
-                        AlloyValue::List(vec![AlloyValue::expr("loki.write.cockpit.receiver")]),
-                    ),
-            );
-            blocks.push(
-                AlloyBlock::component("loki.write", "cockpit")
-                    .attr("external_labels", external)
-                    .block(
-                        AlloyBlock::nested("endpoint")
-                            .attr(
-                                "url",
-                                AlloyValue::expr(format!("sys.env({:?})", ENV_LOGS_URL)),
-                            )
-                            .attr("headers", headers),
-                    ),
-            );
+            blocks.extend(log_shipping(env, settings));
         }
         AlloyConfig { blocks }
     }
+}
+
+/// How every scrape job of a configuration runs: its interval and where it sends samples
+/// (the high-cardinality filter, or straight to remote write when those series are kept).
+struct ScrapeJobs {
+    interval: AlloyValue,
+    forward_to: &'static str,
+}
+
+impl ScrapeJobs {
+    /// A scrape job: pods of `namespaces` selected by the label `selector`, kept only on the
+    /// container port named `port`.
+    fn job(&self, job: &str, namespaces: &[String], selector: &str, port: &str) -> [AlloyBlock; 3] {
+        let mut relabel = AlloyBlock::component("discovery.relabel", job)
+            .attr(
+                "targets",
+                AlloyValue::expr(format!("discovery.kubernetes.{job}.targets")),
+            )
+            .block(
+                AlloyBlock::nested("rule")
+                    .attr(
+                        "source_labels",
+                        AlloyValue::strs(&["__meta_kubernetes_pod_container_port_name".into()]),
+                    )
+                    .attr("regex", AlloyValue::str(port))
+                    .attr("action", AlloyValue::str("keep")),
+            );
+        for rule in pod_label_rules() {
+            relabel = relabel.block(rule);
+        }
+        [
+            AlloyBlock::component("discovery.kubernetes", job)
+                .attr("role", AlloyValue::str("pod"))
+                .block(AlloyBlock::nested("namespaces").attr("names", AlloyValue::strs(namespaces)))
+                .block(
+                    AlloyBlock::nested("selectors")
+                        .attr("role", AlloyValue::str("pod"))
+                        .attr("label", AlloyValue::str(selector)),
+                ),
+            relabel,
+            AlloyBlock::component("prometheus.scrape", job)
+                .attr(
+                    "targets",
+                    AlloyValue::expr(format!("discovery.relabel.{job}.output")),
+                )
+                .attr("job_name", AlloyValue::str(job))
+                .attr("scrape_interval", self.interval.clone())
+                .attr(
+                    "forward_to",
+                    AlloyValue::List(vec![AlloyValue::expr(self.forward_to)]),
+                ),
+        ]
+    }
+}
+
+/// Relabelling rules that name a target by its namespace, pod and container.
+fn pod_label_rules() -> [AlloyBlock; 3] {
+    [
+        ("__meta_kubernetes_namespace", "namespace"),
+        ("__meta_kubernetes_pod_name", "pod"),
+        ("__meta_kubernetes_pod_container_name", "container"),
+    ]
+    .map(|(from, to)| {
+        AlloyBlock::nested("rule")
+            .attr("source_labels", AlloyValue::strs(&[from.to_string()]))
+            .attr("target_label", AlloyValue::str(to))
+    })
+}
+
+/// A push endpoint of Cockpit: its URL and token come from the collector's environment.
+fn cockpit_endpoint(url_env: &str) -> AlloyBlock {
+    AlloyBlock::nested("endpoint")
+        .attr("url", AlloyValue::expr(format!("sys.env({url_env:?})")))
+        .attr(
+            "headers",
+            AlloyValue::Object(vec![(
+                "X-Token".into(),
+                AlloyValue::expr(format!("sys.env({:?})", ENV_TOKEN)),
+            )]),
+        )
+}
+
+/// The labels every pushed series and log line carries.
+fn environment_labels(env: Environment) -> AlloyValue {
+    AlloyValue::Object(vec![
+        ("environment".into(), AlloyValue::str(env.name())),
+        (
+            "cluster".into(),
+            AlloyValue::Str(format!("coder-{}", env.name())),
+        ),
+    ])
+}
+
+/// The high-cardinality filter (unless those series are kept) and remote write to Cockpit.
+fn metrics_push(env: Environment, settings: &MonitoringSettings) -> Vec<AlloyBlock> {
+    let mut blocks = vec![];
+    if !settings.keep_high_cardinality {
+        blocks.push(
+            AlloyBlock::component("prometheus.relabel", "drop_high_cardinality")
+                .attr(
+                    "forward_to",
+                    AlloyValue::List(vec![AlloyValue::expr(
+                        "prometheus.remote_write.cockpit.receiver",
+                    )]),
+                )
+                .block(
+                    AlloyBlock::nested("rule")
+                        .attr("source_labels", AlloyValue::strs(&["__name__".into()]))
+                        .attr("regex", AlloyValue::str(HIGH_CARDINALITY_SERIES))
+                        .attr("action", AlloyValue::str("drop")),
+                )
+                .block(
+                    AlloyBlock::nested("rule")
+                        .attr("regex", AlloyValue::str(HIGH_CARDINALITY_LABELS))
+                        .attr("action", AlloyValue::str("labeldrop")),
+                ),
+        );
+    }
+    blocks.push(
+        AlloyBlock::component("prometheus.remote_write", "cockpit")
+            .attr("external_labels", environment_labels(env))
+            .block(cockpit_endpoint(ENV_METRICS_URL)),
+    );
+    blocks
+}
+
+/// Discovery of the collected namespaces' pods, their logs read and pushed to Cockpit's Loki.
+fn log_shipping(env: Environment, settings: &MonitoringSettings) -> [AlloyBlock; 4] {
+    let mut relabel = AlloyBlock::component("discovery.relabel", "pod_logs").attr(
+        "targets",
+        AlloyValue::expr("discovery.kubernetes.pod_logs.targets"),
+    );
+    for rule in pod_label_rules() {
+        relabel = relabel.block(rule);
+    }
+    [
+        AlloyBlock::component("discovery.kubernetes", "pod_logs")
+            .attr("role", AlloyValue::str("pod"))
+            .block(
+                AlloyBlock::nested("namespaces")
+                    .attr("names", AlloyValue::strs(&settings.namespaces)),
+            ),
+        relabel,
+        // Logs are read through the Kubernetes API rather than from the node's /var/log, so
+        // the collector needs no hostPath volume, which Pod Security baseline and restricted
+        // forbid.
+        AlloyBlock::component("loki.source.kubernetes", "pod_logs")
+            .attr(
+                "targets",
+                AlloyValue::expr("discovery.relabel.pod_logs.output"),
+            )
+            .attr(
+                "forward_to",
+                AlloyValue::List(vec![AlloyValue::expr("loki.write.cockpit.receiver")]),
+            ),
+        AlloyBlock::component("loki.write", "cockpit")
+            .attr("external_labels", environment_labels(env))
+            .block(cockpit_endpoint(ENV_LOGS_URL)),
+    ]
 }
 
 /// Environment variables Coder needs for what `settings` collect (Coder's own options; the
@@ -951,77 +967,9 @@ pub fn add_monitoring(
     if !m.enabled {
         return;
     }
-    let env = p.env.name();
-    let metrics = m.metrics().then(|| {
-        s.add(
-            METRICS_SOURCE,
-            CockpitSource {
-                name: format!("coder-{env}-metrics").into(),
-                kind: "metrics".into(),
-                retention_days: Some(u64::from(m.metrics_retention_days)),
-                expected_monthly_samples: Some(m.expected_monthly_samples()),
-                region: Some(p.region.clone()),
-                ..Default::default()
-            },
-        )
-    });
-    let logs = m.logs().then(|| {
-        s.add(
-            "cockpit-logs",
-            CockpitSource {
-                name: format!("coder-{env}-logs").into(),
-                kind: "logs".into(),
-                retention_days: Some(u64::from(m.logs_retention_days)),
-                expected_monthly_gb: Some(m.expected_logs_gb_per_month),
-                region: Some(p.region.clone()),
-                ..Default::default()
-            },
-        )
-    });
-    let mut scopes = vec![];
-    if metrics.is_some() {
-        scopes.push("write_metrics".to_string());
-    }
-    if logs.is_some() {
-        scopes.push("write_logs".to_string());
-    }
-    let token = s.add(
-        "cockpit-push-token",
-        CockpitToken {
-            name: format!("coder-{env}-alloy").into(),
-            scopes,
-            region: Some(p.region.clone()),
-            ..Default::default()
-        },
-    );
-    if metrics.is_some() {
-        // Read-only, for `kapstan health` to ask whether Coder's metrics arrive.
-        s.add(
-            HEALTH_TOKEN,
-            CockpitToken {
-                name: format!("coder-{env}-health").into(),
-                scopes: vec!["query_metrics".into()],
-                region: Some(p.region.clone()),
-                ..Default::default()
-            },
-        );
-    }
-    s.add(
-        "cockpit-alerting",
-        CockpitAlertManager {
-            enable_managed_alerts: Some(m.managed_alerts),
-            contact_points: m
-                .alert_contacts
-                .iter()
-                .map(|email| EmailContact {
-                    email: email.clone(),
-                    send_resolved_notifications: None,
-                })
-                .collect(),
-            region: Some(p.region.clone()),
-            ..Default::default()
-        },
-    );
+    let (metrics, logs) = cockpit_sources(s, p);
+    let token = cockpit_tokens(s, p, metrics.is_some(), logs.is_some());
+    cockpit_alerting(s, p);
     let mut data = BTreeMap::new();
     data.insert("token".to_string(), Input::from(token.secret_key()));
     let secret = s.add(
@@ -1055,4 +1003,95 @@ pub fn add_monitoring(
         },
     );
     release.depends_on(&secret);
+}
+
+/// The metrics and logs data sources, for what `[monitoring]` collects.
+fn cockpit_sources(
+    s: &mut Stack,
+    p: &Profile,
+) -> (Option<Handle<CockpitSource>>, Option<Handle<CockpitSource>>) {
+    let (m, env) = (&p.monitoring, p.env.name());
+    let metrics = m.metrics().then(|| {
+        s.add(
+            METRICS_SOURCE,
+            CockpitSource {
+                name: format!("coder-{env}-metrics").into(),
+                kind: "metrics".into(),
+                retention_days: Some(u64::from(m.metrics_retention_days)),
+                expected_monthly_samples: Some(m.expected_monthly_samples()),
+                region: Some(p.region.clone()),
+                ..Default::default()
+            },
+        )
+    });
+    let logs = m.logs().then(|| {
+        s.add(
+            "cockpit-logs",
+            CockpitSource {
+                name: format!("coder-{env}-logs").into(),
+                kind: "logs".into(),
+                retention_days: Some(u64::from(m.logs_retention_days)),
+                expected_monthly_gb: Some(m.expected_logs_gb_per_month),
+                region: Some(p.region.clone()),
+                ..Default::default()
+            },
+        )
+    });
+    (metrics, logs)
+}
+
+/// The collector's push token, scoped to the data sources there are, and a read-only token
+/// for `kapstan health` when metrics are pushed.
+fn cockpit_tokens(s: &mut Stack, p: &Profile, metrics: bool, logs: bool) -> Handle<CockpitToken> {
+    let env = p.env.name();
+    let mut scopes = vec![];
+    if metrics {
+        scopes.push("write_metrics".to_string());
+    }
+    if logs {
+        scopes.push("write_logs".to_string());
+    }
+    let token = s.add(
+        "cockpit-push-token",
+        CockpitToken {
+            name: format!("coder-{env}-alloy").into(),
+            scopes,
+            region: Some(p.region.clone()),
+            ..Default::default()
+        },
+    );
+    if metrics {
+        // Read-only, for `kapstan health` to ask whether Coder's metrics arrive.
+        s.add(
+            HEALTH_TOKEN,
+            CockpitToken {
+                name: format!("coder-{env}-health").into(),
+                scopes: vec!["query_metrics".into()],
+                region: Some(p.region.clone()),
+                ..Default::default()
+            },
+        );
+    }
+    token
+}
+
+/// The alert manager with managed alerts as set and the e-mail contacts.
+fn cockpit_alerting(s: &mut Stack, p: &Profile) {
+    let m = &p.monitoring;
+    s.add(
+        "cockpit-alerting",
+        CockpitAlertManager {
+            enable_managed_alerts: Some(m.managed_alerts),
+            contact_points: m
+                .alert_contacts
+                .iter()
+                .map(|email| EmailContact {
+                    email: email.clone(),
+                    send_resolved_notifications: None,
+                })
+                .collect(),
+            region: Some(p.region.clone()),
+            ..Default::default()
+        },
+    );
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::sign_in::{ExternalAuthSettings, OidcSettings, SecretSource, check_provisioner_daemons};
 use crate::catalog::StackError;
+use crate::suggest::did_you_mean;
 
 /// The three environments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -464,21 +465,16 @@ impl Profile {
     /// Puts the Scaleway identifiers an override file gave in the spelling the API uses (it
     /// compares them case-insensitively, so `gp1-xs` must not plan a new pool), and refuses
     /// unknown ones with the closest spellings. Errors are `(table, key, message)`.
-    fn normalise(&mut self) -> Result<(), (&'static str, &'static str, String)> {
-        use crate::suggest::did_you_mean;
-        use kapstan_providers::scaleway::{k8s_pool, lb, lb_ip, rdb_instance};
-        fn canonical(
-            value: &str,
-            known: &[&str],
-            same: impl Fn(&str, &str) -> bool,
-        ) -> Option<String> {
-            known.iter().find(|k| same(k, value)).map(|k| k.to_string())
-        }
-        let ignore_case = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-        let loose = |a: &str, b: &str| {
-            let n = |s: &str| s.to_ascii_lowercase().replace('_', "-");
-            n(a) == n(b)
-        };
+    fn normalise(&mut self) -> Result<(), FileProblem> {
+        self.normalise_location()?;
+        self.normalise_types()?;
+        self.check_coder_version()?;
+        self.check_templates()
+    }
+
+    /// The region and the zone, which must be one of the region's.
+    fn normalise_location(&mut self) -> Result<(), FileProblem> {
+        use kapstan_providers::scaleway::{lb_ip, rdb_instance};
         let regions = rdb_instance::REGIONS;
         self.region = canonical(&self.region, regions, ignore_case).ok_or_else(|| {
             let hint = if self.region.matches('-').count() == 2 {
@@ -514,95 +510,91 @@ impl Profile {
                 ),
             )
         })?;
-        let pick = |value: &str,
-                    known: &[&str],
-                    same: &dyn Fn(&str, &str) -> bool,
-                    table: &'static str,
-                    key: &'static str,
-                    what: &str|
-         -> Result<String, (&'static str, &'static str, String)> {
-            canonical(value, known, same).ok_or_else(|| {
-                let close = did_you_mean(value, known);
-                let fix = if close.is_empty() {
-                    format!("; see the {what}s in docs/platform.md")
-                } else {
-                    close
-                };
-                (
-                    table,
-                    key,
-                    format!("[{table}] {key} = {value:?} is not a {what}{fix}"),
-                )
-            })
+        Ok(())
+    }
+
+    /// The node types of the pool and the database, the volume type and the load balancer
+    /// type.
+    fn normalise_types(&mut self) -> Result<(), FileProblem> {
+        use kapstan_providers::scaleway::{k8s_pool, lb, rdb_instance};
+        // Node types are also written with `_` (`gp1_xs`).
+        let loose = |a: &str, b: &str| {
+            let n = |s: &str| s.to_ascii_lowercase().replace('_', "-");
+            n(a) == n(b)
         };
-        self.node_type = pick(
+        self.node_type = known_spelling(
             &self.node_type,
             k8s_pool::NODE_TYPES,
             &loose,
-            "pool",
-            "node_type",
+            ("pool", "node_type"),
             "Kapsule node type",
         )?;
-        self.db_node_type = pick(
+        self.db_node_type = known_spelling(
             &self.db_node_type,
             rdb_instance::NODE_TYPES,
             &ignore_case,
-            "database",
-            "node_type",
+            ("database", "node_type"),
             "database node type",
         )?;
-        self.db_volume_type = pick(
+        self.db_volume_type = known_spelling(
             &self.db_volume_type,
             &["lssd", "bssd", "sbs_5k", "sbs_15k"],
             &ignore_case,
-            "database",
-            "volume_type",
+            ("database", "volume_type"),
             "database volume type",
         )?;
-        self.lb_type = pick(
+        self.lb_type = known_spelling(
             &self.lb_type,
             lb::LB_TYPES,
             &ignore_case,
-            "load_balancer",
-            "type",
+            ("load_balancer", "type"),
             "load balancer type",
         )?;
-        let pinned = |v: &str| {
-            let parts: Vec<&str> = v.split('.').collect();
-            parts.len() == 3
-                && parts
-                    .iter()
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        };
-        if !pinned(&self.coder_version) {
-            return Err((
-                "coder",
-                "version",
-                format!(
-                    "[coder] version = {:?} is not a chart version: pin one such as \"2.21.1\" (a moving version like `latest` would change what an apply installs without any change to this file)",
-                    self.coder_version
-                ),
-            ));
-        }
-        if !self.templates.is_empty() {
-            let shipped: Vec<String> = crate::templates::discover(crate::templates::shipped_root())
-                .into_iter()
-                .map(|t| t.name)
-                .collect();
-            let known: Vec<&str> = shipped.iter().map(String::as_str).collect();
-            if let Some(bad) = self.templates.iter().find(|t| !known.contains(&t.as_str())) {
-                return Err((
-                    "templates",
-                    "include",
-                    format!(
-                        "[templates] include: {bad:?} is not a template{}; known templates: {}",
-                        did_you_mean(bad, &known),
-                        known.join(", ")
-                    ),
-                ));
-            }
-        }
         Ok(())
+    }
+
+    /// `[coder] version` is a pinned chart version.
+    fn check_coder_version(&self) -> Result<(), FileProblem> {
+        let parts: Vec<&str> = self.coder_version.split('.').collect();
+        let pinned = parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if pinned {
+            return Ok(());
+        }
+        Err((
+            "coder",
+            "version",
+            format!(
+                "[coder] version = {:?} is not a chart version: pin one such as \"2.21.1\" (a moving version like `latest` would change what an apply installs without any change to this file)",
+                self.coder_version
+            ),
+        ))
+    }
+
+    /// `[templates] include` names shipped templates.
+    fn check_templates(&self) -> Result<(), FileProblem> {
+        if self.templates.is_empty() {
+            return Ok(());
+        }
+        let shipped: Vec<String> = crate::templates::discover(crate::templates::shipped_root())
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        let known: Vec<&str> = shipped.iter().map(String::as_str).collect();
+        match self.templates.iter().find(|t| !known.contains(&t.as_str())) {
+            Some(bad) => Err((
+                "templates",
+                "include",
+                format!(
+                    "[templates] include: {bad:?} is not a template{}; known templates: {}",
+                    did_you_mean(bad, &known),
+                    known.join(", ")
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Checks sign-on, external auth, provisioners and secret references, and parses the
@@ -660,6 +652,42 @@ impl Profile {
     pub fn stack_name(&self, phase: Phase) -> String {
         format!("coder-{}-{}", self.env.name(), phase.name())
     }
+}
+
+/// A problem in an override file: `(table, key, message)`.
+type FileProblem = (&'static str, &'static str, String);
+
+/// The spelling in `known` that is the `same` as `value`.
+fn canonical(value: &str, known: &[&str], same: impl Fn(&str, &str) -> bool) -> Option<String> {
+    known.iter().find(|k| same(k, value)).map(|k| k.to_string())
+}
+
+fn ignore_case(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// `value` in the spelling of `known`, or an error at `[table] key` naming the closest
+/// spellings of a `what`.
+fn known_spelling(
+    value: &str,
+    known: &[&str],
+    same: &dyn Fn(&str, &str) -> bool,
+    (table, key): (&'static str, &'static str),
+    what: &str,
+) -> Result<String, FileProblem> {
+    canonical(value, known, same).ok_or_else(|| {
+        let close = did_you_mean(value, known);
+        let fix = if close.is_empty() {
+            format!("; see the {what}s in docs/platform.md")
+        } else {
+            close
+        };
+        (
+            table,
+            key,
+            format!("[{table}] {key} = {value:?} is not a {what}{fix}"),
+        )
+    })
 }
 
 /// The two phases of an environment.

@@ -2,12 +2,11 @@
 //! resources, Coder's Prometheus options and network policies, and `[monitoring]` settings
 //! refused with the field, the value and the fix (the chart itself: `alloy_chart.rs`).
 
-use std::path::Path;
-
-use kapstan_stacks::StackVars;
 use kapstan_stacks::coder::monitoring::{self, AlloyConfig, CollectTarget, MonitoringSettings};
-use kapstan_stacks::coder::{self, Environment, Phase, Profile};
+use kapstan_stacks::coder::{Environment, Phase};
 use serde_json::json;
+
+use crate::support::Project;
 
 #[test]
 fn high_cardinality_series_are_dropped_unless_kept_and_only_collected_targets_are_configured() {
@@ -26,29 +25,13 @@ fn high_cardinality_series_are_dropped_unless_kept_and_only_collected_targets_ar
     assert!(logs_only.contains("loki.write"));
 }
 
-fn write_settings(dir: &Path, env: &str, toml: &str) {
-    std::fs::create_dir_all(dir.join("environments")).unwrap();
-    std::fs::write(dir.join(format!("environments/{env}.toml")), toml).unwrap();
-}
-
-fn app_spec(dir: &Path, env: Environment, extra: &[(&str, &str)]) -> kapstan_engine::StackSpec {
-    let mut vars = StackVars::new();
-    vars.insert("project_dir".into(), dir.display().to_string());
-    for (k, v) in extra {
-        vars.insert(k.to_string(), v.to_string());
-    }
-    coder::build(env, Phase::App, &vars).unwrap()
-}
-
 #[test]
 fn staging_declares_cockpit_sources_token_alerting_and_the_collector() {
-    let dir = tempfile::tempdir().unwrap();
-    write_settings(
-        dir.path(),
-        "staging",
+    let project = Project::with_settings(
+        Environment::Staging,
         "[monitoring]\nalert_contacts = [\"ops@example.com\"]\nmetrics_retention_days = 60\n",
     );
-    let spec = app_spec(dir.path(), Environment::Staging, &[]);
+    let spec = project.build(Environment::Staging, Phase::App, &[]);
     let by = spec.by_address();
     let metrics = &by["cockpit-metrics"];
     assert_eq!(metrics.kind, "scaleway_cockpit_source");
@@ -121,8 +104,8 @@ fn staging_declares_cockpit_sources_token_alerting_and_the_collector() {
 
 #[test]
 fn dev_has_no_monitoring_unless_switched_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = app_spec(dir.path(), Environment::Dev, &[]);
+    let project = Project::new();
+    let spec = project.build(Environment::Dev, Phase::App, &[]);
     assert!(
         spec.resources
             .iter()
@@ -135,17 +118,13 @@ fn dev_has_no_monitoring_unless_switched_on() {
             .to_string()
             .contains("CODER_PROMETHEUS")
     );
-    let on = app_spec(dir.path(), Environment::Dev, &[("monitoring", "true")]);
+    let on = project.build(Environment::Dev, Phase::App, &[("monitoring", "true")]);
     assert!(on.by_address().contains_key("alloy"));
     assert!(on.by_address().contains_key("cockpit-metrics"));
 }
 
-fn load_error(toml: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    write_settings(dir.path(), "staging", toml);
-    Profile::load(Environment::Staging, dir.path())
-        .expect_err("refused")
-        .to_string()
+fn load_error(settings: &str) -> String {
+    Project::with_settings(Environment::Staging, settings).load_error(Environment::Staging)
 }
 
 #[test]

@@ -3,36 +3,11 @@
 //! OIDC, external auth and provisioner option reaches the Coder container's environment as
 //! kapstan declared it, client secrets only as `secretKeyRef`s, never as values.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use kapstan_stacks::StackVars;
-use kapstan_stacks::coder::{Environment, Phase, build};
+use kapstan_stacks::coder::{Environment, Phase};
 use serde_json::{Value, json};
 
-fn helm() -> PathBuf {
-    let dir = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let path = dir.join("bin/helm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `scripts/test --tools-only` to install helm",
-        path.display()
-    );
-    path
-}
-
-fn official_chart() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/coder-chart/coder-2.21.1");
-    assert!(
-        dir.join("Chart.yaml").is_file(),
-        "the official Coder chart fixture is missing: expected {}",
-        dir.display()
-    );
-    dir
-}
+use crate::support::helm::{fixture_chart, template};
+use crate::support::{Project, resource};
 
 /// Replaces reference markers (`{"$ref": …}`, `{"$stack_output": …}`, …) by a placeholder,
 /// as apply would by their values.
@@ -49,39 +24,10 @@ fn resolved(v: &Value) -> Value {
     }
 }
 
-fn render(values: &Value) -> Vec<Value> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("values.json");
-    std::fs::write(&file, serde_json::to_vec(values).unwrap()).unwrap();
-    let out = Command::new(helm())
-        .args(["template", "coder"])
-        .arg(official_chart())
-        .args(["--namespace", "coder", "--values"])
-        .arg(&file)
-        .env("HOME", dir.path())
-        .env("HELM_CACHE_HOME", dir.path().join("c"))
-        .env("HELM_CONFIG_HOME", dir.path().join("g"))
-        .env("HELM_DATA_HOME", dir.path().join("d"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    serde_norway::Deserializer::from_str(&text)
-        .map(|doc| serde::Deserialize::deserialize(doc).unwrap())
-        .filter(Value::is_object)
-        .collect()
-}
-
 #[test]
 fn the_official_chart_passes_every_day_two_option_to_the_coder_container() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("environments")).unwrap();
-    std::fs::write(
-        dir.path().join("environments/dev.toml"),
+    let project = Project::with_settings(
+        Environment::Dev,
         r#"
 [coder]
 provisioner_daemons = 4
@@ -115,19 +61,11 @@ auth_url = "https://bitbucket.example.com/rest/oauth2/latest/authorize"
 token_url = "https://bitbucket.example.com/rest/oauth2/latest/token"
 validate_url = "https://bitbucket.example.com/rest/api/latest/inbox/pull-requests/count"
 "#,
-    )
-    .unwrap();
-    let mut vars = StackVars::new();
-    vars.insert("project_dir".into(), dir.path().display().to_string());
-    vars.insert("templates".into(), "go-fiber".into());
-    let spec = build(Environment::Dev, Phase::App, &vars).unwrap();
-    let release = spec
-        .resources
-        .iter()
-        .find(|r| r.address == "coder")
-        .unwrap();
-    let declared = resolved(&release.config["values"]);
-    let docs = render(&declared);
+    );
+    let spec = project.build(Environment::Dev, Phase::App, &[("templates", "go-fiber")]);
+    let declared = resolved(&resource(&spec, "coder")["values"]);
+    let chart = fixture_chart("coder-chart/coder-2.21.1");
+    let docs = template("coder", &chart, "coder", &declared);
     let deployment = docs
         .iter()
         .find(|d| d["kind"] == "Deployment")

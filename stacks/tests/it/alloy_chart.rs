@@ -3,91 +3,35 @@
 //! generates: one Deployment under Pod Security restricted, the token from its Secret, the
 //! generated configuration in the ConfigMap, RBAC limited to the collected namespace.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use kapstan_engine::Input;
 use kapstan_stacks::coder::monitoring::{self, AlloyConfig};
 use kapstan_stacks::coder::{Environment, Profile};
 use serde_json::{Value, json};
 
-fn helm() -> PathBuf {
-    let dir = std::env::var_os("KAPSTAN_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-    let path = dir.join("bin/helm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `scripts/test --tools-only` to install helm",
-        path.display()
-    );
-    path
-}
-
-fn alloy_chart() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/alloy-chart/alloy-1.11.1");
-    assert!(
-        dir.join("Chart.yaml").is_file(),
-        "the official Alloy chart fixture is missing: expected {} (../shared/fixtures/alloy-chart/alloy-1.11.1 next to the repository)",
-        dir.display()
-    );
-    dir
-}
-
-/// `helm template alloy <fixture> -n monitoring` with `values`, as JSON documents.
-fn render(values: &Value) -> Vec<Value> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("values.json");
-    std::fs::write(&file, serde_json::to_vec(values).unwrap()).unwrap();
-    let out = Command::new(helm())
-        .args(["template", "alloy"])
-        .arg(alloy_chart())
-        .args(["--namespace", "monitoring", "--values"])
-        .arg(&file)
-        .env("HOME", dir.path())
-        .env("HELM_CACHE_HOME", dir.path().join("c"))
-        .env("HELM_CONFIG_HOME", dir.path().join("g"))
-        .env("HELM_DATA_HOME", dir.path().join("d"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    serde_norway::Deserializer::from_str(&text)
-        .map(|doc| serde::Deserialize::deserialize(doc).unwrap())
-        .filter(|v: &Value| v.is_object())
-        .collect()
-}
-
-fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
-    docs.iter()
-        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
-        .unwrap_or_else(|| {
-            let all: Vec<String> = docs
-                .iter()
-                .map(|d| format!("{}/{}", d["kind"], d["metadata"]["name"]))
-                .collect();
-            panic!("no {kind} {name} rendered; got {all:?}")
-        })
-}
+use crate::support::helm::{find, fixture_chart, template};
 
 const METRICS_URL: &str = "https://abc.metrics.cockpit.fr-par.scw.cloud/api/v1/push";
 const LOGS_URL: &str = "https://abc.logs.cockpit.fr-par.scw.cloud/loki/api/v1/push";
 
-#[test]
-fn the_official_alloy_chart_renders_the_generated_collector() {
+/// The chart rendered with prod's values (Pod Security restricted) and both push URLs.
+fn rendered_prod() -> Vec<Value> {
     let p = Profile::builtin(Environment::Prod);
     let values = monitoring::alloy_values(
         &p,
         Some(Input::Value(METRICS_URL.into())),
         Some(Input::Value(LOGS_URL.into())),
     );
-    let docs = render(&values);
+    template(
+        "alloy",
+        &fixture_chart("alloy-chart/alloy-1.11.1"),
+        "monitoring",
+        &values,
+    )
+}
 
+#[test]
+fn the_official_alloy_chart_renders_one_collector_deployment_and_nothing_cluster_wide() {
+    let docs = rendered_prod();
     // One Deployment (logs come through the API), no per-node DaemonSet, no Service, no
     // cluster-wide RBAC and no CRDs.
     for d in &docs {
@@ -112,7 +56,12 @@ fn the_official_alloy_chart_renders_the_generated_collector() {
         "the network policies select these labels"
     );
     assert_eq!(labels["app.kubernetes.io/instance"], "alloy");
+}
 
+#[test]
+fn the_collector_pod_meets_pod_security_restricted() {
+    let docs = rendered_prod();
+    let deployment = find(&docs, "Deployment", "alloy");
     // Pod Security restricted (prod's level): non-root, RuntimeDefault seccomp, no privilege
     // escalation, every capability dropped, no host path or host network, in every container.
     let pod = &deployment["spec"]["template"]["spec"];
@@ -141,7 +90,13 @@ fn the_official_alloy_chart_renders_the_generated_collector() {
             );
         }
     }
+}
 
+#[test]
+fn the_collector_reads_its_token_from_the_secret_and_the_push_urls_from_the_sources() {
+    let docs = rendered_prod();
+    let pod = &find(&docs, "Deployment", "alloy")["spec"]["template"]["spec"];
+    let containers = pod["containers"].as_array().unwrap();
     // The token comes from the Secret, the push URLs from the data sources.
     let alloy = containers.iter().find(|c| c["name"] == "alloy").unwrap();
     let env = alloy["env"].as_array().unwrap();
@@ -171,7 +126,12 @@ fn the_official_alloy_chart_renders_the_generated_collector() {
         mounts.iter().any(|m| m["mountPath"] == "/etc/alloy"),
         "the config is mounted where `alloy run` reads it: {mounts:?}"
     );
+}
 
+#[test]
+fn the_config_map_holds_exactly_the_generated_configuration() {
+    let docs = rendered_prod();
+    let p = Profile::builtin(Environment::Prod);
     // The ConfigMap holds exactly the generated configuration, with no secret in it.
     let config = find(&docs, "ConfigMap", "alloy");
     let content = config["data"]["config.alloy"].as_str().unwrap();
@@ -201,7 +161,11 @@ fn the_official_alloy_chart_renders_the_generated_collector() {
             "{expected} missing from:\n{content}"
         );
     }
+}
 
+#[test]
+fn the_collector_reads_pods_and_logs_of_the_collected_namespace_only() {
+    let docs = rendered_prod();
     // Reading pods and their logs in the collected namespace, nothing more.
     let role = find(&docs, "Role", "alloy");
     assert_eq!(role["metadata"]["namespace"], "coder");

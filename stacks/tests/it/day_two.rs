@@ -4,9 +4,10 @@
 //! values are refused at load with the line, the field and the fix, never echoing a secret.
 
 use kapstan_engine::StackSpec;
-use kapstan_stacks::StackVars;
-use kapstan_stacks::coder::{Environment, Phase, Profile, build};
+use kapstan_stacks::coder::{Environment, Phase, Profile};
 use serde_json::{Value, json};
+
+use crate::support::{Project, resource};
 
 const FULL: &str = r#"
 [coder]
@@ -47,35 +48,8 @@ validate_url = "https://gitlab.example.com/oauth/token/info"
 regex = '^https://gitlab\.example\.com/.*$'
 "#;
 
-fn project(text: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("environments")).unwrap();
-    std::fs::write(dir.path().join("environments/dev.toml"), text).unwrap();
-    dir
-}
-
-fn app(dir: &tempfile::TempDir) -> StackSpec {
-    let mut vars = StackVars::new();
-    vars.insert("project_dir".into(), dir.path().display().to_string());
-    vars.insert("templates".into(), "go-fiber".into());
-    build(Environment::Dev, Phase::App, &vars).expect("app stack builds")
-}
-
-fn resource<'a>(spec: &'a StackSpec, address: &str) -> &'a Value {
-    &spec
-        .resources
-        .iter()
-        .find(|r| r.address == address)
-        .unwrap_or_else(|| {
-            panic!(
-                "no {address}: {:?}",
-                spec.resources
-                    .iter()
-                    .map(|r| &r.address)
-                    .collect::<Vec<_>>()
-            )
-        })
-        .config
+fn app(project: &Project) -> StackSpec {
+    project.build(Environment::Dev, Phase::App, &[("templates", "go-fiber")])
 }
 
 fn env_of(spec: &StackSpec) -> Vec<Value> {
@@ -98,8 +72,8 @@ fn data_ref(address: &str) -> Value {
 
 #[test]
 fn the_app_phase_renders_sign_on_external_auth_provisioners_and_secret_reads() {
-    let dir = project(FULL);
-    let spec = app(&dir);
+    let project = Project::with_settings(Environment::Dev, FULL);
+    let spec = app(&project);
     let kinds: Vec<(&str, &str)> = spec
         .resources
         .iter()
@@ -205,8 +179,12 @@ fn the_app_phase_renders_sign_on_external_auth_provisioners_and_secret_reads() {
 
 #[test]
 fn provisioner_daemons_default_per_profile() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemons = |env| Profile::load(env, dir.path()).unwrap().provisioner_daemons;
+    let project = Project::new();
+    let daemons = |env| {
+        Profile::load(env, project.path())
+            .unwrap()
+            .provisioner_daemons
+    };
     assert_eq!(daemons(Environment::Dev), 3);
     assert_eq!(daemons(Environment::Staging), 3);
     assert_eq!(daemons(Environment::Prod), 5);
@@ -249,9 +227,7 @@ fn bad_day_two_settings_are_refused_at_load_with_line_field_and_fix() {
         ),
     ];
     for (text, expected) in cases {
-        let dir = project(text);
-        let err = Profile::load(Environment::Dev, dir.path()).unwrap_err();
-        let message = err.to_string();
+        let message = Project::with_settings(Environment::Dev, text).load_error(Environment::Dev);
         assert!(message.contains(expected), "{text}\n→ {message}");
         for secret in ["s3cr3t-Plain-Value", "Correct-Horse-Battery-9"] {
             assert!(!message.contains(secret), "secret echoed: {message}");

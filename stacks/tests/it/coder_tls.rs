@@ -5,24 +5,10 @@
 //! today's resources.
 
 use kapstan_engine::StackSpec;
-use kapstan_stacks::{StackVars, find};
-use serde_json::{Value, json};
+use kapstan_stacks::find;
+use serde_json::json;
 
-fn vars(pairs: &[(&str, &str)], dir: &std::path::Path) -> StackVars {
-    let mut v: StackVars = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect();
-    v.insert("project_dir".into(), dir.display().to_string());
-    v
-}
-
-fn resource<'a>(spec: &'a StackSpec, address: &str) -> Option<&'a Value> {
-    spec.resources
-        .iter()
-        .find(|r| r.address == address)
-        .map(|r| &r.config)
-}
+use crate::support::{Project, resource};
 
 fn kinds(spec: &StackSpec) -> Vec<String> {
     spec.resources.iter().map(|r| r.kind.clone()).collect()
@@ -30,30 +16,24 @@ fn kinds(spec: &StackSpec) -> Vec<String> {
 
 #[test]
 fn a_domain_gets_records_a_certificate_and_coder_tls() {
-    let dir = tempfile::tempdir().unwrap();
-    let v = vars(
-        &[
-            ("domain", "example.test"),
-            ("subdomain", "coder"),
-            ("acme_directory", "staging"),
-            ("acme_dns_servers", "127.0.0.1:5353"),
-        ],
-        dir.path(),
-    );
+    let project = Project::new();
+    let v = project.vars(&[
+        ("domain", "example.test"),
+        ("subdomain", "coder"),
+        ("acme_directory", "staging"),
+        ("acme_dns_servers", "127.0.0.1:5353"),
+    ]);
     let infra = find("coder-prod-infra", &v).unwrap();
-    let cert = resource(&infra, "tls-certificate").expect("a certificate");
+    let cert = resource(&infra, "tls-certificate");
     assert_eq!(
         cert["names"],
         json!(["coder.example.test", "*.coder.example.test"])
     );
     assert_eq!(cert["directory"], "staging");
     assert_eq!(cert["dns_servers"], json!(["127.0.0.1:5353"]));
-    assert_eq!(resource(&infra, "dns-host").unwrap()["name"], "coder");
-    assert_eq!(resource(&infra, "dns-wildcard").unwrap()["name"], "*.coder");
-    assert_eq!(
-        resource(&infra, "dns-zone").unwrap()["domain"],
-        "example.test"
-    );
+    assert_eq!(resource(&infra, "dns-host")["name"], "coder");
+    assert_eq!(resource(&infra, "dns-wildcard")["name"], "*.coder");
+    assert_eq!(resource(&infra, "dns-zone")["domain"], "example.test");
     let outputs: Vec<(&str, bool)> = infra
         .outputs
         .iter()
@@ -63,10 +43,10 @@ fn a_domain_gets_records_a_certificate_and_coder_tls() {
     assert!(outputs.contains(&("tls_certificate", true)), "{outputs:?}");
 
     let app = find("coder-prod-app", &v).unwrap();
-    let secret = resource(&app, "tls-secret").expect("a TLS Secret");
+    let secret = resource(&app, "tls-secret");
     assert_eq!(secret["type"], "kubernetes.io/tls");
     assert_eq!(secret["name"], "coder-tls");
-    let values = &resource(&app, "coder").unwrap()["values"]["coder"];
+    let values = &resource(&app, "coder")["values"]["coder"];
     assert_eq!(values["tls"]["secretNames"], json!(["coder-tls"]));
     assert!(
         values["podAnnotations"]
@@ -86,17 +66,14 @@ fn a_domain_gets_records_a_certificate_and_coder_tls() {
 
 #[test]
 fn external_tls_and_no_domain_keep_plain_resources() {
-    let dir = tempfile::tempdir().unwrap();
+    let project = Project::new();
     for v in [
-        vars(
-            &[
-                ("domain", "example.test"),
-                ("subdomain", "coder"),
-                ("tls", "external"),
-            ],
-            dir.path(),
-        ),
-        vars(&[], dir.path()),
+        project.vars(&[
+            ("domain", "example.test"),
+            ("subdomain", "coder"),
+            ("tls", "external"),
+        ]),
+        project.vars(&[]),
     ] {
         let infra = find("coder-prod-infra", &v).unwrap();
         let k = kinds(&infra);
@@ -106,8 +83,8 @@ fn external_tls_and_no_domain_keep_plain_resources() {
             "{k:?}"
         );
         let app = find("coder-prod-app", &v).unwrap();
-        assert!(resource(&app, "tls-secret").is_none());
-        let values = &resource(&app, "coder").unwrap()["values"]["coder"];
+        assert!(!app.by_address().contains_key("tls-secret"));
+        let values = &resource(&app, "coder")["values"]["coder"];
         assert!(
             values.get("tls").is_none_or(|t| t["secretNames"].is_null()),
             "{values}"
@@ -117,17 +94,14 @@ fn external_tls_and_no_domain_keep_plain_resources() {
 
 #[test]
 fn bad_tls_settings_are_refused_naming_the_fix() {
-    let dir = tempfile::tempdir().unwrap();
+    let project = Project::new();
     let e = find(
         "coder-prod-infra",
-        &vars(
-            &[
-                ("domain", "example.test"),
-                ("subdomain", "coder"),
-                ("tls", "https"),
-            ],
-            dir.path(),
-        ),
+        &project.vars(&[
+            ("domain", "example.test"),
+            ("subdomain", "coder"),
+            ("tls", "https"),
+        ]),
     )
     .unwrap_err()
     .to_string();
@@ -137,14 +111,11 @@ fn bad_tls_settings_are_refused_naming_the_fix() {
     );
     let e = find(
         "coder-prod-infra",
-        &vars(
-            &[
-                ("domain", "example.test"),
-                ("subdomain", "coder"),
-                ("acme_ca_bundle_file", "missing.pem"),
-            ],
-            dir.path(),
-        ),
+        &project.vars(&[
+            ("domain", "example.test"),
+            ("subdomain", "coder"),
+            ("acme_ca_bundle_file", "missing.pem"),
+        ]),
     )
     .unwrap_err()
     .to_string();

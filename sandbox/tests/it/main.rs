@@ -14,6 +14,8 @@ mod dns;
 #[cfg(feature = "tools")]
 mod charts;
 #[cfg(feature = "tools")]
+mod coder_tls;
+#[cfg(feature = "tools")]
 mod kube;
 #[cfg(feature = "tools")]
 mod sdk_conformance;

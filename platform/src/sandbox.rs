@@ -195,6 +195,24 @@ pub async fn lb_endpoint(url: &str, zone: &str, lb_id: &str) -> Result<String, P
         .map_err(PlatformError::Sandbox)
 }
 
+/// Where `name` (a host of the project sandbox's DNS zones, such as `coder.example.test`)
+/// leads on this machine: the project's sandbox is reached (served, or started for the call)
+/// and asked.
+pub async fn resolve(
+    project_dir: &Path,
+    name: &str,
+) -> Result<kapstan_providers::sandbox_api::ResolvedName, PlatformError> {
+    let session = SandboxSession::start(project_dir).await?;
+    let answer = kapstan_providers::sandbox_api::resolve_name(session.url(), name).await;
+    session.stop().await;
+    answer.map_err(|why| {
+        PlatformError::usage(
+            format!("sandbox resolve {name}: {why}"),
+            "give a host of a domain deployed with `kapstan up --sandbox --domain D --subdomain S` (S.D or a name under it); the records are listed by `curl <sandbox>/sandbox/v1/resources`",
+        )
+    })
+}
+
 /// Chart directories the sandbox's chart repository serves besides its own Coder chart, from
 /// `KAPSTAN_SANDBOX_CHART_DIRS` (paths separated by `:`), e.g. the official Alloy chart the
 /// monitoring of staging and prod installs.

@@ -135,6 +135,7 @@ pub fn routes(app: Shared) -> Router {
         .route("/k8s-api/{cluster}", any(handle))
         .route("/k8s-api/{cluster}/{*rest}", any(handle))
         .route("/sandbox/v1/lb-endpoints/{zone}/{lb_id}", get(lb_endpoint))
+        .route("/sandbox/v1/resolve/{name}", get(resolve_name))
         .with_state(state)
 }
 
@@ -157,6 +158,44 @@ async fn lb_endpoint(
             StatusCode::OK,
             &json!({"lb_id": lb_id, "zone": zone, "address": addr.to_string(), "url": format!("http://{addr}"),
                 "tls_address": tls_addr.to_string()}),
+        ),
+        Err(e) => kjson(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"message": format!("cannot open an endpoint: {e}")}),
+        ),
+    }
+}
+
+/// Where a name of an emulated zone leads on this machine: its A record (the load balancer's
+/// public address, as the DNS responder answers it) and the loopback endpoints of that load
+/// balancer's port 80 and port 443 frontends, for `curl --resolve`.
+async fn resolve_name(State(ks): State<Arc<KubeState>>, AxPath(name): AxPath<String>) -> Response {
+    let ips = match crate::dns::lookup_a(&ks.app, &name) {
+        Ok(ips) => ips,
+        Err(why) => return kjson(StatusCode::NOT_FOUND, &json!({"message": why})),
+    };
+    let lb = ks.app.read(|s, now| {
+        ips.iter().find_map(|ip| {
+            s.list(crate::api::lb::IP, now)
+                .into_iter()
+                .find(|r| r.body["ip_address"] == ip.as_str())
+                .and_then(|r| {
+                    r.body["lb_id"]
+                        .as_str()
+                        .map(|id| (ip.clone(), id.to_string()))
+                })
+        })
+    });
+    let Some((ip, lb_id)) = lb else {
+        return kjson(
+            StatusCode::NOT_FOUND,
+            &json!({"message": format!("{name} resolves to {} but no emulated load balancer has that address", ips.join(", "))}),
+        );
+    };
+    match ks.ensure_endpoint(&lb_id) {
+        Ok((http, https)) => kjson(
+            StatusCode::OK,
+            &json!({"name": name, "ip": ip, "lb_id": lb_id, "http": http.to_string(), "https": https.to_string()}),
         ),
         Err(e) => kjson(
             StatusCode::INTERNAL_SERVER_ERROR,

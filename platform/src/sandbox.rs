@@ -138,11 +138,12 @@ impl SandboxSession {
         })
     }
 
-    /// The address of the sandbox's authoritative DNS responder, when this process serves it.
-    pub fn dns_addr(&self) -> Option<std::net::SocketAddr> {
+    /// The address of the sandbox's authoritative DNS responder (for one served by another
+    /// process, the port it records).
+    pub async fn dns_addr(&self) -> Option<std::net::SocketAddr> {
         match &self.served {
             Served::InProcess(s) => Some(s.dns_addr()),
-            Served::Running { .. } => None,
+            Served::Running { url } => kapstan_providers::sandbox_api::dns_responder(url).await,
         }
     }
 

@@ -110,7 +110,11 @@ impl Platform {
             )?;
         }
         // In the sandbox, the zone's name servers are its DNS responder.
-        if let Some(dns) = self.sandbox.as_ref().and_then(SandboxSession::dns_addr)
+        let dns = match &self.sandbox {
+            Some(s) => s.dns_addr().await,
+            None => None,
+        };
+        if let Some(dns) = dns
             && self.profile.tls.dns_servers.is_empty()
         {
             vars.insert("acme_dns_servers".into(), dns.to_string());

@@ -13,6 +13,10 @@ macro_rules! snap {
 
 mod support;
 
+#[cfg(feature = "tools")]
+#[path = "../../../tests/support/pebble.rs"]
+mod pebble;
+
 mod cli;
 mod cost;
 mod exit_codes;
@@ -23,6 +27,8 @@ mod workflows;
 
 #[cfg(feature = "tools")]
 mod ccm;
+#[cfg(feature = "tools")]
+mod https;
 #[cfg(feature = "tools")]
 mod platform;
 #[cfg(feature = "tools")]

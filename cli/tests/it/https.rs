@@ -1,0 +1,182 @@
+//! HTTPS on a domain, end to end through the binary: `kapstan up --env prod --domain
+//! example.test --subdomain coder --sandbox` against the project's served sandbox, with the
+//! real ACME test server (Pebble, random `badNonce` rejections on) validating DNS-01 through
+//! the sandbox's DNS responder. The access host and a workspace-app wildcard name answer over
+//! TLS with a chain to Pebble's root as the only trust anchor, reached where `kapstan sandbox
+//! resolve` says; a second `up` issues nothing; a renewal forced by `renew_before` serves the
+//! new certificate after the rollout; `down` removes the records, the Secret and the
+//! certificate's state.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::pebble::{Pebble, free_port};
+use crate::support::{Project, Served, flat, objects, report, stdout, tools_dir};
+
+const UP: &[&str] = &[
+    "up",
+    "--env",
+    "prod",
+    "--domain",
+    "example.test",
+    "--subdomain",
+    "coder",
+    "--sandbox",
+    "--auto-approve",
+];
+
+/// The project's sandbox served on a free recorded port; its DNS responder's address.
+fn served_sandbox(p: &Project) -> (Served, SocketAddr) {
+    std::fs::create_dir_all(p.path().join(".kapstan/sandbox")).unwrap();
+    std::fs::write(
+        p.path().join(".kapstan/sandbox/port"),
+        free_port().to_string(),
+    )
+    .unwrap();
+    let data = p.path().join(".kapstan/sandbox");
+    let addr = format!("127.0.0.1:{}", p.sandbox_port());
+    let served = p.serve(
+        &[
+            "--addr",
+            &addr,
+            "--speed",
+            "20",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        "pebble -dnsserver",
+    );
+    let dns = served
+        .banner
+        .split("pebble -dnsserver ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("DNS responder printed: {}", served.banner));
+    (served, dns)
+}
+
+fn up(p: &Project, pb: &Pebble) -> std::process::Output {
+    p.cmd(UP)
+        .env("KAPSTAN_SANDBOX_ACME_DIRECTORY", &pb.directory)
+        .env("KAPSTAN_SANDBOX_ACME_CA_BUNDLE", pb.tls_ca_file())
+        .output()
+        .unwrap()
+}
+
+/// The loopback address of the access host's 443 frontend, as `kapstan sandbox resolve` prints.
+fn https_endpoint(p: &Project, name: &str) -> SocketAddr {
+    let out = p.ok(&["sandbox", "resolve", name]);
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("https (port 443): "))
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or_else(|| panic!("sandbox resolve printed: {out}"))
+}
+
+/// `GET https://{name}/healthz` at `addr` with `root` the only trust anchor: the status and the
+/// DER of the leaf.
+async fn get_tls(addr: SocketAddr, root: &str, name: &str) -> Result<(u16, Vec<u8>), String> {
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(root.as_bytes()).unwrap()])
+        .resolve(name, addr)
+        .tls_info(true)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("https://{name}/healthz"))
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let leaf = r
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|i| i.peer_certificate())
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    Ok((r.status().as_u16(), leaf))
+}
+
+/// Waits until the access host presents a leaf other than `old` (any leaf when empty).
+async fn served_leaf(addr: SocketAddr, root: &str, old: &[u8]) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let got = get_tls(addr, root, "coder.example.test").await;
+        if let Ok((200, leaf)) = &got
+            && leaf.as_slice() != old
+        {
+            return leaf.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "https://coder.example.test never served a new certificate: {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn txt_records(served: &Served) -> Vec<serde_json::Value> {
+    objects(&served.resources(), "domain.record")
+        .into_iter()
+        .filter(|r| r["type"] == "TXT")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_deployment_serves_https_renews_and_goes_away() {
+    let p = Project::new();
+    let (served, dns) = served_sandbox(&p);
+    let pb = Pebble::start(&tools_dir().join("pebble"), dns, 5);
+    let root = pb.root_pem().await;
+
+    let o = up(&p, &pb);
+    assert!(o.status.success(), "up: {}", report(&o));
+    let text = flat(&o);
+    assert!(
+        text.contains("HTTPS: certificate for coder.example.test, *.coder.example.test"),
+        "{text}"
+    );
+    assert!(
+        txt_records(&served).is_empty(),
+        "a challenge record was left behind"
+    );
+    let addr = https_endpoint(&p, "coder.example.test");
+    let first = served_leaf(addr, &root, &[]).await;
+    let (status, wildcard_leaf) = get_tls(addr, &root, "app--ws--user.coder.example.test")
+        .await
+        .expect("the wildcard name answers over TLS with a chain to Pebble's root");
+    assert_eq!((status, &wildcard_leaf), (200, &first));
+
+    // Nothing is due: a second `up` issues nothing.
+    let o = up(&p, &pb);
+    assert!(o.status.success(), "second up: {}", report(&o));
+    assert!(!stdout(&o).contains("tls-certificate"), "{}", stdout(&o));
+    let (_, leaf) = get_tls(addr, &root, "coder.example.test").await.unwrap();
+    assert_eq!(leaf, first);
+
+    // A renewal forced by renew_before beyond the certificate's life: planned with its
+    // reason, applied, and served once the Coder pod has rolled.
+    p.write("environments/prod.toml", "[tls]\nrenew_before = 3650\n");
+    let o = up(&p, &pb);
+    assert!(o.status.success(), "renewing up: {}", report(&o));
+    assert!(flat(&o).contains("renew"), "{}", stdout(&o));
+    let renewed = served_leaf(addr, &root, &first).await;
+    assert_ne!(renewed, first);
+    assert!(txt_records(&served).is_empty());
+
+    let o = p
+        .cmd(&["down", "--env", "prod", "--sandbox", "--auto-approve"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "down: {}", report(&o));
+    let records = objects(&served.resources(), "domain.record");
+    assert!(
+        !records
+            .iter()
+            .any(|r| r["name"] == "coder" || r["name"] == "*.coder"),
+        "the A records outlived down: {records:?}"
+    );
+    let o = p.run(&["state", "list", "--stack", "coder-prod-infra"]);
+    assert!(!stdout(&o).contains("tls-certificate"), "{}", report(&o));
+    drop(served);
+}

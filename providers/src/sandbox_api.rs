@@ -39,6 +39,19 @@ pub async fn lb_endpoint(url: &str, zone: &str, lb_id: &str) -> Result<String, S
         .ok_or_else(|| format!("{url} gave no url"))
 }
 
+/// The DNS responder's address of the persisted sandbox at `url` (its recorded port, from the
+/// inspection API), if it records one.
+pub async fn dns_responder(url: &str) -> Option<std::net::SocketAddr> {
+    let body: Value = reqwest::get(format!("{url}/sandbox/v1/resources"))
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let port = body["resources"]["dns.responder"][0]["object"]["port"].as_u64()?;
+    Some(std::net::SocketAddr::from(([127, 0, 0, 1], port as u16)))
+}
+
 /// Where name `name` of the sandbox's DNS zones leads: its address and the loopback endpoints
 /// of the load balancer that holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

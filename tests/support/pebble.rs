@@ -3,6 +3,8 @@
 //! its API, DNS-01 challenges resolved through the DNS server given (the sandbox's responder),
 //! no artificial validation delay, and the share of nonces it refuses (`badNonce`) chosen by
 //! the test. Shared by the provider and the CLI test binaries (`#[path]`): one start-up.
+// Each binary uses the parts it needs.
+#![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;

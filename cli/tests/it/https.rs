@@ -180,3 +180,125 @@ async fn a_domain_deployment_serves_https_renews_and_goes_away() {
     assert!(!stdout(&o).contains("tls-certificate"), "{}", report(&o));
     drop(served);
 }
+
+/// Every file the project holds outside the sandbox's own store (state, plans, logs), as text.
+fn project_files_text(p: &Project) -> String {
+    fn walk(dir: &std::path::Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = e.path();
+            if path.ends_with(".kapstan/sandbox") {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, out);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(p.path(), &mut out);
+    out
+}
+
+/// No private key (the TLS key's PEM, the ACME account's PKCS#8 key) in `text`.
+fn assert_no_key(what: &str, text: &str) {
+    for marker in ["PRIVATE KEY", "key_pkcs8"] {
+        assert!(
+            !text.contains(marker),
+            "{what} holds a private key ({marker})"
+        );
+    }
+}
+
+fn up_with(
+    p: &Project,
+    args: &[&str],
+    directory: &str,
+    ca: &std::path::Path,
+) -> std::process::Output {
+    p.cmd(args)
+        .env("KAPSTAN_SANDBOX_ACME_DIRECTORY", directory)
+        .env("KAPSTAN_SANDBOX_ACME_CA_BUNDLE", ca)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_failures_are_clear_leave_no_challenge_record_and_no_key_in_sight() {
+    let p = Project::new();
+    let (served, dns) = served_sandbox(&p);
+    let pb = Pebble::start(&tools_dir().join("pebble"), dns, 0);
+    let ca = pb.tls_ca_file();
+    let mut seen = String::new();
+
+    // No ACME directory for the sandbox: refused before any call, saying how to set one.
+    let o = p.cmd(UP).output().unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        flat(&o).contains("KAPSTAN_SANDBOX_ACME_DIRECTORY"),
+        "{}",
+        report(&o)
+    );
+    assert!(
+        objects(&served.resources(), "k8s.cluster").is_empty(),
+        "a call was made"
+    );
+
+    // An invalid domain name: refused naming it.
+    let mut bad = UP.to_vec();
+    bad[4] = "exa mple..test";
+    let o = up_with(&p, &bad, &pb.directory, &ca);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(flat(&o).contains("exa mple..test"), "{}", report(&o));
+
+    // A zone that is not in the project: the zone named, and the fix.
+    let mut missing = UP.to_vec();
+    missing[4] = "missing.test";
+    let o = up_with(&p, &missing, &pb.directory, &ca);
+    seen.push_str(&flat(&o));
+    assert_ne!(o.status.code(), Some(0));
+    assert!(flat(&o).contains("missing.test"), "{}", report(&o));
+
+    // An ACME server that does not answer: the directory named.
+    let dead = format!("https://127.0.0.1:{}/dir", free_port());
+    let o = up_with(&p, UP, &dead, &ca);
+    seen.push_str(&flat(&o));
+    assert_ne!(o.status.code(), Some(0));
+    assert!(flat(&o).contains(&dead), "{}", report(&o));
+    assert!(txt_records(&served).is_empty());
+
+    // A challenge the server cannot validate (it resolves through a dead DNS server).
+    let blind = Pebble::start(
+        &tools_dir().join("pebble"),
+        format!("127.0.0.1:{}", free_port()).parse().unwrap(),
+        0,
+    );
+    let o = up_with(&p, UP, &blind.directory, &blind.tls_ca_file());
+    seen.push_str(&flat(&o));
+    assert_ne!(o.status.code(), Some(0));
+    assert!(flat(&o).contains("tls-certificate"), "{}", report(&o));
+    assert!(
+        txt_records(&served).is_empty(),
+        "a challenge record was left behind"
+    );
+
+    // State stayed consistent: a plan is sane and still plans the certificate, then it works.
+    let mut dry = UP.to_vec();
+    dry.push("--dry-run");
+    let o = up_with(&p, &dry, &pb.directory, &ca);
+    seen.push_str(&stdout(&o));
+    assert!(o.status.success(), "{}", report(&o));
+    assert!(stdout(&o).contains("tls-certificate"), "{}", stdout(&o));
+    let o = up_with(&p, UP, &pb.directory, &ca);
+    seen.push_str(&stdout(&o));
+    assert!(o.status.success(), "{}", report(&o));
+    let o = p.run(&["output", "--env", "prod"]);
+    seen.push_str(&stdout(&o));
+    assert_no_key("the commands' output", &seen);
+    assert_no_key(
+        "the project's state, plans and logs",
+        &project_files_text(&p),
+    );
+    drop(served);
+}

@@ -33,19 +33,7 @@ fn served_sandbox(p: &Project) -> (Served, SocketAddr) {
         free_port().to_string(),
     )
     .unwrap();
-    let data = p.path().join(".kapstan/sandbox");
-    let addr = format!("127.0.0.1:{}", p.sandbox_port());
-    let served = p.serve(
-        &[
-            "--addr",
-            &addr,
-            "--speed",
-            "20",
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
-        "pebble -dnsserver",
-    );
+    let served = p.serve_recorded_until("20", "pebble -dnsserver");
     let dns = served
         .banner
         .split("pebble -dnsserver ")
@@ -73,28 +61,8 @@ fn https_endpoint(p: &Project, name: &str) -> SocketAddr {
         .unwrap_or_else(|| panic!("sandbox resolve printed: {out}"))
 }
 
-/// `GET https://{name}/healthz` at `addr` with `root` the only trust anchor: the status and the
-/// DER of the leaf.
 async fn get_tls(addr: SocketAddr, root: &str, name: &str) -> Result<(u16, Vec<u8>), String> {
-    let client = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(root.as_bytes()).unwrap()])
-        .resolve(name, addr)
-        .tls_info(true)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let r = client
-        .get(format!("https://{name}/healthz"))
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    let leaf = r
-        .extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .and_then(|i| i.peer_certificate())
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default();
-    Ok((r.status().as_u16(), leaf))
+    crate::https_get::https_get(addr, root, name, "/healthz").await
 }
 
 /// Waits until the access host presents a leaf other than `old` (any leaf when empty).

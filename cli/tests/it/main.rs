@@ -14,6 +14,9 @@ macro_rules! snap {
 mod support;
 
 #[cfg(feature = "tools")]
+#[path = "../../../tests/support/https_get.rs"]
+mod https_get;
+#[cfg(feature = "tools")]
 #[path = "../../../tests/support/pebble.rs"]
 mod pebble;
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::https_get::https_get as get_tls;
 use crate::kube::Cluster;
 use crate::support::fixture;
 
@@ -45,35 +46,6 @@ impl Ca {
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         (cert.pem(), key.serialize_pem(), cert.der().to_vec())
     }
-}
-
-/// `GET https://{name}{path}` with `name` resolved to `tls` and `ca` the only trust anchor:
-/// the status and the DER of the leaf the server presented.
-async fn get_tls(
-    tls: SocketAddr,
-    ca: &str,
-    name: &str,
-    path: &str,
-) -> Result<(u16, Vec<u8>), String> {
-    let client = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
-        .resolve(name, tls)
-        .tls_info(true)
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    let r = client
-        .get(format!("https://{name}{path}"))
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    let leaf = r
-        .extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .and_then(|i| i.peer_certificate())
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default();
-    Ok((r.status().as_u16(), leaf))
 }
 
 /// Waits until the TLS endpoint presents `want` for the access host.

@@ -5,6 +5,10 @@
 
 mod support;
 
+#[cfg(feature = "tools")]
+#[path = "../../../tests/support/https_get.rs"]
+mod https_get;
+
 mod behaviour;
 mod cassettes;
 mod cockpit_push;

@@ -812,4 +812,10 @@ pub enum SandboxCommand {
         #[arg(long)]
         faults: Option<String>,
     },
+    /// Print the loopback addresses a host of the project sandbox's DNS zones leads to (its
+    /// load balancer's port 443 and port 80 frontends), with a curl command that reaches it.
+    Resolve {
+        /// A host of an emulated zone, e.g. coder.example.test.
+        name: String,
+    },
 }

@@ -66,6 +66,12 @@ pub enum PlatformEvent<'a> {
         /// Its monthly cost before and after.
         cost: Option<&'a PlanCost>,
     },
+    /// The planned environment has no domain: Coder will answer plain HTTP on the load
+    /// balancer's address, for trying things out (`up`).
+    PlainHttpPlanned {
+        /// The environment.
+        env: &'a str,
+    },
     /// A plan's cost could not be estimated (the plan is still shown).
     CostNotEstimated {
         /// The stack.

@@ -138,11 +138,12 @@ impl SandboxSession {
         })
     }
 
-    /// The address of the sandbox's authoritative DNS responder, when this process serves it.
-    pub fn dns_addr(&self) -> Option<std::net::SocketAddr> {
+    /// The address of the sandbox's authoritative DNS responder (for one served by another
+    /// process, the port it records).
+    pub async fn dns_addr(&self) -> Option<std::net::SocketAddr> {
         match &self.served {
             Served::InProcess(s) => Some(s.dns_addr()),
-            Served::Running { .. } => None,
+            Served::Running { url } => kapstan_providers::sandbox_api::dns_responder(url).await,
         }
     }
 
@@ -193,6 +194,24 @@ pub async fn lb_endpoint(url: &str, zone: &str, lb_id: &str) -> Result<String, P
     kapstan_providers::sandbox_api::lb_endpoint(url, zone, lb_id)
         .await
         .map_err(PlatformError::Sandbox)
+}
+
+/// Where `name` (a host of the project sandbox's DNS zones, such as `coder.example.test`)
+/// leads on this machine: the project's sandbox is reached (served, or started for the call)
+/// and asked.
+pub async fn resolve(
+    project_dir: &Path,
+    name: &str,
+) -> Result<kapstan_providers::sandbox_api::ResolvedName, PlatformError> {
+    let session = SandboxSession::start(project_dir).await?;
+    let answer = kapstan_providers::sandbox_api::resolve_name(session.url(), name).await;
+    session.stop().await;
+    answer.map_err(|why| {
+        PlatformError::usage(
+            format!("sandbox resolve {name}: {why}"),
+            "give a host of a domain deployed with `kapstan up --sandbox --domain D --subdomain S` (S.D or a name under it); the records are listed by `curl <sandbox>/sandbox/v1/resources`",
+        )
+    })
 }
 
 /// Chart directories the sandbox's chart repository serves besides its own Coder chart, from

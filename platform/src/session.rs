@@ -103,8 +103,18 @@ impl Platform {
         if let Some(t) = &options.tls {
             vars.insert("tls".into(), t.clone());
         }
+        if self.sandbox.is_some() && phase == Phase::Infra {
+            sandbox_acme_directory(
+                &crate::up::effective_profile(&self.profile, options)?,
+                &mut vars,
+            )?;
+        }
         // In the sandbox, the zone's name servers are its DNS responder.
-        if let Some(dns) = self.sandbox.as_ref().and_then(SandboxSession::dns_addr)
+        let dns = match &self.sandbox {
+            Some(s) => s.dns_addr().await,
+            None => None,
+        };
+        if let Some(dns) = dns
             && self.profile.tls.dns_servers.is_empty()
         {
             vars.insert("acme_dns_servers".into(), dns.to_string());
@@ -177,6 +187,50 @@ impl Platform {
         let vars = self.vars(project, phase, options).await?;
         Ok(kapstan_stacks::coder::build(self.env, phase, &vars)?)
     }
+}
+
+/// Environment variable naming the ACME directory a sandbox deployment gets its certificate
+/// from (a Pebble resolving through the sandbox's DNS responder), when `[tls] directory` is not
+/// set.
+pub const SANDBOX_ACME_DIRECTORY: &str = "KAPSTAN_SANDBOX_ACME_DIRECTORY";
+/// Environment variable naming the PEM file of the CA certificates of that directory's TLS.
+pub const SANDBOX_ACME_CA_BUNDLE: &str = "KAPSTAN_SANDBOX_ACME_CA_BUNDLE";
+
+/// In the sandbox, a domain deployment with TLS by ACME takes its directory from `[tls]
+/// directory` or else from [`SANDBOX_ACME_DIRECTORY`] (and [`SANDBOX_ACME_CA_BUNDLE`]): never
+/// Let's Encrypt, which cannot see the sandbox's zones. Neither set is an error saying how to
+/// set one, before any call.
+fn sandbox_acme_directory(
+    profile: &Profile,
+    vars: &mut BTreeMap<String, String>,
+) -> Result<(), PlatformError> {
+    if !profile.serves_tls() || profile.tls.directory.is_some() {
+        return Ok(());
+    }
+    let Some(directory) = std::env::var(SANDBOX_ACME_DIRECTORY)
+        .ok()
+        .filter(|d| !d.is_empty())
+    else {
+        return Err(PlatformError::usage(
+            format!(
+                "--sandbox with domain {}: no ACME directory for the sandbox (Let's Encrypt cannot see the sandbox's DNS zones)",
+                profile.domain
+            ),
+            format!(
+                "run an ACME test server such as Pebble with `-dnsserver` at the sandbox's DNS responder and set {SANDBOX_ACME_DIRECTORY}=https://127.0.0.1:14000/dir and {SANDBOX_ACME_CA_BUNDLE}=<its TLS certificate, PEM> (docs/certificates.md), or set `[tls] directory` in environments/{}.toml, or use --tls external",
+                profile.env.name()
+            ),
+        ));
+    };
+    vars.insert("acme_directory".into(), directory);
+    if let Some(bundle) = std::env::var(SANDBOX_ACME_CA_BUNDLE)
+        .ok()
+        .filter(|b| !b.is_empty())
+        && profile.tls.ca_bundle_file.is_none()
+    {
+        vars.insert("acme_ca_bundle_file".into(), bundle);
+    }
+    Ok(())
 }
 
 /// The public outputs of both phases, for hooks (secrets are dropped by construction).

@@ -263,6 +263,15 @@ impl Run<'_> {
         }
         let spec = platform.stack(self.project, phase, options).await?;
         let plan = self.plan(phase, &spec).await?;
+        // Said once per run, with the first phase planned.
+        if phases(options.phase).first() == Some(&phase)
+            && effective_profile(&platform.profile, options)?
+                .domain
+                .is_empty()
+        {
+            self.observer
+                .event(PlatformEvent::PlainHttpPlanned { env: env.name() });
+        }
         if options.dry_run {
             return Ok(PhaseOutcome::Next);
         }
@@ -458,21 +467,13 @@ async fn summarize(platform: &Platform, options: &UpOptions) -> Result<UpSummary
     };
     let admin = out(&app, "admin_username")
         .map(|user| (user, out(&app, "admin_email").unwrap_or_default()));
-    let dns = match (
-        options
-            .domain
-            .as_ref()
-            .or(Some(&platform.profile.domain))
-            .filter(|d| !d.is_empty()),
-        options
-            .subdomain
-            .as_ref()
-            .or(Some(&platform.profile.subdomain)),
-        out(&infra, "lb_ip"),
-    ) {
-        (Some(domain), Some(sub), Some(ip)) => {
-            Some((format!("{sub}.{domain}."), format!("*.{sub}.{domain}."), ip))
-        }
+    let profile = effective_profile(&platform.profile, options)?;
+    let dns = match out(&infra, "lb_ip") {
+        Some(ip) if !profile.domain.is_empty() => Some((
+            format!("{}.{}.", profile.subdomain, profile.domain),
+            format!("*.{}.{}.", profile.subdomain, profile.domain),
+            ip,
+        )),
         _ => None,
     };
     // Both phases: the app phase holds the billed Cockpit data sources.
@@ -494,9 +495,8 @@ async fn summarize(platform: &Platform, options: &UpOptions) -> Result<UpSummary
         )),
         _ => None,
     };
-    let dns_external = options.tls.as_deref() == Some("external")
-        || (options.tls.is_none()
-            && platform.profile.tls.mode == kapstan_stacks::coder::profile::TlsMode::External);
+    // A domain kapstan does not serve HTTPS for: the records are the user's to create.
+    let dns_external = !profile.domain.is_empty() && !profile.serves_tls();
     let certificate = match (out(&infra, "tls_names"), out(&infra, "tls_not_after")) {
         (Some(names), Some(not_after)) if dns.is_some() && !dns_external => {
             let days = chrono::DateTime::parse_from_rfc3339(&not_after)
@@ -509,7 +509,7 @@ async fn summarize(platform: &Platform, options: &UpOptions) -> Result<UpSummary
     let access_url = out(&app, "access_url").or_else(|| out(&infra, "access_url"));
     Ok(UpSummary {
         env: platform.env.name().to_string(),
-        plain_http: dns.is_none()
+        plain_http: profile.domain.is_empty()
             && access_url
                 .as_deref()
                 .is_some_and(|u| u.starts_with("http://")),
@@ -520,6 +520,30 @@ async fn summarize(platform: &Platform, options: &UpOptions) -> Result<UpSummary
         certificate,
         monthly_cost,
     })
+}
+
+/// The environment's profile with `up`'s `--domain`, `--subdomain` and `--tls` applied, as the
+/// stacks see it: what decides whether kapstan serves HTTPS ([`Profile::serves_tls`]).
+pub(crate) fn effective_profile(
+    profile: &Profile,
+    options: &UpOptions,
+) -> Result<Profile, PlatformError> {
+    let mut profile = profile.clone();
+    if let Some(d) = &options.domain {
+        profile.domain = d.clone();
+    }
+    if let Some(s) = &options.subdomain {
+        profile.subdomain = s.clone();
+    }
+    if let Some(t) = &options.tls {
+        profile.tls.mode = kapstan_stacks::coder::profile::TlsMode::parse(t).ok_or_else(|| {
+            PlatformError::usage(
+                format!("--tls {t} is not a TLS mode"),
+                "use --tls acme (a certificate by ACME in the domain's Scaleway zone) or --tls external (you create the DNS records and terminate TLS)",
+            )
+        })?;
+    }
+    Ok(profile)
 }
 
 /// Writes the kubeconfig to `<dir>/config-coder-<env>` with mode 0600.
@@ -623,4 +647,32 @@ pub fn check_template_names(names: &[String]) -> Result<(), PlatformError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flags_decide_https_through_the_profile() {
+        let dev = Profile::builtin(Environment::Dev);
+        let plain = effective_profile(&dev, &UpOptions::default()).unwrap();
+        assert!(plain.domain.is_empty() && !plain.serves_tls());
+        let domain = UpOptions {
+            domain: Some("example.test".into()),
+            subdomain: Some("coder".into()),
+            ..Default::default()
+        };
+        assert!(effective_profile(&dev, &domain).unwrap().serves_tls());
+        let external = UpOptions {
+            tls: Some("external".into()),
+            ..domain.clone()
+        };
+        assert!(!effective_profile(&dev, &external).unwrap().serves_tls());
+        let bad = UpOptions {
+            tls: Some("letsencrypt".into()),
+            ..domain
+        };
+        assert!(effective_profile(&dev, &bad).is_err());
+    }
 }

@@ -169,12 +169,7 @@ fn answer(app: &AppState, bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
     let zones = app.read(published);
     let qname = q.name().to_ascii().to_ascii_lowercase();
     let qname = qname.trim_end_matches('.');
-    let zone = zones
-        .iter()
-        .filter(|z| z.status == "active")
-        .filter(|z| qname == z.name || qname.ends_with(&format!(".{}", z.name)))
-        .max_by_key(|z| z.name.len());
-    let Some(zone) = zone else {
+    let Some(zone) = authoritative_zone(&zones, qname) else {
         reply.set_response_code(ResponseCode::Refused);
         return reply.to_vec().ok();
     };
@@ -205,6 +200,39 @@ fn answer(app: &AppState, bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
         return short.to_vec().ok();
     }
     Some(out)
+}
+
+/// The active zone answering for `qname` (the longest that contains it).
+fn authoritative_zone<'a>(zones: &'a [PublishedZone], qname: &str) -> Option<&'a PublishedZone> {
+    zones
+        .iter()
+        .filter(|z| z.status == "active")
+        .filter(|z| qname == z.name || qname.ends_with(&format!(".{}", z.name)))
+        .max_by_key(|z| z.name.len())
+}
+
+/// The addresses the responder answers for `A name`, or why it answers none (no zone holds
+/// the name, or the name has no A record).
+pub fn lookup_a(app: &AppState, name: &str) -> Result<Vec<String>, String> {
+    let zones = app.read(published);
+    let qname = name.trim_end_matches('.').to_ascii_lowercase();
+    let zone = authoritative_zone(&zones, &qname)
+        .ok_or_else(|| format!("no active emulated DNS zone holds {qname}"))?;
+    let (code, answers) = resolve(zone, &qname, RecordType::A);
+    let ips: Vec<String> = answers
+        .iter()
+        .filter_map(|r| match r.data() {
+            hickory_proto::rr::RData::A(a) => Some(a.0.to_string()),
+            _ => None,
+        })
+        .collect();
+    if ips.is_empty() {
+        return Err(format!(
+            "{qname} has no A record in zone {} ({code})",
+            zone.name
+        ));
+    }
+    Ok(ips)
 }
 
 fn relative<'a>(zone: &PublishedZone, qname: &'a str) -> &'a str {

@@ -1,4 +1,5 @@
-//! `kapstan sandbox serve`: the local Scaleway emulator in the foreground.
+//! `kapstan sandbox serve`: the local Scaleway emulator in the foreground; `kapstan sandbox
+//! resolve NAME`: where a host of its DNS zones leads on this machine.
 
 use std::path::Path;
 
@@ -106,6 +107,17 @@ pub(crate) async fn run(command: &SandboxCommand, project_dir: &Path) -> Result<
                     source,
                 })?;
             sandbox.shutdown().await;
+            Ok(0)
+        }
+        SandboxCommand::Resolve { name } => {
+            let r = platform::resolve(project_dir, name).await?;
+            println!(
+                "{name} has address {ip} (load balancer {lb}); on this machine:\n  https (port 443): {https}\n  http  (port 80):  {http}\nReach it with the name kept (SNI and Host), trusting the ACME server's root:\n  curl --connect-to {name}:443:{https} --cacert <root.pem> https://{name}/healthz",
+                ip = r.ip,
+                lb = r.lb_id,
+                https = r.https,
+                http = r.http,
+            );
             Ok(0)
         }
     }

@@ -126,7 +126,7 @@ fn up_summary(s: &UpSummary) {
     }
     if s.plain_http {
         println!(
-            "Plain HTTP:   no domain set; pass --domain and --subdomain for HTTPS with a certificate"
+            "Plain HTTP:   no domain set: the address is plain HTTP, for trying things out; pass --domain and --subdomain for HTTPS with a certificate"
         );
     }
     if let Some((monthly, table)) = &s.monthly_cost {
@@ -233,6 +233,9 @@ impl Terminal {
             PlatformEvent::PlanReady { plan, cost } => {
                 self.show(&super::cost::with_cost(render_plan(plan), *cost))
             }
+            PlatformEvent::PlainHttpPlanned { env } => println!(
+                "Note: {env} has no domain: Coder will answer plain HTTP on the load balancer's address, for trying things out; pass --domain and --subdomain for HTTPS with a certificate."
+            ),
             PlatformEvent::CostNotEstimated { stack, error } => {
                 eprintln!("warning: cost of stack `{stack}` not estimated: {error}")
             }

@@ -13,6 +13,13 @@ macro_rules! snap {
 
 mod support;
 
+#[cfg(feature = "tools")]
+#[path = "../../../tests/support/https_get.rs"]
+mod https_get;
+#[cfg(feature = "tools")]
+#[path = "../../../tests/support/pebble.rs"]
+mod pebble;
+
 mod cli;
 mod cost;
 mod exit_codes;
@@ -23,6 +30,8 @@ mod workflows;
 
 #[cfg(feature = "tools")]
 mod ccm;
+#[cfg(feature = "tools")]
+mod https;
 #[cfg(feature = "tools")]
 mod platform;
 #[cfg(feature = "tools")]

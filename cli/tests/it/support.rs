@@ -260,6 +260,11 @@ impl Project {
     /// The project's persisted sandbox served on its recorded port (the kubeconfig `up` wrote
     /// points there) at `speed`.
     pub fn serve_recorded(&self, speed: &str) -> Served {
+        self.serve_recorded_until(speed, "http://")
+    }
+
+    /// [`Project::serve_recorded`], once it has printed `ready`.
+    pub fn serve_recorded_until(&self, speed: &str, ready: &str) -> Served {
         let data = self.path().join(".kapstan/sandbox");
         let addr = format!("127.0.0.1:{}", self.sandbox_port());
         self.serve(
@@ -271,7 +276,7 @@ impl Project {
                 "--data-dir",
                 data.to_str().unwrap(),
             ],
-            "http://",
+            ready,
         )
     }
 

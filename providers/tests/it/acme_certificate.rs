@@ -9,11 +9,9 @@ use crate::common;
 use crate::steps;
 use crate::support::scw_get;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use kapstan_engine::{Action, ApplyOptions, Engine, Plan, PlanMode, PlanOptions, Stack, StackSpec};
 use kapstan_providers::acme::AcmeCertificate;
@@ -24,103 +22,16 @@ use serde_json::Value;
 
 const STACK: &str = "acme-test";
 
-/// A running Pebble; killed on drop.
-struct Pebble {
-    child: Child,
-    directory: String,
-    management: SocketAddr,
-    /// The self-signed certificate Pebble serves its API with (PEM).
-    tls_ca: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Pebble {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn pebble_binary() -> PathBuf {
-    crate::support::tool("pebble")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::pebble::{Pebble, free_port};
 
 /// Starts Pebble resolving through `dns` with `nonce_reject` percent of nonces refused.
 fn pebble(dns: SocketAddr, nonce_reject: u32) -> Pebble {
-    let dir = tempfile::tempdir().unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params =
-        rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    params.is_ca = rcgen::IsCa::NoCa;
-    let cert = params.self_signed(&key).unwrap();
-    std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
-    std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
-    let (api, mgmt) = (free_port(), free_port());
-    let config = serde_json::json!({"pebble": {
-        "listenAddress": format!("127.0.0.1:{api}"),
-        "managementListenAddress": format!("127.0.0.1:{mgmt}"),
-        "certificate": dir.path().join("cert.pem"),
-        "privateKey": dir.path().join("key.pem"),
-        "httpPort": 5002,
-        "tlsPort": 5001,
-        "ocspResponderURL": "",
-        "externalAccountBindingRequired": false
-    }});
-    let cfg = dir.path().join("pebble.json");
-    std::fs::write(&cfg, config.to_string()).unwrap();
-    let child = Command::new(pebble_binary())
-        .arg("-config")
-        .arg(&cfg)
-        .arg("-dnsserver")
-        .arg(dns.to_string())
-        .env("PEBBLE_VA_NOSLEEP", "1")
-        .env("PEBBLE_WFE_NONCEREJECT", nonce_reject.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pebble starts");
-    let management: SocketAddr = format!("127.0.0.1:{mgmt}").parse().unwrap();
-    for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", api)).is_ok() && TcpStream::connect(management).is_ok()
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Pebble {
-        child,
-        directory: format!("https://127.0.0.1:{api}/dir"),
-        management,
-        tls_ca: cert.pem(),
-        _dir: dir,
-    }
+    Pebble::start(&crate::support::tool("pebble"), dns, nonce_reject)
 }
 
-impl Pebble {
-    /// Pebble's issuing root, generated at its start.
-    async fn root(&self) -> Vec<u8> {
-        let client = reqwest::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(self.tls_ca.as_bytes()).unwrap())
-            .build()
-            .unwrap();
-        let pem = client
-            .get(format!("https://{}/roots/0", self.management))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        kapstan_providers::acme::pem::chain_der(&pem).unwrap()[0].clone()
-    }
+/// Pebble's issuing root (DER).
+async fn root(pb: &Pebble) -> Vec<u8> {
+    kapstan_providers::acme::pem::chain_der(&pb.root_pem().await).unwrap()[0].clone()
 }
 
 async fn sandbox() -> Sandbox {
@@ -270,7 +181,7 @@ async fn issues_once_renews_when_due_and_leaves_no_challenge_record() {
         attrs["issuer"].as_str().unwrap().contains("Pebble"),
         "{attrs}"
     );
-    let root = pb.root().await;
+    let root = root(&pb).await;
     verify(chain, &root, "coder.example.test").expect("chain to Pebble's root for the host");
     verify(chain, &root, "app--ws--user.coder.example.test")
         .expect("chain to Pebble's root for a wildcard name");

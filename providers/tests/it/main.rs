@@ -6,6 +6,9 @@
 #[path = "../../examples/common/stack.rs"]
 #[allow(dead_code)]
 mod common;
+#[cfg(feature = "tools")]
+#[path = "../../../tests/support/pebble.rs"]
+mod pebble;
 mod steps;
 mod support;
 

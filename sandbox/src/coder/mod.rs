@@ -15,6 +15,7 @@ mod options;
 mod reply;
 mod rules;
 mod templates;
+pub mod tls;
 mod users;
 mod versions;
 mod workspaces;
@@ -48,20 +49,44 @@ struct Ctx {
     app: Weak<AppState>,
     lb_id: String,
     limits: Arc<Mutex<limits::Limiter>>,
+    /// The request came through Coder's TLS listener.
+    over_tls: bool,
 }
 
-/// Serves the Coder API for load balancer `lb_id` on `listener` until the sandbox stops.
-pub fn serve_endpoint(listener: tokio::net::TcpListener, app: Weak<AppState>, lb_id: String) {
-    let watch = app.clone();
-    let router = Router::new()
+fn router(ctx: Ctx) -> Router {
+    Router::new()
         .fallback(handle)
         // Coder reads at most 100 MiB of an upload; a larger body must reach the handler.
         .layer(DefaultBodyLimit::max(files::MAX_UPLOAD + (1 << 20)))
-        .with_state(Ctx {
-            app,
-            lb_id,
-            limits: Arc::default(),
-        });
+        .with_state(ctx)
+}
+
+/// Serves the Coder API for load balancer `lb_id` on `listener` (its port 80 frontend) and
+/// on `tls_listener` (its port 443 frontend, passed through to Coder's TLS listener) until
+/// the sandbox stops.
+pub fn serve_endpoint(
+    listener: tokio::net::TcpListener,
+    tls_listener: tokio::net::TcpListener,
+    app: Weak<AppState>,
+    lb_id: String,
+) {
+    let watch = app.clone();
+    let ctx = Ctx {
+        app: app.clone(),
+        lb_id: lb_id.clone(),
+        limits: Arc::default(),
+        over_tls: false,
+    };
+    tls::serve_tls_endpoint(
+        tls_listener,
+        app,
+        lb_id,
+        router(Ctx {
+            over_tls: true,
+            ..ctx.clone()
+        }),
+    );
+    let router = router(ctx);
     tokio::spawn(async move {
         let stop = async move {
             loop {
@@ -217,6 +242,15 @@ async fn handle(
         }
     };
     let path = uri.path().to_string();
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if let Some(redirect) =
+        app.read(|s, now| tls::redirect(s, now, &backend.deployment_key, ctx.over_tls, host, &path))
+    {
+        return redirect;
+    }
     if path == "/healthz" {
         return (StatusCode::OK, "OK").into_response();
     }

@@ -7,8 +7,10 @@
 //!
 //! Every load balancer a Service uses gets an endpoint on loopback (`127.0.0.1:PORT`, kept
 //! across restarts when a data directory is used) that forwards to the Coder API emulator when
-//! a Coder Deployment is available behind it. `GET /sandbox/v1/lb-endpoints/{zone}/{lb_id}`
-//! returns that endpoint (and creates it on first use), so a stack can put it in
+//! a Coder Deployment is available behind it, and a second one standing for its port 443
+//! frontend, passed through to Coder's TLS listener when the chart turned it on
+//! ([`crate::coder::tls`]). `GET /sandbox/v1/lb-endpoints/{zone}/{lb_id}` returns both
+//! (`address`, `url`, `tls_address`; created on first use), so a stack can put the first in
 //! `CODER_ACCESS_URL` before Coder is installed.
 //!
 //! Objects live in the sandbox store (kind `kube.object`), parented to their namespace or to
@@ -48,27 +50,35 @@ pub const ENDPOINT: &str = "kube.lb_endpoint";
 #[derive(Debug)]
 pub struct KubeState {
     app: Shared,
-    endpoints: Mutex<HashMap<String, SocketAddr>>,
+    /// Per load balancer: the endpoint of its port 80 frontend and of its port 443 one.
+    endpoints: Mutex<HashMap<String, (SocketAddr, SocketAddr)>>,
 }
 
 impl KubeState {
-    /// The loopback endpoint of load balancer `lb_id`, started on first use.
-    pub fn ensure_endpoint(&self, lb_id: &str) -> std::io::Result<SocketAddr> {
+    /// The loopback endpoints of load balancer `lb_id` (its port 80 and port 443 frontends),
+    /// started on first use.
+    pub fn ensure_endpoint(&self, lb_id: &str) -> std::io::Result<(SocketAddr, SocketAddr)> {
         let mut map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(addr) = map.get(lb_id) {
             return Ok(*addr);
         }
-        let preferred = self.app.read(|s, now| {
-            s.get(ENDPOINT, lb_id, now)
-                .and_then(|r| r.body["port"].as_u64())
-                .unwrap_or(0) as u16
-        });
-        let std_listener = std::net::TcpListener::bind(("127.0.0.1", preferred))
-            .or_else(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))?;
-        std_listener.set_nonblocking(true)?;
-        let addr = std_listener.local_addr()?;
-        let listener = tokio::net::TcpListener::from_std(std_listener)?;
-        crate::coder::serve_endpoint(listener, Arc::downgrade(&self.app), lb_id.to_string());
+        let preferred = |field: &str| {
+            self.app.read(|s, now| {
+                s.get(ENDPOINT, lb_id, now)
+                    .and_then(|r| r.body[field].as_u64())
+                    .unwrap_or(0) as u16
+            })
+        };
+        let listener = loopback_listener(preferred("port"))?;
+        let tls_listener = loopback_listener(preferred("tls_port"))?;
+        let addr = listener.local_addr()?;
+        let tls_addr = tls_listener.local_addr()?;
+        crate::coder::serve_endpoint(
+            listener,
+            tls_listener,
+            Arc::downgrade(&self.app),
+            lb_id.to_string(),
+        );
         let id = lb_id.to_string();
         let _ = self.app.write(|s, now| {
             let parent = s.get(LB, &id, now).map(|_| Parent {
@@ -80,17 +90,26 @@ impl KubeState {
                     ENDPOINT,
                     &id,
                     parent,
-                    json!({"lb_id": id, "port": addr.port()}),
+                    json!({"lb_id": id, "port": addr.port(), "tls_port": tls_addr.port()}),
                     &[],
                 );
             } else if let Some(r) = s.get_mut(ENDPOINT, &id, now) {
                 r.body["port"] = json!(addr.port());
+                r.body["tls_port"] = json!(tls_addr.port());
             }
             Ok(())
         });
-        map.insert(lb_id.to_string(), addr);
-        Ok(addr)
+        map.insert(lb_id.to_string(), (addr, tls_addr));
+        Ok((addr, tls_addr))
     }
+}
+
+/// A listener on `127.0.0.1:preferred`, or on a free port when that one is taken (or 0).
+fn loopback_listener(preferred: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let std_listener = std::net::TcpListener::bind(("127.0.0.1", preferred))
+        .or_else(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))?;
+    std_listener.set_nonblocking(true)?;
+    tokio::net::TcpListener::from_std(std_listener)
 }
 
 /// The Kubernetes API routes and the load-balancer endpoint route. Endpoints recorded in a
@@ -116,6 +135,7 @@ pub fn routes(app: Shared) -> Router {
         .route("/k8s-api/{cluster}", any(handle))
         .route("/k8s-api/{cluster}/{*rest}", any(handle))
         .route("/sandbox/v1/lb-endpoints/{zone}/{lb_id}", get(lb_endpoint))
+        .route("/sandbox/v1/resolve/{name}", get(resolve_name))
         .with_state(state)
 }
 
@@ -134,9 +154,48 @@ async fn lb_endpoint(
         );
     }
     match ks.ensure_endpoint(&lb_id) {
-        Ok(addr) => kjson(
+        Ok((addr, tls_addr)) => kjson(
             StatusCode::OK,
-            &json!({"lb_id": lb_id, "zone": zone, "address": addr.to_string(), "url": format!("http://{addr}")}),
+            &json!({"lb_id": lb_id, "zone": zone, "address": addr.to_string(), "url": format!("http://{addr}"),
+                "tls_address": tls_addr.to_string()}),
+        ),
+        Err(e) => kjson(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"message": format!("cannot open an endpoint: {e}")}),
+        ),
+    }
+}
+
+/// Where a name of an emulated zone leads on this machine: its A record (the load balancer's
+/// public address, as the DNS responder answers it) and the loopback endpoints of that load
+/// balancer's port 80 and port 443 frontends, for `curl --resolve`.
+async fn resolve_name(State(ks): State<Arc<KubeState>>, AxPath(name): AxPath<String>) -> Response {
+    let ips = match crate::dns::lookup_a(&ks.app, &name) {
+        Ok(ips) => ips,
+        Err(why) => return kjson(StatusCode::NOT_FOUND, &json!({"message": why})),
+    };
+    let lb = ks.app.read(|s, now| {
+        ips.iter().find_map(|ip| {
+            s.list(crate::api::lb::IP, now)
+                .into_iter()
+                .find(|r| r.body["ip_address"] == ip.as_str())
+                .and_then(|r| {
+                    r.body["lb_id"]
+                        .as_str()
+                        .map(|id| (ip.clone(), id.to_string()))
+                })
+        })
+    });
+    let Some((ip, lb_id)) = lb else {
+        return kjson(
+            StatusCode::NOT_FOUND,
+            &json!({"message": format!("{name} resolves to {} but no emulated load balancer has that address", ips.join(", "))}),
+        );
+    };
+    match ks.ensure_endpoint(&lb_id) {
+        Ok((http, https)) => kjson(
+            StatusCode::OK,
+            &json!({"name": name, "ip": ip, "lb_id": lb_id, "http": http.to_string(), "https": https.to_string()}),
         ),
         Err(e) => kjson(
             StatusCode::INTERNAL_SERVER_ERROR,

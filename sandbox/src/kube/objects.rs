@@ -468,7 +468,16 @@ fn default_kind(
             obj["status"] = json!({"phase": "Active"});
         }
         "Secret" => default_secret(obj)?,
-        "Deployment" => default_deployment(app, now, rt, name, obj, old, extra)?,
+        "Deployment" => {
+            let started = extra["available_at"].clone();
+            default_deployment(app, now, rt, name, obj, old, extra)?;
+            if extra["available_at"] != started {
+                // The new pod reads Coder's certificate files when it starts.
+                let ns = extra["ns"].as_str().unwrap_or_default().to_string();
+                extra["tls_files"] =
+                    crate::coder::tls::mounted_tls_files(s, now, cluster, &ns, obj);
+            }
+        }
         "Service" => default_service(s, app, now, cluster, obj, old, extra)?,
         "PersistentVolume" => {
             let claim_gone = old.is_some_and(|o| o["status"]["phase"] == "Released");

@@ -12,17 +12,18 @@ use serde_json::{Value, json};
 
 use crate::support::{strings, tool};
 
-struct Cluster {
-    sandbox: Sandbox,
-    http: reqwest::Client,
-    id: String,
-    server: String,
-    token: String,
-    dir: tempfile::TempDir,
+/// A sandbox with one cluster, its kubeconfig on disk for kubectl and helm.
+pub(crate) struct Cluster {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) http: reqwest::Client,
+    pub(crate) id: String,
+    pub(crate) server: String,
+    pub(crate) token: String,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Cluster {
-    async fn start() -> Cluster {
+    pub(crate) async fn start() -> Cluster {
         let sandbox = Sandbox::start(SandboxOptions {
             speed: 200.0,
             ..Default::default()
@@ -42,11 +43,16 @@ impl Cluster {
         }
     }
 
-    fn kubectl(&self, args: &[&str]) -> (bool, String, String) {
+    pub(crate) fn kubectl(&self, args: &[&str]) -> (bool, String, String) {
         self.run("kubectl", args, None)
     }
 
-    fn run(&self, bin: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    pub(crate) fn run(
+        &self,
+        bin: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> (bool, String, String) {
         use std::io::Write;
         let mut cmd = Command::new(tool(bin));
         cmd.args(args)
@@ -77,7 +83,7 @@ impl Cluster {
         )
     }
 
-    async fn req(
+    pub(crate) async fn req(
         &self,
         method: &str,
         path: &str,
@@ -101,7 +107,13 @@ impl Cluster {
         )
     }
 
-    async fn apply(&self, path: &str, manager: &str, force: bool, obj: Value) -> (u16, Value) {
+    pub(crate) async fn apply(
+        &self,
+        path: &str,
+        manager: &str,
+        force: bool,
+        obj: Value,
+    ) -> (u16, Value) {
         let q = format!(
             "?fieldManager={manager}{}",
             if force { "&force=true" } else { "" }
@@ -500,7 +512,7 @@ coder:
 // The cloud controller (production-path.md §2)
 
 impl Cluster {
-    async fn scw(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn scw(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut r = self
             .http
@@ -514,7 +526,7 @@ impl Cluster {
         (code, resp.json().await.unwrap_or(Value::Null))
     }
 
-    async fn cluster_pn(&self) -> String {
+    pub(crate) async fn cluster_pn(&self) -> String {
         let (_, c) = self
             .scw(
                 "GET",

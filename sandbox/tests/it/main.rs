@@ -5,6 +5,10 @@
 
 mod support;
 
+#[cfg(feature = "tools")]
+#[path = "../../../tests/support/https_get.rs"]
+mod https_get;
+
 mod behaviour;
 mod cassettes;
 mod cockpit_push;
@@ -13,6 +17,8 @@ mod dns;
 
 #[cfg(feature = "tools")]
 mod charts;
+#[cfg(feature = "tools")]
+mod coder_tls;
 #[cfg(feature = "tools")]
 mod kube;
 #[cfg(feature = "tools")]

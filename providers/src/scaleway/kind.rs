@@ -993,6 +993,49 @@ mod tests {
         ))
     }
 
+    /// The declaration keeps the config struct, the schema and the `Resource` impl in step:
+    /// what a config serializes are schema arguments, and every description is one trimmed
+    /// line.
+    #[test]
+    fn declared_structs_serialize_only_their_schema_arguments() {
+        fn check<R: kapstan_engine::Resource + Default, K: Kind>() {
+            assert_eq!(R::KIND, K::NAME);
+            let schema = Schema::new(K::NAME, K::fields());
+            let config = serde_json::to_value(R::default()).expect("serializes");
+            for key in config.as_object().expect("an object").keys() {
+                let field = schema.field(key);
+                assert!(
+                    field.is_some_and(|f| f.is_argument()),
+                    "{}: `{key}` is not an argument",
+                    K::NAME
+                );
+            }
+            for f in &schema.fields {
+                assert!(!f.description.is_empty(), "{}.{}", K::NAME, f.name);
+                assert_eq!(
+                    f.description.trim(),
+                    f.description,
+                    "{}.{}",
+                    K::NAME,
+                    f.name
+                );
+            }
+        }
+        use super::super::*;
+        check::<vpc::Vpc, vpc::VpcKind>();
+        check::<vpc_private_network::PrivateNetwork, vpc_private_network::PrivateNetworkKind>();
+        check::<vpc_public_gateway_ip::PublicGatewayIp, vpc_public_gateway_ip::PublicGatewayIpKind>(
+        );
+        check::<vpc_public_gateway::PublicGateway, vpc_public_gateway::PublicGatewayKind>();
+        check::<vpc_gateway_network::GatewayNetwork, vpc_gateway_network::GatewayNetworkKind>();
+        check::<lb_ip::LbIp, lb_ip::LbIpKind>();
+        check::<lb::Lb, lb::LbKind>();
+        check::<rdb_database::RdbDatabase, rdb_database::RdbDatabaseKind>();
+        check::<rdb_user::RdbUser, rdb_user::RdbUserKind>();
+        check::<k8s_cluster::Cluster, k8s_cluster::ClusterKind>();
+        check::<k8s_pool::Pool, k8s_pool::PoolKind>();
+    }
+
     #[test]
     fn driver_errors_keep_the_client_error_and_say_whether_to_retry() {
         let limited = api(answered(429, ""));

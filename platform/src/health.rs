@@ -328,7 +328,16 @@ pub async fn check(
         );
         return Ok(report);
     };
-    coder_checks(&mut report, env, &infra, &app, &kube, quick).await;
+    coder_checks(
+        &mut report,
+        env,
+        &infra,
+        &app,
+        &kube,
+        quick,
+        project.sandbox_url(),
+    )
+    .await;
     // Single sign-on: the issuer's discovery document, as Coder's login reads it.
     if let Ok(profile) = kapstan_stacks::coder::Profile::load(env, &project.dir)
         && let Some(oidc) = &profile.oidc
@@ -338,7 +347,8 @@ pub async fn check(
     Ok(report)
 }
 
-/// The Coder checks: its Deployment, `/healthz`, the version, and the templates.
+/// The Coder checks: its Deployment, `/healthz`, the version, the certificate, and the
+/// templates. `sandbox` is the base URL of the sandbox the environment runs in.
 async fn coder_checks(
     report: &mut HealthReport,
     env: Environment,
@@ -346,6 +356,7 @@ async fn coder_checks(
     app: &StateDocument,
     kube: &Result<KubeClient, String>,
     quick: bool,
+    sandbox: Option<&str>,
 ) {
     if app.resources.contains_key("coder") {
         let deployment = match kube {
@@ -400,10 +411,13 @@ async fn coder_checks(
             chrono::Utc::now(),
         );
         report.push("tls", "certificate", expiry);
+        // The certificate is the domain's: probe the infra phase's https:// URL, not the app's
+        // (in the sandbox the app reaches Coder on a plain-HTTP loopback endpoint).
+        let domain_url = output_string(infra, "access_url").unwrap_or_default();
         report.push(
             "tls",
             "served certificate",
-            served_matches(&base, &recorded).await,
+            served_matches(domain_url.trim_end_matches('/'), &recorded, sandbox).await,
         );
     }
 
@@ -597,19 +611,45 @@ pub fn certificate_expiry(
 }
 
 /// Whether the certificate the access URL serves is the recorded one (by SHA-256 of the leaf).
-async fn served_matches(base: &str, recorded: &str) -> Result<String, String> {
-    if !base.starts_with("https://") {
-        return Err(format!("{base} is not an https:// URL"));
-    }
-    let served = kapstan_providers::coder::probe::served_certificate_sha256(base).await?;
+/// In the sandbox the host is reached where the sandbox's DNS resolves it (its load
+/// balancer's 443 frontend on loopback), still named in the handshake.
+async fn served_matches(
+    base: &str,
+    recorded: &str,
+    sandbox: Option<&str>,
+) -> Result<String, String> {
+    let Some(host) = base.strip_prefix("https://") else {
+        return Err(format!("{base:?} is not an https:// URL"));
+    };
+    let host = host.split(['/', ':']).next().unwrap_or_default();
+    let (connect_to, via) = match sandbox {
+        None => (None, String::new()),
+        Some(url) => {
+            let at = kapstan_providers::sandbox_api::resolve_name(url, host)
+                .await
+                .map_err(|why| format!("the sandbox does not resolve {host}: {why}"))?;
+            let addr = at.https.parse().map_err(|e| {
+                format!(
+                    "the sandbox gave {host} the unreadable endpoint {:?}: {e}",
+                    at.https
+                )
+            })?;
+            (
+                Some(addr),
+                format!(" (reached at {}, where the sandbox resolves it)", at.https),
+            )
+        }
+    };
+    let served =
+        kapstan_providers::coder::probe::served_certificate_sha256(base, connect_to).await?;
     if served == recorded {
         Ok(format!(
-            "{base} serves the recorded certificate ({}…)",
+            "{base} serves the recorded certificate ({}…){via}",
             &served[..16]
         ))
     } else {
         Err(format!(
-            "{base} serves certificate {}…, not the recorded {}…; the Coder pod has not restarted since the renewal (`kubectl -n coder rollout restart deployment/coder`) or something else answers for the name",
+            "{base}{via} serves certificate {}…, not the recorded {}…; the Coder pod has not restarted since the renewal (`kubectl -n coder rollout restart deployment/coder`) or something else answers for the name",
             &served[..16],
             &recorded[..recorded.len().min(16)]
         ))

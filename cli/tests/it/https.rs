@@ -83,6 +83,44 @@ async fn served_leaf(addr: SocketAddr, root: &str, old: &[u8]) -> Vec<u8> {
     }
 }
 
+/// `kapstan health --env prod --sandbox` finds the access host serving `leaf` (DER) as the
+/// recorded certificate, and reports its names and days left.
+fn assert_health_sees(p: &Project, leaf: &[u8]) {
+    use sha2::Digest as _;
+    let o = p
+        .cmd(&["health", "--env", "prod", "--sandbox", "--json"])
+        .output()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("health --json: {e}: {}", report(&o)));
+    let check = |name: &str| {
+        body["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["component"] == "tls" && c["check"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no tls check `{name}`: {body:#}"))
+    };
+    let served = check("served certificate");
+    let fingerprint = hex::encode(sha2::Sha256::digest(leaf));
+    assert_eq!(served["status"], "pass", "{served:#}");
+    let detail = served["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("https://coder.example.test serves the recorded certificate")
+            && detail.contains(&fingerprint[..16]),
+        "{served:#}"
+    );
+    let certificate = check("certificate");
+    assert_eq!(certificate["status"], "pass", "{certificate:#}");
+    let detail = certificate["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("coder.example.test, *.coder.example.test: ")
+            && detail.contains(" days left (expires "),
+        "{certificate:#}"
+    );
+}
+
 fn txt_records(served: &Served) -> Vec<serde_json::Value> {
     objects(&served.resources(), "domain.record")
         .into_iter()
@@ -114,6 +152,7 @@ async fn a_domain_deployment_serves_https_renews_and_goes_away() {
         .await
         .expect("the wildcard name answers over TLS with a chain to Pebble's root");
     assert_eq!((status, &wildcard_leaf), (200, &first));
+    assert_health_sees(&p, &first);
 
     // Nothing is due: a second `up` issues nothing.
     let o = up(&p, &pb);
@@ -131,6 +170,7 @@ async fn a_domain_deployment_serves_https_renews_and_goes_away() {
     let renewed = served_leaf(addr, &root, &first).await;
     assert_ne!(renewed, first);
     assert!(txt_records(&served).is_empty());
+    assert_health_sees(&p, &renewed);
 
     let o = p
         .cmd(&["down", "--env", "prod", "--sandbox", "--auto-approve"])

@@ -121,16 +121,28 @@ fn cause(e: &reqwest::Error) -> String {
 
 /// The SHA-256 (hex) of the leaf certificate `base` (an `https://` URL) presents. Only the
 /// identity is read here — the chain is not verified — so a renewed or foreign certificate can
-/// be told from the recorded one.
-pub async fn served_certificate_sha256(base: &str) -> Result<String, String> {
+/// be told from the recorded one. With `connect_to`, the connection goes to that address
+/// instead of where DNS resolves the host, the host still naming the server in the TLS
+/// handshake (SNI) and in `Host:` (the way `curl --connect-to` reaches a name whose DNS is
+/// emulated).
+pub async fn served_certificate_sha256(
+    base: &str,
+    connect_to: Option<std::net::SocketAddr>,
+) -> Result<String, String> {
     use sha2::Digest as _;
-    let http = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(PROBE_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
         .tls_info(true)
-        .tls_danger_accept_invalid_certs(true)
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))?;
+        .tls_danger_accept_invalid_certs(true);
+    if let Some(addr) = connect_to {
+        let url = reqwest::Url::parse(base).map_err(|e| format!("{base}: {e}"))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("{base} names no host"))?;
+        builder = builder.resolve(host, addr);
+    }
+    let http = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
     let resp = http
         .get(format!("{base}/healthz"))
         .send()

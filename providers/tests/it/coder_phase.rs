@@ -20,7 +20,7 @@ use kapstan_providers::coder::{
     CoderFirstUser, CoderFirstUserDriver, CoderTemplate, CoderTemplateDriver, CoderValues,
     SecretKeyRef, postgres_url,
 };
-use kapstan_providers::helm::{Helm, HelmRelease, HelmReleaseDriver, set_helm_override};
+use kapstan_providers::helm::{Helm, HelmRelease, HelmReleaseDriver};
 use kapstan_providers::kubernetes::{
     KubernetesManifest, KubernetesNamespace, KubernetesSecret, PodSecurity,
 };
@@ -48,7 +48,6 @@ fn official_chart_dir() -> PathBuf {
 }
 
 async fn env_with(options: SandboxOptions) -> Env {
-    set_helm_override(Some(tool("helm")));
     sandbox_cluster(SandboxOptions {
         speed: 200.0,
         ..options
@@ -271,7 +270,7 @@ impl Env {
 
 fn engine(dir: &Path) -> Engine {
     let store: Arc<dyn StateStore> = Arc::new(LocalStore::open(dir, None).unwrap());
-    Engine::new(kapstan_providers::registry(), store)
+    Engine::new(crate::support::registry_with_tools_helm(), store)
 }
 
 /// The real kubectl and helm see what kapstan applied: the Deployment, the namespace's Pod
@@ -616,6 +615,7 @@ async fn a_chart_that_fails_to_render_shows_helms_message() {
     .unwrap();
     let config = json!({"kubeconfig": e.kubeconfig, "name": "broken", "namespace": "default", "chart": chart.display().to_string()});
     let err = HelmReleaseDriver::new()
+        .with_helm(Some(tool("helm")))
         .create(&DriverContext::detached("t", "broken"), &config)
         .await
         .unwrap_err()

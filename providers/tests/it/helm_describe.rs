@@ -5,7 +5,6 @@
 //! from the sandbox's chart repository, rendered by the real helm (`$KAPSTAN_TOOLS/bin`,
 //! default `<workspace>/.tools/bin`).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,20 +12,13 @@ use base64::Engine as _;
 use kapstan_engine::{
     Action, ApplyOptions, Engine, Input, ObjectChange, Plan, PlanOptions, Stack, StackSpec,
 };
-use kapstan_providers::helm::{HelmRelease, set_helm_override};
+use kapstan_providers::helm::HelmRelease;
 use kapstan_sandbox::{Sandbox, SandboxOptions};
 use kapstan_state::{LocalStore, StateStore};
 use serde_json::{Value, json};
 
-use crate::support::tool;
-
-fn helm() -> PathBuf {
-    tool("helm")
-}
-
 /// A sandbox with one Kapsule cluster; returns it and the cluster's kubeconfig.
 async fn cluster() -> (Sandbox, String) {
-    set_helm_override(Some(helm()));
     let sandbox = Sandbox::start(SandboxOptions {
         speed: 200.0,
         ..Default::default()
@@ -136,7 +128,7 @@ async fn helm_plans_list_the_objects_a_change_touches() {
     let (sandbox, kubeconfig) = cluster().await;
     let state = tempfile::tempdir().unwrap();
     let store: Arc<dyn StateStore> = Arc::new(LocalStore::open(state.path(), None).unwrap());
-    let engine = Engine::new(kapstan_providers::registry(), store);
+    let engine = Engine::new(crate::support::registry_with_tools_helm(), store);
     let plan_of = |values: Value, password: bool| {
         let spec = stack(&sandbox, &kubeconfig, values, password);
         let engine = &engine;

@@ -110,10 +110,11 @@ fn engine(
         dir: dir.to_path_buf(),
     })?;
     let options = kapstan_providers::RegistryOptions { helm: Some(helm) };
-    Ok(
-        Engine::new(kapstan_providers::registry_with_options(provider, &options), store)
-            .with_events(events),
+    Ok(Engine::new(
+        kapstan_providers::registry_with_options(provider, &options),
+        store,
     )
+    .with_events(events))
 }
 
 async fn run(cli: &Cli) -> Result<Value, Error> {

@@ -839,12 +839,6 @@ fn included_addresses<'a>(input: &DiffInput<'a>, order: &'a [String]) -> BTreeSe
         all.extend(input.prior.resources.keys().map(String::as_str));
         return all;
     };
-    let spec_deps: Vec<(String, Vec<String>)> = input
-        .spec
-        .resources
-        .iter()
-        .map(|r| (r.address.clone(), dependencies_of(r)))
-        .collect();
     let mut out = BTreeSet::new();
     if input.mode == PlanMode::Destroy {
         // Destroying a target destroys what depends on it first.
@@ -880,13 +874,8 @@ fn included_addresses<'a>(input: &DiffInput<'a>, order: &'a [String]) -> BTreeSe
             })
             .collect();
     }
-    let g = Graph::new(
-        spec_deps
-            .iter()
-            .map(|(a, ds)| (a.as_str(), ds.iter().map(String::as_str).collect())),
-    );
-    let roots: Vec<&str> = targets.iter().map(String::as_str).collect();
-    let closure = g.closure(&roots);
+    let roots: Vec<String> = targets.iter().cloned().collect();
+    let closure = target_closure(input.spec, &roots);
     for a in order {
         if closure.contains(a) {
             out.insert(a.as_str());

@@ -366,7 +366,11 @@ impl Run<'_> {
             record.to,
             failures.join("; ")
         ));
-        Ok(Some(crate::upgrade::failed(env, record, failures.join("; "))))
+        Ok(Some(crate::upgrade::failed(
+            env,
+            record,
+            failures.join("; "),
+        )))
     }
 
     /// When a deployed Coder does not answer (a crash-looping release, the rollback of a failed

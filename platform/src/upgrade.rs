@@ -108,7 +108,10 @@ pub fn served_version_problem(health: &HealthReport, to: &str) -> Option<String>
         .checks
         .iter()
         .find(|c| c.ok && c.check == "/api/v2/buildinfo")?;
-    let version = served.detail.trim_start_matches("Coder ").trim_start_matches('v');
+    let version = served
+        .detail
+        .trim_start_matches("Coder ")
+        .trim_start_matches('v');
     // A build suffix (`2.21.1+abc123`) is the same release.
     let bare = version.split(['+', '-']).next().unwrap_or(version);
     (bare != to.trim_start_matches('v')).then(|| {

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 
 use crate::seal::write_private;
 use crate::{
-    ResourceStatus, Sealer, StateDelta, StateDocument, StateError, StateStore, decode_document,
-    encode_document,
+    PendingOperation, ResourceStatus, Sealer, StateDelta, StateDocument, StateError, StateStore,
+    decode_document, encode_document,
 };
 
 /// File name of the manifest in a backup directory.
@@ -325,17 +325,21 @@ async fn write_restore(
                     unchanged: true,
                 });
             }
-            // An update that failed or was interrupted since the backup left the live
-            // resource as it is now, not as the backup records it: its intent stays on the
-            // restored record, so the next apply makes that resource right again.
+            // An operation that failed or was interrupted since the backup left the live
+            // resource as it is now, not as the backup records it: the restored record keeps
+            // an update intent, so the next apply makes that resource right again.
             let mut doc = doc;
             if let Some(cur) = &current {
                 for (addr, res) in doc.resources.iter_mut() {
                     if let Some(now) = cur.resources.get(addr)
-                        && matches!(&now.status, ResourceStatus::Pending(p) if p.operation == "update")
+                        && let ResourceStatus::Pending(op) = &now.status
                         && matches!(res.status, ResourceStatus::Ready)
                     {
-                        res.status = now.status.clone();
+                        res.status = ResourceStatus::Pending(PendingOperation {
+                            operation: "update".into(),
+                            started: op.started,
+                            marker: serde_json::Value::Null,
+                        });
                     }
                 }
             }

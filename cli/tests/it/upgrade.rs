@@ -137,6 +137,23 @@ fn upgrade_backs_up_first_a_downgrade_is_refused_and_restore_rolls_back() {
     assert!(!after.contains("downgrade"), "{after}");
 }
 
+/// `kapstan upgrade --env dev --coder VERSION --sandbox --auto-approve`, with the sandbox's Coder
+/// crashing at start for the versions `crashing` names (`KAPSTAN_SANDBOX_CODER_CRASH`).
+fn upgrade(p: &Project, version: &str, crashing: &str) -> std::process::Output {
+    p.cmd(&[
+        "upgrade",
+        "--env",
+        "dev",
+        "--coder",
+        version,
+        "--sandbox",
+        "--auto-approve",
+    ])
+    .env("KAPSTAN_SANDBOX_CODER_CRASH", crashing)
+    .output()
+    .unwrap()
+}
+
 /// The upgrade's record in `.kapstan/upgrades/dev.json`: (backup directory, database backup).
 fn recorded_backup(p: &Project) -> (String, String) {
     let records: serde_json::Value = serde_json::from_slice(
@@ -158,19 +175,7 @@ fn an_upgrade_whose_coder_never_becomes_ready_stops_with_the_backup_and_the_roll
 
     // Coder 2.21.1 exits at start in this sandbox, as a Coder whose database migration fails
     // does: its pods crash-loop until the Deployment's progress deadline.
-    let o = p
-        .cmd(&[
-            "upgrade",
-            "--env",
-            "dev",
-            "--coder",
-            "2.21.1",
-            "--sandbox",
-            "--auto-approve",
-        ])
-        .env("KAPSTAN_SANDBOX_CODER_CRASH", "2.21.1")
-        .output()
-        .unwrap();
+    let o = upgrade(&p, "2.21.1", "2.21.1");
     let failed = flat(&o);
     assert_eq!(o.status.code(), Some(1), "{failed}");
     // miette breaks long words at `-` and `/`: compare without spaces.
@@ -186,8 +191,9 @@ fn an_upgrade_whose_coder_never_becomes_ready_stops_with_the_backup_and_the_roll
         "{failed}"
     );
     assert!(
-        has("coder (update) failed: release coder: apps/v1/Deployment coder/coder exceeded its progress deadline")
-            && has("CrashLoopBackOff"),
+        has(
+            "coder (update) failed: release coder: apps/v1/Deployment coder/coder exceeded its progress deadline"
+        ) && has("CrashLoopBackOff"),
         "the cause is named: {failed}"
     );
     assert!(
@@ -240,7 +246,10 @@ fn an_upgrade_whose_coder_never_becomes_ready_stops_with_the_backup_and_the_roll
     let o = p.run(&["health", "--env", "dev", "--sandbox", "--quick"]);
     let health = flat(&o);
     assert!(o.status.success(), "{health}");
-    assert!(health.contains("2.20.3"), "Coder 2.20.3 serves again: {health}");
+    assert!(
+        health.contains("2.20.3"),
+        "Coder 2.20.3 serves again: {health}"
+    );
 }
 
 #[test]
@@ -248,15 +257,7 @@ fn a_failed_database_restore_leaves_the_state_as_it_was_and_names_the_backup() {
     let p = project("2.20.3");
     let o = p.run(&["up", "--env", "dev", "--sandbox", "--auto-approve"]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = p.run(&[
-        "upgrade",
-        "--env",
-        "dev",
-        "--coder",
-        "2.21.1",
-        "--sandbox",
-        "--auto-approve",
-    ]);
+    let o = upgrade(&p, "2.21.1", "");
     assert!(o.status.success(), "{}", text(&o));
     let (backup_dir, db_backup) = recorded_backup(&p);
 
@@ -265,29 +266,31 @@ fn a_failed_database_restore_leaves_the_state_as_it_was_and_names_the_backup() {
     let served = p.serve_recorded("20");
     let url = served.url.clone();
     let id = db_backup.clone();
-    tokio::runtime::Runtime::new().unwrap().block_on(async move {
-        let r = reqwest::Client::new()
-            .delete(format!("{url}/rdb/v1/regions/fr-par/backups/{id}"))
-            .header("X-Auth-Token", kapstan_sandbox::DEFAULT_SECRET_KEY)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
-        // Gone once `deleting` is over.
-        for _ in 0..100 {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
             let r = reqwest::Client::new()
-                .get(format!("{url}/rdb/v1/regions/fr-par/backups/{id}"))
+                .delete(format!("{url}/rdb/v1/regions/fr-par/backups/{id}"))
                 .header("X-Auth-Token", kapstan_sandbox::DEFAULT_SECRET_KEY)
                 .send()
                 .await
                 .unwrap();
-            if r.status() == reqwest::StatusCode::NOT_FOUND {
-                return;
+            assert!(r.status().is_success(), "{}", r.status());
+            // Gone once `deleting` is over.
+            for _ in 0..100 {
+                let r = reqwest::Client::new()
+                    .get(format!("{url}/rdb/v1/regions/fr-par/backups/{id}"))
+                    .header("X-Auth-Token", kapstan_sandbox::DEFAULT_SECRET_KEY)
+                    .send()
+                    .await
+                    .unwrap();
+                if r.status() == reqwest::StatusCode::NOT_FOUND {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("backup {id} was not deleted");
-    });
+            panic!("backup {id} was not deleted");
+        });
     drop(served);
 
     let o = p.run(&[

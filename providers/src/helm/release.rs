@@ -748,7 +748,13 @@ impl Driver for HelmReleaseDriver {
         config: &Value,
         _changed: &[String],
     ) -> Result<Value, DriverError> {
-        deploy(ctx, config, Some(&recorded.attributes), self.helm.as_deref()).await
+        deploy(
+            ctx,
+            config,
+            Some(&recorded.attributes),
+            self.helm.as_deref(),
+        )
+        .await
     }
 
     async fn delete(

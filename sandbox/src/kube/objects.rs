@@ -580,8 +580,7 @@ fn default_deployment(
         let deadline = obj["spec"]["progressDeadlineSeconds"]
             .as_u64()
             .unwrap_or(600);
-        extra["progress_deadline_at"] =
-            json!(ts(app.later(now, Duration::from_secs(deadline))));
+        extra["progress_deadline_at"] = json!(ts(app.later(now, Duration::from_secs(deadline))));
         extra["crash"] = match crashing_container(app, &obj["spec"]["template"]) {
             Some(reason) => json!(reason),
             None => Value::Null,
@@ -594,7 +593,12 @@ fn default_deployment(
 /// told crashes (`CoderOptions::crashing_versions`).
 fn crashing_container(app: &AppState, template: &Value) -> Option<String> {
     let bare = |v: &str| v.trim_start_matches('v').to_string();
-    let crashing: Vec<String> = app.coder.crashing_versions.iter().map(|v| bare(v)).collect();
+    let crashing: Vec<String> = app
+        .coder
+        .crashing_versions
+        .iter()
+        .map(|v| bare(v))
+        .collect();
     template["spec"]["containers"]
         .as_array()?
         .iter()

@@ -73,9 +73,9 @@ pub enum CliError {
 impl From<kapstan_platform::PlatformError> for CliError {
     fn from(e: kapstan_platform::PlatformError) -> Self {
         use kapstan_platform::PlatformError as P;
-        if let P::UpgradeFailed { rollback, .. } = &e {
+        if let P::UpgradeFailed(failure) = &e {
             return Self::Usage {
-                help: Some(rollback.clone()),
+                help: Some(failure.rollback.clone()),
                 message: e.to_string(),
             };
         }

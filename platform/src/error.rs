@@ -60,23 +60,8 @@ pub enum PlatformError {
     #[error("sandbox: {0}")]
     Sandbox(String),
     /// A Coder upgrade did not come up healthy; the backup made before it and the rollback.
-    #[error(
-        "Coder {to} is not healthy after the upgrade from {from}: {cause}. The backup made before the upgrade is {backup_dir} (database backup {database_backup_id})"
-    )]
-    UpgradeFailed {
-        /// The version before the upgrade.
-        from: String,
-        /// The version that failed.
-        to: String,
-        /// What failed: the release's apply or the health checks.
-        cause: String,
-        /// The environment backup made before the upgrade.
-        backup_dir: String,
-        /// The RDB backup id inside it.
-        database_backup_id: String,
-        /// The documented rollback, in commands.
-        rollback: String,
-    },
+    #[error("{0}")]
+    UpgradeFailed(Box<crate::upgrade::UpgradeFailure>),
 }
 
 impl PlatformError {

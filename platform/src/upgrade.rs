@@ -89,16 +89,37 @@ pub fn rollback(env: Environment, record: &UpgradeRecord) -> String {
     )
 }
 
+/// An upgrade that did not come up healthy: what failed, the backup made before it and the
+/// rollback.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Coder {to} is not healthy after the upgrade from {from}: {cause}. The backup made before the upgrade is {backup_dir} (database backup {database_backup_id})"
+)]
+pub struct UpgradeFailure {
+    /// The version before the upgrade.
+    pub from: String,
+    /// The version that failed.
+    pub to: String,
+    /// What failed: the release's apply or the health checks.
+    pub cause: String,
+    /// The environment backup made before the upgrade.
+    pub backup_dir: String,
+    /// The RDB backup id inside it.
+    pub database_backup_id: String,
+    /// The documented rollback, in commands.
+    pub rollback: String,
+}
+
 /// The error of an upgrade that did not come up healthy: `cause`, the backup and the rollback.
 pub fn failed(env: Environment, record: &UpgradeRecord, cause: String) -> PlatformError {
-    PlatformError::UpgradeFailed {
+    PlatformError::UpgradeFailed(Box::new(UpgradeFailure {
         from: record.from.clone(),
         to: record.to.clone(),
         cause,
         backup_dir: record.backup_dir.clone(),
         database_backup_id: record.database_backup_id.clone(),
         rollback: rollback(env, record),
-    }
+    }))
 }
 
 /// Why the Coder that answers is not the version upgraded to, when `/api/v2/buildinfo`

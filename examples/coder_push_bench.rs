@@ -88,7 +88,12 @@ impl Recorder {
     }
 }
 
-fn engine(sandbox: &Sandbox, dir: &std::path::Path, events: EventSink) -> Result<Engine, Error> {
+fn engine(
+    sandbox: &Sandbox,
+    dir: &std::path::Path,
+    helm: std::path::PathBuf,
+    events: EventSink,
+) -> Result<Engine, Error> {
     let overrides = ConfigOverrides {
         secret_key: Some(SecretKey::new(sandbox.secret_key())),
         access_key: Some("SCWSANDBOXXXXXXXXXXX".into()),
@@ -104,7 +109,12 @@ fn engine(sandbox: &Sandbox, dir: &std::path::Path, events: EventSink) -> Result
     let store = open_store(&StoreConfig::Local {
         dir: dir.to_path_buf(),
     })?;
-    Ok(Engine::new(kapstan_providers::registry_with(provider), store).with_events(events))
+    let options = kapstan_providers::RegistryOptions { helm: Some(helm) };
+    Ok(Engine::new(
+        kapstan_providers::registry_with_options(provider, &options),
+        store,
+    )
+    .with_events(events))
 }
 
 /// Every Scaleway duration of the sandbox shortened to 1 s: the infra phase is not measured.
@@ -136,7 +146,6 @@ async fn run(cli: &Cli) -> Result<Value, Error> {
     let tools = std::env::var_os("KAPSTAN_TOOLS")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools"));
-    kapstan_providers::helm::set_helm_override(Some(tools.join("bin/helm")));
     let work = tempfile::tempdir()?;
     let sandbox = Sandbox::start(SandboxOptions {
         speed: cli.speed,
@@ -149,7 +158,12 @@ async fn run(cli: &Cli) -> Result<Value, Error> {
     })
     .await?;
     let recorder = Recorder::default();
-    let engine = engine(&sandbox, &work.path().join("state"), recorder.sink())?;
+    let engine = engine(
+        &sandbox,
+        &work.path().join("state"),
+        tools.join("bin/helm"),
+        recorder.sink(),
+    )?;
     let options = PlanOptions {
         parallelism: cli.parallelism,
         ..Default::default()

@@ -73,6 +73,12 @@ pub enum CliError {
 impl From<kapstan_platform::PlatformError> for CliError {
     fn from(e: kapstan_platform::PlatformError) -> Self {
         use kapstan_platform::PlatformError as P;
+        if let P::UpgradeFailed(failure) = &e {
+            return Self::Usage {
+                help: Some(failure.rollback.clone()),
+                message: e.to_string(),
+            };
+        }
         match e {
             P::Engine(e) => Self::Engine(e),
             P::State(e) => Self::State(e),

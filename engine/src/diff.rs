@@ -520,6 +520,11 @@ fn plan_recorded(
     } else if let Some(why) = input.due.get(&r.address) {
         change.action = Action::Update;
         change.reason = Some(why.clone());
+    } else if matches!(&rec.status, ResourceStatus::Pending(p) if p.operation == "update") {
+        // The intent of an update that failed or was interrupted: the live resource is what
+        // it left, not what the record says, so the update is made again.
+        change.action = Action::Update;
+        change.reason = Some("resuming an interrupted update".into());
     }
 }
 
@@ -808,6 +813,25 @@ fn lookup(
     }
 }
 
+/// The declared addresses `targets` need (themselves included), and the recorded targets:
+/// what a targeted plan reads at refresh.
+pub(crate) fn target_closure(spec: &StackSpec, targets: &[String]) -> BTreeSet<String> {
+    let spec_deps: Vec<(String, Vec<String>)> = spec
+        .resources
+        .iter()
+        .map(|r| (r.address.clone(), dependencies_of(r)))
+        .collect();
+    let g = Graph::new(
+        spec_deps
+            .iter()
+            .map(|(a, ds)| (a.as_str(), ds.iter().map(String::as_str).collect())),
+    );
+    let roots: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let mut out = g.closure(&roots);
+    out.extend(targets.iter().cloned());
+    out
+}
+
 /// Which declared and recorded addresses are in scope of `--target`.
 fn included_addresses<'a>(input: &DiffInput<'a>, order: &'a [String]) -> BTreeSet<&'a str> {
     let Some(targets) = input.targets else {
@@ -815,12 +839,6 @@ fn included_addresses<'a>(input: &DiffInput<'a>, order: &'a [String]) -> BTreeSe
         all.extend(input.prior.resources.keys().map(String::as_str));
         return all;
     };
-    let spec_deps: Vec<(String, Vec<String>)> = input
-        .spec
-        .resources
-        .iter()
-        .map(|r| (r.address.clone(), dependencies_of(r)))
-        .collect();
     let mut out = BTreeSet::new();
     if input.mode == PlanMode::Destroy {
         // Destroying a target destroys what depends on it first.
@@ -856,13 +874,8 @@ fn included_addresses<'a>(input: &DiffInput<'a>, order: &'a [String]) -> BTreeSe
             })
             .collect();
     }
-    let g = Graph::new(
-        spec_deps
-            .iter()
-            .map(|(a, ds)| (a.as_str(), ds.iter().map(String::as_str).collect())),
-    );
-    let roots: Vec<&str> = targets.iter().map(String::as_str).collect();
-    let closure = g.closure(&roots);
+    let roots: Vec<String> = targets.iter().cloned().collect();
+    let closure = target_closure(input.spec, &roots);
     for a in order {
         if closure.contains(a) {
             out.insert(a.as_str());

@@ -95,10 +95,12 @@ pub(crate) async fn refresh(
     registry: &Registry,
     parallelism: usize,
     events: &EventSink,
+    scope: Option<&BTreeSet<String>>,
 ) -> Result<BTreeMap<String, Option<Value>>, EngineError> {
     let readable: Vec<(&String, &kapstan_state::ResourceState)> = prior
         .resources
         .iter()
+        .filter(|(addr, _)| scope.is_none_or(|s| s.contains(*addr)))
         .filter(|(_, r)| {
             r.id.is_some()
                 && !matches!(&r.status, ResourceStatus::Pending(op) if op.operation == "create")
@@ -323,7 +325,18 @@ pub(crate) async fn plan_with_state(
         }
     }
     let live = if options.refresh || options.mode == PlanMode::RefreshOnly {
-        refresh(&prior, registry, options.parallelism, events).await?
+        // A targeted plan reads only what it plans, as Terraform's `-target` does: a resource
+        // outside the targets whose server does not answer does not stop it.
+        let scope = (options.mode == PlanMode::Normal && !options.targets.is_empty())
+            .then(|| diff::target_closure(spec, &options.targets));
+        refresh(
+            &prior,
+            registry,
+            options.parallelism,
+            events,
+            scope.as_ref(),
+        )
+        .await?
     } else {
         BTreeMap::new()
     };

@@ -20,8 +20,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use kapstan_providers::kubernetes::{KubeClient, ObjectRef};
-use kapstan_providers::scaleway::client::{Api, Region};
+use kapstan_providers::kubernetes::{KubeClient, ObjectRef, inspect};
+use kapstan_providers::scaleway::client::Region;
+use kapstan_providers::scaleway::client::api::RdbApi;
+use kapstan_providers::scaleway::client::wire::rdb_backup::{
+    CreateDatabaseBackupRequest, DatabaseBackup, DatabaseBackupStatus, RestoreDatabaseBackupRequest,
+};
 use kapstan_stacks::coder::{Environment, Phase};
 use kapstan_state::{BackupEntry, StateDocument, encode_document};
 use serde::{Deserialize, Serialize};
@@ -109,9 +113,9 @@ pub struct BackupManifest {
     /// Objects in state that the cluster no longer has.
     #[serde(default)]
     pub kubernetes_missing: Vec<String>,
-    /// The RDB backup made (id, name, status, size), with `--include-db`.
+    /// The RDB backup made, with `--include-db`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub database_backup: Option<Value>,
+    pub database_backup: Option<DatabaseBackupRecord>,
     /// What could not be saved and why (the backup is still usable for state).
     #[serde(default)]
     pub warnings: Vec<String>,
@@ -412,9 +416,8 @@ async fn save_kubernetes(
             Err(e) => warnings.push(format!("Kubernetes objects not saved: {e}")),
             Ok(kube) => {
                 for r in managed_objects(&kube, app, warnings).await {
-                    match kube.get(&r).await {
+                    match inspect::backup_copy(&kube, &r, REDACTED).await {
                         Ok(Some(obj)) => {
-                            let obj = clean(obj);
                             let yaml = serde_norway::to_string(&obj).map_err(|e| {
                                 PlatformError::usage(
                                     format!("writing {r} as YAML: {e}"),
@@ -484,26 +487,12 @@ async fn managed_objects(
                 }
             }
             "helm_release" => {
-                let inventory: Vec<ObjectRef> =
-                    serde_json::from_value(r.attributes["inventory"].clone()).unwrap_or_default();
-                out.extend(inventory);
+                out.extend(kapstan_providers::helm::inventory_of(&r.attributes));
                 let (Some(name), Some(ns)) = (c["name"].as_str(), c["namespace"].as_str()) else {
                     continue;
                 };
-                let selector = format!("owner=helm,name={name}");
-                match kube.list("v1", "Secret", Some(ns), Some(&selector)).await {
-                    Ok(records) => {
-                        for rec in records {
-                            if let Some(n) = rec["metadata"]["name"].as_str() {
-                                out.insert(ObjectRef {
-                                    api_version: "v1".into(),
-                                    kind: "Secret".into(),
-                                    namespace: Some(ns.into()),
-                                    name: n.into(),
-                                });
-                            }
-                        }
-                    }
+                match inspect::helm_release_records(kube, ns, name).await {
+                    Ok(records) => out.extend(records),
                     Err(e) => warnings.push(format!("release records of {addr}: {e}")),
                 }
             }
@@ -511,23 +500,6 @@ async fn managed_objects(
         }
     }
     out
-}
-
-/// The object without server bookkeeping, and a Secret with its values redacted (keys kept).
-fn clean(mut obj: Value) -> Value {
-    if let Some(m) = obj["metadata"].as_object_mut() {
-        m.remove("managedFields");
-    }
-    if obj["kind"] == "Secret" {
-        for field in ["data", "stringData"] {
-            if let Some(m) = obj[field].as_object_mut() {
-                for v in m.values_mut() {
-                    *v = json!(REDACTED);
-                }
-            }
-        }
-    }
-    obj
 }
 
 fn object_file(r: &ObjectRef) -> String {
@@ -553,6 +525,75 @@ fn object_file(r: &ObjectRef) -> String {
     )
 }
 
+/// The RDB backup of an environment backup (`database.json`, the manifest's
+/// `database_backup`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseBackupRecord {
+    /// The RDB backup id.
+    #[serde(default)]
+    pub id: String,
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// The instance it was made from (and is restored into).
+    #[serde(default)]
+    pub instance_id: String,
+    /// The database it holds.
+    #[serde(default)]
+    pub database_name: String,
+    /// The instance's region.
+    #[serde(default)]
+    pub region: String,
+    /// Its status when recorded (`ready`).
+    #[serde(default)]
+    pub status: String,
+    /// Its size in bytes.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// When it was made.
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+    /// When Scaleway deletes it.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Polls backup `id` until it is `ready` (making or restoring it), failing on `error` or
+/// `locked` and after [`DB_BACKUP_TIMEOUT`]; `fail` turns a cause into the caller's error.
+async fn wait_backup_ready(
+    rdb: &RdbApi<'_>,
+    id: &str,
+    fail: &dyn Fn(&str, String) -> PlatformError,
+) -> Result<DatabaseBackup, PlatformError> {
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let b = rdb
+            .get_database_backup(id)
+            .await
+            .map_err(|e| fail("reading", e.to_string()))?;
+        match &b.status {
+            DatabaseBackupStatus::Ready => return Ok(b),
+            s @ (DatabaseBackupStatus::Error | DatabaseBackupStatus::Locked) => {
+                return Err(fail("waiting", format!("backup {id} is {s}")));
+            }
+            _ if start.elapsed() > DB_BACKUP_TIMEOUT => {
+                return Err(fail(
+                    "waiting",
+                    format!(
+                        "backup {id} not ready after {}s",
+                        DB_BACKUP_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+            _ => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
 /// Makes a PostgreSQL backup of the environment's database and waits until it is ready.
 async fn database_backup(
     project: &Project,
@@ -561,7 +602,7 @@ async fn database_backup(
     created: DateTime<Utc>,
     retention_days: u32,
     say: &dyn Fn(&str),
-) -> Result<Value, PlatformError> {
+) -> Result<DatabaseBackupRecord, PlatformError> {
     let need = |what: Option<String>, name: &str| {
         what.filter(|s| !s.is_empty()).ok_or_else(|| {
             PlatformError::usage(
@@ -579,7 +620,8 @@ async fn database_backup(
     )?;
     let database = need(output_string(infra, "database_name"), "database_name")?;
     let client = project.scaleway_client()?;
-    let api_err = |what: &str, e: &dyn std::fmt::Display| {
+    let rdb = client.rdb(&region);
+    let fail = |what: &str, e: String| {
         PlatformError::usage(
             format!("database backup: {what}: {e}"),
             "check the instance in the Scaleway console; `kapstan backup` without --include-db saves state and Kubernetes objects",
@@ -590,115 +632,76 @@ async fn database_backup(
         env.name(),
         created.format("%Y%m%dT%H%M%SZ")
     );
-    let mut body = json!({"instance_id": instance, "database_name": database, "name": name});
-    if retention_days > 0 {
-        let expires = created + chrono::Duration::days(i64::from(retention_days));
-        body["expires_at"] = json!(expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    }
-    let made: Value = client
-        .post(Api::Rdb, &region, "/backups", &body)
+    let made = rdb
+        .create_database_backup(&CreateDatabaseBackupRequest {
+            instance_id: instance,
+            database_name: database,
+            name: name.clone(),
+            expires_at: (retention_days > 0)
+                .then(|| created + chrono::Duration::days(i64::from(retention_days))),
+        })
         .await
-        .map_err(|e| api_err("creating", &e))?;
-    let id = made["id"]
-        .as_str()
-        .ok_or_else(|| api_err("creating", &"the answer has no id"))?
-        .to_string();
-    say(&format!("database backup {name} ({id}) requested"));
-    let start = Instant::now();
-    let mut delay = Duration::from_millis(200);
-    loop {
-        let b: Value = client
-            .get(Api::Rdb, &region, &format!("/backups/{id}"))
-            .await
-            .map_err(|e| api_err("reading", &e))?;
-        match b["status"].as_str().unwrap_or("") {
-            "ready" => {
-                say(&format!("database backup {id} ready"));
-                return Ok(json!({
-                    "id": b["id"], "name": b["name"], "instance_id": b["instance_id"],
-                    "database_name": b["database_name"], "region": region.to_string(),
-                    "status": b["status"], "size": b["size"], "created_at": b["created_at"],
-                    "expires_at": b["expires_at"],
-                }));
-            }
-            s @ ("error" | "locked") => {
-                return Err(api_err("waiting", &format!("backup {id} is {s}")));
-            }
-            _ if start.elapsed() > DB_BACKUP_TIMEOUT => {
-                return Err(api_err(
-                    "waiting",
-                    &format!(
-                        "backup {id} not ready after {}s",
-                        DB_BACKUP_TIMEOUT.as_secs()
-                    ),
-                ));
-            }
-            _ => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-        }
+        .map_err(|e| fail("creating", e.to_string()))?;
+    if made.id.is_empty() {
+        return Err(fail("creating", "the answer has no id".into()));
     }
+    say(&format!("database backup {name} ({}) requested", made.id));
+    let b = wait_backup_ready(&rdb, &made.id, &fail).await?;
+    say(&format!("database backup {} ready", b.id));
+    Ok(DatabaseBackupRecord {
+        region: region.to_string(),
+        status: b.status.to_string(),
+        id: b.id,
+        name: b.name,
+        instance_id: b.instance_id,
+        database_name: b.database_name,
+        size: b.size,
+        created_at: b.created_at,
+        expires_at: b.expires_at,
+    })
 }
 
 /// Restores an RDB backup (`POST /backups/{id}/restore`) into the instance and database it was
 /// made from and waits until the backup is `ready` again; returns its id.
-async fn restore_database(project: &Project, backup: &Value) -> Result<String, PlatformError> {
-    let field = |k: &str| backup[k].as_str().map(str::to_string);
-    let (Some(id), Some(instance), Some(database), Some(region)) = (
-        field("id"),
-        field("instance_id"),
-        field("database_name"),
-        field("region"),
-    ) else {
+async fn restore_database(
+    project: &Project,
+    backup: &DatabaseBackupRecord,
+) -> Result<String, PlatformError> {
+    let b = backup;
+    if [&b.id, &b.instance_id, &b.database_name, &b.region]
+        .iter()
+        .any(|f| f.is_empty())
+    {
         return Err(PlatformError::usage(
             "the backup's database_backup record is incomplete (id, instance_id, database_name, region)",
             "the manifest was altered; use another backup",
         ));
-    };
-    let region = Region::parse(&region).map_err(|e| {
-        PlatformError::usage(format!("region `{region}`: {e}"), "check the manifest")
+    }
+    let region = Region::parse(&b.region).map_err(|e| {
+        PlatformError::usage(format!("region `{}`: {e}", b.region), "check the manifest")
     })?;
     let client = project.scaleway_client()?;
-    let api_err = |what: &str, e: &dyn std::fmt::Display| {
+    let rdb = client.rdb(&region);
+    let (id, instance) = (&b.id, &b.instance_id);
+    let fail = |what: &str, e: String| {
         PlatformError::usage(
             format!("database restore of backup {id}: {what}: {e}"),
-            "check the backup and the instance in the Scaleway console; the state was restored",
+            format!(
+                "the state was not changed; check backup {id} and instance {instance} in the Scaleway console, then run the same `kapstan restore --database` again"
+            ),
         )
     };
-    let _: Value = client
-        .post(
-            Api::Rdb,
-            &region,
-            &format!("/backups/{id}/restore"),
-            &json!({"instance_id": instance, "database_name": database}),
-        )
-        .await
-        .map_err(|e| api_err("requesting", &e))?;
-    let start = Instant::now();
-    let mut delay = Duration::from_millis(200);
-    loop {
-        let b: Value = client
-            .get(Api::Rdb, &region, &format!("/backups/{id}"))
-            .await
-            .map_err(|e| api_err("reading", &e))?;
-        match b["status"].as_str().unwrap_or("") {
-            "ready" => return Ok(id),
-            s @ ("error" | "locked") => {
-                return Err(api_err("waiting", &format!("the backup is {s}")));
-            }
-            _ if start.elapsed() > DB_BACKUP_TIMEOUT => {
-                return Err(api_err(
-                    "waiting",
-                    &format!("not done after {}s", DB_BACKUP_TIMEOUT.as_secs()),
-                ));
-            }
-            _ => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-        }
-    }
+    rdb.restore_database_backup(
+        id,
+        &RestoreDatabaseBackupRequest {
+            instance_id: instance.clone(),
+            database_name: Some(b.database_name.clone()),
+        },
+    )
+    .await
+    .map_err(|e| fail("requesting", e.to_string()))?;
+    wait_backup_ready(&rdb, id, &fail).await?;
+    Ok(id.clone())
 }
 
 /// Reads and checks the manifest of an environment backup.
@@ -908,16 +911,30 @@ pub async fn restore_environment(
             "the backup was altered; use another one",
         ));
     }
-    let report = kapstan_state::restore(
-        &*project.store()?,
-        &state_dir,
-        project.sealer()?.as_ref(),
-        force,
-    )
-    .await?;
+    let store = project.store()?;
+    let sealer = project.sealer()?;
+    // The database first, and only once the state restore is known to be accepted: a failed
+    // database restore leaves the state as it was, and the state never names a version whose
+    // database is not there.
     let database = match db {
-        Some(b) => Some(restore_database(project, &b).await?),
+        Some(b) => {
+            kapstan_state::check_restore(&*store, &state_dir, sealer.as_ref(), force).await?;
+            Some(restore_database(project, &b).await?)
+        }
         None => None,
     };
+    let report = kapstan_state::restore(&*store, &state_dir, sealer.as_ref(), force)
+        .await
+        .map_err(|e| match &database {
+            Some(id) => PlatformError::usage(
+                format!("the database backup {id} was restored, but the state was not: {e}"),
+                format!(
+                    "restore the state alone: `kapstan restore --env {} --from {}` (without --database)",
+                    env.name(),
+                    from.display()
+                ),
+            ),
+            None => e.into(),
+        })?;
     Ok((report, database))
 }

@@ -59,6 +59,9 @@ pub enum PlatformError {
     /// The sandbox failed.
     #[error("sandbox: {0}")]
     Sandbox(String),
+    /// A Coder upgrade did not come up healthy; the backup made before it and the rollback.
+    #[error("{0}")]
+    UpgradeFailed(Box<crate::upgrade::UpgradeFailure>),
 }
 
 impl PlatformError {

@@ -160,9 +160,20 @@ impl Project {
         }
     }
 
+    /// What the project's drivers are given: the project's own `.tools/bin/helm` when helm
+    /// is neither on `PATH` nor named by `KAPSTAN_HELM`.
+    pub fn registry_options(&self) -> kapstan_providers::RegistryOptions {
+        kapstan_providers::RegistryOptions {
+            helm: crate::sandbox::local_helm(&self.dir),
+        }
+    }
+
     /// An engine over every known kind, emitting `events`.
     pub fn engine(&self, events: EventSink) -> Result<Engine, PlatformError> {
-        let registry = kapstan_providers::registry_with(Arc::new(self.scaleway_provider()));
+        let registry = kapstan_providers::registry_with_options(
+            Arc::new(self.scaleway_provider()),
+            &self.registry_options(),
+        );
         Ok(Engine::new(registry, self.store()?).with_events(events))
     }
 

@@ -23,9 +23,6 @@ pub async fn sandbox_for(
     }
     let session = SandboxSession::start(&project.dir).await?;
     project.use_sandbox(session.url(), session.overrides());
-    if let Some(helm) = local_helm(&project.dir) {
-        kapstan_providers::helm::set_helm_override(Some(helm));
-    }
     Ok(Some(session))
 }
 
@@ -116,6 +113,7 @@ impl SandboxSession {
             speed: SANDBOX_SPEED,
             data_dir: Some(dir.clone()),
             chart_dirs: chart_dirs_from_env(),
+            coder: coder_options_from_env(),
             ..Default::default()
         };
         let sandbox = kapstan_sandbox::Sandbox::start(options).await.map_err(|e| {
@@ -225,6 +223,24 @@ pub fn chart_dirs_from_env() -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The Coder emulator's options, with the Coder versions `KAPSTAN_SANDBOX_CODER_CRASH`
+/// names (comma-separated, e.g. `2.21.1`) crashing at start, as a Coder whose database
+/// migration fails does: a rehearsal of a failed upgrade.
+pub fn coder_options_from_env() -> kapstan_sandbox::CoderOptions {
+    kapstan_sandbox::CoderOptions {
+        crashing_versions: std::env::var("KAPSTAN_SANDBOX_CODER_CRASH")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ..Default::default()
+    }
 }
 
 /// helm from PATH or `KAPSTAN_HELM` wins; else the project's `.tools/bin/helm`.

@@ -12,7 +12,7 @@ use crate::error::PlatformError;
 use crate::events::{Observer, PlatformEvent};
 use crate::logs::RunLog;
 use crate::project::{Project, check_credentials};
-use crate::sandbox::{SandboxSession, local_helm};
+use crate::sandbox::SandboxSession;
 use crate::up::UpOptions;
 
 /// Everything `up` and `down` share: the engine and, in sandbox mode, the sandbox.
@@ -63,11 +63,8 @@ impl Platform {
         }
         let provider = Arc::new(project.scaleway_provider());
         check_credentials(&provider)?;
-        if let Some(helm) = local_helm(&project.dir) {
-            kapstan_providers::helm::set_helm_override(Some(helm));
-        }
         let engine = Engine::new(
-            kapstan_providers::registry_with(provider.clone()),
+            kapstan_providers::registry_with_options(provider.clone(), &project.registry_options()),
             project.store()?,
         )
         .with_events(observer.engine_events())

@@ -201,6 +201,9 @@ pub async fn up(
     })
 }
 
+/// The address of the Coder Helm release in the app phase.
+const CODER_RELEASE: &str = "coder";
+
 /// One run of `up`: what every phase needs.
 struct Run<'a> {
     project: &'a Project,
@@ -262,7 +265,14 @@ impl Run<'_> {
             });
         }
         let spec = platform.stack(self.project, phase, options).await?;
-        let plan = self.plan(phase, &spec).await?;
+        if coder
+            && !options.dry_run
+            && self.upgrade.is_none()
+            && let Some(outcome) = self.release_first(&stack_name, &spec).await?
+        {
+            return Ok(outcome);
+        }
+        let plan = self.plan(phase, &spec, Vec::new()).await?;
         // Said once per run, with the first phase planned.
         if phases(options.phase).first() == Some(&phase)
             && effective_profile(&platform.profile, options)?
@@ -304,13 +314,17 @@ impl Run<'_> {
                 },
             )
             .await?;
-        if let Some(stop) = self.applied(&stack_name, &report).await? {
-            return Ok(PhaseOutcome::Stop(stop));
-        }
-        if let Some(record) = &upgrade_backup
-            && let Some(stop) = self.upgraded_health(record).await?
-        {
-            return Ok(PhaseOutcome::Stop(stop));
+        let stop = self.applied(&stack_name, &report).await?;
+        // After an upgrade's backup, a failed release is a failed upgrade like an unhealthy
+        // one: both stop with the backup and the rollback. An interrupt only stops.
+        match (&upgrade_backup, stop) {
+            (Some(record), stop) if !report.interrupted => {
+                if let Some(failed) = self.upgraded_health(record, stop, &report).await? {
+                    return Ok(PhaseOutcome::Stop(failed));
+                }
+            }
+            (_, Some(stop)) => return Ok(PhaseOutcome::Stop(stop)),
+            (_, None) => {}
         }
         if phase == Phase::Infra
             && let Some(kc) = report
@@ -327,46 +341,113 @@ impl Run<'_> {
         Ok(PhaseOutcome::Next)
     }
 
-    /// The quick health check after an upgrade: the error that stops `up` with the backup and
-    /// the rollback when it fails.
+    /// The quick health check after an upgrade, with the served version compared to the one
+    /// upgraded to: the error that stops `up` with the backup and the rollback when it fails.
+    /// `apply_failed` is the apply's own error: it stops the run as it is when Coder came up
+    /// healthy anyway (a template push failed, say), and is part of the cause otherwise.
     async fn upgraded_health(
         &self,
         record: &crate::upgrade::UpgradeRecord,
+        apply_failed: Option<PlatformError>,
+        report: &ApplyReport,
     ) -> Result<Option<PlatformError>, PlatformError> {
         let env = self.platform.env;
         let health = crate::health::check(self.project, env, true).await?;
-        if health.healthy() {
-            self.observer
-                .event(PlatformEvent::UpgradeHealthy { record });
-            return Ok(None);
-        }
-        let failures: Vec<String> = health
+        let mut failures: Vec<String> = health
             .failures()
             .map(|c| format!("{} {}: {}", c.component, c.check, c.detail))
             .collect();
+        failures.extend(crate::upgrade::served_version_problem(&health, &record.to));
+        if failures.is_empty() {
+            self.observer
+                .event(PlatformEvent::UpgradeHealthy { record });
+            return Ok(apply_failed);
+        }
+        if apply_failed.is_some() {
+            let operations = report
+                .failed
+                .iter()
+                .map(|f| format!("{} ({}) failed: {}", f.address, f.action, f.error));
+            failures.splice(0..0, operations);
+        }
         self.log.line(&format!(
             "upgrade to {} unhealthy: {}",
             record.to,
             failures.join("; ")
         ));
-        Ok(Some(PlatformError::usage(
-            format!(
-                "Coder {} is not healthy after the upgrade from {}: {}",
-                record.to,
-                record.from,
-                failures.join("; ")
-            ),
-            crate::upgrade::rollback(env, record),
+        Ok(Some(crate::upgrade::failed(
+            env,
+            record,
+            failures.join("; "),
         )))
     }
 
-    /// Plans `spec` (only the named templates with `--template`) and shows the plan.
-    async fn plan(&self, phase: Phase, spec: &StackSpec) -> Result<Plan, PlatformError> {
+    /// When a deployed Coder does not answer (a crash-looping release, the rollback of a failed
+    /// upgrade), applies its release alone first: the resources kapstan reads through Coder's
+    /// API cannot be refreshed before it answers again. `Some` when that stops the run.
+    async fn release_first(
+        &self,
+        stack_name: &str,
+        spec: &StackSpec,
+    ) -> Result<Option<PhaseOutcome>, PlatformError> {
+        let app = self.platform.engine.state(stack_name).await?;
+        let Some(url) = crate::environment::output_string(&app, "access_url") else {
+            return Ok(None);
+        };
+        if !app.resources.contains_key(CODER_RELEASE)
+            || kapstan_providers::coder::probe::healthz(url.trim_end_matches('/'))
+                .await
+                .is_ok()
+        {
+            return Ok(None);
+        }
+        self.log.line(&format!(
+            "{stack_name}: Coder does not answer at {url}: its release is applied first"
+        ));
+        let plan = self
+            .plan(Phase::App, spec, vec![CODER_RELEASE.to_string()])
+            .await?;
+        if !plan.has_changes() {
+            return Ok(None);
+        }
+        if !self.options.auto_approve
+            && !self
+                .observer
+                .confirm(Confirmation::ApplyPhase { stack: stack_name })?
+        {
+            return Ok(Some(PhaseOutcome::Cancelled));
+        }
+        let report = self
+            .platform
+            .engine
+            .apply(
+                &plan,
+                &ApplyOptions {
+                    parallelism: self.options.parallelism,
+                },
+            )
+            .await?;
+        Ok(self
+            .applied(stack_name, &report)
+            .await?
+            .map(PhaseOutcome::Stop))
+    }
+
+    /// Plans `spec` (only the named templates with `--template`, only `only` and what it needs
+    /// when given) and shows the plan.
+    async fn plan(
+        &self,
+        phase: Phase,
+        spec: &StackSpec,
+        only: Vec<String>,
+    ) -> Result<Plan, PlatformError> {
         let options = self.options;
         // `--template` limits which templates are pushed, not what the platform is: the rest
         // of phase app (namespaces, quotas, policies, the release, the admin) is applied as
         // usual, and the templates not named are left as they are.
-        let targets = if phase == Phase::App && !options.templates.is_empty() {
+        let targets = if !only.is_empty() {
+            only
+        } else if phase == Phase::App && !options.templates.is_empty() {
             let mut targets: Vec<String> = spec
                 .resources
                 .iter()

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::backup::{BackupOptions, backup};
 use crate::environment::{load_phase, stack_name};
 use crate::error::PlatformError;
+use crate::health::HealthReport;
 use crate::logs::RunLog;
 use crate::project::Project;
 
@@ -88,6 +89,60 @@ pub fn rollback(env: Environment, record: &UpgradeRecord) -> String {
     )
 }
 
+/// An upgrade that did not come up healthy: what failed, the backup made before it and the
+/// rollback.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Coder {to} is not healthy after the upgrade from {from}: {cause}. The backup made before the upgrade is {backup_dir} (database backup {database_backup_id})"
+)]
+pub struct UpgradeFailure {
+    /// The version before the upgrade.
+    pub from: String,
+    /// The version that failed.
+    pub to: String,
+    /// What failed: the release's apply or the health checks.
+    pub cause: String,
+    /// The environment backup made before the upgrade.
+    pub backup_dir: String,
+    /// The RDB backup id inside it.
+    pub database_backup_id: String,
+    /// The documented rollback, in commands.
+    pub rollback: String,
+}
+
+/// The error of an upgrade that did not come up healthy: `cause`, the backup and the rollback.
+pub fn failed(env: Environment, record: &UpgradeRecord, cause: String) -> PlatformError {
+    PlatformError::UpgradeFailed(Box::new(UpgradeFailure {
+        from: record.from.clone(),
+        to: record.to.clone(),
+        cause,
+        backup_dir: record.backup_dir.clone(),
+        database_backup_id: record.database_backup_id.clone(),
+        rollback: rollback(env, record),
+    }))
+}
+
+/// Why the Coder that answers is not the version upgraded to, when `/api/v2/buildinfo`
+/// answered with another one (the old release still serving, for instance).
+pub fn served_version_problem(health: &HealthReport, to: &str) -> Option<String> {
+    let served = health
+        .checks
+        .iter()
+        .find(|c| c.ok && c.check == "/api/v2/buildinfo")?;
+    let version = served
+        .detail
+        .trim_start_matches("Coder ")
+        .trim_start_matches('v');
+    // A build suffix (`2.21.1+abc123`) is the same release.
+    let bare = version.split(['+', '-']).next().unwrap_or(version);
+    (bare != to.trim_start_matches('v')).then(|| {
+        format!(
+            "coder /api/v2/buildinfo: the access URL serves {}, not Coder {to}",
+            served.detail
+        )
+    })
+}
+
 /// Compares the recorded and the declared version; a downgrade is an error naming the backup
 /// to restore. Reads only the state store.
 pub async fn check(
@@ -143,8 +198,8 @@ pub async fn backup_before(
         .manifest
         .database_backup
         .as_ref()
-        .and_then(|b| b["id"].as_str())
-        .map(str::to_string)
+        .map(|b| b.id.clone())
+        .filter(|id| !id.is_empty())
         .ok_or_else(|| {
             PlatformError::usage(
                 format!(

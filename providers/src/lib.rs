@@ -26,12 +26,27 @@ pub fn registry() -> Registry {
 /// A registry holding every kind, with the Scaleway kinds sharing `provider` (CLI flags, the
 /// sandbox, embedders).
 pub fn registry_with(provider: Arc<scaleway::ScalewayProvider>) -> Registry {
+    registry_with_options(provider, &RegistryOptions::default())
+}
+
+/// What the drivers are given instead of finding it in the process environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistryOptions {
+    /// The helm binary `helm_release` runs (before `KAPSTAN_HELM` and `PATH`).
+    pub helm: Option<std::path::PathBuf>,
+}
+
+/// [`registry_with`], with `options`.
+pub fn registry_with_options(
+    provider: Arc<scaleway::ScalewayProvider>,
+    options: &RegistryOptions,
+) -> Registry {
     let mut registry = Registry::new();
     local::register(&mut registry);
     acme::register_with(&mut registry, provider.clone());
     scaleway::register_with(&mut registry, provider);
     kubernetes::register(&mut registry);
-    helm::register(&mut registry);
+    helm::register_with(&mut registry, options.helm.clone());
     coder::register(&mut registry);
     registry
 }

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::seal::write_private;
-use crate::{Sealer, StateDelta, StateError, StateStore, decode_document, encode_document};
+use crate::{
+    PendingOperation, ResourceStatus, Sealer, StateDelta, StateDocument, StateError, StateStore,
+    decode_document, encode_document,
+};
 
 /// File name of the manifest in a backup directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -214,6 +217,33 @@ pub async fn restore(
     force: bool,
 ) -> Result<RestoreReport, StateError> {
     let manifest = read_manifest(dir)?;
+    let plans = restore_plans(store, dir, &manifest, sealer, force).await?;
+    write_restore(store, dir, plans, force).await
+}
+
+/// Runs every check of [`restore`] (files, lineage and serial, the store's lineage unless
+/// `force`) and writes nothing: a caller with other work to do first (a database restore)
+/// learns before it that the state restore would be refused.
+pub async fn check_restore(
+    store: &dyn StateStore,
+    dir: &Path,
+    sealer: Option<&Sealer>,
+    force: bool,
+) -> Result<(), StateError> {
+    let manifest = read_manifest(dir)?;
+    restore_plans(store, dir, &manifest, sealer, force)
+        .await
+        .map(drop)
+}
+
+/// The checked documents of a backup, each with its manifest entry.
+async fn restore_plans<'m>(
+    store: &dyn StateStore,
+    dir: &Path,
+    manifest: &'m Manifest,
+    sealer: Option<&Sealer>,
+    force: bool,
+) -> Result<Vec<(&'m BackupEntry, StateDocument)>, StateError> {
     let mut plans = vec![];
     for entry in &manifest.stacks {
         if entry.file.contains('/') || entry.file.contains('\\') || entry.file.starts_with('.') {
@@ -261,7 +291,16 @@ pub async fn restore(
         }
         plans.push((entry, doc));
     }
+    Ok(plans)
+}
 
+/// Commits each checked document (see [`restore`]).
+async fn write_restore(
+    store: &dyn StateStore,
+    dir: &Path,
+    plans: Vec<(&BackupEntry, StateDocument)>,
+    force: bool,
+) -> Result<RestoreReport, StateError> {
     let mut report = RestoreReport {
         dir: dir.to_path_buf(),
         store: store.location(),
@@ -285,6 +324,24 @@ pub async fn restore(
                     lineage_overridden: false,
                     unchanged: true,
                 });
+            }
+            // An operation that failed or was interrupted since the backup left the live
+            // resource as it is now, not as the backup records it: the restored record keeps
+            // an update intent, so the next apply makes that resource right again.
+            let mut doc = doc;
+            if let Some(cur) = &current {
+                for (addr, res) in doc.resources.iter_mut() {
+                    if let Some(now) = cur.resources.get(addr)
+                        && let ResourceStatus::Pending(op) = &now.status
+                        && matches!(res.status, ResourceStatus::Ready)
+                    {
+                        res.status = ResourceStatus::Pending(PendingOperation {
+                            operation: "update".into(),
+                            started: op.started,
+                            marker: serde_json::Value::Null,
+                        });
+                    }
+                }
             }
             let (lineage, base) = match &current {
                 Some(cur) => (cur.lineage, cur.serial),

@@ -23,8 +23,8 @@ mod seal;
 mod store;
 
 pub use backup::{
-    BackupEntry, MANIFEST_FILE, Manifest, RestoreOutcome, RestoreReport, backup, read_manifest,
-    restore,
+    BackupEntry, MANIFEST_FILE, Manifest, RestoreOutcome, RestoreReport, backup, check_restore,
+    read_manifest, restore,
 };
 pub use bootstrap::{
     ABORT_MULTIPART_DAYS, BootstrapReport, BucketStatus, LIFECYCLE_RULE_ID, bootstrap_bucket,

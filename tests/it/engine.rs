@@ -822,3 +822,37 @@ async fn saved_plans_apply_exactly_and_history_rolls_back() {
     let first = e.store().version("saved", history[0].serial).await.unwrap();
     assert!(first.resources.contains_key("a"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_that_failed_is_made_again_even_when_the_config_went_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    let first = raw("redo", &[("o", json!({"name": "o", "value": 1}), &[])]);
+    assert!(apply_all(&e, &first).await.is_success());
+    let failing = raw(
+        "redo",
+        &[(
+            "o",
+            json!({"name": "o", "value": 2, "fail_on": "update"}),
+            &[],
+        )],
+    );
+    let report = apply_all(&e, &failing).await;
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    // Going back to the recorded config: the live object is what the failed update left, so
+    // it is updated again rather than called unchanged.
+    let plan = e.plan(&first, &PlanOptions::default()).await.unwrap();
+    let change = plan.changes.iter().find(|c| c.address == "o").unwrap();
+    assert_eq!(change.action, Action::Update, "{change:?}");
+    assert_eq!(
+        change.reason.as_deref(),
+        Some("resuming an interrupted update")
+    );
+    assert!(apply_all(&e, &first).await.is_success());
+    assert!(
+        !e.plan(&first, &PlanOptions::default())
+            .await
+            .unwrap()
+            .has_changes()
+    );
+}

@@ -61,6 +61,7 @@ pub(crate) async fn run(command: &SandboxCommand, project_dir: &Path) -> Result<
                 speed,
                 data_dir,
                 chart_dirs: platform::chart_dirs_from_env(),
+                coder: platform::coder_options_from_env(),
                 ..Default::default()
             };
             if let Some(k) = secret_key {

@@ -19,11 +19,7 @@ pub(crate) fn summary(env: &str, r: &BackupResult, retention_days: u32) {
         }
     );
     if let Some(db) = &m.database_backup {
-        println!(
-            "  database  RDB backup {} ({})",
-            db["name"].as_str().unwrap_or(""),
-            db["id"].as_str().unwrap_or("")
-        );
+        println!("  database  RDB backup {} ({})", db.name, db.id);
     }
     println!(
         "  manifest  {} file(s) with sha256 checksums",

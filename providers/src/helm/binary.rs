@@ -70,14 +70,6 @@ fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
     Some((it.next()??, it.next()??, it.next().flatten().unwrap_or(0)))
 }
 
-static OVERRIDE: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
-
-/// Makes every `helm_release` of this process use the helm at `path` (before `KAPSTAN_HELM`
-/// and `PATH`); `None` restores the normal lookup. For embedders and tests.
-pub fn set_helm_override(path: Option<PathBuf>) {
-    *OVERRIDE.lock().unwrap_or_else(|p| p.into_inner()) = path;
-}
-
 impl Helm {
     /// The helm at `path`, version-checked.
     pub async fn at(path: &Path) -> Result<Helm, HelmError> {
@@ -89,13 +81,16 @@ impl Helm {
         Self::check(path.to_path_buf()).await
     }
 
-    /// Finds helm (the process override, `KAPSTAN_HELM`, else `helm` on `PATH`) and checks its
-    /// version.
-    pub async fn locate() -> Result<Helm, HelmError> {
-        let forced = OVERRIDE.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(p) = forced {
-            return Self::at(&p).await;
+    /// The helm at `explicit` when given, else [`Helm::locate`]'s.
+    pub async fn find(explicit: Option<&Path>) -> Result<Helm, HelmError> {
+        match explicit {
+            Some(p) => Self::at(p).await,
+            None => Self::locate().await,
         }
+    }
+
+    /// Finds helm (`KAPSTAN_HELM`, else `helm` on `PATH`) and checks its version.
+    pub async fn locate() -> Result<Helm, HelmError> {
         let path = match std::env::var_os("KAPSTAN_HELM") {
             Some(p) => {
                 let p = PathBuf::from(p);

@@ -4,6 +4,7 @@
 //! plan time, render again and compare fingerprints to list the objects a change touches.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kapstan_engine::state::ResourceState;
@@ -65,9 +66,18 @@ crate::declare::kind_attributes! {
     }
 }
 
-crate::declare::schema_driver! {
-    /// The `helm_release` driver.
-    HelmReleaseDriver
+/// The `helm_release` driver.
+#[derive(Debug)]
+pub struct HelmReleaseDriver {
+    schema: Schema,
+    /// The helm binary to run; `None` finds it through `KAPSTAN_HELM` or `PATH`.
+    helm: Option<PathBuf>,
+}
+
+impl Default for HelmReleaseDriver {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl HelmReleaseDriver {
@@ -107,7 +117,14 @@ impl HelmReleaseDriver {
                         .describe("sha256 of every applied object and of its parts (sealed)"),
                 ],
             ),
+            helm: None,
         }
+    }
+
+    /// The driver running the helm at `helm` (`None`: through `KAPSTAN_HELM` or `PATH`).
+    pub fn with_helm(mut self, helm: Option<PathBuf>) -> Self {
+        self.helm = helm;
+        self
     }
 }
 
@@ -144,7 +161,8 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn inventory_of(attrs: &Value) -> Vec<ObjectRef> {
+/// The objects a release applied, from its recorded attributes (empty when none are).
+pub fn inventory_of(attrs: &Value) -> Vec<ObjectRef> {
     serde_json::from_value(attrs["inventory"].clone()).unwrap_or_default()
 }
 
@@ -179,8 +197,12 @@ fn values_of(config: &Value) -> Value {
 
 /// Renders the chart of `config` with its values: the one rendering path of apply and plan.
 /// Reads nothing but the config (and the chart repository); never the cluster.
-async fn render(ctx: &DriverContext, config: &Value) -> Result<Rendered, DriverError> {
-    let helm = Helm::locate()
+async fn render(
+    ctx: &DriverContext,
+    config: &Value,
+    helm: Option<&Path>,
+) -> Result<Rendered, DriverError> {
+    let helm = Helm::find(helm)
         .await
         .map_err(|e| DriverError::failed(e.to_string()))?;
     ctx.progress(format!(
@@ -353,10 +375,11 @@ async fn deploy(
     ctx: &DriverContext,
     config: &Value,
     prior: Option<&Value>,
+    helm: Option<&Path>,
 ) -> Result<Value, DriverError> {
     let name = config["name"].as_str().unwrap_or_default().to_string();
     let ns = config["namespace"].as_str().unwrap_or_default().to_string();
-    let rendered = render(ctx, config).await?;
+    let rendered = render(ctx, config, helm).await?;
     let client = client_from(config)?;
     if config["create_namespace"].as_bool() == Some(true) {
         ensure_namespace(&client, &ns).await?;
@@ -616,6 +639,20 @@ async fn wait_ready(
                         .and_then(|c| c["message"].as_str())
                         .unwrap_or("")
                         .to_string();
+                    // As `kubectl rollout status` does, a rollout past its progress deadline
+                    // has failed: waiting longer would not make its pods start.
+                    let stalled = o["status"]["conditions"].as_array().is_some_and(|c| {
+                        c.iter().any(|c| {
+                            c["type"] == "Progressing"
+                                && c["status"] == "False"
+                                && c["reason"] == "ProgressDeadlineExceeded"
+                        })
+                    });
+                    if stalled && available < want {
+                        return Err(DriverError::failed(format!(
+                            "release {release}: {r} exceeded its progress deadline with {available}/{want} available: {why}"
+                        )));
+                    }
                     (
                         available >= want && observed >= generation,
                         format!("{available}/{want} available {why}"),
@@ -695,7 +732,7 @@ impl Driver for HelmReleaseDriver {
         recorded: Option<&ResourceState>,
         config: &Value,
     ) -> Result<Vec<ObjectChange>, DriverError> {
-        let rendered = render(ctx, config).await?;
+        let rendered = render(ctx, config, self.helm.as_deref()).await?;
         Ok(object_changes(
             &rendered.objects,
             config["namespace"].as_str().unwrap_or_default(),
@@ -726,7 +763,7 @@ impl Driver for HelmReleaseDriver {
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let attributes = deploy(ctx, config, None).await?;
+        let attributes = deploy(ctx, config, None, self.helm.as_deref()).await?;
         Ok(Created {
             id: release_id(config),
             attributes,
@@ -740,7 +777,13 @@ impl Driver for HelmReleaseDriver {
         config: &Value,
         _changed: &[String],
     ) -> Result<Value, DriverError> {
-        deploy(ctx, config, Some(&recorded.attributes)).await
+        deploy(
+            ctx,
+            config,
+            Some(&recorded.attributes),
+            self.helm.as_deref(),
+        )
+        .await
     }
 
     async fn delete(
@@ -782,7 +825,7 @@ impl Driver for HelmReleaseDriver {
         // Applying is idempotent: run the whole deployment again, pruning what the interrupted
         // run had applied beyond the new rendering.
         let prior = json!({"inventory": marker["inventory"]});
-        let attributes = deploy(ctx, config, Some(&prior)).await?;
+        let attributes = deploy(ctx, config, Some(&prior), self.helm.as_deref()).await?;
         Ok(Some(Created {
             id: release_id(config),
             attributes,

@@ -424,6 +424,55 @@ pub async fn deployment_replicas(
     }))
 }
 
+/// The Secrets holding Helm's records of release `release` in `namespace` (labels
+/// `owner=helm,name=<release>`, as `helm` itself stores them).
+pub async fn helm_release_records(
+    kube: &KubeClient,
+    namespace: &str,
+    release: &str,
+) -> Result<Vec<ObjectRef>, KubeError> {
+    let selector = format!("owner=helm,name={release}");
+    let records = kube
+        .list("v1", "Secret", Some(namespace), Some(&selector))
+        .await?;
+    Ok(records
+        .iter()
+        .filter_map(|rec| rec["metadata"]["name"].as_str())
+        .map(|name| ObjectRef {
+            api_version: "v1".into(),
+            kind: "Secret".into(),
+            namespace: Some(namespace.into()),
+            name: name.into(),
+        })
+        .collect())
+}
+
+/// The live object `r` as a backup keeps it: without the server's bookkeeping
+/// (`managedFields`), and a Secret with each value replaced by `redacted` (its keys kept);
+/// `None` when the cluster does not have it.
+pub async fn backup_copy(
+    kube: &KubeClient,
+    r: &ObjectRef,
+    redacted: &str,
+) -> Result<Option<Value>, KubeError> {
+    let Some(mut obj) = kube.get(r).await? else {
+        return Ok(None);
+    };
+    if let Some(m) = obj["metadata"].as_object_mut() {
+        m.remove("managedFields");
+    }
+    if obj["kind"] == "Secret" {
+        for field in ["data", "stringData"] {
+            if let Some(m) = obj[field].as_object_mut() {
+                for v in m.values_mut() {
+                    *v = Value::String(redacted.to_string());
+                }
+            }
+        }
+    }
+    Ok(Some(obj))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use kapstan_providers::coder::{
     CoderFirstUser, CoderFirstUserDriver, CoderTemplate, CoderTemplateDriver, CoderValues,
     SecretKeyRef, postgres_url,
 };
-use kapstan_providers::helm::{Helm, HelmRelease, HelmReleaseDriver, set_helm_override};
+use kapstan_providers::helm::{Helm, HelmRelease, HelmReleaseDriver};
 use kapstan_providers::kubernetes::{
     KubernetesManifest, KubernetesNamespace, KubernetesSecret, PodSecurity,
 };
@@ -47,7 +47,6 @@ fn official_chart_dir() -> PathBuf {
 }
 
 async fn env_with(options: SandboxOptions) -> Env {
-    set_helm_override(Some(tool("helm")));
     sandbox_cluster(SandboxOptions {
         speed: 200.0,
         ..options
@@ -239,7 +238,7 @@ async fn assert_healthy(url: &str) {
 }
 
 fn engine(dir: &Path) -> Engine {
-    steps::engine_with(kapstan_providers::registry(), dir)
+    steps::engine_with(crate::support::registry_with_tools_helm(), dir)
 }
 
 /// The real kubectl and helm see what kapstan applied: the Deployment, the namespace's Pod
@@ -528,6 +527,7 @@ async fn a_chart_that_fails_to_render_shows_helms_message() {
     .unwrap();
     let config = json!({"kubeconfig": e.kubeconfig, "name": "broken", "namespace": "default", "chart": chart.display().to_string()});
     let err = HelmReleaseDriver::new()
+        .with_helm(Some(tool("helm")))
         .create(&DriverContext::detached("t", "broken"), &config)
         .await
         .unwrap_err()

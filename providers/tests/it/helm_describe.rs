@@ -5,25 +5,17 @@
 //! from the sandbox's chart repository, rendered by the real helm (`$KAPSTAN_TOOLS/bin`,
 //! default `<workspace>/.tools/bin`).
 
-use std::path::PathBuf;
-
 use kapstan_engine::{
     Action, ApplyOptions, Input, ObjectChange, Plan, PlanOptions, Stack, StackSpec,
 };
-use kapstan_providers::helm::{HelmRelease, set_helm_override};
+use kapstan_providers::helm::HelmRelease;
 use kapstan_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
 use crate::steps;
-use crate::support::tool;
-
-fn helm() -> PathBuf {
-    tool("helm")
-}
 
 /// A sandbox with one Kapsule cluster; returns it and the cluster's kubeconfig.
 async fn cluster() -> (Sandbox, String) {
-    set_helm_override(Some(helm()));
     let sandbox = Sandbox::start(SandboxOptions {
         speed: 200.0,
         ..Default::default()
@@ -86,7 +78,7 @@ fn coder(plan: &Plan) -> (Action, Vec<ObjectChange>) {
 async fn helm_plans_list_the_objects_a_change_touches() {
     let (sandbox, kubeconfig) = cluster().await;
     let state = tempfile::tempdir().unwrap();
-    let engine = steps::engine_with(kapstan_providers::registry(), state.path());
+    let engine = steps::engine_with(crate::support::registry_with_tools_helm(), state.path());
     let plan_of = |values: Value, password: bool| {
         let spec = stack(&sandbox, &kubeconfig, values, password);
         let engine = &engine;

@@ -20,6 +20,16 @@ pub fn tools_root() -> PathBuf {
 
 /// A tool `scripts/test --tools-only` installs into `$KAPSTAN_TOOLS/bin` (default
 /// `<workspace>/.tools/bin`); fails the test with the command that installs it.
+/// A registry of every kind whose `helm_release` runs the installed test helm.
+pub fn registry_with_tools_helm() -> kapstan_engine::Registry {
+    kapstan_providers::registry_with_options(
+        std::sync::Arc::new(kapstan_providers::scaleway::ScalewayProvider::default()),
+        &kapstan_providers::RegistryOptions {
+            helm: Some(tool("helm")),
+        },
+    )
+}
+
 pub fn tool(name: &str) -> PathBuf {
     let path = tools_root().join("bin").join(name);
     assert!(

@@ -21,6 +21,10 @@ pub struct CoderOptions {
     pub rate_windows_follow_speed: bool,
     /// Faults injected into Coder API responses (429, 5xx, lost responses on mutations).
     pub faults: FaultSpec,
+    /// Coder versions (`2.21.1` or `v2.21.1`) whose server exits at start, as one whose
+    /// database migration fails does: pods running their image crash-loop and never become
+    /// ready, to rehearse a failed upgrade.
+    pub crashing_versions: Vec<String>,
 }
 
 impl Default for CoderOptions {
@@ -31,6 +35,7 @@ impl Default for CoderOptions {
             api_rate_limit: 512,
             rate_windows_follow_speed: true,
             faults: FaultSpec::default(),
+            crashing_versions: Vec::new(),
         }
     }
 }

@@ -584,8 +584,43 @@ fn default_deployment(
     });
     if rollout {
         extra["available_at"] = json!(ts(app.later(now, DEPLOYMENT_READY)));
+        // The Deployment controller marks a rollout that made no progress within
+        // `progressDeadlineSeconds` with `Progressing=False, ProgressDeadlineExceeded`.
+        let deadline = obj["spec"]["progressDeadlineSeconds"]
+            .as_u64()
+            .unwrap_or(600);
+        extra["progress_deadline_at"] = json!(ts(app.later(now, Duration::from_secs(deadline))));
+        extra["crash"] = match crashing_container(app, &obj["spec"]["template"]) {
+            Some(reason) => json!(reason),
+            None => Value::Null,
+        };
     }
     Ok(())
+}
+
+/// Why a container of `template` exits at start: one running a Coder version the sandbox was
+/// told crashes (`CoderOptions::crashing_versions`).
+fn crashing_container(app: &AppState, template: &Value) -> Option<String> {
+    let bare = |v: &str| v.trim_start_matches('v').to_string();
+    let crashing: Vec<String> = app
+        .coder
+        .crashing_versions
+        .iter()
+        .map(|v| bare(v))
+        .collect();
+    template["spec"]["containers"]
+        .as_array()?
+        .iter()
+        .find_map(|c| {
+            let image = c["image"].as_str()?;
+            let (_, tag) = image.rsplit_once(':')?;
+            crashing.contains(&bare(tag)).then(|| {
+                format!(
+                    "CrashLoopBackOff: back-off restarting failed container {} ({image}): exit code 1",
+                    c["name"].as_str().unwrap_or("coder")
+                )
+            })
+        })
 }
 
 fn default_service(
@@ -928,6 +963,9 @@ pub fn lb_address(s: &Store, rec: &Record, now: DateTime<Utc>) -> Option<String>
 
 /// Why a Deployment's pods cannot run (missing secrets, an unusable database URL), if so.
 pub fn deployment_problem(s: &Store, rec: &Record, now: DateTime<Utc>) -> Option<String> {
+    if let Some(crash) = rec.extra["crash"].as_str() {
+        return Some(crash.to_string());
+    }
     let cluster = rec.extra["cluster"].as_str().unwrap_or_default();
     let ns = rec.extra["ns"].as_str().unwrap_or_default();
     let secret_rt = resources::find("", "v1", "secrets").expect("served");
@@ -1013,13 +1051,23 @@ fn deployment_status(s: &Store, rec: &Record, now: DateTime<Utc>) -> Value {
     } else {
         let why = deployment_problem(s, rec, now)
             .unwrap_or_else(|| "Deployment does not have minimum availability.".into());
+        let deadline_passed = rec.extra["progress_deadline_at"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| t.with_timezone(&Utc) <= now);
+        let progressing = if deadline_passed {
+            json!({"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                   "message": format!("ReplicaSet \"{}\" has timed out progressing.", rec.extra["name"].as_str().unwrap_or(""))})
+        } else {
+            json!({"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+                   "message": "ReplicaSet is progressing."})
+        };
         json!({
             "observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas,
             "unavailableReplicas": replicas,
             "conditions": [
                 {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable", "message": why},
-                {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
-                 "message": "ReplicaSet is progressing."},
+                progressing,
             ],
         })
     }

@@ -104,6 +104,65 @@ validate_url = "https://bitbucket.example.com/rest/api/latest/inbox/pull-request
             assert!(got["valueFrom"]["secretKeyRef"]["name"].is_string());
         }
     }
+    // Each option of the file under Coder's own name (codersdk/deployment.go), as the official
+    // chart renders it: the value a user wrote, not only whatever the stack declared.
+    let value_of = |name: &str| -> &str {
+        rendered
+            .iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["value"].as_str())
+            .unwrap_or_else(|| {
+                panic!("{name} has no plain value in the rendered env: {rendered:?}")
+            })
+    };
+    for (name, value) in [
+        ("CODER_PROVISIONER_DAEMONS", "4"),
+        ("CODER_OIDC_ISSUER_URL", "https://login.example.com"),
+        ("CODER_OIDC_CLIENT_ID", "coder"),
+        ("CODER_OIDC_EMAIL_DOMAIN", "example.com"),
+        ("CODER_OIDC_SIGN_IN_TEXT", "Example SSO"),
+        ("CODER_OIDC_ICON_URL", "/icon/key.svg"),
+        ("CODER_DISABLE_PASSWORD_AUTH", "true"),
+        ("CODER_OIDC_GROUP_FIELD", "groups"),
+        ("CODER_OIDC_GROUP_REGEX_FILTER", "^eng.*$"),
+        ("CODER_EXTERNAL_AUTH_0_ID", "github"),
+        ("CODER_EXTERNAL_AUTH_0_TYPE", "github"),
+        ("CODER_EXTERNAL_AUTH_0_CLIENT_ID", "Iv1.abc"),
+        ("CODER_EXTERNAL_AUTH_1_ID", "bitbucket"),
+        ("CODER_EXTERNAL_AUTH_1_TYPE", "bitbucket-server"),
+        ("CODER_EXTERNAL_AUTH_1_CLIENT_ID", "bb"),
+        (
+            "CODER_EXTERNAL_AUTH_1_AUTH_URL",
+            "https://bitbucket.example.com/rest/oauth2/latest/authorize",
+        ),
+        (
+            "CODER_EXTERNAL_AUTH_1_TOKEN_URL",
+            "https://bitbucket.example.com/rest/oauth2/latest/token",
+        ),
+        (
+            "CODER_EXTERNAL_AUTH_1_VALIDATE_URL",
+            "https://bitbucket.example.com/rest/api/latest/inbox/pull-requests/count",
+        ),
+    ] {
+        assert_eq!(value_of(name), value, "{name}");
+    }
+    let mapping: Value = serde_json::from_str(value_of("CODER_OIDC_GROUP_MAPPING")).unwrap();
+    assert_eq!(mapping, json!({"eng": "engineering"}));
+    for secret in [
+        "CODER_OIDC_CLIENT_SECRET",
+        "CODER_EXTERNAL_AUTH_0_CLIENT_SECRET",
+        "CODER_EXTERNAL_AUTH_1_CLIENT_SECRET",
+    ] {
+        let e = rendered
+            .iter()
+            .find(|r| r["name"] == secret)
+            .unwrap_or_else(|| panic!("{secret} is not rendered"));
+        assert!(
+            e["valueFrom"]["secretKeyRef"]["key"].is_string(),
+            "{secret} comes from a Kubernetes Secret: {e}"
+        );
+    }
+
     // Each name once: Coder reads the environment, a duplicate would shadow a value.
     let mut names: Vec<&str> = rendered
         .iter()

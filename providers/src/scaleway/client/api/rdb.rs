@@ -3,6 +3,8 @@
 //! Sub-resource calls (databases, users, privileges, ACLs, settings, endpoints) answer 409
 //! while the instance is busy: attach a transient-state hook that waits for the instance.
 
+mod backup;
+
 use super::ListFilter;
 use crate::scaleway::client::error::Result;
 use crate::scaleway::client::http::{Api, Client};

@@ -11,6 +11,7 @@ pub mod ipam;
 pub mod k8s;
 pub mod lb;
 pub mod rdb;
+pub mod rdb_backup;
 pub mod vpc;
 pub mod vpcgw;
 

@@ -107,21 +107,7 @@ fn upgrade_backs_up_first_a_downgrade_is_refused_and_restore_rolls_back() {
     );
 
     // The documented rollback: the backup's state and its database backup.
-    let o = p.run(&[
-        "restore",
-        "--env",
-        "dev",
-        "--from",
-        &backup_dir,
-        "--database",
-        "--sandbox",
-    ]);
-    let restored = text(&o);
-    assert!(o.status.success(), "{restored}");
-    assert!(
-        restored.contains(&format!("database backup {db_backup} restored")),
-        "{restored}"
-    );
+    restore_database(&p, &backup_dir, &db_backup);
     // The state is the previous version's again: 2.20.3 is no downgrade any more.
     let o = p.run(&["up", "--env", "dev", "--sandbox", "--dry-run"]);
     let after = text(&o);
@@ -212,21 +198,7 @@ fn an_upgrade_whose_coder_never_becomes_ready_stops_with_the_backup_and_the_roll
     assert_eq!(manifest["database_backup"]["status"], "ready");
 
     // The documented rollback: the backup's state and database, then the previous version.
-    let o = p.run(&[
-        "restore",
-        "--env",
-        "dev",
-        "--from",
-        &backup_dir,
-        "--database",
-        "--sandbox",
-    ]);
-    let restored = text(&o);
-    assert!(o.status.success(), "{restored}");
-    assert!(
-        restored.contains(&format!("database backup {db_backup} restored")),
-        "{restored}"
-    );
+    restore_database(&p, &backup_dir, &db_backup);
     let o = p
         .cmd(&["up", "--env", "dev", "--sandbox", "--auto-approve"])
         .env("KAPSTAN_SANDBOX_CODER_CRASH", "2.21.1")
@@ -316,5 +288,25 @@ fn a_failed_database_restore_leaves_the_state_as_it_was_and_names_the_backup() {
     assert!(
         after.contains("Coder 2.21.1 → 2.20.3 is a downgrade"),
         "the state was left as it was: {after}"
+    );
+}
+
+/// The documented rollback's first step: `restore --database` of `backup_dir` succeeds and
+/// says the database backup `db_backup` was restored.
+fn restore_database(p: &Project, backup_dir: &str, db_backup: &str) {
+    let o = p.run(&[
+        "restore",
+        "--env",
+        "dev",
+        "--from",
+        backup_dir,
+        "--database",
+        "--sandbox",
+    ]);
+    let restored = text(&o);
+    assert!(o.status.success(), "{restored}");
+    assert!(
+        restored.contains(&format!("database backup {db_backup} restored")),
+        "{restored}"
     );
 }

@@ -278,6 +278,24 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.kill();
 }
 
+/// Spawns `cmd`, retrying for up to a second while the kernel says the script is busy
+/// (`ETXTBSY`): a hook written just before it runs can still be open for writing in a child
+/// another thread forked in between, until that child execs and closes it.
+fn spawn_retrying_busy(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        match cmd.spawn() {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn execute(
     project_dir: &Path,
     path: &Path,
@@ -316,7 +334,7 @@ fn execute(
         cmd.process_group(0);
     }
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|source| PlatformError::Io {
+    let mut child = spawn_retrying_busy(&mut cmd).map_err(|source| PlatformError::Io {
         action: "running hook",
         path: path.display().to_string(),
         source,
@@ -431,6 +449,27 @@ mod tests {
         );
         assert!(!r.stdout.contains("s3cret-value"));
         assert!(!r.stdout.contains("DATABASE_PASSWORD"));
+    }
+
+    #[test]
+    fn a_hook_still_open_for_writing_elsewhere_runs_once_it_is_closed() {
+        let d = tempfile::tempdir().unwrap();
+        hook(d.path(), "pre-up", "#!/bin/sh\necho ran\n");
+        // What a child forked by another thread holds until it execs: the script open for
+        // writing, which makes exec fail with ETXTBSY meanwhile.
+        let writer = std::fs::OpenOptions::new()
+            .append(true)
+            .open(d.path().join("hooks/pre-up"))
+            .unwrap();
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            drop(writer);
+        });
+        let r = run_hook(d.path(), "pre-up", "dev", None, &outputs(), DEFAULT_TIMEOUT)
+            .unwrap()
+            .unwrap();
+        closer.join().unwrap();
+        assert!(r.success && r.stdout.contains("ran"), "{r:?}");
     }
 
     #[test]

@@ -287,60 +287,98 @@ async fn handle(
     } else {
         Duration::from_secs(60)
     };
-    let key = backend.deployment_key.clone();
     let build = chrono::Duration::from_std(opts.build_time.div_f64(app.speed))
         .unwrap_or_else(|_| chrono::Duration::seconds(6));
     let lose = mutation && rand::rng().random::<f64>() < opts.faults.lost;
-    let result = app.write(|s, now| {
-        ensure_instance(s, &key, now);
-        let inst = s.get_mut(INSTANCE, &key, now).expect("ensured");
-        let db = &mut inst.body;
-        jobs::ensure_daemons(db, opts.provisioner_daemons, now);
-        let user = token.as_deref().and_then(|t| user_of(db, t)).cloned();
-        let who = user
-            .as_ref()
-            .and_then(|u| u["id"].as_str())
-            .map(str::to_string)
-            .unwrap_or_else(|| "ip:127.0.0.1".into());
-        let mut limiter = ctx.limits.lock().unwrap_or_else(|p| p.into_inner());
-        let verdict = match rate_limited(&mut limiter, opts, &who, method.as_str(), &path, window) {
-            Ok(v) => v,
-            Err(r) => {
-                // Counted so that tests (and `/sandbox/v1/resources`) can see who was refused.
-                let n = db["rate_limited"][&path].as_u64().unwrap_or(0);
-                db["rate_limited"][&path] = json!(n + 1);
-                return Ok(*r);
-            }
-        };
-        if needs_session && user.is_none() {
-            return Ok(msg(
-                StatusCode::UNAUTHORIZED,
-                "You must be logged in to perform this action.",
-            ));
-        }
-        let req = Req {
+    let call = ApiCall {
+        req: Req {
             seg: api.to_vec(),
             query,
             headers: &headers,
             body: &body,
-            now,
+            now: Utc::now(),
             build,
             backend: &backend,
             token,
-            user,
-        };
-        let mut resp = handler(db, &req);
-        if let Some(v) = verdict {
-            rate_headers(&mut resp, &v);
-        }
-        Ok(resp)
-    });
+            user: None,
+        },
+        method: method.as_str(),
+        path: &path,
+        window,
+        needs_session,
+        handler,
+    };
+    let result = app.write(|s, now| Ok(serve_api(s, now, &ctx, opts, call)));
     let resp = result.unwrap_or_else(|_| msg(StatusCode::INTERNAL_SERVER_ERROR, "internal error"));
     if lose {
         // The change is made; the connection breaks before the client reads an answer.
         tracing::debug!("coder fault: severing the response to a mutation");
         let (parts, _) = resp.into_parts();
         return Response::from_parts(parts, axum::body::Body::new(Severed));
+    }
+    resp
+}
+
+/// An API request routed to its handler, waiting for the store.
+struct ApiCall<'a> {
+    req: Req<'a>,
+    method: &'a str,
+    path: &'a str,
+    /// The rate limits' window, at the sandbox's speed when asked.
+    window: Duration,
+    needs_session: bool,
+    handler: Handler,
+}
+
+/// Runs `call` against its Coder instance: the daemons, the caller's identity, the rate
+/// limits, the session check, then the handler.
+fn serve_api(
+    s: &mut Store,
+    now: DateTime<Utc>,
+    ctx: &Ctx,
+    opts: &CoderOptions,
+    call: ApiCall<'_>,
+) -> Response {
+    let ApiCall {
+        mut req,
+        method,
+        path,
+        window,
+        needs_session,
+        handler,
+    } = call;
+    let key = req.backend.deployment_key.clone();
+    ensure_instance(s, &key, now);
+    let inst = s.get_mut(INSTANCE, &key, now).expect("ensured");
+    let db = &mut inst.body;
+    jobs::ensure_daemons(db, opts.provisioner_daemons, now);
+    req.now = now;
+    req.user = req.token.as_deref().and_then(|t| user_of(db, t)).cloned();
+    let who = req
+        .user
+        .as_ref()
+        .and_then(|u| u["id"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| "ip:127.0.0.1".into());
+    let mut limiter = ctx.limits.lock().unwrap_or_else(|p| p.into_inner());
+    let verdict = match rate_limited(&mut limiter, opts, &who, method, path, window) {
+        Ok(v) => v,
+        Err(r) => {
+            // Counted so that tests (and `/sandbox/v1/resources`) can see who was refused.
+            let n = db["rate_limited"][path].as_u64().unwrap_or(0);
+            db["rate_limited"][path] = json!(n + 1);
+            return *r;
+        }
+    };
+    if needs_session && req.user.is_none() {
+        return msg(
+            StatusCode::UNAUTHORIZED,
+            "You must be logged in to perform this action.",
+        );
+    }
+    let mut resp = handler(db, &req);
+    if let Some(v) = verdict {
+        rate_headers(&mut resp, &v);
     }
     resp
 }

@@ -73,9 +73,24 @@ fn secret(cert: &str, key: &str) -> String {
     .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn coder_serves_its_tls_secret_on_the_load_balancers_443_frontend() {
-    let c = Cluster::start().await;
+/// Coder installed from the official chart with TLS on, behind load balancer `lb_id`.
+struct Deployed {
+    lb_id: String,
+    rendered: String,
+    /// The 443 frontend's loopback address.
+    tls: SocketAddr,
+    /// The plain-HTTP frontend's base URL.
+    plain: String,
+}
+
+fn kubectl_apply(c: &Cluster, args: &[&str], yaml: &str) {
+    let (ok, _, err) = c.run("kubectl", args, Some(yaml));
+    assert!(ok, "kubectl {args:?}: {err}");
+}
+
+/// A load balancer, the `coder` namespace, the TLS Secret of `cert`/`key`, and the chart
+/// rendered with TLS, the wildcard and the redirect, applied server-side.
+async fn deploy(c: &Cluster, cert: &str, key: &str) -> Deployed {
     let (_, lb) = c
         .scw(
             "POST",
@@ -84,21 +99,9 @@ async fn coder_serves_its_tls_secret_on_the_load_balancers_443_frontend() {
         )
         .await;
     let lb_id = lb["id"].as_str().unwrap().to_string();
-    let ca = Ca::new();
-    let (cert_a, key_a, der_a) = ca.leaf();
     let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "coder"}});
-    let (ok, _, err) = c.run(
-        "kubectl",
-        &["apply", "-f", "-"],
-        Some(&namespace.to_string()),
-    );
-    assert!(ok, "{err}");
-    let (ok, _, err) = c.run(
-        "kubectl",
-        &["apply", "-f", "-"],
-        Some(&secret(&cert_a, &key_a)),
-    );
-    assert!(ok, "{err}");
+    kubectl_apply(c, &["apply", "-f", "-"], &namespace.to_string());
+    kubectl_apply(c, &["apply", "-f", "-"], &secret(cert, key));
 
     let values = format!(
         r#"
@@ -134,15 +137,7 @@ coder:
         Some(&values),
     );
     assert!(ok, "helm template: {err}");
-    let apply = |yaml: &str| {
-        let (ok, _, err) = c.run(
-            "kubectl",
-            &["-n", "coder", "apply", "--server-side", "-f", "-"],
-            Some(yaml),
-        );
-        assert!(ok, "kubectl apply: {err}");
-    };
-    apply(&rendered);
+    apply_chart(c, &rendered);
 
     let ep: Value = c
         .http
@@ -156,11 +151,24 @@ coder:
         .json()
         .await
         .unwrap();
-    let tls: SocketAddr = ep["tls_address"].as_str().unwrap().parse().unwrap();
-    let plain = ep["url"].as_str().unwrap().to_string();
-    wait_for_leaf(tls, &ca.pem, &der_a).await;
+    Deployed {
+        tls: ep["tls_address"].as_str().unwrap().parse().unwrap(),
+        plain: ep["url"].as_str().unwrap().to_string(),
+        lb_id,
+        rendered,
+    }
+}
 
-    // The controller made one TCP frontend per Service port, each forwarding to its node port.
+fn apply_chart(c: &Cluster, yaml: &str) {
+    kubectl_apply(
+        c,
+        &["-n", "coder", "apply", "--server-side", "-f", "-"],
+        yaml,
+    );
+}
+
+/// The controller made one TCP frontend per Service port, each forwarding to its node port.
+async fn assert_one_tcp_frontend_per_service_port(c: &Cluster, lb_id: &str) {
     let (_, svc) = c
         .req("GET", "/api/v1/namespaces/coder/services/coder", "", None)
         .await;
@@ -189,18 +197,10 @@ coder:
         assert_eq!(f["backend"]["forward_port"], port["nodePort"], "{f}");
         assert_eq!(f["backend"]["forward_protocol"], "tcp");
     }
+}
 
-    // The wildcard name of a workspace app is served with the same certificate.
-    let (status, leaf) = get_tls(tls, &ca.pem, "app--ws--user.coder.example.test", "/healthz")
-        .await
-        .unwrap();
-    assert_eq!((status, leaf == der_a), (200, true));
-    let (status, _) = get_tls(tls, &ca.pem, HOST, "/api/v2/buildinfo")
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
-
-    // Plain HTTP: a 307 to the https:// access URL, /healthz answered for the load balancer.
+/// Plain HTTP: a 307 to the https:// access URL, /healthz answered for the load balancer.
+async fn assert_plain_http_redirects(plain: &str) {
     let no_redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -218,25 +218,10 @@ coder:
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
 
-    // A new certificate in the Secret is not served until the pod restarts.
-    let (cert_b, key_b, der_b) = ca.leaf();
-    let (ok, _, err) = c.run(
-        "kubectl",
-        &["apply", "-f", "-"],
-        Some(&secret(&cert_b, &key_b)),
-    );
-    assert!(ok, "{err}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let (_, leaf) = get_tls(tls, &ca.pem, HOST, "/healthz").await.unwrap();
-    assert!(
-        leaf == der_a,
-        "the running pod kept the certificate it loaded"
-    );
-    apply(&rendered.replace("roll: \"1\"", "roll: \"2\""));
-    wait_for_leaf(tls, &ca.pem, &der_b).await;
-
-    // Without the Service's 443 port nothing answers TLS on the frontend.
+/// Without the Service's 443 port nothing answers TLS on the frontend.
+async fn assert_no_tls_without_port_443(c: &Cluster, tls: SocketAddr, ca: &str) {
     let (ok, _, err) = c.run(
         "kubectl",
         &[
@@ -253,12 +238,52 @@ coder:
     );
     assert!(ok, "{err}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while get_tls(tls, &ca.pem, HOST, "/healthz").await.is_ok() {
+    while get_tls(tls, ca, HOST, "/healthz").await.is_ok() {
         assert!(
             Instant::now() < deadline,
             "TLS still answered without port 443"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coder_serves_its_tls_secret_on_the_load_balancers_443_frontend() {
+    let c = Cluster::start().await;
+    let ca = Ca::new();
+    let (cert_a, key_a, der_a) = ca.leaf();
+    let d = deploy(&c, &cert_a, &key_a).await;
+    wait_for_leaf(d.tls, &ca.pem, &der_a).await;
+    assert_one_tcp_frontend_per_service_port(&c, &d.lb_id).await;
+
+    // The wildcard name of a workspace app is served with the same certificate.
+    let (status, leaf) = get_tls(
+        d.tls,
+        &ca.pem,
+        "app--ws--user.coder.example.test",
+        "/healthz",
+    )
+    .await
+    .unwrap();
+    assert_eq!((status, leaf == der_a), (200, true));
+    let (status, _) = get_tls(d.tls, &ca.pem, HOST, "/api/v2/buildinfo")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_plain_http_redirects(&d.plain).await;
+
+    // A new certificate in the Secret is not served until the pod restarts.
+    let (cert_b, key_b, der_b) = ca.leaf();
+    kubectl_apply(&c, &["apply", "-f", "-"], &secret(&cert_b, &key_b));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, leaf) = get_tls(d.tls, &ca.pem, HOST, "/healthz").await.unwrap();
+    assert!(
+        leaf == der_a,
+        "the running pod kept the certificate it loaded"
+    );
+    apply_chart(&c, &d.rendered.replace("roll: \"1\"", "roll: \"2\""));
+    wait_for_leaf(d.tls, &ca.pem, &der_b).await;
+
+    assert_no_tls_without_port_443(&c, d.tls, &ca.pem).await;
     c.sandbox.shutdown().await;
 }

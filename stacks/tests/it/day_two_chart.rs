@@ -24,11 +24,9 @@ fn resolved(v: &Value) -> Value {
     }
 }
 
-#[test]
-fn the_official_chart_passes_every_day_two_option_to_the_coder_container() {
-    let project = Project::with_settings(
-        Environment::Dev,
-        r#"
+/// Every day-two setting of `environments/dev.toml`: provisioners, OIDC with group sync, and
+/// two external auth providers, their client secrets as Secret Manager references.
+const DAY_TWO_SETTINGS: &str = r#"
 [coder]
 provisioner_daemons = 4
 
@@ -60,12 +58,12 @@ client_secret = "secret-manager://bitbucket-oauth"
 auth_url = "https://bitbucket.example.com/rest/oauth2/latest/authorize"
 token_url = "https://bitbucket.example.com/rest/oauth2/latest/token"
 validate_url = "https://bitbucket.example.com/rest/api/latest/inbox/pull-requests/count"
-"#,
-    );
-    let spec = project.build(Environment::Dev, Phase::App, &[("templates", "go-fiber")]);
-    let declared = resolved(&resource(&spec, "coder")["values"]);
+"#;
+
+/// The Coder container's environment as the official chart renders `declared` values.
+fn rendered_env(declared: &Value) -> Vec<Value> {
     let chart = fixture_chart("coder-chart/coder-2.21.1");
-    let docs = template("coder", &chart, "coder", &declared);
+    let docs = template("coder", &chart, "coder", declared);
     let deployment = docs
         .iter()
         .find(|d| d["kind"] == "Deployment")
@@ -76,7 +74,12 @@ validate_url = "https://bitbucket.example.com/rest/api/latest/inbox/pull-request
         .iter()
         .find(|c| c["name"] == "coder")
         .expect("the coder container");
-    let rendered = container["env"].as_array().unwrap();
+    container["env"].as_array().unwrap().clone()
+}
+
+/// Every day-two variable the stack declares renders as declared, client secrets only as
+/// `secretKeyRef`s.
+fn assert_declared_day_two_env_renders(declared: &Value, rendered: &[Value]) {
     let wanted = declared["coder"]["env"].as_array().unwrap();
     let day_two: Vec<&Value> = wanted
         .iter()
@@ -104,8 +107,11 @@ validate_url = "https://bitbucket.example.com/rest/api/latest/inbox/pull-request
             assert!(got["valueFrom"]["secretKeyRef"]["name"].is_string());
         }
     }
-    // Each option of the file under Coder's own name (codersdk/deployment.go), as the official
-    // chart renders it: the value a user wrote, not only whatever the stack declared.
+}
+
+/// Each option of the file under Coder's own name (codersdk/deployment.go), as the official
+/// chart renders it: the value a user wrote, not only whatever the stack declared.
+fn assert_each_option_under_coders_name(rendered: &[Value]) {
     let value_of = |name: &str| -> &str {
         rendered
             .iter()
@@ -162,8 +168,10 @@ validate_url = "https://bitbucket.example.com/rest/api/latest/inbox/pull-request
             "{secret} comes from a Kubernetes Secret: {e}"
         );
     }
+}
 
-    // Each name once: Coder reads the environment, a duplicate would shadow a value.
+/// Each name once: Coder reads the environment, a duplicate would shadow a value.
+fn assert_each_name_once(rendered: &[Value]) {
     let mut names: Vec<&str> = rendered
         .iter()
         .map(|e| e["name"].as_str().unwrap())
@@ -172,4 +180,15 @@ validate_url = "https://bitbucket.example.com/rest/api/latest/inbox/pull-request
     names.sort();
     names.dedup();
     assert_eq!(names.len(), before, "duplicate env names: {rendered:?}");
+}
+
+#[test]
+fn the_official_chart_passes_every_day_two_option_to_the_coder_container() {
+    let project = Project::with_settings(Environment::Dev, DAY_TWO_SETTINGS);
+    let spec = project.build(Environment::Dev, Phase::App, &[("templates", "go-fiber")]);
+    let declared = resolved(&resource(&spec, "coder")["values"]);
+    let rendered = rendered_env(&declared);
+    assert_declared_day_two_env_renders(&declared, &rendered);
+    assert_each_option_under_coders_name(&rendered);
+    assert_each_name_once(&rendered);
 }

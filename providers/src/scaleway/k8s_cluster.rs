@@ -3,7 +3,7 @@
 //! `with_additional_resources=true` when the private network is one kapstan manages.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -16,11 +16,11 @@ use super::client::wire::k8s::{
 use super::client::{Client, Error as ApiErr, Region, RetryPolicy};
 use super::k8s_version;
 use super::kind::{
-    Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, fetch, is_touched, kind,
+    Deletion, Op, Readiness, attribute_as_is, bare_id, fetch, is_touched, kind, kind_impl,
     recorded_place,
 };
 use super::provider::{
-    Pace, Poll, api, check, conform, is_ownership_tag, string, strings, wait_for,
+    Pace, Poll, api, check, conform, flag, is_ownership_tag, string, strings, wait_for,
 };
 
 /// Automatic upgrades of a cluster.
@@ -100,6 +100,16 @@ attribute_as_is!(AutoUpgrade, AutoscalerConfig, OidcConfig);
 pub struct LiveCluster {
     c: WireCluster,
     kubeconfig: Option<Value>,
+}
+
+impl LiveCluster {
+    /// The cluster as the API lists it, its kubeconfig not read yet.
+    fn unread(c: WireCluster) -> Self {
+        Self {
+            c,
+            kubeconfig: None,
+        }
+    }
 }
 
 kind! {
@@ -206,17 +216,13 @@ fn autoscaler_of(c: &WireCluster) -> Value {
 fn autoscaler(config: &Value) -> Option<WireAutoscaler> {
     let a = config.get("autoscaler_config")?;
     Some(WireAutoscaler {
-        scale_down_disabled: a.get("disable_scale_down").and_then(Value::as_bool),
+        scale_down_disabled: flag(a, "disable_scale_down"),
         scale_down_delay_after_add: string(a, "scale_down_delay_after_add"),
         scale_down_unneeded_time: string(a, "scale_down_unneeded_time"),
         estimator: string(a, "estimator").map(Into::into),
         expander: string(a, "expander").map(Into::into),
-        ignore_daemonsets_utilization: a
-            .get("ignore_daemonsets_utilization")
-            .and_then(Value::as_bool),
-        balance_similar_node_groups: a
-            .get("balance_similar_node_groups")
-            .and_then(Value::as_bool),
+        ignore_daemonsets_utilization: flag(a, "ignore_daemonsets_utilization"),
+        balance_similar_node_groups: flag(a, "balance_similar_node_groups"),
         expendable_pods_priority_cutoff: a
             .get("expendable_pods_priority_cutoff")
             .and_then(Value::as_i64)
@@ -235,7 +241,7 @@ fn autoscaler(config: &Value) -> Option<WireAutoscaler> {
 fn auto_upgrade(config: &Value) -> Option<AutoUpgradeRequest> {
     let a = config.get("auto_upgrade")?;
     Some(AutoUpgradeRequest {
-        enable: a.get("enable").and_then(Value::as_bool),
+        enable: flag(a, "enable"),
         maintenance_window: Some(MaintenanceWindow {
             start_hour: a
                 .get("maintenance_window_start_hour")
@@ -283,16 +289,18 @@ async fn settled(op: &Op<'_, ClusterKind>, id: &str) -> Result<LiveCluster, Driv
         .await
 }
 
-#[async_trait]
-impl Kind for ClusterKind {
+kind_impl! {
+    impl Kind for ClusterKind, calls k8s {
+        get: get_cluster => LiveCluster::unread;
+        list_tagged: list_clusters => LiveCluster::unread;
+        post: create_cluster => LiveCluster::unread;
+    }
+    status(l) => l.c.status;
+
     const WHAT: &'static str = "cluster";
     const DELETION: Deletion = Deletion::WaitGone(Pace::Cluster);
     type Place = Region;
     type Request = CreateClusterRequest;
-
-    fn status(l: &LiveCluster) -> String {
-        l.c.status.to_string()
-    }
 
     fn readiness(l: &LiveCluster) -> Readiness {
         if l.c.status.is_transient() {
@@ -404,14 +412,6 @@ impl Kind for ClusterKind {
             .unwrap_or_default())
     }
 
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<LiveCluster>, ApiErr> {
-        let c = c.k8s(at).get_cluster(id).await?;
-        Ok(Some(LiveCluster {
-            c,
-            kubeconfig: None,
-        }))
-    }
-
     /// The kubeconfig, `null` while the cluster cannot give one yet.
     async fn complete(c: &Client, at: &Region, l: LiveCluster) -> Result<LiveCluster, DriverError> {
         if l.kubeconfig.is_some() {
@@ -426,24 +426,6 @@ impl Kind for ClusterKind {
             kubeconfig: Some(kubeconfig),
             ..l
         })
-    }
-
-    async fn list_tagged(
-        c: &Client,
-        at: &Region,
-        tags: &[String],
-    ) -> Result<Vec<LiveCluster>, ApiErr> {
-        let clusters = c
-            .k8s(at)
-            .list_clusters(&ListFilter::tags(tags.to_vec()))
-            .await?;
-        Ok(clusters
-            .into_iter()
-            .map(|c| LiveCluster {
-                c,
-                kubeconfig: None,
-            })
-            .collect())
     }
 
     async fn request(
@@ -479,18 +461,6 @@ impl Kind for ClusterKind {
             pod_cidr: string(config, "pod_cidr"),
             service_cidr: string(config, "service_cidr"),
             service_dns_ip: string(config, "service_dns_ip"),
-        })
-    }
-
-    async fn post(
-        c: &Client,
-        at: &Region,
-        req: &CreateClusterRequest,
-    ) -> Result<LiveCluster, ApiErr> {
-        let c = c.k8s(at).create_cluster(req).await?;
-        Ok(LiveCluster {
-            c,
-            kubeconfig: None,
         })
     }
 
@@ -576,10 +546,7 @@ impl Kind for ClusterKind {
             }
             let current = k8s.get_cluster(&id).await.map_err(api)?;
             if current.version != version {
-                let upgrade_pools = config
-                    .get("upgrade_pools")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(true);
+                let upgrade_pools = flag(config, "upgrade_pools").unwrap_or(true);
                 settled(op, &id).await?;
                 k8s.upgrade_cluster(
                     &id,
@@ -675,7 +642,8 @@ impl Kind for ClusterKind {
         Ok(())
     }
 
-    /// The delete as declared; [`Kind::delete`] above decides about additional resources.
+    /// The delete as declared; [`delete`](super::kind::Kind::delete) above decides about
+    /// additional resources.
     async fn remove(c: &Client, at: &Region, id: &str, rec: &ResourceState) -> Result<(), ApiErr> {
         let additional = rec.config.get("delete_additional_resources");
         delete_cluster(c, at, id, additional == Some(&Value::Bool(true))).await

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -20,9 +21,9 @@ use super::client::wire::k8s::{
 use super::client::{Client, Error as ApiErr, Region};
 use super::k8s_cluster::ClusterKind;
 use super::kind::{
-    Deletion, Kind, Op, Readiness, adopt_owned, attribute_as_is, is_touched, kind, wait_ready,
+    Deletion, Op, Readiness, adopt_owned, attribute_as_is, is_touched, kind, kind_impl, wait_ready,
 };
-use super::provider::{Pace, Poll, api, check, conform, norm, string, wait_for};
+use super::provider::{Pace, Poll, api, check, conform, flag, norm, string, wait_for};
 
 /// A taint of the pool's nodes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -238,16 +239,16 @@ async fn wait_cluster(op: &Op<'_, PoolKind>, cluster_id: &str) -> Result<(), Dri
         .map(|_| ())
 }
 
-#[async_trait]
-impl Kind for PoolKind {
+kind_impl! {
+    impl Kind for PoolKind, calls k8s {
+        get: get_pool; remove: delete_pool;
+    }
+    status(p) => p.status;
+
     const WHAT: &'static str = "pool";
     const DELETION: Deletion = Deletion::WaitGone(Pace::Long);
     type Place = Region;
     type Request = (String, CreatePoolRequest);
-
-    fn status(p: &WirePool) -> String {
-        p.status.to_string()
-    }
 
     fn readiness(p: &WirePool) -> Readiness {
         match p.status.as_str() {
@@ -357,10 +358,6 @@ impl Kind for PoolKind {
         Some(d.p.pool_lock(&string(config, "cluster_id").unwrap_or_default()))
     }
 
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<WirePool>, ApiErr> {
-        c.k8s(at).get_pool(id).await.map(Some)
-    }
-
     /// The pools list has no tag filter: list the cluster's pools and match tags exactly.
     async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<WirePool>, DriverError> {
         let cluster_id = string(config, "cluster_id").unwrap_or_default();
@@ -399,18 +396,12 @@ impl Kind for PoolKind {
             name: string(config, "name").unwrap_or_default(),
             node_type: norm(&string(config, "node_type").unwrap_or_default()),
             placement_group_id: string(config, "placement_group_id"),
-            autoscaling: config
-                .get("autoscaling")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            autoscaling: flag(config, "autoscaling").unwrap_or(false),
             size,
             min_size: u32_of(config, "min_size"),
             max_size: u32_of(config, "max_size"),
             container_runtime: string(config, "container_runtime").map(Into::into),
-            autohealing: config
-                .get("autohealing")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            autohealing: flag(config, "autohealing").unwrap_or(false),
             tags: op.tags(config),
             kubelet_args: string_map(config, "kubelet_args"),
             upgrade_policy: config.get("upgrade_policy").map(|u| WirePolicy {
@@ -423,10 +414,7 @@ impl Kind for PoolKind {
                 .get("root_volume_size_in_gb")
                 .and_then(Value::as_u64)
                 .map(|g| g * GB),
-            public_ip_disabled: config
-                .get("public_ip_disabled")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            public_ip_disabled: flag(config, "public_ip_disabled").unwrap_or(false),
             security_group_id: string(config, "security_group_id"),
             labels: string_map(config, "labels"),
             taints: wire_taints(config, "taints"),
@@ -449,10 +437,7 @@ impl Kind for PoolKind {
         config: &Value,
         pool: WirePool,
     ) -> Result<WirePool, DriverError> {
-        let wait = config
-            .get("wait_for_pool_ready")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
+        let wait = flag(config, "wait_for_pool_ready").unwrap_or(true);
         if !wait {
             return Ok(pool);
         }
@@ -489,7 +474,7 @@ impl Kind for PoolKind {
             "security_group_id",
         ];
         if patch.iter().any(|f| touched(f)) {
-            let autoscaling = config.get("autoscaling").and_then(Value::as_bool);
+            let autoscaling = flag(config, "autoscaling");
             let req = UpdatePoolRequest {
                 autoscaling,
                 // The autoscaler owns the size of an autoscaled pool.
@@ -500,7 +485,7 @@ impl Kind for PoolKind {
                 },
                 min_size: u32_of(config, "min_size"),
                 max_size: u32_of(config, "max_size"),
-                autohealing: config.get("autohealing").and_then(Value::as_bool),
+                autohealing: flag(config, "autohealing"),
                 tags: Some(op.tags(config)),
                 kubelet_args: config
                     .get("kubelet_args")
@@ -515,38 +500,29 @@ impl Kind for PoolKind {
             k8s.update_pool(&id, &req).await.map_err(api)?;
             wait_pool(op, &id).await?;
         }
-        if touched("labels") {
-            k8s.set_pool_labels(
-                &id,
-                &SetPoolLabelsRequest {
-                    labels: string_map(config, "labels"),
-                },
-            )
-            .await
-            .map_err(api)?;
-            wait_pool(op, &id).await?;
-        }
-        if touched("taints") {
-            k8s.set_pool_taints(
-                &id,
-                &SetPoolTaintsRequest {
-                    taints: wire_taints(config, "taints"),
-                },
-            )
-            .await
-            .map_err(api)?;
-            wait_pool(op, &id).await?;
-        }
-        if touched("startup_taints") {
-            k8s.set_pool_startup_taints(
-                &id,
-                &SetPoolStartupTaintsRequest {
-                    startup_taints: wire_taints(config, "startup_taints"),
-                },
-            )
-            .await
-            .map_err(api)?;
-            wait_pool(op, &id).await?;
+        // Labels, taints and startup taints each have their own call, each waited out.
+        let labels = SetPoolLabelsRequest {
+            labels: string_map(config, "labels"),
+        };
+        let taints = SetPoolTaintsRequest {
+            taints: wire_taints(config, "taints"),
+        };
+        let startup_taints = SetPoolStartupTaintsRequest {
+            startup_taints: wire_taints(config, "startup_taints"),
+        };
+        let sets: [(&str, BoxFuture<'_, Result<WirePool, ApiErr>>); 3] = [
+            ("labels", Box::pin(k8s.set_pool_labels(&id, &labels))),
+            ("taints", Box::pin(k8s.set_pool_taints(&id, &taints))),
+            (
+                "startup_taints",
+                Box::pin(k8s.set_pool_startup_taints(&id, &startup_taints)),
+            ),
+        ];
+        for (field, set) in sets {
+            if touched(field) {
+                set.await.map_err(api)?;
+                wait_pool(op, &id).await?;
+            }
         }
         k8s.get_pool(&id).await.map_err(api)
     }
@@ -558,10 +534,6 @@ impl Kind for PoolKind {
     ) -> Result<(), DriverError> {
         let cluster_id = string(&rec.config, "cluster_id").unwrap_or_default();
         drain_if_replaced(op, &cluster_id, id).await
-    }
-
-    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        c.k8s(at).delete_pool(id).await.map(|_| ())
     }
 }
 

@@ -84,6 +84,20 @@ pub(crate) enum Readiness {
     Broken(String),
 }
 
+impl Readiness {
+    /// The readiness a status says: pending while `transient`, failed when one of `failed`,
+    /// otherwise ready.
+    pub(crate) fn of(status: &str, transient: bool, failed: &[&str]) -> Self {
+        if transient {
+            Readiness::Pending(status.to_string())
+        } else if failed.contains(&status) {
+            Readiness::Failed(status.to_string())
+        } else {
+            Readiness::Ready
+        }
+    }
+}
+
 /// A client whose 409 `transient_state` answers wait for a parent object (`wait`) to settle:
 /// sub-resources of a busy gateway or database instance.
 pub(crate) fn client_waiting_on<F, Fut>(
@@ -793,42 +807,30 @@ pub(crate) trait Declared {
 /// `sensitive` ones give sensitive references.
 /// Fields keep their order in the struct, the schema and the attributes.
 macro_rules! kind {
-    // The standard fields, rewritten to their full declaration.
+    // The standard fields: a row each with its doc and full declaration, rewritten by the
+    // `@standard` arm below (the tags also mark the ownership lookup's tags).
     (@munch $acc:tt tags => $e:expr; $($rest:tt)*) => {
-        $crate::scaleway::kind::kind! { @munch $acc @tags($e)
-            #[doc = "tags (updated in place); kapstan adds kapstan-stack and kapstan-addr"]
-            #[serde(default)]
-            tags: Vec<String>, optional => $crate::scaleway::provider::user_tags(&$e);
-            $($rest)*
-        }
+        $crate::scaleway::kind::kind! { @standard $acc [@tags($e)] "tags (updated in place); kapstan adds kapstan-stack and kapstan-addr"
+            #[serde(default)] tags: Vec<String>, optional => $crate::scaleway::provider::user_tags(&$e); $($rest)* }
     };
     (@munch $acc:tt zone => $e:expr; $($rest:tt)*) => {
-        $crate::scaleway::kind::kind! { @munch $acc
-            #[doc = "zone; default: the configured zone"]
-            zone: Option<String>, optional_computed force_new => $e;
-            $($rest)*
-        }
+        $crate::scaleway::kind::kind! { @standard $acc [] "zone; default: the configured zone"
+            zone: Option<String>, optional_computed force_new => $e; $($rest)* }
     };
     (@munch $acc:tt region => $e:expr; $($rest:tt)*) => {
-        $crate::scaleway::kind::kind! { @munch $acc
-            #[doc = "region; default: the configured region"]
-            region: Option<String>, optional_computed force_new => $e;
-            $($rest)*
-        }
+        $crate::scaleway::kind::kind! { @standard $acc [] "region; default: the configured region"
+            region: Option<String>, optional_computed force_new => $e; $($rest)* }
     };
     (@munch $acc:tt project_id => $e:expr; $($rest:tt)*) => {
-        $crate::scaleway::kind::kind! { @munch $acc
-            #[doc = "project; default: the credentials' project"]
-            project_id: Option<String>, optional_computed force_new => $e;
-            $($rest)*
-        }
+        $crate::scaleway::kind::kind! { @standard $acc [] "project; default: the credentials' project"
+            project_id: Option<String>, optional_computed force_new => $e; $($rest)* }
     };
     (@munch $acc:tt organization_id => $e:expr; $($rest:tt)*) => {
-        $crate::scaleway::kind::kind! { @munch $acc
-            #[doc = "organization of the project"]
-            organization_id: String, computed => $e;
-            $($rest)*
-        }
+        $crate::scaleway::kind::kind! { @standard $acc [] "organization of the project"
+            organization_id: String, computed => $e; $($rest)* }
+    };
+    (@standard $acc:tt [$($marker:tt)*] $doc:literal $($field:tt)*) => {
+        $crate::scaleway::kind::kind! { @munch $acc $($marker)* #[doc = $doc] $($field)* }
     };
     // The tags of the ownership lookup.
     (@munch [$($acc:tt)*] @tags($e:expr) $($rest:tt)*) => {
@@ -963,6 +965,114 @@ macro_rules! kind {
     };
 }
 pub(crate) use kind;
+
+/// Writes a [`Kind`] impl whose plain hooks are one client call each, through
+/// `c.<api>(at)`: `get` (the object, a 404 an error [`fetch`] reads as `None`),
+/// `list_tagged` (the tag filter), `post` (the request), `remove` (the id, then any literal
+/// arguments; the answer dropped) and `update` (the request built from the named op and
+/// config, sent with the id), and `status` (the live object's status field, which progress
+/// lines show); the other items follow as in any impl. `=> f` after a
+/// `get`, `list_tagged` or `post` call makes the kind's wire type of each object with `f`
+/// (a wrapper whose extras are read later).
+///
+/// ```text
+/// kind_impl! {
+///     impl Kind for VpcKind, calls vpc {
+///         get: get_vpc; list_tagged: list_vpcs; post: create_vpc; remove: delete_vpc;
+///     }
+///     status(v) => v.status;
+///     update(op, config) => update_vpc(UpdateVpcRequest { .. });
+///     type Place = Region;
+///     ..
+/// }
+/// ```
+macro_rules! kind_impl {
+    // The calls: each declared one becomes its hook.
+    (
+        impl Kind for $kind:ident, calls $api:ident {
+            $(get: $get:ident $(=> $gwrap:path)?;)?
+            $(list_tagged: $list:ident $(=> $lwrap:path)?;)?
+            $(post: $post:ident $(=> $pwrap:path)?;)?
+            $(remove: $remove:ident $(($($arg:literal),*))?;)?
+        }
+        $($rest:tt)*
+    ) => {
+        $crate::scaleway::kind::kind_impl! { @items $kind $api [
+            $(async fn get(
+                c: &$crate::scaleway::client::Client,
+                at: &<Self as $crate::scaleway::kind::Kind>::Place,
+                id: &str,
+            ) -> Result<Option<<Self as $crate::scaleway::kind::Declared>::Wire>, $crate::scaleway::client::Error> {
+                c.$api(at).$get(id).await$(.map($gwrap))?.map(Some)
+            })?
+
+            $(async fn list_tagged(
+                c: &$crate::scaleway::client::Client,
+                at: &<Self as $crate::scaleway::kind::Kind>::Place,
+                tags: &[String],
+            ) -> Result<Vec<<Self as $crate::scaleway::kind::Declared>::Wire>, $crate::scaleway::client::Error> {
+                c.$api(at)
+                    .$list(&$crate::scaleway::client::api::ListFilter::tags(tags.to_vec()))
+                    .await
+                    $(.map(|l| l.into_iter().map($lwrap).collect()))?
+            })?
+
+            $(async fn post(
+                c: &$crate::scaleway::client::Client,
+                at: &<Self as $crate::scaleway::kind::Kind>::Place,
+                req: &<Self as $crate::scaleway::kind::Kind>::Request,
+            ) -> Result<<Self as $crate::scaleway::kind::Declared>::Wire, $crate::scaleway::client::Error> {
+                c.$api(at).$post(req).await$(.map($pwrap))?
+            })?
+
+            $(async fn remove(
+                c: &$crate::scaleway::client::Client,
+                at: &<Self as $crate::scaleway::kind::Kind>::Place,
+                id: &str,
+                _rec: &kapstan_engine::state::ResourceState,
+            ) -> Result<(), $crate::scaleway::client::Error> {
+                c.$api(at).$remove(id $($(, $arg)*)?).await.map(|_| ())
+            })?
+        ] $($rest)* }
+    };
+    // The status field.
+    (@items $kind:ident $api:ident [$($done:tt)*] status($w:ident) => $status:expr; $($rest:tt)*) => {
+        $crate::scaleway::kind::kind_impl! { @items $kind $api [$($done)*
+            fn status($w: &<Self as $crate::scaleway::kind::Declared>::Wire) -> String {
+                $status.to_string()
+            }
+        ] $($rest)* }
+    };
+    // The update: its request, sent with the id.
+    (@items $kind:ident $api:ident [$($done:tt)*]
+        update($op:ident, $config:ident) => $update:ident($req:expr); $($rest:tt)*) => {
+        $crate::scaleway::kind::kind_impl! { @items $kind $api [$($done)*
+            async fn update(
+                $op: &$crate::scaleway::kind::Op<'_, Self>,
+                id: &str,
+                _rec: &kapstan_engine::state::ResourceState,
+                $config: &serde_json::Value,
+                _changed: &[String],
+            ) -> Result<<Self as $crate::scaleway::kind::Declared>::Wire, kapstan_engine::DriverError> {
+                let req = $req;
+                $op.c
+                    .$api($op.at)
+                    .$update(id, &req)
+                    .await
+                    .map_err($crate::scaleway::provider::api)
+            }
+        ] $($rest)* }
+    };
+    // The impl: the declared hooks, then the other items as written.
+    (@items $kind:ident $api:ident [$($done:tt)*] $($item:tt)*) => {
+        #[kapstan_engine::async_trait]
+        impl $crate::scaleway::kind::Kind for $kind {
+            $($done)*
+            $($item)*
+        }
+    };
+}
+pub(crate) use kind_impl;
 
 /// A typed reference to the attribute `key`, sensitive when its schema modifiers say so.
 pub fn output<T>(

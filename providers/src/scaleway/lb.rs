@@ -3,21 +3,20 @@
 //! flexible IPs attach in place.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::client::api::ListFilter;
 use super::client::wire::lb::{
     AttachPrivateNetworkRequest, CreateLbRequest, Lb as WireLb,
     LbPrivateNetwork as WireLbPrivateNetwork, SslCompatibilityLevel, UpdateIpRequest,
     UpdateLbRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Deletion, Kind, Op, Readiness, attribute_as_is, fetch, is_touched, kind};
+use super::kind::{Deletion, Op, Readiness, attribute_as_is, fetch, is_touched, kind, kind_impl};
 use super::lb_ip::LB_ZONES;
 use super::provider::{
-    Pace, Poll, api, check, norm, post_or_adopt, split_locality, string, strings, wait_for,
+    Pace, Poll, api, check, flag, norm, post_or_adopt, split_locality, string, strings, wait_for,
 };
 
 /// A private network attached to the load balancer.
@@ -73,6 +72,13 @@ pub struct LiveLb {
     pns: Vec<WireLbPrivateNetwork>,
 }
 
+impl LiveLb {
+    /// The load balancer as the API lists it, its attachments not read yet.
+    fn unread(lb: WireLb) -> Self {
+        Self { lb, pns: vec![] }
+    }
+}
+
 /// The load balancer as it is now; gone is an error (it was just there).
 async fn fetched(c: &Client, zone: &Zone, id: &str) -> Result<LiveLb, DriverError> {
     fetch::<LbKind>(c, zone, id)
@@ -84,32 +90,29 @@ async fn wait_lb(op: &Op<'_, LbKind>, id: &str) -> Result<WireLb, DriverError> {
     Ok(op.d.wait_ready(op.ctx, Pace::Lb, op.c, op.at, id).await?.lb)
 }
 
-#[async_trait]
-impl Kind for LbKind {
+kind_impl! {
+    impl Kind for LbKind, calls lb {
+        list_tagged: list_lbs => LiveLb::unread;
+        post: create_lb => LiveLb::unread;
+        remove: delete_lb(false);
+    }
+    status(l) => l.lb.status;
+
     const WHAT: &'static str = "load balancer";
     const DELETION: Deletion = Deletion::WaitGone(Pace::Lb);
     type Place = Zone;
     type Request = CreateLbRequest;
 
-    fn status(l: &LiveLb) -> String {
-        l.lb.status.to_string()
-    }
-
     fn readiness(l: &LiveLb) -> Readiness {
-        if l.lb.status.is_transient() {
-            return Readiness::Pending(l.lb.status.to_string());
-        }
-        if let Some(i) =
-            l.lb.instances
-                .iter()
-                .find(|i| matches!(i.status.as_str(), "pending" | "migrating"))
+        let transient = l.lb.status.is_transient();
+        if !transient
+            && let Some(i) = l.lb.instances.iter().find(|i| {
+                matches!(i.status.as_str(), "pending" | "migrating")
+            })
         {
             return Readiness::Pending(format!("instance {}", i.status));
         }
-        match l.lb.status.as_str() {
-            s @ ("error" | "locked") => Readiness::Failed(s.to_string()),
-            _ => Readiness::Ready,
-        }
+        Readiness::of(l.lb.status.as_str(), transient, &["error", "locked"])
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
@@ -131,14 +134,6 @@ impl Kind for LbKind {
         Ok(Some(LiveLb { lb, pns }))
     }
 
-    async fn list_tagged(c: &Client, at: &Zone, tags: &[String]) -> Result<Vec<LiveLb>, ApiErr> {
-        let lbs = c.lb(at).list_lbs(&ListFilter::tags(tags.to_vec())).await?;
-        Ok(lbs
-            .into_iter()
-            .map(|lb| LiveLb { lb, pns: vec![] })
-            .collect())
-    }
-
     async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateLbRequest, DriverError> {
         let ip_ids = strings(config, "ip_ids");
         Ok(CreateLbRequest {
@@ -150,18 +145,13 @@ impl Kind for LbKind {
             ssl_compatibility_level: string(config, "ssl_compatibility_level")
                 .map(|s| s.as_str().into()),
             assign_flexible_ip: if ip_ids.is_empty() {
-                config.get("assign_flexible_ip").and_then(Value::as_bool)
+                flag(config, "assign_flexible_ip")
             } else {
                 Some(false)
             },
             ip_ids,
             assign_flexible_ipv6: None,
         })
-    }
-
-    async fn post(c: &Client, at: &Zone, req: &CreateLbRequest) -> Result<LiveLb, ApiErr> {
-        let lb = c.lb(at).create_lb(req).await?;
-        Ok(LiveLb { lb, pns: vec![] })
     }
 
     async fn settle(op: &Op<'_, Self>, config: &Value, l: LiveLb) -> Result<LiveLb, DriverError> {
@@ -225,23 +215,20 @@ impl Kind for LbKind {
         }
         let current = d.wait_ready(ctx, Pace::Lb, c, at, id).await?;
         for a in &current.pns {
-            match c
-                .lb(at)
-                .detach_private_network(id, &a.private_network_id)
-                .await
-            {
-                Ok(()) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(api(e)),
-            }
-            wait_lb(op, id).await?;
+            detach(op, id, &a.private_network_id).await?;
         }
         Ok(())
     }
+}
 
-    async fn remove(c: &Client, at: &Zone, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        c.lb(at).delete_lb(id, false).await
+/// Detaches a private network (already detached is done) and waits for the load balancer.
+async fn detach(op: &Op<'_, LbKind>, id: &str, pn: &str) -> Result<(), DriverError> {
+    match op.c.lb(op.at).detach_private_network(id, pn).await {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(api(e)),
     }
+    wait_lb(op, id).await.map(|_| ())
 }
 
 /// Attaches the declared private networks not attached yet and detaches the others.
@@ -263,15 +250,7 @@ async fn sync_networks(op: &Op<'_, LbKind>, id: &str, config: &Value) -> Result<
     let attached = lbapi.list_lb_private_networks(id).await.map_err(api)?;
     for a in &attached {
         if !wanted.contains(&a.private_network_id) {
-            match lbapi
-                .detach_private_network(id, &a.private_network_id)
-                .await
-            {
-                Ok(()) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(api(e)),
-            }
-            wait_lb(op, id).await?;
+            detach(op, id, &a.private_network_id).await?;
         }
     }
     for pn in &wanted {

@@ -1,14 +1,12 @@
 //! `scaleway_lb_ip`: a flexible IP for a load balancer (zonal, tagged).
 
-use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, async_trait};
+use kapstan_engine::{DriverError, FieldError};
 use serde_json::Value;
 
-use super::client::api::ListFilter;
+use super::client::Zone;
 use super::client::wire::lb::{CreateIpRequest, Ip, UpdateIpRequest};
-use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Kind, Op, kind};
-use super::provider::{api, check, string};
+use super::kind::{Op, kind, kind_impl};
+use super::provider::{check, flag, string};
 
 /// Zones offering load balancers.
 pub const LB_ZONES: &[&str] = &[
@@ -32,8 +30,16 @@ kind! {
     region: String, computed => i.zone.rsplit_once('-').map(|(r, _)| r).unwrap_or_default();
 }
 
-#[async_trait]
-impl Kind for LbIpKind {
+kind_impl! {
+    impl Kind for LbIpKind, calls lb {
+        get: get_ip; list_tagged: list_ips; post: create_ip; remove: release_ip;
+    }
+    update(op, config) => update_ip(UpdateIpRequest {
+        reverse: string(config, "reverse"),
+        lb_id: None,
+        tags: Some(op.tags(config)),
+    });
+
     type Place = Zone;
     type Request = CreateIpRequest;
 
@@ -41,47 +47,12 @@ impl Kind for LbIpKind {
         check::one_of(config, "zone", LB_ZONES, "Load Balancer zone", e);
     }
 
-    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<Ip>, ApiErr> {
-        c.lb(at).get_ip(id).await.map(Some)
-    }
-
-    async fn list_tagged(c: &Client, at: &Zone, tags: &[String]) -> Result<Vec<Ip>, ApiErr> {
-        c.lb(at).list_ips(&ListFilter::tags(tags.to_vec())).await
-    }
-
     async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateIpRequest, DriverError> {
         Ok(CreateIpRequest {
             project_id: op.project(config)?,
             reverse: string(config, "reverse"),
-            is_ipv6: config
-                .get("is_ipv6")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            is_ipv6: flag(config, "is_ipv6").unwrap_or(false),
             tags: op.tags(config),
         })
-    }
-
-    async fn post(c: &Client, at: &Zone, req: &CreateIpRequest) -> Result<Ip, ApiErr> {
-        c.lb(at).create_ip(req).await
-    }
-
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<Ip, DriverError> {
-        let Op { c, at, .. } = *op;
-        let req = UpdateIpRequest {
-            reverse: string(config, "reverse"),
-            lb_id: None,
-            tags: Some(op.tags(config)),
-        };
-        c.lb(at).update_ip(id, &req).await.map_err(api)
-    }
-
-    async fn remove(c: &Client, at: &Zone, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        c.lb(at).release_ip(id).await
     }
 }

@@ -50,51 +50,33 @@ pub fn register(registry: &mut Registry) {
 
 /// Registers every Scaleway kind sharing `provider` (CLI flags, tests, embedders).
 pub fn register_with(registry: &mut Registry, provider: Arc<ScalewayProvider>) {
-    registry.register(Arc::new(vpc::VpcDriver::new(provider.clone())));
-    registry.register(Arc::new(vpc_private_network::PrivateNetworkDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(k8s_cluster::ClusterDriver::new(provider.clone())));
-    registry.register(Arc::new(k8s_pool::PoolDriver::new(provider.clone())));
-    registry.register(Arc::new(rdb_instance::RdbInstanceDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(rdb_database::RdbDatabaseDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(rdb_user::RdbUserDriver::new(provider.clone())));
-    registry.register(Arc::new(rdb_privilege::RdbPrivilegeDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(rdb_acl::RdbAclDriver::new(provider.clone())));
-    registry.register(Arc::new(lb_ip::LbIpDriver::new(provider.clone())));
-    registry.register(Arc::new(lb::LbDriver::new(provider.clone())));
-    registry.register(Arc::new(vpc_public_gateway_ip::PublicGatewayIpDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(vpc_public_gateway::PublicGatewayDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(vpc_gateway_network::GatewayNetworkDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(domain_zone::DomainZoneDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(domain_record::DomainRecordDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(cockpit_source::CockpitSourceDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(cockpit_token::CockpitTokenDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(
-        cockpit_alert_manager::CockpitAlertManagerDriver::new(provider.clone()),
-    ));
-    registry.register(Arc::new(secret_version::SecretVersionDriver::new(
-        provider.clone(),
-    )));
-    registry.register(Arc::new(object_bucket::ObjectBucketDriver::new(provider)));
+    // Every driver is made the same way, from the shared provider.
+    macro_rules! register {
+        ($($driver:ty),* $(,)?) => {
+            $(registry.register(Arc::new(<$driver>::new(provider.clone())));)*
+        };
+    }
+    register!(
+        vpc::VpcDriver,
+        vpc_private_network::PrivateNetworkDriver,
+        k8s_cluster::ClusterDriver,
+        k8s_pool::PoolDriver,
+        rdb_instance::RdbInstanceDriver,
+        rdb_database::RdbDatabaseDriver,
+        rdb_user::RdbUserDriver,
+        rdb_privilege::RdbPrivilegeDriver,
+        rdb_acl::RdbAclDriver,
+        lb_ip::LbIpDriver,
+        lb::LbDriver,
+        vpc_public_gateway_ip::PublicGatewayIpDriver,
+        vpc_public_gateway::PublicGatewayDriver,
+        vpc_gateway_network::GatewayNetworkDriver,
+        domain_zone::DomainZoneDriver,
+        domain_record::DomainRecordDriver,
+        cockpit_source::CockpitSourceDriver,
+        cockpit_token::CockpitTokenDriver,
+        cockpit_alert_manager::CockpitAlertManagerDriver,
+        secret_version::SecretVersionDriver,
+        object_bucket::ObjectBucketDriver,
+    );
 }

@@ -364,6 +364,11 @@ pub(crate) fn string(config: &Value, key: &str) -> Option<String> {
     config.get(key).and_then(Value::as_str).map(String::from)
 }
 
+/// Boolean at `key`.
+pub(crate) fn flag(config: &Value, key: &str) -> Option<bool> {
+    config.get(key).and_then(Value::as_bool)
+}
+
 /// Shapes live attributes like the recorded config: nested objects of declared top-level
 /// fields keep only the keys the config has (computed values live in their own fields), and
 /// values equal under `same` keep the config's spelling (case of node types, tag order).

@@ -1,14 +1,12 @@
 //! `scaleway_vpc`: a VPC (regional, synchronous, tagged).
 
-use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input};
 use serde_json::Value;
 
-use super::client::api::ListFilter;
+use super::client::Region;
 use super::client::wire::vpc::{CreateVpcRequest, UpdateVpcRequest, Vpc as WireVpc};
-use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Deletion, Kind, Op, kind};
-use super::provider::{Pace, api, check, string};
+use super::kind::{Deletion, Op, kind, kind_impl};
+use super::provider::{Pace, check, string};
 
 kind! {
     /// A VPC.
@@ -26,8 +24,15 @@ kind! {
     created_at: String, computed => v.created_at;
 }
 
-#[async_trait]
-impl Kind for VpcKind {
+kind_impl! {
+    impl Kind for VpcKind, calls vpc {
+        get: get_vpc; list_tagged: list_vpcs; post: create_vpc; remove: delete_vpc;
+    }
+    update(op, config) => update_vpc(UpdateVpcRequest {
+        name: string(config, "name"),
+        tags: Some(op.tags(config)),
+    });
+
     // A VPC still holding private networks refuses deletion until their deletes land.
     const DELETION: Deletion = Deletion::RetryWhileInUse(Pace::Fast);
     type Place = Region;
@@ -37,14 +42,6 @@ impl Kind for VpcKind {
         check::name(config, "name", e);
     }
 
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<WireVpc>, ApiErr> {
-        c.vpc(at).get_vpc(id).await.map(Some)
-    }
-
-    async fn list_tagged(c: &Client, at: &Region, tags: &[String]) -> Result<Vec<WireVpc>, ApiErr> {
-        c.vpc(at).list_vpcs(&ListFilter::tags(tags.to_vec())).await
-    }
-
     async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateVpcRequest, DriverError> {
         Ok(CreateVpcRequest {
             project_id: op.project(config)?,
@@ -52,28 +49,5 @@ impl Kind for VpcKind {
             tags: op.tags(config),
             enable_routing: true,
         })
-    }
-
-    async fn post(c: &Client, at: &Region, req: &CreateVpcRequest) -> Result<WireVpc, ApiErr> {
-        c.vpc(at).create_vpc(req).await
-    }
-
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<WireVpc, DriverError> {
-        let Op { c, at, .. } = *op;
-        let req = UpdateVpcRequest {
-            name: string(config, "name"),
-            tags: Some(op.tags(config)),
-        };
-        c.vpc(at).update_vpc(id, &req).await.map_err(api)
-    }
-
-    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        c.vpc(at).delete_vpc(id).await
     }
 }

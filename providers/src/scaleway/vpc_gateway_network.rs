@@ -3,7 +3,7 @@
 //! tags: after a lost answer the attachment is found by its natural key (gateway, network).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -14,9 +14,9 @@ use super::client::wire::vpcgw::{
 };
 use super::client::{Client, Error as ApiErr, Zone};
 use super::kind::{
-    Declared, Deletion, Kind, Op, Readiness, attribute_as_is, client_waiting_on, fetch, kind,
+    Declared, Deletion, Op, Readiness, attribute_as_is, client_waiting_on, fetch, kind, kind_impl,
 };
-use super::provider::{Pace, adopt_one, api, check, is_not_found, string};
+use super::provider::{Pace, adopt_one, api, check, flag, is_not_found, string};
 use super::vpc_public_gateway::wait_gateway;
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
 
@@ -73,6 +73,16 @@ pub struct LiveGatewayNetwork {
     private_ip: Option<String>,
 }
 
+impl LiveGatewayNetwork {
+    /// The attachment as the API answers it, its IPAM address not read yet.
+    fn unread(n: WireGn) -> Self {
+        Self {
+            n,
+            private_ip: None,
+        }
+    }
+}
+
 fn ipam_config(n: &WireGn) -> Value {
     let mut ipam = json!({"push_default_route": n.push_default_route});
     if n.ipam_ip_id.is_some() {
@@ -88,23 +98,20 @@ fn ipam_ip_id(config: &Value) -> Option<String> {
         .map(String::from)
 }
 
-#[async_trait]
-impl Kind for GatewayNetworkKind {
+kind_impl! {
+    impl Kind for GatewayNetworkKind, calls vpcgw {
+        post: create_gateway_network => LiveGatewayNetwork::unread;
+        remove: delete_gateway_network;
+    }
+    status(g) => g.n.status;
+
     const WHAT: &'static str = "gateway network";
     const DELETION: Deletion = Deletion::WaitGone(Pace::Fast);
     type Place = Zone;
     type Request = CreateGatewayNetworkRequest;
 
-    fn status(g: &LiveGatewayNetwork) -> String {
-        g.n.status.to_string()
-    }
-
     fn readiness(g: &LiveGatewayNetwork) -> Readiness {
-        if g.n.status.is_transient() {
-            Readiness::Pending(g.n.status.to_string())
-        } else {
-            Readiness::Ready
-        }
+        Readiness::of(g.n.status.as_str(), g.n.status.is_transient(), &[])
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
@@ -113,7 +120,7 @@ impl Kind for GatewayNetworkKind {
             .pointer("/ipam_config/push_default_route")
             .and_then(Value::as_bool)
             == Some(true)
-            && config.get("enable_masquerade").and_then(Value::as_bool) == Some(false)
+            && flag(config, "enable_masquerade") == Some(false)
         {
             e.push(FieldError::new(
                 "enable_masquerade",
@@ -186,27 +193,12 @@ impl Kind for GatewayNetworkKind {
         Ok(CreateGatewayNetworkRequest {
             gateway_id,
             private_network_id: string(config, "private_network_id").unwrap_or_default(),
-            enable_masquerade: config
-                .get("enable_masquerade")
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
+            enable_masquerade: flag(config, "enable_masquerade").unwrap_or(true),
             push_default_route: config
                 .pointer("/ipam_config/push_default_route")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             ipam_ip_id: ipam_ip_id(config),
-        })
-    }
-
-    async fn post(
-        c: &Client,
-        at: &Zone,
-        req: &CreateGatewayNetworkRequest,
-    ) -> Result<LiveGatewayNetwork, ApiErr> {
-        let n = c.vpcgw(at).create_gateway_network(req).await?;
-        Ok(LiveGatewayNetwork {
-            n,
-            private_ip: None,
         })
     }
 
@@ -230,7 +222,7 @@ impl Kind for GatewayNetworkKind {
     ) -> Result<LiveGatewayNetwork, DriverError> {
         let Op { c, at, .. } = *op;
         let req = UpdateGatewayNetworkRequest {
-            enable_masquerade: config.get("enable_masquerade").and_then(Value::as_bool),
+            enable_masquerade: flag(config, "enable_masquerade"),
             push_default_route: config
                 .pointer("/ipam_config/push_default_route")
                 .and_then(Value::as_bool),
@@ -241,15 +233,7 @@ impl Kind for GatewayNetworkKind {
             .update_gateway_network(id, &req)
             .await
             .map_err(api)?;
-        let g = LiveGatewayNetwork {
-            n,
-            private_ip: None,
-        };
-        Self::settle(op, config, g).await
-    }
-
-    async fn remove(c: &Client, at: &Zone, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        c.vpcgw(at).delete_gateway_network(id).await.map(|_| ())
+        Self::settle(op, config, LiveGatewayNetwork::unread(n)).await
     }
 
     /// The gateway reconfigures itself after a detach; later mutations wait for it.

@@ -2,17 +2,16 @@
 //! deletion waits out 412 `resource_still_in_use` while detaches propagate.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::client::api::ListFilter;
+use super::client::Region;
 use super::client::wire::vpc::{
     CreatePrivateNetworkRequest, PrivateNetwork as WirePn, Subnet, UpdatePrivateNetworkRequest,
 };
-use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Deletion, Kind, Op, attribute_as_is, kind};
-use super::provider::{Pace, api, check, string};
+use super::kind::{Deletion, Op, attribute_as_is, kind, kind_impl};
+use super::provider::{Pace, check, flag, string};
 
 /// The IPv4 subnet of a private network.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -61,8 +60,19 @@ fn subnet(s: &Subnet) -> Value {
     json!({"subnet": s.subnet, "id": s.id})
 }
 
-#[async_trait]
-impl Kind for PrivateNetworkKind {
+kind_impl! {
+    impl Kind for PrivateNetworkKind, calls vpc {
+        get: get_private_network;
+        list_tagged: list_private_networks;
+        post: create_private_network;
+        remove: delete_private_network;
+    }
+    update(op, config) => update_private_network(UpdatePrivateNetworkRequest {
+        name: string(config, "name"),
+        tags: Some(op.tags(config)),
+        default_route_propagation_enabled: flag(config, "enable_default_route_propagation"),
+    });
+
     // 412 `resource_still_in_use` while detaches propagate.
     const DELETION: Deletion = Deletion::RetryWhileInUse(Pace::Fast);
     type Place = Region;
@@ -89,16 +99,6 @@ impl Kind for PrivateNetworkKind {
         }
     }
 
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<WirePn>, ApiErr> {
-        c.vpc(at).get_private_network(id).await.map(Some)
-    }
-
-    async fn list_tagged(c: &Client, at: &Region, tags: &[String]) -> Result<Vec<WirePn>, ApiErr> {
-        c.vpc(at)
-            .list_private_networks(&ListFilter::tags(tags.to_vec()))
-            .await
-    }
-
     async fn request(
         op: &Op<'_, Self>,
         config: &Value,
@@ -112,39 +112,8 @@ impl Kind for PrivateNetworkKind {
                 .and_then(Value::as_str)
                 .map(|s| vec![s.to_string()]),
             vpc_id: string(config, "vpc_id"),
-            default_route_propagation_enabled: config
-                .get("enable_default_route_propagation")
-                .and_then(Value::as_bool),
+            default_route_propagation_enabled: flag(config, "enable_default_route_propagation"),
         })
-    }
-
-    async fn post(
-        c: &Client,
-        at: &Region,
-        req: &CreatePrivateNetworkRequest,
-    ) -> Result<WirePn, ApiErr> {
-        c.vpc(at).create_private_network(req).await
-    }
-
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<WirePn, DriverError> {
-        let Op { c, at, .. } = *op;
-        let req = UpdatePrivateNetworkRequest {
-            name: string(config, "name"),
-            tags: Some(op.tags(config)),
-            default_route_propagation_enabled: config
-                .get("enable_default_route_propagation")
-                .and_then(Value::as_bool),
-        };
-        c.vpc(at)
-            .update_private_network(id, &req)
-            .await
-            .map_err(api)
     }
 
     async fn before_delete(
@@ -159,9 +128,5 @@ impl Kind for PrivateNetworkKind {
         } else {
             Err(super::ccm_objects::blocked_by(id, &foreign))
         }
-    }
-
-    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        c.vpc(at).delete_private_network(id).await
     }
 }

@@ -2,16 +2,15 @@
 //! `running`; type changes go through `/upgrade`.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input};
 use serde_json::Value;
 
-use super::client::api::ListFilter;
 use super::client::wire::vpcgw::{
     CreateGatewayRequest, Gateway, UpdateGatewayRequest, UpgradeGatewayRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Deletion, Kind, Op, Readiness, is_touched, kind, wait_ready};
-use super::provider::{Pace, Pacing, api, check, norm, string};
+use super::kind::{Deletion, Op, Readiness, is_touched, kind, kind_impl, wait_ready};
+use super::provider::{Pace, Pacing, api, check, flag, norm, string};
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
 
 kind! {
@@ -54,23 +53,20 @@ pub(crate) async fn wait_gateway(
     wait_ready::<PublicGatewayKind>(ctx, pacing, client, zone, id).await
 }
 
-#[async_trait]
-impl Kind for PublicGatewayKind {
+kind_impl! {
+    impl Kind for PublicGatewayKind, calls vpcgw {
+        get: get_gateway; list_tagged: list_gateways; post: create_gateway;
+    }
+    status(g) => g.status;
+
     const WHAT: &'static str = "public gateway";
     const DELETION: Deletion = Deletion::WaitGone(Pace::Fast);
     type Place = Zone;
     type Request = CreateGatewayRequest;
 
-    fn status(g: &Gateway) -> String {
-        g.status.to_string()
-    }
-
     fn readiness(g: &Gateway) -> Readiness {
-        match g.status.as_str() {
-            s if g.status.is_transient() => Readiness::Pending(s.to_string()),
-            s @ ("failed" | "locked") => Readiness::Failed(s.to_string()),
-            _ => Readiness::Ready,
-        }
+        let failed = ["failed", "locked"];
+        Readiness::of(g.status.as_str(), g.status.is_transient(), &failed)
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
@@ -89,16 +85,6 @@ impl Kind for PublicGatewayKind {
         }
     }
 
-    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<Gateway>, ApiErr> {
-        c.vpcgw(at).get_gateway(id).await.map(Some)
-    }
-
-    async fn list_tagged(c: &Client, at: &Zone, tags: &[String]) -> Result<Vec<Gateway>, ApiErr> {
-        c.vpcgw(at)
-            .list_gateways(&ListFilter::tags(tags.to_vec()))
-            .await
-    }
-
     async fn request(
         op: &Op<'_, Self>,
         config: &Value,
@@ -109,20 +95,10 @@ impl Kind for PublicGatewayKind {
             tags: op.tags(config),
             gateway_type: string(config, "type").unwrap_or_default(),
             ip_id: string(config, "ip_id"),
-            enable_smtp: config
-                .get("enable_smtp")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            enable_bastion: config
-                .get("bastion_enabled")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            enable_smtp: flag(config, "enable_smtp").unwrap_or(false),
+            enable_bastion: flag(config, "bastion_enabled").unwrap_or(false),
             bastion_port: bastion_port(config),
         })
-    }
-
-    async fn post(c: &Client, at: &Zone, req: &CreateGatewayRequest) -> Result<Gateway, ApiErr> {
-        c.vpcgw(at).create_gateway(req).await
     }
 
     async fn settle(
@@ -157,9 +133,9 @@ impl Kind for PublicGatewayKind {
             let req = UpdateGatewayRequest {
                 name: string(config, "name"),
                 tags: Some(op.tags(config)),
-                enable_bastion: config.get("bastion_enabled").and_then(Value::as_bool),
+                enable_bastion: flag(config, "bastion_enabled"),
                 bastion_port: bastion_port(config),
-                enable_smtp: config.get("enable_smtp").and_then(Value::as_bool),
+                enable_smtp: flag(config, "enable_smtp"),
             };
             c.vpcgw(at).update_gateway(id, &req).await.map_err(api)?;
             op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await?;

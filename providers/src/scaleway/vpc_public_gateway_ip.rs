@@ -1,13 +1,11 @@
 //! `scaleway_vpc_public_gateway_ip`: a flexible IP for a public gateway (zonal, tagged).
 
-use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, async_trait};
+use kapstan_engine::{DriverError, FieldError};
 use serde_json::Value;
 
-use super::client::api::ListFilter;
+use super::client::Zone;
 use super::client::wire::vpcgw::{CreateGatewayIpRequest, GatewayIp, UpdateGatewayIpRequest};
-use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Kind, Op, kind};
+use super::kind::{Op, kind, kind_impl};
 use super::provider::{api, check, string};
 
 /// Zones offering public gateways.
@@ -30,21 +28,21 @@ kind! {
     organization_id => i.organization_id;
 }
 
-#[async_trait]
-impl Kind for PublicGatewayIpKind {
+kind_impl! {
+    impl Kind for PublicGatewayIpKind, calls vpcgw {
+        get: get_ip; list_tagged: list_ips; post: create_ip; remove: delete_ip;
+    }
+    update(op, config) => update_ip(UpdateGatewayIpRequest {
+        tags: Some(op.tags(config)),
+        reverse: string(config, "reverse"),
+        gateway_id: None,
+    });
+
     type Place = Zone;
     type Request = CreateGatewayIpRequest;
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::one_of(config, "zone", GATEWAY_ZONES, "Public Gateway zone", e);
-    }
-
-    async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<GatewayIp>, ApiErr> {
-        c.vpcgw(at).get_ip(id).await.map(Some)
-    }
-
-    async fn list_tagged(c: &Client, at: &Zone, tags: &[String]) -> Result<Vec<GatewayIp>, ApiErr> {
-        c.vpcgw(at).list_ips(&ListFilter::tags(tags.to_vec())).await
     }
 
     async fn request(
@@ -55,14 +53,6 @@ impl Kind for PublicGatewayIpKind {
             project_id: op.project(config)?,
             tags: op.tags(config),
         })
-    }
-
-    async fn post(
-        c: &Client,
-        at: &Zone,
-        req: &CreateGatewayIpRequest,
-    ) -> Result<GatewayIp, ApiErr> {
-        c.vpcgw(at).create_ip(req).await
     }
 
     /// The create call takes no reverse DNS: it is set right after.
@@ -83,25 +73,5 @@ impl Kind for PublicGatewayIpKind {
             }
             _ => Ok(ip),
         }
-    }
-
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<GatewayIp, DriverError> {
-        let Op { c, at, .. } = *op;
-        let req = UpdateGatewayIpRequest {
-            tags: Some(op.tags(config)),
-            reverse: string(config, "reverse"),
-            gateway_id: None,
-        };
-        c.vpcgw(at).update_ip(id, &req).await.map_err(api)
-    }
-
-    async fn remove(c: &Client, at: &Zone, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        c.vpcgw(at).delete_ip(id).await
     }
 }

@@ -17,15 +17,15 @@ use std::time::Duration;
 use chrono::Utc;
 use kapstan_engine::state::{ResourceState, ResourceStatus};
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::issue::{self, ChallengeRecord, KeyAlgorithm};
 use super::pem;
+use crate::declare::{DeclaredSchema, out_of_range};
 use crate::scaleway::ScalewayProvider;
-use crate::scaleway::client::wire::domain::DnsZoneStatus;
+use crate::scaleway::client::wire::domain::{DnsZone, DnsZoneStatus};
 use crate::scaleway::dns_name;
 
 /// Let's Encrypt's production directory (the default).
@@ -41,38 +41,46 @@ const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
 /// Most names one certificate may carry (Let's Encrypt's limit).
 const MAX_NAMES: usize = 100;
 
-/// A certificate for `names`, all inside the Scaleway zone `dns_zone`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct AcmeCertificate {
+crate::declare::kind! {
+    /// A certificate for `names`, all inside the Scaleway zone `dns_zone`.
+    #[derive(Default)]
+    pub struct AcmeCertificate = "acme_certificate";
     /// The Scaleway DNS zone the challenge TXT records are written in (`example.com`).
-    pub dns_zone: Input<String>,
+    dns_zone: Input<String>, required force_new
+        => "the Scaleway DNS zone the challenge TXT records go in";
     /// The names (`coder.example.com`, `*.coder.example.com`); a change issues a new
     /// certificate.
-    pub names: Vec<Input<String>>,
+    names: Vec<Input<String>>, required force_new
+        => "names the certificate covers, e.g. coder.example.com and *.coder.example.com";
     /// `production` (Let's Encrypt, the default), `staging`, or a directory URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub directory: Option<String>,
+    directory: Option<String>, optional force_new
+        => "production (Let's Encrypt, default), staging, or an ACME directory URL";
     /// PEM certificates trusted for the directory's TLS (a private ACME server).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_bundle: Option<String>,
+    ca_bundle: Option<String>, optional
+        => "PEM certificates trusted for the directory's TLS (private ACME servers)";
     /// `ecdsa-p256` (default) or `ecdsa-p384`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_algorithm: Option<String>,
+    key_algorithm: Option<String>, optional force_new => "ecdsa-p256 (default) or ecdsa-p384";
     /// Renew when fewer than this many days are left (default 30).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub renew_before: Option<u32>,
+    renew_before: Option<u32>, optional
+        => "renew when fewer days than this are left (default 30)";
     /// Authoritative name servers (`HOST:PORT`) to check the challenge records on; default the
     /// zone's name servers on port 53.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dns_servers: Vec<String>,
+    dns_servers: Vec<String>, optional
+        => "HOST:PORT of authoritative name servers to check the challenge on; default the zone's";
     /// Deadline, in seconds, for the name servers to serve the challenge records (default 300).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub propagation_timeout: Option<u32>,
-}
-
-crate::declare::kind_attributes! {
+    propagation_timeout: Option<u32>, optional
+        => "seconds to wait for the name servers to serve the challenge (default 300)";
+    computed "account" sensitive => "the ACME account credentials";
+    computed "private_key_pem" sensitive => "the certificate's private key, PKCS#8 PEM";
+    computed "certificate_pem" sensitive => "the certificate chain, leaf first, PEM";
+    computed "issuer" => "the issuer's name";
+    computed "not_before" => "start of validity, RFC 3339";
+    computed "not_after" => "end of validity, RFC 3339";
+    computed "serial" => "serial number, hex";
+    computed "sha256" => "SHA-256 of the leaf certificate, hex";
     /// Attributes of an `acme_certificate`.
-    AcmeCertificateAttributes for AcmeCertificate = "acme_certificate" {
+    attributes AcmeCertificateAttributes {
         /// The id (the first name).
         id;
         /// The chain, leaf first, PEM (sensitive).
@@ -100,45 +108,7 @@ impl AcmeCertificateDriver {
     pub fn new(p: Arc<ScalewayProvider>) -> Self {
         Self {
             p,
-            schema: Schema::new(
-                "acme_certificate",
-                vec![
-                    Field::required("dns_zone")
-                        .force_new()
-                        .describe("the Scaleway DNS zone the challenge TXT records go in"),
-                    Field::required("names")
-                        .force_new()
-                        .describe("names the certificate covers, e.g. coder.example.com and *.coder.example.com"),
-                    Field::optional("directory")
-                        .force_new()
-                        .describe("production (Let's Encrypt, default), staging, or an ACME directory URL"),
-                    Field::optional("ca_bundle")
-                        .describe("PEM certificates trusted for the directory's TLS (private ACME servers)"),
-                    Field::optional("key_algorithm")
-                        .force_new()
-                        .describe("ecdsa-p256 (default) or ecdsa-p384"),
-                    Field::optional("renew_before")
-                        .describe("renew when fewer days than this are left (default 30)"),
-                    Field::optional("dns_servers")
-                        .describe("HOST:PORT of authoritative name servers to check the challenge on; default the zone's"),
-                    Field::optional("propagation_timeout")
-                        .describe("seconds to wait for the name servers to serve the challenge (default 300)"),
-                    Field::computed("account")
-                        .sensitive()
-                        .describe("the ACME account credentials"),
-                    Field::computed("private_key_pem")
-                        .sensitive()
-                        .describe("the certificate's private key, PKCS#8 PEM"),
-                    Field::computed("certificate_pem")
-                        .sensitive()
-                        .describe("the certificate chain, leaf first, PEM"),
-                    Field::computed("issuer").describe("the issuer's name"),
-                    Field::computed("not_before").describe("start of validity, RFC 3339"),
-                    Field::computed("not_after").describe("end of validity, RFC 3339"),
-                    Field::computed("serial").describe("serial number, hex"),
-                    Field::computed("sha256").describe("SHA-256 of the leaf certificate, hex"),
-                ],
-            ),
+            schema: AcmeCertificate::schema(),
         }
     }
 }
@@ -227,13 +197,7 @@ impl AcmeCertificateDriver {
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         let hosts: Vec<String> = if given.is_empty() {
-            let client = self.p.client()?;
-            let z = client
-                .domain()
-                .find_zone(zone, None)
-                .await
-                .map_err(|e| DriverError::failed(format!("cannot look up DNS zone {zone}: {e}")))?
-                .ok_or_else(|| missing_zone(zone))?;
+            let z = self.zone(zone).await?;
             z.ns.iter().map(|h| format!("{h}:53")).collect()
         } else {
             given.iter().map(|s| s.to_string()).collect()
@@ -255,15 +219,20 @@ impl AcmeCertificateDriver {
         Ok(out)
     }
 
-    /// Checks the zone is in the project and active before anything is written.
-    async fn check_zone(&self, zone: &str) -> Result<(), DriverError> {
-        let client = self.p.client()?;
-        let z = client
+    /// The project's DNS zone `zone`; an error naming it when it is not in the project.
+    async fn zone(&self, zone: &str) -> Result<DnsZone, DriverError> {
+        self.p
+            .client()?
             .domain()
             .find_zone(zone, None)
             .await
             .map_err(|e| DriverError::failed(format!("cannot look up DNS zone {zone}: {e}")))?
-            .ok_or_else(|| missing_zone(zone))?;
+            .ok_or_else(|| missing_zone(zone))
+    }
+
+    /// Checks the zone is in the project and active before anything is written.
+    async fn check_zone(&self, zone: &str) -> Result<(), DriverError> {
+        let z = self.zone(zone).await?;
         if z.status != DnsZoneStatus::Active {
             return Err(DriverError::failed(format!(
                 "DNS zone {zone} is {:?}, not active{}; delegate the domain to Scaleway's name servers ({}) and wait until the zone is active",
@@ -459,26 +428,18 @@ impl Driver for AcmeCertificateDriver {
                 &format!("use one of {}", KeyAlgorithm::NAMES.join(", ")),
             ));
         }
-        if let Some(r) = config.get("renew_before").and_then(Value::as_u64)
-            && !(1..=3650).contains(&r)
-        {
-            e.push(FieldError::new(
-                "renew_before",
-                &r.to_string(),
-                "is out of range",
-                "use 1 to 3650 days (30 suits Let's Encrypt's 90-day certificates)",
-            ));
-        }
-        if let Some(t) = config.get("propagation_timeout").and_then(Value::as_u64)
-            && !(1..=3600).contains(&t)
-        {
-            e.push(FieldError::new(
-                "propagation_timeout",
-                &t.to_string(),
-                "is out of range",
-                "use 1 to 3600 seconds",
-            ));
-        }
+        e.extend(out_of_range(
+            config,
+            "renew_before",
+            1..=3650,
+            "use 1 to 3650 days (30 suits Let's Encrypt's 90-day certificates)",
+        ));
+        e.extend(out_of_range(
+            config,
+            "propagation_timeout",
+            1..=3600,
+            "use 1 to 3600 seconds",
+        ));
         if let Some(list) = config.get("dns_servers").and_then(Value::as_array) {
             for (i, s) in list.iter().enumerate() {
                 let Some(s) = s.as_str() else { continue };

@@ -134,6 +134,16 @@ impl UploadBudget {
     }
 }
 
+/// What a lookup after an ambiguous create found.
+enum Found {
+    /// The object the create made.
+    Created(Value),
+    /// Another object in its place: the create is not repeated.
+    Other,
+    /// Nothing: the create is sent again.
+    Nothing,
+}
+
 /// A failure after which the server may or may not have acted.
 pub(crate) fn is_ambiguous(e: &CoderError) -> bool {
     match e {
@@ -227,6 +237,41 @@ impl CoderClient {
                 });
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// POSTs `body` to `path` (201). When the answer is a 5xx or lost, `find` looks for what
+    /// the create may have made before it is sent again with backoff; a create that cannot be
+    /// repeated ([`Found::Other`]) or the last retry fails with the POST's error.
+    async fn post_or_find<F, Fut>(
+        &self,
+        path: &str,
+        body: &Value,
+        find: F,
+    ) -> Result<Value, CoderError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Found, CoderError>>,
+    {
+        let mut delays = self.backoff();
+        loop {
+            let err = match self
+                .expect(Method::POST, path, Some(body.clone()), &[201])
+                .await
+            {
+                Ok(v) => return Ok(v),
+                Err(e) if is_ambiguous(&e) => e,
+                Err(e) => return Err(e),
+            };
+            match find().await? {
+                Found::Created(v) => return Ok(v),
+                Found::Other => return Err(err),
+                Found::Nothing => {}
+            }
+            match delays.next() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return Err(err),
+            }
         }
     }
 
@@ -518,42 +563,30 @@ impl CoderClient {
             body["template_id"] = json!(t);
         }
         let path = format!("/organizations/{org}/templateversions");
-        let mut delays = self.backoff();
-        loop {
-            let err = match self
-                .expect(Method::POST, &path, Some(body.clone()), &[201])
-                .await
-            {
-                Ok(v) => return Ok(v),
-                Err(e) if is_ambiguous(&e) => e,
-                Err(e) => return Err(e),
+        self.post_or_find(&path, &body, || async {
+            let Some(t) = template_id else {
+                return Ok(Found::Nothing);
             };
-            if let Some(t) = template_id {
-                let list = self
-                    .expect(
-                        Method::GET,
-                        &format!("/templates/{t}/versions"),
-                        None,
-                        &[200],
-                    )
-                    .await?;
-                let active = self
-                    .template(t)
-                    .await?
-                    .map(|t| t["active_version_id"].clone());
-                let found =
-                    list.as_array().into_iter().flatten().find(|v| {
-                        v["job"]["file_id"] == file_id && Some(&v["id"]) != active.as_ref()
-                    });
-                if let Some(v) = found {
-                    return Ok(v.clone());
-                }
-            }
-            match delays.next() {
-                Some(d) => tokio::time::sleep(d).await,
-                None => return Err(err),
-            }
-        }
+            let list = self
+                .expect(
+                    Method::GET,
+                    &format!("/templates/{t}/versions"),
+                    None,
+                    &[200],
+                )
+                .await?;
+            let active = self
+                .template(t)
+                .await?
+                .map(|t| t["active_version_id"].clone());
+            let found = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["job"]["file_id"] == file_id && Some(&v["id"]) != active.as_ref());
+            Ok(found.map_or(Found::Nothing, |v| Found::Created(v.clone())))
+        })
+        .await
     }
 
     /// Reads a template version.
@@ -580,30 +613,29 @@ impl CoderClient {
         Ok(v.as_array().cloned().unwrap_or_default())
     }
 
+    /// The object at `path`; `None` when Coder answers 404.
+    async fn get_if_found(&self, path: &str) -> Result<Option<Value>, CoderError> {
+        let (status, v) = self.call(Method::GET, path, None).await?;
+        match status {
+            200 => Ok(Some(v)),
+            404 => Ok(None),
+            s => Err(Self::fail("GET", path, s, &v)),
+        }
+    }
+
     /// The template `name` of `org`, if any.
     pub async fn template_by_name(
         &self,
         org: &str,
         name: &str,
     ) -> Result<Option<Value>, CoderError> {
-        let path = format!("/organizations/{org}/templates/{name}");
-        let (status, v) = self.call(Method::GET, &path, None).await?;
-        match status {
-            200 => Ok(Some(v)),
-            404 => Ok(None),
-            s => Err(Self::fail("GET", &path, s, &v)),
-        }
+        self.get_if_found(&format!("/organizations/{org}/templates/{name}"))
+            .await
     }
 
     /// A template by id, if it exists.
     pub async fn template(&self, id: &str) -> Result<Option<Value>, CoderError> {
-        let path = format!("/templates/{id}");
-        let (status, v) = self.call(Method::GET, &path, None).await?;
-        match status {
-            200 => Ok(Some(v)),
-            404 => Ok(None),
-            s => Err(Self::fail("GET", &path, s, &v)),
-        }
+        self.get_if_found(&format!("/templates/{id}")).await
     }
 
     /// Creates a template from a built version. When the answer is a 5xx or lost, the template
@@ -612,28 +644,14 @@ impl CoderClient {
         let path = format!("/organizations/{org}/templates");
         let name = body["name"].as_str().unwrap_or_default().to_string();
         let vid = body["template_version_id"].clone();
-        let mut delays = self.backoff();
-        loop {
-            let err = match self
-                .expect(Method::POST, &path, Some(body.clone()), &[201])
-                .await
-            {
-                Ok(v) => return Ok(v),
-                Err(e) if is_ambiguous(&e) => e,
-                Err(e) => return Err(e),
-            };
-            if let Some(t) = self.template_by_name(org, &name).await? {
-                return if t["active_version_id"] == vid {
-                    Ok(t)
-                } else {
-                    Err(err)
-                };
-            }
-            match delays.next() {
-                Some(d) => tokio::time::sleep(d).await,
-                None => return Err(err),
-            }
-        }
+        self.post_or_find(&path, &body, || async {
+            Ok(match self.template_by_name(org, &name).await? {
+                Some(t) if t["active_version_id"] == vid => Found::Created(t),
+                Some(_) => Found::Other,
+                None => Found::Nothing,
+            })
+        })
+        .await
     }
 
     /// Makes `version_id` the template's active version.

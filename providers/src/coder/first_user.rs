@@ -6,36 +6,34 @@ use std::time::Duration;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::client::{CoderClient, CoderError, is_ambiguous};
-use super::rules;
+use super::rules::{self, Rule};
 
-/// The first Coder user (owner).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct CoderFirstUser {
+crate::declare::kind! {
+    /// The first Coder user (owner).
+    #[derive(Default)]
+    pub struct CoderFirstUser = "coder_first_user";
     /// Coder access URL.
-    pub url: Input<String>,
+    url: Input<String>, required force_new => "Coder access URL";
     /// Email; changing it replaces the user.
-    pub email: String,
+    email: String, required force_new => "email of the owner";
     /// Username; changing it replaces the user.
-    pub username: String,
+    username: String, required force_new => "username of the owner";
     /// Password (sensitive; e.g. a `random_password` result).
-    pub password: Input<String>,
+    password: Input<String>, required sensitive force_new => "password of the owner";
     /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    name: Option<String>, optional => "display name";
     /// How long to wait for Coder to answer (300 s when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_seconds: Option<u64>,
-}
-
-crate::declare::kind_attributes! {
+    timeout_seconds: Option<u64>, optional => "how long to wait for Coder (300)";
+    computed "user_id" => "the user's id";
+    computed "organization_id" => "the default organization's id";
+    computed "adopted" => "whether an existing first user was adopted";
     /// Attributes of a `coder_first_user`.
-    CoderFirstUserAttributes for CoderFirstUser = "coder_first_user" {
+    attributes CoderFirstUserAttributes {
         /// The id (the user id).
         id;
         /// The user id.
@@ -53,39 +51,7 @@ crate::declare::kind_attributes! {
 
 crate::declare::schema_driver! {
     /// The `coder_first_user` driver.
-    CoderFirstUserDriver
-}
-
-impl CoderFirstUserDriver {
-    /// The driver.
-    pub fn new() -> Self {
-        Self {
-            schema: Schema::new(
-                "coder_first_user",
-                vec![
-                    Field::required("url")
-                        .force_new()
-                        .describe("Coder access URL"),
-                    Field::required("email")
-                        .force_new()
-                        .describe("email of the owner"),
-                    Field::required("username")
-                        .force_new()
-                        .describe("username of the owner"),
-                    Field::required("password")
-                        .sensitive()
-                        .force_new()
-                        .describe("password of the owner"),
-                    Field::optional("name").describe("display name"),
-                    Field::optional("timeout_seconds").describe("how long to wait for Coder (300)"),
-                    Field::computed("user_id").describe("the user's id"),
-                    Field::computed("organization_id").describe("the default organization's id"),
-                    Field::computed("adopted")
-                        .describe("whether an existing first user was adopted"),
-                ],
-            ),
-        }
-    }
+    CoderFirstUserDriver for CoderFirstUser
 }
 
 pub(crate) fn coder_err(e: CoderError) -> DriverError {
@@ -141,16 +107,15 @@ impl Driver for CoderFirstUserDriver {
                 "use user@example.com",
             ));
         }
-        if let Some(u) = config["username"].as_str() {
-            errors.extend(rules::check_name("username", u, "username"));
-        }
-        if let Some(n) = config["name"].as_str() {
-            errors.extend(rules::check_display_name("name", n));
-        }
         // A password from a reference (a random_password) is checked again before the call.
-        if let Some(p) = config["password"].as_str() {
-            errors.extend(rules::check_password("password", p));
-        }
+        errors.extend(rules::check_config(
+            config,
+            &[
+                ("username", Rule::Name("username")),
+                ("name", Rule::DisplayName),
+                ("password", Rule::Password),
+            ],
+        ));
         errors
     }
 

@@ -15,6 +15,36 @@ pub const PASSWORD_MAX: usize = 64;
 /// Least estimated password entropy, in bits.
 pub const PASSWORD_MIN_BITS: f64 = 52.0;
 
+/// One of the rules below, applied to a config field.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rule {
+    /// [`check_name`], the name of a `what`.
+    Name(&'static str),
+    /// [`check_display_name`].
+    DisplayName,
+    /// [`check_description`].
+    Description,
+    /// [`check_password`].
+    Password,
+}
+
+/// What `rules` find in the string fields of `config` they name (fields that are absent or not
+/// yet known are skipped), in order.
+pub(crate) fn check_config(config: &serde_json::Value, rules: &[(&str, Rule)]) -> Vec<FieldError> {
+    rules
+        .iter()
+        .filter_map(|&(field, rule)| {
+            let value = config[field].as_str()?;
+            match rule {
+                Rule::Name(what) => check_name(field, value, what),
+                Rule::DisplayName => check_display_name(field, value),
+                Rule::Description => check_description(field, value),
+                Rule::Password => check_password(field, value),
+            }
+        })
+        .collect()
+}
+
 /// A user or template name: letters and digits in groups joined by single hyphens, 1–32
 /// characters, not `new` or `create`.
 pub fn check_name(field: &str, value: &str, what: &str) -> Option<FieldError> {

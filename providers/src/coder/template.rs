@@ -14,48 +14,56 @@ use std::time::{Duration, Instant};
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::archive::archive_dir;
 use super::client::CoderClient;
 use super::first_user::coder_err;
-use super::rules;
+use super::rules::{self, Rule};
 use super::session::Sessions;
 
-/// A Coder template from a directory.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct CoderTemplate {
+crate::declare::kind! {
+    /// A Coder template from a directory.
+    #[derive(Default)]
+    pub struct CoderTemplate = "coder_template";
     /// Coder access URL.
-    pub url: Input<String>,
+    url: Input<String>, required => "Coder access URL";
     /// Email of an account allowed to manage templates (the first user).
-    pub email: Input<String>,
+    email: Input<String>, required => "account that manages templates";
     /// Its password (sensitive).
-    pub password: Input<String>,
+    password: Input<String>, required sensitive => "its password";
     /// Template name; changing it replaces the template.
-    pub name: String,
+    name: String, required force_new => "template name";
     /// Directory holding the template's Terraform files.
-    pub directory: String,
+    directory: String, required => "directory of the template's Terraform files";
     /// sha256 of the directory's archive: set by [`CoderTemplate::from_dir`].
-    pub source_hash: String,
+    source_hash: String, required => "sha256 of the directory's ustar archive";
     /// Organization (name or id; the user's first organization when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
+    organization: Option<String>, optional force_new => "organization (the user's default)";
     /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
+    display_name: Option<String>, optional => "display name";
     /// Description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    description: Option<String>, optional => "description";
     /// How long to wait for Coder and for the build (600 s when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_seconds: Option<u64>,
+    timeout_seconds: Option<u64>, optional => "how long to wait (600)";
     /// On delete, delete the template's workspaces first (with delete builds) instead of
     /// refusing while any exists.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delete_workspaces: Option<bool>,
+    delete_workspaces: Option<bool>, optional
+        => "delete the template's workspaces before deleting it";
+    computed "template_id" => "template id";
+    computed "active_version_id" => "active version id";
+    computed "file_id" => "id of the uploaded archive";
+    /// Attributes of a `coder_template`.
+    attributes CoderTemplateAttributes {
+        /// The id (the template id).
+        id;
+        /// The template id.
+        template_id: String = output("template_id"),
+        /// The active version id.
+        active_version_id: String = output("active_version_id"),
+    }
 }
 
 impl CoderTemplate {
@@ -81,67 +89,14 @@ impl CoderTemplate {
     }
 }
 
-crate::declare::kind_attributes! {
-    /// Attributes of a `coder_template`.
-    CoderTemplateAttributes for CoderTemplate = "coder_template" {
-        /// The id (the template id).
-        id;
-        /// The template id.
-        template_id: String = output("template_id"),
-        /// The active version id.
-        active_version_id: String = output("active_version_id"),
-    }
-}
-
-/// The `coder_template` driver.
-#[derive(Debug)]
-pub struct CoderTemplateDriver {
-    schema: Schema,
-    sessions: Sessions,
-}
-
-impl Default for CoderTemplateDriver {
-    fn default() -> Self {
-        Self::new()
+crate::declare::schema_driver! {
+    /// The `coder_template` driver.
+    CoderTemplateDriver for CoderTemplate {
+        sessions: Sessions,
     }
 }
 
 impl CoderTemplateDriver {
-    /// The driver.
-    pub fn new() -> Self {
-        Self {
-            schema: Schema::new(
-                "coder_template",
-                vec![
-                    Field::required("url").describe("Coder access URL"),
-                    Field::required("email").describe("account that manages templates"),
-                    Field::required("password")
-                        .sensitive()
-                        .describe("its password"),
-                    Field::required("name")
-                        .force_new()
-                        .describe("template name"),
-                    Field::required("directory")
-                        .describe("directory of the template's Terraform files"),
-                    Field::required("source_hash")
-                        .describe("sha256 of the directory's ustar archive"),
-                    Field::optional("organization")
-                        .force_new()
-                        .describe("organization (the user's default)"),
-                    Field::optional("display_name").describe("display name"),
-                    Field::optional("description").describe("description"),
-                    Field::optional("timeout_seconds").describe("how long to wait (600)"),
-                    Field::optional("delete_workspaces")
-                        .describe("delete the template's workspaces before deleting it"),
-                    Field::computed("template_id").describe("template id"),
-                    Field::computed("active_version_id").describe("active version id"),
-                    Field::computed("file_id").describe("id of the uploaded archive"),
-                ],
-            ),
-            sessions: Sessions::default(),
-        }
-    }
-
     /// Deletes the workspaces of the template recorded as `config` (url, email, password,
     /// name) with delete builds and waits until they are gone: what `kapstan down` runs before
     /// it destroys the application phase. Returns the names of the workspaces deleted. Calls
@@ -540,15 +495,14 @@ impl Driver for CoderTemplateDriver {
                 Ok(_) => {}
             }
         }
-        if let Some(n) = config["name"].as_str() {
-            errors.extend(rules::check_name("name", n, "template name"));
-        }
-        if let Some(d) = config["display_name"].as_str() {
-            errors.extend(rules::check_display_name("display_name", d));
-        }
-        if let Some(d) = config["description"].as_str() {
-            errors.extend(rules::check_description("description", d));
-        }
+        errors.extend(rules::check_config(
+            config,
+            &[
+                ("name", Rule::Name("template name")),
+                ("display_name", Rule::DisplayName),
+                ("description", Rule::Description),
+            ],
+        ));
         errors
     }
 

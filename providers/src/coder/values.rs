@@ -45,6 +45,16 @@ pub struct SecretKeyRef {
     pub key: String,
 }
 
+impl SecretKeyRef {
+    /// The key `key` of the Secret `name`.
+    pub fn new(name: impl Into<Input<String>>, key: &str) -> Self {
+        Self {
+            name: name.into(),
+            key: key.into(),
+        }
+    }
+}
+
 /// GitHub OAuth login for Coder.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct GithubOAuth {
@@ -246,10 +256,7 @@ mod tests {
         let v = CoderValues {
             access_url: "http://51.15.1.2".into(),
             wildcard_access_url: Some("*.coder.example.com".into()),
-            database_url: SecretKeyRef {
-                name: "coder-db-url".into(),
-                key: "url".into(),
-            },
+            database_url: SecretKeyRef::new("coder-db-url", "url"),
             load_balancer_id: Some(Input::Value("fr-par-1/abc".into())),
             load_balancer_settings: Some(LbServiceSettings {
                 ssl_compatibility_level: "ssl_compatibility_level_modern".into(),

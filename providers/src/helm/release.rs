@@ -9,52 +9,57 @@ use std::time::{Duration, Instant};
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, ObjectChange, Schema,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, ObjectChange, Schema,
     async_trait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::Digest;
 
 use super::binary::{Helm, Rendered};
 use super::record::{self, ReleaseInfo};
-use crate::kubernetes::{FIELD_MANAGER, KubeClient, ObjectRef, client_from, kube_err};
+use crate::kubernetes::{
+    FIELD_MANAGER, KubeClient, ObjectRef, apply_as_kapstan, client_from, kube_err,
+};
 
-/// A Helm release, deployed by kapstan.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct HelmRelease {
+crate::declare::kind! {
+    /// A Helm release, deployed by kapstan.
+    #[derive(Default)]
+    pub struct HelmRelease = "helm_release";
     /// Kubeconfig of the cluster (sensitive).
-    pub kubeconfig: Input<String>,
+    kubeconfig: Input<String>, required sensitive => "kubeconfig of the cluster";
     /// Release name; changing it replaces the release.
-    pub name: String,
+    name: String, required force_new => "release name";
     /// Namespace; changing it replaces the release (reference a `kubernetes_namespace` name to
     /// order the release after it).
-    pub namespace: Input<String>,
+    namespace: Input<String>, required force_new => "release namespace";
     /// Chart repository URL (e.g. `https://helm.coder.com/v2`); absent for a local chart path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repository: Option<String>,
+    repository: Option<String>, optional => "chart repository URL";
     /// Chart name in the repository, or a local chart path.
-    pub chart: String,
+    chart: String, required => "chart name or local path";
     /// Chart version (pin it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    version: Option<String>, optional => "chart version";
     /// Values (any JSON; typed structs such as `CoderValues` serialize to it).
     #[serde(default, skip_serializing_if = "Value::is_null")]
-    pub values: Value,
+    values: Value, optional => "chart values";
     /// Create the namespace when missing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub create_namespace: bool,
+    create_namespace: bool, optional => "create the namespace when missing";
     /// How long to wait for readiness (300 s when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_seconds: Option<u64>,
+    timeout_seconds: Option<u64>, optional => "readiness deadline (300)";
     /// Wait for Deployments and LoadBalancer Services (true when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wait: Option<bool>,
-}
-
-crate::declare::kind_attributes! {
+    wait: Option<bool>, optional => "wait for readiness (true)";
+    computed "revision" => "release revision";
+    computed "chart_sha256" => "sha256 of the chart";
+    computed "chart_version" => "chart version rendered";
+    computed "app_version" => "chart appVersion";
+    computed "inventory" => "objects applied";
+    computed "status" => "deployed";
+    computed "load_balancer_ip" => "address of the first LoadBalancer Service";
+    computed "missing_objects" => "inventoried objects not found in the cluster";
+    computed "object_hashes" sensitive
+        => "sha256 of every applied object and of its parts (sealed)";
     /// Attributes of a `helm_release`.
-    HelmReleaseAttributes for HelmRelease = "helm_release" {
+    attributes HelmReleaseAttributes {
         /// The id (`namespace/name`).
         id;
         /// The release revision.
@@ -66,61 +71,15 @@ crate::declare::kind_attributes! {
     }
 }
 
-/// The `helm_release` driver.
-#[derive(Debug)]
-pub struct HelmReleaseDriver {
-    schema: Schema,
-    /// The helm binary to run; `None` finds it through `KAPSTAN_HELM` or `PATH`.
-    helm: Option<PathBuf>,
-}
-
-impl Default for HelmReleaseDriver {
-    fn default() -> Self {
-        Self::new()
+crate::declare::schema_driver! {
+    /// The `helm_release` driver.
+    HelmReleaseDriver for HelmRelease {
+        /// The helm binary to run; `None` finds it through `KAPSTAN_HELM` or `PATH`.
+        helm: Option<PathBuf>,
     }
 }
 
 impl HelmReleaseDriver {
-    /// The driver.
-    pub fn new() -> Self {
-        Self {
-            schema: Schema::new(
-                "helm_release",
-                vec![
-                    Field::required("kubeconfig")
-                        .sensitive()
-                        .describe("kubeconfig of the cluster"),
-                    Field::required("name").force_new().describe("release name"),
-                    Field::required("namespace")
-                        .force_new()
-                        .describe("release namespace"),
-                    Field::optional("repository").describe("chart repository URL"),
-                    Field::required("chart").describe("chart name or local path"),
-                    Field::optional("version").describe("chart version"),
-                    Field::optional("values").describe("chart values"),
-                    Field::optional("create_namespace")
-                        .describe("create the namespace when missing"),
-                    Field::optional("timeout_seconds").describe("readiness deadline (300)"),
-                    Field::optional("wait").describe("wait for readiness (true)"),
-                    Field::computed("revision").describe("release revision"),
-                    Field::computed("chart_sha256").describe("sha256 of the chart"),
-                    Field::computed("chart_version").describe("chart version rendered"),
-                    Field::computed("app_version").describe("chart appVersion"),
-                    Field::computed("inventory").describe("objects applied"),
-                    Field::computed("status").describe("deployed"),
-                    Field::computed("load_balancer_ip")
-                        .describe("address of the first LoadBalancer Service"),
-                    Field::computed("missing_objects")
-                        .describe("inventoried objects not found in the cluster"),
-                    Field::computed("object_hashes")
-                        .sensitive()
-                        .describe("sha256 of every applied object and of its parts (sealed)"),
-                ],
-            ),
-            helm: None,
-        }
-    }
-
     /// The driver running the helm at `helm` (`None`: through `KAPSTAN_HELM` or `PATH`).
     pub fn with_helm(mut self, helm: Option<PathBuf>) -> Self {
         self.helm = helm;
@@ -438,10 +397,7 @@ async fn ensure_namespace(client: &KubeClient, ns: &str) -> Result<(), DriverErr
         },
         ..Default::default()
     });
-    client
-        .apply(&ns_obj, FIELD_MANAGER, true)
-        .await
-        .map_err(kube_err)?;
+    apply_as_kapstan(client, &ns_obj).await?;
     Ok(())
 }
 
@@ -540,10 +496,7 @@ async fn record_deployed(
         manifest: &release.rendered.manifest,
     });
     let secret = record::record_secret(&json, chrono::Utc::now().timestamp());
-    client
-        .apply(&secret, FIELD_MANAGER, true)
-        .await
-        .map_err(kube_err)?;
+    apply_as_kapstan(client, &secret).await?;
     Ok(())
 }
 
@@ -590,10 +543,7 @@ async fn supersede(client: &KubeClient, records: &[Value]) -> Result<String, Dri
         if rel["info"]["status"] == "deployed" {
             rel["info"]["status"] = json!("superseded");
             let secret = record::record_secret(&rel, chrono::Utc::now().timestamp());
-            client
-                .apply(&secret, FIELD_MANAGER, true)
-                .await
-                .map_err(kube_err)?;
+            apply_as_kapstan(client, &secret).await?;
         }
     }
     Ok(first_deployed)
@@ -947,12 +897,7 @@ mod tests {
     fn cluster_scoped_objects_follow_the_inventory() {
         let custom = json!({"apiVersion": "example.com/v1", "kind": "Thing",
             "metadata": {"name": "t"}});
-        let inventory = vec![ObjectRef {
-            api_version: "example.com/v1".into(),
-            kind: "Thing".into(),
-            namespace: None,
-            name: "t".into(),
-        }];
+        let inventory = vec![ObjectRef::new("example.com/v1", "Thing", None, "t")];
         assert_eq!(
             planned_ref(&custom, "coder", &inventory).unwrap().namespace,
             None

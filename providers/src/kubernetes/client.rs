@@ -146,6 +146,16 @@ pub struct ObjectRef {
 }
 
 impl ObjectRef {
+    /// The object `name` of `kind` in `namespace` (`None` for cluster-scoped objects).
+    pub fn new(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: namespace.map(str::to_string),
+            name: name.into(),
+        }
+    }
+
     /// The reference of an object manifest.
     pub fn of(obj: &Value) -> Option<ObjectRef> {
         Some(ObjectRef {
@@ -684,12 +694,7 @@ mod tests {
             .unwrap()
             .with_retry_deadline(Duration::ZERO);
         let err = client
-            .get(&ObjectRef {
-                api_version: "v1".into(),
-                kind: "Namespace".into(),
-                namespace: None,
-                name: "x".into(),
-            })
+            .get(&ObjectRef::new("v1", "Namespace", None, "x"))
             .await
             .unwrap_err();
         assert!(matches!(err, KubeError::Unreachable { .. }), "{err}");

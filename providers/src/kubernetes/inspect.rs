@@ -412,12 +412,7 @@ pub async fn deployment_replicas(
     namespace: &str,
     name: &str,
 ) -> Result<Option<DeploymentReplicas>, KubeError> {
-    let r = ObjectRef {
-        api_version: "apps/v1".into(),
-        kind: "Deployment".into(),
-        namespace: Some(namespace.into()),
-        name: name.into(),
-    };
+    let r = ObjectRef::new("apps/v1", "Deployment", Some(namespace), name);
     Ok(client.get(&r).await?.map(|d| DeploymentReplicas {
         desired: d["spec"]["replicas"].as_u64().unwrap_or(1),
         available: d["status"]["availableReplicas"].as_u64().unwrap_or(0),
@@ -438,12 +433,7 @@ pub async fn helm_release_records(
     Ok(records
         .iter()
         .filter_map(|rec| rec["metadata"]["name"].as_str())
-        .map(|name| ObjectRef {
-            api_version: "v1".into(),
-            kind: "Secret".into(),
-            namespace: Some(namespace.into()),
-            name: name.into(),
-        })
+        .map(|name| ObjectRef::new("v1", "Secret", Some(namespace), name))
         .collect())
 }
 

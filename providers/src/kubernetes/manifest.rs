@@ -1,33 +1,27 @@
 //! `kubernetes_manifest`: any Kubernetes object, applied with server-side apply. Drift is the
 //! live object, projected onto the fields the manifest declares, differing from the manifest.
 
-use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
-};
-use serde::{Deserialize, Serialize};
+use kapstan_engine::{DriverError, FieldError, Input, async_trait};
 use serde_json::{Value, json};
 
-use super::{FIELD_MANAGER, KubeClient, ObjectRef, client_from, kube_err, project};
+use super::object::{KubeKind, ObjectDriver};
+use super::{FIELD_MANAGER, KubeClient, ObjectRef, kube_err, project};
 
-/// Any Kubernetes object.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct KubernetesManifest {
+crate::declare::kind! {
+    /// Any Kubernetes object.
+    #[derive(Default)]
+    pub struct KubernetesManifest = "kubernetes_manifest";
     /// Kubeconfig of the cluster (sensitive).
-    pub kubeconfig: Input<String>,
+    kubeconfig: Input<String>, required sensitive => "kubeconfig of the cluster";
     /// The object (apiVersion, kind, metadata.name, optional metadata.namespace, …).
-    pub manifest: Value,
+    manifest: Value, required => "the object";
     /// Field manager (`kapstan` when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field_manager: Option<String>,
+    field_manager: Option<String>, optional => "server-side apply field manager (kapstan)";
     /// Take over fields another manager owns instead of failing on conflicts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub force_conflicts: Option<bool>,
-}
-
-crate::declare::kind_attributes! {
+    force_conflicts: Option<bool>, optional => "take over fields owned by other managers";
+    computed "uid" => "the object's uid";
     /// Attributes of a `kubernetes_manifest`.
-    KubernetesManifestAttributes for KubernetesManifest = "kubernetes_manifest" {
+    attributes KubernetesManifestAttributes {
         /// The id (`apiVersion/Kind namespace/name`).
         id;
         /// The object's uid.
@@ -35,79 +29,16 @@ crate::declare::kind_attributes! {
     }
 }
 
-crate::declare::schema_driver! {
-    /// The `kubernetes_manifest` driver.
-    KubernetesManifestDriver
-}
-
-impl KubernetesManifestDriver {
-    /// The driver.
-    pub fn new() -> Self {
-        Self {
-            schema: Schema::new(
-                "kubernetes_manifest",
-                vec![
-                    Field::required("kubeconfig")
-                        .sensitive()
-                        .describe("kubeconfig of the cluster"),
-                    Field::required("manifest").describe("the object"),
-                    Field::optional("field_manager")
-                        .describe("server-side apply field manager (kapstan)"),
-                    Field::optional("force_conflicts")
-                        .describe("take over fields owned by other managers"),
-                    Field::computed("uid").describe("the object's uid"),
-                ],
-            ),
-        }
-    }
-}
+/// The `kubernetes_manifest` driver.
+pub type KubernetesManifestDriver = ObjectDriver<KubernetesManifest>;
 
 fn manager(config: &Value) -> &str {
     config["field_manager"].as_str().unwrap_or(FIELD_MANAGER)
 }
 
-async fn apply(client: &KubeClient, config: &Value) -> Result<Value, DriverError> {
-    let force = config["force_conflicts"].as_bool().unwrap_or(false);
-    let live = client
-        .apply(&config["manifest"], manager(config), force)
-        .await
-        .map_err(|e| match &e {
-            super::KubeError::Api { code: 409, .. } => DriverError::failed(format!(
-                "{e}; another field manager owns these fields: set `force_conflicts = true` to take them over"
-            )),
-            _ => kube_err(e),
-        })?;
-    Ok(live)
-}
-
-fn attributes(config: &Value, live: &Value) -> Value {
-    json!({"manifest": project(&config["manifest"], live), "uid": live["metadata"]["uid"]})
-}
-
-async fn reference(client: &KubeClient, manifest: &Value) -> Result<ObjectRef, DriverError> {
-    let mut r = ObjectRef::of(manifest).ok_or_else(|| {
-        DriverError::failed("the manifest needs apiVersion, kind and metadata.name")
-    })?;
-    let namespaced = client
-        .is_namespaced(&r.api_version, &r.kind)
-        .await
-        .map_err(kube_err)?;
-    if namespaced && r.namespace.is_none() {
-        r.namespace = Some("default".into());
-    }
-    if !namespaced {
-        r.namespace = None;
-    }
-    Ok(r)
-}
-
 #[async_trait]
-impl Driver for KubernetesManifestDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
+impl KubeKind for KubernetesManifest {
+    fn validate(config: &Value) -> Vec<FieldError> {
         let m = &config["manifest"];
         if m.get("$unknown").is_some() || m.get("$ref").is_some() {
             return vec![];
@@ -138,61 +69,48 @@ impl Driver for KubernetesManifestDriver {
         errors
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        recorded: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let client = client_from(&recorded.config)?;
-        let r = reference(&client, &recorded.config["manifest"]).await?;
-        let live = client.get(&r).await.map_err(kube_err)?;
-        Ok(live.map(|l| attributes(&recorded.config, &l)))
-    }
-
-    async fn create(&self, _ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = client_from(config)?;
-        let r = reference(&client, &config["manifest"]).await?;
-        let live = apply(&client, config).await?;
-        Ok(Created {
-            id: r.to_string(),
-            attributes: attributes(config, &live),
-        })
-    }
-
-    async fn update(
-        &self,
-        _ctx: &DriverContext,
-        recorded: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<Value, DriverError> {
-        let client = client_from(config)?;
-        let old = reference(&client, &recorded.config["manifest"]).await?;
-        let new = reference(&client, &config["manifest"]).await?;
-        let live = apply(&client, config).await?;
-        if old != new {
-            client.delete(&old).await.map_err(kube_err)?;
+    async fn reference(client: &KubeClient, config: &Value) -> Result<ObjectRef, DriverError> {
+        let mut r = ObjectRef::of(&config["manifest"]).ok_or_else(|| {
+            DriverError::failed("the manifest needs apiVersion, kind and metadata.name")
+        })?;
+        let namespaced = client
+            .is_namespaced(&r.api_version, &r.kind)
+            .await
+            .map_err(kube_err)?;
+        if namespaced && r.namespace.is_none() {
+            r.namespace = Some("default".into());
         }
-        Ok(attributes(config, &live))
+        if !namespaced {
+            r.namespace = None;
+        }
+        Ok(r)
     }
 
-    async fn delete(
-        &self,
-        _ctx: &DriverContext,
-        recorded: &ResourceState,
-    ) -> Result<(), DriverError> {
-        let client = client_from(&recorded.config)?;
-        let r = reference(&client, &recorded.config["manifest"]).await?;
-        client.delete(&r).await.map_err(kube_err)?;
-        Ok(())
+    fn id(r: &ObjectRef) -> String {
+        r.to_string()
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
-        config: &Value,
-        _marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        self.create(ctx, config).await.map(Some)
+    fn manifest(config: &Value) -> Value {
+        config["manifest"].clone()
+    }
+
+    /// Applies as the configured field manager, taking over conflicting fields only when
+    /// `force_conflicts` says so.
+    async fn apply(client: &KubeClient, config: &Value) -> Result<Value, DriverError> {
+        let force = config["force_conflicts"].as_bool().unwrap_or(false);
+        let live = client
+            .apply(&config["manifest"], manager(config), force)
+            .await
+            .map_err(|e| match &e {
+                super::KubeError::Api { code: 409, .. } => DriverError::failed(format!(
+                    "{e}; another field manager owns these fields: set `force_conflicts = true` to take them over"
+                )),
+                _ => kube_err(e),
+            })?;
+        Ok(live)
+    }
+
+    fn attributes(config: &Value, live: &Value) -> Value {
+        json!({"manifest": project(&config["manifest"], live), "uid": live["metadata"]["uid"]})
     }
 }

@@ -9,6 +9,7 @@ pub mod inspect;
 mod kubeconfig;
 mod manifest;
 mod namespace;
+mod object;
 mod secret;
 
 pub use client::{ApiResource, KubeClient, KubeError, Kubeconfig, ObjectRef, project};
@@ -18,6 +19,7 @@ pub use manifest::{KubernetesManifest, KubernetesManifestAttributes, KubernetesM
 pub use namespace::{
     KubernetesNamespace, KubernetesNamespaceAttributes, KubernetesNamespaceDriver, PodSecurity,
 };
+pub use object::ObjectDriver;
 pub use secret::{KubernetesSecret, KubernetesSecretAttributes, KubernetesSecretDriver};
 
 use std::sync::Arc;
@@ -48,13 +50,13 @@ pub(crate) fn kube_err(e: KubeError) -> DriverError {
     DriverError::failed(e.to_string())
 }
 
-/// Server-side applies `manifest` as kapstan (taking over conflicting fields) to the cluster of
-/// `config`'s kubeconfig; the live object.
+/// Server-side applies `manifest` with `client` as kapstan, taking over fields other managers
+/// own: the live object.
 pub(crate) async fn apply_as_kapstan(
-    config: &Value,
+    client: &KubeClient,
     manifest: &Value,
 ) -> Result<Value, DriverError> {
-    client_from(config)?
+    client
         .apply(manifest, FIELD_MANAGER, true)
         .await
         .map_err(kube_err)

@@ -3,19 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
-};
+use kapstan_engine::{DriverError, FieldError, Input, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{
-    ObjectRef, apply_as_kapstan, client_from, kube_err, project, string_tree, to_manifest,
-};
+use super::object::{KubeKind, ObjectDriver};
+use super::{KubeClient, ObjectRef, project, string_tree, to_manifest};
 
 const LEVELS: &[&str] = &["privileged", "baseline", "restricted"];
 
@@ -47,27 +43,26 @@ impl PodSecurity {
     }
 }
 
-/// A Kubernetes namespace.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct KubernetesNamespace {
+crate::declare::kind! {
+    /// A Kubernetes namespace.
+    #[derive(Default)]
+    pub struct KubernetesNamespace = "kubernetes_namespace";
     /// Kubeconfig of the cluster (sensitive; e.g. the cluster's `kubeconfig` attribute).
-    pub kubeconfig: Input<String>,
+    kubeconfig: Input<String>, required sensitive => "kubeconfig of the cluster";
     /// Name; changing it replaces the namespace.
-    pub name: Input<String>,
+    name: Input<String>, required force_new => "namespace name";
     /// Labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>, optional => "labels";
     /// Annotations.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>, optional => "annotations";
     /// Pod Security Admission levels.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_security: Option<PodSecurity>,
-}
-
-crate::declare::kind_attributes! {
+    pod_security: Option<PodSecurity>, optional
+        => "Pod Security Admission levels: enforce, audit, warn, version";
+    computed "uid" => "the namespace's uid";
     /// Attributes of a `kubernetes_namespace`.
-    KubernetesNamespaceAttributes for KubernetesNamespace = "kubernetes_namespace" {
+    attributes KubernetesNamespaceAttributes {
         /// The id (the name).
         id;
         /// The namespace name (use it to order objects after the namespace).
@@ -77,34 +72,8 @@ crate::declare::kind_attributes! {
     }
 }
 
-crate::declare::schema_driver! {
-    /// The `kubernetes_namespace` driver.
-    KubernetesNamespaceDriver
-}
-
-impl KubernetesNamespaceDriver {
-    /// The driver.
-    pub fn new() -> Self {
-        Self {
-            schema: Schema::new(
-                "kubernetes_namespace",
-                vec![
-                    Field::required("kubeconfig")
-                        .sensitive()
-                        .describe("kubeconfig of the cluster"),
-                    Field::required("name")
-                        .force_new()
-                        .describe("namespace name"),
-                    Field::optional("labels").describe("labels"),
-                    Field::optional("annotations").describe("annotations"),
-                    Field::optional("pod_security")
-                        .describe("Pod Security Admission levels: enforce, audit, warn, version"),
-                    Field::computed("uid").describe("the namespace's uid"),
-                ],
-            ),
-        }
-    }
-}
+/// The `kubernetes_namespace` driver.
+pub type KubernetesNamespaceDriver = ObjectDriver<KubernetesNamespace>;
 
 fn pss_labels(ps: &Value) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -124,68 +93,9 @@ fn pss_labels(ps: &Value) -> BTreeMap<String, String> {
     out
 }
 
-fn manifest(config: &Value) -> Value {
-    let mut labels = string_tree(&config["labels"]).unwrap_or_default();
-    labels.extend(pss_labels(&config["pod_security"]));
-    to_manifest(&Namespace {
-        metadata: ObjectMeta {
-            name: config["name"].as_str().map(str::to_string),
-            labels: (!labels.is_empty()).then_some(labels),
-            annotations: string_tree(&config["annotations"]),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-}
-
-fn attributes(config: &Value, live: &Value) -> Value {
-    let live_labels = &live["metadata"]["labels"];
-    let mut attrs = json!({"name": live["metadata"]["name"], "uid": live["metadata"]["uid"]});
-    if config.get("labels").is_some_and(|l| !l.is_null()) {
-        attrs["labels"] = project(&config["labels"], live_labels);
-    }
-    if config.get("annotations").is_some_and(|l| !l.is_null()) {
-        attrs["annotations"] = project(&config["annotations"], &live["metadata"]["annotations"]);
-    }
-    if let Some(ps) = config.get("pod_security").filter(|p| p.is_object()) {
-        let mut live_ps = Map::new();
-        let mut version = None;
-        for mode in ["enforce", "audit", "warn"] {
-            if ps.get(mode).is_some()
-                && let Some(l) = live_labels[format!("pod-security.kubernetes.io/{mode}")].as_str()
-            {
-                live_ps.insert(mode.into(), json!(l));
-                version = live_labels[format!("pod-security.kubernetes.io/{mode}-version")]
-                    .as_str()
-                    .map(str::to_string);
-            }
-        }
-        if ps.get("version").is_some()
-            && let Some(v) = version
-        {
-            live_ps.insert("version".into(), json!(v));
-        }
-        attrs["pod_security"] = Value::Object(live_ps);
-    }
-    attrs
-}
-
-fn reference(name: &str) -> ObjectRef {
-    ObjectRef {
-        api_version: "v1".into(),
-        kind: "Namespace".into(),
-        namespace: None,
-        name: name.into(),
-    }
-}
-
 #[async_trait]
-impl Driver for KubernetesNamespaceDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
+impl KubeKind for KubernetesNamespace {
+    fn validate(config: &Value) -> Vec<FieldError> {
         let mut errors = vec![];
         if let Some(name) = config["name"].as_str() {
             let ok = !name.is_empty()
@@ -219,66 +129,73 @@ impl Driver for KubernetesNamespaceDriver {
         errors
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        recorded: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let client = client_from(&recorded.config)?;
-        let name = recorded.config["name"].as_str().unwrap_or_default();
-        let live = client.get(&reference(name)).await.map_err(kube_err)?;
-        Ok(live.map(|l| attributes(&recorded.config, &l)))
+    async fn reference(_client: &KubeClient, config: &Value) -> Result<ObjectRef, DriverError> {
+        let name = config["name"].as_str().unwrap_or_default();
+        Ok(ObjectRef::new("v1", "Namespace", None, name))
     }
 
-    async fn create(&self, _ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let live = apply_as_kapstan(config, &manifest(config)).await?;
-        Ok(Created {
-            id: config["name"].as_str().unwrap_or_default().to_string(),
-            attributes: attributes(config, &live),
+    fn id(r: &ObjectRef) -> String {
+        r.name.clone()
+    }
+
+    fn manifest(config: &Value) -> Value {
+        let mut labels = string_tree(&config["labels"]).unwrap_or_default();
+        labels.extend(pss_labels(&config["pod_security"]));
+        to_manifest(&Namespace {
+            metadata: ObjectMeta {
+                name: config["name"].as_str().map(str::to_string),
+                labels: (!labels.is_empty()).then_some(labels),
+                annotations: string_tree(&config["annotations"]),
+                ..Default::default()
+            },
+            ..Default::default()
         })
     }
 
-    async fn update(
-        &self,
-        _ctx: &DriverContext,
-        _recorded: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<Value, DriverError> {
-        let live = apply_as_kapstan(config, &manifest(config)).await?;
-        Ok(attributes(config, &live))
-    }
-
-    async fn delete(
-        &self,
-        _ctx: &DriverContext,
-        recorded: &ResourceState,
-    ) -> Result<(), DriverError> {
-        let client = client_from(&recorded.config)?;
-        let name = recorded.config["name"].as_str().unwrap_or_default();
-        client.delete(&reference(name)).await.map_err(kube_err)?;
-        Ok(())
-    }
-
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
-        config: &Value,
-        _marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        // Server-side apply is idempotent: applying again adopts what an earlier run created.
-        self.create(ctx, config).await.map(Some)
+    fn attributes(config: &Value, live: &Value) -> Value {
+        let live_labels = &live["metadata"]["labels"];
+        let mut attrs = json!({"name": live["metadata"]["name"], "uid": live["metadata"]["uid"]});
+        if config.get("labels").is_some_and(|l| !l.is_null()) {
+            attrs["labels"] = project(&config["labels"], live_labels);
+        }
+        if config.get("annotations").is_some_and(|l| !l.is_null()) {
+            attrs["annotations"] =
+                project(&config["annotations"], &live["metadata"]["annotations"]);
+        }
+        if let Some(ps) = config.get("pod_security").filter(|p| p.is_object()) {
+            let mut live_ps = Map::new();
+            let mut version = None;
+            for mode in ["enforce", "audit", "warn"] {
+                if ps.get(mode).is_some()
+                    && let Some(l) =
+                        live_labels[format!("pod-security.kubernetes.io/{mode}")].as_str()
+                {
+                    live_ps.insert(mode.into(), json!(l));
+                    version = live_labels[format!("pod-security.kubernetes.io/{mode}-version")]
+                        .as_str()
+                        .map(str::to_string);
+                }
+            }
+            if ps.get("version").is_some()
+                && let Some(v) = version
+            {
+                live_ps.insert("version".into(), json!(v));
+            }
+            attrs["pod_security"] = Value::Object(live_ps);
+        }
+        attrs
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kapstan_engine::Driver;
 
     #[test]
     fn pod_security_becomes_labels() {
         let config = json!({"name": "coder", "labels": {"team": "x"}, "pod_security": {"enforce": "restricted", "warn": "restricted"}});
-        let m = manifest(&config);
+        let m = KubernetesNamespace::manifest(&config);
         assert_eq!(
             m["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
             "restricted"

@@ -2,29 +2,39 @@
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
 };
 use rand::RngExt;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// A generated password. Changing any setting generates a new one.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RandomPassword {
+crate::declare::kind! {
+    /// A generated password. Changing any setting generates a new one.
+    pub struct RandomPassword = "random_password";
     /// Number of characters (8 to 256).
-    pub length: Input<u32>,
+    length: Input<u32>, required force_new => "number of characters, 8 to 256";
     /// Include special characters.
     #[serde(default = "yes")]
-    pub special: bool,
+    special: bool, optional force_new => "include special characters";
     /// Characters allowed as specials (default `!#$%&*()-_=+[]{}<>:?`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub override_special: Option<String>,
+    override_special: Option<String>, optional force_new => "the special characters allowed";
     /// Minimum count of digits.
     #[serde(default)]
-    pub min_numeric: u32,
+    min_numeric: u32, optional force_new => "minimum number of digits";
     /// Arbitrary values that force a new password when they change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keepers: Option<Value>,
+    keepers: Option<Value>, optional force_new => "values whose change forces a new password";
+    computed "result" sensitive => "the generated password";
+    /// Attributes of a `random_password`.
+    attributes RandomPasswordAttributes {
+        /// The id.
+        id;
+        /// The generated password (sensitive).
+        result: String = sensitive_output("result"),
+    }
+}
+
+crate::declare::schema_driver! {
+    /// The `random_password` driver.
+    RandomPasswordDriver for RandomPassword
 }
 
 fn yes() -> bool {
@@ -43,60 +53,7 @@ impl Default for RandomPassword {
     }
 }
 
-crate::declare::kind_attributes! {
-    /// Attributes of a `random_password`.
-    RandomPasswordAttributes for RandomPassword = "random_password" {
-        /// The id.
-        id;
-        /// The generated password (sensitive).
-        result: String = sensitive_output("result"),
-    }
-}
-
 const DEFAULT_SPECIAL: &str = "!#$%&*()-_=+[]{}<>:?";
-
-/// The `random_password` driver.
-#[derive(Debug)]
-pub struct RandomPasswordDriver {
-    schema: Schema,
-}
-
-impl RandomPasswordDriver {
-    /// The driver.
-    pub fn new() -> Self {
-        Self {
-            schema: Schema::new(
-                "random_password",
-                vec![
-                    Field::required("length")
-                        .force_new()
-                        .describe("number of characters, 8 to 256"),
-                    Field::optional("special")
-                        .force_new()
-                        .describe("include special characters"),
-                    Field::optional("override_special")
-                        .force_new()
-                        .describe("the special characters allowed"),
-                    Field::optional("min_numeric")
-                        .force_new()
-                        .describe("minimum number of digits"),
-                    Field::optional("keepers")
-                        .force_new()
-                        .describe("values whose change forces a new password"),
-                    Field::computed("result")
-                        .sensitive()
-                        .describe("the generated password"),
-                ],
-            ),
-        }
-    }
-}
-
-impl Default for RandomPasswordDriver {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 fn generate(config: &Value) -> String {
     let length = config["length"].as_u64().unwrap_or(32) as usize;
@@ -134,16 +91,12 @@ impl Driver for RandomPasswordDriver {
 
     fn validate(&self, config: &Value) -> Vec<FieldError> {
         let mut errors = vec![];
-        if let Some(n) = config.get("length").and_then(Value::as_u64)
-            && !(8..=256).contains(&n)
-        {
-            errors.push(FieldError::new(
-                "length",
-                &n.to_string(),
-                "is out of range",
-                "use a length from 8 to 256",
-            ));
-        }
+        errors.extend(crate::declare::out_of_range(
+            config,
+            "length",
+            8..=256,
+            "use a length from 8 to 256",
+        ));
         if let (Some(len), Some(min)) = (
             config.get("length").and_then(Value::as_u64),
             config.get("min_numeric").and_then(Value::as_u64),

@@ -7,38 +7,30 @@ use std::time::Duration;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Schema,
-    async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Imported, Input, Schema, async_trait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// A test object.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TestObject {
+crate::declare::kind! {
+    /// A test object.
+    #[derive(Default)]
+    pub struct TestObject = "kapstan_test_object";
     /// Name; changing it replaces the object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<Input<String>>,
+    name: Option<Input<String>>, optional force_new => "name; changing it replaces the object";
     /// Payload; updated in place.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Input<Value>>,
+    value: Option<Input<Value>>, optional => "payload, updated in place";
     /// Each operation takes this long.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay_ms: Option<u64>,
+    delay_ms: Option<u64>, optional => "duration of each operation";
     /// Declares the object usable by dependents after this long, before the create ends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usable_after_ms: Option<u64>,
+    usable_after_ms: Option<u64>, optional => "usable by dependents after this long";
     /// Operation that fails: `create`, `update`, `delete` or `read`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fail_on: Option<String>,
+    fail_on: Option<String>, optional
+        => "operation that fails: create, update, delete or read";
     /// Directory holding the objects (the "cloud"); without it objects live only in state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store: Option<String>,
-}
-
-crate::declare::kind_attributes! {
+    store: Option<String>, optional force_new => "directory holding the objects";
+    computed "generation" => "incremented by every update";
     /// Attributes of a test object.
-    TestObjectAttributes for TestObject = "kapstan_test_object" {
+    attributes TestObjectAttributes {
         /// The id.
         id;
         /// The payload as applied.
@@ -50,33 +42,7 @@ crate::declare::kind_attributes! {
 
 crate::declare::schema_driver! {
     /// The `kapstan_test_object` driver.
-    TestObjectDriver
-}
-
-impl TestObjectDriver {
-    /// The driver.
-    pub fn new() -> Self {
-        Self {
-            schema: Schema::new(
-                "kapstan_test_object",
-                vec![
-                    Field::optional("name")
-                        .force_new()
-                        .describe("name; changing it replaces the object"),
-                    Field::optional("value").describe("payload, updated in place"),
-                    Field::optional("delay_ms").describe("duration of each operation"),
-                    Field::optional("usable_after_ms")
-                        .describe("usable by dependents after this long"),
-                    Field::optional("fail_on")
-                        .describe("operation that fails: create, update, delete or read"),
-                    Field::optional("store")
-                        .force_new()
-                        .describe("directory holding the objects"),
-                    Field::computed("generation").describe("incremented by every update"),
-                ],
-            ),
-        }
-    }
+    TestObjectDriver for TestObject
 }
 
 fn store_of(config: &Value) -> Option<PathBuf> {

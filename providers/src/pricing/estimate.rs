@@ -249,34 +249,16 @@ pub fn price_resource(
         "scaleway_k8s_pool" => r.pool(),
         "scaleway_rdb_instance" => r.rdb(),
         "scaleway_cockpit_source" => r.cockpit_source(),
-        "scaleway_lb" => r
-            .typed(
-                Section::LbType,
-                "type",
-                None,
-                Component::LoadBalancer,
-                "Load Balancer",
-            )
-            .map(|i| vec![i]),
-        "scaleway_lb_ip" => Ok(vec![r.fixed(
-            table.lb_ip(),
-            Component::FlexibleIp,
-            "Load Balancer flexible IP",
-        )]),
-        "scaleway_vpc_public_gateway" => r
-            .typed(
-                Section::GatewayType,
-                "type",
-                None,
-                Component::PublicGateway,
-                "Public Gateway",
-            )
-            .map(|i| vec![i]),
-        "scaleway_vpc_public_gateway_ip" => Ok(vec![r.fixed(
-            table.gateway_ip(),
-            Component::FlexibleIp,
-            "Public Gateway flexible IP",
-        )]),
+        "scaleway_lb" => r.by_type(Section::LbType, Component::LoadBalancer, "Load Balancer"),
+        "scaleway_lb_ip" => Ok(vec![r.flexible_ip(table.lb_ip(), "Load Balancer")]),
+        "scaleway_vpc_public_gateway" => r.by_type(
+            Section::GatewayType,
+            Component::PublicGateway,
+            "Public Gateway",
+        ),
+        "scaleway_vpc_public_gateway_ip" => {
+            Ok(vec![r.flexible_ip(table.gateway_ip(), "Public Gateway")])
+        }
         _ => Ok(Vec::new()),
     }
 }
@@ -531,6 +513,22 @@ impl Res<'_> {
             }
             Err(reason) => Ok(self.unknown(component, what.to_string(), reason)),
         }
+    }
+
+    /// The one line item of a resource priced by the offer its `type` names (no default).
+    fn by_type(
+        &self,
+        section: Section,
+        component: Component,
+        what: &str,
+    ) -> Result<Vec<LineItem>, PricingError> {
+        self.typed(section, "type", None, component, what)
+            .map(|i| vec![i])
+    }
+
+    /// The flexible IP of `what` (a load balancer, a gateway), at its fixed price.
+    fn flexible_ip(&self, price: &Price, what: &str) -> LineItem {
+        self.fixed(price, Component::FlexibleIp, &format!("{what} flexible IP"))
     }
 
     fn cluster(&self) -> Result<LineItem, PricingError> {

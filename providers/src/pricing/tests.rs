@@ -115,6 +115,11 @@ fn cost(env: &Env, table: &str) -> CostEstimate {
         .unwrap()
 }
 
+/// The costs of dev, staging and prod under `table`.
+fn costs(table: &str) -> [CostEstimate; 3] {
+    [&DEV, &STAGING, &PROD].map(|env| cost(env, table))
+}
+
 fn item(c: &CostEstimate, component: Component) -> &LineItem {
     c.items.iter().find(|i| i.component == component).unwrap()
 }
@@ -125,9 +130,7 @@ fn m(s: &str) -> Money {
 
 #[test]
 fn original_figures_under_2025_09() {
-    let dev = cost(&DEV, "2025-09");
-    let staging = cost(&STAGING, "2025-09");
-    let prod = cost(&PROD, "2025-09");
+    let [dev, staging, prod] = costs("2025-09");
     assert_eq!(dev.monthly, m("53.70"));
     assert_eq!(staging.monthly, m("97.85"));
     assert_eq!(prod.monthly, m("374.50"));
@@ -205,9 +208,7 @@ fn autoscaling_ranges_and_periods() {
 
 #[test]
 fn current_table_figures() {
-    let dev = cost(&DEV, "2026-11");
-    let staging = cost(&STAGING, "2026-11");
-    let prod = cost(&PROD, "2026-11");
+    let [dev, staging, prod] = costs("2026-11");
     // dev: 2×0.091×730 + 0.0156×730 + 0.0124×730 + 2×0.004×730 + 0.0029×730
     assert_eq!(dev.monthly, m("161.257"));
     assert_eq!(dev.monthly.to_cents_string(), "161.26");

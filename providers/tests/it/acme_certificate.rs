@@ -44,6 +44,16 @@ async fn sandbox() -> Sandbox {
     .expect("sandbox starts")
 }
 
+/// The sandbox, a Pebble resolving through it with `nonce_reject` percent of nonces refused,
+/// and an engine keeping its state in a scratch directory.
+async fn started(nonce_reject: u32) -> (Sandbox, Pebble, tempfile::TempDir, Engine) {
+    let sb = sandbox().await;
+    let pb = pebble(sb.dns_addr(), nonce_reject);
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(sb.url(), dir.path());
+    (sb, pb, dir, e)
+}
+
 fn engine(api: &str, dir: &Path) -> Engine {
     let provider = common::provider(api, "http://127.0.0.1:9");
     let mut registry = common::registry(provider.clone());
@@ -51,18 +61,14 @@ fn engine(api: &str, dir: &Path) -> Engine {
     steps::engine_with(registry, dir)
 }
 
-fn certificate(
-    sb: &Sandbox,
-    directory: &str,
-    ca: &str,
-    zone: &str,
-    names: &[&str],
-) -> AcmeCertificate {
+/// A certificate for `names` in `zone`, issued by `pb`, its challenges checked on the
+/// sandbox's name servers.
+fn certificate(sb: &Sandbox, pb: &Pebble, zone: &str, names: &[&str]) -> AcmeCertificate {
     AcmeCertificate {
         dns_zone: zone.into(),
         names: names.iter().map(|n| (*n).into()).collect(),
-        directory: Some(directory.into()),
-        ca_bundle: Some(ca.into()),
+        directory: Some(pb.directory.clone()),
+        ca_bundle: Some(pb.tls_ca.clone()),
         dns_servers: vec![sb.dns_addr().to_string()],
         propagation_timeout: Some(30),
         ..Default::default()
@@ -86,6 +92,24 @@ async fn plan(engine: &Engine, spec: &StackSpec) -> Result<Plan, String> {
         )
         .await
         .map_err(|e| format!("{e:?}"))
+}
+
+/// Applies `spec`, which fails once with a message holding each of `wants`.
+async fn assert_fails(engine: &Engine, spec: &StackSpec, wants: &[&str]) {
+    let failures = apply(engine, spec).await;
+    assert!(
+        failures.len() == 1 && wants.iter().all(|w| failures[0].contains(w)),
+        "{failures:?}"
+    );
+}
+
+/// No certificate is recorded.
+async fn assert_no_certificate(engine: &Engine) {
+    assert!(
+        attributes(engine)
+            .await
+            .is_none_or(|a| a.get("certificate_pem").is_none())
+    );
 }
 
 /// Applies and returns the failures' messages (empty on success).
@@ -147,18 +171,9 @@ const NAMES: &[&str] = &["coder.example.test", "*.coder.example.test"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issues_once_renews_when_due_and_leaves_no_challenge_record() {
-    let sb = sandbox().await;
     // Random nonce rejections on: the client must retry `badNonce` (RFC 8555 §6.5).
-    let pb = pebble(sb.dns_addr(), 5);
-    let dir = tempfile::tempdir().unwrap();
-    let e = engine(sb.url(), dir.path());
-    let spec = stack(certificate(
-        &sb,
-        &pb.directory,
-        &pb.tls_ca,
-        "example.test",
-        NAMES,
-    ));
+    let (sb, pb, dir, e) = started(5).await;
+    let spec = stack(certificate(&sb, &pb, "example.test", NAMES));
 
     let p = plan(&e, &spec).await.unwrap();
     assert_eq!(p.changes[0].action, Action::Create);
@@ -206,7 +221,7 @@ async fn issues_once_renews_when_due_and_leaves_no_challenge_record() {
     let first = attrs["sha256"].clone();
 
     // Due (renew_before beyond Pebble's validity): an update that says why.
-    let mut cert = certificate(&sb, &pb.directory, &pb.tls_ca, "example.test", NAMES);
+    let mut cert = certificate(&sb, &pb, "example.test", NAMES);
     cert.renew_before = Some(3650);
     let due = stack(cert);
     let p = plan(&e, &due).await.unwrap();
@@ -256,16 +271,12 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_clear_and_leave_nothing_behind() {
-    let sb = sandbox().await;
-    let pb = pebble(sb.dns_addr(), 0);
-    let dir = tempfile::tempdir().unwrap();
-    let e = engine(sb.url(), dir.path());
+    let (sb, pb, _dir, e) = started(0).await;
 
     // Invalid names: refused before any call.
     let bad = stack(certificate(
         &sb,
-        &pb.directory,
-        &pb.tls_ca,
+        &pb,
         "example.test",
         &["coder.other.test", "*.*.coder.example.test"],
     ));
@@ -280,92 +291,67 @@ async fn failures_are_clear_and_leave_nothing_behind() {
     );
 
     // ACME server unreachable.
-    let down = stack(certificate(
-        &sb,
-        &format!("https://127.0.0.1:{}/dir", free_port()),
-        &pb.tls_ca,
-        "example.test",
-        NAMES,
-    ));
-    let failures = apply(&e, &down).await;
-    assert!(
-        failures.len() == 1
-            && failures[0].contains("127.0.0.1")
-            && failures[0].contains("directory"),
-        "{failures:?}"
-    );
-    assert!(
-        attributes(&e)
-            .await
-            .is_none_or(|a| a.get("certificate_pem").is_none())
-    );
+    let mut down = certificate(&sb, &pb, "example.test", NAMES);
+    down.directory = Some(format!("https://127.0.0.1:{}/dir", free_port()));
+    let down = stack(down);
+    assert_fails(&e, &down, &["127.0.0.1", "directory"]).await;
+    assert_no_certificate(&e).await;
 
     // Zone not in the project.
     let missing = stack(certificate(
         &sb,
-        &pb.directory,
-        &pb.tls_ca,
+        &pb,
         "nothere.test",
         &["coder.nothere.test"],
     ));
-    let failures = apply(&e, &missing).await;
-    assert!(
-        failures.len() == 1
-            && failures[0].contains("nothere.test is not in the Scaleway project")
-            && failures[0].contains("--tls external"),
-        "{failures:?}"
-    );
+    assert_fails(
+        &e,
+        &missing,
+        &[
+            "nothere.test is not in the Scaleway project",
+            "--tls external",
+        ],
+    )
+    .await;
 
     // A challenge the server cannot validate: this Pebble resolves through a dead DNS server.
     let blind = pebble(format!("127.0.0.1:{}", free_port()).parse().unwrap(), 0);
-    let failing = stack(certificate(
-        &sb,
-        &blind.directory,
-        &blind.tls_ca,
-        "example.test",
-        NAMES,
-    ));
-    let failures = apply(&e, &failing).await;
-    assert!(
-        failures.len() == 1
-            && failures[0].contains("could not validate the dns-01 challenge")
-            && failures[0].contains("Error retrieving TXT records"),
-        "{failures:?}"
-    );
+    let failing = stack(certificate(&sb, &blind, "example.test", NAMES));
+    assert_fails(
+        &e,
+        &failing,
+        &[
+            "could not validate the dns-01 challenge",
+            "Error retrieving TXT records",
+        ],
+    )
+    .await;
     assert!(
         txt_records(&sb, "example.test").await.is_empty(),
         "no TXT left"
     );
-    assert!(
-        attributes(&e)
-            .await
-            .is_none_or(|a| a.get("certificate_pem").is_none())
-    );
+    assert_no_certificate(&e).await;
 
     // The propagation wait: name servers that never serve the record fail by the deadline.
-    let mut unseen = certificate(&sb, &pb.directory, &pb.tls_ca, "example.test", NAMES);
+    let mut unseen = certificate(&sb, &pb, "example.test", NAMES);
     unseen.dns_servers = vec![format!("127.0.0.1:{}", free_port())];
     unseen.propagation_timeout = Some(2);
-    let failures = apply(&e, &stack(unseen)).await;
-    assert!(
-        failures.len() == 1
-            && failures[0].contains("still does not serve the ACME challenge TXT record")
-            && failures[0].contains("_acme-challenge.coder.example.test"),
-        "{failures:?}"
-    );
+    assert_fails(
+        &e,
+        &stack(unseen),
+        &[
+            "still does not serve the ACME challenge TXT record",
+            "_acme-challenge.coder.example.test",
+        ],
+    )
+    .await;
     assert!(
         txt_records(&sb, "example.test").await.is_empty(),
         "no TXT left"
     );
 
     // After all that, the working configuration issues.
-    let good = stack(certificate(
-        &sb,
-        &pb.directory,
-        &pb.tls_ca,
-        "example.test",
-        NAMES,
-    ));
+    let good = stack(certificate(&sb, &pb, "example.test", NAMES));
     assert!(apply(&e, &good).await.is_empty());
     assert!(attributes(&e).await.unwrap()["certificate_pem"].is_string());
 }

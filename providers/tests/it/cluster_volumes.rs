@@ -119,12 +119,12 @@ async fn a_cluster_with_a_csi_volume_is_not_deleted_until_its_claim_is_gone() {
     assert!(doc.resources.contains_key("network"), "its network stays");
 
     // Once the claim is deleted the driver deletes the volume, and the cluster may go.
-    kube.delete(&ObjectRef {
-        api_version: "v1".into(),
-        kind: "PersistentVolumeClaim".into(),
-        namespace: Some("default".into()),
-        name: "data".into(),
-    })
+    kube.delete(&ObjectRef::new(
+        "v1",
+        "PersistentVolumeClaim",
+        Some("default"),
+        "data",
+    ))
     .await
     .unwrap();
     let report = run(&e, &cluster_stack(true), PlanMode::Destroy).await;

@@ -32,16 +32,10 @@ fn kapstan_values() -> Value {
     let values = CoderValues {
         access_url: "https://coder.example.com".into(),
         wildcard_access_url: Some("*.coder.example.com".into()),
-        database_url: SecretKeyRef {
-            name: "coder-db-url".into(),
-            key: "url".into(),
-        },
+        database_url: SecretKeyRef::new("coder-db-url", "url"),
         github: Some(GithubOAuth {
             client_id: "gh-client".into(),
-            client_secret: SecretKeyRef {
-                name: "coder-github".into(),
-                key: "client-secret".into(),
-            },
+            client_secret: SecretKeyRef::new("coder-github", "client-secret"),
             allow_signups: true,
             allow_everyone: false,
             allowed_orgs: vec!["example".into()],

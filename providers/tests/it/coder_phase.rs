@@ -68,14 +68,7 @@ async fn sandbox_cluster(options: SandboxOptions) -> Env {
     )
     .await;
     let lb_id = lb["id"].as_str().unwrap().to_string();
-    let ep: Value = http
-        .get(format!("{base}/sandbox/v1/lb-endpoints/fr-par-1/{lb_id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ep = json_of(http.get(format!("{base}/sandbox/v1/lb-endpoints/fr-par-1/{lb_id}"))).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("kubeconfig"), &cluster.kubeconfig).unwrap();
     Env {
@@ -105,6 +98,17 @@ impl Env {
             String::from_utf8_lossy(&out.stdout).to_string(),
             String::from_utf8_lossy(&out.stderr).to_string(),
         )
+    }
+
+    /// Applies the phase with the templates `docker` and `kubernetes`: the engine's state
+    /// directory, the engine and the two templates' directories.
+    async fn applied(&self) -> (tempfile::TempDir, Engine, PathBuf, PathBuf) {
+        let t1 = self.template_dir("docker", "resource \"null_resource\" \"a\" {}\n");
+        let t2 = self.template_dir("kubernetes", "resource \"null_resource\" \"b\" {}\n");
+        let state = tempfile::tempdir().unwrap();
+        let engine = engine(state.path());
+        apply_ok(&engine, &self.stack(&t1, &t2), PlanMode::Normal).await;
+        (state, engine, t1, t2)
     }
 
     fn template_dir(&self, name: &str, body: &str) -> PathBuf {
@@ -161,10 +165,7 @@ impl Env {
         let values = CoderValues {
             access_url: self.coder_url.clone().into(),
             wildcard_access_url: Some("*.coder.example.com".into()),
-            database_url: SecretKeyRef {
-                name: db.name().into(),
-                key: "url".into(),
-            },
+            database_url: SecretKeyRef::new(db.name(), "url"),
             load_balancer_id: Some(self.lb.clone().into()),
             ..Default::default()
         };
@@ -237,6 +238,15 @@ async fn assert_healthy(url: &str) {
     assert_eq!(health.status().as_u16(), 200, "{url}/healthz");
 }
 
+/// The error of creating `config` at `address` with `driver`, as text.
+async fn create_error(driver: &dyn Driver, address: &str, config: &Value) -> String {
+    driver
+        .create(&DriverContext::detached("t", address), config)
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
 fn engine(dir: &Path) -> Engine {
     steps::engine_with(crate::support::registry_with_tools_helm(), dir)
 }
@@ -274,24 +284,21 @@ fn real_tools_see_the_release(e: &Env) {
     );
 
     // The real helm sees the release.
-    let (ok, out, err) = e.run("helm", &["list", "-n", "coder"]);
-    assert!(ok, "helm list failed: {err}");
-    assert!(
-        out.contains("coder-2.21.1") && out.contains("deployed"),
-        "{out}"
-    );
-    let (ok, out, err) = e.run("helm", &["status", "coder", "-n", "coder"]);
-    assert!(ok, "helm status failed: {err}");
-    assert!(
-        out.contains("STATUS: deployed") && out.contains("REVISION: 1"),
-        "{out}"
-    );
-    let (ok, out, err) = e.run("helm", &["history", "coder", "-n", "coder"]);
-    assert!(ok, "helm history failed: {err}");
-    assert!(
-        out.contains("coder-2.21.1") && out.contains("Install complete"),
-        "{out}"
-    );
+    for (args, wants) in [
+        (&["list", "-n", "coder"][..], ["coder-2.21.1", "deployed"]),
+        (
+            &["status", "coder", "-n", "coder"],
+            ["STATUS: deployed", "REVISION: 1"],
+        ),
+        (
+            &["history", "coder", "-n", "coder"],
+            ["coder-2.21.1", "Install complete"],
+        ),
+    ] {
+        let (ok, out, err) = e.run("helm", args);
+        assert!(ok, "helm {} failed: {err}", args[0]);
+        assert!(wants.iter().all(|w| out.contains(w)), "{out}");
+    }
 }
 
 /// A template without Terraform files: Coder's build fails and its error is reported, without
@@ -317,11 +324,7 @@ async fn empty_template_reports_coders_build_error(e: &Env, engine: &Engine) {
             .any(|p| p.problem.contains("no Terraform file")),
         "{problems:?}"
     );
-    let err = driver
-        .create(&DriverContext::detached("t", "tpl"), &bad)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = create_error(&driver, "tpl", &bad).await;
     assert!(
         err.contains("failed") && err.contains("no Terraform files"),
         "{err}"
@@ -332,13 +335,8 @@ async fn empty_template_reports_coders_build_error(e: &Env, engine: &Engine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
     let e = env().await;
-    let t1 = e.template_dir("docker", "resource \"null_resource\" \"a\" {}\n");
-    let t2 = e.template_dir("kubernetes", "resource \"null_resource\" \"b\" {}\n");
-    let state = tempfile::tempdir().unwrap();
-    let engine = engine(state.path());
-
+    let (_state, engine, t1, t2) = e.applied().await;
     let spec = e.stack(&t1, &t2);
-    apply_ok(&engine, &spec, PlanMode::Normal).await;
 
     // Coder answers at the access URL, with its first user.
     let http = reqwest::Client::new();
@@ -385,14 +383,7 @@ async fn coder_phase_applies_noops_updates_one_template_and_destroys() {
     assert!(ok && !out.contains("coder-2.21.1"), "{out}");
     let (ok, _, err) = e.run("kubectl", &["get", "namespace", "coder"]);
     assert!(!ok && err.contains("NotFound"), "{err}");
-    let all: Value = http
-        .get(format!("{}/sandbox/v1/resources", e.sandbox.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all = json_of(http.get(format!("{}/sandbox/v1/resources", e.sandbox.url()))).await;
     let left: Vec<String> = all["resources"]["kube.object"]
         .as_array()
         .unwrap()
@@ -439,12 +430,8 @@ async fn coder_phase_runs_the_official_coder_chart() {
             && index.contains("coder-2.21.1.tgz"),
         "the repository does not serve the official chart:\n{index}"
     );
-    let t1 = e.template_dir("docker", "resource \"null_resource\" \"a\" {}\n");
-    let t2 = e.template_dir("kubernetes", "resource \"null_resource\" \"b\" {}\n");
-    let state = tempfile::tempdir().unwrap();
-    let engine = engine(state.path());
+    let (_state, engine, t1, t2) = e.applied().await;
     let spec = e.stack(&t1, &t2);
-    apply_ok(&engine, &spec, PlanMode::Normal).await;
 
     // What the official chart renders, as the real kubectl sees it.
     let (ok, out, err) = e.run(
@@ -526,12 +513,8 @@ async fn a_chart_that_fails_to_render_shows_helms_message() {
     )
     .unwrap();
     let config = json!({"kubeconfig": e.kubeconfig, "name": "broken", "namespace": "default", "chart": chart.display().to_string()});
-    let err = HelmReleaseDriver::new()
-        .with_helm(Some(tool("helm")))
-        .create(&DriverContext::detached("t", "broken"), &config)
-        .await
-        .unwrap_err()
-        .to_string();
+    let helm = HelmReleaseDriver::new().with_helm(Some(tool("helm")));
+    let err = create_error(&helm, "broken", &config).await;
     assert!(
         err.contains("helm template failed") && err.contains("nope"),
         "{err}"
@@ -544,11 +527,7 @@ async fn a_chart_that_fails_to_render_shows_helms_message() {
 async fn coder_unreachable_times_out_with_a_clear_error() {
     let config = json!({"url": "http://127.0.0.1:9", "email": "a@example.com", "username": "admin",
         "password": "correct-horse-battery", "timeout_seconds": 1});
-    let err = CoderFirstUserDriver::new()
-        .create(&DriverContext::detached("t", "admin"), &config)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = create_error(&CoderFirstUserDriver::new(), "admin", &config).await;
     assert!(
         err.contains("timed out after 1s") && err.contains("Coder at http://127.0.0.1:9"),
         "{err}"
@@ -625,6 +604,20 @@ async fn coder_db(sandbox: &Sandbox) -> Value {
     all["resources"]["coder.instance"][0]["object"].clone()
 }
 
+/// The error of a push that fails without waiting out its deadline.
+async fn fails_at_once(
+    driver: &CoderTemplateDriver,
+    ctx: &DriverContext,
+    config: &Value,
+) -> kapstan_engine::DriverError {
+    let err = driver.create(ctx, config).await.unwrap_err();
+    assert!(
+        !matches!(err, kapstan_engine::DriverError::Timeout { .. }),
+        "{err}"
+    );
+    err
+}
+
 fn template_config(url: &str, name: &str, dir: &Path) -> Value {
     let hash = kapstan_providers::coder::archive_dir(dir).unwrap().sha256;
     json!({"url": url, "email": "admin@example.com", "password": OWNER_PASSWORD, "name": name,
@@ -682,16 +675,18 @@ async fn api(
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
+/// The JSON answer to `request`.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 async fn owner_token(url: &str) -> String {
-    let v: Value = reqwest::Client::new()
-        .post(format!("{url}/api/v2/users/login"))
-        .json(&json!({"email": "admin@example.com", "password": OWNER_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = json_of(
+        reqwest::Client::new()
+            .post(format!("{url}/api/v2/users/login"))
+            .json(&json!({"email": "admin@example.com", "password": OWNER_PASSWORD})),
+    )
+    .await;
     v["session_token"].as_str().unwrap().to_string()
 }
 
@@ -822,14 +817,7 @@ async fn build_failures_quote_the_log_and_stuck_jobs_fail_fast() {
     );
     assert!(!err.contains(OWNER_PASSWORD), "{err}");
     let unknown = tf_dir(dir.path(), "lost", "# kapstan-sandbox: status=unknown\n");
-    let err = driver
-        .create(&ctx, &template_config(&url, "lost", &unknown))
-        .await
-        .unwrap_err();
-    assert!(
-        !matches!(err, kapstan_engine::DriverError::Timeout { .. }),
-        "{err}"
-    );
+    let err = fails_at_once(&driver, &ctx, &template_config(&url, "lost", &unknown)).await;
     assert!(err.to_string().contains("\"unknown\""), "{err}");
 
     let (_sandbox, url) = coder_only(
@@ -841,14 +829,7 @@ async fn build_failures_quote_the_log_and_stuck_jobs_fail_fast() {
     )
     .await;
     let ok = tf_dir(dir.path(), "ok", "resource \"null_resource\" \"a\" {}\n");
-    let err = driver
-        .create(&ctx, &template_config(&url, "ok", &ok))
-        .await
-        .unwrap_err();
-    assert!(
-        !matches!(err, kapstan_engine::DriverError::Timeout { .. }),
-        "{err}"
-    );
+    let err = fails_at_once(&driver, &ctx, &template_config(&url, "ok", &ok)).await;
     assert!(
         err.to_string().contains("matched_provisioners.count = 0"),
         "{err}"
@@ -945,9 +926,8 @@ async fn names_and_passwords_coder_refuses_are_reported_before_any_call() {
             .all(|p| !p.to_string().contains("password1"))
     );
     // A weak password that only becomes known at apply is refused before Coder is called.
-    let err = CoderFirstUserDriver::new()
-        .create(&DriverContext::detached("t", "admin"), &json!({"url": "http://127.0.0.1:9", "email": "a@example.com", "username": "admin", "password": "password1", "timeout_seconds": 1}))
-        .await.unwrap_err().to_string();
+    let weak = json!({"url": "http://127.0.0.1:9", "email": "a@example.com", "username": "admin", "password": "password1", "timeout_seconds": 1});
+    let err = create_error(&CoderFirstUserDriver::new(), "admin", &weak).await;
     assert!(
         err.contains("too weak") && err.contains("nothing was sent"),
         "{err}"
@@ -976,6 +956,8 @@ async fn deleting_a_template_with_workspaces_fails_first_unless_told_to_delete_t
         .await;
         assert_eq!(s, 201, "{w}");
     }
+    let path = format!("/templates/{}", created.id);
+    let template_status = || api(&url, &token, "GET", &path, None);
     let recorded = |config: &Value| kapstan_engine::state::ResourceState {
         config: config.clone(),
         attributes: created.attributes.clone(),
@@ -991,27 +973,13 @@ async fn deleting_a_template_with_workspaces_fails_first_unless_told_to_delete_t
         "{err}"
     );
     assert!(err.contains("delete_workspaces"), "{err}");
-    let (s, _) = api(
-        &url,
-        &token,
-        "GET",
-        &format!("/templates/{}", created.id),
-        None,
-    )
-    .await;
+    let (s, _) = template_status().await;
     assert_eq!(s, 200, "nothing was deleted");
     let (_, list) = api(&url, &token, "GET", "/workspaces?q=template:docker", None).await;
     assert_eq!(list["count"], 2);
     let mut forced = config.clone();
     forced["delete_workspaces"] = json!(true);
     driver.delete(&ctx, &recorded(&forced)).await.unwrap();
-    let (s, _) = api(
-        &url,
-        &token,
-        "GET",
-        &format!("/templates/{}", created.id),
-        None,
-    )
-    .await;
+    let (s, _) = template_status().await;
     assert_eq!(s, 404);
 }

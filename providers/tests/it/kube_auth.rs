@@ -82,12 +82,12 @@ async fn an_exec_credential_plugin_authenticates_to_the_sandbox_cluster() {
         .unwrap()
         .with_retry_deadline(Duration::ZERO);
     let err = client
-        .get(&ObjectRef {
-            api_version: "v1".into(),
-            kind: "ConfigMap".into(),
-            namespace: Some("default".into()),
-            name: "from-exec".into(),
-        })
+        .get(&ObjectRef::new(
+            "v1",
+            "ConfigMap",
+            Some("default"),
+            "from-exec",
+        ))
         .await
         .unwrap_err();
     assert!(

@@ -173,6 +173,16 @@ async fn sandbox_at(faults: &str, speed: f64) -> Sandbox {
     .expect("sandbox starts")
 }
 
+/// A sandbox with `faults`, a fake S3 (its URL and buckets) and an engine on both, keeping its
+/// state in a scratch directory.
+async fn started(faults: &str) -> (Sandbox, String, Buckets, tempfile::TempDir, Engine) {
+    let sb = sandbox(faults).await;
+    let (s3, buckets) = fake_s3().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(sb.url(), &s3, dir.path());
+    (sb, s3, buckets, dir, e)
+}
+
 fn engine(api: &str, s3: &str, dir: &std::path::Path) -> Engine {
     steps::engine_with(common::registry(common::provider(api, s3)), dir)
 }
@@ -347,10 +357,7 @@ async fn import_plans_only_real_differences(e: &Engine, sandbox_url: &str, s3: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_kind_lifecycle_create_noop_update_replace_destroy() {
-    let sb = sandbox("").await;
-    let (s3, buckets) = fake_s3().await;
-    let dir = tempfile::tempdir().unwrap();
-    let e = engine(sb.url(), &s3, dir.path());
+    let (sb, s3, buckets, _dir, e) = started("").await;
     let base = Knobs::default();
 
     let t = Instant::now();
@@ -455,10 +462,7 @@ async fn every_kind_lifecycle_create_noop_update_replace_destroy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn converges_under_injected_faults_with_one_object_per_resource() {
-    let sb = sandbox("429=0.1,503=0.05,409=0.05,lost=0.05").await;
-    let (s3, buckets) = fake_s3().await;
-    let dir = tempfile::tempdir().unwrap();
-    let e = engine(sb.url(), &s3, dir.path());
+    let (sb, _, buckets, _dir, e) = started("429=0.1,503=0.05,409=0.05,lost=0.05").await;
     let spec = common::stack(&Knobs::default());
     let t = Instant::now();
     let applies = converge(&e, &spec, 12).await;
@@ -485,10 +489,7 @@ async fn converges_under_injected_faults_with_one_object_per_resource() {
 async fn apply_and_destroy_ride_out_long_rate_limit_windows() {
     // Each drawn 429 closes the limiter for 2.5 s: longer than the client's whole retry budget
     // for other failures (10 retries capped at 200 ms), so only waiting out the window works.
-    let sb = sandbox("429=0.02,429-window=2500ms").await;
-    let (s3, buckets) = fake_s3().await;
-    let dir = tempfile::tempdir().unwrap();
-    let e = engine(sb.url(), &s3, dir.path());
+    let (sb, _, buckets, _dir, e) = started("429=0.02,429-window=2500ms").await;
     let spec = common::stack(&Knobs::default());
     apply_ok(&e, &spec, PlanMode::Normal).await;
     assert_matches_state(&e, sb.url(), &buckets).await;
@@ -587,28 +588,22 @@ async fn bad_input_is_rejected_before_any_api_call() {
     ));
     cases.push((
         "zone outside region",
-        {
-            let mut s = edit("pool", "zone", json!("nl-ams-1"));
-            s.resources
-                .iter_mut()
-                .find(|r| r.address == "pool")
-                .unwrap()
-                .config["region"] = json!("fr-par");
-            s
-        },
+        edited(
+            edit("pool", "zone", json!("nl-ams-1")),
+            "pool",
+            "region",
+            json!("fr-par"),
+        ),
         "is not in region fr-par",
     ));
     cases.push((
         "min_size > max_size",
-        {
-            let mut s = edit("pool", "min_size", json!(3));
-            s.resources
-                .iter_mut()
-                .find(|r| r.address == "pool")
-                .unwrap()
-                .config["max_size"] = json!(2);
-            s
-        },
+        edited(
+            edit("pool", "min_size", json!(3)),
+            "pool",
+            "max_size",
+            json!(2),
+        ),
         "larger than max_size",
     ));
     cases.push((

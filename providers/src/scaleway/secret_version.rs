@@ -192,6 +192,9 @@ struct Access {
     data: String,
 }
 
+/// A check of one field: its key, the test its value must pass, the problem and the fix.
+type Rule = (&'static str, fn(&str) -> bool, &'static str, &'static str);
+
 /// What a read found.
 enum Lookup {
     Found(SecretRead),
@@ -345,8 +348,7 @@ impl Driver for SecretVersionDriver {
 
     fn validate(&self, config: &Value) -> Vec<FieldError> {
         validate_with(&self.p, &self.schema, config, |config, e| {
-            // Each field and the test its value must pass.
-            let rules: [(&str, fn(&str) -> bool, &str, &str); 3] = [
+            let rules: [Rule; 3] = [
                 (
                     "secret_name",
                     |n| !n.is_empty() && !n.contains('/'),

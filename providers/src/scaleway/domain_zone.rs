@@ -6,56 +6,66 @@
 //! Scaleway serves it; until then the zone is missing from the project or not `active`, and
 //! this kind fails before changing anything, naming the zone and the two ways out.
 
-use std::sync::Arc;
-
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Resource,
-    Schema, async_trait,
-};
-use serde::{Deserialize, Serialize};
+use kapstan_engine::{DriverError, FieldError, Input, Schema, async_trait};
 use serde_json::{Value, json};
 
-use super::client::Client;
 use super::client::wire::domain::{CreateDnsZoneRequest, DnsZone, DnsZoneStatus};
+use super::client::{Client, Error as ApiErr};
 use super::dns_name;
-use super::provider::{
-    ScalewayProvider, api, attributes, config_from, marker_id, post_or_adopt, string,
-};
+use super::kind::{Kind, Op, Place, delete_declared, kind};
+use super::provider::{ScalewayProvider, api, config_from, string};
 
 /// Scaleway's name servers a domain is delegated to.
 pub const SCALEWAY_NAME_SERVERS: [&str; 2] = ["ns0.dom.scw.cloud", "ns1.dom.scw.cloud"];
 
-/// A DNS zone.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct DomainZone {
-    /// The registered domain `D` (e.g. `example.com`). Changing it replaces the resource.
-    pub domain: Input<String>,
-    /// The sub-zone label(s) `S` for the zone `S.D`; empty (the default) for `D` itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subdomain: Option<String>,
-    /// Create the sub-zone `S.D` when it does not exist (the project must serve `D`); without
-    /// it a missing zone is an error.
+kind! {
+    /// A DNS zone.
+    pub struct DomainZone = "scaleway_domain_zone"
+        (DomainZoneKind, DomainZoneAttributes, DomainZoneDriver);
+    wire LiveZone as z, id z.zone.name();
+    /// the registered domain D, e.g. example.com
+    domain: Input<String>, required force_new => z.zone.domain;
+    /// sub-zone label(s) S for the zone S.D; empty for D itself
+    subdomain: Option<String>, optional force_new => z.zone.subdomain;
+    /// create the sub-zone S.D when missing (the project must serve D); otherwise a missing
+    /// zone is an error
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub create_subzone: bool,
-    /// Project (default: the credentials' project). Changing it replaces the resource.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+    create_subzone: bool, optional;
+    project_id => z.zone.project_id;
+    /// full zone name, S.D or D
+    name: String, computed => z.zone.name();
+    /// zone status; active when Scaleway serves it
+    status: String, computed => z.zone.status.to_string();
+    /// name servers serving the zone
+    ns: Vec<String>, computed => z.zone.ns;
+    /// whether kapstan created the zone (only then does destroying the resource delete it)
+    created_by_kapstan: bool, computed => z.created;
 }
 
-attributes! {
-    /// Attributes of a `scaleway_domain_zone`.
-    DomainZoneAttributes {
-        /// The full zone name (`S.D` or `D`), what records name as their `dns_zone`.
-        name: String = "name",
-        /// The zone's status (`active` when Scaleway serves it).
-        status: String = "status",
+/// A zone and whether kapstan created it (which only kapstan's record knows).
+#[derive(Debug, Clone)]
+pub struct LiveZone {
+    zone: DnsZone,
+    created: bool,
+}
+
+/// The project a zone is looked up in: the place of a `scaleway_domain_zone` (the Domains
+/// and DNS API is global; zones are found by name within a project).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsProject(String);
+
+impl Place for DnsProject {
+    const KEY: Option<&'static str> = Some("project_id");
+    fn of_config(p: &ScalewayProvider, config: &Value) -> Result<Self, DriverError> {
+        p.project_of(config).map(Self)
     }
-}
-
-impl Resource for DomainZone {
-    const KIND: &'static str = "scaleway_domain_zone";
-    type Attributes = DomainZoneAttributes;
+    fn parse(s: &str) -> Result<Self, DriverError> {
+        Ok(Self(s.to_string()))
+    }
+    fn default_of(client: &Client) -> Self {
+        Self(client.project_id().to_string())
+    }
 }
 
 /// Why a zone cannot be used, before any change is made.
@@ -158,45 +168,6 @@ fn active(z: DnsZone) -> Result<DnsZone, ZoneCheckError> {
     })
 }
 
-/// The `scaleway_domain_zone` driver.
-#[derive(Debug)]
-pub struct DomainZoneDriver {
-    p: Arc<ScalewayProvider>,
-    schema: Schema,
-}
-
-impl DomainZoneDriver {
-    /// The driver.
-    pub fn new(p: Arc<ScalewayProvider>) -> Self {
-        Self {
-            p,
-            schema: Schema::new(
-                "scaleway_domain_zone",
-                vec![
-                    Field::required("domain")
-                        .force_new()
-                        .describe("the registered domain D, e.g. example.com"),
-                    Field::optional("subdomain")
-                        .force_new()
-                        .describe("sub-zone label(s) S for the zone S.D; empty for D itself"),
-                    Field::optional("create_subzone").describe(
-                        "create the sub-zone S.D when missing (the project must serve D); otherwise a missing zone is an error",
-                    ),
-                    Field::optional_computed("project_id")
-                        .force_new()
-                        .describe("project; default: the credentials' project"),
-                    Field::computed("name").describe("full zone name, S.D or D"),
-                    Field::computed("status").describe("zone status; active when Scaleway serves it"),
-                    Field::computed("ns").describe("name servers serving the zone"),
-                    Field::computed("created_by_kapstan").describe(
-                        "whether kapstan created the zone (only then does destroying the resource delete it)",
-                    ),
-                ],
-            ),
-        }
-    }
-}
-
 fn zone_name_of(config: &Value) -> Option<String> {
     let domain = string(config, "domain")?;
     Some(
@@ -207,46 +178,35 @@ fn zone_name_of(config: &Value) -> Option<String> {
     )
 }
 
-fn attrs(z: &DnsZone, config: &Value, created: bool) -> Value {
-    let mut a = json!({
-        "domain": z.domain,
-        "project_id": z.project_id,
-        "name": z.name(),
-        "status": z.status.to_string(),
-        "ns": z.ns,
-        "created_by_kapstan": created,
-    });
-    if !z.subdomain.is_empty() || config.get("subdomain").is_some() {
-        a["subdomain"] = json!(z.subdomain);
-    }
-    if let Some(c) = config.get("create_subzone") {
-        a["create_subzone"] = c.clone();
-    }
-    a
-}
-
-fn created_flag(rec: &ResourceState) -> bool {
-    rec.attributes
+fn created_flag(known: &Value) -> bool {
+    known
         .get("created_by_kapstan")
         .and_then(Value::as_bool)
         .unwrap_or(false)
 }
 
-#[async_trait]
-impl Driver for DomainZoneDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
+/// What a create does: adopt the zone the project serves already, or create the sub-zone.
+#[derive(Debug)]
+pub enum ZoneRequest {
+    /// The zone exists and is active.
+    Adopt(DnsZone),
+    /// The sub-zone to create (its parent checked).
+    Create(CreateDnsZoneRequest),
+}
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
+#[async_trait]
+impl Kind for DomainZoneKind {
+    type Place = DnsProject;
+    type Request = ZoneRequest;
+
+    fn validate(config: &Value, e: &mut Vec<FieldError>) {
         if let Some(d) = config.get("domain").and_then(Value::as_str) {
-            dns_name::check_domain("domain", d, &mut e);
+            dns_name::check_domain("domain", d, e);
         }
         if let Some(s) = config.get("subdomain").and_then(Value::as_str)
             && !s.is_empty()
         {
-            dns_name::check_relative("subdomain", s, None, &mut e);
+            dns_name::check_relative("subdomain", s, None, e);
             if s.contains('*') {
                 e.push(FieldError::new(
                     "subdomain",
@@ -269,147 +229,141 @@ impl Driver for DomainZoneDriver {
                 "set subdomain, or remove create_subzone and delegate the domain to Scaleway",
             ));
         }
-        e
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let client = self.p.client()?;
-        let name = rec.id.clone().unwrap_or_default();
-        let project = self.p.project_of(&rec.config)?;
-        let z = client
-            .domain()
-            .find_zone(&name, Some(&project))
-            .await
-            .map_err(api)?;
-        Ok(z.map(|z| attrs(&z, &rec.config, created_flag(rec))))
+    /// Only kapstan's record knows whether it created the zone: keep it.
+    fn checkpoint(z: &LiveZone) -> Value {
+        json!({"id": z.zone.name(), "created_by_kapstan": z.created})
     }
 
-    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let project = self.p.project_of(config)?;
+    fn recall(z: LiveZone, known: &Value) -> LiveZone {
+        LiveZone {
+            created: created_flag(known),
+            ..z
+        }
+    }
+
+    /// `subdomain` only when the zone has one or the config names it; `create_subzone` as
+    /// declared (it changes nothing at Scaleway).
+    fn shape(attributes: &mut Value, config: &Value) {
+        let Some(a) = attributes.as_object_mut() else {
+            return;
+        };
+        if a.get("subdomain").and_then(Value::as_str) == Some("")
+            && config.get("subdomain").is_none()
+        {
+            a.remove("subdomain");
+        }
+        if let Some(c) = config.get("create_subzone") {
+            a.insert("create_subzone".into(), c.clone());
+        }
+    }
+
+    fn imported_config(schema: &Schema, attributes: &Value) -> Value {
+        let mut config = config_from(schema, attributes);
+        if let Some(sub) = attributes
+            .get("subdomain")
+            .filter(|s| s.as_str() != Some(""))
+        {
+            config["subdomain"] = sub.clone();
+        }
+        config
+    }
+
+    async fn get(c: &Client, at: &DnsProject, id: &str) -> Result<Option<LiveZone>, ApiErr> {
+        let zone = c.domain().find_zone(id, Some(&at.0)).await?;
+        Ok(zone.map(|zone| LiveZone {
+            zone,
+            created: false,
+        }))
+    }
+
+    /// After a lost answer to the create: the sub-zone it made.
+    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<LiveZone>, DriverError> {
+        let Some(name) = zone_name_of(config) else {
+            return Ok(None);
+        };
+        let found = Self::get(op.c, op.at, &name).await.map_err(api)?;
+        Ok(found.map(|z| LiveZone { created: true, ..z }))
+    }
+
+    /// Adopts the zone when the project serves it; otherwise, when asked, checks the parent
+    /// (the project must serve it, or the sub-zone would never resolve) and checkpoints that
+    /// kapstan creates the sub-zone before it does.
+    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<ZoneRequest, DriverError> {
+        let Op { c, at, .. } = *op;
+        let project = &at.0;
         let name = zone_name_of(config)
             .ok_or_else(|| DriverError::failed("scaleway_domain_zone: domain is not known"))?;
-        match check_zone(&client, &name, &project).await {
-            Ok(z) => {
-                return Ok(Created {
-                    id: name,
-                    attributes: attrs(&z, config, false),
-                });
-            }
+        match check_zone(c, &name, project).await {
+            Ok(z) => return Ok(ZoneRequest::Adopt(z)),
             Err(ZoneCheckError::Missing { .. })
                 if config.get("create_subzone").and_then(Value::as_bool) == Some(true) => {}
             Err(e) => return Err(e.into()),
         }
         let domain = string(config, "domain").unwrap_or_default();
-        let subdomain = string(config, "subdomain").unwrap_or_default();
-        // The parent must be served by this project, or the sub-zone would never resolve.
-        check_zone(&client, &domain, &project).await?;
-        ctx.checkpoint(json!({"id": name, "created_by_kapstan": true}))
+        check_zone(c, &domain, project).await?;
+        op.ctx
+            .checkpoint(json!({"id": name, "created_by_kapstan": true}))
             .await?;
-        let req = CreateDnsZoneRequest {
+        Ok(ZoneRequest::Create(CreateDnsZoneRequest {
             domain,
-            subdomain,
+            subdomain: string(config, "subdomain").unwrap_or_default(),
             project_id: project.clone(),
-        };
-        let (c, q, n, p) = (&client, &req, &name, &project);
-        let z = post_or_adopt(
-            move || async move { c.domain().create_zone(q).await },
-            move || async move { c.domain().find_zone(n, Some(p)).await.map_err(api) },
-        )
-        .await?;
-        let z = active(z).map_err(DriverError::from)?;
-        Ok(Created {
-            id: name,
-            attributes: attrs(&z, config, true),
+        }))
+    }
+
+    async fn post(c: &Client, _at: &DnsProject, req: &ZoneRequest) -> Result<LiveZone, ApiErr> {
+        Ok(match req {
+            ZoneRequest::Adopt(zone) => LiveZone {
+                zone: zone.clone(),
+                created: false,
+            },
+            ZoneRequest::Create(req) => LiveZone {
+                zone: c.domain().create_zone(req).await?,
+                created: true,
+            },
         })
     }
 
-    async fn recover(
-        &self,
-        _ctx: &DriverContext,
-        config: &Value,
-        marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        // Until the checkpoint before the POST, a create has only looked things up: running
-        // it again repeats the zone checks, which adopting here would skip.
-        let created = marker
-            .get("created_by_kapstan")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let Some(name) = marker_id(marker).filter(|_| created) else {
-            return Ok(None);
-        };
-        let client = self.p.client()?;
-        let project = self.p.project_of(config)?;
-        let z = client
-            .domain()
-            .find_zone(name, Some(&project))
-            .await
-            .map_err(api)?;
-        Ok(z.map(|z| Created {
-            id: name.to_string(),
-            attributes: attrs(&z, config, true),
-        }))
+    /// A zone is usable only when Scaleway serves it.
+    async fn settle(
+        _op: &Op<'_, Self>,
+        _config: &Value,
+        z: LiveZone,
+    ) -> Result<LiveZone, DriverError> {
+        let zone = active(z.zone)?;
+        Ok(LiveZone { zone, ..z })
     }
 
+    /// Only `create_subzone` updates in place, and it changes nothing at Scaleway.
     async fn update(
-        &self,
-        _ctx: &DriverContext,
+        op: &Op<'_, Self>,
+        id: &str,
         rec: &ResourceState,
-        config: &Value,
+        _config: &Value,
         _changed: &[String],
-    ) -> Result<Value, DriverError> {
-        // Only `create_subzone` updates in place, and it changes nothing at Scaleway.
-        let client = self.p.client()?;
-        let name = rec.id.clone().unwrap_or_default();
-        let project = self.p.project_of(config)?;
-        let z = client
-            .domain()
-            .find_zone(&name, Some(&project))
-            .await
-            .map_err(api)?
-            .ok_or_else(|| DriverError::failed(format!("the DNS zone {name} no longer exists")))?;
-        Ok(attrs(&z, config, created_flag(rec)))
+    ) -> Result<LiveZone, DriverError> {
+        let found = Self::get(op.c, op.at, id).await.map_err(api)?;
+        let z = found
+            .ok_or_else(|| DriverError::failed(format!("the DNS zone {id} no longer exists")))?;
+        Ok(Self::recall(z, &rec.attributes))
     }
 
-    async fn delete(&self, _ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        if !created_flag(rec) {
-            // An adopted zone is the user's: forgetting it is all a destroy does.
+    /// An adopted zone is the user's: forgetting it is all a destroy does.
+    async fn delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        if !created_flag(&rec.attributes) {
             return Ok(());
         }
-        let client = self.p.client_with_backoff()?;
-        let name = rec.id.clone().unwrap_or_default();
-        let project = self.p.project_of(&rec.config)?;
-        match client.domain().delete_zone(&name, &project).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(api(e)),
-        }
+        delete_declared(op, rec).await
     }
 
-    async fn import(
-        &self,
-        _ctx: &DriverContext,
+    async fn remove(
+        c: &Client,
+        at: &DnsProject,
         id: &str,
-    ) -> Result<Option<Imported>, DriverError> {
-        let client = self.p.client()?;
-        let project = client.project_id().to_string();
-        let z = client
-            .domain()
-            .find_zone(id, Some(&project))
-            .await
-            .map_err(api)?;
-        Ok(z.map(|z| {
-            let attributes = attrs(&z, &Value::Null, false);
-            let mut config = config_from(&self.schema, &attributes);
-            if !z.subdomain.is_empty() {
-                config["subdomain"] = json!(z.subdomain);
-            }
-            Imported { config, attributes }
-        }))
+        _rec: &ResourceState,
+    ) -> Result<(), ApiErr> {
+        c.domain().delete_zone(id, &at.0).await
     }
 }

@@ -13,14 +13,14 @@ use kapstan_engine::state::{
 };
 use kapstan_engine::value::URL_COMPONENT;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Resource, Schema,
-    async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Imported, Schema, async_trait,
 };
 use percent_encoding::{AsciiSet, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::provider::{ScalewayProvider, attributes, check, conform, string};
+use super::kind::{Declared, attribute_as_is, kind, validate_with};
+use super::provider::{ScalewayProvider, check, config_from, conform, string};
 
 /// Versioning of a bucket.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -66,41 +66,38 @@ pub struct LifecycleRule {
     pub abort_incomplete_multipart_upload_days: Option<u32>,
 }
 
-/// An Object Storage bucket.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ObjectBucket {
-    /// Globally unique name. Changing it replaces the bucket.
-    pub name: String,
-    /// Tags as a map (updated in place); kapstan adds its two ownership tags.
+kind! {
+    /// An Object Storage bucket.
+    pub struct ObjectBucket = "scaleway_object_bucket" (ObjectBucketKind, ObjectBucketAttributes);
+    wire LiveBucket as b, id b.name;
+    /// globally unique bucket name
+    name: String, required force_new => b.name;
+    /// tags `{key: value}` (updated in place); kapstan adds kapstan-stack and kapstan-addr
     #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    /// Versioning (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub versioning: Option<Versioning>,
-    /// Lifecycle rules (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifecycle_rule: Option<Vec<LifecycleRule>>,
-    /// On destroy, delete every object first.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub force_destroy: Option<bool>,
-    /// Region. Changing it replaces the bucket.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+    tags: BTreeMap<String, String>, optional => b.tags;
+    /// `{enabled}` (updated in place; once enabled, only suspended)
+    versioning: Option<Versioning>, optional_computed => json!({"enabled": b.versioning});
+    /// `[{id, prefix, enabled, expiration{days}, transition[{days, storage_class}],
+    /// abort_incomplete_multipart_upload_days}]` (updated in place)
+    lifecycle_rule: Option<Vec<LifecycleRule>>, optional => b.lifecycle_rule;
+    /// on destroy, delete every object first
+    force_destroy: Option<bool>, optional;
+    region => b.region;
+    /// URL of the bucket
+    endpoint: String, computed => b.endpoint;
 }
 
-attributes! {
-    /// Attributes of a `scaleway_object_bucket`.
-    ObjectBucketAttributes {
-        /// The bucket endpoint URL.
-        endpoint: String = "endpoint",
-        /// The bucket name.
-        name: String = "name",
-    }
-}
+attribute_as_is!(Versioning, LifecycleRule);
 
-impl Resource for ObjectBucket {
-    const KIND: &'static str = "scaleway_object_bucket";
-    type Attributes = ObjectBucketAttributes;
+/// A bucket as S3 describes it.
+#[derive(Debug)]
+pub struct LiveBucket {
+    name: String,
+    tags: BTreeMap<String, String>,
+    versioning: bool,
+    lifecycle_rule: Vec<Value>,
+    region: String,
+    endpoint: String,
 }
 
 /// Regions offering Object Storage.
@@ -206,18 +203,7 @@ impl ObjectBucketDriver {
     pub fn new(p: Arc<ScalewayProvider>) -> Self {
         Self {
             p,
-            schema: Schema::new(
-                "scaleway_object_bucket",
-                vec![
-                    Field::required("name").force_new().describe("globally unique bucket name"),
-                    Field::optional("tags").describe("tags `{key: value}` (updated in place); kapstan adds kapstan-stack and kapstan-addr"),
-                    Field::optional_computed("versioning").describe("`{enabled}` (updated in place; once enabled, only suspended)"),
-                    Field::optional("lifecycle_rule").describe("`[{id, prefix, enabled, expiration{days}, transition[{days, storage_class}], abort_incomplete_multipart_upload_days}]` (updated in place)"),
-                    Field::optional("force_destroy").describe("on destroy, delete every object first"),
-                    Field::optional_computed("region").force_new().describe("region; default: the configured region"),
-                    Field::computed("endpoint").describe("URL of the bucket"),
-                ],
-            ),
+            schema: Schema::new(ObjectBucketKind::NAME, ObjectBucketKind::fields()),
         }
     }
 
@@ -247,7 +233,7 @@ impl ObjectBucketDriver {
     }
 
     /// The live bucket, or `None` when it does not exist.
-    async fn live(&self, s3: &S3, bucket: &str) -> Result<Option<Value>, DriverError> {
+    async fn live(&self, s3: &S3, bucket: &str) -> Result<Option<LiveBucket>, DriverError> {
         let head = s3.send("HEAD", bucket, &[], None).await?;
         if head.status == 404 {
             return Ok(None);
@@ -280,14 +266,14 @@ impl ObjectBucketDriver {
         } else {
             vec![]
         };
-        Ok(Some(json!({
-            "name": bucket,
-            "tags": tags,
-            "versioning": {"enabled": enabled},
-            "lifecycle_rule": rules,
-            "region": s3.region,
-            "endpoint": format!("{}/{bucket}", s3.endpoint.trim_end_matches('/')),
-        })))
+        Ok(Some(LiveBucket {
+            name: bucket.to_string(),
+            tags,
+            versioning: enabled,
+            lifecycle_rule: rules,
+            region: s3.region.clone(),
+            endpoint: format!("{}/{bucket}", s3.endpoint.trim_end_matches('/')),
+        }))
     }
 
     /// Applies tags (with ownership), versioning and lifecycle as declared.
@@ -377,23 +363,39 @@ impl ObjectBucketDriver {
         Ok(())
     }
 
-    async fn owned_or_untagged(
-        &self,
-        ctx: &DriverContext,
-        live: &Value,
-    ) -> Result<(), DriverError> {
-        let addr = live.pointer("/tags/kapstan-addr").and_then(Value::as_str);
-        let stack = live.pointer("/tags/kapstan-stack").and_then(Value::as_str);
+    /// Refuses a bucket another kapstan resource owns; an untagged one is adopted.
+    fn owned_or_untagged(ctx: &DriverContext, live: &LiveBucket) -> Result<(), DriverError> {
+        let addr = live.tags.get("kapstan-addr");
+        let stack = live.tags.get("kapstan-stack");
         match (stack, addr) {
             (None, None) => Ok(()),
-            (Some(s), Some(a)) if s == ctx.stack && a == ctx.address => Ok(()),
+            (Some(s), Some(a)) if *s == ctx.stack && *a == ctx.address => Ok(()),
             _ => Err(DriverError::failed(format!(
                 "bucket {} exists and belongs to another kapstan resource ({}/{}); choose another name or import it",
-                live["name"].as_str().unwrap_or_default(),
-                stack.unwrap_or("?"),
-                addr.unwrap_or("?")
+                live.name,
+                stack.map_or("?", String::as_str),
+                addr.map_or("?", String::as_str)
             ))),
         }
+    }
+
+    /// Applies the declaration to a bucket this resource owns and reads it back.
+    async fn settle(
+        &self,
+        ctx: &DriverContext,
+        s3: &S3,
+        name: &str,
+        config: &Value,
+    ) -> Result<Created, DriverError> {
+        self.apply(ctx, s3, name, config, None).await?;
+        let live = self
+            .live(s3, name)
+            .await?
+            .ok_or_else(|| DriverError::failed(format!("bucket {name} vanished")))?;
+        Ok(Created {
+            id: name.to_string(),
+            attributes: user_view(&live, config),
+        })
     }
 }
 
@@ -473,13 +475,16 @@ fn parse_rule(doc: &XmlDocument<'_>, rule: XmlNode<'_, '_>) -> Value {
     r
 }
 
-fn user_view(mut live: Value, config: &Value) -> Value {
-    if let Some(tags) = live.get_mut("tags").and_then(Value::as_object_mut) {
+/// The attributes of a live bucket as users declare it: without the ownership tags, shaped
+/// like `config`.
+fn user_view(live: &LiveBucket, config: &Value) -> Value {
+    let mut a = ObjectBucketKind::attributes(live);
+    if let Some(tags) = a.get_mut("tags").and_then(Value::as_object_mut) {
         tags.remove("kapstan-stack");
         tags.remove("kapstan-addr");
     }
-    conform(&mut live, config);
-    live
+    conform(&mut a, config);
+    a
 }
 
 #[async_trait]
@@ -489,73 +494,68 @@ impl Driver for ObjectBucketDriver {
     }
 
     fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        if e.is_empty()
-            && let Ok(cfg) = self.p.config()
-            && cfg.access_key.is_none()
-        {
-            e.push(FieldError::new(
-                "(scaleway credentials)",
-                "(not set)",
-                "lack an access key, which Object Storage signatures need",
-                "set SCW_ACCESS_KEY (or access_key in the profile)",
-            ));
-        }
-        check::locality(config, &mut e);
-        check::one_of(
-            config,
-            "region",
-            S3_REGIONS,
-            "Object Storage region",
-            &mut e,
-        );
-        if let Some(n) = config.get("name").and_then(Value::as_str) {
-            let ok = (3..=63).contains(&n.len())
-                && n.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-                && n.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && n.ends_with(|c: char| c.is_ascii_alphanumeric());
-            if !ok {
-                e.push(FieldError::new("name", &format!("{n:?}"), "is not a valid bucket name", "use 3 to 63 lower-case letters, digits, `-` or `.`, starting and ending with a letter or digit"));
+        let credentials_ok = self.p.credential_errors().is_empty();
+        validate_with(&self.p, &self.schema, config, |config, e| {
+            if credentials_ok
+                && let Ok(cfg) = self.p.config()
+                && cfg.access_key.is_none()
+            {
+                e.push(FieldError::new(
+                    "(scaleway credentials)",
+                    "(not set)",
+                    "lack an access key, which Object Storage signatures need",
+                    "set SCW_ACCESS_KEY (or access_key in the profile)",
+                ));
             }
-        }
-        if let Some(tags) = config.get("tags").and_then(Value::as_object)
-            && tags
-                .keys()
-                .any(|k| k == "kapstan-stack" || k == "kapstan-addr")
-        {
-            e.push(FieldError::new(
-                "tags",
-                "kapstan-…",
-                "uses a key reserved for kapstan's ownership tags",
-                "remove it",
-            ));
-        }
-        for r in config
-            .get("lifecycle_rule")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            for t in r
-                .get("transition")
+            check::one_of(config, "region", S3_REGIONS, "Object Storage region", e);
+            if let Some(n) = config.get("name").and_then(Value::as_str) {
+                let ok = (3..=63).contains(&n.len())
+                    && n.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
+                    })
+                    && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+                    && n.ends_with(|c: char| c.is_ascii_alphanumeric());
+                if !ok {
+                    e.push(FieldError::new("name", &format!("{n:?}"), "is not a valid bucket name", "use 3 to 63 lower-case letters, digits, `-` or `.`, starting and ending with a letter or digit"));
+                }
+            }
+            if let Some(tags) = config.get("tags").and_then(Value::as_object)
+                && tags
+                    .keys()
+                    .any(|k| k == "kapstan-stack" || k == "kapstan-addr")
+            {
+                e.push(FieldError::new(
+                    "tags",
+                    "kapstan-…",
+                    "uses a key reserved for kapstan's ownership tags",
+                    "remove it",
+                ));
+            }
+            for r in config
+                .get("lifecycle_rule")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {
-                if let Some(c) = t.get("storage_class").and_then(Value::as_str)
-                    && !["GLACIER", "ONEZONE_IA", "STANDARD"].contains(&c)
+                for t in r
+                    .get("transition")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
                 {
-                    e.push(FieldError::new(
-                        "lifecycle_rule.transition.storage_class",
-                        &format!("{c:?}"),
-                        "is not a storage class",
-                        "use GLACIER or ONEZONE_IA",
-                    ));
+                    if let Some(c) = t.get("storage_class").and_then(Value::as_str)
+                        && !["GLACIER", "ONEZONE_IA", "STANDARD"].contains(&c)
+                    {
+                        e.push(FieldError::new(
+                            "lifecycle_rule.transition.storage_class",
+                            &format!("{c:?}"),
+                            "is not a storage class",
+                            "use GLACIER or ONEZONE_IA",
+                        ));
+                    }
                 }
             }
-        }
-        e
+        })
     }
 
     async fn read(
@@ -568,7 +568,7 @@ impl Driver for ObjectBucketDriver {
         Ok(self
             .live(&s3, &name)
             .await?
-            .map(|l| user_view(l, &rec.config)))
+            .map(|l| user_view(&l, &rec.config)))
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
@@ -579,24 +579,14 @@ impl Driver for ObjectBucketDriver {
             (s, _) if s < 300 => {}
             (409, "BucketAlreadyOwnedByYou") => {
                 // A lost answer or an earlier crash: adopt it unless another resource owns it.
-                let live = self
-                    .live(&s3, &name)
-                    .await?
-                    .unwrap_or_else(|| json!({"name": name}));
-                self.owned_or_untagged(ctx, &live).await?;
+                if let Some(live) = self.live(&s3, &name).await? {
+                    Self::owned_or_untagged(ctx, &live)?;
+                }
             }
             _ => return Err(failed("creation", &name, &r)),
         }
         ctx.checkpoint(json!({"id": name})).await?;
-        self.apply(ctx, &s3, &name, config, None).await?;
-        let live = self
-            .live(&s3, &name)
-            .await?
-            .ok_or_else(|| DriverError::failed(format!("bucket {name} vanished")))?;
-        Ok(Created {
-            id: name,
-            attributes: user_view(live, config),
-        })
+        self.settle(ctx, &s3, &name, config).await
     }
 
     async fn recover(
@@ -610,13 +600,8 @@ impl Driver for ObjectBucketDriver {
         let Some(live) = self.live(&s3, &name).await? else {
             return Ok(None);
         };
-        self.owned_or_untagged(ctx, &live).await?;
-        self.apply(ctx, &s3, &name, config, None).await?;
-        let live = self.live(&s3, &name).await?.unwrap_or(live);
-        Ok(Some(Created {
-            id: name,
-            attributes: user_view(live, config),
-        }))
+        Self::owned_or_untagged(ctx, &live)?;
+        self.settle(ctx, &s3, &name, config).await.map(Some)
     }
 
     async fn update(
@@ -633,7 +618,7 @@ impl Driver for ObjectBucketDriver {
             .live(&s3, &name)
             .await?
             .ok_or_else(|| DriverError::failed(format!("bucket {name} is gone")))?;
-        Ok(user_view(live, config))
+        Ok(user_view(&live, config))
     }
 
     async fn delete(&self, _ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
@@ -684,8 +669,8 @@ impl Driver for ObjectBucketDriver {
         let config = json!({"name": name, "region": region});
         let s3 = self.s3(&config)?;
         Ok(self.live(&s3, &name).await?.map(|live| {
-            let attributes = user_view(live, &Value::Null);
-            let config = super::provider::config_from(&self.schema, &attributes);
+            let attributes = user_view(&live, &Value::Null);
+            let config = config_from(&self.schema, &attributes);
             Imported { config, attributes }
         }))
     }

@@ -5,21 +5,21 @@
 //! secret or revision that does not exist fails the plan before any mutating call, naming it.
 //!
 //! Also the `secret-manager://NAME[#REVISION]` reference syntax environment files use.
-//! Self-contained (its own wire types and calls) so it can move onto the generic driver core.
+//! Declared with `kind!`; its driver stays hand-written (see [`SecretVersionDriver`]).
 
 use std::sync::Arc;
 
 use base64::Engine;
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Input, Resource, Schema,
-    async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::client::{Api, Client, Paginated, Query, Region, path_segment};
-use super::provider::{ScalewayProvider, api, attributes, check, string};
+use super::kind::{Declared, kind, validate_with};
+use super::provider::{ScalewayProvider, api, string};
 
 /// The scheme of a Secret Manager reference.
 pub const SCHEME: &str = "secret-manager://";
@@ -129,45 +129,37 @@ fn revision_ok(r: &str) -> bool {
             && !r.starts_with('0'))
 }
 
-/// A revision of a secret, read by name.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct SecretVersion {
-    /// The secret's name.
-    pub secret_name: Input<String>,
-    /// The secret's folder (default `/`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// `latest`, `latest_enabled` (default) or a revision number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision: Option<String>,
-    /// Region (default: the configured one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Project (default: the credentials' project).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+kind! {
+    /// A revision of a secret, read by name. Every argument names another revision: a change
+    /// reads it anew (a replacement, so what uses the data sees it as unknown until then).
+    pub struct SecretVersion = "scaleway_secret_version"
+        (SecretVersionKind, SecretVersionAttributes);
+    wire SecretRead as r, id format!("{}/{}", r.secret_id, r.revision_number);
+    /// name of the secret in Secret Manager
+    secret_name: Input<String>, required force_new => r.secret_name;
+    /// folder of the secret; default `/`
+    path: Option<String>, optional force_new;
+    /// a revision number, `latest` or `latest_enabled` (default)
+    revision: Option<String>, optional force_new;
+    region => r.region;
+    project_id => r.project_id;
+    /// the secret's id
+    secret_id: String, computed => r.secret_id;
+    /// the revision that was read
+    revision_number: u64, computed => r.revision_number;
+    /// the revision's data, as text
+    data: String, computed sensitive => r.data;
 }
 
-attributes! {
-    /// Attributes of a `scaleway_secret_version`.
-    SecretVersionAttributes {
-        /// The secret's id.
-        secret_id: String = "secret_id",
-        /// The revision number that was read.
-        revision_number: u64 = "revision_number",
-    }
-}
-
-impl SecretVersionAttributes {
-    /// The secret's data as text (sensitive).
-    pub fn data(&self) -> kapstan_engine::Output<String> {
-        self.0.sensitive_output("data")
-    }
-}
-
-impl Resource for SecretVersion {
-    const KIND: &'static str = "scaleway_secret_version";
-    type Attributes = SecretVersionAttributes;
+/// What a read found: the revision, with the reference's name, region and project.
+#[derive(Debug)]
+pub struct SecretRead {
+    secret_name: Option<String>,
+    region: Option<String>,
+    project_id: Option<String>,
+    secret_id: String,
+    revision_number: u64,
+    data: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,18 +192,19 @@ struct Access {
     data: String,
 }
 
+/// A check of one field: its key, the test its value must pass, the problem and the fix.
+type Rule = (&'static str, fn(&str) -> bool, &'static str, &'static str);
+
 /// What a read found.
 enum Lookup {
-    Found {
-        secret_id: String,
-        revision: u64,
-        data: String,
-    },
+    Found(SecretRead),
     /// The reason, naming the secret or revision.
     Missing(String),
 }
 
-/// The `scaleway_secret_version` driver.
+/// The `scaleway_secret_version` driver. Not on the driver core: a read looks the declared
+/// reference up anew (the recorded id names the revision last read, not what to read), and
+/// there is nothing to create, adopt, recover, import or delete.
 #[derive(Debug)]
 pub struct SecretVersionDriver {
     p: Arc<ScalewayProvider>,
@@ -223,33 +216,7 @@ impl SecretVersionDriver {
     pub fn new(p: Arc<ScalewayProvider>) -> Self {
         Self {
             p,
-            schema: Schema::new(
-                "scaleway_secret_version",
-                vec![
-                    // Every argument names another revision: a change reads it anew (a
-                    // replacement, so what uses the data sees it as unknown until then).
-                    Field::required("secret_name")
-                        .force_new()
-                        .describe("name of the secret in Secret Manager"),
-                    Field::optional("path")
-                        .force_new()
-                        .describe("folder of the secret; default `/`"),
-                    Field::optional("revision")
-                        .force_new()
-                        .describe("a revision number, `latest` or `latest_enabled` (default)"),
-                    Field::optional_computed("region")
-                        .force_new()
-                        .describe("region; default: the configured region"),
-                    Field::optional_computed("project_id")
-                        .force_new()
-                        .describe("project; default: the credentials' project"),
-                    Field::computed("secret_id").describe("the secret's id"),
-                    Field::computed("revision_number").describe("the revision that was read"),
-                    Field::computed("data")
-                        .sensitive()
-                        .describe("the revision's data, as text"),
-                ],
-            ),
+            schema: Schema::new(SecretVersionKind::NAME, SecretVersionKind::fields()),
         }
     }
 
@@ -335,28 +302,37 @@ impl SecretVersionDriver {
                 access.revision
             ))
         })?;
-        Ok(Lookup::Found {
+        Ok(Lookup::Found(SecretRead {
+            secret_name: string(config, "secret_name"),
+            region: Some(region.to_string()),
+            project_id: Some(project),
             secret_id: secret.id.clone(),
-            revision: access.revision,
+            revision_number: access.revision,
             data,
-        })
+        }))
     }
 
-    fn attributes(&self, config: &Value, secret_id: &str, revision: u64, data: &str) -> Value {
-        let mut a = json!({
-            "secret_name": string(config, "secret_name"),
-            "secret_id": secret_id,
-            "revision_number": revision,
-            "data": data,
-            "region": self.p.region_of(config).map(|r| r.to_string()).ok(),
-            "project_id": self.p.project_of(config).ok(),
-        });
+    /// The attributes of what was read: the declaration's `path` and `revision` as given.
+    fn attributes(config: &Value, read: &SecretRead) -> Value {
+        let mut a = SecretVersionKind::attributes(read);
         for key in ["path", "revision"] {
             if let Some(v) = config.get(key).filter(|v| !v.is_null()) {
                 a[key] = v.clone();
             }
         }
         a
+    }
+
+    /// The declared revision's attributes; a missing secret or revision is an error.
+    async fn read_declared(&self, config: &Value) -> Result<Created, DriverError> {
+        let client = self.p.client_with_backoff()?;
+        match self.lookup(&client, config).await? {
+            Lookup::Found(read) => Ok(Created {
+                id: SecretVersionKind::id(&read),
+                attributes: Self::attributes(config, &read),
+            }),
+            Lookup::Missing(problem) => Err(DriverError::failed(problem)),
+        }
     }
 }
 
@@ -371,39 +347,35 @@ impl Driver for SecretVersionDriver {
     }
 
     fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        check::locality(config, &mut e);
-        if let Some(n) = config.get("secret_name").and_then(Value::as_str)
-            && (n.is_empty() || n.contains('/'))
-        {
-            e.push(FieldError::new(
-                "secret_name",
-                &format!("{n:?}"),
-                "is not a secret name",
-                "give the name alone and the folder in `path`",
-            ));
-        }
-        if let Some(p) = config.get("path").and_then(Value::as_str)
-            && !p.starts_with('/')
-        {
-            e.push(FieldError::new(
-                "path",
-                &format!("{p:?}"),
-                "is not a Secret Manager folder",
-                "folders start with `/`, e.g. \"/coder\"",
-            ));
-        }
-        if let Some(r) = config.get("revision").and_then(Value::as_str)
-            && !revision_ok(r)
-        {
-            e.push(FieldError::new(
-                "revision",
-                &format!("{r:?}"),
-                "is not a revision",
-                "use a revision number (1, 2, …), `latest` or `latest_enabled`",
-            ));
-        }
-        e
+        validate_with(&self.p, &self.schema, config, |config, e| {
+            let rules: [Rule; 3] = [
+                (
+                    "secret_name",
+                    |n| !n.is_empty() && !n.contains('/'),
+                    "is not a secret name",
+                    "give the name alone and the folder in `path`",
+                ),
+                (
+                    "path",
+                    |p| p.starts_with('/'),
+                    "is not a Secret Manager folder",
+                    "folders start with `/`, e.g. \"/coder\"",
+                ),
+                (
+                    "revision",
+                    revision_ok,
+                    "is not a revision",
+                    "use a revision number (1, 2, …), `latest` or `latest_enabled`",
+                ),
+            ];
+            for (field, ok, problem, fix) in rules {
+                if let Some(v) = config.get(field).and_then(Value::as_str)
+                    && !ok(v)
+                {
+                    e.push(FieldError::new(field, &format!("{v:?}"), problem, fix));
+                }
+            }
+        })
     }
 
     async fn read(
@@ -413,11 +385,7 @@ impl Driver for SecretVersionDriver {
     ) -> Result<Option<Value>, DriverError> {
         let client = self.p.client()?;
         Ok(match self.lookup(&client, &rec.config).await? {
-            Lookup::Found {
-                secret_id,
-                revision,
-                data,
-            } => Some(self.attributes(&rec.config, &secret_id, revision, &data)),
+            Lookup::Found(read) => Some(Self::attributes(&rec.config, &read)),
             // Gone: the plan declares it again and the live check names what is missing.
             Lookup::Missing(_) => None,
         })
@@ -438,7 +406,7 @@ impl Driver for SecretVersionDriver {
         }
         let client = self.p.client()?;
         Ok(match self.lookup(&client, config).await? {
-            Lookup::Found { .. } => vec![],
+            Lookup::Found(_) => vec![],
             Lookup::Missing(problem) => vec![FieldError::new(
                 "secret_name",
                 &Self::reference(config),
@@ -449,18 +417,7 @@ impl Driver for SecretVersionDriver {
     }
 
     async fn create(&self, _ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        match self.lookup(&client, config).await? {
-            Lookup::Found {
-                secret_id,
-                revision,
-                data,
-            } => Ok(Created {
-                id: format!("{secret_id}/{revision}"),
-                attributes: self.attributes(config, &secret_id, revision, &data),
-            }),
-            Lookup::Missing(problem) => Err(DriverError::failed(problem)),
-        }
+        self.read_declared(config).await
     }
 
     async fn update(
@@ -470,15 +427,7 @@ impl Driver for SecretVersionDriver {
         config: &Value,
         _changed: &[String],
     ) -> Result<Value, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        match self.lookup(&client, config).await? {
-            Lookup::Found {
-                secret_id,
-                revision,
-                data,
-            } => Ok(self.attributes(config, &secret_id, revision, &data)),
-            Lookup::Missing(problem) => Err(DriverError::failed(problem)),
-        }
+        Ok(self.read_declared(config).await?.attributes)
     }
 
     async fn delete(&self, _ctx: &DriverContext, _rec: &ResourceState) -> Result<(), DriverError> {

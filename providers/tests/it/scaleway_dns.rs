@@ -15,7 +15,9 @@ use hickory_resolver::config::{
 };
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::xfer::Protocol;
-use kapstan_engine::{Action, ApplyOptions, Engine, PlanMode, PlanOptions, Stack, StackSpec};
+use kapstan_engine::{
+    Action, ApplyOptions, ApplyReport, Engine, PlanMode, PlanOptions, Stack, StackSpec,
+};
 use kapstan_providers::scaleway::domain_record::DomainRecord;
 use kapstan_providers::scaleway::domain_zone::DomainZone;
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
@@ -114,15 +116,8 @@ async fn a(r: &TokioResolver, name: &str) -> Option<Vec<Ipv4Addr>> {
 /// Every record of `zone`, retried through injected faults (the listing must answer).
 async fn records(sb: &Sandbox, zone: &str) -> Vec<Value> {
     for _ in 0..50 {
-        let resp = reqwest::Client::new()
-            .get(format!(
-                "{}/domain/v2beta1/dns-zones/{zone}/records?page_size=100",
-                sb.url()
-            ))
-            .header("x-auth-token", sb.secret_key())
-            .send()
-            .await
-            .unwrap();
+        let path = format!("/domain/v2beta1/dns-zones/{zone}/records?page_size=100");
+        let resp = send(sb, reqwest::Method::GET, &path, None).await;
         if resp.status().is_success() {
             let v: Value = resp.json().await.unwrap();
             return v["records"].as_array().cloned().expect("records");
@@ -131,16 +126,26 @@ async fn records(sb: &Sandbox, zone: &str) -> Vec<Value> {
     panic!("the records of {zone} could not be listed");
 }
 
+/// `METHOD path` (with a JSON `body`) on the sandbox's API with its secret key: the answer,
+/// whatever its status.
+async fn send(
+    sb: &Sandbox,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", sb.url()))
+        .header("x-auth-token", sb.secret_key());
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
 async fn patch(sb: &Sandbox, path: &str, body: Value) -> u16 {
-    reqwest::Client::new()
-        .patch(format!("{}{path}", sb.url()))
-        .header("x-auth-token", sb.secret_key())
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let resp = send(sb, reqwest::Method::PATCH, path, Some(body)).await;
+    resp.status().as_u16()
 }
 
 fn non_ns(records: &[Value]) -> Vec<(String, String, String)> {
@@ -159,6 +164,20 @@ fn non_ns(records: &[Value]) -> Vec<(String, String, String)> {
     out
 }
 
+/// Plans and applies `spec`, which must fail at `address`: the report and that error.
+async fn apply_failing_at(e: &Engine, spec: &StackSpec, address: &str) -> (ApplyReport, String) {
+    let p = plan(e, spec, PlanMode::Normal).await;
+    let report = e.apply(&p, &ApplyOptions::default()).await.unwrap();
+    let error = report
+        .failed
+        .iter()
+        .find(|f| f.address == address)
+        .unwrap_or_else(|| panic!("{address} fails: {report:?}"))
+        .error
+        .clone();
+    (report, error)
+}
+
 /// Into a fresh state the zone imports by name and records by zone/id, leaving nothing to do;
 /// creating a record identical to one kapstan does not own says to import it.
 async fn fresh_states_import_or_refuse(e: &Engine, sb: &Sandbox, moved: &StackSpec) {
@@ -175,17 +194,10 @@ async fn fresh_states_import_or_refuse(e: &Engine, sb: &Sandbox, moved: &StackSp
     // Creating a record identical to one kapstan does not own says to import it.
     let dir3 = tempfile::tempdir().unwrap();
     let e3 = engine(sb.url(), dir3.path());
-    let p = plan(&e3, moved, PlanMode::Normal).await;
-    let report = e3.apply(&p, &ApplyOptions::default()).await.unwrap();
-    let f = report
-        .failed
-        .iter()
-        .find(|f| f.address == "record-host")
-        .expect("refused");
+    let (_, error) = apply_failing_at(&e3, moved, "record-host").await;
     assert!(
-        f.error.contains("already exists") && f.error.contains("kapstan import"),
-        "{}",
-        f.error
+        error.contains("already exists") && error.contains("kapstan import"),
+        "{error}"
     );
     e3.apply(
         &plan(&e3, moved, PlanMode::Destroy).await,
@@ -331,15 +343,8 @@ async fn a_sub_zone_is_created_when_asked_and_deleted_with_the_stack() {
     );
     assert!(changes(&plan(&e, &spec, PlanMode::Normal).await).is_empty());
     apply_ok(&e, &spec, PlanMode::Destroy).await;
-    let resp = reqwest::Client::new()
-        .get(format!(
-            "{}/domain/v2beta1/dns-zones/coder.example.test/records",
-            sb.url()
-        ))
-        .header("x-auth-token", sb.secret_key())
-        .send()
-        .await
-        .unwrap();
+    let path = "/domain/v2beta1/dns-zones/coder.example.test/records";
+    let resp = send(&sb, reqwest::Method::GET, path, None).await;
     assert_eq!(
         resp.status().as_u16(),
         404,
@@ -355,15 +360,9 @@ async fn missing_or_inactive_zones_fail_before_any_record_change() {
 
     // A domain the project does not have.
     let spec = stack("missing.test", None, "192.0.2.10", None);
-    let p = plan(&e, &spec, PlanMode::Normal).await;
-    let report = e.apply(&p, &ApplyOptions::default()).await.unwrap();
-    let f = report
-        .failed
-        .iter()
-        .find(|f| f.address == "zone")
-        .expect("zone fails");
+    let (report, error) = apply_failing_at(&e, &spec, "zone").await;
     for needle in ["missing.test", "ns0.dom.scw.cloud", "--tls external"] {
-        assert!(f.error.contains(needle), "{needle} not in: {}", f.error);
+        assert!(error.contains(needle), "{needle} not in: {error}");
     }
     assert_eq!(
         report.skipped.len(),
@@ -382,17 +381,10 @@ async fn missing_or_inactive_zones_fail_before_any_record_change() {
 
     // A sub-zone of a domain the project does not have cannot be created either.
     let sub = stack("missing.test", Some("coder"), "192.0.2.10", None);
-    let p = plan(&e, &sub, PlanMode::Normal).await;
-    let report = e.apply(&p, &ApplyOptions::default()).await.unwrap();
-    let f = report
-        .failed
-        .iter()
-        .find(|f| f.address == "zone")
-        .expect("zone fails");
+    let (_, error) = apply_failing_at(&e, &sub, "zone").await;
     assert!(
-        f.error.contains("missing.test") && f.error.contains("--tls external"),
-        "{}",
-        f.error
+        error.contains("missing.test") && error.contains("--tls external"),
+        "{error}"
     );
 
     // A zone that is not delegated yet (pending).
@@ -406,18 +398,10 @@ async fn missing_or_inactive_zones_fail_before_any_record_change() {
     let z = scw_get(&sb, "/domain/v2beta1/dns-zones?dns_zone=example.test").await;
     assert_eq!(z["dns_zones"][0]["status"], "pending", "{z}");
     let spec = stack("example.test", None, "192.0.2.10", None);
-    let p = plan(&e, &spec, PlanMode::Normal).await;
-    let report = e.apply(&p, &ApplyOptions::default()).await.unwrap();
-    let f = report
-        .failed
-        .iter()
-        .find(|f| f.address == "zone")
-        .unwrap_or_else(|| panic!("zone fails: {report:?}"));
+    let (_, error) = apply_failing_at(&e, &spec, "zone").await;
     assert!(
-        f.error.contains("example.test is pending, not active")
-            && f.error.contains("--tls external"),
-        "{}",
-        f.error
+        error.contains("example.test is pending, not active") && error.contains("--tls external"),
+        "{error}"
     );
     assert!(
         non_ns(&records(&sb, "example.test").await).is_empty(),
@@ -463,56 +447,72 @@ async fn bad_names_and_values_are_refused_before_any_call() {
     let (api, count) = counting_api().await;
     let dir = tempfile::tempdir().unwrap();
     let e = engine(&api, dir.path());
-    let edit = |addr: &str, key: &str, v: Value| {
-        edited(
-            stack("example.test", None, "192.0.2.10", None),
-            addr,
-            key,
-            v,
-        )
-    };
-    let cases = [
+    // What is edited (address, key, value) and what the refusal says.
+    let edits = [
         (
             "absolute name",
-            edit("record-host", "name", json!("coder.example.test.")),
+            "record-host",
+            "name",
+            json!("coder.example.test."),
             "names are relative",
         ),
         (
             "long label",
-            edit("record-host", "name", json!("x".repeat(64))),
+            "record-host",
+            "name",
+            json!("x".repeat(64)),
             "at most 63",
         ),
         (
             "bad wildcard",
-            edit("record-wildcard", "name", json!("a*.coder")),
+            "record-wildcard",
+            "name",
+            json!("a*.coder"),
             "wildcard",
         ),
         (
             "not an IPv4",
-            edit("record-host", "data", json!("999.1.1.1")),
+            "record-host",
+            "data",
+            json!("999.1.1.1"),
             "not an IPv4 address",
         ),
         (
             "TTL too low",
-            edit("record-host", "ttl", json!(5)),
+            "record-host",
+            "ttl",
+            json!(5),
             "between 60 and 2592000",
         ),
         (
             "unknown type",
-            edit("record-host", "type", json!("XYZ")),
+            "record-host",
+            "type",
+            json!("XYZ"),
             "not a record type",
         ),
         (
             "bad domain",
-            edit("zone", "domain", json!("exa mple.test")),
+            "zone",
+            "domain",
+            json!("exa mple.test"),
             "character ' '",
         ),
         (
             "single label",
-            edit("zone", "domain", json!("localhost")),
+            "zone",
+            "domain",
+            json!("localhost"),
             "single label",
         ),
     ];
+    let cases: Vec<(&str, StackSpec, &str)> = edits
+        .into_iter()
+        .map(|(what, addr, key, v, expected)| {
+            let base = stack("example.test", None, "192.0.2.10", None);
+            (what, edited(base, addr, key, v), expected)
+        })
+        .collect();
     assert_each_refused(&e, &cases).await;
     assert_eq!(
         count.load(Ordering::SeqCst),

@@ -189,6 +189,10 @@ pub(crate) trait Kind: Declared + Send + Sync + Sized + 'static {
     /// What a create sends.
     type Request: Send + Sync + 'static;
 
+    /// Attributes the API shows once, in the create's answer: reads keep them as recorded.
+    // Added for Cockpit tokens: their secret key is only known at create.
+    const KEPT: &'static [&'static str] = &[];
+
     /// What the progress line shows while a delete lingers.
     fn status(_w: &Self::Wire) -> String {
         "deleting".into()
@@ -277,6 +281,18 @@ pub(crate) trait Kind: Declared + Send + Sync + Sized + 'static {
     /// ownership tags, failing when several carry them).
     async fn lookup(op: &Op<'_, Self>, _config: &Value) -> Result<Option<Self::Wire>, DriverError> {
         op.d.by_tags(op.ctx, op.c, op.at).await
+    }
+
+    /// Whether an object found after a lost answer or a crash can be taken over: `None` once
+    /// the kind has deleted it instead (a token whose secret key was only in the lost
+    /// answer), for the create to make a new one (default: taken over).
+    // Added for Cockpit tokens, which cannot be adopted.
+    async fn found(
+        _op: &Op<'_, Self>,
+        _config: &Value,
+        w: Self::Wire,
+    ) -> Result<Option<Self::Wire>, DriverError> {
+        Ok(Some(w))
     }
 
     /// Builds the create request (may wait for a parent first).
@@ -485,7 +501,11 @@ impl<K: Kind> KindDriver<K> {
             || K::post(c, at, &req),
             || async {
                 match K::lookup(op, config).await? {
-                    Some(w) => K::adopted(op, config, w).await.map(Some),
+                    // `found` may discard it (Cockpit tokens).
+                    Some(w) => match K::found(op, config, w).await? {
+                        Some(w) => K::adopted(op, config, w).await.map(Some),
+                        None => Ok(None),
+                    },
                     None => Ok(None),
                 }
             },
@@ -573,6 +593,17 @@ async fn locked<K: Kind>(
     }
 }
 
+/// Live attributes with the [`Kind::KEPT`] ones as `rec` recorded them.
+// Added for Cockpit tokens: their secret key is only known at create.
+fn kept<K: Kind>(rec: &ResourceState, mut attributes: Value) -> Value {
+    for key in K::KEPT {
+        if let Some(v) = rec.attributes.get(*key).filter(|v| !v.is_null()) {
+            attributes[*key] = v.clone();
+        }
+    }
+    attributes
+}
+
 /// The declared delete: [`Kind::before_delete`], [`Kind::remove`], the wait
 /// [`Kind::DELETION`] says, then [`Kind::after_delete`].
 pub(crate) async fn delete_declared<K: Kind>(
@@ -633,7 +664,8 @@ impl<K: Kind> Driver for KindDriver<K> {
             // K::recall added for scaleway_domain_zone (what only the record knows).
             Some(w) => {
                 let w = K::recall(w, &rec.attributes);
-                Ok(Some(self.live_attrs(&client, &at, w, &rec.config).await?.1))
+                let (_, attributes) = self.live_attrs(&client, &at, w, &rec.config).await?;
+                Ok(Some(kept::<K>(rec, attributes)))
             }
             None => Ok(None),
         }
@@ -680,6 +712,10 @@ impl<K: Kind> Driver for KindDriver<K> {
         let Some(w) = w else { return Ok(None) };
         // K::recall added for scaleway_domain_zone (what only the checkpoint knows).
         let w = K::recall(w, marker);
+        // `found` may discard it (Cockpit tokens).
+        let Some(w) = K::found(op, config, w).await? else {
+            return Ok(None);
+        };
         let w = K::adopted(op, config, w).await?;
         let w = K::settle(op, config, w).await?;
         let (w, attributes) = self.live_attrs(&client, &at, w, config).await?;
@@ -706,7 +742,8 @@ impl<K: Kind> Driver for KindDriver<K> {
             at: &at,
         };
         let w = K::update(op, bare_id(rec), rec, config, changed).await?;
-        Ok(self.live_attrs(&client, &at, w, config).await?.1)
+        let (_, attributes) = self.live_attrs(&client, &at, w, config).await?;
+        Ok(kept::<K>(rec, attributes))
     }
 
     async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
@@ -1184,6 +1221,13 @@ mod tests {
         check::<domain_record::DomainRecord, domain_record::DomainRecordKind>();
         check::<secret_version::SecretVersion, secret_version::SecretVersionKind>();
         check::<object_bucket::ObjectBucket, object_bucket::ObjectBucketKind>();
+        // Added with the Cockpit kinds.
+        check::<cockpit_source::CockpitSource, cockpit_source::CockpitSourceKind>();
+        check::<cockpit_token::CockpitToken, cockpit_token::CockpitTokenKind>();
+        check::<
+            cockpit_alert_manager::CockpitAlertManager,
+            cockpit_alert_manager::CockpitAlertManagerKind,
+        >();
     }
 
     #[test]

@@ -51,15 +51,33 @@ crate::declare::kind_attributes! {
     }
 }
 
-crate::declare::schema_driver! {
-    /// The `coder_first_user` driver.
-    CoderFirstUserDriver
+/// The `coder_first_user` driver.
+#[derive(Debug)]
+pub struct CoderFirstUserDriver {
+    schema: Schema,
+    /// How its calls reach Coder.
+    reach: super::CoderReach,
+}
+
+impl Default for CoderFirstUserDriver {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl CoderFirstUserDriver {
+    /// The driver, its calls reaching Coder as `reach` says.
+    pub fn with_reach(reach: super::CoderReach) -> Self {
+        Self {
+            reach,
+            ..Self::new()
+        }
+    }
+
     /// The driver.
     pub fn new() -> Self {
         Self {
+            reach: super::CoderReach::default(),
             schema: Schema::new(
                 "coder_first_user",
                 vec![
@@ -159,7 +177,8 @@ impl Driver for CoderFirstUserDriver {
         _ctx: &DriverContext,
         recorded: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
-        let client = CoderClient::new(recorded.config["url"].as_str().unwrap_or_default());
+        let url = recorded.config["url"].as_str().unwrap_or_default();
+        let client = CoderClient::with_reach(url, &self.reach).map_err(coder_err)?;
         if !client.has_first_user().await.map_err(coder_err)? {
             return Ok(None);
         }
@@ -176,7 +195,7 @@ impl Driver for CoderFirstUserDriver {
                 "coder_first_user: {problem}; nothing was sent to Coder"
             )));
         }
-        let client = CoderClient::new(url);
+        let client = CoderClient::with_reach(url, &self.reach).map_err(coder_err)?;
         ctx.progress(format!("waiting for Coder at {url}"));
         client
             .wait_healthy(timeout(config))

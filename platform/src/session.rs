@@ -82,14 +82,14 @@ impl Platform {
         };
         // Commands that find the infra phase applied reach Coder as it says. A name the
         // sandbox cannot resolve now is left to the calls to report (`down` still proceeds).
-        if let Ok(reach) = platform.recorded_reach(project).await {
+        if let Ok(reach) = platform.recorded_reach().await {
             platform.use_reach(project, reach)?;
         }
         Ok(platform)
     }
 
     /// How Coder is reached according to the recorded infra phase (see [`crate::reach`]).
-    async fn recorded_reach(&self, project: &Project) -> Result<CoderReach, PlatformError> {
+    async fn recorded_reach(&self) -> Result<CoderReach, PlatformError> {
         let infra = self
             .engine
             .state(&self.profile.stack_name(Phase::Infra))
@@ -110,7 +110,7 @@ impl Platform {
     /// certificate, a renewed chain, the sandbox's address of the access host). A name the
     /// sandbox does not resolve is an error naming it.
     pub async fn reach_coder(&mut self, project: &Project) -> Result<(), PlatformError> {
-        let reach = self.recorded_reach(project).await?;
+        let reach = self.recorded_reach().await?;
         self.use_reach(project, reach)
     }
 

@@ -109,7 +109,10 @@ fn engine(
     let store = open_store(&StoreConfig::Local {
         dir: dir.to_path_buf(),
     })?;
-    let options = kapstan_providers::RegistryOptions { helm: Some(helm) };
+    let options = kapstan_providers::RegistryOptions {
+        helm: Some(helm),
+        ..Default::default()
+    };
     Ok(Engine::new(
         kapstan_providers::registry_with_options(provider, &options),
         store,

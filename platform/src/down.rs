@@ -105,6 +105,7 @@ async fn clear_cluster_volumes(
 /// Coder refuses to delete a template that workspaces use: before the destroy, the
 /// workspaces of every recorded `coder_template` are deleted with delete builds.
 async fn delete_workspaces(
+    platform: &Platform,
     stack: &str,
     doc: &kapstan_state::StateDocument,
     log: &RunLog,
@@ -112,7 +113,8 @@ async fn delete_workspaces(
 ) -> Result<(), PlatformError> {
     let mut failed = 0;
     // One driver: one Coder session for every template.
-    let driver = kapstan_providers::coder::CoderTemplateDriver::new();
+    let driver =
+        kapstan_providers::coder::CoderTemplateDriver::with_reach(platform.coder_reach.clone());
     for (addr, r) in doc
         .resources
         .iter()
@@ -257,7 +259,7 @@ impl Teardown<'_> {
             return Ok(());
         }
         observer.event(PlatformEvent::StackHeading { stack: &name });
-        delete_workspaces(&name, &doc, log, observer).await?;
+        delete_workspaces(platform, &name, &doc, log, observer).await?;
         if phase == Phase::Infra {
             clear_cluster_volumes(platform, &name, &doc, options, log, observer).await?;
         }

@@ -7,6 +7,7 @@
 //! Scaleway credentials come from the environment (`SCW_*`, or the `scw` config file); in
 //! sandbox mode the caller points `SCW_API_URL` at the sandbox before calling [`health`].
 
+use kapstan_providers::coder::CoderReach;
 use kapstan_providers::coder::probe;
 use kapstan_providers::kubernetes::KubeClient;
 use kapstan_providers::kubernetes::inspect;
@@ -328,16 +329,20 @@ pub async fn check(
         );
         return Ok(report);
     };
-    coder_checks(
-        &mut report,
-        env,
-        &infra,
-        &app,
-        &kube,
-        quick,
-        project.sandbox_url(),
-    )
-    .await;
+    // Coder on its https:// access URL is reached as the infra phase says (the chain's
+    // issuers, the sandbox's address of the host); a failure to work that out is reported.
+    let reach = match crate::reach::coder_reach(&infra, project.sandbox_url()).await {
+        Ok(reach) => reach,
+        Err(e) => {
+            report.push("coder", "access URL", Err(e.to_string()));
+            CoderReach::default()
+        }
+    };
+    let at = Reached {
+        sandbox: project.sandbox_url(),
+        reach: &reach,
+    };
+    coder_checks(&mut report, env, &infra, &app, &kube, quick, at).await;
     // Single sign-on: the issuer's discovery document, as Coder's login reads it.
     if let Ok(profile) = kapstan_stacks::coder::Profile::load(env, &project.dir)
         && let Some(oidc) = &profile.oidc
@@ -347,8 +352,16 @@ pub async fn check(
     Ok(report)
 }
 
+/// Where the Coder checks go: the sandbox the environment runs in (its base URL) and how
+/// Coder's access URL is reached.
+#[derive(Clone, Copy)]
+struct Reached<'a> {
+    sandbox: Option<&'a str>,
+    reach: &'a CoderReach,
+}
+
 /// The Coder checks: its Deployment, `/healthz`, the version, the certificate, and the
-/// templates. `sandbox` is the base URL of the sandbox the environment runs in.
+/// templates.
 async fn coder_checks(
     report: &mut HealthReport,
     env: Environment,
@@ -356,7 +369,7 @@ async fn coder_checks(
     app: &StateDocument,
     kube: &Result<KubeClient, String>,
     quick: bool,
-    sandbox: Option<&str>,
+    at: Reached<'_>,
 ) {
     if app.resources.contains_key("coder") {
         let deployment = match kube {
@@ -392,14 +405,14 @@ async fn coder_checks(
     let healthz = if base.is_empty() {
         Err("no access URL recorded".to_string())
     } else {
-        probe::healthz(&base).await
+        probe::healthz_with(&base, at.reach).await
     };
     let reachable = healthz.is_ok();
     report.push("coder", "/healthz", healthz);
     let buildinfo = if !reachable {
         Err("skipped: Coder does not answer".to_string())
     } else {
-        probe::build_version(&base).await
+        probe::build_version_with(&base, at.reach).await
     };
     report.push("coder", "/api/v2/buildinfo", buildinfo);
     if let Some(recorded) = output_string(infra, "tls_certificate_sha256") {
@@ -411,13 +424,13 @@ async fn coder_checks(
             chrono::Utc::now(),
         );
         report.push("tls", "certificate", expiry);
-        // The certificate is the domain's: probe the infra phase's https:// URL, not the app's
-        // (in the sandbox the app reaches Coder on a plain-HTTP loopback endpoint).
+        // The certificate is the domain's: probe the infra phase's https:// URL (an app phase
+        // recorded before it kept the domain's URL in the sandbox has the loopback one).
         let domain_url = output_string(infra, "access_url").unwrap_or_default();
         report.push(
             "tls",
             "served certificate",
-            served_matches(domain_url.trim_end_matches('/'), &recorded, sandbox).await,
+            served_matches(domain_url.trim_end_matches('/'), &recorded, at.sandbox).await,
         );
     }
 
@@ -440,7 +453,7 @@ async fn coder_checks(
             let templates = if !reachable {
                 Err("skipped: Coder does not answer".to_string())
             } else {
-                templates_present(&base, app, &wanted).await
+                templates_present(&base, at.reach, app, &wanted).await
             };
             report.push("coder", "templates", templates);
         }
@@ -544,6 +557,7 @@ async fn deployment_status(kube: &KubeClient, ns: &str, name: &str) -> Result<St
 
 async fn templates_present(
     base: &str,
+    reach: &CoderReach,
     app: &StateDocument,
     wanted: &[String],
 ) -> Result<String, String> {
@@ -553,7 +567,7 @@ async fn templates_present(
         .get("admin_password")
         .map(|o| value_string(&o.value))
         .ok_or("no admin_password output")?;
-    probe::templates_present(base, &email, &password, wanted).await
+    probe::templates_present_with(base, reach, &email, &password, wanted).await
 }
 
 /// The `[oidc]` issuer checked the way Coder uses it: `Ok(endpoints)` or `Err(problems)`.

@@ -23,6 +23,7 @@ pub mod health;
 pub mod hooks;
 pub mod logs;
 pub mod project;
+pub mod reach;
 pub mod sandbox;
 pub mod scale;
 pub mod session;

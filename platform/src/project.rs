@@ -165,6 +165,7 @@ impl Project {
     pub fn registry_options(&self) -> kapstan_providers::RegistryOptions {
         kapstan_providers::RegistryOptions {
             helm: crate::sandbox::local_helm(&self.dir),
+            ..Default::default()
         }
     }
 
@@ -174,6 +175,38 @@ impl Project {
             Arc::new(self.scaleway_provider()),
             &self.registry_options(),
         );
+        Ok(Engine::new(registry, self.store()?).with_events(events))
+    }
+
+    /// [`Project::engine`] for a command on `stacks` (by name): the Coder kinds of an
+    /// environment's app phase reach its `https://` access URL as its recorded infra phase
+    /// says ([`crate::reach`]: the issuers of its certificate chain, in the sandbox where the
+    /// host leads). A reach that cannot be worked out is left to the calls to report.
+    pub async fn engine_for(
+        &self,
+        events: EventSink,
+        stacks: &[String],
+    ) -> Result<Engine, PlatformError> {
+        let mut coder = kapstan_providers::coder::CoderReach::default();
+        for stack in stacks {
+            let Some(env) = stack
+                .strip_prefix("coder-")
+                .and_then(|rest| rest.strip_suffix("-app"))
+            else {
+                continue;
+            };
+            if let Some(infra) = self.store()?.load(&format!("coder-{env}-infra")).await?
+                && let Ok(reach) = crate::reach::coder_reach(&infra, self.sandbox_url()).await
+            {
+                coder.hosts.extend(reach.hosts);
+            }
+        }
+        let options = kapstan_providers::RegistryOptions {
+            coder,
+            ..self.registry_options()
+        };
+        let registry =
+            kapstan_providers::registry_with_options(Arc::new(self.scaleway_provider()), &options);
         Ok(Engine::new(registry, self.store()?).with_events(events))
     }
 
@@ -320,8 +353,10 @@ pub async fn platform_args(
         if !given("chart_repository") {
             out.vars.push(format!("chart_repository={url}/charts"));
         }
+        // As `up` does: a domain served over TLS keeps its https:// access URL.
         if let Some(infra) = infra
             && !given("access_url")
+            && !crate::reach::serves_tls(&infra)
             && let (Some(zone), Some(lb)) = (
                 infra.outputs.get("zone").and_then(|o| o.value.as_str()),
                 infra.outputs.get("lb_id").and_then(|o| o.value.as_str()),

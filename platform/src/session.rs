@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kapstan_engine::{Cancel, Engine, StackSpec};
+use kapstan_engine::{Cancel, Engine, EventSink, StackSpec};
+use kapstan_providers::coder::CoderReach;
 use kapstan_providers::scaleway::ScalewayProvider;
 use kapstan_stacks::coder::{Environment, Phase, Profile};
 
@@ -29,6 +30,11 @@ pub struct Platform {
     pub scaleway: Arc<ScalewayProvider>,
     /// Interrupts.
     pub cancel: Cancel,
+    /// How the engine's Coder drivers and the probes reach Coder's access URL (see
+    /// [`crate::reach`]), as of the recorded infra phase.
+    pub coder_reach: CoderReach,
+    /// Where the engine's events go (kept to build the engine again with a new reach).
+    events: EventSink,
 }
 
 impl Platform {
@@ -63,20 +69,49 @@ impl Platform {
         }
         let provider = Arc::new(project.scaleway_provider());
         check_credentials(&provider)?;
-        let engine = Engine::new(
-            kapstan_providers::registry_with_options(provider.clone(), &project.registry_options()),
-            project.store()?,
-        )
-        .with_events(observer.engine_events())
-        .with_cancel(cancel.clone());
-        Ok(Self {
+        let events = observer.engine_events();
+        let mut platform = Self {
             env,
+            engine: engine(project, &provider, &CoderReach::default(), &events, &cancel)?,
             profile,
-            engine,
             sandbox,
             scaleway: provider,
             cancel,
-        })
+            coder_reach: CoderReach::default(),
+            events,
+        };
+        // Commands that find the infra phase applied reach Coder as it says. A name the
+        // sandbox cannot resolve now is left to the calls to report (`down` still proceeds).
+        if let Ok(reach) = platform.recorded_reach().await {
+            platform.use_reach(project, reach)?;
+        }
+        Ok(platform)
+    }
+
+    /// How Coder is reached according to the recorded infra phase (see [`crate::reach`]).
+    async fn recorded_reach(&self) -> Result<CoderReach, PlatformError> {
+        let infra = self
+            .engine
+            .state(&self.profile.stack_name(Phase::Infra))
+            .await?;
+        crate::reach::coder_reach(&infra, self.sandbox.as_ref().map(|s| s.url())).await
+    }
+
+    /// Makes `reach` the engine's (building the engine again when it changes).
+    fn use_reach(&mut self, project: &Project, reach: CoderReach) -> Result<(), PlatformError> {
+        if reach != self.coder_reach {
+            self.engine = engine(project, &self.scaleway, &reach, &self.events, &self.cancel)?;
+            self.coder_reach = reach;
+        }
+        Ok(())
+    }
+
+    /// Before the app phase: reaches Coder as the infra phase just recorded says (a first
+    /// certificate, a renewed chain, the sandbox's address of the access host). A name the
+    /// sandbox does not resolve is an error naming it.
+    pub async fn reach_coder(&mut self, project: &Project) -> Result<(), PlatformError> {
+        let reach = self.recorded_reach().await?;
+        self.use_reach(project, reach)
     }
 
     /// Variables of the platform stacks.
@@ -163,8 +198,11 @@ impl Platform {
                     .engine
                     .state(&self.profile.stack_name(Phase::Infra))
                     .await?;
-                if let (Some(zone), Some(lb)) =
-                    (infra.outputs.get("zone"), infra.outputs.get("lb_id"))
+                // A domain served over TLS keeps its https:// access URL (Coder redirects
+                // plain HTTP to it): the calls reach it as `coder_reach` says.
+                if !crate::reach::serves_tls(&infra)
+                    && let (Some(zone), Some(lb)) =
+                        (infra.outputs.get("zone"), infra.outputs.get("lb_id"))
                     && let (Some(zone), Some(lb)) = (zone.value.as_str(), lb.value.as_str())
                 {
                     vars.insert("access_url".into(), s.lb_endpoint(zone, lb).await?);
@@ -184,6 +222,26 @@ impl Platform {
         let vars = self.vars(project, phase, options).await?;
         Ok(kapstan_stacks::coder::build(self.env, phase, &vars)?)
     }
+}
+
+/// An engine over every kind with the project's options and `reach` for the Coder kinds.
+fn engine(
+    project: &Project,
+    provider: &Arc<ScalewayProvider>,
+    reach: &CoderReach,
+    events: &EventSink,
+    cancel: &Cancel,
+) -> Result<Engine, PlatformError> {
+    let options = kapstan_providers::RegistryOptions {
+        coder: reach.clone(),
+        ..project.registry_options()
+    };
+    Ok(Engine::new(
+        kapstan_providers::registry_with_options(provider.clone(), &options),
+        project.store()?,
+    )
+    .with_events(events.clone())
+    .with_cancel(cancel.clone()))
 }
 
 /// Environment variable naming the ACME directory a sandbox deployment gets its certificate

@@ -138,7 +138,7 @@ pub async fn up(
         // Hooks run before anything touches an API: a failing pre-up stops here.
         hook(project, &profile, "pre-up", None, &log, observer).await?;
     }
-    let platform = Platform::open_cancellable(
+    let mut platform = Platform::open_cancellable(
         project,
         &options.env,
         options.sandbox,
@@ -153,17 +153,22 @@ pub async fn up(
     {
         sandbox_serves_alloy(sandbox.url(), &platform.profile.monitoring.alloy_version).await?;
     }
-    let run = Run {
-        project,
-        options,
-        observer,
-        platform: &platform,
-        log: &log,
-        coder_version: &coder_version,
-        upgrade: upgrade.as_ref(),
-    };
     let mut result = Ok(());
     for phase in phases(options.phase) {
+        // The app phase reaches Coder as the infra phase just recorded says (the certificate
+        // it obtained, the sandbox's address of the access host).
+        if phase == Phase::App && !options.no_coder {
+            platform.reach_coder(project).await?;
+        }
+        let run = Run {
+            project,
+            options,
+            observer,
+            platform: &platform,
+            log: &log,
+            coder_version: &coder_version,
+            upgrade: upgrade.as_ref(),
+        };
         match run.phase(phase).await? {
             PhaseOutcome::Next => {}
             PhaseOutcome::Cancelled => {
@@ -395,9 +400,12 @@ impl Run<'_> {
             return Ok(None);
         };
         if !app.resources.contains_key(CODER_RELEASE)
-            || kapstan_providers::coder::probe::healthz(url.trim_end_matches('/'))
-                .await
-                .is_ok()
+            || kapstan_providers::coder::probe::healthz_with(
+                url.trim_end_matches('/'),
+                &self.platform.coder_reach,
+            )
+            .await
+            .is_ok()
         {
             return Ok(None);
         }

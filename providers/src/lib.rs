@@ -34,6 +34,9 @@ pub fn registry_with(provider: Arc<scaleway::ScalewayProvider>) -> Registry {
 pub struct RegistryOptions {
     /// The helm binary `helm_release` runs (before `KAPSTAN_HELM` and `PATH`).
     pub helm: Option<std::path::PathBuf>,
+    /// How the Coder kinds reach an `https://` access URL: extra trust roots for its host and,
+    /// in the sandbox, where the host leads (the default: system roots and DNS).
+    pub coder: coder::CoderReach,
 }
 
 /// [`registry_with`], with `options`.
@@ -47,6 +50,6 @@ pub fn registry_with_options(
     scaleway::register_with(&mut registry, provider);
     kubernetes::register(&mut registry);
     helm::register_with(&mut registry, options.helm.clone());
-    coder::register(&mut registry);
+    coder::register_with(&mut registry, options.coder.clone());
     registry
 }

@@ -217,7 +217,8 @@ pub(crate) async fn plan(project: &Project, request: &PlanRequest<'_>) -> Result
     let table = cost::price_table(request.cost_args.prices.as_deref())?;
     project.read_only();
     let (watch, sink) = progress::RefreshWatch::new();
-    let engine = project.engine(sink)?;
+    let names: Vec<String> = stacks.iter().map(|s| s.stack.clone()).collect();
+    let engine = project.engine_for(sink, &names).await?;
     let mut plans: Vec<Planned> = Vec::new();
     let mut not_planned = Vec::new();
     for s in &stacks {
@@ -480,8 +481,15 @@ fn summarize(
 /// and refused (exit 3) when it exceeds a budget.
 pub(crate) async fn apply(project: &Project, request: &ApplyRequest<'_>) -> Result<i32, CliError> {
     let cancel = Cancel::new();
+    let names: Vec<String> = request
+        .env
+        .stacks(request.stack)
+        .into_iter()
+        .map(|s| s.stack)
+        .collect();
     let engine = project
-        .engine(events(request.json_output))?
+        .engine_for(events(request.json_output), &names)
+        .await?
         .with_cancel(cancel.clone());
     let plan = match request.plan_file {
         Some(path) => bind_plan_file(&engine, request.stack, path).await?,
@@ -623,7 +631,8 @@ pub(crate) async fn drift(
     parallelism: usize,
 ) -> Result<i32, CliError> {
     let (watch, sink) = progress::RefreshWatch::new();
-    let engine = project.engine(sink)?;
+    let names: Vec<String> = env.stacks(stack).into_iter().map(|s| s.stack).collect();
+    let engine = project.engine_for(sink, &names).await?;
     let mut drifted = false;
     for s in env.stacks(stack) {
         let spec = load_platform_stack(project, &s.source()).await?;

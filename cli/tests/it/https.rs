@@ -3,8 +3,9 @@
 //! real ACME test server (Pebble, random `badNonce` rejections on) validating DNS-01 through
 //! the sandbox's DNS responder. The access host and a workspace-app wildcard name answer over
 //! TLS with a chain to Pebble's root as the only trust anchor, reached where `kapstan sandbox
-//! resolve` says; a second `up` issues nothing; a renewal forced by `renew_before` serves the
-//! new certificate after the rollout; `down` removes the records, the Secret and the
+//! resolve` says; Coder is told its `https://` access URL (as in production) and redirects
+//! plain HTTP on port 80 there, `/healthz` excepted; a second `up` issues nothing; a renewal forced by `renew_before` serves the
+//! new certificate after the rollout; `down` removes the records, the TLS Secret and the
 //! certificate's state.
 
 use std::net::SocketAddr;
@@ -59,6 +60,65 @@ fn https_endpoint(p: &Project, name: &str) -> SocketAddr {
         .find_map(|l| l.trim().strip_prefix("https (port 443): "))
         .and_then(|a| a.trim().parse().ok())
         .unwrap_or_else(|| panic!("sandbox resolve printed: {out}"))
+}
+
+/// The loopback address of the access host's port 80 frontend, as `kapstan sandbox resolve`
+/// prints.
+fn http_endpoint(p: &Project, name: &str) -> SocketAddr {
+    let out = p.ok(&["sandbox", "resolve", name]);
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("http  (port 80):"))
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or_else(|| panic!("sandbox resolve printed: {out}"))
+}
+
+/// `GET path` over plain HTTP at `addr` with `Host: host`: the status and the `Location`
+/// header (empty when none).
+async fn plain_get(addr: SocketAddr, host: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![];
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("GET {path}: {answer}"));
+    let location = answer
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("location")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    (status, location)
+}
+
+/// The sandbox's Kubernetes objects of `kind` (their bodies).
+fn kube_objects(served: &Served, kind: &str) -> Vec<serde_json::Value> {
+    objects(&served.resources(), "kube.object")
+        .into_iter()
+        .filter(|o| o["kind"] == kind)
+        .collect()
+}
+
+/// The value of environment variable `name` of the Coder container of Deployment
+/// `coder/coder` in the sandbox.
+fn coder_env(served: &Served, name: &str) -> Option<String> {
+    kube_objects(served, "Deployment")
+        .into_iter()
+        .find(|d| d["metadata"]["name"] == "coder" && d["metadata"]["namespace"] == "coder")?
+        ["spec"]["template"]["spec"]["containers"]
+        .as_array()?
+        .iter()
+        .flat_map(|c| c["env"].as_array().into_iter().flatten())
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["value"].as_str().map(String::from))
 }
 
 async fn get_tls(addr: SocketAddr, root: &str, name: &str) -> Result<(u16, Vec<u8>), String> {
@@ -154,6 +214,27 @@ async fn a_domain_deployment_serves_https_renews_and_goes_away() {
     assert_eq!((status, &wildcard_leaf), (200, &first));
     assert_health_sees(&p, &first);
 
+    // Coder is told its https:// access URL, as in production (kapstan's own calls reach it
+    // over TLS, verifying the chain): plain HTTP on port 80 is redirected there, /healthz is
+    // not.
+    assert_eq!(
+        coder_env(&served, "CODER_ACCESS_URL").as_deref(),
+        Some("https://coder.example.test")
+    );
+    let http = http_endpoint(&p, "coder.example.test");
+    let (status, location) = plain_get(http, "coder.example.test", "/login").await;
+    assert_eq!(status, 307, "plain-HTTP /login: {location}");
+    assert!(
+        location.starts_with("https://coder.example.test"),
+        "redirected to {location:?}"
+    );
+    let (status, location) = plain_get(http, "coder.example.test", "/healthz").await;
+    assert_eq!(
+        (status, location.as_str()),
+        (200, ""),
+        "plain-HTTP /healthz"
+    );
+
     // Nothing is due: a second `up` issues nothing.
     let o = up(&p, &pb);
     assert!(o.status.success(), "second up: {}", report(&o));
@@ -186,6 +267,14 @@ async fn a_domain_deployment_serves_https_renews_and_goes_away() {
     );
     let o = p.run(&["state", "list", "--stack", "coder-prod-infra"]);
     assert!(!stdout(&o).contains("tls-certificate"), "{}", report(&o));
+    let tls_secrets: Vec<_> = kube_objects(&served, "Secret")
+        .into_iter()
+        .filter(|s| s["type"] == "kubernetes.io/tls")
+        .collect();
+    assert!(
+        tls_secrets.is_empty(),
+        "the TLS Secret outlived down: {tls_secrets:?}"
+    );
     drop(served);
 }
 

@@ -210,6 +210,22 @@ impl CoderClient {
         }
     }
 
+    /// A client for the Coder at `url` reached as `reach` says (extra trust roots for its
+    /// host, where the host leads in the sandbox); [`CoderClient::new`] when `reach` does not
+    /// name the host.
+    pub fn with_reach(url: &str, reach: &super::CoderReach) -> Result<CoderClient, CoderError> {
+        let mut client = Self::new(url);
+        if reach.for_url(url).is_some() {
+            client.http = reach
+                .http_client(url, Duration::from_secs(120))
+                .map_err(|message| CoderError::Transport {
+                    path: String::new(),
+                    message,
+                })?;
+        }
+        Ok(client)
+    }
+
     /// The base URL.
     pub fn url(&self) -> &str {
         &self.url

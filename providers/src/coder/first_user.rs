@@ -51,7 +51,20 @@ crate::declare::kind! {
 
 crate::declare::schema_driver! {
     /// The `coder_first_user` driver.
-    CoderFirstUserDriver for CoderFirstUser
+    CoderFirstUserDriver for CoderFirstUser {
+        /// How its calls reach Coder.
+        reach: super::CoderReach,
+    }
+}
+
+impl CoderFirstUserDriver {
+    /// The driver, its calls reaching Coder as `reach` says.
+    pub fn with_reach(reach: super::CoderReach) -> Self {
+        Self {
+            reach,
+            ..Self::new()
+        }
+    }
 }
 
 pub(crate) fn coder_err(e: CoderError) -> DriverError {
@@ -124,7 +137,8 @@ impl Driver for CoderFirstUserDriver {
         _ctx: &DriverContext,
         recorded: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
-        let client = CoderClient::new(recorded.config["url"].as_str().unwrap_or_default());
+        let url = recorded.config["url"].as_str().unwrap_or_default();
+        let client = CoderClient::with_reach(url, &self.reach).map_err(coder_err)?;
         if !client.has_first_user().await.map_err(coder_err)? {
             return Ok(None);
         }
@@ -141,7 +155,7 @@ impl Driver for CoderFirstUserDriver {
                 "coder_first_user: {problem}; nothing was sent to Coder"
             )));
         }
-        let client = CoderClient::new(url);
+        let client = CoderClient::with_reach(url, &self.reach).map_err(coder_err)?;
         ctx.progress(format!("waiting for Coder at {url}"));
         client
             .wait_healthy(timeout(config))

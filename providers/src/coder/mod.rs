@@ -7,6 +7,7 @@ mod client;
 mod first_user;
 pub mod oidc_discovery;
 pub mod probe;
+mod reach;
 mod rules;
 mod session;
 mod template;
@@ -15,6 +16,7 @@ mod values;
 pub use archive::{TemplateArchive, archive_dir};
 pub use client::{CoderClient, CoderError};
 pub use first_user::{CoderFirstUser, CoderFirstUserAttributes, CoderFirstUserDriver};
+pub use reach::{CoderReach, HostReach};
 pub use session::Sessions;
 pub use template::{CoderTemplate, CoderTemplateAttributes, CoderTemplateDriver};
 pub use values::{
@@ -30,4 +32,10 @@ use kapstan_engine::Registry;
 pub fn register(registry: &mut Registry) {
     registry.register(Arc::new(CoderFirstUserDriver::new()));
     registry.register(Arc::new(CoderTemplateDriver::new()));
+}
+
+/// Registers the Coder kinds, their calls reaching Coder as `reach` says.
+pub fn register_with(registry: &mut Registry, reach: CoderReach) {
+    registry.register(Arc::new(CoderFirstUserDriver::with_reach(reach.clone())));
+    registry.register(Arc::new(CoderTemplateDriver::with_reach(reach)));
 }

@@ -6,23 +6,24 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::CoderClient;
+use super::{CoderClient, CoderReach};
 
 /// How long one check may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A client for unauthenticated probes of `base`.
-fn http() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(PROBE_TIMEOUT)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))
+/// A client for unauthenticated probes of `base`, reaching it as `reach` says.
+fn http(base: &str, reach: &CoderReach) -> Result<reqwest::Client, String> {
+    reach.http_client(base, PROBE_TIMEOUT)
 }
 
 /// `GET {base}/healthz`: `Ok("… answered 200 OK")` on success, else what was seen.
 pub async fn healthz(base: &str) -> Result<String, String> {
-    let http = http()?;
+    healthz_with(base, &CoderReach::default()).await
+}
+
+/// [`healthz`], reaching `base` as `reach` says.
+pub async fn healthz_with(base: &str, reach: &CoderReach) -> Result<String, String> {
+    let http = http(base, reach)?;
     match http.get(format!("{base}/healthz")).send().await {
         Ok(r) if r.status().is_success() => Ok(format!("{base}/healthz answered {}", r.status())),
         Ok(r) => Err(format!("{base}/healthz answered {}", r.status())),
@@ -32,7 +33,12 @@ pub async fn healthz(base: &str) -> Result<String, String> {
 
 /// `GET {base}/api/v2/buildinfo`: the Coder version (`Ok("Coder 2.21.1")`).
 pub async fn build_version(base: &str) -> Result<String, String> {
-    let http = http()?;
+    build_version_with(base, &CoderReach::default()).await
+}
+
+/// [`build_version`], reaching `base` as `reach` says.
+pub async fn build_version_with(base: &str, reach: &CoderReach) -> Result<String, String> {
+    let http = http(base, reach)?;
     match http.get(format!("{base}/api/v2/buildinfo")).send().await {
         Ok(r) if r.status().is_success() => match r.json::<Value>().await {
             Ok(v) => match v["version"].as_str() {
@@ -53,7 +59,18 @@ pub async fn templates_present(
     password: &str,
     wanted: &[String],
 ) -> Result<String, String> {
-    let coder = CoderClient::new(base);
+    templates_present_with(base, &CoderReach::default(), email, password, wanted).await
+}
+
+/// [`templates_present`], reaching `base` as `reach` says.
+pub async fn templates_present_with(
+    base: &str,
+    reach: &CoderReach,
+    email: &str,
+    password: &str,
+    wanted: &[String],
+) -> Result<String, String> {
+    let coder = CoderClient::with_reach(base, reach).map_err(|e| e.to_string())?;
     coder
         .login(email, password)
         .await

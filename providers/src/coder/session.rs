@@ -14,6 +14,8 @@ type SessionKey = (String, String);
 #[derive(Debug, Default)]
 pub struct Sessions {
     clients: tokio::sync::Mutex<HashMap<SessionKey, (CoderClient, [u8; 32])>>,
+    /// How the clients reach their Coder (the default: system roots and DNS).
+    reach: super::CoderReach,
 }
 
 fn fingerprint(password: &str) -> [u8; 32] {
@@ -22,6 +24,14 @@ fn fingerprint(password: &str) -> [u8; 32] {
 }
 
 impl Sessions {
+    /// Sessions whose clients reach Coder as `reach` says.
+    pub fn with_reach(reach: super::CoderReach) -> Sessions {
+        Sessions {
+            reach,
+            ..Sessions::default()
+        }
+    }
+
     /// The session of `email` on the Coder at `url`: waits for Coder and logs in the first
     /// time (or when the password changed), then hands out the same client.
     pub async fn client(
@@ -38,7 +48,7 @@ impl Sessions {
         {
             return Ok(c.clone());
         }
-        let client = CoderClient::new(url);
+        let client = CoderClient::with_reach(url, &self.reach)?;
         client.wait_healthy(timeout).await?;
         client.login(email, password).await?;
         clients.insert(key, (client.clone(), fingerprint(password)));

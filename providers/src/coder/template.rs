@@ -97,6 +97,14 @@ crate::declare::schema_driver! {
 }
 
 impl CoderTemplateDriver {
+    /// The driver, its calls reaching Coder as `reach` says.
+    pub fn with_reach(reach: super::CoderReach) -> Self {
+        Self {
+            sessions: Sessions::with_reach(reach),
+            ..Self::new()
+        }
+    }
+
     /// Deletes the workspaces of the template recorded as `config` (url, email, password,
     /// name) with delete builds and waits until they are gone: what `kapstan down` runs before
     /// it destroys the application phase. Returns the names of the workspaces deleted. Calls

@@ -26,6 +26,7 @@ pub fn registry_with_tools_helm() -> kapstan_engine::Registry {
         std::sync::Arc::new(kapstan_providers::scaleway::ScalewayProvider::default()),
         &kapstan_providers::RegistryOptions {
             helm: Some(tool("helm")),
+            ..Default::default()
         },
     )
 }

@@ -33,7 +33,8 @@ pub struct AppOptions {
     pub coder: bool,
     /// Chart repository (default the official one).
     pub chart_repository: Option<String>,
-    /// Access URL override (the sandbox's loopback endpoint of the load balancer).
+    /// Access URL override: in the sandbox without TLS, the load balancer's plain-HTTP
+    /// loopback endpoint (a domain served over TLS keeps the infra phase's `https://` URL).
     pub access_url: Option<String>,
     /// Templates to push, by name (empty: the profile's selection, or all).
     pub templates: Vec<String>,

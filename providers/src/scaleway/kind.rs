@@ -874,6 +874,7 @@ pub(crate) trait Declared {
 /// serialized config when `None`. Without `=> value` it is write-only (sent, never
 /// read back, no accessor). `computed` fields are attributes only, typed by their `Type`;
 /// `sensitive` ones give sensitive references.
+/// `@ name: Option<T>` keeps only the `#[serde(..)]` written: `None` is serialized too.
 /// Fields keep their order in the struct, the schema and the attributes.
 macro_rules! kind {
     // The standard fields: a row each with its doc and full declaration, rewritten by the
@@ -1214,6 +1215,10 @@ mod tests {
         check::<lb::Lb, lb::LbKind>();
         check::<rdb_database::RdbDatabase, rdb_database::RdbDatabaseKind>();
         check::<rdb_user::RdbUser, rdb_user::RdbUserKind>();
+        // The RDB kinds moved onto the core.
+        check::<rdb_instance::RdbInstance, rdb_instance::RdbInstanceKind>();
+        check::<rdb_acl::RdbAcl, rdb_acl::RdbAclKind>();
+        check::<rdb_privilege::RdbPrivilege, rdb_privilege::RdbPrivilegeKind>();
         check::<k8s_cluster::Cluster, k8s_cluster::ClusterKind>();
         check::<k8s_pool::Pool, k8s_pool::PoolKind>();
         // Added with the DNS, Secret Manager and Object Storage declarations.

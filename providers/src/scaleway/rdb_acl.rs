@@ -1,22 +1,17 @@
 //! `scaleway_rdb_acl`: the full set of ACL rules of an instance (PUT replaces them all; delete
 //! removes them).
 
-use std::sync::Arc;
-
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Resource,
-    Schema, async_trait,
-};
+use kapstan_engine::{DriverError, FieldError, Input, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::client::Region;
 use super::client::wire::rdb::{AclRule, AclRuleRequest};
-use super::provider::{
-    Pace, ScalewayProvider, api, attributes, check, config_from, found, is_not_found, string,
-};
-use super::rdb_instance::{REGIONS, rdb_client, wait_instance};
+use super::client::{Client, Error as ApiErr, Region};
+use super::kind::{Kind, Op, attribute_as_is, fetch, kind};
+use super::provider::{api, check, is_not_found, string};
+use super::rdb_instance::REGIONS;
+use super::rdb_item::{InstanceItem, item_client, wait_instance_of};
 
 /// One allowed source.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -28,37 +23,23 @@ pub struct AclRuleSpec {
     pub description: String,
 }
 
-/// The ACL of an instance.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RdbAcl {
-    /// The instance. Changing it replaces the ACL.
-    pub instance_id: Input<String>,
-    /// The rules (updated in place).
-    pub acl_rules: Vec<AclRuleSpec>,
-    /// Region of the instance. Changing it replaces the ACL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+attribute_as_is!(AclRuleSpec);
+
+kind! {
+    /// The ACL of an instance.
+    pub struct RdbAcl = "scaleway_rdb_acl" (RdbAclKind, RdbAclAttributes, RdbAclDriver);
+    // One ACL per instance: its id is the instance's.
+    wire LiveAcl as a, id format!("{}/{}", a.region, a.instance);
+    /// the instance
+    instance_id: Input<String>, required force_new => a.instance;
+    /// `[{ip, description}]`: every allowed source (updated in place)
+    acl_rules: Vec<AclRuleSpec>, required => rules_json(&a.item);
+    /// region of the instance
+    region: Option<String>, optional_computed force_new => a.region.as_str();
 }
 
-attributes! {
-    /// Attributes of a `scaleway_rdb_acl`.
-    RdbAclAttributes {
-        /// The instance.
-        instance_id: String = "instance_id",
-    }
-}
-
-impl Resource for RdbAcl {
-    const KIND: &'static str = "scaleway_rdb_acl";
-    type Attributes = RdbAclAttributes;
-}
-
-/// The `scaleway_rdb_acl` driver.
-#[derive(Debug)]
-pub struct RdbAclDriver {
-    p: Arc<ScalewayProvider>,
-    schema: Schema,
-}
+/// The live rules of an instance.
+type LiveAcl = InstanceItem<Vec<AclRule>>;
 
 const DEFAULT_DESCRIPTION: &str = "IP allowed";
 
@@ -79,22 +60,26 @@ fn rules_of(config: &Value) -> Vec<AclRuleRequest> {
     rules
 }
 
+/// Live rules as the API lists them.
+fn rules_json(live: &[AclRule]) -> Value {
+    live.iter()
+        .map(|r| json!({"ip": r.ip, "description": r.description}))
+        .collect()
+}
+
 /// Live rules in the config's shape and order (an empty declared description matches the
 /// API's default).
-fn shaped(live: &[AclRule], instance: &str, region: &Region, config: &Value) -> Value {
+fn shape_rules(rules: &mut [Value], config: &Value) {
     let declared = rules_of(config);
-    let mut rules: Vec<Value> = live
-        .iter()
-        .map(|r| {
-            let desc = match declared.iter().find(|d| d.ip == r.ip) {
-                Some(d) if d.description.is_empty() && r.description == DEFAULT_DESCRIPTION => {
-                    String::new()
-                }
-                _ => r.description.clone(),
-            };
-            json!({"ip": r.ip, "description": desc})
-        })
-        .collect();
+    for r in rules.iter_mut() {
+        let ip = r["ip"].as_str().unwrap_or_default();
+        let defaulted = declared.iter().find(|d| d.ip == ip).is_some_and(|d| {
+            d.description.is_empty() && r["description"].as_str() == Some(DEFAULT_DESCRIPTION)
+        });
+        if defaulted {
+            r["description"] = json!("");
+        }
+    }
     let order: Vec<&str> = config
         .get("acl_rules")
         .and_then(Value::as_array)
@@ -111,172 +96,149 @@ fn shaped(live: &[AclRule], instance: &str, region: &Region, config: &Value) -> 
             ip,
         )
     });
-    json!({"instance_id": instance, "acl_rules": rules, "region": region.as_str()})
 }
 
-impl RdbAclDriver {
-    /// The driver.
-    pub fn new(p: Arc<ScalewayProvider>) -> Self {
-        Self {
-            p,
-            schema: Schema::new(
-                "scaleway_rdb_acl",
-                vec![
-                    Field::required("instance_id")
-                        .force_new()
-                        .describe("the instance"),
-                    Field::required("acl_rules")
-                        .describe("`[{ip, description}]`: every allowed source (updated in place)"),
-                    Field::optional_computed("region")
-                        .force_new()
-                        .describe("region of the instance"),
-                ],
-            ),
-        }
-    }
-
-    async fn put(
-        &self,
-        ctx: &DriverContext,
-        config: &Value,
-    ) -> Result<(String, Value), DriverError> {
-        let region = self.p.region_of(config)?;
-        let instance = string(config, "instance_id").unwrap_or_default();
-        let client = rdb_client(&self.p, &region, &instance)?;
-        let pacing = self.p.pacing(Pace::Long);
-        wait_instance(ctx, pacing, &client, &region, &instance).await?;
-        client
-            .rdb(&region)
-            .set_acl_rules(&instance, &rules_of(config))
-            .await
-            .map_err(api)?;
-        wait_instance(ctx, pacing, &client, &region, &instance).await?;
-        let live = client
-            .rdb(&region)
-            .list_acl_rules(&instance)
-            .await
-            .map_err(api)?;
-        Ok((
-            format!("{region}/{instance}"),
-            shaped(&live, &instance, &region, config),
-        ))
-    }
+/// Replaces the instance's rules with the declared ones, waiting for the instance before and
+/// after, and reads them back.
+async fn put(op: &Op<'_, RdbAclKind>, config: &Value) -> Result<LiveAcl, DriverError> {
+    let Op { c, at, .. } = *op;
+    let instance = string(config, "instance_id").unwrap_or_default();
+    wait_instance_of(op, config).await?;
+    c.rdb(at)
+        .set_acl_rules(&instance, &rules_of(config))
+        .await
+        .map_err(api)?;
+    wait_instance_of(op, config).await?;
+    let live = c.rdb(at).list_acl_rules(&instance).await.map_err(api)?;
+    Ok(InstanceItem::new(at, &instance, live))
 }
 
 #[async_trait]
-impl Driver for RdbAclDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
+impl Kind for RdbAclKind {
+    type Place = Region;
+    type Request = (String, Vec<AclRuleRequest>);
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        check::locality(config, &mut e);
-        check::one_of(config, "region", REGIONS, "Managed Database region", &mut e);
-        if let Some(rules) = config.get("acl_rules").and_then(Value::as_array) {
-            for r in rules {
-                if let Some(ip) = r.get("ip").and_then(Value::as_str) {
-                    let (addr, len) = ip.split_once('/').unwrap_or((ip, "32"));
-                    let ok = addr.parse::<std::net::IpAddr>().is_ok()
-                        && len.parse::<u8>().is_ok_and(|l| l <= 128);
-                    if !ok {
-                        e.push(FieldError::new(
-                            "acl_rules.ip",
-                            &format!("{ip:?}"),
-                            "is not a CIDR",
-                            "use e.g. 10.0.0.0/8 or 1.2.3.4/32",
-                        ));
-                    }
+    fn validate(config: &Value, e: &mut Vec<FieldError>) {
+        check::one_of(config, "region", REGIONS, "Managed Database region", e);
+        let rules = config.get("acl_rules").and_then(Value::as_array);
+        for r in rules.into_iter().flatten() {
+            if let Some(ip) = r.get("ip").and_then(Value::as_str) {
+                let (addr, len) = ip.split_once('/').unwrap_or((ip, "32"));
+                let ok = addr.parse::<std::net::IpAddr>().is_ok()
+                    && len.parse::<u8>().is_ok_and(|l| l <= 128);
+                if !ok {
+                    e.push(FieldError::new(
+                        "acl_rules.ip",
+                        &format!("{ip:?}"),
+                        "is not a CIDR",
+                        "use e.g. 10.0.0.0/8 or 1.2.3.4/32",
+                    ));
                 }
             }
         }
-        e
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let region = self.p.region_of(&rec.config)?;
-        let instance = string(&rec.config, "instance_id").unwrap_or_default();
-        let client = rdb_client(&self.p, &region, &instance)?;
-        Ok(found(client.rdb(&region).list_acl_rules(&instance).await)?
-            .map(|live| shaped(&live, &instance, &region, &rec.config)))
+    /// Only the rules take the config's shape.
+    fn shape(attributes: &mut Value, config: &Value) {
+        if let Some(rules) = attributes
+            .get_mut("acl_rules")
+            .and_then(Value::as_array_mut)
+        {
+            shape_rules(rules, config);
+        }
     }
 
-    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let (id, attributes) = self.put(ctx, config).await?;
-        Ok(Created { id, attributes })
+    fn client(d: &RdbAclDriver, config: &Value) -> Result<Client, DriverError> {
+        item_client(d, config)
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
+    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<LiveAcl>, ApiErr> {
+        let live = c.rdb(at).list_acl_rules(id).await?;
+        Ok(Some(InstanceItem::new(at, id, live)))
+    }
+
+    /// The declared instance's rules (every instance has an ACL).
+    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<LiveAcl>, DriverError> {
+        let instance = string(config, "instance_id").unwrap_or_default();
+        fetch::<Self>(op.c, op.at, &instance).await
+    }
+
+    async fn request(
+        op: &Op<'_, Self>,
         config: &Value,
-        _marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        // A PUT of the full set: safe to repeat.
-        self.create(ctx, config).await.map(Some)
+    ) -> Result<(String, Vec<AclRuleRequest>), DriverError> {
+        wait_instance_of(op, config).await?;
+        let instance = string(config, "instance_id").unwrap_or_default();
+        Ok((instance, rules_of(config)))
+    }
+
+    /// A PUT of the full set.
+    async fn post(
+        c: &Client,
+        at: &Region,
+        (instance, rules): &(String, Vec<AclRuleRequest>),
+    ) -> Result<LiveAcl, ApiErr> {
+        let set = c.rdb(at).set_acl_rules(instance, rules).await?;
+        Ok(InstanceItem::new(at, instance, set))
+    }
+
+    /// A PUT of the full set is safe to repeat: a recovered ACL is set again.
+    async fn adopted(
+        op: &Op<'_, Self>,
+        config: &Value,
+        _a: LiveAcl,
+    ) -> Result<LiveAcl, DriverError> {
+        put(op, config).await
+    }
+
+    /// Waits for the instance to apply the rules, then reads them back.
+    async fn settle(
+        op: &Op<'_, Self>,
+        config: &Value,
+        _a: LiveAcl,
+    ) -> Result<LiveAcl, DriverError> {
+        wait_instance_of(op, config).await?;
+        let instance = string(config, "instance_id").unwrap_or_default();
+        let live =
+            op.c.rdb(op.at)
+                .list_acl_rules(&instance)
+                .await
+                .map_err(api)?;
+        Ok(InstanceItem::new(op.at, &instance, live))
     }
 
     async fn update(
-        &self,
-        ctx: &DriverContext,
+        op: &Op<'_, Self>,
+        _id: &str,
         _rec: &ResourceState,
         config: &Value,
         _changed: &[String],
-    ) -> Result<Value, DriverError> {
-        Ok(self.put(ctx, config).await?.1)
+    ) -> Result<LiveAcl, DriverError> {
+        put(op, config).await
     }
 
-    async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        let region = self.p.region_of(&rec.config)?;
-        let instance = string(&rec.config, "instance_id").unwrap_or_default();
-        let client = rdb_client(&self.p, &region, &instance)?;
+    /// Removes the recorded rules, waiting for the instance before and after; an instance
+    /// already gone is fine.
+    async fn delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
         let ips: Vec<String> = rules_of(&rec.config).into_iter().map(|r| r.ip).collect();
         if ips.is_empty() {
             return Ok(());
         }
-        let pacing = self.p.pacing(Pace::Long);
-        match wait_instance(ctx, pacing, &client, &region, &instance).await {
-            Ok(_) => {}
+        match wait_instance_of(op, &rec.config).await {
             Err(e) if is_not_found(&e) => return Ok(()),
-            Err(e) => return Err(e),
+            other => other?,
         }
-        match client.rdb(&region).delete_acl_rules(&instance, &ips).await {
-            Ok(_) => {}
+        let instance = string(&rec.config, "instance_id").unwrap_or_default();
+        match Self::remove(op.c, op.at, &instance, rec).await {
             Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(api(e)),
+            other => other.map_err(api)?,
         }
-        wait_instance(ctx, pacing, &client, &region, &instance)
-            .await
-            .map(|_| ())
+        wait_instance_of(op, &rec.config).await
     }
 
-    async fn import(
-        &self,
-        _ctx: &DriverContext,
-        id: &str,
-    ) -> Result<Option<Imported>, DriverError> {
-        let (region, instance) = match id.split_once('/') {
-            Some((r, i)) => (
-                Region::parse(r).map_err(|e| DriverError::failed(e.to_string()))?,
-                i.to_string(),
-            ),
-            None => (self.p.client()?.region().clone(), id.to_string()),
-        };
-        let client = rdb_client(&self.p, &region, &instance)?;
-        match client.rdb(&region).list_acl_rules(&instance).await {
-            Ok(live) => {
-                let attributes = shaped(&live, &instance, &region, &Value::Null);
-                Ok(Some(Imported {
-                    config: config_from(&self.schema, &attributes),
-                    attributes,
-                }))
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
+    /// Deletes the recorded rules.
+    async fn remove(c: &Client, at: &Region, id: &str, rec: &ResourceState) -> Result<(), ApiErr> {
+        let ips: Vec<String> = rules_of(&rec.config).into_iter().map(|r| r.ip).collect();
+        c.rdb(at).delete_acl_rules(id, &ips).await.map(|_| ())
     }
 }

@@ -10,8 +10,8 @@ use super::kind::{Kind, Op, fetch, kind};
 use super::provider::check;
 use super::rdb_instance::REGIONS;
 use super::rdb_item::{
-    InstanceItem, declared_key, instance_and_name, item_client, wait_instance_after_delete,
-    wait_instance_of,
+    InstanceItem, declared_item, declared_key, instance_and_name, item_client, settled_item,
+    wait_instance_after_delete, wait_instance_of,
 };
 
 kind! {
@@ -84,8 +84,7 @@ impl Kind for RdbDatabaseKind {
         op: &Op<'_, Self>,
         config: &Value,
     ) -> Result<Option<LiveDatabase>, DriverError> {
-        let Op { c, at, .. } = *op;
-        fetch::<Self>(c, at, &declared_key(config)).await
+        declared_item(op, config).await
     }
 
     async fn request(op: &Op<'_, Self>, config: &Value) -> Result<String, DriverError> {
@@ -104,12 +103,7 @@ impl Kind for RdbDatabaseKind {
         config: &Value,
         _db: LiveDatabase,
     ) -> Result<LiveDatabase, DriverError> {
-        let Op { c, at, .. } = *op;
-        wait_instance_of(op, config).await?;
-        let key = declared_key(config);
-        fetch::<Self>(c, at, &key)
-            .await?
-            .ok_or_else(|| DriverError::failed(format!("database {key} vanished after creation")))
+        settled_item(op, config, "database").await
     }
 
     /// Every argument forces replacement: nothing to update.

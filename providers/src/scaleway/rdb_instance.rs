@@ -3,13 +3,9 @@
 //! call, waiting `ready` in between), settings; waits up to 30 minutes.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Resource,
-    Schema, async_trait,
-};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Output, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -18,16 +14,16 @@ use super::client::secret::SecretString;
 use super::client::wire::common::Empty;
 use super::client::wire::ipam::ResourceType;
 use super::client::wire::rdb::{
-    CreateInstanceRequest, EndpointSpec, EndpointSpecPrivateNetwork, Instance, IpamConfig, Setting,
-    UpdateInstanceRequest, UpdateUserRequest, UpgradeInstanceRequest, VolumeType,
+    CreateInstanceRequest, Encryption, Endpoint, EndpointSpec, EndpointSpecPrivateNetwork,
+    Instance, IpamConfig, Setting, UpdateInstanceRequest, UpdateUserRequest,
+    UpgradeInstanceRequest, VolumeType,
 };
-use super::client::{Client, Region};
-use super::kind::client_waiting_on;
-use super::provider::{
-    Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, attributes, check, config_from, conform,
-    found, is_owned, marker_id, owned_tags, post_or_adopt, split_locality, string, strings,
-    user_tags, wait_for,
+use super::client::{Client, Error as ApiErr, Region};
+use super::kind::{
+    Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, client_waiting_on, delete_declared,
+    is_touched, kind, wait_ready,
 };
+use super::provider::{Pace, Pacing, ScalewayProvider, api, check, conform, string};
 
 /// The private-network endpoint of an instance.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -46,90 +42,128 @@ pub struct RdbPrivateNetwork {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RdbLoadBalancer {}
 
-/// A managed database instance.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RdbInstance {
-    /// Name (updated in place).
-    pub name: Input<String>,
-    /// Node type, e.g. `DB-DEV-S` (upgraded in place).
-    pub node_type: Input<String>,
-    /// Engine, e.g. `PostgreSQL-16`. Changing it replaces the instance.
-    pub engine: String,
-    /// High availability (enabled in place; cannot be disabled).
+attribute_as_is!(RdbPrivateNetwork, RdbLoadBalancer);
+
+kind! {
+    /// A managed database instance.
+    pub struct RdbInstance = "scaleway_rdb_instance"
+        (RdbInstanceKind, RdbInstanceAttributes, RdbInstanceDriver);
+    wire LiveInstance as i, id i.id;
+    /// name (updated in place)
+    name: Input<String>, required => i.name;
+    /// node type, e.g. DB-DEV-S (upgraded in place)
+    node_type: Input<String>, required => i.node_type;
+    /// engine and major version, e.g. PostgreSQL-16
+    engine: String, required force_new => i.engine;
+    /// high availability (enabled in place, cannot be disabled)
     #[serde(default)]
-    pub is_ha_cluster: bool,
-    /// Initial admin user. Changing it replaces the instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
-    /// Password of the initial admin user (sensitive; updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<Input<String>>,
-    /// Disable automatic backups (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_backup: Option<bool>,
-    /// Hours between backups (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backup_schedule_frequency: Option<u32>,
-    /// Days backups are kept (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backup_schedule_retention: Option<u32>,
-    /// Keep backups in the instance's region (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backup_same_region: Option<bool>,
-    /// Engine settings (updated in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<BTreeMap<String, String>>,
-    /// Settings fixed at creation. Changing them replaces the instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init_settings: Option<BTreeMap<String, String>>,
-    /// Volume type `lssd`, `sbs_5k` or `sbs_15k` (upgraded in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume_type: Option<String>,
-    /// Volume size in GB for block volumes (grown in place, multiple of 5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume_size_in_gb: Option<u64>,
-    /// Encryption at rest. Changing it replaces the instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encryption_at_rest: Option<bool>,
-    /// Private-network endpoint (changed in place).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub private_network: Option<RdbPrivateNetwork>,
-    /// Public endpoint (changed in place). Without either endpoint, a public one is created.
-    /// With a private network and no public endpoint, "none" is the declared value (always
-    /// serialized, as JSON `null`): a public endpoint added outside kapstan is then planned
-    /// for removal instead of only showing as drift.
+    is_ha_cluster: bool, optional => i.is_ha_cluster;
+    /// initial admin user
+    user_name: Option<String>, optional force_new;
+    /// password of the initial admin user (updated in place)
+    password: Option<Input<String>>, optional sensitive;
+    /// disable automatic backups (updated in place)
+    disable_backup: Option<bool>, optional_computed => i.backup_schedule.disabled;
+    /// hours between backups (updated in place)
+    backup_schedule_frequency: Option<u32>, optional_computed => i.backup_schedule.frequency;
+    /// days backups are kept (updated in place)
+    backup_schedule_retention: Option<u32>, optional_computed => i.backup_schedule.retention;
+    /// keep backups in the region (updated in place)
+    backup_same_region: Option<bool>, optional_computed => i.backup_same_region;
+    /// engine settings `{name: value}` (updated in place)
+    settings: Option<BTreeMap<String, String>>, optional => settings_map(&i.settings);
+    /// settings fixed at creation
+    init_settings: Option<BTreeMap<String, String>>, optional force_new
+        => settings_map(&i.init_settings);
+    /// lssd, sbs_5k or sbs_15k (upgraded in place)
+    volume_type: Option<String>, optional_computed => i.volume.volume_type.as_str();
+    /// block volume size in GB (grown in place, multiple of 5)
+    volume_size_in_gb: Option<u64>, optional_computed => i.volume.size / GB;
+    /// encryption at rest
+    encryption_at_rest: Option<bool>, optional force_new => i.encryption.enabled;
+    /// `{pn_id, ip_net?, enable_ipam?}`: private endpoint (changed in place)
+    private_network: Option<RdbPrivateNetwork>, optional => private_network(i);
+    /// `{}`: public endpoint (changed in place); default when no endpoint is declared
+    // `@`: with a private network and no public endpoint, "none" is the declared value,
+    // always serialized (as JSON `null`): a public endpoint added outside kapstan is then
+    // planned for removal instead of only showing as drift.
     #[serde(default)]
-    pub load_balancer: Option<RdbLoadBalancer>,
-    /// Tags (updated in place); kapstan adds its two ownership tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Region. Changing it replaces the instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Project. Changing it replaces the instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+    @ load_balancer: Option<RdbLoadBalancer>, optional => public(i).map(|_| json!({}));
+    tags => i.tags;
+    region => i.region;
+    project_id => i.project_id;
+    /// `{ip, port, endpoint_id}` of the private endpoint
+    private_endpoint: Value, computed => private(i)
+        .map(|e| json!({"ip": e.ip, "port": e.port, "endpoint_id": e.id}));
+    /// `[{id, address}]`: IPAM addresses of the instance
+    private_ips as "private_ip": Vec<Value>, computed => i.private_ips;
+    /// address of the public endpoint
+    endpoint_ip: String, computed => public(i).and_then(|e| e.ip.clone());
+    /// port of the public endpoint
+    endpoint_port: u32, computed => public(i).map(|e| e.port);
+    organization_id => i.organization_id;
+    /// creation time
+    created_at: String, computed => i.created_at;
 }
 
-attributes! {
-    /// Attributes of a `scaleway_rdb_instance`.
-    RdbInstanceAttributes {
-        /// Private endpoint address (IPAM).
-        private_ip: String = "private_endpoint.ip",
-        /// Private endpoint port.
-        private_port: u32 = "private_endpoint.port",
-        /// Public endpoint address.
-        endpoint_ip: String = "endpoint_ip",
-        /// Public endpoint port.
-        endpoint_port: u32 = "endpoint_port",
-        /// The region.
-        region: String = "region",
+impl RdbInstanceAttributes {
+    /// Private endpoint address (IPAM).
+    pub fn private_ip(&self) -> Output<String> {
+        self.0.output("private_endpoint.ip")
+    }
+
+    /// Private endpoint port.
+    pub fn private_port(&self) -> Output<u32> {
+        self.0.output("private_endpoint.port")
     }
 }
 
-impl Resource for RdbInstance {
-    const KIND: &'static str = "scaleway_rdb_instance";
-    type Attributes = RdbInstanceAttributes;
+/// A live instance with its IPAM addresses (`[{id, address}]`, filled by
+/// [`Kind::complete`]).
+#[derive(Debug)]
+pub(crate) struct LiveInstance {
+    instance: Instance,
+    private_ips: Vec<Value>,
+}
+
+impl From<Instance> for LiveInstance {
+    fn from(instance: Instance) -> Self {
+        Self {
+            instance,
+            private_ips: vec![],
+        }
+    }
+}
+
+impl std::ops::Deref for LiveInstance {
+    type Target = Instance;
+    fn deref(&self) -> &Instance {
+        &self.instance
+    }
+}
+
+/// The instance's private-network endpoint.
+fn private(i: &Instance) -> Option<&Endpoint> {
+    i.endpoints.iter().find(|e| e.private_network.is_some())
+}
+
+/// The instance's public (load-balancer) endpoint.
+fn public(i: &Instance) -> Option<&Endpoint> {
+    i.endpoints.iter().find(|e| e.load_balancer.is_some())
+}
+
+/// The `private_network` attribute: `ip_net` only for a static address.
+fn private_network(i: &Instance) -> Option<Value> {
+    private(i)
+        .and_then(|e| e.private_network.as_ref())
+        .map(|p| {
+            let ipam = p.provisioning_mode.as_str() == "ipam";
+            let mut v = json!({"pn_id": p.private_network_id, "enable_ipam": ipam});
+            if !ipam {
+                v["ip_net"] = json!(p.service_ip);
+            }
+            v
+        })
 }
 
 /// RDB node types (compared case-insensitively).
@@ -179,18 +213,8 @@ pub(crate) async fn wait_instance(
     region: &Region,
     id: &str,
 ) -> Result<Instance, DriverError> {
-    wait_for(ctx, pacing, "database instance", move || async move {
-        let i = client.rdb(region).get_instance(id).await.map_err(api)?;
-        match i.status.as_str() {
-            s if i.status.is_transient() => Ok(Poll::Pending(s.to_string())),
-            "error" | "locked" => Err(DriverError::failed(format!(
-                "database instance {id} is `{}`",
-                i.status
-            ))),
-            _ => Ok(Poll::Done(i)),
-        }
-    })
-    .await
+    let live = wait_ready::<RdbInstanceKind>(ctx, pacing, client, region, id).await?;
+    Ok(live.instance)
 }
 
 /// A client whose 409 answers on instance sub-resources wait for the instance to be ready.
@@ -264,128 +288,6 @@ fn upgrades_of(
         });
     }
     Ok(upgrades)
-}
-
-/// The `scaleway_rdb_instance` driver.
-#[derive(Debug)]
-pub struct RdbInstanceDriver {
-    p: Arc<ScalewayProvider>,
-    schema: Schema,
-}
-
-impl RdbInstanceDriver {
-    /// The driver.
-    pub fn new(p: Arc<ScalewayProvider>) -> Self {
-        Self {
-            p,
-            schema: Schema::new(
-                "scaleway_rdb_instance",
-                vec![
-                    Field::required("name").describe("name (updated in place)"),
-                    Field::required("node_type").describe("node type, e.g. DB-DEV-S (upgraded in place)"),
-                    Field::required("engine").force_new().describe("engine and major version, e.g. PostgreSQL-16"),
-                    Field::optional("is_ha_cluster").describe("high availability (enabled in place, cannot be disabled)"),
-                    Field::optional("user_name").force_new().describe("initial admin user"),
-                    Field::optional("password").sensitive().describe("password of the initial admin user (updated in place)"),
-                    Field::optional_computed("disable_backup").describe("disable automatic backups (updated in place)"),
-                    Field::optional_computed("backup_schedule_frequency").describe("hours between backups (updated in place)"),
-                    Field::optional_computed("backup_schedule_retention").describe("days backups are kept (updated in place)"),
-                    Field::optional_computed("backup_same_region").describe("keep backups in the region (updated in place)"),
-                    Field::optional("settings").describe("engine settings `{name: value}` (updated in place)"),
-                    Field::optional("init_settings").force_new().describe("settings fixed at creation"),
-                    Field::optional_computed("volume_type").describe("lssd, sbs_5k or sbs_15k (upgraded in place)"),
-                    Field::optional_computed("volume_size_in_gb").describe("block volume size in GB (grown in place, multiple of 5)"),
-                    Field::optional("encryption_at_rest").force_new().describe("encryption at rest"),
-                    Field::optional("private_network").describe("`{pn_id, ip_net?, enable_ipam?}`: private endpoint (changed in place)"),
-                    Field::optional("load_balancer").describe("`{}`: public endpoint (changed in place); default when no endpoint is declared"),
-                    Field::optional("tags").describe("tags (updated in place); kapstan adds kapstan-stack and kapstan-addr"),
-                    Field::optional_computed("region").force_new().describe("region; default: the configured region"),
-                    Field::optional_computed("project_id").force_new().describe("project; default: the credentials' project"),
-                    Field::computed("private_endpoint").describe("`{ip, port, endpoint_id}` of the private endpoint"),
-                    Field::computed("private_ip").describe("`[{id, address}]`: IPAM addresses of the instance"),
-                    Field::computed("endpoint_ip").describe("address of the public endpoint"),
-                    Field::computed("endpoint_port").describe("port of the public endpoint"),
-                    Field::computed("organization_id").describe("organization of the project"),
-                    Field::computed("created_at").describe("creation time"),
-                ],
-            ),
-        }
-    }
-
-    async fn find(
-        &self,
-        ctx: &DriverContext,
-        client: &Client,
-        region: &Region,
-    ) -> Result<Option<Instance>, DriverError> {
-        let found = client
-            .rdb(region)
-            .list_instances(&ListFilter::tags(ctx.ownership_tags()))
-            .await
-            .map_err(api)?
-            .into_iter()
-            .filter(|i| is_owned(ctx, &i.tags))
-            .map(|i| (i.id.clone(), i))
-            .collect();
-        Ok(adopt_one(ctx, "scaleway_rdb_instance", found)?.map(|(_, i)| i))
-    }
-
-    async fn attributes(
-        &self,
-        client: &Client,
-        i: &Instance,
-        config: &Value,
-    ) -> Result<Value, DriverError> {
-        let region = Region::parse(&i.region).map_err(|e| DriverError::failed(e.to_string()))?;
-        let ips = client
-            .ipam(&region)
-            .list_ips(&IpamIpFilter {
-                resource_id: Some(i.id.clone()),
-                resource_type: Some(ResourceType::RdbInstance),
-                ..Default::default()
-            })
-            .await
-            .map_err(api)?;
-        let private_ip: Vec<Value> = ips
-            .iter()
-            .map(|ip| json!({"id": ip.id, "address": ip.address.split('/').next().unwrap_or_default()}))
-            .collect();
-        Ok(attrs(i, private_ip, config))
-    }
-
-    async fn finish(
-        &self,
-        ctx: &DriverContext,
-        client: &Client,
-        region: &Region,
-        id: &str,
-        config: &Value,
-    ) -> Result<Created, DriverError> {
-        let pacing = self.p.pacing(Pace::Long);
-        let inst = wait_instance(ctx, pacing, client, region, id).await?;
-        let rdb = client.rdb(region);
-        let backup = backup_patch(config);
-        let needs_backup = backup.backup_schedule_frequency.is_some()
-            || backup.backup_schedule_retention.is_some()
-            || backup.is_backup_schedule_disabled.is_some()
-            || backup.backup_same_region.is_some();
-        if needs_backup && !backup_matches(&inst, config) {
-            rdb.update_instance(id, &backup).await.map_err(api)?;
-            wait_instance(ctx, pacing, client, region, id).await?;
-        }
-        let settings = settings_of(config, "settings");
-        if !settings.is_empty() && !settings.iter().all(|s| inst.settings.contains(s)) {
-            rdb.set_instance_settings(id, &settings)
-                .await
-                .map_err(api)?;
-            wait_instance(ctx, pacing, client, region, id).await?;
-        }
-        let inst = rdb.get_instance(id).await.map_err(api)?;
-        Ok(Created {
-            id: id.to_string(),
-            attributes: self.attributes(client, &inst, config).await?,
-        })
-    }
 }
 
 fn backup_patch(config: &Value) -> UpdateInstanceRequest {
@@ -464,69 +366,11 @@ fn endpoint_specs(config: &Value) -> Option<Vec<EndpointSpec>> {
     (!specs.is_empty()).then_some(specs)
 }
 
-/// The `load_balancer` attribute: `{}` when a public endpoint exists, else `null`. With no
-/// endpoint declared at all, the public one is the API's default: it is what was declared.
-fn public_endpoint(exists: bool, config: &Value) -> Value {
+/// Whether the public endpoint is the API's default, none being declared: it is then what
+/// was declared (the `load_balancer` attribute stays `null`).
+fn default_public(config: &Value) -> bool {
     let declared = |k: &str| config.get(k).is_some_and(|v| !v.is_null());
-    let default_public = !declared("load_balancer") && !declared("private_network");
-    if exists && !default_public {
-        json!({})
-    } else {
-        Value::Null
-    }
-}
-
-fn attrs(i: &Instance, private_ip: Vec<Value>, config: &Value) -> Value {
-    let pn = i.endpoints.iter().find(|e| e.private_network.is_some());
-    let lb = i.endpoints.iter().find(|e| e.load_balancer.is_some());
-    let private_network = pn.and_then(|e| e.private_network.as_ref()).map(|p| {
-        let mut v = json!({"pn_id": p.private_network_id, "enable_ipam": p.provisioning_mode.as_str() == "ipam"});
-        if p.provisioning_mode.as_str() != "ipam" {
-            v["ip_net"] = json!(p.service_ip);
-        }
-        v
-    });
-    let mut a = json!({
-        "name": i.name,
-        "node_type": i.node_type,
-        "engine": i.engine,
-        "is_ha_cluster": i.is_ha_cluster,
-        "disable_backup": i.backup_schedule.disabled,
-        "backup_schedule_frequency": i.backup_schedule.frequency,
-        "backup_schedule_retention": i.backup_schedule.retention,
-        "backup_same_region": i.backup_same_region,
-        "settings": settings_map(&i.settings),
-        "init_settings": settings_map(&i.init_settings),
-        "volume_type": i.volume.volume_type.as_str(),
-        "volume_size_in_gb": i.volume.size / GB,
-        "encryption_at_rest": i.encryption.enabled,
-        "private_network": private_network,
-        "load_balancer": public_endpoint(lb.is_some(), config),
-        "tags": user_tags(&i.tags),
-        "region": i.region,
-        "project_id": i.project_id,
-        "private_endpoint": pn.map(|e| json!({"ip": e.ip, "port": e.port, "endpoint_id": e.id})),
-        "private_ip": private_ip,
-        "endpoint_ip": lb.and_then(|e| e.ip.clone()),
-        "endpoint_port": lb.map(|e| e.port),
-        "organization_id": i.organization_id,
-        "created_at": i.created_at,
-    });
-    if let Some(obj) = a.as_object_mut() {
-        // Values only the config knows (never readable back): keep them out of drift.
-        for k in ["user_name", "password"] {
-            obj.remove(k);
-        }
-    }
-    conform(&mut a, config);
-    a
-}
-
-fn recorded_region(p: &ScalewayProvider, rec: &ResourceState) -> Result<Region, DriverError> {
-    match rec.attributes.get("region").and_then(Value::as_str) {
-        Some(r) => Region::parse(r).map_err(|e| DriverError::failed(e.to_string())),
-        None => p.region_of(&rec.config),
-    }
+    !declared("load_balancer") && !declared("private_network")
 }
 
 /// Checks an RDB user name (PostgreSQL rules, reference §3.3).
@@ -559,308 +403,316 @@ pub(crate) fn check_password(config: &Value, field: &str, e: &mut Vec<FieldError
     }
 }
 
+/// Checks the engine, the volume and the backup schedule.
+fn check_instance(config: &Value, e: &mut Vec<FieldError>) {
+    if let Some(engine) = config.get("engine").and_then(Value::as_str) {
+        let ok = engine
+            .split_once('-')
+            .is_some_and(|(n, v)| matches!(n, "PostgreSQL" | "MySQL") && v.parse::<u32>().is_ok());
+        if !ok {
+            e.push(FieldError::new(
+                "engine",
+                &format!("{engine:?}"),
+                "is not an engine version",
+                "use e.g. PostgreSQL-16 or MySQL-8",
+            ));
+        }
+    }
+    if let Some(size) = config.get("volume_size_in_gb").and_then(Value::as_u64)
+        && size % 5 != 0
+    {
+        e.push(FieldError::new(
+            "volume_size_in_gb",
+            &size.to_string(),
+            "is not a multiple of 5",
+            "use a multiple of 5 GB",
+        ));
+    }
+    if let Some(f) = config
+        .get("backup_schedule_frequency")
+        .and_then(Value::as_u64)
+        && !(1..=24).contains(&f)
+    {
+        e.push(FieldError::new(
+            "backup_schedule_frequency",
+            &f.to_string(),
+            "is out of range",
+            "use 1 to 24 hours",
+        ));
+    }
+    if let Some(r) = config
+        .get("backup_schedule_retention")
+        .and_then(Value::as_u64)
+        && !(1..=365).contains(&r)
+    {
+        e.push(FieldError::new(
+            "backup_schedule_retention",
+            &r.to_string(),
+            "is out of range",
+            "use 1 to 365 days",
+        ));
+    }
+}
+
+/// What a config's create sends (`project_id` and the ownership `tags` resolved).
+fn create_request(config: &Value, project_id: String, tags: Vec<String>) -> CreateInstanceRequest {
+    let flag = |k: &str| config.get(k).and_then(Value::as_bool);
+    CreateInstanceRequest {
+        project_id,
+        name: string(config, "name").unwrap_or_default(),
+        engine: string(config, "engine").unwrap_or_default(),
+        user_name: string(config, "user_name").unwrap_or_default(),
+        password: SecretString::new(string(config, "password").unwrap_or_default()),
+        node_type: string(config, "node_type")
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        is_ha_cluster: flag("is_ha_cluster").unwrap_or(false),
+        high_availability_mode: None,
+        disable_backup: flag("disable_backup").unwrap_or(false),
+        tags,
+        init_settings: settings_of(config, "init_settings"),
+        volume_type: string(config, "volume_type").map(|v| VolumeType::from(v.as_str())),
+        volume_size: config
+            .get("volume_size_in_gb")
+            .and_then(Value::as_u64)
+            .map(|g| g * GB),
+        init_endpoints: endpoint_specs(config),
+        backup_same_region: flag("backup_same_region").unwrap_or(false),
+        encryption: flag("encryption_at_rest").map(|enabled| Encryption { enabled }),
+    }
+}
+
+/// The instance's mutations go through a client whose 409s wait for it to be ready.
+fn instance_op<'a>(op: &Op<'a, RdbInstanceKind>, client: &'a Client) -> Op<'a, RdbInstanceKind> {
+    Op { c: client, ..*op }
+}
+
+/// Replaces the endpoints an update touches (`private_network`, `load_balancer`): deletes
+/// the stale ones, then creates the declared ones, waiting for the instance after each call.
+async fn replace_endpoints(
+    op: &Op<'_, RdbInstanceKind>,
+    id: &str,
+    config: &Value,
+    changed: &[String],
+) -> Result<(), DriverError> {
+    let touched = |f: &str| is_touched(changed, f);
+    let Op { d, ctx, c, at } = *op;
+    let pacing = d.p.pacing(Pace::Long);
+    let rdb = c.rdb(at);
+    let now = rdb.get_instance(id).await.map_err(api)?;
+    for ep in &now.endpoints {
+        let stale = (ep.private_network.is_some() && touched("private_network"))
+            || (ep.load_balancer.is_some() && touched("load_balancer"));
+        if stale && !ep.id.is_empty() {
+            match rdb.delete_endpoint(&ep.id).await {
+                Err(e) if !e.is_not_found() => return Err(api(e)),
+                _ => {}
+            }
+            wait_instance(ctx, pacing, c, at, id).await?;
+        }
+    }
+    for spec in endpoint_specs(config).unwrap_or_default() {
+        let wanted = (spec.private_network.is_some() && touched("private_network"))
+            || (spec.load_balancer.is_some() && touched("load_balancer"));
+        if wanted {
+            rdb.create_endpoint(id, &spec).await.map_err(api)?;
+            wait_instance(ctx, pacing, c, at, id).await?;
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
-impl Driver for RdbInstanceDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
+impl Kind for RdbInstanceKind {
+    const DELETION: Deletion = Deletion::WaitGone(Pace::Long);
+    const WHAT: &'static str = "database instance";
+    type Place = Region;
+    type Request = CreateInstanceRequest;
+
+    fn status(i: &LiveInstance) -> String {
+        i.status.to_string()
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        check::locality(config, &mut e);
-        check::one_of(config, "region", REGIONS, "Managed Database region", &mut e);
-        check::name(config, "name", &mut e);
-        check::tags(config, &mut e);
-        check::one_of(
-            config,
-            "node_type",
-            NODE_TYPES,
-            "database node type",
-            &mut e,
-        );
+    fn readiness(i: &LiveInstance) -> Readiness {
+        match i.status.as_str() {
+            s if i.status.is_transient() => Readiness::Pending(s.to_string()),
+            "error" | "locked" => Readiness::Failed(i.status.to_string()),
+            _ => Readiness::Ready,
+        }
+    }
+
+    fn validate(config: &Value, e: &mut Vec<FieldError>) {
+        check::one_of(config, "region", REGIONS, "Managed Database region", e);
+        check::name(config, "name", e);
+        check::one_of(config, "node_type", NODE_TYPES, "database node type", e);
         check::one_of(
             config,
             "volume_type",
             &["lssd", "bssd", "sbs_5k", "sbs_15k"],
             "volume type",
-            &mut e,
+            e,
         );
-        if let Some(engine) = config.get("engine").and_then(Value::as_str) {
-            let ok = engine.split_once('-').is_some_and(|(n, v)| {
-                matches!(n, "PostgreSQL" | "MySQL") && v.parse::<u32>().is_ok()
-            });
-            if !ok {
-                e.push(FieldError::new(
-                    "engine",
-                    &format!("{engine:?}"),
-                    "is not an engine version",
-                    "use e.g. PostgreSQL-16 or MySQL-8",
-                ));
-            }
-        }
-        if let Some(size) = config.get("volume_size_in_gb").and_then(Value::as_u64)
-            && size % 5 != 0
-        {
-            e.push(FieldError::new(
-                "volume_size_in_gb",
-                &size.to_string(),
-                "is not a multiple of 5",
-                "use a multiple of 5 GB",
-            ));
-        }
-        if let Some(f) = config
-            .get("backup_schedule_frequency")
-            .and_then(Value::as_u64)
-            && !(1..=24).contains(&f)
-        {
-            e.push(FieldError::new(
-                "backup_schedule_frequency",
-                &f.to_string(),
-                "is out of range",
-                "use 1 to 24 hours",
-            ));
-        }
-        if let Some(r) = config
-            .get("backup_schedule_retention")
-            .and_then(Value::as_u64)
-            && !(1..=365).contains(&r)
-        {
-            e.push(FieldError::new(
-                "backup_schedule_retention",
-                &r.to_string(),
-                "is out of range",
-                "use 1 to 365 days",
-            ));
-        }
-        check_user_name(config, "user_name", &mut e);
-        check_password(config, "password", &mut e);
-        e
+        check_instance(config, e);
+        check_user_name(config, "user_name", e);
+        check_password(config, "password", e);
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        let client = self.p.client()?;
-        let region = recorded_region(&self.p, rec)?;
-        match found(
-            client
-                .rdb(&region)
-                .get_instance(rec.id.as_deref().unwrap_or_default())
-                .await,
-        )? {
-            Some(i) => Ok(Some(self.attributes(&client, &i, &rec.config).await?)),
-            None => Ok(None),
+    /// With no endpoint declared, the public one is the API's default: it is what was
+    /// declared.
+    fn shape(attributes: &mut Value, config: &Value) {
+        if default_public(config) {
+            attributes["load_balancer"] = Value::Null;
         }
+        conform(attributes, config);
     }
 
-    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let region = self.p.region_of(config)?;
-        let client = self.p.client_with_backoff()?;
-        let req = CreateInstanceRequest {
-            project_id: self.p.project_of(config)?,
-            name: string(config, "name").unwrap_or_default(),
-            engine: string(config, "engine").unwrap_or_default(),
-            user_name: string(config, "user_name").unwrap_or_default(),
-            password: SecretString::new(string(config, "password").unwrap_or_default()),
-            node_type: string(config, "node_type")
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-            is_ha_cluster: config
-                .get("is_ha_cluster")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            high_availability_mode: None,
-            disable_backup: config
-                .get("disable_backup")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            tags: owned_tags(ctx, &strings(config, "tags")),
-            init_settings: settings_of(config, "init_settings"),
-            volume_type: string(config, "volume_type").map(|v| VolumeType::from(v.as_str())),
-            volume_size: config
-                .get("volume_size_in_gb")
-                .and_then(Value::as_u64)
-                .map(|g| g * GB),
-            init_endpoints: endpoint_specs(config),
-            backup_same_region: config
-                .get("backup_same_region")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            encryption: config
-                .get("encryption_at_rest")
-                .and_then(Value::as_bool)
-                .map(|enabled| super::client::wire::rdb::Encryption { enabled }),
+    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<LiveInstance>, ApiErr> {
+        Ok(Some(c.rdb(at).get_instance(id).await?.into()))
+    }
+
+    /// Adds the instance's IPAM addresses.
+    async fn complete(
+        c: &Client,
+        at: &Region,
+        mut i: LiveInstance,
+    ) -> Result<LiveInstance, DriverError> {
+        let filter = IpamIpFilter {
+            resource_id: Some(i.id.clone()),
+            resource_type: Some(ResourceType::RdbInstance),
+            ..Default::default()
         };
-        let (c, r, q) = (&client, &region, &req);
-        let inst = post_or_adopt(
-            move || async move { c.rdb(r).create_instance(q).await },
-            move || async move { self.find(ctx, c, r).await },
-        )
-        .await?;
-        ctx.checkpoint(json!({"id": inst.id})).await?;
-        self.finish(ctx, &client, &region, &inst.id, config).await
+        let ips = c.ipam(at).list_ips(&filter).await.map_err(api)?;
+        i.private_ips = ips
+            .iter()
+            .map(|ip| json!({"id": ip.id, "address": ip.address.split('/').next().unwrap_or_default()}))
+            .collect();
+        Ok(i)
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
+    async fn list_tagged(
+        c: &Client,
+        at: &Region,
+        tags: &[String],
+    ) -> Result<Vec<LiveInstance>, ApiErr> {
+        let listed = c
+            .rdb(at)
+            .list_instances(&ListFilter::tags(tags.to_vec()))
+            .await?;
+        Ok(listed.into_iter().map(LiveInstance::from).collect())
+    }
+
+    async fn request(
+        op: &Op<'_, Self>,
         config: &Value,
-        marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        let client = self.p.client_with_backoff()?;
-        let region = self.p.region_of(config)?;
-        let id = match marker_id(marker) {
-            Some(id) => found(client.rdb(&region).get_instance(id).await)?.map(|i| i.id),
-            None => self.find(ctx, &client, &region).await?.map(|i| i.id),
-        };
-        match id {
-            Some(id) => self
-                .finish(ctx, &client, &region, &id, config)
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
+    ) -> Result<CreateInstanceRequest, DriverError> {
+        Ok(create_request(config, op.project(config)?, op.tags(config)))
     }
 
+    async fn post(
+        c: &Client,
+        at: &Region,
+        req: &CreateInstanceRequest,
+    ) -> Result<LiveInstance, ApiErr> {
+        Ok(c.rdb(at).create_instance(req).await?.into())
+    }
+
+    /// Waits for `ready`, then applies the backup schedule and the settings a create cannot
+    /// send.
+    async fn settle(
+        op: &Op<'_, Self>,
+        config: &Value,
+        i: LiveInstance,
+    ) -> Result<LiveInstance, DriverError> {
+        let Op { d, ctx, c, at } = *op;
+        let pacing = d.p.pacing(Pace::Long);
+        let id = i.id.as_str();
+        let inst = wait_instance(ctx, pacing, c, at, id).await?;
+        let rdb = c.rdb(at);
+        let backup = backup_patch(config);
+        let needs_backup = backup.backup_schedule_frequency.is_some()
+            || backup.backup_schedule_retention.is_some()
+            || backup.is_backup_schedule_disabled.is_some()
+            || backup.backup_same_region.is_some();
+        if needs_backup && !backup_matches(&inst, config) {
+            rdb.update_instance(id, &backup).await.map_err(api)?;
+            wait_instance(ctx, pacing, c, at, id).await?;
+        }
+        let settings = settings_of(config, "settings");
+        if !settings.is_empty() && !settings.iter().all(|s| inst.settings.contains(s)) {
+            rdb.set_instance_settings(id, &settings)
+                .await
+                .map_err(api)?;
+            wait_instance(ctx, pacing, c, at, id).await?;
+        }
+        Ok(rdb.get_instance(id).await.map_err(api)?.into())
+    }
+
+    /// One call per change (the patch, each upgrade, the settings, the password, the
+    /// endpoints), waiting for `ready` after each.
     async fn update(
-        &self,
-        ctx: &DriverContext,
-        rec: &ResourceState,
+        op: &Op<'_, Self>,
+        id: &str,
+        _rec: &ResourceState,
         config: &Value,
         changed: &[String],
-    ) -> Result<Value, DriverError> {
-        let region = recorded_region(&self.p, rec)?;
-        let id = rec.id.clone().unwrap_or_default();
-        let client = rdb_client(&self.p, &region, &id)?;
-        let pacing = self.p.pacing(Pace::Long);
-        let touched = |f: &str| {
-            changed
-                .iter()
-                .any(|c| c == &format!("/{f}") || c.starts_with(&format!("/{f}/")))
-        };
-        let rdb = client.rdb(&region);
-        let current = wait_instance(ctx, pacing, &client, &region, &id).await?;
-        if [
+    ) -> Result<LiveInstance, DriverError> {
+        let client = rdb_client(&op.d.p, op.at, id)?;
+        let op = &instance_op(op, &client);
+        let Op { d, ctx, c, at } = *op;
+        let pacing = d.p.pacing(Pace::Long);
+        let touched = |f: &str| is_touched(changed, f);
+        let rdb = c.rdb(at);
+        let current = wait_instance(ctx, pacing, c, at, id).await?;
+        let patched = [
             "name",
             "tags",
             "disable_backup",
             "backup_schedule_frequency",
             "backup_schedule_retention",
             "backup_same_region",
-        ]
-        .iter()
-        .any(|f| touched(f))
-        {
+        ];
+        if patched.iter().any(|f| touched(f)) {
             let mut req = backup_patch(config);
             req.name = string(config, "name");
-            req.tags = Some(owned_tags(ctx, &strings(config, "tags")));
-            rdb.update_instance(&id, &req).await.map_err(api)?;
-            wait_instance(ctx, pacing, &client, &region, &id).await?;
+            req.tags = Some(op.tags(config));
+            rdb.update_instance(id, &req).await.map_err(api)?;
+            wait_instance(ctx, pacing, c, at, id).await?;
         }
         for up in upgrades_of(config, &current, &touched)? {
-            rdb.upgrade_instance(&id, &up).await.map_err(api)?;
-            wait_instance(ctx, pacing, &client, &region, &id).await?;
+            rdb.upgrade_instance(id, &up).await.map_err(api)?;
+            wait_instance(ctx, pacing, c, at, id).await?;
         }
-        if touched("settings") {
-            let settings = settings_of(config, "settings");
-            if !settings.is_empty() {
-                rdb.set_instance_settings(&id, &settings)
-                    .await
-                    .map_err(api)?;
-                wait_instance(ctx, pacing, &client, &region, &id).await?;
-            }
+        let settings = settings_of(config, "settings");
+        if touched("settings") && !settings.is_empty() {
+            rdb.set_instance_settings(id, &settings)
+                .await
+                .map_err(api)?;
+            wait_instance(ctx, pacing, c, at, id).await?;
         }
         if touched("password")
             && let (Some(user), Some(password)) =
                 (string(config, "user_name"), string(config, "password"))
         {
-            rdb.update_user(
-                &id,
-                &user,
-                &UpdateUserRequest {
-                    password: Some(SecretString::new(password)),
-                    is_admin: None,
-                },
-            )
-            .await
-            .map_err(api)?;
-            wait_instance(ctx, pacing, &client, &region, &id).await?;
+            let req = UpdateUserRequest {
+                password: Some(SecretString::new(password)),
+                is_admin: None,
+            };
+            rdb.update_user(id, &user, &req).await.map_err(api)?;
+            wait_instance(ctx, pacing, c, at, id).await?;
         }
         if touched("private_network") || touched("load_balancer") {
-            let now = rdb.get_instance(&id).await.map_err(api)?;
-            for ep in &now.endpoints {
-                let stale = (ep.private_network.is_some() && touched("private_network"))
-                    || (ep.load_balancer.is_some() && touched("load_balancer"));
-                if stale && !ep.id.is_empty() {
-                    match rdb.delete_endpoint(&ep.id).await {
-                        Ok(()) => {}
-                        Err(e) if e.is_not_found() => {}
-                        Err(e) => return Err(api(e)),
-                    }
-                    wait_instance(ctx, pacing, &client, &region, &id).await?;
-                }
-            }
-            for spec in endpoint_specs(config).unwrap_or_default() {
-                let wanted = (spec.private_network.is_some() && touched("private_network"))
-                    || (spec.load_balancer.is_some() && touched("load_balancer"));
-                if wanted {
-                    rdb.create_endpoint(&id, &spec).await.map_err(api)?;
-                    wait_instance(ctx, pacing, &client, &region, &id).await?;
-                }
-            }
+            replace_endpoints(op, id, config, changed).await?;
         }
-        let inst = rdb.get_instance(&id).await.map_err(api)?;
-        self.attributes(&client, &inst, config).await
+        Ok(rdb.get_instance(id).await.map_err(api)?.into())
     }
 
-    async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        let region = recorded_region(&self.p, rec)?;
-        let id = rec.id.clone().unwrap_or_default();
-        let client = rdb_client(&self.p, &region, &id)?;
-        match client.rdb(&region).delete_instance(&id).await {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(api(e)),
-        }
-        let (c, r, i) = (&client, &region, &id);
-        wait_for(
-            ctx,
-            self.p.pacing(Pace::Long),
-            "database instance deletion",
-            move || async move {
-                match c.rdb(r).get_instance(i).await {
-                    Ok(x) => Ok(Poll::Pending(x.status.to_string())),
-                    Err(e) if e.is_not_found() => Ok(Poll::Done(())),
-                    Err(e) => Err(api(e)),
-                }
-            },
-        )
-        .await
+    /// The declared delete, through a client whose 409s wait for the instance.
+    async fn delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        let client = rdb_client(&op.d.p, op.at, bare_id(rec))?;
+        delete_declared(&instance_op(op, &client), rec).await
     }
 
-    async fn import(
-        &self,
-        _ctx: &DriverContext,
-        id: &str,
-    ) -> Result<Option<Imported>, DriverError> {
-        let client = self.p.client()?;
-        let (loc, id) = split_locality(id);
-        let region = match loc {
-            Some(l) => Region::parse(l).map_err(|e| DriverError::failed(e.to_string()))?,
-            None => client.region().clone(),
-        };
-        match client.rdb(&region).get_instance(id).await {
-            Ok(i) => {
-                let attributes = self.attributes(&client, &i, &Value::Null).await?;
-                Ok(Some(Imported {
-                    config: config_from(&self.schema, &attributes),
-                    attributes,
-                }))
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api(e)),
-        }
+    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
+        c.rdb(at).delete_instance(id).await.map(|_| ())
     }
 }

@@ -6,7 +6,7 @@ use kapstan_engine::DriverError;
 use serde_json::Value;
 
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, KindDriver, Op};
+use super::kind::{Kind, KindDriver, Op, fetch};
 use super::provider::{Pace, is_not_found, string};
 use super::rdb_instance::{rdb_client, wait_instance};
 
@@ -85,4 +85,28 @@ pub(crate) async fn wait_instance_after_delete<K: Kind<Place = Region>>(
         Err(e) if is_not_found(&e) => Ok(()),
         other => other,
     }
+}
+
+/// The object a config declares, by its `instance_id/name` key.
+pub(crate) async fn declared_item<K: Kind<Place = Region>>(
+    op: &Op<'_, K>,
+    config: &Value,
+) -> Result<Option<K::Wire>, DriverError> {
+    fetch::<K>(op.c, op.at, &declared_key(config)).await
+}
+
+/// Once the instance applied a creation: the created object (`what`, as errors call it),
+/// read again.
+pub(crate) async fn settled_item<K: Kind<Place = Region>>(
+    op: &Op<'_, K>,
+    config: &Value,
+    what: &str,
+) -> Result<K::Wire, DriverError> {
+    wait_instance_of(op, config).await?;
+    declared_item(op, config).await?.ok_or_else(|| {
+        DriverError::failed(format!(
+            "{what} {} vanished after creation",
+            declared_key(config)
+        ))
+    })
 }

@@ -1,247 +1,217 @@
 //! `scaleway_rdb_privilege`: a user's permission on a database (an idempotent PUT; deleting
 //! sets `none`).
 
-use std::sync::Arc;
-
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Input, Resource,
-    Schema, async_trait,
-};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use serde_json::Value;
 
-use super::client::Region;
 use super::client::wire::rdb::Privilege;
-use super::provider::{
-    Pace, ScalewayProvider, api, attributes, check, config_from, is_not_found, string,
-};
-use super::rdb_instance::{REGIONS, rdb_client, wait_instance};
+use super::client::{Client, Error as ApiErr, Region};
+use super::kind::{Kind, Op, fetch, kind};
+use super::provider::{api, check, string};
+use super::rdb_instance::REGIONS;
+use super::rdb_item::{InstanceItem, item_client, wait_instance_after_delete, wait_instance_of};
 
-/// A permission of a user on a database.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RdbPrivilege {
-    /// The instance. Changing it replaces the privilege.
-    pub instance_id: Input<String>,
-    /// The user. Changing it replaces the privilege.
-    pub user_name: Input<String>,
-    /// The database. Changing it replaces the privilege.
-    pub database_name: Input<String>,
-    /// `readonly`, `readwrite`, `all`, `custom` or `none` (updated in place).
-    pub permission: String,
-    /// Region of the instance. Changing it replaces the privilege.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+kind! {
+    /// A permission of a user on a database.
+    pub struct RdbPrivilege = "scaleway_rdb_privilege"
+        (RdbPrivilegeKind, RdbPrivilegeAttributes, RdbPrivilegeDriver);
+    wire LivePrivilege as p, id p.id_for(&key_of(&p.item));
+    /// the instance
+    instance_id: Input<String>, required force_new => p.instance;
+    /// the user
+    user_name: Input<String>, required force_new => p.item.user_name;
+    /// the database
+    database_name: Input<String>, required force_new => p.item.database_name;
+    /// readonly, readwrite, all, custom or none (updated in place)
+    permission: String, required => p.item.permission.as_str();
+    /// region of the instance
+    region: Option<String>, optional_computed force_new => p.region.as_str();
 }
 
-attributes! {
-    /// Attributes of a `scaleway_rdb_privilege`.
-    RdbPrivilegeAttributes {
-        /// The permission.
-        permission: String = "permission",
+type LivePrivilege = InstanceItem<Privilege>;
+
+/// The `database_name/user_name` part of a privilege's id.
+fn key_of(p: &Privilege) -> String {
+    format!("{}/{}", p.database_name, p.user_name)
+}
+
+/// The `(instance_id, database_name, user_name)` of an id without its region, or how to
+/// write one.
+fn parts(id: &str) -> Result<(&str, &str, &str), ApiErr> {
+    match id.split('/').collect::<Vec<_>>().as_slice() {
+        [i, d, u] => Ok((i, d, u)),
+        _ => Err(ApiErr::InvalidRequest(
+            "import a privilege as `region/instance_id/database_name/user_name`".into(),
+        )),
     }
 }
 
-impl Resource for RdbPrivilege {
-    const KIND: &'static str = "scaleway_rdb_privilege";
-    type Attributes = RdbPrivilegeAttributes;
+/// The privilege a config declares, with `permission`.
+fn declared(config: &Value, permission: &str) -> (String, Privilege) {
+    let privilege = Privilege {
+        permission: permission.into(),
+        database_name: string(config, "database_name").unwrap_or_default(),
+        user_name: string(config, "user_name").unwrap_or_default(),
+    };
+    (string(config, "instance_id").unwrap_or_default(), privilege)
 }
 
-/// The `scaleway_rdb_privilege` driver.
-#[derive(Debug)]
-pub struct RdbPrivilegeDriver {
-    p: Arc<ScalewayProvider>,
-    schema: Schema,
+/// Sets `permission` on the config's user and database, waiting for the instance before and
+/// after.
+async fn put(
+    op: &Op<'_, RdbPrivilegeKind>,
+    config: &Value,
+    permission: &str,
+) -> Result<(), DriverError> {
+    wait_instance_of(op, config).await?;
+    let (instance, p) = declared(config, permission);
+    op.c.rdb(op.at)
+        .set_privilege(&instance, &p)
+        .await
+        .map_err(api)?;
+    wait_instance_of(op, config).await
 }
 
-struct Key {
-    region: Region,
-    instance: String,
-    database: String,
-    user: String,
+/// Sets `permission` as [`put`] does and reads the privilege back.
+async fn set(
+    op: &Op<'_, RdbPrivilegeKind>,
+    config: &Value,
+    permission: &str,
+) -> Result<LivePrivilege, DriverError> {
+    put(op, config, permission).await?;
+    listed(op, config).await
 }
 
-impl RdbPrivilegeDriver {
-    /// The driver.
-    pub fn new(p: Arc<ScalewayProvider>) -> Self {
-        Self {
-            p,
-            schema: Schema::new(
-                "scaleway_rdb_privilege",
-                vec![
-                    Field::required("instance_id")
-                        .force_new()
-                        .describe("the instance"),
-                    Field::required("user_name")
-                        .force_new()
-                        .describe("the user"),
-                    Field::required("database_name")
-                        .force_new()
-                        .describe("the database"),
-                    Field::required("permission")
-                        .describe("readonly, readwrite, all, custom or none (updated in place)"),
-                    Field::optional_computed("region")
-                        .force_new()
-                        .describe("region of the instance"),
-                ],
-            ),
-        }
-    }
-
-    fn key(&self, config: &Value) -> Result<Key, DriverError> {
-        Ok(Key {
-            region: self.p.region_of(config)?,
-            instance: string(config, "instance_id").unwrap_or_default(),
-            database: string(config, "database_name").unwrap_or_default(),
-            user: string(config, "user_name").unwrap_or_default(),
-        })
-    }
-
-    async fn get(&self, k: &Key) -> Result<Option<Value>, DriverError> {
-        let client = rdb_client(&self.p, &k.region, &k.instance)?;
-        let list = match client
-            .rdb(&k.region)
-            .list_privileges(&k.instance, Some(&k.database), Some(&k.user))
-            .await
-        {
-            Ok(l) => l,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(api(e)),
-        };
-        Ok(list
-            .into_iter()
-            .find(|p| p.database_name == k.database && p.user_name == k.user)
-            .map(|p| {
-                json!({
-                    "instance_id": k.instance, "user_name": p.user_name, "database_name": p.database_name,
-                    "permission": p.permission.as_str(), "region": k.region.as_str(),
-                })
-            }))
-    }
-
-    async fn set(&self, ctx: &DriverContext, k: &Key, permission: &str) -> Result<(), DriverError> {
-        let client = rdb_client(&self.p, &k.region, &k.instance)?;
-        let pacing = self.p.pacing(Pace::Long);
-        wait_instance(ctx, pacing, &client, &k.region, &k.instance).await?;
-        let p = Privilege {
-            permission: permission.into(),
-            database_name: k.database.clone(),
-            user_name: k.user.clone(),
-        };
-        client
-            .rdb(&k.region)
-            .set_privilege(&k.instance, &p)
-            .await
-            .map_err(api)?;
-        wait_instance(ctx, pacing, &client, &k.region, &k.instance).await?;
-        Ok(())
-    }
+/// The declared privilege, which must be listed.
+async fn listed(
+    op: &Op<'_, RdbPrivilegeKind>,
+    config: &Value,
+) -> Result<LivePrivilege, DriverError> {
+    RdbPrivilegeKind::lookup(op, config)
+        .await?
+        .ok_or_else(|| DriverError::failed("the privilege is not listed after being set"))
 }
 
-fn id_of(k: &Key) -> String {
-    format!("{}/{}/{}/{}", k.region, k.instance, k.database, k.user)
+/// The permission a config declares.
+fn permission_of(config: &Value) -> String {
+    string(config, "permission").unwrap_or_default()
 }
 
 #[async_trait]
-impl Driver for RdbPrivilegeDriver {
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
+impl Kind for RdbPrivilegeKind {
+    type Place = Region;
+    type Request = (String, Privilege);
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
-        check::locality(config, &mut e);
-        check::one_of(config, "region", REGIONS, "Managed Database region", &mut e);
+    fn validate(config: &Value, e: &mut Vec<FieldError>) {
+        check::one_of(config, "region", REGIONS, "Managed Database region", e);
         check::one_of(
             config,
             "permission",
             &["readonly", "readwrite", "all", "custom", "none"],
             "permission",
-            &mut e,
+            e,
         );
-        super::rdb_database::check_database_name(config, "database_name", &mut e);
-        super::rdb_instance::check_user_name(config, "user_name", &mut e);
-        e
+        super::rdb_database::check_database_name(config, "database_name", e);
+        super::rdb_instance::check_user_name(config, "user_name", e);
     }
 
-    async fn read(
-        &self,
-        _ctx: &DriverContext,
-        rec: &ResourceState,
-    ) -> Result<Option<Value>, DriverError> {
-        self.get(&self.key(&rec.config)?).await
+    /// The permission as the API lists it (no config shaping).
+    fn shape(_attributes: &mut Value, _config: &Value) {}
+
+    fn client(d: &RdbPrivilegeDriver, config: &Value) -> Result<Client, DriverError> {
+        item_client(d, config)
     }
 
-    async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let k = self.key(config)?;
-        // A PUT: safe to repeat after a lost answer.
-        self.set(ctx, &k, &string(config, "permission").unwrap_or_default())
+    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<LivePrivilege>, ApiErr> {
+        let (instance, database, user) = parts(id)?;
+        let listed = c
+            .rdb(at)
+            .list_privileges(instance, Some(database), Some(user))
             .await?;
-        let attributes = self
-            .get(&k)
-            .await?
-            .ok_or_else(|| DriverError::failed("the privilege is not listed after being set"))?;
-        Ok(Created {
-            id: id_of(&k),
-            attributes,
-        })
+        Ok(listed
+            .into_iter()
+            .find(|p| p.database_name == database && p.user_name == user)
+            .map(|p| InstanceItem::new(at, instance, p)))
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
+    /// The privilege of the declared user on the declared database (every pair has one).
+    async fn lookup(
+        op: &Op<'_, Self>,
         config: &Value,
-        _marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        // Setting a privilege is idempotent: just set it again.
-        self.create(ctx, config).await.map(Some)
+    ) -> Result<Option<LivePrivilege>, DriverError> {
+        let Op { c, at, .. } = *op;
+        let (instance, p) = declared(config, "");
+        fetch::<Self>(c, at, &format!("{instance}/{}", key_of(&p))).await
     }
 
+    async fn request(
+        op: &Op<'_, Self>,
+        config: &Value,
+    ) -> Result<(String, Privilege), DriverError> {
+        wait_instance_of(op, config).await?;
+        Ok(declared(config, &permission_of(config)))
+    }
+
+    async fn post(
+        c: &Client,
+        at: &Region,
+        (instance, p): &(String, Privilege),
+    ) -> Result<LivePrivilege, ApiErr> {
+        let set = c.rdb(at).set_privilege(instance, p).await?;
+        Ok(InstanceItem::new(at, instance, set))
+    }
+
+    /// Setting a privilege is idempotent: a recovered one is just set again.
+    async fn adopted(
+        op: &Op<'_, Self>,
+        config: &Value,
+        _p: LivePrivilege,
+    ) -> Result<LivePrivilege, DriverError> {
+        set(op, config, &permission_of(config)).await
+    }
+
+    async fn settle(
+        op: &Op<'_, Self>,
+        config: &Value,
+        _p: LivePrivilege,
+    ) -> Result<LivePrivilege, DriverError> {
+        wait_instance_of(op, config).await?;
+        listed(op, config).await
+    }
+
+    /// The recorded user and database (they force replacement), the declared permission.
     async fn update(
-        &self,
-        ctx: &DriverContext,
+        op: &Op<'_, Self>,
+        _id: &str,
         rec: &ResourceState,
         config: &Value,
         _changed: &[String],
-    ) -> Result<Value, DriverError> {
-        let k = self.key(&rec.config)?;
-        self.set(ctx, &k, &string(config, "permission").unwrap_or_default())
-            .await?;
-        self.get(&k)
-            .await?
-            .ok_or_else(|| DriverError::failed("the privilege is not listed after being set"))
+    ) -> Result<LivePrivilege, DriverError> {
+        set(op, &rec.config, &permission_of(config)).await
     }
 
-    async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        let k = self.key(&rec.config)?;
-        match self.set(ctx, &k, "none").await {
-            Ok(()) => Ok(()),
-            // The user, database or instance is already gone.
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(e),
-        }
+    /// Waits for the instance; an instance already gone is fine.
+    async fn before_delete(
+        op: &Op<'_, Self>,
+        _id: &str,
+        rec: &ResourceState,
+    ) -> Result<(), DriverError> {
+        wait_instance_after_delete(op, &rec.config).await
     }
 
-    async fn import(
-        &self,
-        _ctx: &DriverContext,
-        id: &str,
-    ) -> Result<Option<Imported>, DriverError> {
-        let parts: Vec<&str> = id.split('/').collect();
-        let [r, i, d, u] = parts.as_slice() else {
-            return Err(DriverError::failed(
-                "import a privilege as `region/instance_id/database_name/user_name`",
-            ));
+    /// Sets `none` (a user, database or instance already gone is fine: a 404).
+    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
+        let (instance, database, user) = parts(id)?;
+        let none = Privilege {
+            permission: "none".into(),
+            database_name: database.into(),
+            user_name: user.into(),
         };
-        let k = Key {
-            region: Region::parse(r).map_err(|e| DriverError::failed(e.to_string()))?,
-            instance: i.to_string(),
-            database: d.to_string(),
-            user: u.to_string(),
-        };
-        Ok(self.get(&k).await?.map(|attributes| Imported {
-            config: config_from(&self.schema, &attributes),
-            attributes,
-        }))
+        c.rdb(at).set_privilege(instance, &none).await.map(|_| ())
+    }
+
+    async fn after_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        wait_instance_after_delete(op, &rec.config).await
     }
 }

@@ -12,8 +12,8 @@ use super::kind::{Kind, Op, fetch, kind};
 use super::provider::{api, check, string};
 use super::rdb_instance::{REGIONS, check_password, check_user_name};
 use super::rdb_item::{
-    InstanceItem, declared_key, instance_and_name, item_client, wait_instance_after_delete,
-    wait_instance_of,
+    InstanceItem, declared_item, declared_key, instance_and_name, item_client, settled_item,
+    wait_instance_after_delete, wait_instance_of,
 };
 
 kind! {
@@ -72,8 +72,7 @@ impl Kind for RdbUserKind {
     }
 
     async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<LiveUser>, DriverError> {
-        let Op { c, at, .. } = *op;
-        fetch::<Self>(c, at, &declared_key(config)).await
+        declared_item(op, config).await
     }
 
     async fn request(
@@ -115,12 +114,7 @@ impl Kind for RdbUserKind {
         config: &Value,
         _u: LiveUser,
     ) -> Result<LiveUser, DriverError> {
-        let Op { c, at, .. } = *op;
-        wait_instance_of(op, config).await?;
-        let key = declared_key(config);
-        fetch::<Self>(c, at, &key)
-            .await?
-            .ok_or_else(|| DriverError::failed(format!("user {key} vanished after creation")))
+        settled_item(op, config, "user").await
     }
 
     async fn update(

@@ -268,6 +268,16 @@ struct Sourced<T> {
     source: ConfigSource,
 }
 
+impl Sourced<String> {
+    /// The value parsed, from the same source.
+    fn parse<T, E>(self, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<Sourced<T>, E> {
+        Ok(Sourced {
+            value: parse(&self.value)?,
+            source: self.source,
+        })
+    }
+}
+
 /// Looks up the first set variable among `names`, warning when a legacy name is used.
 fn env_first(env: &dyn EnvSource, names: &[&'static str]) -> Option<Sourced<String>> {
     names.iter().enumerate().find_map(|(i, name)| {
@@ -506,50 +516,44 @@ impl Resolved {
             }),
             None => pick(None, secret_env, profile.secret_key.clone(), &profile_name),
         };
-        let project_id = pick(
-            overrides.project_id.clone(),
-            env_first(env, &["SCW_DEFAULT_PROJECT_ID"]),
-            profile.default_project_id.clone(),
-            &profile_name,
+        // A setting read from the flag, else the first of its variables, else the profile.
+        let from_env = |flag: &Option<String>, vars: &[&'static str], file: &Option<String>| {
+            pick(
+                flag.clone(),
+                env_first(env, vars),
+                file.clone(),
+                &profile_name,
+            )
+        };
+        let project_id = from_env(
+            &overrides.project_id,
+            &["SCW_DEFAULT_PROJECT_ID"],
+            &profile.default_project_id,
         );
-        let organization_id = pick(
-            overrides.organization_id.clone(),
-            env_first(
-                env,
-                &[
-                    "SCW_DEFAULT_ORGANIZATION_ID",
-                    "SCW_ORGANIZATION",
-                    "SCALEWAY_ORGANIZATION",
-                ],
-            ),
-            profile.default_organization_id.clone(),
-            &profile_name,
+        let organization_id = from_env(
+            &overrides.organization_id,
+            &[
+                "SCW_DEFAULT_ORGANIZATION_ID",
+                "SCW_ORGANIZATION",
+                "SCALEWAY_ORGANIZATION",
+            ],
+            &profile.default_organization_id,
         );
-        let region = pick(
-            overrides.region.clone(),
-            env_first(
-                env,
-                &["SCW_DEFAULT_REGION", "SCW_REGION", "SCALEWAY_REGION"],
-            ),
-            profile.default_region.clone(),
-            &profile_name,
+        let region = from_env(
+            &overrides.region,
+            &["SCW_DEFAULT_REGION", "SCW_REGION", "SCALEWAY_REGION"],
+            &profile.default_region,
         );
-        let zone = pick(
-            overrides.zone.clone(),
-            env_first(env, &["SCW_DEFAULT_ZONE"]),
-            profile.default_zone.clone(),
-            &profile_name,
+        let zone = from_env(
+            &overrides.zone,
+            &["SCW_DEFAULT_ZONE"],
+            &profile.default_zone,
         );
-        let api_url = pick(
-            overrides.api_url.clone(),
-            env_first(env, &["SCW_API_URL"]),
-            profile.api_url.clone(),
-            &profile_name,
-        )
-        .unwrap_or(Sourced {
-            value: DEFAULT_API_URL.to_owned(),
-            source: ConfigSource::Default,
-        });
+        let api_url =
+            from_env(&overrides.api_url, &["SCW_API_URL"], &profile.api_url).unwrap_or(Sourced {
+                value: DEFAULT_API_URL.to_owned(),
+                source: ConfigSource::Default,
+            });
         Resolved {
             access_key,
             secret_key,
@@ -705,21 +709,11 @@ fn resolve_locality(
         zone_source: zone_source.clone(),
     };
     let zone = zone
-        .map(|z| {
-            Zone::parse(&z.value).map(|value| Sourced {
-                value,
-                source: z.source,
-            })
-        })
+        .map(|z| z.parse(Zone::parse))
         .transpose()
         .map_err(wrap)?;
     let region = region
-        .map(|r| {
-            Region::parse(&r.value).map(|value| Sourced {
-                value,
-                source: r.source,
-            })
-        })
+        .map(|r| r.parse(Region::parse))
         .transpose()
         .map_err(wrap)?;
     let (region, zone) = match (region, zone) {

@@ -207,6 +207,27 @@ impl Request {
     }
 }
 
+/// Declares the `Client` shorthands, one entry each: generics, the argument, the method and
+/// how the argument goes on the request (a query or a JSON body) before [`Client::send`].
+macro_rules! shorthand_calls {
+    ($(
+        $(#[$m:meta])*
+        $name:ident[$($generics:tt)*]($arg:ident: $arg_ty:ty) => $method:ident, |$req:ident| $attach:expr;
+    )*) => {$(
+        $(#[$m])*
+        pub async fn $name<T: DeserializeOwned, $($generics)*>(
+            &self,
+            api: Api,
+            locality: impl Into<Locality>,
+            path: &str,
+            $arg: $arg_ty,
+        ) -> Result<T> {
+            let $req = Request::new(Method::$method, api, locality, path);
+            self.send($attach).await
+        }
+    )*};
+}
+
 /// A successful response.
 struct RawResponse {
     status: u16,
@@ -345,69 +366,21 @@ impl Client {
         locality: impl Into<Locality>,
         path: &str,
     ) -> Result<T> {
-        self.send(Request::new(Method::GET, api, locality, path))
-            .await
+        self.get_query(api, locality, path, Query::new()).await
     }
 
-    /// `GET` with a query and decode.
-    pub async fn get_query<T: DeserializeOwned>(
-        &self,
-        api: Api,
-        locality: impl Into<Locality>,
-        path: &str,
-        query: Query,
-    ) -> Result<T> {
-        self.send(Request::new(Method::GET, api, locality, path).query(query))
-            .await
-    }
-
-    /// `POST` a JSON body and decode. Never retried blindly: see [`Error::Ambiguous`].
-    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
-        &self,
-        api: Api,
-        locality: impl Into<Locality>,
-        path: &str,
-        body: &B,
-    ) -> Result<T> {
-        self.send(Request::new(Method::POST, api, locality, path).json(body)?)
-            .await
-    }
-
-    /// `PATCH` a JSON body (absent fields are left unchanged) and decode.
-    pub async fn patch<B: Serialize + ?Sized, T: DeserializeOwned>(
-        &self,
-        api: Api,
-        locality: impl Into<Locality>,
-        path: &str,
-        body: &B,
-    ) -> Result<T> {
-        self.send(Request::new(Method::PATCH, api, locality, path).json(body)?)
-            .await
-    }
-
-    /// `PUT` a JSON body (full replacement) and decode.
-    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
-        &self,
-        api: Api,
-        locality: impl Into<Locality>,
-        path: &str,
-        body: &B,
-    ) -> Result<T> {
-        self.send(Request::new(Method::PUT, api, locality, path).json(body)?)
-            .await
-    }
-
-    /// `DELETE` with a query and decode; use `T = ()` for 204 responses. A 404 is returned
-    /// as an error ([`Error::is_not_found`]); drivers treat it as "already deleted".
-    pub async fn delete<T: DeserializeOwned>(
-        &self,
-        api: Api,
-        locality: impl Into<Locality>,
-        path: &str,
-        query: Query,
-    ) -> Result<T> {
-        self.send(Request::new(Method::DELETE, api, locality, path).query(query))
-            .await
+    shorthand_calls! {
+        /// `GET` with a query and decode.
+        get_query[](query: Query) => GET, |req| req.query(query);
+        /// `DELETE` with a query and decode; use `T = ()` for 204 responses. A 404 is returned
+        /// as an error ([`Error::is_not_found`]); drivers treat it as "already deleted".
+        delete[](query: Query) => DELETE, |req| req.query(query);
+        /// `POST` a JSON body and decode. Never retried blindly: see [`Error::Ambiguous`].
+        post[B: Serialize + ?Sized](body: &B) => POST, |req| req.json(body)?;
+        /// `PATCH` a JSON body (absent fields are left unchanged) and decode.
+        patch[B: Serialize + ?Sized](body: &B) => PATCH, |req| req.json(body)?;
+        /// `PUT` a JSON body (full replacement) and decode.
+        put[B: Serialize + ?Sized](body: &B) => PUT, |req| req.json(body)?;
     }
 
     /// Fetches every page of a list endpoint and returns all items.

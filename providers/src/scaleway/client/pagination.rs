@@ -50,6 +50,25 @@ macro_rules! paginated {
 
 pub(crate) use paginated;
 
+/// Declares a paginated list response: the page's items under the API's field name and
+/// `total_count`, decoded leniently (`#[serde(default)]`), with its [`Paginated`] impl.
+macro_rules! list_response {
+    ($(#[$m:meta])* $name:ident { $(#[$field_m:meta])* $field:ident: Vec<$item:ty> }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Default, ::serde::Deserialize)]
+        #[serde(default)]
+        pub struct $name {
+            $(#[$field_m])*
+            pub $field: Vec<$item>,
+            /// Total across pages.
+            pub total_count: u64,
+        }
+        $crate::scaleway::client::pagination::paginated!($name, $field, $item);
+    };
+}
+
+pub(crate) use list_response;
+
 /// Whether to stop after a page: everything announced was collected, the page was empty
 /// (the server's count was stale), or the endpoint is not paginated.
 pub(crate) fn is_last_page(total: Option<u64>, collected: usize, page_len: usize) -> bool {

@@ -1,7 +1,9 @@
 //! Typed IPAM calls.
 
+use reqwest::Method;
+
 use crate::scaleway::client::error::Result;
-use crate::scaleway::client::http::{Api, Client};
+use crate::scaleway::client::http::Api;
 use crate::scaleway::client::locality::Region;
 use crate::scaleway::client::query::{Query, path_segment as seg};
 use crate::scaleway::client::wire::ipam::*;
@@ -38,58 +40,31 @@ impl IpamIpFilter {
     }
 }
 
-/// IPAM (`ipam/v1`) calls in one region.
-#[derive(Debug, Clone)]
-pub struct IpamApi<'c> {
-    client: &'c Client,
-    region: Region,
+scoped_api! {
+    /// IPAM (`ipam/v1`) calls in one region.
+    IpamApi(Api::Ipam, region: Region)
 }
 
-impl<'c> IpamApi<'c> {
-    pub(crate) fn new(client: &'c Client, region: Region) -> Self {
-        Self { client, region }
-    }
-
-    /// The region of these calls.
-    pub fn region(&self) -> &Region {
-        &self.region
-    }
-
-    /// `POST /ips` (BookIP; never retried blindly).
-    pub async fn book_ip(&self, req: &BookIpRequest) -> Result<IpamIp> {
-        self.client.post(Api::Ipam, &self.region, "/ips", req).await
-    }
-
-    /// `GET /ips/{id}`.
-    pub async fn get_ip(&self, id: &str) -> Result<IpamIp> {
-        self.client
-            .get(Api::Ipam, &self.region, &format!("/ips/{}", seg(id)))
-            .await
-    }
-
-    /// `GET /ips`, all pages.
-    pub async fn list_ips(&self, filter: &IpamIpFilter) -> Result<Vec<IpamIp>> {
-        self.client
-            .list_all::<ListIpamIpsResponse>(Api::Ipam, &self.region, "/ips", filter.to_query())
-            .await
-    }
-
-    /// `PATCH /ips/{id}`.
-    pub async fn update_ip(&self, id: &str, req: &UpdateIpamIpRequest) -> Result<IpamIp> {
-        self.client
-            .patch(Api::Ipam, &self.region, &format!("/ips/{}", seg(id)), req)
-            .await
+impl IpamApi<'_> {
+    endpoints! {
+        /// `POST /ips` (BookIP; never retried blindly).
+        post book_ip("/ips", BookIpRequest) -> IpamIp;
+        /// `GET /ips/{id}`.
+        get get_ip("/ips" / id) -> IpamIp;
+        /// `GET /ips`, all pages.
+        list list_ips("/ips", filter: &IpamIpFilter) -> Vec<IpamIp> from ListIpamIpsResponse;
+        /// `PATCH /ips/{id}`.
+        patch update_ip("/ips" / id, UpdateIpamIpRequest) -> IpamIp;
     }
 
     /// `DELETE /ips/{id}` (204; the API expects an empty JSON body).
     pub async fn release_ip(&self, id: &str) -> Result<()> {
-        let req = crate::scaleway::client::http::Request::new(
-            reqwest::Method::DELETE,
-            Api::Ipam,
-            &self.region,
-            &format!("/ips/{}", seg(id)),
+        let at = self.at();
+        let path = format!("/ips/{}", seg(id));
+        at.send(
+            at.request(Method::DELETE, &path)
+                .json(&serde_json::json!({}))?,
         )
-        .json(&serde_json::json!({}))?;
-        self.client.send(req).await
+        .await
     }
 }

@@ -3,6 +3,125 @@
 //!
 //! Every `list_*` fetches all pages. Deletes return the API's answer; a 404 is an error with
 //! [`Error::is_not_found`](super::Error::is_not_found) true, which drivers treat as done.
+//!
+//! An API handle is declared once with `scoped_api!` (struct, constructor, locality
+//! accessor) and its regular calls once each with `endpoints!`, a table of method, name,
+//! path and types; only calls with logic of their own are written out by hand.
+
+/// Declares the handle of one API in one region or zone: the struct holding the client and
+/// the locality, `new`, the public locality accessor and the private `at()` the calls go
+/// through.
+macro_rules! scoped_api {
+    ($(#[$m:meta])* $name:ident($api:expr, $field:ident: $loc:ty)) => {
+        $(#[$m])*
+        #[derive(Debug, Clone)]
+        pub struct $name<'c> {
+            client: &'c $crate::scaleway::client::http::Client,
+            $field: $loc,
+        }
+
+        impl<'c> $name<'c> {
+            pub(crate) fn new(client: &'c $crate::scaleway::client::http::Client, $field: $loc) -> Self {
+                Self { client, $field }
+            }
+
+            #[doc = concat!("The ", stringify!($field), " of these calls.")]
+            pub fn $field(&self) -> &$loc {
+                &self.$field
+            }
+
+            /// This API in this locality, for the calls.
+            fn at(&self) -> $crate::scaleway::client::api::At<'c> {
+                $crate::scaleway::client::api::At::new(self.client, $api, &self.$field)
+            }
+        }
+    };
+}
+
+/// Declares typed calls inside an `impl` of a `scoped_api!` handle, one entry per call:
+///
+/// ```text
+/// /// `GET /clusters/{id}/pools`, all pages.
+/// list list_pools("/clusters" / cluster_id / "pools", filter: &ListFilter) -> Vec<Pool> from ListPoolsResponse;
+/// post create_vpc("/vpcs", CreateVpcRequest) -> Vpc;         // also patch, put: JSON body
+/// get get_vpc("/vpcs" / id) -> Vpc;
+/// delete delete_lb("/lbs" / id, release_ip: bool) -> ();      // optional query parameter
+/// ```
+///
+/// A path is a literal, optionally `/ ident` (a `&str` argument, escaped as one segment) and
+/// `/ "tail"`; a list's filter is any type with `to_query()`.
+macro_rules! endpoints {
+    () => {};
+    (@path $head:literal) => { ::std::string::String::from($head) };
+    (@path $head:literal / $id:ident) => {
+        format!(concat!($head, "/{}"), $crate::scaleway::client::query::path_segment($id))
+    };
+    (@path $head:literal / $id:ident / $tail:literal) => {
+        format!(concat!($head, "/{}/", $tail), $crate::scaleway::client::query::path_segment($id))
+    };
+    (@query) => { $crate::scaleway::client::query::Query::new() };
+    (@query $filter:ident) => { $filter.to_query() };
+    (@method post) => { ::reqwest::Method::POST };
+    (@method patch) => { ::reqwest::Method::PATCH };
+    (@method put) => { ::reqwest::Method::PUT };
+    (
+        $(#[$m:meta])* get $name:ident($head:literal $(/ $id:ident $(/ $tail:literal)?)?) -> $ret:ty;
+        $($rest:tt)*
+    ) => {
+        $(#[$m])*
+        pub async fn $name(&self $(, $id: &str)?) -> $crate::scaleway::client::error::Result<$ret> {
+            let at = self.at();
+            at.send(at.request(::reqwest::Method::GET, &endpoints!(@path $head $(/ $id $(/ $tail)?)?))).await
+        }
+        endpoints!($($rest)*);
+    };
+    (
+        $(#[$m:meta])* list $name:ident(
+            $head:literal $(/ $id:ident $(/ $tail:literal)?)? $(, $filter:ident: $filter_ty:ty)?
+        ) -> Vec<$item:ty> from $resp:ty;
+        $($rest:tt)*
+    ) => {
+        $(#[$m])*
+        pub async fn $name(&self $(, $id: &str)? $(, $filter: $filter_ty)?)
+            -> $crate::scaleway::client::error::Result<Vec<$item>> {
+            self.at()
+                .list::<$resp>(&endpoints!(@path $head $(/ $id $(/ $tail)?)?), endpoints!(@query $($filter)?))
+                .await
+        }
+        endpoints!($($rest)*);
+    };
+    (
+        $(#[$m:meta])* delete $name:ident(
+            $head:literal $(/ $id:ident $(/ $tail:literal)?)? $(, $param:ident: $param_ty:ty)?
+        ) -> $ret:ty;
+        $($rest:tt)*
+    ) => {
+        $(#[$m])*
+        pub async fn $name(&self $(, $id: &str)? $(, $param: $param_ty)?)
+            -> $crate::scaleway::client::error::Result<$ret> {
+            let at = self.at();
+            let query = $crate::scaleway::client::query::Query::new()
+                $(.push(stringify!($param), $param))?;
+            at.send(at.request(::reqwest::Method::DELETE, &endpoints!(@path $head $(/ $id $(/ $tail)?)?)).query(query))
+                .await
+        }
+        endpoints!($($rest)*);
+    };
+    (
+        $(#[$m:meta])* $verb:ident $name:ident(
+            $head:literal $(/ $id:ident $(/ $tail:literal)?)?, $req:ty
+        ) -> $ret:ty;
+        $($rest:tt)*
+    ) => {
+        $(#[$m])*
+        pub async fn $name(&self $(, $id: &str)?, req: &$req) -> $crate::scaleway::client::error::Result<$ret> {
+            let at = self.at();
+            at.send(at.request(endpoints!(@method $verb), &endpoints!(@path $head $(/ $id $(/ $tail)?)?)).json(req)?)
+                .await
+        }
+        endpoints!($($rest)*);
+    };
+}
 
 pub mod cockpit;
 pub mod domain;
@@ -13,8 +132,12 @@ pub mod rdb;
 pub mod vpc;
 pub mod vpcgw;
 
-use super::http::Client;
-use super::locality::{Region, Zone};
+use serde::de::DeserializeOwned;
+
+use super::error::Result;
+use super::http::{Api, Client, Request};
+use super::locality::{Locality, Region, Zone};
+use super::pagination::Paginated;
 use super::query::Query;
 
 pub use cockpit::CockpitApi;
@@ -118,5 +241,45 @@ impl Client {
     /// IPAM calls in `region`.
     pub fn ipam(&self, region: &Region) -> IpamApi<'_> {
         IpamApi::new(self, region.clone())
+    }
+}
+
+/// One API in one locality: what every typed call of a `scoped_api!` handle builds its
+/// request from.
+#[derive(Debug, Clone)]
+pub(crate) struct At<'c> {
+    client: &'c Client,
+    api: Api,
+    locality: Locality,
+}
+
+impl<'c> At<'c> {
+    pub(crate) fn new(client: &'c Client, api: Api, locality: impl Into<Locality>) -> Self {
+        Self {
+            client,
+            api,
+            locality: locality.into(),
+        }
+    }
+
+    /// A request to `path` of this API and locality, without query or body.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> Request {
+        Request::new(method, self.api, self.locality.clone(), path)
+    }
+
+    /// Sends `req` and decodes the answer (see [`Client::send`]).
+    pub(crate) async fn send<T: DeserializeOwned>(&self, req: Request) -> Result<T> {
+        self.client.send(req).await
+    }
+
+    /// Every page of the list at `path` (see [`Client::list_all`]).
+    pub(crate) async fn list<R: Paginated>(
+        &self,
+        path: &str,
+        query: Query,
+    ) -> Result<Vec<R::Item>> {
+        self.client
+            .list_all::<R>(self.api, self.locality.clone(), path, query)
+            .await
     }
 }

@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
 use crate::scaleway::client::open_enum::open_enum;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::list_response;
 
 open_enum! {
     /// Kind of resource an IP is attached to.
@@ -33,25 +32,23 @@ open_enum! {
     }
 }
 
-/// Where an IP is taken from: one of the fields is set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Source {
-    /// A zone's public pool.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub zonal: Option<String>,
-    /// A private network.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_network_id: Option<String>,
-    /// A subnet.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subnet_id: Option<String>,
-    /// A VPC.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vpc_id: Option<String>,
-    /// A region's public pool.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub regional: Option<bool>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// Where an IP is taken from: one of the fields is set.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Source {
+        /// A zone's public pool.
+        pub zonal: Option<String>,
+        /// A private network.
+        pub private_network_id: Option<String>,
+        /// A subnet.
+        pub subnet_id: Option<String>,
+        /// A VPC.
+        pub vpc_id: Option<String>,
+        /// A region's public pool.
+        pub regional: Option<bool>,
+    }
 }
 
 /// The resource an IP is attached to.
@@ -79,50 +76,45 @@ pub struct Reverse {
     pub address: Option<String>,
 }
 
-/// An IPAM IP.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct IpamIp {
-    /// ID.
-    pub id: String,
-    /// Address in CIDR form (`172.16.32.7/22`).
-    pub address: String,
-    /// Project.
-    pub project_id: String,
-    /// IPv6.
-    pub is_ipv6: bool,
-    /// Source.
-    pub source: Source,
-    /// Attached resource.
-    pub resource: Option<Resource>,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Reverses.
-    pub reverses: Vec<Reverse>,
-    /// Region.
-    pub region: String,
-    /// Zone, for zonal IPs.
-    pub zone: Option<String>,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// An IPAM IP.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct IpamIp {
+        @id,
+        /// Address in CIDR form (`172.16.32.7/22`).
+        pub address: String,
+        @project_id,
+        /// IPv6.
+        pub is_ipv6: bool,
+        /// Source.
+        pub source: Source,
+        /// Attached resource.
+        pub resource: Option<Resource>,
+        @tags,
+        /// Reverses.
+        pub reverses: Vec<Reverse>,
+        @region,
+        /// Zone, for zonal IPs.
+        pub zone: Option<String>,
+        @created_at, @updated_at,
+    }
 }
 
-/// `POST /ips` (BookIP).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct BookIpRequest {
-    /// Project.
-    pub project_id: String,
-    /// Source.
-    pub source: Source,
-    /// IPv6.
-    pub is_ipv6: bool,
-    /// A specific address.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// Tags.
-    pub tags: Vec<String>,
+wire_struct! {
+    /// `POST /ips` (BookIP).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct BookIpRequest {
+        @project_id,
+        /// Source.
+        pub source: Source,
+        /// IPv6.
+        pub is_ipv6: bool,
+        /// A specific address.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub address: Option<String>,
+        @tags,
+    }
 }
 
 /// `PATCH /ips/{id}`.
@@ -133,13 +125,10 @@ pub struct UpdateIpamIpRequest {
     pub tags: Option<Vec<String>>,
 }
 
-/// `GET /ips`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListIpamIpsResponse {
-    /// IPs of this page.
-    pub ips: Vec<IpamIp>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /ips`.
+    ListIpamIpsResponse {
+        /// IPs of this page.
+        ips: Vec<IpamIp>
+    }
 }
-paginated!(ListIpamIpsResponse, ips, IpamIp);

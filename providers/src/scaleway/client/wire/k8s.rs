@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
 use crate::scaleway::client::open_enum::open_enum;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::{list_response, paginated};
 
 open_enum! {
     /// Status of a cluster. `pool_required` is terminal for waits.
@@ -139,46 +139,37 @@ open_enum! {
     }
 }
 
-/// Autoscaler settings of a cluster (response, and request with every field optional).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AutoscalerConfig {
-    /// Disable scale down.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scale_down_disabled: Option<bool>,
-    /// Delay after a scale up before scale down resumes (e.g. `10m`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scale_down_delay_after_add: Option<String>,
-    /// Estimator.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub estimator: Option<AutoscalerEstimator>,
-    /// Expander.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expander: Option<AutoscalerExpander>,
-    /// Ignore DaemonSet pods when computing utilization.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ignore_daemonsets_utilization: Option<bool>,
-    /// Balance similar node groups.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub balance_similar_node_groups: Option<bool>,
-    /// Pods below this priority are expendable.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expendable_pods_priority_cutoff: Option<i32>,
-    /// How long a node must be unneeded before scale down (e.g. `10m`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scale_down_unneeded_time: Option<String>,
-    /// Utilization under which a node may be removed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scale_down_utilization_threshold: Option<f64>,
-    /// Graceful termination limit in seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_graceful_termination_sec: Option<u32>,
-    /// Never remove nodes with local storage.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip_nodes_with_local_storage: Option<bool>,
-    /// Autoscaler log level (0–4).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_level: Option<u32>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// Autoscaler settings of a cluster (response, and request with every field optional).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct AutoscalerConfig {
+        /// Disable scale down.
+        pub scale_down_disabled: Option<bool>,
+        /// Delay after a scale up before scale down resumes (e.g. `10m`).
+        pub scale_down_delay_after_add: Option<String>,
+        /// Estimator.
+        pub estimator: Option<AutoscalerEstimator>,
+        /// Expander.
+        pub expander: Option<AutoscalerExpander>,
+        /// Ignore DaemonSet pods when computing utilization.
+        pub ignore_daemonsets_utilization: Option<bool>,
+        /// Balance similar node groups.
+        pub balance_similar_node_groups: Option<bool>,
+        /// Pods below this priority are expendable.
+        pub expendable_pods_priority_cutoff: Option<i32>,
+        /// How long a node must be unneeded before scale down (e.g. `10m`).
+        pub scale_down_unneeded_time: Option<String>,
+        /// Utilization under which a node may be removed.
+        pub scale_down_utilization_threshold: Option<f64>,
+        /// Graceful termination limit in seconds.
+        pub max_graceful_termination_sec: Option<u32>,
+        /// Never remove nodes with local storage.
+        pub skip_nodes_with_local_storage: Option<bool>,
+        /// Autoscaler log level (0–4).
+        pub log_level: Option<u32>,
+    }
 }
 
 /// A maintenance window.
@@ -201,15 +192,16 @@ pub struct AutoUpgrade {
     pub maintenance_window: MaintenanceWindow,
 }
 
-/// Auto-upgrade settings as sent: the request key is `enable`, not `enabled`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct AutoUpgradeRequest {
-    /// Whether patch upgrades are applied automatically.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable: Option<bool>,
-    /// When.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub maintenance_window: Option<MaintenanceWindow>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// Auto-upgrade settings as sent: the request key is `enable`, not `enabled`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct AutoUpgradeRequest {
+        /// Whether patch upgrades are applied automatically.
+        pub enable: Option<bool>,
+        /// When.
+        pub maintenance_window: Option<MaintenanceWindow>,
+    }
 }
 
 /// OpenID Connect settings of the API server; empty strings when unset.
@@ -232,148 +224,126 @@ pub struct OpenIdConnectConfig {
     pub required_claim: Vec<String>,
 }
 
-/// A Kapsule cluster.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Cluster {
-    /// ID.
-    pub id: String,
-    /// Offer type (`kapsule`, `kapsule-dedicated-4`…).
-    #[serde(rename = "type")]
-    pub cluster_type: String,
-    /// Name.
-    pub name: String,
-    /// Status.
-    pub status: ClusterStatus,
-    /// Full Kubernetes version `x.y.z`.
-    pub version: String,
-    /// Region.
-    pub region: String,
-    /// Organization.
-    pub organization_id: String,
-    /// Project.
-    pub project_id: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// CNI.
-    pub cni: Cni,
-    /// Description.
-    pub description: String,
-    /// API server URL.
-    pub cluster_url: String,
-    /// Wildcard DNS of the nodes.
-    pub dns_wildcard: String,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
-    /// Autoscaler settings.
-    pub autoscaler_config: AutoscalerConfig,
-    /// Auto-upgrade settings.
-    pub auto_upgrade: AutoUpgrade,
-    /// Whether a newer version is available.
-    pub upgrade_available: bool,
-    /// Enabled feature gates.
-    pub feature_gates: Vec<String>,
-    /// Enabled admission plugins.
-    pub admission_plugins: Vec<String>,
-    /// OIDC settings.
-    pub open_id_connect_config: OpenIdConnectConfig,
-    /// Extra SANs of the API server certificate.
-    pub apiserver_cert_sans: Vec<String>,
-    /// Private network of the cluster.
-    pub private_network_id: Option<String>,
-    /// End of the commitment of a dedicated type.
-    pub commitment_ends_at: Option<Timestamp>,
-    /// Deprecated ACL flag.
-    pub acl_available: bool,
-    /// IAM group of the nodes (may be empty early).
-    pub iam_nodes_group_id: String,
-    /// Pod CIDR.
-    pub pod_cidr: String,
-    /// Service CIDR.
-    pub service_cidr: String,
-    /// Cluster DNS service IP.
-    pub service_dns_ip: String,
+wire_struct! {
+    /// A Kapsule cluster.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Cluster {
+        @id,
+        /// Offer type (`kapsule`, `kapsule-dedicated-4`…).
+        #[serde(rename = "type")]
+        pub cluster_type: String,
+        @name,
+        /// Status.
+        pub status: ClusterStatus,
+        /// Full Kubernetes version `x.y.z`.
+        pub version: String,
+        @region, @organization_id, @project_id, @tags,
+        /// CNI.
+        pub cni: Cni,
+        /// Description.
+        pub description: String,
+        /// API server URL.
+        pub cluster_url: String,
+        /// Wildcard DNS of the nodes.
+        pub dns_wildcard: String,
+        @created_at, @updated_at,
+        /// Autoscaler settings.
+        pub autoscaler_config: AutoscalerConfig,
+        /// Auto-upgrade settings.
+        pub auto_upgrade: AutoUpgrade,
+        /// Whether a newer version is available.
+        pub upgrade_available: bool,
+        /// Enabled feature gates.
+        pub feature_gates: Vec<String>,
+        /// Enabled admission plugins.
+        pub admission_plugins: Vec<String>,
+        /// OIDC settings.
+        pub open_id_connect_config: OpenIdConnectConfig,
+        /// Extra SANs of the API server certificate.
+        pub apiserver_cert_sans: Vec<String>,
+        /// Private network of the cluster.
+        pub private_network_id: Option<String>,
+        /// End of the commitment of a dedicated type.
+        pub commitment_ends_at: Option<Timestamp>,
+        /// Deprecated ACL flag.
+        pub acl_available: bool,
+        /// IAM group of the nodes (may be empty early).
+        pub iam_nodes_group_id: String,
+        /// Pod CIDR.
+        pub pod_cidr: String,
+        /// Service CIDR.
+        pub service_cidr: String,
+        /// Cluster DNS service IP.
+        pub service_dns_ip: String,
+    }
 }
 
-/// `POST /clusters`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateClusterRequest {
-    /// Project.
-    pub project_id: String,
-    /// Offer type; empty lets the server pick `kapsule`.
-    #[serde(rename = "type")]
-    pub cluster_type: String,
-    /// Name (always set it: names are how humans find things).
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Tags (kapstan's ownership tags included).
-    pub tags: Vec<String>,
-    /// Full version `x.y.z`.
-    pub version: String,
-    /// CNI.
-    pub cni: Cni,
-    /// Autoscaler settings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub autoscaler_config: Option<AutoscalerConfig>,
-    /// Auto-upgrade settings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auto_upgrade: Option<AutoUpgradeRequest>,
-    /// Feature gates.
-    pub feature_gates: Vec<String>,
-    /// Admission plugins.
-    pub admission_plugins: Vec<String>,
-    /// OIDC settings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_id_connect_config: Option<OpenIdConnectConfig>,
-    /// Extra SANs.
-    pub apiserver_cert_sans: Vec<String>,
-    /// Private network (required for Kapsule).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_network_id: Option<String>,
-    /// Pod CIDR.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pod_cidr: Option<String>,
-    /// Service CIDR.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_cidr: Option<String>,
-    /// Cluster DNS service IP.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_dns_ip: Option<String>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `POST /clusters`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateClusterRequest {
+        /// Project.
+        pub project_id: String,
+        /// Offer type; empty lets the server pick `kapsule`.
+        #[serde(rename = "type")]
+        pub cluster_type: String,
+        /// Name (always set it: names are how humans find things).
+        pub name: String,
+        /// Description.
+        pub description: String,
+        /// Tags (kapstan's ownership tags included).
+        pub tags: Vec<String>,
+        /// Full version `x.y.z`.
+        pub version: String,
+        /// CNI.
+        pub cni: Cni,
+        /// Autoscaler settings.
+        pub autoscaler_config: Option<AutoscalerConfig>,
+        /// Auto-upgrade settings.
+        pub auto_upgrade: Option<AutoUpgradeRequest>,
+        /// Feature gates.
+        pub feature_gates: Vec<String>,
+        /// Admission plugins.
+        pub admission_plugins: Vec<String>,
+        /// OIDC settings.
+        pub open_id_connect_config: Option<OpenIdConnectConfig>,
+        /// Extra SANs.
+        pub apiserver_cert_sans: Vec<String>,
+        /// Private network (required for Kapsule).
+        pub private_network_id: Option<String>,
+        /// Pod CIDR.
+        pub pod_cidr: Option<String>,
+        /// Service CIDR.
+        pub service_cidr: Option<String>,
+        /// Cluster DNS service IP.
+        pub service_dns_ip: Option<String>,
+    }
 }
 
-/// `PATCH /clusters/{id}`: `None` leaves a field unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateClusterRequest {
-    /// Name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Description.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Tags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Autoscaler settings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub autoscaler_config: Option<AutoscalerConfig>,
-    /// Auto-upgrade settings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auto_upgrade: Option<AutoUpgradeRequest>,
-    /// Feature gates.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub feature_gates: Option<Vec<String>>,
-    /// Admission plugins.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub admission_plugins: Option<Vec<String>>,
-    /// OIDC settings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_id_connect_config: Option<OpenIdConnectConfig>,
-    /// Extra SANs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub apiserver_cert_sans: Option<Vec<String>>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `PATCH /clusters/{id}`: `None` leaves a field unchanged.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateClusterRequest {
+        @name?,
+        /// Description.
+        pub description: Option<String>,
+        @tags?,
+        /// Autoscaler settings.
+        pub autoscaler_config: Option<AutoscalerConfig>,
+        /// Auto-upgrade settings.
+        pub auto_upgrade: Option<AutoUpgradeRequest>,
+        /// Feature gates.
+        pub feature_gates: Option<Vec<String>>,
+        /// Admission plugins.
+        pub admission_plugins: Option<Vec<String>>,
+        /// OIDC settings.
+        pub open_id_connect_config: Option<OpenIdConnectConfig>,
+        /// Extra SANs.
+        pub apiserver_cert_sans: Option<Vec<String>>,
+    }
 }
 
 /// `POST /clusters/{id}/upgrade`.
@@ -393,16 +363,13 @@ pub struct SetClusterTypeRequest {
     pub cluster_type: String,
 }
 
-/// `GET /clusters`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListClustersResponse {
-    /// Clusters of this page.
-    pub clusters: Vec<Cluster>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /clusters`.
+    ListClustersResponse {
+        /// Clusters of this page.
+        clusters: Vec<Cluster>
+    }
 }
-paginated!(ListClustersResponse, clusters, Cluster);
 
 /// Node taint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -416,220 +383,195 @@ pub struct Taint {
     pub effect: TaintEffect,
 }
 
-/// Rolling upgrade policy of a pool.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UpgradePolicy {
-    /// Nodes upgraded at once.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<u32>,
-    /// Extra nodes created during the upgrade.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_surge: Option<u32>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// Rolling upgrade policy of a pool.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct UpgradePolicy {
+        /// Nodes upgraded at once.
+        pub max_unavailable: Option<u32>,
+        /// Extra nodes created during the upgrade.
+        pub max_surge: Option<u32>,
+    }
 }
 
-/// A node pool.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Pool {
-    /// ID.
-    pub id: String,
-    /// Cluster.
-    pub cluster_id: String,
-    /// Region.
-    pub region: String,
-    /// Name (unique per cluster).
-    pub name: String,
-    /// Status.
-    pub status: PoolStatus,
-    /// Kubernetes version.
-    pub version: String,
-    /// Node type, lower-case with underscores (`pro2_xxs`).
-    pub node_type: String,
-    /// Autoscaling.
-    pub autoscaling: bool,
-    /// Node count.
-    pub size: u32,
-    /// Autoscaling minimum.
-    pub min_size: u32,
-    /// Autoscaling maximum.
-    pub max_size: u32,
-    /// Container runtime.
-    pub container_runtime: Runtime,
-    /// Autohealing.
-    pub autohealing: bool,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Placement group.
-    pub placement_group_id: Option<String>,
-    /// Kubelet arguments.
-    pub kubelet_args: BTreeMap<String, String>,
-    /// Upgrade policy.
-    pub upgrade_policy: UpgradePolicy,
-    /// Zone of the nodes.
-    pub zone: String,
-    /// Root volume type, resolved (`sbs_5k`…).
-    pub root_volume_type: PoolVolumeType,
-    /// Root volume size in bytes.
-    pub root_volume_size: Option<u64>,
-    /// Nodes have no public IP (needs a Public Gateway for egress).
-    pub public_ip_disabled: bool,
-    /// Security group.
-    pub security_group_id: Option<String>,
-    /// Node labels.
-    pub labels: BTreeMap<String, String>,
-    /// Node taints.
-    pub taints: Vec<Taint>,
-    /// Startup taints.
-    pub startup_taints: Vec<Taint>,
-    /// Private network of the nodes.
-    pub private_network_id: Option<String>,
-    /// Error detail.
-    pub error_message: Option<String>,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// A node pool.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Pool {
+        @id,
+        /// Cluster.
+        pub cluster_id: String,
+        @region,
+        /// Name (unique per cluster).
+        pub name: String,
+        /// Status.
+        pub status: PoolStatus,
+        /// Kubernetes version.
+        pub version: String,
+        /// Node type, lower-case with underscores (`pro2_xxs`).
+        pub node_type: String,
+        /// Autoscaling.
+        pub autoscaling: bool,
+        /// Node count.
+        pub size: u32,
+        /// Autoscaling minimum.
+        pub min_size: u32,
+        /// Autoscaling maximum.
+        pub max_size: u32,
+        /// Container runtime.
+        pub container_runtime: Runtime,
+        /// Autohealing.
+        pub autohealing: bool,
+        @tags,
+        /// Placement group.
+        pub placement_group_id: Option<String>,
+        /// Kubelet arguments.
+        pub kubelet_args: BTreeMap<String, String>,
+        /// Upgrade policy.
+        pub upgrade_policy: UpgradePolicy,
+        /// Zone of the nodes.
+        pub zone: String,
+        /// Root volume type, resolved (`sbs_5k`…).
+        pub root_volume_type: PoolVolumeType,
+        /// Root volume size in bytes.
+        pub root_volume_size: Option<u64>,
+        /// Nodes have no public IP (needs a Public Gateway for egress).
+        pub public_ip_disabled: bool,
+        /// Security group.
+        pub security_group_id: Option<String>,
+        /// Node labels.
+        pub labels: BTreeMap<String, String>,
+        /// Node taints.
+        pub taints: Vec<Taint>,
+        /// Startup taints.
+        pub startup_taints: Vec<Taint>,
+        /// Private network of the nodes.
+        pub private_network_id: Option<String>,
+        /// Error detail.
+        pub error_message: Option<String>,
+        @created_at, @updated_at,
+    }
 }
 
-/// `POST /clusters/{id}/pools`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreatePoolRequest {
-    /// Name (unique per cluster).
-    pub name: String,
-    /// Node type.
-    pub node_type: String,
-    /// Placement group.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub placement_group_id: Option<String>,
-    /// Autoscaling.
-    pub autoscaling: bool,
-    /// Node count.
-    pub size: u32,
-    /// Autoscaling minimum.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_size: Option<u32>,
-    /// Autoscaling maximum.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_size: Option<u32>,
-    /// Container runtime.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub container_runtime: Option<Runtime>,
-    /// Autohealing.
-    pub autohealing: bool,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Kubelet arguments.
-    pub kubelet_args: BTreeMap<String, String>,
-    /// Upgrade policy.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upgrade_policy: Option<UpgradePolicy>,
-    /// Zone.
-    pub zone: String,
-    /// Root volume type.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub root_volume_type: Option<PoolVolumeType>,
-    /// Root volume size in bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub root_volume_size: Option<u64>,
-    /// No public IPs on nodes.
-    pub public_ip_disabled: bool,
-    /// Security group.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_group_id: Option<String>,
-    /// Node labels.
-    pub labels: BTreeMap<String, String>,
-    /// Node taints.
-    pub taints: Vec<Taint>,
-    /// Startup taints.
-    pub startup_taints: Vec<Taint>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `POST /clusters/{id}/pools`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreatePoolRequest {
+        /// Name (unique per cluster).
+        pub name: String,
+        /// Node type.
+        pub node_type: String,
+        /// Placement group.
+        pub placement_group_id: Option<String>,
+        /// Autoscaling.
+        pub autoscaling: bool,
+        /// Node count.
+        pub size: u32,
+        /// Autoscaling minimum.
+        pub min_size: Option<u32>,
+        /// Autoscaling maximum.
+        pub max_size: Option<u32>,
+        /// Container runtime.
+        pub container_runtime: Option<Runtime>,
+        /// Autohealing.
+        pub autohealing: bool,
+        @tags,
+        /// Kubelet arguments.
+        pub kubelet_args: BTreeMap<String, String>,
+        /// Upgrade policy.
+        pub upgrade_policy: Option<UpgradePolicy>,
+        @zone,
+        /// Root volume type.
+        pub root_volume_type: Option<PoolVolumeType>,
+        /// Root volume size in bytes.
+        pub root_volume_size: Option<u64>,
+        /// No public IPs on nodes.
+        pub public_ip_disabled: bool,
+        /// Security group.
+        pub security_group_id: Option<String>,
+        /// Node labels.
+        pub labels: BTreeMap<String, String>,
+        /// Node taints.
+        pub taints: Vec<Taint>,
+        /// Startup taints.
+        pub startup_taints: Vec<Taint>,
+    }
 }
 
-/// `PATCH /pools/{id}`: `None` leaves a field unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdatePoolRequest {
-    /// Autoscaling.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub autoscaling: Option<bool>,
-    /// Node count.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u32>,
-    /// Autoscaling minimum.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_size: Option<u32>,
-    /// Autoscaling maximum.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_size: Option<u32>,
-    /// Autohealing.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub autohealing: Option<bool>,
-    /// Tags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Kubelet arguments.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kubelet_args: Option<BTreeMap<String, String>>,
-    /// Upgrade policy.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upgrade_policy: Option<UpgradePolicy>,
-    /// Security group.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_group_id: Option<String>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `PATCH /pools/{id}`: `None` leaves a field unchanged.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdatePoolRequest {
+        /// Autoscaling.
+        pub autoscaling: Option<bool>,
+        /// Node count.
+        pub size: Option<u32>,
+        /// Autoscaling minimum.
+        pub min_size: Option<u32>,
+        /// Autoscaling maximum.
+        pub max_size: Option<u32>,
+        /// Autohealing.
+        pub autohealing: Option<bool>,
+        /// Tags.
+        pub tags: Option<Vec<String>>,
+        /// Kubelet arguments.
+        pub kubelet_args: Option<BTreeMap<String, String>>,
+        /// Upgrade policy.
+        pub upgrade_policy: Option<UpgradePolicy>,
+        /// Security group.
+        pub security_group_id: Option<String>,
+    }
 }
 
-/// `GET /clusters/{id}/pools`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListPoolsResponse {
-    /// Pools of this page.
-    pub pools: Vec<Pool>,
-    /// Total across pages.
-    pub total_count: u64,
-}
-paginated!(ListPoolsResponse, pools, Pool);
-
-/// A node.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Node {
-    /// ID.
-    pub id: String,
-    /// Pool.
-    pub pool_id: String,
-    /// Cluster.
-    pub cluster_id: String,
-    /// `scaleway://instance/<zone>/<server-id>`.
-    pub provider_id: String,
-    /// Region.
-    pub region: String,
-    /// Name (`scw-<cluster>-<pool>-<hash>`).
-    pub name: String,
-    /// Public IPv4.
-    pub public_ip_v4: Option<String>,
-    /// Public IPv6 (deprecated).
-    pub public_ip_v6: Option<String>,
-    /// Kubernetes conditions (deprecated).
-    pub conditions: BTreeMap<String, String>,
-    /// Status.
-    pub status: NodeStatus,
-    /// Error detail.
-    pub error_message: Option<String>,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+list_response! {
+    /// `GET /clusters/{id}/pools`.
+    ListPoolsResponse {
+        /// Pools of this page.
+        pools: Vec<Pool>
+    }
 }
 
-/// `GET /clusters/{id}/nodes`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListNodesResponse {
-    /// Nodes of this page.
-    pub nodes: Vec<Node>,
-    /// Total across pages.
-    pub total_count: u64,
+wire_struct! {
+    /// A node.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Node {
+        @id,
+        /// Pool.
+        pub pool_id: String,
+        /// Cluster.
+        pub cluster_id: String,
+        /// `scaleway://instance/<zone>/<server-id>`.
+        pub provider_id: String,
+        @region,
+        /// Name (`scw-<cluster>-<pool>-<hash>`).
+        pub name: String,
+        /// Public IPv4.
+        pub public_ip_v4: Option<String>,
+        /// Public IPv6 (deprecated).
+        pub public_ip_v6: Option<String>,
+        /// Kubernetes conditions (deprecated).
+        pub conditions: BTreeMap<String, String>,
+        /// Status.
+        pub status: NodeStatus,
+        /// Error detail.
+        pub error_message: Option<String>,
+        @created_at, @updated_at,
+    }
 }
-paginated!(ListNodesResponse, nodes, Node);
+
+list_response! {
+    /// `GET /clusters/{id}/nodes`.
+    ListNodesResponse {
+        /// Nodes of this page.
+        nodes: Vec<Node>
+    }
+}
 
 /// A Kubernetes version offered by Kapsule.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -668,44 +610,41 @@ pub struct ListVersionsResponse {
 }
 paginated!(ListVersionsResponse, versions, Version, unpaginated);
 
-/// A cluster offer type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ClusterType {
-    /// Name.
-    pub name: String,
-    /// `available`, `scarce`, `shortage`.
-    pub availability: String,
-    /// Node limit.
-    pub max_nodes: u32,
-    /// Commitment delay (duration string).
-    pub commitment_delay: Option<String>,
-    /// SLA percentage.
-    pub sla: f64,
-    /// `standard` or `high_availability`.
-    pub resiliency: String,
-    /// Control-plane memory in bytes.
-    pub memory: u64,
-    /// Dedicated control plane.
-    pub dedicated: bool,
-    /// Audit logs support.
-    pub audit_logs_supported: bool,
-    /// Maximum etcd size in bytes.
-    pub max_etcd_size: u64,
-    /// Region.
-    pub region: String,
+wire_struct! {
+    /// A cluster offer type.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct ClusterType {
+        @name,
+        /// `available`, `scarce`, `shortage`.
+        pub availability: String,
+        /// Node limit.
+        pub max_nodes: u32,
+        /// Commitment delay (duration string).
+        pub commitment_delay: Option<String>,
+        /// SLA percentage.
+        pub sla: f64,
+        /// `standard` or `high_availability`.
+        pub resiliency: String,
+        /// Control-plane memory in bytes.
+        pub memory: u64,
+        /// Dedicated control plane.
+        pub dedicated: bool,
+        /// Audit logs support.
+        pub audit_logs_supported: bool,
+        /// Maximum etcd size in bytes.
+        pub max_etcd_size: u64,
+        @region,
+    }
 }
 
-/// `GET /clusters/{id}/available-types` and `GET /cluster-types`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListClusterTypesResponse {
-    /// Types of this page.
-    pub cluster_types: Vec<ClusterType>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /clusters/{id}/available-types` and `GET /cluster-types`.
+    ListClusterTypesResponse {
+        /// Types of this page.
+        cluster_types: Vec<ClusterType>
+    }
 }
-paginated!(ListClusterTypesResponse, cluster_types, ClusterType);
 
 /// `PUT /pools/{id}/set-labels`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
 use crate::scaleway::client::open_enum::open_enum;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::list_response;
 
 open_enum! {
     /// Status of a load balancer.
@@ -62,134 +61,112 @@ open_enum! {
     }
 }
 
-/// A flexible IP of the Load Balancer API.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Ip {
-    /// ID.
-    pub id: String,
-    /// Address.
-    pub ip_address: String,
-    /// Organization.
-    pub organization_id: String,
-    /// Project.
-    pub project_id: String,
-    /// Attached load balancer.
-    pub lb_id: Option<String>,
-    /// Reverse DNS.
-    pub reverse: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Zone.
-    pub zone: String,
-    /// Region (deprecated).
-    pub region: Option<String>,
+wire_struct! {
+    /// A flexible IP of the Load Balancer API.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Ip {
+        @id,
+        /// Address.
+        pub ip_address: String,
+        @organization_id, @project_id,
+        /// Attached load balancer.
+        pub lb_id: Option<String>,
+        /// Reverse DNS.
+        pub reverse: String,
+        @tags, @zone,
+        /// Region (deprecated).
+        pub region: Option<String>,
+    }
 }
 
-/// One of the instances of a load balancer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LbInstance {
-    /// ID.
-    pub id: String,
-    /// Status.
-    pub status: LbInstanceStatus,
-    /// IP.
-    pub ip_address: String,
-    /// Zone.
-    pub zone: String,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// One of the instances of a load balancer.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct LbInstance {
+        @id,
+        /// Status.
+        pub status: LbInstanceStatus,
+        /// IP.
+        pub ip_address: String,
+        @zone, @created_at, @updated_at,
+    }
 }
 
-/// A load balancer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Lb {
-    /// ID.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Status.
-    pub status: LbStatus,
-    /// Underlying instances.
-    pub instances: Vec<LbInstance>,
-    /// Organization.
-    pub organization_id: String,
-    /// Project.
-    pub project_id: String,
-    /// Flexible IPs.
-    pub ip: Vec<Ip>,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Frontends.
-    pub frontend_count: u32,
-    /// Backends.
-    pub backend_count: u32,
-    /// Attached private networks.
-    pub private_network_count: u32,
-    /// Routes.
-    pub route_count: u32,
-    /// Commercial type, lower-case in responses (`lb-s`).
-    #[serde(rename = "type")]
-    pub lb_type: String,
-    /// Alert subscriber.
-    pub subscriber: Option<serde_json::Value>,
-    /// TLS level.
-    pub ssl_compatibility_level: SslCompatibilityLevel,
-    /// Zone.
-    pub zone: String,
-    /// Region (deprecated).
-    pub region: Option<String>,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// A load balancer.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Lb {
+        @id, @name,
+        /// Description.
+        pub description: String,
+        /// Status.
+        pub status: LbStatus,
+        /// Underlying instances.
+        pub instances: Vec<LbInstance>,
+        @organization_id, @project_id,
+        /// Flexible IPs.
+        pub ip: Vec<Ip>,
+        @tags,
+        /// Frontends.
+        pub frontend_count: u32,
+        /// Backends.
+        pub backend_count: u32,
+        /// Attached private networks.
+        pub private_network_count: u32,
+        /// Routes.
+        pub route_count: u32,
+        /// Commercial type, lower-case in responses (`lb-s`).
+        #[serde(rename = "type")]
+        pub lb_type: String,
+        /// Alert subscriber.
+        pub subscriber: Option<serde_json::Value>,
+        /// TLS level.
+        pub ssl_compatibility_level: SslCompatibilityLevel,
+        @zone,
+        /// Region (deprecated).
+        pub region: Option<String>,
+        @created_at, @updated_at,
+    }
 }
 
-/// `POST /lbs`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateLbRequest {
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Commercial type (`LB-S`).
-    #[serde(rename = "type")]
-    pub lb_type: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// TLS level.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ssl_compatibility_level: Option<SslCompatibilityLevel>,
-    /// Pre-created flexible IPs.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ip_ids: Vec<String>,
-    /// Allocate a v4 IP when none given (server default true).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub assign_flexible_ip: Option<bool>,
-    /// Allocate a v6 IP.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub assign_flexible_ipv6: Option<bool>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `POST /lbs`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateLbRequest {
+        @project_id, @name,
+        /// Description.
+        pub description: String,
+        /// Commercial type (`LB-S`).
+        #[serde(rename = "type")]
+        pub lb_type: String,
+        @tags,
+        /// TLS level.
+        pub ssl_compatibility_level: Option<SslCompatibilityLevel>,
+        /// Pre-created flexible IPs.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub ip_ids: Vec<String>,
+        /// Allocate a v4 IP when none given (server default true).
+        pub assign_flexible_ip: Option<bool>,
+        /// Allocate a v6 IP.
+        pub assign_flexible_ipv6: Option<bool>,
+    }
 }
 
-/// `PUT /lbs/{id}`: a full replacement, every field is sent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateLbRequest {
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// TLS level.
-    pub ssl_compatibility_level: SslCompatibilityLevel,
+wire_struct! {
+    /// `PUT /lbs/{id}`: a full replacement, every field is sent.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateLbRequest {
+        @name,
+        /// Description.
+        pub description: String,
+        @tags,
+        /// TLS level.
+        pub ssl_compatibility_level: SslCompatibilityLevel,
+    }
 }
 
 /// `POST /lbs/{id}/migrate`.
@@ -200,88 +177,74 @@ pub struct MigrateLbRequest {
     pub lb_type: String,
 }
 
-/// `GET /lbs`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListLbsResponse {
-    /// LBs of this page.
-    pub lbs: Vec<Lb>,
-    /// Total across pages.
-    pub total_count: u64,
-}
-paginated!(ListLbsResponse, lbs, Lb);
-
-/// `POST /ips`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateIpRequest {
-    /// Project.
-    pub project_id: String,
-    /// Reverse DNS.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reverse: Option<String>,
-    /// IPv6.
-    pub is_ipv6: bool,
-    /// Tags.
-    pub tags: Vec<String>,
+list_response! {
+    /// `GET /lbs`.
+    ListLbsResponse {
+        /// LBs of this page.
+        lbs: Vec<Lb>
+    }
 }
 
-/// `PATCH /ips/{id}`: `None` leaves a field unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateIpRequest {
-    /// Reverse DNS.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reverse: Option<String>,
-    /// Attach to this load balancer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lb_id: Option<String>,
-    /// Tags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
+wire_struct! {
+    /// `POST /ips`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateIpRequest {
+        @project_id,
+        /// Reverse DNS.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub reverse: Option<String>,
+        /// IPv6.
+        pub is_ipv6: bool,
+        @tags,
+    }
 }
 
-/// `GET /ips`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListIpsResponse {
-    /// IPs of this page.
-    pub ips: Vec<Ip>,
-    /// Total across pages.
-    pub total_count: u64,
-}
-paginated!(ListIpsResponse, ips, Ip);
-
-/// A private-network attachment of a load balancer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LbPrivateNetwork {
-    /// The load balancer.
-    pub lb: Option<Lb>,
-    /// Private network.
-    pub private_network_id: String,
-    /// IPAM IPs of the LB in the network.
-    pub ipam_ids: Vec<String>,
-    /// Status.
-    pub status: PrivateNetworkStatus,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `PATCH /ips/{id}`: `None` leaves a field unchanged.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateIpRequest {
+        /// Reverse DNS.
+        pub reverse: Option<String>,
+        /// Attach to this load balancer.
+        pub lb_id: Option<String>,
+        /// Tags.
+        pub tags: Option<Vec<String>>,
+    }
 }
 
-/// `GET /lbs/{id}/private-networks` (note the singular key).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListLbPrivateNetworksResponse {
-    /// Attachments of this page.
-    pub private_network: Vec<LbPrivateNetwork>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /ips`.
+    ListIpsResponse {
+        /// IPs of this page.
+        ips: Vec<Ip>
+    }
 }
-paginated!(
-    ListLbPrivateNetworksResponse,
-    private_network,
-    LbPrivateNetwork
-);
+
+wire_struct! {
+    /// A private-network attachment of a load balancer.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct LbPrivateNetwork {
+        /// The load balancer.
+        pub lb: Option<Lb>,
+        /// Private network.
+        pub private_network_id: String,
+        /// IPAM IPs of the LB in the network.
+        pub ipam_ids: Vec<String>,
+        /// Status.
+        pub status: PrivateNetworkStatus,
+        @created_at, @updated_at,
+    }
+}
+
+list_response! {
+    /// `GET /lbs/{id}/private-networks` (note the singular key).
+    ListLbPrivateNetworksResponse {
+        /// Attachments of this page.
+        private_network: Vec<LbPrivateNetwork>
+    }
+}
 
 /// `POST /lbs/{id}/attach-private-network`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -316,13 +279,10 @@ pub struct LbType {
     pub zone: String,
 }
 
-/// `GET /lb-types`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListLbTypesResponse {
-    /// Types of this page.
-    pub lb_types: Vec<LbType>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /lb-types`.
+    ListLbTypesResponse {
+        /// Types of this page.
+        lb_types: Vec<LbType>
+    }
 }
-paginated!(ListLbTypesResponse, lb_types, LbType);

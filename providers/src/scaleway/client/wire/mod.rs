@@ -3,6 +3,79 @@
 //! Response types tolerate unknown fields (ignored) and missing ones (`#[serde(default)]`);
 //! every enum is open ([`Unknown(String)`](k8s::ClusterStatus::Unknown) keeps new values).
 //! Request types omit `None` fields, which PATCH endpoints read as "leave unchanged".
+//!
+//! The fields most resources share (`id`, `name`, `project_id`, `tags`, `created_at`…) are
+//! declared once, in `wire_struct!`: a struct written with it names them `@id`, `@tags`
+//! (or `@tags?` for the optional, omitted-when-`None` field of an update request) among its
+//! own fields, in the API's order, and gets ordinary public fields of the same names.
+
+/// Declares a wire struct whose fields may include shared ones by name (`@id`, `@name?`):
+/// each shared field has one type and one doc across every API, from the table at the end.
+/// A first `#[skip_serializing_none]` (as serde_with's) omits every `Option` field of the
+/// struct's own when `None`, for request types.
+macro_rules! wire_struct {
+    (#[skip_serializing_none] $(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        wire_struct!(@munch skip_none [$(#[$m])* pub struct $name] [] $($body)*);
+    };
+    ($(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        wire_struct!(@munch all [$(#[$m])* pub struct $name] [] $($body)*);
+    };
+    // Every field read: the struct.
+    (@munch $mode:ident [$($head:tt)*] [$($acc:tt)*]) => { $($head)* { $($acc)* } };
+    // A shared optional field (update requests): `@name?`.
+    (@munch $mode:ident $head:tt $acc:tt @$f:ident? $(, $($rest:tt)*)?) => {
+        wire_struct!(@optional $f $mode $head $acc $($($rest)*)?);
+    };
+    // A shared field: `@id`.
+    (@munch $mode:ident $head:tt $acc:tt @$f:ident $(, $($rest:tt)*)?) => {
+        wire_struct!(@shared $f $mode $head $acc $($($rest)*)?);
+    };
+    // An `Option` field of the struct's own, omitted when `None`.
+    (
+        @munch skip_none $head:tt [$($acc:tt)*]
+        $(#[$fm:meta])* pub $f:ident: Option<$t:ty> $(, $($rest:tt)*)?
+    ) => {
+        wire_struct!(@munch skip_none $head [
+            $($acc)* $(#[$fm])* #[serde(skip_serializing_if = "Option::is_none")] pub $f: Option<$t>,
+        ] $($($rest)*)?);
+    };
+    // A field of the struct's own.
+    (@munch $mode:ident $head:tt [$($acc:tt)*] $(#[$fm:meta])* pub $f:ident: $t:ty $(, $($rest:tt)*)?) => {
+        wire_struct!(@munch $mode $head [$($acc)* $(#[$fm])* pub $f: $t,] $($($rest)*)?);
+    };
+    // A shared field, written out: on with the rest.
+    (@push [$($field:tt)*] $mode:ident $head:tt [$($acc:tt)*] $($rest:tt)*) => {
+        wire_struct!(@munch $mode $head [$($acc)* $($field)*,] $($rest)*);
+    };
+    // The shared fields.
+    (@shared id $($x:tt)*) => { wire_struct!(@push [#[doc = "ID."] pub id: String] $($x)*); };
+    (@shared name $($x:tt)*) => { wire_struct!(@push [#[doc = "Name."] pub name: String] $($x)*); };
+    (@shared organization_id $($x:tt)*) => {
+        wire_struct!(@push [#[doc = "Organization."] pub organization_id: String] $($x)*);
+    };
+    (@shared project_id $($x:tt)*) => {
+        wire_struct!(@push [#[doc = "Project."] pub project_id: String] $($x)*);
+    };
+    (@shared tags $($x:tt)*) => { wire_struct!(@push [#[doc = "Tags."] pub tags: Vec<String>] $($x)*); };
+    (@shared region $($x:tt)*) => { wire_struct!(@push [#[doc = "Region."] pub region: String] $($x)*); };
+    (@shared zone $($x:tt)*) => { wire_struct!(@push [#[doc = "Zone."] pub zone: String] $($x)*); };
+    (@shared created_at $($x:tt)*) => {
+        wire_struct!(@push [#[doc = "Creation time."] pub created_at: Option<$crate::scaleway::client::wire::Timestamp>] $($x)*);
+    };
+    (@shared updated_at $($x:tt)*) => {
+        wire_struct!(@push [#[doc = "Last update time."] pub updated_at: Option<$crate::scaleway::client::wire::Timestamp>] $($x)*);
+    };
+    (@optional name $($x:tt)*) => {
+        wire_struct!(@push [
+            #[doc = "Name."] #[serde(skip_serializing_if = "Option::is_none")] pub name: Option<String>
+        ] $($x)*);
+    };
+    (@optional tags $($x:tt)*) => {
+        wire_struct!(@push [
+            #[doc = "Tags."] #[serde(skip_serializing_if = "Option::is_none")] pub tags: Option<Vec<String>>
+        ] $($x)*);
+    };
+}
 
 pub mod cockpit;
 pub mod common;

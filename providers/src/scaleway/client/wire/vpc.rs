@@ -2,175 +2,123 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::list_response;
 
-/// A VPC.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Vpc {
-    /// ID.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Organization.
-    pub organization_id: String,
-    /// Project.
-    pub project_id: String,
-    /// Region.
-    pub region: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// The project's default VPC.
-    pub is_default: bool,
-    /// Private networks in it.
-    pub private_network_count: u32,
-    /// Routing between its networks (always on nowadays).
-    pub routing_enabled: bool,
-    /// Custom routes propagation.
-    pub custom_routes_propagation_enabled: bool,
-    /// Transitivity.
-    pub transitivity_enabled: bool,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// A VPC.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Vpc {
+        @id, @name, @organization_id, @project_id, @region, @tags,
+        /// The project's default VPC.
+        pub is_default: bool,
+        /// Private networks in it.
+        pub private_network_count: u32,
+        /// Routing between its networks (always on nowadays).
+        pub routing_enabled: bool,
+        /// Custom routes propagation.
+        pub custom_routes_propagation_enabled: bool,
+        /// Transitivity.
+        pub transitivity_enabled: bool,
+        @created_at, @updated_at,
+    }
 }
 
-/// `POST /vpcs`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateVpcRequest {
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Routing (forced on by the API).
-    pub enable_routing: bool,
+wire_struct! {
+    /// `POST /vpcs`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateVpcRequest {
+        @project_id, @name, @tags,
+        /// Routing (forced on by the API).
+        pub enable_routing: bool,
+    }
 }
 
-/// `PATCH /vpcs/{id}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateVpcRequest {
-    /// Name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Tags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
+wire_struct! {
+    /// `PATCH /vpcs/{id}`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateVpcRequest {
+        @name?, @tags?,
+    }
 }
 
-/// `GET /vpcs`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListVpcsResponse {
-    /// VPCs of this page.
-    pub vpcs: Vec<Vpc>,
-    /// Total across pages.
-    pub total_count: u64,
-}
-paginated!(ListVpcsResponse, vpcs, Vpc);
-
-/// A subnet of a private network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Subnet {
-    /// ID.
-    pub id: String,
-    /// CIDR.
-    pub subnet: String,
-    /// Project.
-    pub project_id: String,
-    /// Private network.
-    pub private_network_id: String,
-    /// VPC.
-    pub vpc_id: String,
-    /// Region.
-    pub region: Option<String>,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+list_response! {
+    /// `GET /vpcs`.
+    ListVpcsResponse {
+        /// VPCs of this page.
+        vpcs: Vec<Vpc>
+    }
 }
 
-/// A private network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PrivateNetwork {
-    /// ID.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Organization.
-    pub organization_id: String,
-    /// Project.
-    pub project_id: String,
-    /// Region.
-    pub region: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Subnets (an IPv4 /22 and an IPv6 /64 by default).
-    pub subnets: Vec<Subnet>,
-    /// VPC.
-    pub vpc_id: String,
-    /// DHCP.
-    pub dhcp_enabled: bool,
-    /// Default route propagation.
-    pub default_route_propagation_enabled: bool,
-    /// S3 integration.
-    pub has_s3_integration: bool,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// A subnet of a private network.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Subnet {
+        @id,
+        /// CIDR.
+        pub subnet: String,
+        @project_id,
+        /// Private network.
+        pub private_network_id: String,
+        /// VPC.
+        pub vpc_id: String,
+        /// Region.
+        pub region: Option<String>,
+        @created_at, @updated_at,
+    }
 }
 
-/// `POST /private-networks`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreatePrivateNetworkRequest {
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Subnets; `None` lets the API allocate.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subnets: Option<Vec<String>>,
-    /// VPC; `None` means the project's default VPC.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vpc_id: Option<String>,
-    /// Default route propagation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default_route_propagation_enabled: Option<bool>,
+wire_struct! {
+    /// A private network.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct PrivateNetwork {
+        @id, @name, @organization_id, @project_id, @region, @tags,
+        /// Subnets (an IPv4 /22 and an IPv6 /64 by default).
+        pub subnets: Vec<Subnet>,
+        /// VPC.
+        pub vpc_id: String,
+        /// DHCP.
+        pub dhcp_enabled: bool,
+        /// Default route propagation.
+        pub default_route_propagation_enabled: bool,
+        /// S3 integration.
+        pub has_s3_integration: bool,
+        @created_at, @updated_at,
+    }
 }
 
-/// `PATCH /private-networks/{id}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdatePrivateNetworkRequest {
-    /// Name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Tags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Default route propagation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default_route_propagation_enabled: Option<bool>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `POST /private-networks`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreatePrivateNetworkRequest {
+        @project_id, @name, @tags,
+        /// Subnets; `None` lets the API allocate.
+        pub subnets: Option<Vec<String>>,
+        /// VPC; `None` means the project's default VPC.
+        pub vpc_id: Option<String>,
+        /// Default route propagation.
+        pub default_route_propagation_enabled: Option<bool>,
+    }
 }
 
-/// `GET /private-networks`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListPrivateNetworksResponse {
-    /// Networks of this page.
-    pub private_networks: Vec<PrivateNetwork>,
-    /// Total across pages.
-    pub total_count: u64,
+wire_struct! {
+    /// `PATCH /private-networks/{id}`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdatePrivateNetworkRequest {
+        @name?, @tags?,
+        /// Default route propagation.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub default_route_propagation_enabled: Option<bool>,
+    }
 }
-paginated!(
-    ListPrivateNetworksResponse,
-    private_networks,
-    PrivateNetwork
-);
+
+list_response! {
+    /// `GET /private-networks`.
+    ListPrivateNetworksResponse {
+        /// Networks of this page.
+        private_networks: Vec<PrivateNetwork>
+    }
+}

@@ -4,9 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
 use crate::scaleway::client::open_enum::open_enum;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::{list_response, paginated};
 
 open_enum! {
     /// Status of a gateway.
@@ -53,149 +52,115 @@ impl GatewayNetworkStatus {
     }
 }
 
-/// A flexible IP of the Public Gateway API.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GatewayIp {
-    /// ID.
-    pub id: String,
-    /// Organization.
-    pub organization_id: String,
-    /// Project.
-    pub project_id: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Address.
-    pub address: String,
-    /// Reverse DNS.
-    pub reverse: Option<String>,
-    /// Gateway using it.
-    pub gateway_id: Option<String>,
-    /// Zone.
-    pub zone: String,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// A flexible IP of the Public Gateway API.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct GatewayIp {
+        @id, @organization_id, @project_id, @tags,
+        /// Address.
+        pub address: String,
+        /// Reverse DNS.
+        pub reverse: Option<String>,
+        /// Gateway using it.
+        pub gateway_id: Option<String>,
+        @zone, @created_at, @updated_at,
+    }
 }
 
-/// A connection between a gateway and a private network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GatewayNetwork {
-    /// ID.
-    pub id: String,
-    /// Gateway.
-    pub gateway_id: String,
-    /// Private network.
-    pub private_network_id: String,
-    /// MAC address of the gateway in the network, once running.
-    pub mac_address: Option<String>,
-    /// Dynamic NAT for the network.
-    pub masquerade_enabled: bool,
-    /// Status.
-    pub status: GatewayNetworkStatus,
-    /// The gateway advertises itself as default route (implies masquerade).
-    pub push_default_route: bool,
-    /// IPAM IP of the gateway in the network.
-    pub ipam_ip_id: Option<String>,
-    /// Zone.
-    pub zone: String,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// A connection between a gateway and a private network.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct GatewayNetwork {
+        @id,
+        /// Gateway.
+        pub gateway_id: String,
+        /// Private network.
+        pub private_network_id: String,
+        /// MAC address of the gateway in the network, once running.
+        pub mac_address: Option<String>,
+        /// Dynamic NAT for the network.
+        pub masquerade_enabled: bool,
+        /// Status.
+        pub status: GatewayNetworkStatus,
+        /// The gateway advertises itself as default route (implies masquerade).
+        pub push_default_route: bool,
+        /// IPAM IP of the gateway in the network.
+        pub ipam_ip_id: Option<String>,
+        @zone, @created_at, @updated_at,
+    }
 }
 
-/// A Public Gateway.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Gateway {
-    /// ID.
-    pub id: String,
-    /// Organization.
-    pub organization_id: String,
-    /// Project.
-    pub project_id: String,
-    /// Commercial type (`VPC-GW-S`).
-    #[serde(rename = "type")]
-    pub gateway_type: String,
-    /// Bandwidth in bps.
-    pub bandwidth: u64,
-    /// Status.
-    pub status: GatewayStatus,
-    /// Name.
-    pub name: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Public IPv4.
-    pub ipv4: Option<GatewayIp>,
-    /// Attached networks.
-    pub gateway_networks: Vec<GatewayNetwork>,
-    /// Software version.
-    pub version: Option<String>,
-    /// Available upgrade.
-    pub can_upgrade_to: Option<String>,
-    /// SSH bastion.
-    pub bastion_enabled: bool,
-    /// Bastion port.
-    pub bastion_port: u32,
-    /// SMTP allowed.
-    pub smtp_enabled: bool,
-    /// Non-IPAM (v1) gateway.
-    pub is_legacy: bool,
-    /// Ranges allowed on the bastion.
-    pub bastion_allowed_ips: Vec<String>,
-    /// Zone.
-    pub zone: String,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// A Public Gateway.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Gateway {
+        @id, @organization_id, @project_id,
+        /// Commercial type (`VPC-GW-S`).
+        #[serde(rename = "type")]
+        pub gateway_type: String,
+        /// Bandwidth in bps.
+        pub bandwidth: u64,
+        /// Status.
+        pub status: GatewayStatus,
+        @name, @tags,
+        /// Public IPv4.
+        pub ipv4: Option<GatewayIp>,
+        /// Attached networks.
+        pub gateway_networks: Vec<GatewayNetwork>,
+        /// Software version.
+        pub version: Option<String>,
+        /// Available upgrade.
+        pub can_upgrade_to: Option<String>,
+        /// SSH bastion.
+        pub bastion_enabled: bool,
+        /// Bastion port.
+        pub bastion_port: u32,
+        /// SMTP allowed.
+        pub smtp_enabled: bool,
+        /// Non-IPAM (v1) gateway.
+        pub is_legacy: bool,
+        /// Ranges allowed on the bastion.
+        pub bastion_allowed_ips: Vec<String>,
+        @zone, @created_at, @updated_at,
+    }
 }
 
-/// `POST /gateways`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateGatewayRequest {
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Commercial type (`VPC-GW-S`).
-    #[serde(rename = "type")]
-    pub gateway_type: String,
-    /// Existing flexible IP; `None` allocates one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_id: Option<String>,
-    /// Allow SMTP.
-    pub enable_smtp: bool,
-    /// SSH bastion.
-    pub enable_bastion: bool,
-    /// Bastion port.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bastion_port: Option<u32>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `POST /gateways`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateGatewayRequest {
+        @project_id, @name, @tags,
+        /// Commercial type (`VPC-GW-S`).
+        #[serde(rename = "type")]
+        pub gateway_type: String,
+        /// Existing flexible IP; `None` allocates one.
+        pub ip_id: Option<String>,
+        /// Allow SMTP.
+        pub enable_smtp: bool,
+        /// SSH bastion.
+        pub enable_bastion: bool,
+        /// Bastion port.
+        pub bastion_port: Option<u32>,
+    }
 }
 
-/// `PATCH /gateways/{id}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateGatewayRequest {
-    /// Name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Tags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// SSH bastion.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_bastion: Option<bool>,
-    /// Bastion port.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bastion_port: Option<u32>,
-    /// Allow SMTP.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_smtp: Option<bool>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `PATCH /gateways/{id}`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateGatewayRequest {
+        @name?, @tags?,
+        /// SSH bastion.
+        pub enable_bastion: Option<bool>,
+        /// Bastion port.
+        pub bastion_port: Option<u32>,
+        /// Allow SMTP.
+        pub enable_smtp: Option<bool>,
+    }
 }
 
 /// `POST /gateways/{id}/upgrade`.
@@ -206,16 +171,13 @@ pub struct UpgradeGatewayRequest {
     pub gateway_type: Option<String>,
 }
 
-/// `GET /gateways`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListGatewaysResponse {
-    /// Gateways of this page.
-    pub gateways: Vec<Gateway>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /gateways`.
+    ListGatewaysResponse {
+        /// Gateways of this page.
+        gateways: Vec<Gateway>
+    }
 }
-paginated!(ListGatewaysResponse, gateways, Gateway);
 
 /// `POST /gateway-networks`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -233,79 +195,68 @@ pub struct CreateGatewayNetworkRequest {
     pub ipam_ip_id: Option<String>,
 }
 
-/// `PATCH /gateway-networks/{id}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateGatewayNetworkRequest {
-    /// Dynamic NAT.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_masquerade: Option<bool>,
-    /// Default route.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub push_default_route: Option<bool>,
-    /// IPAM IP.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_ip_id: Option<String>,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `PATCH /gateway-networks/{id}`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateGatewayNetworkRequest {
+        /// Dynamic NAT.
+        pub enable_masquerade: Option<bool>,
+        /// Default route.
+        pub push_default_route: Option<bool>,
+        /// IPAM IP.
+        pub ipam_ip_id: Option<String>,
+    }
 }
 
-/// `GET /gateway-networks`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListGatewayNetworksResponse {
-    /// Connections of this page.
-    pub gateway_networks: Vec<GatewayNetwork>,
-    /// Total across pages.
-    pub total_count: u64,
-}
-paginated!(
-    ListGatewayNetworksResponse,
-    gateway_networks,
-    GatewayNetwork
-);
-
-/// `POST /ips`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateGatewayIpRequest {
-    /// Project.
-    pub project_id: String,
-    /// Tags.
-    pub tags: Vec<String>,
+list_response! {
+    /// `GET /gateway-networks`.
+    ListGatewayNetworksResponse {
+        /// Connections of this page.
+        gateway_networks: Vec<GatewayNetwork>
+    }
 }
 
-/// `PATCH /ips/{id}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateGatewayIpRequest {
-    /// Tags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Reverse DNS; empty string unsets it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reverse: Option<String>,
-    /// Gateway to attach to; empty string detaches.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateway_id: Option<String>,
+wire_struct! {
+    /// `POST /ips`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateGatewayIpRequest {
+        @project_id, @tags,
+    }
 }
 
-/// `GET /ips`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListGatewayIpsResponse {
-    /// IPs of this page.
-    pub ips: Vec<GatewayIp>,
-    /// Total across pages.
-    pub total_count: u64,
+wire_struct! {
+    #[skip_serializing_none]
+    /// `PATCH /ips/{id}`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateGatewayIpRequest {
+        /// Tags.
+        pub tags: Option<Vec<String>>,
+        /// Reverse DNS; empty string unsets it.
+        pub reverse: Option<String>,
+        /// Gateway to attach to; empty string detaches.
+        pub gateway_id: Option<String>,
+    }
 }
-paginated!(ListGatewayIpsResponse, ips, GatewayIp);
 
-/// A gateway commercial type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GatewayType {
-    /// Name.
-    pub name: String,
-    /// Bandwidth in bps.
-    pub bandwidth: u64,
-    /// Zone.
-    pub zone: String,
+list_response! {
+    /// `GET /ips`.
+    ListGatewayIpsResponse {
+        /// IPs of this page.
+        ips: Vec<GatewayIp>
+    }
+}
+
+wire_struct! {
+    /// A gateway commercial type.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct GatewayType {
+        @name,
+        /// Bandwidth in bps.
+        pub bandwidth: u64,
+        @zone,
+    }
 }
 
 /// `GET /gateway-types` (not paginated).

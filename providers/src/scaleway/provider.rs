@@ -277,15 +277,6 @@ pub(crate) fn is_not_found(e: &DriverError) -> bool {
     e.api_source::<ApiErr>().is_some_and(ApiErr::is_not_found)
 }
 
-/// A lookup whose "not found" answer means the object is absent.
-pub(crate) fn found<T>(result: Result<T, ApiErr>) -> Result<Option<T>, DriverError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(api(e)),
-    }
-}
-
 /// Whether a tag is one of kapstan's ownership tags.
 pub(crate) fn is_ownership_tag(t: &str) -> bool {
     t.starts_with("kapstan-stack=") || t.starts_with("kapstan-addr=")

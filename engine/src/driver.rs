@@ -305,14 +305,26 @@ pub trait Driver: Send + Sync {
 
     /// After an interrupted create (crash, lost response, timeout): finds the object the
     /// earlier run created, from the checkpoint `marker` or the ownership tags, and waits for it.
-    /// `None` means nothing was created and a fresh create is safe.
+    /// `None` means nothing was created and a fresh create is safe. By default: a kind whose
+    /// create adopts what an earlier run made ([`Driver::create_adopts`]) creates again,
+    /// any other finds nothing.
     async fn recover(
         &self,
-        _ctx: &DriverContext,
-        _config: &Value,
+        ctx: &DriverContext,
+        config: &Value,
         _marker: &Value,
     ) -> Result<Option<Created>, DriverError> {
-        Ok(None)
+        if self.create_adopts() {
+            self.create(ctx, config).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Whether running [`Driver::create`] again adopts what an interrupted create made
+    /// (server-side apply, adopt-or-create), so that recovering is creating again.
+    fn create_adopts(&self) -> bool {
+        false
     }
 
     /// Whether [`Driver::describe`] lists the objects a change of this kind touches. The

@@ -216,13 +216,8 @@ impl Driver for CoderFirstUserDriver {
         Ok(())
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
-        config: &Value,
-        _marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        // Creation is adopt-or-create: running it again is safe.
-        self.create(ctx, config).await.map(Some)
+    // Creation is adopt-or-create: running it again is safe.
+    fn create_adopts(&self) -> bool {
+        true
     }
 }

@@ -580,14 +580,9 @@ impl Driver for CoderTemplateDriver {
         client.delete_template(id).await.map_err(coder_err)
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
-        config: &Value,
-        _marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        // A push is keyed by the template's name: pushing again promotes a new version of the
-        // template an interrupted run created.
-        self.create(ctx, config).await.map(Some)
+    // A push is keyed by the template's name: pushing again promotes a new version of the
+    // template an interrupted run created.
+    fn create_adopts(&self) -> bool {
+        true
     }
 }

@@ -123,13 +123,8 @@ impl<K: KubeKind> Driver for ObjectDriver<K> {
         Ok(())
     }
 
-    async fn recover(
-        &self,
-        ctx: &DriverContext,
-        config: &Value,
-        _marker: &Value,
-    ) -> Result<Option<Created>, DriverError> {
-        // Server-side apply is idempotent: applying again adopts what an earlier run created.
-        self.create(ctx, config).await.map(Some)
+    // Server-side apply is idempotent: applying again adopts what an earlier run created.
+    fn create_adopts(&self) -> bool {
+        true
     }
 }

@@ -171,10 +171,26 @@ impl Project {
 
     /// An engine over every known kind, emitting `events`.
     pub fn engine(&self, events: EventSink) -> Result<Engine, PlatformError> {
-        let registry = kapstan_providers::registry_with_options(
+        self.engine_reaching(
             Arc::new(self.scaleway_provider()),
-            &self.registry_options(),
-        );
+            kapstan_providers::coder::CoderReach::default(),
+            events,
+        )
+    }
+
+    /// The engine over the project's store with `provider`'s Scaleway kinds, its Coder kinds
+    /// reaching Coder as `coder` says.
+    pub(crate) fn engine_reaching(
+        &self,
+        provider: Arc<kapstan_providers::scaleway::ScalewayProvider>,
+        coder: kapstan_providers::coder::CoderReach,
+        events: EventSink,
+    ) -> Result<Engine, PlatformError> {
+        let options = kapstan_providers::RegistryOptions {
+            coder,
+            ..self.registry_options()
+        };
+        let registry = kapstan_providers::registry_with_options(provider, &options);
         Ok(Engine::new(registry, self.store()?).with_events(events))
     }
 
@@ -188,26 +204,18 @@ impl Project {
         stacks: &[String],
     ) -> Result<Engine, PlatformError> {
         let mut coder = kapstan_providers::coder::CoderReach::default();
+        let store = self.store()?;
         for stack in stacks {
-            let Some(env) = stack
-                .strip_prefix("coder-")
-                .and_then(|rest| rest.strip_suffix("-app"))
-            else {
+            let Some((env, kapstan_stacks::coder::Phase::App)) = crate::cost::env_of(stack) else {
                 continue;
             };
-            if let Some(infra) = self.store()?.load(&format!("coder-{env}-infra")).await?
+            if let Some(infra) = store.load(&format!("coder-{env}-infra")).await?
                 && let Ok(reach) = crate::reach::coder_reach(&infra, self.sandbox_url()).await
             {
                 coder.hosts.extend(reach.hosts);
             }
         }
-        let options = kapstan_providers::RegistryOptions {
-            coder,
-            ..self.registry_options()
-        };
-        let registry =
-            kapstan_providers::registry_with_options(Arc::new(self.scaleway_provider()), &options);
-        Ok(Engine::new(registry, self.store()?).with_events(events))
+        self.engine_reaching(Arc::new(self.scaleway_provider()), coder, events)
     }
 
     /// The sealer of the project's state key (the same key `kapstan state pull` uses).

@@ -232,16 +232,9 @@ fn engine(
     events: &EventSink,
     cancel: &Cancel,
 ) -> Result<Engine, PlatformError> {
-    let options = kapstan_providers::RegistryOptions {
-        coder: reach.clone(),
-        ..project.registry_options()
-    };
-    Ok(Engine::new(
-        kapstan_providers::registry_with_options(provider.clone(), &options),
-        project.store()?,
-    )
-    .with_events(events.clone())
-    .with_cancel(cancel.clone()))
+    Ok(project
+        .engine_reaching(provider.clone(), reach.clone(), events.clone())?
+        .with_cancel(cancel.clone()))
 }
 
 /// Environment variable naming the ACME directory a sandbox deployment gets its certificate

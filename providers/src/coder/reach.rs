@@ -12,9 +12,9 @@ use std::time::Duration;
 /// How one access host is reached.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostReach {
-    /// PEM certificates trusted as roots for this host, beside the system's: the issuers of
+    /// DER certificates trusted as roots for this host, beside the system's: the issuers of
     /// the certificate chain kapstan obtained for it (never its leaf).
-    pub roots_pem: String,
+    pub roots_der: Vec<Vec<u8>>,
     /// Where the host leads on this machine instead of where DNS says (the sandbox's
     /// emulated zones); the host still names the server in the handshake (SNI) and `Host:`.
     pub connect_to: Option<SocketAddr>,
@@ -26,25 +26,11 @@ impl HostReach {
     /// nothing.
     pub fn trusting_issuers_of(chain_pem: &str) -> Result<HostReach, String> {
         let der = crate::acme::pem::chain_der(chain_pem).map_err(|e| e.to_string())?;
-        let roots_pem = der.iter().skip(1).map(|d| pem_of(d)).collect();
         Ok(HostReach {
-            roots_pem,
+            roots_der: der.into_iter().skip(1).collect(),
             connect_to: None,
         })
     }
-}
-
-/// The PEM block of one DER certificate.
-fn pem_of(der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
 }
 
 /// How each access host kapstan talks to is reached; a host it does not name gets the
@@ -82,11 +68,13 @@ impl CoderReach {
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5));
         if let Some((host, reach)) = self.for_url(url) {
-            if !reach.roots_pem.is_empty() {
-                let roots = reqwest::Certificate::from_pem_bundle(reach.roots_pem.as_bytes())
-                    .map_err(|e| format!("the trust roots for {host} are not PEM: {e}"))?;
-                builder = builder.tls_certs_merge(roots);
-            }
+            let roots = reach
+                .roots_der
+                .iter()
+                .map(|der| reqwest::Certificate::from_der(der))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("a trust root for {host} is not a certificate: {e}"))?;
+            builder = builder.tls_certs_merge(roots);
             if let Some(addr) = reach.connect_to {
                 builder = builder.resolve(host, addr);
             }
@@ -209,7 +197,7 @@ mod tests {
         let unverified = CoderReach::host(
             "coder.example.test",
             HostReach {
-                roots_pem: String::new(),
+                roots_der: vec![],
                 connect_to: Some(addr),
             },
         );
@@ -225,13 +213,10 @@ mod tests {
     fn the_issuers_of_a_chain_are_trusted_never_its_leaf() {
         let (chain, ca) = chain();
         let reach = HostReach::trusting_issuers_of(&chain).unwrap();
-        assert_eq!(
-            crate::acme::pem::chain_der(&reach.roots_pem).unwrap(),
-            crate::acme::pem::chain_der(&ca).unwrap()
-        );
+        assert_eq!(reach.roots_der, crate::acme::pem::chain_der(&ca).unwrap());
         let leaf_only = chain.split_inclusive("-----END CERTIFICATE-----\n").next();
         let reach = HostReach::trusting_issuers_of(leaf_only.unwrap()).unwrap();
-        assert!(reach.roots_pem.is_empty());
+        assert!(reach.roots_der.is_empty());
         assert!(HostReach::trusting_issuers_of("not a certificate").is_err());
     }
 

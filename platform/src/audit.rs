@@ -320,9 +320,8 @@ fn containers(_policy: &Policy, snap: &Snapshot, add: &mut dyn FnMut(Finding)) -
                     "remove securityContext.privileged",
                 );
             }
-            let non_root = c.run_as_non_root.or(pod.run_as_non_root);
-            let user = c.run_as_user.or(pod.run_as_user);
-            match (non_root, user) {
+            let run_as = c.run_as.or(pod.run_as);
+            match (run_as.non_root, run_as.user) {
                 (_, Some(0)) => finding(
                     Severity::High,
                     "runs as root (runAsUser 0)".into(),

@@ -580,9 +580,9 @@ pub async fn oidc_check(
             let mut detail = format!(
                 "{} answers: authorization {}, token {}, keys {}",
                 oidc.issuer_url,
-                r.authorization_endpoint.unwrap_or_default(),
-                r.token_endpoint.unwrap_or_default(),
-                r.jwks_uri.unwrap_or_default()
+                r.endpoints.authorization_endpoint.unwrap_or_default(),
+                r.endpoints.token_endpoint.unwrap_or_default(),
+                r.endpoints.jwks_uri.unwrap_or_default()
             );
             for w in r.warnings {
                 detail.push_str(&format!("; warning: {w}"));

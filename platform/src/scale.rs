@@ -340,8 +340,8 @@ pub fn capacity(nodes: &[NodeSummary], pods: &[PodSummary]) -> Capacity {
     };
     for n in nodes.iter().filter(|n| n.ready) {
         c.ready_nodes += 1;
-        c.allocatable_cpu += n.allocatable_cpu;
-        c.allocatable_memory += n.allocatable_memory;
+        c.allocatable_cpu += n.allocatable.cpu;
+        c.allocatable_memory += n.allocatable.memory;
     }
     for p in pods.iter().filter(|p| !p.finished()) {
         // A pod without a phase yet is pending.
@@ -351,8 +351,8 @@ pub fn capacity(nodes: &[NodeSummary], pods: &[PodSummary]) -> Capacity {
             _ => {}
         }
         for container in p.containers.iter().filter(|c| !c.init) {
-            c.requested_cpu += container.requested_cpu;
-            c.requested_memory += container.requested_memory;
+            c.requested_cpu += container.requested.cpu;
+            c.requested_memory += container.requested.memory;
         }
     }
     c

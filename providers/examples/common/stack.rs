@@ -123,19 +123,27 @@ fn network(s: &mut Stack, tags: &[String]) -> (Handle<PrivateNetwork>, Handle<Ga
     (pn, gw_net)
 }
 
+/// A Kapsule cluster `name` on the private network `pn`, at the Kubernetes version and CNI
+/// every test cluster uses.
+pub fn cluster_on(pn: &Handle<PrivateNetwork>, name: &str) -> Cluster {
+    Cluster {
+        name: name.into(),
+        version: "1.35.3".into(),
+        cni: "cilium".into(),
+        private_network_id: Some(pn.id().into()),
+        ..Default::default()
+    }
+}
+
 /// The Kapsule cluster on the private network and its pool, which egresses through the gateway.
 fn kapsule(s: &mut Stack, k: &Knobs, pn: &Handle<PrivateNetwork>, gw_net: &Handle<GatewayNetwork>) {
     let tags = k.tags.clone();
     let cluster = s.add(
         "cluster",
         Cluster {
-            name: "kapstan-test".into(),
-            version: "1.35.3".into(),
-            cni: "cilium".into(),
-            private_network_id: Some(pn.id().into()),
             tags: tags.clone(),
             delete_additional_resources: Some(true),
-            ..Default::default()
+            ..cluster_on(pn, "kapstan-test")
         },
     );
     let pool = s.add(

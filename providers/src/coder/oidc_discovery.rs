@@ -23,19 +23,26 @@ pub enum DiscoveryError {
     },
 }
 
+/// The endpoints a discovery document names, each when given (read from the document as is).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Endpoints {
+    /// The authorization endpoint.
+    pub authorization_endpoint: Option<String>,
+    /// The token endpoint.
+    pub token_endpoint: Option<String>,
+    /// The JWKS URL.
+    pub jwks_uri: Option<String>,
+    /// The userinfo endpoint.
+    pub userinfo_endpoint: Option<String>,
+}
+
 /// What the discovery document says, and what in it would stop Coder's sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveryReport {
     /// The discovery URL fetched.
     pub url: String,
-    /// The authorization endpoint, when given.
-    pub authorization_endpoint: Option<String>,
-    /// The token endpoint, when given.
-    pub token_endpoint: Option<String>,
-    /// The JWKS URL, when given.
-    pub jwks_uri: Option<String>,
-    /// The userinfo endpoint, when given.
-    pub userinfo_endpoint: Option<String>,
+    /// The endpoints it names (none when the document could not be read).
+    pub endpoints: Endpoints,
     /// Problems that break sign-in, each naming the field and the fix.
     pub problems: Vec<String>,
     /// Things that may break parts of it (scopes the provider does not list).
@@ -52,10 +59,8 @@ impl DiscoveryReport {
 #[derive(Debug, Default, Deserialize)]
 struct Document {
     issuer: Option<String>,
-    authorization_endpoint: Option<String>,
-    token_endpoint: Option<String>,
-    jwks_uri: Option<String>,
-    userinfo_endpoint: Option<String>,
+    #[serde(flatten)]
+    endpoints: Endpoints,
     #[serde(default)]
     response_types_supported: Vec<String>,
     #[serde(default)]
@@ -96,10 +101,7 @@ pub async fn check_issuer(
     let resp = http.get(&url).send().await.map_err(unreachable)?;
     let mut report = DiscoveryReport {
         url: url.clone(),
-        authorization_endpoint: None,
-        token_endpoint: None,
-        jwks_uri: None,
-        userinfo_endpoint: None,
+        endpoints: Endpoints::default(),
         problems: vec![],
         warnings: vec![],
     };
@@ -130,9 +132,12 @@ pub async fn check_issuer(
             .push(format!("{url} has no `issuer`: not an OpenID discovery document")),
     }
     for (field, value) in [
-        ("authorization_endpoint", &doc.authorization_endpoint),
-        ("token_endpoint", &doc.token_endpoint),
-        ("jwks_uri", &doc.jwks_uri),
+        (
+            "authorization_endpoint",
+            &doc.endpoints.authorization_endpoint,
+        ),
+        ("token_endpoint", &doc.endpoints.token_endpoint),
+        ("jwks_uri", &doc.endpoints.jwks_uri),
     ] {
         if value.as_deref().is_none_or(str::is_empty) {
             report.problems.push(format!(
@@ -140,7 +145,7 @@ pub async fn check_issuer(
             ));
         }
     }
-    if doc.userinfo_endpoint.is_none() {
+    if doc.endpoints.userinfo_endpoint.is_none() {
         report.warnings.push(format!(
             "{url} has no `userinfo_endpoint`: Coder then needs CODER_OIDC_IGNORE_USERINFO=true and every claim in the ID token"
         ));
@@ -161,7 +166,7 @@ pub async fn check_issuer(
             }
         }
     }
-    if let Some(jwks) = &doc.jwks_uri {
+    if let Some(jwks) = &doc.endpoints.jwks_uri {
         match http.get(jwks).send().await {
             Ok(r) if r.status().is_success() => match r.json::<Jwks>().await {
                 Ok(k) if !k.keys.is_empty() => {}
@@ -178,9 +183,6 @@ pub async fn check_issuer(
             )),
         }
     }
-    report.authorization_endpoint = doc.authorization_endpoint;
-    report.token_endpoint = doc.token_endpoint;
-    report.jwks_uri = doc.jwks_uri;
-    report.userinfo_endpoint = doc.userinfo_endpoint;
+    report.endpoints = doc.endpoints;
     Ok(report)
 }

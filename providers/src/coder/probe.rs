@@ -115,25 +115,23 @@ pub async fn templates_present_with(
     }
 }
 
-/// A reqwest error's cause without its URL (the URL is shown by the caller).
+/// A reqwest error's cause without its URL (the URL is shown by the caller): what failed, then
+/// the first cause in its source chain that says more than that.
 fn cause(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        "timed out".to_string()
+    let what = if e.is_timeout() {
+        "timed out"
     } else if e.is_connect() {
-        "connection refused or unreachable".to_string()
+        "connection refused or unreachable"
     } else {
-        "request failed".to_string()
+        "request failed"
     };
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        let text = s.to_string();
-        if !text.is_empty() && !msg.contains(&text) {
-            msg = format!("{msg} ({text})");
-            break;
-        }
-        src = s.source();
+    let detail = std::iter::successors(std::error::Error::source(e), |s| s.source())
+        .map(ToString::to_string)
+        .find(|text| !text.is_empty() && !what.contains(text.as_str()));
+    match detail {
+        Some(text) => format!("{what} ({text})"),
+        None => what.to_string(),
     }
-    msg
 }
 
 /// The SHA-256 (hex) of the leaf certificate `base` (an `https://` URL) presents. Only the

@@ -64,6 +64,52 @@ fn labels_of(v: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// CPU and memory read from a `{cpu, memory}` map of quantities: a Node's allocatable
+/// resources or a container's requests (0 where a quantity is absent or unreadable).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CpuMemory {
+    /// CPU, in cores.
+    pub cpu: f64,
+    /// Memory, in bytes.
+    pub memory: f64,
+}
+
+impl CpuMemory {
+    fn from_object(v: &Value) -> Self {
+        Self {
+            cpu: quantity(&v["cpu"]),
+            memory: quantity(&v["memory"]),
+        }
+    }
+}
+
+/// `runAsNonRoot` and `runAsUser` of one `securityContext`, a pod's or a container's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunAs {
+    /// `runAsNonRoot`.
+    pub non_root: Option<bool>,
+    /// `runAsUser`.
+    pub user: Option<i64>,
+}
+
+impl RunAs {
+    fn from_context(ctx: &Value) -> Self {
+        Self {
+            non_root: ctx["runAsNonRoot"].as_bool(),
+            user: ctx["runAsUser"].as_i64(),
+        }
+    }
+
+    /// A container's settings with what it leaves unset taken from its pod's `pod`, the way
+    /// Kubernetes applies them.
+    pub fn or(self, pod: RunAs) -> RunAs {
+        RunAs {
+            non_root: self.non_root.or(pod.non_root),
+            user: self.user.or(pod.user),
+        }
+    }
+}
+
 /// A Node: whether it is ready and what it can hold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeSummary {
@@ -71,10 +117,8 @@ pub struct NodeSummary {
     pub name: String,
     /// Its `Ready` condition is `True`.
     pub ready: bool,
-    /// Allocatable CPU, in cores.
-    pub allocatable_cpu: f64,
-    /// Allocatable memory, in bytes.
-    pub allocatable_memory: f64,
+    /// Allocatable CPU (cores) and memory (bytes).
+    pub allocatable: CpuMemory,
 }
 
 impl NodeSummary {
@@ -88,8 +132,7 @@ impl NodeSummary {
         Self {
             name: name_of(n),
             ready,
-            allocatable_cpu: quantity(&n["status"]["allocatable"]["cpu"]),
-            allocatable_memory: quantity(&n["status"]["allocatable"]["memory"]),
+            allocatable: CpuMemory::from_object(&n["status"]["allocatable"]),
         }
     }
 }
@@ -112,18 +155,14 @@ pub struct ContainerSummary {
     pub init: bool,
     /// `securityContext.privileged` is true.
     pub privileged: bool,
-    /// `securityContext.runAsNonRoot`.
-    pub run_as_non_root: Option<bool>,
-    /// `securityContext.runAsUser`.
-    pub run_as_user: Option<i64>,
+    /// Its own `securityContext` user settings (see [`RunAs::or`] for the pod's).
+    pub run_as: RunAs,
     /// A CPU limit is set.
     pub cpu_limit: bool,
     /// A memory limit is set.
     pub memory_limit: bool,
-    /// Requested CPU, in cores.
-    pub requested_cpu: f64,
-    /// Requested memory, in bytes.
-    pub requested_memory: f64,
+    /// Requested CPU (cores) and memory (bytes).
+    pub requested: CpuMemory,
 }
 
 impl ContainerSummary {
@@ -133,12 +172,10 @@ impl ContainerSummary {
             name: c["name"].as_str().unwrap_or("?").to_string(),
             init,
             privileged: ctx["privileged"] == true,
-            run_as_non_root: ctx["runAsNonRoot"].as_bool(),
-            run_as_user: ctx["runAsUser"].as_i64(),
+            run_as: RunAs::from_context(ctx),
             cpu_limit: !c["resources"]["limits"]["cpu"].is_null(),
             memory_limit: !c["resources"]["limits"]["memory"].is_null(),
-            requested_cpu: quantity(&c["resources"]["requests"]["cpu"]),
-            requested_memory: quantity(&c["resources"]["requests"]["memory"]),
+            requested: CpuMemory::from_object(&c["resources"]["requests"]),
         }
     }
 }
@@ -154,10 +191,8 @@ pub struct PodSummary {
     pub phase: Option<String>,
     /// Its first owner reference.
     pub owner: Option<Owner>,
-    /// The pod-level `securityContext.runAsNonRoot`.
-    pub run_as_non_root: Option<bool>,
-    /// The pod-level `securityContext.runAsUser`.
-    pub run_as_user: Option<i64>,
+    /// The pod-level `securityContext` user settings.
+    pub run_as: RunAs,
     /// Containers, then init containers.
     pub containers: Vec<ContainerSummary>,
 }
@@ -188,8 +223,7 @@ impl PodSummary {
             namespace: namespace_of(p),
             phase: p["status"]["phase"].as_str().map(String::from),
             owner,
-            run_as_non_root: p["spec"]["securityContext"]["runAsNonRoot"].as_bool(),
-            run_as_user: p["spec"]["securityContext"]["runAsUser"].as_i64(),
+            run_as: RunAs::from_context(&p["spec"]["securityContext"]),
             containers,
         }
     }
@@ -503,9 +537,9 @@ mod tests {
             "status": {"phase": "Running"},
         }));
         assert_eq!(p.containers.len(), 2);
-        assert_eq!(p.containers[0].requested_cpu, 0.25);
+        assert_eq!(p.containers[0].requested.cpu, 0.25);
         assert!(p.containers[0].memory_limit && !p.containers[0].cpu_limit);
-        assert!(p.containers[1].init && p.containers[1].run_as_user == Some(0));
+        assert!(p.containers[1].init && p.containers[1].run_as.user == Some(0));
         assert_eq!(
             p.owner.as_ref().map(|o| o.kind.as_str()),
             Some("ReplicaSet")

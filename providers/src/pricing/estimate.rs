@@ -246,9 +246,9 @@ pub fn price_resource(
     };
     match kind {
         "scaleway_k8s_cluster" => r.cluster().map(|i| vec![i]),
-        "scaleway_k8s_pool" => r.pool(),
+        "scaleway_k8s_pool" => settled(r.pool()),
         "scaleway_rdb_instance" => r.rdb(),
-        "scaleway_cockpit_source" => r.cockpit_source(),
+        "scaleway_cockpit_source" => settled(r.cockpit_source()),
         "scaleway_lb" => r.by_type(Section::LbType, Component::LoadBalancer, "Load Balancer"),
         "scaleway_lb_ip" => Ok(vec![r.flexible_ip(table.lb_ip(), "Load Balancer")]),
         "scaleway_vpc_public_gateway" => r.by_type(
@@ -286,6 +286,28 @@ struct Res<'a> {
 
 /// A value that may not be known yet; `Err` carries the reason.
 type Maybe<T> = Result<T, String>;
+
+/// Why pricing a resource stopped early: an invalid input, or an input it cannot be priced
+/// without, which makes one unknown line item stand for the whole resource.
+enum Stop {
+    Invalid(PricingError),
+    Unknown(LineItem),
+}
+
+impl From<PricingError> for Stop {
+    fn from(e: PricingError) -> Self {
+        Stop::Invalid(e)
+    }
+}
+
+/// The line items of a resource whose pricing may have stopped early.
+fn settled(items: Result<Vec<LineItem>, Stop>) -> Result<Vec<LineItem>, PricingError> {
+    match items {
+        Ok(items) => Ok(items),
+        Err(Stop::Unknown(item)) => Ok(vec![item]),
+        Err(Stop::Invalid(e)) => Err(e),
+    }
+}
 
 impl Res<'_> {
     fn field(&self, name: &str) -> Field<'_> {
@@ -379,6 +401,12 @@ impl Res<'_> {
         }
     }
 
+    /// The known value, or the stop that prices the whole resource as one unknown `component`
+    /// described as `what`.
+    fn known<T>(&self, value: Maybe<T>, component: Component, what: &str) -> Result<T, Stop> {
+        value.map_err(|reason| Stop::Unknown(self.unknown(component, what.to_string(), reason)))
+    }
+
     fn fixed(&self, price: &Price, component: Component, what: &str) -> LineItem {
         LineItem {
             quantity: Some(1),
@@ -391,25 +419,20 @@ impl Res<'_> {
     /// A Cockpit data source: ingestion of the expected volume, and retention past the free
     /// period. Each sample (GB) is billed once when ingested and, per day it is kept beyond
     /// the free retention, at the retention price; a steady month ingests the expected volume.
-    fn cockpit_source(&self) -> Result<Vec<LineItem>, PricingError> {
-        let kind = match self.string("type", None)? {
-            Ok(k) => k,
-            Err(reason) => {
-                return Ok(vec![self.unknown(
-                    Component::CockpitIngestion,
-                    "Cockpit data source".into(),
-                    reason,
-                )]);
-            }
-        };
+    fn cockpit_source(&self) -> Result<Vec<LineItem>, Stop> {
+        let ingestion_of = Component::CockpitIngestion;
+        let kind = self.known(
+            self.string("type", None)?,
+            ingestion_of,
+            "Cockpit data source",
+        )?;
         let what = format!("Cockpit {kind}");
-        let Some(prices) = self.table.cockpit() else {
-            return Ok(vec![self.unknown(
-                Component::CockpitIngestion,
-                what,
-                format!("price table {} has no Cockpit prices", self.table.name()),
-            )]);
-        };
+        let no_prices = || format!("price table {} has no Cockpit prices", self.table.name());
+        let prices = self.known(
+            self.table.cockpit().ok_or_else(no_prices),
+            ingestion_of,
+            &what,
+        )?;
         let (ingest, free, keep, volume_field) = match kind.as_str() {
             "metrics" => (
                 prices.metrics_ingestion_per_million_samples,
@@ -431,28 +454,18 @@ impl Res<'_> {
             ),
         };
         let default_retention = if kind == "metrics" { 31 } else { 7 };
-        let retention = match self.count("retention_days", Some(default_retention))? {
-            Ok(d) => d,
-            Err(reason) => {
-                return Ok(vec![self.unknown(
-                    Component::CockpitRetention,
-                    what,
-                    reason,
-                )]);
-            }
-        };
+        let retention = self.known(
+            self.count("retention_days", Some(default_retention))?,
+            Component::CockpitRetention,
+            &what,
+        )?;
         // Volume in the unit the prices use: samples, or thousandths of a GB.
         let (volume, per_unit_ingest, per_unit_keep, shown) = if kind == "metrics" {
-            match self.count(volume_field, None)? {
-                Ok(n) => (n, 1_000_000u64, 10_000_000u64, format!("{n} samples")),
-                Err(_) => {
-                    return Ok(vec![self.unknown(
-                        Component::CockpitIngestion,
-                        what,
-                        format!("{volume_field} is not set: declare the expected samples per month to price ingestion"),
-                    )]);
-                }
-            }
+            let samples = self.count(volume_field, None)?.map_err(|_| {
+                format!("{volume_field} is not set: declare the expected samples per month to price ingestion")
+            });
+            let n = self.known(samples, ingestion_of, &what)?;
+            (n, 1_000_000u64, 10_000_000u64, format!("{n} samples"))
         } else {
             match self.field(volume_field) {
                 Field::Known(v) if v.as_f64().is_some_and(|g| g >= 0.0) => {
@@ -465,14 +478,15 @@ impl Res<'_> {
                     )
                 }
                 Field::Known(v) => {
-                    return Err(self.invalid(volume_field, "a non-negative number", v));
+                    return Err(self
+                        .invalid(volume_field, "a non-negative number", v)
+                        .into());
                 }
                 _ => {
-                    return Ok(vec![self.unknown(
-                        Component::CockpitIngestion,
-                        what,
-                        format!("{volume_field} is not set: declare the expected GB per month to price ingestion"),
-                    )]);
+                    let unset = format!(
+                        "{volume_field} is not set: declare the expected GB per month to price ingestion"
+                    );
+                    return Err(Stop::Unknown(self.unknown(ingestion_of, what, unset)));
                 }
             }
         };
@@ -542,17 +556,12 @@ impl Res<'_> {
         )
     }
 
-    fn pool(&self) -> Result<Vec<LineItem>, PricingError> {
-        let node_type = match self.string("node_type", None)? {
-            Ok(t) => t,
-            Err(reason) => {
-                return Ok(vec![self.unknown(
-                    Component::Nodes,
-                    "pool nodes".into(),
-                    reason,
-                )]);
-            }
-        };
+    fn pool(&self) -> Result<Vec<LineItem>, Stop> {
+        let node_type = self.known(
+            self.string("node_type", None)?,
+            Component::Nodes,
+            "pool nodes",
+        )?;
         let unit = self
             .lookup(Section::PoolNodeType, "node_type", &node_type)?
             .monthly;

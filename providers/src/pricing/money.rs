@@ -260,14 +260,12 @@ impl Period {
         Period::Yearly,
     ];
 
+    /// The names of [`Period::ALL`], in its order: the lowercase variant names serde uses.
+    const NAMES: [&'static str; 4] = ["hourly", "daily", "monthly", "yearly"];
+
     /// The lowercase name used on the command line and in JSON.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Period::Hourly => "hourly",
-            Period::Daily => "daily",
-            Period::Monthly => "monthly",
-            Period::Yearly => "yearly",
-        }
+        Self::NAMES[self as usize]
     }
 }
 
@@ -335,6 +333,9 @@ mod tests {
         assert_eq!(monthly.per_period(Period::Daily), m("2.4"));
         assert_eq!(monthly.per_period(Period::Yearly), m("876"));
         assert_eq!("Yearly".parse::<Period>().unwrap(), Period::Yearly);
+        for p in Period::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
         assert!("weekly".parse::<Period>().is_err());
     }
 

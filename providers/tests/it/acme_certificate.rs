@@ -122,6 +122,11 @@ async fn apply(engine: &Engine, spec: &StackSpec) -> Vec<String> {
     report.failed.iter().map(|f| f.error.clone()).collect()
 }
 
+/// Fails the test (saying `why`) unless the sandbox's `example.test` zone holds no TXT record.
+async fn assert_no_txt(sb: &Sandbox, why: &str) {
+    assert!(txt_records(sb, "example.test").await.is_empty(), "{why}");
+}
+
 async fn txt_records(sb: &Sandbox, zone: &str) -> Vec<Value> {
     let v = scw_get(
         sb,
@@ -201,10 +206,7 @@ async fn issues_once_renews_when_due_and_leaves_no_challenge_record() {
     verify(chain, &root, "app--ws--user.coder.example.test")
         .expect("chain to Pebble's root for a wildcard name");
     assert!(verify(chain, &root, "other.example.test").is_err());
-    assert!(
-        txt_records(&sb, "example.test").await.is_empty(),
-        "challenge TXT removed"
-    );
+    assert_no_txt(&sb, "challenge TXT removed").await;
     // The state file holds the secrets sealed, never in clear.
     for f in walk(dir.path()) {
         let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
@@ -246,7 +248,7 @@ async fn issues_once_renews_when_due_and_leaves_no_challenge_record() {
         "coder.example.test",
     )
     .unwrap();
-    assert!(txt_records(&sb, "example.test").await.is_empty());
+    assert_no_txt(&sb, "challenge TXT removed after the renewal").await;
 
     // Back to the default: not due, nothing issued (the setting is recorded in place).
     let p = plan(&e, &spec).await.unwrap();
@@ -326,10 +328,7 @@ async fn failures_are_clear_and_leave_nothing_behind() {
         ],
     )
     .await;
-    assert!(
-        txt_records(&sb, "example.test").await.is_empty(),
-        "no TXT left"
-    );
+    assert_no_txt(&sb, "no TXT left").await;
     assert_no_certificate(&e).await;
 
     // The propagation wait: name servers that never serve the record fail by the deadline.
@@ -345,10 +344,7 @@ async fn failures_are_clear_and_leave_nothing_behind() {
         ],
     )
     .await;
-    assert!(
-        txt_records(&sb, "example.test").await.is_empty(),
-        "no TXT left"
-    );
+    assert_no_txt(&sb, "no TXT left").await;
 
     // After all that, the working configuration issues.
     let good = stack(certificate(&sb, &pb, "example.test", NAMES));

@@ -11,7 +11,6 @@ use std::time::Duration;
 use kapstan_engine::{ApplyReport, Engine, PlanMode, Stack, StackSpec};
 use kapstan_providers::kubernetes::{KubeClient, ObjectRef};
 use kapstan_providers::scaleway::Region;
-use kapstan_providers::scaleway::k8s_cluster::Cluster;
 use kapstan_providers::scaleway::k8s_pool::Pool;
 use kapstan_providers::scaleway::vpc_private_network::PrivateNetwork;
 use kapstan_sandbox::{Sandbox, SandboxOptions};
@@ -26,16 +25,7 @@ fn cluster_stack(with_pool: bool) -> StackSpec {
             ..Default::default()
         },
     );
-    let cluster = s.add(
-        "cluster",
-        Cluster {
-            name: "kapstan-volumes".into(),
-            version: "1.35.3".into(),
-            cni: "cilium".into(),
-            private_network_id: Some(pn.id().into()),
-            ..Default::default()
-        },
-    );
+    let cluster = s.add("cluster", common::cluster_on(&pn, "kapstan-volumes"));
     if with_pool {
         s.add(
             "pool",

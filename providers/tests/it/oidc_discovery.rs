@@ -73,11 +73,11 @@ async fn a_real_provider_passes_with_the_endpoints_coder_needs() {
     .expect("answers");
     assert!(report.is_ok(), "{:?}", report.problems);
     assert_eq!(
-        report.authorization_endpoint.as_deref(),
+        report.endpoints.authorization_endpoint.as_deref(),
         Some(format!("{}/auth", p.issuer).as_str())
     );
-    assert!(report.token_endpoint.is_some() && report.jwks_uri.is_some());
-    assert!(report.userinfo_endpoint.is_some());
+    assert!(report.endpoints.token_endpoint.is_some() && report.endpoints.jwks_uri.is_some());
+    assert!(report.endpoints.userinfo_endpoint.is_some());
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
 
     // A scope the provider does not list is a warning, not a failure.

@@ -40,6 +40,27 @@ fn load_env(pairs: &[(&str, &str)]) -> Result<ScalewayConfig, ConfigError> {
     ScalewayConfig::load(&ConfigOverrides::default(), &env(pairs))
 }
 
+/// The configuration from the credentials in the environment (`SCW_SECRET_KEY`,
+/// `SCW_DEFAULT_PROJECT_ID`), an empty home directory and the variables `extra`.
+fn load_with_credentials(extra: &[(&str, &str)]) -> Result<ScalewayConfig, ConfigError> {
+    let home = tempfile::tempdir().unwrap();
+    let home_s = home.path().to_str().unwrap().to_owned();
+    let mut pairs = vec![
+        ("HOME", home_s.as_str()),
+        ("SCW_SECRET_KEY", SECRET),
+        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
+    ];
+    pairs.extend_from_slice(extra);
+    load_env(&pairs)
+}
+
+/// A config file holding `yaml` in a fresh directory (kept alive by the returned `TempDir`).
+fn config_file(yaml: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), yaml);
+    (dir, path)
+}
+
 fn write_config(dir: &Path, yaml: &str) -> PathBuf {
     let path = dir.join("config.yaml");
     std::fs::write(&path, yaml).unwrap();
@@ -52,13 +73,7 @@ fn write_config(dir: &Path, yaml: &str) -> PathBuf {
 
 #[test]
 fn config_from_env_only_uses_defaults_for_the_rest() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = load_env(&[
-        ("HOME", dir.path().to_str().unwrap()),
-        ("SCW_SECRET_KEY", SECRET),
-        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-    ])
-    .unwrap();
+    let cfg = load_with_credentials(&[]).unwrap();
     assert_eq!(cfg.secret_key.expose(), SECRET);
     assert_eq!(cfg.project_id, PROJECT);
     assert_eq!(cfg.region.as_str(), "fr-par");
@@ -71,15 +86,11 @@ fn config_from_env_only_uses_defaults_for_the_rest() {
 
 #[test]
 fn config_precedence_flags_over_env_over_file_over_defaults() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(
-        dir.path(),
-        &format!(
-            "access_key: {ACCESS}\nsecret_key: {OTHER_SECRET}\ndefault_project_id: {OTHER_PROJECT}\n\
+    let (_dir, path) = config_file(&format!(
+        "access_key: {ACCESS}\nsecret_key: {OTHER_SECRET}\ndefault_project_id: {OTHER_PROJECT}\n\
              default_region: pl-waw\ndefault_zone: pl-waw-2\napi_url: http://file.example\n\
              send_telemetry: false\n"
-        ),
-    );
+    ));
     let path_s = path.to_str().unwrap();
 
     // File only.
@@ -208,16 +219,12 @@ fn config_legacy_environment_names() {
 
 #[test]
 fn config_profiles_active_profile_and_scw_profile() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(
-        dir.path(),
-        &format!(
-            "secret_key: {SECRET}\ndefault_project_id: {PROJECT}\ndefault_region: fr-par\n\
+    let (_dir, path) = config_file(&format!(
+        "secret_key: {SECRET}\ndefault_project_id: {PROJECT}\ndefault_region: fr-par\n\
              active_profile: prod\nprofiles:\n  prod:\n    default_region: nl-ams\n    \
              default_zone: nl-ams-2\n  staging:\n    secret_key: {OTHER_SECRET}\n    \
              default_project_id: {OTHER_PROJECT}\n"
-        ),
-    );
+    ));
     let path_s = path.to_str().unwrap();
 
     // active_profile, merged over the top level.
@@ -333,11 +340,7 @@ fn missing_credentials_message_names_variables_profile_and_file() {
     }
 
     // Only the project missing, in a named profile of an existing file.
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(
-        dir.path(),
-        &format!("profiles:\n  ci:\n    secret_key: {SECRET}\n"),
-    );
+    let (_dir, path) = config_file(&format!("profiles:\n  ci:\n    secret_key: {SECRET}\n"));
     let err = load_env(&[
         ("SCW_CONFIG_PATH", path.to_str().unwrap()),
         ("SCW_PROFILE", "ci"),
@@ -352,20 +355,7 @@ fn missing_credentials_message_names_variables_profile_and_file() {
 
 #[test]
 fn config_rejects_bad_localities_and_keys() {
-    let base = [
-        ("SCW_SECRET_KEY", SECRET),
-        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-    ];
-    let load = |extra: &[(&str, &str)]| {
-        let home = tempfile::tempdir().unwrap();
-        let mut pairs = base.to_vec();
-        let home_s = home.path().to_str().unwrap().to_owned();
-        pairs.push(("HOME", &home_s));
-        pairs.extend_from_slice(extra);
-        ScalewayConfig::load(&ConfigOverrides::default(), &env(&pairs))
-    };
-
-    let err = load(&[
+    let err = load_with_credentials(&[
         ("SCW_DEFAULT_REGION", "fr-par"),
         ("SCW_DEFAULT_ZONE", "nl-ams-1"),
     ])
@@ -375,35 +365,31 @@ fn config_rejects_bad_localities_and_keys() {
     assert!(msg.contains("nl-ams-1") && msg.contains("fr-par"), "{msg}");
     assert!(msg.contains("SCW_DEFAULT_ZONE"), "names the source: {msg}");
 
-    assert!(matches!(
-        load(&[("SCW_DEFAULT_REGION", "paris")]).unwrap_err(),
-        ConfigError::Locality { .. }
-    ));
-    assert!(matches!(
-        load(&[("SCW_DEFAULT_ZONE", "fr-par-x")]).unwrap_err(),
-        ConfigError::Locality { .. }
-    ));
-    assert!(matches!(
-        load(&[("SCW_API_URL", "ftp://x")]).unwrap_err(),
-        ConfigError::InvalidApiUrl { .. }
-    ));
-    assert!(matches!(
-        load(&[("SCW_ACCESS_KEY", "not-an-access-key")]).unwrap_err(),
-        ConfigError::InvalidAccessKey { .. }
-    ));
+    let refused: [(&str, &str, fn(&ConfigError) -> bool); 4] = [
+        ("SCW_DEFAULT_REGION", "paris", |e| {
+            matches!(e, ConfigError::Locality { .. })
+        }),
+        ("SCW_DEFAULT_ZONE", "fr-par-x", |e| {
+            matches!(e, ConfigError::Locality { .. })
+        }),
+        ("SCW_API_URL", "ftp://x", |e| {
+            matches!(e, ConfigError::InvalidApiUrl { .. })
+        }),
+        ("SCW_ACCESS_KEY", "not-an-access-key", |e| {
+            matches!(e, ConfigError::InvalidAccessKey { .. })
+        }),
+    ];
+    for (var, value, expected) in refused {
+        let err = load_with_credentials(&[(var, value)]).unwrap_err();
+        assert!(expected(&err), "{var}={value}: {err:?}");
+    }
 
-    let home = tempfile::tempdir().unwrap();
-    let err = load_env(&[
-        ("HOME", home.path().to_str().unwrap()),
-        ("SCW_SECRET_KEY", "not-a-uuid-secret-value"),
-        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-    ])
-    .unwrap_err();
+    let err = load_with_credentials(&[("SCW_SECRET_KEY", "not-a-uuid-secret-value")]).unwrap_err();
     assert!(matches!(err, ConfigError::InvalidSecretKey { .. }));
     assert!(!err.to_string().contains("not-a-uuid-secret-value"));
 
     // Unknown but well-formed localities are accepted.
-    let cfg = load(&[("SCW_DEFAULT_ZONE", "de-fra-1")]).unwrap();
+    let cfg = load_with_credentials(&[("SCW_DEFAULT_ZONE", "de-fra-1")]).unwrap();
     assert_eq!(cfg.region.as_str(), "de-fra");
     assert!(!cfg.region.is_known());
 }
@@ -444,13 +430,7 @@ fn secret_key_is_redacted_everywhere() {
     assert!(!format!("{key}").contains(SECRET));
     assert!(format!("{key:?}").contains("redacted"));
 
-    let home = tempfile::tempdir().unwrap();
-    let cfg = load_env(&[
-        ("HOME", home.path().to_str().unwrap()),
-        ("SCW_SECRET_KEY", SECRET),
-        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-    ])
-    .unwrap();
+    let cfg = load_with_credentials(&[]).unwrap();
     assert!(!format!("{cfg:?}").contains(SECRET));
     assert!(
         !format!(
@@ -514,95 +494,89 @@ fn errors_are_keyed_on_type() {
     );
     assert!(shown.contains("req-1"), "{shown}");
 
-    let e = parse_err(
-        404,
-        r#"{"message":"resource is not found","resource":"cluster","resource_id":"abc","type":"not_found"}"#,
-    );
-    assert!(e.is_not_found());
-    assert_eq!(
-        e.kind,
-        ErrorKind::NotFound {
-            resource: Some("cluster".into()),
-            resource_id: Some("abc".into())
-        }
-    );
-
-    let e = parse_err(
-        409,
-        r#"{"current_state":"configuring","message":"resource is in a transient state","resource":"gateway","resource_id":"g1","type":"transient_state"}"#,
-    );
-    assert!(e.is_transient_state());
-    assert_eq!(
-        e.kind,
-        ErrorKind::TransientState {
-            resource: Some("gateway".into()),
-            resource_id: Some("g1".into()),
-            current_state: Some("configuring".into())
-        }
-    );
-
-    let e = parse_err(
-        412,
-        r#"{"help_message":"Private Network must be empty to be deleted","message":"precondition is not respected","precondition":"resource_still_in_use","type":"precondition_failed"}"#,
-    );
-    assert!(e.is_still_in_use());
-    assert!(e.to_string().contains("must be empty"));
-
-    let e = parse_err(
-        403,
-        r#"{"details":[{"action":"read","resource":"flexible-ip"}],"message":"insufficient permissions","type":"permissions_denied"}"#,
-    );
-    assert!(
-        matches!(&e.kind, ErrorKind::PermissionsDenied { details } if details[0].resource == "flexible-ip")
-    );
-
-    let e = parse_err(
-        403,
-        r#"{"type":"quotas_exceeded","message":"quota(s) exceeded for this resource","details":[{"resource":"lbs","quota":2,"current":2}]}"#,
-    );
-    assert!(matches!(&e.kind, ErrorKind::QuotasExceeded { details } if details[0].quota == 2));
-
-    let e = parse_err(
-        401,
-        r#"{"type":"denied_authentication","method":"api_key","reason":"not_found","message":"authentication is denied"}"#,
-    );
-    assert_eq!(
-        e.kind,
-        ErrorKind::DeniedAuthentication {
-            method: Some("api_key".into()),
-            reason: Some("not_found".into())
-        }
-    );
-
-    let e = parse_err(
-        503,
-        r#"{"type":"out_of_stock","message":"resource is out of stock","resource":"lb-s"}"#,
-    );
-    assert_eq!(
-        e.kind,
-        ErrorKind::OutOfStock {
-            resource: Some("lb-s".into())
-        }
-    );
-
-    let e = parse_err(
-        409,
-        r#"{"help_message":"already enabled","message":"resource already exists","resource":"MnqSQSNamespace","resource_id":"x","type":"already_exists"}"#,
-    );
-    assert!(matches!(e.kind, ErrorKind::AlreadyExists { .. }));
-    assert!(!e.is_transient_state());
-
-    let e = parse_err(
-        423,
-        r#"{"type":"locked","message":"locked","resource":"lb","resource_id":"l"}"#,
-    );
-    assert!(matches!(e.kind, ErrorKind::Locked { .. }));
-
-    let e = parse_err(
-        410,
-        r#"{"type":"expired","message":"gone","resource":"token"}"#,
-    );
-    assert!(matches!(e.kind, ErrorKind::Expired { .. }));
+    // Each typed body, with what must hold of the error it parses to.
+    let typed: [(u16, &str, fn(&ApiError) -> bool); 10] = [
+        (
+            404,
+            r#"{"message":"resource is not found","resource":"cluster","resource_id":"abc","type":"not_found"}"#,
+            |e| {
+                e.is_not_found()
+                    && e.kind
+                        == ErrorKind::NotFound {
+                            resource: Some("cluster".into()),
+                            resource_id: Some("abc".into()),
+                        }
+            },
+        ),
+        (
+            409,
+            r#"{"current_state":"configuring","message":"resource is in a transient state","resource":"gateway","resource_id":"g1","type":"transient_state"}"#,
+            |e| {
+                e.is_transient_state()
+                    && e.kind
+                        == ErrorKind::TransientState {
+                            resource: Some("gateway".into()),
+                            resource_id: Some("g1".into()),
+                            current_state: Some("configuring".into()),
+                        }
+            },
+        ),
+        (
+            412,
+            r#"{"help_message":"Private Network must be empty to be deleted","message":"precondition is not respected","precondition":"resource_still_in_use","type":"precondition_failed"}"#,
+            |e| e.is_still_in_use() && e.to_string().contains("must be empty"),
+        ),
+        (
+            403,
+            r#"{"details":[{"action":"read","resource":"flexible-ip"}],"message":"insufficient permissions","type":"permissions_denied"}"#,
+            |e| matches!(&e.kind, ErrorKind::PermissionsDenied { details } if details[0].resource == "flexible-ip"),
+        ),
+        (
+            403,
+            r#"{"type":"quotas_exceeded","message":"quota(s) exceeded for this resource","details":[{"resource":"lbs","quota":2,"current":2}]}"#,
+            |e| matches!(&e.kind, ErrorKind::QuotasExceeded { details } if details[0].quota == 2),
+        ),
+        (
+            401,
+            r#"{"type":"denied_authentication","method":"api_key","reason":"not_found","message":"authentication is denied"}"#,
+            |e| {
+                e.kind
+                    == ErrorKind::DeniedAuthentication {
+                        method: Some("api_key".into()),
+                        reason: Some("not_found".into()),
+                    }
+            },
+        ),
+        (
+            503,
+            r#"{"type":"out_of_stock","message":"resource is out of stock","resource":"lb-s"}"#,
+            |e| {
+                e.kind
+                    == ErrorKind::OutOfStock {
+                        resource: Some("lb-s".into()),
+                    }
+            },
+        ),
+        (
+            409,
+            r#"{"help_message":"already enabled","message":"resource already exists","resource":"MnqSQSNamespace","resource_id":"x","type":"already_exists"}"#,
+            |e| matches!(e.kind, ErrorKind::AlreadyExists { .. }) && !e.is_transient_state(),
+        ),
+        (
+            423,
+            r#"{"type":"locked","message":"locked","resource":"lb","resource_id":"l"}"#,
+            |e| matches!(e.kind, ErrorKind::Locked { .. }),
+        ),
+        (
+            410,
+            r#"{"type":"expired","message":"gone","resource":"token"}"#,
+            |e| matches!(e.kind, ErrorKind::Expired { .. }),
+        ),
+    ];
+    for (status, body, holds) in typed {
+        let e = parse_err(status, body);
+        assert!(holds(&e), "{status} {body} → {:?}", e.kind);
+    }
 }
 
 #[test]
@@ -827,14 +801,7 @@ fn test_options() -> ClientOptions {
 }
 
 fn client_for(url: &str, options: ClientOptions) -> Client {
-    let home = tempfile::tempdir().unwrap();
-    let cfg = load_env(&[
-        ("HOME", home.path().to_str().unwrap()),
-        ("SCW_SECRET_KEY", SECRET),
-        ("SCW_DEFAULT_PROJECT_ID", PROJECT),
-        ("SCW_API_URL", url),
-    ])
-    .unwrap();
+    let cfg = load_with_credentials(&[("SCW_API_URL", url)]).unwrap();
     Client::with_options(cfg, options).unwrap()
 }
 

@@ -22,7 +22,10 @@ use kapstan_providers::scaleway::domain_record::DomainRecord;
 use kapstan_providers::scaleway::domain_zone::DomainZone;
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
-use steps::{apply_ok, assert_each_refused, changes, edited, engine, plan};
+use steps::{
+    apply_ok, assert_drifted, assert_each_refused, assert_mentions, changes, edited, engine,
+    engine_on, plan,
+};
 
 const STACK: &str = "dns-test";
 
@@ -106,6 +109,19 @@ fn resolver(sb: &Sandbox) -> TokioResolver {
     .build()
 }
 
+/// Fails the test unless the sandbox's DNS responder answers each of `names` with the one A
+/// record `ip`.
+async fn assert_serves(sb: &Sandbox, names: &[&str], ip: [u8; 4]) {
+    let dns = resolver(sb);
+    for name in names {
+        assert_eq!(
+            a(&dns, name).await,
+            Some(vec![Ipv4Addr::from(ip)]),
+            "{name}"
+        );
+    }
+}
+
 async fn a(r: &TokioResolver, name: &str) -> Option<Vec<Ipv4Addr>> {
     r.ipv4_lookup(name)
         .await
@@ -183,8 +199,7 @@ async fn apply_failing_at(e: &Engine, spec: &StackSpec, address: &str) -> (Apply
 async fn fresh_states_import_or_refuse(e: &Engine, sb: &Sandbox, moved: &StackSpec) {
     // Import into a fresh state: the zone by name, records by zone/id; nothing left to do.
     let doc = e.state(STACK).await.unwrap();
-    let dir2 = tempfile::tempdir().unwrap();
-    let e2 = engine(sb.url(), dir2.path());
+    let (e2, _dir2) = engine_on(sb);
     for r in &moved.resources {
         let id = doc.resources[&r.address].id.clone().unwrap();
         e2.import(moved, &r.address, &id).await.expect("import");
@@ -192,13 +207,9 @@ async fn fresh_states_import_or_refuse(e: &Engine, sb: &Sandbox, moved: &StackSp
     assert!(changes(&plan(&e2, moved, PlanMode::Normal).await).is_empty());
 
     // Creating a record identical to one kapstan does not own says to import it.
-    let dir3 = tempfile::tempdir().unwrap();
-    let e3 = engine(sb.url(), dir3.path());
+    let (e3, _dir3) = engine_on(sb);
     let (_, error) = apply_failing_at(&e3, moved, "record-host").await;
-    assert!(
-        error.contains("already exists") && error.contains("kapstan import"),
-        "{error}"
-    );
+    assert_mentions(&error, &["already exists", "kapstan import"]);
     e3.apply(
         &plan(&e3, moved, PlanMode::Destroy).await,
         &ApplyOptions::default(),
@@ -210,21 +221,18 @@ async fn fresh_states_import_or_refuse(e: &Engine, sb: &Sandbox, moved: &StackSp
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_lifecycle_served_by_the_dns_responder() {
     let sb = sandbox("").await;
-    let dir = tempfile::tempdir().unwrap();
-    let e = engine(sb.url(), dir.path());
+    let (e, _dir) = engine_on(&sb);
     let spec = stack("example.test", None, "192.0.2.10", Some(300));
 
     let created = apply_ok(&e, &spec, PlanMode::Normal).await;
     assert_eq!(created.actionable().count(), 4);
+    assert_serves(
+        &sb,
+        &["coder.example.test.", "app--ws--user.coder.example.test."],
+        [192, 0, 2, 10],
+    )
+    .await;
     let dns = resolver(&sb);
-    assert_eq!(
-        a(&dns, "coder.example.test.").await,
-        Some(vec![Ipv4Addr::new(192, 0, 2, 10)])
-    );
-    assert_eq!(
-        a(&dns, "app--ws--user.coder.example.test.").await,
-        Some(vec![Ipv4Addr::new(192, 0, 2, 10)])
-    );
     let txt = dns
         .txt_lookup("_acme-challenge.coder.example.test.")
         .await
@@ -258,10 +266,7 @@ async fn records_lifecycle_served_by_the_dns_responder() {
         after.resources["record-host"].id,
         doc.resources["record-host"].id
     );
-    assert_eq!(
-        a(&dns, "coder.example.test.").await,
-        Some(vec![Ipv4Addr::new(192, 0, 2, 20)])
-    );
+    assert_serves(&sb, &["coder.example.test."], [192, 0, 2, 20]).await;
 
     // Drift: someone repoints the record by hand; the plan reports it and puts it back.
     let id = after.resources["record-host"].id.clone().unwrap();
@@ -275,21 +280,13 @@ async fn records_lifecycle_served_by_the_dns_responder() {
     .await;
     assert_eq!(code, 200);
     let drifted = plan(&e, &moved, PlanMode::Normal).await;
-    let d = drifted
-        .drift
-        .iter()
-        .find(|d| d.address == "record-host")
-        .expect("drift");
-    assert_eq!(d.fields[0].path, "/data");
+    assert_drifted(&drifted, "record-host", "/data");
     assert_eq!(
         changes(&drifted),
         vec![("record-host".into(), Action::Update)]
     );
     apply_ok(&e, &moved, PlanMode::Normal).await;
-    assert_eq!(
-        a(&dns, "coder.example.test.").await,
-        Some(vec![Ipv4Addr::new(192, 0, 2, 20)])
-    );
+    assert_serves(&sb, &["coder.example.test."], [192, 0, 2, 20]).await;
 
     // A record deleted by hand is planned for creation again.
     let code = patch(
@@ -321,8 +318,7 @@ async fn records_lifecycle_served_by_the_dns_responder() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sub_zone_is_created_when_asked_and_deleted_with_the_stack() {
     let sb = sandbox("").await;
-    let dir = tempfile::tempdir().unwrap();
-    let e = engine(sb.url(), dir.path());
+    let (e, _dir) = engine_on(&sb);
     let spec = stack("example.test", Some("coder"), "192.0.2.30", None);
     apply_ok(&e, &spec, PlanMode::Normal).await;
     let doc = e.state(STACK).await.unwrap();
@@ -332,15 +328,12 @@ async fn a_sub_zone_is_created_when_asked_and_deleted_with_the_stack() {
     );
     assert_eq!(doc.resources["zone"].attributes["created_by_kapstan"], true);
     assert_eq!(doc.resources["record-host"].attributes["ttl"], 3600);
-    let dns = resolver(&sb);
-    assert_eq!(
-        a(&dns, "coder.example.test.").await,
-        Some(vec![Ipv4Addr::new(192, 0, 2, 30)])
-    );
-    assert_eq!(
-        a(&dns, "x.coder.example.test.").await,
-        Some(vec![Ipv4Addr::new(192, 0, 2, 30)])
-    );
+    assert_serves(
+        &sb,
+        &["coder.example.test.", "x.coder.example.test."],
+        [192, 0, 2, 30],
+    )
+    .await;
     assert!(changes(&plan(&e, &spec, PlanMode::Normal).await).is_empty());
     apply_ok(&e, &spec, PlanMode::Destroy).await;
     let path = "/domain/v2beta1/dns-zones/coder.example.test/records";
@@ -355,15 +348,15 @@ async fn a_sub_zone_is_created_when_asked_and_deleted_with_the_stack() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_or_inactive_zones_fail_before_any_record_change() {
     let sb = sandbox("").await;
-    let dir = tempfile::tempdir().unwrap();
-    let e = engine(sb.url(), dir.path());
+    let (e, _dir) = engine_on(&sb);
 
     // A domain the project does not have.
     let spec = stack("missing.test", None, "192.0.2.10", None);
     let (report, error) = apply_failing_at(&e, &spec, "zone").await;
-    for needle in ["missing.test", "ns0.dom.scw.cloud", "--tls external"] {
-        assert!(error.contains(needle), "{needle} not in: {error}");
-    }
+    assert_mentions(
+        &error,
+        &["missing.test", "ns0.dom.scw.cloud", "--tls external"],
+    );
     assert_eq!(
         report.skipped.len(),
         3,
@@ -382,10 +375,7 @@ async fn missing_or_inactive_zones_fail_before_any_record_change() {
     // A sub-zone of a domain the project does not have cannot be created either.
     let sub = stack("missing.test", Some("coder"), "192.0.2.10", None);
     let (_, error) = apply_failing_at(&e, &sub, "zone").await;
-    assert!(
-        error.contains("missing.test") && error.contains("--tls external"),
-        "{error}"
-    );
+    assert_mentions(&error, &["missing.test", "--tls external"]);
 
     // A zone that is not delegated yet (pending).
     let code = patch(
@@ -399,9 +389,9 @@ async fn missing_or_inactive_zones_fail_before_any_record_change() {
     assert_eq!(z["dns_zones"][0]["status"], "pending", "{z}");
     let spec = stack("example.test", None, "192.0.2.10", None);
     let (_, error) = apply_failing_at(&e, &spec, "zone").await;
-    assert!(
-        error.contains("example.test is pending, not active") && error.contains("--tls external"),
-        "{error}"
+    assert_mentions(
+        &error,
+        &["example.test is pending, not active", "--tls external"],
     );
     assert!(
         non_ns(&records(&sb, "example.test").await).is_empty(),
@@ -412,8 +402,7 @@ async fn missing_or_inactive_zones_fail_before_any_record_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_responses_adopt_exactly_the_records_created() {
     let sb = sandbox("lost=0.3,503=0.1").await;
-    let dir = tempfile::tempdir().unwrap();
-    let e = engine(sb.url(), dir.path());
+    let (e, _dir) = engine_on(&sb);
     let spec = stack("example.test", None, "192.0.2.10", Some(300));
     let mut done = false;
     for _ in 0..20 {

@@ -22,7 +22,7 @@ use kapstan_engine::state::LocalStore;
 use kapstan_engine::{Action, ApplyOptions, Engine, PlanMode, PlanOptions, StackSpec};
 use kapstan_sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
-use steps::{apply_ok, assert_each_refused, changes, edited, plan};
+use steps::{apply_ok, assert_drifted, assert_each_refused, changes, edited, plan};
 
 use common::Knobs;
 
@@ -322,12 +322,7 @@ async fn drift_is_reported_and_repaired(e: &Engine, sandbox_url: &str, s3: &str,
         .await
         .unwrap();
     let drifted = plan(e, &common::stack(base), PlanMode::Normal).await;
-    let d = drifted
-        .drift
-        .iter()
-        .find(|d| d.address == "vpc")
-        .expect("drift on the VPC");
-    assert_eq!(d.fields[0].path, "/name");
+    assert_drifted(&drifted, "vpc", "/name");
     assert_eq!(changes(&drifted), vec![("vpc".to_string(), Action::Update)]);
     apply_ok(e, &common::stack(base), PlanMode::Normal).await;
 }

@@ -33,6 +33,13 @@ pub fn engine(api: &str, dir: &Path) -> Engine {
     )
 }
 
+/// An engine with the example stack's provider pointed at `sb`, over a fresh state directory
+/// (kept alive by the returned `TempDir`).
+pub fn engine_on(sb: &kapstan_sandbox::Sandbox) -> (Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (engine(sb.url(), dir.path()), dir)
+}
+
 /// A sandbox at `speed`, the example stack's provider pointed at it, and an engine over a
 /// fresh state directory (kept alive by the returned `TempDir`).
 pub async fn sandbox_engine(
@@ -121,6 +128,22 @@ pub fn changes(plan: &Plan) -> Vec<(String, Action)> {
     plan.actionable()
         .map(|c| (c.address.clone(), c.action))
         .collect()
+}
+
+/// Fails the test, showing `text`, unless it holds each of `needles`.
+pub fn assert_mentions(text: &str, needles: &[&str]) {
+    let missing: Vec<&&str> = needles.iter().filter(|n| !text.contains(**n)).collect();
+    assert!(missing.is_empty(), "{missing:?} not in: {text}");
+}
+
+/// Fails the test unless `plan` reports drift on `address` whose first field is at `path`.
+pub fn assert_drifted(plan: &Plan, address: &str, path: &str) {
+    let d = plan
+        .drift
+        .iter()
+        .find(|d| d.address == address)
+        .unwrap_or_else(|| panic!("no drift on {address}: {:?}", plan.drift));
+    assert_eq!(d.fields[0].path, path);
 }
 
 /// Plans and applies `spec` in `mode`; the report, whatever it says.

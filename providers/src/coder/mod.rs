@@ -21,7 +21,7 @@ pub use session::Sessions;
 pub use template::{CoderTemplate, CoderTemplateAttributes, CoderTemplateDriver};
 pub use values::{
     CODER_CHART, CODER_CHART_REPOSITORY, CODER_SERVICE_LB_ANNOTATIONS, CoderValues, GithubOAuth,
-    LbServiceSettings, SecretKeyRef, postgres_url, service_annotations,
+    GithubUsers, LbServiceSettings, SecretKeyRef, postgres_url, service_annotations,
 };
 
 use std::sync::Arc;

@@ -64,12 +64,44 @@ pub struct GithubOAuth {
     pub client_secret: SecretKeyRef,
     /// Let new users sign up with GitHub.
     pub allow_signups: bool,
-    /// Admit every GitHub user (needs empty `allowed_orgs` and `allowed_teams`).
-    pub allow_everyone: bool,
-    /// Organizations whose members may log in.
-    pub allowed_orgs: Vec<String>,
-    /// Teams (`org/team-slug`) whose members may log in.
-    pub allowed_teams: Vec<String>,
+    /// Who may log in.
+    pub users: GithubUsers,
+}
+
+/// The GitHub users who may log in to Coder: everyone, or members of organizations or teams
+/// (Coder refuses both at once, so one value cannot say both).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GithubUsers {
+    /// Every GitHub user (`CODER_OAUTH2_GITHUB_ALLOW_EVERYONE`).
+    Everyone,
+    /// Members of `orgs` or of `teams` (`org/team-slug`).
+    MembersOf {
+        /// Organizations whose members may log in.
+        orgs: Vec<String>,
+        /// Teams whose members may log in.
+        teams: Vec<String>,
+    },
+}
+
+impl Default for GithubUsers {
+    /// Nobody is admitted until organizations or teams are named.
+    fn default() -> Self {
+        GithubUsers::MembersOf {
+            orgs: vec![],
+            teams: vec![],
+        }
+    }
+}
+
+impl GithubUsers {
+    /// Members of `orgs` or `teams`; everyone when both are empty (no restriction named).
+    pub fn restricted_to(orgs: Vec<String>, teams: Vec<String>) -> Self {
+        if orgs.is_empty() && teams.is_empty() {
+            GithubUsers::Everyone
+        } else {
+            GithubUsers::MembersOf { orgs, teams }
+        }
+    }
 }
 
 /// Prefix of the Scaleway cloud controller's Service annotations.
@@ -165,12 +197,6 @@ impl CoderValues {
                 "wildcard_access_url {w:?} must be a bare pattern like *.coder.example.com (no scheme)"
             ));
         }
-        if let Some(g) = &self.github
-            && g.allow_everyone
-            && (!g.allowed_orgs.is_empty() || !g.allowed_teams.is_empty())
-        {
-            out.push("github.allow_everyone needs empty allowed_orgs and allowed_teams".into());
-        }
         if let Some(Input::Value(id)) = &self.load_balancer_id
             && id.split('/').filter(|p| !p.is_empty()).count() != 2
         {
@@ -194,12 +220,20 @@ impl CoderValues {
             env.push(json!({"name": "CODER_OAUTH2_GITHUB_CLIENT_ID", "value": g.client_id}));
             env.push(json!({"name": "CODER_OAUTH2_GITHUB_CLIENT_SECRET", "valueFrom": {"secretKeyRef": {"name": g.client_secret.name, "key": g.client_secret.key}}}));
             env.push(json!({"name": "CODER_OAUTH2_GITHUB_ALLOW_SIGNUPS", "value": g.allow_signups.to_string()}));
-            env.push(json!({"name": "CODER_OAUTH2_GITHUB_ALLOW_EVERYONE", "value": g.allow_everyone.to_string()}));
-            if !g.allowed_orgs.is_empty() {
-                env.push(json!({"name": "CODER_OAUTH2_GITHUB_ALLOWED_ORGS", "value": g.allowed_orgs.join(",")}));
+            let (everyone, orgs, teams) = match &g.users {
+                GithubUsers::Everyone => (true, &[][..], &[][..]),
+                GithubUsers::MembersOf { orgs, teams } => (false, &orgs[..], &teams[..]),
+            };
+            env.push(json!({"name": "CODER_OAUTH2_GITHUB_ALLOW_EVERYONE", "value": everyone.to_string()}));
+            if !orgs.is_empty() {
+                env.push(
+                    json!({"name": "CODER_OAUTH2_GITHUB_ALLOWED_ORGS", "value": orgs.join(",")}),
+                );
             }
-            if !g.allowed_teams.is_empty() {
-                env.push(json!({"name": "CODER_OAUTH2_GITHUB_ALLOWED_TEAMS", "value": g.allowed_teams.join(",")}));
+            if !teams.is_empty() {
+                env.push(
+                    json!({"name": "CODER_OAUTH2_GITHUB_ALLOWED_TEAMS", "value": teams.join(",")}),
+                );
             }
             env.push(
                 json!({"name": "CODER_OAUTH2_GITHUB_DEFAULT_PROVIDER_ENABLE", "value": "false"}),

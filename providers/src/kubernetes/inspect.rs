@@ -100,8 +100,8 @@ impl RunAs {
         }
     }
 
-    /// A container's settings with what it leaves unset taken from its pod's `pod`, the way
-    /// Kubernetes applies them.
+    /// These settings with each one left unset taken from `pod`: a container's over its
+    /// pod's, the way Kubernetes applies them.
     pub fn or(self, pod: RunAs) -> RunAs {
         RunAs {
             non_root: self.non_root.or(pod.non_root),

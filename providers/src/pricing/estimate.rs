@@ -420,17 +420,17 @@ impl Res<'_> {
     /// period. Each sample (GB) is billed once when ingested and, per day it is kept beyond
     /// the free retention, at the retention price; a steady month ingests the expected volume.
     fn cockpit_source(&self) -> Result<Vec<LineItem>, Stop> {
-        let ingestion_of = Component::CockpitIngestion;
+        let ingestion_line = Component::CockpitIngestion;
         let kind = self.known(
             self.string("type", None)?,
-            ingestion_of,
+            ingestion_line,
             "Cockpit data source",
         )?;
         let what = format!("Cockpit {kind}");
         let no_prices = || format!("price table {} has no Cockpit prices", self.table.name());
         let prices = self.known(
             self.table.cockpit().ok_or_else(no_prices),
-            ingestion_of,
+            ingestion_line,
             &what,
         )?;
         let (ingest, free, keep, volume_field) = match kind.as_str() {
@@ -464,7 +464,7 @@ impl Res<'_> {
             let samples = self.count(volume_field, None)?.map_err(|_| {
                 format!("{volume_field} is not set: declare the expected samples per month to price ingestion")
             });
-            let n = self.known(samples, ingestion_of, &what)?;
+            let n = self.known(samples, ingestion_line, &what)?;
             (n, 1_000_000u64, 10_000_000u64, format!("{n} samples"))
         } else {
             match self.field(volume_field) {
@@ -486,7 +486,7 @@ impl Res<'_> {
                     let unset = format!(
                         "{volume_field} is not set: declare the expected GB per month to price ingestion"
                     );
-                    return Err(Stop::Unknown(self.unknown(ingestion_of, what, unset)));
+                    return Err(Stop::Unknown(self.unknown(ingestion_line, what, unset)));
                 }
             }
         };

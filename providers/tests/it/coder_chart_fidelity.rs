@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kapstan_engine::Input;
-use kapstan_providers::coder::{CoderValues, GithubOAuth, LbServiceSettings, SecretKeyRef};
+use kapstan_providers::coder::{
+    CoderValues, GithubOAuth, GithubUsers, LbServiceSettings, SecretKeyRef,
+};
 use serde_json::{Value, json};
 
 use crate::support::{official_coder_chart, tool};
@@ -37,9 +39,10 @@ fn kapstan_values() -> Value {
             client_id: "gh-client".into(),
             client_secret: SecretKeyRef::new("coder-github", "client-secret"),
             allow_signups: true,
-            allow_everyone: false,
-            allowed_orgs: vec!["example".into()],
-            allowed_teams: vec![],
+            users: GithubUsers::MembersOf {
+                orgs: vec!["example".into()],
+                teams: vec![],
+            },
         }),
         load_balancer_id: Some(Input::Value(
             "fr-par-1/11111111-1111-4111-8111-111111111111".into(),

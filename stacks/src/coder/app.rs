@@ -8,7 +8,8 @@ use std::path::Path;
 
 use kapstan_engine::{Handle, Input, Stack, StackRef};
 use kapstan_providers::coder::{
-    CoderFirstUser, CoderTemplate, CoderValues, GithubOAuth, LbServiceSettings, SecretKeyRef,
+    CoderFirstUser, CoderTemplate, CoderValues, GithubOAuth, GithubUsers, LbServiceSettings,
+    SecretKeyRef,
 };
 use kapstan_providers::helm::HelmRelease;
 use kapstan_providers::kubernetes::{
@@ -412,9 +413,7 @@ impl<'a> AppPhase<'a> {
                     key: "client-secret".into(),
                 },
                 allow_signups: g.allow_signups,
-                allow_everyone: g.allowed_orgs.is_empty() && g.allowed_teams.is_empty(),
-                allowed_orgs: g.allowed_orgs.clone(),
-                allowed_teams: g.allowed_teams.clone(),
+                users: GithubUsers::restricted_to(g.allowed_orgs.clone(), g.allowed_teams.clone()),
             }),
             load_balancer_id: Some(Input::format(
                 "{}/{}",

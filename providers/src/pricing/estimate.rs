@@ -291,7 +291,8 @@ type Maybe<T> = Result<T, String>;
 /// without, which makes one unknown line item stand for the whole resource.
 enum Stop {
     Invalid(PricingError),
-    Unknown(LineItem),
+    // Boxed: a line item is large next to the values returned on success.
+    Unknown(Box<LineItem>),
 }
 
 impl From<PricingError> for Stop {
@@ -304,7 +305,7 @@ impl From<PricingError> for Stop {
 fn settled(items: Result<Vec<LineItem>, Stop>) -> Result<Vec<LineItem>, PricingError> {
     match items {
         Ok(items) => Ok(items),
-        Err(Stop::Unknown(item)) => Ok(vec![item]),
+        Err(Stop::Unknown(item)) => Ok(vec![*item]),
         Err(Stop::Invalid(e)) => Err(e),
     }
 }
@@ -404,7 +405,9 @@ impl Res<'_> {
     /// The known value, or the stop that prices the whole resource as one unknown `component`
     /// described as `what`.
     fn known<T>(&self, value: Maybe<T>, component: Component, what: &str) -> Result<T, Stop> {
-        value.map_err(|reason| Stop::Unknown(self.unknown(component, what.to_string(), reason)))
+        value.map_err(|reason| {
+            Stop::Unknown(Box::new(self.unknown(component, what.to_string(), reason)))
+        })
     }
 
     fn fixed(&self, price: &Price, component: Component, what: &str) -> LineItem {
@@ -486,7 +489,11 @@ impl Res<'_> {
                     let unset = format!(
                         "{volume_field} is not set: declare the expected GB per month to price ingestion"
                     );
-                    return Err(Stop::Unknown(self.unknown(ingestion_line, what, unset)));
+                    return Err(Stop::Unknown(Box::new(self.unknown(
+                        ingestion_line,
+                        what,
+                        unset,
+                    ))));
                 }
             }
         };

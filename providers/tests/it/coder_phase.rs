@@ -141,7 +141,8 @@ impl Env {
                     "url".to_string(),
                     // `postgres_url`'s encoding of the password `p@ss/w#rd:%` (its unit test).
                     Input::sensitive(
-                        "postgres://coder:p%40ss%2Fw%23rd%3A%25@10.0.0.5:5432/coder_dev_db?sslmode=require",
+                        "postgres://coder:p%40ss%2Fw%23rd%3A%25@10.0.0.5:5432/coder_dev_db?sslmode=require"
+                            .to_string(),
                     ),
                 )]),
                 ..Default::default()

@@ -40,6 +40,9 @@ fn load_env(pairs: &[(&str, &str)]) -> Result<ScalewayConfig, ConfigError> {
     ScalewayConfig::load(&ConfigOverrides::default(), &env(pairs))
 }
 
+/// What must hold of an error a table-driven test expects.
+type Holds<E> = fn(&E) -> bool;
+
 /// The configuration from the credentials in the environment (`SCW_SECRET_KEY`,
 /// `SCW_DEFAULT_PROJECT_ID`), an empty home directory and the variables `extra`.
 fn load_with_credentials(extra: &[(&str, &str)]) -> Result<ScalewayConfig, ConfigError> {
@@ -365,7 +368,7 @@ fn config_rejects_bad_localities_and_keys() {
     assert!(msg.contains("nl-ams-1") && msg.contains("fr-par"), "{msg}");
     assert!(msg.contains("SCW_DEFAULT_ZONE"), "names the source: {msg}");
 
-    let refused: [(&str, &str, fn(&ConfigError) -> bool); 4] = [
+    let refused: [(&str, &str, Holds<ConfigError>); 4] = [
         ("SCW_DEFAULT_REGION", "paris", |e| {
             matches!(e, ConfigError::Locality { .. })
         }),
@@ -495,7 +498,7 @@ fn errors_are_keyed_on_type() {
     assert!(shown.contains("req-1"), "{shown}");
 
     // Each typed body, with what must hold of the error it parses to.
-    let typed: [(u16, &str, fn(&ApiError) -> bool); 10] = [
+    let typed: [(u16, &str, Holds<ApiError>); 10] = [
         (
             404,
             r#"{"message":"resource is not found","resource":"cluster","resource_id":"abc","type":"not_found"}"#,

@@ -328,6 +328,50 @@ mod tests {
     }
 
     #[test]
+    fn github_users_are_everyone_or_the_members_named() {
+        let env = |users: GithubUsers| {
+            let v = CoderValues {
+                github: Some(GithubOAuth {
+                    users,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let values = v.to_values();
+            let env = values["coder"]["env"].as_array().cloned().unwrap();
+            env.iter()
+                .filter_map(|e| {
+                    Some((
+                        e["name"].as_str()?.to_string(),
+                        e["value"].as_str()?.to_string(),
+                    ))
+                })
+                .filter(|(k, _)| k.starts_with("CODER_OAUTH2_GITHUB_ALLOW"))
+                .collect::<Vec<_>>()
+        };
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(
+            env(GithubUsers::restricted_to(vec![], vec![])),
+            vec![
+                pair("CODER_OAUTH2_GITHUB_ALLOW_SIGNUPS", "false"),
+                pair("CODER_OAUTH2_GITHUB_ALLOW_EVERYONE", "true"),
+            ]
+        );
+        assert_eq!(
+            env(GithubUsers::restricted_to(
+                vec!["acme".into()],
+                vec!["acme/ops".into()]
+            )),
+            vec![
+                pair("CODER_OAUTH2_GITHUB_ALLOW_SIGNUPS", "false"),
+                pair("CODER_OAUTH2_GITHUB_ALLOW_EVERYONE", "false"),
+                pair("CODER_OAUTH2_GITHUB_ALLOWED_ORGS", "acme"),
+                pair("CODER_OAUTH2_GITHUB_ALLOWED_TEAMS", "acme/ops"),
+            ]
+        );
+    }
+
+    #[test]
     fn a_bare_load_balancer_id_is_refused() {
         let v = CoderValues {
             load_balancer_id: Some(Input::Value("abc".into())),

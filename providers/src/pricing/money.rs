@@ -260,7 +260,7 @@ impl Period {
         Period::Yearly,
     ];
 
-    /// The names of [`Period::ALL`], in its order: the lowercase variant names serde uses.
+    /// The lowercase variant names serde uses, in declaration order (that of [`Period::ALL`]).
     const NAMES: [&'static str; 4] = ["hourly", "daily", "monthly", "yearly"];
 
     /// The lowercase name used on the command line and in JSON.

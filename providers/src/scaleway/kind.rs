@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Schema, Update,
+    async_trait,
 };
 use serde_json::{Value, json};
 
@@ -725,13 +726,12 @@ impl<K: Kind> Driver for KindDriver<K> {
         }))
     }
 
-    async fn update(
-        &self,
-        ctx: &DriverContext,
-        rec: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<Value, DriverError> {
+    async fn update(&self, ctx: &DriverContext, update: &Update<'_>) -> Result<Value, DriverError> {
+        let Update {
+            recorded: rec,
+            config,
+            changed,
+        } = *update;
         let _guard = locked(self, config).await;
         let client = K::client(self, config)?;
         let at = recorded_place::<K::Place>(&self.p, rec)?;

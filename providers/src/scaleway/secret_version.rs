@@ -12,7 +12,7 @@ use std::sync::Arc;
 use base64::Engine;
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, Update, async_trait,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -423,10 +423,9 @@ impl Driver for SecretVersionDriver {
     async fn update(
         &self,
         _ctx: &DriverContext,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
+        update: &Update<'_>,
     ) -> Result<Value, DriverError> {
+        let Update { config, .. } = *update;
         Ok(self.read_declared(config).await?.attributes)
     }
 

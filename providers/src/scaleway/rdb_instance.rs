@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Output, async_trait};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Output, Update, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -21,7 +21,7 @@ use super::client::wire::rdb::{
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{
     Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, client_waiting_on, delete_declared,
-    is_touched, kind, wait_ready,
+    kind, wait_ready,
 };
 use super::provider::{Pace, Pacing, ScalewayProvider, api, check, conform, string};
 
@@ -492,11 +492,17 @@ fn instance_op<'a>(op: &Op<'a, RdbInstanceKind>, client: &'a Client) -> Op<'a, R
 async fn replace_endpoints(
     op: &Op<'_, RdbInstanceKind>,
     id: &str,
-    config: &Value,
-    changed: &[String],
+    update: &Update<'_>,
 ) -> Result<(), DriverError> {
-    let touched = |f: &str| is_touched(changed, f);
-    let Op { d, ctx, c, at } = *op;
+    let touched = |f: &str| update.touches(f);
+    let Op {
+        d,
+        ctx,
+        c,
+        at,
+        config,
+        ..
+    } = *op;
     let pacing = d.p.pacing(Pace::Long);
     let rdb = c.rdb(at);
     let now = rdb.get_instance(id).await.map_err(api)?;
@@ -601,11 +607,9 @@ impl Kind for RdbInstanceKind {
         Ok(listed.into_iter().map(LiveInstance::from).collect())
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<CreateInstanceRequest, DriverError> {
-        Ok(create_request(config, op.project(config)?, op.tags(config)))
+    async fn request(op: &Op<'_, Self>) -> Result<CreateInstanceRequest, DriverError> {
+        let config = op.config;
+        Ok(create_request(config, op.project()?, op.tags()))
     }
 
     async fn post(
@@ -618,12 +622,14 @@ impl Kind for RdbInstanceKind {
 
     /// Waits for `ready`, then applies the backup schedule and the settings a create cannot
     /// send.
-    async fn settle(
-        op: &Op<'_, Self>,
-        config: &Value,
-        i: LiveInstance,
-    ) -> Result<LiveInstance, DriverError> {
-        let Op { d, ctx, c, at } = *op;
+    async fn settle(op: &Op<'_, Self>, i: LiveInstance) -> Result<LiveInstance, DriverError> {
+        let Op {
+            d,
+            ctx,
+            c,
+            at,
+            config,
+        } = *op;
         let pacing = d.p.pacing(Pace::Long);
         let id = i.id.as_str();
         let inst = wait_instance(ctx, pacing, c, at, id).await?;
@@ -649,18 +655,14 @@ impl Kind for RdbInstanceKind {
 
     /// One call per change (the patch, each upgrade, the settings, the password, the
     /// endpoints), waiting for `ready` after each.
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<LiveInstance, DriverError> {
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveInstance, DriverError> {
+        let id = bare_id(update.recorded);
+        let config = op.config;
         let client = rdb_client(&op.d.p, op.at, id)?;
         let op = &instance_op(op, &client);
-        let Op { d, ctx, c, at } = *op;
+        let Op { d, ctx, c, at, .. } = *op;
         let pacing = d.p.pacing(Pace::Long);
-        let touched = |f: &str| is_touched(changed, f);
+        let touched = |f: &str| update.touches(f);
         let rdb = c.rdb(at);
         let current = wait_instance(ctx, pacing, c, at, id).await?;
         let patched = [
@@ -674,7 +676,7 @@ impl Kind for RdbInstanceKind {
         if patched.iter().any(|f| touched(f)) {
             let mut req = backup_patch(config);
             req.name = string(config, "name");
-            req.tags = Some(op.tags(config));
+            req.tags = Some(op.tags());
             rdb.update_instance(id, &req).await.map_err(api)?;
             wait_instance(ctx, pacing, c, at, id).await?;
         }
@@ -701,7 +703,7 @@ impl Kind for RdbInstanceKind {
             wait_instance(ctx, pacing, c, at, id).await?;
         }
         if touched("private_network") || touched("load_balancer") {
-            replace_endpoints(op, id, config, changed).await?;
+            replace_endpoints(op, id, update).await?;
         }
         Ok(rdb.get_instance(id).await.map_err(api)?.into())
     }

@@ -418,40 +418,27 @@ fn check_instance(config: &Value, e: &mut Vec<FieldError>) {
             ));
         }
     }
-    if let Some(size) = config.get("volume_size_in_gb").and_then(Value::as_u64)
-        && size % 5 != 0
-    {
-        e.push(FieldError::new(
+    let rules: [check::NumberRule; 3] = [
+        (
             "volume_size_in_gb",
-            &size.to_string(),
+            |size| size % 5 == 0,
             "is not a multiple of 5",
             "use a multiple of 5 GB",
-        ));
-    }
-    if let Some(f) = config
-        .get("backup_schedule_frequency")
-        .and_then(Value::as_u64)
-        && !(1..=24).contains(&f)
-    {
-        e.push(FieldError::new(
+        ),
+        (
             "backup_schedule_frequency",
-            &f.to_string(),
+            |hours| (1..=24).contains(&hours),
             "is out of range",
             "use 1 to 24 hours",
-        ));
-    }
-    if let Some(r) = config
-        .get("backup_schedule_retention")
-        .and_then(Value::as_u64)
-        && !(1..=365).contains(&r)
-    {
-        e.push(FieldError::new(
+        ),
+        (
             "backup_schedule_retention",
-            &r.to_string(),
+            |days| (1..=365).contains(&days),
             "is out of range",
             "use 1 to 365 days",
-        ));
-    }
+        ),
+    ];
+    check::numbers(config, &rules, e);
 }
 
 /// What a config's create sends (`project_id` and the ownership `tags` resolved).

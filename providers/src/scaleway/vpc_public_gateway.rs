@@ -73,16 +73,13 @@ kind_impl! {
         check::one_of(config, "zone", GATEWAY_ZONES, "Public Gateway zone", e);
         check::name(config, "name", e);
         check::one_of(config, "type", GATEWAY_TYPES, "public gateway type", e);
-        if let Some(port) = config.get("bastion_port").and_then(Value::as_u64)
-            && !((1024..=59999).contains(&port) || port == 61000)
-        {
-            e.push(FieldError::new(
-                "bastion_port",
-                &port.to_string(),
-                "is out of range",
-                "use 1024 to 59999, or 61000",
-            ));
-        }
+        let port: check::NumberRule = (
+            "bastion_port",
+            |port| (1024..=59999).contains(&port) || port == 61000,
+            "is out of range",
+            "use 1024 to 59999, or 61000",
+        );
+        check::numbers(config, &[port], e);
     }
 
     async fn request(op: &Op<'_, Self>) -> Result<CreateGatewayRequest, DriverError> {

@@ -482,15 +482,7 @@ async fn replace_endpoints(
     update: &Update<'_>,
 ) -> Result<(), DriverError> {
     let touched = |f: &str| update.touches(f);
-    let Op {
-        d,
-        ctx,
-        c,
-        at,
-        config,
-        ..
-    } = *op;
-    let pacing = d.p.pacing(Pace::Long);
+    let Op { c, at, config, .. } = *op;
     let rdb = c.rdb(at);
     let now = rdb.get_instance(id).await.map_err(api)?;
     for ep in &now.endpoints {
@@ -501,7 +493,7 @@ async fn replace_endpoints(
                 Err(e) if !e.is_not_found() => return Err(api(e)),
                 _ => {}
             }
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
     }
     for spec in endpoint_specs(config).unwrap_or_default() {
@@ -509,7 +501,7 @@ async fn replace_endpoints(
             || (spec.load_balancer.is_some() && touched("load_balancer"));
         if wanted {
             rdb.create_endpoint(id, &spec).await.map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
     }
     Ok(())
@@ -610,16 +602,9 @@ impl Kind for RdbInstanceKind {
     /// Waits for `ready`, then applies the backup schedule and the settings a create cannot
     /// send.
     async fn settle(op: &Op<'_, Self>, i: LiveInstance) -> Result<LiveInstance, DriverError> {
-        let Op {
-            d,
-            ctx,
-            c,
-            at,
-            config,
-        } = *op;
-        let pacing = d.p.pacing(Pace::Long);
+        let Op { c, at, config, .. } = *op;
         let id = i.id.as_str();
-        let inst = wait_instance(ctx, pacing, c, at, id).await?;
+        let inst = op.wait_ready(Pace::Long, id).await?.instance;
         let rdb = c.rdb(at);
         let backup = backup_patch(config);
         let needs_backup = backup.backup_schedule_frequency.is_some()
@@ -628,14 +613,14 @@ impl Kind for RdbInstanceKind {
             || backup.backup_same_region.is_some();
         if needs_backup && !backup_matches(&inst, config) {
             rdb.update_instance(id, &backup).await.map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         let settings = settings_of(config, "settings");
         if !settings.is_empty() && !settings.iter().all(|s| inst.settings.contains(s)) {
             rdb.set_instance_settings(id, &settings)
                 .await
                 .map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         Ok(rdb.get_instance(id).await.map_err(api)?.into())
     }
@@ -647,11 +632,10 @@ impl Kind for RdbInstanceKind {
         let config = op.config;
         let client = rdb_client(&op.d.p, op.at, id)?;
         let op = &instance_op(op, &client);
-        let Op { d, ctx, c, at, .. } = *op;
-        let pacing = d.p.pacing(Pace::Long);
+        let Op { c, at, .. } = *op;
         let touched = |f: &str| update.touches(f);
         let rdb = c.rdb(at);
-        let current = wait_instance(ctx, pacing, c, at, id).await?;
+        let current = op.wait_ready(Pace::Long, id).await?.instance;
         let patched = [
             "name",
             "tags",
@@ -665,18 +649,18 @@ impl Kind for RdbInstanceKind {
             req.name = string(config, "name");
             req.tags = Some(op.tags());
             rdb.update_instance(id, &req).await.map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         for up in upgrades_of(config, &current, &touched)? {
             rdb.upgrade_instance(id, &up).await.map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         let settings = settings_of(config, "settings");
         if touched("settings") && !settings.is_empty() {
             rdb.set_instance_settings(id, &settings)
                 .await
                 .map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         if touched("password")
             && let (Some(user), Some(password)) =
@@ -687,7 +671,7 @@ impl Kind for RdbInstanceKind {
                 is_admin: None,
             };
             rdb.update_user(id, &user, &req).await.map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         if touched("private_network") || touched("load_balancer") {
             replace_endpoints(op, id, update).await?;

@@ -106,6 +106,31 @@ pub struct Created {
     pub attributes: Value,
 }
 
+/// What an in-place update is asked to do: the resource as recorded, the config to reach and
+/// the config fields that differ.
+#[derive(Debug, Clone, Copy)]
+pub struct Update<'a> {
+    /// The resource as recorded (its id, config and attributes before the update).
+    pub recorded: &'a ResourceState,
+    /// The declared config, references resolved.
+    pub config: &'a Value,
+    /// The changed fields, as JSON pointers into the config (`/tags`, `/settings/0`); empty
+    /// when the update is due for another reason ([`Driver::due`]).
+    pub changed: &'a [String],
+}
+
+impl Update<'_> {
+    /// Whether the changed paths touch the top-level `field` (the field itself or a path
+    /// under it).
+    pub fn touches(&self, field: &str) -> bool {
+        self.changed.iter().any(|c| {
+            c.strip_prefix('/')
+                .and_then(|c| c.strip_prefix(field))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+}
+
 /// An existing object found by `import`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Imported {
@@ -287,14 +312,8 @@ pub trait Driver: Send + Sync {
     /// Creates the object.
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError>;
 
-    /// Updates in place the fields at `changed` (JSON pointers into the config).
-    async fn update(
-        &self,
-        ctx: &DriverContext,
-        recorded: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<Value, DriverError>;
+    /// Updates in place the fields the [`Update`] says changed, to its config.
+    async fn update(&self, ctx: &DriverContext, update: &Update<'_>) -> Result<Value, DriverError>;
 
     /// Deletes the object; an object already gone is a success.
     async fn delete(

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::diff::{self, DEPOSED_SUFFIX};
-use crate::driver::{Cancel, Created, DriverContext, DriverError, Registry};
+use crate::driver::{Cancel, Created, DriverContext, DriverError, Registry, Update};
 use crate::dsl::{DeclaredResource, StackSpec};
 use crate::events::{Event, EventSink};
 use crate::plan::{Action, Plan, PlanMode, PlanRuntime};
@@ -962,7 +962,14 @@ async fn apply(
                 .cloned()
                 .unwrap_or_default();
             let attrs = driver
-                .update(&ctx, &prior, &recording.config, &changed)
+                .update(
+                    &ctx,
+                    &Update {
+                        recorded: &prior,
+                        config: &recording.config,
+                        changed: &changed,
+                    },
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             let rec = recording.record(prior.id.clone(), attrs, ResourceStatus::Ready);

@@ -23,7 +23,7 @@ mod recorder;
 mod schema;
 pub mod value;
 
-pub use driver::{Cancel, Created, Driver, DriverContext, DriverError, Imported, Registry};
+pub use driver::{Cancel, Created, Driver, DriverContext, DriverError, Imported, Registry, Update};
 pub use dsl::{
     Addressed, DeclaredOutput, DeclaredResource, Handle, Input, Lifecycle, Output, OutputBuilder,
     Resource, ResourceRef, Stack, StackRef, StackSpec,

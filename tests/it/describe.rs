@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use kapstan::engine::state::ResourceState;
 use kapstan::engine::{
     Action, ApplyOptions, Created, Driver, DriverContext, DriverError, Engine, Field, ObjectChange,
-    PlanFile, PlanOptions, Schema, Stack, StackSpec, async_trait,
+    PlanFile, PlanOptions, Schema, Stack, StackSpec, Update, async_trait,
 };
 use kapstan::state::{LocalStore, StateStore};
 use serde_json::{Value, json};
@@ -91,10 +91,9 @@ impl Driver for FakeRelease {
     async fn update(
         &self,
         _ctx: &DriverContext,
-        _recorded: &ResourceState,
-        config: &Value,
-        _changed: &[String],
+        update: &Update<'_>,
     ) -> Result<Value, DriverError> {
+        let Update { config, .. } = *update;
         Ok(config.clone())
     }
 

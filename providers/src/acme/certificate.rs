@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::Utc;
 use kapstan_engine::state::{ResourceState, ResourceStatus};
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, Update, async_trait,
 };
 use serde_json::{Value, json};
 
@@ -479,13 +479,10 @@ impl Driver for AcmeCertificateDriver {
         })
     }
 
-    async fn update(
-        &self,
-        ctx: &DriverContext,
-        recorded: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<Value, DriverError> {
+    async fn update(&self, ctx: &DriverContext, update: &Update<'_>) -> Result<Value, DriverError> {
+        let Update {
+            recorded, config, ..
+        } = *update;
         if let ResourceStatus::Pending(op) = &recorded.status {
             self.clean_marker(&op.marker).await?;
         }

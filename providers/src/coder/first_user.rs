@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, Update, async_trait,
 };
 use serde_json::{Value, json};
 
@@ -194,10 +194,11 @@ impl Driver for CoderFirstUserDriver {
     async fn update(
         &self,
         _ctx: &DriverContext,
-        recorded: &ResourceState,
-        config: &Value,
-        _changed: &[String],
+        update: &Update<'_>,
     ) -> Result<Value, DriverError> {
+        let Update {
+            recorded, config, ..
+        } = *update;
         // Only the display name and the timeout update in place; nothing to call.
         let mut attributes = recorded.attributes.clone();
         for k in ["name", "timeout_seconds"] {

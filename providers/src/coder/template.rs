@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, Update, async_trait,
 };
 use serde_json::{Value, json};
 
@@ -547,13 +547,10 @@ impl Driver for CoderTemplateDriver {
         })
     }
 
-    async fn update(
-        &self,
-        ctx: &DriverContext,
-        recorded: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<Value, DriverError> {
+    async fn update(&self, ctx: &DriverContext, update: &Update<'_>) -> Result<Value, DriverError> {
+        let Update {
+            recorded, config, ..
+        } = *update;
         self.push(
             ctx,
             config,

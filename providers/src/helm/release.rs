@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, FieldError, Input, ObjectChange, Schema,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, ObjectChange, Schema, Update,
     async_trait,
 };
 use serde_json::{Map, Value, json};
@@ -720,13 +720,10 @@ impl Driver for HelmReleaseDriver {
         })
     }
 
-    async fn update(
-        &self,
-        ctx: &DriverContext,
-        recorded: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<Value, DriverError> {
+    async fn update(&self, ctx: &DriverContext, update: &Update<'_>) -> Result<Value, DriverError> {
+        let Update {
+            recorded, config, ..
+        } = *update;
         deploy(
             ctx,
             config,

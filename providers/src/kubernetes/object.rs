@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, FieldError, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Schema, Update, async_trait,
 };
 use serde_json::Value;
 
@@ -97,10 +97,11 @@ impl<K: KubeKind> Driver for ObjectDriver<K> {
     async fn update(
         &self,
         _ctx: &DriverContext,
-        recorded: &ResourceState,
-        config: &Value,
-        _changed: &[String],
+        update: &Update<'_>,
     ) -> Result<Value, DriverError> {
+        let Update {
+            recorded, config, ..
+        } = *update;
         let client = client_from(config)?;
         let old = K::reference(&client, &recorded.config).await?;
         let new = K::reference(&client, config).await?;

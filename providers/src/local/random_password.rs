@@ -2,7 +2,7 @@
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, Update, async_trait,
 };
 use rand::RngExt;
 use serde_json::{Value, json};
@@ -136,10 +136,11 @@ impl Driver for RandomPasswordDriver {
     async fn update(
         &self,
         _ctx: &DriverContext,
-        recorded: &ResourceState,
-        config: &Value,
-        _changed: &[String],
+        update: &Update<'_>,
     ) -> Result<Value, DriverError> {
+        let Update {
+            recorded, config, ..
+        } = *update;
         let mut attributes = config.clone();
         attributes["result"] = recorded.attributes["result"].clone();
         Ok(attributes)

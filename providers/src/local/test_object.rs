@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, FieldError, Imported, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Imported, Input, Schema, Update,
+    async_trait,
 };
 use serde_json::{Value, json};
 
@@ -182,10 +183,11 @@ impl Driver for TestObjectDriver {
     async fn update(
         &self,
         _ctx: &DriverContext,
-        recorded: &ResourceState,
-        config: &Value,
-        _changed: &[String],
+        update: &Update<'_>,
     ) -> Result<Value, DriverError> {
+        let Update {
+            recorded, config, ..
+        } = *update;
         fails(config, "update")?;
         let id = recorded.id.clone().unwrap_or_default();
         let generation = recorded.attributes["generation"].as_u64().unwrap_or(1) + 1;

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Schema, async_trait};
+use kapstan_engine::{DriverError, FieldError, Schema, Update, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -16,7 +16,7 @@ use super::client::wire::cockpit::{
 };
 use super::client::{Client, Error as ApiErr, Region};
 use super::cockpit::is_email;
-use super::kind::{Kind, Op, attribute_as_is, fetch, kind};
+use super::kind::{Kind, Op, attribute_as_is, bare_id, fetch, kind};
 use super::provider::{api, conform};
 
 /// One e-mail contact point.
@@ -311,12 +311,13 @@ impl Kind for CockpitAlertManagerKind {
     }
 
     /// The project's alert manager, when enabled.
-    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<LiveManager>, DriverError> {
-        fetch::<Self>(op.c, op.at, &op.project(config)?).await
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LiveManager>, DriverError> {
+        fetch::<Self>(op.c, op.at, &op.project()?).await
     }
 
-    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<Desired, DriverError> {
-        Ok(Desired::of(&op.project(config)?, config))
+    async fn request(op: &Op<'_, Self>) -> Result<Desired, DriverError> {
+        let config = op.config;
+        Ok(Desired::of(&op.project()?, config))
     }
 
     /// Enabling is the create: the alert manager exists in every project.
@@ -325,23 +326,16 @@ impl Kind for CockpitAlertManagerKind {
     }
 
     /// An interrupted create is finished.
-    async fn adopted(
-        op: &Op<'_, Self>,
-        config: &Value,
-        l: LiveManager,
-    ) -> Result<LiveManager, DriverError> {
+    async fn adopted(op: &Op<'_, Self>, l: LiveManager) -> Result<LiveManager, DriverError> {
+        let config = op.config;
         converge(op.c, op.at, &Desired::of(&l.project, config))
             .await
             .map_err(api)
     }
 
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<LiveManager, DriverError> {
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveManager, DriverError> {
+        let id = bare_id(update.recorded);
+        let config = op.config;
         converge(op.c, op.at, &Desired::of(id, config))
             .await
             .map_err(api)

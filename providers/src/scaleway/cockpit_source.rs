@@ -2,14 +2,14 @@
 //! collector pushes to; its retention is updated in place, its type and region replace it.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
 use serde_json::Value;
 
 use super::client::api::ListFilter;
 use super::client::wire::cockpit::{CreateDataSourceRequest, DataSource, UpdateDataSourceRequest};
 use super::client::{Client, Error as ApiErr, Region};
 use super::cockpit::{RETENTION_DAYS, SOURCE_TYPES, default_retention};
-use super::kind::{Kind, Op, kind};
+use super::kind::{Kind, Op, bare_id, kind};
 use super::provider::{api, check, conform, string};
 
 kind! {
@@ -170,12 +170,12 @@ impl Kind for CockpitSourceKind {
     }
 
     /// The custom source of this project, type and exact name (a lost create's outcome).
-    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<DataSource>, DriverError> {
-        let Op { c, at, .. } = *op;
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<DataSource>, DriverError> {
+        let Op { c, at, config, .. } = *op;
         let name = string(config, "name").unwrap_or_default();
         let kind = string(config, "type").unwrap_or_default();
         let filter = ListFilter {
-            project_id: Some(op.project(config)?),
+            project_id: Some(op.project()?),
             ..ListFilter::default()
         }
         .with("types", &kind)
@@ -200,12 +200,10 @@ impl Kind for CockpitSourceKind {
         }
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<CreateDataSourceRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>) -> Result<CreateDataSourceRequest, DriverError> {
+        let config = op.config;
         Ok(CreateDataSourceRequest {
-            project_id: op.project(config)?,
+            project_id: op.project()?,
             name: string(config, "name").unwrap_or_default(),
             kind: string(config, "type").unwrap_or_default(),
             retention_days: retention(config) as u32,
@@ -220,13 +218,9 @@ impl Kind for CockpitSourceKind {
         c.cockpit(at).create_data_source(req).await
     }
 
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<DataSource, DriverError> {
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<DataSource, DriverError> {
+        let id = bare_id(update.recorded);
+        let config = op.config;
         let req = UpdateDataSourceRequest {
             name: string(config, "name"),
             retention_days: Some(retention(config) as u32),

@@ -3,14 +3,14 @@
 //! sensitive attribute (sealed in state, never printed). Tokens cannot be changed in place.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
 use serde_json::Value;
 
 use super::client::api::ListFilter;
 use super::client::secret::SecretString;
 use super::client::wire::cockpit::{CreateTokenRequest, Token};
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, Op, fetch, kind};
+use super::kind::{Kind, Op, bare_id, fetch, kind};
 use super::provider::{api, check, conform, string, strings};
 
 /// Scopes as Terraform's `scaleway_cockpit_token` names them, and the API's `TokenScope`.
@@ -114,11 +114,11 @@ impl Kind for CockpitTokenKind {
 
     /// Deletes the tokens of this project with the exact name, what a lost create left: their
     /// secret key was only in the lost answer, so they are useless and a new one replaces them.
-    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<Token>, DriverError> {
-        let Op { c, at, .. } = *op;
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<Token>, DriverError> {
+        let Op { c, at, config, .. } = *op;
         let name = string(config, "name").unwrap_or_default();
         let filter = ListFilter {
-            project_id: Some(op.project(config)?),
+            project_id: Some(op.project()?),
             ..ListFilter::default()
         };
         let listed = c.cockpit(at).list_tokens(&filter).await.map_err(api)?;
@@ -129,18 +129,15 @@ impl Kind for CockpitTokenKind {
     }
 
     /// A token found by its checkpointed id is deleted, for the same reason.
-    async fn found(
-        op: &Op<'_, Self>,
-        _config: &Value,
-        t: Token,
-    ) -> Result<Option<Token>, DriverError> {
+    async fn found(op: &Op<'_, Self>, t: Token) -> Result<Option<Token>, DriverError> {
         delete(op.c, op.at, &t.id).await?;
         Ok(None)
     }
 
-    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateTokenRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>) -> Result<CreateTokenRequest, DriverError> {
+        let config = op.config;
         Ok(CreateTokenRequest {
-            project_id: op.project(config)?,
+            project_id: op.project()?,
             name: string(config, "name").unwrap_or_default(),
             token_scopes: strings(config, "scopes")
                 .iter()
@@ -155,7 +152,7 @@ impl Kind for CockpitTokenKind {
     }
 
     /// Runs after the id is checkpointed: a token without its secret key is of no use.
-    async fn settle(_op: &Op<'_, Self>, _config: &Value, t: Token) -> Result<Token, DriverError> {
+    async fn settle(_op: &Op<'_, Self>, t: Token) -> Result<Token, DriverError> {
         if t.secret_key.is_none() {
             return Err(DriverError::failed(format!(
                 "Cockpit created token {} without returning its secret key; delete it and apply again",
@@ -166,13 +163,8 @@ impl Kind for CockpitTokenKind {
     }
 
     /// Every argument forces a replacement: nothing changes in place.
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        _config: &Value,
-        _changed: &[String],
-    ) -> Result<Token, DriverError> {
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<Token, DriverError> {
+        let id = bare_id(update.recorded);
         fetch::<Self>(op.c, op.at, id)
             .await?
             .ok_or_else(|| DriverError::failed(format!("Cockpit token {id} is gone")))

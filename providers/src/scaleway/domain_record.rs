@@ -7,7 +7,7 @@
 //! Import ids are `zone/record-id`.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Schema, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Schema, Update, async_trait};
 use serde_json::{Value, json};
 
 use super::client::wire::domain::{
@@ -15,7 +15,7 @@ use super::client::wire::domain::{
 };
 use super::client::{Client, Error as ApiErr};
 use super::dns_name;
-use super::kind::{Kind, Op, Place, kind};
+use super::kind::{Kind, Op, Place, bare_id, kind};
 use super::provider::{ScalewayProvider, api, config_from, string};
 
 /// Record types this kind manages.
@@ -250,7 +250,8 @@ impl Kind for DomainRecordKind {
     }
 
     /// Exactly the declared record, or nothing; several identical ones are an error.
-    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<LiveRecord>, DriverError> {
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LiveRecord>, DriverError> {
+        let config = op.config;
         let (zone, w) = (&op.at.0, wanted(config));
         let mut found = identical(op.c, zone, &w).await.map_err(api)?;
         match found.len() {
@@ -268,7 +269,8 @@ impl Kind for DomainRecordKind {
 
     /// Refuses to add a record identical to one that exists (kapstan did not create it: import
     /// it), then checkpoints the record's fields, which is what a recovery looks for.
-    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<DnsRecord, DriverError> {
+    async fn request(op: &Op<'_, Self>) -> Result<DnsRecord, DriverError> {
+        let config = op.config;
         let (zone, w) = (&op.at.0, wanted(config));
         if let Some(existing) = identical(op.c, zone, &w).await.map_err(api)?.first() {
             return Err(DriverError::failed(format!(
@@ -311,14 +313,9 @@ impl Kind for DomainRecordKind {
         }
     }
 
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<LiveRecord, DriverError> {
-        let Op { c, at, .. } = *op;
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveRecord, DriverError> {
+        let id = bare_id(update.recorded);
+        let Op { c, at, config, .. } = *op;
         let (zone, rid) = split_id(at, id).map_err(api)?;
         let set = RecordChange::Set {
             selector: RecordSelector::Id(rid.to_string()),

@@ -7,13 +7,13 @@
 //! this kind fails before changing anything, naming the zone and the two ways out.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Schema, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Schema, Update, async_trait};
 use serde_json::{Value, json};
 
 use super::client::wire::domain::{CreateDnsZoneRequest, DnsZone, DnsZoneStatus};
 use super::client::{Client, Error as ApiErr};
 use super::dns_name;
-use super::kind::{Kind, Op, Place, delete_declared, kind};
+use super::kind::{Kind, Op, Place, bare_id, delete_declared, kind};
 use super::provider::{ScalewayProvider, api, config_from, string};
 
 /// Scaleway's name servers a domain is delegated to.
@@ -279,7 +279,8 @@ impl Kind for DomainZoneKind {
     }
 
     /// After a lost answer to the create: the sub-zone it made.
-    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<LiveZone>, DriverError> {
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LiveZone>, DriverError> {
+        let config = op.config;
         let Some(name) = zone_name_of(config) else {
             return Ok(None);
         };
@@ -290,8 +291,8 @@ impl Kind for DomainZoneKind {
     /// Adopts the zone when the project serves it; otherwise, when asked, checks the parent
     /// (the project must serve it, or the sub-zone would never resolve) and checkpoints that
     /// kapstan creates the sub-zone before it does.
-    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<ZoneRequest, DriverError> {
-        let Op { c, at, .. } = *op;
+    async fn request(op: &Op<'_, Self>) -> Result<ZoneRequest, DriverError> {
+        let Op { c, at, config, .. } = *op;
         let project = &at.0;
         let name = zone_name_of(config)
             .ok_or_else(|| DriverError::failed("scaleway_domain_zone: domain is not known"))?;
@@ -327,23 +328,15 @@ impl Kind for DomainZoneKind {
     }
 
     /// A zone is usable only when Scaleway serves it.
-    async fn settle(
-        _op: &Op<'_, Self>,
-        _config: &Value,
-        z: LiveZone,
-    ) -> Result<LiveZone, DriverError> {
+    async fn settle(_op: &Op<'_, Self>, z: LiveZone) -> Result<LiveZone, DriverError> {
         let zone = active(z.zone)?;
         Ok(LiveZone { zone, ..z })
     }
 
     /// Only `create_subzone` updates in place, and it changes nothing at Scaleway.
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        rec: &ResourceState,
-        _config: &Value,
-        _changed: &[String],
-    ) -> Result<LiveZone, DriverError> {
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveZone, DriverError> {
+        let rec = update.recorded;
+        let id = bare_id(update.recorded);
         let found = Self::get(op.c, op.at, id).await.map_err(api)?;
         let z = found
             .ok_or_else(|| DriverError::failed(format!("the DNS zone {id} no longer exists")))?;

@@ -3,7 +3,7 @@
 //! `with_additional_resources=true` when the private network is one kapstan manages.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -16,8 +16,7 @@ use super::client::wire::k8s::{
 use super::client::{Client, Error as ApiErr, Region, RetryPolicy};
 use super::k8s_version;
 use super::kind::{
-    Deletion, Op, Readiness, attribute_as_is, bare_id, fetch, is_touched, kind, kind_impl,
-    recorded_place,
+    Deletion, Op, Readiness, attribute_as_is, bare_id, fetch, kind, kind_impl, recorded_place,
 };
 use super::provider::{
     Pace, Poll, api, check, conform, flag, is_ownership_tag, string, strings, wait_for,
@@ -285,8 +284,7 @@ async fn delete_cluster(c: &Client, at: &Region, id: &str, additional: bool) -> 
 
 /// Waits until the cluster leaves `creating`/`updating` (`pool_required` counts as done).
 async fn settled(op: &Op<'_, ClusterKind>, id: &str) -> Result<LiveCluster, DriverError> {
-    op.d.wait_ready(op.ctx, Pace::Cluster, op.c, op.at, id)
-        .await
+    op.wait_ready(Pace::Cluster, id).await
 }
 
 kind_impl! {
@@ -428,11 +426,8 @@ kind_impl! {
         })
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<CreateClusterRequest, DriverError> {
-        let Op { c, at, .. } = *op;
+    async fn request(op: &Op<'_, Self>) -> Result<CreateClusterRequest, DriverError> {
+        let Op { c, at, config, .. } = *op;
         let mut version = string(config, "version").unwrap_or_default();
         if k8s_version::parse(&version).is_none_or(|p| p.len() == 2) {
             let versions = c.k8s(at).list_versions().await.map_err(api)?;
@@ -444,11 +439,11 @@ kind_impl! {
                 })?;
         }
         Ok(CreateClusterRequest {
-            project_id: op.project(config)?,
+            project_id: op.project()?,
             cluster_type: string(config, "type").unwrap_or_default(),
             name: string(config, "name").unwrap_or_default(),
             description: string(config, "description").unwrap_or_default(),
-            tags: op.tags(config),
+            tags: op.tags(),
             version,
             cni: Cni::from(string(config, "cni").unwrap_or_default()),
             autoscaler_config: autoscaler(config),
@@ -465,32 +460,26 @@ kind_impl! {
     }
 
     /// Pools may be created from `pool_required` on: the cluster is usable once settled.
-    async fn settle(
-        op: &Op<'_, Self>,
-        config: &Value,
-        l: LiveCluster,
-    ) -> Result<LiveCluster, DriverError> {
+    async fn settle(op: &Op<'_, Self>, l: LiveCluster) -> Result<LiveCluster, DriverError> {
+        let config = op.config;
         let l = settled(op, &l.c.id).await?;
         let (l, attributes) = op.d.live_attrs(op.c, op.at, l, config).await?;
         op.ctx.usable(&l.c.id, attributes);
         Ok(l)
     }
 
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<LiveCluster, DriverError> {
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveCluster, DriverError> {
+        let id = bare_id(update.recorded);
+        let config = op.config;
         let Op {
             d,
             ctx,
             c: client,
             at: region,
+            ..
         } = *op;
         let id = id.to_string();
-        let touched = |f: &str| is_touched(changed, f);
+        let touched = |f: &str| update.touches(f);
         let k8s = client.k8s(region);
         if touched("type")
             && let Some(t) = string(config, "type")
@@ -516,7 +505,7 @@ kind_impl! {
             let req = UpdateClusterRequest {
                 name: string(config, "name"),
                 description: string(config, "description"),
-                tags: Some(op.tags(config)),
+                tags: Some(op.tags()),
                 autoscaler_config: autoscaler(config),
                 auto_upgrade: auto_upgrade(config),
                 feature_gates: opt_strings(config, "feature_gates"),
@@ -595,6 +584,7 @@ kind_impl! {
             ctx,
             c: client,
             at: region,
+            ..
         } = *op;
         let id = bare_id(rec).to_string();
         let Some(LiveCluster { c: cl, .. }) = fetch::<Self>(client, region, &id).await? else {
@@ -632,7 +622,7 @@ kind_impl! {
             Err(e) if e.is_not_found() => return Ok(()),
             Err(e) => return Err(api(e)),
         }
-        d.wait_gone(ctx, Pace::Cluster, client, region, &id).await?;
+        op.wait_gone(Pace::Cluster, &id).await?;
         if !additional {
             // Kapsule left the cloud controller's load balancers behind; they would keep the
             // private network in use.

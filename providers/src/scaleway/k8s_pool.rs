@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input};
+use kapstan_engine::{DriverError, FieldError, Input, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -21,7 +21,7 @@ use super::client::wire::k8s::{
 use super::client::{Client, Error as ApiErr, Region};
 use super::k8s_cluster::ClusterKind;
 use super::kind::{
-    Deletion, Op, Readiness, adopt_owned, attribute_as_is, is_touched, kind, kind_impl, wait_ready,
+    Deletion, Op, Readiness, adopt_owned, attribute_as_is, bare_id, kind, kind_impl, wait_ready,
 };
 use super::provider::{Pace, Poll, api, check, conform, flag, norm, string, wait_for};
 
@@ -228,7 +228,7 @@ fn u32_of(config: &Value, key: &str) -> Option<u32> {
 
 /// Waits for the pool to be ready; `warning` fails loudly.
 async fn wait_pool(op: &Op<'_, PoolKind>, id: &str) -> Result<WirePool, DriverError> {
-    op.d.wait_ready(op.ctx, Pace::Long, op.c, op.at, id).await
+    op.wait_ready(Pace::Long, id).await
 }
 
 /// Waits until the cluster is not creating or updating (pools change it too).
@@ -359,7 +359,8 @@ kind_impl! {
     }
 
     /// The pools list has no tag filter: list the cluster's pools and match tags exactly.
-    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<WirePool>, DriverError> {
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<WirePool>, DriverError> {
+        let config = op.config;
         let cluster_id = string(config, "cluster_id").unwrap_or_default();
         let listed = match op
             .c
@@ -374,11 +375,8 @@ kind_impl! {
         adopt_owned::<Self>(op.ctx, listed)
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<(String, CreatePoolRequest), DriverError> {
-        let Op { d, at: region, .. } = *op;
+    async fn request(op: &Op<'_, Self>) -> Result<(String, CreatePoolRequest), DriverError> {
+        let Op { d, at: region, config, .. } = *op;
         let cluster_id = string(config, "cluster_id").unwrap_or_default();
         let zone = match string(config, "zone") {
             Some(z) => z,
@@ -402,7 +400,7 @@ kind_impl! {
             max_size: u32_of(config, "max_size"),
             container_runtime: string(config, "container_runtime").map(Into::into),
             autohealing: flag(config, "autohealing").unwrap_or(false),
-            tags: op.tags(config),
+            tags: op.tags(),
             kubelet_args: string_map(config, "kubelet_args"),
             upgrade_policy: config.get("upgrade_policy").map(|u| WirePolicy {
                 max_unavailable: u32_of(u, "max_unavailable"),
@@ -432,11 +430,8 @@ kind_impl! {
         c.k8s(at).create_pool(cluster_id, req).await
     }
 
-    async fn settle(
-        op: &Op<'_, Self>,
-        config: &Value,
-        pool: WirePool,
-    ) -> Result<WirePool, DriverError> {
+    async fn settle(op: &Op<'_, Self>, pool: WirePool) -> Result<WirePool, DriverError> {
+        let config = op.config;
         let wait = flag(config, "wait_for_pool_ready").unwrap_or(true);
         if !wait {
             return Ok(pool);
@@ -447,20 +442,16 @@ kind_impl! {
         Ok(p)
     }
 
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<WirePool, DriverError> {
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<WirePool, DriverError> {
+        let id = bare_id(update.recorded);
+        let config = op.config;
         let Op {
             c: client,
             at: region,
             ..
         } = *op;
         let id = id.to_string();
-        let touched = |f: &str| is_touched(changed, f);
+        let touched = |f: &str| update.touches(f);
         let k8s = client.k8s(region);
         let patch = [
             "size",
@@ -486,7 +477,7 @@ kind_impl! {
                 min_size: u32_of(config, "min_size"),
                 max_size: u32_of(config, "max_size"),
                 autohealing: flag(config, "autohealing"),
-                tags: Some(op.tags(config)),
+                tags: Some(op.tags()),
                 kubelet_args: config
                     .get("kubelet_args")
                     .map(|_| string_map(config, "kubelet_args")),
@@ -527,11 +518,8 @@ kind_impl! {
         k8s.get_pool(&id).await.map_err(api)
     }
 
-    async fn before_delete(
-        op: &Op<'_, Self>,
-        id: &str,
-        rec: &ResourceState,
-    ) -> Result<(), DriverError> {
+    async fn before_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        let id = bare_id(rec);
         let cluster_id = string(&rec.config, "cluster_id").unwrap_or_default();
         drain_if_replaced(op, &cluster_id, id).await
     }

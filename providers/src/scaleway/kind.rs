@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, Field, FieldError, Imported, Schema, Update,
+    async_trait,
 };
 use serde_json::{Value, json};
 
@@ -279,7 +280,7 @@ pub(crate) trait Kind: Declared + Send + Sync + Sized + 'static {
 
     /// Finds the object a config describes after a lost answer or a crash (default: by its
     /// ownership tags, failing when several carry them).
-    async fn lookup(op: &Op<'_, Self>, _config: &Value) -> Result<Option<Self::Wire>, DriverError> {
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<Self::Wire>, DriverError> {
         op.d.by_tags(op.ctx, op.c, op.at).await
     }
 
@@ -287,54 +288,33 @@ pub(crate) trait Kind: Declared + Send + Sync + Sized + 'static {
     /// the kind has deleted it instead (a token whose secret key was only in the lost
     /// answer), for the create to make a new one (default: taken over).
     // Added for Cockpit tokens, which cannot be adopted.
-    async fn found(
-        _op: &Op<'_, Self>,
-        _config: &Value,
-        w: Self::Wire,
-    ) -> Result<Option<Self::Wire>, DriverError> {
+    async fn found(_op: &Op<'_, Self>, w: Self::Wire) -> Result<Option<Self::Wire>, DriverError> {
         Ok(Some(w))
     }
 
     /// Builds the create request (may wait for a parent first).
-    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<Self::Request, DriverError>;
+    async fn request(op: &Op<'_, Self>) -> Result<Self::Request, DriverError>;
 
     /// Sends the create.
     async fn post(c: &Client, at: &Self::Place, req: &Self::Request) -> Result<Self::Wire, ApiErr>;
 
     /// Brings an object found instead of created (adopted after a lost answer or an "exists
     /// already" refusal, or recovered after a crash) to the declaration (default: as found).
-    async fn adopted(
-        _op: &Op<'_, Self>,
-        _config: &Value,
-        w: Self::Wire,
-    ) -> Result<Self::Wire, DriverError> {
+    async fn adopted(_op: &Op<'_, Self>, w: Self::Wire) -> Result<Self::Wire, DriverError> {
         Ok(w)
     }
 
     /// Waits until a created (or recovered) object is usable (default: it is at once).
-    async fn settle(
-        _op: &Op<'_, Self>,
-        _config: &Value,
-        w: Self::Wire,
-    ) -> Result<Self::Wire, DriverError> {
+    async fn settle(_op: &Op<'_, Self>, w: Self::Wire) -> Result<Self::Wire, DriverError> {
         Ok(w)
     }
 
-    /// Updates in place and returns the object as it is afterwards.
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        rec: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<Self::Wire, DriverError>;
+    /// Updates in place and returns the object as it is afterwards (the id is
+    /// `bare_id(update.recorded)`, the config also `op.config`).
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<Self::Wire, DriverError>;
 
     /// Refuses a delete that would break what kapstan does not own (default: none does).
-    async fn before_delete(
-        _op: &Op<'_, Self>,
-        _id: &str,
-        _rec: &ResourceState,
-    ) -> Result<(), DriverError> {
+    async fn before_delete(_op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
         Ok(())
     }
 
@@ -358,8 +338,8 @@ pub(crate) trait Kind: Declared + Send + Sync + Sized + 'static {
     ) -> Result<(), ApiErr>;
 }
 
-/// What every hook of a [`Kind`] works with: the driver, the call's context, the client and
-/// the place of the object.
+/// What every hook of a [`Kind`] works with: the driver, the call's context and config, the
+/// client and the place of the object.
 pub(crate) struct Op<'a, K: Kind> {
     /// The driver (its provider: pacing, projects, localities).
     pub(crate) d: &'a KindDriver<K>,
@@ -369,25 +349,40 @@ pub(crate) struct Op<'a, K: Kind> {
     pub(crate) c: &'a Client,
     /// Where the object lives.
     pub(crate) at: &'a K::Place,
+    /// The config of this call: the declared one of a create, recovery or update, the
+    /// recorded one of a delete.
+    pub(crate) config: &'a Value,
 }
 
 impl<K: Kind> Op<'_, K> {
-    /// The tags a config declares plus this resource's ownership tags.
-    pub(crate) fn tags(&self, config: &Value) -> Vec<String> {
-        owned_tags(self.ctx, &strings(config, "tags"))
+    /// The tags the config declares plus this resource's ownership tags.
+    pub(crate) fn tags(&self) -> Vec<String> {
+        owned_tags(self.ctx, &strings(self.config, "tags"))
     }
 
-    /// The project of a config (its `project_id`, else the credentials' project).
-    pub(crate) fn project(&self, config: &Value) -> Result<String, DriverError> {
-        self.d.p.project_of(config)
+    /// The project of the config (its `project_id`, else the credentials' project).
+    pub(crate) fn project(&self) -> Result<String, DriverError> {
+        self.d.p.project_of(self.config)
     }
-}
 
-/// Whether an update's `changed` paths touch the top-level `field`.
-pub(crate) fn is_touched(changed: &[String], field: &str) -> bool {
-    changed
-        .iter()
-        .any(|c| c == &format!("/{field}") || c.starts_with(&format!("/{field}/")))
+    /// Polls `get` until [`Kind::readiness`] says the object `id` is usable; a failed status
+    /// is an error.
+    pub(crate) async fn wait_ready(&self, pace: Pace, id: &str) -> Result<K::Wire, DriverError> {
+        wait_ready::<K>(self.ctx, self.d.p.pacing(pace), self.c, self.at, id).await
+    }
+
+    /// Polls `get` until the object `id` is gone.
+    pub(crate) async fn wait_gone(&self, pace: Pace, id: &str) -> Result<(), DriverError> {
+        let Op { d, ctx, c, at, .. } = *self;
+        let what = format!("{} deletion", K::WHAT);
+        wait_for(ctx, d.p.pacing(pace), &what, move || async move {
+            match fetch::<K>(c, at, id).await? {
+                Some(w) => Ok(Poll::Pending(K::status(&w))),
+                None => Ok(Poll::Done(())),
+            }
+        })
+        .await
+    }
 }
 
 impl<K: Kind> Clone for Op<'_, K> {
@@ -452,58 +447,29 @@ impl<K: Kind> KindDriver<K> {
         Ok((w, a))
     }
 
-    /// Polls `get` until [`Kind::readiness`] says usable; a failed status is an error.
-    pub(crate) async fn wait_ready(
-        &self,
-        ctx: &DriverContext,
-        pace: Pace,
-        c: &Client,
-        at: &K::Place,
-        id: &str,
-    ) -> Result<K::Wire, DriverError> {
-        wait_ready::<K>(ctx, self.p.pacing(pace), c, at, id).await
-    }
-
-    /// Polls `get` until the object is gone.
-    pub(crate) async fn wait_gone(
-        &self,
-        ctx: &DriverContext,
-        pace: Pace,
-        c: &Client,
-        at: &K::Place,
-        id: &str,
-    ) -> Result<(), DriverError> {
-        let what = format!("{} deletion", K::WHAT);
-        wait_for(ctx, self.p.pacing(pace), &what, move || async move {
-            match fetch::<K>(c, at, id).await? {
-                Some(w) => Ok(Poll::Pending(K::status(&w))),
-                None => Ok(Poll::Done(())),
-            }
-        })
-        .await
-    }
-
-    async fn post_or_adopt(
-        &self,
-        ctx: &DriverContext,
-        c: &Client,
-        at: &K::Place,
-        config: &Value,
-    ) -> Result<K::Wire, DriverError> {
-        let op = &Op {
-            d: self,
-            ctx,
-            c,
-            at,
+    /// Takes the kind's lock ([`Kind::lock`]) for a mutation of `config`'s object, at `at`,
+    /// and the client mutations use ([`Kind::client`]).
+    async fn mutation(&self, config: &Value, at: K::Place) -> Result<Mutation<K>, DriverError> {
+        let guard = match K::lock(self, config) {
+            Some(m) => Some(m.lock_owned().await),
+            None => None,
         };
-        let req = K::request(op, config).await?;
+        Ok(Mutation {
+            _guard: guard,
+            client: K::client(self, config)?,
+            at,
+        })
+    }
+
+    async fn post_or_adopt(&self, op: &Op<'_, K>) -> Result<K::Wire, DriverError> {
+        let req = K::request(op).await?;
         adopt_on_create(
-            || K::post(c, at, &req),
+            || K::post(op.c, op.at, &req),
             || async {
-                match K::lookup(op, config).await? {
+                match K::lookup(op).await? {
                     // `found` may discard it (Cockpit tokens).
-                    Some(w) => match K::found(op, config, w).await? {
-                        Some(w) => K::adopted(op, config, w).await.map(Some),
+                    Some(w) => match K::found(op, w).await? {
+                        Some(w) => K::adopted(op, w).await.map(Some),
                         None => Ok(None),
                     },
                     None => Ok(None),
@@ -582,14 +548,29 @@ pub(crate) fn adopt_owned<K: Kind>(
     Ok(adopt_one(ctx, K::NAME, candidates)?.map(|(_, w)| w))
 }
 
-/// Takes the kind's lock ([`Kind::lock`]) for a mutation of `config`'s object.
-async fn locked<K: Kind>(
-    d: &KindDriver<K>,
-    config: &Value,
-) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-    match K::lock(d, config) {
-        Some(m) => Some(m.lock_owned().await),
-        None => None,
+/// What a create, recovery, update or delete holds while it runs: the kind's lock, the client
+/// and the place of the object.
+struct Mutation<K: Kind> {
+    _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    client: Client,
+    at: K::Place,
+}
+
+impl<K: Kind> Mutation<K> {
+    /// The hooks' view of this mutation of `config`'s object.
+    fn op<'a>(
+        &'a self,
+        d: &'a KindDriver<K>,
+        ctx: &'a DriverContext,
+        config: &'a Value,
+    ) -> Op<'a, K> {
+        Op {
+            d,
+            ctx,
+            c: &self.client,
+            at: &self.at,
+            config,
+        }
     }
 }
 
@@ -610,16 +591,16 @@ pub(crate) async fn delete_declared<K: Kind>(
     op: &Op<'_, K>,
     rec: &ResourceState,
 ) -> Result<(), DriverError> {
-    let Op { d, ctx, c, at } = *op;
+    let Op { d, ctx, c, at, .. } = *op;
     let id = bare_id(rec);
-    K::before_delete(op, id, rec).await?;
+    K::before_delete(op, rec).await?;
     let deleted = match K::DELETION {
         Deletion::Once => match K::remove(c, at, id, rec).await {
             Err(e) if !e.is_not_found() => Err(api(e)),
             _ => Ok(()),
         },
         Deletion::WaitGone(pace) => match K::remove(c, at, id, rec).await {
-            Ok(()) => d.wait_gone(ctx, pace, c, at, id).await,
+            Ok(()) => op.wait_gone(pace, id).await,
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(api(e)),
         },
@@ -672,21 +653,16 @@ impl<K: Kind> Driver for KindDriver<K> {
     }
 
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let _guard = locked(self, config).await;
-        let client = K::client(self, config)?;
-        let at = K::Place::of_config(&self.p, config)?;
-        let w = self.post_or_adopt(ctx, &client, &at, config).await?;
+        let m = self
+            .mutation(config, K::Place::of_config(&self.p, config)?)
+            .await?;
+        let op = &m.op(self, ctx, config);
+        let w = self.post_or_adopt(op).await?;
         let id = K::id(&w);
         // K::checkpoint added for scaleway_domain_zone (default: the id, as before).
         ctx.checkpoint(K::checkpoint(&w)).await?;
-        let op = &Op {
-            d: self,
-            ctx,
-            c: &client,
-            at: &at,
-        };
-        let w = K::settle(op, config, w).await?;
-        let (_, attributes) = self.live_attrs(&client, &at, w, config).await?;
+        let w = K::settle(op, w).await?;
+        let (_, attributes) = self.live_attrs(op.c, op.at, w, config).await?;
         Ok(Created { id, attributes })
     }
 
@@ -696,67 +672,48 @@ impl<K: Kind> Driver for KindDriver<K> {
         config: &Value,
         marker: &Value,
     ) -> Result<Option<Created>, DriverError> {
-        let _guard = locked(self, config).await;
-        let client = K::client(self, config)?;
-        let at = K::Place::of_config(&self.p, config)?;
-        let op = &Op {
-            d: self,
-            ctx,
-            c: &client,
-            at: &at,
-        };
+        let m = self
+            .mutation(config, K::Place::of_config(&self.p, config)?)
+            .await?;
+        let op = &m.op(self, ctx, config);
         let w = match marker_id(marker) {
-            Some(id) => fetch::<K>(&client, &at, split_locality(id).1).await?,
-            None => K::lookup(op, config).await?,
+            Some(id) => fetch::<K>(op.c, op.at, split_locality(id).1).await?,
+            None => K::lookup(op).await?,
         };
         let Some(w) = w else { return Ok(None) };
         // K::recall added for scaleway_domain_zone (what only the checkpoint knows).
         let w = K::recall(w, marker);
         // `found` may discard it (Cockpit tokens).
-        let Some(w) = K::found(op, config, w).await? else {
+        let Some(w) = K::found(op, w).await? else {
             return Ok(None);
         };
-        let w = K::adopted(op, config, w).await?;
-        let w = K::settle(op, config, w).await?;
-        let (w, attributes) = self.live_attrs(&client, &at, w, config).await?;
+        let w = K::adopted(op, w).await?;
+        let w = K::settle(op, w).await?;
+        let (w, attributes) = self.live_attrs(op.c, op.at, w, config).await?;
         Ok(Some(Created {
             id: K::id(&w),
             attributes,
         }))
     }
 
-    async fn update(
-        &self,
-        ctx: &DriverContext,
-        rec: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<Value, DriverError> {
-        let _guard = locked(self, config).await;
-        let client = K::client(self, config)?;
-        let at = recorded_place::<K::Place>(&self.p, rec)?;
-        let op = &Op {
-            d: self,
-            ctx,
-            c: &client,
-            at: &at,
-        };
-        let w = K::update(op, bare_id(rec), rec, config, changed).await?;
-        let (_, attributes) = self.live_attrs(&client, &at, w, config).await?;
-        Ok(kept::<K>(rec, attributes))
+    async fn update(&self, ctx: &DriverContext, update: &Update<'_>) -> Result<Value, DriverError> {
+        let Update {
+            recorded, config, ..
+        } = *update;
+        let m = self
+            .mutation(config, recorded_place(&self.p, recorded)?)
+            .await?;
+        let op = &m.op(self, ctx, config);
+        let w = K::update(op, update).await?;
+        let (_, attributes) = self.live_attrs(op.c, op.at, w, config).await?;
+        Ok(kept::<K>(recorded, attributes))
     }
 
     async fn delete(&self, ctx: &DriverContext, rec: &ResourceState) -> Result<(), DriverError> {
-        let _guard = locked(self, &rec.config).await;
-        let client = K::client(self, &rec.config)?;
-        let at = recorded_place::<K::Place>(&self.p, rec)?;
-        let op = &Op {
-            d: self,
-            ctx,
-            c: &client,
-            at: &at,
-        };
-        K::delete(op, rec).await
+        let m = self
+            .mutation(&rec.config, recorded_place(&self.p, rec)?)
+            .await?;
+        K::delete(&m.op(self, ctx, &rec.config), rec).await
     }
 
     fn checks_live(&self) -> bool {
@@ -1121,15 +1078,13 @@ macro_rules! kind_impl {
         $crate::scaleway::kind::kind_impl! { @items $kind $api [$($done)*
             async fn update(
                 $op: &$crate::scaleway::kind::Op<'_, Self>,
-                id: &str,
-                _rec: &kapstan_engine::state::ResourceState,
-                $config: &serde_json::Value,
-                _changed: &[String],
+                update: &kapstan_engine::Update<'_>,
             ) -> Result<<Self as $crate::scaleway::kind::Declared>::Wire, kapstan_engine::DriverError> {
+                let $config = $op.config;
                 let req = $req;
                 $op.c
                     .$api($op.at)
-                    .$update(id, &req)
+                    .$update($crate::scaleway::kind::bare_id(update.recorded), &req)
                     .await
                     .map_err($crate::scaleway::provider::api)
             }

@@ -3,7 +3,7 @@
 //! flexible IPs attach in place.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input};
+use kapstan_engine::{DriverError, FieldError, Input, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -13,7 +13,7 @@ use super::client::wire::lb::{
     UpdateLbRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Deletion, Op, Readiness, attribute_as_is, fetch, is_touched, kind, kind_impl};
+use super::kind::{Deletion, Op, Readiness, attribute_as_is, bare_id, fetch, kind, kind_impl};
 use super::lb_ip::LB_ZONES;
 use super::provider::{
     Pace, Poll, api, check, flag, norm, post_or_adopt, split_locality, string, strings, wait_for,
@@ -87,7 +87,7 @@ async fn fetched(c: &Client, zone: &Zone, id: &str) -> Result<LiveLb, DriverErro
 }
 
 async fn wait_lb(op: &Op<'_, LbKind>, id: &str) -> Result<WireLb, DriverError> {
-    Ok(op.d.wait_ready(op.ctx, Pace::Lb, op.c, op.at, id).await?.lb)
+    Ok(op.wait_ready(Pace::Lb, id).await?.lb)
 }
 
 kind_impl! {
@@ -134,14 +134,15 @@ kind_impl! {
         Ok(Some(LiveLb { lb, pns }))
     }
 
-    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateLbRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>) -> Result<CreateLbRequest, DriverError> {
+        let config = op.config;
         let ip_ids = strings(config, "ip_ids");
         Ok(CreateLbRequest {
-            project_id: op.project(config)?,
+            project_id: op.project()?,
             name: string(config, "name").unwrap_or_default(),
             description: string(config, "description").unwrap_or_default(),
             lb_type: string(config, "type").unwrap_or_default(),
-            tags: op.tags(config),
+            tags: op.tags(),
             ssl_compatibility_level: string(config, "ssl_compatibility_level")
                 .map(|s| s.as_str().into()),
             assign_flexible_ip: if ip_ids.is_empty() {
@@ -154,22 +155,17 @@ kind_impl! {
         })
     }
 
-    async fn settle(op: &Op<'_, Self>, config: &Value, l: LiveLb) -> Result<LiveLb, DriverError> {
-        let Op { c, at, .. } = *op;
+    async fn settle(op: &Op<'_, Self>, l: LiveLb) -> Result<LiveLb, DriverError> {
+        let Op { c, at, config, .. } = *op;
         wait_lb(op, &l.lb.id).await?;
         sync_networks(op, &l.lb.id, config).await?;
         fetched(c, at, &l.lb.id).await
     }
 
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<LiveLb, DriverError> {
-        let Op { c, at, .. } = *op;
-        let touched = |f: &str| is_touched(changed, f);
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveLb, DriverError> {
+        let id = bare_id(update.recorded);
+        let Op { c, at, config, .. } = *op;
+        let touched = |f: &str| update.touches(f);
         let current = wait_lb(op, id).await?;
         if ["name", "description", "tags", "ssl_compatibility_level"]
             .iter()
@@ -179,7 +175,7 @@ kind_impl! {
             let req = UpdateLbRequest {
                 name: string(config, "name").unwrap_or(current.name.clone()),
                 description: string(config, "description").unwrap_or(current.description.clone()),
-                tags: op.tags(config),
+                tags: op.tags(),
                 ssl_compatibility_level: string(config, "ssl_compatibility_level")
                     .map(|s| s.as_str().into())
                     .unwrap_or(current.ssl_compatibility_level.clone()),
@@ -204,16 +200,12 @@ kind_impl! {
     }
 
     /// Private networks are detached first, each waited out.
-    async fn before_delete(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-    ) -> Result<(), DriverError> {
-        let Op { d, ctx, c, at } = *op;
-        if fetch::<Self>(c, at, id).await?.is_none() {
+    async fn before_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        let id = bare_id(rec);
+        if fetch::<Self>(op.c, op.at, id).await?.is_none() {
             return Ok(());
         }
-        let current = d.wait_ready(ctx, Pace::Lb, c, at, id).await?;
+        let current = op.wait_ready(Pace::Lb, id).await?;
         for a in &current.pns {
             detach(op, id, &a.private_network_id).await?;
         }
@@ -238,6 +230,7 @@ async fn sync_networks(op: &Op<'_, LbKind>, id: &str, config: &Value) -> Result<
         ctx,
         c: client,
         at: zone,
+        ..
     } = *op;
     let Some(wanted) = config.get("private_network").and_then(Value::as_array) else {
         return Ok(());

@@ -37,7 +37,7 @@ kind_impl! {
     update(op, config) => update_ip(UpdateIpRequest {
         reverse: string(config, "reverse"),
         lb_id: None,
-        tags: Some(op.tags(config)),
+        tags: Some(op.tags()),
     });
 
     type Place = Zone;
@@ -47,12 +47,13 @@ kind_impl! {
         check::one_of(config, "zone", LB_ZONES, "Load Balancer zone", e);
     }
 
-    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateIpRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>) -> Result<CreateIpRequest, DriverError> {
+        let config = op.config;
         Ok(CreateIpRequest {
-            project_id: op.project(config)?,
+            project_id: op.project()?,
             reverse: string(config, "reverse"),
             is_ipv6: flag(config, "is_ipv6").unwrap_or(false),
-            tags: op.tags(config),
+            tags: op.tags(),
         })
     }
 }

@@ -13,7 +13,7 @@ use kapstan_engine::state::{
 };
 use kapstan_engine::value::URL_COMPONENT;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, FieldError, Imported, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Imported, Schema, Update, async_trait,
 };
 use percent_encoding::{AsciiSet, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
@@ -604,13 +604,12 @@ impl Driver for ObjectBucketDriver {
         self.settle(ctx, &s3, &name, config).await.map(Some)
     }
 
-    async fn update(
-        &self,
-        ctx: &DriverContext,
-        rec: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<Value, DriverError> {
+    async fn update(&self, ctx: &DriverContext, update: &Update<'_>) -> Result<Value, DriverError> {
+        let Update {
+            recorded: rec,
+            config,
+            changed,
+        } = *update;
         let s3 = self.s3(config)?;
         let name = rec.id.clone().unwrap_or_default();
         self.apply(ctx, &s3, &name, config, Some(changed)).await?;

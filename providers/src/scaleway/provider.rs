@@ -440,6 +440,35 @@ pub(crate) fn split_locality(id: &str) -> (Option<&str>, &str) {
 pub(crate) mod check {
     use super::*;
 
+    /// A rule for one string field: its key, the test its value must pass, the problem and
+    /// the fix the error names.
+    pub type TextRule = (&'static str, fn(&str) -> bool, &'static str, &'static str);
+
+    /// A rule for one whole-number field, as [`TextRule`].
+    pub type NumberRule = (&'static str, fn(u64) -> bool, &'static str, &'static str);
+
+    /// Refuses each string field that fails its rule (an absent field passes).
+    pub fn texts(config: &Value, rules: &[TextRule], errors: &mut Vec<FieldError>) {
+        for (field, ok, problem, fix) in rules {
+            if let Some(v) = config.get(*field).and_then(Value::as_str)
+                && !ok(v)
+            {
+                errors.push(FieldError::new(field, &format!("{v:?}"), problem, fix));
+            }
+        }
+    }
+
+    /// Refuses each whole-number field that fails its rule (an absent field passes).
+    pub fn numbers(config: &Value, rules: &[NumberRule], errors: &mut Vec<FieldError>) {
+        for (field, ok, problem, fix) in rules {
+            if let Some(v) = config.get(*field).and_then(Value::as_u64)
+                && !ok(v)
+            {
+                errors.push(FieldError::new(field, &v.to_string(), problem, fix));
+            }
+        }
+    }
+
     /// `region` is well formed and, when `zone` is set, contains it.
     pub fn locality(config: &Value, errors: &mut Vec<FieldError>) {
         let region = config.get("region").and_then(Value::as_str);

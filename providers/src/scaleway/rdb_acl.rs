@@ -2,7 +2,7 @@
 //! removes them).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -100,15 +100,15 @@ fn shape_rules(rules: &mut [Value], config: &Value) {
 
 /// Replaces the instance's rules with the declared ones, waiting for the instance before and
 /// after, and reads them back.
-async fn put(op: &Op<'_, RdbAclKind>, config: &Value) -> Result<LiveAcl, DriverError> {
-    let Op { c, at, .. } = *op;
+async fn put(op: &Op<'_, RdbAclKind>) -> Result<LiveAcl, DriverError> {
+    let Op { c, at, config, .. } = *op;
     let instance = string(config, "instance_id").unwrap_or_default();
-    wait_instance_of(op, config).await?;
+    wait_instance_of(op).await?;
     c.rdb(at)
         .set_acl_rules(&instance, &rules_of(config))
         .await
         .map_err(api)?;
-    wait_instance_of(op, config).await?;
+    wait_instance_of(op).await?;
     let live = c.rdb(at).list_acl_rules(&instance).await.map_err(api)?;
     Ok(InstanceItem::new(at, &instance, live))
 }
@@ -158,16 +158,15 @@ impl Kind for RdbAclKind {
     }
 
     /// The declared instance's rules (every instance has an ACL).
-    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<LiveAcl>, DriverError> {
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LiveAcl>, DriverError> {
+        let config = op.config;
         let instance = string(config, "instance_id").unwrap_or_default();
         fetch::<Self>(op.c, op.at, &instance).await
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<(String, Vec<AclRuleRequest>), DriverError> {
-        wait_instance_of(op, config).await?;
+    async fn request(op: &Op<'_, Self>) -> Result<(String, Vec<AclRuleRequest>), DriverError> {
+        let config = op.config;
+        wait_instance_of(op).await?;
         let instance = string(config, "instance_id").unwrap_or_default();
         Ok((instance, rules_of(config)))
     }
@@ -183,21 +182,14 @@ impl Kind for RdbAclKind {
     }
 
     /// A PUT of the full set is safe to repeat: a recovered ACL is set again.
-    async fn adopted(
-        op: &Op<'_, Self>,
-        config: &Value,
-        _a: LiveAcl,
-    ) -> Result<LiveAcl, DriverError> {
-        put(op, config).await
+    async fn adopted(op: &Op<'_, Self>, _a: LiveAcl) -> Result<LiveAcl, DriverError> {
+        put(op).await
     }
 
     /// Waits for the instance to apply the rules, then reads them back.
-    async fn settle(
-        op: &Op<'_, Self>,
-        config: &Value,
-        _a: LiveAcl,
-    ) -> Result<LiveAcl, DriverError> {
-        wait_instance_of(op, config).await?;
+    async fn settle(op: &Op<'_, Self>, _a: LiveAcl) -> Result<LiveAcl, DriverError> {
+        let config = op.config;
+        wait_instance_of(op).await?;
         let instance = string(config, "instance_id").unwrap_or_default();
         let live =
             op.c.rdb(op.at)
@@ -207,14 +199,8 @@ impl Kind for RdbAclKind {
         Ok(InstanceItem::new(op.at, &instance, live))
     }
 
-    async fn update(
-        op: &Op<'_, Self>,
-        _id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<LiveAcl, DriverError> {
-        put(op, config).await
+    async fn update(op: &Op<'_, Self>, _update: &Update<'_>) -> Result<LiveAcl, DriverError> {
+        put(op).await
     }
 
     /// Removes the recorded rules, waiting for the instance before and after; an instance
@@ -224,7 +210,7 @@ impl Kind for RdbAclKind {
         if ips.is_empty() {
             return Ok(());
         }
-        match wait_instance_of(op, &rec.config).await {
+        match wait_instance_of(op).await {
             Err(e) if is_not_found(&e) => return Ok(()),
             other => other?,
         }
@@ -233,7 +219,7 @@ impl Kind for RdbAclKind {
             Err(e) if e.is_not_found() => return Ok(()),
             other => other.map_err(api)?,
         }
-        wait_instance_of(op, &rec.config).await
+        wait_instance_of(op).await
     }
 
     /// Deletes the recorded rules.

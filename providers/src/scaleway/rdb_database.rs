@@ -1,12 +1,12 @@
 //! `scaleway_rdb_database`: a database of a managed instance (natural key: its name).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
 use serde_json::Value;
 
 use super::client::wire::rdb::Database;
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, Op, fetch, kind};
+use super::kind::{Kind, Op, bare_id, fetch, kind};
 use super::provider::check;
 use super::rdb_instance::REGIONS;
 use super::rdb_item::{
@@ -80,15 +80,13 @@ impl Kind for RdbDatabaseKind {
         Ok(found.map(|db| InstanceItem::new(at, instance, db)))
     }
 
-    async fn lookup(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<Option<LiveDatabase>, DriverError> {
-        declared_item(op, config).await
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LiveDatabase>, DriverError> {
+        declared_item(op).await
     }
 
-    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<String, DriverError> {
-        wait_instance_of(op, config).await?;
+    async fn request(op: &Op<'_, Self>) -> Result<String, DriverError> {
+        let config = op.config;
+        wait_instance_of(op).await?;
         Ok(declared_key(config))
     }
 
@@ -98,22 +96,13 @@ impl Kind for RdbDatabaseKind {
         Ok(InstanceItem::new(at, instance, db))
     }
 
-    async fn settle(
-        op: &Op<'_, Self>,
-        config: &Value,
-        _db: LiveDatabase,
-    ) -> Result<LiveDatabase, DriverError> {
-        settled_item(op, config, "database").await
+    async fn settle(op: &Op<'_, Self>, _db: LiveDatabase) -> Result<LiveDatabase, DriverError> {
+        settled_item(op, "database").await
     }
 
     /// Every argument forces replacement: nothing to update.
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        _config: &Value,
-        _changed: &[String],
-    ) -> Result<LiveDatabase, DriverError> {
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveDatabase, DriverError> {
+        let id = bare_id(update.recorded);
         let Op { c, at, .. } = *op;
         fetch::<Self>(c, at, id)
             .await?
@@ -125,7 +114,7 @@ impl Kind for RdbDatabaseKind {
         c.rdb(at).delete_database(instance, name).await
     }
 
-    async fn after_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
-        wait_instance_after_delete(op, &rec.config).await
+    async fn after_delete(op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
+        wait_instance_after_delete(op).await
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Output, async_trait};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Output, Update, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -21,7 +21,7 @@ use super::client::wire::rdb::{
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{
     Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, client_waiting_on, delete_declared,
-    is_touched, kind, wait_ready,
+    kind, wait_ready,
 };
 use super::provider::{Pace, Pacing, ScalewayProvider, api, check, conform, string};
 
@@ -418,40 +418,27 @@ fn check_instance(config: &Value, e: &mut Vec<FieldError>) {
             ));
         }
     }
-    if let Some(size) = config.get("volume_size_in_gb").and_then(Value::as_u64)
-        && size % 5 != 0
-    {
-        e.push(FieldError::new(
+    let rules: [check::NumberRule; 3] = [
+        (
             "volume_size_in_gb",
-            &size.to_string(),
+            |size| size % 5 == 0,
             "is not a multiple of 5",
             "use a multiple of 5 GB",
-        ));
-    }
-    if let Some(f) = config
-        .get("backup_schedule_frequency")
-        .and_then(Value::as_u64)
-        && !(1..=24).contains(&f)
-    {
-        e.push(FieldError::new(
+        ),
+        (
             "backup_schedule_frequency",
-            &f.to_string(),
+            |hours| (1..=24).contains(&hours),
             "is out of range",
             "use 1 to 24 hours",
-        ));
-    }
-    if let Some(r) = config
-        .get("backup_schedule_retention")
-        .and_then(Value::as_u64)
-        && !(1..=365).contains(&r)
-    {
-        e.push(FieldError::new(
+        ),
+        (
             "backup_schedule_retention",
-            &r.to_string(),
+            |days| (1..=365).contains(&days),
             "is out of range",
             "use 1 to 365 days",
-        ));
-    }
+        ),
+    ];
+    check::numbers(config, &rules, e);
 }
 
 /// What a config's create sends (`project_id` and the ownership `tags` resolved).
@@ -492,12 +479,10 @@ fn instance_op<'a>(op: &Op<'a, RdbInstanceKind>, client: &'a Client) -> Op<'a, R
 async fn replace_endpoints(
     op: &Op<'_, RdbInstanceKind>,
     id: &str,
-    config: &Value,
-    changed: &[String],
+    update: &Update<'_>,
 ) -> Result<(), DriverError> {
-    let touched = |f: &str| is_touched(changed, f);
-    let Op { d, ctx, c, at } = *op;
-    let pacing = d.p.pacing(Pace::Long);
+    let touched = |f: &str| update.touches(f);
+    let Op { c, at, config, .. } = *op;
     let rdb = c.rdb(at);
     let now = rdb.get_instance(id).await.map_err(api)?;
     for ep in &now.endpoints {
@@ -508,7 +493,7 @@ async fn replace_endpoints(
                 Err(e) if !e.is_not_found() => return Err(api(e)),
                 _ => {}
             }
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
     }
     for spec in endpoint_specs(config).unwrap_or_default() {
@@ -516,7 +501,7 @@ async fn replace_endpoints(
             || (spec.load_balancer.is_some() && touched("load_balancer"));
         if wanted {
             rdb.create_endpoint(id, &spec).await.map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
     }
     Ok(())
@@ -601,11 +586,9 @@ impl Kind for RdbInstanceKind {
         Ok(listed.into_iter().map(LiveInstance::from).collect())
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<CreateInstanceRequest, DriverError> {
-        Ok(create_request(config, op.project(config)?, op.tags(config)))
+    async fn request(op: &Op<'_, Self>) -> Result<CreateInstanceRequest, DriverError> {
+        let config = op.config;
+        Ok(create_request(config, op.project()?, op.tags()))
     }
 
     async fn post(
@@ -618,15 +601,10 @@ impl Kind for RdbInstanceKind {
 
     /// Waits for `ready`, then applies the backup schedule and the settings a create cannot
     /// send.
-    async fn settle(
-        op: &Op<'_, Self>,
-        config: &Value,
-        i: LiveInstance,
-    ) -> Result<LiveInstance, DriverError> {
-        let Op { d, ctx, c, at } = *op;
-        let pacing = d.p.pacing(Pace::Long);
+    async fn settle(op: &Op<'_, Self>, i: LiveInstance) -> Result<LiveInstance, DriverError> {
+        let Op { c, at, config, .. } = *op;
         let id = i.id.as_str();
-        let inst = wait_instance(ctx, pacing, c, at, id).await?;
+        let inst = op.wait_ready(Pace::Long, id).await?.instance;
         let rdb = c.rdb(at);
         let backup = backup_patch(config);
         let needs_backup = backup.backup_schedule_frequency.is_some()
@@ -635,34 +613,29 @@ impl Kind for RdbInstanceKind {
             || backup.backup_same_region.is_some();
         if needs_backup && !backup_matches(&inst, config) {
             rdb.update_instance(id, &backup).await.map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         let settings = settings_of(config, "settings");
         if !settings.is_empty() && !settings.iter().all(|s| inst.settings.contains(s)) {
             rdb.set_instance_settings(id, &settings)
                 .await
                 .map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         Ok(rdb.get_instance(id).await.map_err(api)?.into())
     }
 
     /// One call per change (the patch, each upgrade, the settings, the password, the
     /// endpoints), waiting for `ready` after each.
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<LiveInstance, DriverError> {
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveInstance, DriverError> {
+        let id = bare_id(update.recorded);
+        let config = op.config;
         let client = rdb_client(&op.d.p, op.at, id)?;
         let op = &instance_op(op, &client);
-        let Op { d, ctx, c, at } = *op;
-        let pacing = d.p.pacing(Pace::Long);
-        let touched = |f: &str| is_touched(changed, f);
+        let Op { c, at, .. } = *op;
+        let touched = |f: &str| update.touches(f);
         let rdb = c.rdb(at);
-        let current = wait_instance(ctx, pacing, c, at, id).await?;
+        let current = op.wait_ready(Pace::Long, id).await?.instance;
         let patched = [
             "name",
             "tags",
@@ -674,20 +647,20 @@ impl Kind for RdbInstanceKind {
         if patched.iter().any(|f| touched(f)) {
             let mut req = backup_patch(config);
             req.name = string(config, "name");
-            req.tags = Some(op.tags(config));
+            req.tags = Some(op.tags());
             rdb.update_instance(id, &req).await.map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         for up in upgrades_of(config, &current, &touched)? {
             rdb.upgrade_instance(id, &up).await.map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         let settings = settings_of(config, "settings");
         if touched("settings") && !settings.is_empty() {
             rdb.set_instance_settings(id, &settings)
                 .await
                 .map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         if touched("password")
             && let (Some(user), Some(password)) =
@@ -698,10 +671,10 @@ impl Kind for RdbInstanceKind {
                 is_admin: None,
             };
             rdb.update_user(id, &user, &req).await.map_err(api)?;
-            wait_instance(ctx, pacing, c, at, id).await?;
+            op.wait_ready(Pace::Long, id).await?;
         }
         if touched("private_network") || touched("load_balancer") {
-            replace_endpoints(op, id, config, changed).await?;
+            replace_endpoints(op, id, update).await?;
         }
         Ok(rdb.get_instance(id).await.map_err(api)?.into())
     }

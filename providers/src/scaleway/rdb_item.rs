@@ -65,12 +65,12 @@ pub(crate) fn item_client<K: Kind>(
     )
 }
 
-/// Waits until the config's instance accepts changes.
+/// Waits until the instance of the call's config accepts changes (the instance forces
+/// replacement: a recorded and a declared config name the same one).
 pub(crate) async fn wait_instance_of<K: Kind<Place = Region>>(
     op: &Op<'_, K>,
-    config: &Value,
 ) -> Result<(), DriverError> {
-    let instance = string(config, "instance_id").unwrap_or_default();
+    let instance = string(op.config, "instance_id").unwrap_or_default();
     wait_instance(op.ctx, op.d.p.pacing(Pace::Long), op.c, op.at, &instance)
         .await
         .map(|_| ())
@@ -79,34 +79,31 @@ pub(crate) async fn wait_instance_of<K: Kind<Place = Region>>(
 /// After a delete: waits until the instance applied it; an instance deleted meanwhile is fine.
 pub(crate) async fn wait_instance_after_delete<K: Kind<Place = Region>>(
     op: &Op<'_, K>,
-    config: &Value,
 ) -> Result<(), DriverError> {
-    match wait_instance_of(op, config).await {
+    match wait_instance_of(op).await {
         Err(e) if is_not_found(&e) => Ok(()),
         other => other,
     }
 }
 
-/// The object a config declares, by its `instance_id/name` key.
+/// The object the call's config declares, by its `instance_id/name` key.
 pub(crate) async fn declared_item<K: Kind<Place = Region>>(
     op: &Op<'_, K>,
-    config: &Value,
 ) -> Result<Option<K::Wire>, DriverError> {
-    fetch::<K>(op.c, op.at, &declared_key(config)).await
+    fetch::<K>(op.c, op.at, &declared_key(op.config)).await
 }
 
 /// Once the instance applied a creation: the created object (`what`, as errors call it),
 /// read again.
 pub(crate) async fn settled_item<K: Kind<Place = Region>>(
     op: &Op<'_, K>,
-    config: &Value,
     what: &str,
 ) -> Result<K::Wire, DriverError> {
-    wait_instance_of(op, config).await?;
-    declared_item(op, config).await?.ok_or_else(|| {
+    wait_instance_of(op).await?;
+    declared_item(op).await?.ok_or_else(|| {
         DriverError::failed(format!(
             "{what} {} vanished after creation",
-            declared_key(config)
+            declared_key(op.config)
         ))
     })
 }

@@ -2,7 +2,7 @@
 //! sets `none`).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
 use serde_json::Value;
 
 use super::client::wire::rdb::Privilege;
@@ -57,38 +57,30 @@ fn declared(config: &Value, permission: &str) -> (String, Privilege) {
     (string(config, "instance_id").unwrap_or_default(), privilege)
 }
 
-/// Sets `permission` on the config's user and database, waiting for the instance before and
+/// Sets `permission` on the call's user and database, waiting for the instance before and
 /// after.
-async fn put(
-    op: &Op<'_, RdbPrivilegeKind>,
-    config: &Value,
-    permission: &str,
-) -> Result<(), DriverError> {
-    wait_instance_of(op, config).await?;
-    let (instance, p) = declared(config, permission);
+async fn put(op: &Op<'_, RdbPrivilegeKind>, permission: &str) -> Result<(), DriverError> {
+    wait_instance_of(op).await?;
+    let (instance, p) = declared(op.config, permission);
     op.c.rdb(op.at)
         .set_privilege(&instance, &p)
         .await
         .map_err(api)?;
-    wait_instance_of(op, config).await
+    wait_instance_of(op).await
 }
 
 /// Sets `permission` as [`put`] does and reads the privilege back.
 async fn set(
     op: &Op<'_, RdbPrivilegeKind>,
-    config: &Value,
     permission: &str,
 ) -> Result<LivePrivilege, DriverError> {
-    put(op, config, permission).await?;
-    listed(op, config).await
+    put(op, permission).await?;
+    listed(op).await
 }
 
 /// The declared privilege, which must be listed.
-async fn listed(
-    op: &Op<'_, RdbPrivilegeKind>,
-    config: &Value,
-) -> Result<LivePrivilege, DriverError> {
-    RdbPrivilegeKind::lookup(op, config)
+async fn listed(op: &Op<'_, RdbPrivilegeKind>) -> Result<LivePrivilege, DriverError> {
+    RdbPrivilegeKind::lookup(op)
         .await?
         .ok_or_else(|| DriverError::failed("the privilege is not listed after being set"))
 }
@@ -136,20 +128,15 @@ impl Kind for RdbPrivilegeKind {
     }
 
     /// The privilege of the declared user on the declared database (every pair has one).
-    async fn lookup(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<Option<LivePrivilege>, DriverError> {
-        let Op { c, at, .. } = *op;
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LivePrivilege>, DriverError> {
+        let Op { c, at, config, .. } = *op;
         let (instance, p) = declared(config, "");
         fetch::<Self>(c, at, &format!("{instance}/{}", key_of(&p))).await
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<(String, Privilege), DriverError> {
-        wait_instance_of(op, config).await?;
+    async fn request(op: &Op<'_, Self>) -> Result<(String, Privilege), DriverError> {
+        let config = op.config;
+        wait_instance_of(op).await?;
         Ok(declared(config, &permission_of(config)))
     }
 
@@ -163,41 +150,24 @@ impl Kind for RdbPrivilegeKind {
     }
 
     /// Setting a privilege is idempotent: a recovered one is just set again.
-    async fn adopted(
-        op: &Op<'_, Self>,
-        config: &Value,
-        _p: LivePrivilege,
-    ) -> Result<LivePrivilege, DriverError> {
-        set(op, config, &permission_of(config)).await
+    async fn adopted(op: &Op<'_, Self>, _p: LivePrivilege) -> Result<LivePrivilege, DriverError> {
+        let config = op.config;
+        set(op, &permission_of(config)).await
     }
 
-    async fn settle(
-        op: &Op<'_, Self>,
-        config: &Value,
-        _p: LivePrivilege,
-    ) -> Result<LivePrivilege, DriverError> {
-        wait_instance_of(op, config).await?;
-        listed(op, config).await
+    async fn settle(op: &Op<'_, Self>, _p: LivePrivilege) -> Result<LivePrivilege, DriverError> {
+        wait_instance_of(op).await?;
+        listed(op).await
     }
 
-    /// The recorded user and database (they force replacement), the declared permission.
-    async fn update(
-        op: &Op<'_, Self>,
-        _id: &str,
-        rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<LivePrivilege, DriverError> {
-        set(op, &rec.config, &permission_of(config)).await
+    /// The declared permission (the user and the database force replacement).
+    async fn update(op: &Op<'_, Self>, _update: &Update<'_>) -> Result<LivePrivilege, DriverError> {
+        set(op, &permission_of(op.config)).await
     }
 
     /// Waits for the instance; an instance already gone is fine.
-    async fn before_delete(
-        op: &Op<'_, Self>,
-        _id: &str,
-        rec: &ResourceState,
-    ) -> Result<(), DriverError> {
-        wait_instance_after_delete(op, &rec.config).await
+    async fn before_delete(op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
+        wait_instance_after_delete(op).await
     }
 
     /// Sets `none` (a user, database or instance already gone is fine: a 404).
@@ -211,7 +181,7 @@ impl Kind for RdbPrivilegeKind {
         c.rdb(at).set_privilege(instance, &none).await.map(|_| ())
     }
 
-    async fn after_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
-        wait_instance_after_delete(op, &rec.config).await
+    async fn after_delete(op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
+        wait_instance_after_delete(op).await
     }
 }

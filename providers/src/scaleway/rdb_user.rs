@@ -2,13 +2,13 @@
 //! `random_password`) is sensitive and updated in place.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
 use serde_json::Value;
 
 use super::client::secret::SecretString;
 use super::client::wire::rdb::{CreateUserRequest, UpdateUserRequest, User};
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, Op, fetch, kind};
+use super::kind::{Kind, Op, bare_id, fetch, kind};
 use super::provider::{api, check, string};
 use super::rdb_instance::{REGIONS, check_password, check_user_name};
 use super::rdb_item::{
@@ -71,15 +71,13 @@ impl Kind for RdbUserKind {
         Ok(found.map(|u| InstanceItem::new(at, instance, u)))
     }
 
-    async fn lookup(op: &Op<'_, Self>, config: &Value) -> Result<Option<LiveUser>, DriverError> {
-        declared_item(op, config).await
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LiveUser>, DriverError> {
+        declared_item(op).await
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<(String, CreateUserRequest), DriverError> {
-        wait_instance_of(op, config).await?;
+    async fn request(op: &Op<'_, Self>) -> Result<(String, CreateUserRequest), DriverError> {
+        let config = op.config;
+        wait_instance_of(op).await?;
         let req = CreateUserRequest {
             name: string(config, "name").unwrap_or_default(),
             password: SecretString::new(string(config, "password").unwrap_or_default()),
@@ -101,30 +99,18 @@ impl Kind for RdbUserKind {
     }
 
     /// The earlier run may have died before the password was set: set the declared one.
-    async fn adopted(
-        op: &Op<'_, Self>,
-        config: &Value,
-        _u: LiveUser,
-    ) -> Result<LiveUser, DriverError> {
-        set_declared(op, &declared_key(config), config).await
+    async fn adopted(op: &Op<'_, Self>, _u: LiveUser) -> Result<LiveUser, DriverError> {
+        let config = op.config;
+        set_declared(op, &declared_key(config)).await
     }
 
-    async fn settle(
-        op: &Op<'_, Self>,
-        config: &Value,
-        _u: LiveUser,
-    ) -> Result<LiveUser, DriverError> {
-        settled_item(op, config, "user").await
+    async fn settle(op: &Op<'_, Self>, _u: LiveUser) -> Result<LiveUser, DriverError> {
+        settled_item(op, "user").await
     }
 
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<LiveUser, DriverError> {
-        set_declared(op, id, config).await
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveUser, DriverError> {
+        let id = bare_id(update.recorded);
+        set_declared(op, id).await
     }
 
     async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
@@ -132,25 +118,21 @@ impl Kind for RdbUserKind {
         c.rdb(at).delete_user(instance, name).await
     }
 
-    async fn after_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
-        wait_instance_after_delete(op, &rec.config).await
+    async fn after_delete(op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
+        wait_instance_after_delete(op).await
     }
 }
 
 /// Sets the declared password and role, waiting for the instance before and after.
-async fn set_declared(
-    op: &Op<'_, RdbUserKind>,
-    id: &str,
-    config: &Value,
-) -> Result<LiveUser, DriverError> {
-    let Op { c, at, .. } = *op;
-    wait_instance_of(op, config).await?;
+async fn set_declared(op: &Op<'_, RdbUserKind>, id: &str) -> Result<LiveUser, DriverError> {
+    let Op { c, at, config, .. } = *op;
+    wait_instance_of(op).await?;
     let (instance, name) = instance_and_name(id, "user").map_err(api)?;
     c.rdb(at)
         .update_user(instance, name, &declared_update(config))
         .await
         .map_err(api)?;
-    wait_instance_of(op, config).await?;
+    wait_instance_of(op).await?;
     fetch::<RdbUserKind>(c, at, id)
         .await?
         .ok_or_else(|| DriverError::failed(format!("user {name} is gone")))

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use base64::Engine;
 use kapstan_engine::state::ResourceState;
 use kapstan_engine::{
-    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, async_trait,
+    Created, Driver, DriverContext, DriverError, FieldError, Input, Schema, Update, async_trait,
 };
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::client::{Api, Client, Paginated, Query, Region, path_segment};
 use super::kind::{Declared, kind, validate_with};
-use super::provider::{ScalewayProvider, api, string};
+use super::provider::{ScalewayProvider, api, check, string};
 
 /// The scheme of a Secret Manager reference.
 pub const SCHEME: &str = "secret-manager://";
@@ -192,9 +192,6 @@ struct Access {
     data: String,
 }
 
-/// A check of one field: its key, the test its value must pass, the problem and the fix.
-type Rule = (&'static str, fn(&str) -> bool, &'static str, &'static str);
-
 /// What a read found.
 enum Lookup {
     Found(SecretRead),
@@ -348,7 +345,7 @@ impl Driver for SecretVersionDriver {
 
     fn validate(&self, config: &Value) -> Vec<FieldError> {
         validate_with(&self.p, &self.schema, config, |config, e| {
-            let rules: [Rule; 3] = [
+            let rules: [check::TextRule; 3] = [
                 (
                     "secret_name",
                     |n| !n.is_empty() && !n.contains('/'),
@@ -368,13 +365,7 @@ impl Driver for SecretVersionDriver {
                     "use a revision number (1, 2, …), `latest` or `latest_enabled`",
                 ),
             ];
-            for (field, ok, problem, fix) in rules {
-                if let Some(v) = config.get(field).and_then(Value::as_str)
-                    && !ok(v)
-                {
-                    e.push(FieldError::new(field, &format!("{v:?}"), problem, fix));
-                }
-            }
+            check::texts(config, &rules, e);
         })
     }
 
@@ -423,10 +414,9 @@ impl Driver for SecretVersionDriver {
     async fn update(
         &self,
         _ctx: &DriverContext,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
+        update: &Update<'_>,
     ) -> Result<Value, DriverError> {
+        let Update { config, .. } = *update;
         Ok(self.read_declared(config).await?.attributes)
     }
 

@@ -30,7 +30,7 @@ kind_impl! {
     }
     update(op, config) => update_vpc(UpdateVpcRequest {
         name: string(config, "name"),
-        tags: Some(op.tags(config)),
+        tags: Some(op.tags()),
     });
 
     // A VPC still holding private networks refuses deletion until their deletes land.
@@ -42,11 +42,12 @@ kind_impl! {
         check::name(config, "name", e);
     }
 
-    async fn request(op: &Op<'_, Self>, config: &Value) -> Result<CreateVpcRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>) -> Result<CreateVpcRequest, DriverError> {
+        let config = op.config;
         Ok(CreateVpcRequest {
-            project_id: op.project(config)?,
+            project_id: op.project()?,
             name: string(config, "name").unwrap_or_default(),
-            tags: op.tags(config),
+            tags: op.tags(),
             enable_routing: true,
         })
     }

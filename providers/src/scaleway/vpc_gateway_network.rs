@@ -3,7 +3,7 @@
 //! tags: after a lost answer the attachment is found by its natural key (gateway, network).
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -14,7 +14,8 @@ use super::client::wire::vpcgw::{
 };
 use super::client::{Client, Error as ApiErr, Zone};
 use super::kind::{
-    Declared, Deletion, Op, Readiness, attribute_as_is, client_waiting_on, fetch, kind, kind_impl,
+    Declared, Deletion, Op, Readiness, attribute_as_is, bare_id, client_waiting_on, fetch, kind,
+    kind_impl,
 };
 use super::provider::{Pace, adopt_one, api, check, flag, is_not_found, string};
 use super::vpc_public_gateway::wait_gateway;
@@ -162,11 +163,8 @@ kind_impl! {
     }
 
     /// Gateway networks carry no tags: the natural key (gateway, network) finds them.
-    async fn lookup(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<Option<LiveGatewayNetwork>, DriverError> {
-        let Op { ctx, c, at, .. } = *op;
+    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LiveGatewayNetwork>, DriverError> {
+        let Op { ctx, c, at, config, .. } = *op;
         let gw = string(config, "gateway_id").unwrap_or_default();
         let pn = string(config, "private_network_id").unwrap_or_default();
         let candidates = c
@@ -184,10 +182,8 @@ kind_impl! {
         }
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<CreateGatewayNetworkRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>) -> Result<CreateGatewayNetworkRequest, DriverError> {
+        let config = op.config;
         let gateway_id = string(config, "gateway_id").unwrap_or_default();
         wait_parent(op, &gateway_id).await?;
         Ok(CreateGatewayNetworkRequest {
@@ -202,25 +198,15 @@ kind_impl! {
         })
     }
 
-    async fn settle(
-        op: &Op<'_, Self>,
-        _config: &Value,
-        g: LiveGatewayNetwork,
-    ) -> Result<LiveGatewayNetwork, DriverError> {
-        let Op { d, ctx, c, at } = *op;
-        let g = d.wait_ready(ctx, Pace::Fast, c, at, &g.n.id).await?;
+    async fn settle(op: &Op<'_, Self>, g: LiveGatewayNetwork) -> Result<LiveGatewayNetwork, DriverError> {
+        let g = op.wait_ready(Pace::Fast, &g.n.id).await?;
         wait_parent(op, &g.n.gateway_id).await?;
         Ok(g)
     }
 
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        _changed: &[String],
-    ) -> Result<LiveGatewayNetwork, DriverError> {
-        let Op { c, at, .. } = *op;
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveGatewayNetwork, DriverError> {
+        let id = bare_id(update.recorded);
+        let Op { c, at, config, .. } = *op;
         let req = UpdateGatewayNetworkRequest {
             enable_masquerade: flag(config, "enable_masquerade"),
             push_default_route: config
@@ -233,7 +219,7 @@ kind_impl! {
             .update_gateway_network(id, &req)
             .await
             .map_err(api)?;
-        Self::settle(op, config, LiveGatewayNetwork::unread(n)).await
+        Self::settle(op, LiveGatewayNetwork::unread(n)).await
     }
 
     /// The gateway reconfigures itself after a detach; later mutations wait for it.

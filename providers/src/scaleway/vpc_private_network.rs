@@ -10,7 +10,7 @@ use super::client::Region;
 use super::client::wire::vpc::{
     CreatePrivateNetworkRequest, PrivateNetwork as WirePn, Subnet, UpdatePrivateNetworkRequest,
 };
-use super::kind::{Deletion, Op, attribute_as_is, kind, kind_impl};
+use super::kind::{Deletion, Op, attribute_as_is, bare_id, kind, kind_impl};
 use super::provider::{Pace, check, flag, string};
 
 /// The IPv4 subnet of a private network.
@@ -69,7 +69,7 @@ kind_impl! {
     }
     update(op, config) => update_private_network(UpdatePrivateNetworkRequest {
         name: string(config, "name"),
-        tags: Some(op.tags(config)),
+        tags: Some(op.tags()),
         default_route_propagation_enabled: flag(config, "enable_default_route_propagation"),
     });
 
@@ -99,14 +99,12 @@ kind_impl! {
         }
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<CreatePrivateNetworkRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>) -> Result<CreatePrivateNetworkRequest, DriverError> {
+        let config = op.config;
         Ok(CreatePrivateNetworkRequest {
-            project_id: op.project(config)?,
+            project_id: op.project()?,
             name: string(config, "name").unwrap_or_default(),
-            tags: op.tags(config),
+            tags: op.tags(),
             subnets: config
                 .pointer("/ipv4_subnet/subnet")
                 .and_then(Value::as_str)
@@ -116,11 +114,8 @@ kind_impl! {
         })
     }
 
-    async fn before_delete(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-    ) -> Result<(), DriverError> {
+    async fn before_delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
+        let id = bare_id(rec);
         let Op { ctx, c, at, .. } = *op;
         let foreign = super::ccm_objects::foreign_load_balancers_on(ctx, c, at, id).await?;
         if foreign.is_empty() {

@@ -2,14 +2,14 @@
 //! `running`; type changes go through `/upgrade`.
 
 use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverContext, DriverError, FieldError, Input};
+use kapstan_engine::{DriverContext, DriverError, FieldError, Input, Update};
 use serde_json::Value;
 
 use super::client::wire::vpcgw::{
     CreateGatewayRequest, Gateway, UpdateGatewayRequest, UpgradeGatewayRequest,
 };
 use super::client::{Client, Error as ApiErr, Zone};
-use super::kind::{Deletion, Op, Readiness, is_touched, kind, kind_impl, wait_ready};
+use super::kind::{Deletion, Op, Readiness, bare_id, kind, kind_impl, wait_ready};
 use super::provider::{Pace, Pacing, api, check, flag, norm, string};
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
 
@@ -73,26 +73,21 @@ kind_impl! {
         check::one_of(config, "zone", GATEWAY_ZONES, "Public Gateway zone", e);
         check::name(config, "name", e);
         check::one_of(config, "type", GATEWAY_TYPES, "public gateway type", e);
-        if let Some(port) = config.get("bastion_port").and_then(Value::as_u64)
-            && !((1024..=59999).contains(&port) || port == 61000)
-        {
-            e.push(FieldError::new(
-                "bastion_port",
-                &port.to_string(),
-                "is out of range",
-                "use 1024 to 59999, or 61000",
-            ));
-        }
+        let port: check::NumberRule = (
+            "bastion_port",
+            |port| (1024..=59999).contains(&port) || port == 61000,
+            "is out of range",
+            "use 1024 to 59999, or 61000",
+        );
+        check::numbers(config, &[port], e);
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<CreateGatewayRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>) -> Result<CreateGatewayRequest, DriverError> {
+        let config = op.config;
         Ok(CreateGatewayRequest {
-            project_id: op.project(config)?,
+            project_id: op.project()?,
             name: string(config, "name").unwrap_or_default(),
-            tags: op.tags(config),
+            tags: op.tags(),
             gateway_type: string(config, "type").unwrap_or_default(),
             ip_id: string(config, "ip_id"),
             enable_smtp: flag(config, "enable_smtp").unwrap_or(false),
@@ -101,25 +96,16 @@ kind_impl! {
         })
     }
 
-    async fn settle(
-        op: &Op<'_, Self>,
-        _config: &Value,
-        g: Gateway,
-    ) -> Result<Gateway, DriverError> {
-        op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, &g.id)
+    async fn settle(op: &Op<'_, Self>, g: Gateway) -> Result<Gateway, DriverError> {
+        op.wait_ready(Pace::Fast, &g.id)
             .await
     }
 
-    async fn update(
-        op: &Op<'_, Self>,
-        id: &str,
-        _rec: &ResourceState,
-        config: &Value,
-        changed: &[String],
-    ) -> Result<Gateway, DriverError> {
-        let Op { c, at, .. } = *op;
-        let touched = |f: &str| is_touched(changed, f);
-        let current = op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await?;
+    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<Gateway, DriverError> {
+        let id = bare_id(update.recorded);
+        let Op { c, at, config, .. } = *op;
+        let touched = |f: &str| update.touches(f);
+        let current = op.wait_ready(Pace::Fast, id).await?;
         if [
             "name",
             "tags",
@@ -132,13 +118,13 @@ kind_impl! {
         {
             let req = UpdateGatewayRequest {
                 name: string(config, "name"),
-                tags: Some(op.tags(config)),
+                tags: Some(op.tags()),
                 enable_bastion: flag(config, "bastion_enabled"),
                 bastion_port: bastion_port(config),
                 enable_smtp: flag(config, "enable_smtp"),
             };
             c.vpcgw(at).update_gateway(id, &req).await.map_err(api)?;
-            op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await?;
+            op.wait_ready(Pace::Fast, id).await?;
         }
         if touched("type")
             && let Some(t) = string(config, "type")
@@ -149,7 +135,7 @@ kind_impl! {
             };
             c.vpcgw(at).upgrade_gateway(id, &req).await.map_err(api)?;
         }
-        op.d.wait_ready(op.ctx, Pace::Fast, op.c, op.at, id).await
+        op.wait_ready(Pace::Fast, id).await
     }
 
     async fn remove(c: &Client, at: &Zone, id: &str, rec: &ResourceState) -> Result<(), ApiErr> {

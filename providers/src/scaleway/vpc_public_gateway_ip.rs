@@ -33,7 +33,7 @@ kind_impl! {
         get: get_ip; list_tagged: list_ips; post: create_ip; remove: delete_ip;
     }
     update(op, config) => update_ip(UpdateGatewayIpRequest {
-        tags: Some(op.tags(config)),
+        tags: Some(op.tags()),
         reverse: string(config, "reverse"),
         gateway_id: None,
     });
@@ -45,23 +45,16 @@ kind_impl! {
         check::one_of(config, "zone", GATEWAY_ZONES, "Public Gateway zone", e);
     }
 
-    async fn request(
-        op: &Op<'_, Self>,
-        config: &Value,
-    ) -> Result<CreateGatewayIpRequest, DriverError> {
+    async fn request(op: &Op<'_, Self>) -> Result<CreateGatewayIpRequest, DriverError> {
         Ok(CreateGatewayIpRequest {
-            project_id: op.project(config)?,
-            tags: op.tags(config),
+            project_id: op.project()?,
+            tags: op.tags(),
         })
     }
 
     /// The create call takes no reverse DNS: it is set right after.
-    async fn settle(
-        op: &Op<'_, Self>,
-        config: &Value,
-        ip: GatewayIp,
-    ) -> Result<GatewayIp, DriverError> {
-        let Op { c, at, .. } = *op;
+    async fn settle(op: &Op<'_, Self>, ip: GatewayIp) -> Result<GatewayIp, DriverError> {
+        let Op { c, at, config, .. } = *op;
         match string(config, "reverse") {
             Some(reverse) if ip.reverse.as_deref() != Some(reverse.as_str()) => {
                 let req = UpdateGatewayIpRequest {

@@ -753,7 +753,14 @@ async fn a_metadata_update_keeps_console_settings_and_uploads_nothing() {
     };
     config["display_name"] = json!("Docker (team)");
     driver
-        .update(&ctx, &recorded, &config, &["display_name".into()])
+        .update(
+            &ctx,
+            &kapstan_engine::Update {
+                recorded: &recorded,
+                config: &config,
+                changed: &["display_name".into()],
+            },
+        )
         .await
         .unwrap();
     let (_, t) = api(&url, &token, "GET", &format!("/templates/{tid}"), None).await;

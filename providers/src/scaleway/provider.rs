@@ -440,8 +440,8 @@ pub(crate) fn split_locality(id: &str) -> (Option<&str>, &str) {
 pub(crate) mod check {
     use super::*;
 
-    /// A rule for one string field: its key, the test its value must pass, the problem and
-    /// the fix the error names.
+    /// A rule for one string field: its key (dotted for a nested field, `ipv4_subnet.subnet`),
+    /// the test its value must pass, the problem and the fix the error names.
     pub type TextRule = (&'static str, fn(&str) -> bool, &'static str, &'static str);
 
     /// A rule for one whole-number field, as [`TextRule`].
@@ -450,7 +450,8 @@ pub(crate) mod check {
     /// Refuses each string field that fails its rule (an absent field passes).
     pub fn texts(config: &Value, rules: &[TextRule], errors: &mut Vec<FieldError>) {
         for (field, ok, problem, fix) in rules {
-            if let Some(v) = config.get(*field).and_then(Value::as_str)
+            let pointer = format!("/{}", field.replace('.', "/"));
+            if let Some(v) = config.pointer(&pointer).and_then(Value::as_str)
                 && !ok(v)
             {
                 errors.push(FieldError::new(field, &format!("{v:?}"), problem, fix));

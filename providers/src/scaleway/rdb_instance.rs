@@ -405,19 +405,17 @@ pub(crate) fn check_password(config: &Value, field: &str, e: &mut Vec<FieldError
 
 /// Checks the engine, the volume and the backup schedule.
 fn check_instance(config: &Value, e: &mut Vec<FieldError>) {
-    if let Some(engine) = config.get("engine").and_then(Value::as_str) {
-        let ok = engine
-            .split_once('-')
-            .is_some_and(|(n, v)| matches!(n, "PostgreSQL" | "MySQL") && v.parse::<u32>().is_ok());
-        if !ok {
-            e.push(FieldError::new(
-                "engine",
-                &format!("{engine:?}"),
-                "is not an engine version",
-                "use e.g. PostgreSQL-16 or MySQL-8",
-            ));
-        }
-    }
+    let engine: check::TextRule = (
+        "engine",
+        |engine| {
+            engine.split_once('-').is_some_and(|(n, v)| {
+                matches!(n, "PostgreSQL" | "MySQL") && v.parse::<u32>().is_ok()
+            })
+        },
+        "is not an engine version",
+        "use e.g. PostgreSQL-16 or MySQL-8",
+    );
+    check::texts(config, &[engine], e);
     let rules: [check::NumberRule; 3] = [
         (
             "volume_size_in_gb",

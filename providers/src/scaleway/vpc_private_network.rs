@@ -80,23 +80,18 @@ kind_impl! {
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::name(config, "name", e);
-        if let Some(s) = config
-            .pointer("/ipv4_subnet/subnet")
-            .and_then(Value::as_str)
-        {
-            let ok = s.split_once('/').is_some_and(|(ip, len)| {
-                ip.parse::<std::net::Ipv4Addr>().is_ok()
-                    && len.parse::<u8>().is_ok_and(|l| (8..=29).contains(&l))
-            });
-            if !ok {
-                e.push(FieldError::new(
-                    "ipv4_subnet.subnet",
-                    &format!("{s:?}"),
-                    "is not an IPv4 CIDR from /8 to /29",
-                    "use e.g. 172.16.64.0/22",
-                ));
-            }
-        }
+        let subnet: check::TextRule = (
+            "ipv4_subnet.subnet",
+            |s| {
+                s.split_once('/').is_some_and(|(ip, len)| {
+                    ip.parse::<std::net::Ipv4Addr>().is_ok()
+                        && len.parse::<u8>().is_ok_and(|l| (8..=29).contains(&l))
+                })
+            },
+            "is not an IPv4 CIDR from /8 to /29",
+            "use e.g. 172.16.64.0/22",
+        );
+        check::texts(config, &[subnet], e);
     }
 
     async fn request(op: &Op<'_, Self>) -> Result<CreatePrivateNetworkRequest, DriverError> {

@@ -602,6 +602,16 @@ async fn bad_input_is_rejected_before_any_api_call() {
         "larger than max_size",
     ));
     cases.push((
+        "engine without a version",
+        edit("database", "engine", json!("PostgreSQL")),
+        "is not an engine version",
+    ));
+    cases.push((
+        "subnet too small",
+        edit("network", "ipv4_subnet", json!({"subnet": "172.16.64.0/30"})),
+        "`ipv4_subnet.subnet` = \"172.16.64.0/30\" is not an IPv4 CIDR from /8 to /29",
+    ));
+    cases.push((
         "invalid database name",
         edit("coder-db", "name", json!("9-bad name")),
         "not a valid database name",

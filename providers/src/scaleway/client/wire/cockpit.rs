@@ -6,54 +6,47 @@ use super::Timestamp;
 use crate::scaleway::client::pagination::paginated;
 use crate::scaleway::client::secret::SecretString;
 
-/// A data source (metrics, logs or traces).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DataSource {
-    /// ID.
-    pub id: String,
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Base URL of the push and query endpoints.
-    pub url: String,
-    /// `metrics`, `logs` or `traces`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `custom`, `scaleway` or `external`.
-    pub origin: String,
-    /// Retention in days.
-    pub retention_days: u32,
-    /// Region.
-    pub region: String,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
+wire_struct! {
+    /// A data source (metrics, logs or traces).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct DataSource {
+        @id, @project_id, @name,
+        /// Base URL of the push and query endpoints.
+        pub url: String,
+        /// `metrics`, `logs` or `traces`.
+        #[serde(rename = "type")]
+        pub kind: String,
+        /// `custom`, `scaleway` or `external`.
+        pub origin: String,
+        /// Retention in days.
+        pub retention_days: u32,
+        @region, @created_at,
+    }
 }
 
-/// `POST /data-sources`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateDataSourceRequest {
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// `metrics`, `logs` or `traces`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Retention in days.
-    pub retention_days: u32,
+wire_struct! {
+    /// `POST /data-sources`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateDataSourceRequest {
+        @project_id, @name,
+        /// `metrics`, `logs` or `traces`.
+        #[serde(rename = "type")]
+        pub kind: String,
+        /// Retention in days.
+        pub retention_days: u32,
+    }
 }
 
-/// `PATCH /data-sources/{id}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateDataSourceRequest {
-    /// Name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Retention in days.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retention_days: Option<u32>,
+wire_struct! {
+    /// `PATCH /data-sources/{id}`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateDataSourceRequest {
+        @name?,
+        /// Retention in days.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub retention_days: Option<u32>,
+    }
 }
 
 /// `GET /data-sources`.
@@ -67,35 +60,28 @@ pub struct ListDataSourcesResponse {
 }
 paginated!(ListDataSourcesResponse, data_sources, DataSource);
 
-/// A token; `secret_key` is only present in the creation response.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Token {
-    /// ID.
-    pub id: String,
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Scopes.
-    pub scopes: Vec<String>,
-    /// Region.
-    pub region: String,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// The secret key (creation response only).
-    pub secret_key: Option<SecretString>,
+wire_struct! {
+    /// A token; `secret_key` is only present in the creation response.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Token {
+        @id, @project_id, @name,
+        /// Scopes.
+        pub scopes: Vec<String>,
+        @region, @created_at,
+        /// The secret key (creation response only).
+        pub secret_key: Option<SecretString>,
+    }
 }
 
-/// `POST /tokens`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateTokenRequest {
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Scopes.
-    pub token_scopes: Vec<String>,
+wire_struct! {
+    /// `POST /tokens`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateTokenRequest {
+        @project_id, @name,
+        /// Scopes.
+        pub token_scopes: Vec<String>,
+    }
 }
 
 /// `GET /tokens`.
@@ -109,25 +95,27 @@ pub struct ListTokensResponse {
 }
 paginated!(ListTokensResponse, tokens, Token);
 
-/// The alert manager of a project and region.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct AlertManager {
-    /// Whether it is enabled.
-    pub alert_manager_enabled: bool,
-    /// Whether managed alerts are enabled.
-    pub managed_alerts_enabled: bool,
-    /// Its URL, once enabled.
-    pub alert_manager_url: Option<String>,
-    /// Region.
-    pub region: String,
+wire_struct! {
+    /// The alert manager of a project and region.
+    #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+    #[serde(default)]
+    pub struct AlertManager {
+        /// Whether it is enabled.
+        pub alert_manager_enabled: bool,
+        /// Whether managed alerts are enabled.
+        pub managed_alerts_enabled: bool,
+        /// Its URL, once enabled.
+        pub alert_manager_url: Option<String>,
+        @region,
+    }
 }
 
-/// A body naming only the project (alert manager switches).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ProjectRequest {
-    /// Project.
-    pub project_id: String,
+wire_struct! {
+    /// A body naming only the project (alert manager switches).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct ProjectRequest {
+        @project_id,
+    }
 }
 
 /// An e-mail contact point's address.
@@ -148,16 +136,17 @@ pub struct ContactPoint {
     pub send_resolved_notifications: bool,
 }
 
-/// `POST /alert-manager/contact-points` and `.../contact-points/delete`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ContactPointRequest {
-    /// Project.
-    pub project_id: String,
-    /// E-mail configuration.
-    pub email: ContactPointEmail,
-    /// Whether resolved alerts are notified too (ignored by delete).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub send_resolved_notifications: Option<bool>,
+wire_struct! {
+    /// `POST /alert-manager/contact-points` and `.../contact-points/delete`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct ContactPointRequest {
+        @project_id,
+        /// E-mail configuration.
+        pub email: ContactPointEmail,
+        /// Whether resolved alerts are notified too (ignored by delete).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub send_resolved_notifications: Option<bool>,
+    }
 }
 
 /// `GET /alert-manager/contact-points`.

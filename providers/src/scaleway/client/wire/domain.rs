@@ -13,35 +13,32 @@ use crate::scaleway::client::pagination::paginated;
 open_enum! {
     /// Status of a DNS zone.
     DnsZoneStatus {
-        Active = "active",
-        Pending = "pending",
-        Error = "error",
-        Locked = "locked",
+        Active,
+        Pending,
+        Error,
+        Locked,
     }
 }
 
-/// A DNS zone: the domain `D` (empty subdomain) or a sub-zone `S.D`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DnsZone {
-    /// The registered domain.
-    pub domain: String,
-    /// The sub-zone label(s), empty for the domain's own zone.
-    pub subdomain: String,
-    /// Name servers serving the zone.
-    pub ns: Vec<String>,
-    /// Scaleway's default name servers for it.
-    pub ns_default: Vec<String>,
-    /// Master name servers (secondary zones).
-    pub ns_master: Vec<String>,
-    /// Status; only an `active` zone is served.
-    pub status: DnsZoneStatus,
-    /// Why the zone is not active, when the API says.
-    pub message: Option<String>,
-    /// Project.
-    pub project_id: String,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// A DNS zone: the domain `D` (empty subdomain) or a sub-zone `S.D`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct DnsZone {
+        /// The registered domain.
+        pub domain: String,
+        /// The sub-zone label(s), empty for the domain's own zone.
+        pub subdomain: String,
+        /// Name servers serving the zone.
+        pub ns: Vec<String>,
+        /// Scaleway's default name servers for it.
+        pub ns_default: Vec<String>,
+        /// Status; only an `active` zone is served.
+        pub status: DnsZoneStatus,
+        /// Why the zone is not active, when the API says.
+        pub message: Option<String>,
+        @project_id, @updated_at,
+    }
 }
 
 impl DnsZone {
@@ -66,37 +63,39 @@ pub struct ListDnsZonesResponse {
 }
 paginated!(ListDnsZonesResponse, dns_zones, DnsZone);
 
-/// `POST /dns-zones`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateDnsZoneRequest {
-    /// The parent domain.
-    pub domain: String,
-    /// The sub-zone label(s).
-    pub subdomain: String,
-    /// Project.
-    pub project_id: String,
+wire_struct! {
+    /// `POST /dns-zones`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateDnsZoneRequest {
+        /// The parent domain.
+        pub domain: String,
+        /// The sub-zone label(s).
+        pub subdomain: String,
+        @project_id,
+    }
 }
 
-/// A DNS record.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DnsRecord {
-    /// ID (empty in requests).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub id: String,
-    /// Name relative to the zone (`""` is the apex).
-    pub name: String,
-    /// Type, upper-case.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// Value.
-    pub data: String,
-    /// Time to live in seconds.
-    pub ttl: u32,
-    /// Priority (MX, SRV).
-    pub priority: u32,
-    /// Free comment.
-    pub comment: Option<String>,
+wire_struct! {
+    /// A DNS record.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct DnsRecord {
+        /// ID (empty in requests).
+        #[serde(skip_serializing_if = "String::is_empty")]
+        pub id: String,
+        @name,
+        /// Type, upper-case.
+        #[serde(rename = "type")]
+        pub type_: String,
+        /// Value.
+        pub data: String,
+        /// Time to live in seconds.
+        pub ttl: u32,
+        /// Priority (MX, SRV).
+        pub priority: u32,
+        /// Free comment.
+        pub comment: Option<String>,
+    }
 }
 
 /// `GET /dns-zones/{zone}/records`.
@@ -110,20 +109,21 @@ pub struct ListDnsRecordsResponse {
 }
 paginated!(ListDnsRecordsResponse, records, DnsRecord);
 
-/// Selects records by their fields instead of their id.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct RecordIdentifier {
-    /// Name relative to the zone.
-    pub name: String,
-    /// Type.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// Value (absent: any).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<String>,
-    /// TTL (absent: any).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ttl: Option<u32>,
+wire_struct! {
+    /// Selects records by their fields instead of their id.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct RecordIdentifier {
+        @name,
+        /// Type.
+        #[serde(rename = "type")]
+        pub type_: String,
+        /// Value (absent: any).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub data: Option<String>,
+        /// TTL (absent: any).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub ttl: Option<u32>,
+    }
 }
 
 /// Which records a `set` or `delete` change acts on.

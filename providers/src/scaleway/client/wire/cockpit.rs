@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::list_response;
 use crate::scaleway::client::secret::SecretString;
 
 wire_struct! {
@@ -49,16 +48,13 @@ wire_struct! {
     }
 }
 
-/// `GET /data-sources`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListDataSourcesResponse {
-    /// Data sources of this page.
-    pub data_sources: Vec<DataSource>,
-    /// Total count.
-    pub total_count: u64,
+list_response! {
+    /// `GET /data-sources`.
+    ListDataSourcesResponse {
+        /// Data sources of this page.
+        data_sources: Vec<DataSource>
+    }
 }
-paginated!(ListDataSourcesResponse, data_sources, DataSource);
 
 wire_struct! {
     /// A token; `secret_key` is only present in the creation response.
@@ -84,16 +80,13 @@ wire_struct! {
     }
 }
 
-/// `GET /tokens`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListTokensResponse {
-    /// Tokens of this page.
-    pub tokens: Vec<Token>,
-    /// Total count.
-    pub total_count: u64,
+list_response! {
+    /// `GET /tokens`.
+    ListTokensResponse {
+        /// Tokens of this page.
+        tokens: Vec<Token>
+    }
 }
-paginated!(ListTokensResponse, tokens, Token);
 
 wire_struct! {
     /// The alert manager of a project and region.
@@ -149,13 +142,10 @@ wire_struct! {
     }
 }
 
-/// `GET /alert-manager/contact-points`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListContactPointsResponse {
-    /// Contact points of this page.
-    pub contact_points: Vec<ContactPoint>,
-    /// Total count.
-    pub total_count: u64,
+list_response! {
+    /// `GET /alert-manager/contact-points`.
+    ListContactPointsResponse {
+        /// Contact points of this page.
+        contact_points: Vec<ContactPoint>
+    }
 }
-paginated!(ListContactPointsResponse, contact_points, ContactPoint);

@@ -6,9 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
 use crate::scaleway::client::open_enum::open_enum;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::list_response;
 
 open_enum! {
     /// Status of a DNS zone.
@@ -52,16 +51,13 @@ impl DnsZone {
     }
 }
 
-/// `GET /dns-zones`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListDnsZonesResponse {
-    /// Zones of this page.
-    pub dns_zones: Vec<DnsZone>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /dns-zones`.
+    ListDnsZonesResponse {
+        /// Zones of this page.
+        dns_zones: Vec<DnsZone>
+    }
 }
-paginated!(ListDnsZonesResponse, dns_zones, DnsZone);
 
 wire_struct! {
     /// `POST /dns-zones`.
@@ -98,16 +94,13 @@ wire_struct! {
     }
 }
 
-/// `GET /dns-zones/{zone}/records`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListDnsRecordsResponse {
-    /// Records of this page.
-    pub records: Vec<DnsRecord>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /dns-zones/{zone}/records`.
+    ListDnsRecordsResponse {
+        /// Records of this page.
+        records: Vec<DnsRecord>
+    }
 }
-paginated!(ListDnsRecordsResponse, records, DnsRecord);
 
 wire_struct! {
     /// Selects records by their fields instead of their id.

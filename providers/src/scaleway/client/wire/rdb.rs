@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::Timestamp;
 use super::common::Empty;
 use crate::scaleway::client::open_enum::open_enum;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::list_response;
 use crate::scaleway::client::secret::SecretString;
 
 open_enum! {
@@ -327,16 +327,13 @@ pub struct UpgradeInstanceRequest {
     pub volume_type: Option<VolumeType>,
 }
 
-/// `GET /instances`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListInstancesResponse {
-    /// Instances of this page.
-    pub instances: Vec<Instance>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /instances`.
+    ListInstancesResponse {
+        /// Instances of this page.
+        instances: Vec<Instance>
+    }
 }
-paginated!(ListInstancesResponse, instances, Instance);
 
 wire_struct! {
     /// A logical database.
@@ -353,16 +350,13 @@ wire_struct! {
     }
 }
 
-/// `GET /instances/{id}/databases`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListDatabasesResponse {
-    /// Databases of this page.
-    pub databases: Vec<Database>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /instances/{id}/databases`.
+    ListDatabasesResponse {
+        /// Databases of this page.
+        databases: Vec<Database>
+    }
 }
-paginated!(ListDatabasesResponse, databases, Database);
 
 wire_struct! {
     /// `POST /instances/{id}/databases`.
@@ -383,16 +377,13 @@ wire_struct! {
     }
 }
 
-/// `GET /instances/{id}/users`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListUsersResponse {
-    /// Users of this page.
-    pub users: Vec<User>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /instances/{id}/users`.
+    ListUsersResponse {
+        /// Users of this page.
+        users: Vec<User>
+    }
 }
-paginated!(ListUsersResponse, users, User);
 
 wire_struct! {
     /// `POST /instances/{id}/users`.
@@ -429,16 +420,13 @@ pub struct Privilege {
     pub user_name: String,
 }
 
-/// `GET /instances/{id}/privileges`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListPrivilegesResponse {
-    /// Privileges of this page.
-    pub privileges: Vec<Privilege>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /instances/{id}/privileges`.
+    ListPrivilegesResponse {
+        /// Privileges of this page.
+        privileges: Vec<Privilege>
+    }
 }
-paginated!(ListPrivilegesResponse, privileges, Privilege);
 
 /// An ACL rule as returned.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -467,16 +455,13 @@ pub struct AclRuleRequest {
     pub description: String,
 }
 
-/// `GET|PUT|POST|DELETE /instances/{id}/acls` responses.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct AclRulesResponse {
-    /// Rules.
-    pub rules: Vec<AclRule>,
-    /// Total across pages (list only).
-    pub total_count: u64,
+list_response! {
+    /// `GET|PUT|POST|DELETE /instances/{id}/acls` responses.
+    AclRulesResponse {
+        /// Rules.
+        rules: Vec<AclRule>
+    }
 }
-paginated!(AclRulesResponse, rules, AclRule);
 
 wire_struct! {
     /// An engine version.
@@ -507,16 +492,13 @@ wire_struct! {
     }
 }
 
-/// `GET /database-engines`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListDatabaseEnginesResponse {
-    /// Engines of this page.
-    pub engines: Vec<DatabaseEngine>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /database-engines`.
+    ListDatabaseEnginesResponse {
+        /// Engines of this page.
+        engines: Vec<DatabaseEngine>
+    }
 }
-paginated!(ListDatabaseEnginesResponse, engines, DatabaseEngine);
 
 wire_struct! {
     /// A node type.
@@ -538,16 +520,13 @@ wire_struct! {
     }
 }
 
-/// `GET /node-types`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListNodeTypesResponse {
-    /// Node types of this page.
-    pub node_types: Vec<NodeType>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /node-types`.
+    ListNodeTypesResponse {
+        /// Node types of this page.
+        node_types: Vec<NodeType>
+    }
 }
-paginated!(ListNodeTypesResponse, node_types, NodeType);
 
 /// `PUT /instances/{id}/settings`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

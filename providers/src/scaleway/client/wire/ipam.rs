@@ -42,8 +42,6 @@ wire_struct! {
         pub zonal: Option<String>,
         /// A private network.
         pub private_network_id: Option<String>,
-        /// A subnet.
-        pub subnet_id: Option<String>,
         /// A VPC.
         pub vpc_id: Option<String>,
         /// A region's public pool.

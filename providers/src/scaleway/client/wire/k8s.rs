@@ -529,12 +529,8 @@ wire_struct! {
         pub pool_id: String,
         /// Cluster.
         pub cluster_id: String,
-        /// `scaleway://instance/<zone>/<server-id>`.
-        pub provider_id: String,
         @region,
         @name,
-        /// Kubernetes conditions (deprecated).
-        pub conditions: BTreeMap<String, String>,
         /// Status.
         pub status: NodeStatus,
         /// Error detail.
@@ -566,8 +562,6 @@ wire_struct! {
         pub deprecated_at: Option<Timestamp>,
         /// End of life.
         pub end_of_life_at: Option<Timestamp>,
-        /// Release date.
-        pub released_at: Option<Timestamp>,
     }
 }
 
@@ -590,8 +584,6 @@ wire_struct! {
         pub availability: String,
         /// Control-plane memory in bytes.
         pub memory: u64,
-        /// Dedicated control plane.
-        pub dedicated: bool,
         @region,
     }
 }

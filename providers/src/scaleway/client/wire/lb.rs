@@ -110,8 +110,6 @@ wire_struct! {
         /// Flexible IPs.
         pub ip: Vec<Ip>,
         @tags,
-        /// Attached private networks.
-        pub private_network_count: u32,
         /// Commercial type, lower-case in responses (`lb-s`).
         #[serde(rename = "type")]
         pub lb_type: String,
@@ -264,8 +262,6 @@ wire_struct! {
         @name,
         /// Description.
         pub description: String,
-        /// Bandwidth in bps.
-        pub bandwidth: u64,
         @zone,
     }
 }

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
 use super::common::Empty;
 use crate::scaleway::client::open_enum::open_enum;
 use crate::scaleway::client::pagination::list_response;
@@ -108,18 +107,6 @@ pub struct BackupSchedule {
     pub start_hour: Option<u32>,
 }
 
-/// Logs retention policy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogsPolicy {
-    /// Days kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_age_retention: Option<u32>,
-    /// Bytes kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_disk_retention: Option<u64>,
-}
-
 wire_struct! {
     /// Engine setting.
     #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,7 +134,7 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// An instance endpoint: exactly one of `load_balancer`, `private_network`, `direct_access`.
+    /// An instance endpoint: exactly one of `load_balancer`, `private_network`, `direct_access` (not read).
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct Endpoint {
@@ -164,8 +151,6 @@ wire_struct! {
         pub load_balancer: Option<Empty>,
         /// Private network endpoint.
         pub private_network: Option<EndpointPrivateNetwork>,
-        /// Direct access marker (read replicas).
-        pub direct_access: Option<Empty>,
     }
 }
 
@@ -208,8 +193,6 @@ wire_struct! {
         pub endpoint: Option<Endpoint>,
         /// Endpoints.
         pub endpoints: Vec<Endpoint>,
-        /// Logs policy.
-        pub logs_policy: LogsPolicy,
         /// Encryption.
         pub encryption: Encryption,
         @created_at,
@@ -298,9 +281,6 @@ wire_struct! {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub is_backup_schedule_disabled: Option<bool>,
         @name?, @tags?,
-        /// Logs policy.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub logs_policy: Option<LogsPolicy>,
         /// Backups in the same region.
         #[serde(skip_serializing_if = "Option::is_none")]
         pub backup_same_region: Option<bool>,
@@ -438,8 +418,6 @@ pub struct AclRule {
     pub description: String,
     /// Public endpoint port.
     pub port: Option<u32>,
-    /// `tcp`, `udp`, `icmp`.
-    pub protocol: Option<String>,
     /// `inbound`, `outbound`.
     pub direction: Option<String>,
     /// `allow`, `deny`.
@@ -471,8 +449,6 @@ wire_struct! {
         @name,
         /// Version (`16`).
         pub version: String,
-        /// End of life.
-        pub end_of_life: Option<Timestamp>,
         /// Disabled.
         pub disabled: bool,
         /// Beta.

@@ -12,8 +12,6 @@ wire_struct! {
         @id, @name, @organization_id, @project_id, @region, @tags,
         /// The project's default VPC.
         pub is_default: bool,
-        /// Private networks in it.
-        pub private_network_count: u32,
         @created_at, @updated_at,
     }
 }

@@ -101,8 +101,6 @@ wire_struct! {
         /// Commercial type (`VPC-GW-S`).
         #[serde(rename = "type")]
         pub gateway_type: String,
-        /// Bandwidth in bps.
-        pub bandwidth: u64,
         /// Status.
         pub status: GatewayStatus,
         @name, @tags,
@@ -244,8 +242,6 @@ wire_struct! {
     #[serde(default)]
     pub struct GatewayType {
         @name,
-        /// Bandwidth in bps.
-        pub bandwidth: u64,
         @zone,
     }
 }

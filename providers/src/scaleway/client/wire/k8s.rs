@@ -580,8 +580,6 @@ wire_struct! {
     #[serde(default)]
     pub struct ClusterType {
         @name,
-        /// `available`, `scarce`, `shortage`.
-        pub availability: String,
         /// Control-plane memory in bytes.
         pub memory: u64,
         @region,

@@ -113,8 +113,6 @@ wire_struct! {
         /// Commercial type, lower-case in responses (`lb-s`).
         #[serde(rename = "type")]
         pub lb_type: String,
-        /// Alert subscriber.
-        pub subscriber: Option<serde_json::Value>,
         /// TLS level.
         pub ssl_compatibility_level: SslCompatibilityLevel,
         @zone,

@@ -176,8 +176,6 @@ wire_struct! {
         pub node_type: String,
         /// HA (deprecated).
         pub is_ha_cluster: bool,
-        /// HA mode.
-        pub high_availability_mode: HighAvailabilityMode,
         /// Volume.
         pub volume: Volume,
         /// Backup schedule.

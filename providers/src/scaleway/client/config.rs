@@ -503,19 +503,6 @@ impl Resolved {
                     })
             });
 
-        let access_key = pick(
-            overrides.access_key.clone(),
-            access_env,
-            profile.access_key.clone(),
-            &profile_name,
-        );
-        let secret_key = match &overrides.secret_key {
-            Some(k) => Some(Sourced {
-                value: k.expose().to_owned(),
-                source: ConfigSource::Flag,
-            }),
-            None => pick(None, secret_env, profile.secret_key.clone(), &profile_name),
-        };
         // A setting read from the flag, else the first of its variables, else the profile.
         let from_env = |flag: &Option<String>, vars: &[&'static str], file: &Option<String>| {
             pick(
@@ -525,43 +512,50 @@ impl Resolved {
                 &profile_name,
             )
         };
-        let project_id = from_env(
-            &overrides.project_id,
-            &["SCW_DEFAULT_PROJECT_ID"],
-            &profile.default_project_id,
-        );
-        let organization_id = from_env(
-            &overrides.organization_id,
-            &[
-                "SCW_DEFAULT_ORGANIZATION_ID",
-                "SCW_ORGANIZATION",
-                "SCALEWAY_ORGANIZATION",
-            ],
-            &profile.default_organization_id,
-        );
-        let region = from_env(
-            &overrides.region,
-            &["SCW_DEFAULT_REGION", "SCW_REGION", "SCALEWAY_REGION"],
-            &profile.default_region,
-        );
-        let zone = from_env(
-            &overrides.zone,
-            &["SCW_DEFAULT_ZONE"],
-            &profile.default_zone,
-        );
-        let api_url =
-            from_env(&overrides.api_url, &["SCW_API_URL"], &profile.api_url).unwrap_or(Sourced {
-                value: DEFAULT_API_URL.to_owned(),
-                source: ConfigSource::Default,
-            });
         Resolved {
-            access_key,
-            secret_key,
-            project_id,
-            organization_id,
-            region,
-            zone,
-            api_url,
+            access_key: pick(
+                overrides.access_key.clone(),
+                access_env,
+                profile.access_key.clone(),
+                &profile_name,
+            ),
+            secret_key: match &overrides.secret_key {
+                Some(k) => Some(Sourced {
+                    value: k.expose().to_owned(),
+                    source: ConfigSource::Flag,
+                }),
+                None => pick(None, secret_env, profile.secret_key.clone(), &profile_name),
+            },
+            project_id: from_env(
+                &overrides.project_id,
+                &["SCW_DEFAULT_PROJECT_ID"],
+                &profile.default_project_id,
+            ),
+            organization_id: from_env(
+                &overrides.organization_id,
+                &[
+                    "SCW_DEFAULT_ORGANIZATION_ID",
+                    "SCW_ORGANIZATION",
+                    "SCALEWAY_ORGANIZATION",
+                ],
+                &profile.default_organization_id,
+            ),
+            region: from_env(
+                &overrides.region,
+                &["SCW_DEFAULT_REGION", "SCW_REGION", "SCALEWAY_REGION"],
+                &profile.default_region,
+            ),
+            zone: from_env(
+                &overrides.zone,
+                &["SCW_DEFAULT_ZONE"],
+                &profile.default_zone,
+            ),
+            api_url: from_env(&overrides.api_url, &["SCW_API_URL"], &profile.api_url).unwrap_or(
+                Sourced {
+                    value: DEFAULT_API_URL.to_owned(),
+                    source: ConfigSource::Default,
+                },
+            ),
         }
     }
 }

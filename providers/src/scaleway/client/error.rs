@@ -244,10 +244,10 @@ pub struct QuotaDetail {
 open_enum! {
     /// The `precondition` of a `precondition_failed` error.
     Precondition {
-        ResourceStillInUse = "resource_still_in_use",
-        AttributeMustBeSet = "attribute_must_be_set",
-        ProtectedResource = "protected_resource",
-        ResourceNotUsable = "resource_not_usable",
+        ResourceStillInUse,
+        AttributeMustBeSet,
+        ProtectedResource,
+        ResourceNotUsable,
     }
 }
 

@@ -6,14 +6,17 @@
 //! mean.
 
 /// Declares an open enum: `open_enum! { /// doc
-/// Name { Variant = "wire", … } }`.
+/// Name { Creating, NotReady, LSsd, NoSchedule = "NoSchedule", … } }`.
+///
+/// A variant's wire value is its name in snake_case (`NotReady` is `not_ready`, `LSsd` is
+/// `l_ssd`), computed at compile time; `= "wire"` gives it where the API spells it otherwise.
 macro_rules! open_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident $(= $wire:literal)?),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub enum $name {
             $(
-                #[doc = concat!("`", $wire, "`")]
+                #[doc = $crate::scaleway::client::open_enum::open_enum!(@doc $variant $(= $wire)?)]
                 $variant,
             )+
             /// A value this client does not know (or an `unknown*` sentinel), kept verbatim.
@@ -22,12 +25,13 @@ macro_rules! open_enum {
 
         impl $name {
             /// Every wire value this client knows.
-            pub const KNOWN: &'static [&'static str] = &[$($wire),+];
+            pub const KNOWN: &'static [&'static str] =
+                &[$($crate::scaleway::client::open_enum::open_enum!(@wire $variant $(= $wire)?)),+];
 
             /// The wire value.
             pub fn as_str(&self) -> &str {
                 match self {
-                    $($name::$variant => $wire,)+
+                    $($name::$variant => $crate::scaleway::client::open_enum::open_enum!(@wire $variant $(= $wire)?),)+
                     $name::Unknown(s) => s.as_str(),
                 }
             }
@@ -46,10 +50,12 @@ macro_rules! open_enum {
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                match s {
-                    $($wire => $name::$variant,)+
-                    other => $name::Unknown(other.to_owned()),
-                }
+                $(
+                    if s == $crate::scaleway::client::open_enum::open_enum!(@wire $variant $(= $wire)?) {
+                        return $name::$variant;
+                    }
+                )+
+                $name::Unknown(s.to_owned())
             }
         }
 
@@ -90,6 +96,50 @@ macro_rules! open_enum {
             }
         }
     };
+    // A variant's wire value: the one given, or its name in snake_case.
+    (@wire $variant:ident = $wire:literal) => { $wire };
+    (@wire $variant:ident) => {{
+        const BYTES: [u8; $crate::scaleway::client::open_enum::snake_len(stringify!($variant))] =
+            $crate::scaleway::client::open_enum::snake_case(stringify!($variant));
+        const WIRE: &str = match ::core::str::from_utf8(&BYTES) {
+            Ok(wire) => wire,
+            Err(_) => panic!("variant names are ASCII"),
+        };
+        WIRE
+    }};
+    // A variant's doc: its wire value where given, else what it is derived from.
+    (@doc $variant:ident = $wire:literal) => { concat!("`", $wire, "`") };
+    (@doc $variant:ident) => { concat!("`", stringify!($variant), "` in snake_case") };
 }
 
 pub(crate) use open_enum;
+
+/// Length of `name` in snake_case: one `_` more before each capital but the first.
+pub(crate) const fn snake_len(name: &str) -> usize {
+    let bytes = name.as_bytes();
+    let mut len = bytes.len();
+    let mut i = 1;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_uppercase() {
+            len += 1;
+        }
+        i += 1;
+    }
+    len
+}
+
+/// `name` (an ASCII `CamelCase` identifier) in snake_case, `N` being [`snake_len`] of it.
+pub(crate) const fn snake_case<const N: usize>(name: &str) -> [u8; N] {
+    let bytes = name.as_bytes();
+    let mut out = [0u8; N];
+    let (mut i, mut o) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i].is_ascii_uppercase() && i > 0 {
+            out[o] = b'_';
+            o += 1;
+        }
+        out[o] = bytes[i].to_ascii_lowercase();
+        (i, o) = (i + 1, o + 1);
+    }
+    out
+}

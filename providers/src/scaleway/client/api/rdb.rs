@@ -5,128 +5,63 @@
 
 mod backup;
 
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use super::ListFilter;
 use crate::scaleway::client::error::Result;
-use crate::scaleway::client::http::{Api, Client};
+use crate::scaleway::client::http::Api;
 use crate::scaleway::client::locality::Region;
 use crate::scaleway::client::query::{Query, path_segment as seg};
 use crate::scaleway::client::wire::common::File;
 use crate::scaleway::client::wire::rdb::*;
 
-/// Managed Database (`rdb/v1`) calls in one region.
-#[derive(Debug, Clone)]
-pub struct RdbApi<'c> {
-    client: &'c Client,
-    region: Region,
+scoped_api! {
+    /// Managed Database (`rdb/v1`) calls in one region.
+    RdbApi(Api::Rdb, region: Region)
 }
 
-impl<'c> RdbApi<'c> {
-    pub(crate) fn new(client: &'c Client, region: Region) -> Self {
-        Self { client, region }
-    }
+impl RdbApi<'_> {
+    endpoints! {
+        /// `GET /database-engines`, all pages.
+        list list_database_engines("/database-engines") -> Vec<DatabaseEngine> from ListDatabaseEnginesResponse;
 
-    /// The region of these calls.
-    pub fn region(&self) -> &Region {
-        &self.region
+        /// `POST /instances` (never retried blindly).
+        post create_instance("/instances", CreateInstanceRequest) -> Instance;
+        /// `GET /instances/{id}`.
+        get get_instance("/instances" / id) -> Instance;
+        /// `GET /instances`, all pages.
+        list list_instances("/instances", filter: &ListFilter) -> Vec<Instance> from ListInstancesResponse;
+        /// `PATCH /instances/{id}` (backup schedule, name, tags).
+        patch update_instance("/instances" / id, UpdateInstanceRequest) -> Instance;
+        /// `DELETE /instances/{id}` (200 with the instance `deleting`).
+        delete delete_instance("/instances" / id) -> Instance;
+        /// `POST /instances/{id}/upgrade`: one change per call, wait for `ready` in between.
+        post upgrade_instance("/instances" / id / "upgrade", UpgradeInstanceRequest) -> Instance;
+        /// `GET /instances/{id}/certificate` (PEM in [`File::content`], base64).
+        get get_instance_certificate("/instances" / id / "certificate") -> File;
+
+        /// `DELETE /endpoints/{id}` (204).
+        delete delete_endpoint("/endpoints" / endpoint_id) -> ();
+        /// `GET /instances/{id}/acls`, all pages.
+        list list_acl_rules("/instances" / instance_id / "acls") -> Vec<AclRule> from AclRulesResponse;
+
+        /// `POST /instances/{id}/users`.
+        post create_user("/instances" / instance_id / "users", CreateUserRequest) -> User;
+        /// `PUT /instances/{id}/privileges`; `Permission::None` removes the privilege.
+        put set_privilege("/instances" / instance_id / "privileges", Privilege) -> Privilege;
     }
 
     fn instance_path(id: &str, rest: &str) -> String {
         format!("/instances/{}{rest}", seg(id))
     }
 
-    /// `GET /database-engines`, all pages.
-    pub async fn list_database_engines(&self) -> Result<Vec<DatabaseEngine>> {
-        self.client
-            .list_all::<ListDatabaseEnginesResponse>(
-                Api::Rdb,
-                &self.region,
-                "/database-engines",
-                Query::new(),
-            )
-            .await
-    }
-
     /// `GET /node-types`, all pages.
     pub async fn list_node_types(&self, include_disabled: bool) -> Result<Vec<NodeType>> {
-        self.client
-            .list_all::<ListNodeTypesResponse>(
-                Api::Rdb,
-                &self.region,
-                "/node-types",
-                Query::new().push("include_disabled_types", include_disabled),
-            )
-            .await
-    }
-
-    /// `POST /instances` (never retried blindly).
-    pub async fn create_instance(&self, req: &CreateInstanceRequest) -> Result<Instance> {
-        self.client
-            .post(Api::Rdb, &self.region, "/instances", req)
-            .await
-    }
-
-    /// `GET /instances/{id}`.
-    pub async fn get_instance(&self, id: &str) -> Result<Instance> {
-        self.client
-            .get(Api::Rdb, &self.region, &Self::instance_path(id, ""))
-            .await
-    }
-
-    /// `GET /instances`, all pages.
-    pub async fn list_instances(&self, filter: &ListFilter) -> Result<Vec<Instance>> {
-        self.client
-            .list_all::<ListInstancesResponse>(
-                Api::Rdb,
-                &self.region,
-                "/instances",
-                filter.to_query(),
-            )
-            .await
-    }
-
-    /// `PATCH /instances/{id}` (backup schedule, name, tags, logs policy).
-    pub async fn update_instance(&self, id: &str, req: &UpdateInstanceRequest) -> Result<Instance> {
-        self.client
-            .patch(Api::Rdb, &self.region, &Self::instance_path(id, ""), req)
-            .await
-    }
-
-    /// `DELETE /instances/{id}` (200 with the instance `deleting`).
-    pub async fn delete_instance(&self, id: &str) -> Result<Instance> {
-        self.client
-            .delete(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(id, ""),
-                Query::new(),
-            )
-            .await
-    }
-
-    /// `POST /instances/{id}/upgrade`: one change per call, wait for `ready` in between.
-    pub async fn upgrade_instance(
-        &self,
-        id: &str,
-        req: &UpgradeInstanceRequest,
-    ) -> Result<Instance> {
-        self.client
-            .post(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(id, "/upgrade"),
-                req,
-            )
-            .await
-    }
-
-    /// `GET /instances/{id}/certificate` (PEM in [`File::content`], base64).
-    pub async fn get_instance_certificate(&self, id: &str) -> Result<File> {
-        self.client
-            .get(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(id, "/certificate"),
-            )
+        let query = Query::new().push("include_disabled_types", include_disabled);
+        self.at()
+            .list::<ListNodeTypesResponse>("/node-types", query)
             .await
     }
 
@@ -140,13 +75,7 @@ impl<'c> RdbApi<'c> {
             settings: settings.to_vec(),
         };
         let r: SettingsBody = self
-            .client
-            .put(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(id, "/settings"),
-                &body,
-            )
+            .send(Method::PUT, &Self::instance_path(id, "/settings"), &body)
             .await?;
         Ok(r.settings)
     }
@@ -158,38 +87,12 @@ impl<'c> RdbApi<'c> {
         spec: &EndpointSpec,
     ) -> Result<Endpoint> {
         let body = serde_json::json!({ "endpoint_spec": spec });
-        self.client
-            .post(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, "/endpoints"),
-                &body,
-            )
-            .await
-    }
-
-    /// `DELETE /endpoints/{id}` (204).
-    pub async fn delete_endpoint(&self, endpoint_id: &str) -> Result<()> {
-        self.client
-            .delete(
-                Api::Rdb,
-                &self.region,
-                &format!("/endpoints/{}", seg(endpoint_id)),
-                Query::new(),
-            )
-            .await
-    }
-
-    /// `GET /instances/{id}/acls`, all pages.
-    pub async fn list_acl_rules(&self, instance_id: &str) -> Result<Vec<AclRule>> {
-        self.client
-            .list_all::<AclRulesResponse>(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, "/acls"),
-                Query::new(),
-            )
-            .await
+        self.send(
+            Method::POST,
+            &Self::instance_path(instance_id, "/endpoints"),
+            &body,
+        )
+        .await
     }
 
     /// `PUT /instances/{id}/acls`: replaces every rule.
@@ -200,10 +103,8 @@ impl<'c> RdbApi<'c> {
     ) -> Result<Vec<AclRule>> {
         let body = serde_json::json!({ "rules": rules });
         let r: AclRulesResponse = self
-            .client
-            .put(
-                Api::Rdb,
-                &self.region,
+            .send(
+                Method::PUT,
                 &Self::instance_path(instance_id, "/acls"),
                 &body,
             )
@@ -217,14 +118,14 @@ impl<'c> RdbApi<'c> {
         instance_id: &str,
         ips: &[String],
     ) -> Result<Vec<AclRule>> {
-        let req = crate::scaleway::client::http::Request::new(
-            reqwest::Method::DELETE,
-            Api::Rdb,
-            &self.region,
-            &Self::instance_path(instance_id, "/acls"),
-        )
-        .json(&serde_json::json!({ "acl_rule_ips": ips }))?;
-        let r: AclRulesResponse = self.client.send(req).await?;
+        let body = serde_json::json!({ "acl_rule_ips": ips });
+        let r: AclRulesResponse = self
+            .send(
+                Method::DELETE,
+                &Self::instance_path(instance_id, "/acls"),
+                &body,
+            )
+            .await?;
         Ok(r.rules)
     }
 
@@ -234,13 +135,9 @@ impl<'c> RdbApi<'c> {
         instance_id: &str,
         name: Option<&str>,
     ) -> Result<Vec<Database>> {
-        self.client
-            .list_all::<ListDatabasesResponse>(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, "/databases"),
-                Query::new().opt("name", name),
-            )
+        let path = Self::instance_path(instance_id, "/databases");
+        self.at()
+            .list::<ListDatabasesResponse>(&path, Query::new().opt("name", name))
             .await
     }
 
@@ -258,37 +155,26 @@ impl<'c> RdbApi<'c> {
         let req = CreateDatabaseRequest {
             name: name.to_owned(),
         };
-        self.client
-            .post(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, "/databases"),
-                &req,
-            )
-            .await
+        self.send(
+            Method::POST,
+            &Self::instance_path(instance_id, "/databases"),
+            &req,
+        )
+        .await
     }
 
     /// `DELETE /instances/{id}/databases/{name}` (204).
     pub async fn delete_database(&self, instance_id: &str, name: &str) -> Result<()> {
-        self.client
-            .delete(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, &format!("/databases/{}", seg(name))),
-                Query::new(),
-            )
-            .await
+        let at = self.at();
+        let path = Self::instance_path(instance_id, &format!("/databases/{}", seg(name)));
+        at.send(at.request(Method::DELETE, &path)).await
     }
 
     /// `GET /instances/{id}/users`, all pages (name filter is a substring).
     pub async fn list_users(&self, instance_id: &str, name: Option<&str>) -> Result<Vec<User>> {
-        self.client
-            .list_all::<ListUsersResponse>(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, "/users"),
-                Query::new().opt("name", name),
-            )
+        let path = Self::instance_path(instance_id, "/users");
+        self.at()
+            .list::<ListUsersResponse>(&path, Query::new().opt("name", name))
             .await
     }
 
@@ -301,18 +187,6 @@ impl<'c> RdbApi<'c> {
             .find(|u| u.name == name))
     }
 
-    /// `POST /instances/{id}/users`.
-    pub async fn create_user(&self, instance_id: &str, req: &CreateUserRequest) -> Result<User> {
-        self.client
-            .post(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, "/users"),
-                req,
-            )
-            .await
-    }
-
     /// `PATCH /instances/{id}/users/{name}`.
     pub async fn update_user(
         &self,
@@ -320,26 +194,15 @@ impl<'c> RdbApi<'c> {
         name: &str,
         req: &UpdateUserRequest,
     ) -> Result<User> {
-        self.client
-            .patch(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, &format!("/users/{}", seg(name))),
-                req,
-            )
-            .await
+        let path = Self::instance_path(instance_id, &format!("/users/{}", seg(name)));
+        self.send(Method::PATCH, &path, req).await
     }
 
     /// `DELETE /instances/{id}/users/{name}` (204).
     pub async fn delete_user(&self, instance_id: &str, name: &str) -> Result<()> {
-        self.client
-            .delete(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, &format!("/users/{}", seg(name))),
-                Query::new(),
-            )
-            .await
+        let at = self.at();
+        let path = Self::instance_path(instance_id, &format!("/users/{}", seg(name)));
+        at.send(at.request(Method::DELETE, &path)).await
     }
 
     /// `GET /instances/{id}/privileges`, all pages, optionally for one database and/or user.
@@ -349,31 +212,22 @@ impl<'c> RdbApi<'c> {
         database_name: Option<&str>,
         user_name: Option<&str>,
     ) -> Result<Vec<Privilege>> {
-        self.client
-            .list_all::<ListPrivilegesResponse>(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, "/privileges"),
-                Query::new()
-                    .opt("database_name", database_name)
-                    .opt("user_name", user_name),
-            )
+        let query = Query::new()
+            .opt("database_name", database_name)
+            .opt("user_name", user_name);
+        self.at()
+            .list::<ListPrivilegesResponse>(&Self::instance_path(instance_id, "/privileges"), query)
             .await
     }
 
-    /// `PUT /instances/{id}/privileges`; `Permission::None` removes the privilege.
-    pub async fn set_privilege(
+    /// `method` with the JSON `body` to `path` of this API in this region, decoded.
+    async fn send<T: DeserializeOwned>(
         &self,
-        instance_id: &str,
-        privilege: &Privilege,
-    ) -> Result<Privilege> {
-        self.client
-            .put(
-                Api::Rdb,
-                &self.region,
-                &Self::instance_path(instance_id, "/privileges"),
-                privilege,
-            )
-            .await
+        method: Method,
+        path: &str,
+        body: &(impl Serialize + ?Sized),
+    ) -> Result<T> {
+        let at = self.at();
+        at.send(at.request(method, path).json(body)?).await
     }
 }

@@ -2,132 +2,113 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::list_response;
 use crate::scaleway::client::secret::SecretString;
 
-/// A data source (metrics, logs or traces).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DataSource {
-    /// ID.
-    pub id: String,
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Base URL of the push and query endpoints.
-    pub url: String,
-    /// `metrics`, `logs` or `traces`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `custom`, `scaleway` or `external`.
-    pub origin: String,
-    /// Retention in days.
-    pub retention_days: u32,
-    /// Region.
-    pub region: String,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
+wire_struct! {
+    /// A data source (metrics, logs or traces).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct DataSource {
+        @id, @project_id, @name,
+        /// Base URL of the push and query endpoints.
+        pub url: String,
+        /// `metrics`, `logs` or `traces`.
+        #[serde(rename = "type")]
+        pub kind: String,
+        /// `custom`, `scaleway` or `external`.
+        pub origin: String,
+        /// Retention in days.
+        pub retention_days: u32,
+        @region, @created_at,
+    }
 }
 
-/// `POST /data-sources`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateDataSourceRequest {
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// `metrics`, `logs` or `traces`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Retention in days.
-    pub retention_days: u32,
+wire_struct! {
+    /// `POST /data-sources`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateDataSourceRequest {
+        @project_id, @name,
+        /// `metrics`, `logs` or `traces`.
+        #[serde(rename = "type")]
+        pub kind: String,
+        /// Retention in days.
+        pub retention_days: u32,
+    }
 }
 
-/// `PATCH /data-sources/{id}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateDataSourceRequest {
-    /// Name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Retention in days.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retention_days: Option<u32>,
+wire_struct! {
+    /// `PATCH /data-sources/{id}`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateDataSourceRequest {
+        @name?,
+        /// Retention in days.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub retention_days: Option<u32>,
+    }
 }
 
-/// `GET /data-sources`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListDataSourcesResponse {
-    /// Data sources of this page.
-    pub data_sources: Vec<DataSource>,
-    /// Total count.
-    pub total_count: u64,
-}
-paginated!(ListDataSourcesResponse, data_sources, DataSource);
-
-/// A token; `secret_key` is only present in the creation response.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Token {
-    /// ID.
-    pub id: String,
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Scopes.
-    pub scopes: Vec<String>,
-    /// Region.
-    pub region: String,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// The secret key (creation response only).
-    pub secret_key: Option<SecretString>,
+list_response! {
+    /// `GET /data-sources`.
+    ListDataSourcesResponse {
+        /// Data sources of this page.
+        data_sources: Vec<DataSource>
+    }
 }
 
-/// `POST /tokens`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateTokenRequest {
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Scopes.
-    pub token_scopes: Vec<String>,
+wire_struct! {
+    /// A token; `secret_key` is only present in the creation response.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Token {
+        @id, @project_id, @name,
+        /// Scopes.
+        pub scopes: Vec<String>,
+        @region, @created_at,
+        /// The secret key (creation response only).
+        pub secret_key: Option<SecretString>,
+    }
 }
 
-/// `GET /tokens`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListTokensResponse {
-    /// Tokens of this page.
-    pub tokens: Vec<Token>,
-    /// Total count.
-    pub total_count: u64,
-}
-paginated!(ListTokensResponse, tokens, Token);
-
-/// The alert manager of a project and region.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct AlertManager {
-    /// Whether it is enabled.
-    pub alert_manager_enabled: bool,
-    /// Whether managed alerts are enabled.
-    pub managed_alerts_enabled: bool,
-    /// Its URL, once enabled.
-    pub alert_manager_url: Option<String>,
-    /// Region.
-    pub region: String,
+wire_struct! {
+    /// `POST /tokens`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateTokenRequest {
+        @project_id, @name,
+        /// Scopes.
+        pub token_scopes: Vec<String>,
+    }
 }
 
-/// A body naming only the project (alert manager switches).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ProjectRequest {
-    /// Project.
-    pub project_id: String,
+list_response! {
+    /// `GET /tokens`.
+    ListTokensResponse {
+        /// Tokens of this page.
+        tokens: Vec<Token>
+    }
+}
+
+wire_struct! {
+    /// The alert manager of a project and region.
+    #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+    #[serde(default)]
+    pub struct AlertManager {
+        /// Whether it is enabled.
+        pub alert_manager_enabled: bool,
+        /// Whether managed alerts are enabled.
+        pub managed_alerts_enabled: bool,
+        /// Its URL, once enabled.
+        pub alert_manager_url: Option<String>,
+        @region,
+    }
+}
+
+wire_struct! {
+    /// A body naming only the project (alert manager switches).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct ProjectRequest {
+        @project_id,
+    }
 }
 
 /// An e-mail contact point's address.
@@ -148,25 +129,23 @@ pub struct ContactPoint {
     pub send_resolved_notifications: bool,
 }
 
-/// `POST /alert-manager/contact-points` and `.../contact-points/delete`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ContactPointRequest {
-    /// Project.
-    pub project_id: String,
-    /// E-mail configuration.
-    pub email: ContactPointEmail,
-    /// Whether resolved alerts are notified too (ignored by delete).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub send_resolved_notifications: Option<bool>,
+wire_struct! {
+    /// `POST /alert-manager/contact-points` and `.../contact-points/delete`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct ContactPointRequest {
+        @project_id,
+        /// E-mail configuration.
+        pub email: ContactPointEmail,
+        /// Whether resolved alerts are notified too (ignored by delete).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub send_resolved_notifications: Option<bool>,
+    }
 }
 
-/// `GET /alert-manager/contact-points`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListContactPointsResponse {
-    /// Contact points of this page.
-    pub contact_points: Vec<ContactPoint>,
-    /// Total count.
-    pub total_count: u64,
+list_response! {
+    /// `GET /alert-manager/contact-points`.
+    ListContactPointsResponse {
+        /// Contact points of this page.
+        contact_points: Vec<ContactPoint>
+    }
 }
-paginated!(ListContactPointsResponse, contact_points, ContactPoint);

@@ -11,8 +11,6 @@ use crate::scaleway::client::secret::SecretString;
 pub struct File {
     /// File name (`kubeconfig`, `ssl_certificate`).
     pub name: String,
-    /// MIME type.
-    pub content_type: String,
     /// Base64 content; sensitive (kubeconfigs carry a token), so redacted in `Debug`.
     pub content: SecretString,
 }

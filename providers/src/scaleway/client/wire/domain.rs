@@ -6,42 +6,38 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
 use crate::scaleway::client::open_enum::open_enum;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::list_response;
 
 open_enum! {
     /// Status of a DNS zone.
     DnsZoneStatus {
-        Active = "active",
-        Pending = "pending",
-        Error = "error",
-        Locked = "locked",
+        Active,
+        Pending,
+        Error,
+        Locked,
     }
 }
 
-/// A DNS zone: the domain `D` (empty subdomain) or a sub-zone `S.D`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DnsZone {
-    /// The registered domain.
-    pub domain: String,
-    /// The sub-zone label(s), empty for the domain's own zone.
-    pub subdomain: String,
-    /// Name servers serving the zone.
-    pub ns: Vec<String>,
-    /// Scaleway's default name servers for it.
-    pub ns_default: Vec<String>,
-    /// Master name servers (secondary zones).
-    pub ns_master: Vec<String>,
-    /// Status; only an `active` zone is served.
-    pub status: DnsZoneStatus,
-    /// Why the zone is not active, when the API says.
-    pub message: Option<String>,
-    /// Project.
-    pub project_id: String,
-    /// Last update time.
-    pub updated_at: Option<Timestamp>,
+wire_struct! {
+    /// A DNS zone: the domain `D` (empty subdomain) or a sub-zone `S.D`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct DnsZone {
+        /// The registered domain.
+        pub domain: String,
+        /// The sub-zone label(s), empty for the domain's own zone.
+        pub subdomain: String,
+        /// Name servers serving the zone.
+        pub ns: Vec<String>,
+        /// Scaleway's default name servers for it.
+        pub ns_default: Vec<String>,
+        /// Status; only an `active` zone is served.
+        pub status: DnsZoneStatus,
+        /// Why the zone is not active, when the API says.
+        pub message: Option<String>,
+        @project_id, @updated_at,
+    }
 }
 
 impl DnsZone {
@@ -55,75 +51,72 @@ impl DnsZone {
     }
 }
 
-/// `GET /dns-zones`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListDnsZonesResponse {
-    /// Zones of this page.
-    pub dns_zones: Vec<DnsZone>,
-    /// Total across pages.
-    pub total_count: u64,
-}
-paginated!(ListDnsZonesResponse, dns_zones, DnsZone);
-
-/// `POST /dns-zones`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateDnsZoneRequest {
-    /// The parent domain.
-    pub domain: String,
-    /// The sub-zone label(s).
-    pub subdomain: String,
-    /// Project.
-    pub project_id: String,
+list_response! {
+    /// `GET /dns-zones`.
+    ListDnsZonesResponse {
+        /// Zones of this page.
+        dns_zones: Vec<DnsZone>
+    }
 }
 
-/// A DNS record.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DnsRecord {
-    /// ID (empty in requests).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub id: String,
-    /// Name relative to the zone (`""` is the apex).
-    pub name: String,
-    /// Type, upper-case.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// Value.
-    pub data: String,
-    /// Time to live in seconds.
-    pub ttl: u32,
-    /// Priority (MX, SRV).
-    pub priority: u32,
-    /// Free comment.
-    pub comment: Option<String>,
+wire_struct! {
+    /// `POST /dns-zones`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateDnsZoneRequest {
+        /// The parent domain.
+        pub domain: String,
+        /// The sub-zone label(s).
+        pub subdomain: String,
+        @project_id,
+    }
 }
 
-/// `GET /dns-zones/{zone}/records`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListDnsRecordsResponse {
-    /// Records of this page.
-    pub records: Vec<DnsRecord>,
-    /// Total across pages.
-    pub total_count: u64,
+wire_struct! {
+    /// A DNS record.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct DnsRecord {
+        /// ID (empty in requests).
+        #[serde(skip_serializing_if = "String::is_empty")]
+        pub id: String,
+        @name,
+        /// Type, upper-case.
+        #[serde(rename = "type")]
+        pub type_: String,
+        /// Value.
+        pub data: String,
+        /// Time to live in seconds.
+        pub ttl: u32,
+        /// Priority (MX, SRV).
+        pub priority: u32,
+        /// Free comment.
+        pub comment: Option<String>,
+    }
 }
-paginated!(ListDnsRecordsResponse, records, DnsRecord);
 
-/// Selects records by their fields instead of their id.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct RecordIdentifier {
-    /// Name relative to the zone.
-    pub name: String,
-    /// Type.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// Value (absent: any).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<String>,
-    /// TTL (absent: any).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ttl: Option<u32>,
+list_response! {
+    /// `GET /dns-zones/{zone}/records`.
+    ListDnsRecordsResponse {
+        /// Records of this page.
+        records: Vec<DnsRecord>
+    }
+}
+
+wire_struct! {
+    /// Selects records by their fields instead of their id.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct RecordIdentifier {
+        @name,
+        /// Type.
+        #[serde(rename = "type")]
+        pub type_: String,
+        /// Value (absent: any).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub data: Option<String>,
+        /// TTL (absent: any).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub ttl: Option<u32>,
+    }
 }
 
 /// Which records a `set` or `delete` change acts on.

@@ -8,27 +8,27 @@ use crate::scaleway::client::pagination::list_response;
 open_enum! {
     /// Kind of resource an IP is attached to.
     ResourceType {
-        Custom = "custom",
-        InstanceServer = "instance_server",
-        InstanceIp = "instance_ip",
-        InstancePrivateNic = "instance_private_nic",
-        LbServer = "lb_server",
-        FipIp = "fip_ip",
-        VpcGateway = "vpc_gateway",
-        VpcGatewayNetwork = "vpc_gateway_network",
-        K8sNode = "k8s_node",
-        K8sCluster = "k8s_cluster",
-        RdbInstance = "rdb_instance",
-        RedisCluster = "redis_cluster",
-        BaremetalServer = "baremetal_server",
-        BaremetalPrivateNic = "baremetal_private_nic",
-        LlmDeployment = "llm_deployment",
-        MgdbInstance = "mgdb_instance",
+        Custom,
+        InstanceServer,
+        InstanceIp,
+        InstancePrivateNic,
+        LbServer,
+        FipIp,
+        VpcGateway,
+        VpcGatewayNetwork,
+        K8sNode,
+        K8sCluster,
+        RdbInstance,
+        RedisCluster,
+        BaremetalServer,
+        BaremetalPrivateNic,
+        LlmDeployment,
+        MgdbInstance,
         ApplesiliconServer = "apple_silicon_server",
         ApplesiliconPrivateNic = "apple_silicon_private_nic",
-        ServerlessContainer = "serverless_container",
-        ServerlessFunction = "serverless_function",
-        VpnGateway = "vpn_gateway",
+        ServerlessContainer,
+        ServerlessFunction,
+        VpnGateway,
     }
 }
 
@@ -42,8 +42,6 @@ wire_struct! {
         pub zonal: Option<String>,
         /// A private network.
         pub private_network_id: Option<String>,
-        /// A subnet.
-        pub subnet_id: Option<String>,
         /// A VPC.
         pub vpc_id: Option<String>,
         /// A region's public pool.
@@ -51,29 +49,20 @@ wire_struct! {
     }
 }
 
-/// The resource an IP is attached to.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Resource {
-    /// Kind.
-    #[serde(rename = "type")]
-    pub resource_type: ResourceType,
-    /// ID.
-    pub id: String,
-    /// MAC address.
-    pub mac_address: Option<String>,
-    /// Name.
-    pub name: Option<String>,
-}
-
-/// A reverse DNS entry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Reverse {
-    /// Host name.
-    pub hostname: String,
-    /// Address.
-    pub address: Option<String>,
+wire_struct! {
+    /// The resource an IP is attached to.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Resource {
+        /// Kind.
+        #[serde(rename = "type")]
+        pub resource_type: ResourceType,
+        @id,
+        /// MAC address.
+        pub mac_address: Option<String>,
+        /// Name.
+        pub name: Option<String>,
+    }
 }
 
 wire_struct! {
@@ -92,8 +81,6 @@ wire_struct! {
         /// Attached resource.
         pub resource: Option<Resource>,
         @tags,
-        /// Reverses.
-        pub reverses: Vec<Reverse>,
         @region,
         /// Zone, for zonal IPs.
         pub zone: Option<String>,
@@ -117,12 +104,12 @@ wire_struct! {
     }
 }
 
-/// `PATCH /ips/{id}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateIpamIpRequest {
-    /// Tags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
+wire_struct! {
+    /// `PATCH /ips/{id}`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateIpamIpRequest {
+        @tags?,
+    }
 }
 
 list_response! {

@@ -11,13 +11,13 @@ use crate::scaleway::client::pagination::{list_response, paginated};
 open_enum! {
     /// Status of a cluster. `pool_required` is terminal for waits.
     ClusterStatus {
-        Creating = "creating",
-        Ready = "ready",
-        Deleting = "deleting",
-        Deleted = "deleted",
-        Updating = "updating",
-        Locked = "locked",
-        PoolRequired = "pool_required",
+        Creating,
+        Ready,
+        Deleting,
+        Deleted,
+        Updating,
+        Locked,
+        PoolRequired,
     }
 }
 
@@ -31,13 +31,13 @@ impl ClusterStatus {
 open_enum! {
     /// Status of a pool. `warning` is terminal.
     PoolStatus {
-        Ready = "ready",
-        Deleting = "deleting",
-        Deleted = "deleted",
-        Scaling = "scaling",
-        Warning = "warning",
-        Locked = "locked",
-        Upgrading = "upgrading",
+        Ready,
+        Deleting,
+        Deleted,
+        Scaling,
+        Warning,
+        Locked,
+        Upgrading,
     }
 }
 
@@ -51,48 +51,48 @@ impl PoolStatus {
 open_enum! {
     /// Status of a node.
     NodeStatus {
-        Creating = "creating",
-        NotReady = "not_ready",
-        Ready = "ready",
-        Deleting = "deleting",
-        Deleted = "deleted",
-        Locked = "locked",
-        Rebooting = "rebooting",
-        CreationError = "creation_error",
-        Upgrading = "upgrading",
-        Starting = "starting",
-        Registering = "registering",
+        Creating,
+        NotReady,
+        Ready,
+        Deleting,
+        Deleted,
+        Locked,
+        Rebooting,
+        CreationError,
+        Upgrading,
+        Starting,
+        Registering,
     }
 }
 
 open_enum! {
     /// Container network interface.
     Cni {
-        Cilium = "cilium",
-        CiliumNative = "cilium_native",
-        Calico = "calico",
-        Weave = "weave",
-        Flannel = "flannel",
-        Kilo = "kilo",
-        None = "none",
+        Cilium,
+        CiliumNative,
+        Calico,
+        Weave,
+        Flannel,
+        Kilo,
+        None,
     }
 }
 
 open_enum! {
     /// Container runtime of a pool.
     Runtime {
-        Docker = "docker",
-        Containerd = "containerd",
-        Crio = "crio",
+        Docker,
+        Containerd,
+        Crio,
     }
 }
 
 open_enum! {
     /// Root volume type of pool nodes.
     PoolVolumeType {
-        DefaultVolumeType = "default_volume_type",
-        LSsd = "l_ssd",
-        BSsd = "b_ssd",
+        DefaultVolumeType,
+        LSsd,
+        BSsd,
         Sbs5k = "sbs_5k",
         Sbs15k = "sbs_15k",
     }
@@ -101,32 +101,32 @@ open_enum! {
 open_enum! {
     /// Cluster autoscaler estimator.
     AutoscalerEstimator {
-        Binpacking = "binpacking",
+        Binpacking,
     }
 }
 
 open_enum! {
     /// Cluster autoscaler expander.
     AutoscalerExpander {
-        Random = "random",
-        MostPods = "most_pods",
-        LeastWaste = "least_waste",
-        Priority = "priority",
-        Price = "price",
+        Random,
+        MostPods,
+        LeastWaste,
+        Priority,
+        Price,
     }
 }
 
 open_enum! {
     /// Day of a maintenance window.
     MaintenanceDay {
-        Any = "any",
-        Monday = "monday",
-        Tuesday = "tuesday",
-        Wednesday = "wednesday",
-        Thursday = "thursday",
-        Friday = "friday",
-        Saturday = "saturday",
-        Sunday = "sunday",
+        Any,
+        Monday,
+        Tuesday,
+        Wednesday,
+        Thursday,
+        Friday,
+        Saturday,
+        Sunday,
     }
 }
 
@@ -165,8 +165,6 @@ wire_struct! {
         pub scale_down_utilization_threshold: Option<f64>,
         /// Graceful termination limit in seconds.
         pub max_graceful_termination_sec: Option<u32>,
-        /// Never remove nodes with local storage.
-        pub skip_nodes_with_local_storage: Option<bool>,
         /// Autoscaler log level (0–4).
         pub log_level: Option<u32>,
     }
@@ -252,8 +250,6 @@ wire_struct! {
         pub autoscaler_config: AutoscalerConfig,
         /// Auto-upgrade settings.
         pub auto_upgrade: AutoUpgrade,
-        /// Whether a newer version is available.
-        pub upgrade_available: bool,
         /// Enabled feature gates.
         pub feature_gates: Vec<String>,
         /// Enabled admission plugins.
@@ -264,12 +260,6 @@ wire_struct! {
         pub apiserver_cert_sans: Vec<String>,
         /// Private network of the cluster.
         pub private_network_id: Option<String>,
-        /// End of the commitment of a dedicated type.
-        pub commitment_ends_at: Option<Timestamp>,
-        /// Deprecated ACL flag.
-        pub acl_available: bool,
-        /// IAM group of the nodes (may be empty early).
-        pub iam_nodes_group_id: String,
         /// Pod CIDR.
         pub pod_cidr: String,
         /// Service CIDR.
@@ -284,17 +274,14 @@ wire_struct! {
     /// `POST /clusters`.
     #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreateClusterRequest {
-        /// Project.
-        pub project_id: String,
+        @project_id,
         /// Offer type; empty lets the server pick `kapsule`.
         #[serde(rename = "type")]
         pub cluster_type: String,
-        /// Name (always set it: names are how humans find things).
-        pub name: String,
+        @name,
         /// Description.
         pub description: String,
-        /// Tags (kapstan's ownership tags included).
-        pub tags: Vec<String>,
+        @tags,
         /// Full version `x.y.z`.
         pub version: String,
         /// CNI.
@@ -405,8 +392,7 @@ wire_struct! {
         /// Cluster.
         pub cluster_id: String,
         @region,
-        /// Name (unique per cluster).
-        pub name: String,
+        @name,
         /// Status.
         pub status: PoolStatus,
         /// Kubernetes version.
@@ -432,8 +418,7 @@ wire_struct! {
         pub kubelet_args: BTreeMap<String, String>,
         /// Upgrade policy.
         pub upgrade_policy: UpgradePolicy,
-        /// Zone of the nodes.
-        pub zone: String,
+        @zone,
         /// Root volume type, resolved (`sbs_5k`…).
         pub root_volume_type: PoolVolumeType,
         /// Root volume size in bytes.
@@ -461,8 +446,7 @@ wire_struct! {
     /// `POST /clusters/{id}/pools`.
     #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreatePoolRequest {
-        /// Name (unique per cluster).
-        pub name: String,
+        @name,
         /// Node type.
         pub node_type: String,
         /// Placement group.
@@ -517,8 +501,7 @@ wire_struct! {
         pub max_size: Option<u32>,
         /// Autohealing.
         pub autohealing: Option<bool>,
-        /// Tags.
-        pub tags: Option<Vec<String>>,
+        @tags?,
         /// Kubelet arguments.
         pub kubelet_args: Option<BTreeMap<String, String>>,
         /// Upgrade policy.
@@ -546,17 +529,8 @@ wire_struct! {
         pub pool_id: String,
         /// Cluster.
         pub cluster_id: String,
-        /// `scaleway://instance/<zone>/<server-id>`.
-        pub provider_id: String,
         @region,
-        /// Name (`scw-<cluster>-<pool>-<hash>`).
-        pub name: String,
-        /// Public IPv4.
-        pub public_ip_v4: Option<String>,
-        /// Public IPv6 (deprecated).
-        pub public_ip_v6: Option<String>,
-        /// Kubernetes conditions (deprecated).
-        pub conditions: BTreeMap<String, String>,
+        @name,
         /// Status.
         pub status: NodeStatus,
         /// Error detail.
@@ -573,32 +547,22 @@ list_response! {
     }
 }
 
-/// A Kubernetes version offered by Kapsule.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Version {
-    /// `x.y.z`.
-    pub name: String,
-    /// Human label.
-    pub label: String,
-    /// Region.
-    pub region: String,
-    /// CNIs available with this version.
-    pub available_cnis: Vec<Cni>,
-    /// Container runtimes.
-    pub available_container_runtimes: Vec<Runtime>,
-    /// Feature gates.
-    pub available_feature_gates: Vec<String>,
-    /// Admission plugins.
-    pub available_admission_plugins: Vec<String>,
-    /// Kubelet arguments and their types.
-    pub available_kubelet_args: BTreeMap<String, String>,
-    /// Deprecation date.
-    pub deprecated_at: Option<Timestamp>,
-    /// End of life.
-    pub end_of_life_at: Option<Timestamp>,
-    /// Release date.
-    pub released_at: Option<Timestamp>,
+wire_struct! {
+    /// A Kubernetes version offered by Kapsule.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Version {
+        @name,
+        /// Human label.
+        pub label: String,
+        @region,
+        /// CNIs available with this version.
+        pub available_cnis: Vec<Cni>,
+        /// Deprecation date.
+        pub deprecated_at: Option<Timestamp>,
+        /// End of life.
+        pub end_of_life_at: Option<Timestamp>,
+    }
 }
 
 /// `GET /versions` and `GET /clusters/{id}/available-versions` (not paginated).
@@ -616,24 +580,8 @@ wire_struct! {
     #[serde(default)]
     pub struct ClusterType {
         @name,
-        /// `available`, `scarce`, `shortage`.
-        pub availability: String,
-        /// Node limit.
-        pub max_nodes: u32,
-        /// Commitment delay (duration string).
-        pub commitment_delay: Option<String>,
-        /// SLA percentage.
-        pub sla: f64,
-        /// `standard` or `high_availability`.
-        pub resiliency: String,
         /// Control-plane memory in bytes.
         pub memory: u64,
-        /// Dedicated control plane.
-        pub dedicated: bool,
-        /// Audit logs support.
-        pub audit_logs_supported: bool,
-        /// Maximum etcd size in bytes.
-        pub max_etcd_size: u64,
         @region,
     }
 }

@@ -8,16 +8,16 @@ use crate::scaleway::client::pagination::list_response;
 open_enum! {
     /// Status of a load balancer.
     LbStatus {
-        Ready = "ready",
-        Pending = "pending",
-        Stopped = "stopped",
-        Error = "error",
-        Locked = "locked",
-        Migrating = "migrating",
-        ToCreate = "to_create",
-        Creating = "creating",
-        ToDelete = "to_delete",
-        Deleting = "deleting",
+        Ready,
+        Pending,
+        Stopped,
+        Error,
+        Locked,
+        Migrating,
+        ToCreate,
+        Creating,
+        ToDelete,
+        Deleting,
     }
 }
 
@@ -34,21 +34,21 @@ impl LbStatus {
 open_enum! {
     /// Status of one of the instances behind a load balancer.
     LbInstanceStatus {
-        Ready = "ready",
-        Pending = "pending",
-        Stopped = "stopped",
-        Error = "error",
-        Locked = "locked",
-        Migrating = "migrating",
+        Ready,
+        Pending,
+        Stopped,
+        Error,
+        Locked,
+        Migrating,
     }
 }
 
 open_enum! {
     /// Status of a private-network attachment.
     PrivateNetworkStatus {
-        Ready = "ready",
-        Pending = "pending",
-        Error = "error",
+        Ready,
+        Pending,
+        Error,
     }
 }
 
@@ -110,19 +110,9 @@ wire_struct! {
         /// Flexible IPs.
         pub ip: Vec<Ip>,
         @tags,
-        /// Frontends.
-        pub frontend_count: u32,
-        /// Backends.
-        pub backend_count: u32,
-        /// Attached private networks.
-        pub private_network_count: u32,
-        /// Routes.
-        pub route_count: u32,
         /// Commercial type, lower-case in responses (`lb-s`).
         #[serde(rename = "type")]
         pub lb_type: String,
-        /// Alert subscriber.
-        pub subscriber: Option<serde_json::Value>,
         /// TLS level.
         pub ssl_compatibility_level: SslCompatibilityLevel,
         @zone,
@@ -208,8 +198,7 @@ wire_struct! {
         pub reverse: Option<String>,
         /// Attach to this load balancer.
         pub lb_id: Option<String>,
-        /// Tags.
-        pub tags: Option<Vec<String>>,
+        @tags?,
     }
 }
 
@@ -263,20 +252,16 @@ pub struct DetachPrivateNetworkRequest {
     pub private_network_id: String,
 }
 
-/// A commercial LB type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LbType {
-    /// Name (`LB-S`).
-    pub name: String,
-    /// Stock.
-    pub stock_status: String,
-    /// Description.
-    pub description: String,
-    /// Bandwidth in bps.
-    pub bandwidth: u64,
-    /// Zone.
-    pub zone: String,
+wire_struct! {
+    /// A commercial LB type.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct LbType {
+        @name,
+        /// Description.
+        pub description: String,
+        @zone,
+    }
 }
 
 list_response! {

@@ -2,27 +2,26 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
 use super::common::Empty;
 use crate::scaleway::client::open_enum::open_enum;
-use crate::scaleway::client::pagination::paginated;
+use crate::scaleway::client::pagination::list_response;
 use crate::scaleway::client::secret::SecretString;
 
 open_enum! {
     /// Status of an instance.
     InstanceStatus {
-        Ready = "ready",
-        Provisioning = "provisioning",
-        Configuring = "configuring",
-        Deleting = "deleting",
-        Error = "error",
-        Autohealing = "autohealing",
-        Locked = "locked",
-        Initializing = "initializing",
-        DiskFull = "disk_full",
-        Backuping = "backuping",
-        Snapshotting = "snapshotting",
-        Restarting = "restarting",
+        Ready,
+        Provisioning,
+        Configuring,
+        Deleting,
+        Error,
+        Autohealing,
+        Locked,
+        Initializing,
+        DiskFull,
+        Backuping,
+        Snapshotting,
+        Restarting,
     }
 }
 
@@ -46,8 +45,8 @@ impl InstanceStatus {
 open_enum! {
     /// Volume type.
     VolumeType {
-        Lssd = "lssd",
-        Bssd = "bssd",
+        Lssd,
+        Bssd,
         Sbs5k = "sbs_5k",
         Sbs15k = "sbs_15k",
     }
@@ -56,37 +55,28 @@ open_enum! {
 open_enum! {
     /// High-availability mode.
     HighAvailabilityMode {
-        Disabled = "disabled",
-        SingleZone = "single_zone",
-        MultipleZone = "multiple_zone",
+        Disabled,
+        SingleZone,
+        MultipleZone,
     }
 }
 
 open_enum! {
     /// Privilege of a user on a database (`none` removes it).
     Permission {
-        Readonly = "readonly",
-        Readwrite = "readwrite",
-        All = "all",
-        Custom = "custom",
-        None = "none",
+        Readonly,
+        Readwrite,
+        All,
+        Custom,
+        None,
     }
 }
 
 open_enum! {
     /// How a private-network endpoint got its IP.
     ProvisioningMode {
-        Static = "static",
-        Ipam = "ipam",
-    }
-}
-
-open_enum! {
-    /// Stock of a node type.
-    NodeTypeStock {
-        LowStock = "low_stock",
-        OutOfStock = "out_of_stock",
-        Available = "available",
+        Static,
+        Ipam,
     }
 }
 
@@ -113,82 +103,55 @@ pub struct BackupSchedule {
     pub retention: u32,
     /// Disabled.
     pub disabled: bool,
-    /// Next run.
-    pub next_run_at: Option<Timestamp>,
     /// Start hour.
     pub start_hour: Option<u32>,
 }
 
-/// Logs retention policy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LogsPolicy {
-    /// Days kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_age_retention: Option<u32>,
-    /// Bytes kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_disk_retention: Option<u64>,
+wire_struct! {
+    /// Engine setting.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Setting {
+        @name,
+        /// Value.
+        pub value: String,
+    }
 }
 
-/// Engine setting.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Setting {
-    /// Name.
-    pub name: String,
-    /// Value.
-    pub value: String,
+wire_struct! {
+    /// Private-network details of an endpoint.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct EndpointPrivateNetwork {
+        /// Private network.
+        pub private_network_id: String,
+        /// Service IP in CIDR form.
+        pub service_ip: String,
+        @zone,
+        /// IP provisioning.
+        pub provisioning_mode: ProvisioningMode,
+    }
 }
 
-/// Private-network details of an endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EndpointPrivateNetwork {
-    /// Private network.
-    pub private_network_id: String,
-    /// Service IP in CIDR form.
-    pub service_ip: String,
-    /// Zone.
-    pub zone: String,
-    /// IP provisioning.
-    pub provisioning_mode: ProvisioningMode,
-}
-
-/// An instance endpoint: exactly one of `load_balancer`, `private_network`, `direct_access`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Endpoint {
-    /// ID (empty in the placeholder `POST /endpoints` returns).
-    pub id: String,
-    /// IP.
-    pub ip: Option<String>,
-    /// Hostname, instead of an IP.
-    pub hostname: Option<String>,
-    /// Port.
-    pub port: u32,
-    /// Name.
-    pub name: Option<String>,
-    /// Public (load-balancer) endpoint marker.
-    pub load_balancer: Option<Empty>,
-    /// Private network endpoint.
-    pub private_network: Option<EndpointPrivateNetwork>,
-    /// Direct access marker (read replicas).
-    pub direct_access: Option<Empty>,
-}
-
-/// Upgrade target of an instance.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UpgradableVersion {
-    /// ID for `upgradable_version_id`.
-    pub id: String,
-    /// Name (`PostgreSQL-16`).
-    pub name: String,
-    /// Version.
-    pub version: String,
-    /// Minor version.
-    pub minor_version: String,
+wire_struct! {
+    /// An instance endpoint: exactly one of `load_balancer`, `private_network`, `direct_access` (not read).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Endpoint {
+        @id,
+        /// IP.
+        pub ip: Option<String>,
+        /// Hostname, instead of an IP.
+        pub hostname: Option<String>,
+        /// Port.
+        pub port: u32,
+        /// Name.
+        pub name: Option<String>,
+        /// Public (load-balancer) endpoint marker.
+        pub load_balancer: Option<Empty>,
+        /// Private network endpoint.
+        pub private_network: Option<EndpointPrivateNetwork>,
+    }
 }
 
 /// Encryption at rest.
@@ -199,54 +162,39 @@ pub struct Encryption {
     pub enabled: bool,
 }
 
-/// A database instance.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Instance {
-    /// ID.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Region.
-    pub region: String,
-    /// Organization.
-    pub organization_id: String,
-    /// Project.
-    pub project_id: String,
-    /// Status.
-    pub status: InstanceStatus,
-    /// Engine (`PostgreSQL-16`).
-    pub engine: String,
-    /// Node type, lower-case.
-    pub node_type: String,
-    /// HA (deprecated).
-    pub is_ha_cluster: bool,
-    /// HA mode.
-    pub high_availability_mode: HighAvailabilityMode,
-    /// Volume.
-    pub volume: Volume,
-    /// Backup schedule.
-    pub backup_schedule: BackupSchedule,
-    /// Backups in the same region.
-    pub backup_same_region: bool,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Engine settings.
-    pub settings: Vec<Setting>,
-    /// Immutable init settings.
-    pub init_settings: Vec<Setting>,
-    /// First endpoint (deprecated).
-    pub endpoint: Option<Endpoint>,
-    /// Endpoints.
-    pub endpoints: Vec<Endpoint>,
-    /// Upgrade targets.
-    pub upgradable_version: Vec<UpgradableVersion>,
-    /// Logs policy.
-    pub logs_policy: LogsPolicy,
-    /// Encryption.
-    pub encryption: Encryption,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
+wire_struct! {
+    /// A database instance.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Instance {
+        @id, @name, @region, @organization_id, @project_id,
+        /// Status.
+        pub status: InstanceStatus,
+        /// Engine (`PostgreSQL-16`).
+        pub engine: String,
+        /// Node type, lower-case.
+        pub node_type: String,
+        /// HA (deprecated).
+        pub is_ha_cluster: bool,
+        /// Volume.
+        pub volume: Volume,
+        /// Backup schedule.
+        pub backup_schedule: BackupSchedule,
+        /// Backups in the same region.
+        pub backup_same_region: bool,
+        @tags,
+        /// Engine settings.
+        pub settings: Vec<Setting>,
+        /// Immutable init settings.
+        pub init_settings: Vec<Setting>,
+        /// First endpoint (deprecated).
+        pub endpoint: Option<Endpoint>,
+        /// Endpoints.
+        pub endpoints: Vec<Endpoint>,
+        /// Encryption.
+        pub encryption: Encryption,
+        @created_at,
+    }
 }
 
 /// IPAM settings of a private endpoint spec (`{}` lets IPAM choose).
@@ -277,75 +225,64 @@ pub struct EndpointSpec {
     pub private_network: Option<EndpointSpecPrivateNetwork>,
 }
 
-/// `POST /instances`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateInstanceRequest {
-    /// Project.
-    pub project_id: String,
-    /// Name.
-    pub name: String,
-    /// Engine (`PostgreSQL-16`).
-    pub engine: String,
-    /// Initial admin user.
-    pub user_name: String,
-    /// Initial admin password (sensitive).
-    pub password: SecretString,
-    /// Node type.
-    pub node_type: String,
-    /// HA (deprecated form).
-    pub is_ha_cluster: bool,
-    /// HA mode.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub high_availability_mode: Option<HighAvailabilityMode>,
-    /// Disable backups.
-    pub disable_backup: bool,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Immutable settings.
-    pub init_settings: Vec<Setting>,
-    /// Volume type.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_type: Option<VolumeType>,
-    /// Volume size in bytes (block volumes only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_size: Option<u64>,
-    /// Endpoints; `None` creates a public endpoint.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub init_endpoints: Option<Vec<EndpointSpec>>,
-    /// Backups in the same region.
-    pub backup_same_region: bool,
-    /// Encryption at rest.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encryption: Option<Encryption>,
+wire_struct! {
+    /// `POST /instances`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateInstanceRequest {
+        @project_id, @name,
+        /// Engine (`PostgreSQL-16`).
+        pub engine: String,
+        /// Initial admin user.
+        pub user_name: String,
+        /// Initial admin password (sensitive).
+        pub password: SecretString,
+        /// Node type.
+        pub node_type: String,
+        /// HA (deprecated form).
+        pub is_ha_cluster: bool,
+        /// HA mode.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub high_availability_mode: Option<HighAvailabilityMode>,
+        /// Disable backups.
+        pub disable_backup: bool,
+        @tags,
+        /// Immutable settings.
+        pub init_settings: Vec<Setting>,
+        /// Volume type.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub volume_type: Option<VolumeType>,
+        /// Volume size in bytes (block volumes only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub volume_size: Option<u64>,
+        /// Endpoints; `None` creates a public endpoint.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub init_endpoints: Option<Vec<EndpointSpec>>,
+        /// Backups in the same region.
+        pub backup_same_region: bool,
+        /// Encryption at rest.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub encryption: Option<Encryption>,
+    }
 }
 
-/// `PATCH /instances/{id}`: `None` leaves a field unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UpdateInstanceRequest {
-    /// Hours between backups.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backup_schedule_frequency: Option<u32>,
-    /// Days kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backup_schedule_retention: Option<u32>,
-    /// Disable backups.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_backup_schedule_disabled: Option<bool>,
-    /// Name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Tags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    /// Logs policy.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logs_policy: Option<LogsPolicy>,
-    /// Backups in the same region.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backup_same_region: Option<bool>,
-    /// Backup start hour.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backup_schedule_start_hour: Option<u32>,
+wire_struct! {
+    /// `PATCH /instances/{id}`: `None` leaves a field unchanged.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct UpdateInstanceRequest {
+        /// Hours between backups.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub backup_schedule_frequency: Option<u32>,
+        /// Days kept.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub backup_schedule_retention: Option<u32>,
+        /// Disable backups.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub is_backup_schedule_disabled: Option<bool>,
+        @name?, @tags?,
+        /// Backups in the same region.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub backup_same_region: Option<bool>,
+    }
 }
 
 /// `POST /instances/{id}/upgrade`: set exactly one field per call.
@@ -366,87 +303,76 @@ pub struct UpgradeInstanceRequest {
     /// New volume type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_type: Option<VolumeType>,
-    /// Engine upgrade target (creates a new instance).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upgradable_version_id: Option<String>,
-    /// Enable encryption (only `true`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_encryption: Option<bool>,
 }
 
-/// `GET /instances`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListInstancesResponse {
-    /// Instances of this page.
-    pub instances: Vec<Instance>,
-    /// Total across pages.
-    pub total_count: u64,
-}
-paginated!(ListInstancesResponse, instances, Instance);
-
-/// A logical database.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Database {
-    /// Name.
-    pub name: String,
-    /// Owner (empty right after creation).
-    pub owner: String,
-    /// Managed by Scaleway.
-    pub managed: bool,
-    /// Size in bytes.
-    pub size: u64,
+list_response! {
+    /// `GET /instances`.
+    ListInstancesResponse {
+        /// Instances of this page.
+        instances: Vec<Instance>
+    }
 }
 
-/// `GET /instances/{id}/databases`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListDatabasesResponse {
-    /// Databases of this page.
-    pub databases: Vec<Database>,
-    /// Total across pages.
-    pub total_count: u64,
-}
-paginated!(ListDatabasesResponse, databases, Database);
-
-/// `POST /instances/{id}/databases`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateDatabaseRequest {
-    /// Name.
-    pub name: String,
+wire_struct! {
+    /// A logical database.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Database {
+        @name,
+        /// Owner (empty right after creation).
+        pub owner: String,
+        /// Managed by Scaleway.
+        pub managed: bool,
+        /// Size in bytes.
+        pub size: u64,
+    }
 }
 
-/// A database user.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct User {
-    /// Name.
-    pub name: String,
-    /// Admin.
-    pub is_admin: bool,
+list_response! {
+    /// `GET /instances/{id}/databases`.
+    ListDatabasesResponse {
+        /// Databases of this page.
+        databases: Vec<Database>
+    }
 }
 
-/// `GET /instances/{id}/users`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListUsersResponse {
-    /// Users of this page.
-    pub users: Vec<User>,
-    /// Total across pages.
-    pub total_count: u64,
+wire_struct! {
+    /// `POST /instances/{id}/databases`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateDatabaseRequest {
+        @name,
+    }
 }
-paginated!(ListUsersResponse, users, User);
 
-/// `POST /instances/{id}/users`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateUserRequest {
-    /// Name.
-    pub name: String,
-    /// Password (sensitive).
-    pub password: SecretString,
-    /// Admin.
-    pub is_admin: bool,
+wire_struct! {
+    /// A database user.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct User {
+        @name,
+        /// Admin.
+        pub is_admin: bool,
+    }
+}
+
+list_response! {
+    /// `GET /instances/{id}/users`.
+    ListUsersResponse {
+        /// Users of this page.
+        users: Vec<User>
+    }
+}
+
+wire_struct! {
+    /// `POST /instances/{id}/users`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateUserRequest {
+        @name,
+        /// Password (sensitive).
+        pub password: SecretString,
+        /// Admin.
+        pub is_admin: bool,
+    }
 }
 
 /// `PATCH /instances/{id}/users/{name}`.
@@ -472,16 +398,13 @@ pub struct Privilege {
     pub user_name: String,
 }
 
-/// `GET /instances/{id}/privileges`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListPrivilegesResponse {
-    /// Privileges of this page.
-    pub privileges: Vec<Privilege>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /instances/{id}/privileges`.
+    ListPrivilegesResponse {
+        /// Privileges of this page.
+        privileges: Vec<Privilege>
+    }
 }
-paginated!(ListPrivilegesResponse, privileges, Privilege);
 
 /// An ACL rule as returned.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -493,8 +416,6 @@ pub struct AclRule {
     pub description: String,
     /// Public endpoint port.
     pub port: Option<u32>,
-    /// `tcp`, `udp`, `icmp`.
-    pub protocol: Option<String>,
     /// `inbound`, `outbound`.
     pub direction: Option<String>,
     /// `allow`, `deny`.
@@ -510,149 +431,76 @@ pub struct AclRuleRequest {
     pub description: String,
 }
 
-/// `GET|PUT|POST|DELETE /instances/{id}/acls` responses.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct AclRulesResponse {
-    /// Rules.
-    pub rules: Vec<AclRule>,
-    /// Total across pages (list only).
-    pub total_count: u64,
-}
-paginated!(AclRulesResponse, rules, AclRule);
-
-/// An engine version.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EngineVersion {
-    /// Name (`PostgreSQL-16`), the `engine` of a create request.
-    pub name: String,
-    /// Version (`16`).
-    pub version: String,
-    /// End of life.
-    pub end_of_life: Option<Timestamp>,
-    /// Disabled.
-    pub disabled: bool,
-    /// Beta.
-    pub beta: bool,
-    /// Settings that may be changed.
-    pub available_settings: Vec<EngineSetting>,
-    /// Settings only settable at creation.
-    pub available_init_settings: Vec<EngineSetting>,
+list_response! {
+    /// `GET|PUT|POST|DELETE /instances/{id}/acls` responses.
+    AclRulesResponse {
+        /// Rules.
+        rules: Vec<AclRule>
+    }
 }
 
-/// A setting an engine version accepts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EngineSetting {
-    /// Name.
-    pub name: String,
-    /// Default.
-    pub default_value: String,
-    /// Applied without restart.
-    pub hot_configurable: bool,
-    /// Description.
-    pub description: String,
-    /// `INT`, `STRING`, `FLOAT`, `BOOLEAN`.
-    pub property_type: String,
-    /// Unit.
-    pub unit: Option<String>,
-    /// Regex constraint.
-    pub string_constraint: Option<String>,
-    /// Minimum.
-    pub int_min: Option<i64>,
-    /// Maximum.
-    pub int_max: Option<i64>,
-    /// Minimum.
-    pub float_min: Option<f64>,
-    /// Maximum.
-    pub float_max: Option<f64>,
+wire_struct! {
+    /// An engine version.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct EngineVersion {
+        @name,
+        /// Version (`16`).
+        pub version: String,
+        /// Disabled.
+        pub disabled: bool,
+        /// Beta.
+        pub beta: bool,
+    }
 }
 
-/// A database engine.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DatabaseEngine {
-    /// `PostgreSQL` or `MySQL`.
-    pub name: String,
-    /// Logo.
-    pub logo_url: String,
-    /// Versions.
-    pub versions: Vec<EngineVersion>,
-    /// Region.
-    pub region: String,
+wire_struct! {
+    /// A database engine.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct DatabaseEngine {
+        @name,
+        /// Versions.
+        pub versions: Vec<EngineVersion>,
+        @region,
+    }
 }
 
-/// `GET /database-engines`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListDatabaseEnginesResponse {
-    /// Engines of this page.
-    pub engines: Vec<DatabaseEngine>,
-    /// Total across pages.
-    pub total_count: u64,
-}
-paginated!(ListDatabaseEnginesResponse, engines, DatabaseEngine);
-
-/// A volume type a node type supports.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct NodeTypeVolumeType {
-    /// Type.
-    #[serde(rename = "type")]
-    pub volume_type: VolumeType,
-    /// Description.
-    pub description: String,
-    /// Minimum bytes.
-    pub min_size: u64,
-    /// Maximum bytes.
-    pub max_size: u64,
-    /// Size step in bytes.
-    pub chunk_size: u64,
-    /// Storage class.
-    pub class: String,
+list_response! {
+    /// `GET /database-engines`.
+    ListDatabaseEnginesResponse {
+        /// Engines of this page.
+        engines: Vec<DatabaseEngine>
+    }
 }
 
-/// A node type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct NodeType {
-    /// Name, lower-case (`db-dev-s`).
-    pub name: String,
-    /// Stock.
-    pub stock_status: NodeTypeStock,
-    /// Description.
-    pub description: String,
-    /// vCPUs.
-    pub vcpus: u32,
-    /// Memory in bytes.
-    pub memory: u64,
-    /// Disabled.
-    pub disabled: bool,
-    /// Beta.
-    pub beta: bool,
-    /// Volume types.
-    pub available_volume_types: Vec<NodeTypeVolumeType>,
-    /// HA required.
-    pub is_ha_required: bool,
-    /// Generation.
-    pub generation: String,
-    /// Range.
-    pub instance_range: String,
-    /// Region.
-    pub region: String,
+wire_struct! {
+    /// A node type.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct NodeType {
+        @name,
+        /// Description.
+        pub description: String,
+        /// Memory in bytes.
+        pub memory: u64,
+        /// Disabled.
+        pub disabled: bool,
+        /// Beta.
+        pub beta: bool,
+        /// Generation.
+        pub generation: String,
+        @region,
+    }
 }
 
-/// `GET /node-types`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListNodeTypesResponse {
-    /// Node types of this page.
-    pub node_types: Vec<NodeType>,
-    /// Total across pages.
-    pub total_count: u64,
+list_response! {
+    /// `GET /node-types`.
+    ListNodeTypesResponse {
+        /// Node types of this page.
+        node_types: Vec<NodeType>
+    }
 }
-paginated!(ListNodeTypesResponse, node_types, NodeType);
 
 /// `PUT /instances/{id}/settings`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

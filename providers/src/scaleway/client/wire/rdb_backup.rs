@@ -10,13 +10,13 @@ use crate::scaleway::client::open_enum::open_enum;
 open_enum! {
     /// Status of a database backup.
     DatabaseBackupStatus {
-        Creating = "creating",
-        Ready = "ready",
-        Restoring = "restoring",
-        Deleting = "deleting",
-        Error = "error",
-        Exporting = "exporting",
-        Locked = "locked",
+        Creating,
+        Ready,
+        Restoring,
+        Deleting,
+        Error,
+        Exporting,
+        Locked,
     }
 }
 
@@ -30,42 +30,40 @@ impl DatabaseBackupStatus {
     }
 }
 
-/// A manual backup of one database.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DatabaseBackup {
-    /// ID.
-    pub id: String,
-    /// The instance it was made from.
-    pub instance_id: String,
-    /// The database it holds.
-    pub database_name: String,
-    /// Name.
-    pub name: String,
-    /// Status.
-    pub status: DatabaseBackupStatus,
-    /// Size in bytes, once ready.
-    pub size: Option<u64>,
-    /// When it expires (`None`: never).
-    pub expires_at: Option<Timestamp>,
-    /// Creation time.
-    pub created_at: Option<Timestamp>,
-    /// Region.
-    pub region: String,
+wire_struct! {
+    /// A manual backup of one database.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct DatabaseBackup {
+        @id,
+        /// The instance it was made from.
+        pub instance_id: String,
+        /// The database it holds.
+        pub database_name: String,
+        @name,
+        /// Status.
+        pub status: DatabaseBackupStatus,
+        /// Size in bytes, once ready.
+        pub size: Option<u64>,
+        /// When it expires (`None`: never).
+        pub expires_at: Option<Timestamp>,
+        @created_at, @region,
+    }
 }
 
-/// `POST /backups`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CreateDatabaseBackupRequest {
-    /// The instance.
-    pub instance_id: String,
-    /// The database to back up.
-    pub database_name: String,
-    /// The backup's name.
-    pub name: String,
-    /// When it expires.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Timestamp>,
+wire_struct! {
+    /// `POST /backups`.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct CreateDatabaseBackupRequest {
+        /// The instance.
+        pub instance_id: String,
+        /// The database to back up.
+        pub database_name: String,
+        @name,
+        /// When it expires.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub expires_at: Option<Timestamp>,
+    }
 }
 
 /// `POST /backups/{id}/restore`.

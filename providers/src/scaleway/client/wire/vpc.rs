@@ -12,14 +12,6 @@ wire_struct! {
         @id, @name, @organization_id, @project_id, @region, @tags,
         /// The project's default VPC.
         pub is_default: bool,
-        /// Private networks in it.
-        pub private_network_count: u32,
-        /// Routing between its networks (always on nowadays).
-        pub routing_enabled: bool,
-        /// Custom routes propagation.
-        pub custom_routes_propagation_enabled: bool,
-        /// Transitivity.
-        pub transitivity_enabled: bool,
         @created_at, @updated_at,
     }
 }
@@ -79,12 +71,8 @@ wire_struct! {
         pub subnets: Vec<Subnet>,
         /// VPC.
         pub vpc_id: String,
-        /// DHCP.
-        pub dhcp_enabled: bool,
         /// Default route propagation.
         pub default_route_propagation_enabled: bool,
-        /// S3 integration.
-        pub has_s3_integration: bool,
         @created_at, @updated_at,
     }
 }

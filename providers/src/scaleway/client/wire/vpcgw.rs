@@ -10,14 +10,14 @@ use crate::scaleway::client::pagination::{list_response, paginated};
 open_enum! {
     /// Status of a gateway.
     GatewayStatus {
-        Stopped = "stopped",
-        Allocating = "allocating",
-        Configuring = "configuring",
-        Running = "running",
-        Stopping = "stopping",
-        Failed = "failed",
-        Deleting = "deleting",
-        Locked = "locked",
+        Stopped,
+        Allocating,
+        Configuring,
+        Running,
+        Stopping,
+        Failed,
+        Deleting,
+        Locked,
     }
 }
 
@@ -34,11 +34,11 @@ impl GatewayStatus {
 open_enum! {
     /// Status of a gateway network.
     GatewayNetworkStatus {
-        Created = "created",
-        Attaching = "attaching",
-        Configuring = "configuring",
-        Ready = "ready",
-        Detaching = "detaching",
+        Created,
+        Attaching,
+        Configuring,
+        Ready,
+        Detaching,
     }
 }
 
@@ -101,29 +101,19 @@ wire_struct! {
         /// Commercial type (`VPC-GW-S`).
         #[serde(rename = "type")]
         pub gateway_type: String,
-        /// Bandwidth in bps.
-        pub bandwidth: u64,
         /// Status.
         pub status: GatewayStatus,
         @name, @tags,
         /// Public IPv4.
         pub ipv4: Option<GatewayIp>,
-        /// Attached networks.
-        pub gateway_networks: Vec<GatewayNetwork>,
         /// Software version.
         pub version: Option<String>,
-        /// Available upgrade.
-        pub can_upgrade_to: Option<String>,
         /// SSH bastion.
         pub bastion_enabled: bool,
         /// Bastion port.
         pub bastion_port: u32,
         /// SMTP allowed.
         pub smtp_enabled: bool,
-        /// Non-IPAM (v1) gateway.
-        pub is_legacy: bool,
-        /// Ranges allowed on the bastion.
-        pub bastion_allowed_ips: Vec<String>,
         @zone, @created_at, @updated_at,
     }
 }
@@ -230,8 +220,7 @@ wire_struct! {
     /// `PATCH /ips/{id}`.
     #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdateGatewayIpRequest {
-        /// Tags.
-        pub tags: Option<Vec<String>>,
+        @tags?,
         /// Reverse DNS; empty string unsets it.
         pub reverse: Option<String>,
         /// Gateway to attach to; empty string detaches.
@@ -253,8 +242,6 @@ wire_struct! {
     #[serde(default)]
     pub struct GatewayType {
         @name,
-        /// Bandwidth in bps.
-        pub bandwidth: u64,
         @zone,
     }
 }

@@ -246,9 +246,9 @@ pub fn price_resource(
     };
     match kind {
         "scaleway_k8s_cluster" => r.cluster().map(|i| vec![i]),
-        "scaleway_k8s_pool" => r.pool(),
+        "scaleway_k8s_pool" => settled(r.pool()),
         "scaleway_rdb_instance" => r.rdb(),
-        "scaleway_cockpit_source" => r.cockpit_source(),
+        "scaleway_cockpit_source" => settled(r.cockpit_source()),
         "scaleway_lb" => r.by_type(Section::LbType, Component::LoadBalancer, "Load Balancer"),
         "scaleway_lb_ip" => Ok(vec![r.flexible_ip(table.lb_ip(), "Load Balancer")]),
         "scaleway_vpc_public_gateway" => r.by_type(
@@ -286,6 +286,29 @@ struct Res<'a> {
 
 /// A value that may not be known yet; `Err` carries the reason.
 type Maybe<T> = Result<T, String>;
+
+/// Why pricing a resource stopped before its last line item.
+enum Stop {
+    /// A value the price needs is not known: the one line item saying why stands for them all.
+    Unknown(Box<LineItem>),
+    /// The config or the price table is wrong.
+    Failed(PricingError),
+}
+
+impl From<PricingError> for Stop {
+    fn from(e: PricingError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// The line items of a resource priced up to a [`Stop`]: the unknown item, or the error.
+fn settled(items: Result<Vec<LineItem>, Stop>) -> Result<Vec<LineItem>, PricingError> {
+    match items {
+        Ok(items) => Ok(items),
+        Err(Stop::Unknown(item)) => Ok(vec![*item]),
+        Err(Stop::Failed(e)) => Err(e),
+    }
+}
 
 impl Res<'_> {
     fn field(&self, name: &str) -> Field<'_> {
@@ -379,6 +402,16 @@ impl Res<'_> {
         }
     }
 
+    /// A stop on the unknown line item of `component`, `what`, for `reason`.
+    fn stop(&self, component: Component, what: &str, reason: String) -> Stop {
+        Stop::Unknown(Box::new(self.unknown(component, what.to_string(), reason)))
+    }
+
+    /// The value of `maybe`, or a stop on the unknown line item of `component`, `what`.
+    fn known<T>(&self, maybe: Maybe<T>, component: Component, what: &str) -> Result<T, Stop> {
+        maybe.map_err(|reason| self.stop(component, what, reason))
+    }
+
     fn fixed(&self, price: &Price, component: Component, what: &str) -> LineItem {
         LineItem {
             quantity: Some(1),
@@ -391,24 +424,19 @@ impl Res<'_> {
     /// A Cockpit data source: ingestion of the expected volume, and retention past the free
     /// period. Each sample (GB) is billed once when ingested and, per day it is kept beyond
     /// the free retention, at the retention price; a steady month ingests the expected volume.
-    fn cockpit_source(&self) -> Result<Vec<LineItem>, PricingError> {
-        let kind = match self.string("type", None)? {
-            Ok(k) => k,
-            Err(reason) => {
-                return Ok(vec![self.unknown(
-                    Component::CockpitIngestion,
-                    "Cockpit data source".into(),
-                    reason,
-                )]);
-            }
-        };
+    fn cockpit_source(&self) -> Result<Vec<LineItem>, Stop> {
+        let kind = self.known(
+            self.string("type", None)?,
+            Component::CockpitIngestion,
+            "Cockpit data source",
+        )?;
         let what = format!("Cockpit {kind}");
         let Some(prices) = self.table.cockpit() else {
-            return Ok(vec![self.unknown(
+            return Err(self.stop(
                 Component::CockpitIngestion,
-                what,
+                &what,
                 format!("price table {} has no Cockpit prices", self.table.name()),
-            )]);
+            ));
         };
         let (ingest, free, keep, volume_field) = match kind.as_str() {
             "metrics" => (
@@ -431,26 +459,21 @@ impl Res<'_> {
             ),
         };
         let default_retention = if kind == "metrics" { 31 } else { 7 };
-        let retention = match self.count("retention_days", Some(default_retention))? {
-            Ok(d) => d,
-            Err(reason) => {
-                return Ok(vec![self.unknown(
-                    Component::CockpitRetention,
-                    what,
-                    reason,
-                )]);
-            }
-        };
+        let retention = self.known(
+            self.count("retention_days", Some(default_retention))?,
+            Component::CockpitRetention,
+            &what,
+        )?;
         // Volume in the unit the prices use: samples, or thousandths of a GB.
         let (volume, per_unit_ingest, per_unit_keep, shown) = if kind == "metrics" {
             match self.count(volume_field, None)? {
                 Ok(n) => (n, 1_000_000u64, 10_000_000u64, format!("{n} samples")),
                 Err(_) => {
-                    return Ok(vec![self.unknown(
+                    return Err(self.stop(
                         Component::CockpitIngestion,
-                        what,
+                        &what,
                         format!("{volume_field} is not set: declare the expected samples per month to price ingestion"),
-                    )]);
+                    ));
                 }
             }
         } else {
@@ -465,14 +488,16 @@ impl Res<'_> {
                     )
                 }
                 Field::Known(v) => {
-                    return Err(self.invalid(volume_field, "a non-negative number", v));
+                    return Err(self
+                        .invalid(volume_field, "a non-negative number", v)
+                        .into());
                 }
                 _ => {
-                    return Ok(vec![self.unknown(
+                    return Err(self.stop(
                         Component::CockpitIngestion,
-                        what,
+                        &what,
                         format!("{volume_field} is not set: declare the expected GB per month to price ingestion"),
-                    )]);
+                    ));
                 }
             }
         };
@@ -542,17 +567,12 @@ impl Res<'_> {
         )
     }
 
-    fn pool(&self) -> Result<Vec<LineItem>, PricingError> {
-        let node_type = match self.string("node_type", None)? {
-            Ok(t) => t,
-            Err(reason) => {
-                return Ok(vec![self.unknown(
-                    Component::Nodes,
-                    "pool nodes".into(),
-                    reason,
-                )]);
-            }
-        };
+    fn pool(&self) -> Result<Vec<LineItem>, Stop> {
+        let node_type = self.known(
+            self.string("node_type", None)?,
+            Component::Nodes,
+            "pool nodes",
+        )?;
         let unit = self
             .lookup(Section::PoolNodeType, "node_type", &node_type)?
             .monthly;

@@ -18,11 +18,13 @@ pub trait DeclaredSchema {
 ///     /// A Kubernetes namespace.                    <- the config struct's doc and derives
 ///     #[derive(Default)]
 ///     pub struct KubernetesNamespace = "kubernetes_namespace";
-///     /// Name; changing it replaces the namespace.  <- the field's doc
-///     name: Input<String>, required force_new => "namespace name";
-///     computed "uid" => "the namespace's uid";       <- an attribute only
+///     /// Name; changing it replaces the namespace.  <- the field's doc (and its accessor's)
+///     name: Input<String>, required force_new => "namespace name", attribute;
+///     computed "phase" => "the namespace's phase";   <- a schema field the driver reports
+///     /// The namespace's uid.                       <- ... that stacks read, with its type
+///     computed uid: String => "the namespace's uid";
 ///     /// Attributes of a `kubernetes_namespace`.
-///     attributes KubernetesNamespaceAttributes { /* as in kind_attributes! */ }
+///     attributes KubernetesNamespaceAttributes;
 /// }
 /// ```
 ///
@@ -30,13 +32,26 @@ pub trait DeclaredSchema {
 /// and optional `#[serde(..)]` attributes (`role` is a `Field` constructor, the modifiers its
 /// builder methods); an `Option` field is left out of the serialized config when `None`.
 /// `computed "key" modifiers => "description";` adds a schema field the driver reports.
-/// Fields keep their order in the struct and the schema.
+/// Fields keep their order in the struct and the schema. The attributes stacks read are the
+/// fields marked `, attribute` and the computed fields declared with a name and a type
+/// (`computed key: Type[, modifiers] => "description";`): each gets an accessor with its doc,
+/// read as a secret when the field is `sensitive`, besides `id()`.
 macro_rules! kind {
-    // An attribute only: a schema field, no config field.
-    (@munch [$head:tt $sf:tt {$($fields:tt)*}]
+    // A schema field the driver reports, no config field.
+    (@munch [$head:tt $sf:tt {$($fields:tt)*} $acc:tt]
         computed $key:literal $($modifier:ident)* => $describe:literal; $($rest:tt)*) => {
         $crate::declare::kind! { @munch [$head $sf
             {$($fields)* kapstan_engine::Field::computed($key)$(.$modifier())*.describe($describe),}
+            $acc
+        ] $($rest)* }
+    };
+    // ... and an attribute stacks read.
+    (@munch [$head:tt $sf:tt {$($fields:tt)*} {$($acc:tt)*}]
+        $(#[doc = $doc:literal])+
+        computed $name:ident : $t:ty $(, $modifier:ident)* => $describe:literal; $($rest:tt)*) => {
+        $crate::declare::kind! { @munch [$head $sf
+            {$($fields)* kapstan_engine::Field::computed(stringify!($name))$(.$modifier())*.describe($describe),}
+            {$($acc)* $crate::declare::kind!(@accessor [$($doc)+] $name stringify!($name), $t [$($modifier)*]);}
         ] $($rest)* }
     };
     // An optional config field: absent, it is not serialized.
@@ -46,8 +61,18 @@ macro_rules! kind {
             #[serde(default, skip_serializing_if = "Option::is_none")] $(#[serde($($serde)*)])*
             @ $name $(as $key)? : Option<$inner>, $($rest)* }
     };
+    // A config field that is also an attribute: its accessor, then the field.
+    (@munch [$head:tt $sf:tt $fields:tt {$($acc:tt)*}]
+        $(#[doc = $doc:literal])+ $(#[serde($($serde:tt)*)])*
+        $(@)? $name:ident $(as $key:literal)? : $ty:ty, $role:ident $($modifier:ident)* => $describe:literal, attribute;
+        $($rest:tt)*) => {
+        $crate::declare::kind! { @munch [$head $sf $fields
+            {$($acc)* $crate::declare::kind!(@accessor [$($doc)+] $name $crate::declare::kind!(@key $name $($key)?),
+                <$ty as $crate::scaleway::kind::Attribute>::Value [$($modifier)*]);}
+        ] $(#[doc = $doc])+ $(#[serde($($serde)*)])* @ $name $(as $key)? : $ty, $role $($modifier)* => $describe; $($rest)* }
+    };
     // A config field and its schema field.
-    (@munch [$head:tt {$($sf:tt)*} {$($fields:tt)*}]
+    (@munch [$head:tt {$($sf:tt)*} {$($fields:tt)*} $acc:tt]
         $(#[doc = $doc:literal])+ $(#[serde($($serde:tt)*)])*
         $(@)? $name:ident $(as $key:literal)? : $ty:ty, $role:ident $($modifier:ident)* => $describe:literal;
         $($rest:tt)*) => {
@@ -55,11 +80,12 @@ macro_rules! kind {
             {$($sf)* $(#[doc = $doc])+ $(#[serde(rename = $key)])? $(#[serde($($serde)*)])* pub $name: $ty,}
             {$($fields)* kapstan_engine::Field::$role($crate::declare::kind!(@key $name $($key)?))
                 $(.$modifier())*.describe($describe),}
+            $acc
         ] $($rest)* }
     };
     // Every field is read: the items.
-    (@munch [{$(#[$meta:meta])* $config:ident $kind:literal} {$($sf:tt)*} {$($fields:tt)*}]
-        $(#[$am:meta])* attributes $attrs:ident { $($attributes:tt)* }) => {
+    (@munch [{$(#[$meta:meta])* $config:ident $kind:literal} {$($sf:tt)*} {$($fields:tt)*} {$($acc:tt)*}]
+        $(#[$am:meta])* attributes $attrs:ident;) => {
         $(#[$meta])*
         #[derive(Debug, Clone, ::serde::Serialize, ::serde::Deserialize)]
         pub struct $config {
@@ -72,50 +98,10 @@ macro_rules! kind {
             }
         }
 
-        $crate::declare::kind_attributes! {
-            $(#[$am])* $attrs for $config = $kind { $($attributes)* }
-        }
-    };
-    (@key $name:ident) => { stringify!($name) };
-    (@key $name:ident $key:literal) => { $key };
-    // The entry point.
-    ($(#[$meta:meta])* pub struct $config:ident = $kind:literal; $($rest:tt)*) => {
-        $crate::declare::kind! { @munch [{$(#[$meta])* $config $kind} {} {}] $($rest)* }
-    };
-}
-pub(crate) use kind;
-
-/// Declares `$attrs`, the typed attribute accessors of the kind `$kind` configured by
-/// `$config`: `id()` and one accessor per listed attribute, each read with `output` or, for a
-/// secret, `sensitive_output`.
-macro_rules! kind_attributes {
-    (
-        $(#[$sm:meta])* $attrs:ident for $config:ident = $kind:literal {
-            $(#[$idm:meta])* id;
-            $( $(#[$m:meta])* $f:ident : $t:ty = $how:ident($path:literal) ),* $(,)?
-        }
-    ) => {
-        $(#[$sm])*
-        #[derive(Debug, Clone)]
-        pub struct $attrs(kapstan_engine::ResourceRef);
-
-        impl From<kapstan_engine::ResourceRef> for $attrs {
-            fn from(r: kapstan_engine::ResourceRef) -> Self {
-                Self(r)
-            }
-        }
+        $crate::scaleway::provider::attributes! { $(#[$am])* $attrs {} }
 
         impl $attrs {
-            $(
-                $(#[$m])*
-                pub fn $f(&self) -> kapstan_engine::Output<$t> {
-                    self.0.$how($path)
-                }
-            )*
-            $(#[$idm])*
-            pub fn id(&self) -> kapstan_engine::Output<String> {
-                self.0.id()
-            }
+            $($acc)*
         }
 
         impl kapstan_engine::Resource for $config {
@@ -123,8 +109,21 @@ macro_rules! kind_attributes {
             type Attributes = $attrs;
         }
     };
+    // The accessor of an attribute, read as a secret when it is sensitive.
+    (@accessor [$($doc:literal)+] $name:ident $key:expr, $t:ty [$($modifier:ident)*]) => {
+        $(#[doc = $doc])+
+        pub fn $name(&self) -> kapstan_engine::Output<$t> {
+            $crate::scaleway::kind::output(&self.0, $key, &[$(stringify!($modifier)),*])
+        }
+    };
+    (@key $name:ident) => { stringify!($name) };
+    (@key $name:ident $key:literal) => { $key };
+    // The entry point.
+    ($(#[$meta:meta])* pub struct $config:ident = $kind:literal; $($rest:tt)*) => {
+        $crate::declare::kind! { @munch [{$(#[$meta])* $config $kind} {} {} {}] $($rest)* }
+    };
 }
-pub(crate) use kind_attributes;
+pub(crate) use kind;
 
 /// Declares `$driver`, the driver of the [`kind!`] `$config`: its schema and, in braces, any
 /// further state, which starts as its `Default`; `new()` builds it and `Default` calls `new()`.

@@ -27,6 +27,7 @@ use crate::declare::{DeclaredSchema, out_of_range};
 use crate::scaleway::ScalewayProvider;
 use crate::scaleway::client::wire::domain::{DnsZone, DnsZoneStatus};
 use crate::scaleway::dns_name;
+use crate::scaleway::provider::strings;
 
 /// Let's Encrypt's production directory (the default).
 pub const LETS_ENCRYPT_PRODUCTION: &str = "https://acme-v02.api.letsencrypt.org/directory";
@@ -72,28 +73,20 @@ crate::declare::kind! {
     propagation_timeout: Option<u32>, optional
         => "seconds to wait for the name servers to serve the challenge (default 300)";
     computed "account" sensitive => "the ACME account credentials";
-    computed "private_key_pem" sensitive => "the certificate's private key, PKCS#8 PEM";
-    computed "certificate_pem" sensitive => "the certificate chain, leaf first, PEM";
-    computed "issuer" => "the issuer's name";
+    /// The private key, PKCS#8 PEM (sensitive).
+    computed private_key_pem: String, sensitive => "the certificate's private key, PKCS#8 PEM";
+    /// The chain, leaf first, PEM (sensitive).
+    computed certificate_pem: String, sensitive => "the certificate chain, leaf first, PEM";
+    /// Issuer.
+    computed issuer: String => "the issuer's name";
     computed "not_before" => "start of validity, RFC 3339";
-    computed "not_after" => "end of validity, RFC 3339";
+    /// End of validity, RFC 3339.
+    computed not_after: String => "end of validity, RFC 3339";
     computed "serial" => "serial number, hex";
-    computed "sha256" => "SHA-256 of the leaf certificate, hex";
-    /// Attributes of an `acme_certificate`.
-    attributes AcmeCertificateAttributes {
-        /// The id (the first name).
-        id;
-        /// The chain, leaf first, PEM (sensitive).
-        certificate_pem: String = sensitive_output("certificate_pem"),
-        /// The private key, PKCS#8 PEM (sensitive).
-        private_key_pem: String = sensitive_output("private_key_pem"),
-        /// End of validity, RFC 3339.
-        not_after: String = output("not_after"),
-        /// SHA-256 of the leaf certificate, hex.
-        sha256: String = output("sha256"),
-        /// Issuer.
-        issuer: String = output("issuer"),
-    }
+    /// SHA-256 of the leaf certificate, hex.
+    computed sha256: String => "SHA-256 of the leaf certificate, hex";
+    /// Attributes of an `acme_certificate`; the id is the first name.
+    attributes AcmeCertificateAttributes;
 }
 
 /// The `acme_certificate` driver.
@@ -120,19 +113,6 @@ pub fn directory_url(config: &Value) -> String {
         Some("staging") => LETS_ENCRYPT_STAGING.into(),
         Some(url) => url.into(),
     }
-}
-
-fn names(config: &Value) -> Vec<String> {
-    config
-        .get("names")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn renew_before(config: &Value) -> u64 {
@@ -261,7 +241,7 @@ impl AcmeCertificateDriver {
             .to_string();
         self.check_zone(&zone).await?;
         let servers = self.dns_servers(config, &zone).await?;
-        let names = names(config);
+        let names = strings(config, "names");
         let directory = directory_url(config);
         let key_algorithm = config
             .get("key_algorithm")
@@ -474,7 +454,10 @@ impl Driver for AcmeCertificateDriver {
     async fn create(&self, ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
         let attributes = self.issue(ctx, config, None).await?;
         Ok(Created {
-            id: names(config).first().cloned().unwrap_or_default(),
+            id: strings(config, "names")
+                .first()
+                .cloned()
+                .unwrap_or_default(),
             attributes,
         })
     }

@@ -18,35 +18,24 @@ crate::declare::kind! {
     #[derive(Default)]
     pub struct CoderFirstUser = "coder_first_user";
     /// Coder access URL.
-    url: Input<String>, required force_new => "Coder access URL";
+    url: Input<String>, required force_new => "Coder access URL", attribute;
     /// Email; changing it replaces the user.
-    email: String, required force_new => "email of the owner";
+    email: String, required force_new => "email of the owner", attribute;
     /// Username; changing it replaces the user.
     username: String, required force_new => "username of the owner";
     /// Password (sensitive; e.g. a `random_password` result).
-    password: Input<String>, required sensitive force_new => "password of the owner";
+    password: Input<String>, required sensitive force_new => "password of the owner", attribute;
     /// Display name.
     name: Option<String>, optional => "display name";
     /// How long to wait for Coder to answer (300 s when absent).
     timeout_seconds: Option<u64>, optional => "how long to wait for Coder (300)";
-    computed "user_id" => "the user's id";
-    computed "organization_id" => "the default organization's id";
+    /// The user id.
+    computed user_id: String => "the user's id";
+    /// The default organization id.
+    computed organization_id: String => "the default organization's id";
     computed "adopted" => "whether an existing first user was adopted";
-    /// Attributes of a `coder_first_user`.
-    attributes CoderFirstUserAttributes {
-        /// The id (the user id).
-        id;
-        /// The user id.
-        user_id: String = output("user_id"),
-        /// The default organization id.
-        organization_id: String = output("organization_id"),
-        /// The password (sensitive), for templates and outputs.
-        password: String = sensitive_output("password"),
-        /// The email.
-        email: String = output("email"),
-        /// The access URL.
-        url: String = output("url"),
-    }
+    /// Attributes of a `coder_first_user`; the id is the user id.
+    attributes CoderFirstUserAttributes;
 }
 
 crate::declare::schema_driver! {
@@ -109,27 +98,16 @@ impl Driver for CoderFirstUserDriver {
     }
 
     fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut errors = vec![];
-        if let Some(e) = config["email"].as_str()
-            && !e.contains('@')
-        {
-            errors.push(FieldError::new(
-                "email",
-                &format!("{e:?}"),
-                "is not an email address",
-                "use user@example.com",
-            ));
-        }
         // A password from a reference (a random_password) is checked again before the call.
-        errors.extend(rules::check_config(
+        rules::check_config(
             config,
             &[
+                ("email", Rule::Email),
                 ("username", Rule::Name("username")),
                 ("name", Rule::DisplayName),
                 ("password", Rule::Password),
             ],
-        ));
-        errors
+        )
     }
 
     async fn read(

@@ -1,6 +1,6 @@
 //! What Coder accepts, checked before any call so a bad value is reported with its field and
 //! a fix instead of a 400 halfway through an apply: names of users and templates, display
-//! names, template descriptions and passwords (`reference/coder-api-real.md` §4).
+//! names, template descriptions, emails and passwords (`reference/coder-api-real.md` §4).
 
 use kapstan_engine::FieldError;
 
@@ -26,6 +26,8 @@ pub(crate) enum Rule {
     Description,
     /// [`check_password`].
     Password,
+    /// [`check_email`].
+    Email,
 }
 
 /// What `rules` find in the string fields of `config` they name (fields that are absent or not
@@ -40,6 +42,7 @@ pub(crate) fn check_config(config: &serde_json::Value, rules: &[(&str, Rule)]) -
                 Rule::DisplayName => check_display_name(field, value),
                 Rule::Description => check_description(field, value),
                 Rule::Password => check_password(field, value),
+                Rule::Email => check_email(field, value),
             }
         })
         .collect()
@@ -93,6 +96,19 @@ pub fn check_description(field: &str, value: &str) -> Option<FieldError> {
         &format!("({} bytes)", value.len()),
         "is too long for Coder",
         "shorten the description to fewer than 128 bytes",
+    ))
+}
+
+/// An email address: it holds an `@` (Coder checks the rest).
+pub fn check_email(field: &str, value: &str) -> Option<FieldError> {
+    if value.contains('@') {
+        return None;
+    }
+    Some(FieldError::new(
+        field,
+        &format!("{value:?}"),
+        "is not an email address",
+        "use user@example.com",
     ))
 }
 

@@ -52,18 +52,13 @@ crate::declare::kind! {
     /// refusing while any exists.
     delete_workspaces: Option<bool>, optional
         => "delete the template's workspaces before deleting it";
-    computed "template_id" => "template id";
-    computed "active_version_id" => "active version id";
+    /// The template id.
+    computed template_id: String => "template id";
+    /// The active version id.
+    computed active_version_id: String => "active version id";
     computed "file_id" => "id of the uploaded archive";
-    /// Attributes of a `coder_template`.
-    attributes CoderTemplateAttributes {
-        /// The id (the template id).
-        id;
-        /// The template id.
-        template_id: String = output("template_id"),
-        /// The active version id.
-        active_version_id: String = output("active_version_id"),
-    }
+    /// Attributes of a `coder_template`; the id is the template id.
+    attributes CoderTemplateAttributes;
 }
 
 impl CoderTemplate {

@@ -48,27 +48,21 @@ crate::declare::kind! {
     timeout_seconds: Option<u64>, optional => "readiness deadline (300)";
     /// Wait for Deployments and LoadBalancer Services (true when absent).
     wait: Option<bool>, optional => "wait for readiness (true)";
-    computed "revision" => "release revision";
-    computed "chart_sha256" => "sha256 of the chart";
+    /// The release revision.
+    computed revision: u64 => "release revision";
+    /// sha256 of the chart archive.
+    computed chart_sha256: String => "sha256 of the chart";
     computed "chart_version" => "chart version rendered";
     computed "app_version" => "chart appVersion";
     computed "inventory" => "objects applied";
     computed "status" => "deployed";
-    computed "load_balancer_ip" => "address of the first LoadBalancer Service";
+    /// Address of the first LoadBalancer Service (once ready).
+    computed load_balancer_ip: String => "address of the first LoadBalancer Service";
     computed "missing_objects" => "inventoried objects not found in the cluster";
     computed "object_hashes" sensitive
         => "sha256 of every applied object and of its parts (sealed)";
-    /// Attributes of a `helm_release`.
-    attributes HelmReleaseAttributes {
-        /// The id (`namespace/name`).
-        id;
-        /// The release revision.
-        revision: u64 = output("revision"),
-        /// sha256 of the chart archive.
-        chart_sha256: String = output("chart_sha256"),
-        /// Address of the first LoadBalancer Service (once ready).
-        load_balancer_ip: String = output("load_balancer_ip"),
-    }
+    /// Attributes of a `helm_release`; the id is `namespace/name`.
+    attributes HelmReleaseAttributes;
 }
 
 crate::declare::schema_driver! {

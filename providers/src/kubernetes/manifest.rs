@@ -19,14 +19,10 @@ crate::declare::kind! {
     field_manager: Option<String>, optional => "server-side apply field manager (kapstan)";
     /// Take over fields another manager owns instead of failing on conflicts.
     force_conflicts: Option<bool>, optional => "take over fields owned by other managers";
-    computed "uid" => "the object's uid";
-    /// Attributes of a `kubernetes_manifest`.
-    attributes KubernetesManifestAttributes {
-        /// The id (`apiVersion/Kind namespace/name`).
-        id;
-        /// The object's uid.
-        uid: String = output("uid"),
-    }
+    /// The object's uid.
+    computed uid: String => "the object's uid";
+    /// Attributes of a `kubernetes_manifest`; the id is `apiVersion/Kind namespace/name`.
+    attributes KubernetesManifestAttributes;
 }
 
 /// The `kubernetes_manifest` driver.

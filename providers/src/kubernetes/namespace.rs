@@ -49,8 +49,9 @@ crate::declare::kind! {
     pub struct KubernetesNamespace = "kubernetes_namespace";
     /// Kubeconfig of the cluster (sensitive; e.g. the cluster's `kubeconfig` attribute).
     kubeconfig: Input<String>, required sensitive => "kubeconfig of the cluster";
-    /// Name; changing it replaces the namespace.
-    name: Input<String>, required force_new => "namespace name";
+    /// Name; changing it replaces the namespace. Read it from the resource to order objects
+    /// after the namespace.
+    name: Input<String>, required force_new => "namespace name", attribute;
     /// Labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     labels: BTreeMap<String, String>, optional => "labels";
@@ -60,16 +61,10 @@ crate::declare::kind! {
     /// Pod Security Admission levels.
     pod_security: Option<PodSecurity>, optional
         => "Pod Security Admission levels: enforce, audit, warn, version";
-    computed "uid" => "the namespace's uid";
-    /// Attributes of a `kubernetes_namespace`.
-    attributes KubernetesNamespaceAttributes {
-        /// The id (the name).
-        id;
-        /// The namespace name (use it to order objects after the namespace).
-        name: String = output("name"),
-        /// The namespace's uid.
-        uid: String = output("uid"),
-    }
+    /// The namespace's uid.
+    computed uid: String => "the namespace's uid";
+    /// Attributes of a `kubernetes_namespace`; the id is the name.
+    attributes KubernetesNamespaceAttributes;
 }
 
 /// The `kubernetes_namespace` driver.

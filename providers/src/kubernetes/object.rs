@@ -40,6 +40,13 @@ pub trait KubeKind: DeclaredSchema + Send + Sync + 'static {
     fn attributes(config: &Value, live: &Value) -> Value;
 }
 
+/// The client of the cluster `config` names and the object it names there.
+async fn located<K: KubeKind>(config: &Value) -> Result<(KubeClient, ObjectRef), DriverError> {
+    let client = client_from(config)?;
+    let r = K::reference(&client, config).await?;
+    Ok((client, r))
+}
+
 /// The driver of the Kubernetes kind `K`.
 #[derive(Debug)]
 pub struct ObjectDriver<K> {
@@ -78,15 +85,13 @@ impl<K: KubeKind> Driver for ObjectDriver<K> {
         _ctx: &DriverContext,
         recorded: &ResourceState,
     ) -> Result<Option<Value>, DriverError> {
-        let client = client_from(&recorded.config)?;
-        let r = K::reference(&client, &recorded.config).await?;
+        let (client, r) = located::<K>(&recorded.config).await?;
         let live = client.get(&r).await.map_err(kube_err)?;
         Ok(live.map(|l| K::attributes(&recorded.config, &l)))
     }
 
     async fn create(&self, _ctx: &DriverContext, config: &Value) -> Result<Created, DriverError> {
-        let client = client_from(config)?;
-        let r = K::reference(&client, config).await?;
+        let (client, r) = located::<K>(config).await?;
         let live = K::apply(&client, config).await?;
         Ok(Created {
             id: K::id(&r),
@@ -118,8 +123,7 @@ impl<K: KubeKind> Driver for ObjectDriver<K> {
         _ctx: &DriverContext,
         recorded: &ResourceState,
     ) -> Result<(), DriverError> {
-        let client = client_from(&recorded.config)?;
-        let r = K::reference(&client, &recorded.config).await?;
+        let (client, r) = located::<K>(&recorded.config).await?;
         client.delete(&r).await.map_err(kube_err)?;
         Ok(())
     }

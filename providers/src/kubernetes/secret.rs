@@ -23,7 +23,7 @@ crate::declare::kind! {
     /// Namespace; changing it replaces the Secret.
     namespace: Input<String>, required force_new => "namespace";
     /// Name; changing it replaces the Secret.
-    name: Input<String>, required force_new => "Secret name";
+    name: Input<String>, required force_new => "Secret name", attribute;
     /// Secret type (`Opaque` when absent); changing it replaces the Secret.
     kind as "type": Option<String>, optional force_new => "Secret type (Opaque)";
     /// Data in clear text (sensitive): key → value.
@@ -35,13 +35,8 @@ crate::declare::kind! {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     annotations: BTreeMap<String, String>, optional => "annotations";
     computed "uid" => "the Secret's uid";
-    /// Attributes of a `kubernetes_secret`.
-    attributes KubernetesSecretAttributes {
-        /// The id (`namespace/name`).
-        id;
-        /// The Secret's name.
-        name: String = output("name"),
-    }
+    /// Attributes of a `kubernetes_secret`; the id is `namespace/name`.
+    attributes KubernetesSecretAttributes;
 }
 
 /// The `kubernetes_secret` driver.

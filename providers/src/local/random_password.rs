@@ -22,14 +22,10 @@ crate::declare::kind! {
     min_numeric: u32, optional force_new => "minimum number of digits";
     /// Arbitrary values that force a new password when they change.
     keepers: Option<Value>, optional force_new => "values whose change forces a new password";
-    computed "result" sensitive => "the generated password";
+    /// The generated password (sensitive).
+    computed result: String, sensitive => "the generated password";
     /// Attributes of a `random_password`.
-    attributes RandomPasswordAttributes {
-        /// The id.
-        id;
-        /// The generated password (sensitive).
-        result: String = sensitive_output("result"),
-    }
+    attributes RandomPasswordAttributes;
 }
 
 crate::declare::schema_driver! {

@@ -17,9 +17,9 @@ crate::declare::kind! {
     #[derive(Default)]
     pub struct TestObject = "kapstan_test_object";
     /// Name; changing it replaces the object.
-    name: Option<Input<String>>, optional force_new => "name; changing it replaces the object";
+    name: Option<Input<String>>, optional force_new => "name; changing it replaces the object", attribute;
     /// Payload; updated in place.
-    value: Option<Input<Value>>, optional => "payload, updated in place";
+    value: Option<Input<Value>>, optional => "payload, updated in place", attribute;
     /// Each operation takes this long.
     delay_ms: Option<u64>, optional => "duration of each operation";
     /// Declares the object usable by dependents after this long, before the create ends.
@@ -31,14 +31,7 @@ crate::declare::kind! {
     store: Option<String>, optional force_new => "directory holding the objects";
     computed "generation" => "incremented by every update";
     /// Attributes of a test object.
-    attributes TestObjectAttributes {
-        /// The id.
-        id;
-        /// The payload as applied.
-        value: Value = output("value"),
-        /// The name.
-        name: String = output("name"),
-    }
+    attributes TestObjectAttributes;
 }
 
 crate::declare::schema_driver! {

@@ -608,7 +608,11 @@ async fn bad_input_is_rejected_before_any_api_call() {
     ));
     cases.push((
         "subnet too small",
-        edit("network", "ipv4_subnet", json!({"subnet": "172.16.64.0/30"})),
+        edit(
+            "network",
+            "ipv4_subnet",
+            json!({"subnet": "172.16.64.0/30"}),
+        ),
         "`ipv4_subnet.subnet` = \"172.16.64.0/30\" is not an IPv4 CIDR from /8 to /29",
     ));
     cases.push((

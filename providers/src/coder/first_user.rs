@@ -174,13 +174,10 @@ impl Driver for CoderFirstUserDriver {
         _ctx: &DriverContext,
         update: &Update<'_>,
     ) -> Result<Value, DriverError> {
-        let Update {
-            recorded, config, ..
-        } = *update;
         // Only the display name and the timeout update in place; nothing to call.
-        let mut attributes = recorded.attributes.clone();
+        let mut attributes = update.recorded.attributes.clone();
         for k in ["name", "timeout_seconds"] {
-            attributes[k] = config[k].clone();
+            attributes[k] = update.config[k].clone();
         }
         Ok(attributes)
     }

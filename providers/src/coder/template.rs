@@ -543,14 +543,11 @@ impl Driver for CoderTemplateDriver {
     }
 
     async fn update(&self, ctx: &DriverContext, update: &Update<'_>) -> Result<Value, DriverError> {
-        let Update {
-            recorded, config, ..
-        } = *update;
         self.push(
             ctx,
-            config,
-            recorded.attributes["template_id"].as_str(),
-            Some(&recorded.attributes),
+            update.config,
+            update.recorded.attributes["template_id"].as_str(),
+            Some(&update.recorded.attributes),
         )
         .await
     }

@@ -715,13 +715,10 @@ impl Driver for HelmReleaseDriver {
     }
 
     async fn update(&self, ctx: &DriverContext, update: &Update<'_>) -> Result<Value, DriverError> {
-        let Update {
-            recorded, config, ..
-        } = *update;
         deploy(
             ctx,
-            config,
-            Some(&recorded.attributes),
+            update.config,
+            Some(&update.recorded.attributes),
             self.helm.as_deref(),
         )
         .await

@@ -104,18 +104,15 @@ impl<K: KubeKind> Driver for ObjectDriver<K> {
         _ctx: &DriverContext,
         update: &Update<'_>,
     ) -> Result<Value, DriverError> {
-        let Update {
-            recorded, config, ..
-        } = *update;
-        let client = client_from(config)?;
-        let old = K::reference(&client, &recorded.config).await?;
-        let new = K::reference(&client, config).await?;
-        let live = K::apply(&client, config).await?;
+        let client = client_from(update.config)?;
+        let old = K::reference(&client, &update.recorded.config).await?;
+        let new = K::reference(&client, update.config).await?;
+        let live = K::apply(&client, update.config).await?;
         // A manifest may name another object in place; the one it named before goes.
         if old != new {
             client.delete(&old).await.map_err(kube_err)?;
         }
-        Ok(K::attributes(config, &live))
+        Ok(K::attributes(update.config, &live))
     }
 
     async fn delete(

@@ -134,11 +134,8 @@ impl Driver for RandomPasswordDriver {
         _ctx: &DriverContext,
         update: &Update<'_>,
     ) -> Result<Value, DriverError> {
-        let Update {
-            recorded, config, ..
-        } = *update;
-        let mut attributes = config.clone();
-        attributes["result"] = recorded.attributes["result"].clone();
+        let mut attributes = update.config.clone();
+        attributes["result"] = update.recorded.attributes["result"].clone();
         Ok(attributes)
     }
 

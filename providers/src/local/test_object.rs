@@ -178,22 +178,22 @@ impl Driver for TestObjectDriver {
         _ctx: &DriverContext,
         update: &Update<'_>,
     ) -> Result<Value, DriverError> {
-        let Update {
-            recorded, config, ..
-        } = *update;
-        fails(config, "update")?;
-        let id = recorded.id.clone().unwrap_or_default();
-        let generation = recorded.attributes["generation"].as_u64().unwrap_or(1) + 1;
-        let mut object = config.clone();
+        fails(update.config, "update")?;
+        let id = update.recorded.id.clone().unwrap_or_default();
+        let generation = update.recorded.attributes["generation"]
+            .as_u64()
+            .unwrap_or(1)
+            + 1;
+        let mut object = update.config.clone();
         object["generation"] = json!(generation);
-        if let Some(store) = store_of(config) {
+        if let Some(store) = store_of(update.config) {
             let Some(existing) = read_object(&store, &id)? else {
                 return Err(DriverError::failed(format!("test object {id} is gone")));
             };
             object["tags"] = existing["tags"].clone();
             write_object(&store, &id, &object)?;
         }
-        delay(config, "delay_ms").await;
+        delay(update.config, "delay_ms").await;
         Ok(attributes_of(&object))
     }
 

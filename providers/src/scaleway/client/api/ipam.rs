@@ -42,11 +42,7 @@ impl IpamIpFilter {
 
 scoped_api! {
     /// IPAM (`ipam/v1`) calls in one region.
-    IpamApi(Api::Ipam, region: Region)
-}
-
-impl IpamApi<'_> {
-    endpoints! {
+    IpamApi(Api::Ipam, region: Region) {
         /// `POST /ips` (BookIP; never retried blindly).
         post book_ip("/ips", BookIpRequest) -> IpamIp;
         /// `GET /ips/{id}`.
@@ -56,7 +52,9 @@ impl IpamApi<'_> {
         /// `PATCH /ips/{id}`.
         patch update_ip("/ips" / id, UpdateIpamIpRequest) -> IpamIp;
     }
+}
 
+impl IpamApi<'_> {
     /// `DELETE /ips/{id}` (204; the API expects an empty JSON body).
     pub async fn release_ip(&self, id: &str) -> Result<()> {
         let at = self.at();

@@ -9,7 +9,6 @@ use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::ListFilter;
 use crate::scaleway::client::error::Result;
 use crate::scaleway::client::http::Api;
 use crate::scaleway::client::locality::Region;
@@ -19,24 +18,15 @@ use crate::scaleway::client::wire::rdb::*;
 
 scoped_api! {
     /// Managed Database (`rdb/v1`) calls in one region.
-    RdbApi(Api::Rdb, region: Region)
-}
-
-impl RdbApi<'_> {
-    endpoints! {
+    RdbApi(Api::Rdb, region: Region) {
         /// `GET /database-engines`, all pages.
         list list_database_engines("/database-engines") -> Vec<DatabaseEngine> from ListDatabaseEnginesResponse;
 
-        /// `POST /instances` (never retried blindly).
-        post create_instance("/instances", CreateInstanceRequest) -> Instance;
-        /// `GET /instances/{id}`.
-        get get_instance("/instances" / id) -> Instance;
-        /// `GET /instances`, all pages.
-        list list_instances("/instances", filter: &ListFilter) -> Vec<Instance> from ListInstancesResponse;
-        /// `PATCH /instances/{id}` (backup schedule, name, tags).
-        patch update_instance("/instances" / id, UpdateInstanceRequest) -> Instance;
-        /// `DELETE /instances/{id}` (200 with the instance `deleting`).
-        delete delete_instance("/instances" / id) -> Instance;
+        /// The update sets backup schedule, name, tags; delete answers 200 with the instance
+        /// `deleting`.
+        resource "/instances" => Instance { create_instance(CreateInstanceRequest), get_instance,
+            list_instances(ListInstancesResponse), patch update_instance(UpdateInstanceRequest),
+            delete_instance -> Instance };
         /// `POST /instances/{id}/upgrade`: one change per call, wait for `ready` in between.
         post upgrade_instance("/instances" / id / "upgrade", UpgradeInstanceRequest) -> Instance;
         /// `GET /instances/{id}/certificate` (PEM in [`File::content`], base64).
@@ -52,7 +42,9 @@ impl RdbApi<'_> {
         /// `PUT /instances/{id}/privileges`; `Permission::None` removes the privilege.
         put set_privilege("/instances" / instance_id / "privileges", Privilege) -> Privilege;
     }
+}
 
+impl RdbApi<'_> {
     fn instance_path(id: &str, rest: &str) -> String {
         format!("/instances/{}{rest}", seg(id))
     }

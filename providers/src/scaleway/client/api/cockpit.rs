@@ -59,12 +59,8 @@ impl CockpitApi<'_> {
         let body = ProjectRequest {
             project_id: project_id.to_string(),
         };
-        let at = self.at();
-        at.send(
-            at.request(Method::POST, &format!("/alert-manager/{action}"))
-                .json(&body)?,
-        )
-        .await
+        let path = format!("/alert-manager/{action}");
+        self.at().send_json(Method::POST, &path, &body).await
     }
 
     /// `GET /alert-manager/contact-points`, all pages.

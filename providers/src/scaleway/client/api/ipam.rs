@@ -57,12 +57,9 @@ scoped_api! {
 impl IpamApi<'_> {
     /// `DELETE /ips/{id}` (204; the API expects an empty JSON body).
     pub async fn release_ip(&self, id: &str) -> Result<()> {
-        let at = self.at();
         let path = format!("/ips/{}", seg(id));
-        at.send(
-            at.request(Method::DELETE, &path)
-                .json(&serde_json::json!({}))?,
-        )
-        .await
+        self.at()
+            .send_json(Method::DELETE, &path, &serde_json::json!({}))
+            .await
     }
 }

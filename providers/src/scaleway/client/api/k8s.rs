@@ -67,9 +67,8 @@ impl K8sApi<'_> {
         let req = SetClusterTypeRequest {
             cluster_type: cluster_type.to_owned(),
         };
-        let at = self.at();
         let path = format!("/clusters/{}/set-type", seg(id));
-        at.send(at.request(Method::POST, &path).json(&req)?).await
+        self.at().send_json(Method::POST, &path, &req).await
     }
 
     /// `GET /clusters/{id}/available-versions`: the allowed upgrade targets.
@@ -97,9 +96,8 @@ impl K8sApi<'_> {
     /// `POST /pools/{id}/upgrade` to the cluster's version.
     pub async fn upgrade_pool(&self, id: &str, version: &str) -> Result<Pool> {
         let body = serde_json::json!({ "version": version });
-        let at = self.at();
         let path = format!("/pools/{}/upgrade", seg(id));
-        at.send(at.request(Method::POST, &path).json(&body)?).await
+        self.at().send_json(Method::POST, &path, &body).await
     }
 
     /// `GET /clusters/{id}/nodes`, all pages; `pool_id` narrows to one pool.

@@ -36,9 +36,8 @@ impl LbApi<'_> {
         let req = MigrateLbRequest {
             lb_type: lb_type.to_owned(),
         };
-        let at = self.at();
         let path = format!("/lbs/{}/migrate", seg(id));
-        at.send(at.request(Method::POST, &path).json(&req)?).await
+        self.at().send_json(Method::POST, &path, &req).await
     }
 
     /// `POST /lbs/{id}/detach-private-network` (204).
@@ -50,8 +49,7 @@ impl LbApi<'_> {
         let req = DetachPrivateNetworkRequest {
             private_network_id: private_network_id.to_owned(),
         };
-        let at = self.at();
         let path = format!("/lbs/{}/detach-private-network", seg(lb_id));
-        at.send(at.request(Method::POST, &path).json(&req)?).await
+        self.at().send_json(Method::POST, &path, &req).await
     }
 }

@@ -156,8 +156,8 @@ macro_rules! endpoints {
     ) => {
         $(#[$m])*
         pub async fn $name(&self $(, $id: &str)?, req: &$req) -> $crate::scaleway::client::error::Result<$ret> {
-            let at = self.at();
-            at.send(at.request(endpoints!(@method $verb), &endpoints!(@path $head $(/ $id $(/ $tail)?)?)).json(req)?)
+            self.at()
+                .send_json(endpoints!(@method $verb), &endpoints!(@path $head $(/ $id $(/ $tail)?)?), req)
                 .await
         }
         endpoints!($($rest)*);
@@ -173,6 +173,7 @@ pub mod rdb;
 pub mod vpc;
 pub mod vpcgw;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::Result;
@@ -311,6 +312,16 @@ impl<'c> At<'c> {
     /// Sends `req` and decodes the answer (see [`Client::send`]).
     pub(crate) async fn send<T: DeserializeOwned>(&self, req: Request) -> Result<T> {
         self.client.send(req).await
+    }
+
+    /// Sends `method` to `path` with the JSON `body` and decodes the answer.
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &(impl Serialize + ?Sized),
+    ) -> Result<T> {
+        self.send(self.request(method, path).json(body)?).await
     }
 
     /// Every page of the list at `path` (see [`Client::list_all`]).

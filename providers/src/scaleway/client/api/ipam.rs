@@ -8,35 +8,21 @@ use crate::scaleway::client::locality::Region;
 use crate::scaleway::client::query::{Query, path_segment as seg};
 use crate::scaleway::client::wire::ipam::*;
 
-/// Filters of `GET /ips` (how drivers find the private IP of a node, LB or RDB instance).
+/// Filters of `GET /ips`: how drivers find the private IP of a gateway network or an RDB
+/// instance, by the resource it is attached to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpamIpFilter {
-    /// Project.
-    pub project_id: Option<String>,
-    /// Private network.
-    pub private_network_id: Option<String>,
     /// Attached resource ID.
     pub resource_id: Option<String>,
     /// Attached resource kind.
     pub resource_type: Option<ResourceType>,
-    /// Attached resource name.
-    pub resource_name: Option<String>,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// IPv6 only / IPv4 only.
-    pub is_ipv6: Option<bool>,
 }
 
 impl IpamIpFilter {
     fn to_query(&self) -> Query {
         Query::new()
-            .opt("project_id", self.project_id.as_deref())
-            .opt("private_network_id", self.private_network_id.as_deref())
             .opt("resource_id", self.resource_id.as_deref())
             .opt("resource_type", self.resource_type.as_ref())
-            .opt("resource_name", self.resource_name.as_deref())
-            .each("tags", &self.tags)
-            .opt("is_ipv6", self.is_ipv6)
     }
 }
 

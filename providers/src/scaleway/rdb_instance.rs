@@ -562,7 +562,6 @@ impl Kind for RdbInstanceKind {
         let filter = IpamIpFilter {
             resource_id: Some(i.id.clone()),
             resource_type: Some(ResourceType::RdbInstance),
-            ..Default::default()
         };
         let ips = c.ipam(at).list_ips(&filter).await.map_err(api)?;
         i.private_ips = ips

@@ -153,7 +153,6 @@ kind_impl! {
             .list_ips(&IpamIpFilter {
                 resource_id: Some(n.id.clone()),
                 resource_type: Some(ResourceType::VpcGatewayNetwork),
-                ..Default::default()
             })
             .await?;
         let private_ip = ips

@@ -194,29 +194,24 @@ impl Locality {
     }
 }
 
-impl From<Region> for Locality {
-    fn from(value: Region) -> Self {
-        Locality::Region(value)
-    }
+/// `From<T>` and `From<&T>` for each locality type, into its variant of the same name.
+macro_rules! locality_from {
+    ($($ty:ident),*) => {$(
+        impl From<$ty> for Locality {
+            fn from(value: $ty) -> Self {
+                Locality::$ty(value)
+            }
+        }
+
+        impl From<&$ty> for Locality {
+            fn from(value: &$ty) -> Self {
+                Locality::$ty(value.clone())
+            }
+        }
+    )*};
 }
 
-impl From<&Region> for Locality {
-    fn from(value: &Region) -> Self {
-        Locality::Region(value.clone())
-    }
-}
-
-impl From<Zone> for Locality {
-    fn from(value: Zone) -> Self {
-        Locality::Zone(value)
-    }
-}
-
-impl From<&Zone> for Locality {
-    fn from(value: &Zone) -> Self {
-        Locality::Zone(value.clone())
-    }
-}
+locality_from!(Region, Zone);
 
 impl fmt::Display for Locality {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -16,22 +16,11 @@ fn project(project_id: &str) -> Query {
 
 scoped_api! {
     /// Cockpit (`cockpit/v1`) calls in one region.
-    CockpitApi(Api::Cockpit, region: Region)
-}
-
-impl CockpitApi<'_> {
-    endpoints! {
-        /// `POST /data-sources` (never retried blindly).
-        post create_data_source("/data-sources", CreateDataSourceRequest) -> DataSource;
-        /// `GET /data-sources/{id}`.
-        get get_data_source("/data-sources" / id) -> DataSource;
-        /// `GET /data-sources`, all pages (filter: `project_id`, `types`, `origin`).
-        list list_data_sources("/data-sources", filter: &ListFilter)
-            -> Vec<DataSource> from ListDataSourcesResponse;
-        /// `PATCH /data-sources/{id}`.
-        patch update_data_source("/data-sources" / id, UpdateDataSourceRequest) -> DataSource;
-        /// `DELETE /data-sources/{id}` (204).
-        delete delete_data_source("/data-sources" / id) -> ();
+    CockpitApi(Api::Cockpit, region: Region) {
+        /// List filters: `project_id`, `types`, `origin`. Delete answers 204.
+        resource "/data-sources" => DataSource { create_data_source(CreateDataSourceRequest),
+            get_data_source, list_data_sources(ListDataSourcesResponse),
+            patch update_data_source(UpdateDataSourceRequest), delete_data_source -> () };
 
         /// `POST /tokens` (never retried blindly); the only response carrying the secret key.
         post create_token("/tokens", CreateTokenRequest) -> Token;
@@ -47,7 +36,9 @@ impl CockpitApi<'_> {
         /// `POST /alert-manager/contact-points/delete` (204).
         post delete_contact_point("/alert-manager/contact-points/delete", ContactPointRequest) -> ();
     }
+}
 
+impl CockpitApi<'_> {
     /// `GET /alert-manager?project_id=`.
     pub async fn get_alert_manager(&self, project_id: &str) -> Result<AlertManager> {
         let at = self.at();
@@ -68,12 +59,8 @@ impl CockpitApi<'_> {
         let body = ProjectRequest {
             project_id: project_id.to_string(),
         };
-        let at = self.at();
-        at.send(
-            at.request(Method::POST, &format!("/alert-manager/{action}"))
-                .json(&body)?,
-        )
-        .await
+        let path = format!("/alert-manager/{action}");
+        self.at().send_json(Method::POST, &path, &body).await
     }
 
     /// `GET /alert-manager/contact-points`, all pages.

@@ -8,45 +8,27 @@ use crate::scaleway::client::locality::Region;
 use crate::scaleway::client::query::{Query, path_segment as seg};
 use crate::scaleway::client::wire::ipam::*;
 
-/// Filters of `GET /ips` (how drivers find the private IP of a node, LB or RDB instance).
+/// Filters of `GET /ips`: how drivers find the private IP of a gateway network or an RDB
+/// instance, by the resource it is attached to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpamIpFilter {
-    /// Project.
-    pub project_id: Option<String>,
-    /// Private network.
-    pub private_network_id: Option<String>,
     /// Attached resource ID.
     pub resource_id: Option<String>,
     /// Attached resource kind.
     pub resource_type: Option<ResourceType>,
-    /// Attached resource name.
-    pub resource_name: Option<String>,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// IPv6 only / IPv4 only.
-    pub is_ipv6: Option<bool>,
 }
 
 impl IpamIpFilter {
     fn to_query(&self) -> Query {
         Query::new()
-            .opt("project_id", self.project_id.as_deref())
-            .opt("private_network_id", self.private_network_id.as_deref())
             .opt("resource_id", self.resource_id.as_deref())
             .opt("resource_type", self.resource_type.as_ref())
-            .opt("resource_name", self.resource_name.as_deref())
-            .each("tags", &self.tags)
-            .opt("is_ipv6", self.is_ipv6)
     }
 }
 
 scoped_api! {
     /// IPAM (`ipam/v1`) calls in one region.
-    IpamApi(Api::Ipam, region: Region)
-}
-
-impl IpamApi<'_> {
-    endpoints! {
+    IpamApi(Api::Ipam, region: Region) {
         /// `POST /ips` (BookIP; never retried blindly).
         post book_ip("/ips", BookIpRequest) -> IpamIp;
         /// `GET /ips/{id}`.
@@ -56,15 +38,14 @@ impl IpamApi<'_> {
         /// `PATCH /ips/{id}`.
         patch update_ip("/ips" / id, UpdateIpamIpRequest) -> IpamIp;
     }
+}
 
+impl IpamApi<'_> {
     /// `DELETE /ips/{id}` (204; the API expects an empty JSON body).
     pub async fn release_ip(&self, id: &str) -> Result<()> {
-        let at = self.at();
         let path = format!("/ips/{}", seg(id));
-        at.send(
-            at.request(Method::DELETE, &path)
-                .json(&serde_json::json!({}))?,
-        )
-        .await
+        self.at()
+            .send_json(Method::DELETE, &path, &serde_json::json!({}))
+            .await
     }
 }

@@ -13,25 +13,16 @@ use crate::scaleway::client::wire::k8s::*;
 
 scoped_api! {
     /// Kapsule (`k8s/v1`) calls in one region.
-    K8sApi(Api::K8s, region: Region)
-}
-
-impl K8sApi<'_> {
-    endpoints! {
+    K8sApi(Api::K8s, region: Region) {
         /// `GET /versions/{name}`.
         get get_version("/versions" / name) -> Version;
 
-        /// `POST /clusters` (never retried blindly).
-        post create_cluster("/clusters", CreateClusterRequest) -> Cluster;
-        /// `GET /clusters/{id}`.
-        get get_cluster("/clusters" / id) -> Cluster;
-        /// `GET /clusters`, all pages. Extra filters: `private_network_id`, `status`, `type`.
-        list list_clusters("/clusters", filter: &ListFilter) -> Vec<Cluster> from ListClustersResponse;
-        /// `PATCH /clusters/{id}`.
-        patch update_cluster("/clusters" / id, UpdateClusterRequest) -> Cluster;
-        /// `DELETE /clusters/{id}?with_additional_resources=…` (200 with the cluster `deleting`).
-        /// Pass `false` for clusters on a private network kapstan manages.
-        delete delete_cluster("/clusters" / id, with_additional_resources: bool) -> Cluster;
+        /// Extra list filters: `private_network_id`, `status`, `type`. Delete answers 200 with
+        /// the cluster `deleting`; pass `with_additional_resources` false for clusters on a
+        /// private network kapstan manages.
+        resource "/clusters" => Cluster { create_cluster(CreateClusterRequest), get_cluster,
+            list_clusters(ListClustersResponse), patch update_cluster(UpdateClusterRequest),
+            delete_cluster(with_additional_resources: bool) -> Cluster };
         /// `POST /clusters/{id}/upgrade`.
         post upgrade_cluster("/clusters" / id / "upgrade", UpgradeClusterRequest) -> Cluster;
         /// `GET /clusters/{id}/available-types`.
@@ -61,7 +52,9 @@ impl K8sApi<'_> {
         /// `GET /nodes/{id}`.
         get get_node("/nodes" / id) -> Node;
     }
+}
 
+impl K8sApi<'_> {
     /// `GET /versions`, newest first.
     pub async fn list_versions(&self) -> Result<Vec<Version>> {
         let at = self.at();
@@ -74,9 +67,8 @@ impl K8sApi<'_> {
         let req = SetClusterTypeRequest {
             cluster_type: cluster_type.to_owned(),
         };
-        let at = self.at();
         let path = format!("/clusters/{}/set-type", seg(id));
-        at.send(at.request(Method::POST, &path).json(&req)?).await
+        self.at().send_json(Method::POST, &path, &req).await
     }
 
     /// `GET /clusters/{id}/available-versions`: the allowed upgrade targets.
@@ -104,9 +96,8 @@ impl K8sApi<'_> {
     /// `POST /pools/{id}/upgrade` to the cluster's version.
     pub async fn upgrade_pool(&self, id: &str, version: &str) -> Result<Pool> {
         let body = serde_json::json!({ "version": version });
-        let at = self.at();
         let path = format!("/pools/{}/upgrade", seg(id));
-        at.send(at.request(Method::POST, &path).json(&body)?).await
+        self.at().send_json(Method::POST, &path, &body).await
     }
 
     /// `GET /clusters/{id}/nodes`, all pages; `pool_id` narrows to one pool.

@@ -5,14 +5,15 @@
 //! [`Error::is_not_found`](super::Error::is_not_found) true, which drivers treat as done.
 //!
 //! An API handle is declared once with `scoped_api!` (struct, constructor, locality
-//! accessor) and its regular calls once each with `endpoints!`, a table of method, name,
-//! path and types; only calls with logic of their own are written out by hand.
+//! accessor) together with its regular calls, one `endpoints!` entry each (a table of
+//! method, name, path and types; one `resource` line for the usual create/get/list/update/
+//! delete five); only calls with logic of their own are written out by hand.
 
 /// Declares the handle of one API in one region or zone: the struct holding the client and
 /// the locality, `new`, the public locality accessor and the private `at()` the calls go
-/// through.
+/// through; an optional `{ … }` after it holds the handle's `endpoints!` table.
 macro_rules! scoped_api {
-    ($(#[$m:meta])* $name:ident($api:expr, $field:ident: $loc:ty)) => {
+    ($(#[$m:meta])* $name:ident($api:expr, $field:ident: $loc:ty) $({ $($calls:tt)* })?) => {
         $(#[$m])*
         #[derive(Debug, Clone)]
         pub struct $name<'c> {
@@ -34,6 +35,8 @@ macro_rules! scoped_api {
             fn at(&self) -> $crate::scaleway::client::api::At<'c> {
                 $crate::scaleway::client::api::At::new(self.client, $api, &self.$field)
             }
+
+            $(endpoints! { $($calls)* })?
         }
     };
 }
@@ -50,8 +53,46 @@ macro_rules! scoped_api {
 ///
 /// A path is a literal, optionally `/ ident` (a `&str` argument, escaped as one segment) and
 /// `/ "tail"`; a list's filter is any type with `to_query()`.
+///
+/// A resource with the usual five calls at `head` and `head/{id}` (create, get, list with a
+/// [`ListFilter`], update, delete) is one `resource` entry; its doc comment is appended to
+/// each call's generated `METHOD path` line:
+///
+/// ```text
+/// resource "/vpcs" => Vpc { create_vpc(CreateVpcRequest), get_vpc, list_vpcs(ListVpcsResponse), patch update_vpc(UpdateVpcRequest), delete_vpc -> () };
+/// resource "/lbs" => Lb { ..., put update_lb(UpdateLbRequest), delete_lb(release_ip: bool) -> () };
+/// ```
 macro_rules! endpoints {
     () => {};
+    (@verb patch) => { "PATCH" };
+    (@verb put) => { "PUT" };
+    (
+        $(#[$m:meta])* resource $head:literal => $item:ty {
+            $create:ident($creq:ty), $get:ident, $list:ident($lresp:ty),
+            $verb:ident $update:ident($ureq:ty),
+            $delete:ident $(($param:ident: $param_ty:ty))? -> $dret:ty
+        };
+        $($rest:tt)*
+    ) => {
+        endpoints! {
+            #[doc = concat!("`POST ", $head, "` (never retried blindly).")]
+            $(#[$m])*
+            post $create($head, $creq) -> $item;
+            #[doc = concat!("`GET ", $head, "/{id}`.")]
+            $(#[$m])*
+            get $get($head / id) -> $item;
+            #[doc = concat!("`GET ", $head, "`, all pages.")]
+            $(#[$m])*
+            list $list($head, filter: &$crate::scaleway::client::api::ListFilter) -> Vec<$item> from $lresp;
+            #[doc = concat!("`", endpoints!(@verb $verb), " ", $head, "/{id}`.")]
+            $(#[$m])*
+            $verb $update($head / id, $ureq) -> $item;
+            #[doc = concat!("`DELETE ", $head, "/{id}", $("?", stringify!($param), "=…",)? "`.")]
+            $(#[$m])*
+            delete $delete($head / id $(, $param: $param_ty)?) -> $dret;
+        }
+        endpoints!($($rest)*);
+    };
     (@path $head:literal) => { ::std::string::String::from($head) };
     (@path $head:literal / $id:ident) => {
         format!(concat!($head, "/{}"), $crate::scaleway::client::query::path_segment($id))
@@ -115,8 +156,8 @@ macro_rules! endpoints {
     ) => {
         $(#[$m])*
         pub async fn $name(&self $(, $id: &str)?, req: &$req) -> $crate::scaleway::client::error::Result<$ret> {
-            let at = self.at();
-            at.send(at.request(endpoints!(@method $verb), &endpoints!(@path $head $(/ $id $(/ $tail)?)?)).json(req)?)
+            self.at()
+                .send_json(endpoints!(@method $verb), &endpoints!(@path $head $(/ $id $(/ $tail)?)?), req)
                 .await
         }
         endpoints!($($rest)*);
@@ -132,6 +173,7 @@ pub mod rdb;
 pub mod vpc;
 pub mod vpcgw;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::Result;
@@ -270,6 +312,16 @@ impl<'c> At<'c> {
     /// Sends `req` and decodes the answer (see [`Client::send`]).
     pub(crate) async fn send<T: DeserializeOwned>(&self, req: Request) -> Result<T> {
         self.client.send(req).await
+    }
+
+    /// Sends `method` to `path` with the JSON `body` and decodes the answer.
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &(impl Serialize + ?Sized),
+    ) -> Result<T> {
+        self.send(self.request(method, path).json(body)?).await
     }
 
     /// Every page of the list at `path` (see [`Client::list_all`]).

@@ -9,34 +9,25 @@ use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::ListFilter;
 use crate::scaleway::client::error::Result;
 use crate::scaleway::client::http::Api;
 use crate::scaleway::client::locality::Region;
+use crate::scaleway::client::pagination::Paginated;
 use crate::scaleway::client::query::{Query, path_segment as seg};
 use crate::scaleway::client::wire::common::File;
 use crate::scaleway::client::wire::rdb::*;
 
 scoped_api! {
     /// Managed Database (`rdb/v1`) calls in one region.
-    RdbApi(Api::Rdb, region: Region)
-}
-
-impl RdbApi<'_> {
-    endpoints! {
+    RdbApi(Api::Rdb, region: Region) {
         /// `GET /database-engines`, all pages.
         list list_database_engines("/database-engines") -> Vec<DatabaseEngine> from ListDatabaseEnginesResponse;
 
-        /// `POST /instances` (never retried blindly).
-        post create_instance("/instances", CreateInstanceRequest) -> Instance;
-        /// `GET /instances/{id}`.
-        get get_instance("/instances" / id) -> Instance;
-        /// `GET /instances`, all pages.
-        list list_instances("/instances", filter: &ListFilter) -> Vec<Instance> from ListInstancesResponse;
-        /// `PATCH /instances/{id}` (backup schedule, name, tags).
-        patch update_instance("/instances" / id, UpdateInstanceRequest) -> Instance;
-        /// `DELETE /instances/{id}` (200 with the instance `deleting`).
-        delete delete_instance("/instances" / id) -> Instance;
+        /// The update sets backup schedule, name, tags; delete answers 200 with the instance
+        /// `deleting`.
+        resource "/instances" => Instance { create_instance(CreateInstanceRequest), get_instance,
+            list_instances(ListInstancesResponse), patch update_instance(UpdateInstanceRequest),
+            delete_instance -> Instance };
         /// `POST /instances/{id}/upgrade`: one change per call, wait for `ready` in between.
         post upgrade_instance("/instances" / id / "upgrade", UpgradeInstanceRequest) -> Instance;
         /// `GET /instances/{id}/certificate` (PEM in [`File::content`], base64).
@@ -52,7 +43,9 @@ impl RdbApi<'_> {
         /// `PUT /instances/{id}/privileges`; `Permission::None` removes the privilege.
         put set_privilege("/instances" / instance_id / "privileges", Privilege) -> Privilege;
     }
+}
 
+impl RdbApi<'_> {
     fn instance_path(id: &str, rest: &str) -> String {
         format!("/instances/{}{rest}", seg(id))
     }
@@ -101,15 +94,12 @@ impl RdbApi<'_> {
         instance_id: &str,
         rules: &[AclRuleRequest],
     ) -> Result<Vec<AclRule>> {
-        let body = serde_json::json!({ "rules": rules });
-        let r: AclRulesResponse = self
-            .send(
-                Method::PUT,
-                &Self::instance_path(instance_id, "/acls"),
-                &body,
-            )
-            .await?;
-        Ok(r.rules)
+        self.acls(
+            Method::PUT,
+            instance_id,
+            serde_json::json!({ "rules": rules }),
+        )
+        .await
     }
 
     /// `DELETE /instances/{id}/acls` with a body listing the rules' CIDRs.
@@ -118,14 +108,23 @@ impl RdbApi<'_> {
         instance_id: &str,
         ips: &[String],
     ) -> Result<Vec<AclRule>> {
-        let body = serde_json::json!({ "acl_rule_ips": ips });
-        let r: AclRulesResponse = self
-            .send(
-                Method::DELETE,
-                &Self::instance_path(instance_id, "/acls"),
-                &body,
-            )
-            .await?;
+        self.acls(
+            Method::DELETE,
+            instance_id,
+            serde_json::json!({ "acl_rule_ips": ips }),
+        )
+        .await
+    }
+
+    /// `method /instances/{id}/acls` with `body`: both ACL writes answer with the rules.
+    async fn acls(
+        &self,
+        method: Method,
+        instance_id: &str,
+        body: serde_json::Value,
+    ) -> Result<Vec<AclRule>> {
+        let path = Self::instance_path(instance_id, "/acls");
+        let r: AclRulesResponse = self.send(method, &path, &body).await?;
         Ok(r.rules)
     }
 
@@ -135,19 +134,14 @@ impl RdbApi<'_> {
         instance_id: &str,
         name: Option<&str>,
     ) -> Result<Vec<Database>> {
-        let path = Self::instance_path(instance_id, "/databases");
-        self.at()
-            .list::<ListDatabasesResponse>(&path, Query::new().opt("name", name))
+        self.list_named::<ListDatabasesResponse>(instance_id, "/databases", name)
             .await
     }
 
     /// The database named exactly `name`, if any.
     pub async fn get_database(&self, instance_id: &str, name: &str) -> Result<Option<Database>> {
-        Ok(self
-            .list_databases(instance_id, Some(name))
-            .await?
-            .into_iter()
-            .find(|d| d.name == name))
+        let found = self.list_databases(instance_id, Some(name)).await?;
+        Ok(found.into_iter().find(|d| d.name == name))
     }
 
     /// `POST /instances/{id}/databases`.
@@ -165,26 +159,19 @@ impl RdbApi<'_> {
 
     /// `DELETE /instances/{id}/databases/{name}` (204).
     pub async fn delete_database(&self, instance_id: &str, name: &str) -> Result<()> {
-        let at = self.at();
-        let path = Self::instance_path(instance_id, &format!("/databases/{}", seg(name)));
-        at.send(at.request(Method::DELETE, &path)).await
+        self.delete_named(instance_id, "databases", name).await
     }
 
     /// `GET /instances/{id}/users`, all pages (name filter is a substring).
     pub async fn list_users(&self, instance_id: &str, name: Option<&str>) -> Result<Vec<User>> {
-        let path = Self::instance_path(instance_id, "/users");
-        self.at()
-            .list::<ListUsersResponse>(&path, Query::new().opt("name", name))
+        self.list_named::<ListUsersResponse>(instance_id, "/users", name)
             .await
     }
 
     /// The user named exactly `name`, if any.
     pub async fn get_user(&self, instance_id: &str, name: &str) -> Result<Option<User>> {
-        Ok(self
-            .list_users(instance_id, Some(name))
-            .await?
-            .into_iter()
-            .find(|u| u.name == name))
+        let found = self.list_users(instance_id, Some(name)).await?;
+        Ok(found.into_iter().find(|u| u.name == name))
     }
 
     /// `PATCH /instances/{id}/users/{name}`.
@@ -200,8 +187,27 @@ impl RdbApi<'_> {
 
     /// `DELETE /instances/{id}/users/{name}` (204).
     pub async fn delete_user(&self, instance_id: &str, name: &str) -> Result<()> {
+        self.delete_named(instance_id, "users", name).await
+    }
+
+    /// Every page of the instance's `rest` list (databases, users), optionally filtered by a
+    /// name substring.
+    async fn list_named<R: Paginated>(
+        &self,
+        instance_id: &str,
+        rest: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<R::Item>> {
+        let path = Self::instance_path(instance_id, rest);
+        self.at()
+            .list::<R>(&path, Query::new().opt("name", name))
+            .await
+    }
+
+    /// `DELETE /instances/{id}/{kind}/{name}`: databases and users are addressed by name.
+    async fn delete_named(&self, instance_id: &str, kind: &str, name: &str) -> Result<()> {
         let at = self.at();
-        let path = Self::instance_path(instance_id, &format!("/users/{}", seg(name)));
+        let path = Self::instance_path(instance_id, &format!("/{kind}/{}", seg(name)));
         at.send(at.request(Method::DELETE, &path)).await
     }
 
@@ -227,7 +233,6 @@ impl RdbApi<'_> {
         path: &str,
         body: &(impl Serialize + ?Sized),
     ) -> Result<T> {
-        let at = self.at();
-        at.send(at.request(method, path).json(body)?).await
+        self.at().send_json(method, path, body).await
     }
 }

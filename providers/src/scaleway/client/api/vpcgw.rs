@@ -11,21 +11,12 @@ use crate::scaleway::client::wire::vpcgw::*;
 
 scoped_api! {
     /// Public Gateway (`vpc-gw/v2`) calls in one zone.
-    VpcGwApi(Api::VpcGw, zone: Zone)
-}
-
-impl VpcGwApi<'_> {
-    endpoints! {
-        /// `POST /gateways` (never retried blindly).
-        post create_gateway("/gateways", CreateGatewayRequest) -> Gateway;
-        /// `GET /gateways/{id}`.
-        get get_gateway("/gateways" / id) -> Gateway;
-        /// `GET /gateways`, all pages. Extra filters: `private_network_ids`, `types`, `status`.
-        list list_gateways("/gateways", filter: &ListFilter) -> Vec<Gateway> from ListGatewaysResponse;
-        /// `PATCH /gateways/{id}`.
-        patch update_gateway("/gateways" / id, UpdateGatewayRequest) -> Gateway;
-        /// `DELETE /gateways/{id}?delete_ip=…`; keep `delete_ip` false for IPs kapstan manages.
-        delete delete_gateway("/gateways" / id, delete_ip: bool) -> Option<Gateway>;
+    VpcGwApi(Api::VpcGw, zone: Zone) {
+        /// Extra list filters: `private_network_ids`, `types`, `status`. On delete, keep
+        /// `delete_ip` false for IPs kapstan manages.
+        resource "/gateways" => Gateway { create_gateway(CreateGatewayRequest), get_gateway,
+            list_gateways(ListGatewaysResponse), patch update_gateway(UpdateGatewayRequest),
+            delete_gateway(delete_ip: bool) -> Option<Gateway> };
         /// `POST /gateways/{id}/upgrade`: newer software, or another type.
         post upgrade_gateway("/gateways" / id / "upgrade", UpgradeGatewayRequest) -> Gateway;
 
@@ -48,7 +39,9 @@ impl VpcGwApi<'_> {
         /// `DELETE /ips/{id}` (204).
         delete delete_ip("/ips" / id) -> ();
     }
+}
 
+impl VpcGwApi<'_> {
     /// `GET /gateway-types`.
     pub async fn list_gateway_types(&self) -> Result<Vec<GatewayType>> {
         let at = self.at();

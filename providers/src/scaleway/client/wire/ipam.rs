@@ -50,22 +50,6 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// The resource an IP is attached to.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
-    pub struct Resource {
-        /// Kind.
-        #[serde(rename = "type")]
-        pub resource_type: ResourceType,
-        @id,
-        /// MAC address.
-        pub mac_address: Option<String>,
-        /// Name.
-        pub name: Option<String>,
-    }
-}
-
-wire_struct! {
     /// An IPAM IP.
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
@@ -78,8 +62,6 @@ wire_struct! {
         pub is_ipv6: bool,
         /// Source.
         pub source: Source,
-        /// Attached resource.
-        pub resource: Option<Resource>,
         @tags,
         @region,
         /// Zone, for zonal IPs.

@@ -6,7 +6,7 @@ use crate::scaleway::client::open_enum::open_enum;
 use crate::scaleway::client::pagination::list_response;
 
 open_enum! {
-    /// Status of a load balancer.
+    /// Status of a load balancer, and of each instance behind it.
     LbStatus {
         Ready,
         Pending,
@@ -28,18 +28,6 @@ impl LbStatus {
             self,
             Self::Ready | Self::Stopped | Self::Error | Self::Locked
         )
-    }
-}
-
-open_enum! {
-    /// Status of one of the instances behind a load balancer.
-    LbInstanceStatus {
-        Ready,
-        Pending,
-        Stopped,
-        Error,
-        Locked,
-        Migrating,
     }
 }
 
@@ -86,8 +74,8 @@ wire_struct! {
     #[serde(default)]
     pub struct LbInstance {
         @id,
-        /// Status.
-        pub status: LbInstanceStatus,
+        /// Status: one of the first six of [`LbStatus`] (`ready` … `migrating`).
+        pub status: LbStatus,
         /// IP.
         pub ip_address: String,
         @zone, @created_at, @updated_at,

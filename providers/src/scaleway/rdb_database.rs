@@ -1,18 +1,14 @@
 //! `scaleway_rdb_database`: a database of a managed instance (natural key: its name).
 
-use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Update};
 use serde_json::Value;
 
 use super::client::wire::rdb::Database;
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, Op, bare_id, fetch, kind};
+use super::kind::{Op, bare_id, fetch, kind};
 use super::provider::check;
 use super::rdb_instance::REGIONS;
-use super::rdb_item::{
-    InstanceItem, declared_item, declared_key, instance_and_name, item_client, settled_item,
-    wait_instance_after_delete, wait_instance_of,
-};
+use super::rdb_item::{InstanceItem, declared_key, instance_and_name, item_impl, wait_instance_of};
 
 kind! {
     /// A database.
@@ -55,33 +51,15 @@ pub fn check_database_name(config: &Value, field: &str, e: &mut Vec<FieldError>)
 
 type LiveDatabase = InstanceItem<Database>;
 
-#[async_trait]
-impl Kind for RdbDatabaseKind {
-    type Place = Region;
+item_impl! {
+    impl Kind for RdbDatabaseKind, item "database" {
+        get: get_database; remove: delete_database;
+    }
     type Request = String;
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::one_of(config, "region", REGIONS, "Managed Database region", e);
         check_database_name(config, "name", e);
-    }
-
-    /// A database of that name already there: the name is the key.
-    fn exists_already(e: &ApiErr) -> bool {
-        matches!(e.status(), Some(409 | 400))
-    }
-
-    fn client(d: &RdbDatabaseDriver, config: &Value) -> Result<Client, DriverError> {
-        item_client(d, config)
-    }
-
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<LiveDatabase>, ApiErr> {
-        let (instance, name) = instance_and_name(id, "database")?;
-        let found = c.rdb(at).get_database(instance, name).await?;
-        Ok(found.map(|db| InstanceItem::new(at, instance, db)))
-    }
-
-    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LiveDatabase>, DriverError> {
-        declared_item(op).await
     }
 
     async fn request(op: &Op<'_, Self>) -> Result<String, DriverError> {
@@ -96,10 +74,6 @@ impl Kind for RdbDatabaseKind {
         Ok(InstanceItem::new(at, instance, db))
     }
 
-    async fn settle(op: &Op<'_, Self>, _db: LiveDatabase) -> Result<LiveDatabase, DriverError> {
-        settled_item(op, "database").await
-    }
-
     /// Every argument forces replacement: nothing to update.
     async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveDatabase, DriverError> {
         let id = bare_id(update.recorded);
@@ -107,14 +81,5 @@ impl Kind for RdbDatabaseKind {
         fetch::<Self>(c, at, id)
             .await?
             .ok_or_else(|| DriverError::failed(format!("database {id} is gone")))
-    }
-
-    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        let (instance, name) = instance_and_name(id, "database")?;
-        c.rdb(at).delete_database(instance, name).await
-    }
-
-    async fn after_delete(op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
-        wait_instance_after_delete(op).await
     }
 }

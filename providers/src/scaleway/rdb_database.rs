@@ -7,7 +7,7 @@ use super::client::wire::rdb::Database;
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{Op, bare_id, fetch, kind};
 use super::provider::check;
-use super::rdb_instance::REGIONS;
+use super::rdb_instance::{REGIONS, postgres_identifier};
 use super::rdb_item::{InstanceItem, declared_key, instance_and_name, item_impl, wait_instance_of};
 
 kind! {
@@ -30,23 +30,14 @@ const RESERVED: &[&str] = &["postgres", "template0", "template1", "rdb", "_rdb"]
 
 /// Checks a database name: 1 to 63 characters, a letter first, then letters, digits, `_`,
 /// `-`; not reserved.
-pub fn check_database_name(config: &Value, field: &str, e: &mut Vec<FieldError>) {
-    if let Some(n) = config.get(field).and_then(Value::as_str) {
-        let ok = (1..=63).contains(&n.len())
-            && n.starts_with(|c: char| c.is_ascii_alphabetic())
-            && n.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-            && !RESERVED.contains(&n)
-            && !n.starts_with("pg_");
-        if !ok {
-            e.push(FieldError::new(
-                field,
-                &format!("{n:?}"),
-                "is not a valid database name",
-                "use 1 to 63 letters, digits, `_` or `-`, starting with a letter; not postgres, template0/1 or pg_*",
-            ));
-        }
-    }
+pub fn check_database_name(config: &Value, field: &'static str, e: &mut Vec<FieldError>) {
+    let rule: check::TextRule = (
+        field,
+        |n| postgres_identifier(n, &['_', '-']) && !RESERVED.contains(&n) && !n.starts_with("pg_"),
+        "is not a valid database name",
+        "use 1 to 63 letters, digits, `_` or `-`, starting with a letter; not postgres, template0/1 or pg_*",
+    );
+    check::texts(config, &[rule], e);
 }
 
 type LiveDatabase = InstanceItem<Database>;

@@ -439,11 +439,8 @@ kind_impl! {
                 })?;
         }
         Ok(CreateClusterRequest {
-            project_id: op.project()?,
             cluster_type: string(config, "type").unwrap_or_default(),
-            name: string(config, "name").unwrap_or_default(),
             description: string(config, "description").unwrap_or_default(),
-            tags: op.tags(),
             version,
             cni: Cni::from(string(config, "cni").unwrap_or_default()),
             autoscaler_config: autoscaler(config),
@@ -456,6 +453,7 @@ kind_impl! {
             pod_cidr: string(config, "pod_cidr"),
             service_cidr: string(config, "service_cidr"),
             service_dns_ip: string(config, "service_dns_ip"),
+            ..op.owned()?
         })
     }
 

@@ -3,6 +3,7 @@
 //! failure (as Terraform does), and size, min/max size, autoscaling and autohealing update in
 //! place.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -298,35 +299,24 @@ kind_impl! {
             u32_of(config, "min_size"),
             u32_of(config, "max_size"),
         );
-        if let (Some(min), Some(max)) = (min, max)
-            && min > max
-        {
-            e.push(FieldError::new(
-                "min_size",
-                &min.to_string(),
-                &format!("is larger than max_size ({max})"),
-                "make min_size ≤ size ≤ max_size",
-            ));
-        }
-        if let (Some(size), Some(max)) = (size, max)
-            && size > max
-        {
-            e.push(FieldError::new(
-                "size",
-                &size.to_string(),
-                &format!("is larger than max_size ({max})"),
-                "make min_size ≤ size ≤ max_size",
-            ));
-        }
-        if let (Some(size), Some(min)) = (size, min)
-            && size < min
-        {
-            e.push(FieldError::new(
-                "size",
-                &size.to_string(),
-                &format!("is smaller than min_size ({min})"),
-                "make min_size ≤ size ≤ max_size",
-            ));
+        // min_size ≤ size ≤ max_size: each broken inequality is refused on its left field.
+        let bounds = [
+            ("min_size", min, Ordering::Greater, "max_size", max),
+            ("size", size, Ordering::Greater, "max_size", max),
+            ("size", size, Ordering::Less, "min_size", min),
+        ];
+        for (field, value, wrong, bound_field, bound) in bounds {
+            if let (Some(v), Some(b)) = (value, bound)
+                && v.cmp(&b) == wrong
+            {
+                let than = if wrong == Ordering::Greater { "larger" } else { "smaller" };
+                e.push(FieldError::new(
+                    field,
+                    &v.to_string(),
+                    &format!("is {than} than {bound_field} ({b})"),
+                    "make min_size ≤ size ≤ max_size",
+                ));
+            }
         }
         if max == Some(0) {
             e.push(FieldError::new(

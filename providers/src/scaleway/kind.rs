@@ -14,10 +14,10 @@ use kapstan_engine::{
 };
 use serde_json::{Value, json};
 
-use super::client::{Client, Error as ApiErr, Region, Zone, hook_fn};
+use super::client::{Client, Error as ApiErr, Region, Zone, hook_fn, wire};
 use super::provider::{
     Pace, Pacing, Poll, ScalewayProvider, adopt_one, api, check, config_from, conform, is_owned,
-    marker_id, owned_tags, split_locality, strings, wait_for,
+    marker_id, owned_tags, split_locality, string, strings, wait_for,
 };
 
 /// Where a kind's objects live: a [`Zone`] or a [`Region`].
@@ -365,6 +365,16 @@ impl<K: Kind> Op<'_, K> {
         self.d.p.project_of(self.config)
     }
 
+    /// A create request carrying this resource's [`Owned`] triple, its other fields at their
+    /// defaults: `CreateVpcRequest { enable_routing: true, ..op.owned()? }`.
+    pub(crate) fn owned<R: From<Owned>>(&self) -> Result<R, DriverError> {
+        Ok(R::from(Owned {
+            project_id: self.project()?,
+            name: string(self.config, "name").unwrap_or_default(),
+            tags: self.tags(),
+        }))
+    }
+
     /// Polls `get` until [`Kind::readiness`] says the object `id` is usable; a failed status
     /// is an error.
     pub(crate) async fn wait_ready(&self, pace: Pace, id: &str) -> Result<K::Wire, DriverError> {
@@ -384,6 +394,41 @@ impl<K: Kind> Op<'_, K> {
         .await
     }
 }
+
+/// What a create request of a project-scoped, named, tagged object says about who owns it:
+/// the project, the declared name (empty lets the API pick one) and the user's tags plus the
+/// ownership tags. Built once by [`Op::owned`]; kinds lacking one of the three (IPs have no
+/// name, Cockpit objects no tags) set their own fields instead.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Owned {
+    /// The project (the config's, else the credentials').
+    pub(crate) project_id: String,
+    /// The declared name.
+    pub(crate) name: String,
+    /// The declared tags plus the ownership tags.
+    pub(crate) tags: Vec<String>,
+}
+
+/// The create requests that carry an [`Owned`] triple as their own `project_id`, `name` and
+/// `tags` fields. The wire structs keep the three as plain fields (not a flattened struct) so
+/// each request's JSON, field order included, stays what the API documents.
+macro_rules! owned_requests {
+    ($($request:ty),* $(,)?) => {$(
+        impl From<Owned> for $request {
+            fn from(o: Owned) -> Self {
+                Self { project_id: o.project_id, name: o.name, tags: o.tags, ..Default::default() }
+            }
+        }
+    )*};
+}
+
+owned_requests!(
+    wire::vpc::CreateVpcRequest,
+    wire::vpc::CreatePrivateNetworkRequest,
+    wire::vpcgw::CreateGatewayRequest,
+    wire::lb::CreateLbRequest,
+    wire::k8s::CreateClusterRequest,
+);
 
 impl<K: Kind> Clone for Op<'_, K> {
     fn clone(&self) -> Self {

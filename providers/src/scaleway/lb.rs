@@ -138,11 +138,8 @@ kind_impl! {
         let config = op.config;
         let ip_ids = strings(config, "ip_ids");
         Ok(CreateLbRequest {
-            project_id: op.project()?,
-            name: string(config, "name").unwrap_or_default(),
             description: string(config, "description").unwrap_or_default(),
             lb_type: string(config, "type").unwrap_or_default(),
-            tags: op.tags(),
             ssl_compatibility_level: string(config, "ssl_compatibility_level")
                 .map(|s| s.as_str().into()),
             assign_flexible_ip: if ip_ids.is_empty() {
@@ -152,6 +149,7 @@ kind_impl! {
             },
             ip_ids,
             assign_flexible_ipv6: None,
+            ..op.owned()?
         })
     }
 

@@ -529,21 +529,19 @@ pub(crate) mod check {
     }
 
     /// A resource name: 1 to 63 characters, letters, digits, `-`, `_`, `.`.
-    pub fn name(config: &Value, field: &str, errors: &mut Vec<FieldError>) {
-        if let Some(n) = config.get(field).and_then(Value::as_str) {
-            let ok = !n.is_empty()
-                && n.len() <= 63
-                && n.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-            if !ok {
-                errors.push(FieldError::new(
-                    field,
-                    &format!("{n:?}"),
-                    "is not a valid name",
-                    "use 1 to 63 letters, digits, `-`, `_` or `.`",
-                ));
-            }
-        }
+    pub fn name(config: &Value, field: &'static str, errors: &mut Vec<FieldError>) {
+        let rule: TextRule = (
+            field,
+            |n| {
+                !n.is_empty()
+                    && n.len() <= 63
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            },
+            "is not a valid name",
+            "use 1 to 63 letters, digits, `-`, `_` or `.`",
+        );
+        texts(config, &[rule], errors);
     }
 
     /// A value among `allowed`, compared case-, `-`- and `_`-insensitively.

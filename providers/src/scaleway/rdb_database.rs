@@ -1,18 +1,14 @@
 //! `scaleway_rdb_database`: a database of a managed instance (natural key: its name).
 
-use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Update};
 use serde_json::Value;
 
 use super::client::wire::rdb::Database;
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, Op, bare_id, fetch, kind};
+use super::kind::{Op, bare_id, fetch, kind};
 use super::provider::check;
-use super::rdb_instance::REGIONS;
-use super::rdb_item::{
-    InstanceItem, declared_item, declared_key, instance_and_name, item_client, settled_item,
-    wait_instance_after_delete, wait_instance_of,
-};
+use super::rdb_instance::{REGIONS, postgres_identifier};
+use super::rdb_item::{InstanceItem, declared_key, instance_and_name, item_impl, wait_instance_of};
 
 kind! {
     /// A database.
@@ -34,54 +30,27 @@ const RESERVED: &[&str] = &["postgres", "template0", "template1", "rdb", "_rdb"]
 
 /// Checks a database name: 1 to 63 characters, a letter first, then letters, digits, `_`,
 /// `-`; not reserved.
-pub fn check_database_name(config: &Value, field: &str, e: &mut Vec<FieldError>) {
-    if let Some(n) = config.get(field).and_then(Value::as_str) {
-        let ok = (1..=63).contains(&n.len())
-            && n.starts_with(|c: char| c.is_ascii_alphabetic())
-            && n.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-            && !RESERVED.contains(&n)
-            && !n.starts_with("pg_");
-        if !ok {
-            e.push(FieldError::new(
-                field,
-                &format!("{n:?}"),
-                "is not a valid database name",
-                "use 1 to 63 letters, digits, `_` or `-`, starting with a letter; not postgres, template0/1 or pg_*",
-            ));
-        }
-    }
+pub fn check_database_name(config: &Value, field: &'static str, e: &mut Vec<FieldError>) {
+    let rule: check::TextRule = (
+        field,
+        |n| postgres_identifier(n, &['_', '-']) && !RESERVED.contains(&n) && !n.starts_with("pg_"),
+        "is not a valid database name",
+        "use 1 to 63 letters, digits, `_` or `-`, starting with a letter; not postgres, template0/1 or pg_*",
+    );
+    check::texts(config, &[rule], e);
 }
 
 type LiveDatabase = InstanceItem<Database>;
 
-#[async_trait]
-impl Kind for RdbDatabaseKind {
-    type Place = Region;
+item_impl! {
+    impl Kind for RdbDatabaseKind, item "database" {
+        get: get_database; remove: delete_database;
+    }
     type Request = String;
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::one_of(config, "region", REGIONS, "Managed Database region", e);
         check_database_name(config, "name", e);
-    }
-
-    /// A database of that name already there: the name is the key.
-    fn exists_already(e: &ApiErr) -> bool {
-        matches!(e.status(), Some(409 | 400))
-    }
-
-    fn client(d: &RdbDatabaseDriver, config: &Value) -> Result<Client, DriverError> {
-        item_client(d, config)
-    }
-
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<LiveDatabase>, ApiErr> {
-        let (instance, name) = instance_and_name(id, "database")?;
-        let found = c.rdb(at).get_database(instance, name).await?;
-        Ok(found.map(|db| InstanceItem::new(at, instance, db)))
-    }
-
-    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LiveDatabase>, DriverError> {
-        declared_item(op).await
     }
 
     async fn request(op: &Op<'_, Self>) -> Result<String, DriverError> {
@@ -96,10 +65,6 @@ impl Kind for RdbDatabaseKind {
         Ok(InstanceItem::new(at, instance, db))
     }
 
-    async fn settle(op: &Op<'_, Self>, _db: LiveDatabase) -> Result<LiveDatabase, DriverError> {
-        settled_item(op, "database").await
-    }
-
     /// Every argument forces replacement: nothing to update.
     async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveDatabase, DriverError> {
         let id = bare_id(update.recorded);
@@ -107,14 +72,5 @@ impl Kind for RdbDatabaseKind {
         fetch::<Self>(c, at, id)
             .await?
             .ok_or_else(|| DriverError::failed(format!("database {id} is gone")))
-    }
-
-    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        let (instance, name) = instance_and_name(id, "database")?;
-        c.rdb(at).delete_database(instance, name).await
-    }
-
-    async fn after_delete(op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
-        wait_instance_after_delete(op).await
     }
 }

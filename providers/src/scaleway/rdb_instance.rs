@@ -373,19 +373,28 @@ fn default_public(config: &Value) -> bool {
     !declared("load_balancer") && !declared("private_network")
 }
 
+/// Whether `n` is a name Managed Database accepts for a PostgreSQL object: 1 to 63
+/// characters, a letter first, then letters, digits and the `extra` characters.
+pub(crate) fn postgres_identifier(n: &str, extra: &[char]) -> bool {
+    (1..=63).contains(&n.len())
+        && n.starts_with(|c: char| c.is_ascii_alphabetic())
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+}
+
 /// Checks an RDB user name (PostgreSQL rules, reference §3.3).
-pub(crate) fn check_user_name(config: &Value, field: &str, e: &mut Vec<FieldError>) {
-    if let Some(n) = config.get(field).and_then(Value::as_str) {
-        let ok = (1..=63).contains(&n.len())
-            && n.starts_with(|c: char| c.is_ascii_alphabetic())
-            && n.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '-'))
-            && !n.starts_with("_rdb")
-            && !n.starts_with("pg_");
-        if !ok {
-            e.push(FieldError::new(field, &format!("{n:?}"), "is not a valid database user name", "use 1 to 63 letters, digits, `_`, `$` or `-`, starting with a letter (not `pg_` or `_rdb`)"));
-        }
-    }
+pub(crate) fn check_user_name(config: &Value, field: &'static str, e: &mut Vec<FieldError>) {
+    let rule: check::TextRule = (
+        field,
+        |n| {
+            postgres_identifier(n, &['_', '$', '-'])
+                && !n.starts_with("_rdb")
+                && !n.starts_with("pg_")
+        },
+        "is not a valid database user name",
+        "use 1 to 63 letters, digits, `_`, `$` or `-`, starting with a letter (not `pg_` or `_rdb`)",
+    );
+    check::texts(config, &[rule], e);
 }
 
 /// Checks an RDB password: 8 to 128 characters with a digit, an upper-case, a lower-case and

@@ -107,3 +107,83 @@ pub(crate) async fn settled_item<K: Kind<Place = Region>>(
         ))
     })
 }
+
+/// Writes the [`Kind`] impl of an object an instance keys by name (a database, a user): its
+/// id is `instance_id/name`, so the hooks that read, find, settle and delete it differ only
+/// by the noun errors call it and the two `c.rdb(at)` calls that get (`None` when absent) and
+/// delete one by instance and name. The place is the instance's region and a name already
+/// taken is an existing object; the other items follow as in any impl.
+///
+/// ```text
+/// item_impl! {
+///     impl Kind for RdbDatabaseKind, item "database" { get: get_database; remove: delete_database; }
+///     type Request = String;
+///     ..
+/// }
+/// ```
+macro_rules! item_impl {
+    (
+        impl Kind for $kind:ident, item $noun:literal { get: $get:ident; remove: $remove:ident; }
+        $($item:tt)*
+    ) => {
+        #[kapstan_engine::async_trait]
+        impl $crate::scaleway::kind::Kind for $kind {
+            type Place = $crate::scaleway::client::Region;
+
+            #[doc = concat!("A ", $noun, " of that name already there: the name is the key.")]
+            fn exists_already(e: &$crate::scaleway::client::Error) -> bool {
+                matches!(e.status(), Some(409 | 400))
+            }
+
+            fn client(
+                d: &$crate::scaleway::kind::KindDriver<Self>,
+                config: &serde_json::Value,
+            ) -> Result<$crate::scaleway::client::Client, kapstan_engine::DriverError> {
+                $crate::scaleway::rdb_item::item_client(d, config)
+            }
+
+            async fn get(
+                c: &$crate::scaleway::client::Client,
+                at: &$crate::scaleway::client::Region,
+                id: &str,
+            ) -> Result<Option<<Self as $crate::scaleway::kind::Declared>::Wire>, $crate::scaleway::client::Error> {
+                let (instance, name) = $crate::scaleway::rdb_item::instance_and_name(id, $noun)?;
+                let found = c.rdb(at).$get(instance, name).await?;
+                Ok(found.map(|item| $crate::scaleway::rdb_item::InstanceItem::new(at, instance, item)))
+            }
+
+            async fn lookup(
+                op: &$crate::scaleway::kind::Op<'_, Self>,
+            ) -> Result<Option<<Self as $crate::scaleway::kind::Declared>::Wire>, kapstan_engine::DriverError> {
+                $crate::scaleway::rdb_item::declared_item(op).await
+            }
+
+            async fn settle(
+                op: &$crate::scaleway::kind::Op<'_, Self>,
+                _created: <Self as $crate::scaleway::kind::Declared>::Wire,
+            ) -> Result<<Self as $crate::scaleway::kind::Declared>::Wire, kapstan_engine::DriverError> {
+                $crate::scaleway::rdb_item::settled_item(op, $noun).await
+            }
+
+            async fn remove(
+                c: &$crate::scaleway::client::Client,
+                at: &$crate::scaleway::client::Region,
+                id: &str,
+                _rec: &kapstan_engine::state::ResourceState,
+            ) -> Result<(), $crate::scaleway::client::Error> {
+                let (instance, name) = $crate::scaleway::rdb_item::instance_and_name(id, $noun)?;
+                c.rdb(at).$remove(instance, name).await
+            }
+
+            async fn after_delete(
+                op: &$crate::scaleway::kind::Op<'_, Self>,
+                _rec: &kapstan_engine::state::ResourceState,
+            ) -> Result<(), kapstan_engine::DriverError> {
+                $crate::scaleway::rdb_item::wait_instance_after_delete(op).await
+            }
+
+            $($item)*
+        }
+    };
+}
+pub(crate) use item_impl;

@@ -1,20 +1,16 @@
 //! `scaleway_rdb_user`: a user of a managed instance; the password (typically from
 //! `random_password`) is sensitive and updated in place.
 
-use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Update};
 use serde_json::Value;
 
 use super::client::secret::SecretString;
 use super::client::wire::rdb::{CreateUserRequest, UpdateUserRequest, User};
 use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, Op, bare_id, fetch, kind};
+use super::kind::{Op, bare_id, fetch, kind};
 use super::provider::{api, check, string};
 use super::rdb_instance::{REGIONS, check_password, check_user_name};
-use super::rdb_item::{
-    InstanceItem, declared_item, declared_key, instance_and_name, item_client, settled_item,
-    wait_instance_after_delete, wait_instance_of,
-};
+use super::rdb_item::{InstanceItem, declared_key, instance_and_name, item_impl, wait_instance_of};
 
 kind! {
     /// A database user.
@@ -45,34 +41,14 @@ fn declared_update(config: &Value) -> UpdateUserRequest {
     }
 }
 
-#[async_trait]
-impl Kind for RdbUserKind {
-    type Place = Region;
+item_impl! {
+    impl Kind for RdbUserKind, item "user" { get: get_user; remove: delete_user; }
     type Request = (String, CreateUserRequest);
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::one_of(config, "region", REGIONS, "Managed Database region", e);
         check_user_name(config, "name", e);
         check_password(config, "password", e);
-    }
-
-    /// A user of that name already there: the name is the key.
-    fn exists_already(e: &ApiErr) -> bool {
-        matches!(e.status(), Some(409 | 400))
-    }
-
-    fn client(d: &RdbUserDriver, config: &Value) -> Result<Client, DriverError> {
-        item_client(d, config)
-    }
-
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<LiveUser>, ApiErr> {
-        let (instance, name) = instance_and_name(id, "user")?;
-        let found = c.rdb(at).get_user(instance, name).await?;
-        Ok(found.map(|u| InstanceItem::new(at, instance, u)))
-    }
-
-    async fn lookup(op: &Op<'_, Self>) -> Result<Option<LiveUser>, DriverError> {
-        declared_item(op).await
     }
 
     async fn request(op: &Op<'_, Self>) -> Result<(String, CreateUserRequest), DriverError> {
@@ -104,22 +80,9 @@ impl Kind for RdbUserKind {
         set_declared(op, &declared_key(config)).await
     }
 
-    async fn settle(op: &Op<'_, Self>, _u: LiveUser) -> Result<LiveUser, DriverError> {
-        settled_item(op, "user").await
-    }
-
     async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveUser, DriverError> {
         let id = bare_id(update.recorded);
         set_declared(op, id).await
-    }
-
-    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        let (instance, name) = instance_and_name(id, "user")?;
-        c.rdb(at).delete_user(instance, name).await
-    }
-
-    async fn after_delete(op: &Op<'_, Self>, _rec: &ResourceState) -> Result<(), DriverError> {
-        wait_instance_after_delete(op).await
     }
 }
 

@@ -43,12 +43,9 @@ kind_impl! {
     }
 
     async fn request(op: &Op<'_, Self>) -> Result<CreateVpcRequest, DriverError> {
-        let config = op.config;
         Ok(CreateVpcRequest {
-            project_id: op.project()?,
-            name: string(config, "name").unwrap_or_default(),
-            tags: op.tags(),
             enable_routing: true,
+            ..op.owned()?
         })
     }
 }

@@ -97,15 +97,13 @@ kind_impl! {
     async fn request(op: &Op<'_, Self>) -> Result<CreatePrivateNetworkRequest, DriverError> {
         let config = op.config;
         Ok(CreatePrivateNetworkRequest {
-            project_id: op.project()?,
-            name: string(config, "name").unwrap_or_default(),
-            tags: op.tags(),
             subnets: config
                 .pointer("/ipv4_subnet/subnet")
                 .and_then(Value::as_str)
                 .map(|s| vec![s.to_string()]),
             vpc_id: string(config, "vpc_id"),
             default_route_propagation_enabled: flag(config, "enable_default_route_propagation"),
+            ..op.owned()?
         })
     }
 

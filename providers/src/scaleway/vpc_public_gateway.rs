@@ -85,14 +85,12 @@ kind_impl! {
     async fn request(op: &Op<'_, Self>) -> Result<CreateGatewayRequest, DriverError> {
         let config = op.config;
         Ok(CreateGatewayRequest {
-            project_id: op.project()?,
-            name: string(config, "name").unwrap_or_default(),
-            tags: op.tags(),
             gateway_type: string(config, "type").unwrap_or_default(),
             ip_id: string(config, "ip_id"),
             enable_smtp: flag(config, "enable_smtp").unwrap_or(false),
             enable_bastion: flag(config, "bastion_enabled").unwrap_or(false),
             bastion_port: bastion_port(config),
+            ..op.owned()?
         })
     }
 

@@ -17,7 +17,7 @@ use super::client::wire::cockpit::{
 use super::client::{Client, Error as ApiErr, Region};
 use super::cockpit::is_email;
 use super::kind::{Kind, Op, attribute_as_is, bare_id, fetch, kind};
-use super::provider::{api, conform};
+use super::provider::{api, conform, items};
 
 /// One e-mail contact point.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -87,22 +87,16 @@ fn contacts(points: &[ContactPoint]) -> Vec<Value> {
 
 /// Declared contact points: address → send resolved notifications.
 fn declared(config: &Value) -> BTreeMap<String, bool> {
-    config
-        .get("contact_points")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| {
-                    let email = c.get("email")?.as_str()?.to_string();
-                    let resolved = c
-                        .get("send_resolved_notifications")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(true);
-                    Some((email, resolved))
-                })
-                .collect()
+    items(config, "contact_points")
+        .filter_map(|c| {
+            let email = c.get("email")?.as_str()?.to_string();
+            let resolved = c
+                .get("send_resolved_notifications")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            Some((email, resolved))
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 fn managed_alerts(config: &Value) -> bool {
@@ -115,11 +109,7 @@ fn managed_alerts(config: &Value) -> bool {
 /// Shapes contact points like the declaration: the resolved-notifications flag shows when
 /// declared or when off its default.
 fn shape_contacts(attributes: &mut Value, config: &Value) {
-    let spelled: BTreeSet<&str> = config
-        .get("contact_points")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let spelled: BTreeSet<&str> = items(config, "contact_points")
         .filter(|c| {
             c.get("send_resolved_notifications")
                 .is_some_and(|v| !v.is_null())
@@ -281,13 +271,7 @@ impl Kind for CockpitAlertManagerKind {
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check_bool(config, "enable_managed_alerts", "enable_managed_alerts", e);
         let mut seen = BTreeSet::new();
-        for (i, c) in config
-            .get("contact_points")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (i, c) in items(config, "contact_points").enumerate() {
             check_contact(i, c, &mut seen, e);
         }
     }

@@ -24,7 +24,7 @@ use super::k8s_cluster::ClusterKind;
 use super::kind::{
     Deletion, Op, Readiness, adopt_owned, attribute_as_is, bare_id, kind, kind_impl, wait_ready,
 };
-use super::provider::{Pace, Poll, api, check, conform, flag, norm, string, wait_for};
+use super::provider::{Pace, Poll, api, check, conform, flag, items, norm, string, wait_for};
 
 /// A taint of the pool's nodes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -182,19 +182,13 @@ fn taints(v: &[WireTaint]) -> Value {
 }
 
 fn wire_taints(config: &Value, key: &str) -> Vec<WireTaint> {
-    config
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|t| WireTaint {
-                    key: string(t, "key").unwrap_or_default(),
-                    value: string(t, "value").unwrap_or_default(),
-                    effect: string(t, "effect").unwrap_or_default().as_str().into(),
-                })
-                .collect()
+    items(config, key)
+        .map(|t| WireTaint {
+            key: string(t, "key").unwrap_or_default(),
+            value: string(t, "value").unwrap_or_default(),
+            effect: string(t, "effect").unwrap_or_default().as_str().into(),
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 fn string_map(config: &Value, key: &str) -> BTreeMap<String, String> {
@@ -327,18 +321,16 @@ kind_impl! {
             ));
         }
         for key in ["taints", "startup_taints"] {
-            if let Some(ts) = config.get(key).and_then(Value::as_array) {
-                for t in ts {
-                    if let Some(eff) = t.get("effect").and_then(Value::as_str)
-                        && !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&eff)
-                    {
-                        e.push(FieldError::new(
-                            &format!("{key}.effect"),
-                            &format!("{eff:?}"),
-                            "is not a taint effect",
-                            "use NoSchedule, PreferNoSchedule or NoExecute",
-                        ));
-                    }
+            for t in items(config, key) {
+                if let Some(eff) = t.get("effect").and_then(Value::as_str)
+                    && !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&eff)
+                {
+                    e.push(FieldError::new(
+                        &format!("{key}.effect"),
+                        &format!("{eff:?}"),
+                        "is not a taint effect",
+                        "use NoSchedule, PreferNoSchedule or NoExecute",
+                    ));
                 }
             }
         }

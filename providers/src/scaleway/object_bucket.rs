@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::kind::{Declared, attribute_as_is, kind, validate_with};
-use super::provider::{ScalewayProvider, check, config_from, conform, string};
+use super::provider::{ScalewayProvider, check, config_from, conform, items, string};
 
 /// Versioning of a bucket.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -413,12 +413,7 @@ fn rule_xml(r: &Value) -> String {
     if let Some(d) = r.pointer("/expiration/days").and_then(Value::as_u64) {
         x.push_str(&format!("<Expiration><Days>{d}</Days></Expiration>"));
     }
-    for t in r
-        .get("transition")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for t in items(r, "transition") {
         x.push_str(&format!(
             "<Transition><Days>{}</Days><StorageClass>{}</StorageClass></Transition>",
             t["days"].as_u64().unwrap_or(0),
@@ -531,18 +526,8 @@ impl Driver for ObjectBucketDriver {
                     "remove it",
                 ));
             }
-            for r in config
-                .get("lifecycle_rule")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                for t in r
-                    .get("transition")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
+            for r in items(config, "lifecycle_rule") {
+                for t in items(r, "transition") {
                     if let Some(c) = t.get("storage_class").and_then(Value::as_str)
                         && !["GLACIER", "ONEZONE_IA", "STANDARD"].contains(&c)
                     {

@@ -336,18 +336,21 @@ pub(crate) fn marker_id(marker: &Value) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
-/// String list at `key` of a config.
-pub(crate) fn strings(config: &Value, key: &str) -> Vec<String> {
+/// The elements of the list at `key` of a config (none when it is absent or not a list).
+pub(crate) fn items<'a>(config: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
     config
         .get(key)
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+}
+
+/// String list at `key` of a config.
+pub(crate) fn strings(config: &Value, key: &str) -> Vec<String> {
+    items(config, key)
+        .filter_map(Value::as_str)
+        .map(String::from)
+        .collect()
 }
 
 /// String at `key`.

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::client::wire::rdb::{AclRule, AclRuleRequest};
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{Kind, Op, attribute_as_is, fetch, kind};
-use super::provider::{api, check, is_not_found, string};
+use super::provider::{api, check, is_not_found, items, string};
 use super::rdb_instance::REGIONS;
 use super::rdb_item::{InstanceItem, item_client, wait_instance_of};
 
@@ -44,18 +44,12 @@ type LiveAcl = InstanceItem<Vec<AclRule>>;
 const DEFAULT_DESCRIPTION: &str = "IP allowed";
 
 fn rules_of(config: &Value) -> Vec<AclRuleRequest> {
-    let mut rules: Vec<AclRuleRequest> = config
-        .get("acl_rules")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|r| AclRuleRequest {
-                    ip: string(r, "ip").unwrap_or_default(),
-                    description: string(r, "description").unwrap_or_default(),
-                })
-                .collect()
+    let mut rules: Vec<AclRuleRequest> = items(config, "acl_rules")
+        .map(|r| AclRuleRequest {
+            ip: string(r, "ip").unwrap_or_default(),
+            description: string(r, "description").unwrap_or_default(),
         })
-        .unwrap_or_default();
+        .collect();
     rules.sort_by(|a, b| a.ip.cmp(&b.ip));
     rules
 }

@@ -244,7 +244,7 @@ fn check_config(
         .schema()
         .check(&config)
         .into_iter()
-        .chain(driver.validate(&config))
+        .chain(driver.problems(&config))
     {
         let pointer = value::dotted_to_pointer(&e.field);
         let shown =

@@ -282,10 +282,16 @@ pub trait Driver: Send + Sync {
         self.schema().kind
     }
 
-    /// Checks values beyond the schema (ranges, formats, known node types). Called before any
-    /// API call; unknown values (`{"$unknown": true}`) must be skipped.
-    fn validate(&self, _config: &Value) -> Vec<FieldError> {
-        vec![]
+    /// Checks values beyond the schema (ranges, formats, known node types), adding one error
+    /// per problem to `errors` — the same sink the kinds' own checks push into. Called before
+    /// any API call; unknown values (`{"$unknown": true}`) must be skipped.
+    fn validate(&self, _config: &Value, _errors: &mut Vec<FieldError>) {}
+
+    /// Every problem [`Driver::validate`] finds in `config`, in the order it finds them.
+    fn problems(&self, config: &Value) -> Vec<FieldError> {
+        let mut errors = vec![];
+        self.validate(config, &mut errors);
+        errors
     }
 
     /// Whether operations change something outside kapstan's state. Kinds without external

@@ -836,7 +836,7 @@ fn resolved_config(
     if value::contains_unknown(&config) {
         return Err("a referenced value is still unknown (a dependency did not produce it)".into());
     }
-    let errors = driver.validate(&config);
+    let errors = driver.problems(&config);
     if !errors.is_empty() {
         return Err(errors
             .iter()

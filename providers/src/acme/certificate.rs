@@ -338,11 +338,11 @@ impl Driver for AcmeCertificateDriver {
         &self.schema
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut e = self.p.credential_errors();
+    fn validate(&self, config: &Value, e: &mut Vec<FieldError>) {
+        e.extend(self.p.credential_errors());
         let zone = config.get("dns_zone").and_then(Value::as_str);
         if let Some(z) = zone {
-            dns_name::check_domain("dns_zone", z, &mut e);
+            dns_name::check_domain("dns_zone", z, e);
         }
         match config.get("names").and_then(Value::as_array) {
             Some(list) if list.is_empty() => e.push(FieldError::new(
@@ -370,7 +370,7 @@ impl Driver for AcmeCertificateDriver {
                         ));
                         continue;
                     }
-                    check_name(zone, i, n, &mut e);
+                    check_name(zone, i, n, e);
                 }
             }
             None => {}
@@ -436,7 +436,6 @@ impl Driver for AcmeCertificateDriver {
                 }
             }
         }
-        e
     }
 
     fn due(&self, recorded: &ResourceState, declared: &Value) -> Option<String> {

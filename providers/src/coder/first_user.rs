@@ -97,7 +97,7 @@ impl Driver for CoderFirstUserDriver {
         &self.schema
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
+    fn validate(&self, config: &Value, errors: &mut Vec<FieldError>) {
         // A password from a reference (a random_password) is checked again before the call.
         rules::check_config(
             config,
@@ -107,7 +107,8 @@ impl Driver for CoderFirstUserDriver {
                 ("name", Rule::DisplayName),
                 ("password", Rule::Password),
             ],
-        )
+            errors,
+        );
     }
 
     async fn read(

@@ -30,22 +30,23 @@ pub(crate) enum Rule {
     Email,
 }
 
-/// What `rules` find in the string fields of `config` they name (fields that are absent or not
-/// yet known are skipped), in order.
-pub(crate) fn check_config(config: &serde_json::Value, rules: &[(&str, Rule)]) -> Vec<FieldError> {
-    rules
-        .iter()
-        .filter_map(|&(field, rule)| {
-            let value = config[field].as_str()?;
-            match rule {
-                Rule::Name(what) => check_name(field, value, what),
-                Rule::DisplayName => check_display_name(field, value),
-                Rule::Description => check_description(field, value),
-                Rule::Password => check_password(field, value),
-                Rule::Email => check_email(field, value),
-            }
-        })
-        .collect()
+/// Adds to `errors` what `rules` find in the string fields of `config` they name (fields that
+/// are absent or not yet known are skipped), in order.
+pub(crate) fn check_config(
+    config: &serde_json::Value,
+    rules: &[(&str, Rule)],
+    errors: &mut Vec<FieldError>,
+) {
+    errors.extend(rules.iter().filter_map(|&(field, rule)| {
+        let value = config[field].as_str()?;
+        match rule {
+            Rule::Name(what) => check_name(field, value, what),
+            Rule::DisplayName => check_display_name(field, value),
+            Rule::Description => check_description(field, value),
+            Rule::Password => check_password(field, value),
+            Rule::Email => check_email(field, value),
+        }
+    }));
 }
 
 /// A user or template name: letters and digits in groups joined by single hyphens, 1–32

@@ -479,8 +479,7 @@ impl Driver for CoderTemplateDriver {
         &self.schema
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut errors = vec![];
+    fn validate(&self, config: &Value, errors: &mut Vec<FieldError>) {
         if let Some(dir) = config["directory"].as_str() {
             match archive_dir(Path::new(dir)) {
                 Err(e) => errors.push(FieldError::new(
@@ -498,15 +497,15 @@ impl Driver for CoderTemplateDriver {
                 Ok(_) => {}
             }
         }
-        errors.extend(rules::check_config(
+        rules::check_config(
             config,
             &[
                 ("name", Rule::Name("template name")),
                 ("display_name", Rule::DisplayName),
                 ("description", Rule::Description),
             ],
-        ));
-        errors
+            errors,
+        );
     }
 
     async fn read(

@@ -642,8 +642,7 @@ impl Driver for HelmReleaseDriver {
         &self.schema
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut errors = vec![];
+    fn validate(&self, config: &Value, errors: &mut Vec<FieldError>) {
         if config["repository"].is_null()
             && let Some(chart) = config["chart"].as_str()
             && !std::path::Path::new(chart).exists()
@@ -663,7 +662,6 @@ impl Driver for HelmReleaseDriver {
                 "pin the chart version, e.g. version = \"2.21.1\"",
             ));
         }
-        errors
     }
 
     fn describes_objects(&self) -> bool {

@@ -205,7 +205,7 @@ mod tests {
                 .is_none()
         );
         let d = KubernetesNamespaceDriver::new();
-        let e = d.validate(&json!({"name": "Bad_Name", "pod_security": {"enforce": "strict"}}));
+        let e = d.problems(&json!({"name": "Bad_Name", "pod_security": {"enforce": "strict"}}));
         assert_eq!(e.len(), 2);
     }
 }

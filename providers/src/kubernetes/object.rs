@@ -76,8 +76,8 @@ impl<K: KubeKind> Driver for ObjectDriver<K> {
         &self.schema
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        K::validate(config)
+    fn validate(&self, config: &Value, errors: &mut Vec<FieldError>) {
+        errors.extend(K::validate(config));
     }
 
     async fn read(

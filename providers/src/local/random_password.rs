@@ -85,8 +85,7 @@ impl Driver for RandomPasswordDriver {
         &self.schema
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut errors = vec![];
+    fn validate(&self, config: &Value, errors: &mut Vec<FieldError>) {
         errors.extend(crate::declare::out_of_range(
             config,
             "length",
@@ -105,7 +104,6 @@ impl Driver for RandomPasswordDriver {
                 "lower min_numeric or raise length",
             ));
         }
-        errors
     }
 
     fn has_external_effects(&self) -> bool {
@@ -163,7 +161,7 @@ mod tests {
     #[test]
     fn rejects_bad_length() {
         let d = RandomPasswordDriver::new();
-        let e = d.validate(&json!({"length": 4}));
+        let e = d.problems(&json!({"length": 4}));
         assert_eq!(e[0].field, "length");
         assert!(e[0].fix.contains("8 to 256"));
     }

@@ -107,8 +107,7 @@ impl Driver for TestObjectDriver {
         &self.schema
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        let mut errors = vec![];
+    fn validate(&self, config: &Value, errors: &mut Vec<FieldError>) {
         if let Some(op) = config.get("fail_on").and_then(Value::as_str)
             && !["create", "update", "delete", "read"].contains(&op)
         {
@@ -129,7 +128,6 @@ impl Driver for TestObjectDriver {
                 "shorten the name",
             ));
         }
-        errors
     }
 
     fn has_external_effects(&self) -> bool {

@@ -675,8 +675,8 @@ impl<K: Kind> Driver for KindDriver<K> {
         &self.schema
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        validate_with(&self.p, &self.schema, config, K::validate)
+    fn validate(&self, config: &Value, errors: &mut Vec<FieldError>) {
+        errors.extend(validate_with(&self.p, &self.schema, config, K::validate));
     }
 
     async fn read(

@@ -488,9 +488,9 @@ impl Driver for ObjectBucketDriver {
         &self.schema
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
+    fn validate(&self, config: &Value, errors: &mut Vec<FieldError>) {
         let credentials_ok = self.p.credential_errors().is_empty();
-        validate_with(&self.p, &self.schema, config, |config, e| {
+        errors.extend(validate_with(&self.p, &self.schema, config, |config, e| {
             if credentials_ok
                 && let Ok(cfg) = self.p.config()
                 && cfg.access_key.is_none()
@@ -540,7 +540,7 @@ impl Driver for ObjectBucketDriver {
                     }
                 }
             }
-        })
+        }));
     }
 
     async fn read(

@@ -343,8 +343,8 @@ impl Driver for SecretVersionDriver {
         false
     }
 
-    fn validate(&self, config: &Value) -> Vec<FieldError> {
-        validate_with(&self.p, &self.schema, config, |config, e| {
+    fn validate(&self, config: &Value, errors: &mut Vec<FieldError>) {
+        errors.extend(validate_with(&self.p, &self.schema, config, |config, e| {
             let rules: [check::TextRule; 3] = [
                 (
                     "secret_name",
@@ -366,7 +366,7 @@ impl Driver for SecretVersionDriver {
                 ),
             ];
             check::texts(config, &rules, e);
-        })
+        }));
     }
 
     async fn read(

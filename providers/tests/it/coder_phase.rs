@@ -314,7 +314,7 @@ async fn empty_template_reports_coders_build_error(e: &Env, engine: &Engine) {
     };
     let bad = json!({"url": e.coder_url, "email": "admin@example.com", "password": password,
         "name": "empty", "directory": empty.display().to_string(), "source_hash": "", "timeout_seconds": 30});
-    let problems = driver.validate(&bad);
+    let problems = driver.problems(&bad);
     assert!(
         problems
             .iter()
@@ -894,7 +894,7 @@ async fn names_and_passwords_coder_refuses_are_reported_before_any_call() {
     let mut config = template_config("http://127.0.0.1:9", "my_template", &d);
     config["display_name"] = json!(" Padded");
     config["description"] = json!("d".repeat(130));
-    let problems = CoderTemplateDriver::new().validate(&config);
+    let problems = CoderTemplateDriver::new().problems(&config);
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(
         fields,
@@ -903,7 +903,7 @@ async fn names_and_passwords_coder_refuses_are_reported_before_any_call() {
     );
     assert!(problems[0].fix.contains("'-'"), "{problems:?}");
     let user = json!({"url": "http://127.0.0.1:9", "email": "a@example.com", "username": "new", "password": "password1"});
-    let problems = CoderFirstUserDriver::new().validate(&user);
+    let problems = CoderFirstUserDriver::new().problems(&user);
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, ["username", "password"], "{problems:?}");
     assert!(

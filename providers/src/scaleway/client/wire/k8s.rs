@@ -239,8 +239,7 @@ wire_struct! {
         @region, @organization_id, @project_id, @tags,
         /// CNI.
         pub cni: Cni,
-        /// Description.
-        pub description: String,
+        @description,
         /// API server URL.
         pub cluster_url: String,
         /// Wildcard DNS of the nodes.
@@ -279,8 +278,7 @@ wire_struct! {
         #[serde(rename = "type")]
         pub cluster_type: String,
         @name,
-        /// Description.
-        pub description: String,
+        @description,
         @tags,
         /// Full version `x.y.z`.
         pub version: String,

@@ -88,8 +88,7 @@ wire_struct! {
     #[serde(default)]
     pub struct Lb {
         @id, @name,
-        /// Description.
-        pub description: String,
+        @description,
         /// Status.
         pub status: LbStatus,
         /// Underlying instances.
@@ -116,8 +115,7 @@ wire_struct! {
     #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreateLbRequest {
         @project_id, @name,
-        /// Description.
-        pub description: String,
+        @description,
         /// Commercial type (`LB-S`).
         #[serde(rename = "type")]
         pub lb_type: String,
@@ -139,8 +137,7 @@ wire_struct! {
     #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdateLbRequest {
         @name,
-        /// Description.
-        pub description: String,
+        @description,
         @tags,
         /// TLS level.
         pub ssl_compatibility_level: SslCompatibilityLevel,
@@ -205,8 +202,7 @@ wire_struct! {
     pub struct LbPrivateNetwork {
         /// The load balancer.
         pub lb: Option<Lb>,
-        /// Private network.
-        pub private_network_id: String,
+        @private_network_id,
         /// IPAM IPs of the LB in the network.
         pub ipam_ids: Vec<String>,
         /// Status.
@@ -223,21 +219,23 @@ list_response! {
     }
 }
 
-/// `POST /lbs/{id}/attach-private-network`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct AttachPrivateNetworkRequest {
-    /// Private network.
-    pub private_network_id: String,
-    /// IPAM IPs booked for the LB; empty lets IPAM allocate.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ipam_ids: Vec<String>,
+wire_struct! {
+    /// `POST /lbs/{id}/attach-private-network`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct AttachPrivateNetworkRequest {
+        @private_network_id,
+        /// IPAM IPs booked for the LB; empty lets IPAM allocate.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub ipam_ids: Vec<String>,
+    }
 }
 
-/// `POST /lbs/{id}/detach-private-network`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct DetachPrivateNetworkRequest {
-    /// Private network.
-    pub private_network_id: String,
+wire_struct! {
+    /// `POST /lbs/{id}/detach-private-network`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct DetachPrivateNetworkRequest {
+        @private_network_id,
+    }
 }
 
 wire_struct! {
@@ -246,8 +244,7 @@ wire_struct! {
     #[serde(default)]
     pub struct LbType {
         @name,
-        /// Description.
-        pub description: String,
+        @description,
         @zone,
     }
 }

@@ -4,10 +4,11 @@
 //! every enum is open ([`Unknown(String)`](k8s::ClusterStatus::Unknown) keeps new values).
 //! Request types omit `None` fields, which PATCH endpoints read as "leave unchanged".
 //!
-//! The fields most resources share (`id`, `name`, `project_id`, `tags`, `created_at`…) are
-//! declared once, in `wire_struct!`: a struct written with it names them `@id`, `@tags`
-//! (or `@tags?` for the optional, omitted-when-`None` field of an update request) among its
-//! own fields, in the API's order, and gets ordinary public fields of the same names.
+//! The fields most resources share (`id`, `name`, `project_id`, `tags`, `created_at`,
+//! `description`, `private_network_id`…) are declared once, in `wire_struct!`: a struct
+//! written with it names them `@id`, `@tags` (or `@tags?` for the optional,
+//! omitted-when-`None` field of an update request) among its own fields, in the API's order,
+//! and gets ordinary public fields of the same names.
 
 /// Declares a wire struct whose fields may include shared ones by name (`@id`, `@name?`):
 /// each shared field has one type and one doc across every API, from the table at the end.
@@ -55,6 +56,12 @@ macro_rules! wire_struct {
     };
     (@shared project_id $($x:tt)*) => {
         wire_struct!(@push [#[doc = "Project."] pub project_id: String] $($x)*);
+    };
+    (@shared description $($x:tt)*) => {
+        wire_struct!(@push [#[doc = "Description."] pub description: String] $($x)*);
+    };
+    (@shared private_network_id $($x:tt)*) => {
+        wire_struct!(@push [#[doc = "Private network."] pub private_network_id: String] $($x)*);
     };
     (@shared tags $($x:tt)*) => { wire_struct!(@push [#[doc = "Tags."] pub tags: Vec<String>] $($x)*); };
     (@shared region $($x:tt)*) => { wire_struct!(@push [#[doc = "Region."] pub region: String] $($x)*); };

@@ -123,8 +123,7 @@ wire_struct! {
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct EndpointPrivateNetwork {
-        /// Private network.
-        pub private_network_id: String,
+        @private_network_id,
         /// Service IP in CIDR form.
         pub service_ip: String,
         @zone,
@@ -201,17 +200,18 @@ wire_struct! {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IpamConfig {}
 
-/// Private network of an endpoint spec: one of `service_ip` or `ipam_config`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EndpointSpecPrivateNetwork {
-    /// Private network.
-    pub private_network_id: String,
-    /// Static IP in CIDR form (not registered in IPAM/DNS).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_ip: Option<String>,
-    /// Let IPAM allocate.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_config: Option<IpamConfig>,
+wire_struct! {
+    /// Private network of an endpoint spec: one of `service_ip` or `ipam_config`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct EndpointSpecPrivateNetwork {
+        @private_network_id,
+        /// Static IP in CIDR form (not registered in IPAM/DNS).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub service_ip: Option<String>,
+        /// Let IPAM allocate.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub ipam_config: Option<IpamConfig>,
+    }
 }
 
 /// An endpoint to create: exactly one of the two fields.
@@ -406,29 +406,31 @@ list_response! {
     }
 }
 
-/// An ACL rule as returned.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AclRule {
-    /// CIDR.
-    pub ip: String,
-    /// Description (`IP allowed` when sent empty).
-    pub description: String,
-    /// Public endpoint port.
-    pub port: Option<u32>,
-    /// `inbound`, `outbound`.
-    pub direction: Option<String>,
-    /// `allow`, `deny`.
-    pub action: Option<String>,
+wire_struct! {
+    /// An ACL rule as returned; its description reads `IP allowed` when it was sent empty.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct AclRule {
+        /// CIDR.
+        pub ip: String,
+        @description,
+        /// Public endpoint port.
+        pub port: Option<u32>,
+        /// `inbound`, `outbound`.
+        pub direction: Option<String>,
+        /// `allow`, `deny`.
+        pub action: Option<String>,
+    }
 }
 
-/// An ACL rule to set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AclRuleRequest {
-    /// CIDR.
-    pub ip: String,
-    /// Description.
-    pub description: String,
+wire_struct! {
+    /// An ACL rule to set.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AclRuleRequest {
+        /// CIDR.
+        pub ip: String,
+        @description,
+    }
 }
 
 list_response! {
@@ -480,8 +482,7 @@ wire_struct! {
     #[serde(default)]
     pub struct NodeType {
         @name,
-        /// Description.
-        pub description: String,
+        @description,
         /// Memory in bytes.
         pub memory: u64,
         /// Disabled.

@@ -51,8 +51,7 @@ wire_struct! {
         /// CIDR.
         pub subnet: String,
         @project_id,
-        /// Private network.
-        pub private_network_id: String,
+        @private_network_id,
         /// VPC.
         pub vpc_id: String,
         /// Region.

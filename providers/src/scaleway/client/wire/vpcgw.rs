@@ -76,8 +76,7 @@ wire_struct! {
         @id,
         /// Gateway.
         pub gateway_id: String,
-        /// Private network.
-        pub private_network_id: String,
+        @private_network_id,
         /// MAC address of the gateway in the network, once running.
         pub mac_address: Option<String>,
         /// Dynamic NAT for the network.
@@ -169,20 +168,21 @@ list_response! {
     }
 }
 
-/// `POST /gateway-networks`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateGatewayNetworkRequest {
-    /// Gateway.
-    pub gateway_id: String,
-    /// Private network.
-    pub private_network_id: String,
-    /// Dynamic NAT.
-    pub enable_masquerade: bool,
-    /// Advertise the gateway as default route (implies masquerade).
-    pub push_default_route: bool,
-    /// IPAM IP to use as the gateway's address; `None` lets IPAM allocate.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_ip_id: Option<String>,
+wire_struct! {
+    /// `POST /gateway-networks`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateGatewayNetworkRequest {
+        /// Gateway.
+        pub gateway_id: String,
+        @private_network_id,
+        /// Dynamic NAT.
+        pub enable_masquerade: bool,
+        /// Advertise the gateway as default route (implies masquerade).
+        pub push_default_route: bool,
+        /// IPAM IP to use as the gateway's address; `None` lets IPAM allocate.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub ipam_ip_id: Option<String>,
+    }
 }
 
 wire_struct! {

@@ -191,9 +191,8 @@ pub struct AutoUpgrade {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// Auto-upgrade settings as sent: the request key is `enable`, not `enabled`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct AutoUpgradeRequest {
         /// Whether patch upgrades are applied automatically.
         pub enable: Option<bool>,
@@ -223,9 +222,8 @@ pub struct OpenIdConnectConfig {
 }
 
 wire_struct! {
+    #[response]
     /// A Kapsule cluster.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Cluster {
         @id,
         /// Offer type (`kapsule`, `kapsule-dedicated-4`…).
@@ -269,9 +267,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `POST /clusters`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreateClusterRequest {
         @project_id,
         /// Offer type; empty lets the server pick `kapsule`.
@@ -308,9 +305,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `PATCH /clusters/{id}`: `None` leaves a field unchanged.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdateClusterRequest {
         @name?,
         /// Description.
@@ -382,9 +378,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A node pool.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Pool {
         @id,
         /// Cluster.
@@ -440,9 +435,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `POST /clusters/{id}/pools`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreatePoolRequest {
         @name,
         /// Node type.
@@ -485,9 +479,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `PATCH /pools/{id}`: `None` leaves a field unchanged.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdatePoolRequest {
         /// Autoscaling.
         pub autoscaling: Option<bool>,
@@ -518,9 +511,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A node.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Node {
         @id,
         /// Pool.
@@ -546,9 +538,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A Kubernetes version offered by Kapsule.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Version {
         @name,
         /// Human label.
@@ -573,9 +564,8 @@ pub struct ListVersionsResponse {
 paginated!(ListVersionsResponse, versions, Version, unpaginated);
 
 wire_struct! {
+    #[response]
     /// A cluster offer type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct ClusterType {
         @name,
         /// Control-plane memory in bytes.

@@ -1,6 +1,6 @@
 //! Load Balancer `lb/v1` (zoned): load balancers, flexible IPs, private-network attachments.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::scaleway::client::open_enum::open_enum;
 use crate::scaleway::client::pagination::list_response;
@@ -50,9 +50,8 @@ open_enum! {
 }
 
 wire_struct! {
+    #[response]
     /// A flexible IP of the Load Balancer API.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Ip {
         @id,
         /// Address.
@@ -69,9 +68,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// One of the instances of a load balancer.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct LbInstance {
         @id,
         /// Status: one of the first six of [`LbStatus`] (`ready` … `migrating`).
@@ -83,9 +81,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A load balancer.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Lb {
         @id, @name,
         @description,
@@ -110,9 +107,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `POST /lbs`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreateLbRequest {
         @project_id, @name,
         @description,
@@ -175,9 +171,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `PATCH /ips/{id}`: `None` leaves a field unchanged.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdateIpRequest {
         /// Reverse DNS.
         pub reverse: Option<String>,
@@ -196,9 +191,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A private-network attachment of a load balancer.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct LbPrivateNetwork {
         /// The load balancer.
         pub lb: Option<Lb>,
@@ -239,9 +233,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A commercial LB type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct LbType {
         @name,
         @description,

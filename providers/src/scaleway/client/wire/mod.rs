@@ -12,9 +12,32 @@
 
 /// Declares a wire struct whose fields may include shared ones by name (`@id`, `@name?`):
 /// each shared field has one type and one doc across every API, from the table at the end.
-/// A first `#[skip_serializing_none]` (as serde_with's) omits every `Option` field of the
-/// struct's own when `None`, for request types.
+///
+/// A first marker may declare which way the struct travels, so that the rule of the module
+/// doc is written once instead of as derives and serde attributes on every struct:
+/// - `#[response]`: a type the API answers with, decoded leniently (`#[serde(default)]`:
+///   a field the API omits reads as its default instead of failing the whole answer);
+/// - `#[request]`: a type kapstan sends, with every `Option` field of the struct's own
+///   omitted when `None`;
+/// - `#[skip_serializing_none]` (as serde_with's): that omission alone, for a struct that
+///   spells out its derives (one that is both sent and received).
 macro_rules! wire_struct {
+    (#[response] $(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        wire_struct! {
+            $(#[$m])*
+            #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+            #[serde(default)]
+            pub struct $name { $($body)* }
+        }
+    };
+    (#[request] $(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        wire_struct! {
+            #[skip_serializing_none]
+            $(#[$m])*
+            #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize)]
+            pub struct $name { $($body)* }
+        }
+    };
     (#[skip_serializing_none] $(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
         wire_struct!(@munch skip_none [$(#[$m])* pub struct $name] [] $($body)*);
     };

@@ -119,9 +119,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// Private-network details of an endpoint.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct EndpointPrivateNetwork {
         @private_network_id,
         /// Service IP in CIDR form.
@@ -133,9 +132,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// An instance endpoint: exactly one of `load_balancer`, `private_network`, `direct_access` (not read).
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Endpoint {
         @id,
         /// IP.
@@ -162,9 +160,8 @@ pub struct Encryption {
 }
 
 wire_struct! {
+    #[response]
     /// A database instance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Instance {
         @id, @name, @region, @organization_id, @project_id,
         /// Status.
@@ -314,9 +311,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A logical database.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Database {
         @name,
         /// Owner (empty right after creation).
@@ -345,9 +341,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A database user.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct User {
         @name,
         /// Admin.
@@ -407,9 +402,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// An ACL rule as returned; its description reads `IP allowed` when it was sent empty.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct AclRule {
         /// CIDR.
         pub ip: String,
@@ -442,9 +436,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// An engine version.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct EngineVersion {
         @name,
         /// Version (`16`).
@@ -457,9 +450,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A database engine.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct DatabaseEngine {
         @name,
         /// Versions.
@@ -477,9 +469,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A node type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct NodeType {
         @name,
         @description,

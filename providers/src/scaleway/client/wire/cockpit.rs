@@ -6,9 +6,8 @@ use crate::scaleway::client::pagination::list_response;
 use crate::scaleway::client::secret::SecretString;
 
 wire_struct! {
+    #[response]
     /// A data source (metrics, logs or traces).
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct DataSource {
         @id, @project_id, @name,
         /// Base URL of the push and query endpoints.

@@ -20,9 +20,8 @@ open_enum! {
 }
 
 wire_struct! {
+    #[response]
     /// A DNS zone: the domain `D` (empty subdomain) or a sub-zone `S.D`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct DnsZone {
         /// The registered domain.
         pub domain: String,
@@ -72,9 +71,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A DNS record.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct DnsRecord {
         /// ID (empty in requests).
         #[serde(skip_serializing_if = "String::is_empty")]

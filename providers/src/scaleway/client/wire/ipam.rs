@@ -50,9 +50,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// An IPAM IP.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct IpamIp {
         @id,
         /// Address in CIDR form (`172.16.32.7/22`).

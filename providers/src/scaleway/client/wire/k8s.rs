@@ -191,9 +191,8 @@ pub struct AutoUpgrade {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// Auto-upgrade settings as sent: the request key is `enable`, not `enabled`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct AutoUpgradeRequest {
         /// Whether patch upgrades are applied automatically.
         pub enable: Option<bool>,
@@ -223,9 +222,8 @@ pub struct OpenIdConnectConfig {
 }
 
 wire_struct! {
+    #[response]
     /// A Kapsule cluster.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Cluster {
         @id,
         /// Offer type (`kapsule`, `kapsule-dedicated-4`…).
@@ -239,8 +237,7 @@ wire_struct! {
         @region, @organization_id, @project_id, @tags,
         /// CNI.
         pub cni: Cni,
-        /// Description.
-        pub description: String,
+        @description,
         /// API server URL.
         pub cluster_url: String,
         /// Wildcard DNS of the nodes.
@@ -270,17 +267,15 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `POST /clusters`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreateClusterRequest {
         @project_id,
         /// Offer type; empty lets the server pick `kapsule`.
         #[serde(rename = "type")]
         pub cluster_type: String,
         @name,
-        /// Description.
-        pub description: String,
+        @description,
         @tags,
         /// Full version `x.y.z`.
         pub version: String,
@@ -310,9 +305,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `PATCH /clusters/{id}`: `None` leaves a field unchanged.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdateClusterRequest {
         @name?,
         /// Description.
@@ -384,9 +378,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A node pool.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Pool {
         @id,
         /// Cluster.
@@ -442,9 +435,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `POST /clusters/{id}/pools`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreatePoolRequest {
         @name,
         /// Node type.
@@ -487,9 +479,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `PATCH /pools/{id}`: `None` leaves a field unchanged.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdatePoolRequest {
         /// Autoscaling.
         pub autoscaling: Option<bool>,
@@ -520,9 +511,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A node.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Node {
         @id,
         /// Pool.
@@ -548,9 +538,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A Kubernetes version offered by Kapsule.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Version {
         @name,
         /// Human label.
@@ -575,9 +564,8 @@ pub struct ListVersionsResponse {
 paginated!(ListVersionsResponse, versions, Version, unpaginated);
 
 wire_struct! {
+    #[response]
     /// A cluster offer type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct ClusterType {
         @name,
         /// Control-plane memory in bytes.

@@ -1,6 +1,6 @@
 //! Load Balancer `lb/v1` (zoned): load balancers, flexible IPs, private-network attachments.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::scaleway::client::open_enum::open_enum;
 use crate::scaleway::client::pagination::list_response;
@@ -50,9 +50,8 @@ open_enum! {
 }
 
 wire_struct! {
+    #[response]
     /// A flexible IP of the Load Balancer API.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Ip {
         @id,
         /// Address.
@@ -69,9 +68,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// One of the instances of a load balancer.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct LbInstance {
         @id,
         /// Status: one of the first six of [`LbStatus`] (`ready` … `migrating`).
@@ -83,13 +81,11 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A load balancer.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Lb {
         @id, @name,
-        /// Description.
-        pub description: String,
+        @description,
         /// Status.
         pub status: LbStatus,
         /// Underlying instances.
@@ -111,13 +107,11 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `POST /lbs`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreateLbRequest {
         @project_id, @name,
-        /// Description.
-        pub description: String,
+        @description,
         /// Commercial type (`LB-S`).
         #[serde(rename = "type")]
         pub lb_type: String,
@@ -139,8 +133,7 @@ wire_struct! {
     #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdateLbRequest {
         @name,
-        /// Description.
-        pub description: String,
+        @description,
         @tags,
         /// TLS level.
         pub ssl_compatibility_level: SslCompatibilityLevel,
@@ -178,9 +171,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `PATCH /ips/{id}`: `None` leaves a field unchanged.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdateIpRequest {
         /// Reverse DNS.
         pub reverse: Option<String>,
@@ -199,14 +191,12 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A private-network attachment of a load balancer.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct LbPrivateNetwork {
         /// The load balancer.
         pub lb: Option<Lb>,
-        /// Private network.
-        pub private_network_id: String,
+        @private_network_id,
         /// IPAM IPs of the LB in the network.
         pub ipam_ids: Vec<String>,
         /// Status.
@@ -223,31 +213,31 @@ list_response! {
     }
 }
 
-/// `POST /lbs/{id}/attach-private-network`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct AttachPrivateNetworkRequest {
-    /// Private network.
-    pub private_network_id: String,
-    /// IPAM IPs booked for the LB; empty lets IPAM allocate.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ipam_ids: Vec<String>,
-}
-
-/// `POST /lbs/{id}/detach-private-network`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct DetachPrivateNetworkRequest {
-    /// Private network.
-    pub private_network_id: String,
+wire_struct! {
+    /// `POST /lbs/{id}/attach-private-network`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct AttachPrivateNetworkRequest {
+        @private_network_id,
+        /// IPAM IPs booked for the LB; empty lets IPAM allocate.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub ipam_ids: Vec<String>,
+    }
 }
 
 wire_struct! {
+    /// `POST /lbs/{id}/detach-private-network`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct DetachPrivateNetworkRequest {
+        @private_network_id,
+    }
+}
+
+wire_struct! {
+    #[response]
     /// A commercial LB type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct LbType {
         @name,
-        /// Description.
-        pub description: String,
+        @description,
         @zone,
     }
 }

@@ -4,16 +4,40 @@
 //! every enum is open ([`Unknown(String)`](k8s::ClusterStatus::Unknown) keeps new values).
 //! Request types omit `None` fields, which PATCH endpoints read as "leave unchanged".
 //!
-//! The fields most resources share (`id`, `name`, `project_id`, `tags`, `created_at`…) are
-//! declared once, in `wire_struct!`: a struct written with it names them `@id`, `@tags`
-//! (or `@tags?` for the optional, omitted-when-`None` field of an update request) among its
-//! own fields, in the API's order, and gets ordinary public fields of the same names.
+//! The fields most resources share (`id`, `name`, `project_id`, `tags`, `created_at`,
+//! `description`, `private_network_id`…) are declared once, in `wire_struct!`: a struct
+//! written with it names them `@id`, `@tags` (or `@tags?` for the optional,
+//! omitted-when-`None` field of an update request) among its own fields, in the API's order,
+//! and gets ordinary public fields of the same names.
 
 /// Declares a wire struct whose fields may include shared ones by name (`@id`, `@name?`):
 /// each shared field has one type and one doc across every API, from the table at the end.
-/// A first `#[skip_serializing_none]` (as serde_with's) omits every `Option` field of the
-/// struct's own when `None`, for request types.
+///
+/// A first marker may declare which way the struct travels, so that the rule of the module
+/// doc is written once instead of as derives and serde attributes on every struct:
+/// - `#[response]`: a type the API answers with, decoded leniently (`#[serde(default)]`:
+///   a field the API omits reads as its default instead of failing the whole answer);
+/// - `#[request]`: a type kapstan sends, with every `Option` field of the struct's own
+///   omitted when `None`;
+/// - `#[skip_serializing_none]` (as serde_with's): that omission alone, for a struct that
+///   spells out its derives (one that is both sent and received).
 macro_rules! wire_struct {
+    (#[response] $(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        wire_struct! {
+            $(#[$m])*
+            #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+            #[serde(default)]
+            pub struct $name { $($body)* }
+        }
+    };
+    (#[request] $(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        wire_struct! {
+            #[skip_serializing_none]
+            $(#[$m])*
+            #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize)]
+            pub struct $name { $($body)* }
+        }
+    };
     (#[skip_serializing_none] $(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
         wire_struct!(@munch skip_none [$(#[$m])* pub struct $name] [] $($body)*);
     };
@@ -55,6 +79,12 @@ macro_rules! wire_struct {
     };
     (@shared project_id $($x:tt)*) => {
         wire_struct!(@push [#[doc = "Project."] pub project_id: String] $($x)*);
+    };
+    (@shared description $($x:tt)*) => {
+        wire_struct!(@push [#[doc = "Description."] pub description: String] $($x)*);
+    };
+    (@shared private_network_id $($x:tt)*) => {
+        wire_struct!(@push [#[doc = "Private network."] pub private_network_id: String] $($x)*);
     };
     (@shared tags $($x:tt)*) => { wire_struct!(@push [#[doc = "Tags."] pub tags: Vec<String>] $($x)*); };
     (@shared region $($x:tt)*) => { wire_struct!(@push [#[doc = "Region."] pub region: String] $($x)*); };

@@ -119,12 +119,10 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// Private-network details of an endpoint.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct EndpointPrivateNetwork {
-        /// Private network.
-        pub private_network_id: String,
+        @private_network_id,
         /// Service IP in CIDR form.
         pub service_ip: String,
         @zone,
@@ -134,9 +132,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// An instance endpoint: exactly one of `load_balancer`, `private_network`, `direct_access` (not read).
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Endpoint {
         @id,
         /// IP.
@@ -163,9 +160,8 @@ pub struct Encryption {
 }
 
 wire_struct! {
+    #[response]
     /// A database instance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Instance {
         @id, @name, @region, @organization_id, @project_id,
         /// Status.
@@ -201,17 +197,18 @@ wire_struct! {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IpamConfig {}
 
-/// Private network of an endpoint spec: one of `service_ip` or `ipam_config`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EndpointSpecPrivateNetwork {
-    /// Private network.
-    pub private_network_id: String,
-    /// Static IP in CIDR form (not registered in IPAM/DNS).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_ip: Option<String>,
-    /// Let IPAM allocate.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_config: Option<IpamConfig>,
+wire_struct! {
+    /// Private network of an endpoint spec: one of `service_ip` or `ipam_config`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct EndpointSpecPrivateNetwork {
+        @private_network_id,
+        /// Static IP in CIDR form (not registered in IPAM/DNS).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub service_ip: Option<String>,
+        /// Let IPAM allocate.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub ipam_config: Option<IpamConfig>,
+    }
 }
 
 /// An endpoint to create: exactly one of the two fields.
@@ -314,9 +311,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A logical database.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Database {
         @name,
         /// Owner (empty right after creation).
@@ -345,9 +341,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A database user.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct User {
         @name,
         /// Admin.
@@ -406,29 +401,30 @@ list_response! {
     }
 }
 
-/// An ACL rule as returned.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AclRule {
-    /// CIDR.
-    pub ip: String,
-    /// Description (`IP allowed` when sent empty).
-    pub description: String,
-    /// Public endpoint port.
-    pub port: Option<u32>,
-    /// `inbound`, `outbound`.
-    pub direction: Option<String>,
-    /// `allow`, `deny`.
-    pub action: Option<String>,
+wire_struct! {
+    #[response]
+    /// An ACL rule as returned; its description reads `IP allowed` when it was sent empty.
+    pub struct AclRule {
+        /// CIDR.
+        pub ip: String,
+        @description,
+        /// Public endpoint port.
+        pub port: Option<u32>,
+        /// `inbound`, `outbound`.
+        pub direction: Option<String>,
+        /// `allow`, `deny`.
+        pub action: Option<String>,
+    }
 }
 
-/// An ACL rule to set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AclRuleRequest {
-    /// CIDR.
-    pub ip: String,
-    /// Description.
-    pub description: String,
+wire_struct! {
+    /// An ACL rule to set.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AclRuleRequest {
+        /// CIDR.
+        pub ip: String,
+        @description,
+    }
 }
 
 list_response! {
@@ -440,9 +436,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// An engine version.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct EngineVersion {
         @name,
         /// Version (`16`).
@@ -455,9 +450,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A database engine.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct DatabaseEngine {
         @name,
         /// Versions.
@@ -475,13 +469,11 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A node type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct NodeType {
         @name,
-        /// Description.
-        pub description: String,
+        @description,
         /// Memory in bytes.
         pub memory: u64,
         /// Disabled.

@@ -2,7 +2,7 @@
 //! into an instance (the SDK's `DatabaseBackup`, `CreateDatabaseBackupRequest` and
 //! `RestoreDatabaseBackupRequest`).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::Timestamp;
 use crate::scaleway::client::open_enum::open_enum;
@@ -31,9 +31,8 @@ impl DatabaseBackupStatus {
 }
 
 wire_struct! {
+    #[response]
     /// A manual backup of one database.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct DatabaseBackup {
         @id,
         /// The instance it was made from.

@@ -1,13 +1,12 @@
 //! VPC `vpc/v2`: VPCs and private networks (no status: usable as soon as created).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::scaleway::client::pagination::list_response;
 
 wire_struct! {
+    #[response]
     /// A VPC.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Vpc {
         @id, @name, @organization_id, @project_id, @region, @tags,
         /// The project's default VPC.
@@ -43,16 +42,14 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A subnet of a private network.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Subnet {
         @id,
         /// CIDR.
         pub subnet: String,
         @project_id,
-        /// Private network.
-        pub private_network_id: String,
+        @private_network_id,
         /// VPC.
         pub vpc_id: String,
         /// Region.
@@ -62,9 +59,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A private network.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct PrivateNetwork {
         @id, @name, @organization_id, @project_id, @region, @tags,
         /// Subnets (an IPv4 /22 and an IPv6 /64 by default).
@@ -78,9 +74,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `POST /private-networks`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreatePrivateNetworkRequest {
         @project_id, @name, @tags,
         /// Subnets; `None` lets the API allocate.

@@ -53,9 +53,8 @@ impl GatewayNetworkStatus {
 }
 
 wire_struct! {
+    #[response]
     /// A flexible IP of the Public Gateway API.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct GatewayIp {
         @id, @organization_id, @project_id, @tags,
         /// Address.
@@ -69,15 +68,13 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A connection between a gateway and a private network.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct GatewayNetwork {
         @id,
         /// Gateway.
         pub gateway_id: String,
-        /// Private network.
-        pub private_network_id: String,
+        @private_network_id,
         /// MAC address of the gateway in the network, once running.
         pub mac_address: Option<String>,
         /// Dynamic NAT for the network.
@@ -93,9 +90,8 @@ wire_struct! {
 }
 
 wire_struct! {
+    #[response]
     /// A Public Gateway.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct Gateway {
         @id, @organization_id, @project_id,
         /// Commercial type (`VPC-GW-S`).
@@ -119,9 +115,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `POST /gateways`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct CreateGatewayRequest {
         @project_id, @name, @tags,
         /// Commercial type (`VPC-GW-S`).
@@ -139,9 +134,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `PATCH /gateways/{id}`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdateGatewayRequest {
         @name?, @tags?,
         /// SSH bastion.
@@ -169,26 +163,26 @@ list_response! {
     }
 }
 
-/// `POST /gateway-networks`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CreateGatewayNetworkRequest {
-    /// Gateway.
-    pub gateway_id: String,
-    /// Private network.
-    pub private_network_id: String,
-    /// Dynamic NAT.
-    pub enable_masquerade: bool,
-    /// Advertise the gateway as default route (implies masquerade).
-    pub push_default_route: bool,
-    /// IPAM IP to use as the gateway's address; `None` lets IPAM allocate.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_ip_id: Option<String>,
+wire_struct! {
+    /// `POST /gateway-networks`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct CreateGatewayNetworkRequest {
+        /// Gateway.
+        pub gateway_id: String,
+        @private_network_id,
+        /// Dynamic NAT.
+        pub enable_masquerade: bool,
+        /// Advertise the gateway as default route (implies masquerade).
+        pub push_default_route: bool,
+        /// IPAM IP to use as the gateway's address; `None` lets IPAM allocate.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub ipam_ip_id: Option<String>,
+    }
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `PATCH /gateway-networks/{id}`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdateGatewayNetworkRequest {
         /// Dynamic NAT.
         pub enable_masquerade: Option<bool>,
@@ -216,9 +210,8 @@ wire_struct! {
 }
 
 wire_struct! {
-    #[skip_serializing_none]
+    #[request]
     /// `PATCH /ips/{id}`.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct UpdateGatewayIpRequest {
         @tags?,
         /// Reverse DNS; empty string unsets it.
@@ -237,9 +230,8 @@ list_response! {
 }
 
 wire_struct! {
+    #[response]
     /// A gateway commercial type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
     pub struct GatewayType {
         @name,
         @zone,

@@ -273,21 +273,16 @@ kind_impl! {
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::name(config, "name", e);
-        check::one_of(config, "node_type", NODE_TYPES, "Kapsule node type", e);
-        check::one_of(
-            config,
-            "root_volume_type",
-            &["l_ssd", "b_ssd", "sbs_5k", "sbs_15k", "default_volume_type"],
-            "root volume type",
-            e,
-        );
-        check::one_of(
-            config,
-            "container_runtime",
-            &["containerd"],
-            "container runtime",
-            e,
-        );
+        let choices: [check::ChoiceRule; 3] = [
+            ("node_type", NODE_TYPES, "Kapsule node type"),
+            (
+                "root_volume_type",
+                &["l_ssd", "b_ssd", "sbs_5k", "sbs_15k", "default_volume_type"],
+                "root volume type",
+            ),
+            ("container_runtime", &["containerd"], "container runtime"),
+        ];
+        check::choices(config, &choices, e);
         let (size, min, max) = (
             u32_of(config, "size"),
             u32_of(config, "min_size"),

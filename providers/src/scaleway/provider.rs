@@ -547,6 +547,10 @@ pub(crate) mod check {
         texts(config, &[rule], errors);
     }
 
+    /// A rule for one field whose value is among a list: its key, the allowed values and
+    /// what the error calls a value (`"volume type"`).
+    pub type ChoiceRule<'a> = (&'static str, &'a [&'a str], &'static str);
+
     /// A value among `allowed`, compared case-, `-`- and `_`-insensitively.
     pub fn one_of(
         config: &Value,
@@ -564,6 +568,14 @@ pub(crate) mod check {
                 &format!("is not a known {what}"),
                 &format!("use one of {}", allowed.join(", ")),
             ));
+        }
+    }
+
+    /// Refuses each field whose value is not among its rule's, as [`one_of`] does, in the
+    /// rules' order (an absent field passes).
+    pub fn choices(config: &Value, rules: &[ChoiceRule], errors: &mut Vec<FieldError>) {
+        for (field, allowed, what) in rules {
+            one_of(config, field, allowed, what, errors);
         }
     }
 

@@ -203,6 +203,11 @@ pub const NODE_TYPES: &[&str] = &[
 /// Regions offering Managed Databases.
 pub const REGIONS: &[&str] = &["fr-par", "nl-ams", "pl-waw"];
 
+/// The region rule every Managed Database kind checks first (its objects live in the
+/// instance's region).
+pub(crate) const REGION_RULE: check::ChoiceRule<'static> =
+    ("region", REGIONS, "Managed Database region");
+
 const GB: u64 = 1_000_000_000;
 
 /// Waits until the instance is out of its transient states; fails on `error`/`locked`.
@@ -534,16 +539,17 @@ impl Kind for RdbInstanceKind {
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
-        check::one_of(config, "region", REGIONS, "Managed Database region", e);
+        check::choices(config, &[REGION_RULE], e);
         check::name(config, "name", e);
-        check::one_of(config, "node_type", NODE_TYPES, "database node type", e);
-        check::one_of(
-            config,
-            "volume_type",
-            &["lssd", "bssd", "sbs_5k", "sbs_15k"],
-            "volume type",
-            e,
-        );
+        let choices: [check::ChoiceRule; 2] = [
+            ("node_type", NODE_TYPES, "database node type"),
+            (
+                "volume_type",
+                &["lssd", "bssd", "sbs_5k", "sbs_15k"],
+                "volume type",
+            ),
+        ];
+        check::choices(config, &choices, e);
         check_instance(config, e);
         check_user_name(config, "user_name", e);
         check_password(config, "password", e);

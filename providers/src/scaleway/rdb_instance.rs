@@ -20,22 +20,22 @@ use super::client::wire::rdb::{
 };
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{
-    Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, client_waiting_on, delete_declared,
-    kind, wait_ready,
+    Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, client_waiting_on, config_block,
+    delete_declared, kind, wait_ready,
 };
 use super::provider::{Pace, Pacing, ScalewayProvider, api, check, conform, string};
 
-/// The private-network endpoint of an instance.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RdbPrivateNetwork {
-    /// The private network.
-    pub pn_id: Input<String>,
-    /// Static service IP with prefix (`192.168.1.254/24`); prefer IPAM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_net: Option<String>,
-    /// Let IPAM allocate the address (default when `ip_net` is absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_ipam: Option<bool>,
+config_block! {
+    /// The private-network endpoint of an instance.
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    pub struct RdbPrivateNetwork {
+        /// The private network.
+        pub pn_id: Input<String>,
+        /// Static service IP with prefix (`192.168.1.254/24`); prefer IPAM.
+        pub ip_net: Option<String>,
+        /// Let IPAM allocate the address (default when `ip_net` is absent).
+        pub enable_ipam: Option<bool>,
+    }
 }
 
 /// The public load-balancer endpoint of an instance (present = enabled).

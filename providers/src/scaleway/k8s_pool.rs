@@ -24,7 +24,9 @@ use super::k8s_cluster::ClusterKind;
 use super::kind::{
     Deletion, Op, Readiness, adopt_owned, attribute_as_is, bare_id, kind, kind_impl, wait_ready,
 };
-use super::provider::{Pace, Poll, api, check, conform, flag, items, norm, string, wait_for};
+use super::provider::{
+    Pace, Poll, api, check, conform, flag, items, norm, string, u32_of, wait_for,
+};
 
 /// A taint of the pool's nodes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -215,10 +217,6 @@ fn evictable(pod: &Value) -> bool {
         Some("Succeeded" | "Failed")
     );
     !(daemon || mirror || done)
-}
-
-fn u32_of(config: &Value, key: &str) -> Option<u32> {
-    config.get(key).and_then(Value::as_u64).map(|v| v as u32)
 }
 
 /// Waits for the pool to be ready; `warning` fails loudly.

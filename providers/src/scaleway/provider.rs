@@ -363,6 +363,12 @@ pub(crate) fn flag(config: &Value, key: &str) -> Option<bool> {
     config.get(key).and_then(Value::as_bool)
 }
 
+/// Whole number at `key`, for the API's 32-bit fields (sizes, hours, TTLs; the schema and
+/// validation keep values in range).
+pub(crate) fn u32_of(config: &Value, key: &str) -> Option<u32> {
+    config.get(key).and_then(Value::as_u64).map(|v| v as u32)
+}
+
 /// Shapes live attributes like the recorded config: nested objects of declared top-level
 /// fields keep only the keys the config has (computed values live in their own fields), and
 /// values equal under `same` keep the config's spelling (case of node types, tag order).

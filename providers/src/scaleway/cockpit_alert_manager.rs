@@ -16,17 +16,18 @@ use super::client::wire::cockpit::{
 };
 use super::client::{Client, Error as ApiErr, Region};
 use super::cockpit::is_email;
-use super::kind::{Kind, Op, attribute_as_is, bare_id, fetch, kind};
+use super::kind::{Kind, Op, attribute_as_is, bare_id, config_block, fetch, kind};
 use super::provider::{api, conform, items};
 
-/// One e-mail contact point.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct EmailContact {
-    /// The address alerts are sent to.
-    pub email: String,
-    /// Whether a resolved alert is notified too (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_resolved_notifications: Option<bool>,
+config_block! {
+    /// One e-mail contact point.
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    pub struct EmailContact {
+        /// The address alerts are sent to.
+        pub email: String,
+        /// Whether a resolved alert is notified too (default true).
+        pub send_resolved_notifications: Option<bool>,
+    }
 }
 
 attribute_as_is!(EmailContact);

@@ -16,7 +16,7 @@ use super::client::wire::domain::{
 use super::client::{Client, Error as ApiErr};
 use super::dns_name;
 use super::kind::{Kind, Op, Place, bare_id, kind};
-use super::provider::{ScalewayProvider, api, config_from, string};
+use super::provider::{ScalewayProvider, api, config_from, string, u32_of};
 
 /// Record types this kind manages.
 pub const RECORD_TYPES: &[&str] = &[
@@ -92,10 +92,7 @@ fn split_id<'a>(at: &'a DnsZoneName, id: &'a str) -> Result<(&'a str, &'a str), 
 
 /// The record a config declares (the type upper-case, the TTL defaulted).
 fn wanted(config: &Value) -> DnsRecord {
-    let ttl = config
-        .get("ttl")
-        .and_then(Value::as_u64)
-        .map_or(DEFAULT_TTL, |t| t as u32);
+    let ttl = u32_of(config, "ttl").unwrap_or(DEFAULT_TTL);
     DnsRecord {
         id: String::new(),
         name: string(config, "name").unwrap_or_default(),

@@ -19,7 +19,7 @@ use super::kind::{
     Deletion, Op, Readiness, attribute_as_is, bare_id, fetch, kind, kind_impl, recorded_place,
 };
 use super::provider::{
-    Pace, Poll, api, check, conform, flag, is_ownership_tag, string, strings, wait_for,
+    Pace, Poll, api, check, conform, flag, is_ownership_tag, string, strings, u32_of, wait_for,
 };
 
 /// Automatic upgrades of a cluster.
@@ -229,10 +229,7 @@ fn autoscaler(config: &Value) -> Option<WireAutoscaler> {
         scale_down_utilization_threshold: a
             .get("scale_down_utilization_threshold")
             .and_then(Value::as_f64),
-        max_graceful_termination_sec: a
-            .get("max_graceful_termination_sec")
-            .and_then(Value::as_u64)
-            .map(|v| v as u32),
+        max_graceful_termination_sec: u32_of(a, "max_graceful_termination_sec"),
         ..Default::default()
     })
 }
@@ -242,10 +239,7 @@ fn auto_upgrade(config: &Value) -> Option<AutoUpgradeRequest> {
     Some(AutoUpgradeRequest {
         enable: flag(a, "enable"),
         maintenance_window: Some(MaintenanceWindow {
-            start_hour: a
-                .get("maintenance_window_start_hour")
-                .and_then(Value::as_u64)
-                .unwrap_or(0) as u32,
+            start_hour: u32_of(a, "maintenance_window_start_hour").unwrap_or(0),
             day: string(a, "maintenance_window_day")
                 .unwrap_or_else(|| "any".into())
                 .as_str()

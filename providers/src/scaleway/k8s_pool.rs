@@ -24,7 +24,9 @@ use super::k8s_cluster::ClusterKind;
 use super::kind::{
     Deletion, Op, Readiness, adopt_owned, attribute_as_is, bare_id, kind, kind_impl, wait_ready,
 };
-use super::provider::{Pace, Poll, api, check, conform, flag, items, norm, string, wait_for};
+use super::provider::{
+    Pace, Poll, api, check, conform, flag, items, norm, string, u32_of, wait_for,
+};
 
 /// A taint of the pool's nodes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -217,10 +219,6 @@ fn evictable(pod: &Value) -> bool {
     !(daemon || mirror || done)
 }
 
-fn u32_of(config: &Value, key: &str) -> Option<u32> {
-    config.get(key).and_then(Value::as_u64).map(|v| v as u32)
-}
-
 /// Waits for the pool to be ready; `warning` fails loudly.
 async fn wait_pool(op: &Op<'_, PoolKind>, id: &str) -> Result<WirePool, DriverError> {
     op.wait_ready(Pace::Long, id).await
@@ -273,21 +271,16 @@ kind_impl! {
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::name(config, "name", e);
-        check::one_of(config, "node_type", NODE_TYPES, "Kapsule node type", e);
-        check::one_of(
-            config,
-            "root_volume_type",
-            &["l_ssd", "b_ssd", "sbs_5k", "sbs_15k", "default_volume_type"],
-            "root volume type",
-            e,
-        );
-        check::one_of(
-            config,
-            "container_runtime",
-            &["containerd"],
-            "container runtime",
-            e,
-        );
+        let choices: [check::ChoiceRule; 3] = [
+            ("node_type", NODE_TYPES, "Kapsule node type"),
+            (
+                "root_volume_type",
+                &["l_ssd", "b_ssd", "sbs_5k", "sbs_15k", "default_volume_type"],
+                "root volume type",
+            ),
+            ("container_runtime", &["containerd"], "container runtime"),
+        ];
+        check::choices(config, &choices, e);
         let (size, min, max) = (
             u32_of(config, "size"),
             u32_of(config, "min_size"),

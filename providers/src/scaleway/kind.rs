@@ -820,6 +820,40 @@ impl<T: Attribute> Attribute for std::collections::BTreeMap<String, T> {
     type Value = std::collections::BTreeMap<String, T::Value>;
 }
 
+/// Declares a nested config block, a struct a kind's field holds (a private-network endpoint,
+/// a lifecycle rule): as for the fields of [`kind!`], each `Option` field is left out
+/// of the serialized config when `None` (and absent, it reads as `None`); the other fields
+/// and the struct's attributes are kept as written.
+///
+/// ```text
+/// config_block! {
+///     /// The IPv4 subnet of a private network.
+///     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///     pub struct Ipv4Subnet {
+///         /// CIDR; default: allocated by the API.
+///         pub subnet: Option<String>,
+///     }
+/// }
+/// ```
+macro_rules! config_block {
+    ($(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
+        $crate::scaleway::kind::config_block!(@munch [$(#[$m])* pub struct $name] [] $($body)*);
+    };
+    // Every field read: the struct.
+    (@munch [$($head:tt)*] [$($acc:tt)*]) => { $($head)* { $($acc)* } };
+    // An `Option` field, omitted when `None`.
+    (@munch $head:tt [$($acc:tt)*] $(#[$fm:meta])* pub $f:ident: Option<$t:ty> $(, $($rest:tt)*)?) => {
+        $crate::scaleway::kind::config_block!(@munch $head [
+            $($acc)* $(#[$fm])* #[serde(default, skip_serializing_if = "Option::is_none")] pub $f: Option<$t>,
+        ] $($($rest)*)?);
+    };
+    // Any other field.
+    (@munch $head:tt [$($acc:tt)*] $(#[$fm:meta])* pub $f:ident: $t:ty $(, $($rest:tt)*)?) => {
+        $crate::scaleway::kind::config_block!(@munch $head [$($acc)* $(#[$fm])* pub $f: $t,] $($($rest)*)?);
+    };
+}
+pub(crate) use config_block;
+
 /// Declares that config types resolve to themselves as attributes (scalars, nested blocks).
 macro_rules! attribute_as_is {
     ($($t:ty),* $(,)?) => {
@@ -1233,6 +1267,32 @@ mod tests {
             cockpit_alert_manager::CockpitAlertManager,
             cockpit_alert_manager::CockpitAlertManagerKind,
         >();
+    }
+
+    /// A config block omits its `None` fields and reads absent ones as `None`, as the fields
+    /// of a kind do; its other fields are serialized as ever.
+    #[test]
+    fn config_blocks_omit_their_none_fields() {
+        use super::super::object_bucket::LifecycleRule;
+        use super::super::vpc_gateway_network::IpamConfig;
+        let none = serde_json::to_value(LifecycleRule::default()).expect("serializes");
+        let plain = serde_json::json!({"id": "", "prefix": "", "enabled": false});
+        assert_eq!(none, plain);
+        let some = LifecycleRule {
+            abort_incomplete_multipart_upload_days: Some(7),
+            ..Default::default()
+        };
+        let mut json = plain;
+        json["abort_incomplete_multipart_upload_days"] = 7.into();
+        assert_eq!(serde_json::to_value(&some).expect("serializes"), json);
+        assert_eq!(
+            serde_json::from_value::<LifecycleRule>(json).expect("reads"),
+            some
+        );
+        let ipam = serde_json::json!({"push_default_route": true});
+        let read: IpamConfig = serde_json::from_value(ipam.clone()).expect("reads");
+        assert_eq!(read.ipam_ip_id, None);
+        assert_eq!(serde_json::to_value(&read).expect("serializes"), ipam);
     }
 
     #[test]

@@ -118,14 +118,15 @@ kind_impl! {
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
         check::one_of(config, "zone", LB_ZONES, "Load Balancer zone", e);
         check::name(config, "name", e);
-        check::one_of(config, "type", LB_TYPES, "load balancer type", e);
-        check::one_of(
-            config,
-            "ssl_compatibility_level",
-            SslCompatibilityLevel::KNOWN,
-            "SSL compatibility level",
-            e,
-        );
+        let choices: [check::ChoiceRule; 2] = [
+            ("type", LB_TYPES, "load balancer type"),
+            (
+                "ssl_compatibility_level",
+                SslCompatibilityLevel::KNOWN,
+                "SSL compatibility level",
+            ),
+        ];
+        check::choices(config, &choices, e);
     }
 
     async fn get(c: &Client, at: &Zone, id: &str) -> Result<Option<LiveLb>, ApiErr> {

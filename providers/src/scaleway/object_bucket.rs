@@ -19,7 +19,7 @@ use percent_encoding::{AsciiSet, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::kind::{Declared, attribute_as_is, kind, validate_with};
+use super::kind::{Declared, attribute_as_is, config_block, kind, validate_with};
 use super::provider::{ScalewayProvider, check, config_from, conform, items, string};
 
 /// Versioning of a bucket.
@@ -45,25 +45,25 @@ pub struct Transition {
     pub storage_class: String,
 }
 
-/// A lifecycle rule.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LifecycleRule {
-    /// Rule id.
-    pub id: String,
-    /// Key prefix the rule applies to (empty: every object).
-    #[serde(default)]
-    pub prefix: String,
-    /// Whether the rule is active.
-    pub enabled: bool,
-    /// Delete objects after some days.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration: Option<Expiration>,
-    /// Move objects to another storage class.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub transition: Vec<Transition>,
-    /// Abort incomplete multipart uploads after some days.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub abort_incomplete_multipart_upload_days: Option<u32>,
+config_block! {
+    /// A lifecycle rule.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct LifecycleRule {
+        /// Rule id.
+        pub id: String,
+        /// Key prefix the rule applies to (empty: every object).
+        #[serde(default)]
+        pub prefix: String,
+        /// Whether the rule is active.
+        pub enabled: bool,
+        /// Delete objects after some days.
+        pub expiration: Option<Expiration>,
+        /// Move objects to another storage class.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub transition: Vec<Transition>,
+        /// Abort incomplete multipart uploads after some days.
+        pub abort_incomplete_multipart_upload_days: Option<u32>,
+    }
 }
 
 kind! {

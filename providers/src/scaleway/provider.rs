@@ -363,6 +363,12 @@ pub(crate) fn flag(config: &Value, key: &str) -> Option<bool> {
     config.get(key).and_then(Value::as_bool)
 }
 
+/// Whole number at `key`, for the API's 32-bit fields (sizes, hours, TTLs; the schema and
+/// validation keep values in range).
+pub(crate) fn u32_of(config: &Value, key: &str) -> Option<u32> {
+    config.get(key).and_then(Value::as_u64).map(|v| v as u32)
+}
+
 /// Shapes live attributes like the recorded config: nested objects of declared top-level
 /// fields keep only the keys the config has (computed values live in their own fields), and
 /// values equal under `same` keep the config's spelling (case of node types, tag order).
@@ -547,6 +553,10 @@ pub(crate) mod check {
         texts(config, &[rule], errors);
     }
 
+    /// A rule for one field whose value is among a list: its key, the allowed values and
+    /// what the error calls a value (`"volume type"`).
+    pub type ChoiceRule<'a> = (&'static str, &'a [&'a str], &'static str);
+
     /// A value among `allowed`, compared case-, `-`- and `_`-insensitively.
     pub fn one_of(
         config: &Value,
@@ -564,6 +574,14 @@ pub(crate) mod check {
                 &format!("is not a known {what}"),
                 &format!("use one of {}", allowed.join(", ")),
             ));
+        }
+    }
+
+    /// Refuses each field whose value is not among its rule's, as [`one_of`] does, in the
+    /// rules' order (an absent field passes).
+    pub fn choices(config: &Value, rules: &[ChoiceRule], errors: &mut Vec<FieldError>) {
+        for (field, allowed, what) in rules {
+            one_of(config, field, allowed, what, errors);
         }
     }
 

@@ -10,7 +10,7 @@ use super::client::wire::rdb::{AclRule, AclRuleRequest};
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{Kind, Op, attribute_as_is, fetch, kind};
 use super::provider::{api, check, is_not_found, items, string};
-use super::rdb_instance::REGIONS;
+use super::rdb_instance::REGION_RULE;
 use super::rdb_item::{InstanceItem, item_client, wait_instance_of};
 
 /// One allowed source.
@@ -113,7 +113,7 @@ impl Kind for RdbAclKind {
     type Request = (String, Vec<AclRuleRequest>);
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
-        check::one_of(config, "region", REGIONS, "Managed Database region", e);
+        check::choices(config, &[REGION_RULE], e);
         let rules = config.get("acl_rules").and_then(Value::as_array);
         for r in rules.into_iter().flatten() {
             if let Some(ip) = r.get("ip").and_then(Value::as_str) {

@@ -7,7 +7,7 @@ use super::client::wire::rdb::Database;
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{Op, bare_id, fetch, kind};
 use super::provider::check;
-use super::rdb_instance::{REGIONS, postgres_identifier};
+use super::rdb_instance::{REGION_RULE, postgres_identifier};
 use super::rdb_item::{InstanceItem, declared_key, instance_and_name, item_impl, wait_instance_of};
 
 kind! {
@@ -49,7 +49,7 @@ item_impl! {
     type Request = String;
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
-        check::one_of(config, "region", REGIONS, "Managed Database region", e);
+        check::choices(config, &[REGION_RULE], e);
         check_database_name(config, "name", e);
     }
 

@@ -20,22 +20,22 @@ use super::client::wire::rdb::{
 };
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{
-    Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, client_waiting_on, delete_declared,
-    kind, wait_ready,
+    Deletion, Kind, Op, Readiness, attribute_as_is, bare_id, client_waiting_on, config_block,
+    delete_declared, kind, wait_ready,
 };
-use super::provider::{Pace, Pacing, ScalewayProvider, api, check, conform, string};
+use super::provider::{Pace, Pacing, ScalewayProvider, api, check, conform, flag, string, u32_of};
 
-/// The private-network endpoint of an instance.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RdbPrivateNetwork {
-    /// The private network.
-    pub pn_id: Input<String>,
-    /// Static service IP with prefix (`192.168.1.254/24`); prefer IPAM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_net: Option<String>,
-    /// Let IPAM allocate the address (default when `ip_net` is absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_ipam: Option<bool>,
+config_block! {
+    /// The private-network endpoint of an instance.
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    pub struct RdbPrivateNetwork {
+        /// The private network.
+        pub pn_id: Input<String>,
+        /// Static service IP with prefix (`192.168.1.254/24`); prefer IPAM.
+        pub ip_net: Option<String>,
+        /// Let IPAM allocate the address (default when `ip_net` is absent).
+        pub enable_ipam: Option<bool>,
+    }
 }
 
 /// The public load-balancer endpoint of an instance (present = enabled).
@@ -203,6 +203,11 @@ pub const NODE_TYPES: &[&str] = &[
 /// Regions offering Managed Databases.
 pub const REGIONS: &[&str] = &["fr-par", "nl-ams", "pl-waw"];
 
+/// The region rule every Managed Database kind checks first (its objects live in the
+/// instance's region).
+pub(crate) const REGION_RULE: check::ChoiceRule<'static> =
+    ("region", REGIONS, "Managed Database region");
+
 const GB: u64 = 1_000_000_000;
 
 /// Waits until the instance is out of its transient states; fails on `error`/`locked`.
@@ -250,10 +255,7 @@ fn upgrades_of(
         });
     }
     if touched("is_ha_cluster") {
-        let want = config
-            .get("is_ha_cluster")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let want = flag(config, "is_ha_cluster").unwrap_or(false);
         if !want && current.is_ha_cluster {
             return Err(DriverError::failed(
                 "high availability cannot be disabled in place; replace the instance with `--replace`",
@@ -292,16 +294,10 @@ fn upgrades_of(
 
 fn backup_patch(config: &Value) -> UpdateInstanceRequest {
     UpdateInstanceRequest {
-        backup_schedule_frequency: config
-            .get("backup_schedule_frequency")
-            .and_then(Value::as_u64)
-            .map(|v| v as u32),
-        backup_schedule_retention: config
-            .get("backup_schedule_retention")
-            .and_then(Value::as_u64)
-            .map(|v| v as u32),
-        is_backup_schedule_disabled: config.get("disable_backup").and_then(Value::as_bool),
-        backup_same_region: config.get("backup_same_region").and_then(Value::as_bool),
+        backup_schedule_frequency: u32_of(config, "backup_schedule_frequency"),
+        backup_schedule_retention: u32_of(config, "backup_schedule_retention"),
+        is_backup_schedule_disabled: flag(config, "disable_backup"),
+        backup_same_region: flag(config, "backup_same_region"),
         ..Default::default()
     }
 }
@@ -450,7 +446,6 @@ fn check_instance(config: &Value, e: &mut Vec<FieldError>) {
 
 /// What a config's create sends (`project_id` and the ownership `tags` resolved).
 fn create_request(config: &Value, project_id: String, tags: Vec<String>) -> CreateInstanceRequest {
-    let flag = |k: &str| config.get(k).and_then(Value::as_bool);
     CreateInstanceRequest {
         project_id,
         name: string(config, "name").unwrap_or_default(),
@@ -460,9 +455,9 @@ fn create_request(config: &Value, project_id: String, tags: Vec<String>) -> Crea
         node_type: string(config, "node_type")
             .unwrap_or_default()
             .to_ascii_lowercase(),
-        is_ha_cluster: flag("is_ha_cluster").unwrap_or(false),
+        is_ha_cluster: flag(config, "is_ha_cluster").unwrap_or(false),
         high_availability_mode: None,
-        disable_backup: flag("disable_backup").unwrap_or(false),
+        disable_backup: flag(config, "disable_backup").unwrap_or(false),
         tags,
         init_settings: settings_of(config, "init_settings"),
         volume_type: string(config, "volume_type").map(|v| VolumeType::from(v.as_str())),
@@ -471,8 +466,8 @@ fn create_request(config: &Value, project_id: String, tags: Vec<String>) -> Crea
             .and_then(Value::as_u64)
             .map(|g| g * GB),
         init_endpoints: endpoint_specs(config),
-        backup_same_region: flag("backup_same_region").unwrap_or(false),
-        encryption: flag("encryption_at_rest").map(|enabled| Encryption { enabled }),
+        backup_same_region: flag(config, "backup_same_region").unwrap_or(false),
+        encryption: flag(config, "encryption_at_rest").map(|enabled| Encryption { enabled }),
     }
 }
 
@@ -534,16 +529,17 @@ impl Kind for RdbInstanceKind {
     }
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
-        check::one_of(config, "region", REGIONS, "Managed Database region", e);
+        check::choices(config, &[REGION_RULE], e);
         check::name(config, "name", e);
-        check::one_of(config, "node_type", NODE_TYPES, "database node type", e);
-        check::one_of(
-            config,
-            "volume_type",
-            &["lssd", "bssd", "sbs_5k", "sbs_15k"],
-            "volume type",
-            e,
-        );
+        let choices: [check::ChoiceRule; 2] = [
+            ("node_type", NODE_TYPES, "database node type"),
+            (
+                "volume_type",
+                &["lssd", "bssd", "sbs_5k", "sbs_15k"],
+                "volume type",
+            ),
+        ];
+        check::choices(config, &choices, e);
         check_instance(config, e);
         check_user_name(config, "user_name", e);
         check_password(config, "password", e);

@@ -9,7 +9,7 @@ use super::client::wire::rdb::Privilege;
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{Kind, Op, fetch, kind};
 use super::provider::{api, check, string};
-use super::rdb_instance::REGIONS;
+use super::rdb_instance::REGION_RULE;
 use super::rdb_item::{InstanceItem, item_client, wait_instance_after_delete, wait_instance_of};
 
 kind! {
@@ -96,14 +96,15 @@ impl Kind for RdbPrivilegeKind {
     type Request = (String, Privilege);
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
-        check::one_of(config, "region", REGIONS, "Managed Database region", e);
-        check::one_of(
-            config,
-            "permission",
-            &["readonly", "readwrite", "all", "custom", "none"],
-            "permission",
-            e,
-        );
+        let choices: [check::ChoiceRule; 2] = [
+            REGION_RULE,
+            (
+                "permission",
+                &["readonly", "readwrite", "all", "custom", "none"],
+                "permission",
+            ),
+        ];
+        check::choices(config, &choices, e);
         super::rdb_database::check_database_name(config, "database_name", e);
         super::rdb_instance::check_user_name(config, "user_name", e);
     }

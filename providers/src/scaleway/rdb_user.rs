@@ -9,7 +9,7 @@ use super::client::wire::rdb::{CreateUserRequest, UpdateUserRequest, User};
 use super::client::{Client, Error as ApiErr, Region};
 use super::kind::{Op, bare_id, fetch, kind};
 use super::provider::{api, check, string};
-use super::rdb_instance::{REGIONS, check_password, check_user_name};
+use super::rdb_instance::{REGION_RULE, check_password, check_user_name};
 use super::rdb_item::{InstanceItem, declared_key, instance_and_name, item_impl, wait_instance_of};
 
 kind! {
@@ -46,7 +46,7 @@ item_impl! {
     type Request = (String, CreateUserRequest);
 
     fn validate(config: &Value, e: &mut Vec<FieldError>) {
-        check::one_of(config, "region", REGIONS, "Managed Database region", e);
+        check::choices(config, &[REGION_RULE], e);
         check_user_name(config, "name", e);
         check_password(config, "password", e);
     }

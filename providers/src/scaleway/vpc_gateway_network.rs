@@ -14,21 +14,22 @@ use super::client::wire::vpcgw::{
 };
 use super::client::{Client, Error as ApiErr, Zone};
 use super::kind::{
-    Declared, Deletion, Op, Readiness, attribute_as_is, bare_id, client_waiting_on, fetch, kind,
-    kind_impl,
+    Declared, Deletion, Op, Readiness, attribute_as_is, bare_id, client_waiting_on, config_block,
+    fetch, kind, kind_impl,
 };
 use super::provider::{Pace, adopt_one, api, check, flag, is_not_found, string};
 use super::vpc_public_gateway::wait_gateway;
 use super::vpc_public_gateway_ip::GATEWAY_ZONES;
 
-/// IPAM settings of the attachment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct IpamConfig {
-    /// Hand out the gateway as default route (NAT egress for nodes without public IPs).
-    pub push_default_route: bool,
-    /// The gateway's own IPAM address in the network; default: allocated by IPAM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ipam_ip_id: Option<String>,
+config_block! {
+    /// IPAM settings of the attachment.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct IpamConfig {
+        /// Hand out the gateway as default route (NAT egress for nodes without public IPs).
+        pub push_default_route: bool,
+        /// The gateway's own IPAM address in the network; default: allocated by IPAM.
+        pub ipam_ip_id: Option<String>,
+    }
 }
 
 kind! {

@@ -10,15 +10,16 @@ use super::client::Region;
 use super::client::wire::vpc::{
     CreatePrivateNetworkRequest, PrivateNetwork as WirePn, Subnet, UpdatePrivateNetworkRequest,
 };
-use super::kind::{Deletion, Op, attribute_as_is, bare_id, kind, kind_impl};
+use super::kind::{Deletion, Op, attribute_as_is, bare_id, config_block, kind, kind_impl};
 use super::provider::{Pace, check, flag, string};
 
-/// The IPv4 subnet of a private network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Ipv4Subnet {
-    /// CIDR, e.g. `172.16.64.0/22`; default: allocated by the API.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subnet: Option<String>,
+config_block! {
+    /// The IPv4 subnet of a private network.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct Ipv4Subnet {
+        /// CIDR, e.g. `172.16.64.0/22`; default: allocated by the API.
+        pub subnet: Option<String>,
+    }
 }
 
 kind! {

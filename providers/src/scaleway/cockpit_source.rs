@@ -1,15 +1,14 @@
 //! `scaleway_cockpit_source`: a custom Cockpit data source (metrics, logs or traces) that a
 //! collector pushes to; its retention is updated in place, its type and region replace it.
 
-use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input};
 use serde_json::Value;
 
+use super::client::Region;
 use super::client::api::ListFilter;
 use super::client::wire::cockpit::{CreateDataSourceRequest, DataSource, UpdateDataSourceRequest};
-use super::client::{Client, Error as ApiErr, Region};
 use super::cockpit::{RETENTION_DAYS, SOURCE_TYPES, default_retention};
-use super::kind::{Kind, Op, bare_id, kind};
+use super::kind::{Op, kind, kind_impl};
 use super::provider::{api, check, conform, string};
 
 kind! {
@@ -120,8 +119,15 @@ impl Estimate {
     }
 }
 
-#[async_trait]
-impl Kind for CockpitSourceKind {
+kind_impl! {
+    impl Kind for CockpitSourceKind, calls cockpit {
+        get: get_data_source; post: create_data_source; remove: delete_data_source;
+    }
+    update(op, config) => update_data_source(UpdateDataSourceRequest {
+        name: string(config, "name"),
+        retention_days: Some(retention(config) as u32),
+    });
+
     type Place = Region;
     type Request = CreateDataSourceRequest;
 
@@ -165,10 +171,6 @@ impl Kind for CockpitSourceKind {
         conform(attributes, config);
     }
 
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<DataSource>, ApiErr> {
-        c.cockpit(at).get_data_source(id).await.map(Some)
-    }
-
     /// The custom source of this project, type and exact name (a lost create's outcome).
     async fn lookup(op: &Op<'_, Self>) -> Result<Option<DataSource>, DriverError> {
         let Op { c, at, config, .. } = *op;
@@ -208,30 +210,5 @@ impl Kind for CockpitSourceKind {
             kind: string(config, "type").unwrap_or_default(),
             retention_days: retention(config) as u32,
         })
-    }
-
-    async fn post(
-        c: &Client,
-        at: &Region,
-        req: &CreateDataSourceRequest,
-    ) -> Result<DataSource, ApiErr> {
-        c.cockpit(at).create_data_source(req).await
-    }
-
-    async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<DataSource, DriverError> {
-        let id = bare_id(update.recorded);
-        let config = op.config;
-        let req = UpdateDataSourceRequest {
-            name: string(config, "name"),
-            retention_days: Some(retention(config) as u32),
-        };
-        op.c.cockpit(op.at)
-            .update_data_source(id, &req)
-            .await
-            .map_err(api)
-    }
-
-    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        c.cockpit(at).delete_data_source(id).await
     }
 }

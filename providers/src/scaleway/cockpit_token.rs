@@ -2,15 +2,14 @@
 //! metrics and logs. Its secret key is shown once by the API, at creation: kapstan keeps it as a
 //! sensitive attribute (sealed in state, never printed). Tokens cannot be changed in place.
 
-use kapstan_engine::state::ResourceState;
-use kapstan_engine::{DriverError, FieldError, Input, Update, async_trait};
+use kapstan_engine::{DriverError, FieldError, Input, Update};
 use serde_json::Value;
 
 use super::client::api::ListFilter;
 use super::client::secret::SecretString;
 use super::client::wire::cockpit::{CreateTokenRequest, Token};
-use super::client::{Client, Error as ApiErr, Region};
-use super::kind::{Kind, Op, bare_id, fetch, kind};
+use super::client::{Client, Region};
+use super::kind::{Op, bare_id, fetch, kind, kind_impl};
 use super::provider::{api, check, conform, string, strings};
 
 /// Scopes as Terraform's `scaleway_cockpit_token` names them, and the API's `TokenScope`.
@@ -67,8 +66,11 @@ async fn delete(c: &Client, at: &Region, token: &str) -> Result<(), DriverError>
     }
 }
 
-#[async_trait]
-impl Kind for CockpitTokenKind {
+kind_impl! {
+    impl Kind for CockpitTokenKind, calls cockpit {
+        get: get_token; post: create_token; remove: delete_token;
+    }
+
     // The API never shows the secret key again after the create's answer.
     const KEPT: &'static [&'static str] = &["secret_key"];
     type Place = Region;
@@ -108,10 +110,6 @@ impl Kind for CockpitTokenKind {
         conform(attributes, config);
     }
 
-    async fn get(c: &Client, at: &Region, id: &str) -> Result<Option<Token>, ApiErr> {
-        c.cockpit(at).get_token(id).await.map(Some)
-    }
-
     /// Deletes the tokens of this project with the exact name, what a lost create left: their
     /// secret key was only in the lost answer, so they are useless and a new one replaces them.
     async fn lookup(op: &Op<'_, Self>) -> Result<Option<Token>, DriverError> {
@@ -147,10 +145,6 @@ impl Kind for CockpitTokenKind {
         })
     }
 
-    async fn post(c: &Client, at: &Region, req: &CreateTokenRequest) -> Result<Token, ApiErr> {
-        c.cockpit(at).create_token(req).await
-    }
-
     /// Runs after the id is checkpointed: a token without its secret key is of no use.
     async fn settle(_op: &Op<'_, Self>, t: Token) -> Result<Token, DriverError> {
         if t.secret_key.is_none() {
@@ -168,9 +162,5 @@ impl Kind for CockpitTokenKind {
         fetch::<Self>(op.c, op.at, id)
             .await?
             .ok_or_else(|| DriverError::failed(format!("Cockpit token {id} is gone")))
-    }
-
-    async fn remove(c: &Client, at: &Region, id: &str, _rec: &ResourceState) -> Result<(), ApiErr> {
-        c.cockpit(at).delete_token(id).await
     }
 }

@@ -463,16 +463,10 @@ kind_impl! {
     async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<LiveCluster, DriverError> {
         let id = bare_id(update.recorded);
         let config = op.config;
-        let Op {
-            d,
-            ctx,
-            c: client,
-            at: region,
-            ..
-        } = *op;
+        let Op { d, ctx, c, at, .. } = *op;
         let id = id.to_string();
         let touched = |f: &str| update.touches(f);
-        let k8s = client.k8s(region);
+        let k8s = c.k8s(at);
         if touched("type")
             && let Some(t) = string(config, "type")
         {
@@ -540,14 +534,14 @@ kind_impl! {
                 .map_err(api)?;
                 settled(op, &id).await?;
                 if upgrade_pools {
-                    let (c, r, i) = (&client, &region, &id);
+                    let i = &id;
                     wait_for(
                         ctx,
                         d.p.pacing(Pace::Long),
                         "pool upgrades",
                         move || async move {
                             let pools = c
-                                .k8s(r)
+                                .k8s(at)
                                 .list_pools(i, &ListFilter::default())
                                 .await
                                 .map_err(api)?;
@@ -563,7 +557,7 @@ kind_impl! {
                 }
             }
         }
-        fetch::<Self>(client, region, &id)
+        fetch::<Self>(c, at, &id)
             .await?
             .ok_or_else(|| DriverError::failed(format!("cluster {id} is gone")))
     }
@@ -571,25 +565,15 @@ kind_impl! {
     /// Never with the additional resources of a private network kapstan manages; never over
     /// the CSI driver's volumes; the cloud controller's load balancers go after the cluster.
     async fn delete(op: &Op<'_, Self>, rec: &ResourceState) -> Result<(), DriverError> {
-        let Op {
-            d,
-            ctx,
-            c: client,
-            at: region,
-            ..
-        } = *op;
+        let Op { d, ctx, c, at, .. } = *op;
         let id = bare_id(rec).to_string();
-        let Some(LiveCluster { c: cl, .. }) = fetch::<Self>(client, region, &id).await? else {
+        let Some(LiveCluster { c: cl, .. }) = fetch::<Self>(c, at, &id).await? else {
             return Ok(());
         };
-        let mut additional = rec
-            .config
-            .get("delete_additional_resources")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let mut additional = flag(&rec.config, "delete_additional_resources").unwrap_or(false);
         if additional && let Some(pn) = cl.private_network_id.as_deref().filter(|s| !s.is_empty()) {
             // Kapsule would delete the private network once empty: never one kapstan manages.
-            match client.vpc(region).get_private_network(pn).await {
+            match c.vpc(at).get_private_network(pn).await {
                 Ok(net) if net.tags.iter().any(|t| is_ownership_tag(t)) => {
                     ctx.progress("private network is managed by kapstan: deleting without additional resources");
                     additional = false;
@@ -602,14 +586,14 @@ kind_impl! {
         if cl.status.as_str() != "deleting" {
             // The CSI driver's block volumes outlive the cluster: never delete it over them.
             super::cluster_volumes::clear_cluster_volumes(
-                &d.p, ctx, client, region, &id, &cl.name, false,
+                &d.p, ctx, c, at, &id, &cl.name, false,
             )
             .await?;
         }
         if cl.status.is_transient() && cl.status.as_str() != "deleting" {
             settled(op, &id).await?;
         }
-        match delete_cluster(client, region, &id, additional).await {
+        match delete_cluster(c, at, &id, additional).await {
             Ok(()) => {}
             Err(e) if e.is_not_found() => return Ok(()),
             Err(e) => return Err(api(e)),
@@ -618,7 +602,7 @@ kind_impl! {
         if !additional {
             // Kapsule left the cloud controller's load balancers behind; they would keep the
             // private network in use.
-            super::ccm_objects::remove_cluster_load_balancers(&d.p, ctx, client, region, &id)
+            super::ccm_objects::remove_cluster_load_balancers(&d.p, ctx, c, at, &id)
                 .await?;
         }
         Ok(())

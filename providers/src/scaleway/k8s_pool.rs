@@ -420,14 +420,10 @@ kind_impl! {
     async fn update(op: &Op<'_, Self>, update: &Update<'_>) -> Result<WirePool, DriverError> {
         let id = bare_id(update.recorded);
         let config = op.config;
-        let Op {
-            c: client,
-            at: region,
-            ..
-        } = *op;
+        let Op { c, at, .. } = *op;
         let id = id.to_string();
         let touched = |f: &str| update.touches(f);
-        let k8s = client.k8s(region);
+        let k8s = c.k8s(at);
         let patch = [
             "size",
             "min_size",
@@ -510,14 +506,9 @@ async fn drain_if_replaced(
     cluster_id: &str,
     pool_id: &str,
 ) -> Result<(), DriverError> {
-    let Op {
-        ctx,
-        c: client,
-        at: region,
-        ..
-    } = *op;
-    let pools = match client
-        .k8s(region)
+    let Op { ctx, c, at, .. } = *op;
+    let pools = match c
+        .k8s(at)
         .list_pools(cluster_id, &ListFilter::default())
         .await
     {
@@ -531,13 +522,7 @@ async fn drain_if_replaced(
     if !elsewhere || !pools.iter().any(|p| p.id == pool_id) {
         return Ok(());
     }
-    let kubeconfig = client
-        .k8s(region)
-        .get_kubeconfig(cluster_id)
-        .await
-        .map_err(api)?;
-    let kube = crate::kubernetes::KubeClient::from_kubeconfig(kubeconfig.expose())
-        .map_err(|e| DriverError::failed(e.to_string()))?;
+    let kube = kube_client(op, cluster_id).await?;
     let kerr = |e: crate::kubernetes::KubeError| DriverError::failed(e.to_string());
     let selector = format!("k8s.scaleway.com/pool={pool_id}");
     let nodes = kube
@@ -603,24 +588,26 @@ async fn drain_if_replaced(
     .await
 }
 
+/// A Kubernetes client of the cluster, from its kubeconfig.
+async fn kube_client(
+    op: &Op<'_, PoolKind>,
+    cluster_id: &str,
+) -> Result<crate::kubernetes::KubeClient, DriverError> {
+    let kubeconfig =
+        op.c.k8s(op.at)
+            .get_kubeconfig(cluster_id)
+            .await
+            .map_err(api)?;
+    crate::kubernetes::KubeClient::from_kubeconfig(kubeconfig.expose())
+        .map_err(|e| DriverError::failed(e.to_string()))
+}
+
 /// Waits until the cluster's Kubernetes API answers: on a fresh cluster it keeps failing
 /// for a while after the pool is ready, and whatever runs next (phase app) needs it.
 async fn wait_kube_api(op: &Op<'_, PoolKind>, cluster_id: &str) -> Result<(), DriverError> {
-    let Op {
-        ctx,
-        c: client,
-        at: region,
-        ..
-    } = *op;
-    let kubeconfig = client
-        .k8s(region)
-        .get_kubeconfig(cluster_id)
-        .await
-        .map_err(api)?;
+    let kube = kube_client(op, cluster_id).await?;
     let deadline = op.d.p.pacing(Pace::Cluster).deadline;
-    let kube = crate::kubernetes::KubeClient::from_kubeconfig(kubeconfig.expose())
-        .map_err(|e| DriverError::failed(e.to_string()))?;
-    ctx.progress("waiting for the Kubernetes API to answer");
+    op.ctx.progress("waiting for the Kubernetes API to answer");
     match kube.wait_until_ready(deadline).await {
         Ok(_) => Ok(()),
         Err(e) if e.is_transient() => Err(DriverError::Timeout {

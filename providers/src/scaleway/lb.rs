@@ -224,13 +224,7 @@ async fn detach(op: &Op<'_, LbKind>, id: &str, pn: &str) -> Result<(), DriverErr
 
 /// Attaches the declared private networks not attached yet and detaches the others.
 async fn sync_networks(op: &Op<'_, LbKind>, id: &str, config: &Value) -> Result<(), DriverError> {
-    let Op {
-        d,
-        ctx,
-        c: client,
-        at: zone,
-        ..
-    } = *op;
+    let Op { d, ctx, c, at, .. } = *op;
     let Some(wanted) = config.get("private_network").and_then(Value::as_array) else {
         return Ok(());
     };
@@ -238,7 +232,7 @@ async fn sync_networks(op: &Op<'_, LbKind>, id: &str, config: &Value) -> Result<
         .iter()
         .filter_map(|p| string(p, "private_network_id"))
         .collect();
-    let lbapi = client.lb(zone);
+    let lbapi = c.lb(at);
     let attached = lbapi.list_lb_private_networks(id).await.map_err(api)?;
     for a in &attached {
         if !wanted.contains(&a.private_network_id) {
@@ -267,13 +261,13 @@ async fn sync_networks(op: &Op<'_, LbKind>, id: &str, config: &Value) -> Result<
         )
         .await?;
     }
-    let (c, z, wanted) = (client, zone, &wanted);
+    let wanted = &wanted;
     wait_for(
         ctx,
         d.p.pacing(Pace::Fast),
         "private network attachments",
         move || async move {
-            let now = c.lb(z).list_lb_private_networks(id).await.map_err(api)?;
+            let now = c.lb(at).list_lb_private_networks(id).await.map_err(api)?;
             if let Some(missing) = wanted
                 .iter()
                 .find(|pn| !now.iter().any(|a| &a.private_network_id == *pn))
@@ -307,11 +301,6 @@ async fn sync_ips(
     current: &WireLb,
     config: &Value,
 ) -> Result<(), DriverError> {
-    let Op {
-        c: client,
-        at: zone,
-        ..
-    } = *op;
     let wanted = strings(config, "ip_ids");
     if wanted.is_empty() {
         return Ok(());
@@ -333,7 +322,7 @@ async fn sync_ips(
             extra.join(", ")
         )));
     }
-    let lbapi = client.lb(zone);
+    let lbapi = op.c.lb(op.at);
     for ip in wanted
         .iter()
         .filter(|w| !current.ip.iter().any(|i| &&i.id == w))
